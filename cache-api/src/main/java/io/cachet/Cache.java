@@ -1,0 +1,128 @@
+package io.cachet;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A named map from keys to values that may forget entries: by expiry, by eviction when full, or
+ * because another writer changed the backing store.
+ *
+ * <p>Caches are thread-safe. Null keys and values are rejected with {@link NullPointerException}.
+ * After {@link #close()} every operation but {@code close}, {@code name}, {@code config} and
+ * {@code isClosed} throws {@link IllegalStateException}.
+ *
+ * <p>Expiry: an entry written by {@link #put(Object, Object)} lives for the configuration's
+ * {@link CacheConfig#expireAfterWrite()}; one written with an explicit time to live lives for that
+ * long instead; {@link #expire(Object, Duration)} changes a live entry's remaining time.
+ *
+ * @param <K> the key type
+ * @param <V> the value type
+ */
+public interface Cache<K, V> extends AutoCloseable {
+
+  /** Returns the name this cache was configured with. */
+  String name();
+
+  /** Returns the configuration this cache was built from. */
+  CacheConfig config();
+
+  /** Returns the value for {@code key}, or {@code null} when there is none (or it expired). */
+  @Nullable V get(K key);
+
+  /**
+   * Returns the value for {@code key}, calling {@code loader} to compute and store it on a miss.
+   *
+   * <p>Concurrent misses on one key call the loader once; the other callers wait for its result.
+   * When the loader returns {@code null} nothing is stored and {@code null} is returned. When it
+   * throws, nothing is stored, the failure is reported as a {@link CacheLoadException} with the
+   * cause attached, and the next call tries again.
+   *
+   * @throws CacheLoadException if the loader throws
+   */
+  @Nullable V get(K key, Function<? super K, ? extends @Nullable V> loader);
+
+  /** Returns the present values for {@code keys}; absent keys are not in the returned map. */
+  Map<K, V> getAll(Iterable<? extends K> keys);
+
+  /** Stores {@code value} under {@code key}, living for the configured {@code expireAfterWrite}. */
+  void put(K key, V value);
+
+  /**
+   * Stores {@code value} under {@code key}, living for {@code ttl} instead of the configured expiry.
+   *
+   * @throws IllegalArgumentException if {@code ttl} is zero or negative
+   * @throws IllegalStateException if the cache was configured with {@code perEntryTtl(false)}
+   */
+  void put(K key, V value, Duration ttl);
+
+  /** Stores every entry of {@code entries}, as by {@link #put(Object, Object)}. */
+  void putAll(Map<? extends K, ? extends V> entries);
+
+  /** Stores {@code value} only if {@code key} has no live value; returns whether it was stored. */
+  boolean putIfAbsent(K key, V value);
+
+  /** Replaces the value of {@code key} only if it has a live one; returns whether it was replaced. */
+  boolean replace(K key, V value);
+
+  /**
+   * Replaces the value of {@code key} with {@code newValue} only if it currently equals
+   * {@code oldValue} (compare-and-set); returns whether it was replaced.
+   */
+  boolean replace(K key, V oldValue, V newValue);
+
+  /** Removes the entry for {@code key}; returns whether a live one was there. */
+  boolean remove(K key);
+
+  /** Removes the entry for {@code key} only if its value equals {@code value}; returns whether it did. */
+  boolean remove(K key, V value);
+
+  /**
+   * Sets the remaining time to live of a live entry; returns whether there was one.
+   *
+   * <p>{@link Duration#ZERO} expires the entry now.
+   *
+   * @throws IllegalArgumentException if {@code ttl} is negative
+   * @throws IllegalStateException if the cache was configured with {@code perEntryTtl(false)}
+   */
+  boolean expire(K key, Duration ttl);
+
+  /** Removes every entry. */
+  void clear();
+
+  /**
+   * Returns the approximate number of entries.
+   *
+   * <p>Entries that expired but were not yet cleaned up may be counted; remote backends may
+   * return the size of their local part only.
+   */
+  long estimatedSize();
+
+  /** Returns a snapshot of the counters, all zero when statistics are disabled. */
+  CacheStats stats();
+
+  /**
+   * Returns a non-blocking view of this cache, for callers such as network servers that must not
+   * block their threads. Remote backends complete the stages from their I/O threads; local caches
+   * complete them before returning.
+   */
+  AsyncCache<K, V> async();
+
+  /**
+   * Returns this cache, or the backend's implementation object, as an instance of {@code type}.
+   *
+   * @throws IllegalArgumentException if neither is an instance of {@code type}
+   */
+  <T> T unwrap(Class<T> type);
+
+  /** Returns whether {@link #close()} was called on this cache or its manager. */
+  boolean isClosed();
+
+  /**
+   * Releases this cache's resources and removes it from its manager. Idempotent. Entries held in
+   * a remote backend are kept there.
+   */
+  @Override
+  void close();
+}

@@ -1,0 +1,331 @@
+package io.cachet.internal;
+
+import static java.util.Objects.requireNonNull;
+
+import io.cachet.Cache;
+import io.cachet.CacheConfig;
+import io.cachet.CacheManager;
+import io.cachet.spi.BackendContext;
+import io.cachet.spi.CacheBackendProvider;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.ServiceConfigurationError;
+import java.util.ServiceLoader;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CompletionException;
+import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@link CacheManager} behind {@link CacheManager#builder()}.
+ *
+ * <p>Creation of a cache or a shared resource may be slow (a Redis connection, a Kafka replay), so
+ * neither happens under a lock: a name is reserved with a future in a concurrent map, and anyone
+ * asking for it meanwhile waits on that future.
+ */
+public final class DefaultCacheManager implements CacheManager {
+
+  private static final Logger log = LoggerFactory.getLogger(DefaultCacheManager.class);
+
+  /** Where each known backend lives, for the error when one is missing. */
+  private static final Map<String, String> KNOWN_MODULES =
+      Map.of(
+          "local", "io.cachet:cache-local",
+          "redis", "io.cachet:cache-redis",
+          "replicated-kafka", "io.cachet:cache-replicated-kafka");
+
+  private static final String PREFIX = "cache.";
+
+  private final Map<String, CacheBackendProvider> providers;
+  private final ConcurrentHashMap<String, CompletableFuture<Cache<?, ?>>> caches =
+      new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Object, CompletableFuture<AutoCloseable>> resources =
+      new ConcurrentHashMap<>();
+  private final List<AutoCloseable> resourcesInOrder = Collections.synchronizedList(new ArrayList<>());
+  private volatile boolean closed;
+
+  private DefaultCacheManager(Map<String, CacheBackendProvider> providers) {
+    this.providers = providers;
+  }
+
+  /** Creates a manager and every cache declared in {@code properties}. */
+  public static DefaultCacheManager create(
+      ClassLoader loader, List<CacheBackendProvider> explicit, Properties properties, String source) {
+    Map<String, CacheBackendProvider> providers = new LinkedHashMap<>();
+    try {
+      for (CacheBackendProvider provider : ServiceLoader.load(CacheBackendProvider.class, loader)) {
+        providers.putIfAbsent(provider.name(), provider);
+      }
+    } catch (ServiceConfigurationError e) {
+      throw new IllegalStateException("cannot load Cachet backends: " + e.getMessage(), e);
+    }
+    for (CacheBackendProvider provider : explicit) {
+      providers.put(provider.name(), provider);
+    }
+    DefaultCacheManager manager = new DefaultCacheManager(Map.copyOf(providers));
+    List<CacheConfig> declared = manager.parse(properties, source);
+    try {
+      for (CacheConfig config : declared) {
+        manager.create(config);
+      }
+    } catch (RuntimeException e) {
+      manager.close();
+      throw e;
+    }
+    return manager;
+  }
+
+  @Override
+  public <K, V> Cache<K, V> create(CacheConfig config) {
+    requireNonNull(config, "config");
+    checkOpen();
+    CacheBackendProvider provider = provider(config.backend(), config.name());
+    CompletableFuture<Cache<?, ?>> slot = new CompletableFuture<>();
+    if (caches.putIfAbsent(config.name(), slot) != null) {
+      throw new IllegalStateException("a cache named '" + config.name() + "' already exists");
+    }
+    Cache<K, V> cache;
+    try {
+      cache = provider.create(config, new Context());
+    } catch (RuntimeException | Error e) {
+      caches.remove(config.name(), slot);
+      slot.completeExceptionally(e);
+      throw e;
+    }
+    slot.complete(cache);
+    if (closed) {
+      cache.close();
+      throw new IllegalStateException("the cache manager was closed while creating '" + config.name() + "'");
+    }
+    return cache;
+  }
+
+  @Override
+  public <K, V> Cache<K, V> getOrCreate(CacheConfig config) {
+    requireNonNull(config, "config");
+    while (true) {
+      Cache<K, V> existing = getCache(config.name());
+      if (existing != null) {
+        return existing;
+      }
+      try {
+        return create(config);
+      } catch (IllegalStateException e) {
+        if (closed || !caches.containsKey(config.name())) {
+          throw e;
+        }
+        // Lost a race with another creator of the same name: return theirs.
+      }
+    }
+  }
+
+  @Override
+  @SuppressWarnings("unchecked")
+  public <K, V> @Nullable Cache<K, V> getCache(String name) {
+    requireNonNull(name, "name");
+    checkOpen();
+    CompletableFuture<Cache<?, ?>> slot = caches.get(name);
+    if (slot == null) {
+      return null;
+    }
+    try {
+      return (Cache<K, V>) slot.join();
+    } catch (CompletionException e) {
+      return null;
+    }
+  }
+
+  @Override
+  public Set<String> cacheNames() {
+    checkOpen();
+    Set<String> names = new TreeSet<>();
+    caches.forEach(
+        (name, slot) -> {
+          if (slot.isDone() && !slot.isCompletedExceptionally()) {
+            names.add(name);
+          }
+        });
+    return Collections.unmodifiableSet(names);
+  }
+
+  @Override
+  public boolean isClosed() {
+    return closed;
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    for (CompletableFuture<Cache<?, ?>> slot : List.copyOf(caches.values())) {
+      Cache<?, ?> cache = slot.getNow(null);
+      if (cache != null) {
+        try {
+          cache.close();
+        } catch (RuntimeException e) {
+          log.warn("Closing cache '{}' failed", cache.name(), e);
+        }
+      }
+    }
+    caches.clear();
+    List<AutoCloseable> toClose;
+    synchronized (resourcesInOrder) {
+      toClose = new ArrayList<>(resourcesInOrder);
+      resourcesInOrder.clear();
+    }
+    Collections.reverse(toClose);
+    for (AutoCloseable resource : toClose) {
+      try {
+        resource.close();
+      } catch (Exception e) {
+        log.warn("Closing backend resource {} failed", resource, e);
+      }
+    }
+    resources.clear();
+  }
+
+  private CacheBackendProvider provider(String backend, String cacheName) {
+    CacheBackendProvider provider = providers.get(backend);
+    if (provider == null) {
+      String module = KNOWN_MODULES.get(backend);
+      throw new IllegalStateException(
+          "cache '" + cacheName + "' asks for backend '" + backend + "', which is not on the class path"
+              + (module != null ? "; add the " + module + " module" : "")
+              + " (available: " + new TreeSet<>(providers.keySet()) + ")");
+    }
+    return provider;
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("the cache manager is closed");
+    }
+  }
+
+  /**
+   * Parses {@code cache.<name>.<option>=value} declarations. A cache name may contain dots; the
+   * option is recognised as the last segment (core options) or as {@code <backend>.<option>}.
+   */
+  private List<CacheConfig> parse(Properties properties, String source) {
+    Map<String, Map<String, String>> core = new TreeMap<>();
+    Map<String, Map<String, Map<String, String>>> backend = new TreeMap<>();
+    for (String key : new TreeSet<>(properties.stringPropertyNames())) {
+      if (!key.startsWith(PREFIX)) {
+        continue;
+      }
+      String value = properties.getProperty(key);
+      String rest = key.substring(PREFIX.length());
+      String matched = null;
+      for (String option : CacheConfig.OPTION_NAMES) {
+        if (rest.endsWith("." + option) && rest.length() > option.length() + 1) {
+          String name = rest.substring(0, rest.length() - option.length() - 1);
+          core.computeIfAbsent(name, n -> new LinkedHashMap<>()).put(option, value);
+          matched = option;
+          break;
+        }
+      }
+      if (matched != null) {
+        continue;
+      }
+      for (String providerName : providers.keySet()) {
+        int at = rest.indexOf("." + providerName + ".");
+        if (at > 0) {
+          String name = rest.substring(0, at);
+          String option = rest.substring(at + providerName.length() + 2);
+          backend
+              .computeIfAbsent(name, n -> new TreeMap<>())
+              .computeIfAbsent(providerName, p -> new LinkedHashMap<>())
+              .put(option, value);
+          matched = option;
+          break;
+        }
+      }
+      if (matched == null) {
+        throw new IllegalArgumentException(
+            "unknown cache option '" + key + "' in " + source + "; known options: "
+                + new TreeSet<>(CacheConfig.OPTION_NAMES) + " or <backend>.<option> for backends "
+                + new TreeSet<>(providers.keySet()));
+      }
+    }
+    Set<String> names = new TreeSet<>(core.keySet());
+    names.addAll(backend.keySet());
+    List<CacheConfig> configs = new ArrayList<>();
+    for (String name : names) {
+      CacheConfig.Builder builder = CacheConfig.builder(name);
+      Map<String, String> options = core.getOrDefault(name, Map.of());
+      for (Map.Entry<String, String> option : options.entrySet()) {
+        try {
+          builder.option(option.getKey(), option.getValue());
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException(
+              "cache." + name + "." + option.getKey() + " in " + source + ": " + e.getMessage(), e);
+        }
+      }
+      for (Map.Entry<String, Map<String, String>> entry :
+          backend.getOrDefault(name, Map.of()).entrySet()) {
+        String chosen = options.getOrDefault("backend", CacheConfig.DEFAULT_BACKEND);
+        if (!entry.getKey().equals(chosen)) {
+          throw new IllegalArgumentException(
+              "cache." + name + "." + entry.getKey() + ".* in " + source + ": cache '" + name
+                  + "' uses backend '" + chosen + "', not '" + entry.getKey() + "'");
+        }
+        try {
+          providers.get(entry.getKey()).parseOptions(entry.getValue()).ifPresent(builder::backendOptions);
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException(
+              "cache." + name + "." + entry.getKey() + " in " + source + ": " + e.getMessage(), e);
+        }
+      }
+      configs.add(builder.build());
+    }
+    return configs;
+  }
+
+  private final class Context implements BackendContext {
+
+    @Override
+    public <R extends AutoCloseable> R sharedResource(Object key, Class<R> type, Supplier<R> factory) {
+      requireNonNull(key, "key");
+      requireNonNull(factory, "factory");
+      checkOpen();
+      CompletableFuture<AutoCloseable> slot = new CompletableFuture<>();
+      CompletableFuture<AutoCloseable> existing = resources.putIfAbsent(key, slot);
+      if (existing != null) {
+        try {
+          return type.cast(existing.join());
+        } catch (CompletionException e) {
+          throw new IllegalStateException("shared resource " + key + " failed to start", e.getCause());
+        }
+      }
+      R resource;
+      try {
+        resource = requireNonNull(factory.get(), "factory returned null");
+      } catch (RuntimeException | Error e) {
+        resources.remove(key, slot);
+        slot.completeExceptionally(e);
+        throw e;
+      }
+      resourcesInOrder.add(resource);
+      slot.complete(resource);
+      return resource;
+    }
+
+    @Override
+    public void closed(Cache<?, ?> cache) {
+      caches.computeIfPresent(
+          cache.name(), (name, slot) -> slot.getNow(null) == cache ? null : slot);
+    }
+  }
+}

@@ -1,0 +1,167 @@
+package io.cachet.metrics;
+
+import static java.util.Objects.requireNonNull;
+
+import io.cachet.Cache;
+import io.cachet.CacheStats;
+import io.cachet.spi.BackendMetric;
+import io.cachet.spi.MetricsSource;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tag;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.TimeGauge;
+import io.micrometer.core.instrument.binder.cache.CacheMeterBinder;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.ToDoubleFunction;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Binds a {@link Cache}'s statistics to a Micrometer registry under the standard cache meter names
+ * ({@code cache.gets{result=hit|miss}}, {@code cache.puts}, {@code cache.evictions},
+ * {@code cache.size}), plus load counts and time and the backend's own metrics.
+ *
+ * <pre>{@code
+ * Cache<String, String> cache = CacheMetrics.monitor(registry, manager.create(config), Tags.of("app", "shop"));
+ * }</pre>
+ *
+ * <p>The binder holds the cache weakly, like every {@link CacheMeterBinder}. A measurement that
+ * throws (for example on a closed cache) is logged at WARN once per meter and reported as
+ * {@code NaN}; it never breaks a scrape.
+ */
+public final class CacheMetrics extends CacheMeterBinder<Cache<?, ?>> {
+
+  private static final Logger log = LoggerFactory.getLogger(CacheMetrics.class);
+
+  private final String cacheName;
+  private final Set<String> warned = ConcurrentHashMap.newKeySet();
+
+  /** Creates a binder for {@code cache}, tagging every meter with the cache's name and {@code tags}. */
+  public CacheMetrics(Cache<?, ?> cache, Iterable<Tag> tags) {
+    super(requireNonNull(cache, "cache"), cache.name(), requireNonNull(tags, "tags"));
+    this.cacheName = cache.name();
+  }
+
+  /** Binds {@code cache}'s metrics to {@code registry} and returns the cache. */
+  public static <K, V, C extends Cache<K, V>> C monitor(MeterRegistry registry, C cache, Iterable<Tag> tags) {
+    new CacheMetrics(cache, tags).bindTo(registry);
+    return cache;
+  }
+
+  /** Binds {@code cache}'s metrics to {@code registry} and returns the cache. */
+  public static <K, V, C extends Cache<K, V>> C monitor(MeterRegistry registry, C cache, String... tags) {
+    return monitor(registry, cache, Tags.of(tags));
+  }
+
+  @Override
+  protected @Nullable Long size() {
+    Cache<?, ?> cache = getCache();
+    return cache == null ? null : safely("cache.size", cache, Cache::estimatedSize);
+  }
+
+  @Override
+  protected long hitCount() {
+    Long value = stat("cache.gets.hit", CacheStats::hitCount);
+    return value == null ? 0 : value;
+  }
+
+  @Override
+  protected @Nullable Long missCount() {
+    return stat("cache.gets.miss", CacheStats::missCount);
+  }
+
+  @Override
+  protected @Nullable Long evictionCount() {
+    return stat("cache.evictions", CacheStats::evictionCount);
+  }
+
+  @Override
+  protected long putCount() {
+    Long value = stat("cache.puts", CacheStats::putCount);
+    return value == null ? 0 : value;
+  }
+
+  @Override
+  protected void bindImplementationSpecificMetrics(MeterRegistry registry) {
+    Cache<?, ?> cache = getCache();
+    if (cache == null) {
+      return;
+    }
+    Iterable<Tag> tags = getTagsWithCacheName();
+    FunctionCounter.builder("cache.load", cache, statFunction("cache.load.success", CacheStats::loadSuccessCount))
+        .tags(tags)
+        .tag("result", "success")
+        .description("The number of loads that produced a value")
+        .register(registry);
+    FunctionCounter.builder("cache.load", cache, statFunction("cache.load.failure", CacheStats::loadFailureCount))
+        .tags(tags)
+        .tag("result", "failure")
+        .description("The number of loads that failed or produced nothing")
+        .register(registry);
+    TimeGauge.builder(
+            "cache.load.duration",
+            cache,
+            TimeUnit.NANOSECONDS,
+            statFunction("cache.load.duration", CacheStats::totalLoadTimeNanos))
+        .tags(tags)
+        .description("The time spent loading values")
+        .register(registry);
+
+    if (cache instanceof MetricsSource source) {
+      List<BackendMetric> metrics = source.backendMetrics();
+      for (int i = 0; i < metrics.size(); i++) {
+        BackendMetric metric = metrics.get(i);
+        int index = i;
+        // Look the metric up through the weakly held cache on each read, so the registry never
+        // holds the cache strongly.
+        ToDoubleFunction<Cache<?, ?>> read =
+            c -> {
+              Double value =
+                  safely(metric.name(), c, x -> ((MetricsSource) x).backendMetrics().get(index).value().getAsDouble());
+              return value == null ? Double.NaN : value;
+            };
+        if (metric.kind() == BackendMetric.Kind.COUNTER) {
+          FunctionCounter.builder(metric.name(), cache, read)
+              .tags(tags)
+              .description(metric.description())
+              .register(registry);
+        } else {
+          Gauge.builder(metric.name(), cache, read)
+              .tags(tags)
+              .description(metric.description())
+              .register(registry);
+        }
+      }
+    }
+  }
+
+  private @Nullable Long stat(String meter, java.util.function.ToLongFunction<CacheStats> field) {
+    Cache<?, ?> cache = getCache();
+    return cache == null ? null : safely(meter, cache, c -> field.applyAsLong(c.stats()));
+  }
+
+  private ToDoubleFunction<Cache<?, ?>> statFunction(
+      String meter, java.util.function.ToLongFunction<CacheStats> field) {
+    return c -> {
+      Long value = safely(meter, c, x -> field.applyAsLong(x.stats()));
+      return value == null ? Double.NaN : value;
+    };
+  }
+
+  private <T> @Nullable T safely(String meter, Cache<?, ?> cache, java.util.function.Function<Cache<?, ?>, T> read) {
+    try {
+      return read.apply(cache);
+    } catch (RuntimeException e) {
+      if (warned.add(meter)) {
+        log.warn("Reading meter {} of cache '{}' failed; reporting no value", meter, cacheName, e);
+      }
+      return null;
+    }
+  }
+}
