@@ -1,0 +1,40 @@
+package io.cachet.local;
+
+import io.cachet.Cache;
+import io.cachet.CacheConfig;
+import io.cachet.spi.BackendContext;
+import io.cachet.spi.CacheBackendProvider;
+
+/** The provider of the {@code local} backend, registered for {@link java.util.ServiceLoader}. */
+public final class LocalCacheProvider implements CacheBackendProvider {
+
+  /** The backend name: {@value}. */
+  public static final String NAME = "local";
+
+  /** Creates the provider; called by {@link java.util.ServiceLoader}. */
+  public LocalCacheProvider() {}
+
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  @Override
+  public <K, V> Cache<K, V> create(CacheConfig config, BackendContext context) {
+    return switch (config.evictionPolicy()) {
+      case LRU -> new LruCache<>(config, context::closed);
+      case TINY_LFU -> new TinyLfuCache<>(config, context::closed);
+    };
+  }
+
+  /**
+   * Creates a local cache outside any manager, for backends that keep a local store in front of a
+   * remote one (a near cache). The caller owns it and must close it.
+   */
+  public static <K, V> Cache<K, V> createStandalone(CacheConfig config) {
+    return switch (config.evictionPolicy()) {
+      case LRU -> new LruCache<>(config, cache -> {});
+      case TINY_LFU -> new TinyLfuCache<>(config, cache -> {});
+    };
+  }
+}

@@ -1,0 +1,656 @@
+package io.cachet.local;
+
+import static java.util.Objects.requireNonNull;
+
+import io.cachet.CacheConfig;
+import io.cachet.CacheStats;
+import io.cachet.RemovalCause;
+import io.cachet.Ticker;
+import io.cachet.spi.Checks;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The {@code LRU} local store: exact least-recently-used eviction with a hard bound.
+ *
+ * <h2>Guarantees</h2>
+ *
+ * When an insertion makes the store exceed its capacity, the key least recently read or written
+ * is evicted, and once any operation returns the store holds at most {@code maximumSize} entries.
+ * "Least recently" is with respect to the linearization order of the operations. Every operation
+ * is O(1) (amortized for reads).
+ *
+ * <h2>Design</h2>
+ *
+ * <ul>
+ *   <li>Lookups go through a {@link ConcurrentHashMap} of key to {@link Node} without locking.
+ *   <li>The recency order is a doubly linked list (head = least recent), guarded by {@code lock}.
+ *       Every writer (put, remove, replace, expire, clear) takes the lock. Writes are O(1).
+ *   <li>A read does not take the lock: it appends its node to {@link ReadBuffer}, a bounded
+ *       multi-producer ring whose slot order is a total order of reads. Whoever holds the lock
+ *       drains the buffer, applying those reads to the list in slot order, before doing anything
+ *       else. A reader that finds the buffer past a threshold drains it if the lock is free; one
+ *       that finds it full waits for the lock and drains it, so the buffer never drops a read.
+ *       Since every writer drains first, the list reflects every read that completed before the
+ *       writer started, in order: the recency order is exact, not sampled.
+ *   <li>Eviction handshake. A read appended to the buffer just after the evictor's drain would
+ *       otherwise be lost for the decision. So the evictor (holding the lock) drains, marks the
+ *       head {@code EVICTING}, and drains again; a reader checks its node's state <em>after</em>
+ *       appending. If the reader saw {@code ALIVE}, its append came before the mark and so before
+ *       the second drain, which therefore sees it: the node moves to the tail and is spared
+ *       (back to {@code ALIVE}), and the evictor picks the new head. If the reader saw
+ *       {@code EVICTING}, it waits for the lock (the evictor's decision is then final) and either
+ *       returns the value (spared) or retries its lookup (evicted, {@code DEAD}).
+ *   <li>A node leaves the map before it is marked {@code DEAD}, so a reader never loops on a dead
+ *       node. Values and deadlines live together in an immutable {@link Val}, so a reader never
+ *       sees a new value with an old deadline.
+ *   <li>Expired entries are removed when read, when they reach the head, on any write to them,
+ *       and by {@link #cleanUp()}; until then they occupy a slot (and count towards the bound).
+ *   <li>Listeners and statistics run after the lock is released.
+ * </ul>
+ *
+ * <p>{@code get(key, loader)} is single-flight through a map of in-flight loads: the first caller
+ * loads, later callers for the same key wait on its future.
+ */
+final class LruCache<K, V> extends AbstractLocalCache<K, V> {
+
+  private static final int ALIVE = 0;
+  private static final int EVICTING = 1;
+  private static final int DEAD = 2;
+
+  private final ConcurrentHashMap<K, Node<K, V>> map = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<K, Load<V>> loads = new ConcurrentHashMap<>();
+  private final ReentrantLock lock = new ReentrantLock();
+  private final ReadBuffer<Node<K, V>> readBuffer = new ReadBuffer<>();
+  private final Ticker ticker;
+  private final long capacity;
+
+  /** Sentinel of the recency list: {@code sentinel.next} is the least recent node. */
+  // @GuardedBy("lock")
+  private final Node<K, V> sentinel = new Node<>(null, null);
+  // @GuardedBy("lock")
+  private @Nullable Node<K, V> evictionCandidate;
+  // @GuardedBy("lock")
+  private boolean candidateRead;
+
+  LruCache(CacheConfig config, Consumer<io.cachet.Cache<?, ?>> onClose) {
+    super(config, onClose);
+    this.ticker = config.ticker();
+    this.capacity = config.maximumSize();
+    sentinel.prev = sentinel;
+    sentinel.next = sentinel;
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  @Override
+  public @Nullable V get(K key) {
+    requireNonNull(key, "key");
+    checkOpen();
+    V value = read(key);
+    if (value == null) {
+      stats.recordMisses(1);
+    } else {
+      stats.recordHits(1);
+    }
+    return value;
+  }
+
+  private @Nullable V read(K key) {
+    while (true) {
+      Node<K, V> node = map.get(key);
+      if (node == null) {
+        return null;
+      }
+      Val<V> val = node.val;
+      if (val.expiresAt != Long.MAX_VALUE && ticker.read() - val.expiresAt >= 0) {
+        tryRemoveExpired(node, val);
+        return null;
+      }
+      recordRead(node);
+      int state = node.state;
+      if (state == EVICTING) {
+        // The evictor holds the lock until its decision about this node is final.
+        lock.lock();
+        lock.unlock();
+        state = node.state;
+      }
+      if (state == ALIVE) {
+        return val.value;
+      }
+      // DEAD: it already left the map; look again.
+    }
+  }
+
+  private void recordRead(Node<K, V> node) {
+    if (readBuffer.offer(node)) {
+      if (readBuffer.pending() >= ReadBuffer.DRAIN_THRESHOLD && lock.tryLock()) {
+        try {
+          drainReads();
+        } finally {
+          lock.unlock();
+        }
+      }
+      return;
+    }
+    // Full: apply our read ourselves, after everything already queued.
+    lock.lock();
+    try {
+      drainReads();
+      if (node.state != DEAD) {
+        moveToTail(node);
+      }
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public @Nullable V get(K key, Function<? super K, ? extends @Nullable V> loader) {
+    requireNonNull(key, "key");
+    requireNonNull(loader, "loader");
+    checkOpen();
+    V present = read(key);
+    if (present != null) {
+      stats.recordHits(1);
+      return present;
+    }
+    stats.recordMisses(1);
+    Load<V> mine = new Load<>(Thread.currentThread());
+    while (true) {
+      Load<V> theirs = loads.putIfAbsent(key, mine);
+      if (theirs == null) {
+        break;
+      }
+      if (theirs.owner == Thread.currentThread()) {
+        throw new IllegalStateException("recursive load of key '" + key + "' in cache '" + name() + "'");
+      }
+      try {
+        return theirs.future.join();
+      } catch (CompletionException e) {
+        throw loadFailure(key, e.getCause() != null ? e.getCause() : e);
+      }
+    }
+    try {
+      // Someone may have stored a value between our miss and our registration.
+      V raced = read(key);
+      if (raced != null) {
+        mine.future.complete(raced);
+        return raced;
+      }
+      long start = ticker.read();
+      V loaded;
+      try {
+        loaded = loader.apply(key);
+      } catch (RuntimeException | Error e) {
+        stats.recordLoadFailure(ticker.read() - start);
+        mine.future.completeExceptionally(e);
+        if (e instanceof Error error) {
+          throw error;
+        }
+        throw loadFailure(key, e);
+      }
+      if (loaded == null) {
+        stats.recordLoadFailure(ticker.read() - start);
+        mine.future.complete(null);
+        return null;
+      }
+      stats.recordLoadSuccess(ticker.read() - start);
+      // A value written while we loaded is newer than ours: keep it.
+      V existing = storeIfAbsent(key, loaded);
+      V winner = existing != null ? existing : loaded;
+      mine.future.complete(winner);
+      return winner;
+    } finally {
+      loads.remove(key, mine);
+    }
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  @Override
+  public void put(K key, V value) {
+    requireNonNull(key, "key");
+    requireNonNull(value, "value");
+    checkOpen();
+    write(key, value, expireAfterWriteNanos);
+  }
+
+  @Override
+  public void put(K key, V value, Duration ttl) {
+    requireNonNull(key, "key");
+    requireNonNull(value, "value");
+    Checks.requirePositiveTtl(ttl);
+    checkOpen();
+    checkPerEntryTtl();
+    write(key, value, ttlNanos(ttl));
+  }
+
+  private void write(K key, V value, long ttl) {
+    Removals removals = new Removals();
+    lock.lock();
+    try {
+      drainReads();
+      long now = ticker.read();
+      Val<V> val = new Val<>(value, deadline(now, ttl));
+      Node<K, V> node = map.get(key);
+      if (node != null) {
+        Val<V> old = node.val;
+        node.val = val;
+        moveToTail(node);
+        removals.add(key, old.value, old.isExpired(now) ? RemovalCause.EXPIRED : RemovalCause.REPLACED);
+      } else {
+        insert(key, val, removals);
+      }
+    } finally {
+      lock.unlock();
+    }
+    stats.recordPuts(1);
+    removals.publish();
+  }
+
+  @Override
+  public boolean putIfAbsent(K key, V value) {
+    requireNonNull(key, "key");
+    requireNonNull(value, "value");
+    checkOpen();
+    return storeIfAbsent(key, value) == null;
+  }
+
+  /** Stores {@code value} unless a live value exists; returns that live value, or null if stored. */
+  private @Nullable V storeIfAbsent(K key, V value) {
+    Removals removals = new Removals();
+    V existing;
+    lock.lock();
+    try {
+      drainReads();
+      long now = ticker.read();
+      Node<K, V> node = map.get(key);
+      if (node != null && !node.val.isExpired(now)) {
+        moveToTail(node); // a failed putIfAbsent reads the key
+        existing = node.val.value;
+      } else {
+        Val<V> val = new Val<>(value, deadline(now, expireAfterWriteNanos));
+        if (node != null) {
+          Val<V> old = node.val;
+          node.val = val;
+          moveToTail(node);
+          removals.add(key, old.value, RemovalCause.EXPIRED);
+        } else {
+          insert(key, val, removals);
+        }
+        existing = null;
+      }
+    } finally {
+      lock.unlock();
+    }
+    if (existing == null) {
+      stats.recordPuts(1);
+    }
+    removals.publish();
+    return existing;
+  }
+
+  @Override
+  public boolean replace(K key, V value) {
+    requireNonNull(key, "key");
+    requireNonNull(value, "value");
+    checkOpen();
+    return replaceIf(key, null, value);
+  }
+
+  @Override
+  public boolean replace(K key, V oldValue, V newValue) {
+    requireNonNull(key, "key");
+    requireNonNull(oldValue, "oldValue");
+    requireNonNull(newValue, "newValue");
+    checkOpen();
+    return replaceIf(key, oldValue, newValue);
+  }
+
+  private boolean replaceIf(K key, @Nullable V expected, V value) {
+    Removals removals = new Removals();
+    boolean replaced = false;
+    lock.lock();
+    try {
+      drainReads();
+      long now = ticker.read();
+      Node<K, V> node = map.get(key);
+      if (node != null) {
+        Val<V> old = node.val;
+        if (old.isExpired(now)) {
+          unlinkAndRemove(node, RemovalCause.EXPIRED, removals);
+        } else if (expected == null || old.value.equals(expected)) {
+          node.val = new Val<>(value, deadline(now, expireAfterWriteNanos));
+          moveToTail(node);
+          removals.add(key, old.value, RemovalCause.REPLACED);
+          replaced = true;
+        }
+      }
+    } finally {
+      lock.unlock();
+    }
+    if (replaced) {
+      stats.recordPuts(1);
+    }
+    removals.publish();
+    return replaced;
+  }
+
+  @Override
+  public boolean remove(K key) {
+    requireNonNull(key, "key");
+    checkOpen();
+    return removeIf(key, null);
+  }
+
+  @Override
+  public boolean remove(K key, V value) {
+    requireNonNull(key, "key");
+    requireNonNull(value, "value");
+    checkOpen();
+    return removeIf(key, value);
+  }
+
+  private boolean removeIf(K key, @Nullable V expected) {
+    Removals removals = new Removals();
+    boolean removed = false;
+    lock.lock();
+    try {
+      drainReads();
+      Node<K, V> node = map.get(key);
+      if (node != null) {
+        if (node.val.isExpired(ticker.read())) {
+          unlinkAndRemove(node, RemovalCause.EXPIRED, removals);
+        } else if (expected == null || node.val.value.equals(expected)) {
+          unlinkAndRemove(node, RemovalCause.EXPLICIT, removals);
+          removed = true;
+        }
+      }
+    } finally {
+      lock.unlock();
+    }
+    removals.publish();
+    return removed;
+  }
+
+  @Override
+  public boolean expire(K key, Duration ttl) {
+    requireNonNull(key, "key");
+    Checks.requireNonNegativeTtl(ttl);
+    checkOpen();
+    checkPerEntryTtl();
+    Removals removals = new Removals();
+    boolean live = false;
+    lock.lock();
+    try {
+      drainReads();
+      long now = ticker.read();
+      Node<K, V> node = map.get(key);
+      if (node != null) {
+        Val<V> old = node.val;
+        if (old.isExpired(now)) {
+          unlinkAndRemove(node, RemovalCause.EXPIRED, removals);
+        } else {
+          live = true;
+          if (ttl.isZero()) {
+            unlinkAndRemove(node, RemovalCause.EXPIRED, removals);
+          } else {
+            // Changing the deadline is not a use of the key: its recency stays.
+            node.val = new Val<>(old.value, deadline(now, ttlNanos(ttl)));
+          }
+        }
+      }
+    } finally {
+      lock.unlock();
+    }
+    removals.publish();
+    return live;
+  }
+
+  @Override
+  public void clear() {
+    checkOpen();
+    Removals removals = new Removals();
+    lock.lock();
+    try {
+      drainReads();
+      long now = ticker.read();
+      while (sentinel.next != sentinel) {
+        Node<K, V> node = sentinel.next;
+        unlinkAndRemove(
+            node, node.val.isExpired(now) ? RemovalCause.EXPIRED : RemovalCause.EXPLICIT, removals);
+      }
+    } finally {
+      lock.unlock();
+    }
+    removals.publish();
+  }
+
+  /** Removes every expired entry now; O(size). */
+  void cleanUp() {
+    Removals removals = new Removals();
+    lock.lock();
+    try {
+      drainReads();
+      long now = ticker.read();
+      for (Node<K, V> node = sentinel.next; node != sentinel; ) {
+        Node<K, V> next = node.next;
+        if (node.val.isExpired(now)) {
+          unlinkAndRemove(node, RemovalCause.EXPIRED, removals);
+        }
+        node = next;
+      }
+    } finally {
+      lock.unlock();
+    }
+    removals.publish();
+  }
+
+  @Override
+  public long estimatedSize() {
+    checkOpen();
+    return map.size();
+  }
+
+  @Override
+  public CacheStats stats() {
+    checkOpen();
+    return stats.snapshot();
+  }
+
+  @Override
+  void release() {
+    lock.lock();
+    try {
+      readBuffer.drain(node -> {});
+      for (Node<K, V> node = sentinel.next; node != sentinel; node = node.next) {
+        node.state = DEAD;
+      }
+      sentinel.next = sentinel;
+      sentinel.prev = sentinel;
+      map.clear();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Returns the keys from least to most recently used; for tests. O(size). */
+  List<K> keysInRecencyOrder() {
+    lock.lock();
+    try {
+      drainReads();
+      List<K> keys = new ArrayList<>();
+      for (Node<K, V> node = sentinel.next; node != sentinel; node = node.next) {
+        keys.add(requireNonNull(node.key));
+      }
+      return keys;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  // ---------------------------------------------------------------- list maintenance (under lock)
+
+  private void insert(K key, Val<V> val, Removals removals) {
+    Node<K, V> node = new Node<>(key, val);
+    map.put(key, node);
+    linkLast(node);
+    evictIfOverCapacity(removals);
+  }
+
+  private void evictIfOverCapacity(Removals removals) {
+    while (map.size() > capacity) {
+      Node<K, V> victim = sentinel.next;
+      if (victim == sentinel) {
+        return;
+      }
+      evictionCandidate = victim;
+      candidateRead = false;
+      victim.state = EVICTING;
+      // Reads that appended before the mark are in the buffer now: apply them (see class notes).
+      drainReads();
+      evictionCandidate = null;
+      if (candidateRead) {
+        victim.state = ALIVE; // spared: it moved to the tail; try the new head
+        continue;
+      }
+      long now = ticker.read();
+      unlinkAndRemove(victim, victim.val.isExpired(now) ? RemovalCause.EXPIRED : RemovalCause.SIZE, removals);
+    }
+  }
+
+  private void unlinkAndRemove(Node<K, V> node, RemovalCause cause, Removals removals) {
+    K key = requireNonNull(node.key);
+    map.remove(key, node);
+    node.state = DEAD;
+    unlink(node);
+    removals.add(key, node.val.value, cause);
+  }
+
+  private void tryRemoveExpired(Node<K, V> node, Val<V> val) {
+    if (!lock.tryLock()) {
+      return; // someone else holds the lock; the entry goes later
+    }
+    Removals removals = new Removals();
+    try {
+      drainReads();
+      if (node.state == ALIVE && node.val == val) {
+        unlinkAndRemove(node, RemovalCause.EXPIRED, removals);
+      }
+    } finally {
+      lock.unlock();
+    }
+    removals.publish();
+  }
+
+  private void drainReads() {
+    readBuffer.drain(this::applyRead);
+  }
+
+  private void applyRead(Node<K, V> node) {
+    if (node.state == DEAD) {
+      return;
+    }
+    if (node == evictionCandidate) {
+      candidateRead = true;
+    }
+    moveToTail(node);
+  }
+
+  private void linkLast(Node<K, V> node) {
+    Node<K, V> last = sentinel.prev;
+    node.prev = last;
+    node.next = sentinel;
+    last.next = node;
+    sentinel.prev = node;
+  }
+
+  private void unlink(Node<K, V> node) {
+    Node<K, V> prev = node.prev;
+    Node<K, V> next = node.next;
+    if (prev != null && next != null) {
+      prev.next = next;
+      next.prev = prev;
+    }
+    node.prev = null;
+    node.next = null;
+  }
+
+  private void moveToTail(Node<K, V> node) {
+    if (sentinel.prev == node) {
+      return;
+    }
+    unlink(node);
+    linkLast(node);
+  }
+
+  // ---------------------------------------------------------------- types
+
+  /** An immutable value with its deadline in ticker nanoseconds ({@code Long.MAX_VALUE}: never). */
+  private record Val<V>(V value, long expiresAt) {
+    boolean isExpired(long now) {
+      return expiresAt != Long.MAX_VALUE && now - expiresAt >= 0;
+    }
+  }
+
+  private static final class Node<K, V> {
+    final @Nullable K key;
+    volatile Val<V> val;
+    volatile int state;
+    // @GuardedBy("lock")
+    @Nullable Node<K, V> prev;
+    // @GuardedBy("lock")
+    @Nullable Node<K, V> next;
+
+    @SuppressWarnings("unchecked")
+    Node(@Nullable K key, @Nullable Val<V> val) {
+      this.key = key;
+      this.val = val == null ? (Val<V>) new Val<>(new Object(), Long.MAX_VALUE) : val;
+    }
+  }
+
+  private record Load<V>(Thread owner, CompletableFuture<@Nullable V> future) {
+    Load(Thread owner) {
+      this(owner, new CompletableFuture<>());
+    }
+  }
+
+  /** Removals collected under the lock and reported after it is released. */
+  private final class Removals {
+    private @Nullable List<Object[]> items;
+    private int evictions;
+
+    void add(K key, V value, RemovalCause cause) {
+      if (cause.wasEvicted()) {
+        evictions++;
+      }
+      if (hasListener()) {
+        if (items == null) {
+          items = new ArrayList<>(2);
+        }
+        items.add(new Object[] {key, value, cause});
+      }
+    }
+
+    @SuppressWarnings("unchecked")
+    void publish() {
+      if (evictions > 0) {
+        stats.recordEvictions(evictions);
+      }
+      if (items != null) {
+        for (Object[] item : items) {
+          notifyRemoval((K) item[0], (V) item[1], (RemovalCause) item[2]);
+        }
+      }
+    }
+  }
+}

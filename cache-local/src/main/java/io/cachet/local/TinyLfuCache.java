@@ -1,0 +1,267 @@
+package io.cachet.local;
+
+import static java.util.Objects.requireNonNull;
+
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
+import com.github.benmanes.caffeine.cache.Policy;
+import io.cachet.CacheConfig;
+import io.cachet.CacheStats;
+import io.cachet.RemovalCause;
+import io.cachet.spi.Checks;
+import io.cachet.spi.StatsCounter;
+import java.time.Duration;
+import java.util.concurrent.ConcurrentMap;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The {@code TINY_LFU} local store: a thin layer over a Caffeine cache.
+ *
+ * <p>Caffeine does the work (W-TinyLFU eviction, timer-wheel expiry, single-flight loads through
+ * {@code get(key, mappingFunction)}); this class maps the Cachet API onto it. Per-entry TTLs use
+ * Caffeine's variable expiration, where a plain write lives for {@code expireAfterWrite} and a
+ * write with a TTL lives for that TTL; without per-entry TTLs the cheaper fixed
+ * {@code expireAfterWrite} is used. Thread-safe, as Caffeine is.
+ */
+final class TinyLfuCache<K, V> extends AbstractLocalCache<K, V> {
+
+  private final com.github.benmanes.caffeine.cache.Cache<K, V> cache;
+  private final ConcurrentMap<K, V> map;
+  private final Policy.@Nullable VarExpiration<K, V> varExpiration;
+
+  TinyLfuCache(CacheConfig config, Consumer<io.cachet.Cache<?, ?>> onClose) {
+    super(config, onClose);
+    Caffeine<Object, Object> builder =
+        Caffeine.newBuilder()
+            .maximumSize(config.maximumSize())
+            .ticker(config.ticker()::read)
+            .executor(config.executor());
+    if (config.perEntryTtl()) {
+      builder.expireAfter(new WriteExpiry(expireAfterWriteNanos));
+    } else {
+      config.expireAfterWrite().ifPresent(builder::expireAfterWrite);
+    }
+    if (config.recordStats()) {
+      StatsCounter counter = stats;
+      builder.recordStats(() -> new CaffeineStats(counter));
+    }
+    if (hasListener()) {
+      builder.removalListener(
+          (@Nullable K key, @Nullable V value, com.github.benmanes.caffeine.cache.RemovalCause cause) -> {
+            if (key != null && value != null) {
+              notifyRemoval(key, value, map(cause));
+            }
+          });
+    }
+    this.cache = builder.build();
+    this.map = cache.asMap();
+    this.varExpiration = cache.policy().expireVariably().orElse(null);
+  }
+
+  @Override
+  public @Nullable V get(K key) {
+    requireNonNull(key, "key");
+    checkOpen();
+    return cache.getIfPresent(key);
+  }
+
+  @Override
+  public @Nullable V get(K key, Function<? super K, ? extends @Nullable V> loader) {
+    requireNonNull(key, "key");
+    requireNonNull(loader, "loader");
+    checkOpen();
+    try {
+      return cache.get(key, loader);
+    } catch (RuntimeException e) {
+      throw loadFailure(key, e);
+    }
+  }
+
+  @Override
+  public void put(K key, V value) {
+    requireNonNull(key, "key");
+    requireNonNull(value, "value");
+    checkOpen();
+    cache.put(key, value);
+    stats.recordPuts(1);
+  }
+
+  @Override
+  public void put(K key, V value, Duration ttl) {
+    requireNonNull(key, "key");
+    requireNonNull(value, "value");
+    Checks.requirePositiveTtl(ttl);
+    checkOpen();
+    checkPerEntryTtl();
+    requireNonNull(varExpiration).put(key, value, ttl);
+    stats.recordPuts(1);
+  }
+
+  @Override
+  public boolean putIfAbsent(K key, V value) {
+    requireNonNull(key, "key");
+    requireNonNull(value, "value");
+    checkOpen();
+    boolean stored = map.putIfAbsent(key, value) == null;
+    if (stored) {
+      stats.recordPuts(1);
+    }
+    return stored;
+  }
+
+  @Override
+  public boolean replace(K key, V value) {
+    requireNonNull(key, "key");
+    requireNonNull(value, "value");
+    checkOpen();
+    boolean replaced = map.replace(key, value) != null;
+    if (replaced) {
+      stats.recordPuts(1);
+    }
+    return replaced;
+  }
+
+  @Override
+  public boolean replace(K key, V oldValue, V newValue) {
+    requireNonNull(key, "key");
+    requireNonNull(oldValue, "oldValue");
+    requireNonNull(newValue, "newValue");
+    checkOpen();
+    boolean replaced = map.replace(key, oldValue, newValue);
+    if (replaced) {
+      stats.recordPuts(1);
+    }
+    return replaced;
+  }
+
+  @Override
+  public boolean remove(K key) {
+    requireNonNull(key, "key");
+    checkOpen();
+    return map.remove(key) != null;
+  }
+
+  @Override
+  public boolean remove(K key, V value) {
+    requireNonNull(key, "key");
+    requireNonNull(value, "value");
+    checkOpen();
+    return map.remove(key, value);
+  }
+
+  @Override
+  public boolean expire(K key, Duration ttl) {
+    requireNonNull(key, "key");
+    Checks.requireNonNegativeTtl(ttl);
+    checkOpen();
+    checkPerEntryTtl();
+    if (cache.policy().getIfPresentQuietly(key) == null) {
+      return false;
+    }
+    // A concurrent removal between the check and the update is ordered after this call.
+    requireNonNull(varExpiration).setExpiresAfter(key, ttl);
+    return true;
+  }
+
+  @Override
+  public void clear() {
+    checkOpen();
+    cache.invalidateAll();
+  }
+
+  @Override
+  public long estimatedSize() {
+    checkOpen();
+    return cache.estimatedSize();
+  }
+
+  @Override
+  public CacheStats stats() {
+    checkOpen();
+    return stats.snapshot();
+  }
+
+  @Override
+  Object delegate() {
+    return cache;
+  }
+
+  @Override
+  void release() {
+    cache.invalidateAll();
+    cache.cleanUp();
+  }
+
+  /** Runs pending maintenance (expiry, eviction); for tests and the JCache layer. */
+  void cleanUp() {
+    cache.cleanUp();
+  }
+
+  private static RemovalCause map(com.github.benmanes.caffeine.cache.RemovalCause cause) {
+    return switch (cause) {
+      case EXPLICIT -> RemovalCause.EXPLICIT;
+      case REPLACED -> RemovalCause.REPLACED;
+      case EXPIRED -> RemovalCause.EXPIRED;
+      case SIZE, COLLECTED -> RemovalCause.SIZE;
+    };
+  }
+
+  /** Write expiry: creating or updating an entry restarts its time; reads do not. */
+  private record WriteExpiry(long nanos) implements Expiry<Object, Object> {
+
+    @Override
+    public long expireAfterCreate(Object key, Object value, long currentTime) {
+      return nanos;
+    }
+
+    @Override
+    public long expireAfterUpdate(Object key, Object value, long currentTime, long currentDuration) {
+      return nanos;
+    }
+
+    @Override
+    public long expireAfterRead(Object key, Object value, long currentTime, long currentDuration) {
+      return currentDuration;
+    }
+  }
+
+  /** Feeds Caffeine's statistics into the cache's {@link StatsCounter}. */
+  private record CaffeineStats(StatsCounter counter)
+      implements com.github.benmanes.caffeine.cache.stats.StatsCounter {
+
+    @Override
+    public void recordHits(int count) {
+      counter.recordHits(count);
+    }
+
+    @Override
+    public void recordMisses(int count) {
+      counter.recordMisses(count);
+    }
+
+    @Override
+    public void recordLoadSuccess(long loadTime) {
+      counter.recordLoadSuccess(loadTime);
+    }
+
+    @Override
+    public void recordLoadFailure(long loadTime) {
+      counter.recordLoadFailure(loadTime);
+    }
+
+    @Override
+    public void recordEviction(int weight, com.github.benmanes.caffeine.cache.RemovalCause cause) {
+      counter.recordEvictions(1);
+    }
+
+    @Override
+    public com.github.benmanes.caffeine.cache.stats.CacheStats snapshot() {
+      CacheStats s = counter.snapshot();
+      return com.github.benmanes.caffeine.cache.stats.CacheStats.of(
+          s.hitCount(), s.missCount(), s.loadSuccessCount(), s.loadFailureCount(),
+          s.totalLoadTimeNanos(), s.evictionCount(), s.evictionCount());
+    }
+  }
+}

@@ -1,0 +1,69 @@
+package io.cachet.local;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import io.cachet.Cache;
+import io.cachet.CacheConfig;
+import io.cachet.CacheManager;
+import io.cachet.metrics.CacheMetrics;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
+
+final class CacheMetricsTest {
+
+  @Test
+  void monitor_reportsStandardMeters() {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    try (CacheManager manager = CacheManager.create()) {
+      Cache<String, String> cache =
+          CacheMetrics.monitor(registry, manager.<String, String>create(CacheConfig.builder("orders").build()), "app", "shop");
+      cache.put("k", "v");
+      cache.get("k");
+      cache.get("absent");
+      cache.get("loaded", k -> "v");
+
+      assertThat(registry.get("cache.gets").tag("result", "hit").tag("cache", "orders").tag("app", "shop")
+          .functionCounter().count()).isEqualTo(1);
+      assertThat(registry.get("cache.gets").tag("result", "miss").functionCounter().count()).isEqualTo(2);
+      assertThat(registry.get("cache.puts").functionCounter().count()).isEqualTo(1);
+      assertThat(registry.get("cache.load").tag("result", "success").functionCounter().count()).isEqualTo(1);
+      assertThat(registry.get("cache.size").gauge().value()).isEqualTo(2);
+    }
+  }
+
+  @Test
+  void closedCache_meterReadsAreLoggedOnceAndReportNaN() {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    Logger logger = (Logger) LoggerFactory.getLogger(CacheMetrics.class);
+    ListAppender<ILoggingEvent> appender = new ListAppender<>();
+    appender.start();
+    logger.addAppender(appender);
+    try (CacheManager manager = CacheManager.create()) {
+      Cache<String, String> cache = CacheMetrics.monitor(registry, manager.<String, String>create(CacheConfig.builder("gone").build()));
+      cache.close();
+
+      Gauge size = registry.get("cache.size").gauge();
+      FunctionCounter loads = registry.get("cache.load").tag("result", "success").functionCounter();
+      // CacheMeterBinder itself reports a missing size as 0; our own meters report NaN.
+      assertThat(size.value()).isZero();
+      assertThat(size.value()).isZero();
+      assertThat(loads.count()).isNaN();
+      assertThat(loads.count()).isNaN();
+      assertThat(appender.list)
+          .filteredOn(e -> e.getLevel() == Level.WARN)
+          .extracting(ILoggingEvent::getFormattedMessage)
+          .containsExactly(
+              "Reading meter cache.size of cache 'gone' failed; reporting no value",
+              "Reading meter cache.load.success of cache 'gone' failed; reporting no value");
+    } finally {
+      logger.detachAppender(appender);
+    }
+  }
+}

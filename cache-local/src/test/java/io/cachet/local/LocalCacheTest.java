@@ -1,0 +1,224 @@
+package io.cachet.local;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import io.cachet.Cache;
+import io.cachet.CacheConfig;
+import io.cachet.CacheLoadException;
+import io.cachet.CacheManager;
+import io.cachet.EvictionPolicy;
+import io.cachet.FakeTicker;
+import io.cachet.RemovalCause;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.slf4j.LoggerFactory;
+
+/** Behaviour of both local policies beyond the backend contract: listeners, bounds, unwrap. */
+final class LocalCacheTest {
+
+  private final FakeTicker ticker = new FakeTicker();
+  private final CacheManager manager = CacheManager.create();
+  private final List<String> removals = new CopyOnWriteArrayList<>();
+
+  @AfterEach
+  void close() {
+    manager.close();
+  }
+
+  private Cache<String, String> cache(EvictionPolicy policy, Consumer<CacheConfig.Builder> options) {
+    CacheConfig.Builder builder =
+        CacheConfig.builder("local-" + policy)
+            .evictionPolicy(policy)
+            .ticker(ticker)
+            .executor(Runnable::run);
+    options.accept(builder);
+    return manager.create(builder.build());
+  }
+
+  private static void cleanUp(Cache<String, String> cache) {
+    if (cache instanceof TinyLfuCache<String, String> tinyLfu) {
+      tinyLfu.cleanUp();
+    } else {
+      ((LruCache<String, String>) cache).cleanUp();
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(EvictionPolicy.class)
+  void removalListener_reportsEachCause(EvictionPolicy policy) {
+    Cache<String, String> cache =
+        cache(
+            policy,
+            b -> b.maximumSize(100).removalListener((k, v, cause) -> removals.add(k + "=" + v + ":" + cause)));
+    cache.put("explicit", "1");
+    cache.remove("explicit");
+    cache.put("replaced", "1");
+    cache.put("replaced", "2");
+    cache.put("expired", "1", Duration.ofMinutes(1));
+    ticker.advance(Duration.ofMinutes(1));
+    assertThat(cache.get("expired")).isNull();
+    cleanUp(cache);
+    assertThat(removals)
+        .containsExactlyInAnyOrder(
+            "explicit=1:" + RemovalCause.EXPLICIT,
+            "replaced=1:" + RemovalCause.REPLACED,
+            "expired=1:" + RemovalCause.EXPIRED);
+  }
+
+  @ParameterizedTest
+  @EnumSource(EvictionPolicy.class)
+  void removalListener_reportsSizeEvictions(EvictionPolicy policy) {
+    Cache<String, String> cache =
+        cache(policy, b -> b.maximumSize(2).removalListener((k, v, cause) -> removals.add(cause.name())));
+    for (int i = 0; i < 5; i++) {
+      cache.put("k" + i, "v");
+      cleanUp(cache);
+    }
+    assertThat(cache.estimatedSize()).isEqualTo(2);
+    assertThat(removals).hasSize(3).containsOnly(RemovalCause.SIZE.name());
+    assertThat(cache.stats().evictionCount()).isEqualTo(3);
+  }
+
+  @ParameterizedTest
+  @EnumSource(EvictionPolicy.class)
+  void throwingListener_isLoggedAtWarnAndTheCacheKeepsWorking(EvictionPolicy policy) {
+    Logger logger = (Logger) LoggerFactory.getLogger(AbstractLocalCache.class);
+    ListAppender<ILoggingEvent> appender = new ListAppender<>();
+    appender.start();
+    logger.addAppender(appender);
+    try {
+      Cache<String, String> cache =
+          cache(policy, b -> b.removalListener((k, v, cause) -> {
+            throw new IllegalStateException("listener boom");
+          }));
+      cache.put("k", "v1");
+      cache.put("k", "v2");
+      assertThat(cache.remove("k")).isTrue();
+      cache.put("k", "v3");
+      assertThat(cache.get("k")).isEqualTo("v3");
+      assertThat(appender.list)
+          .filteredOn(e -> e.getLevel() == Level.WARN)
+          .hasSize(2)
+          .allSatisfy(e -> {
+            assertThat(e.getFormattedMessage()).contains("Removal listener of cache 'local-" + policy + "' threw");
+            assertThat(e.getThrowableProxy().getMessage()).isEqualTo("listener boom");
+          });
+    } finally {
+      logger.detachAppender(appender);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(EvictionPolicy.class)
+  void recursiveLoadOfTheSameKey_failsInsteadOfDeadlocking(EvictionPolicy policy) {
+    Cache<String, String> cache = cache(policy, b -> {});
+    assertThatThrownBy(() -> cache.get("k", k -> cache.get("k", k2 -> "inner")))
+        .isInstanceOf(CacheLoadException.class)
+        .hasRootCauseInstanceOf(IllegalStateException.class);
+    assertThat(cache.get("k")).isNull();
+    assertThat(cache.get("k", k -> "later")).isEqualTo("later");
+  }
+
+  @ParameterizedTest
+  @EnumSource(EvictionPolicy.class)
+  void unwrap_unrelatedType_throwsNamingIt(EvictionPolicy policy) {
+    Cache<String, String> cache = cache(policy, b -> {});
+    assertThat(cache.unwrap(Cache.class)).isSameAs(cache);
+    assertThatThrownBy(() -> cache.unwrap(String.class))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("java.lang.String");
+  }
+
+  @Test
+  void tinyLfu_unwrapsToTheCaffeineCache() {
+    Cache<String, String> cache = cache(EvictionPolicy.TINY_LFU, b -> {});
+    cache.put("k", "v");
+    @SuppressWarnings("unchecked")
+    com.github.benmanes.caffeine.cache.Cache<String, String> caffeine =
+        cache.unwrap(com.github.benmanes.caffeine.cache.Cache.class);
+    assertThat(caffeine.getIfPresent("k")).isEqualTo("v");
+  }
+
+  @Test
+  void lru_sizeNeverExceedsCapacityAfterAnyWrite() {
+    Cache<String, String> cache = cache(EvictionPolicy.LRU, b -> b.maximumSize(7));
+    for (int i = 0; i < 1_000; i++) {
+      cache.put("k" + (i % 50), "v" + i);
+      assertThat(cache.estimatedSize()).isLessThanOrEqualTo(7);
+      cache.putIfAbsent("p" + (i % 13), "v");
+      assertThat(cache.estimatedSize()).isLessThanOrEqualTo(7);
+    }
+  }
+
+  @Test
+  void lru_recencyOrderFollowsReadsAndWrites() {
+    LruCache<String, String> cache =
+        (LruCache<String, String>) cache(EvictionPolicy.LRU, b -> b.maximumSize(3));
+    cache.put("a", "1");
+    cache.put("b", "2");
+    cache.put("c", "3");
+    cache.get("a");
+    assertThat(cache.keysInRecencyOrder()).containsExactly("b", "c", "a");
+    cache.put("b", "22");
+    assertThat(cache.keysInRecencyOrder()).containsExactly("c", "a", "b");
+    cache.put("d", "4");
+    assertThat(cache.keysInRecencyOrder()).containsExactly("a", "b", "d");
+    assertThat(cache.get("c")).isNull();
+  }
+
+  @Test
+  void lru_missesAndExpireDoNotChangeRecency() {
+    LruCache<String, String> cache =
+        (LruCache<String, String>) cache(EvictionPolicy.LRU, b -> b.maximumSize(3));
+    cache.put("a", "1");
+    cache.put("b", "2");
+    cache.get("absent");
+    cache.expire("a", Duration.ofMinutes(5));
+    assertThat(cache.keysInRecencyOrder()).containsExactly("a", "b");
+  }
+
+  @Test
+  void lru_expiredHeadIsReportedAsExpiredNotSize() {
+    Cache<String, String> cache =
+        cache(EvictionPolicy.LRU, b -> b.maximumSize(2).removalListener((k, v, cause) -> removals.add(k + ":" + cause)));
+    cache.put("a", "1", Duration.ofSeconds(1));
+    cache.put("b", "2");
+    ticker.advance(Duration.ofSeconds(1));
+    cache.put("c", "3");
+    assertThat(removals).containsExactly("a:" + RemovalCause.EXPIRED);
+  }
+
+  @Test
+  void lru_zeroCapacity_storesNothing() {
+    Cache<String, String> cache = cache(EvictionPolicy.LRU, b -> b.maximumSize(0));
+    cache.put("k", "v");
+    assertThat(cache.get("k")).isNull();
+    assertThat(cache.estimatedSize()).isZero();
+  }
+
+  @Test
+  void lru_readingManyTimesBeyondTheBufferKeepsExactOrder() {
+    LruCache<String, String> cache =
+        (LruCache<String, String>) cache(EvictionPolicy.LRU, b -> b.maximumSize(3));
+    cache.put("a", "1");
+    cache.put("b", "2");
+    cache.put("c", "3");
+    // More reads than the read buffer holds, ending with b then a.
+    for (int i = 0; i < 5_000; i++) {
+      cache.get(i % 2 == 0 ? "c" : "b");
+    }
+    cache.get("a");
+    assertThat(cache.keysInRecencyOrder()).containsExactly("c", "b", "a");
+  }
+}

@@ -1,0 +1,633 @@
+package io.cachet.testkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.cachet.AsyncCache;
+import io.cachet.Cache;
+import io.cachet.CacheConfig;
+import io.cachet.CacheLoadException;
+import io.cachet.CacheManager;
+import io.cachet.CacheStats;
+import io.cachet.FakeTicker;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+
+/**
+ * The behaviour every Cachet backend must show, as one JUnit 5 suite.
+ *
+ * <p>A backend's test extends this class and says how to configure a cache of its kind:
+ *
+ * <pre>{@code
+ * final class LruCacheContractTest extends AbstractCacheContractTest {
+ *   @Override
+ *   protected void configure(CacheConfig.Builder builder) {
+ *     builder.evictionPolicy(EvictionPolicy.LRU);
+ *   }
+ * }
+ * }</pre>
+ *
+ * <p>Caches are built with a {@link FakeTicker} (as both ticker and clock) and a same-thread
+ * executor; expiry tests call {@link #elapse(Duration)}, which advances the ticker. Backends whose
+ * expiry is decided elsewhere (a server's clock) override {@link #elapse(Duration)} and
+ * {@link #ttlUnit()}. Keys and values are strings.
+ */
+public abstract class AbstractCacheContractTest {
+
+  /** The fake time every cache of this suite reads. */
+  protected final FakeTicker ticker = new FakeTicker();
+
+  /** The manager of this test's caches, closed after each test. */
+  protected CacheManager manager;
+
+  private final AtomicInteger names = new AtomicInteger();
+
+  /** Sets the backend and its options on {@code builder}; must not set the ticker, clock or executor. */
+  protected abstract void configure(CacheConfig.Builder builder);
+
+  /** Returns the manager the caches are created in; a default manager unless overridden. */
+  protected CacheManager createManager() {
+    return CacheManager.create();
+  }
+
+  /** Lets {@code duration} pass for the caches under test; advances the fake ticker by default. */
+  protected void elapse(Duration duration) {
+    ticker.advance(duration);
+  }
+
+  /** The unit of the expiry tests' durations; one minute unless a backend needs real time. */
+  protected Duration ttlUnit() {
+    return Duration.ofMinutes(1);
+  }
+
+  @BeforeEach
+  void createManagerForTest() {
+    manager = createManager();
+  }
+
+  @AfterEach
+  void closeManager() {
+    manager.close();
+  }
+
+  /** Creates a cache of the backend under test, after applying {@code options}. */
+  protected Cache<String, String> newCache(Consumer<CacheConfig.Builder> options) {
+    CacheConfig.Builder builder =
+        CacheConfig.builder(getClass().getSimpleName() + "-" + names.incrementAndGet())
+            .ticker(ticker)
+            .clock(ticker)
+            .executor(Runnable::run);
+    options.accept(builder);
+    configure(builder);
+    return manager.create(builder.build());
+  }
+
+  /** Creates a cache of the backend under test with default options. */
+  protected Cache<String, String> newCache() {
+    return newCache(b -> {});
+  }
+
+  // ------------------------------------------------------------ basic operations
+
+  @Test
+  void get_missing_returnsNull() {
+    Cache<String, String> cache = newCache();
+    assertThat(cache.get("absent")).isNull();
+  }
+
+  @Test
+  void put_thenGet_returnsValue() {
+    Cache<String, String> cache = newCache();
+    cache.put("k", "v");
+    assertThat(cache.get("k")).isEqualTo("v");
+  }
+
+  @Test
+  void put_existingKey_replacesValue() {
+    Cache<String, String> cache = newCache();
+    cache.put("k", "v1");
+    cache.put("k", "v2");
+    assertThat(cache.get("k")).isEqualTo("v2");
+  }
+
+  @Test
+  void getAll_returnsOnlyPresentKeys() {
+    Cache<String, String> cache = newCache();
+    cache.put("a", "1");
+    cache.put("c", "3");
+    assertThat(cache.getAll(List.of("a", "b", "c"))).containsExactlyInAnyOrderEntriesOf(Map.of("a", "1", "c", "3"));
+  }
+
+  @Test
+  void putAll_storesEveryEntry() {
+    Cache<String, String> cache = newCache();
+    Map<String, String> entries = new LinkedHashMap<>();
+    entries.put("a", "1");
+    entries.put("b", "2");
+    cache.putAll(entries);
+    assertThat(cache.get("a")).isEqualTo("1");
+    assertThat(cache.get("b")).isEqualTo("2");
+  }
+
+  @Test
+  void clear_removesEveryEntry() {
+    Cache<String, String> cache = newCache();
+    cache.put("a", "1");
+    cache.put("b", "2");
+    cache.clear();
+    assertThat(cache.get("a")).isNull();
+    assertThat(cache.get("b")).isNull();
+    assertThat(cache.estimatedSize()).isZero();
+  }
+
+  @Test
+  void name_isTheConfiguredName() {
+    Cache<String, String> cache = newCache();
+    assertThat(cache.name()).isEqualTo(cache.config().name());
+    assertThat(manager.<String, String>getCache(cache.name())).isSameAs(cache);
+  }
+
+  // ------------------------------------------------------------ conditional operations
+
+  @Test
+  void putIfAbsent_absentKey_storesAndReturnsTrue() {
+    Cache<String, String> cache = newCache();
+    assertThat(cache.putIfAbsent("k", "v")).isTrue();
+    assertThat(cache.get("k")).isEqualTo("v");
+  }
+
+  @Test
+  void putIfAbsent_presentKey_keepsExistingAndReturnsFalse() {
+    Cache<String, String> cache = newCache();
+    cache.put("k", "old");
+    assertThat(cache.putIfAbsent("k", "new")).isFalse();
+    assertThat(cache.get("k")).isEqualTo("old");
+  }
+
+  @Test
+  void putIfAbsent_expiredKey_stores() {
+    Cache<String, String> cache = newCache(b -> b.expireAfterWrite(ttlUnit()));
+    cache.put("k", "old");
+    elapse(ttlUnit());
+    assertThat(cache.putIfAbsent("k", "new")).isTrue();
+    assertThat(cache.get("k")).isEqualTo("new");
+  }
+
+  @Test
+  void replace_presentKey_replaces() {
+    Cache<String, String> cache = newCache();
+    cache.put("k", "old");
+    assertThat(cache.replace("k", "new")).isTrue();
+    assertThat(cache.get("k")).isEqualTo("new");
+  }
+
+  @Test
+  void replace_absentKey_storesNothing() {
+    Cache<String, String> cache = newCache();
+    assertThat(cache.replace("k", "new")).isFalse();
+    assertThat(cache.get("k")).isNull();
+  }
+
+  @Test
+  void replaceCompareAndSet_matchingValue_replaces() {
+    Cache<String, String> cache = newCache();
+    cache.put("k", "old");
+    assertThat(cache.replace("k", "old", "new")).isTrue();
+    assertThat(cache.get("k")).isEqualTo("new");
+  }
+
+  @Test
+  void replaceCompareAndSet_otherValue_keepsCurrent() {
+    Cache<String, String> cache = newCache();
+    cache.put("k", "current");
+    assertThat(cache.replace("k", "stale", "new")).isFalse();
+    assertThat(cache.get("k")).isEqualTo("current");
+  }
+
+  @Test
+  void replaceCompareAndSet_absentKey_storesNothing() {
+    Cache<String, String> cache = newCache();
+    assertThat(cache.replace("k", "old", "new")).isFalse();
+    assertThat(cache.get("k")).isNull();
+  }
+
+  @Test
+  void remove_presentKey_removesAndReturnsTrue() {
+    Cache<String, String> cache = newCache();
+    cache.put("k", "v");
+    assertThat(cache.remove("k")).isTrue();
+    assertThat(cache.get("k")).isNull();
+  }
+
+  @Test
+  void remove_absentKey_returnsFalse() {
+    Cache<String, String> cache = newCache();
+    assertThat(cache.remove("k")).isFalse();
+  }
+
+  @Test
+  void removeConditional_matchingValue_removes() {
+    Cache<String, String> cache = newCache();
+    cache.put("k", "v");
+    assertThat(cache.remove("k", "v")).isTrue();
+    assertThat(cache.get("k")).isNull();
+  }
+
+  @Test
+  void removeConditional_otherValue_keepsEntry() {
+    Cache<String, String> cache = newCache();
+    cache.put("k", "v");
+    assertThat(cache.remove("k", "other")).isFalse();
+    assertThat(cache.get("k")).isEqualTo("v");
+  }
+
+  // ------------------------------------------------------------ expiry
+
+  @Test
+  void expireAfterWrite_entryExpiresAtItsDeadline() {
+    Cache<String, String> cache = newCache(b -> b.expireAfterWrite(ttlUnit().multipliedBy(2)));
+    cache.put("k", "v");
+    elapse(ttlUnit());
+    assertThat(cache.get("k")).isEqualTo("v");
+    elapse(ttlUnit());
+    assertThat(cache.get("k")).isNull();
+  }
+
+  @Test
+  void expireAfterWrite_rewriteRestartsTheClock() {
+    Cache<String, String> cache = newCache(b -> b.expireAfterWrite(ttlUnit().multipliedBy(2)));
+    cache.put("k", "v1");
+    elapse(ttlUnit());
+    cache.put("k", "v2");
+    elapse(ttlUnit());
+    assertThat(cache.get("k")).isEqualTo("v2");
+    elapse(ttlUnit());
+    assertThat(cache.get("k")).isNull();
+  }
+
+  @Test
+  void expireAfterWrite_readsDoNotExtendLife() {
+    Cache<String, String> cache = newCache(b -> b.expireAfterWrite(ttlUnit().multipliedBy(2)));
+    cache.put("k", "v");
+    elapse(ttlUnit());
+    assertThat(cache.get("k")).isEqualTo("v");
+    elapse(ttlUnit());
+    assertThat(cache.get("k")).isNull();
+  }
+
+  @Test
+  void putWithTtl_shorterThanGlobal_expiresAtItsOwnDeadline() {
+    Cache<String, String> cache = newCache(b -> b.expireAfterWrite(ttlUnit().multipliedBy(10)));
+    cache.put("short", "v", ttlUnit());
+    cache.put("long", "v");
+    elapse(ttlUnit());
+    assertThat(cache.get("short")).isNull();
+    assertThat(cache.get("long")).isEqualTo("v");
+  }
+
+  @Test
+  void putWithTtl_longerThanGlobal_outlivesGlobal() {
+    Cache<String, String> cache = newCache(b -> b.expireAfterWrite(ttlUnit()));
+    cache.put("k", "v", ttlUnit().multipliedBy(3));
+    elapse(ttlUnit().multipliedBy(2));
+    assertThat(cache.get("k")).isEqualTo("v");
+    elapse(ttlUnit());
+    assertThat(cache.get("k")).isNull();
+  }
+
+  @Test
+  void putWithoutTtl_afterPutWithTtl_usesGlobalExpiryAgain() {
+    Cache<String, String> cache = newCache(b -> b.expireAfterWrite(ttlUnit().multipliedBy(3)));
+    cache.put("k", "v1", ttlUnit());
+    cache.put("k", "v2");
+    elapse(ttlUnit().multipliedBy(2));
+    assertThat(cache.get("k")).isEqualTo("v2");
+  }
+
+  @Test
+  void expire_liveEntry_changesRemainingTime() {
+    Cache<String, String> cache = newCache();
+    cache.put("k", "v");
+    assertThat(cache.expire("k", ttlUnit())).isTrue();
+    assertThat(cache.get("k")).isEqualTo("v");
+    elapse(ttlUnit());
+    assertThat(cache.get("k")).isNull();
+  }
+
+  @Test
+  void expire_canExtendLife() {
+    Cache<String, String> cache = newCache(b -> b.expireAfterWrite(ttlUnit()));
+    cache.put("k", "v");
+    assertThat(cache.expire("k", ttlUnit().multipliedBy(3))).isTrue();
+    elapse(ttlUnit().multipliedBy(2));
+    assertThat(cache.get("k")).isEqualTo("v");
+  }
+
+  @Test
+  void expire_zero_expiresNow() {
+    Cache<String, String> cache = newCache();
+    cache.put("k", "v");
+    assertThat(cache.expire("k", Duration.ZERO)).isTrue();
+    assertThat(cache.get("k")).isNull();
+  }
+
+  @Test
+  void expire_absentKey_returnsFalse() {
+    Cache<String, String> cache = newCache();
+    assertThat(cache.expire("k", ttlUnit())).isFalse();
+    assertThat(cache.get("k")).isNull();
+  }
+
+  @Test
+  void expire_expiredKey_returnsFalse() {
+    Cache<String, String> cache = newCache(b -> b.expireAfterWrite(ttlUnit()));
+    cache.put("k", "v");
+    elapse(ttlUnit());
+    assertThat(cache.expire("k", ttlUnit())).isFalse();
+  }
+
+  @Test
+  void putWithTtl_zeroOrNegative_throwsNamingTtl() {
+    Cache<String, String> cache = newCache();
+    assertThatThrownBy(() -> cache.put("k", "v", Duration.ZERO))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("ttl must be > 0, was PT0S");
+    assertThatThrownBy(() -> cache.put("k", "v", Duration.ofSeconds(-1)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("ttl must be > 0, was PT-1S");
+    assertThat(cache.get("k")).isNull();
+  }
+
+  @Test
+  void expire_negative_throwsNamingTtl() {
+    Cache<String, String> cache = newCache();
+    cache.put("k", "v");
+    assertThatThrownBy(() -> cache.expire("k", Duration.ofMillis(-5)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("ttl must be >= 0, was PT-0.005S");
+    assertThat(cache.get("k")).isEqualTo("v");
+  }
+
+  @Test
+  void perEntryTtlDisabled_ttlOperationsThrowIllegalState() {
+    Cache<String, String> cache = newCache(b -> b.perEntryTtl(false));
+    cache.put("k", "v");
+    assertThatThrownBy(() -> cache.put("k", "other", ttlUnit()))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("perEntryTtl(false)");
+    assertThatThrownBy(() -> cache.expire("k", ttlUnit()))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("perEntryTtl(false)");
+    assertThat(cache.get("k")).isEqualTo("v");
+  }
+
+  // ------------------------------------------------------------ read-through
+
+  @Test
+  void getWithLoader_miss_loadsStoresAndReturns() {
+    Cache<String, String> cache = newCache();
+    AtomicInteger calls = new AtomicInteger();
+    assertThat(cache.get("k", key -> key + "-loaded-" + calls.incrementAndGet())).isEqualTo("k-loaded-1");
+    assertThat(cache.get("k")).isEqualTo("k-loaded-1");
+  }
+
+  @Test
+  void getWithLoader_hit_doesNotCallLoader() {
+    Cache<String, String> cache = newCache();
+    cache.put("k", "v");
+    AtomicInteger calls = new AtomicInteger();
+    assertThat(cache.get("k", key -> "loaded-" + calls.incrementAndGet())).isEqualTo("v");
+    assertThat(calls).hasValue(0);
+  }
+
+  @Test
+  void getWithLoader_loaderReturnsNull_returnsNullAndStoresNothing() {
+    Cache<String, String> cache = newCache();
+    assertThat(cache.get("k", key -> null)).isNull();
+    assertThat(cache.get("k")).isNull();
+  }
+
+  @Test
+  void getWithLoader_loaderThrows_wrapsCauseCachesNothingAndRetries() {
+    Cache<String, String> cache = newCache();
+    IllegalStateException boom = new IllegalStateException("boom");
+    assertThatThrownBy(() -> cache.get("k", key -> { throw boom; }))
+        .isInstanceOf(CacheLoadException.class)
+        .hasCause(boom)
+        .hasMessageContaining("'k'");
+    assertThat(cache.get("k")).isNull();
+    assertThat(cache.get("k", key -> "second")).isEqualTo("second");
+  }
+
+  @Test
+  void getWithLoader_concurrentMisses_callTheLoaderOnce() throws Exception {
+    Cache<String, String> cache = newCache();
+    int threads = 8;
+    AtomicInteger calls = new AtomicInteger();
+    CountDownLatch loaderEntered = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    Function<String, String> loader =
+        key -> {
+          calls.incrementAndGet();
+          loaderEntered.countDown();
+          await(release);
+          return "loaded";
+        };
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    try {
+      List<Future<String>> results = new ArrayList<>();
+      for (int i = 0; i < threads; i++) {
+        results.add(pool.submit(() -> cache.get("k", loader)));
+      }
+      assertThat(loaderEntered.await(30, TimeUnit.SECONDS)).isTrue();
+      release.countDown();
+      for (Future<String> result : results) {
+        assertThat(result.get(30, TimeUnit.SECONDS)).isEqualTo("loaded");
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    assertThat(calls).hasValue(1);
+  }
+
+  // ------------------------------------------------------------ bad input
+
+  @Test
+  void nullKey_everyOperationThrowsNamingKey() {
+    Cache<String, String> cache = newCache();
+    List<Executable> calls =
+        List.of(
+            () -> cache.get(null),
+            () -> cache.get(null, k -> "v"),
+            () -> cache.put(null, "v"),
+            () -> cache.put(null, "v", ttlUnit()),
+            () -> cache.putIfAbsent(null, "v"),
+            () -> cache.replace(null, "v"),
+            () -> cache.replace(null, "a", "b"),
+            () -> cache.remove(null),
+            () -> cache.remove(null, "v"),
+            () -> cache.expire(null, ttlUnit()),
+            () -> cache.async().get(null));
+    for (Executable call : calls) {
+      assertThatThrownBy(call::execute).isInstanceOf(NullPointerException.class).hasMessage("key");
+    }
+    assertThat(cache.estimatedSize()).isZero();
+  }
+
+  @Test
+  void nullValue_everyWriteThrowsNamingValue() {
+    Cache<String, String> cache = newCache();
+    cache.put("k", "v");
+    List<Executable> calls =
+        List.of(
+            () -> cache.put("k", null),
+            () -> cache.put("k", null, ttlUnit()),
+            () -> cache.putIfAbsent("other", null),
+            () -> cache.replace("k", null),
+            () -> cache.async().put("k", null));
+    for (Executable call : calls) {
+      assertThatThrownBy(call::execute).isInstanceOf(NullPointerException.class).hasMessage("value");
+    }
+    assertThatThrownBy(() -> cache.replace("k", null, "x")).isInstanceOf(NullPointerException.class).hasMessage("oldValue");
+    assertThatThrownBy(() -> cache.replace("k", "v", null)).isInstanceOf(NullPointerException.class).hasMessage("newValue");
+    assertThatThrownBy(() -> cache.get("k", null)).isInstanceOf(NullPointerException.class).hasMessage("loader");
+    assertThat(cache.get("k")).isEqualTo("v");
+    assertThat(cache.get("other")).isNull();
+  }
+
+  // ------------------------------------------------------------ lifecycle
+
+  @Test
+  void close_everyOperationThenThrowsIllegalState() {
+    Cache<String, String> cache = newCache();
+    cache.put("k", "v");
+    cache.close();
+    assertThat(cache.isClosed()).isTrue();
+    List<Executable> calls =
+        List.of(
+            () -> cache.get("k"),
+            () -> cache.get("k", k -> "v"),
+            () -> cache.getAll(List.of("k")),
+            () -> cache.put("k", "v"),
+            () -> cache.put("k", "v", ttlUnit()),
+            () -> cache.putAll(Map.of("k", "v")),
+            () -> cache.putIfAbsent("k", "v"),
+            () -> cache.replace("k", "v"),
+            () -> cache.replace("k", "v", "w"),
+            () -> cache.remove("k"),
+            () -> cache.remove("k", "v"),
+            () -> cache.expire("k", ttlUnit()),
+            cache::clear,
+            cache::estimatedSize,
+            cache::stats,
+            cache::async);
+    for (Executable call : calls) {
+      assertThatThrownBy(call::execute).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+    }
+  }
+
+  @Test
+  void close_isIdempotentAndForgetsTheCache() {
+    Cache<String, String> cache = newCache();
+    String name = cache.name();
+    cache.close();
+    cache.close();
+    assertThat(manager.cacheNames()).doesNotContain(name);
+    assertThat(manager.<String, String>getCache(name)).isNull();
+    Cache<String, String> again = manager.create(cache.config());
+    assertThat(again.get("k")).isNull();
+  }
+
+  @Test
+  void managerClose_closesItsCaches() {
+    Cache<String, String> cache = newCache();
+    manager.close();
+    assertThat(cache.isClosed()).isTrue();
+    assertThatThrownBy(() -> cache.get("k")).isInstanceOf(IllegalStateException.class);
+  }
+
+  // ------------------------------------------------------------ statistics
+
+  @Test
+  void stats_countHitsMissesAndPuts() {
+    Cache<String, String> cache = newCache();
+    CacheStats before = cache.stats();
+    cache.put("k", "v");
+    cache.get("k");
+    cache.get("k");
+    cache.get("absent");
+    CacheStats delta = cache.stats().minus(before);
+    assertThat(delta.hitCount()).isEqualTo(2);
+    assertThat(delta.missCount()).isEqualTo(1);
+    assertThat(delta.putCount()).isEqualTo(1);
+  }
+
+  @Test
+  void stats_countLoads() {
+    Cache<String, String> cache = newCache();
+    cache.get("a", k -> "v");
+    try {
+      cache.get("b", k -> {
+        throw new IllegalStateException("boom");
+      });
+    } catch (CacheLoadException expected) {
+      // counted below
+    }
+    CacheStats stats = cache.stats();
+    assertThat(stats.loadSuccessCount()).isEqualTo(1);
+    assertThat(stats.loadFailureCount()).isEqualTo(1);
+  }
+
+  @Test
+  void stats_disabled_reportsZeros() {
+    Cache<String, String> cache = newCache(b -> b.recordStats(false));
+    cache.put("k", "v");
+    cache.get("k");
+    cache.get("absent");
+    assertThat(cache.stats()).isEqualTo(CacheStats.empty());
+  }
+
+  // ------------------------------------------------------------ async view
+
+  @Test
+  void async_roundTrip() throws Exception {
+    Cache<String, String> cache = newCache();
+    AsyncCache<String, String> async = cache.async();
+    async.put("k", "v").toCompletableFuture().get(30, TimeUnit.SECONDS);
+    assertThat(async.get("k").toCompletableFuture().get(30, TimeUnit.SECONDS)).isEqualTo("v");
+    assertThat(async.putIfAbsent("k", "x").toCompletableFuture().get(30, TimeUnit.SECONDS)).isFalse();
+    assertThat(async.replace("k", "v", "w").toCompletableFuture().get(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(async.getAll(List.of("k", "absent")).toCompletableFuture().get(30, TimeUnit.SECONDS))
+        .containsExactlyEntriesOf(Map.of("k", "w"));
+    assertThat(async.remove("k").toCompletableFuture().get(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(cache.get("k")).isNull();
+    assertThat(async.sync()).isSameAs(cache);
+  }
+
+  /** Waits for {@code latch}, failing the test after a generous deadline instead of hanging it. */
+  protected static void await(CountDownLatch latch) {
+    try {
+      if (!latch.await(30, TimeUnit.SECONDS)) {
+        throw new AssertionError("timed out waiting for a latch");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("interrupted", e);
+    }
+  }
+}

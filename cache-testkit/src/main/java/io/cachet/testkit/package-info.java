@@ -1,0 +1,10 @@
+/**
+ * Test support for Cachet backends and applications: the backend contract suite
+ * ({@link io.cachet.testkit.AbstractCacheContractTest}), the exact-LRU scenarios of the Redis proxy
+ * spec ({@link io.cachet.testkit.AbstractLruScenarioTest}), and JUnit 5 extensions that start a
+ * real Redis server or Kafka broker.
+ */
+@NullMarked
+package io.cachet.testkit;
+
+import org.jspecify.annotations.NullMarked;
