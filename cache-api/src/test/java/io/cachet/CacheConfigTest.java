@@ -1,0 +1,143 @@
+package io.cachet;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.cachet.codec.Codecs;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+final class CacheConfigTest {
+
+  record TestOptions(String value) implements BackendOptions {}
+
+  @Test
+  void builder_defaults() {
+    CacheConfig config = CacheConfig.builder("c").build();
+    assertThat(config.name()).isEqualTo("c");
+    assertThat(config.backend()).isEqualTo(CacheConfig.DEFAULT_BACKEND);
+    assertThat(config.maximumSize()).isEqualTo(CacheConfig.DEFAULT_MAXIMUM_SIZE);
+    assertThat(config.evictionPolicy()).isEqualTo(EvictionPolicy.TINY_LFU);
+    assertThat(config.expireAfterWrite()).isEmpty();
+    assertThat(config.perEntryTtl()).isTrue();
+    assertThat(config.recordStats()).isTrue();
+    assertThat(config.keyCodec()).isSameAs(Codecs.utf8());
+    assertThat(config.removalListener()).isEmpty();
+  }
+
+  @Test
+  void name_nullOrBlank_rejectedNamingIt() {
+    assertThatThrownBy(() -> CacheConfig.builder(null)).isInstanceOf(NullPointerException.class).hasMessage("name");
+    assertThatThrownBy(() -> CacheConfig.builder(" "))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("name must not be blank, was ' '");
+  }
+
+  @Test
+  void maximumSize_negative_rejectedNamingTheValue() {
+    assertThatThrownBy(() -> CacheConfig.builder("c").maximumSize(-1))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("maximumSize must be >= 0, was -1");
+  }
+
+  @Test
+  void expireAfterWrite_zeroOrNegative_rejectedNamingTheValue() {
+    assertThatThrownBy(() -> CacheConfig.builder("c").expireAfterWrite(Duration.ofSeconds(-3)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("expireAfterWrite must be > 0, was PT-3S");
+    assertThatThrownBy(() -> CacheConfig.builder("c").expireAfterWrite(Duration.ZERO))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("expireAfterWrite must be > 0, was PT0S");
+  }
+
+  @Test
+  void nullArguments_rejectedNamingTheOption() {
+    CacheConfig.Builder b = CacheConfig.builder("c");
+    assertThatThrownBy(() -> b.ticker(null)).isInstanceOf(NullPointerException.class).hasMessage("ticker");
+    assertThatThrownBy(() -> b.executor(null)).isInstanceOf(NullPointerException.class).hasMessage("executor");
+    assertThatThrownBy(() -> b.evictionPolicy(null)).isInstanceOf(NullPointerException.class).hasMessage("evictionPolicy");
+    assertThatThrownBy(() -> b.expireAfterWrite(null)).isInstanceOf(NullPointerException.class).hasMessage("expireAfterWrite");
+  }
+
+  @Test
+  void option_setTwice_rejected() {
+    CacheConfig.Builder b = CacheConfig.builder("c").maximumSize(10);
+    assertThatThrownBy(() -> b.maximumSize(20))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("maximumSize was already set to 10");
+    assertThat(b.build().maximumSize()).isEqualTo(10);
+  }
+
+  @Test
+  void backendOptions_oneInstancePerType() {
+    CacheConfig config = CacheConfig.builder("c").backendOptions(new TestOptions("a")).build();
+    assertThat(config.backendOptions(TestOptions.class)).contains(new TestOptions("a"));
+    assertThatThrownBy(() -> config.toBuilder().backendOptions(new TestOptions("b")).backendOptions(new TestOptions("c")))
+        .isInstanceOf(IllegalStateException.class);
+  }
+
+  @Test
+  void toBuilder_copiesValuesAndAllowsEachOptionOnceMore() {
+    FakeTicker ticker = new FakeTicker();
+    CacheConfig original =
+        CacheConfig.builder("c").maximumSize(5).expireAfterWrite(Duration.ofSeconds(9)).ticker(ticker).build();
+    CacheConfig changed = original.toBuilder().maximumSize(6).build();
+    assertThat(changed.maximumSize()).isEqualTo(6);
+    assertThat(changed.expireAfterWrite()).contains(Duration.ofSeconds(9));
+    assertThat(changed.ticker()).isSameAs(ticker);
+    assertThat(original.maximumSize()).isEqualTo(5);
+  }
+
+  @Test
+  void option_parsesTextForms() {
+    CacheConfig config =
+        CacheConfig.builder("c")
+            .option("backend", "local")
+            .option("maximumSize", "10_000")
+            .option("evictionPolicy", "lru")
+            .option("expireAfterWrite", "5m")
+            .option("perEntryTtl", "FALSE")
+            .option("recordStats", "false")
+            .option("keyCodec", "bytes")
+            .option("valueCodec", "java")
+            .build();
+    assertThat(config.maximumSize()).isEqualTo(10_000);
+    assertThat(config.evictionPolicy()).isEqualTo(EvictionPolicy.LRU);
+    assertThat(config.expireAfterWrite()).contains(Duration.ofMinutes(5));
+    assertThat(config.perEntryTtl()).isFalse();
+    assertThat(config.recordStats()).isFalse();
+    assertThat(config.keyCodec()).isSameAs(Codecs.bytes());
+    assertThat(config.valueCodec().type()).isEqualTo(java.io.Serializable.class);
+    assertThat(CacheConfig.builder("d").option("evictionPolicy", "tiny-lfu").build().evictionPolicy())
+        .isEqualTo(EvictionPolicy.TINY_LFU);
+  }
+
+  @Test
+  void option_invalidValues_rejectedNamingOptionAndValue() {
+    CacheConfig.Builder b = CacheConfig.builder("c");
+    assertThatThrownBy(() -> b.option("maximumSize", "lots"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("maximumSize must be a whole number, was 'lots'");
+    assertThatThrownBy(() -> b.option("maximumSize", "-4"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("maximumSize must be >= 0, was -4");
+    assertThatThrownBy(() -> b.option("evictionPolicy", "fifo"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("evictionPolicy must be one of [LRU, TINY_LFU], was 'fifo'");
+    assertThatThrownBy(() -> b.option("expireAfterWrite", "10"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("expireAfterWrite must be a duration such as 500ms")
+        .hasMessageContaining("was '10'");
+    assertThatThrownBy(() -> b.option("recordStats", "yes"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("recordStats must be true or false, was 'yes'");
+    assertThatThrownBy(() -> b.option("keyCodec", "json"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("keyCodec must be one of string, bytes, java; was 'json'");
+    assertThatThrownBy(() -> b.option("maxSize", "4"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("unknown option 'maxSize' for cache 'c'");
+    // Nothing was set by the failed calls.
+    assertThat(b.build().maximumSize()).isEqualTo(CacheConfig.DEFAULT_MAXIMUM_SIZE);
+  }
+}

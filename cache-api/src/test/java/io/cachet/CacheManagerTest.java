@@ -1,0 +1,227 @@
+package io.cachet;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.cachet.spi.BackendContext;
+import io.cachet.spi.CacheBackendProvider;
+import java.io.IOException;
+import java.lang.reflect.Proxy;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+final class CacheManagerTest {
+
+  private final List<String> events = new CopyOnWriteArrayList<>();
+
+  record StubOptions(Map<String, String> values) implements BackendOptions {}
+
+  /** A backend whose caches know only their name, config and lifecycle. */
+  final class StubProvider implements CacheBackendProvider {
+
+    @Override
+    public String name() {
+      return "stub";
+    }
+
+    @Override
+    public Optional<BackendOptions> parseOptions(Map<String, String> options) {
+      for (String key : options.keySet()) {
+        if (!key.equals("address")) {
+          throw new IllegalArgumentException("unknown stub option '" + key + "'");
+        }
+      }
+      return Optional.of(new StubOptions(Map.copyOf(options)));
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public <K, V> Cache<K, V> create(CacheConfig config, BackendContext context) {
+      context.sharedResource("client", AutoCloseable.class, () -> {
+        events.add("open client");
+        return () -> events.add("close client");
+      });
+      AtomicBoolean closed = new AtomicBoolean();
+      return (Cache<K, V>)
+          Proxy.newProxyInstance(
+              getClass().getClassLoader(),
+              new Class<?>[] {Cache.class},
+              (proxy, method, args) ->
+                  switch (method.getName()) {
+                    case "name" -> config.name();
+                    case "config" -> config;
+                    case "isClosed" -> closed.get();
+                    case "close" -> {
+                      if (closed.compareAndSet(false, true)) {
+                        events.add("close " + config.name());
+                        context.closed((Cache<?, ?>) proxy);
+                      }
+                      yield null;
+                    }
+                    case "hashCode" -> System.identityHashCode(proxy);
+                    case "equals" -> proxy == args[0];
+                    case "toString" -> "stub " + config.name();
+                    default -> throw new AssertionError("not used by these tests: " + method);
+                  });
+    }
+  }
+
+  private CacheManager stubManager() {
+    return CacheManager.builder().provider(new StubProvider()).build();
+  }
+
+  private static CacheConfig stub(String name) {
+    return CacheConfig.builder(name).backend("stub").build();
+  }
+
+  @Test
+  void create_missingBackend_namesTheModuleToAdd() {
+    try (CacheManager manager = CacheManager.create()) {
+      assertThatThrownBy(() -> manager.create(CacheConfig.builder("sessions").backend("redis").build()))
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessageContaining("cache 'sessions' asks for backend 'redis', which is not on the class path")
+          .hasMessageContaining("add the io.cachet:cache-redis module");
+      assertThatThrownBy(() -> manager.create(CacheConfig.builder("x").backend("memcached").build()))
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessageContaining("backend 'memcached'");
+      assertThat(manager.cacheNames()).isEmpty();
+    }
+  }
+
+  @Test
+  void create_duplicateName_rejectedAndFirstKept() {
+    try (CacheManager manager = stubManager()) {
+      Cache<String, String> first = manager.create(stub("a"));
+      assertThatThrownBy(() -> manager.create(stub("a")))
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessage("a cache named 'a' already exists");
+      assertThat(manager.<String, String>getCache("a")).isSameAs(first);
+      assertThat(manager.<String, String>getOrCreate(stub("a"))).isSameAs(first);
+      assertThat(manager.<String, String>getOrCreate(stub("b")).name()).isEqualTo("b");
+      assertThat(manager.cacheNames()).containsExactly("a", "b");
+    }
+  }
+
+  @Test
+  void sharedResource_createdOnceAndClosedAfterTheCaches() {
+    CacheManager manager = stubManager();
+    manager.create(stub("a"));
+    manager.create(stub("b"));
+    manager.close();
+    manager.close();
+    assertThat(events).containsExactly("open client", "close a", "close b", "close client");
+    assertThat(manager.isClosed()).isTrue();
+  }
+
+  @Test
+  void afterClose_everyCallThrowsIllegalState() {
+    CacheManager manager = stubManager();
+    manager.close();
+    assertThatThrownBy(() -> manager.create(stub("a"))).isInstanceOf(IllegalStateException.class).hasMessage("the cache manager is closed");
+    assertThatThrownBy(() -> manager.getCache("a")).isInstanceOf(IllegalStateException.class);
+    assertThatThrownBy(manager::cacheNames).isInstanceOf(IllegalStateException.class);
+  }
+
+  @Test
+  void properties_declareCachesWithCoreAndBackendOptions() {
+    Properties p = new Properties();
+    p.setProperty("cache.orders.backend", "stub");
+    p.setProperty("cache.orders.maximumSize", "500");
+    p.setProperty("cache.orders.evictionPolicy", "LRU");
+    p.setProperty("cache.orders.expireAfterWrite", "30s");
+    p.setProperty("cache.orders.stub.address", "127.0.0.1:6379");
+    p.setProperty("cache.com.example.Users.backend", "stub");
+    p.setProperty("unrelated.key", "ignored");
+    try (CacheManager manager = CacheManager.builder().provider(new StubProvider()).properties(p).build()) {
+      assertThat(manager.cacheNames()).containsExactly("com.example.Users", "orders");
+      CacheConfig orders = manager.getCache("orders").config();
+      assertThat(orders.maximumSize()).isEqualTo(500);
+      assertThat(orders.evictionPolicy()).isEqualTo(EvictionPolicy.LRU);
+      assertThat(orders.expireAfterWrite()).contains(java.time.Duration.ofSeconds(30));
+      assertThat(orders.backendOptions(StubOptions.class))
+          .contains(new StubOptions(Map.of("address", "127.0.0.1:6379")));
+    }
+  }
+
+  @Test
+  void properties_unknownOption_namesTheKey() {
+    Properties p = new Properties();
+    p.setProperty("cache.orders.maxSize", "500");
+    assertThatThrownBy(() -> CacheManager.builder().provider(new StubProvider()).properties(p).build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("unknown cache option 'cache.orders.maxSize' in properties");
+  }
+
+  @Test
+  void properties_invalidValue_namesTheKeyAndValue() {
+    Properties p = new Properties();
+    p.setProperty("cache.orders.maximumSize", "-5");
+    assertThatThrownBy(() -> CacheManager.fromProperties(p))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("cache.orders.maximumSize in properties: maximumSize must be >= 0, was -5");
+  }
+
+  @Test
+  void properties_backendOptionsForAnotherBackend_rejected() {
+    Properties p = new Properties();
+    p.setProperty("cache.orders.backend", "local");
+    p.setProperty("cache.orders.stub.address", "x");
+    assertThatThrownBy(() -> CacheManager.builder().provider(new StubProvider()).properties(p).build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("cache 'orders' uses backend 'local', not 'stub'");
+  }
+
+  @Test
+  void properties_unknownBackendOption_namesIt() {
+    Properties p = new Properties();
+    p.setProperty("cache.orders.backend", "stub");
+    p.setProperty("cache.orders.stub.adress", "x");
+    assertThatThrownBy(() -> CacheManager.builder().provider(new StubProvider()).properties(p).build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("cache.orders.stub in properties: unknown stub option 'adress'");
+  }
+
+  @Test
+  void properties_failingCache_closesTheOnesAlreadyCreated() {
+    Properties p = new Properties();
+    p.setProperty("cache.a.backend", "stub");
+    p.setProperty("cache.b.backend", "redis");
+    assertThatThrownBy(() -> CacheManager.builder().provider(new StubProvider()).properties(p).build())
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("io.cachet:cache-redis");
+    assertThat(events).containsExactly("open client", "close a", "close client");
+  }
+
+  @Test
+  void fromPropertiesFile_errorsNameTheFile(@TempDir Path dir) throws IOException {
+    Path file = dir.resolve("cachet.properties");
+    Files.writeString(file, "cache.orders.evictionPolicy=random\n");
+    assertThatThrownBy(() -> CacheManager.fromProperties(file))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("cache.orders.evictionPolicy in " + file);
+    assertThatThrownBy(() -> CacheManager.fromProperties(dir.resolve("missing.properties")))
+        .isInstanceOf(java.io.UncheckedIOException.class)
+        .hasMessageContaining("missing.properties");
+  }
+
+  @Test
+  void closingACache_removesItFromTheManager() {
+    try (CacheManager manager = stubManager()) {
+      Cache<Object, Object> cache = manager.create(stub("a"));
+      cache.close();
+      assertThat(manager.cacheNames()).isEmpty();
+      assertThat(manager.<Object, Object>getCache("a")).isNull();
+      List<String> names = new ArrayList<>(manager.cacheNames());
+      assertThat(names).isEmpty();
+    }
+  }
+}

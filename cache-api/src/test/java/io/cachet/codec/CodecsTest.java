@@ -1,0 +1,43 @@
+package io.cachet.codec;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+final class CodecsTest {
+
+  @Test
+  void utf8_roundTripsAnyString() {
+    String text = "héllo, wörld ✓ 𝄞";
+    assertThat(Codecs.utf8().decode(Codecs.utf8().encode(text))).isEqualTo(text);
+  }
+
+  @Test
+  void utf8_malformedBytes_throwCodecException() {
+    byte[] invalid = {(byte) 0xC3, (byte) 0x28, (byte) 0xFF};
+    assertThatThrownBy(() -> Codecs.utf8().decode(invalid))
+        .isInstanceOf(CodecException.class)
+        .hasMessage("not valid UTF-8 (3 bytes)")
+        .hasCauseInstanceOf(java.nio.charset.CharacterCodingException.class);
+  }
+
+  @Test
+  void bytes_isIdentity() {
+    byte[] raw = {0, 1, (byte) 0xFF};
+    assertThat(Codecs.bytes().decode(Codecs.bytes().encode(raw))).isSameAs(raw);
+  }
+
+  @Test
+  void javaSerialization_roundTripsAndRejectsGarbage() {
+    Codec<Serializable> codec = Codecs.javaSerialization(getClass().getClassLoader());
+    ArrayList<String> list = new ArrayList<>(List.of("a", "b"));
+    assertThat(codec.decode(codec.encode(list))).isEqualTo(list);
+    assertThatThrownBy(() -> codec.decode(new byte[] {1, 2, 3}))
+        .isInstanceOf(CodecException.class)
+        .hasMessage("cannot deserialize 3 bytes");
+  }
+}
