@@ -23,8 +23,9 @@ import org.jspecify.annotations.Nullable;
  *
  * <h2>Guarantees</h2>
  *
- * When an insertion makes the store exceed its capacity, the key least recently read or written
- * is evicted, and once any operation returns the store holds at most {@code maximumSize} entries.
+ * When an insertion would make the store exceed its capacity, the key least recently read or
+ * written is evicted, and the store never holds more than {@code maximumSize} entries, not even
+ * while an operation runs.
  * "Least recently" is with respect to the linearization order of the operations. Every operation
  * is O(1) (amortized for reads).
  *
@@ -500,31 +501,39 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
 
   // ---------------------------------------------------------------- list maintenance (under lock)
 
+  /**
+   * Adds a new key as the most recent, first evicting as needed so that the map never holds more
+   * than {@code capacity} nodes, not even for an instant. Evicting first is the same as inserting
+   * then evicting the least recent key, because the new key would be the most recent.
+   */
   private void insert(K key, Val<V> val, Removals removals) {
+    if (capacity == 0) {
+      removals.add(key, val.value, RemovalCause.SIZE);
+      return;
+    }
+    while (map.size() >= capacity) {
+      evictLeastRecent(removals);
+    }
     Node<K, V> node = new Node<>(key, val);
     map.put(key, node);
     linkLast(node);
-    evictIfOverCapacity(removals);
   }
 
-  private void evictIfOverCapacity(Removals removals) {
-    while (map.size() > capacity) {
+  private void evictLeastRecent(Removals removals) {
+    while (true) {
       Node<K, V> victim = sentinel.next;
-      if (victim == sentinel) {
-        return;
-      }
       evictionCandidate = victim;
       candidateRead = false;
       victim.state = EVICTING;
       // Reads that appended before the mark are in the buffer now: apply them (see class notes).
       drainReads();
       evictionCandidate = null;
-      if (candidateRead) {
-        victim.state = ALIVE; // spared: it moved to the tail; try the new head
-        continue;
+      if (!candidateRead) {
+        long now = ticker.read();
+        unlinkAndRemove(victim, victim.val.isExpired(now) ? RemovalCause.EXPIRED : RemovalCause.SIZE, removals);
+        return;
       }
-      long now = ticker.read();
-      unlinkAndRemove(victim, victim.val.isExpired(now) ? RemovalCause.EXPIRED : RemovalCause.SIZE, removals);
+      victim.state = ALIVE; // spared: it moved to the tail; try the new head
     }
   }
 
