@@ -9,7 +9,6 @@ import io.cachet.CacheConfig;
 import io.cachet.CacheStats;
 import io.cachet.RemovalCause;
 import io.cachet.spi.Checks;
-import io.cachet.spi.StatsCounter;
 import java.time.Duration;
 import java.util.concurrent.ConcurrentMap;
 import java.util.function.Consumer;
@@ -44,8 +43,8 @@ final class TinyLfuCache<K, V> extends AbstractLocalCache<K, V> {
       config.expireAfterWrite().ifPresent(builder::expireAfterWrite);
     }
     if (config.recordStats()) {
-      StatsCounter counter = stats;
-      builder.recordStats(() -> new CaffeineStats(counter));
+      // Caffeine's own counter: a custom one would be wrapped in a guard on every hit.
+      builder.recordStats();
     }
     if (hasListener()) {
       builder.removalListener(
@@ -180,7 +179,19 @@ final class TinyLfuCache<K, V> extends AbstractLocalCache<K, V> {
   @Override
   public CacheStats stats() {
     checkOpen();
-    return stats.snapshot();
+    if (!config.recordStats()) {
+      return CacheStats.empty();
+    }
+    // Caffeine counts reads, loads and evictions; puts are counted here.
+    com.github.benmanes.caffeine.cache.stats.CacheStats s = cache.stats();
+    return new CacheStats(
+        s.hitCount(),
+        s.missCount(),
+        stats.snapshot().putCount(),
+        s.loadSuccessCount(),
+        s.loadFailureCount(),
+        s.totalLoadTime(),
+        s.evictionCount());
   }
 
   @Override
@@ -224,44 +235,6 @@ final class TinyLfuCache<K, V> extends AbstractLocalCache<K, V> {
     @Override
     public long expireAfterRead(Object key, Object value, long currentTime, long currentDuration) {
       return currentDuration;
-    }
-  }
-
-  /** Feeds Caffeine's statistics into the cache's {@link StatsCounter}. */
-  private record CaffeineStats(StatsCounter counter)
-      implements com.github.benmanes.caffeine.cache.stats.StatsCounter {
-
-    @Override
-    public void recordHits(int count) {
-      counter.recordHits(count);
-    }
-
-    @Override
-    public void recordMisses(int count) {
-      counter.recordMisses(count);
-    }
-
-    @Override
-    public void recordLoadSuccess(long loadTime) {
-      counter.recordLoadSuccess(loadTime);
-    }
-
-    @Override
-    public void recordLoadFailure(long loadTime) {
-      counter.recordLoadFailure(loadTime);
-    }
-
-    @Override
-    public void recordEviction(int weight, com.github.benmanes.caffeine.cache.RemovalCause cause) {
-      counter.recordEvictions(1);
-    }
-
-    @Override
-    public com.github.benmanes.caffeine.cache.stats.CacheStats snapshot() {
-      CacheStats s = counter.snapshot();
-      return com.github.benmanes.caffeine.cache.stats.CacheStats.of(
-          s.hitCount(), s.missCount(), s.loadSuccessCount(), s.loadFailureCount(),
-          s.totalLoadTimeNanos(), s.evictionCount(), s.evictionCount());
     }
   }
 }
