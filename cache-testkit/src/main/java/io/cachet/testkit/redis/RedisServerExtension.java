@@ -1,0 +1,108 @@
+package io.cachet.testkit.redis;
+
+import static java.util.Objects.requireNonNull;
+
+import org.jspecify.annotations.Nullable;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.ParameterContext;
+import org.junit.jupiter.api.extension.ParameterResolver;
+import org.junit.platform.commons.support.AnnotationSupport;
+
+/**
+ * A JUnit 5 extension that starts one {@link RedisServer} before a test class's tests and closes
+ * it after them; {@code @Nested} classes share their enclosing class's server.
+ *
+ * <p>Register it in a static field, or through {@link WithRedis}:
+ *
+ * <pre>{@code
+ * @RegisterExtension
+ * static final RedisServerExtension REDIS = new RedisServerExtension();
+ * @Test void get_afterSet() { REDIS.server().command("SET", "k", "v"); ... REDIS.server().uri() ... }
+ * }</pre>
+ *
+ * <p>Test and lifecycle methods may also declare a {@link RedisServer} parameter.
+ */
+public final class RedisServerExtension implements BeforeAllCallback, AfterAllCallback, ParameterResolver {
+    private final @Nullable RedisBinary binary;
+    private volatile @Nullable RedisServer server;
+    private volatile @Nullable String owner;
+
+    /**
+     * Creates an extension whose binary comes from {@link WithRedis#binary()} on the test class,
+     * else {@link RedisBinary#AUTO}.
+     */
+    public RedisServerExtension() {
+        this.binary = null;
+    }
+
+    /**
+     * Creates an extension that runs the given kind of binary.
+     *
+     * @param binary which executable to run
+     */
+    public RedisServerExtension(RedisBinary binary) {
+        this.binary = requireNonNull(binary, "binary");
+    }
+
+    /**
+     * Returns the running server.
+     *
+     * @return the server this extension started
+     * @throws IllegalStateException outside the test class's lifetime, or when the extension is
+     *     registered in an instance field (it must be static)
+     */
+    public RedisServer server() {
+        RedisServer current = server;
+        if (current == null) {
+            throw new IllegalStateException(
+                    "no Redis server: register RedisServerExtension in a static field or with @WithRedis");
+        }
+        return current;
+    }
+
+    /** Starts the server unless an enclosing class's run of this extension already did. */
+    @Override
+    public void beforeAll(ExtensionContext context) {
+        if (server != null) {
+            return;
+        }
+        RedisBinary chosen = binary != null ? binary
+                : AnnotationSupport.findAnnotation(context.getRequiredTestClass(), WithRedis.class)
+                        .map(WithRedis::binary)
+                        .orElse(RedisBinary.AUTO);
+        RedisServer started = RedisServer.create(chosen);
+        try {
+            started.start();
+        } catch (RuntimeException e) {
+            started.close();
+            throw e;
+        }
+        server = started;
+        owner = context.getUniqueId();
+    }
+
+    /** Closes the server when the class that started it is done. */
+    @Override
+    public void afterAll(ExtensionContext context) {
+        RedisServer current = server;
+        if (current != null && context.getUniqueId().equals(owner)) {
+            server = null;
+            owner = null;
+            current.close();
+        }
+    }
+
+    /** Supports parameters of type {@link RedisServer}. */
+    @Override
+    public boolean supportsParameter(ParameterContext parameterContext, ExtensionContext extensionContext) {
+        return parameterContext.getParameter().getType() == RedisServer.class;
+    }
+
+    /** Resolves a {@link RedisServer} parameter to the running server. */
+    @Override
+    public Object resolveParameter(ParameterContext parameterContext, ExtensionContext extensionContext) {
+        return server();
+    }
+}
