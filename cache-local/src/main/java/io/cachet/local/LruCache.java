@@ -38,8 +38,8 @@ import org.jspecify.annotations.Nullable;
  *   <li>A read does not take the lock: it appends its node to {@link ReadBuffer}, a bounded
  *       multi-producer ring whose slot order is a total order of reads. Whoever holds the lock
  *       drains the buffer, applying those reads to the list in slot order, before doing anything
- *       else. A reader that finds the buffer past a threshold drains it if the lock is free; one
- *       that finds it full waits for the lock and drains it, so the buffer never drops a read.
+ *       else. The reader that claims every 64th slot drains it if the lock is free; one that finds
+ *       it full waits for the lock and drains it, so the buffer never drops a read.
  *       Since every writer drains first, the list reflects every read that completed before the
  *       writer started, in order: the recency order is exact, not sampled.
  *   <li>Eviction handshake. A read appended to the buffer just after the evictor's drain would
@@ -49,7 +49,12 @@ import org.jspecify.annotations.Nullable;
  *       the second drain, which therefore sees it: the node moves to the tail and is spared
  *       (back to {@code ALIVE}), and the evictor picks the new head. If the reader saw
  *       {@code EVICTING}, it waits for the lock (the evictor's decision is then final) and either
- *       returns the value (spared) or retries its lookup (evicted, {@code DEAD}).
+ *       returns the value (spared) or retries its lookup (evicted, {@code DEAD}). The reader's
+ *       publish and state read and the evictor's state write and slot read are all volatile
+ *       (sequentially consistent): with release/acquire only, both sides could miss each other.
+ *       A slot claimed but not yet published is skipped by the drain (see {@link ReadBuffer}):
+ *       its reader checks the state after publishing, so it sees {@code EVICTING} or
+ *       {@code DEAD} and is ordered after the eviction.
  *   <li>A node leaves the map before it is marked {@code DEAD}, so a reader never loops on a dead
  *       node. Values and deadlines live together in an immutable {@link Val}, so a reader never
  *       sees a new value with an old deadline.
@@ -132,8 +137,11 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   }
 
   private void recordRead(Node<K, V> node) {
-    if (readBuffer.offer(node)) {
-      if (readBuffer.pending() >= ReadBuffer.DRAIN_THRESHOLD && lock.tryLock()) {
+    long slot = readBuffer.offer(node);
+    if (slot >= 0) {
+      // One reader in every DRAIN_THRESHOLD (the one that claimed such a slot) tries to drain, so
+      // readers do not all contend for the lock while a drain is pending.
+      if ((slot & (ReadBuffer.DRAIN_THRESHOLD - 1)) == ReadBuffer.DRAIN_THRESHOLD - 1 && lock.tryLock()) {
         try {
           drainReads();
         } finally {

@@ -9,65 +9,90 @@ import java.util.function.Consumer;
  * their slots.
  *
  * <p>Producers claim a slot by CAS on {@code tail} and then publish the element into it. The single
- * consumer (whoever holds the owning cache's lock) takes every slot claimed before it started
- * draining, waiting for a producer that has claimed but not yet published (a few instructions
- * away). {@code head} is volatile and advanced only after the drained slots are cleared, so a
+ * consumer (whoever holds the owning cache's lock) takes every published element claimed before it
+ * started draining, in slot order. It never waits for a producer: a slot that is claimed but not
+ * yet published belongs to a read that is still running, and such a read may be ordered after this
+ * drain (its reader checks the node's state only after publishing). So the consumer skips that
+ * slot, applies the published ones after it, marks those consumed, and leaves {@code head} at the
+ * gap; a later drain applies the late element and moves {@code head} past it and the consumed
+ * slots. A descheduled reader therefore never stalls a lock holder.
+ *
+ * <p>{@code head} is volatile and advanced only after the slots behind it are cleared, so a
  * producer that sees a free slot also sees it empty. Nothing is ever dropped: {@link #offer}
- * reports a full ring and the caller drains it itself.
+ * reports a full ring and the caller applies its read itself under the lock.
  */
 final class ReadBuffer<E> {
 
-  /** Pending reads at which a reader tries to drain, if the lock is free. */
+  /** A reader drains after every this many claimed slots, if the lock is free. */
   static final int DRAIN_THRESHOLD = 64;
 
   private static final int CAPACITY = 1024;
   private static final int MASK = CAPACITY - 1;
+  private static final Object CONSUMED = new Object();
 
-  private final AtomicReferenceArray<E> slots = new AtomicReferenceArray<>(CAPACITY);
+  private final AtomicReferenceArray<Object> slots = new AtomicReferenceArray<>(CAPACITY);
   private final AtomicLong tail = new AtomicLong();
   private volatile long head;
+  /**
+   * A lower bound of {@code head + CAPACITY} that producers read instead of {@code head}, which
+   * the consumer writes on every drain; refreshed only when a producer reaches it.
+   */
+  private volatile long producerLimit = CAPACITY;
 
-  /** Appends {@code element}; returns false, changing nothing, if the ring is full. */
-  boolean offer(E element) {
+  /**
+   * Appends {@code element} and returns the slot it claimed, or -1, changing nothing, if the ring
+   * is full.
+   */
+  long offer(E element) {
     while (true) {
       long t = tail.get();
-      if (t - head >= CAPACITY) {
-        return false;
+      if (t >= producerLimit) {
+        long limit = head + CAPACITY;
+        producerLimit = limit;
+        if (t >= limit) {
+          return -1;
+        }
       }
       if (tail.compareAndSet(t, t + 1)) {
-        slots.setRelease((int) t & MASK, element);
-        return true;
+        // A volatile write, not a release: with the reader's later volatile read of the node's
+        // state and the evictor's volatile write of that state before it drains, this is a
+        // Dekker handshake, which needs sequential consistency on both sides (see LruCache).
+        slots.set((int) t & MASK, element);
+        return t;
       }
     }
   }
 
-  /** Returns how many reads are claimed but not drained. */
-  long pending() {
-    return tail.get() - head;
-  }
-
-  /** Passes every element claimed so far to {@code consumer}, in claim order. Consumer only. */
+  /**
+   * Passes every element published so far and not yet drained to {@code consumer}, in claim
+   * order, skipping (for a later drain) slots whose producers have not published yet. Consumer
+   * only.
+   */
+  @SuppressWarnings("unchecked")
   void drain(Consumer<? super E> consumer) {
     long h = head;
     long t = tail.get();
-    if (h == t) {
-      return;
-    }
-    for (; h < t; h++) {
-      int index = (int) h & MASK;
-      E element;
-      int spins = 0;
-      while ((element = slots.getAcquire(index)) == null) {
-        // Claimed but not yet published by its producer.
-        if (++spins < 64) {
-          Thread.onSpinWait();
-        } else {
-          Thread.yield();
-        }
+    long newHead = h;
+    boolean gap = false;
+    for (long i = h; i < t; i++) {
+      int index = (int) i & MASK;
+      Object element = slots.get(index);
+      if (element == null) {
+        gap = true; // claimed, not published: that read is still running
+        continue;
       }
-      slots.setPlain(index, null);
-      consumer.accept(element);
+      if (element != CONSUMED) {
+        consumer.accept((E) element);
+      }
+      if (gap) {
+        slots.setPlain(index, CONSUMED);
+      } else {
+        slots.setPlain(index, null);
+        newHead = i + 1;
+      }
     }
-    head = h;
+    if (newHead != h) {
+      head = newHead; // publishes the cleared slots to producers
+    }
   }
 }
