@@ -1,0 +1,365 @@
+package io.cachet.jcache;
+
+import static java.util.Objects.requireNonNull;
+
+import io.cachet.CacheConfig;
+import io.cachet.RemovalListener;
+import io.cachet.Ticker;
+import io.cachet.codec.Codec;
+import io.cachet.codec.Codecs;
+import io.cachet.spi.CacheBackendProvider;
+import java.net.URI;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.ServiceConfigurationError;
+import java.util.ServiceLoader;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.cache.Cache;
+import javax.cache.CacheException;
+import javax.cache.CacheManager;
+import javax.cache.configuration.Configuration;
+import javax.cache.spi.CachingProvider;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The JCache {@link CacheManager} of the Cachet provider: owns one Cachet
+ * {@link io.cachet.CacheManager}, whose caches back its JCache caches, and the threads that deliver
+ * entry events. Thread-safe.
+ *
+ * <p>Applications get instances from {@link javax.cache.Caching#getCachingProvider()}; one exists
+ * per URI and class loader. When the URI has the {@code classpath:}, {@code file:} or {@code jar:}
+ * scheme it names a properties file declaring caches (see {@code docs/jcache.md}); declared caches
+ * are created on first use ({@link #getCache}, {@link #getCacheNames}) or, merged with the
+ * requested configuration, by {@link #createCache}. {@code cache.*} entries in the properties
+ * passed to the provider are read the same way.
+ *
+ * <p>{@link #unwrap} offers this class and the underlying {@link io.cachet.CacheManager}.
+ */
+public final class CachetCacheManager implements CacheManager {
+
+  private static final Logger log = LoggerFactory.getLogger(CachetCacheManager.class);
+  private static final AtomicInteger THREADS = new AtomicInteger();
+
+  private final CachingProvider provider;
+  private final URI uri;
+  private final ClassLoader classLoader;
+  private final Properties properties;
+  private final io.cachet.CacheManager cachet;
+  private final ExecutorService executor;
+  private final Map<String, CacheBackendProvider> backends;
+  private final ConcurrentHashMap<String, CachetCache<?, ?>> caches = new ConcurrentHashMap<>();
+  private final Map<String, CachetConfiguration<Object, Object>> declared; // guarded by caches
+  private volatile boolean closed;
+
+  /**
+   * Creates the manager for {@code uri} and {@code classLoader}; called by the caching provider.
+   *
+   * @throws CacheException if the URI names a configuration file that cannot be read, or the file
+   *     or {@code properties} declare an unknown or invalid option (the message names it)
+   */
+  public CachetCacheManager(
+      CachingProvider provider, URI uri, ClassLoader classLoader, Properties properties) {
+    this.provider = requireNonNull(provider, "provider");
+    this.uri = requireNonNull(uri, "uri");
+    this.classLoader = requireNonNull(classLoader, "classLoader");
+    this.properties = new Properties();
+    this.properties.putAll(requireNonNull(properties, "properties"));
+    this.backends = backends(classLoader);
+    Map<String, CachetConfiguration<Object, Object>> declarations = new LinkedHashMap<>();
+    if (CacheDeclarations.namesFile(uri)) {
+      declarations.putAll(
+          CacheDeclarations.parse(
+              CacheDeclarations.read(uri, classLoader), uri.toString(), classLoader, backends));
+    }
+    declarations.putAll(
+        CacheDeclarations.parse(this.properties, "the cache manager's properties", classLoader, backends));
+    this.declared = declarations;
+    this.cachet = io.cachet.CacheManager.builder().classLoader(classLoader).build();
+    this.executor = Executors.newCachedThreadPool(daemonThreads());
+  }
+
+  private static Map<String, CacheBackendProvider> backends(ClassLoader classLoader) {
+    Map<String, CacheBackendProvider> found = new LinkedHashMap<>();
+    try {
+      for (CacheBackendProvider backend : ServiceLoader.load(CacheBackendProvider.class, classLoader)) {
+        found.putIfAbsent(backend.name(), backend);
+      }
+    } catch (ServiceConfigurationError e) {
+      throw new CacheException("cannot load Cachet backends: " + e.getMessage(), e);
+    }
+    return found;
+  }
+
+  private static ThreadFactory daemonThreads() {
+    return runnable -> {
+      Thread thread = new Thread(runnable, "cachet-jcache-" + THREADS.incrementAndGet());
+      thread.setDaemon(true);
+      return thread;
+    };
+  }
+
+  @Override
+  public CachingProvider getCachingProvider() {
+    return provider;
+  }
+
+  @Override
+  public URI getURI() {
+    return uri;
+  }
+
+  @Override
+  public ClassLoader getClassLoader() {
+    return classLoader;
+  }
+
+  @Override
+  public Properties getProperties() {
+    return properties;
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Any {@link Configuration} is accepted; a {@link CachetConfiguration} also chooses the
+   * backend and its options. When the manager's configuration file declares a cache of this name,
+   * its Cachet options fill in what {@code configuration} leaves unset.
+   */
+  @Override
+  public <K, V, C extends Configuration<K, V>> Cache<K, V> createCache(String cacheName, C configuration) {
+    checkOpen();
+    requireNonNull(cacheName, "cacheName");
+    requireNonNull(configuration, "configuration");
+    CachetConfiguration<K, V> requested = CachetConfiguration.copyOf(configuration);
+    synchronized (caches) {
+      checkOpen();
+      if (caches.containsKey(cacheName)) {
+        throw new CacheException("a cache named '" + cacheName + "' already exists in " + uri);
+      }
+      CachetConfiguration<Object, Object> declaration = declared.remove(cacheName);
+      CachetConfiguration<K, V> merged =
+          CacheDeclarations.merge(requested, configuration instanceof CachetConfiguration, declaration);
+      return build(cacheName, merged);
+    }
+  }
+
+  /** Creates and registers a cache; the caller holds the {@code caches} lock. */
+  private <K, V> CachetCache<K, V> build(String cacheName, CachetConfiguration<K, V> config) {
+    InstantSource clock = config.getClock().orElse(InstantSource.system());
+    java.util.concurrent.Executor events = config.getExecutor().orElse(executor);
+    CachetCache<K, V> cache;
+    try {
+      cache =
+          new CachetCache<>(
+              cacheName, this, config, clock, events,
+              listener -> cachet.create(backingConfig(cacheName, config, clock, events, listener)));
+    } catch (CacheException | ClassCastException | NullPointerException e) {
+      throw e;
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      throw new CacheException("cannot create cache '" + cacheName + "' in " + uri + ": " + e.getMessage(), e);
+    }
+    caches.put(cacheName, cache);
+    return cache;
+  }
+
+  /** The Cachet configuration of the cache that backs a JCache cache. */
+  private CacheConfig backingConfig(
+      String cacheName, CachetConfiguration<?, ?> config, InstantSource clock,
+      java.util.concurrent.Executor events, RemovalListener<Object, Expirable> listener) {
+    CacheConfig.Builder builder = CacheConfig.builder(cacheName).backend(config.getBackend());
+    Map<String, String> options = config.getOptions();
+    for (Map.Entry<String, String> option : options.entrySet()) {
+      switch (option.getKey()) {
+        // JCache keeps its own expiry; codecs are set below.
+        case "backend", "expireAfterWrite", "keyCodec", "valueCodec" -> {}
+        default -> builder.option(option.getKey(), option.getValue());
+      }
+    }
+    if (!options.containsKey("maximumSize")) {
+      builder.maximumSize(Long.MAX_VALUE); // JCache caches do not evict unless asked to
+    }
+    builder.keyCodec(codec(options.get("keyCodec")));
+    builder.valueCodec(new ExpirableCodec(codec(options.get("valueCodec"))));
+    if (clock instanceof Ticker ticker) {
+      builder.ticker(ticker);
+    }
+    builder.clock(clock);
+    builder.executor(events);
+    builder.removalListener(listener);
+    config.getBackendOptions().forEach(builder::backendOptions);
+    return builder.build();
+  }
+
+  private Codec<?> codec(@Nullable String name) {
+    if (name == null || name.equalsIgnoreCase("java")) {
+      return Codecs.javaSerialization(classLoader);
+    }
+    return Codecs.named("codec", name);
+  }
+
+  @Override
+  public <K, V> @Nullable Cache<K, V> getCache(String cacheName, Class<K> keyType, Class<V> valueType) {
+    checkOpen();
+    requireNonNull(cacheName, "cacheName");
+    requireNonNull(keyType, "keyType");
+    requireNonNull(valueType, "valueType");
+    CachetCache<?, ?> cache = lookup(cacheName);
+    if (cache == null) {
+      return null;
+    }
+    if (!cache.hasTypes(keyType, valueType)) {
+      throw new ClassCastException(
+          "cache '" + cacheName + "' was configured with types " + cache.types() + ", not <"
+              + keyType.getName() + ", " + valueType.getName() + ">");
+    }
+    @SuppressWarnings("unchecked")
+    Cache<K, V> typed = (Cache<K, V>) cache;
+    return typed;
+  }
+
+  @Override
+  public <K, V> @Nullable Cache<K, V> getCache(String cacheName) {
+    checkOpen();
+    requireNonNull(cacheName, "cacheName");
+    @SuppressWarnings("unchecked")
+    Cache<K, V> cache = (Cache<K, V>) lookup(cacheName);
+    return cache;
+  }
+
+  private @Nullable CachetCache<?, ?> lookup(String cacheName) {
+    CachetCache<?, ?> cache = caches.get(cacheName);
+    if (cache != null) {
+      return cache;
+    }
+    synchronized (caches) {
+      checkOpen();
+      cache = caches.get(cacheName);
+      if (cache == null) {
+        CachetConfiguration<Object, Object> declaration = declared.remove(cacheName);
+        if (declaration != null) {
+          cache = build(cacheName, declaration);
+        }
+      }
+      return cache;
+    }
+  }
+
+  /** Returns the names of the caches, creating the declared ones not created yet; a snapshot. */
+  @Override
+  public Iterable<String> getCacheNames() {
+    checkOpen();
+    synchronized (caches) {
+      for (String name : List.copyOf(declared.keySet())) {
+        build(name, declared.remove(name));
+      }
+      return Collections.unmodifiableSet(new LinkedHashSet<>(caches.keySet()));
+    }
+  }
+
+  @Override
+  public void destroyCache(String cacheName) {
+    checkOpen();
+    requireNonNull(cacheName, "cacheName");
+    CachetCache<?, ?> cache;
+    synchronized (caches) {
+      declared.remove(cacheName);
+      cache = caches.remove(cacheName);
+    }
+    if (cache != null) {
+      cache.shutdown(true);
+    }
+  }
+
+  @Override
+  public void enableManagement(String cacheName, boolean enabled) {
+    checkOpen();
+    requireNonNull(cacheName, "cacheName");
+    CachetCache<?, ?> cache = lookup(cacheName);
+    if (cache != null) {
+      cache.enableManagement(enabled);
+    }
+  }
+
+  @Override
+  public void enableStatistics(String cacheName, boolean enabled) {
+    checkOpen();
+    requireNonNull(cacheName, "cacheName");
+    CachetCache<?, ?> cache = lookup(cacheName);
+    if (cache != null) {
+      cache.enableStatistics(enabled);
+    }
+  }
+
+  /** Forgets {@code cache}, which is closing. */
+  void forget(CachetCache<?, ?> cache) {
+    caches.remove(cache.getName(), cache);
+  }
+
+  /** Closes every cache, the underlying Cachet manager and the event threads. Idempotent. */
+  @Override
+  public void close() {
+    List<CachetCache<?, ?>> open;
+    synchronized (caches) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      open = new ArrayList<>(caches.values());
+      caches.clear();
+      declared.clear();
+    }
+    for (CachetCache<?, ?> cache : open) {
+      try {
+        cache.shutdown(false);
+      } catch (RuntimeException e) {
+        log.warn("Closing cache '{}' failed", cache.getName(), e);
+      }
+    }
+    try {
+      cachet.close();
+    } catch (RuntimeException e) {
+      log.warn("Closing the Cachet cache manager of {} failed", uri, e);
+    }
+    executor.shutdown();
+  }
+
+  @Override
+  public boolean isClosed() {
+    return closed;
+  }
+
+  @Override
+  public <T> T unwrap(Class<T> type) {
+    requireNonNull(type, "type");
+    if (type.isInstance(this)) {
+      return type.cast(this);
+    }
+    if (type.isInstance(cachet)) {
+      return type.cast(cachet);
+    }
+    throw new IllegalArgumentException("a CachetCacheManager cannot be unwrapped to " + type.getName());
+  }
+
+  @Override
+  public String toString() {
+    return "CachetCacheManager{uri=" + uri + ", classLoader=" + classLoader + "}";
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("the cache manager " + uri + " is closed");
+    }
+  }
+}

@@ -1,0 +1,73 @@
+package io.cachet.jcache;
+
+import java.lang.management.ManagementFactory;
+import javax.cache.CacheException;
+import javax.management.InstanceAlreadyExistsException;
+import javax.management.InstanceNotFoundException;
+import javax.management.JMException;
+import javax.management.MBeanServer;
+import javax.management.MalformedObjectNameException;
+import javax.management.ObjectName;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Registers JCache MXBeans in the platform MBean server under the names JCache prescribes:
+ * {@code javax.cache:type=CacheStatistics|CacheConfiguration,CacheManager=<uri>,Cache=<name>}.
+ */
+final class JmxRegistration {
+
+  private static final Logger log = LoggerFactory.getLogger(JmxRegistration.class);
+
+  /** The two kinds of JCache MXBean. */
+  enum Kind {
+    CacheConfiguration,
+    CacheStatistics
+  }
+
+  private JmxRegistration() {}
+
+  static ObjectName objectName(Kind kind, String managerUri, String cacheName) {
+    String name =
+        "javax.cache:type=" + kind + ",CacheManager=" + safe(managerUri) + ",Cache=" + safe(cacheName);
+    try {
+      return new ObjectName(name);
+    } catch (MalformedObjectNameException e) {
+      throw new CacheException("invalid MBean name " + name, e);
+    }
+  }
+
+  /**
+   * Registers {@code bean} and returns true; when another cache's bean has that name, keeps it,
+   * logs a warning and returns false.
+   */
+  static boolean register(Object bean, ObjectName name) {
+    MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+    try {
+      server.registerMBean(bean, name);
+      return true;
+    } catch (InstanceAlreadyExistsException e) {
+      log.warn("An MBean named {} is already registered (a cache of the same name in a cache manager "
+          + "with the same URI but another class loader?); not registering another", name);
+      return false;
+    } catch (JMException e) {
+      throw new CacheException("cannot register MBean " + name, e);
+    }
+  }
+
+  static void unregister(ObjectName name) {
+    MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+    try {
+      server.unregisterMBean(name);
+    } catch (InstanceNotFoundException e) {
+      // Already gone.
+    } catch (JMException e) {
+      log.warn("Cannot unregister MBean {}", name, e);
+    }
+  }
+
+  /** Replaces the characters an ObjectName value may not hold unquoted, as the TCK expects. */
+  private static String safe(String value) {
+    return value.replaceAll(",|:|=|\n", ".");
+  }
+}

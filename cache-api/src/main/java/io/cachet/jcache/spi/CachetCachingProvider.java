@@ -1,0 +1,145 @@
+package io.cachet.jcache.spi;
+
+import io.cachet.jcache.CachetCacheManager;
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.WeakHashMap;
+import javax.cache.CacheManager;
+import javax.cache.configuration.OptionalFeature;
+import javax.cache.spi.CachingProvider;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Cachet {@link CachingProvider}, found by {@link javax.cache.Caching} through
+ * {@code META-INF/services/javax.cache.spi.CachingProvider}. Thread-safe.
+ *
+ * <pre>{@code
+ * CacheManager manager = Caching.getCachingProvider().getCacheManager();
+ * Cache<String, String> users = manager.createCache("users",
+ *     new MutableConfiguration<String, String>().setTypes(String.class, String.class));
+ * }</pre>
+ *
+ * <p>Keeps one {@link CachetCacheManager} per URI and class loader, as JCache requires. The default
+ * URI only names the default manager; a URI with the {@code classpath:}, {@code file:} or
+ * {@code jar:} scheme names a properties file that declares caches.
+ */
+public final class CachetCachingProvider implements CachingProvider {
+
+  private static final Logger log = LoggerFactory.getLogger(CachetCachingProvider.class);
+
+  /** The URI of the default cache manager: {@value}. */
+  public static final String DEFAULT_URI = "urn:cachet:default";
+
+  private final URI defaultUri = URI.create(DEFAULT_URI);
+  private final WeakHashMap<ClassLoader, Map<URI, CachetCacheManager>> managers = new WeakHashMap<>(); // guarded by this
+
+  /** Creates the provider; called by {@link java.util.ServiceLoader} through {@code Caching}. */
+  public CachetCachingProvider() {}
+
+  @Override
+  public CacheManager getCacheManager(@Nullable URI uri, @Nullable ClassLoader classLoader, @Nullable Properties properties) {
+    URI managerUri = uri != null ? uri : getDefaultURI();
+    ClassLoader loader = classLoader != null ? classLoader : getDefaultClassLoader();
+    Properties props = properties != null ? properties : getDefaultProperties();
+    synchronized (this) {
+      Map<URI, CachetCacheManager> byUri = managers.computeIfAbsent(loader, l -> new HashMap<>());
+      CachetCacheManager manager = byUri.get(managerUri);
+      if (manager == null || manager.isClosed()) {
+        manager = new CachetCacheManager(this, managerUri, loader, props);
+        byUri.put(managerUri, manager);
+      }
+      return manager;
+    }
+  }
+
+  @Override
+  public CacheManager getCacheManager(@Nullable URI uri, @Nullable ClassLoader classLoader) {
+    return getCacheManager(uri, classLoader, getDefaultProperties());
+  }
+
+  @Override
+  public CacheManager getCacheManager() {
+    return getCacheManager(getDefaultURI(), getDefaultClassLoader(), getDefaultProperties());
+  }
+
+  @Override
+  public ClassLoader getDefaultClassLoader() {
+    return getClass().getClassLoader();
+  }
+
+  @Override
+  public URI getDefaultURI() {
+    return defaultUri;
+  }
+
+  @Override
+  public Properties getDefaultProperties() {
+    return new Properties();
+  }
+
+  @Override
+  public void close() {
+    List<CachetCacheManager> toClose = new ArrayList<>();
+    synchronized (this) {
+      managers.values().forEach(byUri -> toClose.addAll(byUri.values()));
+      managers.clear();
+    }
+    toClose.forEach(CachetCachingProvider::closeQuietly);
+  }
+
+  @Override
+  public void close(@Nullable ClassLoader classLoader) {
+    ClassLoader loader = classLoader != null ? classLoader : getDefaultClassLoader();
+    Map<URI, CachetCacheManager> byUri;
+    synchronized (this) {
+      byUri = managers.remove(loader);
+    }
+    if (byUri != null) {
+      byUri.values().forEach(CachetCachingProvider::closeQuietly);
+    }
+  }
+
+  @Override
+  public void close(@Nullable URI uri, @Nullable ClassLoader classLoader) {
+    URI managerUri = uri != null ? uri : getDefaultURI();
+    ClassLoader loader = classLoader != null ? classLoader : getDefaultClassLoader();
+    CachetCacheManager manager = null;
+    synchronized (this) {
+      Map<URI, CachetCacheManager> byUri = managers.get(loader);
+      if (byUri != null) {
+        manager = byUri.remove(managerUri);
+        if (byUri.isEmpty()) {
+          managers.remove(loader);
+        }
+      }
+    }
+    if (manager != null) {
+      closeQuietly(manager);
+    }
+  }
+
+  /** Store-by-reference is supported; it is the only optional feature JCache 1.1 defines. */
+  @Override
+  public boolean isSupported(OptionalFeature optionalFeature) {
+    return optionalFeature == OptionalFeature.STORE_BY_REFERENCE;
+  }
+
+  private static void closeQuietly(CachetCacheManager manager) {
+    try {
+      manager.close();
+    } catch (RuntimeException e) {
+      log.warn("Closing cache manager {} failed", manager.getURI(), e);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "CachetCachingProvider";
+  }
+}

@@ -1,0 +1,859 @@
+package io.cachet.jcache;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.cachet.EvictionPolicy;
+import io.cachet.FakeTicker;
+import java.io.Closeable;
+import java.io.Serializable;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.cache.Cache;
+import javax.cache.CacheException;
+import javax.cache.CacheManager;
+import javax.cache.Caching;
+import javax.cache.configuration.CacheEntryListenerConfiguration;
+import javax.cache.configuration.FactoryBuilder;
+import javax.cache.configuration.MutableCacheEntryListenerConfiguration;
+import javax.cache.configuration.MutableConfiguration;
+import javax.cache.event.CacheEntryCreatedListener;
+import javax.cache.event.CacheEntryEvent;
+import javax.cache.event.CacheEntryEventFilter;
+import javax.cache.event.CacheEntryExpiredListener;
+import javax.cache.event.CacheEntryListenerException;
+import javax.cache.event.CacheEntryRemovedListener;
+import javax.cache.event.CacheEntryUpdatedListener;
+import javax.cache.event.EventType;
+import javax.cache.expiry.AccessedExpiryPolicy;
+import javax.cache.expiry.CreatedExpiryPolicy;
+import javax.cache.expiry.ExpiryPolicy;
+import javax.cache.expiry.ModifiedExpiryPolicy;
+import javax.cache.integration.CacheLoader;
+import javax.cache.integration.CacheLoaderException;
+import javax.cache.integration.CacheWriter;
+import javax.cache.integration.CacheWriterException;
+import javax.cache.processor.EntryProcessorException;
+import javax.cache.processor.EntryProcessorResult;
+import javax.management.MBeanServer;
+import javax.management.ObjectName;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The provider's behaviour on the local backend, with a fake clock: no sleeps. */
+final class CachetCacheTest {
+
+  private final FakeTicker ticker = new FakeTicker();
+  private final ExecutorService eventThreads = Executors.newFixedThreadPool(4);
+  private CacheManager manager;
+
+  @BeforeEach
+  void openManager() {
+    manager =
+        Caching.getCachingProvider()
+            .getCacheManager(URI.create("urn:cachet:test:CachetCacheTest"), getClass().getClassLoader());
+  }
+
+  @AfterEach
+  void closeManager() {
+    manager.close();
+    eventThreads.shutdownNow();
+  }
+
+  private <K, V> CachetConfiguration<K, V> config(Class<K> keyType, Class<V> valueType) {
+    return new CachetConfiguration<K, V>()
+        .setTypes(keyType, valueType)
+        .setClock(ticker)
+        .setExecutor(Runnable::run);
+  }
+
+  // ---------------------------------------------------------------- expiry
+
+  @Test
+  void get_afterCreatedExpiry_returnsNullFiresExpiredAndCountsEviction() {
+    RecordingListener listener = new RecordingListener();
+    Cache<String, String> cache =
+        manager.createCache(
+            "c",
+            config(String.class, String.class)
+                .setExpiryPolicyFactory(CreatedExpiryPolicy.factoryOf(javax.cache.expiry.Duration.ONE_MINUTE))
+                .setStatisticsEnabled(true)
+                .addCacheEntryListenerConfiguration(listener.configuration(true)));
+    cache.put("k", "v");
+    ticker.advance(Duration.ofSeconds(59));
+    assertThat(cache.get("k")).isEqualTo("v");
+
+    ticker.advance(Duration.ofSeconds(1));
+
+    assertThat(cache.get("k")).isNull();
+    assertThat(listener.events).extracting(e -> e.type).containsExactly(EventType.CREATED, EventType.EXPIRED);
+    assertThat(listener.events.get(1).oldValue).isEqualTo("v");
+    assertThat(cache.unwrap(CachetCache.class).statistics().getCacheEvictions()).isEqualTo(1);
+  }
+
+  @Test
+  void get_withAccessedExpiry_extendsTheEntrysLife() {
+    Cache<String, String> cache =
+        manager.createCache(
+            "c",
+            config(String.class, String.class)
+                .setExpiryPolicyFactory(AccessedExpiryPolicy.factoryOf(javax.cache.expiry.Duration.ONE_MINUTE)));
+    cache.put("k", "v");
+
+    ticker.advance(Duration.ofSeconds(50));
+    assertThat(cache.get("k")).isEqualTo("v");
+    ticker.advance(Duration.ofSeconds(50));
+    assertThat(cache.containsKey("k")).isTrue();
+    ticker.advance(Duration.ofSeconds(10));
+
+    assertThat(cache.containsKey("k")).isFalse();
+  }
+
+  @Test
+  void put_withModifiedExpiry_restartsTheEntrysLife() {
+    Cache<String, String> cache =
+        manager.createCache(
+            "c",
+            config(String.class, String.class)
+                .setExpiryPolicyFactory(ModifiedExpiryPolicy.factoryOf(javax.cache.expiry.Duration.ONE_MINUTE)));
+    cache.put("k", "v1");
+    ticker.advance(Duration.ofSeconds(50));
+    cache.put("k", "v2");
+    ticker.advance(Duration.ofSeconds(50));
+
+    assertThat(cache.get("k")).isEqualTo("v2");
+    ticker.advance(Duration.ofSeconds(10));
+    assertThat(cache.get("k")).isNull();
+  }
+
+  @Test
+  void expireAfterWriteOption_setsModifiedExpiry() {
+    Cache<String, String> cache =
+        manager.createCache("c", config(String.class, String.class).setOption("expireAfterWrite", "30s"));
+    cache.put("k", "v");
+    ticker.advance(Duration.ofSeconds(29));
+    assertThat(cache.get("k")).isEqualTo("v");
+    ticker.advance(Duration.ofSeconds(1));
+    assertThat(cache.get("k")).isNull();
+  }
+
+  @Test
+  void untouchedExpiredEntry_isDroppedByTheBackendAfterTheGrace() {
+    RecordingListener listener = new RecordingListener();
+    Cache<String, String> cache =
+        manager.createCache(
+            "c",
+            config(String.class, String.class)
+                .setExpiryPolicyFactory(CreatedExpiryPolicy.factoryOf(javax.cache.expiry.Duration.ONE_MINUTE))
+                .addCacheEntryListenerConfiguration(listener.configuration(true)));
+    cache.put("forgotten", "v");
+
+    ticker.advance(Duration.ofMinutes(1).plus(CachetCache.BACKEND_GRACE).plusSeconds(1));
+    cache.put("other", "w"); // the backend does its maintenance when it is used
+
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+        assertThat(listener.events).extracting(e -> e.type + ":" + e.key).contains("EXPIRED:forgotten"));
+    assertThat(cache.unwrap(io.cachet.Cache.class).get("forgotten")).isNull();
+  }
+
+  // ---------------------------------------------------------------- store-by-value and types
+
+  @Test
+  void put_storeByValue_copiesValuesBothWays() {
+    Cache<String, Box> cache = manager.createCache("c", config(String.class, Box.class));
+    Box box = new Box("a");
+    cache.put("k", box);
+
+    box.content = "changed by the caller";
+    Box read = cache.get("k");
+    read.content = "changed by the reader";
+
+    assertThat(cache.get("k").content).isEqualTo("a");
+    assertThat(read).isNotSameAs(cache.get("k"));
+  }
+
+  @Test
+  void put_storeByReference_sharesTheInstance() {
+    Cache<String, Box> cache = manager.createCache("c", config(String.class, Box.class).setStoreByValue(false));
+    Box box = new Box("a");
+    cache.put("k", box);
+
+    assertThat(cache.get("k")).isSameAs(box);
+  }
+
+  @Test
+  void put_storeByValueOfNonSerializable_throwsCacheExceptionAndStoresNothing() {
+    Cache<String, Object> cache = manager.createCache("c", config(String.class, Object.class));
+
+    assertThatThrownBy(() -> cache.put("k", new Object()))
+        .isInstanceOf(CacheException.class)
+        .hasMessageContaining("java.lang.Object is not Serializable");
+    assertThat(cache.containsKey("k")).isFalse();
+  }
+
+  @Test
+  void put_wrongTypes_throwsClassCastException() {
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    Cache<Object, Object> raw = (Cache) manager.createCache("c", config(String.class, Long.class));
+
+    assertThatThrownBy(() -> raw.put("k", "not a long"))
+        .isInstanceOf(ClassCastException.class)
+        .hasMessageContaining("java.lang.Long");
+    assertThatThrownBy(() -> raw.put(1, 1L)).isInstanceOf(ClassCastException.class);
+    assertThatThrownBy(() -> raw.get(1)).isInstanceOf(ClassCastException.class);
+    assertThat(raw.iterator().hasNext()).isFalse();
+  }
+
+  @Test
+  void getCache_wrongTypes_throwsClassCastException() {
+    manager.createCache("c", config(String.class, Long.class));
+
+    assertThatThrownBy(() -> manager.getCache("c", String.class, String.class))
+        .isInstanceOf(ClassCastException.class)
+        .hasMessageContaining("java.lang.Long");
+    assertThat(manager.getCache("c", Object.class, Object.class)).isNotNull();
+  }
+
+  // ---------------------------------------------------------------- loader, writer, processor failures
+
+  @Test
+  void get_loaderThrows_throwsCacheLoaderExceptionCachesNothingAndRetries() {
+    AtomicBoolean fail = new AtomicBoolean(true);
+    SimpleLoader loader = new SimpleLoader(key -> {
+      if (fail.get()) {
+        throw new IllegalStateException("database down");
+      }
+      return "loaded " + key;
+    });
+    Cache<String, String> cache =
+        manager.createCache(
+            "c",
+            config(String.class, String.class)
+                .setReadThrough(true)
+                .setCacheLoaderFactory(FactoryBuilder.factoryOf(loader)));
+
+    assertThatThrownBy(() -> cache.get("k"))
+        .isInstanceOf(CacheLoaderException.class)
+        .hasRootCauseMessage("database down");
+    assertThat(cache.containsKey("k")).isFalse();
+
+    fail.set(false);
+    assertThat(cache.get("k")).isEqualTo("loaded k");
+    assertThat(cache.containsKey("k")).isTrue();
+  }
+
+  @Test
+  void get_concurrentMissesOnOneKey_loadOnce() throws Exception {
+    AtomicInteger loads = new AtomicInteger();
+    CountDownLatch loading = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    SimpleLoader loader = new SimpleLoader(key -> {
+      loads.incrementAndGet();
+      loading.countDown();
+      awaitLatch(release);
+      return "v";
+    });
+    Cache<String, String> cache =
+        manager.createCache(
+            "c",
+            config(String.class, String.class)
+                .setReadThrough(true)
+                .setCacheLoaderFactory(FactoryBuilder.factoryOf(loader)));
+    ExecutorService threads = Executors.newFixedThreadPool(4);
+    try {
+      List<Future<String>> results = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        results.add(threads.submit(() -> cache.get("k")));
+      }
+      loading.await(10, TimeUnit.SECONDS);
+      release.countDown();
+      for (Future<String> result : results) {
+        assertThat(result.get(10, TimeUnit.SECONDS)).isEqualTo("v");
+      }
+    } finally {
+      threads.shutdownNow();
+    }
+    assertThat(loads).hasValue(1);
+  }
+
+  @Test
+  void put_writerThrows_throwsCacheWriterExceptionAndKeepsTheOldValue() {
+    RecordingWriter writer = new RecordingWriter();
+    Cache<String, String> cache =
+        manager.createCache(
+            "c",
+            config(String.class, String.class)
+                .setWriteThrough(true)
+                .setCacheWriterFactory(FactoryBuilder.factoryOf(writer)));
+    cache.put("k", "v1");
+
+    writer.failOn = "v2";
+    assertThatThrownBy(() -> cache.put("k", "v2"))
+        .isInstanceOf(CacheWriterException.class)
+        .hasRootCauseInstanceOf(UnsupportedOperationException.class);
+
+    assertThat(cache.get("k")).isEqualTo("v1");
+    assertThat(writer.written).containsExactly(Map.entry("k", "v1"));
+  }
+
+  @Test
+  void putAll_writerFailsPartway_storesOnlyWhatWasWritten() {
+    RecordingWriter writer = new RecordingWriter();
+    writer.failOn = "bad";
+    Cache<String, String> cache =
+        manager.createCache(
+            "c",
+            config(String.class, String.class)
+                .setWriteThrough(true)
+                .setCacheWriterFactory(FactoryBuilder.factoryOf(writer)));
+    Map<String, String> entries = new java.util.LinkedHashMap<>();
+    entries.put("a", "good");
+    entries.put("b", "bad");
+    entries.put("c", "good too");
+
+    assertThatThrownBy(() -> cache.putAll(entries)).isInstanceOf(CacheWriterException.class);
+
+    assertThat(cache.get("a")).isEqualTo("good");
+    assertThat(cache.containsKey("b")).isFalse();
+    assertThat(cache.containsKey("c")).isFalse();
+  }
+
+  @Test
+  void invoke_processorThrows_throwsEntryProcessorExceptionAndLeavesTheEntry() {
+    Cache<String, String> cache = manager.createCache("c", config(String.class, String.class));
+    cache.put("k", "v");
+
+    assertThatThrownBy(() -> cache.invoke("k", (entry, args) -> {
+          entry.setValue("half-done");
+          throw new IllegalArgumentException("boom");
+        }))
+        .isInstanceOf(EntryProcessorException.class)
+        .hasCauseInstanceOf(IllegalArgumentException.class);
+
+    assertThat(cache.get("k")).isEqualTo("v");
+  }
+
+  @Test
+  void invokeAll_oneProcessorThrows_reportsItAndAppliesTheOthers() {
+    Cache<String, Integer> cache = manager.createCache("c", config(String.class, Integer.class));
+    cache.put("a", 1);
+    cache.put("b", 2);
+
+    Map<String, EntryProcessorResult<Integer>> results =
+        cache.invokeAll(Set.of("a", "b"), (entry, args) -> {
+          if (entry.getKey().equals("b")) {
+            throw new IllegalStateException("no b");
+          }
+          entry.setValue(entry.getValue() + 10);
+          return entry.getValue();
+        });
+
+    assertThat(results.get("a").get()).isEqualTo(11);
+    assertThatThrownBy(() -> results.get("b").get()).isInstanceOf(EntryProcessorException.class);
+    assertThat(cache.get("a")).isEqualTo(11);
+    assertThat(cache.get("b")).isEqualTo(2);
+  }
+
+  @Test
+  void invoke_concurrentIncrements_areAtomicPerKey() throws Exception {
+    Cache<String, Integer> cache = manager.createCache("c", config(String.class, Integer.class));
+    ExecutorService threads = Executors.newFixedThreadPool(4);
+    try {
+      List<Future<?>> done = new ArrayList<>();
+      for (int t = 0; t < 4; t++) {
+        done.add(threads.submit(() -> {
+          for (int i = 0; i < 500; i++) {
+            cache.invoke("counter", (entry, args) -> {
+              entry.setValue(entry.exists() ? entry.getValue() + 1 : 1);
+              return null;
+            });
+          }
+        }));
+      }
+      for (Future<?> f : done) {
+        f.get(30, TimeUnit.SECONDS);
+      }
+    } finally {
+      threads.shutdownNow();
+    }
+    assertThat(cache.get("counter")).isEqualTo(2_000);
+  }
+
+  // ---------------------------------------------------------------- listeners
+
+  @Test
+  void synchronousListener_getsOldValuesAndFilteredEventsBeforeTheCallReturns() {
+    RecordingListener listener = new RecordingListener();
+    Cache<String, String> cache =
+        manager.createCache(
+            "c",
+            config(String.class, String.class)
+                .setExecutor(eventThreads)
+                .addCacheEntryListenerConfiguration(
+                    new MutableCacheEntryListenerConfiguration<>(
+                        FactoryBuilder.factoryOf(listener),
+                        FactoryBuilder.factoryOf(new NotKeyFilter("ignored")),
+                        true,
+                        true)));
+
+    cache.put("k", "v1");
+    cache.put("ignored", "x");
+    cache.put("k", "v2");
+    cache.remove("k");
+
+    assertThat(listener.events)
+        .extracting(e -> e.type + " " + e.key + " " + e.value + " " + e.oldValue)
+        .containsExactly("CREATED k v1 null", "UPDATED k v2 v1", "REMOVED k v2 v2");
+  }
+
+  @Test
+  void synchronousListenerThrows_callThrowsCacheEntryListenerExceptionAfterTheChange() {
+    Cache<String, String> cache =
+        manager.createCache(
+            "c",
+            config(String.class, String.class)
+                .addCacheEntryListenerConfiguration(
+                    new MutableCacheEntryListenerConfiguration<>(
+                        FactoryBuilder.factoryOf(new ThrowingListener()), null, false, true)));
+
+    assertThatThrownBy(() -> cache.put("k", "v"))
+        .isInstanceOf(CacheEntryListenerException.class)
+        .hasRootCauseMessage("listener bug");
+    assertThat(cache.get("k")).isEqualTo("v");
+  }
+
+  @Test
+  void asynchronousListener_getsEventsInOrderAndAThrowingOneDoesNotFailTheCall() {
+    RecordingListener listener = new RecordingListener();
+    Cache<String, Integer> cache =
+        manager.createCache(
+            "c",
+            config(String.class, Integer.class)
+                .setExecutor(eventThreads)
+                .addCacheEntryListenerConfiguration(
+                    new MutableCacheEntryListenerConfiguration<>(
+                        FactoryBuilder.factoryOf(new ThrowingListener()), null, false, false))
+                .addCacheEntryListenerConfiguration(listener.configuration(false)));
+
+    for (int i = 0; i < 100; i++) {
+      cache.put("k", i);
+    }
+
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> listener.events.size() == 100);
+    assertThat(listener.events).extracting(e -> e.value).containsExactlyElementsOf(range(100));
+  }
+
+  @Test
+  void registerCacheEntryListener_sameConfigurationTwice_throwsIllegalArgumentException() {
+    Cache<String, String> cache = manager.createCache("c", config(String.class, String.class));
+    CacheEntryListenerConfiguration<String, String> listener = new RecordingListener().configuration(true);
+    cache.registerCacheEntryListener(listener);
+
+    assertThatThrownBy(() -> cache.registerCacheEntryListener(listener))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
+
+  // ---------------------------------------------------------------- lifecycle, statistics, bounds
+
+  @Test
+  void close_closesEveryCloseableCustomization() {
+    ClosingLoader loader = new ClosingLoader();
+    ClosingWriter writer = new ClosingWriter();
+    ClosingExpiry expiry = new ClosingExpiry();
+    ClosingListener listener = new ClosingListener();
+    ClosingFilter filter = new ClosingFilter();
+    Cache<String, String> cache =
+        manager.createCache(
+            "c",
+            config(String.class, String.class)
+                .setReadThrough(true)
+                .setCacheLoaderFactory(FactoryBuilder.factoryOf(loader))
+                .setWriteThrough(true)
+                .setCacheWriterFactory(FactoryBuilder.factoryOf(writer))
+                .setExpiryPolicyFactory(FactoryBuilder.factoryOf(expiry))
+                .addCacheEntryListenerConfiguration(
+                    new MutableCacheEntryListenerConfiguration<>(
+                        FactoryBuilder.factoryOf(listener), FactoryBuilder.factoryOf(filter), false, true)));
+
+    cache.close();
+
+    assertThat(List.of(loader.closed, writer.closed, expiry.closed, listener.closed, filter.closed))
+        .containsOnly(true);
+    assertThat(manager.getCache("c")).isNull();
+    assertThatThrownBy(() -> cache.get("k")).isInstanceOf(IllegalStateException.class);
+  }
+
+  @Test
+  void enableStatistics_registersTheStandardMXBeansAndDestroyUnregistersThem() throws Exception {
+    Cache<String, String> cache = manager.createCache("stats cache", config(String.class, String.class));
+    MBeanServer server = java.lang.management.ManagementFactory.getPlatformMBeanServer();
+    ObjectName statistics =
+        new ObjectName("javax.cache:type=CacheStatistics,CacheManager=urn.cachet.test.CachetCacheTest,Cache=stats cache");
+    ObjectName configuration =
+        new ObjectName("javax.cache:type=CacheConfiguration,CacheManager=urn.cachet.test.CachetCacheTest,Cache=stats cache");
+    assertThat(server.isRegistered(statistics)).isFalse();
+
+    manager.enableStatistics("stats cache", true);
+    manager.enableManagement("stats cache", true);
+    cache.put("k", "v");
+    cache.get("k");
+    cache.get("missing");
+
+    assertThat(server.getAttribute(statistics, "CacheHits")).isEqualTo(1L);
+    assertThat(server.getAttribute(statistics, "CacheMisses")).isEqualTo(1L);
+    assertThat(server.getAttribute(statistics, "CachePuts")).isEqualTo(1L);
+    assertThat(server.getAttribute(configuration, "KeyType")).isEqualTo("java.lang.String");
+    assertThat(server.getAttribute(configuration, "StatisticsEnabled")).isEqualTo(true);
+
+    manager.destroyCache("stats cache");
+    assertThat(server.isRegistered(statistics)).isFalse();
+    assertThat(server.isRegistered(configuration)).isFalse();
+  }
+
+  @Test
+  void maximumSizeOption_evictsExactlyAndCountsEvictions() {
+    Cache<Integer, String> cache =
+        manager.createCache(
+            "c",
+            config(Integer.class, String.class)
+                .setOption("maximumSize", "10")
+                .setOption("evictionPolicy", EvictionPolicy.LRU.name())
+                .setStatisticsEnabled(true));
+
+    for (int i = 0; i < 25; i++) {
+      cache.put(i, "v" + i);
+    }
+
+    List<Integer> present = new ArrayList<>();
+    cache.forEach(e -> present.add(e.getKey()));
+    assertThat(present).containsExactlyInAnyOrderElementsOf(range(15, 25));
+    assertThat(cache.unwrap(CachetCache.class).statistics().getCacheEvictions()).isEqualTo(15);
+    assertThat(cache.unwrap(io.cachet.Cache.class).config().maximumSize()).isEqualTo(10);
+  }
+
+  @Test
+  void iteratorRemove_removesThroughTheWriter() {
+    RecordingWriter writer = new RecordingWriter();
+    Cache<String, String> cache =
+        manager.createCache(
+            "c",
+            config(String.class, String.class)
+                .setWriteThrough(true)
+                .setCacheWriterFactory(FactoryBuilder.factoryOf(writer)));
+    cache.put("a", "1");
+    cache.put("b", "2");
+
+    Iterator<Cache.Entry<String, String>> it = cache.iterator();
+    while (it.hasNext()) {
+      it.next();
+      it.remove();
+    }
+
+    assertThat(cache.iterator().hasNext()).isFalse();
+    assertThat(writer.deleted).containsExactlyInAnyOrder("a", "b");
+  }
+
+  @Test
+  void clear_removesWithoutEventsOrWriter() {
+    RecordingWriter writer = new RecordingWriter();
+    RecordingListener listener = new RecordingListener();
+    Cache<String, String> cache =
+        manager.createCache(
+            "c",
+            config(String.class, String.class)
+                .setWriteThrough(true)
+                .setCacheWriterFactory(FactoryBuilder.factoryOf(writer))
+                .addCacheEntryListenerConfiguration(listener.configuration(true)));
+    cache.put("a", "1");
+
+    cache.clear();
+
+    assertThat(cache.containsKey("a")).isFalse();
+    assertThat(writer.deleted).isEmpty();
+    assertThat(listener.events).extracting(e -> e.type).containsExactly(EventType.CREATED);
+  }
+
+  @Test
+  void unwrap_givesTheBackingCachetCacheOnTheLocalBackend() {
+    Cache<String, String> cache = manager.createCache("c", new MutableConfiguration<String, String>());
+
+    io.cachet.Cache<?, ?> backing = cache.unwrap(io.cachet.Cache.class);
+
+    assertThat(backing.config().backend()).isEqualTo("local");
+    assertThat(manager.unwrap(io.cachet.CacheManager.class).cacheNames()).contains("c");
+    assertThatThrownBy(() -> cache.unwrap(String.class)).isInstanceOf(IllegalArgumentException.class);
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private static List<Integer> range(int end) {
+    return range(0, end);
+  }
+
+  private static List<Integer> range(int start, int end) {
+    List<Integer> values = new ArrayList<>();
+    for (int i = start; i < end; i++) {
+      values.add(i);
+    }
+    return values;
+  }
+
+  private static void awaitLatch(CountDownLatch latch) {
+    try {
+      latch.await(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** A mutable, serializable value. */
+  static final class Box implements Serializable {
+    private static final long serialVersionUID = 1L;
+    String content;
+
+    Box(String content) {
+      this.content = content;
+    }
+  }
+
+  record Seen(EventType type, Object key, Object value, Object oldValue) {}
+
+  /** Records every event it gets, in order. */
+  static final class RecordingListener
+      implements CacheEntryCreatedListener<Object, Object>, CacheEntryUpdatedListener<Object, Object>,
+          CacheEntryRemovedListener<Object, Object>, CacheEntryExpiredListener<Object, Object>,
+          Serializable {
+    private static final long serialVersionUID = 1L;
+    final List<Seen> events = new CopyOnWriteArrayList<>();
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    <K, V> CacheEntryListenerConfiguration<K, V> configuration(boolean synchronous) {
+      return new MutableCacheEntryListenerConfiguration(FactoryBuilder.factoryOf(this), null, true, synchronous);
+    }
+
+    private void record(Iterable<CacheEntryEvent<?, ?>> batch) {
+      for (CacheEntryEvent<?, ?> e : batch) {
+        events.add(new Seen(e.getEventType(), e.getKey(), e.getValue(), e.isOldValueAvailable() ? e.getOldValue() : null));
+      }
+    }
+
+    @Override
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    public void onCreated(Iterable events) {
+      record(events);
+    }
+
+    @Override
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    public void onUpdated(Iterable events) {
+      record(events);
+    }
+
+    @Override
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    public void onRemoved(Iterable events) {
+      record(events);
+    }
+
+    @Override
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    public void onExpired(Iterable events) {
+      record(events);
+    }
+  }
+
+  /** Throws on every creation. */
+  static final class ThrowingListener implements CacheEntryCreatedListener<Object, Object>,
+      CacheEntryUpdatedListener<Object, Object>, Serializable {
+    private static final long serialVersionUID = 1L;
+
+    @Override
+    public void onCreated(Iterable<CacheEntryEvent<?, ?>> events) {
+      throw new IllegalStateException("listener bug");
+    }
+
+    @Override
+    public void onUpdated(Iterable<CacheEntryEvent<?, ?>> events) {
+      throw new IllegalStateException("listener bug");
+    }
+  }
+
+  /** Lets every event through but those of one key. */
+  record NotKeyFilter(String key) implements CacheEntryEventFilter<String, String>, Serializable {
+    @Override
+    public boolean evaluate(CacheEntryEvent<? extends String, ? extends String> event) {
+      return !event.getKey().equals(key);
+    }
+  }
+
+  /** A loader from a function. */
+  static final class SimpleLoader implements CacheLoader<String, String>, Serializable {
+    private static final long serialVersionUID = 1L;
+    private final transient java.util.function.Function<String, String> function;
+
+    SimpleLoader(java.util.function.Function<String, String> function) {
+      this.function = function;
+    }
+
+    @Override
+    public String load(String key) {
+      return function.apply(key);
+    }
+
+    @Override
+    public Map<String, String> loadAll(Iterable<? extends String> keys) {
+      Map<String, String> loaded = new HashMap<>();
+      keys.forEach(k -> loaded.put(k, load(k)));
+      return loaded;
+    }
+  }
+
+  /** Records writes and deletes; fails writing the value {@code failOn}. */
+  static final class RecordingWriter implements CacheWriter<String, String>, Serializable {
+    private static final long serialVersionUID = 1L;
+    final List<Map.Entry<String, String>> written = new CopyOnWriteArrayList<>();
+    final List<String> deleted = new CopyOnWriteArrayList<>();
+    volatile String failOn = null;
+
+    @Override
+    public void write(Cache.Entry<? extends String, ? extends String> entry) {
+      if (entry.getValue().equals(failOn)) {
+        throw new UnsupportedOperationException("cannot write " + entry.getKey());
+      }
+      written.add(Map.entry(entry.getKey(), entry.getValue()));
+    }
+
+    @Override
+    public void writeAll(Collection<Cache.Entry<? extends String, ? extends String>> entries) {
+      for (Iterator<Cache.Entry<? extends String, ? extends String>> it = entries.iterator(); it.hasNext(); ) {
+        write(it.next());
+        it.remove(); // what is left in the collection was not written
+      }
+    }
+
+    @Override
+    public void delete(Object key) {
+      deleted.add((String) key);
+    }
+
+    @Override
+    public void deleteAll(Collection<?> keys) {
+      for (Iterator<?> it = keys.iterator(); it.hasNext(); ) {
+        delete(it.next());
+        it.remove();
+      }
+    }
+  }
+
+  static final class ClosingLoader implements CacheLoader<String, String>, Closeable, Serializable {
+    private static final long serialVersionUID = 1L;
+    volatile boolean closed;
+
+    @Override
+    public String load(String key) {
+      return null;
+    }
+
+    @Override
+    public Map<String, String> loadAll(Iterable<? extends String> keys) {
+      return Map.of();
+    }
+
+    @Override
+    public void close() {
+      closed = true;
+    }
+  }
+
+  static final class ClosingWriter implements CacheWriter<String, String>, Closeable, Serializable {
+    private static final long serialVersionUID = 1L;
+    volatile boolean closed;
+
+    @Override
+    public void write(Cache.Entry<? extends String, ? extends String> entry) {}
+
+    @Override
+    public void writeAll(Collection<Cache.Entry<? extends String, ? extends String>> entries) {}
+
+    @Override
+    public void delete(Object key) {}
+
+    @Override
+    public void deleteAll(Collection<?> keys) {}
+
+    @Override
+    public void close() {
+      closed = true;
+    }
+  }
+
+  static final class ClosingExpiry implements ExpiryPolicy, Closeable, Serializable {
+    private static final long serialVersionUID = 1L;
+    volatile boolean closed;
+
+    @Override
+    public javax.cache.expiry.Duration getExpiryForCreation() {
+      return javax.cache.expiry.Duration.ETERNAL;
+    }
+
+    @Override
+    public javax.cache.expiry.Duration getExpiryForAccess() {
+      return null;
+    }
+
+    @Override
+    public javax.cache.expiry.Duration getExpiryForUpdate() {
+      return null;
+    }
+
+    @Override
+    public void close() {
+      closed = true;
+    }
+  }
+
+  static final class ClosingListener implements CacheEntryCreatedListener<String, String>, Closeable, Serializable {
+    private static final long serialVersionUID = 1L;
+    volatile boolean closed;
+
+    @Override
+    public void onCreated(Iterable<CacheEntryEvent<? extends String, ? extends String>> events) {}
+
+    @Override
+    public void close() {
+      closed = true;
+    }
+  }
+
+  static final class ClosingFilter implements CacheEntryEventFilter<String, String>, Closeable, Serializable {
+    private static final long serialVersionUID = 1L;
+    volatile boolean closed;
+
+    @Override
+    public boolean evaluate(CacheEntryEvent<? extends String, ? extends String> event) {
+      return true;
+    }
+
+    @Override
+    public void close() {
+      closed = true;
+    }
+  }
+}
