@@ -1,0 +1,175 @@
+package io.cachet.redis;
+
+import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The few RESP3 frames the invalidation channel exchanges with Redis: commands out, replies and
+ * push messages in. Not a general client; Redisson does the data path.
+ *
+ * <p>Decoded forms: simple strings and verbatim strings as {@link String}, errors as {@link Error},
+ * integers as {@link Long}, bulk strings as {@code byte[]}, arrays, sets and maps as
+ * {@link List} (a map as alternating keys and values), pushes as {@link Push}, nulls as
+ * {@code null}. Attributes are skipped.
+ */
+final class Resp3 {
+
+  /** Longest frame element accepted; invalidation pushes carry key names, never values. */
+  private static final int MAX_BULK = 64 * 1024 * 1024;
+  private static final int MAX_AGGREGATE = 1_000_000;
+
+  private Resp3() {}
+
+  /** A server error reply such as {@code -ERR unknown command}. */
+  record Error(String message) {}
+
+  /** An out-of-band push message such as {@code >2 invalidate [keys]}. */
+  record Push(List<@Nullable Object> parts) {
+    String kind() {
+      Object first = parts.isEmpty() ? null : parts.get(0);
+      return first instanceof byte[] bytes ? new String(bytes, StandardCharsets.UTF_8) : String.valueOf(first);
+    }
+  }
+
+  /** Writes {@code args} as one command. */
+  static void write(OutputStream out, Object... args) throws IOException {
+    ByteArrayOutputStream buf = new ByteArrayOutputStream();
+    buf.write(('*' + Integer.toString(args.length) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+    for (Object arg : args) {
+      byte[] bytes = arg instanceof byte[] b ? b : String.valueOf(arg).getBytes(StandardCharsets.UTF_8);
+      buf.write(('$' + Integer.toString(bytes.length) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+      buf.write(bytes);
+      buf.write('\r');
+      buf.write('\n');
+    }
+    buf.writeTo(out);
+    out.flush();
+  }
+
+  /** Reads one frame, skipping attributes. */
+  static @Nullable Object read(InputStream in) throws IOException {
+    while (true) {
+      int type = in.read();
+      if (type < 0) {
+        throw new EOFException("connection closed by Redis");
+      }
+      switch (type) {
+        case '+':
+          return line(in);
+        case '-':
+          return new Error(line(in));
+        case ':':
+          return parseLong(line(in));
+        case '$':
+          return bulk(in, parseLength(line(in), MAX_BULK));
+        case '=':
+          {
+            byte[] verbatim = bulk(in, parseLength(line(in), MAX_BULK));
+            return verbatim == null ? null : new String(verbatim, 4, verbatim.length - 4, StandardCharsets.UTF_8);
+          }
+        case '!':
+          {
+            byte[] blob = bulk(in, parseLength(line(in), MAX_BULK));
+            return new Error(blob == null ? "" : new String(blob, StandardCharsets.UTF_8));
+          }
+        case '*':
+        case '~':
+          return aggregate(in, parseLength(line(in), MAX_AGGREGATE));
+        case '%':
+          {
+            int pairs = parseLength(line(in), MAX_AGGREGATE);
+            return pairs < 0 ? null : aggregate(in, pairs * 2);
+          }
+        case '>':
+          {
+            List<@Nullable Object> parts = aggregate(in, parseLength(line(in), MAX_AGGREGATE));
+            return new Push(parts == null ? List.of() : parts);
+          }
+        case '|':
+          {
+            int pairs = parseLength(line(in), MAX_AGGREGATE);
+            aggregate(in, Math.max(0, pairs) * 2); // attribute: metadata we do not use
+            continue;
+          }
+        case '_':
+          line(in);
+          return null;
+        case '#':
+          return line(in).equals("t");
+        case ',':
+        case '(':
+          return line(in);
+        default:
+          throw new IOException("unexpected RESP type byte 0x" + Integer.toHexString(type));
+      }
+    }
+  }
+
+  private static @Nullable List<@Nullable Object> aggregate(InputStream in, int count) throws IOException {
+    if (count < 0) {
+      return null;
+    }
+    List<@Nullable Object> items = new ArrayList<>(Math.min(count, 1024));
+    for (int i = 0; i < count; i++) {
+      items.add(read(in));
+    }
+    return items;
+  }
+
+  private static byte @Nullable [] bulk(InputStream in, int length) throws IOException {
+    if (length < 0) {
+      return null;
+    }
+    byte[] bytes = in.readNBytes(length);
+    if (bytes.length < length) {
+      throw new EOFException("connection closed by Redis");
+    }
+    if (in.read() != '\r' || in.read() != '\n') {
+      throw new IOException("bulk string not terminated by CRLF");
+    }
+    return bytes;
+  }
+
+  private static String line(InputStream in) throws IOException {
+    StringBuilder sb = new StringBuilder();
+    while (true) {
+      int c = in.read();
+      if (c < 0) {
+        throw new EOFException("connection closed by Redis");
+      }
+      if (c == '\r') {
+        if (in.read() != '\n') {
+          throw new IOException("line not terminated by CRLF");
+        }
+        return sb.toString();
+      }
+      if (sb.length() > 64 * 1024) {
+        throw new IOException("line longer than 64 KiB");
+      }
+      sb.append((char) c);
+    }
+  }
+
+  private static long parseLong(String text) throws IOException {
+    try {
+      return Long.parseLong(text);
+    } catch (NumberFormatException e) {
+      throw new IOException("not an integer: " + text, e);
+    }
+  }
+
+  private static int parseLength(String text, int max) throws IOException {
+    long length = parseLong(text);
+    if (length < -1 || length > max) {
+      throw new IOException("length out of range: " + length);
+    }
+    return (int) length;
+  }
+}

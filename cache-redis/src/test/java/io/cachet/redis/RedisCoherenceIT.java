@@ -1,0 +1,362 @@
+package io.cachet.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import io.cachet.BackendUnavailableException;
+import io.cachet.Cache;
+import io.cachet.CacheConfig;
+import io.cachet.CacheManager;
+import io.cachet.FakeTicker;
+import io.cachet.codec.CodecException;
+import io.cachet.metrics.CacheMetrics;
+import io.cachet.spi.BackendMetric;
+import io.cachet.testkit.redis.RedisServerExtension;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.slf4j.LoggerFactory;
+
+/** Near-cache coherence and failure behaviour against a real Redis server. */
+@Tag("redis")
+final class RedisCoherenceIT {
+
+  @RegisterExtension static final RedisServerExtension REDIS = new RedisServerExtension();
+
+  private static final Duration DEADLINE = Duration.ofSeconds(15);
+
+  private final FakeTicker ticker = new FakeTicker();
+  private final String prefix = "coh-" + UUID.randomUUID() + ":";
+  private final CacheManager manager = CacheManager.create();
+
+  @AfterEach
+  void tearDown() {
+    manager.close();
+    if (!REDIS.server().isRunning()) {
+      REDIS.server().start();
+    }
+  }
+
+  private RedisCache<String, String> cache(Consumer<RedisOptions.Builder> options, Consumer<CacheConfig.Builder> config) {
+    RedisOptions.Builder redis = RedisOptions.builder().address(REDIS.server().uri()).keyPrefix(prefix);
+    options.accept(redis);
+    CacheConfig.Builder builder =
+        CacheConfig.builder("c-" + UUID.randomUUID()).backend("redis").ticker(ticker).executor(Runnable::run)
+            .backendOptions(redis.build());
+    config.accept(builder);
+    Cache<String, String> cache = manager.create(builder.build());
+    return cache.unwrap(RedisCache.class);
+  }
+
+  private RedisCache<String, String> trackingCache() {
+    RedisCache<String, String> cache = cache(o -> {}, c -> {});
+    await().atMost(DEADLINE).until(cache::isCoherent);
+    return cache;
+  }
+
+  private void set(String key, String value) {
+    REDIS.server().command("SET", prefix + key, value);
+  }
+
+  /**
+   * Reads {@code key} until the near cache serves it. The invalidation of a write made just before
+   * may arrive while the first read is in flight; that read then rightly caches nothing.
+   */
+  private static void readUntilNearCached(RedisCache<String, String> cache, String key) {
+    await().atMost(DEADLINE).until(() -> {
+      double hits = metric(cache, "cache.near.hits");
+      cache.get(key);
+      return metric(cache, "cache.near.hits") > hits;
+    });
+  }
+
+  private static double metric(RedisCache<?, ?> cache, String name) {
+    return cache.backendMetrics().stream()
+        .filter(m -> m.name().equals(name))
+        .mapToDouble(m -> m.value().getAsDouble())
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("no metric " + name));
+  }
+
+  // ------------------------------------------------------------ invalidation
+
+  @Test
+  void foreignWrite_invalidatesTheNearCopy() {
+    RedisCache<String, String> cache = trackingCache();
+    set("k", "v1");
+    assertThat(cache.get("k")).isEqualTo("v1");
+    readUntilNearCached(cache, "k");
+
+    set("k", "v2");
+    await().atMost(DEADLINE).until(() -> "v2".equals(cache.get("k")));
+    REDIS.server().command("DEL", prefix + "k");
+    await().atMost(DEADLINE).until(() -> cache.get("k") == null);
+    assertThat(metric(cache, "cache.near.invalidations")).isGreaterThanOrEqualTo(2);
+  }
+
+  @Test
+  void readRacingAWrite_neverLeavesTheOldValueCached() throws Exception {
+    RedisCache<String, String> cache = trackingCache();
+    set("k", "old");
+    CountDownLatch replied = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    cache.beforeCachingHook = key -> {
+      if (key.equals("k")) {
+        replied.countDown();
+        awaitLatch(release);
+      }
+    };
+    CompletableFuture<String> read = CompletableFuture.supplyAsync(() -> cache.get("k"));
+    assertThat(replied.await(15, TimeUnit.SECONDS)).isTrue();
+    // Redis answered "old"; before the reader caches it, another client writes "new" and its
+    // invalidation reaches us.
+    double before = metric(cache, "cache.near.invalidations");
+    set("k", "new");
+    await().atMost(DEADLINE).until(() -> metric(cache, "cache.near.invalidations") > before);
+    cache.beforeCachingHook = key -> {};
+    release.countDown();
+
+    assertThat(read.get(15, TimeUnit.SECONDS)).isEqualTo("old"); // ordered before the write: fine
+    assertThat(cache.get("k")).as("the old value must not have been cached").isEqualTo("new");
+  }
+
+  @Test
+  void invalidationChannelKilled_flushesTheNearCacheAndRecovers() {
+    RedisCache<String, String> cache = trackingCache();
+    set("k", "v1");
+    assertThat(cache.get("k")).isEqualTo("v1");
+    readUntilNearCached(cache, "k");
+
+    // Kill every normal connection but our own: the invalidation channel and Redisson's pool.
+    REDIS.server().command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes");
+    set("k", "v2"); // its invalidation may be lost while the channel is down
+    await().atMost(DEADLINE).until(() -> metric(cache, "cache.near.flushes") >= 1);
+    assertThat(cache.get("k")).isEqualTo("v2");
+
+    await().atMost(DEADLINE).until(cache::isCoherent);
+    assertThat(cache.get("k")).isEqualTo("v2");
+    set("k", "v3");
+    await().atMost(DEADLINE).until(() -> "v3".equals(cache.get("k")));
+  }
+
+  @Test
+  void redisRestart_neverServesTheValueFromBeforeIt() {
+    RedisCache<String, String> cache = trackingCache();
+    set("k", "before");
+    assertThat(cache.get("k")).isEqualTo("before");
+    readUntilNearCached(cache, "k");
+
+    REDIS.server().stop();
+    await().atMost(DEADLINE).until(() -> metric(cache, "cache.near.flushes") >= 1);
+    assertTimeoutPreemptively(DEADLINE, () ->
+        assertThatThrownBy(() -> cache.get("k")).isInstanceOf(BackendUnavailableException.class)
+            .hasMessageContaining(REDIS.server().uri()));
+    REDIS.server().start(); // same port, empty: no persistence
+    set("k", "after");
+    await().atMost(DEADLINE).ignoreException(BackendUnavailableException.class).until(() -> {
+      String value = cache.get("k");
+      assertThat(value).isNotEqualTo("before");
+      return "after".equals(value);
+    });
+    await().atMost(DEADLINE).until(cache::isCoherent);
+    set("k", "later");
+    await().atMost(DEADLINE).until(() -> "later".equals(cache.get("k")));
+  }
+
+  // ------------------------------------------------------------ failure
+
+  @Test
+  void redisDown_everyCallFailsWithinItsTimeoutNamingTheServer() {
+    RedisCache<String, String> cache = cache(o -> o.commandTimeout(Duration.ofMillis(300)), c -> {});
+    REDIS.server().stop();
+    assertTimeoutPreemptively(DEADLINE, () -> {
+      for (Runnable call : new Runnable[] {
+          () -> cache.get("k"),
+          () -> cache.put("k", "v"),
+          () -> cache.remove("k"),
+          () -> cache.putIfAbsent("k", "v"),
+          () -> cache.replace("k", "a", "b"),
+          () -> cache.expire("k", Duration.ofSeconds(1))}) {
+        assertThatThrownBy(call::run).isInstanceOf(BackendUnavailableException.class).hasMessageContaining(REDIS.server().uri());
+      }
+      assertThatThrownBy(() -> cache.async().get("k").toCompletableFuture().join())
+          .hasCauseInstanceOf(BackendUnavailableException.class);
+    });
+  }
+
+  @Test
+  void serveStaleOnError_answersFromTheNearCopyOnlyWhenRedisFails() {
+    RedisCache<String, String> cache = cache(o -> o.serveStaleOnError(true).commandTimeout(Duration.ofMillis(300)), c -> {});
+    await().atMost(DEADLINE).until(cache::isCoherent);
+    set("k", "v1");
+    assertThat(cache.get("k")).isEqualTo("v1");
+    readUntilNearCached(cache, "k");
+    REDIS.server().stop();
+    await().atMost(DEADLINE).until(() -> metric(cache, "cache.near.flushes") >= 1);
+    assertTimeoutPreemptively(DEADLINE, () -> {
+      assertThat(cache.get("k")).as("unverified near copy served because Redis failed").isEqualTo("v1");
+      assertThatThrownBy(() -> cache.get("never-read")).isInstanceOf(BackendUnavailableException.class);
+    });
+    assertThat(metric(cache, "cache.near.stale.served")).isGreaterThanOrEqualTo(1);
+    REDIS.server().start();
+    set("k", "v2");
+    await().atMost(DEADLINE).ignoreException(BackendUnavailableException.class).until(() -> "v2".equals(cache.get("k")));
+  }
+
+  @Test
+  void trackingRefused_fallsBackToExpiryOnlyAndSaysSoOnce() {
+    REDIS.server().command("ACL", "SETUSER", "notrack", "on", ">secret", "allkeys", "allchannels", "+@all", "-client");
+    Logger logger = (Logger) LoggerFactory.getLogger(RedisCache.class);
+    ListAppender<ILoggingEvent> appender = new ListAppender<>();
+    appender.start();
+    logger.addAppender(appender);
+    try {
+      RedisCache<String, String> cache =
+          cache(o -> o.username("notrack").password("secret").nearCacheMaxAge(Duration.ofMinutes(1)), c -> {});
+      await().atMost(DEADLINE).until(cache::isFallback);
+      assertThat(metric(cache, "cache.near.expiry.only")).isEqualTo(1);
+      assertThat(metric(cache, "cache.near.tracking")).isZero();
+      assertThat(appender.list)
+          .filteredOn(e -> e.getLevel() == Level.WARN)
+          .singleElement()
+          .satisfies(e -> assertThat(e.getFormattedMessage()).contains("falls back to expiry-only coherence"));
+
+      set("k", "v1");
+      assertThat(cache.get("k")).isEqualTo("v1");
+      set("k", "v2");
+      assertThat(cache.get("k")).as("expiry-only: the near copy stands").isEqualTo("v1");
+      ticker.advance(Duration.ofMinutes(1));
+      assertThat(cache.get("k")).isEqualTo("v2");
+    } finally {
+      logger.detachAppender(appender);
+    }
+  }
+
+  // ------------------------------------------------------------ expiry
+
+  @Test
+  void expiryCoherence_servesTheNearCopyUntilItsMaxAge() {
+    RedisCache<String, String> cache = cache(o -> o.coherence(Coherence.EXPIRY).nearCacheMaxAge(Duration.ofSeconds(30)), c -> {});
+    set("k", "v1");
+    assertThat(cache.get("k")).isEqualTo("v1");
+    set("k", "v2");
+    ticker.advance(Duration.ofSeconds(29));
+    assertThat(cache.get("k")).isEqualTo("v1");
+    ticker.advance(Duration.ofSeconds(1));
+    assertThat(cache.get("k")).isEqualTo("v2");
+    assertThat(metric(cache, "cache.near.expiry.only")).isEqualTo(1);
+  }
+
+  @Test
+  void nearCopy_neverOutlivesTheKeysTtlInRedis() {
+    RedisCache<String, String> cache = cache(o -> o.coherence(Coherence.EXPIRY).nearCacheMaxAge(Duration.ofMinutes(10)), c -> {});
+    REDIS.server().command("SET", prefix + "k", "v1", "PX", "60000");
+    assertThat(cache.get("k")).isEqualTo("v1");
+    double trips = metric(cache, "cache.redis.roundtrips");
+    assertThat(cache.get("k")).isEqualTo("v1");
+    assertThat(metric(cache, "cache.redis.roundtrips")).as("served from the near cache").isEqualTo(trips);
+    ticker.advance(Duration.ofSeconds(60));
+    assertThat(cache.get("k")).isEqualTo("v1"); // Redis's clock has not moved: still there
+    assertThat(metric(cache, "cache.redis.roundtrips")).as("past the TTL the near copy is not used").isEqualTo(trips + 1);
+  }
+
+  // ------------------------------------------------------------ bad input
+
+  @Test
+  void bytesTheCodecCannotDecode_clearErrorNamingTheKeyNothingCached() {
+    RedisCache<String, String> cache = trackingCache();
+    REDIS.server().command("EVAL", "redis.call('SET', KEYS[1], string.char(255, 254, 253))", "1", prefix + "bad");
+    set("good", "fine");
+    assertThatThrownBy(() -> cache.get("bad"))
+        .isInstanceOf(CodecException.class)
+        .hasMessageContaining("key 'bad'")
+        .hasMessageContaining("cannot decode");
+    assertThat(cache.get("good")).isEqualTo("fine");
+    double trips = metric(cache, "cache.redis.roundtrips");
+    assertThatThrownBy(() -> cache.get("bad")).isInstanceOf(CodecException.class);
+    assertThat(metric(cache, "cache.redis.roundtrips")).as("nothing was cached for the bad key").isEqualTo(trips + 1);
+    assertThat(cache.getAll(java.util.List.of("good"))).containsEntry("good", "fine");
+  }
+
+  @Test
+  void unparseableAddress_rejectedNamingIt() {
+    assertThatThrownBy(() -> RedisOptions.builder().address("redis://no-port"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("'redis://no-port'");
+    assertThatThrownBy(() -> RedisOptions.builder().address("http://h:1"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("'http://h:1'");
+    assertThatThrownBy(() -> RedisOptions.builder().address("h:99999"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("'h:99999'");
+  }
+
+  @Test
+  void unreachableAddress_failsAtStartNamingItWithinTheConnectTimeout() throws IOException {
+    int port;
+    try (ServerSocket socket = new ServerSocket(0)) {
+      port = socket.getLocalPort();
+    }
+    String address = "redis://127.0.0.1:" + port;
+    assertTimeoutPreemptively(DEADLINE, () ->
+        assertThatThrownBy(() -> manager.create(CacheConfig.builder("unreachable").backend("redis")
+                .backendOptions(RedisOptions.builder().address(address).connectTimeout(Duration.ofMillis(500)).build())
+                .build()))
+            .isInstanceOf(BackendUnavailableException.class)
+            .hasMessageContaining(address));
+    assertThat(manager.cacheNames()).doesNotContain("unreachable");
+  }
+
+  // ------------------------------------------------------------ metrics
+
+  @Test
+  void metrics_exposeNearCacheAndRedisMeasurements() {
+    RedisCache<String, String> cache = trackingCache();
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    CacheMetrics.monitor(registry, cache);
+    set("k", "v");
+    readUntilNearCached(cache, "k");
+    double nearHits = registry.get("cache.near.hits").functionCounter().count();
+    double nearMisses = registry.get("cache.near.misses").functionCounter().count();
+    double trips = registry.get("cache.redis.roundtrips").functionCounter().count();
+    double hits = registry.get("cache.gets").tag("result", "hit").functionCounter().count();
+    cache.get("k");
+    cache.get("absent");
+    assertThat(registry.get("cache.near.hits").functionCounter().count()).isEqualTo(nearHits + 1);
+    assertThat(registry.get("cache.near.misses").functionCounter().count()).isEqualTo(nearMisses + 1);
+    assertThat(registry.get("cache.redis.roundtrips").functionCounter().count()).isEqualTo(trips + 1);
+    assertThat(registry.get("cache.gets").tag("result", "hit").functionCounter().count()).isEqualTo(hits + 1);
+    assertThat(registry.get("cache.gets").tag("result", "miss").functionCounter().count()).isEqualTo(1);
+    assertThat(registry.get("cache.near.tracking").gauge().value()).isEqualTo(1);
+    for (BackendMetric metric : cache.backendMetrics()) {
+      assertThat(registry.find(metric.name()).meters()).as(metric.name()).isNotEmpty();
+    }
+  }
+
+  private static void awaitLatch(CountDownLatch latch) {
+    try {
+      if (!latch.await(15, TimeUnit.SECONDS)) {
+        throw new AssertionError("latch timed out");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+}
