@@ -103,8 +103,14 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
   private final @Nullable InvalidationChannel channel;
   private final AsyncCache<K, V> async = new RedisAsyncCache();
 
-  /** Runs after Redis answered a read and before the value is cached; tests hold reads here. */
-  volatile Consumer<Object> beforeCachingHook = key -> {};
+  /**
+   * A stage each read waits for between Redis's reply and caching; already complete, so reads
+   * continue inline. Tests return an incomplete stage to hold a read there without blocking any
+   * thread (Redisson's event loops must never block).
+   */
+  volatile Function<Object, CompletionStage<?>> beforeCaching = key -> DONE;
+
+  private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
 
   private final AtomicLong epoch = new AtomicLong();
   private volatile boolean coherent;
@@ -199,7 +205,7 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
   /** Reads {@code key} from Redis once per key at a time; caches the result if still valid. */
   private CompletableFuture<@Nullable V> load(K key, @Nullable Stamped<V> stale) {
     Load<V> mine = new Load<>(epoch.get(), coherent);
-    Load<V> theirs = loads.putIfAbsent(key, mine);
+    Load<V> theirs = register(key, mine);
     if (theirs != null) {
       return theirs.future.copy();
     }
@@ -216,43 +222,58 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
     redis
         .<List<Object>, List<Object>>evalReadAsync(
             routing(redisKey), ByteArrayCodec.INSTANCE, RedisCommands.EVAL_LIST, GET_WITH_TTL, List.of(redisKey))
-        .whenComplete((reply, error) -> {
+        .whenComplete((reply, error) -> beforeCaching.apply(key).whenComplete((ignored, hookError) -> {
           try {
-            long elapsed = ticker.read() - start;
-            if (error != null) {
-              stats.recordLoadFailure(elapsed);
-              if (options.serveStaleOnError() && stale != null) {
-                staleServed.increment();
-                mine.future.complete(stale.value());
-              } else {
-                mine.future.completeExceptionally(unavailable(error));
-              }
-              return;
-            }
-            Object raw = reply.isEmpty() ? null : reply.get(0);
-            if (!(raw instanceof byte[] bytes)) {
-              mine.future.complete(null); // no such key: a miss, not a failed load
-              return;
-            }
-            V value;
-            try {
-              value = decode(key, bytes);
-            } catch (CodecException e) {
-              stats.recordLoadFailure(elapsed);
-              mine.future.completeExceptionally(e);
-              return;
-            }
-            stats.recordLoadSuccess(elapsed);
-            beforeCachingHook.accept(key);
-            cacheIfStillValid(key, mine, value, reply.size() > 1 ? reply.get(1) : null);
-            mine.future.complete(value);
+            complete(key, mine, stale, reply, error, ticker.read() - start);
           } catch (RuntimeException e) {
-            mine.future.completeExceptionally(e);
-          } finally {
             loads.remove(key, mine);
+            mine.future.completeExceptionally(e); // no-op if already completed
           }
-        });
+        }));
     return mine.future.copy();
+  }
+
+  /**
+   * Completes a single-key read. Deregisters the load before completing it: a caller that arrives
+   * once the value is out must start a new read, never join this finished one (see register).
+   */
+  private void complete(
+      K key, Load<V> mine, @Nullable Stamped<V> stale, @Nullable List<Object> reply,
+      @Nullable Throwable error,
+      long elapsed) {
+    if (error != null) {
+      stats.recordLoadFailure(elapsed);
+      loads.remove(key, mine);
+      if (options.serveStaleOnError() && stale != null) {
+        staleServed.increment();
+        mine.future.complete(stale.value());
+      } else {
+        mine.future.completeExceptionally(unavailable(error));
+      }
+      return;
+    }
+    Object raw = reply.isEmpty() ? null : reply.get(0);
+    if (!(raw instanceof byte[] bytes)) {
+      loads.remove(key, mine);
+      mine.future.complete(null); // no such key: a miss, not a failed load
+      return;
+    }
+    V value;
+    try {
+      value = decode(key, bytes);
+    } catch (CodecException e) {
+      stats.recordLoadFailure(elapsed);
+      loads.remove(key, mine);
+      mine.future.completeExceptionally(e);
+      return;
+    }
+    stats.recordLoadSuccess(elapsed);
+    try {
+      cacheIfStillValid(key, mine, value, reply.size() > 1 ? reply.get(1) : null);
+    } finally {
+      loads.remove(key, mine);
+    }
+    mine.future.complete(value);
   }
 
   private void cacheIfStillValid(K key, Load<V> load, V value, @Nullable Object pttl) {
@@ -270,6 +291,27 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
     // it) or set the flag before removing, which we see here. See the class notes.
     if (load.invalidated || load.epoch != epoch.get()) {
       near.remove(key, stamped);
+    }
+  }
+
+  /**
+   * Registers {@code mine} as the in-flight read of {@code key}, or returns the read already in
+   * flight to join. A read that an invalidation has flagged is not joined: it may return a value
+   * older than a write whose invalidation this caller has already seen, so {@code mine} replaces it
+   * (its own callers still get its result).
+   */
+  private @Nullable Load<V> register(K key, Load<V> mine) {
+    while (true) {
+      Load<V> theirs = loads.putIfAbsent(key, mine);
+      if (theirs == null) {
+        return null;
+      }
+      if (!theirs.invalidated) {
+        return theirs;
+      }
+      if (loads.replace(key, theirs, mine)) {
+        return null;
+      }
     }
   }
 
@@ -375,7 +417,7 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
     List<Object> redisKeys = new ArrayList<>();
     for (K key : keys.keySet()) {
       Load<V> mine = new Load<>(epoch.get(), coherent);
-      Load<V> theirs = loads.putIfAbsent(key, mine);
+      Load<V> theirs = register(key, mine);
       if (theirs != null) {
         futures.put(key, theirs.future.copy());
         continue;
@@ -407,6 +449,7 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
             Load<V> load = ownedLoads.get(i);
             try {
               if (error != null) {
+                loads.remove(key, load);
                 Stamped<V> stale = keys.get(key);
                 if (options.serveStaleOnError() && stale != null) {
                   staleServed.increment();
@@ -418,16 +461,17 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
               }
               Object raw = values.get(2 * i);
               if (!(raw instanceof byte[] bytes)) {
+                loads.remove(key, load);
                 load.future.complete(null);
                 continue;
               }
               V value = decode(key, bytes);
               cacheIfStillValid(key, load, value, values.get(2 * i + 1));
+              loads.remove(key, load); // before completing, as in load()
               load.future.complete(value);
             } catch (RuntimeException e) {
-              load.future.completeExceptionally(e);
-            } finally {
               loads.remove(key, load);
+              load.future.completeExceptionally(e);
             }
           }
           if (error == null) {
