@@ -32,32 +32,20 @@ import org.jspecify.annotations.Nullable;
  * <h2>Design</h2>
  *
  * <ul>
- *   <li>Lookups go through a {@link ConcurrentHashMap} of key to {@link Node} without locking.
- *   <li>The recency order is a doubly linked list (head = least recent), guarded by {@code lock}.
- *       Every writer (put, remove, replace, expire, clear) takes the lock. Writes are O(1).
- *   <li>A read does not take the lock: it appends its node to {@link ReadBuffer}, a bounded
- *       multi-producer ring whose slot order is a total order of reads. Whoever holds the lock
- *       drains the buffer, applying those reads to the list in slot order, before doing anything
- *       else. The reader that claims every 64th slot drains it if the lock is free; one that finds
- *       it full waits for the lock and drains it, so the buffer never drops a read.
- *       Since every writer drains first, the list reflects every read that completed before the
- *       writer started, in order: the recency order is exact, not sampled.
- *   <li>Eviction handshake. A read appended to the buffer just after the evictor's drain would
- *       otherwise be lost for the decision. So the evictor (holding the lock) drains, marks the
- *       head {@code EVICTING}, and drains again; a reader checks its node's state <em>after</em>
- *       appending. If the reader saw {@code ALIVE}, its append came before the mark and so before
- *       the second drain, which therefore sees it: the node moves to the tail and is spared
- *       (back to {@code ALIVE}), and the evictor picks the new head. If the reader saw
- *       {@code EVICTING}, it waits for the lock (the evictor's decision is then final) and either
- *       returns the value (spared) or retries its lookup (evicted, {@code DEAD}). The reader's
- *       publish and state read and the evictor's state write and slot read are all volatile
- *       (sequentially consistent): with release/acquire only, both sides could miss each other.
- *       A slot claimed but not yet published is skipped by the drain (see {@link ReadBuffer}):
- *       its reader checks the state after publishing, so it sees {@code EVICTING} or
- *       {@code DEAD} and is ordered after the eviction.
- *   <li>A node leaves the map before it is marked {@code DEAD}, so a reader never loops on a dead
- *       node. Values and deadlines live together in an immutable {@link Val}, so a reader never
- *       sees a new value with an old deadline.
+ *   <li>Keys map to {@link Node}s in a {@link ConcurrentHashMap}; the recency order is a doubly
+ *       linked list (head = least recent). Both change only under {@code lock}, and every hit
+ *       takes the lock too, to move its node to the tail. So a hit, a write and the eviction it
+ *       causes are each one step in one total order: the recency order is exact and every
+ *       operation is linearizable. A miss does not lock: a key absent from the map is absent.
+ *   <li>Insertion and the eviction it causes are one step for lock-free lookups too: the new node
+ *       enters the map {@code PENDING} (a hit on it takes the lock, so it sees the finished step),
+ *       the victims leave the map, and only then is the new node linked as the most recent and
+ *       made {@code ALIVE}. Nobody sees the victim gone while the new key is still absent.
+ *   <li>Why hits lock, unlike Caffeine's: recording hits in a buffer and applying them later was
+ *       tried and rejected. A reader fixes the value it returns when it looks the key up, but its
+ *       recency would land later, so a write or an eviction decided in between could be ordered
+ *       inconsistently with it; {@code LinearizabilityTest} found such histories. The price is
+ *       that hits from several threads contend for one lock (see docs/benchmarks.md).
  *   <li>Expired entries are removed when read, when they reach the head, on any write to them,
  *       and by {@link #cleanUp()}; until then they occupy a slot (and count towards the bound).
  *   <li>Listeners and statistics run after the lock is released.
@@ -69,23 +57,21 @@ import org.jspecify.annotations.Nullable;
 final class LruCache<K, V> extends AbstractLocalCache<K, V> {
 
   private static final int ALIVE = 0;
-  private static final int EVICTING = 1;
   private static final int DEAD = 2;
+  /** Inserted but not yet visible: its insertion and the eviction it causes are one step. */
+  private static final int PENDING = 3;
 
   private final ConcurrentHashMap<K, Node<K, V>> map = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<K, Load<V>> loads = new ConcurrentHashMap<>();
   private final ReentrantLock lock = new ReentrantLock();
-  private final ReadBuffer<Node<K, V>> readBuffer = new ReadBuffer<>();
   private final Ticker ticker;
   private final long capacity;
+  /** Entries once the last write completed; written under the lock, read without it. */
+  private volatile long size;
 
   /** Sentinel of the recency list: {@code sentinel.next} is the least recent node. */
   // @GuardedBy("lock")
   private final Node<K, V> sentinel = new Node<>(null, null);
-  // @GuardedBy("lock")
-  private @Nullable Node<K, V> evictionCandidate;
-  // @GuardedBy("lock")
-  private boolean candidateRead;
 
   LruCache(CacheConfig config, Consumer<io.cachet.Cache<?, ?>> onClose) {
     super(config, onClose);
@@ -114,51 +100,36 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     while (true) {
       Node<K, V> node = map.get(key);
       if (node == null) {
-        return null;
+        return null; // absent from the map: a miss, without locking
       }
-      Val<V> val = node.val;
-      if (val.expiresAt != Long.MAX_VALUE && ticker.read() - val.expiresAt >= 0) {
-        tryRemoveExpired(node, val);
-        return null;
-      }
-      recordRead(node);
-      int state = node.state;
-      if (state == EVICTING) {
-        // The evictor holds the lock until its decision about this node is final.
-        lock.lock();
-        lock.unlock();
-        state = node.state;
-      }
-      if (state == ALIVE) {
-        return val.value;
-      }
-      // DEAD: it already left the map; look again.
-    }
-  }
-
-  private void recordRead(Node<K, V> node) {
-    long slot = readBuffer.offer(node);
-    if (slot >= 0) {
-      // One reader in every DRAIN_THRESHOLD (the one that claimed such a slot) tries to drain, so
-      // readers do not all contend for the lock while a drain is pending.
-      if ((slot & (ReadBuffer.DRAIN_THRESHOLD - 1)) == ReadBuffer.DRAIN_THRESHOLD - 1 && lock.tryLock()) {
-        try {
-          drainReads();
-        } finally {
-          lock.unlock();
+      Removals removals = null;
+      V value = null;
+      boolean retry = false;
+      lock.lock();
+      try {
+        if (node.state == DEAD) {
+          retry = true; // removed after our lookup: look again
+        } else {
+          Val<V> val = node.val;
+          if (val.isExpired(ticker.read())) {
+            removals = new Removals();
+            unlinkAndRemove(node, RemovalCause.EXPIRED, removals);
+            publishSize();
+          } else {
+            moveToTail(node);
+            value = val.value;
+          }
         }
+      } finally {
+        lock.unlock();
       }
-      return;
-    }
-    // Full: apply our read ourselves, after everything already queued.
-    lock.lock();
-    try {
-      drainReads();
-      if (node.state != DEAD) {
-        moveToTail(node);
+      if (retry) {
+        continue;
       }
-    } finally {
-      lock.unlock();
+      if (removals != null) {
+        removals.publish();
+      }
+      return value;
     }
   }
 
@@ -247,7 +218,6 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     Removals removals = new Removals();
     lock.lock();
     try {
-      drainReads();
       long now = ticker.read();
       Val<V> val = new Val<>(value, deadline(now, ttl));
       Node<K, V> node = map.get(key);
@@ -260,6 +230,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
         insert(key, val, removals);
       }
     } finally {
+      publishSize();
       lock.unlock();
     }
     stats.recordPuts(1);
@@ -280,7 +251,6 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     V existing;
     lock.lock();
     try {
-      drainReads();
       long now = ticker.read();
       Node<K, V> node = map.get(key);
       if (node != null && !node.val.isExpired(now)) {
@@ -299,6 +269,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
         existing = null;
       }
     } finally {
+      publishSize();
       lock.unlock();
     }
     if (existing == null) {
@@ -330,7 +301,6 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     boolean replaced = false;
     lock.lock();
     try {
-      drainReads();
       long now = ticker.read();
       Node<K, V> node = map.get(key);
       if (node != null) {
@@ -345,6 +315,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
         }
       }
     } finally {
+      publishSize();
       lock.unlock();
     }
     if (replaced) {
@@ -374,7 +345,6 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     boolean removed = false;
     lock.lock();
     try {
-      drainReads();
       Node<K, V> node = map.get(key);
       if (node != null) {
         if (node.val.isExpired(ticker.read())) {
@@ -385,6 +355,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
         }
       }
     } finally {
+      publishSize();
       lock.unlock();
     }
     removals.publish();
@@ -401,7 +372,6 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     boolean live = false;
     lock.lock();
     try {
-      drainReads();
       long now = ticker.read();
       Node<K, V> node = map.get(key);
       if (node != null) {
@@ -419,6 +389,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
         }
       }
     } finally {
+      publishSize();
       lock.unlock();
     }
     removals.publish();
@@ -431,7 +402,6 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     Removals removals = new Removals();
     lock.lock();
     try {
-      drainReads();
       long now = ticker.read();
       while (sentinel.next != sentinel) {
         Node<K, V> node = sentinel.next;
@@ -439,6 +409,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
             node, node.val.isExpired(now) ? RemovalCause.EXPIRED : RemovalCause.EXPLICIT, removals);
       }
     } finally {
+      publishSize();
       lock.unlock();
     }
     removals.publish();
@@ -449,7 +420,6 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     Removals removals = new Removals();
     lock.lock();
     try {
-      drainReads();
       long now = ticker.read();
       for (Node<K, V> node = sentinel.next; node != sentinel; ) {
         Node<K, V> next = node.next;
@@ -459,6 +429,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
         node = next;
       }
     } finally {
+      publishSize();
       lock.unlock();
     }
     removals.publish();
@@ -467,7 +438,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   @Override
   public long estimatedSize() {
     checkOpen();
-    return map.size();
+    return size;
   }
 
   @Override
@@ -480,7 +451,6 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   void release() {
     lock.lock();
     try {
-      readBuffer.drain(node -> {});
       for (Node<K, V> node = sentinel.next; node != sentinel; node = node.next) {
         node.state = DEAD;
       }
@@ -488,6 +458,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
       sentinel.prev = sentinel;
       map.clear();
     } finally {
+      publishSize();
       lock.unlock();
     }
   }
@@ -496,13 +467,13 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   List<K> keysInRecencyOrder() {
     lock.lock();
     try {
-      drainReads();
       List<K> keys = new ArrayList<>();
       for (Node<K, V> node = sentinel.next; node != sentinel; node = node.next) {
         keys.add(requireNonNull(node.key));
       }
       return keys;
     } finally {
+      publishSize();
       lock.unlock();
     }
   }
@@ -510,39 +481,39 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   // ---------------------------------------------------------------- list maintenance (under lock)
 
   /**
-   * Adds a new key as the most recent, first evicting as needed so that the map never holds more
-   * than {@code capacity} nodes, not even for an instant. Evicting first is the same as inserting
-   * then evicting the least recent key, because the new key would be the most recent.
+   * Adds a new key as the most recent and evicts as needed, as one step for lock-free readers:
+   * the node enters the map {@code PENDING} (a reader that finds it waits for the lock), the
+   * least recent keys are evicted, and only then is the node linked as the most recent and
+   * made {@code ALIVE}. A reader can
+   * therefore never see the victim gone while the new key is still absent, nor the new key present
+   * while the victim is still served. The map holds one node over the capacity meanwhile, but
+   * {@link #estimatedSize()} reports the size as of the last completed write.
    */
   private void insert(K key, Val<V> val, Removals removals) {
     if (capacity == 0) {
       removals.add(key, val.value, RemovalCause.SIZE);
       return;
     }
-    while (map.size() >= capacity) {
+    Node<K, V> node = new Node<>(key, val);
+    node.state = PENDING;
+    map.put(key, node);
+    // Victims come from the list, which does not hold the new node yet.
+    while (map.size() > capacity) {
       evictLeastRecent(removals);
     }
-    Node<K, V> node = new Node<>(key, val);
-    map.put(key, node);
     linkLast(node);
+    node.state = ALIVE;
   }
 
   private void evictLeastRecent(Removals removals) {
-    while (true) {
-      Node<K, V> victim = sentinel.next;
-      evictionCandidate = victim;
-      candidateRead = false;
-      victim.state = EVICTING;
-      // Reads that appended before the mark are in the buffer now: apply them (see class notes).
-      drainReads();
-      evictionCandidate = null;
-      if (!candidateRead) {
-        long now = ticker.read();
-        unlinkAndRemove(victim, victim.val.isExpired(now) ? RemovalCause.EXPIRED : RemovalCause.SIZE, removals);
-        return;
-      }
-      victim.state = ALIVE; // spared: it moved to the tail; try the new head
-    }
+    Node<K, V> victim = sentinel.next;
+    long now = ticker.read();
+    unlinkAndRemove(victim, victim.val.isExpired(now) ? RemovalCause.EXPIRED : RemovalCause.SIZE, removals);
+  }
+
+  /** Records the size for {@link #estimatedSize()}; called under the lock at the end of a write. */
+  private void publishSize() {
+    size = map.size();
   }
 
   private void unlinkAndRemove(Node<K, V> node, RemovalCause cause, Removals removals) {
@@ -551,36 +522,6 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     node.state = DEAD;
     unlink(node);
     removals.add(key, node.val.value, cause);
-  }
-
-  private void tryRemoveExpired(Node<K, V> node, Val<V> val) {
-    if (!lock.tryLock()) {
-      return; // someone else holds the lock; the entry goes later
-    }
-    Removals removals = new Removals();
-    try {
-      drainReads();
-      if (node.state == ALIVE && node.val == val) {
-        unlinkAndRemove(node, RemovalCause.EXPIRED, removals);
-      }
-    } finally {
-      lock.unlock();
-    }
-    removals.publish();
-  }
-
-  private void drainReads() {
-    readBuffer.drain(this::applyRead);
-  }
-
-  private void applyRead(Node<K, V> node) {
-    if (node.state == DEAD) {
-      return;
-    }
-    if (node == evictionCandidate) {
-      candidateRead = true;
-    }
-    moveToTail(node);
   }
 
   private void linkLast(Node<K, V> node) {

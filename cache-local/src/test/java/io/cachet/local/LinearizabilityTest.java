@@ -74,11 +74,14 @@ final class LinearizabilityTest {
   void lruEviction_isLinearizableAgainstAnExactLruModel() throws Exception {
     SplittableRandom random = new SplittableRandom(7);
     for (int round = 0; round < ROUNDS; round++) {
+      List<String> removals = new java.util.concurrent.CopyOnWriteArrayList<>();
       Cache<String, String> cache = LocalCacheProvider.createStandalone(
-          CacheConfig.builder("lin-lru").evictionPolicy(EvictionPolicy.LRU).maximumSize(2).executor(Runnable::run).build());
+          CacheConfig.builder("lin-lru").evictionPolicy(EvictionPolicy.LRU).maximumSize(2).executor(Runnable::run)
+              .removalListener((k, v, cause) -> removals.add(k + "=" + v + ":" + cause)).build());
       List<Op> history = record(cache, random.split(), LinearizabilityTest::randomLruOp);
       assertThat(linearizable(history, List.of(), LinearizabilityTest::applyLru))
-          .as("history not linearizable against exact LRU:%n%s", String.join("\n", history.stream().map(Op::toString).toList()))
+          .as("history not linearizable against exact LRU:%n%s%nremovals: %s",
+              String.join("\n", history.stream().map(Op::toString).toList()), removals)
           .isTrue();
       cache.close();
     }
