@@ -16,7 +16,6 @@ import java.util.Properties;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -43,8 +42,6 @@ public final class DefaultCacheManager implements CacheManager {
           "local", "io.cachet:cache-local",
           "redis", "io.cachet:cache-redis",
           "replicated-kafka", "io.cachet:cache-replicated-kafka");
-
-  private static final String PREFIX = "cache.";
 
   private final Map<String, CacheBackendProvider> providers;
   private final ConcurrentHashMap<String, CompletableFuture<Cache<?, ?>>> caches =
@@ -219,52 +216,12 @@ public final class DefaultCacheManager implements CacheManager {
    * option is recognised as the last segment (core options) or as {@code <backend>.<option>}.
    */
   private List<CacheConfig> parse(Properties properties, String source) {
-    Map<String, Map<String, String>> core = new TreeMap<>();
-    Map<String, Map<String, Map<String, String>>> backend = new TreeMap<>();
-    for (String key : new TreeSet<>(properties.stringPropertyNames())) {
-      if (!key.startsWith(PREFIX)) {
-        continue;
-      }
-      String value = properties.getProperty(key);
-      String rest = key.substring(PREFIX.length());
-      String matched = null;
-      for (String option : CacheConfig.OPTION_NAMES) {
-        if (rest.endsWith("." + option) && rest.length() > option.length() + 1) {
-          String name = rest.substring(0, rest.length() - option.length() - 1);
-          core.computeIfAbsent(name, n -> new LinkedHashMap<>()).put(option, value);
-          matched = option;
-          break;
-        }
-      }
-      if (matched != null) {
-        continue;
-      }
-      for (String providerName : providers.keySet()) {
-        int at = rest.indexOf("." + providerName + ".");
-        if (at > 0) {
-          String name = rest.substring(0, at);
-          String option = rest.substring(at + providerName.length() + 2);
-          backend
-              .computeIfAbsent(name, n -> new TreeMap<>())
-              .computeIfAbsent(providerName, p -> new LinkedHashMap<>())
-              .put(option, value);
-          matched = option;
-          break;
-        }
-      }
-      if (matched == null) {
-        throw new IllegalArgumentException(
-            "unknown cache option '" + key + "' in " + source + "; known options: "
-                + new TreeSet<>(CacheConfig.OPTION_NAMES) + " or <backend>.<option> for backends "
-                + new TreeSet<>(providers.keySet()));
-      }
-    }
-    Set<String> names = new TreeSet<>(core.keySet());
-    names.addAll(backend.keySet());
     List<CacheConfig> configs = new ArrayList<>();
-    for (String name : names) {
+    for (Map.Entry<String, CacheProperties.Declaration> declared :
+        CacheProperties.parse(properties, source, providers.keySet()).entrySet()) {
+      String name = declared.getKey();
       CacheConfig.Builder builder = CacheConfig.builder(name);
-      Map<String, String> options = core.getOrDefault(name, Map.of());
+      Map<String, String> options = declared.getValue().options();
       for (Map.Entry<String, String> option : options.entrySet()) {
         try {
           builder.option(option.getKey(), option.getValue());
@@ -274,7 +231,7 @@ public final class DefaultCacheManager implements CacheManager {
         }
       }
       for (Map.Entry<String, Map<String, String>> entry :
-          backend.getOrDefault(name, Map.of()).entrySet()) {
+          declared.getValue().backendOptions().entrySet()) {
         String chosen = options.getOrDefault("backend", CacheConfig.DEFAULT_BACKEND);
         if (!entry.getKey().equals(chosen)) {
           throw new IllegalArgumentException(

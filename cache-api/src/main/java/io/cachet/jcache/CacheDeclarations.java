@@ -2,6 +2,7 @@ package io.cachet.jcache;
 
 import io.cachet.BackendOptions;
 import io.cachet.CacheConfig;
+import io.cachet.internal.CacheProperties;
 import io.cachet.spi.CacheBackendProvider;
 import java.io.IOException;
 import java.io.InputStream;
@@ -14,6 +15,8 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import javax.cache.CacheException;
 import javax.cache.expiry.EternalExpiryPolicy;
 import org.jspecify.annotations.Nullable;
@@ -43,8 +46,8 @@ final class CacheDeclarations {
   static final Set<String> JCACHE_OPTIONS =
       Set.of("keyType", "valueType", "storeByValue", "statisticsEnabled", "managementEnabled");
 
-  private static final String PREFIX = "cache.";
-  private static final String JCACHE = "jcache";
+  /** {@code cache.<name>.jcache.<setting>}: a JCache setting of the cache {@code <name>}. */
+  private static final Pattern JCACHE_SETTING = Pattern.compile("cache\\.(.+)\\.jcache\\.([^.]+)");
 
   private CacheDeclarations() {}
 
@@ -102,61 +105,45 @@ final class CacheDeclarations {
 
   /**
    * Parses the declarations in {@code properties}; {@code source} names them in error messages.
+   * The {@code cache.<name>.jcache.<setting>} lines are taken out first; the rest is read as
+   * {@link io.cachet.CacheManager#fromProperties(Properties)} reads it ({@link CacheProperties}).
    *
    * @throws CacheException naming the key if an option is unknown or invalid
    */
   static Map<String, CachetConfiguration<Object, Object>> parse(
       Properties properties, String source, ClassLoader classLoader,
       Map<String, CacheBackendProvider> backends) {
-    Map<String, Map<String, String>> core = new TreeMap<>();
+    Properties cachet = new Properties();
     Map<String, Map<String, String>> jcache = new TreeMap<>();
-    Map<String, Map<String, Map<String, String>>> backend = new TreeMap<>();
     for (String key : new TreeSet<>(properties.stringPropertyNames())) {
-      if (!key.startsWith(PREFIX)) {
-        continue;
-      }
       String value = properties.getProperty(key);
-      String rest = key.substring(PREFIX.length());
-      if (matchCore(rest, value, core)) {
+      Matcher setting = JCACHE_SETTING.matcher(key);
+      if (!setting.matches()) {
+        cachet.setProperty(key, value);
         continue;
       }
-      int at = rest.indexOf("." + JCACHE + ".");
-      if (at > 0) {
-        String option = rest.substring(at + JCACHE.length() + 2);
-        if (!JCACHE_OPTIONS.contains(option)) {
-          throw new CacheException(
-              "unknown JCache option '" + key + "' in " + source + "; known: "
-                  + new TreeSet<>(JCACHE_OPTIONS));
-        }
-        jcache.computeIfAbsent(rest.substring(0, at), n -> new LinkedHashMap<>()).put(option, value);
-        continue;
-      }
-      boolean matched = false;
-      for (String backendName : backends.keySet()) {
-        int b = rest.indexOf("." + backendName + ".");
-        if (b > 0) {
-          backend
-              .computeIfAbsent(rest.substring(0, b), n -> new TreeMap<>())
-              .computeIfAbsent(backendName, n -> new LinkedHashMap<>())
-              .put(rest.substring(b + backendName.length() + 2), value);
-          matched = true;
-          break;
-        }
-      }
-      if (!matched) {
+      String option = setting.group(2);
+      if (!JCACHE_OPTIONS.contains(option)) {
         throw new CacheException(
-            "unknown cache option '" + key + "' in " + source + "; known options: "
-                + new TreeSet<>(CacheConfig.OPTION_NAMES) + ", jcache." + new TreeSet<>(JCACHE_OPTIONS)
-                + " or <backend>.<option> for backends " + new TreeSet<>(backends.keySet()));
+            "unknown JCache option '" + key + "' in " + source + "; known: " + new TreeSet<>(JCACHE_OPTIONS));
       }
+      jcache.computeIfAbsent(setting.group(1), n -> new LinkedHashMap<>()).put(option, value);
     }
-    Set<String> names = new TreeSet<>(core.keySet());
+    Map<String, CacheProperties.Declaration> parsed;
+    try {
+      parsed = CacheProperties.parse(cachet, source, backends.keySet());
+    } catch (IllegalArgumentException e) {
+      throw new CacheException(
+          e.getMessage() + "; JCache settings: jcache." + new TreeSet<>(JCACHE_OPTIONS), e);
+    }
+    Set<String> names = new TreeSet<>(parsed.keySet());
     names.addAll(jcache.keySet());
-    names.addAll(backend.keySet());
     Map<String, CachetConfiguration<Object, Object>> declared = new LinkedHashMap<>();
     for (String name : names) {
+      CacheProperties.Declaration declaration =
+          parsed.getOrDefault(name, new CacheProperties.Declaration(Map.of(), Map.of()));
       CachetConfiguration<Object, Object> config = new CachetConfiguration<>();
-      for (Map.Entry<String, String> option : core.getOrDefault(name, Map.of()).entrySet()) {
+      for (Map.Entry<String, String> option : declaration.options().entrySet()) {
         try {
           config.setOption(option.getKey(), option.getValue());
         } catch (IllegalArgumentException e) {
@@ -167,39 +154,24 @@ final class CacheDeclarations {
       for (Map.Entry<String, String> option : jcache.getOrDefault(name, Map.of()).entrySet()) {
         applyJCacheOption(config, name, option.getKey(), option.getValue().trim(), source, classLoader);
       }
-      for (Map.Entry<String, Map<String, String>> options :
-          backend.getOrDefault(name, Map.of()).entrySet()) {
+      for (Map.Entry<String, Map<String, String>> options : declaration.backendOptions().entrySet()) {
         if (!options.getKey().equals(config.getBackend())) {
           throw new CacheException(
               "cache." + name + "." + options.getKey() + ".* in " + source + ": cache '" + name
                   + "' uses backend '" + config.getBackend() + "', not '" + options.getKey() + "'");
         }
-        Optional<BackendOptions> parsed;
+        Optional<BackendOptions> backendOptions;
         try {
-          parsed = backends.get(options.getKey()).parseOptions(options.getValue());
+          backendOptions = backends.get(options.getKey()).parseOptions(options.getValue());
         } catch (IllegalArgumentException e) {
           throw new CacheException(
               "cache." + name + "." + options.getKey() + " in " + source + ": " + e.getMessage(), e);
         }
-        parsed.ifPresent(config::addBackendOptions);
+        backendOptions.ifPresent(config::addBackendOptions);
       }
       declared.put(name, config);
     }
     return declared;
-  }
-
-  private static boolean matchCore(String rest, String value, Map<String, Map<String, String>> core) {
-    for (String option : CacheConfig.OPTION_NAMES) {
-      if (rest.endsWith("." + option) && rest.length() > option.length() + 1) {
-        String name = rest.substring(0, rest.length() - option.length() - 1);
-        if (name.endsWith("." + JCACHE)) {
-          return false; // cache.x.jcache.<option> is a JCache option, reported as such
-        }
-        core.computeIfAbsent(name, n -> new LinkedHashMap<>()).put(option, value);
-        return true;
-      }
-    }
-    return false;
   }
 
   @SuppressWarnings({"unchecked", "rawtypes"})

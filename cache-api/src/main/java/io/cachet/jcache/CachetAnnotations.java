@@ -275,11 +275,18 @@ public final class CachetAnnotations {
     @Nullable Object run(Handler handler, Method method, Object[] arguments) throws Throwable;
   }
 
+  /**
+   * Whether {@code failure} passes an include/exclude filter, as the reference interceptors decide:
+   * with both lists empty, {@code bothEmpty}; with only an exclude list, anything not excluded;
+   * otherwise anything included and not excluded.
+   */
   private static boolean matches(
       Throwable failure, Class<? extends Throwable>[] include, Class<? extends Throwable>[] exclude,
-      boolean emptyIncludeMatches) {
-    boolean included =
-        include.length == 0 ? emptyIncludeMatches : Arrays.stream(include).anyMatch(c -> c.isInstance(failure));
+      boolean bothEmpty) {
+    if (include.length == 0 && exclude.length == 0) {
+      return bothEmpty;
+    }
+    boolean included = include.length == 0 || Arrays.stream(include).anyMatch(c -> c.isInstance(failure));
     return included && Arrays.stream(exclude).noneMatch(c -> c.isInstance(failure));
   }
 

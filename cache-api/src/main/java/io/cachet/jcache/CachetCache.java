@@ -23,6 +23,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import javax.cache.Cache;
 import javax.cache.CacheException;
 import javax.cache.CacheManager;
@@ -53,31 +54,55 @@ import org.slf4j.LoggerFactory;
  * {@link Expirable}: the value (copied likewise) and its JCache deadline. This class is the only
  * writer of its backing cache, and every operation on a key runs under that key's lock
  * ({@link KeyLocks}), which makes compound operations atomic per key: compare-and-set, read-through
- * (concurrent misses on one key load once), write-through (the writer runs before the store changes,
- * and a writer failure leaves the store as it was), and entry processors, which run under the lock.
- * Multi-key operations lock one key at a time and are not atomic as a whole, as JCache allows.
+ * (concurrent misses on one key load once), write-through (values are copied first, then the writer
+ * runs, then the store changes, so a writer failure or a value that cannot be copied leaves both
+ * as they were), and entry processors, which run under the lock. Multi-key operations take the
+ * locks of all their keys (in {@link KeyLocks}' deadlock-free order) for the whole operation,
+ * writer and loader calls included; they are atomic per key, not as a whole.
  *
  * <p>Expiry is checked when a key is touched: an entry past its deadline is removed, counted as an
- * eviction and reported as {@code EXPIRED}. Each JCache entry is also written to the backend with a
- * time to live a grace period past its deadline, so the backend drops entries that nobody touches
- * again; such a removal is reported when the backend tells us. Because the backend has no
- * key iteration, the keys the backing cache holds are also kept in {@link #keys}, updated under the
- * key's lock; the backend's own evictions remove them from it.
+ * eviction and reported as {@code EXPIRED}. Deadlines of new values are computed after the writer
+ * or entry processor returns, so a slow one cannot make an entry expire at birth. Each entry is
+ * also written to the backend with a time to live a grace period past its deadline, so the backend
+ * drops entries nobody touches again.
  *
- * <p>Listener code never runs under a key lock (see {@link EventDispatcher}); cache loaders, cache
- * writers, expiry policies and entry processors do.
+ * <p>The backend has no key iteration, so {@link #index} holds the keys the backing cache holds,
+ * updated under the key's lock. For the local backend, which keeps the values in this JVM anyway
+ * and reports every entry it drops, the index maps each key to the very holder stored; for other
+ * backends to a marker, so that it never keeps values alive. The backend drops entries on its own
+ * (size bound, grace period) and tells us later, on some thread. Its notices go straight to
+ * {@link #notices}, another thread that handles them under the key's lock; a notice counts only if
+ * the index still holds the dropped holder. A key touched after the backend dropped it but before
+ * its notice was handled is handled then and there (an eviction, and an {@code EXPIRED} event if
+ * its deadline had passed), so the event comes before whatever the touching operation does. A
+ * backend that never reports removals (Redis expiring keys) only loses the key from the index when
+ * it is next touched.
+ *
+ * <p>Listener code never runs under a key lock: events are enqueued under the lock and delivered
+ * after it is released (see {@link EventDispatcher}). Cache loaders, cache writers, expiry policies
+ * and entry processors do run under it.
  */
 final class CachetCache<K, V> implements Cache<K, V> {
 
   private static final Logger log = LoggerFactory.getLogger(CachetCache.class);
 
-  /** How long past its JCache deadline the backend keeps an entry nobody touched. */
+  /**
+   * How long past its JCache deadline the backend keeps an entry nobody touched. The deadline is
+   * wall-clock time, the backend's time to live runs on its ticker (the monotonic clock, unless the
+   * configured clock is a {@link Ticker} or a custom clock); the grace also absorbs wall-clock
+   * adjustments smaller than itself.
+   */
   static final java.time.Duration BACKEND_GRACE = java.time.Duration.ofMinutes(1);
+
+  /** How many keys {@link #removeAll()} locks (and hands to the writer) at a time. */
+  private static final int REMOVE_ALL_BATCH = 1024;
 
   /** Deadline sentinel: keep the current deadline. */
   private static final long UNCHANGED = Long.MIN_VALUE;
   /** Deadline sentinel: the entry expires now. */
   private static final long IMMEDIATELY = Long.MIN_VALUE + 1;
+  /** What {@link #index} maps a key to when the backend's holders are not kept. */
+  private static final Object PRESENT = Boolean.TRUE;
 
   private final String name;
   private final CachetCacheManager manager;
@@ -95,14 +120,24 @@ final class CachetCache<K, V> implements Cache<K, V> {
   private final InstantSource clock;
   private final Ticker timer;
   private final Executor executor;
+  private final Executor notices;
   private final KeyLocks locks = new KeyLocks();
-  private final Set<Object> keys = ConcurrentHashMap.newKeySet();
+  private final ConcurrentHashMap<Object, Object> index = new ConcurrentHashMap<>();
   private final io.cachet.Cache<Object, Expirable> store;
   private final boolean backendTtl;
+  private final boolean keepsHolders;
   private boolean statisticsRegistered; // guarded by configuration
   private boolean managementRegistered; // guarded by configuration
   private volatile boolean closed;
 
+  /**
+   * Creates the cache; closes whatever it created (backing store included) and unregisters its
+   * MBeans if that fails.
+   *
+   * @param executor delivers asynchronous events and runs {@code loadAll}
+   * @param notices runs the handling of the backend's removal notices; never runs tasks inline
+   * @param storeFactory creates the backing store, given the listener for its removals
+   */
   @SuppressWarnings("unchecked")
   CachetCache(
       String name,
@@ -110,27 +145,30 @@ final class CachetCache<K, V> implements Cache<K, V> {
       CachetConfiguration<K, V> configuration,
       InstantSource clock,
       Executor executor,
+      Executor notices,
       Function<RemovalListener<Object, Expirable>, io.cachet.Cache<Object, Expirable>> storeFactory) {
     this.name = name;
     this.manager = manager;
     this.configuration = configuration;
     this.keyType = configuration.getKeyType();
     this.valueType = configuration.getValueType();
-    this.readThrough = configuration.isReadThrough();
     this.clock = clock;
     this.timer = clock instanceof Ticker ticker ? ticker : Ticker.system();
     this.executor = executor;
+    this.notices = notices;
     this.copier =
         configuration.isStoreByValue()
-            ? Copier.serializing(name, manager.getClassLoader())
+            ? Copier.serializing(name, manager.serializationCodec())
             : Copier.identity();
     this.statistics = new CachetStatistics(configuration.isStatisticsEnabled());
     this.configurationBean = new CachetCacheMXBean(this);
     List<Object> created = new ArrayList<>();
     EventDispatcher<K, V> events = new EventDispatcher<>(name, executor);
+    io.cachet.Cache<Object, Expirable> backing = null;
     try {
       Factory<CacheLoader<K, V>> loaderFactory = configuration.getCacheLoaderFactory();
       this.loader = loaderFactory == null ? null : remember(created, loaderFactory.create());
+      this.readThrough = configuration.isReadThrough() && loader != null;
       Factory<CacheWriter<? super K, ? super V>> writerFactory = configuration.getCacheWriterFactory();
       this.writer =
           configuration.isWriteThrough() && writerFactory != null
@@ -146,9 +184,32 @@ final class CachetCache<K, V> implements Cache<K, V> {
         events.register(listener);
       }
       this.dispatcher = events;
-      this.store = storeFactory.apply(this::onBackendRemoval);
-      this.backendTtl = store.config().perEntryTtl();
+      backing = storeFactory.apply(this::onBackendRemoval);
+      this.store = backing;
+      this.backendTtl = backing.config().perEntryTtl();
+      // The local backend keeps the holders in this JVM and reports every removal.
+      this.keepsHolders = backing.config().backend().equals("local");
+      synchronized (configuration) {
+        if (configuration.isStatisticsEnabled()) {
+          registerStatistics();
+        }
+        if (configuration.isManagementEnabled()) {
+          registerManagement();
+        }
+      }
     } catch (RuntimeException | Error e) {
+      closed = true;
+      synchronized (configuration) {
+        unregisterStatistics();
+        unregisterManagement();
+      }
+      if (backing != null) {
+        try {
+          backing.close();
+        } catch (RuntimeException suppressed) {
+          e.addSuppressed(suppressed);
+        }
+      }
       for (Object resource : created) {
         closeQuietly(resource);
       }
@@ -157,14 +218,6 @@ final class CachetCache<K, V> implements Cache<K, V> {
         closeQuietly(r.filter);
       }
       throw e;
-    }
-    synchronized (configuration) {
-      if (configuration.isStatisticsEnabled()) {
-        registerStatistics();
-      }
-      if (configuration.isManagementEnabled()) {
-        registerManagement();
-      }
     }
   }
 
@@ -179,29 +232,16 @@ final class CachetCache<K, V> implements Cache<K, V> {
   public @Nullable V get(K key) {
     checkOpen();
     checkKey(key);
-    long start = startTimer();
-    Pending pending = new Pending();
-    V result;
-    KeyLocks.Handle lock = locks.lock(key);
-    try {
-      long now = clock.millis();
-      Expirable entry = live(key, now, pending);
-      if (entry != null) {
-        statistics.recordHits(1);
-        touch(key, entry, now);
-        result = valueOut(entry.value());
-      } else {
-        statistics.recordMisses(1);
-        result = readThrough && loader != null ? loadAndStore(key, pending) : null;
+    return timed(Timing.GET, () -> atomically(key, (existing, now, pending) -> {
+      if (counted(existing) != null) {
+        touch(key, existing, now);
+        return copy(existing.value());
       }
-    } finally {
-      locks.unlock(key, lock);
-    }
-    pending.await();
-    statistics.recordGetTime(elapsed(start));
-    return result;
+      return readThrough ? loadAndStore(key, pending) : null;
+    }));
   }
 
+  /** {@inheritDoc} With read-through, the misses are loaded with one {@code loadAll} call. */
   @Override
   public Map<K, V> getAll(Set<? extends K> keys) {
     checkOpen();
@@ -209,68 +249,47 @@ final class CachetCache<K, V> implements Cache<K, V> {
     for (K key : keys) {
       checkKey(key);
     }
-    long start = startTimer();
-    Pending pending = new Pending();
-    Map<K, V> result = new LinkedHashMap<>();
-    List<K> missing = new ArrayList<>();
-    for (K key : keys) {
-      KeyLocks.Handle lock = locks.lock(key);
-      try {
-        long now = clock.millis();
-        Expirable entry = live(key, now, pending);
+    return timed(Timing.GET, () -> atomicallyAll(keys, (entries, now, pending) -> {
+      Map<K, V> result = new LinkedHashMap<>();
+      List<K> missing = new ArrayList<>();
+      for (var e : entries.entrySet()) {
+        Expirable entry = counted(e.getValue());
         if (entry != null) {
-          statistics.recordHits(1);
-          touch(key, entry, now);
-          result.put(key, valueOut(entry.value()));
+          touch(e.getKey(), entry, now);
+          result.put(e.getKey(), copy(entry.value()));
         } else {
-          statistics.recordMisses(1);
-          missing.add(key);
+          missing.add(e.getKey());
         }
-      } finally {
-        locks.unlock(key, lock);
       }
-    }
-    if (readThrough && loader != null && !missing.isEmpty()) {
-      Map<K, V> loaded = loadAll(missing);
-      for (Map.Entry<K, V> e : loaded.entrySet()) {
-        K key = e.getKey();
-        V value = e.getValue();
-        if (key == null || value == null) {
-          continue;
-        }
-        KeyLocks.Handle lock = locks.lock(key);
-        try {
-          long now = clock.millis();
-          if (live(key, now, pending) == null) {
-            create(key, value, now, pending);
+      if (readThrough && !missing.isEmpty()) {
+        Map<K, V> loaded = loadAll(missing);
+        for (K key : missing) {
+          V value = loaded.get(key);
+          if (value != null) {
+            create(copy(key), copy(value), clock.millis(), pending);
+            result.put(key, value);
           }
-        } finally {
-          locks.unlock(key, lock);
         }
-        result.put(key, value);
       }
-    }
-    pending.await();
-    statistics.recordGetTime(elapsed(start));
-    return result;
+      return result;
+    }));
   }
 
   @Override
   public boolean containsKey(K key) {
     checkOpen();
     checkKey(key);
-    Pending pending = new Pending();
-    boolean present;
-    KeyLocks.Handle lock = locks.lock(key);
-    try {
-      present = live(key, clock.millis(), pending) != null;
-    } finally {
-      locks.unlock(key, lock);
-    }
-    pending.await();
-    return present;
+    return atomically(key, (existing, now, pending) -> existing != null);
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Runs on the cache's executor. Synchronous listeners get the loaded entries' events before
+   * the completion listener is told, except those that another thread is delivering to at that
+   * moment (that thread delivers them); a synchronous listener that throws is reported through
+   * {@link CompletionListener#onException}.
+   */
   @Override
   public void loadAll(
       Set<? extends K> keys, boolean replaceExistingValues, @Nullable CompletionListener completionListener) {
@@ -288,13 +307,21 @@ final class CachetCache<K, V> implements Cache<K, V> {
     Set<K> requested = new LinkedHashSet<>(keys);
     Runnable task =
         () -> {
+          Throwable listenerFailure;
           try {
-            loadAllNow(requested, replaceExistingValues);
+            listenerFailure = loadAllNow(requested, replaceExistingValues);
           } catch (Exception e) {
-            listener.onException(e instanceof CacheLoaderException ? e : new CacheLoaderException(e));
+            listener.onException(e instanceof CacheException ? e : new CacheLoaderException(e));
             return;
           }
-          listener.onCompletion();
+          if (listenerFailure == null) {
+            listener.onCompletion();
+          } else {
+            listener.onException(
+                listenerFailure instanceof Exception exception
+                    ? exception
+                    : new CacheException("a synchronous cache entry listener failed: " + listenerFailure, listenerFailure));
+          }
         };
     try {
       executor.execute(task);
@@ -303,38 +330,48 @@ final class CachetCache<K, V> implements Cache<K, V> {
     }
   }
 
-  private void loadAllNow(Set<K> requested, boolean replaceExistingValues) {
-    List<K> toLoad = new ArrayList<>();
-    for (K key : requested) {
-      if (replaceExistingValues || !containsKey(key)) {
-        toLoad.add(key);
-      }
-    }
-    if (toLoad.isEmpty()) {
-      return;
-    }
-    Map<K, V> loaded = loadAll(toLoad);
+  /**
+   * Loads what {@code loadAll} asked for, holding the keys' locks; never waits for another thread,
+   * since it runs on the executor. Returns the failure of a synchronous listener, if any.
+   */
+  private @Nullable Throwable loadAllNow(Set<K> requested, boolean replaceExistingValues) {
     Pending pending = new Pending();
-    for (Map.Entry<K, V> e : loaded.entrySet()) {
-      K key = e.getKey();
-      V value = e.getValue();
-      if (key == null || value == null) {
-        continue;
-      }
-      KeyLocks.Handle lock = locks.lock(key);
+    try {
+      KeyLocks.Batch batch = locks.lockAll(requested);
       try {
         long now = clock.millis();
-        Expirable existing = live(key, now, pending);
-        if (existing == null) {
-          create(key, value, now, pending);
-        } else if (replaceExistingValues) {
-          update(key, existing, value, now, pending);
+        Map<K, Expirable> existing = new HashMap<>();
+        List<K> toLoad = new ArrayList<>();
+        for (K key : requested) {
+          Expirable entry = live(key, now, pending);
+          if (entry == null || replaceExistingValues) {
+            toLoad.add(key);
+            if (entry != null) {
+              existing.put(key, entry);
+            }
+          }
+        }
+        if (!toLoad.isEmpty()) {
+          Map<K, V> loaded = loadAll(toLoad);
+          long loadedAt = clock.millis();
+          for (K key : toLoad) {
+            V value = loaded.get(key);
+            if (value != null) {
+              createOrUpdate(copy(key), copy(value), existing.get(key), loadedAt, pending);
+            }
+          }
         }
       } finally {
-        locks.unlock(key, lock);
+        batch.unlock();
       }
+    } catch (RuntimeException | Error e) {
+      Throwable listenerFailure = pending.finishWithoutWaiting();
+      if (listenerFailure != null) {
+        e.addSuppressed(listenerFailure);
+      }
+      throw e;
     }
-    pending.await();
+    return pending.finishWithoutWaiting();
   }
 
   // ---------------------------------------------------------------- writes
@@ -344,23 +381,10 @@ final class CachetCache<K, V> implements Cache<K, V> {
     checkOpen();
     checkKey(key);
     checkValue(value);
-    long start = startTimer();
-    Pending pending = new Pending();
-    KeyLocks.Handle lock = locks.lock(key);
-    try {
-      long now = clock.millis();
-      Expirable existing = live(key, now, pending);
-      write(key, value);
-      if (existing == null) {
-        create(key, value, now, pending);
-      } else {
-        update(key, existing, value, now, pending);
-      }
-    } finally {
-      locks.unlock(key, lock);
-    }
-    pending.await();
-    statistics.recordPutTime(elapsed(start));
+    timed(Timing.PUT, () -> atomically(key, (existing, now, pending) -> {
+      storeValue(key, value, existing, pending);
+      return null;
+    }));
   }
 
   @Override
@@ -368,33 +392,19 @@ final class CachetCache<K, V> implements Cache<K, V> {
     checkOpen();
     checkKey(key);
     checkValue(value);
-    long start = startTimer();
-    Pending pending = new Pending();
-    V previous;
-    KeyLocks.Handle lock = locks.lock(key);
-    try {
-      long now = clock.millis();
-      Expirable existing = live(key, now, pending);
-      write(key, value);
-      if (existing == null) {
-        statistics.recordMisses(1);
-        previous = null;
-        create(key, value, now, pending);
-      } else {
-        statistics.recordHits(1);
-        previous = valueOut(existing.value());
-        update(key, existing, value, now, pending);
-      }
-    } finally {
-      locks.unlock(key, lock);
-    }
-    pending.await();
-    long elapsed = elapsed(start);
-    statistics.recordGetTime(elapsed);
-    statistics.recordPutTime(elapsed);
-    return previous;
+    return timed(Timing.GET_AND_PUT, () -> atomically(key, (existing, now, pending) -> {
+      storeValue(key, value, existing, pending);
+      return counted(existing) == null ? null : copy(existing.value());
+    }));
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Holds the locks of all the keys while the writer's {@code writeAll} runs and the entries are
+   * stored, so a concurrent write of one of the keys cannot end up in the cache in another order
+   * than in the writer.
+   */
   @Override
   public void putAll(Map<? extends K, ? extends V> map) {
     checkOpen();
@@ -403,45 +413,39 @@ final class CachetCache<K, V> implements Cache<K, V> {
       checkKey(e.getKey());
       checkValue(e.getValue());
     }
-    long start = startTimer();
-    Set<Object> failed = new HashSet<>();
-    CacheWriterException failure = null;
-    if (writer != null && !map.isEmpty()) {
-      Collection<Cache.Entry<? extends K, ? extends V>> entries = new ArrayList<>(map.size());
+    CacheWriterException failure = timed(Timing.PUT, () -> atomicallyAll(map.keySet(), (entries, now, pending) -> {
+      // Copies first: a value that cannot be copied fails the call before the writer runs.
+      Map<K, Object[]> copies = new HashMap<>();
       for (Map.Entry<? extends K, ? extends V> e : map.entrySet()) {
-        entries.add(new CachetEntry<>(e.getKey(), e.getValue()));
+        copies.put(e.getKey(), new Object[] {copy(e.getKey()), copy(e.getValue())});
       }
-      try {
-        writer.writeAll(entries);
-      } catch (RuntimeException e) {
-        // The writer leaves in the collection the entries it did not write.
-        for (Cache.Entry<? extends K, ? extends V> entry : entries) {
-          failed.add(entry.getKey());
+      Set<Object> failed = Set.of();
+      CacheWriterException writerFailure = null;
+      if (writer != null && !map.isEmpty()) {
+        Collection<Cache.Entry<? extends K, ? extends V>> unwritten = new ArrayList<>(map.size());
+        for (Map.Entry<? extends K, ? extends V> e : map.entrySet()) {
+          unwritten.add(new CachetEntry<>(e.getKey(), e.getValue()));
         }
-        failure = writerFailure(e);
-      }
-    }
-    Pending pending = new Pending();
-    for (Map.Entry<? extends K, ? extends V> e : map.entrySet()) {
-      K key = e.getKey();
-      if (failed.contains(key)) {
-        continue;
-      }
-      KeyLocks.Handle lock = locks.lock(key);
-      try {
-        long now = clock.millis();
-        Expirable existing = live(key, now, pending);
-        if (existing == null) {
-          create(key, e.getValue(), now, pending);
-        } else {
-          update(key, existing, e.getValue(), now, pending);
+        try {
+          writer.writeAll(unwritten);
+        } catch (RuntimeException e) {
+          // The writer leaves in the collection the entries it did not write.
+          failed = new HashSet<>();
+          for (Cache.Entry<? extends K, ? extends V> entry : unwritten) {
+            failed.add(entry.getKey());
+          }
+          writerFailure = writerFailure(e);
         }
-      } finally {
-        locks.unlock(key, lock);
       }
-    }
-    pending.await();
-    statistics.recordPutTime(elapsed(start));
+      long written = clock.millis();
+      for (var e : entries.entrySet()) {
+        if (!failed.contains(e.getKey())) {
+          Object[] stored = copies.get(e.getKey());
+          createOrUpdate(stored[0], stored[1], e.getValue(), written, pending);
+        }
+      }
+      return writerFailure;
+    }));
     if (failure != null) {
       throw failure;
     }
@@ -452,51 +456,27 @@ final class CachetCache<K, V> implements Cache<K, V> {
     checkOpen();
     checkKey(key);
     checkValue(value);
-    long start = startTimer();
-    Pending pending = new Pending();
-    boolean stored;
-    KeyLocks.Handle lock = locks.lock(key);
-    try {
-      long now = clock.millis();
-      if (live(key, now, pending) != null) {
-        statistics.recordHits(1);
-        stored = false;
-      } else {
-        statistics.recordMisses(1);
-        write(key, value);
-        create(key, value, now, pending);
-        stored = true;
+    return timed(Timing.PUT, () -> atomically(key, (existing, now, pending) -> {
+      if (counted(existing) != null) {
+        return false;
       }
-    } finally {
-      locks.unlock(key, lock);
-    }
-    pending.await();
-    statistics.recordPutTime(elapsed(start));
-    return stored;
+      storeValue(key, value, null, pending);
+      return true;
+    }));
   }
 
   @Override
   public boolean remove(K key) {
     checkOpen();
     checkKey(key);
-    long start = startTimer();
-    Pending pending = new Pending();
-    boolean removed;
-    KeyLocks.Handle lock = locks.lock(key);
-    try {
-      long now = clock.millis();
-      Expirable existing = live(key, now, pending);
-      delete(key);
-      removed = existing != null;
-      if (removed) {
-        removeEntry(key, existing, pending);
+    return timed(Timing.REMOVE, () -> atomically(key, (existing, now, pending) -> {
+      deleteThrough(key);
+      if (existing == null) {
+        return false;
       }
-    } finally {
-      locks.unlock(key, lock);
-    }
-    pending.await();
-    statistics.recordRemoveTime(elapsed(start));
-    return removed;
+      removeEntry(key, existing, pending);
+      return true;
+    }));
   }
 
   @Override
@@ -504,60 +484,33 @@ final class CachetCache<K, V> implements Cache<K, V> {
     checkOpen();
     checkKey(key);
     checkValue(oldValue);
-    long start = startTimer();
-    Pending pending = new Pending();
-    boolean removed = false;
-    KeyLocks.Handle lock = locks.lock(key);
-    try {
-      long now = clock.millis();
-      Expirable existing = live(key, now, pending);
-      if (existing == null) {
-        statistics.recordMisses(1);
-      } else {
-        statistics.recordHits(1);
-        if (existing.value().equals(oldValue)) {
-          delete(key);
-          removeEntry(key, existing, pending);
-          removed = true;
-        } else {
-          touch(key, existing, now);
-        }
+    return timed(Timing.REMOVE, () -> atomically(key, (existing, now, pending) -> {
+      if (counted(existing) == null) {
+        return false;
       }
-    } finally {
-      locks.unlock(key, lock);
-    }
-    pending.await();
-    statistics.recordRemoveTime(elapsed(start));
-    return removed;
+      if (!existing.value().equals(oldValue)) {
+        touch(key, existing, now);
+        return false;
+      }
+      deleteThrough(key);
+      removeEntry(key, existing, pending);
+      return true;
+    }));
   }
 
   @Override
   public @Nullable V getAndRemove(K key) {
     checkOpen();
     checkKey(key);
-    long start = startTimer();
-    Pending pending = new Pending();
-    V previous = null;
-    KeyLocks.Handle lock = locks.lock(key);
-    try {
-      long now = clock.millis();
-      Expirable existing = live(key, now, pending);
-      delete(key);
-      if (existing == null) {
-        statistics.recordMisses(1);
-      } else {
-        statistics.recordHits(1);
-        previous = valueOut(existing.value());
-        removeEntry(key, existing, pending);
+    return timed(Timing.GET_AND_REMOVE, () -> atomically(key, (existing, now, pending) -> {
+      deleteThrough(key);
+      if (counted(existing) == null) {
+        return null;
       }
-    } finally {
-      locks.unlock(key, lock);
-    }
-    pending.await();
-    long elapsed = elapsed(start);
-    statistics.recordGetTime(elapsed);
-    statistics.recordRemoveTime(elapsed);
-    return previous;
+      V previous = copy(existing.value());
+      removeEntry(key, existing, pending);
+      return previous;
+    }));
   }
 
   @Override
@@ -566,33 +519,17 @@ final class CachetCache<K, V> implements Cache<K, V> {
     checkKey(key);
     checkValue(oldValue);
     checkValue(newValue);
-    long start = startTimer();
-    Pending pending = new Pending();
-    boolean replaced = false;
-    KeyLocks.Handle lock = locks.lock(key);
-    try {
-      long now = clock.millis();
-      Expirable existing = live(key, now, pending);
-      if (existing == null) {
-        statistics.recordMisses(1);
-      } else {
-        statistics.recordHits(1);
-        if (existing.value().equals(oldValue)) {
-          write(key, newValue);
-          update(key, existing, newValue, now, pending);
-          replaced = true;
-        } else {
-          touch(key, existing, now);
-        }
+    return timed(Timing.GET_AND_PUT, () -> atomically(key, (existing, now, pending) -> {
+      if (counted(existing) == null) {
+        return false;
       }
-    } finally {
-      locks.unlock(key, lock);
-    }
-    pending.await();
-    long elapsed = elapsed(start);
-    statistics.recordGetTime(elapsed);
-    statistics.recordPutTime(elapsed);
-    return replaced;
+      if (!existing.value().equals(oldValue)) {
+        touch(key, existing, now);
+        return false;
+      }
+      storeValue(key, newValue, existing, pending);
+      return true;
+    }));
   }
 
   @Override
@@ -603,7 +540,7 @@ final class CachetCache<K, V> implements Cache<K, V> {
   @Override
   public @Nullable V getAndReplace(K key, V value) {
     Expirable previous = replaceExisting(key, value);
-    return previous == null ? null : valueOut(previous.value());
+    return previous == null ? null : copy(previous.value());
   }
 
   /** Replaces the value of a live entry; returns the replaced holder, or null if there was none. */
@@ -611,30 +548,20 @@ final class CachetCache<K, V> implements Cache<K, V> {
     checkOpen();
     checkKey(key);
     checkValue(value);
-    long start = startTimer();
-    Pending pending = new Pending();
-    Expirable existing;
-    KeyLocks.Handle lock = locks.lock(key);
-    try {
-      long now = clock.millis();
-      existing = live(key, now, pending);
-      if (existing == null) {
-        statistics.recordMisses(1);
-      } else {
-        statistics.recordHits(1);
-        write(key, value);
-        update(key, existing, value, now, pending);
+    return timed(Timing.GET_AND_PUT, () -> atomically(key, (existing, now, pending) -> {
+      if (counted(existing) != null) {
+        storeValue(key, value, existing, pending);
       }
-    } finally {
-      locks.unlock(key, lock);
-    }
-    pending.await();
-    long elapsed = elapsed(start);
-    statistics.recordGetTime(elapsed);
-    statistics.recordPutTime(elapsed);
-    return existing;
+      return existing;
+    }));
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Holds the locks of all the keys while the writer's {@code deleteAll} runs and the entries
+   * are removed.
+   */
   @Override
   public void removeAll(Set<? extends K> keys) {
     checkOpen();
@@ -642,60 +569,69 @@ final class CachetCache<K, V> implements Cache<K, V> {
     for (K key : keys) {
       checkKey(key);
     }
-    long start = startTimer();
-    Set<Object> failed = new HashSet<>();
-    CacheWriterException failure = null;
-    if (writer != null && !keys.isEmpty()) {
-      Collection<Object> remaining = new ArrayList<>(keys);
-      try {
-        writer.deleteAll(remaining);
-      } catch (RuntimeException e) {
-        // The writer leaves in the collection the keys it did not delete.
-        failed.addAll(remaining);
-        failure = writerFailure(e);
-      }
+    removeEntries(keys, false);
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Removes the live entries in batches; the writer's {@code deleteAll} gets each batch's keys.
+   */
+  @Override
+  public void removeAll() {
+    checkOpen();
+    List<Object> all = new ArrayList<>(index.keySet());
+    for (int from = 0; from < all.size(); from += REMOVE_ALL_BATCH) {
+      removeEntries(all.subList(from, Math.min(all.size(), from + REMOVE_ALL_BATCH)), true);
     }
-    Pending pending = new Pending();
-    for (K key : keys) {
-      if (failed.contains(key)) {
-        continue;
-      }
-      KeyLocks.Handle lock = locks.lock(key);
-      try {
-        Expirable existing = live(key, clock.millis(), pending);
-        if (existing != null) {
-          removeEntry(key, existing, pending);
+  }
+
+  /**
+   * Removes the entries of {@code keys} through the writer; with {@code liveOnly}, only the keys of
+   * live entries go to the writer, otherwise all of them.
+   */
+  private void removeEntries(Collection<?> keys, boolean liveOnly) {
+    CacheWriterException failure = timed(Timing.REMOVE, () -> atomicallyAll(keys, (entries, now, pending) -> {
+      Set<Object> failed = Set.of();
+      CacheWriterException writerFailure = null;
+      if (writer != null) {
+        Collection<Object> undeleted = new ArrayList<>(entries.size());
+        entries.forEach((key, entry) -> {
+          if (!liveOnly || entry != null) {
+            undeleted.add(key);
+          }
+        });
+        if (!undeleted.isEmpty()) {
+          try {
+            writer.deleteAll(undeleted);
+          } catch (RuntimeException e) {
+            // The writer leaves in the collection the keys it did not delete.
+            failed = new HashSet<>(undeleted);
+            writerFailure = writerFailure(e);
+          }
         }
-      } finally {
-        locks.unlock(key, lock);
       }
-    }
-    pending.await();
-    statistics.recordRemoveTime(elapsed(start));
+      for (Map.Entry<?, @Nullable Expirable> e : entries.entrySet()) {
+        Expirable entry = e.getValue();
+        if (entry != null && !failed.contains(e.getKey())) {
+          removeEntry(e.getKey(), entry, pending);
+        }
+      }
+      return writerFailure;
+    }));
     if (failure != null) {
       throw failure;
     }
   }
 
   @Override
-  @SuppressWarnings("unchecked")
-  public void removeAll() {
-    checkOpen();
-    Set<K> all = new LinkedHashSet<>();
-    for (Object key : keys) {
-      all.add((K) key);
-    }
-    removeAll(all);
-  }
-
-  @Override
   public void clear() {
     checkOpen();
-    for (Object key : List.copyOf(keys)) {
+    for (Object key : List.copyOf(index.keySet())) {
       KeyLocks.Handle lock = locks.lock(key);
       try {
-        store.remove(key);
-        keys.remove(key);
+        storeRemove(key);
+        index.remove(key);
       } finally {
         locks.unlock(key, lock);
       }
@@ -708,7 +644,8 @@ final class CachetCache<K, V> implements Cache<K, V> {
    * {@inheritDoc}
    *
    * <p>The processor runs under the key's lock: other operations on the key wait for it, and it
-   * must not use this cache itself.
+   * must not use this cache itself. When its change cannot be applied (the writer fails, or a value
+   * cannot be copied) the call throws an {@link EntryProcessorException} and nothing changes.
    */
   @Override
   public <T> @Nullable T invoke(K key, EntryProcessor<K, V, T> entryProcessor, Object... arguments) {
@@ -716,42 +653,30 @@ final class CachetCache<K, V> implements Cache<K, V> {
     checkKey(key);
     requireNonNull(entryProcessor, "entryProcessor");
     requireNonNull(arguments, "arguments");
-    Pending pending = new Pending();
-    T result;
-    KeyLocks.Handle lock = locks.lock(key);
-    try {
-      long now = clock.millis();
-      Expirable existing = live(key, now, pending);
-      if (existing == null) {
-        statistics.recordMisses(1);
-      } else {
-        statistics.recordHits(1);
-      }
+    return atomically(key, (existing, now, pending) -> {
+      counted(existing);
       CachetMutableEntry<K, V> entry =
           new CachetMutableEntry<>(
               key,
-              existing == null ? null : valueOut(existing.value()),
-              readThrough && loader != null ? this::load : null,
+              existing == null ? null : copy(existing.value()),
+              readThrough ? this::load : null,
               valueType);
+      T result;
       try {
         result = entryProcessor.process(entry, arguments);
       } catch (EntryProcessorException e) {
         throw e;
       } catch (RuntimeException e) {
-        throw new EntryProcessorException(
-            "the entry processor of cache '" + name + "' threw " + e, e);
+        throw new EntryProcessorException("the entry processor of cache '" + name + "' threw " + e, e);
       }
       try {
         apply(key, existing, entry, now, pending);
-      } catch (CacheWriterException e) {
+      } catch (CacheException e) {
         throw new EntryProcessorException(
-            "the cache writer of cache '" + name + "' failed applying an entry processor's change", e);
+            "cache '" + name + "' could not apply an entry processor's change: " + e.getMessage(), e);
       }
-    } finally {
-      locks.unlock(key, lock);
-    }
-    pending.await();
-    return result;
+      return result;
+    });
   }
 
   private void apply(
@@ -759,19 +684,11 @@ final class CachetCache<K, V> implements Cache<K, V> {
     switch (entry.action()) {
       case NONE -> {}
       case READ -> touch(key, requireNonNull(existing), now);
-      case LOADED -> create(key, requireNonNull(entry.getValue()), now, pending);
-      case CREATED -> {
-        V value = requireNonNull(entry.getValue());
-        write(key, value);
-        create(key, value, now, pending);
-      }
-      case UPDATED -> {
-        V value = requireNonNull(entry.getValue());
-        write(key, value);
-        update(key, requireNonNull(existing), value, now, pending);
-      }
+      case LOADED -> create(copy(key), copy(requireNonNull(entry.value())), clock.millis(), pending);
+      case CREATED -> storeValue(key, requireNonNull(entry.value()), null, pending);
+      case UPDATED -> storeValue(key, requireNonNull(entry.value()), requireNonNull(existing), pending);
       case DELETED -> {
-        delete(key);
+        deleteThrough(key);
         if (existing != null) {
           removeEntry(key, existing, pending);
         }
@@ -821,33 +738,26 @@ final class CachetCache<K, V> implements Cache<K, V> {
    */
   private final class EntryIterator implements Iterator<Cache.Entry<K, V>> {
 
-    private final Iterator<Object> delegate = keys.iterator();
+    private final Iterator<Object> delegate = index.keySet().iterator();
     private Cache.@Nullable Entry<K, V> next;
     private Cache.@Nullable Entry<K, V> last;
 
     @Override
-    @SuppressWarnings("unchecked")
     public boolean hasNext() {
       checkOpen();
       while (next == null && delegate.hasNext()) {
-        K key = (K) delegate.next();
-        long start = startTimer();
-        Pending pending = new Pending();
-        KeyLocks.Handle lock = locks.lock(key);
-        try {
-          long now = clock.millis();
-          Expirable entry = live(key, now, pending);
-          if (entry != null) {
-            statistics.recordHits(1);
-            touch(key, entry, now);
-            next = new CachetEntry<>(copyOut(key), valueOut(entry.value()));
+        Object key = delegate.next();
+        long start = statistics.isEnabled() ? timer.read() : 0L;
+        next = atomically(key, (existing, now, pending) -> {
+          if (existing == null) {
+            return null;
           }
-        } finally {
-          locks.unlock(key, lock);
-        }
-        pending.await();
-        if (next != null) {
-          statistics.recordGetTime(elapsed(start));
+          statistics.recordHits(1);
+          touch(key, existing, now);
+          return new CachetEntry<K, V>(copy(key), copy(existing.value()));
+        });
+        if (next != null && statistics.isEnabled()) {
+          statistics.recordGetTime(timer.read() - start);
         }
       }
       return next != null;
@@ -921,8 +831,8 @@ final class CachetCache<K, V> implements Cache<K, V> {
   }
 
   void enableStatistics(boolean enabled) {
-    checkOpen();
     synchronized (configuration) {
+      checkOpen(); // here: a shutdown that ran first has unregistered the MBeans for good
       configuration.setStatisticsEnabled(enabled);
       statistics.enable(enabled);
       if (enabled) {
@@ -934,8 +844,8 @@ final class CachetCache<K, V> implements Cache<K, V> {
   }
 
   void enableManagement(boolean enabled) {
-    checkOpen();
     synchronized (configuration) {
+      checkOpen(); // here: a shutdown that ran first has unregistered the MBeans for good
       configuration.setManagementEnabled(enabled);
       if (enabled) {
         registerManagement();
@@ -979,6 +889,16 @@ final class CachetCache<K, V> implements Cache<K, V> {
   /** Returns the statistics, also when they are disabled; for tests. */
   CachetStatistics statistics() {
     return statistics;
+  }
+
+  /** Returns the number of keys whose lock is held or awaited; for tests. */
+  int locksInUse() {
+    return locks.inUse();
+  }
+
+  /** Returns a snapshot of the keys the backing cache is believed to hold; for tests. */
+  Set<Object> indexedKeys() {
+    return Set.copyOf(index.keySet());
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -1025,7 +945,7 @@ final class CachetCache<K, V> implements Cache<K, V> {
     } catch (RuntimeException e) {
       log.warn("Clearing cache '{}' failed", name, e);
     }
-    keys.clear();
+    index.clear();
     try {
       store.close();
     } catch (RuntimeException e) {
@@ -1067,17 +987,128 @@ final class CachetCache<K, V> implements Cache<K, V> {
     return "CachetCache{name=" + name + ", backend=" + store.config().backend() + "}";
   }
 
+  // ---------------------------------------------------------------- operation skeletons
+
+  /** What an operation on one key does under its lock, given the key's live entry (or null). */
+  @FunctionalInterface
+  private interface KeyOperation<R> {
+    R apply(@Nullable Expirable existing, long now, Pending pending);
+  }
+
+  /** What a multi-key operation does under its keys' locks, given each key's live entry (or null). */
+  @FunctionalInterface
+  private interface BatchOperation<T, R> {
+    R apply(Map<T, @Nullable Expirable> entries, long now, Pending pending);
+  }
+
+  /**
+   * Runs {@code operation} under {@code key}'s lock, then, with the lock released, delivers the
+   * events it published (waiting for synchronous listeners).
+   */
+  private <R> R atomically(Object key, KeyOperation<R> operation) {
+    Pending pending = new Pending();
+    R result;
+    try {
+      KeyLocks.Handle lock = locks.lock(key);
+      try {
+        long now = clock.millis();
+        result = operation.apply(live(key, now, pending), now, pending);
+      } finally {
+        locks.unlock(key, lock);
+      }
+    } catch (RuntimeException | Error e) {
+      pending.finishAfter(e);
+      throw e;
+    }
+    pending.finish();
+    return result;
+  }
+
+  /**
+   * Runs {@code operation} holding the locks of all of {@code keys}, then, with the locks released,
+   * delivers the events it published. The entries map iterates in the order of {@code keys}.
+   */
+  private <T, R> R atomicallyAll(Collection<? extends T> keys, BatchOperation<T, R> operation) {
+    Pending pending = new Pending();
+    R result;
+    try {
+      KeyLocks.Batch batch = locks.lockAll(keys);
+      try {
+        long now = clock.millis();
+        Map<T, @Nullable Expirable> entries = new LinkedHashMap<>();
+        for (T key : keys) {
+          entries.put(key, live(key, now, pending));
+        }
+        result = operation.apply(entries, now, pending);
+      } finally {
+        batch.unlock();
+      }
+    } catch (RuntimeException | Error e) {
+      pending.finishAfter(e);
+      throw e;
+    }
+    pending.finish();
+    return result;
+  }
+
+  /** The statistics timings an operation records. */
+  private enum Timing {
+    GET, PUT, REMOVE, GET_AND_PUT, GET_AND_REMOVE
+  }
+
+  /** Runs {@code operation} and, when it succeeds and statistics are on, records its time. */
+  private <R> R timed(Timing timing, Supplier<R> operation) {
+    if (!statistics.isEnabled()) {
+      return operation.get();
+    }
+    long start = timer.read();
+    R result = operation.get();
+    long elapsed = timer.read() - start;
+    switch (timing) {
+      case GET -> statistics.recordGetTime(elapsed);
+      case PUT -> statistics.recordPutTime(elapsed);
+      case REMOVE -> statistics.recordRemoveTime(elapsed);
+      case GET_AND_PUT -> {
+        statistics.recordGetTime(elapsed);
+        statistics.recordPutTime(elapsed);
+      }
+      case GET_AND_REMOVE -> {
+        statistics.recordGetTime(elapsed);
+        statistics.recordRemoveTime(elapsed);
+      }
+    }
+    return result;
+  }
+
+  /** Counts a lookup's hit or miss; returns {@code entry}. */
+  private @Nullable Expirable counted(@Nullable Expirable entry) {
+    if (entry != null) {
+      statistics.recordHits(1);
+    } else {
+      statistics.recordMisses(1);
+    }
+    return entry;
+  }
+
   // ---------------------------------------------------------------- building blocks (under the key's lock)
 
   /** Returns the live entry of {@code key}, expiring it first if its deadline has passed. */
   private @Nullable Expirable live(Object key, long now, Pending pending) {
-    Expirable entry = store.get(key);
+    Expirable entry = storeGet(key);
     if (entry == null) {
+      if (index.remove(key) instanceof Expirable dropped) {
+        // The backend dropped it on its own and its notice was not handled yet: handle it now,
+        // so that its event comes before whatever this operation does to the key.
+        statistics.recordEvictions(1);
+        if (dropped.isExpired(now)) {
+          publishExpired(key, dropped, pending);
+        }
+      }
       return null;
     }
     if (entry.isExpired(now)) {
-      store.remove(key);
-      keys.remove(key);
+      storeRemove(key);
+      index.remove(key);
       statistics.recordEvictions(1);
       publishExpired(key, entry, pending);
       return null;
@@ -1085,8 +1116,29 @@ final class CachetCache<K, V> implements Cache<K, V> {
     return entry;
   }
 
+  /**
+   * Writes {@code value} through and stores it as a creation, or an update of {@code existing}.
+   * Copies first (a value that cannot be copied fails before the writer runs) and computes the
+   * deadline after the writer returns.
+   */
+  private void storeValue(K key, V value, @Nullable Expirable existing, Pending pending) {
+    Object storedKey = copy(key);
+    Object storedValue = copy(value);
+    writeThrough(key, value);
+    createOrUpdate(storedKey, storedValue, existing, clock.millis(), pending);
+  }
+
+  private void createOrUpdate(
+      Object storedKey, Object storedValue, @Nullable Expirable existing, long now, Pending pending) {
+    if (existing == null) {
+      create(storedKey, storedValue, now, pending);
+    } else {
+      update(storedKey, storedValue, existing, now, pending);
+    }
+  }
+
   /** Stores a new entry with the creation expiry, unless that is zero; publishes CREATED. */
-  private void create(K key, V value, long now, Pending pending) {
+  private void create(Object storedKey, Object storedValue, long now, Pending pending) {
     long deadline = deadline(creationExpiry(), now);
     if (deadline == IMMEDIATELY) {
       return;
@@ -1094,30 +1146,26 @@ final class CachetCache<K, V> implements Cache<K, V> {
     if (deadline == UNCHANGED) {
       deadline = Expirable.ETERNAL;
     }
-    V stored = copyIn(value);
-    storeEntry(copyIn(key), new Expirable(stored, deadline), now);
+    storeEntry(storedKey, new Expirable(storedValue, deadline), now);
     statistics.recordPuts(1);
     if (dispatcher.wants(EventType.CREATED)) {
-      dispatcher.publish(this, EventType.CREATED, copyOut(key), copyOut(stored), null, pending);
+      dispatcher.publish(this, EventType.CREATED, copy(storedKey), copy(storedValue), null, pending);
     }
   }
 
   /** Replaces a live entry's value, applying the update expiry; publishes UPDATED. */
-  @SuppressWarnings("unchecked")
-  private void update(K key, Expirable existing, V value, long now, Pending pending) {
+  private void update(Object storedKey, Object storedValue, Expirable existing, long now, Pending pending) {
     long deadline = deadline(updateExpiry(), now);
     if (deadline == UNCHANGED) {
       deadline = existing.expireAtMillis();
     } else if (deadline == IMMEDIATELY) {
       deadline = now; // expired from now on; the next access reports it
     }
-    V stored = copyIn(value);
-    // A copy of the key too: a backend may keep the key object of the latest write.
-    storeEntry(copyIn(key), new Expirable(stored, deadline), now);
+    storeEntry(storedKey, new Expirable(storedValue, deadline), now);
     statistics.recordPuts(1);
     if (dispatcher.wants(EventType.UPDATED)) {
       dispatcher.publish(
-          this, EventType.UPDATED, copyOut(key), copyOut(stored), valueOut(existing.value()), pending);
+          this, EventType.UPDATED, copy(storedKey), copy(storedValue), copy(existing.value()), pending);
     }
   }
 
@@ -1131,68 +1179,115 @@ final class CachetCache<K, V> implements Cache<K, V> {
       deadline = now;
     }
     if (deadline != entry.expireAtMillis()) {
-      storeEntry(copyIn(key), entry.withExpiry(deadline), now);
+      // A copy of the key too: a backend may keep the key object of the latest write.
+      storeEntry(copy(key), entry.withExpiry(deadline), now);
     }
   }
 
-  @SuppressWarnings("unchecked")
-  private void removeEntry(K key, Expirable existing, Pending pending) {
-    store.remove(key);
-    keys.remove(key);
+  private void removeEntry(Object key, Expirable existing, Pending pending) {
+    storeRemove(key);
+    index.remove(key);
     statistics.recordRemovals(1);
     if (dispatcher.wants(EventType.REMOVED)) {
-      V old = valueOut(existing.value());
-      dispatcher.publish(this, EventType.REMOVED, copyOut(key), old, old, pending);
+      V old = copy(existing.value());
+      dispatcher.publish(this, EventType.REMOVED, copy(key), old, old, pending);
     }
   }
 
-  @SuppressWarnings("unchecked")
   private void publishExpired(Object key, Expirable entry, Pending pending) {
     if (dispatcher.wants(EventType.EXPIRED)) {
-      V old = valueOut(entry.value());
-      dispatcher.publish(this, EventType.EXPIRED, copyOut((K) key), old, old, pending);
+      V old = copy(entry.value());
+      dispatcher.publish(this, EventType.EXPIRED, copy(key), old, old, pending);
     }
   }
 
-  private void storeEntry(Object key, Expirable entry, long now) {
-    if (backendTtl && !entry.isEternal()) {
-      long remaining = Math.max(0, entry.expireAtMillis() - now);
-      store.put(key, entry, java.time.Duration.ofMillis(remaining).plus(BACKEND_GRACE));
-    } else {
-      store.put(key, entry);
+  private void storeEntry(Object storedKey, Expirable entry, long now) {
+    try {
+      if (backendTtl && !entry.isEternal()) {
+        long remaining = Math.max(0, entry.expireAtMillis() - now);
+        store.put(storedKey, entry, java.time.Duration.ofMillis(remaining).plus(BACKEND_GRACE));
+      } else {
+        store.put(storedKey, entry);
+      }
+    } catch (io.cachet.CacheException e) {
+      throw backendFailure("write", e);
     }
-    keys.add(key);
+    index.put(storedKey, keepsHolders ? entry : PRESENT);
+  }
+
+  private @Nullable Expirable storeGet(Object key) {
+    try {
+      return store.get(key);
+    } catch (io.cachet.CacheException e) {
+      throw backendFailure("read", e);
+    }
+  }
+
+  private void storeRemove(Object key) {
+    try {
+      store.remove(key);
+    } catch (io.cachet.CacheException e) {
+      throw backendFailure("remove", e);
+    }
+  }
+
+  /** A backend failure as the {@link CacheException} JCache callers expect, with the cause. */
+  private CacheException backendFailure(String action, io.cachet.CacheException e) {
+    return new CacheException(
+        "the " + store.config().backend() + " backend of cache '" + name + "' failed to " + action
+            + " an entry: " + e.getMessage(),
+        e);
+  }
+
+  // ---------------------------------------------------------------- backend removal notices
+
+  /**
+   * Called by the backing cache, on whatever thread it likes (the writing thread, which may hold a
+   * key lock, included), for every entry it drops. Only its own drops (size, expiry) matter; they
+   * are handed to {@link #notices}, never handled here, since taking a key lock here could deadlock.
+   */
+  private void onBackendRemoval(Object key, Expirable entry, RemovalCause cause) {
+    if (closed || !cause.wasEvicted()) {
+      return;
+    }
+    try {
+      notices.execute(() -> handleRemoval(key, entry, cause));
+    } catch (RejectedExecutionException e) {
+      log.debug("Cache '{}' dropped a backend removal notice: its manager is closing", name);
+    }
   }
 
   /**
-   * Called by the backing cache when it drops an entry by itself (size bound, or the grace period
-   * after an untouched entry's deadline), on the backend's executor.
+   * Accounts for an entry the backend dropped (an eviction, and an {@code EXPIRED} event for an
+   * expiry), unless it was replaced or accounted for since. Nobody waits for this, so it never waits
+   * for another thread; a synchronous listener's failure is logged.
    */
-  @SuppressWarnings("unchecked")
-  private void onBackendRemoval(Object key, Expirable entry, RemovalCause cause) {
-    if (closed || (cause != RemovalCause.SIZE && cause != RemovalCause.EXPIRED)) {
-      return;
-    }
+  private void handleRemoval(Object key, Expirable entry, RemovalCause cause) {
     Pending pending = new Pending();
-    KeyLocks.Handle lock = locks.lock(key);
     try {
-      if (store.get(key) != null) {
-        return; // written again since; that write already replaced this entry
+      KeyLocks.Handle lock = locks.lock(key);
+      try {
+        Object indexed = index.get(key);
+        boolean current = indexed == entry || (indexed == PRESENT && storeGet(key) == null);
+        if (!closed && current) {
+          index.remove(key);
+          statistics.recordEvictions(1);
+          if (cause == RemovalCause.EXPIRED) {
+            publishExpired(key, entry, pending);
+          }
+        }
+      } finally {
+        locks.unlock(key, lock);
       }
-      keys.remove(key);
-      statistics.recordEvictions(1);
-      if (cause == RemovalCause.EXPIRED) {
-        publishExpired(key, entry, pending);
+    } catch (RuntimeException e) {
+      if (!closed) {
+        log.warn("Cache '{}' could not handle an entry the backend dropped", name, e);
       }
-    } catch (IllegalStateException e) {
-      return; // closed meanwhile
     } finally {
-      locks.unlock(key, lock);
-    }
-    try {
-      pending.await();
-    } catch (RuntimeException | Error e) {
-      log.warn("A listener of cache '{}' failed on an expiry found by the backend", name, e);
+      Throwable failure = pending.finishWithoutWaiting();
+      if (failure != null) {
+        log.warn("A synchronous listener of cache '{}' threw on an entry the backend dropped", name, failure);
+      }
     }
   }
 
@@ -1202,7 +1297,7 @@ final class CachetCache<K, V> implements Cache<K, V> {
   private @Nullable V loadAndStore(K key, Pending pending) {
     V value = load(key);
     if (value != null) {
-      create(key, value, clock.millis(), pending);
+      create(copy(key), copy(value), clock.millis(), pending);
     }
     return value;
   }
@@ -1229,7 +1324,7 @@ final class CachetCache<K, V> implements Cache<K, V> {
   }
 
   /** Writes through; a failure leaves the cache unchanged (the caller has not stored yet). */
-  private void write(K key, V value) {
+  private void writeThrough(K key, V value) {
     if (writer == null) {
       return;
     }
@@ -1240,7 +1335,7 @@ final class CachetCache<K, V> implements Cache<K, V> {
     }
   }
 
-  private void delete(K key) {
+  private void deleteThrough(K key) {
     if (writer == null) {
       return;
     }
@@ -1329,27 +1424,10 @@ final class CachetCache<K, V> implements Cache<K, V> {
     }
   }
 
+  /** Returns {@code object} as the cache stores or hands it out: a copy, for store-by-value. */
   @SuppressWarnings("unchecked")
-  private <T> T copyIn(T object) {
+  private <T> T copy(Object object) {
     return (T) copier.copy(object);
-  }
-
-  @SuppressWarnings("unchecked")
-  private <T> T copyOut(T object) {
-    return (T) copier.copy(object);
-  }
-
-  @SuppressWarnings("unchecked")
-  private V valueOut(Object value) {
-    return (V) copier.copy(value);
-  }
-
-  private long startTimer() {
-    return statistics.isEnabled() ? timer.read() : 0L;
-  }
-
-  private long elapsed(long start) {
-    return statistics.isEnabled() ? timer.read() - start : 0L;
   }
 
   /** A completion listener that ignores the outcome, for {@code loadAll(keys, b, null)}. */

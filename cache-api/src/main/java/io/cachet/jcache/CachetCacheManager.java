@@ -8,6 +8,8 @@ import io.cachet.Ticker;
 import io.cachet.codec.Codec;
 import io.cachet.codec.Codecs;
 import io.cachet.spi.CacheBackendProvider;
+import java.io.Serializable;
+import java.lang.ref.WeakReference;
 import java.net.URI;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -20,9 +22,11 @@ import java.util.Properties;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.cache.Cache;
 import javax.cache.CacheException;
@@ -46,6 +50,14 @@ import org.slf4j.LoggerFactory;
  * passed to the provider are read the same way.
  *
  * <p>{@link #unwrap} offers this class and the underlying {@link io.cachet.CacheManager}.
+ *
+ * <p>Design notes. The manager refers to its class loader only weakly (the provider keys its
+ * managers by class loader in a weak map, so a strong reference from a manager would keep every
+ * class loader alive), and so does everything it creates: store-by-value copies and the
+ * {@code java} codec resolve classes through {@link #serializationCodec()}. Its own threads (a
+ * cached pool) deliver asynchronous events unless a cache's configuration names an executor, run
+ * {@code loadAll} likewise, and always handle the backing caches' removal notices; the backing caches themselves get a same-thread executor,
+ * since the JCache layer hands every notice it cares about to those threads at once.
  */
 public final class CachetCacheManager implements CacheManager {
 
@@ -54,7 +66,8 @@ public final class CachetCacheManager implements CacheManager {
 
   private final CachingProvider provider;
   private final URI uri;
-  private final ClassLoader classLoader;
+  private final WeakReference<ClassLoader> classLoader;
+  private final Codec<Serializable> serializationCodec;
   private final Properties properties;
   private final io.cachet.CacheManager cachet;
   private final ExecutorService executor;
@@ -66,6 +79,10 @@ public final class CachetCacheManager implements CacheManager {
   /**
    * Creates the manager for {@code uri} and {@code classLoader}; called by the caching provider.
    *
+   * <p>Applications get managers from {@link CachingProvider#getCacheManager}, which keeps one per
+   * URI and class loader; a manager made with this constructor is not known to the provider. (It is
+   * public only because the provider lives in another package.)
+   *
    * @throws CacheException if the URI names a configuration file that cannot be read, or the file
    *     or {@code properties} declare an unknown or invalid option (the message names it)
    */
@@ -73,7 +90,8 @@ public final class CachetCacheManager implements CacheManager {
       CachingProvider provider, URI uri, ClassLoader classLoader, Properties properties) {
     this.provider = requireNonNull(provider, "provider");
     this.uri = requireNonNull(uri, "uri");
-    this.classLoader = requireNonNull(classLoader, "classLoader");
+    this.classLoader = new WeakReference<>(requireNonNull(classLoader, "classLoader"));
+    this.serializationCodec = new ManagerSerializationCodec(this.classLoader);
     this.properties = new Properties();
     this.properties.putAll(requireNonNull(properties, "properties"));
     this.backends = backends(classLoader);
@@ -120,9 +138,24 @@ public final class CachetCacheManager implements CacheManager {
     return uri;
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>The manager holds its class loader weakly; once nothing else refers to it and it was
+   * garbage collected, this returns the class loader of Cachet's JCache provider instead.
+   */
   @Override
   public ClassLoader getClassLoader() {
-    return classLoader;
+    ClassLoader loader = classLoader.get();
+    return loader != null ? loader : CachetCacheManager.class.getClassLoader();
+  }
+
+  /**
+   * Returns the Java serialization codec of this manager's caches: classes resolve with
+   * {@link #getClassLoader()}, read at each use, so the codec does not keep the class loader alive.
+   */
+  Codec<Serializable> serializationCodec() {
+    return serializationCodec;
   }
 
   @Override
@@ -148,36 +181,40 @@ public final class CachetCacheManager implements CacheManager {
       if (caches.containsKey(cacheName)) {
         throw new CacheException("a cache named '" + cacheName + "' already exists in " + uri);
       }
-      CachetConfiguration<Object, Object> declaration = declared.remove(cacheName);
+      CachetConfiguration<Object, Object> declaration = declared.get(cacheName);
       CachetConfiguration<K, V> merged =
           CacheDeclarations.merge(requested, configuration instanceof CachetConfiguration, declaration);
       return build(cacheName, merged);
     }
   }
 
-  /** Creates and registers a cache; the caller holds the {@code caches} lock. */
+  /**
+   * Creates and registers a cache, and forgets its declaration if there was one; the caller holds
+   * the {@code caches} lock. A failure leaves the declaration, for the next attempt.
+   */
   private <K, V> CachetCache<K, V> build(String cacheName, CachetConfiguration<K, V> config) {
     InstantSource clock = config.getClock().orElse(InstantSource.system());
-    java.util.concurrent.Executor events = config.getExecutor().orElse(executor);
+    Executor events = config.getExecutor().orElse(executor);
     CachetCache<K, V> cache;
     try {
       cache =
           new CachetCache<>(
-              cacheName, this, config, clock, events,
-              listener -> cachet.create(backingConfig(cacheName, config, clock, events, listener)));
+              cacheName, this, config, clock, events, executor,
+              listener -> cachet.create(backingConfig(cacheName, config, clock, listener)));
     } catch (CacheException | ClassCastException | NullPointerException e) {
       throw e;
     } catch (IllegalArgumentException | IllegalStateException e) {
       throw new CacheException("cannot create cache '" + cacheName + "' in " + uri + ": " + e.getMessage(), e);
     }
     caches.put(cacheName, cache);
+    declared.remove(cacheName);
     return cache;
   }
 
   /** The Cachet configuration of the cache that backs a JCache cache. */
   private CacheConfig backingConfig(
       String cacheName, CachetConfiguration<?, ?> config, InstantSource clock,
-      java.util.concurrent.Executor events, RemovalListener<Object, Expirable> listener) {
+      RemovalListener<Object, Expirable> listener) {
     CacheConfig.Builder builder = CacheConfig.builder(cacheName).backend(config.getBackend());
     Map<String, String> options = config.getOptions();
     for (Map.Entry<String, String> option : options.entrySet()) {
@@ -192,11 +229,16 @@ public final class CachetCacheManager implements CacheManager {
     }
     builder.keyCodec(codec(options.get("keyCodec")));
     builder.valueCodec(new ExpirableCodec(codec(options.get("valueCodec"))));
+    // The backend's time to live runs on its ticker, JCache deadlines on the clock: keep them on
+    // one time line when the clock is not the system's (a Ticker, or a custom clock).
     if (clock instanceof Ticker ticker) {
       builder.ticker(ticker);
+    } else if (config.getClock().isPresent()) {
+      builder.ticker(() -> TimeUnit.MILLISECONDS.toNanos(clock.millis()));
     }
     builder.clock(clock);
-    builder.executor(events);
+    // The JCache layer hands each removal notice it cares about to this manager's threads at once.
+    builder.executor(Runnable::run);
     builder.removalListener(listener);
     config.getBackendOptions().forEach(builder::backendOptions);
     return builder.build();
@@ -204,7 +246,7 @@ public final class CachetCacheManager implements CacheManager {
 
   private Codec<?> codec(@Nullable String name) {
     if (name == null || name.equalsIgnoreCase("java")) {
-      return Codecs.javaSerialization(classLoader);
+      return serializationCodec;
     }
     return Codecs.named("codec", name);
   }
@@ -247,7 +289,7 @@ public final class CachetCacheManager implements CacheManager {
       checkOpen();
       cache = caches.get(cacheName);
       if (cache == null) {
-        CachetConfiguration<Object, Object> declaration = declared.remove(cacheName);
+        CachetConfiguration<Object, Object> declaration = declared.get(cacheName);
         if (declaration != null) {
           cache = build(cacheName, declaration);
         }
@@ -261,8 +303,9 @@ public final class CachetCacheManager implements CacheManager {
   public Iterable<String> getCacheNames() {
     checkOpen();
     synchronized (caches) {
-      for (String name : List.copyOf(declared.keySet())) {
-        build(name, declared.remove(name));
+      for (Map.Entry<String, CachetConfiguration<Object, Object>> declaration :
+          List.copyOf(declared.entrySet())) {
+        build(declaration.getKey(), declaration.getValue());
       }
       return Collections.unmodifiableSet(new LinkedHashSet<>(caches.keySet()));
     }
@@ -354,12 +397,47 @@ public final class CachetCacheManager implements CacheManager {
 
   @Override
   public String toString() {
-    return "CachetCacheManager{uri=" + uri + ", classLoader=" + classLoader + "}";
+    return "CachetCacheManager{uri=" + uri + ", classLoader=" + classLoader.get() + "}";
   }
 
   private void checkOpen() {
     if (closed) {
       throw new IllegalStateException("the cache manager " + uri + " is closed");
+    }
+  }
+
+  /** Java serialization that resolves classes with a weakly held class loader. Thread-safe. */
+  private static final class ManagerSerializationCodec implements Codec<Serializable> {
+
+    private final WeakReference<ClassLoader> classLoader;
+
+    ManagerSerializationCodec(WeakReference<ClassLoader> classLoader) {
+      this.classLoader = classLoader;
+    }
+
+    private Codec<Serializable> delegate() {
+      ClassLoader loader = classLoader.get();
+      return Codecs.javaSerialization(loader != null ? loader : CachetCacheManager.class.getClassLoader());
+    }
+
+    @Override
+    public byte[] encode(Serializable value) {
+      return delegate().encode(value);
+    }
+
+    @Override
+    public Serializable decode(byte[] bytes) {
+      return delegate().decode(bytes);
+    }
+
+    @Override
+    public Class<Serializable> type() {
+      return Serializable.class;
+    }
+
+    @Override
+    public String toString() {
+      return "Codecs.javaSerialization()";
     }
   }
 }

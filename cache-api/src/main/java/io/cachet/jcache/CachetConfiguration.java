@@ -186,8 +186,10 @@ public class CachetConfiguration<K, V> extends MutableConfiguration<K, V> {
   }
 
   /**
-   * Sets the executor that delivers entry events and runs {@code loadAll}; tests may pass
-   * {@code Runnable::run}. By default the cache manager's own threads.
+   * Sets the executor that delivers events to asynchronous listeners and runs {@code loadAll};
+   * tests may pass {@code Runnable::run} (listeners still never run under a cache lock). By default
+   * the cache manager's own threads. Synchronous listeners run on the thread that made the change
+   * (or on the one already delivering to them), so no executor can hold them up.
    */
   public CachetConfiguration<K, V> setExecutor(Executor executor) {
     this.executor = requireNonNull(executor, "executor");

@@ -106,6 +106,11 @@ final class CachetMutableEntry<K, V> implements MutableEntry<K, V> {
     return action;
   }
 
+  /** Returns the value the processor left, without loading or counting as a read. */
+  @Nullable V value() {
+    return value;
+  }
+
   boolean existed() {
     return existed;
   }

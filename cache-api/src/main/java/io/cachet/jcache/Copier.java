@@ -2,7 +2,6 @@ package io.cachet.jcache;
 
 import io.cachet.codec.Codec;
 import io.cachet.codec.CodecException;
-import io.cachet.codec.Codecs;
 import java.io.Serializable;
 import java.math.BigDecimal;
 import java.math.BigInteger;
@@ -24,7 +23,7 @@ import javax.cache.CacheException;
  *
  * <p>Objects of well-known immutable types are shared, not copied; anything else is copied through
  * Java serialization, resolving classes with the cache manager's class loader (so a cache honours
- * the class loader isolation JCache asks for).
+ * the class loader isolation JCache asks for; see {@link CachetCacheManager#serializationCodec()}).
  */
 interface Copier {
 
@@ -33,9 +32,12 @@ interface Copier {
     return object -> object;
   }
 
-  /** Returns a copier through Java serialization, for the cache called {@code cacheName}. */
-  static Copier serializing(String cacheName, ClassLoader classLoader) {
-    return new SerializingCopier(cacheName, Codecs.javaSerialization(classLoader));
+  /**
+   * Returns a copier through Java serialization with {@code codec}, for the cache called
+   * {@code cacheName}.
+   */
+  static Copier serializing(String cacheName, Codec<Serializable> codec) {
+    return new SerializingCopier(cacheName, codec);
   }
 
   /**

@@ -2,13 +2,12 @@ package io.cachet.jcache;
 
 import static java.util.Objects.requireNonNull;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CancellationException;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import javax.cache.Cache;
 import javax.cache.configuration.CacheEntryListenerConfiguration;
 import javax.cache.configuration.Factory;
@@ -28,20 +27,42 @@ import org.slf4j.LoggerFactory;
 /**
  * Delivers a cache's entry events to its registered listeners. Thread-safe.
  *
- * <p>Each registration has its own queue, a chain of futures run on the executor, so a listener
- * sees the events of one key in the order the changes happened and never runs concurrently with
- * itself. Events are enqueued while the changed key's lock is held (which fixes their order) and
- * delivered afterwards; a synchronous listener's futures are collected in a {@link Pending} that
- * the operation awaits after releasing the lock, so listener code never runs under a cache lock
- * (unless the executor runs tasks inline). The filter runs on the delivering thread too.
+ * <p>Design notes. Each registration has a FIFO queue of deliveries and at most one thread
+ * draining it (its <em>drainer</em>), so a listener sees the events of a key in the order the
+ * changes happened and never runs concurrently with itself. Events are enqueued while the changed
+ * key's lock is held, which fixes their order; nothing else happens under that lock. After
+ * releasing its locks the operation {@linkplain Pending#finish() finishes}:
+ *
+ * <ul>
+ *   <li>for an asynchronous listener it makes sure a drain task runs on the event executor (which
+ *       may be {@code Runnable::run}: the task then runs on the calling thread, lock-free);
+ *   <li>for a synchronous listener it delivers the events itself when nobody is draining that
+ *       listener's queue, or else waits for the thread that is. Synchronous deliveries therefore
+ *       never depend on an executor thread being free: a small or same-thread executor cannot
+ *       hang them.
+ * </ul>
+ *
+ * <p>A drainer delivers in queue order until its own deliveries are done, then hands over to the
+ * next waiting owner; deliveries nobody waits for it delivers as well, so none is left behind.
+ *
+ * <p>Re-entrance. A thread inside a listener or filter call (of any cache) never waits for another
+ * drainer: a listener that writes to a cache whose synchronous listener is being delivered to (by
+ * this thread, as when a listener writes to its own cache, or by another thread that may be waiting
+ * for this one) leaves the new event to that drainer, which delivers it, in order, after the
+ * current call returns. Everywhere else the call that caused an event returns after its
+ * synchronous listeners have seen it.
  *
  * <p>A synchronous listener that throws fails the operation that caused the event, after the
  * change was made: the exception reaches the caller as a {@link CacheEntryListenerException}
- * (errors as they are). An asynchronous listener that throws is logged at WARN.
+ * (errors as they are). An asynchronous listener that throws, or a synchronous one whose event
+ * nobody waits for, is logged at WARN.
  */
 final class EventDispatcher<K, V> {
 
   private static final Logger log = LoggerFactory.getLogger(EventDispatcher.class);
+
+  /** How many listener or filter calls, of any cache, the current thread is inside. */
+  private static final ThreadLocal<int[]> DELIVERING = ThreadLocal.withInitial(() -> new int[1]);
 
   private final String cacheName;
   private final Executor executor;
@@ -66,7 +87,7 @@ final class EventDispatcher<K, V> {
         configuration.getCacheEntryEventFilterFactory();
     CacheEntryEventFilter<? super K, ? super V> filter =
         filterFactory == null ? null : filterFactory.create();
-    registrations.add(new Registration<>(cacheName, configuration, listener, filter));
+    registrations.add(new Registration<>(cacheName, configuration, listener, filter, executor));
   }
 
   /** Stops delivering to the listener of {@code configuration}; returns whether it was registered. */
@@ -89,7 +110,10 @@ final class EventDispatcher<K, V> {
     return false;
   }
 
-  /** Enqueues an event for every listener that takes its type. */
+  /**
+   * Enqueues an event for every listener that takes its type; called under the key's lock. The
+   * events are delivered when {@code pending} is finished.
+   */
   void publish(
       Cache<K, V> source, EventType type, K key, @Nullable V value, @Nullable V oldValue,
       Pending pending) {
@@ -101,10 +125,27 @@ final class EventDispatcher<K, V> {
       if (event == null) {
         event = new CachetEntryEvent<>(source, type, key, value, oldValue, type != EventType.CREATED);
       }
-      CompletableFuture<Void> delivery = registration.enqueue(event, executor);
-      if (registration.configuration.isSynchronous()) {
-        pending.add(delivery);
-      }
+      pending.add(registration, registration.enqueue(event));
+    }
+  }
+
+  /** Returns whether the current thread is inside a listener or filter call. */
+  static boolean insideDelivery() {
+    return DELIVERING.get()[0] > 0;
+  }
+
+  /** One event on its way to one listener. Guarded by its registration. */
+  static final class Delivery {
+    private final CachetEntryEvent<?, ?> event;
+    private boolean done;
+    private @Nullable Throwable failure;
+    /** Its owner waits for it, and will drain the queue itself when nobody else does. */
+    private boolean awaited;
+    /** Its owner will not look at it: a failure is logged by whoever delivers it. */
+    private boolean abandoned;
+
+    private Delivery(CachetEntryEvent<?, ?> event) {
+      this.event = event;
     }
   }
 
@@ -114,18 +155,25 @@ final class EventDispatcher<K, V> {
     final CacheEntryListenerConfiguration<K, V> configuration;
     final CacheEntryListener<? super K, ? super V> listener;
     final @Nullable CacheEntryEventFilter<? super K, ? super V> filter;
+    private final boolean synchronous;
     private final String cacheName;
-    private CompletableFuture<Void> tail = CompletableFuture.completedFuture(null);
+    private final Executor executor;
+    private final ArrayDeque<Delivery> queue = new ArrayDeque<>(); // guarded by this
+    private @Nullable Thread drainer; // guarded by this
+    private boolean scheduled; // guarded by this: a drain task was handed to the executor
 
     Registration(
         String cacheName,
         CacheEntryListenerConfiguration<K, V> configuration,
         CacheEntryListener<? super K, ? super V> listener,
-        @Nullable CacheEntryEventFilter<? super K, ? super V> filter) {
+        @Nullable CacheEntryEventFilter<? super K, ? super V> filter,
+        Executor executor) {
       this.cacheName = cacheName;
       this.configuration = configuration;
+      this.synchronous = configuration.isSynchronous();
       this.listener = listener;
       this.filter = filter;
+      this.executor = executor;
     }
 
     boolean accepts(EventType type) {
@@ -137,19 +185,152 @@ final class EventDispatcher<K, V> {
       };
     }
 
-    synchronized CompletableFuture<Void> enqueue(CachetEntryEvent<K, V> event, Executor executor) {
-      // handle(): a failed delivery must not stop the ones after it.
-      CompletableFuture<Void> next =
-          tail.handle((ignored, failure) -> null).thenRunAsync(() -> deliver(event), executor);
-      tail = next;
-      return next;
+    private synchronized Delivery enqueue(CachetEntryEvent<K, V> event) {
+      Delivery delivery = new Delivery(event);
+      queue.add(delivery);
+      return delivery;
+    }
+
+    /** Asynchronous listeners: makes sure a drain task runs on the executor. */
+    private void schedule() {
+      synchronized (this) {
+        if (drainer != null || scheduled || queue.isEmpty()) {
+          return; // the current drainer, or the task already handed over, delivers what was queued
+        }
+        scheduled = true;
+      }
+      try {
+        executor.execute(this::drainTask);
+      } catch (RejectedExecutionException e) {
+        log.warn(
+            "The event executor of cache '{}' rejected a delivery to {}; delivering on the calling thread",
+            cacheName, listener.getClass().getName(), e);
+        drainTask();
+      }
+    }
+
+    private void drainTask() {
+      synchronized (this) {
+        scheduled = false;
+        if (drainer != null) {
+          return;
+        }
+        drainer = Thread.currentThread();
+      }
+      drain(null);
+    }
+
+    /**
+     * Synchronous listeners: returns once {@code delivery} was delivered, by this thread if nobody
+     * else is draining, with its failure (null if none).
+     */
+    private @Nullable Throwable await(Delivery delivery) {
+      boolean interrupted = false;
+      try {
+        synchronized (this) {
+          if (drainer == Thread.currentThread()) {
+            delivery.abandoned = true; // delivered by this thread's drain loop once it resumes
+            return null;
+          }
+          delivery.awaited = true;
+          while (!delivery.done && drainer != null) {
+            try {
+              wait();
+            } catch (InterruptedException e) {
+              interrupted = true; // a synchronous listener is delivered to all the same
+            }
+          }
+          if (delivery.done) {
+            return delivery.failure;
+          }
+          drainer = Thread.currentThread();
+        }
+        drain(delivery);
+        synchronized (this) {
+          return delivery.failure;
+        }
+      } finally {
+        if (interrupted) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    }
+
+    /**
+     * Synchronous listeners, from a thread that must not wait: delivers {@code delivery} here when
+     * nobody is draining, and otherwise leaves it to the drainer. Returns its failure when it was
+     * delivered here (or before), else null.
+     */
+    private @Nullable Throwable deliverWithoutWaiting(Delivery delivery) {
+      synchronized (this) {
+        if (delivery.done) {
+          return delivery.failure;
+        }
+        if (drainer != null) {
+          delivery.abandoned = true;
+          return null;
+        }
+        drainer = Thread.currentThread();
+      }
+      drain(delivery);
+      synchronized (this) {
+        return delivery.failure;
+      }
+    }
+
+    /**
+     * Delivers queued events in order, as this registration's drainer, until {@code own} (if any)
+     * is done and the next delivery's owner is waiting to drain it, or the queue is empty.
+     */
+    private void drain(@Nullable Delivery own) {
+      boolean released = false;
+      try {
+        while (true) {
+          Delivery next;
+          synchronized (this) {
+            next = queue.peek();
+            if (next == null || ((own == null || own.done) && next.awaited)) {
+              drainer = null;
+              released = true;
+              notifyAll();
+              return;
+            }
+            queue.poll();
+          }
+          Throwable failure = deliver(next.event);
+          synchronized (this) {
+            next.done = true;
+            next.failure = failure;
+            if (failure != null && (!synchronous || next.abandoned)) {
+              logFailure(next.event, failure);
+            }
+            notifyAll();
+          }
+        }
+      } finally {
+        if (!released) {
+          synchronized (this) {
+            drainer = null;
+            notifyAll();
+          }
+        }
+      }
+    }
+
+    private void logFailure(CachetEntryEvent<?, ?> event, Throwable failure) {
+      log.warn(
+          "{} listener {} of cache '{}' threw on a {} event",
+          synchronous ? "Synchronous" : "Asynchronous",
+          listener.getClass().getName(), cacheName, event.getEventType(), failure);
     }
 
     @SuppressWarnings({"unchecked", "rawtypes"})
-    private void deliver(CachetEntryEvent<K, V> event) {
+    private @Nullable Throwable deliver(CachetEntryEvent<?, ?> event) {
+      int[] depth = DELIVERING.get();
+      depth[0]++;
       try {
         if (filter != null && !filter.evaluate((CacheEntryEvent) event)) {
-          return;
+          return null;
         }
         Iterable events = List.of(event);
         switch (event.getEventType()) {
@@ -158,49 +339,42 @@ final class EventDispatcher<K, V> {
           case REMOVED -> ((CacheEntryRemovedListener) listener).onRemoved(events);
           case EXPIRED -> ((CacheEntryExpiredListener) listener).onExpired(events);
         }
-      } catch (RuntimeException | Error e) {
-        if (configuration.isSynchronous()) {
-          throw e;
-        }
-        log.warn(
-            "Asynchronous listener {} of cache '{}' threw on a {} event",
-            listener.getClass().getName(), cacheName, event.getEventType(), e);
+        return null;
+      } catch (Throwable t) {
+        return t;
+      } finally {
+        depth[0]--;
       }
     }
   }
 
-  /** The deliveries to synchronous listeners that one operation must wait for. Not thread-safe. */
+  /**
+   * The events one operation published, delivered when it {@linkplain #finish() finishes}, after
+   * releasing its locks. Not thread-safe.
+   */
   static final class Pending {
 
-    private @Nullable List<CompletableFuture<Void>> deliveries;
+    private @Nullable List<Registration<?, ?>> registrations;
+    private @Nullable List<Delivery> deliveries;
 
-    void add(CompletableFuture<Void> delivery) {
-      if (deliveries == null) {
+    private void add(Registration<?, ?> registration, Delivery delivery) {
+      if (registrations == null || deliveries == null) {
+        registrations = new ArrayList<>(2);
         deliveries = new ArrayList<>(2);
       }
+      registrations.add(registration);
       deliveries.add(delivery);
     }
 
     /**
-     * Waits for every delivery; rethrows the first listener failure as a
-     * {@link CacheEntryListenerException} (an {@link Error} as it is).
+     * Delivers the events; returns once every synchronous listener has seen its event (see the
+     * class comment for the one exception, inside a listener call).
+     *
+     * @throws CacheEntryListenerException if a synchronous listener threw (an {@link Error} is
+     *     rethrown as it is)
      */
-    void await() {
-      List<CompletableFuture<Void>> waiting = deliveries;
-      if (waiting == null) {
-        return;
-      }
-      deliveries = null;
-      Throwable failure = null;
-      for (CompletableFuture<Void> delivery : waiting) {
-        try {
-          delivery.join();
-        } catch (CompletionException | CancellationException e) {
-          if (failure == null) {
-            failure = e.getCause() != null ? e.getCause() : e;
-          }
-        }
-      }
+    void finish() {
+      Throwable failure = deliver(!insideDelivery());
       if (failure instanceof Error error) {
         throw error;
       }
@@ -210,6 +384,52 @@ final class EventDispatcher<K, V> {
       if (failure != null) {
         throw new CacheEntryListenerException("a synchronous cache entry listener failed: " + failure, failure);
       }
+    }
+
+    /**
+     * Delivers the events without ever waiting for another thread, for callers nobody waits for
+     * (backend notices, {@code loadAll} tasks); returns the first failure of a synchronous listener
+     * delivered here, or null.
+     */
+    @Nullable Throwable finishWithoutWaiting() {
+      return deliver(false);
+    }
+
+    /** Delivers the events of an operation that is failing with {@code cause}; never throws. */
+    void finishAfter(Throwable cause) {
+      try {
+        Throwable failure = deliver(!insideDelivery());
+        if (failure != null && failure != cause) {
+          cause.addSuppressed(failure);
+        }
+      } catch (RuntimeException | Error e) {
+        cause.addSuppressed(e);
+      }
+    }
+
+    private @Nullable Throwable deliver(boolean mayWait) {
+      List<Registration<?, ?>> targets = registrations;
+      List<Delivery> waiting = deliveries;
+      if (targets == null || waiting == null) {
+        return null;
+      }
+      registrations = null;
+      deliveries = null;
+      Throwable first = null;
+      for (int i = 0; i < targets.size(); i++) {
+        Registration<?, ?> registration = targets.get(i);
+        if (!registration.synchronous) {
+          registration.schedule();
+          continue;
+        }
+        Delivery delivery = waiting.get(i);
+        Throwable failure =
+            mayWait ? registration.await(delivery) : registration.deliverWithoutWaiting(delivery);
+        if (first == null) {
+          first = failure;
+        }
+      }
+      return first;
     }
   }
 }

@@ -5,6 +5,7 @@ import javax.cache.CacheException;
 import javax.management.InstanceAlreadyExistsException;
 import javax.management.InstanceNotFoundException;
 import javax.management.JMException;
+import javax.management.JMRuntimeException;
 import javax.management.MBeanServer;
 import javax.management.MalformedObjectNameException;
 import javax.management.ObjectName;
@@ -50,7 +51,7 @@ final class JmxRegistration {
       log.warn("An MBean named {} is already registered (a cache of the same name in a cache manager "
           + "with the same URI but another class loader?); not registering another", name);
       return false;
-    } catch (JMException e) {
+    } catch (JMException | JMRuntimeException e) {
       throw new CacheException("cannot register MBean " + name, e);
     }
   }
@@ -61,13 +62,25 @@ final class JmxRegistration {
       server.unregisterMBean(name);
     } catch (InstanceNotFoundException e) {
       // Already gone.
-    } catch (JMException e) {
+    } catch (JMException | JMRuntimeException e) {
       log.warn("Cannot unregister MBean {}", name, e);
     }
   }
 
-  /** Replaces the characters an ObjectName value may not hold unquoted, as the TCK expects. */
+  /**
+   * Returns {@code value} as an ObjectName value: {@code , : =} and newlines replaced by {@code .}
+   * (the names JCache tools and the TCK look for), and then quoted if it still holds a character
+   * that an unquoted value may not ({@code "}) or that would make the name a pattern
+   * ({@code * ?}).
+   */
   private static String safe(String value) {
-    return value.replaceAll(",|:|=|\n", ".");
+    String replaced = value.replaceAll(",|:|=|\n", ".");
+    for (int i = 0; i < replaced.length(); i++) {
+      char c = replaced.charAt(i);
+      if (c == '"' || c == '*' || c == '?') {
+        return ObjectName.quote(replaced);
+      }
+    }
+    return replaced;
   }
 }

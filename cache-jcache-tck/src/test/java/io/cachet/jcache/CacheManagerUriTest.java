@@ -151,6 +151,52 @@ final class CacheManagerUriTest {
   }
 
   @Test
+  void getCache_declaredCacheThatFailsToBuild_failsAgainInsteadOfVanishing() {
+    Properties properties = new Properties();
+    properties.setProperty("cache.broken.backend", "no-such-backend");
+    URI uri = URI.create("urn:cachet:test:broken");
+    opened.add(uri);
+    CacheManager manager = provider.getCacheManager(uri, loader, properties);
+
+    for (int attempt = 0; attempt < 2; attempt++) {
+      assertThatThrownBy(() -> manager.getCache("broken"))
+          .isInstanceOf(CacheException.class)
+          .hasMessageContaining("no-such-backend");
+    }
+    assertThatThrownBy(manager::getCacheNames).isInstanceOf(CacheException.class);
+  }
+
+  @Test
+  void getCache_declaredCacheWhoseFirstBuildFails_isBuiltByTheNextCall() {
+    Properties properties = new Properties();
+    properties.setProperty("cache.flaky.backend", FakeRemoteBackend.NAME);
+    URI uri = URI.create("urn:cachet:test:flaky");
+    opened.add(uri);
+    CacheManager manager = provider.getCacheManager(uri, loader, properties);
+    FakeRemoteBackend.FAIL_NEXT_CONFIG.set(true);
+
+    assertThatThrownBy(() -> manager.getCache("flaky")).isInstanceOf(CacheException.class);
+
+    Cache<Object, Object> flaky = manager.getCache("flaky");
+    assertThat(flaky).isNotNull();
+    assertThat(flaky.unwrap(io.cachet.Cache.class).config().backend()).isEqualTo(FakeRemoteBackend.NAME);
+    assertThat(manager.getCacheNames()).containsExactly("flaky");
+  }
+
+  @Test
+  void getCacheManager_unknownOptionInProperties_namesItAndTheJCacheSettings() {
+    Properties properties = new Properties();
+    properties.setProperty("cache.users.maxSize", "5");
+    URI uri = URI.create("urn:cachet:test:typo");
+    opened.add(uri);
+
+    assertThatThrownBy(() -> provider.getCacheManager(uri, loader, properties))
+        .isInstanceOf(CacheException.class)
+        .hasMessageContaining("unknown cache option 'cache.users.maxSize' in the cache manager's properties")
+        .hasMessageContaining("jcache.[keyType, managementEnabled, statisticsEnabled, storeByValue, valueType]");
+  }
+
+  @Test
   void setOption_unknownOption_throwsIllegalArgumentExceptionNamingIt() {
     assertThatThrownBy(() -> new CachetConfiguration<>().setOption("maxSize", "1"))
         .isInstanceOf(IllegalArgumentException.class)

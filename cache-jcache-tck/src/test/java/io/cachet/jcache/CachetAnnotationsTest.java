@@ -132,6 +132,70 @@ final class CachetAnnotationsTest {
     assertThat(target.failures).hasValue(1);
   }
 
+  interface Accounts {
+    void save(String id, String value);
+
+    void forget(String id);
+  }
+
+  /** Fails with {@link #failure} (if set) after the body, to exercise the exception filters. */
+  static final class FailingAccounts implements Accounts {
+    volatile RuntimeException failure;
+
+    @Override
+    @CachePut(cacheName = "accounts", noCacheFor = IllegalArgumentException.class)
+    public void save(String id, @CacheValue String value) {
+      fail();
+    }
+
+    @Override
+    @CacheRemove(cacheName = "accounts", noEvictFor = IllegalArgumentException.class)
+    public void forget(String id) {
+      fail();
+    }
+
+    private void fail() {
+      RuntimeException e = failure;
+      if (e != null) {
+        throw e;
+      }
+    }
+  }
+
+  private static CachetAnnotations.GeneratedKey key(String id) {
+    return new CachetAnnotations.GeneratedKey(new Object[] {id});
+  }
+
+  @Test
+  void cachePut_withOnlyAnExcludeList_cachesOnEveryOtherException() {
+    FailingAccounts target = new FailingAccounts();
+    Accounts accounts = CachetAnnotations.proxy(Accounts.class, target, manager);
+
+    target.failure = new IllegalStateException("not excluded");
+    assertThatThrownBy(() -> accounts.save("1", "cached")).isSameAs(target.failure);
+    target.failure = new IllegalArgumentException("excluded");
+    assertThatThrownBy(() -> accounts.save("2", "not cached")).isSameAs(target.failure);
+
+    assertThat(manager.getCache("accounts").get(key("1"))).isEqualTo("cached");
+    assertThat(manager.getCache("accounts").containsKey(key("2"))).isFalse();
+  }
+
+  @Test
+  void cacheRemove_withOnlyAnExcludeList_evictsOnEveryOtherException() {
+    FailingAccounts target = new FailingAccounts();
+    Accounts accounts = CachetAnnotations.proxy(Accounts.class, target, manager);
+    accounts.save("1", "a");
+    accounts.save("2", "b");
+
+    target.failure = new IllegalStateException("not excluded");
+    assertThatThrownBy(() -> accounts.forget("1")).isSameAs(target.failure);
+    target.failure = new IllegalArgumentException("excluded");
+    assertThatThrownBy(() -> accounts.forget("2")).isSameAs(target.failure);
+
+    assertThat(manager.getCache("accounts").containsKey(key("1"))).isFalse();
+    assertThat(manager.getCache("accounts").get(key("2"))).isEqualTo("b");
+  }
+
   @Test
   void objectMethods_goToTheTarget() {
     DatabaseDirectory target = new DatabaseDirectory();

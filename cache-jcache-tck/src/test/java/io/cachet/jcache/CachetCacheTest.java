@@ -2,6 +2,7 @@ package io.cachet.jcache;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import io.cachet.EvictionPolicy;
 import io.cachet.FakeTicker;
@@ -18,12 +19,14 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import javax.cache.Cache;
 import javax.cache.CacheException;
 import javax.cache.CacheManager;
@@ -48,6 +51,7 @@ import javax.cache.integration.CacheLoader;
 import javax.cache.integration.CacheLoaderException;
 import javax.cache.integration.CacheWriter;
 import javax.cache.integration.CacheWriterException;
+import javax.cache.integration.CompletionListenerFuture;
 import javax.cache.processor.EntryProcessorException;
 import javax.cache.processor.EntryProcessorResult;
 import javax.management.MBeanServer;
@@ -55,6 +59,8 @@ import javax.management.ObjectName;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** The provider's behaviour on the local backend, with a fake clock: no sleeps. */
 final class CachetCacheTest {
@@ -261,10 +267,12 @@ final class CachetCacheTest {
   @Test
   void get_concurrentMissesOnOneKey_loadOnce() throws Exception {
     AtomicInteger loads = new AtomicInteger();
+    AtomicReference<Thread> loadingThread = new AtomicReference<>();
     CountDownLatch loading = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
     SimpleLoader loader = new SimpleLoader(key -> {
       loads.incrementAndGet();
+      loadingThread.set(Thread.currentThread());
       loading.countDown();
       awaitLatch(release);
       return "v";
@@ -277,11 +285,20 @@ final class CachetCacheTest {
                 .setCacheLoaderFactory(FactoryBuilder.factoryOf(loader)));
     ExecutorService threads = Executors.newFixedThreadPool(4);
     try {
+      List<Thread> callers = new CopyOnWriteArrayList<>();
       List<Future<String>> results = new ArrayList<>();
       for (int i = 0; i < 4; i++) {
-        results.add(threads.submit(() -> cache.get("k")));
+        results.add(threads.submit(() -> {
+          callers.add(Thread.currentThread());
+          return cache.get("k");
+        }));
       }
-      loading.await(10, TimeUnit.SECONDS);
+      assertThat(loading.await(10, TimeUnit.SECONDS)).isTrue();
+      // Release the loader only once the three other callers wait for the key's lock.
+      await().atMost(Duration.ofSeconds(10)).until(() -> callers.size() == 4
+          && callers.stream()
+              .filter(t -> t != loadingThread.get())
+              .allMatch(t -> t.getState() == Thread.State.WAITING || t.getState() == Thread.State.BLOCKED));
       release.countDown();
       for (Future<String> result : results) {
         assertThat(result.get(10, TimeUnit.SECONDS)).isEqualTo("v");
@@ -600,6 +617,258 @@ final class CachetCacheTest {
     assertThatThrownBy(() -> cache.unwrap(String.class)).isInstanceOf(IllegalArgumentException.class);
   }
 
+  // ---------------------------------------------------------------- review regressions
+
+  @Test
+  void put_writeThroughOfAValueThatCannotBeCopied_failsBeforeTheWriterRuns() {
+    KeyRecordingWriter writer = new KeyRecordingWriter();
+    Cache<String, Object> cache =
+        manager.createCache(
+            "c",
+            config(String.class, Object.class)
+                .setWriteThrough(true)
+                .setCacheWriterFactory(FactoryBuilder.factoryOf(writer)));
+    cache.put("k", "v");
+
+    assertThatThrownBy(() -> cache.put("k", new Object()))
+        .isInstanceOf(CacheException.class)
+        .hasMessageContaining("is not Serializable");
+    assertThatThrownBy(() -> cache.putAll(Map.of("k", "fine", "j", new Object())))
+        .isInstanceOf(CacheException.class);
+    assertThatThrownBy(() -> cache.invoke("k", (entry, args) -> {
+          entry.setValue(new Object());
+          return null;
+        }))
+        .isInstanceOf(EntryProcessorException.class)
+        .hasRootCauseInstanceOf(CacheException.class);
+
+    assertThat(writer.written).containsExactly("k");
+    assertThat(cache.get("k")).isEqualTo("v");
+    assertThat(cache.containsKey("j")).isFalse();
+  }
+
+  @Test
+  void invoke_writerThrows_throwsEntryProcessorExceptionAndKeepsTheEntry() {
+    RecordingWriter writer = new RecordingWriter();
+    Cache<String, String> cache =
+        manager.createCache(
+            "c",
+            config(String.class, String.class)
+                .setWriteThrough(true)
+                .setCacheWriterFactory(FactoryBuilder.factoryOf(writer)));
+    cache.put("k", "v1");
+    writer.failOn = "v2";
+
+    assertThatThrownBy(() -> cache.invoke("k", (entry, args) -> {
+          entry.setValue("v2");
+          return null;
+        }))
+        .isInstanceOf(EntryProcessorException.class)
+        .hasCauseInstanceOf(CacheWriterException.class);
+
+    assertThat(cache.get("k")).isEqualTo("v1");
+  }
+
+  @Test
+  void remove_writerThrows_throwsCacheWriterExceptionAndKeepsTheEntry() {
+    RecordingListener listener = new RecordingListener();
+    Cache<String, String> cache =
+        manager.createCache(
+            "c",
+            config(String.class, String.class)
+                .setWriteThrough(true)
+                .setCacheWriterFactory(FactoryBuilder.factoryOf(new FailingDeleteWriter()))
+                .addCacheEntryListenerConfiguration(listener.configuration(true)));
+    cache.put("k", "v");
+
+    assertThatThrownBy(() -> cache.remove("k")).isInstanceOf(CacheWriterException.class);
+    assertThatThrownBy(() -> cache.getAndRemove("k")).isInstanceOf(CacheWriterException.class);
+    assertThatThrownBy(() -> cache.invoke("k", (entry, args) -> {
+          entry.remove();
+          return null;
+        }))
+        .isInstanceOf(EntryProcessorException.class);
+
+    assertThat(cache.get("k")).isEqualTo("v");
+    assertThat(listener.events).extracting(e -> e.type).containsExactly(EventType.CREATED);
+  }
+
+  @Test
+  void expiryPolicyThrows_creationNeverExpiresAndAccessOrUpdateKeepTheDeadline() {
+    ThrowingExpiry expiry = new ThrowingExpiry();
+    Cache<String, String> cache =
+        manager.createCache(
+            "c", config(String.class, String.class).setExpiryPolicyFactory(FactoryBuilder.factoryOf(expiry)));
+
+    expiry.failCreation = true;
+    cache.put("eternal", "v");
+    expiry.failCreation = false;
+    cache.put("minute", "v"); // one minute
+    ticker.advance(Duration.ofSeconds(30));
+    cache.get("minute"); // the access expiry throws: the deadline stays
+    cache.put("minute", "w"); // the update expiry throws: the deadline stays
+    ticker.advance(Duration.ofSeconds(30));
+
+    assertThat(cache.get("minute")).isNull();
+    ticker.advance(Duration.ofDays(365));
+    assertThat(cache.get("eternal")).isEqualTo("v");
+  }
+
+  @Test
+  void loadAll_loaderThrows_reportsThroughOnException() throws Exception {
+    Cache<String, String> cache =
+        manager.createCache(
+            "c",
+            config(String.class, String.class)
+                .setCacheLoaderFactory(FactoryBuilder.factoryOf(new SimpleLoader(key -> {
+                  throw new IllegalStateException("database down");
+                }))));
+    CompletionListenerFuture future = new CompletionListenerFuture();
+
+    cache.loadAll(Set.of("k"), false, future);
+
+    assertThatThrownBy(() -> future.get(10, TimeUnit.SECONDS))
+        .isInstanceOf(ExecutionException.class)
+        .cause()
+        .isInstanceOf(CacheLoaderException.class)
+        .hasRootCauseMessage("database down");
+    assertThat(cache.containsKey("k")).isFalse();
+  }
+
+  @Test
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  void typedCache_wrongKeyType_throwsClassCastExceptionFromEveryOperation() {
+    Cache<Object, Object> raw = (Cache) manager.createCache("c", config(String.class, Long.class));
+
+    assertThatThrownBy(() -> raw.containsKey(1)).isInstanceOf(ClassCastException.class);
+    assertThatThrownBy(() -> raw.getAll(Set.of("k", 1))).isInstanceOf(ClassCastException.class);
+    assertThatThrownBy(() -> raw.removeAll(Set.of(1))).isInstanceOf(ClassCastException.class);
+    assertThatThrownBy(() -> raw.invoke(1, (entry, args) -> null)).isInstanceOf(ClassCastException.class);
+    assertThatThrownBy(() -> raw.invokeAll(Set.of(1), (entry, args) -> null)).isInstanceOf(ClassCastException.class);
+    assertThatThrownBy(() -> raw.invoke("k", (entry, args) -> {
+          entry.setValue("not a long");
+          return null;
+        }))
+        .isInstanceOf(EntryProcessorException.class)
+        .hasCauseInstanceOf(ClassCastException.class);
+    assertThat(raw.iterator().hasNext()).isFalse();
+  }
+
+  @ParameterizedTest
+  @EnumSource(EvictionPolicy.class)
+  void put_afterTheBackendDroppedAnExpiredEntry_reportsExpiredBeforeCreated(EvictionPolicy policy) {
+    RecordingListener listener = new RecordingListener();
+    Cache<String, String> cache =
+        manager.createCache(
+            "c",
+            config(String.class, String.class)
+                .setExecutor(eventThreads) // backend notices are not handled on the writing thread
+                .setOption("evictionPolicy", policy.name())
+                .setExpiryPolicyFactory(CreatedExpiryPolicy.factoryOf(javax.cache.expiry.Duration.ONE_MINUTE))
+                .setStatisticsEnabled(true)
+                .addCacheEntryListenerConfiguration(listener.configuration(true)));
+    cache.put("k", "v1");
+
+    ticker.advance(Duration.ofMinutes(1).plus(CachetCache.BACKEND_GRACE).plusSeconds(1));
+    cache.put("k", "v2"); // the backend dropped v1 by itself; its notice comes later
+
+    assertThat(listener.events)
+        .extracting(e -> e.type + ":" + e.value)
+        .containsExactly("CREATED:v1", "EXPIRED:v1", "CREATED:v2");
+    CachetCache<?, ?> cachet = cache.unwrap(CachetCache.class);
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(cachet.indexedKeys()).containsExactly("k"));
+    assertThat(cachet.statistics().getCacheEvictions()).isEqualTo(1);
+    assertThat(cache.get("k")).isEqualTo("v2");
+  }
+
+  @Test
+  void put_slowWriter_deadlineCountsFromTheEndOfTheWrite() {
+    Cache<String, String> cache =
+        manager.createCache(
+            "c",
+            config(String.class, String.class)
+                .setExpiryPolicyFactory(CreatedExpiryPolicy.factoryOf(javax.cache.expiry.Duration.ONE_MINUTE))
+                .setWriteThrough(true)
+                .setCacheWriterFactory(FactoryBuilder.factoryOf(new SlowWriter(ticker))));
+
+    cache.put("k", "v"); // the writer takes two minutes
+    assertThat(cache.get("k")).isEqualTo("v");
+
+    cache.invoke("j", (entry, args) -> {
+      ticker.advance(Duration.ofMinutes(2)); // and so does the processor
+      entry.setValue("w");
+      return null;
+    });
+    assertThat(cache.get("j")).isEqualTo("w");
+  }
+
+  @Test
+  void updates_scheduleNothingOnTheEventExecutor() {
+    AtomicInteger tasks = new AtomicInteger();
+    Cache<String, Integer> cache =
+        manager.createCache(
+            "c",
+            config(String.class, Integer.class).setExecutor(task -> {
+              tasks.incrementAndGet();
+              task.run();
+            }));
+
+    for (int i = 0; i < 100; i++) {
+      cache.put("k", i);
+    }
+    cache.remove("k");
+
+    assertThat(tasks).hasValue(0);
+  }
+
+  @Test
+  void customClock_drivesTheBackendsTimeToLiveToo() {
+    MutableClock clock = new MutableClock();
+    RecordingListener listener = new RecordingListener();
+    Cache<String, String> cache =
+        manager.createCache(
+            "c",
+            new CachetConfiguration<String, String>()
+                .setTypes(String.class, String.class)
+                .setClock(clock)
+                .setExecutor(Runnable::run)
+                .setExpiryPolicyFactory(CreatedExpiryPolicy.factoryOf(javax.cache.expiry.Duration.ONE_MINUTE))
+                .addCacheEntryListenerConfiguration(listener.configuration(true)));
+    cache.put("forgotten", "v");
+
+    clock.advance(Duration.ofMinutes(1).plus(CachetCache.BACKEND_GRACE).plusSeconds(1));
+    cache.put("other", "w"); // the backend does its maintenance when it is used
+
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+        assertThat(listener.events).extracting(e -> e.type + ":" + e.key).contains("EXPIRED:forgotten"));
+  }
+
+  @Test
+  void createCache_namesWithObjectNameSpecialCharacters_registersAndUnregistersTheirMXBeans() throws Exception {
+    MBeanServer server = java.lang.management.ManagementFactory.getPlatformMBeanServer();
+    Map<String, String> names = new java.util.LinkedHashMap<>();
+    names.put("a*b", ObjectName.quote("a*b"));
+    names.put("what?", ObjectName.quote("what?"));
+    names.put("say \"hi\"", ObjectName.quote("say \"hi\""));
+    names.put("a,b=c:d", "a.b.c.d");
+    names.put("back\\slash", "back\\slash");
+    for (Map.Entry<String, String> name : names.entrySet()) {
+      manager.createCache(
+          name.getKey(),
+          config(String.class, String.class).setStatisticsEnabled(true).setManagementEnabled(true));
+      ObjectName statistics =
+          new ObjectName("javax.cache:type=CacheStatistics,CacheManager=urn.cachet.test.CachetCacheTest,Cache=" + name.getValue());
+      ObjectName configuration =
+          new ObjectName("javax.cache:type=CacheConfiguration,CacheManager=urn.cachet.test.CachetCacheTest,Cache=" + name.getValue());
+
+      assertThat(server.isRegistered(statistics)).as(name.getKey()).isTrue();
+      assertThat(server.isRegistered(configuration)).as(name.getKey()).isTrue();
+      manager.destroyCache(name.getKey());
+      assertThat(server.isRegistered(statistics)).as(name.getKey()).isFalse();
+      assertThat(server.isRegistered(configuration)).as(name.getKey()).isFalse();
+    }
+  }
+
   // ---------------------------------------------------------------- helpers
 
   private static List<Integer> range(int end) {
@@ -614,7 +883,7 @@ final class CachetCacheTest {
     return values;
   }
 
-  private static void awaitLatch(CountDownLatch latch) {
+  static void awaitLatch(CountDownLatch latch) {
     try {
       latch.await(10, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
@@ -759,6 +1028,122 @@ final class CachetCacheTest {
         delete(it.next());
         it.remove();
       }
+    }
+  }
+
+  /** Records the keys written; store-by-value tests give it values of any type. */
+  static final class KeyRecordingWriter implements CacheWriter<Object, Object>, Serializable {
+    private static final long serialVersionUID = 1L;
+    final List<Object> written = new CopyOnWriteArrayList<>();
+
+    @Override
+    public void write(Cache.Entry<?, ?> entry) {
+      written.add(entry.getKey());
+    }
+
+    @Override
+    public void writeAll(Collection<Cache.Entry<?, ?>> entries) {
+      for (Iterator<Cache.Entry<?, ?>> it = entries.iterator(); it.hasNext(); ) {
+        write(it.next());
+        it.remove();
+      }
+    }
+
+    @Override
+    public void delete(Object key) {}
+
+    @Override
+    public void deleteAll(Collection<?> keys) {
+      keys.clear();
+    }
+  }
+
+  /** Writes nothing and fails every delete. */
+  static final class FailingDeleteWriter implements CacheWriter<String, String>, Serializable {
+    private static final long serialVersionUID = 1L;
+
+    @Override
+    public void write(Cache.Entry<? extends String, ? extends String> entry) {}
+
+    @Override
+    public void writeAll(Collection<Cache.Entry<? extends String, ? extends String>> entries) {
+      entries.clear();
+    }
+
+    @Override
+    public void delete(Object key) {
+      throw new IllegalStateException("cannot delete " + key);
+    }
+
+    @Override
+    public void deleteAll(Collection<?> keys) {
+      throw new IllegalStateException("cannot delete " + keys);
+    }
+  }
+
+  /** Takes two minutes of fake time to write. */
+  static final class SlowWriter implements CacheWriter<String, String>, Serializable {
+    private static final long serialVersionUID = 1L;
+    private final transient FakeTicker ticker;
+
+    SlowWriter(FakeTicker ticker) {
+      this.ticker = ticker;
+    }
+
+    @Override
+    public void write(Cache.Entry<? extends String, ? extends String> entry) {
+      ticker.advance(Duration.ofMinutes(2));
+    }
+
+    @Override
+    public void writeAll(Collection<Cache.Entry<? extends String, ? extends String>> entries) {
+      entries.clear();
+    }
+
+    @Override
+    public void delete(Object key) {}
+
+    @Override
+    public void deleteAll(Collection<?> keys) {
+      keys.clear();
+    }
+  }
+
+  /** One minute for creations unless told to fail; fails every access and update. */
+  static final class ThrowingExpiry implements ExpiryPolicy, Serializable {
+    private static final long serialVersionUID = 1L;
+    volatile boolean failCreation;
+
+    @Override
+    public javax.cache.expiry.Duration getExpiryForCreation() {
+      if (failCreation) {
+        throw new IllegalStateException("no creation expiry");
+      }
+      return javax.cache.expiry.Duration.ONE_MINUTE;
+    }
+
+    @Override
+    public javax.cache.expiry.Duration getExpiryForAccess() {
+      throw new IllegalStateException("no access expiry");
+    }
+
+    @Override
+    public javax.cache.expiry.Duration getExpiryForUpdate() {
+      throw new IllegalStateException("no update expiry");
+    }
+  }
+
+  /** A wall clock the test moves; not a {@link io.cachet.Ticker}. */
+  static final class MutableClock implements java.time.InstantSource {
+    private volatile java.time.Instant now = java.time.Instant.parse("2030-01-01T00:00:00Z");
+
+    void advance(Duration duration) {
+      now = now.plus(duration);
+    }
+
+    @Override
+    public java.time.Instant instant() {
+      return now;
     }
   }
 

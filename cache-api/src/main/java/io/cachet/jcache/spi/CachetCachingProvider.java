@@ -28,6 +28,10 @@ import org.slf4j.LoggerFactory;
  * <p>Keeps one {@link CachetCacheManager} per URI and class loader, as JCache requires. The default
  * URI only names the default manager; a URI with the {@code classpath:}, {@code file:} or
  * {@code jar:} scheme names a properties file that declares caches.
+ *
+ * <p>Managers are kept in a map keyed weakly by class loader, and a manager refers to its class
+ * loader only weakly, so a class loader nothing else refers to (an undeployed application's) can
+ * be garbage collected along with its managers even if they were never closed.
  */
 public final class CachetCachingProvider implements CachingProvider {
 

@@ -1,11 +1,20 @@
 package io.cachet.jcache.spi;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.cachet.jcache.CachetCacheManager;
+import java.lang.ref.WeakReference;
 import java.net.URI;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import javax.cache.Cache;
 import javax.cache.CacheManager;
 import javax.cache.Caching;
+import javax.cache.configuration.MutableConfiguration;
 import javax.cache.configuration.OptionalFeature;
 import javax.cache.spi.CachingProvider;
 import org.junit.jupiter.api.Test;
@@ -20,6 +29,27 @@ final class CachetCachingProviderTest {
     assertThat(provider).isInstanceOf(CachetCachingProvider.class);
     assertThat(provider.isSupported(OptionalFeature.STORE_BY_REFERENCE)).isTrue();
     assertThat(provider.getDefaultURI()).isEqualTo(URI.create(CachetCachingProvider.DEFAULT_URI));
+  }
+
+  @Test
+  void getCacheManager_neverClosed_letsItsClassLoaderBeCollected() {
+    WeakReference<ClassLoader> collected = useAndForgetAClassLoader();
+
+    await().atMost(Duration.ofSeconds(20)).until(() -> {
+      System.gc();
+      return collected.get() == null;
+    });
+  }
+
+  /** Uses a manager of a fresh class loader (store-by-value copies included) and drops both. */
+  private WeakReference<ClassLoader> useAndForgetAClassLoader() {
+    ClassLoader loader = new URLClassLoader(new URL[0], getClass().getClassLoader());
+    CacheManager manager = provider.getCacheManager(URI.create("urn:cachet:test:forgotten"), loader);
+    Cache<String, ArrayList<String>> cache =
+        manager.createCache("c", new MutableConfiguration<String, ArrayList<String>>().setStoreByValue(true));
+    cache.put("k", new ArrayList<>(List.of("copied through serialization")));
+    assertThat(cache.get("k")).containsExactly("copied through serialization");
+    return new WeakReference<>(loader);
   }
 
   @Test

@@ -2,9 +2,11 @@ package io.cachet.jcache.tck;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.ServiceLoader;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.cache.Cache;
 import javax.cache.Caching;
+import javax.cache.annotation.BeanProvider;
 import javax.cache.annotation.CacheResult;
 import org.junit.jupiter.api.Test;
 
@@ -23,6 +25,15 @@ final class GuiceAnnotationsTest {
       calls.incrementAndGet();
       return "hello " + name;
     }
+  }
+
+  @Test
+  void serviceLoader_findsTheGuiceBeanProvider() {
+    // The TCK's annotation tests find their BeanProvider this way, and without one they pass
+    // while testing nothing.
+    assertThat(ServiceLoader.load(BeanProvider.class))
+        .extracting(provider -> (Object) provider.getClass())
+        .containsExactly(GuiceBeanProvider.class);
   }
 
   @Test

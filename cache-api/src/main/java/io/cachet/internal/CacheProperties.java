@@ -1,0 +1,91 @@
+package io.cachet.internal;
+
+import io.cachet.CacheConfig;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * Groups the {@code cache.<name>.<option>=value} declarations of a properties file by cache, for
+ * {@link io.cachet.CacheManager#fromProperties(Properties)} and the JCache provider. Not API.
+ *
+ * <p>A cache name may contain dots; the option is recognised as the last segment (one of
+ * {@link CacheConfig#OPTION_NAMES}) or as {@code <backend>.<option>}. Keys that do not start with
+ * {@code cache.} are ignored.
+ */
+public final class CacheProperties {
+
+  private static final String PREFIX = "cache.";
+
+  /**
+   * One cache's declared options, as written (values untrimmed).
+   *
+   * @param options core options by name, in key order
+   * @param backendOptions options by backend name (sorted), each in key order
+   */
+  public record Declaration(Map<String, String> options, Map<String, Map<String, String>> backendOptions) {}
+
+  private CacheProperties() {}
+
+  /**
+   * Returns the declarations in {@code properties} by cache name, sorted by name; {@code source}
+   * names the properties in error messages, {@code backends} are the backend names known.
+   *
+   * @throws IllegalArgumentException naming the key if it is neither a core nor a backend option
+   */
+  public static SortedMap<String, Declaration> parse(
+      Properties properties, String source, Set<String> backends) {
+    Map<String, Map<String, String>> core = new TreeMap<>();
+    Map<String, Map<String, Map<String, String>>> backend = new TreeMap<>();
+    for (String key : new TreeSet<>(properties.stringPropertyNames())) {
+      if (!key.startsWith(PREFIX)) {
+        continue;
+      }
+      String value = properties.getProperty(key);
+      String rest = key.substring(PREFIX.length());
+      String matched = null;
+      for (String option : CacheConfig.OPTION_NAMES) {
+        if (rest.endsWith("." + option) && rest.length() > option.length() + 1) {
+          String name = rest.substring(0, rest.length() - option.length() - 1);
+          core.computeIfAbsent(name, n -> new LinkedHashMap<>()).put(option, value);
+          matched = option;
+          break;
+        }
+      }
+      if (matched != null) {
+        continue;
+      }
+      for (String providerName : backends) {
+        int at = rest.indexOf("." + providerName + ".");
+        if (at > 0) {
+          String name = rest.substring(0, at);
+          String option = rest.substring(at + providerName.length() + 2);
+          backend
+              .computeIfAbsent(name, n -> new TreeMap<>())
+              .computeIfAbsent(providerName, p -> new LinkedHashMap<>())
+              .put(option, value);
+          matched = option;
+          break;
+        }
+      }
+      if (matched == null) {
+        throw new IllegalArgumentException(
+            "unknown cache option '" + key + "' in " + source + "; known options: "
+                + new TreeSet<>(CacheConfig.OPTION_NAMES) + " or <backend>.<option> for backends "
+                + new TreeSet<>(backends));
+      }
+    }
+    Set<String> names = new TreeSet<>(core.keySet());
+    names.addAll(backend.keySet());
+    SortedMap<String, Declaration> declared = new TreeMap<>();
+    for (String name : names) {
+      declared.put(
+          name, new Declaration(core.getOrDefault(name, Map.of()), backend.getOrDefault(name, Map.of())));
+    }
+    return declared;
+  }
+}

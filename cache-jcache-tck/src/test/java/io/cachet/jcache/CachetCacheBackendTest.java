@@ -1,0 +1,143 @@
+package io.cachet.jcache;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.cachet.BackendUnavailableException;
+import io.cachet.FakeTicker;
+import io.cachet.jcache.CachetCacheTest.ClosingLoader;
+import io.cachet.jcache.CachetCacheTest.ClosingWriter;
+import io.cachet.jcache.CachetCacheTest.RecordingWriter;
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import javax.cache.Cache;
+import javax.cache.CacheException;
+import javax.cache.CacheManager;
+import javax.cache.Caching;
+import javax.cache.configuration.FactoryBuilder;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The provider on a backend like Redis ({@link FakeRemoteBackend}): one that never reports the
+ * entries it drops, and that can fail.
+ */
+final class CachetCacheBackendTest {
+
+  private final FakeTicker ticker = new FakeTicker();
+  private CacheManager manager;
+
+  @BeforeEach
+  void openManager() {
+    manager =
+        Caching.getCachingProvider()
+            .getCacheManager(URI.create("urn:cachet:test:CachetCacheBackendTest"), getClass().getClassLoader());
+  }
+
+  @AfterEach
+  void closeManager() {
+    FakeRemoteBackend.FAIL_NEXT_CONFIG.set(false);
+    manager.close();
+  }
+
+  private CachetConfiguration<String, String> config() {
+    return new CachetConfiguration<String, String>()
+        .setBackend(FakeRemoteBackend.NAME)
+        .setTypes(String.class, String.class)
+        .setClock(ticker)
+        .setExecutor(Runnable::run);
+  }
+
+  @SuppressWarnings("unchecked")
+  private static FakeRemoteBackend<Object, Object> backend(Cache<?, ?> cache) {
+    return cache.unwrap(FakeRemoteBackend.class);
+  }
+
+  @Test
+  void get_ofAKeyTheBackendDroppedSilently_forgetsTheKey() {
+    Cache<String, String> cache = manager.createCache("c", config());
+    cache.put("kept", "v");
+    cache.put("dropped", "v");
+    backend(cache).forget("dropped");
+    CachetCache<?, ?> cachet = cache.unwrap(CachetCache.class);
+
+    assertThat(cache.get("dropped")).isNull();
+
+    assertThat(cachet.indexedKeys()).containsExactly("kept");
+    List<String> iterated = new ArrayList<>();
+    cache.forEach(e -> iterated.add(e.getKey()));
+    assertThat(iterated).containsExactly("kept");
+  }
+
+  @Test
+  void iteratorAndRemoveAll_overKeysTheBackendDroppedSilently_skipThemAndForgetThem() {
+    RecordingWriter writer = new RecordingWriter();
+    Cache<String, String> cache =
+        manager.createCache(
+            "c", config().setWriteThrough(true).setCacheWriterFactory(FactoryBuilder.factoryOf(writer)));
+    cache.putAll(Map.of("a", "1", "b", "2", "c", "3"));
+    backend(cache).forget("a");
+    CachetCache<?, ?> cachet = cache.unwrap(CachetCache.class);
+
+    List<String> iterated = new ArrayList<>();
+    cache.forEach(e -> iterated.add(e.getKey()));
+    backend(cache).forget("b");
+    cache.removeAll();
+
+    assertThat(iterated).containsExactlyInAnyOrder("b", "c");
+    // Only what the cache held goes to the writer: "a" and "b" are no longer the cache's to delete.
+    assertThat(writer.deleted).containsExactly("c");
+    assertThat(cachet.indexedKeys()).isEmpty();
+  }
+
+  @Test
+  void operations_backendUnavailable_throwJCacheCacheExceptionWithTheCause() {
+    Cache<String, String> cache = manager.createCache("c", config());
+    cache.put("k", "v");
+    backend(cache).unavailable = true;
+
+    for (Runnable operation : List.<Runnable>of(
+        () -> cache.get("k"),
+        () -> cache.put("k", "w"),
+        () -> cache.remove("k"),
+        () -> cache.containsKey("k"),
+        () -> cache.getAll(Set.of("k")),
+        () -> cache.invoke("k", (entry, args) -> entry.getValue()))) {
+      assertThatThrownBy(operation::run)
+          .isExactlyInstanceOf(CacheException.class)
+          .hasMessageContaining("fake-remote backend of cache 'c'")
+          .hasCauseInstanceOf(BackendUnavailableException.class);
+    }
+    backend(cache).unavailable = false;
+    assertThat(cache.get("k")).isEqualTo("v");
+  }
+
+  @Test
+  void createCache_failingAfterTheBackingCacheExists_closesEverythingAndCanBeRetried() {
+    ClosingLoader loader = new ClosingLoader();
+    ClosingWriter writer = new ClosingWriter();
+    FakeRemoteBackend.FAIL_NEXT_CONFIG.set(true);
+
+    assertThatThrownBy(() -> manager.createCache(
+            "c",
+            config()
+                .setStatisticsEnabled(true)
+                .setCacheLoaderFactory(FactoryBuilder.factoryOf(loader))
+                .setWriteThrough(true)
+                .setCacheWriterFactory(FactoryBuilder.factoryOf(writer))))
+        .isInstanceOf(CacheException.class)
+        .hasMessageContaining("config() failed on purpose");
+
+    assertThat(loader.closed).isTrue();
+    assertThat(writer.closed).isTrue();
+    assertThat(manager.getCache("c")).isNull();
+    assertThat(manager.unwrap(io.cachet.CacheManager.class).cacheNames()).doesNotContain("c");
+    Cache<String, String> retried = manager.createCache("c", config().setStatisticsEnabled(true));
+    retried.put("k", "v");
+    assertThat(retried.get("k")).isEqualTo("v");
+  }
+}
