@@ -11,8 +11,13 @@ import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.SSLSocketFactory;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,20 +30,27 @@ import org.slf4j.LoggerFactory;
  * {@code invalidate [keys]} for every change to a matching key by any client, including expiry
  * and eviction, and {@code invalidate null} on {@code FLUSHALL}/{@code FLUSHDB}. Broadcast mode
  * is used because Cachet's reads go through Redisson's pooled connections, not this one, and the
- * default mode only tracks keys read on the tracking connection itself.
+ * default mode only tracks keys read on the tracking connection itself. A {@code rediss://}
+ * address is reached over TLS, verifying the server's certificate and host name.
  *
  * <p>Lifecycle, the part that matters for coherence: {@link Listener#up()} is called only after
  * tracking is on; {@link Listener#down} is called as soon as the connection is known or suspected
- * to be gone (an I/O error, Redis closing it, or a PING not answered within two ping intervals),
- * because invalidations may have been lost from then on. The loop then reconnects with
- * exponential backoff until closed. A server that refuses RESP3 or tracking is reported once
- * through {@link Listener#unsupported} and the thread ends.
+ * to be gone (an I/O or protocol error, Redis closing it or refusing the handshake, a PING not
+ * answered within two ping intervals, a frame stalled half-way, or anything thrown on this thread,
+ * errors included), because invalidations may have been lost from then on. The loop then
+ * reconnects with exponential backoff until closed, and should the thread ever end while the
+ * channel is open, it calls {@code down} on its way out. Only a server that does not know RESP3 or
+ * tracking, or forbids them (an unknown command or subcommand, {@code NOPROTO}, {@code NOPERM}), is
+ * reported through {@link Listener#unsupported}, after which the thread ends; any other refusal
+ * ({@code -ERR max number of clients reached}, {@code -BUSY}, ...) is a failed attempt, retried.
  */
 final class InvalidationChannel implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(InvalidationChannel.class);
   private static final Duration MIN_BACKOFF = Duration.ofMillis(50);
   private static final Duration MAX_BACKOFF = Duration.ofSeconds(2);
+  /** Failed attempts in a row after which the channel says so at WARN (once per outage). */
+  static final int WARN_AFTER_FAILURES = 3;
 
   /** Receives what the channel learns; called on the channel's thread, one call at a time. */
   interface Listener {
@@ -59,6 +71,7 @@ final class InvalidationChannel implements AutoCloseable {
   }
 
   private final URI address;
+  private final @Nullable SSLSocketFactory tls;
   private final @Nullable String username;
   private final @Nullable String password;
   private final byte[] prefix;
@@ -67,12 +80,22 @@ final class InvalidationChannel implements AutoCloseable {
   private final Listener listener;
   private final Thread thread;
   private final CountDownLatch closedLatch = new CountDownLatch(1);
+  private final AtomicLong failedAttempts = new AtomicLong();
   private volatile @Nullable Socket socket;
   private volatile boolean closed;
+  private volatile boolean unsupported;
+  /** While set, every connection attempt fails at once; for tests. */
+  volatile boolean holdDownForTest;
 
+  /**
+   * Creates the channel; {@link #start()} connects.
+   *
+   * @param tls the factory for a {@code rediss://} address, null for plain TCP
+   */
   InvalidationChannel(
       String name,
       URI address,
+      @Nullable SSLSocketFactory tls,
       @Nullable String username,
       @Nullable String password,
       byte[] prefix,
@@ -80,6 +103,7 @@ final class InvalidationChannel implements AutoCloseable {
       Duration pingInterval,
       Listener listener) {
     this.address = address;
+    this.tls = tls;
     this.username = username;
     this.password = password;
     this.prefix = prefix.clone();
@@ -99,6 +123,16 @@ final class InvalidationChannel implements AutoCloseable {
     closeSocket();
   }
 
+  /** Connection attempts that failed since the channel started; for tests. */
+  long failedAttempts() {
+    return failedAttempts.get();
+  }
+
+  /** The thread that reads the channel; for tests. */
+  Thread threadForTest() {
+    return thread;
+  }
+
   @Override
   public void close() {
     closed = true;
@@ -112,37 +146,66 @@ final class InvalidationChannel implements AutoCloseable {
   }
 
   private void run() {
+    try {
+      loop();
+    } catch (Throwable t) {
+      log.error("Redis invalidation channel to {} failed", address, t);
+    } finally {
+      // The thread ends while the channel is open only if something escaped the loop: nothing will
+      // invalidate the near cache any more, so it must stop being trusted.
+      if (!closed && !unsupported) {
+        down(new IllegalStateException("the invalidation thread ended"));
+      }
+    }
+  }
+
+  private void loop() {
     Duration backoff = MIN_BACKOFF;
     boolean wasUp = false;
+    int failuresInARow = 0;
     while (!closed) {
-      try (Socket s = new Socket()) {
-        socket = s;
-        s.setTcpNoDelay(true);
-        s.connect(new InetSocketAddress(address.getHost(), address.getPort()), (int) connectTimeout.toMillis());
-        s.setSoTimeout((int) Math.max(1, pingInterval.toMillis()));
+      boolean connected = false;
+      try (Socket s = connect()) {
         InputStream in = new BufferedInputStream(s.getInputStream());
         OutputStream out = new BufferedOutputStream(s.getOutputStream());
         String refusal = handshake(in, out);
         if (refusal != null) {
+          unsupported = true;
           listener.unsupported(refusal);
           return;
         }
+        connected = true;
+        if (failuresInARow >= WARN_AFTER_FAILURES) {
+          log.info("Redis invalidation channel to {} connected after {} failed attempts", address, failuresInARow);
+        }
+        failuresInARow = 0;
         wasUp = true;
         backoff = MIN_BACKOFF;
         listener.up();
         readLoop(in, out);
-      } catch (IOException | RuntimeException e) {
+      } catch (Throwable e) { // an Error too: the loop must survive it, and down() must run
         if (closed) {
           return;
         }
-        if (wasUp) {
+        if (!connected) {
+          failedAttempts.incrementAndGet();
+          failuresInARow++;
+        }
+        if (e instanceof Error) {
+          wasUp = false;
+          log.error("Redis invalidation channel to {} failed; near cache flushed, reconnecting", address, e);
+        } else if (wasUp) {
           wasUp = false;
           log.warn("Redis invalidation channel to {} lost ({}); near cache flushed, reconnecting", address, e.toString());
-          listener.down(e);
+        } else if (failuresInARow == WARN_AFTER_FAILURES) {
+          log.warn(
+              "Redis invalidation channel to {} cannot connect ({} attempts, last: {}); the near cache is not used "
+                  + "until it does; still retrying",
+              address, failuresInARow, e.toString());
         } else {
           log.debug("Redis invalidation channel to {} not connected: {}", address, e.toString());
-          listener.down(e);
         }
+        down(e);
       } finally {
         socket = null;
       }
@@ -161,7 +224,51 @@ final class InvalidationChannel implements AutoCloseable {
     }
   }
 
-  /** Returns null when tracking is on, or why the server refused it. */
+  private void down(Throwable cause) {
+    try {
+      listener.down(cause);
+    } catch (RuntimeException e) {
+      log.warn("Handling the loss of the Redis invalidation channel to {} failed", address, e);
+    }
+  }
+
+  /** Opens the connection, over TLS for {@code rediss://}, with the handshake's read timeout set. */
+  private Socket connect() throws IOException {
+    if (holdDownForTest) {
+      throw new IOException("held down by a test");
+    }
+    Socket s = new Socket();
+    socket = s;
+    try {
+      s.setTcpNoDelay(true);
+      s.connect(new InetSocketAddress(address.getHost(), address.getPort()), (int) connectTimeout.toMillis());
+      if (closed) {
+        throw new IOException("closed");
+      }
+      Socket connected = s;
+      if (tls != null) {
+        SSLSocket ssl = (SSLSocket) tls.createSocket(s, address.getHost(), address.getPort(), true);
+        SSLParameters parameters = ssl.getSSLParameters();
+        parameters.setEndpointIdentificationAlgorithm("HTTPS"); // check the certificate names this host
+        ssl.setSSLParameters(parameters);
+        socket = ssl;
+        ssl.setSoTimeout((int) Math.max(1, connectTimeout.toMillis()));
+        ssl.startHandshake();
+        connected = ssl;
+      }
+      connected.setSoTimeout((int) Math.max(1, pingInterval.toMillis()));
+      return connected;
+    } catch (IOException | RuntimeException e) {
+      try {
+        s.close();
+      } catch (IOException suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      throw e;
+    }
+  }
+
+  /** Returns null when tracking is on, or why the server does not support it. */
   private @Nullable String handshake(InputStream in, OutputStream out) throws IOException {
     if (username != null || password != null) {
       Resp3.write(out, "HELLO", "3", "AUTH", username != null ? username : "default", password != null ? password : "");
@@ -170,10 +277,11 @@ final class InvalidationChannel implements AutoCloseable {
     }
     Object hello = readReply(in);
     if (hello instanceof Resp3.Error error) {
-      if (error.message().startsWith("NOAUTH") || error.message().startsWith("WRONGPASS")) {
-        throw new IOException("Redis refused authentication: " + error.message());
+      if (meansUnsupported(error.message())) {
+        return "HELLO 3 refused: " + error.message();
       }
-      return "HELLO 3 refused: " + error.message();
+      // NOAUTH, WRONGPASS, max clients reached, BUSY, LOADING...: a failed attempt, retried.
+      throw new IOException("Redis refused HELLO 3: " + error.message());
     }
     if (prefix.length > 0) {
       Resp3.write(out, "CLIENT", "TRACKING", "on", "BCAST", "PREFIX", prefix);
@@ -182,9 +290,24 @@ final class InvalidationChannel implements AutoCloseable {
     }
     Object tracking = readReply(in);
     if (tracking instanceof Resp3.Error error) {
-      return "CLIENT TRACKING refused: " + error.message();
+      if (meansUnsupported(error.message())) {
+        return "CLIENT TRACKING refused: " + error.message();
+      }
+      throw new IOException("Redis refused CLIENT TRACKING: " + error.message());
     }
     return null;
+  }
+
+  /**
+   * Whether an error reply means the server cannot or may not do RESP3 or tracking (so retrying is
+   * pointless), as opposed to a passing condition.
+   */
+  static boolean meansUnsupported(String error) {
+    String message = error.toUpperCase(Locale.ROOT);
+    return message.startsWith("NOPROTO")
+        || message.startsWith("NOPERM")
+        || message.contains("UNKNOWN COMMAND")
+        || message.contains("UNKNOWN SUBCOMMAND");
   }
 
   /** Reads the reply to a command, handling any pushes that arrive before it. */
@@ -198,7 +321,7 @@ final class InvalidationChannel implements AutoCloseable {
           continue;
         }
         return frame;
-      } catch (SocketTimeoutException e) {
+      } catch (SocketTimeoutException e) { // only ever at a frame boundary: nothing was consumed
         if (System.nanoTime() - deadline > 0) {
           throw new IOException("Redis did not answer within " + connectTimeout, e);
         }
@@ -213,7 +336,8 @@ final class InvalidationChannel implements AutoCloseable {
       try {
         frame = Resp3.read(in);
       } catch (SocketTimeoutException e) {
-        // Quiet for a ping interval: probe; quiet for two with a probe pending: presume dead.
+        // Resp3.read throws this only when no byte of a new frame arrived, so the stream is still
+        // in step. Quiet for a ping interval: probe; quiet for two with a probe pending: presume dead.
         if (awaitingPong) {
           throw new IOException("Redis did not answer PING within " + pingInterval, e);
         }

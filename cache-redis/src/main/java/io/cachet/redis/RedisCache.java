@@ -17,6 +17,7 @@ import io.cachet.spi.BackendMetric;
 import io.cachet.spi.Checks;
 import io.cachet.spi.MetricsSource;
 import io.cachet.spi.StatsCounter;
+import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -25,6 +26,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -37,9 +39,19 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.Supplier;
+import javax.net.ssl.SSLSocketFactory;
 import org.jspecify.annotations.Nullable;
+import org.redisson.RedissonShutdownException;
+import org.redisson.client.RedisConnectionException;
+import org.redisson.client.RedisNodeNotFoundException;
+import org.redisson.client.RedisReconnectedException;
+import org.redisson.client.RedisRetryException;
+import org.redisson.client.RedisTimeoutException;
 import org.redisson.client.codec.ByteArrayCodec;
+import org.redisson.client.protocol.RedisCommand;
 import org.redisson.client.protocol.RedisCommands;
+import org.redisson.client.protocol.decoder.ObjectListReplayDecoder;
 import org.redisson.command.CommandAsyncExecutor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -49,25 +61,33 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Coherence protocol</h2>
  *
- * Near entries are {@link Stamped} with the <em>epoch</em> in which they were loaded. The epoch
- * changes whenever the invalidation channel goes down or comes up, and a near entry is served only
- * while the channel is up ({@code coherent}) and its stamp equals the current epoch. So a
- * disconnect flushes the whole near cache in O(1), and nothing cached before it is served again
- * without re-reading Redis; the stale copies stay only for {@code serveStaleOnError}.
+ * Near entries are {@link Stamped} with the <em>epoch</em> in which their read was registered. The
+ * epoch changes whenever the invalidation channel goes down or comes up (and on a flush), and a
+ * near entry is served only while the channel is up ({@code coherent}) and its stamp equals the
+ * current epoch. So a disconnect flushes the whole near cache in O(1), and nothing cached before it
+ * is served again without re-reading Redis; the stale copies stay only for
+ * {@code serveStaleOnError}.
  *
- * <p>A read that misses registers a {@link Load} for its key <em>before</em> sending {@code GET};
- * concurrent misses on the key share it (single-flight). An invalidation for the key sets the
- * load's {@code invalidated} flag and then removes the near entry; the load, when its reply
- * arrives, stores the value and then re-checks the flag (and the epoch), removing what it stored if
- * either changed. Whichever order the two run in, a value read before a concurrent write is never
- * left in the near cache after that write's invalidation was received.
+ * <p>A read that misses registers a {@link Load} for its key in {@code loads} <em>before</em>
+ * sending {@code GET}; concurrent misses on the key share it (single-flight). An invalidation of
+ * the key raises the registered load's {@link Flag} and then removes the near entry. The load
+ * stores its value (unless the flag is already raised or the epoch moved) stamped with that same
+ * flag, and a near entry whose flag is raised is never served. So whatever the interleaving, once
+ * an invalidation has been processed, no value read before it is served from the near cache: the
+ * load that read it was either flagged (its entry, stored before or after, is dead) or had already
+ * stored and deregistered (the removal takes the entry out). No lock is held and nobody waits.
+ * CONCURRENCY.md has the full argument.
  *
- * <p>Writes go to Redis and, when they complete (successfully or not), invalidate the key locally
- * in the same way, so a thread always reads its own writes. Every Redis call is bounded by
- * {@code commandTimeout} (plus one retry) and fails with {@link BackendUnavailableException}.
+ * <p>Writes go to Redis and, when they complete (successfully, with an error, or by timing out),
+ * invalidate the key locally in the same way, so a thread always reads its own writes. Every Redis
+ * call is bounded by {@code commandTimeout + 250 ms}, is resent only if it never reached Redis
+ * (see send), and fails with
+ * {@link BackendUnavailableException} when Redis cannot be reached or does not answer in time, or
+ * with a plain {@link CacheException} naming the key when Redis answers with an error.
  *
- * <p>Thread-safe. Threads: callers; Redisson's event loops complete loads and writes (they only
- * touch concurrent maps and the near cache, never block); the invalidation channel's thread.
+ * <p>Thread-safe. Threads: callers; Redisson's event loops and the JDK's delay scheduler complete
+ * loads and writes (they only touch concurrent maps and the near cache, never block); the
+ * invalidation channel's thread.
  */
 final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
 
@@ -85,6 +105,18 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
           + "r[2 * i - 1] = redis.call('GET', k) r[2 * i] = redis.call('PTTL', k) end return r";
   private static final String COMPARE_AND_DELETE =
       "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end return 0";
+
+  /** SCAN with its reply as raw [cursor, [keys...]]. */
+  private static final RedisCommand<List<Object>> RAW_SCAN = new RedisCommand<>("SCAN", new ObjectListReplayDecoder<>());
+
+  /** Slack on top of {@code commandTimeout} before the cache gives up on a command itself. */
+  private static final long SLACK_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
+  /**
+   * How much longer a blocked caller waits than a command may take. Every command is bounded
+   * where it is sent, so this only fires if something else went wrong; it keeps a caller from
+   * hanging on a bug.
+   */
+  private static final long BACKSTOP_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   private final CacheConfig config;
   private final RedisOptions options;
@@ -104,18 +136,28 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
   private final AsyncCache<K, V> async = new RedisAsyncCache();
 
   /**
-   * A stage each read waits for between Redis's reply and caching; already complete, so reads
-   * continue inline. Tests return an incomplete stage to hold a read there without blocking any
-   * thread (Redisson's event loops must never block).
+   * A stage each read waits for between Redis's reply (or failure) and completing; already
+   * complete, so reads continue inline. Tests return an incomplete stage to hold a read there
+   * without blocking any thread (Redisson's event loops must never block).
    */
   volatile Function<Object, CompletionStage<?>> beforeCaching = key -> DONE;
+
+  /**
+   * Run by a load that stores its value, after its checks passed: just before and just after the
+   * near-cache put; do nothing. Tests use them to land an invalidation between the checks and the
+   * store, and to look at what a reader would be served right after the store.
+   */
+  volatile Consumer<Object> beforeNearPut = key -> {};
+
+  volatile Consumer<Object> afterNearPut = key -> {};
 
   private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
 
   private final AtomicLong epoch = new AtomicLong();
   private volatile boolean coherent;
+  private volatile boolean tracking;
   private volatile boolean fallback;
-  private volatile boolean closed;
+  private final AtomicBoolean closed = new AtomicBoolean();
   private final AtomicBoolean warnedFallback = new AtomicBoolean();
   private final LongAdder roundTrips = new LongAdder();
   private final LongAdder nearHits = new LongAdder();
@@ -135,8 +177,9 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
     this.onClose = onClose;
     this.ticker = config.ticker();
     this.stats = config.recordStats() ? StatsCounter.concurrent() : StatsCounter.disabled();
-    // One retry is configured on the client; leave room for it and a little scheduling slack.
-    this.operationTimeoutNanos = options.commandTimeout().multipliedBy(2).plusMillis(250).toNanos();
+    // Commands are not retried (a resent conditional write could apply twice), so one command
+    // timeout plus a little scheduling slack bounds every call.
+    this.operationTimeoutNanos = Checks.saturatedNanos(options.commandTimeout()) + SLACK_NANOS;
     this.expireAfterWriteMillis = config.expireAfterWrite().map(RedisCache::millis).orElse(null);
     this.near =
         LocalCacheProvider.createStandalone(
@@ -154,6 +197,7 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
           new InvalidationChannel(
               config.name(),
               uri,
+              uri.getScheme().equals("rediss") ? (SSLSocketFactory) SSLSocketFactory.getDefault() : null,
               options.username().orElse(null),
               options.password().orElse(null),
               prefix,
@@ -186,7 +230,7 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
     }
     nearMisses.increment();
     // Redis is the cache: a value found there is a hit; the near cache has its own metrics.
-    return load(key, stamped).thenApply(value -> {
+    return load(key).thenApply(value -> {
       if (value != null) {
         stats.recordHits(1);
       } else {
@@ -199,11 +243,16 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
   private boolean isFresh(Stamped<V> stamped) {
     return coherent
         && stamped.epoch() == epoch.get()
-        && (stamped.deadline() == Long.MAX_VALUE || ticker.read() - stamped.deadline() < 0);
+        && !stamped.invalidated().raised
+        && beforeRedisDeadline(stamped);
+  }
+
+  private boolean beforeRedisDeadline(Stamped<V> stamped) {
+    return stamped.deadline() == Long.MAX_VALUE || ticker.read() - stamped.deadline() < 0;
   }
 
   /** Reads {@code key} from Redis once per key at a time; caches the result if still valid. */
-  private CompletableFuture<@Nullable V> load(K key, @Nullable Stamped<V> stale) {
+  private CompletableFuture<@Nullable V> load(K key) {
     Load<V> mine = new Load<>(epoch.get(), coherent);
     Load<V> theirs = register(key, mine);
     if (theirs != null) {
@@ -218,79 +267,94 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
       return mine.future.copy();
     }
     long start = ticker.read();
-    roundTrips.increment();
-    redis
-        .<List<Object>, List<Object>>evalReadAsync(
-            routing(redisKey), ByteArrayCodec.INSTANCE, RedisCommands.EVAL_LIST, GET_WITH_TTL, List.of(redisKey))
-        .whenComplete((reply, error) -> beforeCaching.apply(key).whenComplete((ignored, hookError) -> {
+    this.<List<Object>>send(() ->
+            redis.evalReadAsync(routing(redisKey), ByteArrayCodec.INSTANCE, RedisCommands.EVAL_LIST, GET_WITH_TTL, List.of(redisKey)))
+        .whenComplete((reply, error) -> afterReply(key, () -> {
           try {
-            complete(key, mine, stale, reply, error, ticker.read() - start);
-          } catch (RuntimeException e) {
+            Object raw = reply == null || reply.isEmpty() ? null : reply.get(0);
+            Object pttl = reply == null || reply.size() < 2 ? null : reply.get(1);
+            complete(key, mine, raw, pttl, error, start, ticker.read() - start);
+          } catch (Throwable t) {
             loads.remove(key, mine);
-            mine.future.completeExceptionally(e); // no-op if already completed
+            mine.future.completeExceptionally(t); // no-op if already completed
           }
         }));
     return mine.future.copy();
   }
 
+  /** Runs {@code then} once the {@link #beforeCaching} stage (normally already done) completes. */
+  private void afterReply(Object key, Runnable then) {
+    CompletionStage<?> gate;
+    try {
+      gate = beforeCaching.apply(key);
+    } catch (RuntimeException e) {
+      gate = DONE;
+    }
+    gate.whenComplete((ignored, hookError) -> then.run());
+  }
+
   /**
-   * Completes a single-key read. Deregisters the load before completing it: a caller that arrives
-   * once the value is out must start a new read, never join this finished one (see register).
+   * Completes one key's read: a failure (maybe answered from the near copy), a miss, a value that
+   * cannot be decoded, or a value, cached if still valid. Always deregisters the load before
+   * completing it: a caller that arrives once the value is out must start a new read, never join
+   * this finished one (see register).
    */
   private void complete(
-      K key, Load<V> mine, @Nullable Stamped<V> stale, @Nullable List<Object> reply,
-      @Nullable Throwable error,
-      long elapsed) {
+      K key, Load<V> load, @Nullable Object raw, @Nullable Object pttl, @Nullable Throwable error, long start,
+      long loadNanos) {
     if (error != null) {
-      stats.recordLoadFailure(elapsed);
-      loads.remove(key, mine);
-      if (options.serveStaleOnError() && stale != null) {
-        staleServed.increment();
-        mine.future.complete(stale.value());
-      } else {
-        mine.future.completeExceptionally(unavailable(error));
-      }
+      stats.recordLoadFailure(loadNanos);
+      loads.remove(key, load);
+      failRead(key, load.future, error);
       return;
     }
-    Object raw = reply.isEmpty() ? null : reply.get(0);
     if (!(raw instanceof byte[] bytes)) {
-      loads.remove(key, mine);
-      mine.future.complete(null); // no such key: a miss, not a failed load
+      loads.remove(key, load);
+      load.future.complete(null); // no such key: a miss, not a load
       return;
     }
     V value;
     try {
       value = decode(key, bytes);
     } catch (CodecException e) {
-      stats.recordLoadFailure(elapsed);
-      loads.remove(key, mine);
-      mine.future.completeExceptionally(e);
+      stats.recordLoadFailure(loadNanos);
+      loads.remove(key, load);
+      load.future.completeExceptionally(e);
       return;
     }
-    stats.recordLoadSuccess(elapsed);
+    stats.recordLoadSuccess(loadNanos);
     try {
-      cacheIfStillValid(key, mine, value, reply.size() > 1 ? reply.get(1) : null);
+      cacheIfStillValid(key, load, value, pttl, start);
     } finally {
-      loads.remove(key, mine);
+      loads.remove(key, load);
     }
-    mine.future.complete(value);
+    load.future.complete(value);
   }
 
-  private void cacheIfStillValid(K key, Load<V> load, V value, @Nullable Object pttl) {
-    if (!load.cacheable || load.epoch != epoch.get() || load.invalidated) {
+  /**
+   * Stores {@code value} unless an invalidation or an epoch change got there first, stamped with
+   * the load's epoch and flag: an invalidation that raises the flag later (before the load
+   * deregisters) makes the entry dead at once, wherever the put stands. See the class notes and
+   * CONCURRENCY.md.
+   */
+  private void cacheIfStillValid(K key, Load<V> load, V value, @Nullable Object pttl, long start) {
+    if (!load.cacheable || load.invalidated.raised || load.epoch != epoch.get() || !coherent || closed.get()) {
       return;
     }
     long deadline = Long.MAX_VALUE;
     if (pttl instanceof Long ms && ms >= 0) {
-      // The key expires in Redis after ms: the near copy must not outlive it.
-      deadline = ticker.read() + TimeUnit.MILLISECONDS.toNanos(ms);
+      // The key expires in Redis ms after Redis ran the script, which was after we sent it at
+      // start: a deadline counted from start never outlives the key.
+      deadline = start + TimeUnit.MILLISECONDS.toNanos(ms);
     }
-    Stamped<V> stamped = new Stamped<>(value, load.epoch, deadline);
-    near.put(key, stamped);
-    // Re-check after the put: an invalidation that raced us either saw our entry (and removed
-    // it) or set the flag before removing, which we see here. See the class notes.
-    if (load.invalidated || load.epoch != epoch.get()) {
-      near.remove(key, stamped);
+    try {
+      beforeNearPut.accept(key);
+      near.put(key, new Stamped<>(value, load.epoch, deadline, load.invalidated));
+      afterNearPut.accept(key);
+    } catch (RuntimeException e) {
+      if (!closed.get()) {
+        log.warn("Cache '{}' could not store a value read from Redis in its near cache", name(), e);
+      }
     }
   }
 
@@ -306,12 +370,38 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
       if (theirs == null) {
         return null;
       }
-      if (!theirs.invalidated) {
+      if (!theirs.invalidated.raised) {
         return theirs;
       }
       if (loads.replace(key, theirs, mine)) {
         return null;
       }
+    }
+  }
+
+  /**
+   * Fails a read, or answers it from the near copy when {@code serveStaleOnError} is set, Redis is
+   * unreachable or did not answer in time, and a near copy is present <em>now</em> (not removed by
+   * an invalidation or by a write of this process since the read started) and within its Redis TTL.
+   */
+  private void failRead(K key, CompletableFuture<@Nullable V> future, Throwable error) {
+    Throwable cause = unwrap(error);
+    if (options.serveStaleOnError() && isUnavailable(cause)) {
+      Stamped<V> copy = nearCopy(key);
+      if (copy != null && !copy.invalidated().raised && beforeRedisDeadline(copy)) {
+        staleServed.increment();
+        future.complete(copy.value());
+        return;
+      }
+    }
+    future.completeExceptionally(failure(key, cause));
+  }
+
+  private @Nullable Stamped<V> nearCopy(K key) {
+    try {
+      return near.get(key);
+    } catch (IllegalStateException e) {
+      return null; // closed
     }
   }
 
@@ -327,15 +417,10 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
     CompletableFuture<@Nullable V> mine = new CompletableFuture<>();
     CompletableFuture<@Nullable V> theirs = loaderCalls.putIfAbsent(key, mine);
     if (theirs != null) {
-      try {
-        return theirs.join();
-      } catch (CompletionException e) {
-        Throwable cause = e.getCause() != null ? e.getCause() : e;
-        throw cause instanceof CacheLoadException cle ? cle : loadFailure(key, cause);
-      }
+      return awaitLoader(key, theirs);
     }
     try {
-      V raced = await(load(key, null)); // someone may have stored it since our miss
+      V raced = await(load(key)); // someone may have stored it since our miss
       if (raced != null) {
         mine.complete(raced);
         return raced;
@@ -346,9 +431,10 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
         loaded = loader.apply(key);
       } catch (RuntimeException e) {
         stats.recordLoadFailure(ticker.read() - start);
-        CacheLoadException failure = loadFailure(key, e);
-        mine.completeExceptionally(failure);
-        throw failure;
+        throw loadFailure(key, e);
+      } catch (Error e) {
+        stats.recordLoadFailure(ticker.read() - start);
+        throw e; // as itself to this caller; the waiters get it wrapped (below)
       }
       if (loaded == null) {
         stats.recordLoadFailure(ticker.read() - start);
@@ -361,11 +447,29 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
       V result = winner != null ? winner : loaded;
       mine.complete(result);
       return result;
-    } catch (RuntimeException e) {
-      mine.completeExceptionally(e);
-      throw e;
+    } catch (Throwable t) {
+      // Whatever ended the call (an Error included), the waiters must not wait forever.
+      mine.completeExceptionally(t instanceof CacheException ? t : loadFailure(key, t));
+      throw t;
     } finally {
       loaderCalls.remove(key, mine);
+    }
+  }
+
+  /**
+   * Waits for another thread's {@code get(key, loader)}, for as long as its loader runs (user
+   * code, with its own timeouts); interruptible. Its failure is rethrown as it is: a Redis outage
+   * stays a {@link BackendUnavailableException}, a throwing loader a {@link CacheLoadException}.
+   */
+  private @Nullable V awaitLoader(K key, CompletableFuture<@Nullable V> theirs) {
+    try {
+      return theirs.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new CacheException("interrupted while waiting for another thread to load key '" + key + "' of cache '" + name() + "'", e);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause() != null ? e.getCause() : e;
+      throw cause instanceof CacheException ce ? ce : loadFailure(key, cause);
     }
   }
 
@@ -379,7 +483,7 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
     requireNonNull(keys, "keys");
     checkOpen();
     Map<K, CompletableFuture<@Nullable V>> pending = new LinkedHashMap<>();
-    Map<K, @Nullable Stamped<V>> toFetch = new LinkedHashMap<>();
+    Map<K, Boolean> toFetch = new LinkedHashMap<>();
     for (K key : keys) {
       requireNonNull(key, "keys contains null");
       if (pending.containsKey(key)) {
@@ -391,14 +495,16 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
         pending.put(key, CompletableFuture.completedFuture(stamped.value()));
       } else {
         nearMisses.increment();
-        toFetch.put(key, stamped);
+        toFetch.put(key, Boolean.TRUE);
         pending.put(key, null);
       }
     }
-    pending.putAll(loadAll(toFetch));
+    pending.putAll(loadAll(toFetch.keySet()));
+    // One deadline for the whole call, not one per key.
+    long deadline = System.nanoTime() + operationTimeoutNanos + BACKSTOP_NANOS;
     Map<K, V> result = new LinkedHashMap<>();
     for (Map.Entry<K, CompletableFuture<@Nullable V>> e : pending.entrySet()) {
-      V value = await(e.getValue());
+      V value = await(e.getValue(), deadline - System.nanoTime());
       if (value != null) {
         stats.recordHits(1);
         result.put(e.getKey(), value);
@@ -409,13 +515,13 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
     return result;
   }
 
-  /** Loads several keys with one MGET, sharing loads already in flight. */
-  private Map<K, CompletableFuture<@Nullable V>> loadAll(Map<K, @Nullable Stamped<V>> keys) {
+  /** Loads several keys with one script call, sharing loads already in flight. */
+  private Map<K, CompletableFuture<@Nullable V>> loadAll(Iterable<K> keys) {
     Map<K, CompletableFuture<@Nullable V>> futures = new LinkedHashMap<>();
     List<K> owned = new ArrayList<>();
     List<Load<V>> ownedLoads = new ArrayList<>();
     List<Object> redisKeys = new ArrayList<>();
-    for (K key : keys.keySet()) {
+    for (K key : keys) {
       Load<V> mine = new Load<>(epoch.get(), coherent);
       Load<V> theirs = register(key, mine);
       if (theirs != null) {
@@ -438,48 +544,25 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
       return futures;
     }
     long start = ticker.read();
-    roundTrips.increment();
-    redis
-        .<List<Object>, List<Object>>evalReadAsync(
-            routing((byte[]) redisKeys.get(0)), ByteArrayCodec.INSTANCE, RedisCommands.EVAL_LIST, MGET_WITH_TTL, redisKeys)
-        .whenComplete((values, error) -> {
-          long elapsed = ticker.read() - start;
+    this.<List<Object>>send(() ->
+            redis.evalReadAsync(
+                routing((byte[]) redisKeys.get(0)), ByteArrayCodec.INSTANCE, RedisCommands.EVAL_LIST, MGET_WITH_TTL, redisKeys))
+        .whenComplete((values, error) -> afterReply(owned.get(0), () -> {
+          // One round trip answered every key: each key's load is charged its share of the time.
+          long share = (ticker.read() - start) / owned.size();
           for (int i = 0; i < owned.size(); i++) {
             K key = owned.get(i);
             Load<V> load = ownedLoads.get(i);
             try {
-              if (error != null) {
-                loads.remove(key, load);
-                Stamped<V> stale = keys.get(key);
-                if (options.serveStaleOnError() && stale != null) {
-                  staleServed.increment();
-                  load.future.complete(stale.value());
-                } else {
-                  load.future.completeExceptionally(unavailable(error));
-                }
-                continue;
-              }
-              Object raw = values.get(2 * i);
-              if (!(raw instanceof byte[] bytes)) {
-                loads.remove(key, load);
-                load.future.complete(null);
-                continue;
-              }
-              V value = decode(key, bytes);
-              cacheIfStillValid(key, load, value, values.get(2 * i + 1));
-              loads.remove(key, load); // before completing, as in load()
-              load.future.complete(value);
-            } catch (RuntimeException e) {
+              Object raw = values == null || values.size() <= 2 * i ? null : values.get(2 * i);
+              Object pttl = values == null || values.size() <= 2 * i + 1 ? null : values.get(2 * i + 1);
+              complete(key, load, raw, pttl, error, start, share);
+            } catch (Throwable t) {
               loads.remove(key, load);
-              load.future.completeExceptionally(e);
+              load.future.completeExceptionally(t);
             }
           }
-          if (error == null) {
-            stats.recordLoadSuccess(elapsed);
-          } else {
-            stats.recordLoadFailure(elapsed);
-          }
-        });
+        }));
     return futures;
   }
 
@@ -511,11 +594,15 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
     requireNonNull(value, "value");
     checkOpen();
     byte[] redisKey = redisKey(key);
-    Object[] args = setArgs(redisKey, encode(key, value), ttlMillis);
-    return write(key, redisKey, RedisCommands.SET, args).thenApply(ok -> {
-      stats.recordPuts(1);
-      return null;
-    });
+    return set(key, redisKey, setArgs(redisKey, encode(key, value), ttlMillis));
+  }
+
+  private CompletableFuture<Void> set(K key, byte[] redisKey, Object[] args) {
+    return this.<Object>write(key, () -> redis.writeAsync(redisKey, ByteArrayCodec.INSTANCE, RedisCommands.SET, args))
+        .thenApply(ok -> {
+          stats.recordPuts(1);
+          return null;
+        });
   }
 
   @Override
@@ -526,8 +613,14 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
       requireNonNull(k, "entries contains a null key");
       requireNonNull(v, "entries contains a null value");
     });
+    // Encode everything before sending anything: a codec failure must not leave half the map written.
+    Map<K, Object[]> commands = new LinkedHashMap<>();
+    entries.forEach((k, v) -> {
+      byte[] redisKey = redisKey(k);
+      commands.put(k, setArgs(redisKey, encode(k, v), expireAfterWriteMillis));
+    });
     List<CompletableFuture<Void>> writes = new ArrayList<>();
-    entries.forEach((k, v) -> writes.add(putAsync(k, v, expireAfterWriteMillis)));
+    commands.forEach((k, args) -> writes.add(set(k, (byte[]) args[0], args)));
     await(CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)));
   }
 
@@ -549,13 +642,14 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
     Object[] base = setArgs(redisKey, encode(key, value), expireAfterWriteMillis);
     Object[] args = Arrays.copyOf(base, base.length + 1);
     args[base.length] = condition;
-    return this.<Boolean>write(key, redisKey, RedisCommands.SET_BOOLEAN, args).thenApply(stored -> {
-      if (Boolean.TRUE.equals(stored)) {
-        stats.recordPuts(1);
-        return true;
-      }
-      return false;
-    });
+    return this.<Boolean>write(key, () -> redis.writeAsync(redisKey, ByteArrayCodec.INSTANCE, RedisCommands.SET_BOOLEAN, args))
+        .thenApply(stored -> {
+          if (Boolean.TRUE.equals(stored)) {
+            stats.recordPuts(1);
+            return true;
+          }
+          return false;
+        });
   }
 
   @Override
@@ -588,7 +682,8 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
     requireNonNull(key, "key");
     checkOpen();
     byte[] redisKey = redisKey(key);
-    return this.<Long>write(key, redisKey, RedisCommands.DEL, redisKey).thenApply(count -> count != null && count > 0);
+    return this.<Long>write(key, () -> redis.writeAsync(redisKey, ByteArrayCodec.INSTANCE, RedisCommands.DEL, redisKey))
+        .thenApply(count -> count != null && count > 0);
   }
 
   @Override
@@ -611,7 +706,8 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
     checkPerEntryTtl();
     byte[] redisKey = redisKey(key);
     long ms = ttl.isZero() ? 0 : millis(ttl);
-    return write(key, redisKey, RedisCommands.PEXPIRE, redisKey, ms);
+    return this.<Boolean>write(key, () -> redis.writeAsync(redisKey, ByteArrayCodec.INSTANCE, RedisCommands.PEXPIRE, redisKey, ms))
+        .thenApply(Boolean.TRUE::equals);
   }
 
   @Override
@@ -619,22 +715,20 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
     checkOpen();
     String pattern = escapeGlob(options.keyPrefix()) + "*";
     try {
-      List<Object> batch = new ArrayList<>();
       String cursor = "0";
       do {
-        roundTrips.increment();
+        String at = cursor;
         List<Object> reply =
-            await(redis.<List<Object>, List<Object>>readAsync(new byte[] {0}, ByteArrayCodec.INSTANCE, RAW_SCAN, cursor, "MATCH", pattern, "COUNT", 1000)
-                .toCompletableFuture());
+            await(this.<List<Object>>send(() ->
+                    redis.readAsync(new byte[] {0}, ByteArrayCodec.INSTANCE, RAW_SCAN, at, "MATCH", pattern, "COUNT", 1000))
+                .exceptionallyCompose(error -> CompletableFuture.failedFuture(failure(null, error))));
         cursor = new String((byte[]) reply.get(0), StandardCharsets.US_ASCII);
         @SuppressWarnings("unchecked")
         List<Object> keys = (List<Object>) reply.get(1);
-        batch.addAll(keys);
-        if (!batch.isEmpty()) {
-          roundTrips.increment();
-          await(redis.<Long, Long>writeAsync((byte[]) batch.get(0), ByteArrayCodec.INSTANCE, RedisCommands.UNLINK, batch.toArray())
-              .toCompletableFuture());
-          batch.clear();
+        if (!keys.isEmpty()) {
+          Object[] batch = keys.toArray();
+          await(this.<Object>send(() -> redis.writeAsync((byte[]) batch[0], ByteArrayCodec.INSTANCE, RedisCommands.UNLINK, batch))
+              .exceptionallyCompose(error -> CompletableFuture.failedFuture(failure(null, error))));
         }
       } while (!cursor.equals("0"));
     } finally {
@@ -644,45 +738,80 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
 
   // ------------------------------------------------------------ plumbing
 
-  /** SCAN with its reply as raw [cursor, [keys...]]. */
-  private static final org.redisson.client.protocol.RedisCommand<List<Object>> RAW_SCAN =
-      new org.redisson.client.protocol.RedisCommand<>("SCAN", new org.redisson.client.protocol.decoder.ObjectListReplayDecoder<>());
+  /**
+   * Sends one command through Redisson; the returned future completes with Redis's reply, the
+   * failure, or a {@link TimeoutException} after {@code commandTimeout + 250 ms}, whichever comes
+   * first.
+   *
+   * <p>Redisson is configured not to retry: after a response timeout it would resend the command,
+   * and a conditional write that Redis had in fact applied would then report {@code false}. The
+   * only failure resent here is one where the command provably never reached Redis (Redisson could
+   * not connect, or could not write it to a connection that had just died), at most
+   * {@value #MAX_RESENDS} times, {@value #RESEND_DELAY_MILLIS} ms apart, within the same bound.
+   */
+  private <R> CompletableFuture<R> send(Supplier<? extends CompletionStage<R>> command) {
+    CompletableFuture<R> reply = new CompletableFuture<>();
+    attempt(command, reply, System.nanoTime() + operationTimeoutNanos, 0);
+    return reply.orTimeout(operationTimeoutNanos, TimeUnit.NANOSECONDS);
+  }
 
-  private <R> CompletableFuture<R> write(K key, byte[] redisKey, org.redisson.client.protocol.RedisCommand<R> command, Object... args) {
+  private static final int MAX_RESENDS = 2;
+  private static final long RESEND_DELAY_MILLIS = 100;
+
+  private <R> void attempt(
+      Supplier<? extends CompletionStage<R>> command, CompletableFuture<R> reply, long deadline, int resends) {
     roundTrips.increment();
-    CompletableFuture<R> result = new CompletableFuture<>();
-    redis.<R, R>writeAsync(redisKey, ByteArrayCodec.INSTANCE, command, args).whenComplete((reply, error) -> {
-      // Whatever happened, the key may have changed: never serve the old near copy after this.
-      invalidateLocally(key);
-      if (error != null) {
-        result.completeExceptionally(unavailable(error));
-      } else {
-        result.complete(reply);
-      }
-    });
-    return result;
+    try {
+      command.get().whenComplete((r, e) -> {
+        if (e == null) {
+          reply.complete(r);
+        } else if (resends < MAX_RESENDS
+            && neverSent(unwrap(e))
+            && !reply.isDone()
+            && deadline - System.nanoTime() > TimeUnit.MILLISECONDS.toNanos(RESEND_DELAY_MILLIS)) {
+          CompletableFuture.delayedExecutor(RESEND_DELAY_MILLIS, TimeUnit.MILLISECONDS)
+              .execute(() -> attempt(command, reply, deadline, resends + 1));
+        } else {
+          reply.completeExceptionally(e);
+        }
+      });
+    } catch (RuntimeException e) {
+      reply.completeExceptionally(e);
+    }
+  }
+
+  /**
+   * Whether Redis cannot have received the command: Redisson found no connection, or writing to
+   * the connection failed (a write that reached the socket completes its promise first).
+   */
+  private static boolean neverSent(Throwable cause) {
+    return cause instanceof RedisConnectionException; // WriteRedisConnectionException included
+  }
+
+  /**
+   * Sends a write of {@code key}. Whatever happens, the key may have changed, so it is invalidated
+   * locally before the caller sees the result: when Redis answers or fails, when the cache gives
+   * up waiting (Redis may still apply the write), and again if Redis answers after that.
+   */
+  private <R> CompletableFuture<R> write(K key, Supplier<? extends CompletionStage<R>> command) {
+    return this.<R>send(() -> command.get().whenComplete((reply, error) -> invalidateLocally(key)))
+        .handle((reply, error) -> {
+          if (error == null) {
+            return reply;
+          }
+          Throwable cause = unwrap(error);
+          if (cause instanceof TimeoutException) {
+            invalidateLocally(key);
+          }
+          throw failure(key, cause);
+        });
   }
 
   private CompletableFuture<Boolean> eval(K key, byte[] redisKey, String script, Object... args) {
-    roundTrips.increment();
-    CompletableFuture<Boolean> result = new CompletableFuture<>();
-    redis
-        .<Boolean, Boolean>evalWriteAsync(
-            routing(redisKey),
-            ByteArrayCodec.INSTANCE,
-            RedisCommands.EVAL_BOOLEAN,
-            script,
-            List.of(redisKey),
-            args)
-        .whenComplete((reply, error) -> {
-          invalidateLocally(key);
-          if (error != null) {
-            result.completeExceptionally(unavailable(error));
-          } else {
-            result.complete(Boolean.TRUE.equals(reply));
-          }
-        });
-    return result;
+    return this.<Boolean>write(key, () ->
+            redis.evalWriteAsync(
+                routing(redisKey), ByteArrayCodec.INSTANCE, RedisCommands.EVAL_BOOLEAN, script, List.of(redisKey), args))
+        .thenApply(Boolean.TRUE::equals);
   }
 
   /** Redisson routes scripts by a String key; a single server ignores it. */
@@ -730,47 +859,122 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
     }
   }
 
+  /**
+   * Forgets {@code key} locally: raises the flag of its registered read (so whatever that read
+   * stores, before or after, is never served), then removes the near entry (which takes out what a
+   * read that already deregistered stored). Never throws: it runs in callbacks whose futures must
+   * complete, even after close.
+   */
   private void invalidateLocally(K key) {
     Load<V> load = loads.get(key);
     if (load != null) {
-      load.invalidated = true;
+      load.invalidated.raised = true;
     }
-    near.remove(key);
+    try {
+      near.remove(key);
+    } catch (RuntimeException e) {
+      if (!closed.get()) {
+        log.warn("Cache '{}' could not remove a key from its near cache", name(), e);
+      }
+    }
   }
 
+  /**
+   * Forgets every key locally. The epoch moves first: every near entry and every read registered
+   * before, whenever it stores, carries an older epoch and is never served as fresh.
+   */
   private void invalidateAllLocally() {
     epoch.incrementAndGet();
     for (Load<V> load : loads.values()) {
-      load.invalidated = true;
+      load.invalidated.raised = true;
     }
-    near.clear();
+    clearNear();
   }
 
-  private BackendUnavailableException unavailable(Throwable error) {
-    Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
-    if (cause instanceof BackendUnavailableException e) {
-      return e;
+  private void clearNear() {
+    try {
+      near.clear();
+    } catch (RuntimeException e) {
+      if (!closed.get()) {
+        log.warn("Cache '{}' could not clear its near cache", name(), e);
+      }
     }
-    return new BackendUnavailableException(
-        "Redis at " + options.address() + " is unavailable for cache '" + name() + "': " + cause.getMessage(), cause);
+  }
+
+  private static Throwable unwrap(Throwable error) {
+    Throwable cause = error;
+    while ((cause instanceof CompletionException || cause instanceof ExecutionException) && cause.getCause() != null) {
+      cause = cause.getCause();
+    }
+    return cause;
+  }
+
+  /**
+   * Whether {@code cause} means Redis could not be reached or did not answer in time (as opposed
+   * to answering with an error): Redisson's connection and timeout failures, a server that is
+   * loading or busy, a client shutting down, and our own bound.
+   */
+  static boolean isUnavailable(Throwable cause) {
+    return cause instanceof TimeoutException
+        || cause instanceof BackendUnavailableException
+        || cause instanceof RedisConnectionException
+        || cause instanceof RedisTimeoutException
+        || cause instanceof RedisRetryException
+        || cause instanceof RedisNodeNotFoundException
+        || cause instanceof RedisReconnectedException
+        || cause instanceof RedissonShutdownException
+        || cause instanceof CancellationException
+        || cause instanceof IOException;
+  }
+
+  /** The exception a caller sees for a failed command on {@code key} (null: no single key). */
+  private CacheException failure(@Nullable K key, Throwable error) {
+    Throwable cause = unwrap(error);
+    if (cause instanceof CacheException ce) {
+      return ce;
+    }
+    String which = key == null ? "" : " for key '" + key + "'";
+    if (cause instanceof TimeoutException || cause instanceof RedisTimeoutException) {
+      return new BackendUnavailableException(
+          "Redis at " + options.address() + " did not answer within " + Duration.ofNanos(operationTimeoutNanos)
+              + which + " of cache '" + name() + "'", cause);
+    }
+    if (isUnavailable(cause)) {
+      return new BackendUnavailableException(
+          "Redis at " + options.address() + " is unavailable" + which + " of cache '" + name() + "': " + describe(cause), cause);
+    }
+    return new CacheException(
+        "Redis at " + options.address() + " rejected the command" + which + " of cache '" + name() + "': " + describe(cause), cause);
+  }
+
+  /** Redisson's message up to where it starts listing the channel and the command's arguments. */
+  private static String describe(Throwable cause) {
+    String message = String.valueOf(cause.getMessage());
+    int cut = message.length();
+    for (String marker : new String[] {". channel:", ", channel:", " channel:", "command:", "Command:", "params:"}) {
+      int at = message.indexOf(marker);
+      if (at >= 0 && at < cut) {
+        cut = at;
+      }
+    }
+    return message.substring(0, cut).strip();
   }
 
   private <T> T await(CompletionStage<T> stage) {
+    return await(stage, operationTimeoutNanos + BACKSTOP_NANOS);
+  }
+
+  private <T> T await(CompletionStage<T> stage, long timeoutNanos) {
     CompletableFuture<T> future = stage.toCompletableFuture();
     try {
-      return future.get(operationTimeoutNanos, TimeUnit.NANOSECONDS);
+      return future.get(Math.max(0, timeoutNanos), TimeUnit.NANOSECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new CacheException("interrupted while waiting for Redis", e);
     } catch (TimeoutException e) {
-      throw new BackendUnavailableException(
-          "Redis at " + options.address() + " did not answer within " + Duration.ofNanos(operationTimeoutNanos)
-              + " for cache '" + name() + "'", e);
+      throw failure(null, e);
     } catch (ExecutionException e) {
-      Throwable cause = e.getCause();
-      if (cause instanceof CacheException ce) {
-        throw ce;
-      }
+      Throwable cause = unwrap(e);
       if (cause instanceof RuntimeException re) {
         throw re;
       }
@@ -795,7 +999,7 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
   }
 
   private void checkOpen() {
-    if (closed) {
+    if (closed.get()) {
       throw new IllegalStateException("cache '" + name() + "' is closed");
     }
   }
@@ -847,20 +1051,25 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
 
   @Override
   public boolean isClosed() {
-    return closed;
+    return closed.get();
   }
 
   @Override
   public void close() {
-    if (closed) {
+    if (!closed.compareAndSet(false, true)) {
       return;
     }
-    closed = true;
-    if (channel != null) {
-      channel.close();
+    try {
+      if (channel != null) {
+        channel.close();
+      }
+    } finally {
+      try {
+        near.close();
+      } finally {
+        onClose.accept(this);
+      }
     }
-    near.close();
-    onClose.accept(this);
   }
 
   @Override
@@ -869,11 +1078,17 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
         new BackendMetric("cache.near.hits", "Reads answered by the near cache", BackendMetric.Kind.COUNTER, nearHits::sum),
         new BackendMetric("cache.near.misses", "Reads the near cache could not answer", BackendMetric.Kind.COUNTER, nearMisses::sum),
         new BackendMetric("cache.redis.roundtrips", "Commands sent to Redis", BackendMetric.Kind.COUNTER, roundTrips::sum),
-        new BackendMetric("cache.near.invalidations", "Invalidations received from Redis", BackendMetric.Kind.COUNTER, invalidations::sum),
+        new BackendMetric("cache.near.invalidations", "Invalidations received from Redis for this cache's keys", BackendMetric.Kind.COUNTER, invalidations::sum),
         new BackendMetric("cache.near.flushes", "Times the near cache was flushed because invalidations may have been lost", BackendMetric.Kind.COUNTER, flushes::sum),
         new BackendMetric("cache.near.stale.served", "Reads answered from an unverified near copy because Redis failed", BackendMetric.Kind.COUNTER, staleServed::sum),
-        new BackendMetric("cache.near.tracking", "1 while invalidations are being received, 0 otherwise", BackendMetric.Kind.GAUGE, () -> channel != null && coherent && !fallback ? 1 : 0),
+        new BackendMetric("cache.near.tracking", "1 while invalidations are being received, 0 otherwise", BackendMetric.Kind.GAUGE, () -> tracking ? 1 : 0),
         new BackendMetric("cache.near.expiry.only", "1 when the near cache relies on expiry alone (configured, or Redis refused tracking)", BackendMetric.Kind.GAUGE, () -> channel == null || fallback ? 1 : 0));
+  }
+
+  /** The value the near cache would serve for {@code key} now, without reading Redis; for tests. */
+  @Nullable V nearValueForTest(K key) {
+    Stamped<V> stamped = near.get(key);
+    return stamped != null && isFresh(stamped) ? stamped.value() : null;
   }
 
   /** Whether the near cache is currently served (tracking up, or expiry-only); for tests. */
@@ -886,6 +1101,16 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
     return fallback;
   }
 
+  /** The Redisson executor this cache sends its commands through; for tests. */
+  CommandAsyncExecutor redisForTest() {
+    return redis;
+  }
+
+  /** The invalidation channel, if this cache has one; for tests. */
+  @Nullable InvalidationChannel channelForTest() {
+    return channel;
+  }
+
   /** Drops the invalidation connection as if Redis had; for tests. */
   void dropInvalidationChannelForTest() {
     if (channel != null) {
@@ -896,17 +1121,23 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
   // ------------------------------------------------------------ types
 
   /**
-   * A near-cache value, the epoch it was loaded in, and the ticker reading at which its key
-   * expires in Redis ({@code Long.MAX_VALUE}: no TTL).
+   * A near-cache value, the epoch its read was registered in, the ticker reading at which its key
+   * expires in Redis ({@code Long.MAX_VALUE}: no TTL), and its read's invalidation flag.
    */
-  record Stamped<V>(V value, long epoch, long deadline) {}
+  record Stamped<V>(V value, long epoch, long deadline, Flag invalidated) {}
+
+  /** Raised once, never lowered; shared by a read and the near entry it stores. */
+  static final class Flag {
+    volatile boolean raised;
+  }
 
   /** An in-flight read of one key. */
   static final class Load<V> {
     final long epoch;
     final boolean cacheable;
     final CompletableFuture<@Nullable V> future = new CompletableFuture<>();
-    volatile boolean invalidated;
+    /** Raised by an invalidation of the key, a write of it by this process, or a flush. */
+    final Flag invalidated = new Flag();
 
     Load(long epoch, boolean cacheable) {
       this.epoch = epoch;
@@ -920,19 +1151,21 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
     public void up() {
       epoch.incrementAndGet();
       coherent = true;
+      tracking = true;
       log.debug("Cache '{}' receives invalidations from {}", name(), options.address());
     }
 
     @Override
     public void down(Throwable cause) {
       boolean wasCoherent = coherent;
+      tracking = false;
       coherent = false;
       epoch.incrementAndGet();
       for (Load<V> load : loads.values()) {
-        load.invalidated = true;
+        load.invalidated.raised = true;
       }
       if (!options.serveStaleOnError()) {
-        near.clear();
+        clearNear();
       }
       if (wasCoherent) {
         flushes.increment();
@@ -941,7 +1174,6 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
 
     @Override
     public void invalidate(byte[] redisKey) {
-      invalidations.increment();
       if (!startsWith(redisKey, prefix)) {
         return;
       }
@@ -952,20 +1184,21 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
         return; // not a key this cache can hold
       }
       invalidateLocally(key);
+      invalidations.increment(); // after: the metric says the invalidation was applied
     }
 
     @Override
     public void invalidateAll() {
+      invalidateAllLocally();
       invalidations.increment();
       flushes.increment();
-      invalidateAllLocally();
     }
 
     @Override
     public void unsupported(String reason) {
-      fallback = true;
       epoch.incrementAndGet();
       coherent = true;
+      fallback = true; // last: whoever sees it also sees the near cache in use
       if (warnedFallback.compareAndSet(false, true)) {
         log.warn(
             "Redis at {} does not support client tracking ({}); cache '{}' falls back to expiry-only coherence: "
@@ -997,17 +1230,20 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
 
     @Override
     public CompletionStage<@Nullable V> get(K key) {
-      return bounded(getAsync(key));
+      return bounded(() -> getAsync(key));
     }
 
     @Override
     public CompletionStage<Map<K, V>> getAll(Iterable<? extends K> keys) {
       requireNonNull(keys, "keys");
       checkOpen();
-      Map<K, @Nullable Stamped<V>> toFetch = new LinkedHashMap<>();
+      Map<K, Boolean> toFetch = new LinkedHashMap<>();
       Map<K, V> hits = new LinkedHashMap<>();
       for (K key : keys) {
         requireNonNull(key, "keys contains null");
+        if (hits.containsKey(key) || toFetch.containsKey(key)) {
+          continue;
+        }
         Stamped<V> stamped = near.get(key);
         if (stamped != null && isFresh(stamped)) {
           nearHits.increment();
@@ -1015,11 +1251,11 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
           hits.put(key, stamped.value());
         } else {
           nearMisses.increment();
-          toFetch.put(key, stamped);
+          toFetch.put(key, Boolean.TRUE);
         }
       }
-      Map<K, CompletableFuture<@Nullable V>> loads = loadAll(toFetch);
-      return bounded(CompletableFuture.allOf(loads.values().toArray(CompletableFuture[]::new)).thenApply(ignored -> {
+      Map<K, CompletableFuture<@Nullable V>> loads = loadAll(toFetch.keySet());
+      return bounded(() -> CompletableFuture.allOf(loads.values().toArray(CompletableFuture[]::new)).thenApply(ignored -> {
         Map<K, V> result = new LinkedHashMap<>(hits);
         loads.forEach((k, f) -> {
           V v = f.join();
@@ -1036,7 +1272,7 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
 
     @Override
     public CompletionStage<Void> put(K key, V value) {
-      return bounded(putAsync(key, value, expireAfterWriteMillis));
+      return bounded(() -> putAsync(key, value, expireAfterWriteMillis));
     }
 
     @Override
@@ -1045,41 +1281,45 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
       requireNonNull(value, "value");
       Checks.requirePositiveTtl(ttl);
       checkPerEntryTtl();
-      return bounded(putAsync(key, value, millis(ttl)));
+      return bounded(() -> putAsync(key, value, millis(ttl)));
     }
 
     @Override
     public CompletionStage<Boolean> putIfAbsent(K key, V value) {
-      return bounded(conditionalSet(key, value, "NX"));
+      return bounded(() -> conditionalSet(key, value, "NX"));
     }
 
     @Override
     public CompletionStage<Boolean> replace(K key, V oldValue, V newValue) {
-      return bounded(compareAndSet(key, oldValue, newValue));
+      return bounded(() -> compareAndSet(key, oldValue, newValue));
     }
 
     @Override
     public CompletionStage<Boolean> remove(K key) {
-      return bounded(removeAsync(key));
+      return bounded(() -> removeAsync(key));
     }
 
     @Override
     public CompletionStage<Boolean> expire(K key, Duration ttl) {
-      return bounded(expireAsync(key, ttl));
+      return bounded(() -> expireAsync(key, ttl));
     }
 
-    private <T> CompletionStage<T> bounded(CompletableFuture<T> future) {
+    /**
+     * Starts an operation: argument errors and use after close are thrown; a runtime failure (a
+     * codec that cannot encode) fails the stage, as the blocking form would throw it. The stage is
+     * bounded like a blocking caller's wait.
+     */
+    private <T> CompletionStage<T> bounded(Supplier<CompletableFuture<T>> operation) {
+      CompletableFuture<T> future;
+      try {
+        future = operation.get();
+      } catch (CacheException e) {
+        return CompletableFuture.failedFuture(e);
+      }
       return future
-          .orTimeout(operationTimeoutNanos, TimeUnit.NANOSECONDS)
-          .exceptionallyCompose(error -> {
-            Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
-            if (cause instanceof TimeoutException) {
-              return CompletableFuture.failedFuture(new BackendUnavailableException(
-                  "Redis at " + options.address() + " did not answer within " + Duration.ofNanos(operationTimeoutNanos)
-                      + " for cache '" + name() + "'", cause));
-            }
-            return CompletableFuture.failedFuture(cause);
-          });
+          .copy()
+          .orTimeout(operationTimeoutNanos + BACKSTOP_NANOS, TimeUnit.NANOSECONDS)
+          .exceptionallyCompose(error -> CompletableFuture.failedFuture(failure(null, error)));
     }
   }
 }

@@ -6,13 +6,17 @@ import io.cachet.Cache;
 import io.cachet.CacheConfig;
 import io.cachet.spi.BackendContext;
 import io.cachet.spi.CacheBackendProvider;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.redisson.Redisson;
 import org.redisson.api.RedissonClient;
 import org.redisson.client.codec.ByteArrayCodec;
-import java.time.Duration;
 import org.redisson.config.Config;
 import org.redisson.config.ConstantDelay;
 import org.redisson.config.SingleServerConfig;
@@ -20,9 +24,13 @@ import org.redisson.config.SingleServerConfig;
 /**
  * The provider of the {@code redis} backend, registered for {@link java.util.ServiceLoader}.
  *
- * <p>Caches of one manager that point at the same server, database and user share one Redisson
- * client, which the manager shuts down when it closes. Each cache with
+ * <p>Caches of one manager whose connection options are all equal (address, database, user name,
+ * password, command and connect timeouts) share one Redisson client, which the manager shuts down
+ * when it closes; a cache with any of them different gets a client of its own. Each cache with
  * {@link Coherence#TRACKING} has its own invalidation connection.
+ *
+ * <p>Keys must have value equality: a key codec for an array type (such as
+ * {@code Codecs.bytes()}) is rejected, because the near cache would compare keys by identity.
  */
 public final class RedisCacheProvider implements CacheBackendProvider {
 
@@ -45,10 +53,35 @@ public final class RedisCacheProvider implements CacheBackendProvider {
   @Override
   public <K, V> Cache<K, V> create(CacheConfig config, BackendContext context) {
     RedisOptions options = config.backendOptions(RedisOptions.class).orElseGet(RedisOptions::defaults);
-    List<Object> key = List.of(NAME, options.address(), options.database(), options.username().orElse(""));
+    if (config.keyCodec().type().isArray()) {
+      throw new IllegalArgumentException(
+          "keyCodec must encode a type with value equality for the redis backend, was " + config.keyCodec()
+              + " (arrays compare by identity, so the near cache could never find a key again)");
+    }
+    List<Object> key = sharingKey(options);
     RedissonResource client =
         context.sharedResource(key, RedissonResource.class, () -> RedissonResource.connect(options));
     return new RedisCache<>(config, options, client.executor(), context::closed);
+  }
+
+  /** Every option the shared Redisson client is built from; the password only as a digest. */
+  static List<Object> sharingKey(RedisOptions options) {
+    return List.of(
+        NAME,
+        options.address(),
+        options.database(),
+        options.username().orElse(""),
+        options.password().map(RedisCacheProvider::sha256).orElse(""),
+        options.commandTimeout(),
+        options.connectTimeout());
+  }
+
+  private static String sha256(String text) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JVM has SHA-256", e);
+    }
   }
 
   /** A Redisson client owned by a cache manager. */
@@ -74,7 +107,10 @@ public final class RedisCacheProvider implements CacheBackendProvider {
               .setDatabase(options.database())
               .setTimeout((int) options.commandTimeout().toMillis())
               .setConnectTimeout((int) options.connectTimeout().toMillis())
-              .setRetryAttempts(1)
+              // No retries: after a response timeout Redisson would resend the command, and a
+              // conditional write (SET NX, compare-and-set) that had in fact been applied would then
+              // report false. Every call fails within commandTimeout instead.
+              .setRetryAttempts(0)
               .setRetryDelay(new ConstantDelay(Duration.ofMillis(100)))
               .setConnectionMinimumIdleSize(2)
               .setConnectionPoolSize(32)

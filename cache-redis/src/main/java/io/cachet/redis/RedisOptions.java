@@ -38,7 +38,7 @@ public final class RedisOptions implements BackendOptions {
 
   /** The server used when none is given. */
   public static final String DEFAULT_ADDRESS = "redis://127.0.0.1:6379";
-  /** How long one Redis command may take before the caller gets an exception. */
+  /** How long one Redis command may take; a call fails after this plus 250 ms. */
   public static final Duration DEFAULT_COMMAND_TIMEOUT = Duration.ofSeconds(2);
   /** How long connecting may take. */
   public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
@@ -171,7 +171,10 @@ public final class RedisOptions implements BackendOptions {
     return nearCacheMaxAge;
   }
 
-  /** Returns whether reads fall back to the near copy, even an unverified one, when Redis fails. */
+  /**
+   * Returns whether a read falls back to the near copy, even an unverified one, when Redis is
+   * unavailable or does not answer in time (not when it answers with an error).
+   */
   public boolean serveStaleOnError() {
     return serveStaleOnError;
   }
@@ -313,7 +316,7 @@ public final class RedisOptions implements BackendOptions {
       return this;
     }
 
-    /** Sets how long one Redis command may take; must be positive. */
+    /** Sets how long one Redis command may take (commands are not retried); must be positive. */
     public Builder commandTimeout(Duration timeout) {
       this.commandTimeout = positive("commandTimeout", timeout);
       return this;
@@ -339,7 +342,11 @@ public final class RedisOptions implements BackendOptions {
       return this;
     }
 
-    /** Lets reads return the near copy, even an unverified one, when Redis fails. Off by default. */
+    /**
+     * Lets a read return the near copy, even an unverified one, when Redis is unavailable or does
+     * not answer in time; a copy removed by an invalidation or by this process's write while the
+     * read was in flight, or past the key's TTL in Redis, is not served. Off by default.
+     */
     public Builder serveStaleOnError(boolean serveStale) {
       once("serveStaleOnError", this.serveStaleOnError);
       this.serveStaleOnError = serveStale;

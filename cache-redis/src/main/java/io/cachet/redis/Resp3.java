@@ -5,6 +5,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,9 +22,15 @@ import org.jspecify.annotations.Nullable;
  */
 final class Resp3 {
 
-  /** Longest frame element accepted; invalidation pushes carry key names, never values. */
-  private static final int MAX_BULK = 64 * 1024 * 1024;
-  private static final int MAX_AGGREGATE = 1_000_000;
+  /**
+   * Longest bulk string accepted. Invalidation pushes carry key names, never values; a longer
+   * element is treated as a protocol error (the connection is dropped and the near cache flushed).
+   */
+  static final int MAX_BULK = 16 * 1024 * 1024;
+  /** Most elements in one aggregate. */
+  static final int MAX_AGGREGATE = 1_000_000;
+  /** Deepest nesting of aggregates accepted; an invalidation push is two deep. */
+  static final int MAX_DEPTH = 16;
 
   private Resp3() {}
 
@@ -53,13 +60,32 @@ final class Resp3 {
     out.flush();
   }
 
-  /** Reads one frame, skipping attributes. */
+  /**
+   * Reads one frame, skipping attributes.
+   *
+   * <p>A read timeout surfaces as {@link SocketTimeoutException} only while waiting for the first
+   * byte of the frame, when the stream is still in step and the caller may treat it as idle. Once
+   * a byte of the frame was consumed, a timeout would leave the rest to be misread as the next
+   * frame, so it is thrown as a plain {@link IOException}: the connection must be dropped.
+   */
   static @Nullable Object read(InputStream in) throws IOException {
+    int type = in.read(); // a timeout here is at a frame boundary
+    if (type < 0) {
+      throw new EOFException("connection closed by Redis");
+    }
+    try {
+      return frame(in, type, 0);
+    } catch (SocketTimeoutException e) {
+      throw new IOException("Redis stopped sending in the middle of a frame", e);
+    }
+  }
+
+  private static @Nullable Object frame(InputStream in, int firstType, int depth) throws IOException {
+    if (depth > MAX_DEPTH) {
+      throw new IOException("aggregates nested deeper than " + MAX_DEPTH);
+    }
+    int type = firstType;
     while (true) {
-      int type = in.read();
-      if (type < 0) {
-        throw new EOFException("connection closed by Redis");
-      }
       switch (type) {
         case '+':
           return line(in);
@@ -72,6 +98,9 @@ final class Resp3 {
         case '=':
           {
             byte[] verbatim = bulk(in, parseLength(line(in), MAX_BULK));
+            if (verbatim != null && verbatim.length < 4) {
+              throw new IOException("verbatim string shorter than its format prefix");
+            }
             return verbatim == null ? null : new String(verbatim, 4, verbatim.length - 4, StandardCharsets.UTF_8);
           }
         case '!':
@@ -81,21 +110,22 @@ final class Resp3 {
           }
         case '*':
         case '~':
-          return aggregate(in, parseLength(line(in), MAX_AGGREGATE));
+          return aggregate(in, parseLength(line(in), MAX_AGGREGATE), depth);
         case '%':
           {
-            int pairs = parseLength(line(in), MAX_AGGREGATE);
-            return pairs < 0 ? null : aggregate(in, pairs * 2);
+            int pairs = parseLength(line(in), MAX_AGGREGATE / 2);
+            return pairs < 0 ? null : aggregate(in, pairs * 2, depth);
           }
         case '>':
           {
-            List<@Nullable Object> parts = aggregate(in, parseLength(line(in), MAX_AGGREGATE));
+            List<@Nullable Object> parts = aggregate(in, parseLength(line(in), MAX_AGGREGATE), depth);
             return new Push(parts == null ? List.of() : parts);
           }
         case '|':
           {
-            int pairs = parseLength(line(in), MAX_AGGREGATE);
-            aggregate(in, Math.max(0, pairs) * 2); // attribute: metadata we do not use
+            int pairs = parseLength(line(in), MAX_AGGREGATE / 2);
+            aggregate(in, Math.max(0, pairs) * 2, depth); // attribute: metadata we do not use
+            type = next(in); // the frame it annotates follows
             continue;
           }
         case '_':
@@ -112,13 +142,21 @@ final class Resp3 {
     }
   }
 
-  private static @Nullable List<@Nullable Object> aggregate(InputStream in, int count) throws IOException {
+  private static int next(InputStream in) throws IOException {
+    int type = in.read();
+    if (type < 0) {
+      throw new EOFException("connection closed by Redis");
+    }
+    return type;
+  }
+
+  private static @Nullable List<@Nullable Object> aggregate(InputStream in, int count, int depth) throws IOException {
     if (count < 0) {
       return null;
     }
     List<@Nullable Object> items = new ArrayList<>(Math.min(count, 1024));
     for (int i = 0; i < count; i++) {
-      items.add(read(in));
+      items.add(frame(in, next(in), depth + 1));
     }
     return items;
   }

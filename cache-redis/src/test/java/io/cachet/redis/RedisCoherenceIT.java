@@ -9,8 +9,10 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import io.cachet.AsyncCache;
 import io.cachet.BackendUnavailableException;
 import io.cachet.Cache;
+import io.cachet.CacheException;
 import io.cachet.CacheConfig;
 import io.cachet.CacheManager;
 import io.cachet.FakeTicker;
@@ -18,15 +20,20 @@ import io.cachet.codec.CodecException;
 import io.cachet.metrics.CacheMetrics;
 import io.cachet.spi.BackendMetric;
 import io.cachet.testkit.redis.RedisServerExtension;
+import io.cachet.testkit.redis.RespConnection;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
+import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -75,6 +82,32 @@ final class RedisCoherenceIT {
   }
 
   /**
+   * Writes {@code key} as another client and waits until this cache has processed the write's
+   * invalidation, so no late invalidation of it disturbs what the test does next.
+   */
+  private void setAndAwaitInvalidation(RedisCache<String, String> cache, String key, String value) {
+    double before = metric(cache, "cache.near.invalidations");
+    set(key, value);
+    await().atMost(DEADLINE).until(() -> metric(cache, "cache.near.invalidations") > before);
+  }
+
+  /** Takes the invalidation channel down and keeps it down, so writes by others go unnoticed. */
+  private static void holdChannelDown(RedisCache<String, String> cache) {
+    InvalidationChannel channel = cache.channelForTest();
+    assertThat(channel).isNotNull();
+    channel.holdDownForTest = true;
+    cache.dropInvalidationChannelForTest();
+    await().atMost(DEADLINE).until(() -> !cache.isCoherent());
+  }
+
+  private static void releaseChannel(RedisCache<String, String> cache) {
+    InvalidationChannel channel = cache.channelForTest();
+    assertThat(channel).isNotNull();
+    channel.holdDownForTest = false;
+    await().atMost(DEADLINE).until(cache::isCoherent);
+  }
+
+  /**
    * Reads {@code key} until the near cache serves it. The invalidation of a write made just before
    * may arrive while the first read is in flight; that read then rightly caches nothing.
    */
@@ -112,28 +145,57 @@ final class RedisCoherenceIT {
 
   @Test
   void readRacingAWrite_neverLeavesTheOldValueCached() throws Exception {
-    RedisCache<String, String> cache = trackingCache();
-    set("k", "old");
+    // A long command timeout: the held read must not time out while the test waits for Redis.
+    RedisCache<String, String> cache = cache(o -> o.commandTimeout(Duration.ofSeconds(30)), c -> {});
+    await().atMost(DEADLINE).until(cache::isCoherent);
+    setAndAwaitInvalidation(cache, "k", "old");
     CountDownLatch replied = new CountDownLatch(1);
     CompletableFuture<Void> release = new CompletableFuture<>();
     cache.beforeCaching = key -> {
       replied.countDown();
       return release;
     };
-    CompletableFuture<String> read = CompletableFuture.supplyAsync(() -> cache.get("k"));
+    CompletableFuture<String> read = cache.async().get("k").toCompletableFuture();
     assertThat(replied.await(15, TimeUnit.SECONDS)).isTrue();
     cache.beforeCaching = key -> CompletableFuture.completedFuture(null); // only the first read is held
     // Redis answered "old"; before the reader caches it, another client writes "new" and its
     // invalidation reaches us.
-    double before = metric(cache, "cache.near.invalidations");
-    set("k", "new");
-    await().atMost(DEADLINE).until(() -> metric(cache, "cache.near.invalidations") > before);
+    setAndAwaitInvalidation(cache, "k", "new");
     // A read that starts now must not join the held, invalidated read: it reads Redis again.
     assertThat(cache.get("k")).isEqualTo("new");
     release.complete(null);
 
     assertThat(read.get(15, TimeUnit.SECONDS)).isEqualTo("old"); // ordered before the write: fine
     assertThat(cache.get("k")).as("the old value must not have been cached").isEqualTo("new");
+  }
+
+  @Test
+  void invalidationArrivingWhileAReadStoresItsValue_alwaysWins() {
+    RedisCache<String, String> cache = cache(o -> o.commandTimeout(Duration.ofSeconds(30)), c -> {});
+    await().atMost(DEADLINE).until(cache::isCoherent);
+    setAndAwaitInvalidation(cache, "k", "old");
+    double before = metric(cache, "cache.near.invalidations");
+    AtomicBoolean held = new AtomicBoolean();
+    AtomicBoolean staleAfterInvalidation = new AtomicBoolean();
+    cache.beforeNearPut = key -> {
+      if (!held.compareAndSet(false, true)) {
+        return;
+      }
+      // The read of "old" passed its checks and is about to store the value. Now another client
+      // writes, and the invalidation is processed completely before the store.
+      set("k", "new");
+      await().atMost(DEADLINE).until(() -> metric(cache, "cache.near.invalidations") > before);
+    };
+    cache.afterNearPut = key -> {
+      // "old" was just stored, after its invalidation was processed: it must not be served.
+      if ("old".equals(cache.nearValueForTest("k"))) {
+        staleAfterInvalidation.set(true);
+      }
+    };
+    assertThat(cache.get("k")).isEqualTo("old"); // ordered before the write: fine
+    assertThat(held).as("the hook ran").isTrue();
+    assertThat(staleAfterInvalidation).as("the old value was served after its invalidation was processed").isFalse();
+    assertThat(cache.get("k")).isEqualTo("new");
   }
 
   @Test
@@ -147,7 +209,12 @@ final class RedisCoherenceIT {
     REDIS.server().command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes");
     set("k", "v2"); // its invalidation may be lost while the channel is down
     await().atMost(DEADLINE).until(() -> metric(cache, "cache.near.flushes") >= 1);
-    assertThat(cache.get("k")).isEqualTo("v2");
+    // Redisson's pooled connections were killed too: a call may fail until they are back.
+    await().atMost(DEADLINE).ignoreException(BackendUnavailableException.class).until(() -> {
+      String value = cache.get("k");
+      assertThat(value).isNotEqualTo("v1");
+      return "v2".equals(value);
+    });
 
     await().atMost(DEADLINE).until(cache::isCoherent);
     assertThat(cache.get("k")).isEqualTo("v2");
@@ -184,20 +251,35 @@ final class RedisCoherenceIT {
   @Test
   void redisDown_everyCallFailsWithinItsTimeoutNamingTheServer() {
     RedisCache<String, String> cache = cache(o -> o.commandTimeout(Duration.ofMillis(300)), c -> {});
+    AsyncCache<String, String> async = cache.async();
     REDIS.server().stop();
-    assertTimeoutPreemptively(DEADLINE, () -> {
-      for (Runnable call : new Runnable[] {
-          () -> cache.get("k"),
-          () -> cache.put("k", "v"),
-          () -> cache.remove("k"),
-          () -> cache.putIfAbsent("k", "v"),
-          () -> cache.replace("k", "a", "b"),
-          () -> cache.expire("k", Duration.ofSeconds(1))}) {
-        assertThatThrownBy(call::run).isInstanceOf(BackendUnavailableException.class).hasMessageContaining(REDIS.server().uri());
-      }
-      assertThatThrownBy(() -> cache.async().get("k").toCompletableFuture().join())
-          .hasCauseInstanceOf(BackendUnavailableException.class);
-    });
+    Map<String, Executable> calls = new java.util.LinkedHashMap<>();
+    calls.put("get", () -> cache.get("k"));
+    calls.put("get(loader)", () -> cache.get("k", key -> "loaded"));
+    calls.put("getAll", () -> cache.getAll(List.of("a", "b", "c")));
+    calls.put("put", () -> cache.put("k", "v"));
+    calls.put("put(ttl)", () -> cache.put("k", "v", Duration.ofSeconds(5)));
+    calls.put("putAll", () -> cache.putAll(Map.of("a", "1", "b", "2")));
+    calls.put("putIfAbsent", () -> cache.putIfAbsent("k", "v"));
+    calls.put("replace(k, v)", () -> cache.replace("k", "v"));
+    calls.put("replace(k, a, b)", () -> cache.replace("k", "a", "b"));
+    calls.put("remove(k)", () -> cache.remove("k"));
+    calls.put("remove(k, v)", () -> cache.remove("k", "v"));
+    calls.put("expire", () -> cache.expire("k", Duration.ofSeconds(1)));
+    calls.put("clear", cache::clear);
+    calls.put("async get", () -> async.get("k").toCompletableFuture().join());
+    calls.put("async getAll", () -> async.getAll(List.of("a", "b")).toCompletableFuture().join());
+    calls.put("async put", () -> async.put("k", "v").toCompletableFuture().join());
+    calls.put("async put(ttl)", () -> async.put("k", "v", Duration.ofSeconds(5)).toCompletableFuture().join());
+    calls.put("async putIfAbsent", () -> async.putIfAbsent("k", "v").toCompletableFuture().join());
+    calls.put("async replace", () -> async.replace("k", "a", "b").toCompletableFuture().join());
+    calls.put("async remove", () -> async.remove("k").toCompletableFuture().join());
+    calls.put("async expire", () -> async.expire("k", Duration.ofSeconds(1)).toCompletableFuture().join());
+    calls.forEach((name, call) -> assertTimeoutPreemptively(Duration.ofSeconds(5), () -> {
+      Throwable thrown = org.assertj.core.api.Assertions.catchThrowable(call::execute);
+      Throwable failure = thrown instanceof java.util.concurrent.CompletionException && thrown.getCause() != null ? thrown.getCause() : thrown;
+      assertThat(failure).as(name).isInstanceOf(BackendUnavailableException.class).hasMessageContaining(REDIS.server().uri());
+    }, name));
   }
 
   @Test
@@ -220,6 +302,95 @@ final class RedisCoherenceIT {
   }
 
   @Test
+  void serveStaleOnError_redisAnswering_returnsTheNewValueNotTheNearCopy() {
+    RedisCache<String, String> cache = cache(o -> o.serveStaleOnError(true), c -> {});
+    await().atMost(DEADLINE).until(cache::isCoherent);
+    setAndAwaitInvalidation(cache, "k", "v1");
+    readUntilNearCached(cache, "k");
+    holdChannelDown(cache); // the near copy stays (for serving stale) but is unverified
+    set("k", "v2"); // its invalidation is lost
+    assertThat(cache.get("k")).isEqualTo("v2");
+    assertThat(metric(cache, "cache.near.stale.served")).isZero();
+    releaseChannel(cache);
+  }
+
+  @Test
+  void serveStaleOnError_serverError_failsNamingTheReplyWithoutServingTheNearCopy() {
+    RedisCache<String, String> cache = cache(o -> o.serveStaleOnError(true), c -> {});
+    await().atMost(DEADLINE).until(cache::isCoherent);
+    setAndAwaitInvalidation(cache, "k", "v1");
+    readUntilNearCached(cache, "k");
+    holdChannelDown(cache);
+    REDIS.server().command("DEL", prefix + "k");
+    REDIS.server().command("LPUSH", prefix + "k", "x"); // Redis is up, but GET fails: WRONGTYPE
+    assertThatThrownBy(() -> cache.get("k"))
+        .isInstanceOf(CacheException.class)
+        .isNotInstanceOf(BackendUnavailableException.class)
+        .hasMessageContaining("key 'k'")
+        .hasMessageContaining("WRONGTYPE");
+    assertThat(metric(cache, "cache.near.stale.served")).isZero();
+    releaseChannel(cache);
+  }
+
+  @Test
+  void serveStaleOnError_nearCopyRemovedByThisProcessesWriteWhileTheReadFailed_isNotServed() throws Exception {
+    RedisCache<String, String> cache = cache(o -> o.serveStaleOnError(true).commandTimeout(Duration.ofSeconds(3)), c -> {});
+    await().atMost(DEADLINE).until(cache::isCoherent);
+    setAndAwaitInvalidation(cache, "k", "v1");
+    readUntilNearCached(cache, "k");
+    REDIS.server().stop();
+    await().atMost(DEADLINE).until(() -> metric(cache, "cache.near.flushes") >= 1);
+    CountDownLatch failed = new CountDownLatch(1);
+    CompletableFuture<Void> release = new CompletableFuture<>();
+    cache.beforeCaching = key -> {
+      failed.countDown();
+      return release;
+    };
+    // The read starts while the near copy is there, and fails...
+    CompletableFuture<String> read = cache.async().get("k").toCompletableFuture();
+    assertThat(failed.await(15, TimeUnit.SECONDS)).isTrue();
+    cache.beforeCaching = key -> CompletableFuture.completedFuture(null);
+    // ...and before it answers, this process writes the key: the write fails too, but the key may
+    // have changed, so the near copy is gone and must not be served.
+    assertTimeoutPreemptively(DEADLINE, () ->
+        assertThatThrownBy(() -> cache.put("k", "v2")).isInstanceOf(BackendUnavailableException.class));
+    release.complete(null);
+    assertThatThrownBy(() -> read.get(15, TimeUnit.SECONDS)).hasCauseInstanceOf(BackendUnavailableException.class);
+    assertThat(metric(cache, "cache.near.stale.served")).isZero();
+  }
+
+  @Test
+  void serveStaleOnError_nearCopyPastItsRedisTtl_isNotServed() {
+    RedisCache<String, String> cache = cache(o -> o.serveStaleOnError(true).commandTimeout(Duration.ofMillis(300)), c -> {});
+    await().atMost(DEADLINE).until(cache::isCoherent);
+    double before = metric(cache, "cache.near.invalidations");
+    REDIS.server().command("SET", prefix + "k", "v1", "PX", "600000");
+    await().atMost(DEADLINE).until(() -> metric(cache, "cache.near.invalidations") > before);
+    readUntilNearCached(cache, "k");
+    REDIS.server().stop();
+    await().atMost(DEADLINE).until(() -> metric(cache, "cache.near.flushes") >= 1);
+    ticker.advance(Duration.ofMinutes(10)); // the key's TTL in Redis has passed
+    assertTimeoutPreemptively(DEADLINE, () ->
+        assertThatThrownBy(() -> cache.get("k")).isInstanceOf(BackendUnavailableException.class));
+    assertThat(metric(cache, "cache.near.stale.served")).isZero();
+  }
+
+  @Test
+  void serveStaleOnError_redisNotAnsweringInTime_servesTheNearCopy() {
+    RedisCache<String, String> cache = cache(o -> o.serveStaleOnError(true).commandTimeout(Duration.ofMillis(300)), c -> {});
+    await().atMost(DEADLINE).until(cache::isCoherent);
+    setAndAwaitInvalidation(cache, "k", "v1");
+    readUntilNearCached(cache, "k");
+    holdChannelDown(cache);
+    try (RespConnection admin = REDIS.server().connect()) {
+      admin.command("CLIENT", "PAUSE", "1500", "ALL"); // Redis stops answering for a while
+      assertTimeoutPreemptively(DEADLINE, () -> assertThat(cache.get("k")).isEqualTo("v1"));
+    }
+    assertThat(metric(cache, "cache.near.stale.served")).isEqualTo(1);
+    releaseChannel(cache);
+  }
+
+  @Test
   void trackingRefused_fallsBackToExpiryOnlyAndSaysSoOnce() {
     REDIS.server().command("ACL", "SETUSER", "notrack", "on", ">secret", "allkeys", "allchannels", "+@all", "-client");
     Logger logger = (Logger) LoggerFactory.getLogger(RedisCache.class);
@@ -229,7 +400,7 @@ final class RedisCoherenceIT {
     try {
       RedisCache<String, String> cache =
           cache(o -> o.username("notrack").password("secret").nearCacheMaxAge(Duration.ofMinutes(1)), c -> {});
-      await().atMost(DEADLINE).until(cache::isFallback);
+      await().atMost(DEADLINE).until(() -> cache.isFallback() && cache.isCoherent());
       assertThat(metric(cache, "cache.near.expiry.only")).isEqualTo(1);
       assertThat(metric(cache, "cache.near.tracking")).isZero();
       assertThat(appender.list)
@@ -274,6 +445,45 @@ final class RedisCoherenceIT {
     ticker.advance(Duration.ofSeconds(60));
     assertThat(cache.get("k")).isEqualTo("v1"); // Redis's clock has not moved: still there
     assertThat(metric(cache, "cache.redis.roundtrips")).as("past the TTL the near copy is not used").isEqualTo(trips + 1);
+  }
+
+  @Test
+  void nearCopy_ttlCountsFromWhenTheReadWasSent() throws Exception {
+    RedisCache<String, String> cache = cache(o -> o.coherence(Coherence.EXPIRY).nearCacheMaxAge(Duration.ofMinutes(10)), c -> {});
+    REDIS.server().command("SET", prefix + "k", "v1", "PX", "60000");
+    CountDownLatch replied = new CountDownLatch(1);
+    CompletableFuture<Void> release = new CompletableFuture<>();
+    cache.beforeCaching = key -> {
+      replied.countDown();
+      return release;
+    };
+    CompletableFuture<String> read = cache.async().get("k").toCompletableFuture();
+    assertThat(replied.await(15, TimeUnit.SECONDS)).isTrue();
+    ticker.advance(Duration.ofSeconds(30)); // the reply is handled 30 s after the request
+    cache.beforeCaching = key -> CompletableFuture.completedFuture(null);
+    release.complete(null);
+    assertThat(read.get(15, TimeUnit.SECONDS)).isEqualTo("v1");
+
+    double trips = metric(cache, "cache.redis.roundtrips");
+    assertThat(cache.get("k")).isEqualTo("v1");
+    assertThat(metric(cache, "cache.redis.roundtrips")).as("30 s of the TTL left: a near hit").isEqualTo(trips);
+    ticker.advance(Duration.ofSeconds(30)); // 60 s after the request: Redis may have expired it
+    assertThat(cache.get("k")).isEqualTo("v1"); // Redis's clock has not moved: still there
+    assertThat(metric(cache, "cache.redis.roundtrips")).as("the near copy died with the key's TTL").isEqualTo(trips + 1);
+  }
+
+  @Test
+  void invalidationsMetric_countsOnlyKeysOfThisCache() {
+    RedisCache<String, String> cache = trackingCache();
+    double before = metric(cache, "cache.near.invalidations");
+    set("good", "v1");
+    // A key under the prefix that the UTF-8 key codec cannot decode: not a key of this cache.
+    REDIS.server().command("EVAL", "redis.call('SET', KEYS[1] .. string.char(255, 254), 'x')", "1", prefix);
+    readUntilNearCached(cache, "good");
+    set("good", "v2");
+    // Invalidations arrive in order: once v2 shows, every one above was processed.
+    await().atMost(DEADLINE).until(() -> "v2".equals(cache.get("good")));
+    assertThat(metric(cache, "cache.near.invalidations")).as("v1 and v2, not the foreign key").isEqualTo(before + 2);
   }
 
   // ------------------------------------------------------------ bad input
