@@ -1,5 +1,7 @@
 package io.cachet.testkit.kafka;
 
+import io.cachet.testkit.internal.ChildProcesses;
+
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static java.util.Objects.requireNonNull;
 
@@ -391,22 +393,8 @@ public final class KafkaBrokerProcess implements KafkaBroker {
 
     private void destroy(Process current, boolean forcibly) {
         try {
-            if (forcibly) {
-                current.destroyForcibly();
-            } else {
-                current.destroy();
-            }
-            if (!current.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
-                LOG.warn("Kafka pid {} did not stop within {}; killing it", current.pid(), STOP_TIMEOUT);
-                current.destroyForcibly();
-                current.waitFor();
-            }
-        } catch (InterruptedException e) {
-            current.destroyForcibly();
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while stopping Kafka", e);
+            ChildProcesses.stop(current, forcibly, STOP_TIMEOUT, "Kafka broker");
         } finally {
-            ChildProcesses.remove(current);
             if (process == current) {
                 process = null;
             }

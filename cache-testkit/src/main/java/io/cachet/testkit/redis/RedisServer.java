@@ -1,5 +1,7 @@
 package io.cachet.testkit.redis;
 
+import io.cachet.testkit.internal.ChildProcesses;
+
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static java.util.Objects.requireNonNull;
 
@@ -348,22 +350,11 @@ public final class RedisServer implements AutoCloseable {
 
     private void destroy(Process current, boolean forcibly) {
         try {
-            if (forcibly) {
-                current.destroyForcibly();
-            } else {
-                current.destroy();
-            }
-            if (!current.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
-                LOG.warn("Redis pid {} ignored SIGTERM for {}; killing it", current.pid(), STOP_TIMEOUT);
-                current.destroyForcibly();
-                current.waitFor();
-            }
-        } catch (InterruptedException e) {
-            current.destroyForcibly();
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while stopping Redis", e);
+            ChildProcesses.stop(current, forcibly, STOP_TIMEOUT, "Redis");
         } finally {
-            forget(current);
+            if (process == current) {
+                process = null;
+            }
         }
     }
 
