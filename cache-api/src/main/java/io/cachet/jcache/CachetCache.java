@@ -624,6 +624,14 @@ final class CachetCache<K, V> implements Cache<K, V> {
     }
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Removes the keys this cache holds one at a time, each under its lock; on a remote backend it
+   * then clears the backing cache as a whole, which also removes the keys other clients wrote (on
+   * Redis, every key under the cache's key prefix). A write that races the clear may be kept or
+   * not, as if it came just before or after it.
+   */
   @Override
   public void clear() {
     checkOpen();
@@ -634,6 +642,15 @@ final class CachetCache<K, V> implements Cache<K, V> {
         index.remove(key);
       } finally {
         locks.unlock(key, lock);
+      }
+    }
+    if (!keepsHolders) {
+      // After the keys above: a key written meanwhile may then be in the index but not in the
+      // backend, which a touch tidies up; never in the backend but missing from the index.
+      try {
+        store.clear();
+      } catch (io.cachet.CacheException e) {
+        throw backendFailure("clear the cache", e);
       }
     }
   }
@@ -1210,7 +1227,7 @@ final class CachetCache<K, V> implements Cache<K, V> {
         store.put(storedKey, entry);
       }
     } catch (io.cachet.CacheException e) {
-      throw backendFailure("write", e);
+      throw backendFailure("write an entry", e);
     }
     index.put(storedKey, keepsHolders ? entry : PRESENT);
   }
@@ -1219,7 +1236,7 @@ final class CachetCache<K, V> implements Cache<K, V> {
     try {
       return store.get(key);
     } catch (io.cachet.CacheException e) {
-      throw backendFailure("read", e);
+      throw backendFailure("read an entry", e);
     }
   }
 
@@ -1227,7 +1244,7 @@ final class CachetCache<K, V> implements Cache<K, V> {
     try {
       store.remove(key);
     } catch (io.cachet.CacheException e) {
-      throw backendFailure("remove", e);
+      throw backendFailure("remove an entry", e);
     }
   }
 
@@ -1235,7 +1252,7 @@ final class CachetCache<K, V> implements Cache<K, V> {
   private CacheException backendFailure(String action, io.cachet.CacheException e) {
     return new CacheException(
         "the " + store.config().backend() + " backend of cache '" + name + "' failed to " + action
-            + " an entry: " + e.getMessage(),
+            + ": " + e.getMessage(),
         e);
   }
 

@@ -49,6 +49,14 @@ import org.slf4j.LoggerFactory;
  * requested configuration, by {@link #createCache}. {@code cache.*} entries in the properties
  * passed to the provider are read the same way.
  *
+ * <p>Default settings for every cache of the manager, such as the backend of caches created from a
+ * plain {@link javax.cache.configuration.MutableConfiguration}, come from
+ * {@code cachet.jcache.default.*} entries in the JVM's system properties or the manager's
+ * properties (which win): {@code cachet.jcache.default.backend=redis},
+ * {@code cachet.jcache.default.redis.address=10.0.0.5:6379},
+ * {@code cachet.jcache.default.redis.keyPrefix=jcache:{cache}:} ({@code {cache}} is replaced by the
+ * cache's name). They fill in only what a cache's configuration and declaration leave unset.
+ *
  * <p>{@link #unwrap} offers this class and the underlying {@link io.cachet.CacheManager}.
  *
  * <p>Design notes. The manager refers to its class loader only weakly (the provider keys its
@@ -74,6 +82,7 @@ public final class CachetCacheManager implements CacheManager {
   private final Map<String, CacheBackendProvider> backends;
   private final ConcurrentHashMap<String, CachetCache<?, ?>> caches = new ConcurrentHashMap<>();
   private final Map<String, CachetConfiguration<Object, Object>> declared; // guarded by caches
+  private final CacheDefaults defaults;
   private volatile boolean closed;
 
   /**
@@ -104,6 +113,7 @@ public final class CachetCacheManager implements CacheManager {
     declarations.putAll(
         CacheDeclarations.parse(this.properties, "the cache manager's properties", classLoader, backends));
     this.declared = declarations;
+    this.defaults = CacheDefaults.read(this.properties, System.getProperties(), backends);
     this.cachet = io.cachet.CacheManager.builder().classLoader(classLoader).build();
     this.executor = Executors.newCachedThreadPool(daemonThreads());
   }
@@ -182,17 +192,22 @@ public final class CachetCacheManager implements CacheManager {
         throw new CacheException("a cache named '" + cacheName + "' already exists in " + uri);
       }
       CachetConfiguration<Object, Object> declaration = declared.get(cacheName);
-      CachetConfiguration<K, V> merged =
-          CacheDeclarations.merge(requested, configuration instanceof CachetConfiguration, declaration);
-      return build(cacheName, merged);
+      boolean cachet = configuration instanceof CachetConfiguration;
+      CachetConfiguration<K, V> merged = CacheDeclarations.merge(requested, cachet, declaration);
+      boolean backendChosen =
+          (cachet && requested.isBackendChosen()) || (declaration != null && declaration.isBackendChosen());
+      return build(cacheName, merged, backendChosen);
     }
   }
 
   /**
-   * Creates and registers a cache, and forgets its declaration if there was one; the caller holds
-   * the {@code caches} lock. A failure leaves the declaration, for the next attempt.
+   * Creates and registers a cache, with the {@linkplain CacheDefaults default settings} filling in
+   * what {@code requested} leaves unset, and forgets its declaration if there was one; the caller
+   * holds the {@code caches} lock. A failure leaves the declaration, for the next attempt.
    */
-  private <K, V> CachetCache<K, V> build(String cacheName, CachetConfiguration<K, V> config) {
+  private <K, V> CachetCache<K, V> build(
+      String cacheName, CachetConfiguration<K, V> requested, boolean backendChosen) {
+    CachetConfiguration<K, V> config = defaults.apply(cacheName, requested, backendChosen);
     InstantSource clock = config.getClock().orElse(InstantSource.system());
     Executor events = config.getExecutor().orElse(executor);
     CachetCache<K, V> cache;
@@ -291,7 +306,7 @@ public final class CachetCacheManager implements CacheManager {
       if (cache == null) {
         CachetConfiguration<Object, Object> declaration = declared.get(cacheName);
         if (declaration != null) {
-          cache = build(cacheName, declaration);
+          cache = build(cacheName, declaration, declaration.isBackendChosen());
         }
       }
       return cache;
@@ -305,7 +320,7 @@ public final class CachetCacheManager implements CacheManager {
     synchronized (caches) {
       for (Map.Entry<String, CachetConfiguration<Object, Object>> declaration :
           List.copyOf(declared.entrySet())) {
-        build(declaration.getKey(), declaration.getValue());
+        build(declaration.getKey(), declaration.getValue(), declaration.getValue().isBackendChosen());
       }
       return Collections.unmodifiableSet(new LinkedHashSet<>(caches.keySet()));
     }

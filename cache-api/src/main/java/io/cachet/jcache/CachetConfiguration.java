@@ -51,8 +51,9 @@ import org.jspecify.annotations.Nullable;
  * default). Unlike a plain Cachet cache, a JCache cache is unbounded unless {@code maximumSize} is
  * set, since JCache does not expect evictions.
  *
- * <p>Any other JCache {@link CompleteConfiguration} is accepted too; it gets the default backend
- * ({@code local}). Like {@link MutableConfiguration}, instances are not thread-safe; a cache takes
+ * <p>Any other JCache {@link CompleteConfiguration} is accepted too; it gets the default backend:
+ * {@code local}, unless the manager's properties or the JVM's system properties set
+ * {@code cachet.jcache.default.backend} (see {@link CachetCacheManager}). Like {@link MutableConfiguration}, instances are not thread-safe; a cache takes
  * its own copy when it is created.
  *
  * @param <K> the key type
@@ -66,6 +67,7 @@ public class CachetConfiguration<K, V> extends MutableConfiguration<K, V> {
   public static final Set<String> OPTION_NAMES = CacheConfig.OPTION_NAMES;
 
   private String backend = CacheConfig.DEFAULT_BACKEND;
+  private boolean backendChosen;
   private final LinkedHashMap<String, String> options = new LinkedHashMap<>();
   private transient List<BackendOptions> backendOptions = new ArrayList<>();
   private transient @Nullable InstantSource clock;
@@ -82,6 +84,7 @@ public class CachetConfiguration<K, V> extends MutableConfiguration<K, V> {
     super(requireNonNull(configuration, "configuration"));
     if (configuration instanceof CachetConfiguration<K, V> other) {
       this.backend = other.backend;
+      this.backendChosen = other.backendChosen;
       this.options.putAll(other.options);
       this.backendOptions = new ArrayList<>(other.backendOptions());
       this.clock = other.clock;
@@ -105,7 +108,11 @@ public class CachetConfiguration<K, V> extends MutableConfiguration<K, V> {
     return copy;
   }
 
-  /** Returns the name of the Cachet backend, {@code local} unless chosen. */
+  /**
+   * Returns the name of the Cachet backend: {@code local} unless chosen. A cache created from a
+   * configuration that does not choose one gets its manager's default backend
+   * ({@code cachet.jcache.default.backend}), {@code local} unless set.
+   */
   public String getBackend() {
     return backend;
   }
@@ -117,7 +124,16 @@ public class CachetConfiguration<K, V> extends MutableConfiguration<K, V> {
       throw new IllegalArgumentException("backend must not be blank, was '" + backend + "'");
     }
     this.backend = backend;
+    this.backendChosen = true;
     return this;
+  }
+
+  /**
+   * Returns whether {@link #setBackend} (or the {@code backend} option) chose the backend; when it
+   * did not, the cache manager's default backend applies (see {@link CachetCacheManager}).
+   */
+  boolean isBackendChosen() {
+    return backendChosen;
   }
 
   /**

@@ -95,6 +95,21 @@ final class CachetCacheBackendTest {
   }
 
   @Test
+  void clear_alsoRemovesWhatOtherClientsWroteToTheBackend() {
+    Cache<String, String> cache = manager.createCache("c", config());
+    cache.put("own", "v");
+    // Another JVM's cache of the same name wrote this one: this cache's index never saw it.
+    backend(cache).put("foreign", new Expirable("w", Expirable.ETERNAL));
+    assertThat(cache.get("foreign")).isEqualTo("w");
+
+    cache.clear();
+
+    assertThat(cache.get("own")).isNull();
+    assertThat(cache.get("foreign")).isNull();
+    assertThat(cache.unwrap(CachetCache.class).indexedKeys()).isEmpty();
+  }
+
+  @Test
   void operations_backendUnavailable_throwJCacheCacheExceptionWithTheCause() {
     Cache<String, String> cache = manager.createCache("c", config());
     cache.put("k", "v");
@@ -106,7 +121,8 @@ final class CachetCacheBackendTest {
         () -> cache.remove("k"),
         () -> cache.containsKey("k"),
         () -> cache.getAll(Set.of("k")),
-        () -> cache.invoke("k", (entry, args) -> entry.getValue()))) {
+        () -> cache.invoke("k", (entry, args) -> entry.getValue()),
+        cache::clear)) {
       assertThatThrownBy(operation::run)
           .isExactlyInstanceOf(CacheException.class)
           .hasMessageContaining("fake-remote backend of cache 'c'")

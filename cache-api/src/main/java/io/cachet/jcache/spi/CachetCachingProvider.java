@@ -37,6 +37,12 @@ public final class CachetCachingProvider implements CachingProvider {
 
   private static final Logger log = LoggerFactory.getLogger(CachetCachingProvider.class);
 
+  /**
+   * The system property (also read from a manager's properties) that names the backend of caches
+   * whose configuration does not choose one: {@value}; {@code local} when unset.
+   */
+  public static final String DEFAULT_BACKEND_PROPERTY = "cachet.jcache.default.backend";
+
   /** The URI of the default cache manager: {@value}. */
   public static final String DEFAULT_URI = "urn:cachet:default";
 
@@ -128,10 +134,25 @@ public final class CachetCachingProvider implements CachingProvider {
     }
   }
 
-  /** Store-by-reference is supported; it is the only optional feature JCache 1.1 defines. */
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Store-by-reference, the only optional feature JCache 1.1 defines, is supported by the
+   * {@code local} backend, the default. A remote backend stores encoded bytes, so it cannot hand
+   * back the instances it was given: when the system property {@value #DEFAULT_BACKEND_PROPERTY}
+   * makes another backend the default, this returns {@code false}. (A cache on a remote backend
+   * configured with {@code storeByValue=false} skips the JCache layer's copies, but its keys and
+   * values still pass through the backend's codecs, so it behaves as store-by-value.)
+   */
   @Override
   public boolean isSupported(OptionalFeature optionalFeature) {
-    return optionalFeature == OptionalFeature.STORE_BY_REFERENCE;
+    if (optionalFeature != OptionalFeature.STORE_BY_REFERENCE) {
+      return false;
+    }
+    String defaultBackend = System.getProperty(DEFAULT_BACKEND_PROPERTY);
+    return defaultBackend == null
+        || defaultBackend.isBlank()
+        || defaultBackend.trim().equals(io.cachet.CacheConfig.DEFAULT_BACKEND);
   }
 
   private static void closeQuietly(CachetCacheManager manager) {
