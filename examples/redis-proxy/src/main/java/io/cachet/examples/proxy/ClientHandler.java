@@ -1,0 +1,460 @@
+package io.cachet.examples.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+import java.util.ArrayDeque;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The per-connection core shared by the RESP and HTTP handlers: replies in request order,
+ * the global {@link Parallelism} limit, back-pressure, and closing.
+ *
+ * <h2>Design notes</h2>
+ *
+ * <ul>
+ *   <li><b>Order.</b> A client may send many requests before reading a reply (pipelining), and
+ *       their answers may come back from Redis in any order. Each request that cannot be
+ *       answered at once reserves a {@link Slot} in a FIFO; replies are written from the head of
+ *       the FIFO as slots fill, so they leave in request order. A request answered at once while
+ *       the FIFO is empty (a near-cache hit, the common case) is written directly.
+ *   <li><b>Threads.</b> Everything here runs on the connection's event loop. A cache stage
+ *       completed elsewhere (Redisson's threads) hops back with {@code execute}. Nothing blocks:
+ *       the cache is used only through its non-blocking {@code async()} view.
+ *   <li><b>Parallelism.</b> A cache request runs only while it holds a permit; it releases the
+ *       permit on the event loop once its reply is written (or queued behind earlier replies of
+ *       the same connection). So with a limit of 1 the next request, from any client, starts
+ *       only after the previous one has its answer.
+ *   <li><b>Back-pressure.</b> A connection stops reading while it has {@value #MAX_PENDING}
+ *       unanswered requests or while its socket does not accept more output, so neither the
+ *       FIFO nor the outbound buffer grows without bound; it resumes at half.
+ *   <li><b>Flushing.</b> Replies produced while a read is being processed are flushed once at
+ *       the end of the read (one syscall for a whole pipeline); small ones are encoded into one
+ *       output buffer ({@link #out()}). Replies completed later are flushed at once.
+ *   <li><b>Closing.</b> After a fatal error the error reply is written, the output side is shut
+ *       down (the client sees the reply, then end-of-stream) and input is drained for a short
+ *       linger, so the client is not reset before it reads the reply.
+ * </ul>
+ */
+abstract class ClientHandler extends ChannelInboundHandlerAdapter {
+
+  /** Unanswered requests after which a connection stops reading. */
+  static final int MAX_PENDING = 1024;
+  private static final int RESUME_PENDING = MAX_PENDING / 2;
+  /** How long a connection closed for an error keeps draining input so the client reads the reply. */
+  static final long LINGER_MILLIS = 2_000;
+
+  /** What to do after a reply is written. */
+  enum After {
+    KEEP,
+    /** Close as soon as the reply is flushed (QUIT, HTTP {@code Connection: close}). */
+    CLOSE,
+    /** Shut down output, drain input for a while, then close (errors). */
+    LINGER
+  }
+
+  /** A reply and what to do after it. */
+  record Reply(Object message, After after) {}
+
+  /** Turns a cache stage's outcome into a reply; runs on the event loop. */
+  @FunctionalInterface
+  interface Finisher<T> {
+    Reply finish(@Nullable T value, @Nullable Throwable error);
+  }
+
+  /** A reserved place in the reply order, and when its request's read started. */
+  private static final class Slot {
+    final long start;
+    @Nullable Reply reply;
+
+    Slot(long start) {
+      this.start = start;
+    }
+  }
+
+  /** Replies encoded straight into the output buffer flush it once it holds this much. */
+  private static final int OUT_FLUSH_BYTES = 64 * 1024;
+
+  protected final Parallelism parallelism;
+  protected final ProxyMetrics metrics;
+  private final RequestStats.Protocol protocol;
+  private final ArrayDeque<Slot> pending = new ArrayDeque<>();
+  private @Nullable ChannelHandlerContext context;
+  private RequestStats.@Nullable Recorder recorder;
+  private @Nullable ByteBuf out;
+  private boolean closing;
+  private boolean reading;
+  private boolean needsFlush;
+  private long readStart;
+  private int answeredInRead;
+
+  ClientHandler(Parallelism parallelism, ProxyMetrics metrics, RequestStats.Protocol protocol) {
+    this.parallelism = parallelism;
+    this.metrics = metrics;
+    this.protocol = protocol;
+  }
+
+  /** Handles one decoded message; runs on the event loop. */
+  protected abstract void onMessage(ChannelHandlerContext ctx, Object msg);
+
+  /** Returns the reply for a client whose request stayed incomplete for the request timeout. */
+  protected abstract Reply timedOut(ChannelHandlerContext ctx, RequestDeadline.TimedOut event);
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    this.context = ctx;
+  }
+
+  /** Counts a request's outcome, on this connection's event loop. */
+  protected final void count(RequestStats.Outcome outcome) {
+    recorder().count(outcome);
+  }
+
+  private RequestStats.Recorder recorder() {
+    RequestStats.Recorder r = recorder;
+    if (r == null) {
+      // Created on the event loop that owns this connection; every call comes from it.
+      r = metrics.stats().recorder();
+      recorder = r;
+    }
+    return r;
+  }
+
+  /** Takes a decoded message directly from the decoder in front of this handler (same event loop). */
+  final void directRead(Object msg) {
+    channelRead(ctx(), msg);
+  }
+
+  @Override
+  public final void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (closing) {
+      ReferenceCountUtil.release(msg);
+      return;
+    }
+    if (!reading) {
+      reading = true;
+      readStart = System.nanoTime();
+      answeredInRead = 0;
+    }
+    onMessage(ctx, msg);
+  }
+
+  @Override
+  public final void channelReadComplete(ChannelHandlerContext ctx) {
+    reading = false;
+    flushNow();
+    if (answeredInRead > 0) {
+      recorder().latency(protocol, answeredInRead, System.nanoTime() - readStart);
+      answeredInRead = 0;
+    }
+    ctx.fireChannelReadComplete();
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    updateAutoRead();
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof RequestDeadline.TimedOut timedOut && !closing) {
+      reply(timedOut(ctx, timedOut));
+      flushNow();
+    } else if (evt instanceof IdleStateEvent && !closing) {
+      ctx.close();
+    } else {
+      ctx.fireUserEventTriggered(evt);
+    }
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    closing = true;
+    releasePending();
+    ctx.fireChannelInactive();
+  }
+
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) {
+    ByteBuf buffered = out;
+    out = null;
+    if (buffered != null) {
+      buffered.release();
+    }
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    // Connection resets and the like: nothing to answer, and nobody to answer it to.
+    ctx.close();
+  }
+
+  /**
+   * Runs a cache request under the parallelism limit and replies with what {@code finish}
+   * makes of its outcome, in request order.
+   */
+  protected final <T> void submit(Supplier<? extends CompletionStage<T>> start, Finisher<T> finish) {
+    if (parallelism.tryAcquire()) {
+      CompletableFuture<T> future = startSafely(start);
+      if (future.isDone()) {
+        deliver(null, future, finish); // the fast path: a near-cache hit, no slot
+      } else {
+        started(future, finish);
+      }
+      return;
+    }
+    Slot slot = reserve();
+    parallelism.enqueue(ctx().executor(), () -> {
+      if (closing) {
+        parallelism.release();
+        return;
+      }
+      CompletableFuture<T> future = startSafely(start);
+      future.whenComplete((v, e) -> onEventLoop(() -> deliver(slot, future, finish)));
+    });
+  }
+
+  /**
+   * Continues a request that holds a permit and whose stage is not complete yet: replies, in
+   * order, with what {@code finish} makes of its outcome, and releases the permit.
+   */
+  protected final <T> void started(CompletableFuture<T> future, Finisher<T> finish) {
+    Slot slot = reserve();
+    parallelism.awaitingRedis(1);
+    future.whenComplete((v, e) -> onEventLoop(() -> deliver(slot, future, finish)));
+  }
+
+  /**
+   * Whether a reply may be encoded straight into {@link #out()} now: nothing is waiting to be
+   * answered before it and the connection is open.
+   */
+  protected final boolean canReplyNow() {
+    return pending.isEmpty() && !closing;
+  }
+
+  /**
+   * Returns the output buffer, for encoding a reply straight into it when {@link #canReplyNow()};
+   * the caller then calls {@link #answered()}. Flushed at the end of the read.
+   */
+  protected final ByteBuf out() {
+    ByteBuf buf = out;
+    if (buf == null) {
+      buf = ctx().alloc().ioBuffer(2048);
+      out = buf;
+    }
+    needsFlush = true;
+    return buf;
+  }
+
+  /** Records that a request was answered through {@link #out()}. */
+  protected final void answered() {
+    answeredInRead++;
+    ByteBuf buf = out;
+    if (buf != null && buf.readableBytes() >= OUT_FLUSH_BYTES) {
+      pushOut();
+    }
+  }
+
+  /** Starts a stage, turning an exception thrown by the call itself into a failed stage. */
+  protected static <T> CompletableFuture<T> startSafely(Supplier<? extends CompletionStage<T>> start) {
+    try {
+      return start.get().toCompletableFuture();
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  /** Writes {@code reply} now if nothing is pending, else after the pending replies. */
+  protected final void reply(Reply reply) {
+    if (closing) {
+      ReferenceCountUtil.release(reply.message());
+      return;
+    }
+    if (pending.isEmpty()) {
+      if (reading) {
+        answeredInRead++;
+      }
+      write(reply);
+    } else {
+      if (reading) {
+        answeredInRead++;
+      }
+      Slot slot = new Slot(readStart);
+      slot.reply = reply;
+      pending.add(slot);
+      updateAutoRead();
+    }
+  }
+
+  /** Whether this connection is closing; further messages are ignored. */
+  protected final boolean closing() {
+    return closing;
+  }
+
+  protected final ChannelHandlerContext ctx() {
+    ChannelHandlerContext ctx = context;
+    if (ctx == null) {
+      throw new IllegalStateException("handler not added to a pipeline");
+    }
+    return ctx;
+  }
+
+  /**
+   * Sends {@code message} as the last thing on {@code channel}, then shuts its output down,
+   * drains input for {@value #LINGER_MILLIS} ms at most and closes it.
+   */
+  static void closeGracefully(Channel channel, Object message) {
+    channel.config().setAutoRead(true);
+    channel.writeAndFlush(message).addListener((ChannelFutureListener) f -> {
+      if (f.isSuccess() && f.channel() instanceof DuplexChannel duplex && duplex.isActive()) {
+        duplex.shutdownOutput();
+        duplex.eventLoop().schedule(() -> duplex.close(), LINGER_MILLIS, TimeUnit.MILLISECONDS);
+      } else {
+        f.channel().close();
+      }
+    });
+  }
+
+  private Slot reserve() {
+    Slot slot = new Slot(readStart);
+    pending.add(slot);
+    updateAutoRead();
+    return slot;
+  }
+
+  private <T> void deliver(@Nullable Slot slot, CompletableFuture<T> future, Finisher<T> finish) {
+    try {
+      T value = null;
+      Throwable error = null;
+      try {
+        value = future.join();
+      } catch (CompletionException | CancellationException e) {
+        error = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+      }
+      Reply reply = finish.finish(value, error);
+      if (slot == null) {
+        reply(reply);
+      } else if (closing) {
+        parallelism.awaitingRedis(-1);
+        ReferenceCountUtil.release(reply.message());
+      } else {
+        parallelism.awaitingRedis(-1);
+        recorder().latency(protocol, 1, System.nanoTime() - slot.start);
+        slot.reply = reply;
+        drain();
+      }
+    } finally {
+      parallelism.release();
+    }
+  }
+
+  private void onEventLoop(Runnable task) {
+    ChannelHandlerContext ctx = ctx();
+    if (ctx.executor().inEventLoop()) {
+      task.run();
+      return;
+    }
+    try {
+      ctx.executor().execute(task);
+    } catch (RejectedExecutionException e) {
+      parallelism.release(); // shutting down: the reply has nowhere to go, but the permit must
+    }
+  }
+
+  private void drain() {
+    boolean wrote = false;
+    Slot head;
+    while (!closing && (head = pending.peek()) != null && head.reply != null) {
+      pending.poll();
+      write(head.reply);
+      wrote = true;
+    }
+    if (wrote && !reading) {
+      flushNow();
+    }
+    updateAutoRead();
+  }
+
+  private void write(Reply reply) {
+    ChannelHandlerContext ctx = ctx();
+    pushOut();
+    switch (reply.after()) {
+      case KEEP -> {
+        ctx.write(reply.message(), ctx.voidPromise());
+        needsFlush = true;
+      }
+      case CLOSE -> {
+        closing = true;
+        ctx.writeAndFlush(reply.message()).addListener(ChannelFutureListener.CLOSE);
+        releasePending();
+      }
+      case LINGER -> {
+        closing = true;
+        if (needsFlush) {
+          needsFlush = false;
+          ctx.flush();
+        }
+        closeGracefully(ctx.channel(), reply.message());
+        releasePending();
+      }
+    }
+  }
+
+  /** Queues the output buffer for writing, in order before whatever is written next. */
+  private void pushOut() {
+    ByteBuf buf = out;
+    if (buf != null) {
+      out = null;
+      if (buf.isReadable()) {
+        ctx().write(buf, ctx().voidPromise());
+        needsFlush = true;
+      } else {
+        buf.release();
+      }
+    }
+  }
+
+  private void flushNow() {
+    pushOut();
+    if (needsFlush) {
+      needsFlush = false;
+      ctx().flush();
+    }
+  }
+
+  private void releasePending() {
+    for (Slot slot : pending) {
+      if (slot.reply != null) {
+        ReferenceCountUtil.release(slot.reply.message());
+      }
+    }
+    pending.clear();
+  }
+
+  private void updateAutoRead() {
+    ChannelHandlerContext ctx = context;
+    if (ctx == null || closing) {
+      return;
+    }
+    Channel channel = ctx.channel();
+    boolean autoRead = channel.config().isAutoRead();
+    if (autoRead && (pending.size() >= MAX_PENDING || !channel.isWritable())) {
+      channel.config().setAutoRead(false);
+    } else if (!autoRead && pending.size() <= RESUME_PENDING && channel.isWritable()) {
+      channel.config().setAutoRead(true);
+    }
+  }
+}

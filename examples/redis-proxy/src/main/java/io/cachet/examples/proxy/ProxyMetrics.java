@@ -1,0 +1,123 @@
+package io.cachet.examples.proxy;
+
+import io.cachet.BackendUnavailableException;
+import io.cachet.CacheTimeoutException;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.math.BigDecimal;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The proxy's meters, exposed at {@code GET /metrics} in the Prometheus text format:
+ * {@code proxy_requests_total{protocol,status}}, the latency histogram
+ * {@code proxy_request_duration_seconds{protocol}}, {@code proxy_clients_connected},
+ * {@code proxy_clients_rejected_total}, {@code proxy_requests_active} and
+ * {@code proxy_requests_queued}, next to the cache's own ({@code cache_gets_total{result}},
+ * {@code cache_evictions_total}, {@code cache_near_invalidations_total}, ...) bound by
+ * {@link io.cachet.metrics.CacheMetrics}.
+ *
+ * <p>Per-request counts and latencies live in {@link RequestStats} (striped per event loop, no
+ * shared writes on the hot path); the counts are exported through Micrometer function counters,
+ * the histogram is appended to the scrape. Thread-safe.
+ */
+final class ProxyMetrics {
+
+  private static final Logger log = LoggerFactory.getLogger(ProxyMetrics.class);
+  private static final long WARN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
+
+  /** How a failed cache read is reported to a client. */
+  record Failure(boolean unavailable, String message) {}
+
+  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final RequestStats stats = new RequestStats();
+  private final Counter rejectedClients;
+  private final AtomicLong lastWarn = new AtomicLong(System.nanoTime() - WARN_INTERVAL_NANOS);
+
+  ProxyMetrics() {
+    for (RequestStats.Outcome outcome : RequestStats.Outcome.values()) {
+      FunctionCounter.builder("proxy.requests", stats, s -> s.total(outcome))
+          .description("Requests answered, by protocol and status")
+          .tag("protocol", outcome.protocol.tag())
+          .tag("status", outcome.status)
+          .register(registry);
+    }
+    rejectedClients = Counter.builder("proxy.clients.rejected")
+        .description("Connections refused because MAX_CLIENTS clients were connected")
+        .register(registry);
+  }
+
+  /** Returns the registry the cache's metrics are bound to. */
+  PrometheusMeterRegistry registry() {
+    return registry;
+  }
+
+  /** Returns the per-request counts and latencies. */
+  RequestStats stats() {
+    return stats;
+  }
+
+  /** Registers the gauges that read live state. */
+  void bindGauges(Supplier<Number> connected, Parallelism parallelism) {
+    Gauge.builder("proxy.clients.connected", connected)
+        .description("Client connections open now, HTTP and RESP together")
+        .register(registry);
+    Gauge.builder("proxy.requests.active", parallelism, Parallelism::active)
+        .description("Cache requests being processed now (at most PARALLELISM)")
+        .register(registry);
+    Gauge.builder("proxy.requests.queued", parallelism, Parallelism::queued)
+        .description("Cache requests waiting for one of the PARALLELISM permits")
+        .register(registry);
+  }
+
+  /** Counts a request's outcome (its latency is recorded by the handler). */
+  void count(RequestStats.Outcome outcome) {
+    stats.record(outcome);
+  }
+
+  /** Counts an HTTP request by status code. */
+  void http(int status) {
+    stats.record(RequestStats.Outcome.http(status));
+  }
+
+  /** Counts a refused connection. */
+  void rejectedClient() {
+    rejectedClients.increment();
+  }
+
+  /** Returns every meter in the Prometheus text format. */
+  String scrape() {
+    StringBuilder text = new StringBuilder(registry.scrape());
+    stats.appendHistograms(text);
+    return text.toString();
+  }
+
+  /**
+   * Classifies a failed cache read; unavailability is logged at most every ten seconds, so an
+   * outage does not flood the log.
+   */
+  Failure classify(Throwable error) {
+    if (error instanceof BackendUnavailableException || error instanceof CacheTimeoutException) {
+      long now = System.nanoTime();
+      long last = lastWarn.get();
+      if (now - last >= WARN_INTERVAL_NANOS && lastWarn.compareAndSet(last, now)) {
+        log.warn("Redis unavailable, answering 503 / -ERR: {}", error.getMessage());
+      }
+      return new Failure(true, "Redis is unavailable: " + error.getMessage());
+    }
+    log.warn("Cache read failed", error);
+    return new Failure(false, "internal error: " + error.getClass().getSimpleName());
+  }
+
+  /** Formats a duration as seconds for messages ("1.5"). */
+  static String seconds(Duration duration) {
+    return BigDecimal.valueOf(duration.toMillis()).movePointLeft(3).stripTrailingZeros().toPlainString();
+  }
+}

@@ -1,0 +1,238 @@
+package io.cachet.examples.proxy;
+
+import static java.nio.charset.StandardCharsets.US_ASCII;
+
+import io.cachet.AsyncCache;
+import io.cachet.BackendUnavailableException;
+import io.cachet.Cache;
+import io.cachet.CacheConfig;
+import io.cachet.CacheManager;
+import io.cachet.EvictionPolicy;
+import io.cachet.codec.Codecs;
+import io.cachet.metrics.CacheMetrics;
+import io.cachet.redis.RedisOptions;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollEventLoopGroup;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.HttpResponseEncoder;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The running proxy: the cache, the HTTP and RESP servers, and the embedded Redis if there is
+ * one. {@link #close()} stops accepting, closes every client, then the cache manager (Redisson),
+ * then the embedded Redis. Thread-safe; {@code close} is idempotent.
+ *
+ * <p>Threads: one acceptor thread, {@code THREADS} event loops shared by both servers (each
+ * connection lives on one), and Redisson's own event loops, which complete cache misses.
+ */
+final class ProxyServer implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
+  private static final byte[] RESP_TOO_MANY_CLIENTS = "-ERR max number of clients reached\r\n".getBytes(US_ASCII);
+  private static final byte[] HTTP_TOO_MANY_CLIENTS = HttpHandler.tooManyClientsResponse();
+
+  private final ProxyConfig config;
+  private final @Nullable EmbeddedRedis embedded;
+  private final CacheManager manager;
+  private final EventLoopGroup boss;
+  private final EventLoopGroup workers;
+  private final List<Channel> listeners = new ArrayList<>();
+  private final CountDownLatch closed = new CountDownLatch(1);
+  private final Object lock = new Object();
+  private boolean closing; // guarded by lock
+
+  private ProxyServer(ProxyConfig config, @Nullable EmbeddedRedis embedded, CacheManager manager,
+      EventLoopGroup boss, EventLoopGroup workers) {
+    this.config = config;
+    this.embedded = embedded;
+    this.manager = manager;
+    this.boss = boss;
+    this.workers = workers;
+  }
+
+  /**
+   * Starts everything and returns once both servers are listening.
+   *
+   * @throws IllegalStateException naming the cause when Redis cannot be reached or a port bound
+   */
+  static ProxyServer start(ProxyConfig config) {
+    EmbeddedRedis embedded = null;
+    CacheManager manager = null;
+    EventLoopGroup boss = null;
+    EventLoopGroup workers = null;
+    try {
+      String address;
+      if (config.embeddedRedis()) {
+        embedded = EmbeddedRedis.start();
+        embedded.seed(config.seed());
+        address = embedded.address();
+      } else {
+        address = config.redisAddress().orElseThrow();
+      }
+      manager = CacheManager.create();
+      Cache<String, byte[]> cache;
+      try {
+        cache = manager.create(CacheConfig.builder("redis-proxy")
+            .backend("redis")
+            .maximumSize(config.capacity())
+            .evictionPolicy(EvictionPolicy.LRU)
+            .keyCodec(Codecs.utf8())
+            .valueCodec(Codecs.bytes())
+            .backendOptions(RedisOptions.builder()
+                .address(address)
+                .coherence(config.coherence())
+                .nearCacheMaxAge(config.globalExpiry())
+                .commandTimeout(config.redisTimeout())
+                .serveStaleOnError(false)
+                .build())
+            .build());
+      } catch (BackendUnavailableException e) {
+        throw new IllegalStateException(e.getMessage() + " (check REDIS_ADDRESS / --redis-address)", e);
+      }
+      ProxyMetrics metrics = new ProxyMetrics();
+      CacheMetrics.monitor(metrics.registry(), cache);
+      Parallelism parallelism = new Parallelism(config.parallelism());
+      Clients clients = new Clients(config.maxClients());
+      metrics.bindGauges(clients::connected, parallelism);
+
+      boolean epoll = Epoll.isAvailable();
+      boss = epoll ? new EpollEventLoopGroup(1, new DefaultThreadFactory("proxy-accept"))
+          : new NioEventLoopGroup(1, new DefaultThreadFactory("proxy-accept"));
+      workers = epoll ? new EpollEventLoopGroup(config.threads(), new DefaultThreadFactory("proxy-io"))
+          : new NioEventLoopGroup(config.threads(), new DefaultThreadFactory("proxy-io"));
+      Class<? extends ServerChannel> channelType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+
+      ProxyServer server = new ProxyServer(config, embedded, manager, boss, workers);
+      AsyncCache<String, byte[]> async = cache.async();
+      server.listen("PROXY_PORT / --proxy-port", config.httpPort(), channelType, clients, metrics, HTTP_TOO_MANY_CLIENTS,
+          deadline -> {
+            List<io.netty.channel.ChannelHandler> handlers = new ArrayList<>();
+            handlers.add(new TrackingHttpRequestDecoder(deadline));
+            handlers.add(new HttpResponseEncoder());
+            handlers.add(new HttpHandler(async, parallelism, metrics));
+            return handlers;
+          });
+      if (config.respPort() != 0) {
+        server.listen("RESP_PORT / --resp-port", config.respPort(), channelType, clients, metrics, RESP_TOO_MANY_CLIENTS,
+            deadline -> {
+              RespHandler handler = new RespHandler(async, parallelism, metrics);
+              return List.of(new RespDecoder(config.maxRequestBytes(), deadline, handler::directRead), handler);
+            });
+      }
+      log.info("redis-proxy ready: HTTP http://{}:{}/proxy?key=K, RESP {}, backing Redis {}{}; "
+              + "cache capacity {} keys (exact LRU), global expiry {} s, coherence {}, parallelism {}, max clients {}, {} threads ({})",
+          config.host(), config.httpPort(),
+          config.respPort() == 0 ? "off" : config.host() + ":" + config.respPort(),
+          address, embedded != null ? " (embedded)" : "",
+          config.capacity(), ProxyMetrics.seconds(config.globalExpiry()), config.coherence().name().toLowerCase(),
+          config.parallelism() == 0 ? "unlimited" : config.parallelism(), config.maxClients(), config.threads(),
+          epoll ? "epoll" : "nio");
+      return server;
+    } catch (RuntimeException e) {
+      if (boss != null) {
+        boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+      }
+      if (workers != null) {
+        workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+      }
+      if (manager != null) {
+        manager.close();
+      }
+      if (embedded != null) {
+        embedded.close();
+      }
+      throw e;
+    }
+  }
+
+  /** Builds a connection's protocol handlers, given its request deadline (null: none). */
+  private interface Handlers {
+    List<io.netty.channel.ChannelHandler> create(@Nullable RequestDeadline deadline);
+  }
+
+  private void listen(String option, int port, Class<? extends ServerChannel> channelType, Clients clients,
+      ProxyMetrics metrics, byte[] refusal, Handlers handlers) {
+    long idleMillis = config.idleTimeout().toMillis();
+    ServerBootstrap bootstrap = new ServerBootstrap()
+        .group(boss, workers)
+        .channel(channelType)
+        .option(ChannelOption.SO_BACKLOG, 1024)
+        .option(ChannelOption.SO_REUSEADDR, true)
+        .childOption(ChannelOption.TCP_NODELAY, true)
+        .childOption(ChannelOption.SO_KEEPALIVE, true)
+        .childHandler(new ChannelInitializer<SocketChannel>() {
+          @Override
+          protected void initChannel(SocketChannel ch) {
+            ChannelPipeline pipeline = ch.pipeline();
+            if (!clients.tryAdmit()) {
+              metrics.rejectedClient();
+              pipeline.addLast(new Clients.Rejecter(refusal));
+              return;
+            }
+            ch.closeFuture().addListener(f -> clients.release());
+            if (idleMillis > 0) {
+              pipeline.addLast(new IdleStateHandler(0, 0, idleMillis, TimeUnit.MILLISECONDS));
+            }
+            RequestDeadline deadline = RequestDeadline.of(config.requestTimeout());
+            handlers.create(deadline).forEach(pipeline::addLast);
+          }
+        });
+    try {
+      Channel channel = bootstrap.bind(new InetSocketAddress(config.host(), port)).syncUninterruptibly().channel();
+      listeners.add(channel);
+    } catch (RuntimeException e) {
+      throw new IllegalStateException(
+          "cannot listen on " + config.host() + ":" + port + " (" + option + "): " + e.getMessage(), e);
+    }
+  }
+
+  /** Blocks until {@link #close()} has finished. */
+  void awaitClose() {
+    try {
+      closed.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  @Override
+  public void close() {
+    synchronized (lock) {
+      if (closing) {
+        return;
+      }
+      closing = true;
+    }
+    log.info("redis-proxy shutting down");
+    try {
+      listeners.forEach(channel -> channel.close().awaitUninterruptibly(2, TimeUnit.SECONDS));
+      boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(3, TimeUnit.SECONDS);
+      workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(3, TimeUnit.SECONDS);
+      manager.close();
+    } finally {
+      if (embedded != null) {
+        embedded.close();
+      }
+      closed.countDown();
+    }
+  }
+}

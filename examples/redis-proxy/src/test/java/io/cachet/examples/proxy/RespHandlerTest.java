@@ -1,0 +1,191 @@
+package io.cachet.examples.proxy;
+
+import static java.nio.charset.StandardCharsets.ISO_8859_1;
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.cachet.BackendUnavailableException;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.embedded.EmbeddedChannel;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The RESP handler over a fake cache: replies in request order, the parallelism limit,
+ * back-pressure and error replies.
+ */
+final class RespHandlerTest {
+
+  private final FakeAsyncCache cache = new FakeAsyncCache();
+  private final ProxyMetrics metrics = new ProxyMetrics();
+
+  /** Wired as in production: the decoder hands messages straight to the handler. */
+  private EmbeddedChannel channel(Parallelism parallelism) {
+    RespHandler handler = new RespHandler(cache, parallelism, metrics);
+    return new EmbeddedChannel(new RespDecoder(64 * 1024, null, handler::directRead), handler);
+  }
+
+  @Test
+  void pipelinedReplies_leaveInRequestOrder_evenWhenAnEarlierReadIsSlow() {
+    cache.values.put("fast", "F".getBytes(UTF_8));
+    EmbeddedChannel ch = channel(new Parallelism(16));
+    write(ch, "*2\r\n$3\r\nGET\r\n$4\r\nslow\r\n*2\r\n$3\r\nGET\r\n$4\r\nfast\r\n*1\r\n$4\r\nPING\r\n");
+    assertThat(output(ch)).isEmpty();
+    cache.slow.get("slow").complete("S".getBytes(UTF_8));
+    assertThat(output(ch)).isEqualTo("$1\r\nS\r\n$1\r\nF\r\n+PONG\r\n");
+  }
+
+  @Test
+  void missingKey_isNil() {
+    EmbeddedChannel ch = channel(new Parallelism(16));
+    write(ch, "GET nothing\r\n");
+    cache.slow.get("nothing").complete(null);
+    assertThat(output(ch)).isEqualTo("$-1\r\n");
+  }
+
+  @Test
+  void mget_keepsRequestOrder_withNilForMissingKeys() {
+    cache.values.put("a", "1".getBytes(UTF_8));
+    cache.values.put("c", "3".getBytes(UTF_8));
+    EmbeddedChannel ch = channel(new Parallelism(16));
+    write(ch, "MGET c b a c\r\n");
+    assertThat(output(ch)).isEqualTo("*4\r\n$1\r\n3\r\n$-1\r\n$1\r\n1\r\n$1\r\n3\r\n");
+  }
+
+  @Test
+  void sequential_secondClientsReadStartsOnlyAfterTheFirstIsAnswered() {
+    Parallelism one = new Parallelism(1);
+    EmbeddedChannel first = channel(one);
+    EmbeddedChannel second = channel(one);
+    write(first, "GET a\r\n");
+    write(second, "GET b\r\n");
+    assertThat(cache.reads).containsExactly("a");
+    assertThat(one.queued()).isEqualTo(1);
+    cache.slow.get("a").complete("A".getBytes(UTF_8));
+    assertThat(output(first)).isEqualTo("$1\r\nA\r\n");
+    second.runPendingTasks(); // the queued read runs on its own event loop
+    assertThat(cache.reads).containsExactly("a", "b");
+    cache.slow.get("b").complete("B".getBytes(UTF_8));
+    second.runPendingTasks();
+    assertThat(output(second)).isEqualTo("$1\r\nB\r\n");
+    assertThat(one.active()).isZero();
+  }
+
+  @Test
+  void tooManyUnansweredRequests_stopReading_untilHalfAreAnswered() {
+    AtomicInteger readRequests = new AtomicInteger();
+    RespHandler handler = new RespHandler(cache, new Parallelism(0), metrics);
+    EmbeddedChannel ch = new EmbeddedChannel(
+        new ChannelOutboundHandlerAdapter() {
+          @Override
+          public void read(ChannelHandlerContext ctx) {
+            readRequests.incrementAndGet();
+            ctx.read();
+          }
+        },
+        new RespDecoder(64 * 1024, null, handler::directRead),
+        handler);
+    StringBuilder pipeline = new StringBuilder();
+    for (int i = 0; i < ClientHandler.MAX_PENDING; i++) {
+      pipeline.append("GET k").append(i).append("\r\n");
+    }
+    write(ch, pipeline.toString());
+    assertThat(ch.config().isAutoRead()).isFalse();
+    int before = readRequests.get();
+    write(ch, "GET more\r\n*1\r\n"); // a read completing with a partial request left over
+    assertThat(readRequests.get()).as("no read requested behind the back-pressure").isEqualTo(before);
+    for (int i = 0; i <= ClientHandler.MAX_PENDING / 2; i++) { // the extra GET is pending too
+      cache.slow.get("k" + i).complete(null);
+    }
+    assertThat(ch.config().isAutoRead()).isTrue();
+  }
+
+  @Test
+  void redisUnavailable_isAnErrorReply_andTheConnectionStaysOpen() {
+    EmbeddedChannel ch = channel(new Parallelism(16));
+    write(ch, "GET k\r\n");
+    cache.slow.get("k").completeExceptionally(new BackendUnavailableException("Redis at x is down", null));
+    assertThat(output(ch)).startsWith("-ERR Redis is unavailable: Redis at x is down");
+    write(ch, "PING\r\n");
+    assertThat(output(ch)).isEqualTo("+PONG\r\n");
+  }
+
+  @Test
+  void unknownCommand_quotesItLikeRedis() {
+    EmbeddedChannel ch = channel(new Parallelism(16));
+    write(ch, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\nv\r\n\r\n");
+    assertThat(output(ch)).isEqualTo("-ERR unknown command 'SET', with args beginning with: 'k' 'v\\x0d\\x0a' \r\n");
+    assertThat(ch.isActive()).isTrue();
+  }
+
+  @Test
+  void wrongArity() {
+    EmbeddedChannel ch = channel(new Parallelism(16));
+    write(ch, "GET\r\nGET a b\r\nECHO\r\nPING a b\r\nMGET\r\n");
+    assertThat(output(ch)).isEqualTo(
+        "-ERR wrong number of arguments for 'get' command\r\n"
+            + "-ERR wrong number of arguments for 'get' command\r\n"
+            + "-ERR wrong number of arguments for 'echo' command\r\n"
+            + "-ERR wrong number of arguments for 'ping' command\r\n"
+            + "-ERR wrong number of arguments for 'mget' command\r\n");
+  }
+
+  @Test
+  void nonUtf8Key_isRejected_andTheConnectionStaysOpen() {
+    EmbeddedChannel ch = channel(new Parallelism(16));
+    ByteBuf frame = Unpooled.buffer();
+    frame.writeCharSequence("*2\r\n$3\r\nGET\r\n$2\r\n", UTF_8);
+    frame.writeBytes(new byte[] {(byte) 0xc3, (byte) 0x28, '\r', '\n'});
+    ch.writeInbound(frame);
+    assertThat(output(ch)).startsWith("-ERR invalid key: not valid UTF-8");
+    assertThat(cache.reads).isEmpty();
+    write(ch, "PING\r\n");
+    assertThat(output(ch)).isEqualTo("+PONG\r\n");
+  }
+
+  @Test
+  void pingEchoCommand() {
+    EmbeddedChannel ch = channel(new Parallelism(16));
+    write(ch, "PING\r\nPING hi\r\nECHO there\r\nCOMMAND COUNT\r\nCOMMAND NOPE\r\n");
+    assertThat(output(ch)).isEqualTo("+PONG\r\n$2\r\nhi\r\n$5\r\nthere\r\n:6\r\n"
+        + "-ERR unknown subcommand 'NOPE'. Try COMMAND HELP.\r\n");
+  }
+
+  @Test
+  void quit_repliesOkAndCloses() {
+    EmbeddedChannel ch = channel(new Parallelism(16));
+    write(ch, "QUIT\r\nPING\r\n");
+    assertThat(output(ch)).isEqualTo("+OK\r\n");
+    assertThat(ch.isOpen()).isFalse();
+  }
+
+  @Test
+  void protocolError_isAnsweredAfterEarlierReplies_andCloses() {
+    EmbeddedChannel ch = channel(new Parallelism(16));
+    write(ch, "GET slow\r\n*1\r\n:1\r\n");
+    assertThat(output(ch)).isEmpty();
+    cache.slow.get("slow").complete(null);
+    assertThat(output(ch)).isEqualTo("$-1\r\n-ERR Protocol error: expected '$', got ':'\r\n");
+    ch.runPendingTasks();
+    assertThat(ch.isOpen()).isFalse();
+  }
+
+  private static void write(EmbeddedChannel ch, String s) {
+    ch.writeInbound(Unpooled.copiedBuffer(s, ISO_8859_1));
+    ch.runPendingTasks();
+  }
+
+  private static String output(EmbeddedChannel ch) {
+    ch.runPendingTasks();
+    StringBuilder sb = new StringBuilder();
+    for (Object o = ch.readOutbound(); o != null; o = ch.readOutbound()) {
+      ByteBuf buf = (ByteBuf) o;
+      sb.append(buf.toString(ISO_8859_1));
+      buf.release();
+    }
+    return sb.toString();
+  }
+}
