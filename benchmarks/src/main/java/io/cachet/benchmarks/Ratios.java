@@ -22,16 +22,22 @@ import org.jspecify.annotations.Nullable;
  * </pre>
  *
  * <p>Rows are grouped by results file, benchmark and thread count; within a group each score is
- * divided by the score of {@code impl=CAFFEINE} and of {@code impl=CONCURRENT_HASH_MAP}. Results of
- * different files are never divided by each other, since they may come from different machine
- * states. Secondary metrics (profiler rows such as {@code :gc.alloc.rate}) are skipped.
+ * divided by the score of each baseline implementation present in the group ({@link #BASELINES}:
+ * {@code CAFFEINE} and {@code CONCURRENT_HASH_MAP} for local reads, {@code
+ * REDISSON_LOCAL_CACHED_MAP} for near-cache hits, {@code REDISSON_BUCKET_GET} for near-cache
+ * misses); a table has a column for each baseline found in its input. A ratio's direction follows
+ * the unit: for throughput ({@code ops/s}) higher is better, for time per operation ({@code us/op})
+ * lower is better, and the column header says which. Results of different files are never divided
+ * by each other, since they may come from different machine states. Secondary metrics (profiler
+ * rows such as {@code :gc.alloc.rate}, {@code SampleTime} percentiles) are skipped.
  */
 public final class Ratios {
 
   /** The JMH parameter that names the implementation. */
   static final String PARAM_COLUMN = "Param: impl";
-  /** The baselines, in column order. */
-  static final List<String> BASELINES = List.of("CAFFEINE", "CONCURRENT_HASH_MAP");
+  /** The baselines, in column order; a table shows those present in its input. */
+  static final List<String> BASELINES =
+      List.of("CAFFEINE", "CONCURRENT_HASH_MAP", "REDISSON_LOCAL_CACHED_MAP", "REDISSON_BUCKET_GET");
 
   private Ratios() {}
 
@@ -117,11 +123,18 @@ public final class Ratios {
     boolean oneUnit = rows.stream().map(Row::unit).distinct().count() <= 1;
     String scoreHeader = oneUnit && !rows.isEmpty() ? "Score (" + rows.get(0).unit() + ")" : "Score";
 
+    List<String> baselines = new ArrayList<>();
+    for (String baseline : BASELINES) {
+      if (rows.stream().anyMatch(r -> r.impl().equals(baseline))) {
+        baselines.add(baseline);
+      }
+    }
+
     StringBuilder out = new StringBuilder();
     out.append("| Benchmark | Threads | Impl | ").append(scoreHeader).append(" | ± Error |");
     StringBuilder rule = new StringBuilder("|---|---:|---|---:|---:|");
-    for (String baseline : BASELINES) {
-      out.append(" vs ").append(baseline).append(" |");
+    for (String baseline : baselines) {
+      out.append(" vs ").append(baseline).append(direction(ordered, baseline)).append(" |");
       rule.append("---:|");
     }
     out.append('\n').append(rule).append('\n');
@@ -130,11 +143,11 @@ public final class Ratios {
         out.append("| ").append(row.benchmark())
             .append(" | ").append(row.threads())
             .append(" | ").append(row.impl())
-            .append(" | ").append(format("%,.0f", row.score()))
+            .append(" | ").append(score(row.score()))
             .append(oneUnit ? "" : " " + row.unit())
-            .append(" | ").append(Double.isNaN(row.error()) ? "n/a" : format("%,.0f", row.error()))
+            .append(" | ").append(Double.isNaN(row.error()) ? "n/a" : score(row.error()))
             .append(" |");
-        for (String baseline : BASELINES) {
+        for (String baseline : baselines) {
           Row base = find(group, baseline);
           out.append(' ')
               .append(base == null || base.score() == 0 ? "n/a" : format("%.2f", row.score() / base.score()))
@@ -146,8 +159,44 @@ public final class Ratios {
     out.append('\n')
         .append("Ratios divide by the baseline's score for the same benchmark and thread count")
         .append(" in the same results file; the error is JMH's 99.9% confidence half-width")
-        .append(" (n/a with fewer than two measured iterations).\n");
+        .append(" (n/a with fewer than two measured iterations). For ops/time higher is better;")
+        .append(" for time/op lower is better.\n");
     return out.toString();
+  }
+
+  /** Whether a higher score is better: a throughput unit such as {@code ops/s}. */
+  static boolean higherIsBetter(String unit) {
+    return !unit.endsWith("/op");
+  }
+
+  /** The header note on a baseline's column: which way is better for the rows it divides. */
+  private static String direction(List<List<Row>> groups, String baseline) {
+    boolean higher = false;
+    boolean lower = false;
+    for (List<Row> group : groups) {
+      if (find(group, baseline) != null) {
+        for (Row row : group) {
+          if (higherIsBetter(row.unit())) {
+            higher = true;
+          } else {
+            lower = true;
+          }
+        }
+      }
+    }
+    if (higher && lower) {
+      return " (ops/time: higher is better; time/op: lower is better)";
+    }
+    return lower ? " (lower is better)" : " (higher is better)";
+  }
+
+  /** Large scores (ops/s) without decimals; small ones (us/op) with enough to compare. */
+  private static String score(double value) {
+    double magnitude = Math.abs(value);
+    if (magnitude >= 1000) {
+      return format("%,.0f", value);
+    }
+    return format(magnitude >= 100 ? "%.1f" : magnitude >= 10 ? "%.2f" : "%.3f", value);
   }
 
   private static @Nullable Row find(List<Row> group, String impl) {
