@@ -1,0 +1,90 @@
+package io.cachet.replicated;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/** The Kafka client properties of one replicated cache. */
+final class KafkaClients {
+
+  /** Properties the backend sets itself; users may not override them through {@code kafka.*}. */
+  static final Set<String> RESERVED =
+      Set.of(
+          "bootstrap.servers",
+          "acks",
+          "enable.idempotence",
+          "key.serializer",
+          "value.serializer",
+          "key.deserializer",
+          "value.deserializer",
+          "enable.auto.commit",
+          "group.id",
+          "auto.offset.reset",
+          "isolation.level",
+          "delivery.timeout.ms",
+          "max.block.ms",
+          "transactional.id");
+
+  private KafkaClients() {}
+
+  static Map<String, Object> producer(ReplicationOptions options, String clientId) {
+    Duration timeout = options.writeTimeout();
+    long timeoutMs = Math.max(timeout.toMillis(), 2);
+    Map<String, Object> p = common(options, clientId);
+    p.put(ProducerConfig.LINGER_MS_CONFIG, "1");
+    p.putAll(options.kafkaProperties());
+    p.put(ProducerConfig.ACKS_CONFIG, "all");
+    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+    p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+    p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+    // A record either reaches the log within the write timeout or its send fails: delivery.timeout.ms
+    // must be at least linger.ms + request.timeout.ms.
+    long linger = Long.parseLong(String.valueOf(p.get(ProducerConfig.LINGER_MS_CONFIG)));
+    long requestTimeout = Math.max(1, Math.min(30_000, timeoutMs - linger));
+    p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, String.valueOf(requestTimeout));
+    p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, String.valueOf(linger + requestTimeout));
+    p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, String.valueOf(timeoutMs));
+    return p;
+  }
+
+  static Map<String, Object> consumer(ReplicationOptions options, String clientId) {
+    Map<String, Object> c = common(options, clientId);
+    c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
+    c.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "100");
+    c.putAll(options.kafkaProperties());
+    c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+    c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+    c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+    c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_uncommitted");
+    return c;
+  }
+
+  static Map<String, Object> admin(ReplicationOptions options, String clientId) {
+    Map<String, Object> a = common(options, clientId);
+    long timeoutMs = Math.max(options.writeTimeout().toMillis(), 1000);
+    a.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, String.valueOf(timeoutMs));
+    a.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, String.valueOf(timeoutMs));
+    for (Map.Entry<String, String> e : options.kafkaProperties().entrySet()) {
+      if (AdminClientConfig.configNames().contains(e.getKey())) {
+        a.put(e.getKey(), e.getValue());
+      }
+    }
+    return a;
+  }
+
+  private static Map<String, Object> common(ReplicationOptions options, String clientId) {
+    Map<String, Object> m = new HashMap<>();
+    m.put("bootstrap.servers", options.bootstrapServers());
+    m.put("client.id", clientId);
+    // Reconnect quickly after a broker restart; the defaults back off up to 1 s.
+    m.put("reconnect.backoff.max.ms", "500");
+    return m;
+  }
+}

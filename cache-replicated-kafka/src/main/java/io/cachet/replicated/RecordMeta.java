@@ -1,0 +1,101 @@
+package io.cachet.replicated;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The metadata every record carries in its {@value #HEADER} header; the record's key is the
+ * encoded cache key and its value the encoded cache value ({@code null} for a tombstone).
+ *
+ * <p>Layout, version 1, big-endian: {@code version:byte op:byte flags:byte expected:long
+ * deadline:long session:long request:long nodeIdLength:short nodeId:UTF-8}. {@code flags} bit 0
+ * marks a conditional record: it applies only if the key's latest record is at an offset no higher
+ * than {@code expected}. {@code deadline} is the absolute expiry in epoch milliseconds, 0 for none.
+ *
+ * @param op the operation that produced the record (informational: the effect is the content)
+ * @param conditional whether the record applies only while the key is unchanged since {@code expected}
+ * @param expected the offset of the key's latest record that the writer saw (or, for a key it did not
+ *     know, the last offset it had applied in the partition)
+ * @param deadline absolute expiry of the value, epoch ms; 0 for none
+ * @param session the writing cache instance (random per start), so replies never reach a later instance
+ * @param request the writer's request number within its session
+ * @param nodeId the writing node's id
+ */
+record RecordMeta(Op op, boolean conditional, long expected, long deadline, long session, long request, String nodeId) {
+
+  /** The header holding the metadata. */
+  static final String HEADER = "cachet";
+  /** The current layout version. */
+  static final byte VERSION = 1;
+
+  private static final int FIXED_BYTES = 3 + 4 * Long.BYTES + Short.BYTES;
+
+  /** What produced a record. */
+  enum Op {
+    PUT(1),
+    REMOVE(2),
+    PUT_IF_ABSENT(3),
+    REPLACE(4),
+    REPLACE_IF_EQUAL(5),
+    REMOVE_IF_EQUAL(6),
+    EXPIRE(7),
+    /** Restates a key's state after a record that left it unanchored. */
+    ANCHOR(8),
+    /** Removes an entry whose deadline passed, so the compacted topic can drop it. */
+    EXPIRED(9),
+    CLEAR(10);
+
+    final byte code;
+
+    Op(int code) {
+      this.code = (byte) code;
+    }
+
+    static @Nullable Op of(byte code) {
+      for (Op op : values()) {
+        if (op.code == code) {
+          return op;
+        }
+      }
+      return null;
+    }
+  }
+
+  byte[] encode() {
+    byte[] node = nodeId.getBytes(UTF_8);
+    ByteBuffer buffer = ByteBuffer.allocate(FIXED_BYTES + node.length);
+    buffer.put(VERSION).put(op.code).put((byte) (conditional ? 1 : 0));
+    buffer.putLong(expected).putLong(deadline).putLong(session).putLong(request);
+    buffer.putShort((short) node.length).put(node);
+    return buffer.array();
+  }
+
+  /** Decodes a header value; {@code null} when it is not a version-1 metadata header. */
+  static @Nullable RecordMeta decode(byte @Nullable [] bytes) {
+    if (bytes == null || bytes.length < FIXED_BYTES || bytes[0] != VERSION) {
+      return null;
+    }
+    try {
+      ByteBuffer buffer = ByteBuffer.wrap(bytes);
+      buffer.get();
+      Op op = Op.of(buffer.get());
+      byte flags = buffer.get();
+      long expected = buffer.getLong();
+      long deadline = buffer.getLong();
+      long session = buffer.getLong();
+      long request = buffer.getLong();
+      int length = buffer.getShort();
+      if (op == null || (flags & ~1) != 0 || deadline < 0 || length < 0 || length != buffer.remaining()) {
+        return null;
+      }
+      byte[] node = new byte[length];
+      buffer.get(node);
+      return new RecordMeta(op, (flags & 1) != 0, expected, deadline, session, request, new String(node, UTF_8));
+    } catch (BufferUnderflowException e) {
+      return null;
+    }
+  }
+}

@@ -1,0 +1,241 @@
+package io.cachet.replicated;
+
+import io.cachet.codec.Codec;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The replicated state machine: the entries of one cache and the rule that changes them. Applying
+ * the same records in the same per-partition order gives the same state on every node, whatever
+ * the node's clock or configuration; that is what keeps replicas equal.
+ *
+ * <p>The rule (see docs/replication.md): every record carries the key's complete new state. An
+ * unconditional record always applies. A conditional record applies only if the key's latest
+ * record is at an offset no higher than the record's {@code expected} offset, i.e. nothing touched
+ * the key since the writer read the state it computed the record from; otherwise it is void and
+ * changes nothing but the key's latest offset. A key whose latest record is void (or undecodable)
+ * is "unanchored": compaction could keep only that record, so some node must append an anchor.
+ *
+ * <p>Threading: {@link #apply} and the methods marked "apply thread" are called by one thread at a
+ * time; {@link #get}, {@link #position} and {@link #size} may be called from any thread.
+ */
+final class Replica<K, V> {
+
+  /**
+   * How long, in record-timestamp time, an absent key's tombstone entry is kept in memory before it
+   * is forgotten. Fixed, because every replica must forget at the same record.
+   */
+  static final long FORGET_TOMBSTONES_AFTER_MS = 10 * 60_000L;
+
+  private final Codec<K> keyCodec;
+  private final Codec<V> valueCodec;
+  private final ConcurrentHashMap<K, Entry<V>> entries = new ConcurrentHashMap<>();
+  private final AtomicLongArray positions;
+  private final AtomicLong present = new AtomicLong();
+  private final AtomicLong skipped = new AtomicLong();
+  private final AtomicLong applied = new AtomicLong();
+  /** Per partition, tombstone entries in offset order (apply thread). */
+  private final List<ArrayDeque<Tombstone<K>>> tombstones;
+  /** Keys whose latest record is void (apply thread). */
+  private final Map<K, Entry<V>> unanchored = new HashMap<>();
+  /** Live entries with a deadline, soonest first (apply thread); stale items are skipped when polled. */
+  private final PriorityQueue<Deadline<K>> deadlines = new PriorityQueue<>(Comparator.comparingLong(Deadline::deadline));
+
+  Replica(Codec<K> keyCodec, Codec<V> valueCodec, int partitions) {
+    this.keyCodec = keyCodec;
+    this.valueCodec = valueCodec;
+    this.positions = new AtomicLongArray(partitions);
+    this.tombstones = new ArrayList<>(partitions);
+    for (int i = 0; i < partitions; i++) {
+      tombstones.add(new ArrayDeque<>());
+    }
+  }
+
+  /** The outcome of applying one record. */
+  record Outcome<K>(K key, @Nullable RecordMeta meta, boolean valid, boolean wasPresent) {}
+
+  private record Tombstone<K>(K key, long offset, long timestamp) {}
+
+  private record Deadline<K>(long deadline, K key, long offset) {}
+
+  int partitions() {
+    return positions.length();
+  }
+
+  /** Returns the entry for {@code key}, absent or present, live or expired; {@code null} if unknown. */
+  @Nullable Entry<V> get(K key) {
+    return entries.get(key);
+  }
+
+  /** Returns the next offset to apply in {@code partition}. */
+  long position(int partition) {
+    return positions.get(partition);
+  }
+
+  /** Moves the position (apply thread), for offsets that held no record (compacted or control records). */
+  void advance(int partition, long nextOffset) {
+    if (nextOffset > positions.get(partition)) {
+      positions.set(partition, nextOffset);
+    }
+  }
+
+  /** Returns the number of keys holding a value, expired or not. */
+  long size() {
+    return present.get();
+  }
+
+  long skippedRecords() {
+    return skipped.get();
+  }
+
+  long appliedRecords() {
+    return applied.get();
+  }
+
+  /**
+   * Applies one record (apply thread). Returns {@code null} when the record was skipped because its
+   * key cannot be decoded; a record whose key decodes but whose metadata or value does not is void.
+   */
+  @Nullable Outcome<K> apply(
+      int partition, long offset, long timestamp, byte @Nullable [] keyBytes, byte @Nullable [] valueBytes,
+      byte @Nullable [] metaBytes, long nowMillis) {
+    advance(partition, offset + 1);
+    K key;
+    try {
+      key = keyBytes == null ? null : keyCodec.decode(keyBytes);
+    } catch (RuntimeException e) {
+      key = null;
+    }
+    if (key == null) {
+      skipped.incrementAndGet();
+      return null;
+    }
+    applied.incrementAndGet();
+    forgetOldTombstones(partition, timestamp);
+    Entry<V> previous = entries.get(key);
+    boolean wasPresent = previous != null && previous.value() != null
+        && (previous.deadline() == 0 || timestamp < previous.deadline());
+    RecordMeta meta = RecordMeta.decode(metaBytes);
+    V value = null;
+    boolean decodable = meta != null;
+    if (decodable && valueBytes != null) {
+      try {
+        value = valueCodec.decode(valueBytes);
+      } catch (RuntimeException e) {
+        decodable = false;
+      }
+    }
+    if (!decodable) {
+      skipped.incrementAndGet();
+      markVoid(key, previous, partition, offset, timestamp, "", nowMillis);
+      return new Outcome<>(key, meta, false, wasPresent);
+    }
+    boolean valid = !meta.conditional() || previous == null || previous.offset() <= meta.expected();
+    if (!valid) {
+      markVoid(key, previous, partition, offset, timestamp, meta.nodeId(), nowMillis);
+      return new Outcome<>(key, meta, false, wasPresent);
+    }
+    Entry<V> next = new Entry<>(value, value == null ? 0 : meta.deadline(), partition, offset, timestamp, true,
+        meta.nodeId(), nowMillis);
+    replace(key, previous, next);
+    unanchored.remove(key);
+    if (value == null) {
+      tombstones.get(partition).addLast(new Tombstone<>(key, offset, timestamp));
+    } else if (next.deadline() != 0) {
+      deadlines.add(new Deadline<>(next.deadline(), key, offset));
+    }
+    return new Outcome<>(key, meta, true, wasPresent);
+  }
+
+  private void markVoid(
+      K key, @Nullable Entry<V> previous, int partition, long offset, long timestamp, String writer, long nowMillis) {
+    Entry<V> next = previous == null
+        ? new Entry<>(null, 0, partition, offset, timestamp, false, writer, nowMillis)
+        : new Entry<>(previous.value(), previous.deadline(), partition, offset, timestamp, false, writer, nowMillis);
+    replace(key, previous, next);
+    unanchored.put(key, next);
+    if (next.value() != null && next.deadline() != 0) {
+      deadlines.add(new Deadline<>(next.deadline(), key, offset));
+    }
+  }
+
+  private void replace(K key, @Nullable Entry<V> previous, Entry<V> next) {
+    entries.put(key, next);
+    boolean had = previous != null && previous.value() != null;
+    boolean has = next.value() != null;
+    if (had != has) {
+      present.addAndGet(has ? 1 : -1);
+    }
+  }
+
+  /** Forgets anchored tombstones older than the fixed window, by record time, in offset order. */
+  private void forgetOldTombstones(int partition, long timestamp) {
+    ArrayDeque<Tombstone<K>> queue = tombstones.get(partition);
+    while (!queue.isEmpty() && queue.peekFirst().timestamp() + FORGET_TOMBSTONES_AFTER_MS < timestamp) {
+      Tombstone<K> t = queue.pollFirst();
+      entries.computeIfPresent(t.key(), (k, e) -> e.offset() == t.offset() && e.value() == null && e.anchored() ? null : e);
+    }
+  }
+
+  /** Returns the keys whose latest record is void, with their entries (apply thread). */
+  Map<K, Entry<V>> unanchored() {
+    return unanchored;
+  }
+
+  /**
+   * Removes and returns the entries whose deadline is at or before {@code nowMillis} and that are
+   * still the key's latest state (apply thread).
+   */
+  List<Map.Entry<K, Entry<V>>> pollExpired(long nowMillis) {
+    List<Map.Entry<K, Entry<V>>> due = new ArrayList<>();
+    while (!deadlines.isEmpty() && deadlines.peek().deadline() <= nowMillis) {
+      Deadline<K> d = deadlines.poll();
+      Entry<V> e = entries.get(d.key());
+      if (e != null && e.offset() == d.offset() && e.value() != null) {
+        due.add(Map.entry(d.key(), e));
+      }
+    }
+    return due;
+  }
+
+  /** Puts an expiry back to be looked at again at {@code retryAtMillis} (apply thread). */
+  void retryExpiry(K key, Entry<V> entry, long retryAtMillis) {
+    deadlines.add(new Deadline<>(retryAtMillis, key, entry.offset()));
+  }
+
+  /** Iterates every entry (for snapshots and tests); weakly consistent unless on the apply thread. */
+  Iterable<Map.Entry<K, Entry<V>>> entries() {
+    return entries.entrySet();
+  }
+
+  /** Restores one entry from a snapshot (before the apply thread starts). */
+  void restore(K key, Entry<V> entry) {
+    replace(key, entries.get(key), entry);
+    if (!entry.anchored()) {
+      unanchored.put(key, entry);
+    }
+    if (entry.value() == null && entry.anchored()) {
+      tombstones.get(entry.partition()).add(new Tombstone<>(key, entry.offset(), entry.timestamp()));
+    } else if (entry.value() != null && entry.deadline() != 0) {
+      deadlines.add(new Deadline<>(entry.deadline(), key, entry.offset()));
+    }
+  }
+
+  /** Sorts restored tombstones into offset order (after the last {@link #restore}). */
+  void restored() {
+    for (int i = 0; i < tombstones.size(); i++) {
+      List<Tombstone<K>> list = new ArrayList<>(tombstones.get(i));
+      list.sort(Comparator.comparingLong(Tombstone::offset));
+      tombstones.set(i, new ArrayDeque<>(list));
+    }
+  }
+}

@@ -1,0 +1,80 @@
+package io.cachet.replicated;
+
+import io.cachet.BackendOptions;
+import io.cachet.Cache;
+import io.cachet.CacheConfig;
+import io.cachet.spi.BackendContext;
+import io.cachet.spi.CacheBackendProvider;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.kafka.clients.admin.Admin;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The provider of the {@code replicated-kafka} backend, registered for {@link java.util.ServiceLoader}.
+ *
+ * <p>Creating a cache creates its topic if it is missing (or checks an existing one) and starts
+ * replaying it; the cache is returned once it has caught up, or after
+ * {@link ReplicationOptions#startupWait()} while it still replays (then it reports
+ * {@link ReplicatedCache#isReady()} when it has caught up). Each cache has its own producer, consumer and admin client, closed with it.
+ *
+ * <p>Keys must have value equality: a key codec for an array type is rejected.
+ */
+public final class ReplicatedCacheProvider implements CacheBackendProvider {
+
+  private static final Logger LOG = LoggerFactory.getLogger(ReplicatedCacheProvider.class);
+
+  /** The backend name: {@value}. */
+  public static final String NAME = "replicated-kafka";
+
+  /** Creates the provider; called by {@link java.util.ServiceLoader}. */
+  public ReplicatedCacheProvider() {}
+
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  @Override
+  public Optional<BackendOptions> parseOptions(Map<String, String> options) {
+    return Optional.of(ReplicationOptions.parse(options));
+  }
+
+  @Override
+  public <K, V> Cache<K, V> create(CacheConfig config, BackendContext context) {
+    ReplicationOptions options =
+        config.backendOptions(ReplicationOptions.class).orElseGet(ReplicationOptions::defaults);
+    if (config.keyCodec().type().isArray()) {
+      throw new IllegalArgumentException("keyCodec must encode a type with value equality for the " + NAME
+          + " backend, was " + config.keyCodec() + " (arrays compare by identity)");
+    }
+    String topic = options.topicFor(config.name());
+    Admin admin = Admin.create(KafkaClients.admin(options, "cachet-" + config.name() + "-" + options.nodeId() + "-admin"));
+    try {
+      int partitions = TopicSetup.ensure(admin, topic, options);
+      ReplicatedKafkaCache<K, V> cache = new ReplicatedKafkaCache<>(config, options, admin, partitions, context::closed);
+      awaitStartup(cache, options);
+      return cache;
+    } catch (RuntimeException e) {
+      admin.close(java.time.Duration.ofSeconds(1));
+      throw e;
+    }
+  }
+
+  private static void awaitStartup(ReplicatedKafkaCache<?, ?> cache, ReplicationOptions options) {
+    if (options.startupWait().isZero()) {
+      return;
+    }
+    try {
+      if (!cache.awaitReady(options.startupWait())) {
+        LOG.warn("Cache '{}' is not ready after {}; returning it while it replays (reads throw CacheNotReadyException"
+            + " until isReady())", cache.name(), options.startupWait());
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      cache.close();
+      throw new io.cachet.CacheException("interrupted while cache '" + cache.name() + "' was replaying", e);
+    }
+  }
+}

@@ -1,0 +1,32 @@
+package io.cachet.replicated;
+
+/**
+ * A replica's state at one moment.
+ *
+ * @param nodeId this node's id
+ * @param topic the cache's topic
+ * @param ready whether the start-up replay has finished
+ * @param replayedRecords records applied so far during the start-up replay (and after it)
+ * @param replayTarget records between the starting positions and the end offsets taken at start
+ * @param lagRecords records in the topic not yet applied here, as last seen by the consumer
+ * @param lagMillis age of the newest applied record when it was applied; 0 when caught up and idle
+ * @param entries entries held, including expired ones not yet removed from the log
+ */
+public record ReplicationStatus(
+    String nodeId,
+    String topic,
+    boolean ready,
+    long replayedRecords,
+    long replayTarget,
+    long lagRecords,
+    long lagMillis,
+    long entries) {
+
+  /** Returns the replay progress from 0 to 1; 1 once ready. */
+  public double replayProgress() {
+    if (ready || replayTarget <= 0) {
+      return ready ? 1.0 : 0.0;
+    }
+    return Math.min(1.0, (double) replayedRecords / replayTarget);
+  }
+}

@@ -1,0 +1,141 @@
+package io.cachet.replicated;
+
+import io.cachet.BackendUnavailableException;
+import io.cachet.CacheException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Creates a cache's topic if it is missing, and checks that an existing one is fit for the job. */
+final class TopicSetup {
+
+  private static final Logger LOG = LoggerFactory.getLogger(TopicSetup.class);
+
+  private TopicSetup() {}
+
+  /**
+   * Ensures the topic exists with compaction and a long enough compaction lag; returns its
+   * partition count.
+   *
+   * @throws IllegalStateException when an existing topic is unfit (delete policy, short lag)
+   * @throws BackendUnavailableException when the brokers cannot be reached in time
+   */
+  static int ensure(Admin admin, String topic, ReplicationOptions options) {
+    Duration timeout = options.writeTimeout().plusSeconds(5);
+    try {
+      Optional<TopicDescription> existing = describe(admin, topic, timeout);
+      if (existing.isEmpty()) {
+        create(admin, topic, options, timeout);
+        existing = describe(admin, topic, timeout);
+        if (existing.isEmpty()) {
+          throw new BackendUnavailableException("topic '" + topic + "' was created but cannot be described", null);
+        }
+      }
+      check(admin, topic, options, timeout);
+      int partitions = existing.get().partitions().size();
+      if (partitions != options.partitions()) {
+        LOG.info("Topic '{}' exists with {} partition(s); using them (partitions={} applies only to new topics)",
+            topic, partitions, options.partitions());
+      }
+      return partitions;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new CacheException("interrupted while setting up topic '" + topic + "'", e);
+    } catch (TimeoutException e) {
+      throw new BackendUnavailableException(
+          "Kafka at " + options.bootstrapServers() + " did not answer within " + timeout + " while setting up topic '"
+              + topic + "'", e);
+    }
+  }
+
+  private static Optional<TopicDescription> describe(Admin admin, String topic, Duration timeout)
+      throws InterruptedException, TimeoutException {
+    try {
+      Map<String, TopicDescription> all =
+          admin.describeTopics(List.of(topic)).allTopicNames().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      return Optional.ofNullable(all.get(topic));
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof UnknownTopicOrPartitionException) {
+        return Optional.empty();
+      }
+      throw failure(topic, e);
+    }
+  }
+
+  private static void create(Admin admin, String topic, ReplicationOptions options, Duration timeout)
+      throws InterruptedException, TimeoutException {
+    NewTopic newTopic = new NewTopic(
+        topic, Optional.of(options.partitions()),
+        options.replicationFactor() == -1 ? Optional.empty() : Optional.of(options.replicationFactor()));
+    newTopic.configs(Map.of(
+        TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT,
+        TopicConfig.MIN_COMPACTION_LAG_MS_CONFIG, String.valueOf(options.minCompactionLag().toMillis()),
+        TopicConfig.MESSAGE_TIMESTAMP_TYPE_CONFIG, "LogAppendTime"));
+    try {
+      admin.createTopics(List.of(newTopic)).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      LOG.info("Created topic '{}' ({} partition(s), compacted, min.compaction.lag.ms={})",
+          topic, options.partitions(), options.minCompactionLag().toMillis());
+    } catch (ExecutionException e) {
+      if (!(e.getCause() instanceof TopicExistsException)) {
+        throw failure(topic, e);
+      }
+    }
+  }
+
+  private static void check(Admin admin, String topic, ReplicationOptions options, Duration timeout)
+      throws InterruptedException, TimeoutException {
+    ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+    Config config;
+    try {
+      config = admin.describeConfigs(List.of(resource)).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS)
+          .get(resource);
+    } catch (ExecutionException e) {
+      throw failure(topic, e);
+    }
+    String policy = value(config, TopicConfig.CLEANUP_POLICY_CONFIG, "delete");
+    Set<String> policies = Set.of(policy.replace(" ", "").split(","));
+    if (!policies.equals(Set.of(TopicConfig.CLEANUP_POLICY_COMPACT))) {
+      throw new IllegalStateException(
+          "topic '" + topic + "' has cleanup.policy=" + policy + "; a replicated cache needs cleanup.policy=compact"
+              + " (delete would drop live keys). Fix it with: kafka-configs.sh --alter --entity-type topics"
+              + " --entity-name " + topic + " --add-config cleanup.policy=compact");
+    }
+    long lag = Long.parseLong(value(config, TopicConfig.MIN_COMPACTION_LAG_MS_CONFIG, "0"));
+    long floor = ReplicationOptions.MIN_COMPACTION_LAG_FLOOR.toMillis();
+    if (lag < floor) {
+      throw new IllegalStateException(
+          "topic '" + topic + "' has min.compaction.lag.ms=" + lag + "; a replicated cache needs at least " + floor
+              + " so that anchors land before the cleaner drops what a record depends on (docs/replication.md)."
+              + " Fix it with: kafka-configs.sh --alter --entity-type topics --entity-name " + topic
+              + " --add-config min.compaction.lag.ms=" + options.minCompactionLag().toMillis());
+    }
+  }
+
+  private static String value(Config config, String name, String fallback) {
+    var entry = config == null ? null : config.get(name);
+    return entry == null || entry.value() == null ? fallback : entry.value();
+  }
+
+  private static RuntimeException failure(String topic, ExecutionException e) {
+    Throwable cause = e.getCause() != null ? e.getCause() : e;
+    if (cause instanceof org.apache.kafka.common.errors.TimeoutException) {
+      return new BackendUnavailableException("Kafka did not answer while setting up topic '" + topic + "'", cause);
+    }
+    return new CacheException("could not set up topic '" + topic + "': " + cause, cause);
+  }
+}
