@@ -118,12 +118,13 @@ public final class CacheMetrics extends CacheMeterBinder<Cache<?, ?>> {
       for (int i = 0; i < metrics.size(); i++) {
         BackendMetric metric = metrics.get(i);
         int index = i;
+        String name = metric.name();
         // Look the metric up through the weakly held cache on each read, so the registry never
-        // holds the cache strongly.
+        // holds the cache strongly (the metric's supplier does: capture only its name).
         ToDoubleFunction<Cache<?, ?>> read =
             c -> {
               Double value =
-                  safely(metric.name(), c, x -> ((MetricsSource) x).backendMetrics().get(index).value().getAsDouble());
+                  safely(name, c, x -> ((MetricsSource) x).backendMetrics().get(index).value().getAsDouble());
               return value == null ? Double.NaN : value;
             };
         if (metric.kind() == BackendMetric.Kind.COUNTER) {
