@@ -61,7 +61,7 @@ final class Replica<K, V> {
   }
 
   /** The outcome of applying one record. */
-  record Outcome<K>(K key, @Nullable RecordMeta meta, boolean valid, boolean wasPresent) {}
+  record Outcome<K>(K key, @Nullable RecordMeta meta, boolean decodable, boolean valid, boolean wasPresent) {}
 
   private record Tombstone<K>(K key, long offset, long timestamp) {}
 
@@ -108,7 +108,18 @@ final class Replica<K, V> {
   @Nullable Outcome<K> apply(
       int partition, long offset, long timestamp, byte @Nullable [] keyBytes, byte @Nullable [] valueBytes,
       byte @Nullable [] metaBytes, long nowMillis) {
-    advance(partition, offset + 1);
+    try {
+      return applyRecord(partition, offset, timestamp, keyBytes, valueBytes, metaBytes, nowMillis);
+    } finally {
+      // Only after the entry is stored: writers and read barriers read the position first and
+      // rely on every record below it being visible in the map.
+      advance(partition, offset + 1);
+    }
+  }
+
+  private @Nullable Outcome<K> applyRecord(
+      int partition, long offset, long timestamp, byte @Nullable [] keyBytes, byte @Nullable [] valueBytes,
+      byte @Nullable [] metaBytes, long nowMillis) {
     K key;
     try {
       key = keyBytes == null ? null : keyCodec.decode(keyBytes);
@@ -137,12 +148,12 @@ final class Replica<K, V> {
     if (!decodable) {
       skipped.incrementAndGet();
       markVoid(key, previous, partition, offset, timestamp, "", nowMillis);
-      return new Outcome<>(key, meta, false, wasPresent);
+      return new Outcome<>(key, meta, false, false, wasPresent);
     }
     boolean valid = !meta.conditional() || previous == null || previous.offset() <= meta.expected();
     if (!valid) {
       markVoid(key, previous, partition, offset, timestamp, meta.nodeId(), nowMillis);
-      return new Outcome<>(key, meta, false, wasPresent);
+      return new Outcome<>(key, meta, true, false, wasPresent);
     }
     Entry<V> next = new Entry<>(value, value == null ? 0 : meta.deadline(), partition, offset, timestamp, true,
         meta.nodeId(), nowMillis);
@@ -153,7 +164,7 @@ final class Replica<K, V> {
     } else if (next.deadline() != 0) {
       deadlines.add(new Deadline<>(next.deadline(), key, offset));
     }
-    return new Outcome<>(key, meta, true, wasPresent);
+    return new Outcome<>(key, meta, true, true, wasPresent);
   }
 
   private void markVoid(
@@ -215,6 +226,18 @@ final class Replica<K, V> {
   /** Iterates every entry (for snapshots and tests); weakly consistent unless on the apply thread. */
   Iterable<Map.Entry<K, Entry<V>>> entries() {
     return entries.entrySet();
+  }
+
+  /** Forgets everything, for a replay from the beginning (apply thread, before the replica is ready). */
+  void reset() {
+    entries.clear();
+    present.set(0);
+    for (int p = 0; p < positions.length(); p++) {
+      positions.set(p, 0);
+      tombstones.get(p).clear();
+    }
+    unanchored.clear();
+    deadlines.clear();
   }
 
   /** Restores one entry from a snapshot (before the apply thread starts). */

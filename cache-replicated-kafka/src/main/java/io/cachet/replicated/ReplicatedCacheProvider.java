@@ -52,8 +52,8 @@ public final class ReplicatedCacheProvider implements CacheBackendProvider {
     String topic = options.topicFor(config.name());
     Admin admin = Admin.create(KafkaClients.admin(options, "cachet-" + config.name() + "-" + options.nodeId() + "-admin"));
     try {
-      int partitions = TopicSetup.ensure(admin, topic, options);
-      ReplicatedKafkaCache<K, V> cache = new ReplicatedKafkaCache<>(config, options, admin, partitions, context::closed);
+      TopicSetup.TopicInfo info = TopicSetup.ensure(admin, topic, options);
+      ReplicatedKafkaCache<K, V> cache = new ReplicatedKafkaCache<>(config, options, admin, info, context::closed);
       awaitStartup(cache, options);
       return cache;
     } catch (RuntimeException e) {

@@ -80,6 +80,7 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
   private final CacheConfig config;
   private final ReplicationOptions options;
   private final String topic;
+  private final String topicId;
   private final Codec<K> keyCodec;
   private final Codec<V> valueCodec;
   private final InstantSource clock;
@@ -139,7 +140,10 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
 
   @SuppressWarnings("unchecked")
   ReplicatedKafkaCache(
-      CacheConfig config, ReplicationOptions options, Admin admin, int partitionCount, Consumer<Cache<?, ?>> onClose) {
+      CacheConfig config, ReplicationOptions options, Admin admin, TopicSetup.TopicInfo topicInfo,
+      Consumer<Cache<?, ?>> onClose) {
+    int partitionCount = topicInfo.partitions();
+    this.topicId = topicInfo.topicId();
     this.config = config;
     this.options = options;
     this.topic = options.topicFor(config.name());
@@ -164,7 +168,8 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
       Replica<K, V> candidate = new Replica<>(keyCodec, valueCodec, partitionCount);
       if (Files.exists(path)) {
         try {
-          positions = Snapshot.read(path, topic, candidate, keyCodec, valueCodec, clock.millis());
+          positions = Snapshot.read(path, topic, topicInfo.topicId(), candidate, keyCodec, valueCodec, clock.millis(),
+              topicInfo.deleteRetentionMillis());
           loaded = candidate;
           LOG.info("Cache '{}' loaded snapshot {} ({} entries); replaying the topic from there", config.name(), path,
               candidate.size());
@@ -211,7 +216,8 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
         return;
       }
       if (fromSnapshot && !snapshotFits(ends)) {
-        return;
+        replica.reset();
+        consumer.seekToBeginning(partitions);
       }
       endAtStart = ends;
       long target = 0;
@@ -277,17 +283,15 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
     return null;
   }
 
-  /** Checks a snapshot's positions against the log; when they do not fit, starts over from the beginning. */
+  /** Checks a snapshot's positions against the log: outside it, the topic was recreated or truncated. */
   private boolean snapshotFits(long[] ends) {
     Map<TopicPartition, Long> starts = consumer.beginningOffsets(partitions, Duration.ofSeconds(30));
     for (TopicPartition tp : partitions) {
       long position = startPositions[tp.partition()];
       if (position > ends[tp.partition()] || position < starts.get(tp)) {
-        LOG.warn("Cache '{}': snapshot position {} of {} is outside the log ({}..{}); the topic was recreated or"
-                + " truncated. Replaying from the beginning instead; restart to drop the snapshot's state",
-            config.name(), position, tp, starts.get(tp), ends[tp.partition()]);
-        fail(new CacheException("snapshot does not match topic '" + topic + "'; delete "
-            + options.snapshotPath().orElse(null) + " and restart", null));
+        LOG.warn("Cache '{}': snapshot position {} of {} is outside the log ({}..{}): the topic was recreated or"
+                + " truncated. Replaying topic '{}' from the beginning instead", config.name(), position, tp,
+            starts.get(tp), ends[tp.partition()], topic);
         return false;
       }
     }
@@ -298,13 +302,16 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
     Header header = record.headers().lastHeader(RecordMeta.HEADER);
     Replica.Outcome<K> outcome = replica.apply(record.partition(), record.offset(), record.timestamp(), record.key(),
         record.value(), header == null ? null : header.value(), now);
-    if (!ready) {
-      replayed.increment();
+    replayed.increment();
+    if (outcome == null || !outcome.decodable()) {
+      LOG.warn("Cache '{}' skipped the record at {}-{} offset {}: not written by Cachet ({}); skipped records: {}",
+          config.name(), topic, record.partition(), record.offset(),
+          outcome == null ? "its key cannot be decoded"
+              : outcome.meta() == null ? "no decodable '" + RecordMeta.HEADER + "' header"
+              : "its value cannot be decoded by " + valueCodec,
+          replica.skippedRecords());
     }
     if (outcome == null || outcome.meta() == null) {
-      LOG.warn("Cache '{}' skipped the record at {}-{} offset {}: not written by Cachet (no decodable key or {}"
-              + " header); skipped records: {}", config.name(), topic, record.partition(), record.offset(),
-          RecordMeta.HEADER, replica.skippedRecords());
       return;
     }
     RecordMeta meta = outcome.meta();
@@ -316,17 +323,16 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
     }
   }
 
+  /** Records behind the end of the topic, and how old the newest applied record was; 0 ms when caught up. */
   private void updateLag(ConsumerRecords<byte[], byte[]> records, long now) {
     long lag = 0;
     for (TopicPartition tp : partitions) {
       lag += consumer.currentLag(tp).orElse(0);
     }
     lagRecords = lag;
-    if (records.isEmpty()) {
-      if (lag == 0) {
-        lagMillis = 0;
-      }
-    } else {
+    if (lag == 0) {
+      lagMillis = 0;
+    } else if (!records.isEmpty()) {
       long newest = Long.MIN_VALUE;
       for (ConsumerRecord<byte[], byte[]> r : records) {
         newest = Math.max(newest, r.timestamp());
@@ -443,7 +449,7 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
     }
     try {
       long started = System.nanoTime();
-      long count = Snapshot.write(path, topic, replica, keyCodec, valueCodec);
+      long count = Snapshot.write(path, topic, topicId, replica, keyCodec, valueCodec, clock.millis());
       LOG.debug("Cache '{}' wrote snapshot {} ({} entries) in {} ms", config.name(), path, count,
           TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
     } catch (IOException | RuntimeException e) {
@@ -453,6 +459,7 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
 
   private void fail(Throwable t) {
     applierFailure = t;
+    readyLatch.countDown();
     LOG.error("Cache '{}': the replica of topic '{}' stopped applying records; the cache no longer changes and"
         + " must be recreated", config.name(), topic, t);
     CacheException failure = new CacheException("the replica of cache '" + config.name() + "' stopped: " + t, t);
@@ -534,7 +541,7 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
       applied.orTimeout(Math.max(1, remaining), TimeUnit.NANOSECONDS).whenComplete((outcome, error) -> {
         if (error != null) {
           pending.remove(request);
-          result.completeExceptionally(error instanceof TimeoutException ? timeout(key, partition) : error);
+          result.completeExceptionally(error instanceof TimeoutException ? timeout(key, partition, error) : error);
         } else if (outcome.valid()) {
           try {
             result.complete(decision.result().apply(outcome));
@@ -561,7 +568,7 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
     }
   }
 
-  private RuntimeException timeout(K key, int partition) {
+  private RuntimeException timeout(K key, int partition, Throwable cause) {
     long reached = replica.position(partition);
     long[] ends = null;
     try {
@@ -575,13 +582,13 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
     }
     if (ends == null) {
       return new BackendUnavailableException("write to key '" + key + "' of cache '" + name() + "' failed: Kafka at "
-          + options.bootstrapServers() + " did not acknowledge it within " + options.writeTimeout(), null);
+          + options.bootstrapServers() + " did not acknowledge it within " + options.writeTimeout(), cause);
     }
     return new ReplicationTimeoutException(
         "write to key '" + key + "' of cache '" + name() + "' reached the log but was not applied here within "
             + options.writeTimeout() + ": " + topic + "-" + partition + " ends at offset " + ends[0]
             + ", this replica reached offset " + reached + (applierFailure != null ? " (replica stopped)" : ""),
-        partition, ends[0] - 1, reached, null);
+        partition, ends[0] - 1, reached, cause);
   }
 
   private long deadlineFor(@Nullable Duration ttl, long now) {
@@ -941,16 +948,17 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
     CompletableFuture<Void> done = new CompletableFuture<>();
     Map<TopicPartition, OffsetSpec> request = new HashMap<>();
     partitions.forEach(tp -> request.put(tp, OffsetSpec.latest()));
-    long timeoutMs = options.writeTimeout().toMillis();
+    long timeoutNanos = options.writeTimeout().toNanos();
+    long deadline = System.nanoTime() + timeoutNanos;
+    long[] targets = new long[partitions.size()];
     admin.listOffsets(request).all().toCompletionStage().toCompletableFuture()
-        .orTimeout(timeoutMs, TimeUnit.MILLISECONDS)
+        .orTimeout(timeoutNanos, TimeUnit.NANOSECONDS)
         .whenComplete((offsets, error) -> {
           if (error != null) {
             done.completeExceptionally(new BackendUnavailableException("Kafka at " + options.bootstrapServers()
                 + " did not return the end of topic '" + topic + "' within " + options.writeTimeout(), unwrap(error)));
             return;
           }
-          long[] targets = new long[partitions.size()];
           offsets.forEach((tp, info) -> targets[tp.partition()] = info.offset());
           if (reached(targets)) {
             done.complete(null);
@@ -961,14 +969,23 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
             done.completeExceptionally(new IllegalStateException("cache '" + name() + "' was closed"));
           }
         });
-    return done.orTimeout(2 * timeoutMs, TimeUnit.MILLISECONDS).exceptionallyCompose(error -> {
+    long remaining = Math.max(1, deadline - System.nanoTime());
+    return done.orTimeout(remaining, TimeUnit.NANOSECONDS).exceptionallyCompose(error -> {
       Throwable cause = unwrap(error);
-      if (cause instanceof TimeoutException) {
-        return CompletableFuture.failedFuture(new ReplicationTimeoutException(
-            "cache '" + name() + "' did not reach the end of topic '" + topic + "' within " + options.writeTimeout(),
-            0, -1, replica.position(0), null));
+      if (!(cause instanceof TimeoutException)) {
+        return CompletableFuture.failedFuture(cause);
       }
-      return CompletableFuture.failedFuture(cause);
+      int behind = 0;
+      for (int p = 0; p < targets.length; p++) {
+        if (replica.position(p) < targets[p]) {
+          behind = p;
+          break;
+        }
+      }
+      return CompletableFuture.failedFuture(new ReplicationTimeoutException(
+          "cache '" + name() + "' did not reach the end of topic '" + topic + "' within " + options.writeTimeout()
+              + ": " + topic + "-" + behind + " ends at offset " + targets[behind] + ", this replica reached offset "
+              + replica.position(behind), behind, targets[behind] - 1, replica.position(behind), cause));
     });
   }
 

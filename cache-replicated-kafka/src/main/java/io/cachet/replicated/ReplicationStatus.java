@@ -6,10 +6,10 @@ package io.cachet.replicated;
  * @param nodeId this node's id
  * @param topic the cache's topic
  * @param ready whether the start-up replay has finished
- * @param replayedRecords records applied so far during the start-up replay (and after it)
+ * @param replayedRecords records applied since the cache started (the start-up replay and after)
  * @param replayTarget records between the starting positions and the end offsets taken at start
  * @param lagRecords records in the topic not yet applied here, as last seen by the consumer
- * @param lagMillis age of the newest applied record when it was applied; 0 when caught up and idle
+ * @param lagMillis while behind, the age of the newest applied record when it was applied; 0 when caught up
  * @param entries entries held, including expired ones not yet removed from the log
  */
 public record ReplicationStatus(

@@ -21,7 +21,7 @@ import java.util.zip.CheckedOutputStream;
 /**
  * A replica saved to a local file: the positions it had reached and every entry it held, so a
  * restart applies only the records written since. Layout: {@code "CACHETSN" version:int
- * topic:UTF partitions:int positions:long[] count:long entries crc32:long}; each entry is
+ * writtenAt:long topic:UTF topicId:UTF partitions:int positions:long[] count:long entries crc32:long}; each entry is
  * {@code key:bytes hasValue:byte [value:bytes] deadline:long partition:int offset:long
  * timestamp:long anchored:byte writer:UTF}, bytes as {@code length:int data}.
  */
@@ -42,8 +42,8 @@ final class Snapshot {
   }
 
   /** Writes the replica atomically (a temporary file moved over the old one). Call on the apply thread. */
-  static <K, V> long write(Path path, String topic, Replica<K, V> replica, Codec<K> keys, Codec<V> values)
-      throws IOException {
+  static <K, V> long write(Path path, String topic, String topicId, Replica<K, V> replica, Codec<K> keys,
+      Codec<V> values, long nowMillis) throws IOException {
     Path parent = path.toAbsolutePath().getParent();
     if (parent != null) {
       Files.createDirectories(parent);
@@ -55,7 +55,9 @@ final class Snapshot {
         DataOutputStream out = new DataOutputStream(new BufferedOutputStream(new CheckedOutputStream(file, crc), 1 << 16))) {
       out.write(MAGIC);
       out.writeInt(VERSION);
+      out.writeLong(nowMillis);
       out.writeUTF(topic);
+      out.writeUTF(topicId);
       out.writeInt(replica.partitions());
       for (int p = 0; p < replica.partitions(); p++) {
         out.writeLong(replica.position(p));
@@ -91,11 +93,14 @@ final class Snapshot {
   /**
    * Reads a snapshot into an empty replica and returns the positions it reached.
    *
-   * @throws UnusableSnapshotException when the file is corrupt or belongs to another topic or layout
+   * @param maxAgeMillis the topic's {@code delete.retention.ms}: an older snapshot may have missed
+   *     tombstones the cleaner has since dropped, so it is refused
+   * @throws UnusableSnapshotException when the file is corrupt, too old, or belongs to another
+   *     topic or layout
    * @throws IOException when the file cannot be read
    */
-  static <K, V> long[] read(Path path, String topic, Replica<K, V> replica, Codec<K> keys, Codec<V> values,
-      long nowMillis) throws IOException {
+  static <K, V> long[] read(Path path, String topic, String topicId, Replica<K, V> replica, Codec<K> keys,
+      Codec<V> values, long nowMillis, long maxAgeMillis) throws IOException {
     CRC32 crc = new CRC32();
     try (InputStream file = Files.newInputStream(path);
         CheckedInputStream checked = new CheckedInputStream(new BufferedInputStream(file, 1 << 16), crc);
@@ -109,9 +114,20 @@ final class Snapshot {
       if (version != VERSION) {
         throw new UnusableSnapshotException("snapshot version " + version + ", expected " + VERSION);
       }
+      long writtenAt = in.readLong();
+      if (nowMillis - writtenAt > maxAgeMillis) {
+        throw new UnusableSnapshotException("snapshot written at " + java.time.Instant.ofEpochMilli(writtenAt)
+            + " is older than the topic's delete.retention.ms (" + maxAgeMillis + " ms): tombstones written since"
+            + " may have been dropped");
+      }
       String snapshotTopic = in.readUTF();
       if (!snapshotTopic.equals(topic)) {
         throw new UnusableSnapshotException("snapshot of topic '" + snapshotTopic + "', not '" + topic + "'");
+      }
+      String snapshotTopicId = in.readUTF();
+      if (!snapshotTopicId.equals(topicId)) {
+        throw new UnusableSnapshotException("snapshot of an earlier topic '" + topic + "' (id " + snapshotTopicId
+            + ", now " + topicId + "): it was deleted and recreated");
       }
       int partitions = in.readInt();
       if (partitions != replica.partitions()) {

@@ -28,31 +28,41 @@ final class TopicSetup {
 
   private TopicSetup() {}
 
+  /** What the backend needs to know about its topic. */
+  record TopicInfo(int partitions, long deleteRetentionMillis, String topicId) {}
+
   /**
    * Ensures the topic exists with compaction and a long enough compaction lag; returns its
-   * partition count.
+   * partition count and tombstone retention.
    *
    * @throws IllegalStateException when an existing topic is unfit (delete policy, short lag)
    * @throws BackendUnavailableException when the brokers cannot be reached in time
    */
-  static int ensure(Admin admin, String topic, ReplicationOptions options) {
+  static TopicInfo ensure(Admin admin, String topic, ReplicationOptions options) {
     Duration timeout = options.writeTimeout().plusSeconds(5);
     try {
       Optional<TopicDescription> existing = describe(admin, topic, timeout);
       if (existing.isEmpty()) {
         create(admin, topic, options, timeout);
+        // Metadata reaches every broker shortly after creation; describe until it has.
+        long until = System.nanoTime() + timeout.toNanos();
         existing = describe(admin, topic, timeout);
+        while (existing.isEmpty() && System.nanoTime() < until) {
+          Thread.sleep(50);
+          existing = describe(admin, topic, timeout);
+        }
         if (existing.isEmpty()) {
-          throw new BackendUnavailableException("topic '" + topic + "' was created but cannot be described", null);
+          throw new BackendUnavailableException(
+              "topic '" + topic + "' was created but the brokers did not report it within " + timeout, null);
         }
       }
-      check(admin, topic, options, timeout);
+      long deleteRetention = check(admin, topic, options, timeout);
       int partitions = existing.get().partitions().size();
       if (partitions != options.partitions()) {
         LOG.info("Topic '{}' exists with {} partition(s); using them (partitions={} applies only to new topics)",
             topic, partitions, options.partitions());
       }
-      return partitions;
+      return new TopicInfo(partitions, deleteRetention, String.valueOf(existing.get().topicId()));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new CacheException("interrupted while setting up topic '" + topic + "'", e);
@@ -97,7 +107,8 @@ final class TopicSetup {
     }
   }
 
-  private static void check(Admin admin, String topic, ReplicationOptions options, Duration timeout)
+  /** Checks the topic's settings; returns its delete.retention.ms. */
+  private static long check(Admin admin, String topic, ReplicationOptions options, Duration timeout)
       throws InterruptedException, TimeoutException {
     ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
     Config config;
@@ -124,6 +135,7 @@ final class TopicSetup {
               + " Fix it with: kafka-configs.sh --alter --entity-type topics --entity-name " + topic
               + " --add-config min.compaction.lag.ms=" + options.minCompactionLag().toMillis());
     }
+    return Long.parseLong(value(config, TopicConfig.DELETE_RETENTION_MS_CONFIG, "86400000"));
   }
 
   private static String value(Config config, String name, String fallback) {

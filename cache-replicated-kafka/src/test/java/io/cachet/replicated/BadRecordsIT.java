@@ -1,0 +1,291 @@
+package io.cachet.replicated;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.cachet.Cache;
+import io.cachet.CacheConfig;
+import io.cachet.CacheManager;
+import io.cachet.FakeTicker;
+import io.cachet.metrics.CacheMetrics;
+import io.cachet.spi.BackendMetric;
+import io.cachet.spi.MetricsSource;
+import io.cachet.testkit.kafka.KafkaBrokerExtension;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.internals.RecordHeader;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * Records that another producer put into a cache's topic: each is skipped (counted, logged at
+ * WARN), never changes state, never stops the replica, and a key it touched is anchored later.
+ *
+ * <p>Node "a" reads a {@link FakeTicker} as its wall clock, so the test moves it past
+ * {@link ReplicatedKafkaCache#FALLBACK_DELAY_MS} instead of waiting 30 s for the anchor.
+ */
+@Tag("kafka")
+final class BadRecordsIT {
+
+  @RegisterExtension static final KafkaBrokerExtension KAFKA = new KafkaBrokerExtension();
+
+  private static final AtomicInteger TOPICS = new AtomicInteger();
+  private static final String SKIPPED = "cache.replication.records.skipped";
+  private static final String ANCHORS = "cache.replication.anchors";
+
+  private static KafkaProducer<byte[], byte[]> foreign;
+
+  private final List<CacheManager> managers = new ArrayList<>();
+
+  /** What a foreign producer writes for key "k" (or for no key). */
+  enum BadRecord {
+    NO_HEADER(true) {
+      @Override
+      ProducerRecord<byte[], byte[]> record(String topic) {
+        return new ProducerRecord<>(topic, 0, bytes("k"), bytes("foreign"));
+      }
+    },
+    GARBAGE_HEADER(true) {
+      @Override
+      ProducerRecord<byte[], byte[]> record(String topic) {
+        return new ProducerRecord<>(topic, 0, bytes("k"), bytes("foreign"),
+            List.<Header>of(new RecordHeader(RecordMeta.HEADER, bytes("not cachet metadata at all"))));
+      }
+    },
+    UNDECODABLE_VALUE(true) {
+      @Override
+      ProducerRecord<byte[], byte[]> record(String topic) {
+        RecordMeta meta = new RecordMeta(RecordMeta.Op.PUT, false, 0, 0, 42L, 1L, "foreign");
+        // 0xC3 0x28 is not UTF-8, and the default value codec is Codecs.utf8().
+        return new ProducerRecord<>(topic, 0, bytes("k"), new byte[] {(byte) 0xC3, 0x28},
+            List.<Header>of(new RecordHeader(RecordMeta.HEADER, meta.encode())));
+      }
+    },
+    UNDECODABLE_KEY(false) {
+      @Override
+      ProducerRecord<byte[], byte[]> record(String topic) {
+        RecordMeta meta = new RecordMeta(RecordMeta.Op.PUT, false, 0, 0, 42L, 1L, "foreign");
+        return new ProducerRecord<>(topic, 0, new byte[] {(byte) 0xC3, 0x28}, bytes("foreign"),
+            List.<Header>of(new RecordHeader(RecordMeta.HEADER, meta.encode())));
+      }
+    },
+    NULL_KEY(false) {
+      @Override
+      ProducerRecord<byte[], byte[]> record(String topic) {
+        RecordMeta meta = new RecordMeta(RecordMeta.Op.PUT, false, 0, 0, 42L, 1L, "foreign");
+        return new ProducerRecord<>(topic, 0, (byte[]) null, bytes("foreign"),
+            List.<Header>of(new RecordHeader(RecordMeta.HEADER, meta.encode())));
+      }
+
+      /**
+       * A compacted topic refuses records without a key, so this takes an operator switching the
+       * topic to the delete policy for a while.
+       */
+      @Override
+      long send(String topic) {
+        TestTopics.alter(KAFKA.broker(), topic, Map.of("cleanup.policy", "delete"));
+        try {
+          ProducerRecord<byte[], byte[]> record = record(topic);
+          return await().atMost(Duration.ofSeconds(30))
+              .ignoreException(ExecutionException.class)
+              .until(() -> foreign.send(record).get(30, TimeUnit.SECONDS).offset(), offset -> offset >= 0);
+        } finally {
+          TestTopics.alter(KAFKA.broker(), topic, Map.of("cleanup.policy", "compact"));
+        }
+      }
+    };
+
+    /** Whether the record names key "k", which it then leaves unanchored. */
+    final boolean touchesKey;
+
+    BadRecord(boolean touchesKey) {
+      this.touchesKey = touchesKey;
+    }
+
+    abstract ProducerRecord<byte[], byte[]> record(String topic);
+
+    /** Writes the record and returns its offset. */
+    long send(String topic) throws Exception {
+      return foreign.send(record(topic)).get(30, TimeUnit.SECONDS).offset();
+    }
+  }
+
+  @BeforeAll
+  static void createProducer() {
+    foreign = new KafkaProducer<>(Map.of(
+        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, KAFKA.broker().bootstrapServers(),
+        ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName(),
+        ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName()));
+  }
+
+  @AfterAll
+  static void closeProducer() {
+    foreign.close(Duration.ofSeconds(5));
+  }
+
+  @AfterEach
+  void closeManagers() {
+    managers.forEach(CacheManager::close);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(BadRecord.class)
+  void apply_foreignRecord_skippedWithoutChangingStateOrStopping(BadRecord bad) throws Exception {
+    String topic = newTopic();
+    FakeTicker clock = new FakeTicker(Instant.now());
+    MeterRegistry registry = new SimpleMeterRegistry();
+    Cache<String, String> a = CacheMetrics.monitor(registry, newNode(topic, "a", clock));
+    a.put("k", "before");
+    a.put("other", "kept");
+
+    try (CapturedLogs logs = CapturedLogs.of(ReplicatedKafkaCache.class)) {
+      long badOffset = bad.send(topic);
+      a.put("later", "applied");
+
+      // Not stuck: the node's own later record was applied after the foreign one.
+      assertThat(a.get("later")).isEqualTo("applied");
+      assertThat(a.get("k")).as("a foreign record never changes state").isEqualTo("before");
+      assertThat(a.get("other")).isEqualTo("kept");
+      assertThat(a.estimatedSize()).isEqualTo(3);
+      assertThat(registry.get(SKIPPED).functionCounter().count()).isEqualTo(1.0);
+      assertThat(metric(a, SKIPPED)).isEqualTo(1.0);
+
+      // A node that starts now replays through the foreign record to the same state.
+      Cache<String, String> b = newNode(topic, "b", InstantSource.system());
+      assertThat(b.unwrap(ReplicatedCache.class).isReady()).isTrue();
+      assertThat(b.getAll(List.of("k", "other", "later")))
+          .isEqualTo(Map.of("k", "before", "other", "kept", "later", "applied"));
+      assertThat(metric(b, SKIPPED)).isEqualTo(1.0);
+
+      if (bad.touchesKey) {
+        // Compaction may keep only the foreign record of "k": after the grace period a node
+        // restates the key in an anchor record.
+        clock.advance(Duration.ofMillis(ReplicatedKafkaCache.FALLBACK_DELAY_MS).plusSeconds(1));
+        await().atMost(Duration.ofSeconds(30)).until(() -> metric(a, ANCHORS) == 1.0);
+        ConsumerRecord<byte[], byte[]> last = lastRecordOf(topic, "k");
+        assertThat(last.offset()).isGreaterThan(badOffset);
+        RecordMeta meta = RecordMeta.decode(last.headers().lastHeader(RecordMeta.HEADER).value());
+        assertThat(meta).isNotNull();
+        assertThat(meta.op()).isEqualTo(RecordMeta.Op.ANCHOR);
+        assertThat(meta.nodeId()).isEqualTo("a");
+        assertThat(new String(last.value(), UTF_8)).isEqualTo("before");
+        assertThat(replicated(a).readLatest("k")).isEqualTo("before");
+        assertThat(replicated(b).readLatest("k")).isEqualTo("before");
+      }
+
+      assertThat(logs.warnings())
+          .as("the skipped record is logged at WARN with where it is")
+          .anySatisfy(w -> assertThat(w).contains(topic).contains("offset " + badOffset));
+    }
+  }
+
+  @Test
+  void apply_foreignRecordsOfEveryKind_replicasStayEqual() throws Exception {
+    String topic = newTopic();
+    Cache<String, String> a = newNode(topic, "a", InstantSource.system());
+    Cache<String, String> b = newNode(topic, "b", InstantSource.system());
+    for (int round = 0; round < 5; round++) {
+      a.put("k", "a-" + round);
+      for (BadRecord bad : BadRecord.values()) {
+        bad.send(topic);
+      }
+      b.put("k", "b-" + round);
+      assertThat(b.get("k")).isEqualTo("b-" + round);
+    }
+
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(a.get("k")).isEqualTo("b-4"));
+    assertThat(metric(a, SKIPPED)).isEqualTo(5.0 * BadRecord.values().length);
+    assertThat(metric(b, SKIPPED)).isEqualTo(5.0 * BadRecord.values().length);
+    Cache<String, String> c = newNode(topic, "c", InstantSource.system());
+    assertThat(c.get("k")).isEqualTo("b-4");
+    assertThat(metric(c, SKIPPED)).isEqualTo(5.0 * BadRecord.values().length);
+  }
+
+  private static String newTopic() {
+    String topic = "bad-records-" + TOPICS.incrementAndGet();
+    TestTopics.create(KAFKA.broker(), topic, 1);
+    return topic;
+  }
+
+  private Cache<String, String> newNode(String topic, String nodeId, InstantSource clock) {
+    CacheManager manager = CacheManager.create();
+    managers.add(manager);
+    return manager.create(CacheConfig.builder("bad-records")
+        .backend(ReplicatedCacheProvider.NAME)
+        .clock(clock)
+        .backendOptions(ReplicationOptions.builder()
+            .bootstrapServers(KAFKA.broker().bootstrapServers())
+            .topic(topic)
+            .nodeId(nodeId)
+            .build())
+        .build());
+  }
+
+  @SuppressWarnings("unchecked")
+  private static ReplicatedCache<String, String> replicated(Cache<String, String> cache) {
+    return cache.unwrap(ReplicatedCache.class);
+  }
+
+  private static double metric(Cache<String, String> cache, String name) {
+    return cache.unwrap(MetricsSource.class).backendMetrics().stream()
+        .filter(m -> m.name().equals(name))
+        .findFirst()
+        .map(BackendMetric::value)
+        .orElseThrow()
+        .getAsDouble();
+  }
+
+  /** Reads the whole topic (partition 0) and returns the last record of {@code key}. */
+  private static ConsumerRecord<byte[], byte[]> lastRecordOf(String topic, String key) {
+    TopicPartition tp = new TopicPartition(topic, 0);
+    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(
+        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, KAFKA.broker().bootstrapServers(),
+        ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName(),
+        ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName()))) {
+      consumer.assign(List.of(tp));
+      consumer.seekToBeginning(List.of(tp));
+      long end = consumer.endOffsets(List.of(tp)).get(tp);
+      ConsumerRecord<byte[], byte[]> last = null;
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (consumer.position(tp) < end && System.nanoTime() < deadline) {
+        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+          if (r.key() != null && key.equals(new String(r.key(), UTF_8))) {
+            last = r;
+          }
+        }
+      }
+      assertThat(last).as("a record of key '%s' in %s", key, topic).isNotNull();
+      return last;
+    }
+  }
+
+  private static byte[] bytes(String s) {
+    return s.getBytes(UTF_8);
+  }
+}

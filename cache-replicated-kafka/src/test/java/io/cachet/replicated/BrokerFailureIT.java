@@ -1,0 +1,292 @@
+package io.cachet.replicated;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
+import static org.awaitility.Awaitility.await;
+
+import io.cachet.BackendUnavailableException;
+import io.cachet.Cache;
+import io.cachet.CacheConfig;
+import io.cachet.CacheManager;
+import io.cachet.CacheNotReadyException;
+import io.cachet.testkit.kafka.KafkaBrokerExtension;
+import io.cachet.testkit.kafka.KafkaBrokerProcess;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The broker, a JVM of its own, is killed with SIGKILL and restarted on the same ports and data:
+ * writes fail within a bound, reads keep serving the local replica, and after the restart writes
+ * succeed again, the replicas converge and no acknowledged write is lost.
+ */
+@Tag("kafka")
+final class BrokerFailureIT {
+
+  @RegisterExtension static final KafkaBrokerExtension KAFKA = KafkaBrokerExtension.separateProcess();
+
+  private static final Logger LOG = LoggerFactory.getLogger(BrokerFailureIT.class);
+  private static final AtomicInteger TOPICS = new AtomicInteger();
+  private static final Duration WRITE_TIMEOUT = Duration.ofSeconds(2);
+  /** A generous bound on any failing call: a write waits writeTimeout, then one offset lookup. */
+  private static final Duration CALL_BOUND = WRITE_TIMEOUT.multipliedBy(3);
+  /** How long restarting the broker and reconnecting may take on a loaded machine. */
+  private static final Duration RECOVERY = Duration.ofSeconds(90);
+
+  private final List<CacheManager> managers = new ArrayList<>();
+
+  @AfterEach
+  void restartBrokerAndCloseNodes() {
+    // Start the broker first, so that closing the nodes does not wait for it.
+    if (!broker().isRunning()) {
+      broker().start();
+    }
+    managers.forEach(CacheManager::close);
+  }
+
+  @Test
+  void put_brokerKilledMidRun_failsInBoundThenRecoversWithoutLosingAcknowledgedWrites() throws Exception {
+    String topic = newTopic();
+    Cache<String, String> a = node(topic, "a", UnaryOperator.identity());
+    Cache<String, String> b = node(topic, "b", UnaryOperator.identity());
+    Map<String, String> stable = new LinkedHashMap<>();
+    for (int i = 0; i < 20; i++) {
+      (i % 2 == 0 ? a : b).put("stable-" + i, "v" + i);
+      stable.put("stable-" + i, "v" + i);
+    }
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+      assertThat(a.getAll(stable.keySet())).isEqualTo(stable);
+      assertThat(b.getAll(stable.keySet())).isEqualTo(stable);
+    });
+    Writer writer = new Writer(a, 10);
+    writer.start();
+    await().atMost(Duration.ofSeconds(30)).until(() -> writer.successes.get() >= 20);
+
+    broker().kill();
+
+    await().atMost(Duration.ofSeconds(60)).until(() -> writer.failures.size() >= 2);
+    Set<String> loadKeys = writer.keys();
+    Map<String, String> loadDuringOutage = a.getAll(loadKeys);
+    long started = System.nanoTime();
+    Throwable fromB = catchThrowable(() -> b.put("stable-0", "during-outage"));
+    assertOutageFailure(fromB, Duration.ofNanos(System.nanoTime() - started));
+    // Reads keep serving the local replicas, which no longer change.
+    assertThat(a.getAll(stable.keySet())).isEqualTo(stable);
+    assertThat(b.getAll(stable.keySet())).isEqualTo(stable);
+    assertThat(a.getAll(loadKeys)).isEqualTo(loadDuringOutage).hasSize(loadKeys.size());
+    assertThat(a.get("stable-1")).isEqualTo("v1");
+
+    broker().start();
+
+    int successesAtRestart = writer.successes.get();
+    await().atMost(RECOVERY).until(() -> writer.successes.get() >= successesAtRestart + 20);
+    await().atMost(RECOVERY).ignoreExceptions().untilAsserted(() -> b.put("after-restart", "b"));
+    writer.stop();
+    assertThat(writer.failures).as("calls that failed while the broker was down").isNotEmpty();
+    for (Failure failure : writer.failures) {
+      LOG.info("Write failed after {} ms: {}", failure.took().toMillis(), failure.error().toString());
+      assertOutageFailure(failure.error(), failure.took());
+    }
+
+    Set<String> allKeys = new HashSet<>(stable.keySet());
+    allKeys.addAll(loadKeys);
+    allKeys.add("after-restart");
+    await().atMost(Duration.ofSeconds(30))
+        .untilAsserted(() -> assertThat(a.getAll(allKeys)).isEqualTo(b.getAll(allKeys)));
+    Map<String, String> converged = b.getAll(allKeys);
+    assertThat(converged.get("after-restart")).isEqualTo("b");
+    for (int i = 1; i < 20; i++) {
+      assertThat(converged.get("stable-" + i)).isEqualTo("v" + i);
+    }
+    // b's write during the outage was not acknowledged: it may or may not have reached the log.
+    assertThat(converged.get("stable-0")).isIn("v0", "during-outage");
+    for (String key : loadKeys) {
+      assertThat(converged.get(key))
+          .as("key %s: its last acknowledged value, or a later unacknowledged one", key)
+          .isIn(writer.allowed(key).toArray());
+    }
+  }
+
+  @Test
+  void create_brokerDownDuringStartup_notReadyUntilTheBrokerIsBack() {
+    String topic = newTopic();
+    Cache<String, String> a = node(topic, "a", UnaryOperator.identity());
+    Map<String, String> expected = new HashMap<>();
+    for (int i = 0; i < 50; i++) {
+      expected.put("key-" + i, "value-" + i);
+    }
+    a.putAll(expected);
+    // The broker parks each fetch of this node for fetch.max.wait.ms (far fewer bytes than
+    // fetch.min.bytes are available), so its replay cannot finish before the broker is killed.
+    Cache<String, String> c = node(topic, "c", options -> options
+        .startupWait(Duration.ZERO)
+        .kafkaProperty("fetch.min.bytes", String.valueOf(64 << 20))
+        .kafkaProperty("fetch.max.wait.ms", "5000"));
+    ReplicatedCache<?, ?> replaying = c.unwrap(ReplicatedCache.class);
+    assertThat(replaying.isReady()).as("still replaying when created").isFalse();
+
+    broker().kill();
+
+    assertThat(replaying.isReady()).isFalse();
+    assertThatThrownBy(() -> c.get("key-0"))
+        .isInstanceOf(CacheNotReadyException.class)
+        .hasMessageContaining(topic);
+    // A node created now cannot even set up its topic: creation fails, as documented on
+    // TopicSetup.ensure, after at most writeTimeout + 5 s.
+    CacheManager late = newManager();
+    long started = System.nanoTime();
+    Throwable thrown = catchThrowable(() -> late.create(config(topic, "late", UnaryOperator.identity())));
+    Duration took = Duration.ofNanos(System.nanoTime() - started);
+    assertThat(thrown)
+        .isInstanceOf(BackendUnavailableException.class)
+        .hasMessageContaining(topic)
+        .hasCauseInstanceOf(Exception.class);
+    assertThat(took).isLessThan(WRITE_TIMEOUT.plusSeconds(15));
+    assertThat(late.cacheNames()).isEmpty();
+    assertThat(replaying.isReady()).isFalse();
+    assertThat(a.get("key-0")).as("a ready node keeps serving").isEqualTo("value-0");
+
+    broker().start();
+
+    await().atMost(RECOVERY).until(replaying::isReady);
+    assertThat(replaying.status().replayTarget()).isEqualTo(50);
+    assertThat(c.getAll(expected.keySet())).isEqualTo(expected);
+    Cache<String, String> created = await().atMost(RECOVERY)
+        .ignoreException(BackendUnavailableException.class)
+        .until(() -> late.<String, String>create(config(topic, "late", UnaryOperator.identity())), cache -> true);
+    assertThat(created.unwrap(ReplicatedCache.class).isReady()).isTrue();
+    assertThat(created.getAll(expected.keySet())).isEqualTo(expected);
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  private static KafkaBrokerProcess broker() {
+    return KAFKA.process();
+  }
+
+  /** A failed write during the outage: the documented exception types, a clear message, a bounded wait. */
+  private static void assertOutageFailure(Throwable error, Duration took) {
+    assertThat(error)
+        .isNotNull()
+        .isInstanceOfAny(BackendUnavailableException.class, ReplicationTimeoutException.class);
+    assertThat(error.getMessage()).isNotBlank();
+    if (error instanceof BackendUnavailableException) {
+      assertThat(error.getMessage()).contains(broker().bootstrapServers());
+    }
+    assertThat(took).as("the call returned within a bound of its write timeout").isLessThan(CALL_BOUND);
+  }
+
+  private static String newTopic() {
+    String topic = "broker-failure-" + TOPICS.incrementAndGet();
+    TestTopics.create(broker(), topic, 1);
+    return topic;
+  }
+
+  private CacheManager newManager() {
+    CacheManager manager = CacheManager.create();
+    managers.add(manager);
+    return manager;
+  }
+
+  private Cache<String, String> node(
+      String topic, String nodeId, UnaryOperator<ReplicationOptions.Builder> options) {
+    return newManager().create(config(topic, nodeId, options));
+  }
+
+  private static CacheConfig config(
+      String topic, String nodeId, UnaryOperator<ReplicationOptions.Builder> options) {
+    return CacheConfig.builder("failure")
+        .backend(ReplicatedCacheProvider.NAME)
+        .backendOptions(options.apply(ReplicationOptions.builder()
+                .bootstrapServers(broker().bootstrapServers())
+                .topic(topic)
+                .nodeId(nodeId)
+                .writeTimeout(WRITE_TIMEOUT))
+            .build())
+        .build();
+  }
+
+  private record Failure(Throwable error, Duration took) {}
+
+  /**
+   * Writes a counter to a few keys in turn from one thread, remembering per key the last value
+   * acknowledged and the values of failed writes after it (which may still have reached the log).
+   */
+  private static final class Writer {
+    private final Cache<String, String> cache;
+    private final int keyCount;
+    private final AtomicBoolean running = new AtomicBoolean(true);
+    private final Thread thread;
+    final AtomicInteger successes = new AtomicInteger();
+    final ConcurrentLinkedQueue<Failure> failures = new ConcurrentLinkedQueue<>();
+    // Written by the writer thread only; read after stop().
+    private final Map<String, String> acknowledged = new HashMap<>();
+    private final Map<String, List<String>> uncertain = new HashMap<>();
+
+    Writer(Cache<String, String> cache, int keyCount) {
+      this.cache = cache;
+      this.keyCount = keyCount;
+      this.thread = new Thread(this::run, "broker-failure-writer");
+      thread.setDaemon(true);
+    }
+
+    void start() {
+      thread.start();
+    }
+
+    void stop() throws InterruptedException {
+      running.set(false);
+      thread.join(CALL_BOUND.multipliedBy(3).toMillis());
+      assertThat(thread.isAlive()).as("writer stopped").isFalse();
+    }
+
+    Set<String> keys() {
+      Set<String> keys = new HashSet<>();
+      for (int i = 0; i < keyCount; i++) {
+        keys.add("load-" + i);
+      }
+      return keys;
+    }
+
+    /** The values {@code key} may hold: the last acknowledged one, or one written after it. */
+    List<String> allowed(String key) {
+      List<String> values = new ArrayList<>(uncertain.getOrDefault(key, List.of()));
+      values.add(acknowledged.get(key));
+      return values;
+    }
+
+    private void run() {
+      // Stops by itself once the test closed the cache, even when an assertion failed first.
+      for (long n = 0; running.get() && !cache.isClosed(); n++) {
+        String key = "load-" + (n % keyCount);
+        String value = "value-" + n;
+        long started = System.nanoTime();
+        try {
+          cache.put(key, value);
+          acknowledged.put(key, value);
+          uncertain.remove(key);
+          successes.incrementAndGet();
+        } catch (RuntimeException e) {
+          uncertain.computeIfAbsent(key, k -> new ArrayList<>()).add(value);
+          failures.add(new Failure(e, Duration.ofNanos(System.nanoTime() - started)));
+        }
+      }
+    }
+  }
+}
