@@ -1,0 +1,263 @@
+package io.cachet.examples.cluster;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeoutException;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * One client connection of the balancer: forwards each request to a node (see {@link Balancer})
+ * or answers {@code /admin/...} itself, one request at a time, answers in request order. Runs on
+ * the connection's event loop. One instance per connection.
+ */
+final class BalancerHandler extends ChannelInboundHandlerAdapter {
+
+  private static final int MAX_QUEUED = 16;
+  private static final Map<String, String> BALANCER = Map.of(HttpReplies.NODE_HEADER, "balancer");
+  private static final Pattern NODE_ACTION = Pattern.compile("/admin/nodes/([0-9]{1,3})/(kill|start|stop)");
+  private static final Pattern KAFKA_ACTION = Pattern.compile("/admin/kafka/(kill|start)");
+
+  private final BackendSelector selector;
+  private final Upstream upstream;
+  private final ClusterControl control;
+  private final Duration requestTimeout;
+  private final ArrayDeque<Object> queue = new ArrayDeque<>();
+  private boolean busy;
+  private boolean closing;
+
+  BalancerHandler(BackendSelector selector, Upstream upstream, ClusterControl control, Duration requestTimeout) {
+    this.selector = selector;
+    this.upstream = upstream;
+    this.control = control;
+    this.requestTimeout = requestTimeout;
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (closing) {
+      ReferenceCountUtil.release(msg);
+      return;
+    }
+    queue.add(msg);
+    if (queue.size() >= MAX_QUEUED) {
+      ctx.channel().config().setAutoRead(false);
+    }
+    drain(ctx);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    closing = true;
+    queue.forEach(ReferenceCountUtil::release);
+    queue.clear();
+    ctx.fireChannelInactive();
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    ctx.close();
+  }
+
+  private void drain(ChannelHandlerContext ctx) {
+    while (!busy && !closing) {
+      Object next = queue.poll();
+      if (next == null) {
+        break;
+      }
+      process(ctx, next);
+    }
+    if (!closing && queue.size() <= MAX_QUEUED / 2 && !ctx.channel().config().isAutoRead()) {
+      ctx.channel().config().setAutoRead(true);
+    }
+  }
+
+  private void process(ChannelHandlerContext ctx, Object msg) {
+    if (msg instanceof BoundedAggregator.Oversized oversized) {
+      fatal(ctx, HttpReplies.tooLarge(oversized.limit(), BALANCER));
+      return;
+    }
+    if (!(msg instanceof FullHttpRequest request)) {
+      ReferenceCountUtil.release(msg);
+      return;
+    }
+    if (request.decoderResult().isFailure()) {
+      FullHttpResponse response = HttpReplies.malformed(request.decoderResult(), BALANCER);
+      request.release();
+      fatal(ctx, response);
+      return;
+    }
+    busy = true;
+    String path = Uris.path(request.uri());
+    if (path.equals("/admin") || path.startsWith("/admin/")) {
+      HttpVersion version = request.protocolVersion();
+      boolean keepAlive = HttpUtil.isKeepAlive(request);
+      String method = request.method().name();
+      request.release();
+      admin(method, path).whenComplete((r, e) -> onEventLoop(ctx, () -> {
+        ApiResponse answer = r != null ? r : ApiResponse.error("admin", 500, "InternalError",
+            "admin action failed: " + (e == null ? "unknown" : e.getMessage()));
+        Map<String, String> headers = new java.util.LinkedHashMap<>(answer.headers());
+        headers.putAll(BALANCER);
+        reply(ctx, HttpReplies.response(version, answer.status(), answer.contentType(), answer.body(), headers,
+            keepAlive), keepAlive);
+      }));
+      return;
+    }
+    forward(ctx, request, new HashSet<>());
+  }
+
+  private CompletionStage<ApiResponse> admin(String method, String path) {
+    java.util.concurrent.CompletableFuture<ApiResponse> done = new java.util.concurrent.CompletableFuture<>();
+    if (path.equals("/admin/nodes") || path.equals("/admin/kafka")) {
+      if (!method.equals("GET")) {
+        done.complete(ApiResponse.error("admin", 405, "MethodNotAllowed", "only GET is allowed here")
+            .withHeader("Allow", "GET"));
+      } else {
+        done.complete(ApiResponse.json("admin", 200, path.equals("/admin/nodes")
+            ? control.nodesJson() : control.kafkaJson()));
+      }
+      return done;
+    }
+    Matcher node = NODE_ACTION.matcher(path);
+    Matcher kafka = KAFKA_ACTION.matcher(path);
+    if (!node.matches() && !kafka.matches()) {
+      done.complete(ApiResponse.error("admin", 404, "NotFound", "no admin endpoint " + Json.quote(path)
+          + "; use GET /admin/nodes, POST /admin/nodes/{n}/kill|stop|start, GET /admin/kafka, "
+          + "POST /admin/kafka/kill|start"));
+      return done;
+    }
+    if (!method.equals("POST")) {
+      done.complete(ApiResponse.error("admin", 405, "MethodNotAllowed", "only POST is allowed here")
+          .withHeader("Allow", "POST"));
+      return done;
+    }
+    if (kafka.matches()) {
+      return kafka.group(1).equals("kill") ? control.killKafka() : control.startKafka();
+    }
+    int n = Integer.parseInt(node.group(1));
+    return switch (node.group(2)) {
+      case "kill" -> control.killNode(n);
+      case "stop" -> control.stopNode(n);
+      default -> control.startNode(n);
+    };
+  }
+
+  /** Sends {@code request} to the next ready node not yet tried; retries as {@link Balancer} says. */
+  private void forward(ChannelHandlerContext ctx, FullHttpRequest request, Set<Backend> tried) {
+    Backend backend = selector.pick(tried);
+    HttpVersion version = request.protocolVersion();
+    boolean keepAlive = HttpUtil.isKeepAlive(request);
+    if (backend == null) {
+      request.release();
+      reply(ctx, HttpReplies.response(version, 503, ApiResponse.JSON, Json.error("NoNodeAvailable",
+              tried.isEmpty() ? "no node is ready; retry shortly" : "no other node is ready; retry shortly"),
+          Map.of(HttpReplies.NODE_HEADER, "balancer", "Retry-After", "1"), keepAlive), keepAlive);
+      return;
+    }
+    tried.add(backend);
+    FullHttpRequest copy = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, request.method(), request.uri(),
+        request.content().retainedDuplicate(), request.headers().copy(), request.trailingHeaders().copy());
+    copy.headers().remove(HttpHeaderNames.CONNECTION);
+    copy.headers().remove(HttpHeaderNames.EXPECT);
+    copy.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
+    HttpUtil.setContentLength(copy, copy.content().readableBytes());
+    Future<FullHttpResponse> answer = upstream.send(ctx.channel().eventLoop(), backend, copy, requestTimeout);
+    answer.addListener(f -> {
+      if (closing) {
+        request.release();
+        if (f.isSuccess()) {
+          ((FullHttpResponse) f.getNow()).release();
+        }
+        return;
+      }
+      boolean idempotent = !HttpMethod.POST.equals(request.method());
+      if (f.isSuccess()) {
+        FullHttpResponse response = (FullHttpResponse) f.getNow();
+        if (response.status().code() == 503 && notReady(response) && tried.size() < selector.backends().size()) {
+          // The node did nothing (not ready yet or shutting down): any method may go elsewhere.
+          backend.ready(false);
+          response.release();
+          forward(ctx, request, tried);
+          return;
+        }
+        request.release();
+        response.headers().set(HttpReplies.NODE_HEADER, backend.id);
+        HttpReplies.keepAlive(response, version, keepAlive);
+        reply(ctx, response, keepAlive);
+        return;
+      }
+      Throwable cause = f.cause();
+      if (cause instanceof Upstream.NotSent) {
+        backend.ready(false); // cannot connect: skip it until its next readiness probe
+      }
+      if ((idempotent || cause instanceof Upstream.NotSent) && tried.size() < selector.backends().size()) {
+        forward(ctx, request, tried);
+        return;
+      }
+      request.release();
+      boolean timeout = cause instanceof TimeoutException;
+      reply(ctx, HttpReplies.response(version, timeout ? 504 : 502, ApiResponse.JSON,
+          Json.error(timeout ? "GatewayTimeout" : "BadGateway", backend.id + " failed: " + cause.getMessage()
+              + (idempotent ? "" : "; the write may or may not have been applied")),
+          Map.of(HttpReplies.NODE_HEADER, backend.id), keepAlive), keepAlive);
+    });
+  }
+
+  private static boolean notReady(FullHttpResponse response) {
+    return response.content().toString(UTF_8).contains("\"error\":\"NotReady\"");
+  }
+
+  private void reply(ChannelHandlerContext ctx, FullHttpResponse response, boolean keepAlive) {
+    busy = false;
+    if (closing) {
+      response.release();
+      return;
+    }
+    if (keepAlive) {
+      ctx.writeAndFlush(response, ctx.voidPromise());
+      drain(ctx);
+    } else {
+      closing = true;
+      ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+    }
+  }
+
+  private void fatal(ChannelHandlerContext ctx, FullHttpResponse response) {
+    closing = true;
+    queue.forEach(ReferenceCountUtil::release);
+    queue.clear();
+    HttpReplies.closeGracefully(ctx.channel(), response);
+  }
+
+  private static void onEventLoop(ChannelHandlerContext ctx, Runnable task) {
+    if (ctx.executor().inEventLoop()) {
+      task.run();
+      return;
+    }
+    try {
+      ctx.executor().execute(task);
+    } catch (RejectedExecutionException e) {
+      // Shutting down.
+    }
+  }
+}

@@ -1,0 +1,283 @@
+package io.cachet.examples.cluster;
+
+import io.cachet.testkit.kafka.KafkaBrokerProcess;
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.Supplier;
+import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The processes of a demo cluster: a Kafka broker in its own JVM (unless an existing Kafka is
+ * given) and N node JVMs, all started from this jar's class path. Also the {@link ClusterControl}
+ * behind the balancer's {@code /admin} endpoints and the console commands; those actions run one
+ * at a time on an admin thread. Only processes started here are ever signalled. Thread-safe;
+ * {@code close} is idempotent.
+ */
+final class Cluster implements ClusterControl, AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(Cluster.class);
+
+  private final LauncherConfig config;
+  private final @Nullable KafkaBrokerProcess broker;
+  private final String kafka;
+  private final Path logDirectory;
+  private final List<NodeProcess> nodes;
+  private final List<Backend> backends;
+  private final ExecutorService admin = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "cluster-admin");
+    t.setDaemon(true);
+    return t;
+  });
+  private volatile boolean closed;
+
+  private Cluster(LauncherConfig config, @Nullable KafkaBrokerProcess broker, String kafka, Path logDirectory,
+      List<NodeProcess> nodes) {
+    this.config = config;
+    this.broker = broker;
+    this.kafka = kafka;
+    this.logDirectory = logDirectory;
+    this.nodes = List.copyOf(nodes);
+    this.backends = nodes.stream()
+        .map(n -> new Backend(n.index, n.id, config.node().host(), n.port))
+        .toList();
+  }
+
+  /**
+   * Starts the broker (unless {@code --kafka} names one) and prepares the nodes, without starting them.
+   *
+   * @throws IllegalStateException when the broker does not start
+   */
+  static Cluster create(LauncherConfig config) {
+    Path logDirectory;
+    try {
+      logDirectory = config.logDirectory().isPresent()
+          ? Files.createDirectories(config.logDirectory().get())
+          : Files.createTempDirectory("cachet-cluster-");
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create the log directory", e);
+    }
+    String classpath = absoluteClasspath();
+    KafkaBrokerProcess broker = null;
+    String kafka;
+    if (config.kafka().isPresent()) {
+      kafka = config.kafka().get();
+    } else {
+      broker = KafkaBrokerProcess.builder().classpath(classpath).build();
+      log.info("Starting a Kafka broker (KRaft, its own JVM); log {}", broker.logFile());
+      broker.start();
+      kafka = broker.bootstrapServers();
+    }
+    List<NodeProcess> nodes = new ArrayList<>();
+    int[] ports = config.nodeBasePort() == 0 ? freePorts(config.node().host(), config.nodes()) : null;
+    for (int i = 1; i <= config.nodes(); i++) {
+      String id = "node-" + i;
+      int port = ports != null ? ports[i - 1] : config.nodeBasePort() + i - 1;
+      nodes.add(new NodeProcess(i, id, port, logDirectory.resolve(id + ".log"),
+          NodeProcess.command(classpath, config.nodeJvmOptions(), config.node(), kafka, id, port)));
+    }
+    return new Cluster(config, broker, kafka, logDirectory, nodes);
+  }
+
+  /** Launches every node at once; each replays the log and then reports ready. */
+  void startNodes() {
+    nodes.forEach(NodeProcess::start);
+  }
+
+  List<Backend> backends() {
+    return backends;
+  }
+
+  List<NodeProcess> nodes() {
+    return nodes;
+  }
+
+  String kafka() {
+    return kafka;
+  }
+
+  @Nullable KafkaBrokerProcess broker() {
+    return broker;
+  }
+
+  Path logDirectory() {
+    return logDirectory;
+  }
+
+  @Override
+  public String nodesJson() {
+    return nodes.stream().map(n -> {
+      Backend b = backends.get(n.index - 1);
+      return "{\"index\":" + n.index + ",\"id\":" + Json.quote(n.id) + ",\"url\":" + Json.quote(b.url())
+          + ",\"pid\":" + n.pid() + ",\"alive\":" + n.alive() + ",\"ready\":" + (n.alive() && b.ready())
+          + ",\"starts\":" + n.starts() + ",\"log\":" + Json.quote(n.logFile.toString()) + "}";
+    }).collect(Collectors.joining(",", "{\"nodes\":[", "]}"));
+  }
+
+  @Override
+  public String kafkaJson() {
+    KafkaBrokerProcess b = broker;
+    if (b == null) {
+      return "{\"bootstrap\":" + Json.quote(kafka) + ",\"embedded\":false}";
+    }
+    boolean running = b.isRunning();
+    return "{\"bootstrap\":" + Json.quote(kafka) + ",\"embedded\":true,\"running\":" + running
+        + ",\"pid\":" + (running ? b.pid() : -1) + ",\"log\":" + Json.quote(b.logFile().toString()) + "}";
+  }
+
+  @Override
+  public CompletionStage<ApiResponse> killNode(int n) {
+    return onAdmin(() -> withNode(n, node -> {
+      backends.get(n - 1).ready(false);
+      node.kill();
+      log.info("Killed {} (SIGKILL)", node.id);
+      return ApiResponse.json("admin", 200, "{\"message\":" + Json.quote(node.id + " killed (SIGKILL)") + "}");
+    }));
+  }
+
+  @Override
+  public CompletionStage<ApiResponse> stopNode(int n) {
+    return onAdmin(() -> withNode(n, node -> {
+      backends.get(n - 1).ready(false);
+      node.stop();
+      log.info("Stopped {} (SIGTERM)", node.id);
+      return ApiResponse.json("admin", 200, "{\"message\":" + Json.quote(node.id + " stopped") + "}");
+    }));
+  }
+
+  @Override
+  public CompletionStage<ApiResponse> startNode(int n) {
+    return onAdmin(() -> withNode(n, node -> {
+      if (node.alive()) {
+        return ApiResponse.error("admin", 409, "Conflict", node.id + " is already running (pid " + node.pid() + ")");
+      }
+      node.start();
+      log.info("Started {} (pid {}); it serves once it has replayed the log", node.id, node.pid());
+      return ApiResponse.json("admin", 202, "{\"message\":" + Json.quote(node.id + " started; ready after replay")
+          + ",\"url\":" + Json.quote(node.url(config.node().host())) + ",\"pid\":" + node.pid() + "}");
+    }));
+  }
+
+  @Override
+  public CompletionStage<ApiResponse> killKafka() {
+    return onAdmin(() -> {
+      KafkaBrokerProcess b = broker;
+      if (b == null) {
+        return ApiResponse.error("admin", 409, "Conflict", "Kafka " + kafka + " was not started by the launcher");
+      }
+      b.kill();
+      log.info("Killed the Kafka broker (SIGKILL)");
+      return ApiResponse.json("admin", 200, "{\"message\":\"Kafka broker killed (SIGKILL)\"}");
+    });
+  }
+
+  @Override
+  public CompletionStage<ApiResponse> startKafka() {
+    return onAdmin(() -> {
+      KafkaBrokerProcess b = broker;
+      if (b == null) {
+        return ApiResponse.error("admin", 409, "Conflict", "Kafka " + kafka + " was not started by the launcher");
+      }
+      if (b.isRunning()) {
+        return ApiResponse.error("admin", 409, "Conflict", "the Kafka broker is already running");
+      }
+      b.start();
+      log.info("Restarted the Kafka broker on {}", kafka);
+      return ApiResponse.json("admin", 200, "{\"message\":\"Kafka broker started\",\"bootstrap\":"
+          + Json.quote(kafka) + "}");
+    });
+  }
+
+  private ApiResponse withNode(int n, java.util.function.Function<NodeProcess, ApiResponse> action) {
+    if (n < 1 || n > nodes.size()) {
+      return ApiResponse.error("admin", 404, "NotFound", "no node " + n + "; nodes are 1.." + nodes.size());
+    }
+    return action.apply(nodes.get(n - 1));
+  }
+
+  private CompletionStage<ApiResponse> onAdmin(Supplier<ApiResponse> action) {
+    if (closed) {
+      return CompletableFuture.completedFuture(
+          ApiResponse.error("admin", 503, "ShuttingDown", "the cluster is shutting down"));
+    }
+    try {
+      return CompletableFuture.supplyAsync(() -> {
+        try {
+          return action.get();
+        } catch (RuntimeException e) {
+          log.warn("Admin action failed", e);
+          return ApiResponse.error("admin", 500, "AdminActionFailed", e.getMessage() == null ? e.toString()
+              : e.getMessage());
+        }
+      }, admin);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      return CompletableFuture.completedFuture(
+          ApiResponse.error("admin", 503, "ShuttingDown", "the cluster is shutting down"));
+    }
+  }
+
+  /** Stops every node (SIGTERM, all at once, SIGKILL after 15 s), then the broker. */
+  @Override
+  public void close() {
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+    }
+    admin.shutdownNow();
+    backends.forEach(b -> b.ready(false));
+    nodes.forEach(NodeProcess::terminate);
+    nodes.forEach(NodeProcess::stop);
+    KafkaBrokerProcess b = broker;
+    if (b != null) {
+      b.close();
+    }
+  }
+
+  /** This JVM's class path with absolute entries, so child JVMs in other directories can use it. */
+  static String absoluteClasspath() {
+    String classpath = System.getProperty("java.class.path", "");
+    return Arrays.stream(classpath.split(File.pathSeparator))
+        .filter(s -> !s.isBlank())
+        .map(s -> Path.of(s).toAbsolutePath().normalize().toString())
+        .collect(Collectors.joining(File.pathSeparator));
+  }
+
+  private static int[] freePorts(String host, int count) {
+    List<ServerSocket> sockets = new ArrayList<>();
+    try {
+      int[] ports = new int[count];
+      for (int i = 0; i < count; i++) {
+        ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName(host));
+        sockets.add(socket);
+        ports[i] = socket.getLocalPort();
+      }
+      return ports;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot find free ports on " + host, e);
+    } finally {
+      for (ServerSocket socket : sockets) {
+        try {
+          socket.close();
+        } catch (IOException ignored) {
+          // The probe socket is gone either way.
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,157 @@
+package io.cachet.examples.cluster;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import java.io.IOException;
+import java.time.Instant;
+import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
+
+/**
+ * The JSON the node reads and writes: request values (parsed and checked with Jackson), the
+ * envelope stored in the cache, and response bodies.
+ *
+ * <p>A value is stored as the compact JSON text of {@code {"value":<value>,"last_updated_at":"<ISO-8601 UTC>"}},
+ * so a read answers without parsing it again. Numbers keep their digits (big decimals, no
+ * doubles), so {@code 1.10} and {@code 1e400} come back as sent, in compact form.
+ */
+final class Json {
+
+  private static final ObjectMapper MAPPER = JsonMapper.builder()
+      .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+      .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+      .disable(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES)
+      .build();
+  private static final String ENVELOPE_START = "{\"value\":";
+  private static final String STAMP_FIELD = ",\"last_updated_at\":";
+
+  static {
+    MAPPER.getFactory().setStreamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(256).build());
+  }
+
+  private Json() {}
+
+  /** A request body that is not an acceptable value; the message says why. */
+  static final class BadValue extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    BadValue(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  /**
+   * Parses a request body as one JSON value: a string, number, object or array; not null, a
+   * boolean, an empty string or an empty array.
+   *
+   * @return the value's compact JSON text
+   * @throws BadValue saying what is wrong
+   */
+  static String value(byte[] body) throws BadValue {
+    if (body.length == 0) {
+      throw new BadValue("the request body must be a JSON value (a string, number, object or array), was empty");
+    }
+    JsonNode node;
+    try {
+      node = MAPPER.readTree(body);
+    } catch (JsonProcessingException e) {
+      throw new BadValue("the request body is not valid JSON: " + e.getOriginalMessage());
+    } catch (IOException e) {
+      throw new BadValue("the request body is not valid JSON");
+    }
+    if (node == null || node.isMissingNode()) {
+      throw new BadValue("the request body must be a JSON value (a string, number, object or array), was empty");
+    }
+    switch (node.getNodeType()) {
+      case STRING -> {
+        if (node.textValue().isEmpty()) {
+          throw new BadValue("the value must not be an empty string");
+        }
+      }
+      case ARRAY -> {
+        if (node.isEmpty()) {
+          throw new BadValue("the value must not be an empty array");
+        }
+      }
+      case NUMBER, OBJECT -> {
+        // accepted as is
+      }
+      case NULL -> throw new BadValue("the value must be a string, number, object or array, was null");
+      case BOOLEAN -> throw new BadValue("the value must be a string, number, object or array, was a boolean");
+      default -> throw new BadValue("the value must be a string, number, object or array");
+    }
+    try {
+      return MAPPER.writeValueAsString(node);
+    } catch (JsonProcessingException e) {
+      throw new BadValue("the value cannot be written back as JSON: " + e.getOriginalMessage());
+    }
+  }
+
+  /** Formats a timestamp as ISO-8601 UTC with millisecond precision, e.g. {@code 2025-01-31T12:00:00.123Z}. */
+  static String timestamp(Instant instant) {
+    return DateTimeFormatter.ISO_INSTANT.format(instant.truncatedTo(ChronoUnit.MILLIS));
+  }
+
+  /** The string stored in the cache: {@code {"value":<value>,"last_updated_at":"<stamp>"}}. */
+  static String envelope(String valueJson, String stamp) {
+    return ENVELOPE_START + valueJson + STAMP_FIELD + quote(stamp) + "}";
+  }
+
+  /**
+   * The response payload for a stored envelope: {@code {"key":..,"value":..,"last_updated_at":..}}.
+   * A cached string that is not an envelope (written by another client of the topic) is returned
+   * as a JSON string with a null timestamp.
+   */
+  static String payload(String key, String stored) {
+    if (stored.startsWith(ENVELOPE_START) && stored.endsWith("}") && stored.contains(STAMP_FIELD)) {
+      return "{\"key\":" + quote(key) + "," + stored.substring(1);
+    }
+    return "{\"key\":" + quote(key) + ",\"value\":" + quote(stored) + ",\"last_updated_at\":null}";
+  }
+
+  /** {@code {"message":"<message>","payload":<payload>}}. */
+  static String message(String message, String payloadJson) {
+    return "{\"message\":" + quote(message) + ",\"payload\":" + payloadJson + "}";
+  }
+
+  /** {@code {"error":"<error>","message":"<message>"}}. */
+  static String error(String error, String message) {
+    return "{\"error\":" + quote(error) + ",\"message\":" + quote(message) + "}";
+  }
+
+  /** A JSON string literal; control characters, quotes, backslashes and lone surrogates are escaped. */
+  static String quote(String s) {
+    StringBuilder sb = new StringBuilder(s.length() + 2).append('"');
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      switch (c) {
+        case '"' -> sb.append("\\\"");
+        case '\\' -> sb.append("\\\\");
+        case '\n' -> sb.append("\\n");
+        case '\r' -> sb.append("\\r");
+        case '\t' -> sb.append("\\t");
+        default -> {
+          if (c < 0x20 || c == 0x7f || Character.isSurrogate(c) && !validSurrogate(s, i)) {
+            sb.append(String.format("\\u%04x", (int) c));
+          } else {
+            sb.append(c);
+          }
+        }
+      }
+    }
+    return sb.append('"').toString();
+  }
+
+  private static boolean validSurrogate(String s, int i) {
+    char c = s.charAt(i);
+    if (Character.isHighSurrogate(c)) {
+      return i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1));
+    }
+    return i > 0 && Character.isHighSurrogate(s.charAt(i - 1));
+  }
+}

@@ -1,0 +1,145 @@
+package io.cachet.examples.cluster;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * One node JVM the launcher started: {@code java <options> -cp <this jar> ClusterNode ...}. Its
+ * id, port and log file stay the same across restarts. Only the process this object started is
+ * ever signalled. Thread-safe.
+ */
+final class NodeProcess {
+
+  /** Variables that would configure a node behind the launcher's back. */
+  static final List<String> NODE_VARIABLES = List.of("KAFKA_BOOTSTRAP_SERVERS", "NODE_ID", "NODE_HOST", "NODE_PORT",
+      "CACHE_NAME", "CACHE_CAPACITY", "DEFAULT_TTL", "MAX_BODY_BYTES", "MAX_KEY_LENGTH", "WRITE_TIMEOUT", "THREADS");
+  private static final Duration STOP_TIMEOUT = Duration.ofSeconds(15);
+
+  final int index;
+  final String id;
+  final int port;
+  final Path logFile;
+  private final List<String> command;
+  private @Nullable Process process; // guarded by this
+  private int starts; // guarded by this
+
+  NodeProcess(int index, String id, int port, Path logFile, List<String> command) {
+    this.index = index;
+    this.id = id;
+    this.port = port;
+    this.logFile = logFile;
+    this.command = List.copyOf(command);
+  }
+
+  /** Builds the command that runs node {@code id} from {@code classpath}. */
+  static List<String> command(String classpath, List<String> jvmOptions, NodeConfig node, String kafka, String id,
+      int port) {
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.addAll(jvmOptions);
+    command.add("-cp");
+    command.add(classpath);
+    command.add(ClusterNode.class.getName());
+    command.add("--exit-with-parent");
+    command.addAll(List.of("--kafka", kafka, "--node-id", id, "--host", node.host(), "--port", Integer.toString(port),
+        "--cache", node.cacheName(), "--capacity", Long.toString(node.capacity()),
+        "--max-body", Integer.toString(node.maxBodyBytes()), "--max-key-length", Integer.toString(node.maxKeyLength()),
+        "--write-timeout", Long.toString(node.writeTimeout().toSeconds()), "--threads", Integer.toString(node.threads())));
+    node.defaultTtl().ifPresent(ttl -> command.addAll(List.of("--default-ttl", Long.toString(ttl.toSeconds()))));
+    return command;
+  }
+
+  /**
+   * Launches the node; it answers {@code /health/ready} 503 until it has replayed the log.
+   *
+   * @throws IllegalStateException when it is running already
+   */
+  synchronized void start() {
+    if (process != null && process.isAlive()) {
+      throw new IllegalStateException(id + " is already running (pid " + process.pid() + ")");
+    }
+    ProcessBuilder builder = new ProcessBuilder(command)
+        .redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
+        .redirectInput(ProcessBuilder.Redirect.from(nullFile()));
+    NODE_VARIABLES.forEach(builder.environment()::remove);
+    try {
+      process = builder.start();
+      starts++;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot start " + id, e);
+    }
+  }
+
+  /** SIGKILLs the node and waits for it to exit; a no-op when it is not running. */
+  synchronized void kill() {
+    Process p = process;
+    if (p == null) {
+      return;
+    }
+    p.destroyForcibly();
+    waitFor(p, STOP_TIMEOUT);
+  }
+
+  /** SIGTERMs the node (it closes its Kafka clients), SIGKILLs it after 15 s, and waits. */
+  synchronized void stop() {
+    Process p = process;
+    if (p == null || !p.isAlive()) {
+      return;
+    }
+    p.destroy();
+    if (!waitFor(p, STOP_TIMEOUT)) {
+      p.destroyForcibly();
+      waitFor(p, STOP_TIMEOUT);
+    }
+  }
+
+  /** Sends SIGTERM without waiting; for stopping all nodes at once. */
+  synchronized void terminate() {
+    Process p = process;
+    if (p != null && p.isAlive()) {
+      p.destroy();
+    }
+  }
+
+  synchronized boolean alive() {
+    return process != null && process.isAlive();
+  }
+
+  /** Returns the pid of the running process, or -1. */
+  synchronized long pid() {
+    return process != null && process.isAlive() ? process.pid() : -1;
+  }
+
+  synchronized int starts() {
+    return starts;
+  }
+
+  /** Returns the last process, running or not, or null before the first start. */
+  synchronized @Nullable Process process() {
+    return process;
+  }
+
+  String url(String host) {
+    return "http://" + host + ":" + port;
+  }
+
+  private static boolean waitFor(Process p, Duration timeout) {
+    try {
+      return p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  private static java.io.File nullFile() {
+    return new java.io.File(System.getProperty("os.name", "").startsWith("Windows") ? "NUL" : "/dev/null");
+  }
+}

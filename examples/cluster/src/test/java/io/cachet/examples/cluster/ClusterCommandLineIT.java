@@ -1,0 +1,71 @@
+package io.cachet.examples.cluster;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** The jar's two entry points on the command line: help, and invalid options (exit code 2). */
+final class ClusterCommandLineIT {
+
+  record Run(int exitCode, String output) {}
+
+  private static Run run(String... args) {
+    List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));
+    command.addAll(List.of(args));
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+    NodeProcess.NODE_VARIABLES.forEach(builder.environment()::remove);
+    try {
+      Process process = builder.start();
+      byte[] output = process.getInputStream().readAllBytes();
+      if (!process.waitFor(60, TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+        throw new IllegalStateException(command + " did not exit");
+      }
+      return new Run(process.exitValue(), new String(output, UTF_8));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Test
+  void launcher_help_listsTheOptions() {
+    Run run = run("-jar", ClusterProcess.jar().toString(), "--help");
+    assertThat(run.exitCode()).isZero();
+    assertThat(run.output()).contains("Usage: cluster", "--nodes", "--kafka", "KAFKA_BOOTSTRAP_SERVERS", "--port",
+        "kill N", "/admin/nodes");
+  }
+
+  @Test
+  void node_help_listsTheOptions() {
+    Run run = run("-cp", ClusterProcess.jar().toString(), ClusterNode.class.getName(), "--help");
+    assertThat(run.exitCode()).isZero();
+    assertThat(run.output()).contains("Usage: cluster-node", "--kafka", "KAFKA_BOOTSTRAP_SERVERS", "--node-id",
+        "NODE_ID", "--port", "NODE_PORT", "--cache", "CACHE_NAME", "--capacity", "CACHE_CAPACITY", "--default-ttl",
+        "DEFAULT_TTL", "--max-body", "MAX_BODY_BYTES", "--max-key-length");
+  }
+
+  @Test
+  void node_invalidOption_exits2WithAMessage() {
+    Run run = run("-cp", ClusterProcess.jar().toString(), ClusterNode.class.getName(), "--port", "http");
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.output()).contains("cluster-node: invalid option: --port (NODE_PORT) must be a whole number");
+  }
+
+  @Test
+  void launcher_invalidOption_exits2WithAMessage() {
+    Run run = run("-jar", ClusterProcess.jar().toString(), "--nodes", "0");
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.output()).contains("cluster: invalid option: --nodes (NODES) must be a whole number from 1 to 16");
+  }
+}

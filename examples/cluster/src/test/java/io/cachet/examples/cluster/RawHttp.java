@@ -1,0 +1,71 @@
+package io.cachet.examples.cluster;
+
+import static java.nio.charset.StandardCharsets.ISO_8859_1;
+import static java.nio.charset.StandardCharsets.UTF_8;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.util.Locale;
+
+/**
+ * HTTP/1.1 over a plain socket, one request per connection ({@code Connection: close}), for
+ * requests no well-behaved client library would send (huge URLs, raw bytes, broken syntax) and for
+ * connection-counting tests that must not leave a pooled connection behind.
+ */
+final class RawHttp {
+
+  /** A response: its status (0 when the connection ended without one), raw head and body. */
+  record Response(int status, String head, String body, String raw) {}
+
+  private RawHttp() {}
+
+  static Response get(int port, String target) {
+    return send(port, ("GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").getBytes(UTF_8));
+  }
+
+  /** Sends {@code request} as is, then reads until the server closes the connection. */
+  static Response send(int port, byte[] request) {
+    try (Socket socket = new Socket()) {
+      socket.connect(new InetSocketAddress("127.0.0.1", port), 5_000);
+      socket.setSoTimeout(15_000);
+      OutputStream out = socket.getOutputStream();
+      try {
+        out.write(request);
+        out.flush();
+      } catch (IOException e) {
+        // The server may answer and close before reading everything; read what it said.
+      }
+      InputStream in = socket.getInputStream();
+      ByteArrayOutputStream all = new ByteArrayOutputStream();
+      byte[] buf = new byte[8192];
+      try {
+        for (int n = in.read(buf); n >= 0; n = in.read(buf)) {
+          all.write(buf, 0, n);
+        }
+      } catch (IOException e) {
+        if (all.size() == 0) {
+          throw e;
+        }
+      }
+      return parse(all.toString(ISO_8859_1));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static Response parse(String raw) {
+    int end = raw.indexOf("\r\n\r\n");
+    if (!raw.startsWith("HTTP/1.") || end < 0) {
+      return new Response(0, "", "", raw);
+    }
+    String head = raw.substring(0, end);
+    int status = Integer.parseInt(head.substring(9, 12));
+    String body = new String(raw.substring(end + 4).getBytes(ISO_8859_1), UTF_8);
+    return new Response(status, head.toLowerCase(Locale.ROOT), body, raw);
+  }
+}
