@@ -1,19 +1,13 @@
 package io.cachet.examples.cluster;
 
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
-import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
-import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
@@ -76,34 +70,8 @@ final class Balancer implements AutoCloseable {
     Upstream upstream = new Upstream(maxBodyBytes * 2 + 64 * 1024, Duration.ofSeconds(2));
     EventLoopGroup boss = NettyTransport.group(1, "balancer-accept");
     EventLoopGroup workers = NettyTransport.group(threads, "balancer-io");
-    Channel listener;
-    try {
-      listener = new ServerBootstrap()
-          .group(boss, workers)
-          .channel(NettyTransport.serverChannel())
-          .option(ChannelOption.SO_BACKLOG, 1024)
-          .option(ChannelOption.SO_REUSEADDR, true)
-          .childOption(ChannelOption.TCP_NODELAY, true)
-          .childHandler(new ChannelInitializer<SocketChannel>() {
-            @Override
-            protected void initChannel(SocketChannel ch) {
-              ch.pipeline().addLast(
-                  new HttpServerCodec(new HttpDecoderConfig()
-                      .setMaxInitialLineLength(HttpReplies.MAX_INITIAL_LINE)
-                      .setMaxHeaderSize(HttpReplies.MAX_HEADER_SIZE)),
-                  new BoundedAggregator(maxBodyBytes),
-                  new BalancerHandler(selector, upstream, control, requestTimeout));
-            }
-          })
-          .bind(new InetSocketAddress(host, port))
-          .syncUninterruptibly()
-          .channel();
-    } catch (RuntimeException e) {
-      boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-      workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-      throw new IllegalStateException("cannot listen on " + host + ":" + port + " (--port / BALANCER_PORT): "
-          + e.getMessage(), e);
-    }
+    Channel listener = NettyTransport.bindHttp(boss, workers, host, port, "--port / BALANCER_PORT", maxBodyBytes,
+        () -> new BalancerHandler(selector, upstream, control, requestTimeout));
     return new Balancer(host, boss, workers, listener, selector, upstream, workers.next());
   }
 
@@ -155,8 +123,6 @@ final class Balancer implements AutoCloseable {
     }
     closed = true;
     poller.cancel(false);
-    listener.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
-    boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(3, TimeUnit.SECONDS);
-    workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(3, TimeUnit.SECONDS);
+    NettyTransport.shutdown(listener, boss, workers);
   }
 }

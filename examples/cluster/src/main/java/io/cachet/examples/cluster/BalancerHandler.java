@@ -2,9 +2,7 @@ package io.cachet.examples.cluster;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -15,24 +13,21 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeoutException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
  * One client connection of the balancer: forwards each request to a node (see {@link Balancer})
- * or answers {@code /admin/...} itself, one request at a time, answers in request order. Runs on
- * the connection's event loop. One instance per connection.
+ * or answers {@code /admin/...} itself, one request at a time, answers in request order (see
+ * {@link PipelinedHttpHandler}). Runs on the connection's event loop. One instance per connection.
  */
-final class BalancerHandler extends ChannelInboundHandlerAdapter {
+final class BalancerHandler extends PipelinedHttpHandler {
 
-  private static final int MAX_QUEUED = 16;
   private static final Map<String, String> BALANCER = Map.of(HttpReplies.NODE_HEADER, "balancer");
   private static final Pattern NODE_ACTION = Pattern.compile("/admin/nodes/([0-9]{1,3})/(kill|start|stop)");
   private static final Pattern KAFKA_ACTION = Pattern.compile("/admin/kafka/(kill|start)");
@@ -41,9 +36,6 @@ final class BalancerHandler extends ChannelInboundHandlerAdapter {
   private final Upstream upstream;
   private final ClusterControl control;
   private final Duration requestTimeout;
-  private final ArrayDeque<Object> queue = new ArrayDeque<>();
-  private boolean busy;
-  private boolean closing;
 
   BalancerHandler(BackendSelector selector, Upstream upstream, ClusterControl control, Duration requestTimeout) {
     this.selector = selector;
@@ -53,45 +45,7 @@ final class BalancerHandler extends ChannelInboundHandlerAdapter {
   }
 
   @Override
-  public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (closing) {
-      ReferenceCountUtil.release(msg);
-      return;
-    }
-    queue.add(msg);
-    if (queue.size() >= MAX_QUEUED) {
-      ctx.channel().config().setAutoRead(false);
-    }
-    drain(ctx);
-  }
-
-  @Override
-  public void channelInactive(ChannelHandlerContext ctx) {
-    closing = true;
-    queue.forEach(ReferenceCountUtil::release);
-    queue.clear();
-    ctx.fireChannelInactive();
-  }
-
-  @Override
-  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    ctx.close();
-  }
-
-  private void drain(ChannelHandlerContext ctx) {
-    while (!busy && !closing) {
-      Object next = queue.poll();
-      if (next == null) {
-        break;
-      }
-      process(ctx, next);
-    }
-    if (!closing && queue.size() <= MAX_QUEUED / 2 && !ctx.channel().config().isAutoRead()) {
-      ctx.channel().config().setAutoRead(true);
-    }
-  }
-
-  private void process(ChannelHandlerContext ctx, Object msg) {
+  protected void process(ChannelHandlerContext ctx, Object msg) {
     if (msg instanceof BoundedAggregator.Oversized oversized) {
       fatal(ctx, HttpReplies.tooLarge(oversized.limit(), BALANCER));
       return;
@@ -106,7 +60,7 @@ final class BalancerHandler extends ChannelInboundHandlerAdapter {
       fatal(ctx, response);
       return;
     }
-    busy = true;
+    markBusy();
     String path = Uris.path(request.uri());
     if (path.equals("/admin") || path.startsWith("/admin/")) {
       HttpVersion version = request.protocolVersion();
@@ -183,7 +137,7 @@ final class BalancerHandler extends ChannelInboundHandlerAdapter {
     HttpUtil.setContentLength(copy, copy.content().readableBytes());
     Future<FullHttpResponse> answer = upstream.send(ctx.channel().eventLoop(), backend, copy, requestTimeout);
     answer.addListener(f -> {
-      if (closing) {
+      if (closing()) {
         request.release();
         if (f.isSuccess()) {
           ((FullHttpResponse) f.getNow()).release();
@@ -225,39 +179,5 @@ final class BalancerHandler extends ChannelInboundHandlerAdapter {
 
   private static boolean notReady(FullHttpResponse response) {
     return response.content().toString(UTF_8).contains("\"error\":\"NotReady\"");
-  }
-
-  private void reply(ChannelHandlerContext ctx, FullHttpResponse response, boolean keepAlive) {
-    busy = false;
-    if (closing) {
-      response.release();
-      return;
-    }
-    if (keepAlive) {
-      ctx.writeAndFlush(response, ctx.voidPromise());
-      drain(ctx);
-    } else {
-      closing = true;
-      ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
-    }
-  }
-
-  private void fatal(ChannelHandlerContext ctx, FullHttpResponse response) {
-    closing = true;
-    queue.forEach(ReferenceCountUtil::release);
-    queue.clear();
-    HttpReplies.closeGracefully(ctx.channel(), response);
-  }
-
-  private static void onEventLoop(ChannelHandlerContext ctx, Runnable task) {
-    if (ctx.executor().inEventLoop()) {
-      task.run();
-      return;
-    }
-    try {
-      ctx.executor().execute(task);
-    } catch (RejectedExecutionException e) {
-      // Shutting down.
-    }
   }
 }

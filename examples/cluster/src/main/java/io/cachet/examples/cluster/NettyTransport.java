@@ -1,5 +1,10 @@
 package io.cachet.examples.cluster;
 
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.Epoll;
@@ -10,9 +15,17 @@ import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
-/** Epoll where available (Linux x86_64, aarch64), NIO elsewhere. */
+/**
+ * Epoll where available (Linux x86_64, aarch64), NIO elsewhere; and the HTTP server set-up the
+ * node and the balancer share.
+ */
 final class NettyTransport {
 
   private static final boolean EPOLL = Epoll.isAvailable();
@@ -35,5 +48,53 @@ final class NettyTransport {
 
   static String name() {
     return EPOLL ? "epoll" : "nio";
+  }
+
+  /**
+   * Binds an HTTP server on {@code host:port}: every connection gets the codec (with the line and
+   * header limits of {@link HttpReplies}), a {@link BoundedAggregator} of {@code maxBodyBytes} and
+   * a new handler from {@code handler}.
+   *
+   * @param portOption the option and environment variable that set the port, named in the error
+   * @return the listening channel
+   * @throws IllegalStateException when the port cannot be bound; {@code boss} and {@code workers}
+   *     are then shut down
+   */
+  static Channel bindHttp(EventLoopGroup boss, EventLoopGroup workers, String host, int port, String portOption,
+      int maxBodyBytes, Supplier<? extends ChannelHandler> handler) {
+    try {
+      return new ServerBootstrap()
+          .group(boss, workers)
+          .channel(serverChannel())
+          .option(ChannelOption.SO_BACKLOG, 1024)
+          .option(ChannelOption.SO_REUSEADDR, true)
+          .childOption(ChannelOption.TCP_NODELAY, true)
+          .childHandler(new ChannelInitializer<SocketChannel>() {
+            @Override
+            protected void initChannel(SocketChannel ch) {
+              ch.pipeline().addLast(
+                  new HttpServerCodec(new HttpDecoderConfig()
+                      .setMaxInitialLineLength(HttpReplies.MAX_INITIAL_LINE)
+                      .setMaxHeaderSize(HttpReplies.MAX_HEADER_SIZE)),
+                  new BoundedAggregator(maxBodyBytes),
+                  handler.get());
+            }
+          })
+          .bind(new InetSocketAddress(host, port))
+          .syncUninterruptibly()
+          .channel();
+    } catch (RuntimeException e) {
+      boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+      workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+      throw new IllegalStateException("cannot listen on " + host + ":" + port + " (" + portOption + "): "
+          + e.getMessage(), e);
+    }
+  }
+
+  /** Closes {@code listener}, then shuts down {@code boss} and {@code workers}, waiting a few seconds for each. */
+  static void shutdown(Channel listener, EventLoopGroup boss, EventLoopGroup workers) {
+    listener.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
+    boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(3, TimeUnit.SECONDS);
+    workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(3, TimeUnit.SECONDS);
   }
 }

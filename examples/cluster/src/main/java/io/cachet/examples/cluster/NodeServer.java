@@ -1,14 +1,8 @@
 package io.cachet.examples.cluster;
 
 import io.cachet.metrics.CacheMetrics;
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.codec.http.HttpServerCodec;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.time.InstantSource;
@@ -72,34 +66,8 @@ final class NodeServer implements AutoCloseable {
     NodeApi api = new NodeApi(config, cache::get, metrics::scrape, clock);
     EventLoopGroup boss = NettyTransport.group(1, "node-accept");
     EventLoopGroup workers = NettyTransport.group(config.threads(), "node-io");
-    Channel listener;
-    try {
-      listener = new ServerBootstrap()
-          .group(boss, workers)
-          .channel(NettyTransport.serverChannel())
-          .option(ChannelOption.SO_BACKLOG, 1024)
-          .option(ChannelOption.SO_REUSEADDR, true)
-          .childOption(ChannelOption.TCP_NODELAY, true)
-          .childHandler(new ChannelInitializer<SocketChannel>() {
-            @Override
-            protected void initChannel(SocketChannel ch) {
-              ch.pipeline().addLast(
-                  new HttpServerCodec(new HttpDecoderConfig()
-                      .setMaxInitialLineLength(HttpReplies.MAX_INITIAL_LINE)
-                      .setMaxHeaderSize(HttpReplies.MAX_HEADER_SIZE)),
-                  new BoundedAggregator(config.maxBodyBytes()),
-                  new NodeHttpHandler(api, metrics, config.nodeId()));
-            }
-          })
-          .bind(new InetSocketAddress(config.host(), config.port()))
-          .syncUninterruptibly()
-          .channel();
-    } catch (RuntimeException e) {
-      boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-      workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-      throw new IllegalStateException("cannot listen on " + config.host() + ":" + config.port()
-          + " (--port / NODE_PORT): " + e.getMessage(), e);
-    }
+    Channel listener = NettyTransport.bindHttp(boss, workers, config.host(), config.port(), "--port / NODE_PORT",
+        config.maxBodyBytes(), () -> new NodeHttpHandler(api, metrics, config.nodeId()));
     NodeServer server = new NodeServer(config, boss, workers, listener, cache, metrics, openerFunction);
     server.opener.start();
     return server;
@@ -209,9 +177,7 @@ final class NodeServer implements AutoCloseable {
     }
     log.info("Node {} shutting down", config.nodeId());
     try {
-      listener.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
-      boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(3, TimeUnit.SECONDS);
-      workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(3, TimeUnit.SECONDS);
+      NettyTransport.shutdown(listener, boss, workers);
       NodeCache current = cache.getAndSet(null);
       if (current != null) {
         current.close();
