@@ -67,6 +67,10 @@ public final class Codecs {
 
     @Override
     public String decode(byte[] bytes) {
+      if (isAscii(bytes)) {
+        // ASCII is valid UTF-8 as it is; skips building a strict decoder (the common case).
+        return new String(bytes, StandardCharsets.ISO_8859_1);
+      }
       try {
         return StandardCharsets.UTF_8
             .newDecoder()
@@ -77,6 +81,15 @@ public final class Codecs {
       } catch (CharacterCodingException e) {
         throw new CodecException("not valid UTF-8 (" + bytes.length + " bytes)", e);
       }
+    }
+
+    private static boolean isAscii(byte[] bytes) {
+      for (byte b : bytes) {
+        if (b < 0) {
+          return false;
+        }
+      }
+      return true;
     }
 
     @Override
