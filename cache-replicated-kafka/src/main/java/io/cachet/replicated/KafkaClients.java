@@ -37,7 +37,9 @@ final class KafkaClients {
     Duration timeout = options.writeTimeout();
     long timeoutMs = Math.max(timeout.toMillis(), 2);
     Map<String, Object> p = common(options, clientId);
-    p.put(ProducerConfig.LINGER_MS_CONFIG, "1");
+    // A write waits for its own record, so waiting to batch only adds latency: batches still form
+    // while earlier requests are in flight (measured: 0.54 ms per write instead of 1.60 at linger 1).
+    p.put(ProducerConfig.LINGER_MS_CONFIG, "0");
     p.putAll(options.kafkaProperties());
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");

@@ -64,6 +64,25 @@ record RecordMeta(Op op, boolean conditional, long expected, long deadline, long
     }
   }
 
+  /** The last node id decoded: records mostly come in runs from few writers, and entries keep the id. */
+  private static volatile String lastNodeId = "";
+
+  private static String nodeId(byte[] bytes, int from, int length) {
+    String last = lastNodeId;
+    if (last.length() == length) {
+      boolean same = true;
+      for (int i = 0; i < length && same; i++) {
+        same = last.charAt(i) == bytes[from + i];
+      }
+      if (same) {
+        return last;
+      }
+    }
+    String decoded = new String(bytes, from, length, UTF_8);
+    lastNodeId = decoded;
+    return decoded;
+  }
+
   byte[] encode() {
     byte[] node = nodeId.getBytes(UTF_8);
     ByteBuffer buffer = ByteBuffer.allocate(FIXED_BYTES + node.length);
@@ -91,9 +110,8 @@ record RecordMeta(Op op, boolean conditional, long expected, long deadline, long
       if (op == null || (flags & ~1) != 0 || deadline < 0 || length < 0 || length != buffer.remaining()) {
         return null;
       }
-      byte[] node = new byte[length];
-      buffer.get(node);
-      return new RecordMeta(op, (flags & 1) != 0, expected, deadline, session, request, new String(node, UTF_8));
+      return new RecordMeta(op, (flags & 1) != 0, expected, deadline, session, request,
+          nodeId(bytes, buffer.position(), length));
     } catch (BufferUnderflowException e) {
       return null;
     }

@@ -132,9 +132,6 @@ final class Replica<K, V> {
     }
     applied.incrementAndGet();
     forgetOldTombstones(partition, timestamp);
-    Entry<V> previous = entries.get(key);
-    boolean wasPresent = previous != null && previous.value() != null
-        && (previous.deadline() == 0 || timestamp < previous.deadline());
     RecordMeta meta = RecordMeta.decode(metaBytes);
     V value = null;
     boolean decodable = meta != null;
@@ -145,26 +142,52 @@ final class Replica<K, V> {
         decodable = false;
       }
     }
+    if (decodable && !meta.conditional()) {
+      // Applies whatever came before: one map operation (most records of a replay are these).
+      Entry<V> next = anchoredEntry(value, meta, partition, offset, timestamp, nowMillis);
+      Entry<V> previous = entries.put(key, next);
+      counted(previous, next);
+      stored(key, next);
+      return new Outcome<>(key, meta, true, true, isPresentAt(previous, timestamp));
+    }
+    Entry<V> previous = entries.get(key);
+    boolean wasPresent = isPresentAt(previous, timestamp);
     if (!decodable) {
       skipped.incrementAndGet();
       markVoid(key, previous, partition, offset, timestamp, "", nowMillis);
       return new Outcome<>(key, meta, false, false, wasPresent);
     }
-    boolean valid = !meta.conditional() || previous == null || previous.offset() <= meta.expected();
+    boolean valid = previous == null || previous.offset() <= meta.expected();
     if (!valid) {
       markVoid(key, previous, partition, offset, timestamp, meta.nodeId(), nowMillis);
       return new Outcome<>(key, meta, true, false, wasPresent);
     }
-    Entry<V> next = new Entry<>(value, value == null ? 0 : meta.deadline(), partition, offset, timestamp, true,
-        meta.nodeId(), nowMillis);
+    Entry<V> next = anchoredEntry(value, meta, partition, offset, timestamp, nowMillis);
     replace(key, previous, next);
-    unanchored.remove(key);
-    if (value == null) {
-      tombstones.get(partition).addLast(new Tombstone<>(key, offset, timestamp));
-    } else if (next.deadline() != 0) {
-      deadlines.add(new Deadline<>(next.deadline(), key, offset));
-    }
+    stored(key, next);
     return new Outcome<>(key, meta, true, true, wasPresent);
+  }
+
+  private static boolean isPresentAt(@Nullable Entry<?> entry, long timestamp) {
+    return entry != null && entry.value() != null && (entry.deadline() == 0 || timestamp < entry.deadline());
+  }
+
+  private Entry<V> anchoredEntry(
+      @Nullable V value, RecordMeta meta, int partition, long offset, long timestamp, long nowMillis) {
+    return new Entry<>(value, value == null ? 0 : meta.deadline(), partition, offset, timestamp, true, meta.nodeId(),
+        nowMillis);
+  }
+
+  /** Bookkeeping after an applied record stored {@code next}. */
+  private void stored(K key, Entry<V> next) {
+    if (!unanchored.isEmpty()) {
+      unanchored.remove(key);
+    }
+    if (next.value() == null) {
+      tombstones.get(next.partition()).addLast(new Tombstone<>(key, next.offset(), next.timestamp()));
+    } else if (next.deadline() != 0) {
+      deadlines.add(new Deadline<>(next.deadline(), key, next.offset()));
+    }
   }
 
   private void markVoid(
@@ -181,12 +204,17 @@ final class Replica<K, V> {
 
   private void replace(K key, @Nullable Entry<V> previous, Entry<V> next) {
     entries.put(key, next);
+    counted(previous, next);
+  }
+
+  private void counted(@Nullable Entry<V> previous, Entry<V> next) {
     boolean had = previous != null && previous.value() != null;
     boolean has = next.value() != null;
     if (had != has) {
       present.addAndGet(has ? 1 : -1);
     }
   }
+
 
   /** Forgets anchored tombstones older than the fixed window, by record time, in offset order. */
   private void forgetOldTombstones(int partition, long timestamp) {

@@ -334,8 +334,9 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
       lagMillis = 0;
     } else if (!records.isEmpty()) {
       long newest = Long.MIN_VALUE;
-      for (ConsumerRecord<byte[], byte[]> r : records) {
-        newest = Math.max(newest, r.timestamp());
+      for (TopicPartition tp : records.partitions()) {
+        List<ConsumerRecord<byte[], byte[]>> batch = records.records(tp);
+        newest = Math.max(newest, batch.get(batch.size() - 1).timestamp());
       }
       lagMillis = Math.max(0, now - newest);
     }
@@ -1152,13 +1153,21 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
         inner = CompletableFuture.failedFuture(e);
       }
       CompletableFuture<T> outer = new CompletableFuture<>();
-      inner.whenCompleteAsync((value, error) -> {
-        if (error != null) {
-          outer.completeExceptionally(unwrap(error));
-        } else {
-          outer.complete(value);
+      // executor.execute, not whenCompleteAsync: CompletableFuture swaps the common pool for a new
+      // thread per task when the pool has fewer than two threads (a 2-CPU machine).
+      inner.whenComplete((value, error) -> {
+        try {
+          executor.execute(() -> {
+            if (error != null) {
+              outer.completeExceptionally(unwrap(error));
+            } else {
+              outer.complete(value);
+            }
+          });
+        } catch (RuntimeException rejected) {
+          outer.completeExceptionally(rejected);
         }
-      }, executor);
+      });
       return outer;
     }
   }
