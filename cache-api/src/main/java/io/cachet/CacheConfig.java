@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import io.cachet.codec.Codec;
 import io.cachet.codec.Codecs;
 import io.cachet.internal.Durations;
+import io.cachet.internal.OptionValues;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.LinkedHashMap;
@@ -358,11 +359,11 @@ public final class CacheConfig {
       String v = value.trim();
       switch (option) {
         case "backend" -> backend(v);
-        case "maximumSize" -> maximumSize(parseLong(option, v));
+        case "maximumSize" -> maximumSize(OptionValues.parseLong(option, v));
         case "evictionPolicy" -> evictionPolicy(parsePolicy(v));
         case "expireAfterWrite" -> expireAfterWrite(Durations.parse(option, v));
-        case "perEntryTtl" -> perEntryTtl(parseBoolean(option, v));
-        case "recordStats" -> recordStats(parseBoolean(option, v));
+        case "perEntryTtl" -> perEntryTtl(OptionValues.parseBoolean(option, v));
+        case "recordStats" -> recordStats(OptionValues.parseBoolean(option, v));
         case "keyCodec" -> keyCodec(Codecs.named(option, v));
         case "valueCodec" -> valueCodec(Codecs.named(option, v));
         default ->
@@ -384,22 +385,7 @@ public final class CacheConfig {
       }
     }
 
-    private static long parseLong(String option, String v) {
-      try {
-        return Long.parseLong(v.replace("_", ""));
-      } catch (NumberFormatException e) {
-        throw new IllegalArgumentException(option + " must be a whole number, was '" + v + "'", e);
-      }
-    }
 
-    private static boolean parseBoolean(String option, String v) {
-      return switch (v.toLowerCase(Locale.ROOT)) {
-        case "true" -> true;
-        case "false" -> false;
-        default ->
-            throw new IllegalArgumentException(option + " must be true or false, was '" + v + "'");
-      };
-    }
 
     private static EvictionPolicy parsePolicy(String v) {
       String normalized = v.toUpperCase(Locale.ROOT).replace('-', '_');

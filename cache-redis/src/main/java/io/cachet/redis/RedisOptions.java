@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import io.cachet.BackendOptions;
 import io.cachet.internal.Durations;
+import io.cachet.internal.OptionValues;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Duration;
@@ -110,14 +111,14 @@ public final class RedisOptions implements BackendOptions {
       switch (e.getKey()) {
         case "address" -> builder.address(value);
         case "keyPrefix" -> builder.keyPrefix(value);
-        case "database" -> builder.database(parseInt("database", value));
+        case "database" -> builder.database(OptionValues.parseInt("database", value));
         case "username" -> builder.username(value);
         case "password" -> builder.password(value);
         case "commandTimeout" -> builder.commandTimeout(Durations.parse("commandTimeout", value));
         case "connectTimeout" -> builder.connectTimeout(Durations.parse("connectTimeout", value));
         case "coherence" -> builder.coherence(Coherence.parse(value));
         case "nearCacheMaxAge" -> builder.nearCacheMaxAge(Durations.parse("nearCacheMaxAge", value));
-        case "serveStaleOnError" -> builder.serveStaleOnError(parseBoolean("serveStaleOnError", value));
+        case "serveStaleOnError" -> builder.serveStaleOnError(OptionValues.parseBoolean("serveStaleOnError", value));
         default ->
             throw new IllegalArgumentException(
                 "unknown redis option '" + e.getKey() + "'; known options: " + new TreeSet<>(OPTION_NAMES));
@@ -227,21 +228,7 @@ public final class RedisOptions implements BackendOptions {
     }
   }
 
-  private static int parseInt(String option, String value) {
-    try {
-      return Integer.parseInt(value);
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(option + " must be a whole number, was '" + value + "'", e);
-    }
-  }
 
-  private static boolean parseBoolean(String option, String value) {
-    return switch (value.toLowerCase(Locale.ROOT)) {
-      case "true" -> true;
-      case "false" -> false;
-      default -> throw new IllegalArgumentException(option + " must be true or false, was '" + value + "'");
-    };
-  }
 
   /** Builds {@link RedisOptions}; each setter validates its value and may be called once. */
   public static final class Builder {

@@ -4,10 +4,10 @@ import static java.util.Objects.requireNonNull;
 
 import io.cachet.BackendOptions;
 import io.cachet.internal.Durations;
+import io.cachet.internal.OptionValues;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -114,12 +114,12 @@ public final class ReplicationOptions implements BackendOptions {
       switch (name) {
         case "bootstrapServers" -> builder.bootstrapServers(value);
         case "topic" -> builder.topic(value);
-        case "partitions" -> builder.partitions(parseInt(name, value));
-        case "replicationFactor" -> builder.replicationFactor((short) parseInt(name, value));
+        case "partitions" -> builder.partitions(OptionValues.parseInt(name, value));
+        case "replicationFactor" -> builder.replicationFactor(shortValue(name, OptionValues.parseInt(name, value)));
         case "minCompactionLag" -> builder.minCompactionLag(Durations.parse(name, value));
         case "nodeId" -> builder.nodeId(value);
         case "writeTimeout" -> builder.writeTimeout(Durations.parse(name, value));
-        case "readLatest" -> builder.readLatest(parseBoolean(name, value));
+        case "readLatest" -> builder.readLatest(OptionValues.parseBoolean(name, value));
         case "startupWait" -> builder.startupWait(Durations.parse(name, value));
         case "snapshotPath" -> builder.snapshotPath(Path.of(value));
         case "snapshotInterval" -> builder.snapshotInterval(Durations.parse(name, value));
@@ -208,20 +208,13 @@ public final class ReplicationOptions implements BackendOptions {
         + ", snapshotInterval=" + snapshotInterval + ", kafkaProperties=" + kafkaProperties.keySet() + "}";
   }
 
-  private static int parseInt(String option, String value) {
-    try {
-      return Integer.parseInt(value);
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(option + " must be a whole number, was '" + value + "'", e);
-    }
-  }
 
-  private static boolean parseBoolean(String option, String value) {
-    return switch (value.toLowerCase(Locale.ROOT)) {
-      case "true" -> true;
-      case "false" -> false;
-      default -> throw new IllegalArgumentException(option + " must be true or false, was '" + value + "'");
-    };
+
+  private static short shortValue(String option, int value) {
+    if (value < Short.MIN_VALUE || value > Short.MAX_VALUE) {
+      throw new IllegalArgumentException(option + " must be at most " + Short.MAX_VALUE + ", was " + value);
+    }
+    return (short) value;
   }
 
   /** Builds {@link ReplicationOptions}; each setter validates its value. */
