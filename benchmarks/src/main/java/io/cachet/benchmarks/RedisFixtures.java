@@ -134,4 +134,36 @@ final class RedisFixtures {
       }
     }
   }
+
+  /** Closes {@code resources} newest first and forgets them; failures are added to {@code failure}. */
+  static void closeQuietly(List<AutoCloseable> resources, Throwable failure) {
+    for (int i = resources.size() - 1; i >= 0; i--) {
+      try {
+        resources.get(i).close();
+      } catch (Exception e) {
+        failure.addSuppressed(e);
+      }
+    }
+    resources.clear();
+  }
+
+  /** Closes {@code resources} newest first and forgets them; throws the first failure, others suppressed. */
+  static void closeAll(List<AutoCloseable> resources) throws Exception {
+    Exception failure = null;
+    for (int i = resources.size() - 1; i >= 0; i--) {
+      try {
+        resources.get(i).close();
+      } catch (Exception e) {
+        if (failure == null) {
+          failure = e;
+        } else {
+          failure.addSuppressed(e);
+        }
+      }
+    }
+    resources.clear();
+    if (failure != null) {
+      throw failure;
+    }
+  }
 }

@@ -235,35 +235,13 @@ public class RedisNearCacheBenchmark {
   }
 
   private void closeQuietly(Throwable failure) {
-    for (int i = resources.size() - 1; i >= 0; i--) {
-      try {
-        resources.get(i).close();
-      } catch (Exception e) {
-        failure.addSuppressed(e);
-      }
-    }
-    resources.clear();
+    RedisFixtures.closeQuietly(resources, failure);
   }
 
   /** Closes the clients, then stops Redis. */
   @TearDown(Level.Trial)
   public void tearDown() throws Exception {
-    Exception failure = null;
-    for (int i = resources.size() - 1; i >= 0; i--) {
-      try {
-        resources.get(i).close();
-      } catch (Exception e) {
-        if (failure == null) {
-          failure = e;
-        } else {
-          failure.addSuppressed(e);
-        }
-      }
-    }
-    resources.clear();
-    if (failure != null) {
-      throw failure;
-    }
+    RedisFixtures.closeAll(resources);
   }
 
   /** 100% gets, all hits. */
