@@ -8,8 +8,8 @@
  * {@code jar:} scheme names a properties file that declares caches with the option names of
  * {@link io.cachet.CacheConfig}. See {@code docs/jcache.md}.
  *
- * <p>This package needs {@code javax.cache:cache-api} on the class path; Cachet declares it as an
- * optional dependency.
+ * <p>It ships as {@code io.cachet:cache-jcache}, which brings {@code javax.cache:cache-api}; the
+ * provider is on the class path only when that artifact is.
  */
 @NullMarked
 package io.cachet.jcache;
