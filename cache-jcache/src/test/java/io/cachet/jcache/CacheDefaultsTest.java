@@ -3,7 +3,6 @@ package io.cachet.jcache;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.cachet.redis.RedisOptions;
 import io.cachet.spi.CacheBackendProvider;
 import java.net.URI;
 import java.util.ArrayList;
@@ -24,7 +23,11 @@ import javax.cache.spi.CachingProvider;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** The default cache settings: {@code cachet.jcache.default.*}. */
+/**
+ * The default cache settings: {@code cachet.jcache.default.*}. Those of the redis backend are
+ * checked by {@code RedisCacheDefaultsTest} in cache-jcache-tck, where cache-redis is on the class
+ * path.
+ */
 final class CacheDefaultsTest {
 
   private final CachingProvider provider = Caching.getCachingProvider();
@@ -89,35 +92,6 @@ final class CacheDefaultsTest {
   }
 
   @Test
-  void backendOptions_applyToCachesOfThatBackend_withTheCacheNameInValues() {
-    Properties settings = new Properties();
-    settings.setProperty("cachet.jcache.default.redis.keyPrefix", "app:{cache}:");
-    settings.setProperty("cachet.jcache.default.redis.address", "10.0.0.5:6380");
-    CacheDefaults defaults = CacheDefaults.read(settings, new Properties(), backends());
-
-    CachetConfiguration<Object, Object> redis =
-        defaults.apply("orders", new CachetConfiguration<>().setBackend("redis"), true);
-    CachetConfiguration<Object, Object> local = defaults.apply("orders", new CachetConfiguration<>(), false);
-    CachetConfiguration<Object, Object> own =
-        defaults.apply(
-            "orders",
-            new CachetConfiguration<>()
-                .setBackend("redis")
-                .addBackendOptions(RedisOptions.builder().keyPrefix("mine:").build()),
-            true);
-
-    assertThat(redis.getBackendOptions()).singleElement().isInstanceOfSatisfying(RedisOptions.class, o -> {
-      assertThat(o.keyPrefix()).isEqualTo("app:orders:");
-      assertThat(o.address()).isEqualTo("redis://10.0.0.5:6380");
-    });
-    assertThat(local.getBackend()).isEqualTo("local");
-    assertThat(local.getBackendOptions()).isEmpty();
-    assertThat(own.getBackendOptions())
-        .singleElement()
-        .isInstanceOfSatisfying(RedisOptions.class, o -> assertThat(o.keyPrefix()).isEqualTo("mine:"));
-  }
-
-  @Test
   void managerProperties_winOverSystemProperties() {
     Properties system = new Properties();
     system.setProperty("cachet.jcache.default.maximumSize", "1");
@@ -143,10 +117,6 @@ final class CacheDefaultsTest {
     assertThatThrownBy(() -> open("cachet.jcache.default.backend", "nope"))
         .isInstanceOf(CacheException.class)
         .hasMessageContaining("no backend named 'nope'");
-    assertThatThrownBy(() -> open("cachet.jcache.default.redis.adress", "x:1"))
-        .isInstanceOf(CacheException.class)
-        .hasMessageContaining("cachet.jcache.default.redis")
-        .hasMessageContaining("adress");
   }
 
   @Test
