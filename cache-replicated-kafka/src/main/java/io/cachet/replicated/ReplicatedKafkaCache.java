@@ -16,9 +16,6 @@ import io.cachet.spi.BackendMetric;
 import io.cachet.spi.Checks;
 import io.cachet.spi.MetricsSource;
 import io.cachet.spi.StatsCounter;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -82,7 +79,6 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
   private final CacheConfig config;
   private final ReplicationOptions options;
   private final String topic;
-  private final String topicId;
   private final Codec<K> keyCodec;
   private final Codec<V> valueCodec;
   private final InstantSource clock;
@@ -95,7 +91,7 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
   private final KafkaConsumer<byte[], byte[]> consumer;
   private final List<TopicPartition> partitions;
   private final Replica<K, V> replica;
-  private final long[] startPositions;
+  private final SnapshotStore<K, V> snapshots;
   private final long session = ThreadLocalRandom.current().nextLong();
   private final AtomicLong requests = new AtomicLong();
   private final ConcurrentHashMap<Long, CompletableFuture<Applied>> pending = new ConcurrentHashMap<>();
@@ -125,7 +121,6 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
   // Apply thread only.
   private final Map<K, Long> anchorAttempts = new HashMap<>();
   private long nextHousekeeping;
-  private long nextSnapshot;
   private long nextProgressLog;
   private long replayStartedNanos;
 
@@ -152,7 +147,6 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
       CacheConfig config, ReplicationOptions options, Admin admin, TopicSetup.TopicInfo topicInfo,
       Consumer<Cache<?, ?>> onClose) {
     int partitionCount = topicInfo.partitions();
-    this.topicId = topicInfo.topicId();
     this.config = config;
     this.options = options;
     this.topic = options.topicFor(config.name());
@@ -170,29 +164,8 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
     }
     this.partitions = List.copyOf(tps);
     String clientId = "cachet-" + config.name() + "-" + options.nodeId();
-    Replica<K, V> loaded = null;
-    long[] positions = new long[partitionCount];
-    if (options.snapshotPath().isPresent()) {
-      Path path = options.snapshotPath().get();
-      Replica<K, V> candidate = new Replica<>(keyCodec, valueCodec, partitionCount);
-      if (Files.exists(path)) {
-        try {
-          positions = Snapshot.read(path, topic, topicInfo.topicId(), candidate, keyCodec, valueCodec, clock.millis(),
-              topicInfo.deleteRetentionMillis());
-          loaded = candidate;
-          LOG.info("Cache '{}' loaded snapshot {} ({} entries); replaying the topic from there", config.name(), path,
-              candidate.size());
-        } catch (IOException e) {
-          LOG.warn("Cache '{}': snapshot {} is unusable ({}); replaying topic '{}' from the beginning", config.name(),
-              path, e.getMessage(), topic);
-          positions = new long[partitionCount];
-        }
-      } else {
-        LOG.warn("Cache '{}': no snapshot at {}; replaying topic '{}' from the beginning", config.name(), path, topic);
-      }
-    }
-    this.replica = loaded != null ? loaded : new Replica<>(keyCodec, valueCodec, partitionCount);
-    this.startPositions = positions;
+    this.snapshots = new SnapshotStore<>(config.name(), options, topicInfo, keyCodec, valueCodec, clock);
+    this.replica = snapshots.replica();
     KafkaProducer<byte[], byte[]> p = null;
     try {
       p = new KafkaProducer<>(KafkaClients.producer(options, clientId + "-producer"));
@@ -215,6 +188,7 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
     try {
       consumer.assign(partitions);
       boolean fromSnapshot = false;
+      long[] startPositions = snapshots.startPositions();
       for (TopicPartition tp : partitions) {
         long position = startPositions[tp.partition()];
         fromSnapshot |= position > 0;
@@ -224,7 +198,8 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
       if (ends == null) {
         return;
       }
-      if (fromSnapshot && !snapshotFits(ends)) {
+      if (fromSnapshot && !snapshots.fits(partitions, consumer.beginningOffsets(partitions, Duration.ofSeconds(30)),
+          ends)) {
         replica.reset();
         consumer.seekToBeginning(partitions);
       }
@@ -271,7 +246,7 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
       }
     } finally {
       if (closed.get() && ready && applierFailure == null) {
-        writeSnapshot();
+        snapshots.save();
       }
       if (!consumerOwnedByFetcher) {
         closeConsumer();
@@ -340,21 +315,6 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
       }
     }
     return null;
-  }
-
-  /** Checks a snapshot's positions against the log: outside it, the topic was recreated or truncated. */
-  private boolean snapshotFits(long[] ends) {
-    Map<TopicPartition, Long> starts = consumer.beginningOffsets(partitions, Duration.ofSeconds(30));
-    for (TopicPartition tp : partitions) {
-      long position = startPositions[tp.partition()];
-      if (position > ends[tp.partition()] || position < starts.get(tp)) {
-        LOG.warn("Cache '{}': snapshot position {} of {} is outside the log ({}..{}): the topic was recreated or"
-                + " truncated. Replaying topic '{}' from the beginning instead", config.name(), position, tp,
-            starts.get(tp), ends[tp.partition()], topic);
-        return false;
-      }
-    }
-    return true;
   }
 
   private void applyRecord(ConsumerRecord<byte[], byte[]> record, long now) {
@@ -487,31 +447,11 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
       anchorsWritten.increment();
       anchorAttempts.put(e.getKey(), entry.offset());
     }
-    if (options.snapshotPath().isPresent() && now >= nextSnapshot) {
-      if (nextSnapshot != 0) {
-        writeSnapshot();
-      }
-      nextSnapshot = now + options.snapshotInterval().toMillis();
-    }
+    snapshots.saveIfDue(now);
   }
 
   private static long jitter() {
     return ThreadLocalRandom.current().nextLong(1_000);
-  }
-
-  private void writeSnapshot() {
-    Path path = options.snapshotPath().orElse(null);
-    if (path == null) {
-      return;
-    }
-    try {
-      long started = System.nanoTime();
-      long count = Snapshot.write(path, topic, topicId, replica, keyCodec, valueCodec, clock.millis());
-      LOG.debug("Cache '{}' wrote snapshot {} ({} entries) in {} ms", config.name(), path, count,
-          TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
-    } catch (IOException | RuntimeException e) {
-      LOG.warn("Cache '{}' could not write snapshot {}: {}", config.name(), path, e.toString());
-    }
   }
 
   private void fail(Throwable t) {
