@@ -20,17 +20,14 @@ import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
@@ -92,11 +89,11 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
   private final List<TopicPartition> partitions;
   private final Replica<K, V> replica;
   private final SnapshotStore<K, V> snapshots;
+  private final ReadBarriers barriers;
   private final long session = ThreadLocalRandom.current().nextLong();
   private final AtomicLong requests = new AtomicLong();
   private final ConcurrentHashMap<Long, CompletableFuture<Applied>> pending = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<K, CompletableFuture<@Nullable V>> loads = new ConcurrentHashMap<>();
-  private final ConcurrentLinkedQueue<Barrier> barriers = new ConcurrentLinkedQueue<>();
   private final AtomicBoolean closed = new AtomicBoolean();
   private final CountDownLatch readyLatch = new CountDownLatch(1);
   private final Thread applier;
@@ -129,9 +126,6 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
 
   /** One poll's records, the consumer's positions after them, and the records still behind. */
   private record Fetched(ConsumerRecords<byte[], byte[]> records, long[] positions, long lag) {}
-
-  /** A read barrier: completes when every partition has reached its target. */
-  private record Barrier(long[] targets, CompletableFuture<Void> done) {}
 
   /** What a write will put in its record, and what it returns once the record applies. */
   private record Decision<V, R>(Op op, boolean conditional, @Nullable V value, long deadline, Function<Applied, R> result) {}
@@ -166,6 +160,7 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
     String clientId = "cachet-" + config.name() + "-" + options.nodeId();
     this.snapshots = new SnapshotStore<>(config.name(), options, topicInfo, keyCodec, valueCodec, clock);
     this.replica = snapshots.replica();
+    this.barriers = new ReadBarriers(config.name(), options, admin, partitions, replica, closed);
     KafkaProducer<byte[], byte[]> p = null;
     try {
       p = new KafkaProducer<>(KafkaClients.producer(options, clientId + "-producer"));
@@ -233,7 +228,7 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
           updateLag(batch, now);
         }
         checkReady();
-        checkBarriers();
+        barriers.check();
         housekeeping(now);
       }
     } catch (WakeupException | InterruptedException e) {
@@ -393,27 +388,6 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
     nextProgressLog = nowNanos + TimeUnit.MILLISECONDS.toNanos(PROGRESS_LOG_INTERVAL_MS);
   }
 
-  private void checkBarriers() {
-    for (Iterator<Barrier> it = barriers.iterator(); it.hasNext(); ) {
-      Barrier barrier = it.next();
-      if (reached(barrier.targets())) {
-        it.remove();
-        barrier.done().complete(null);
-      } else if (barrier.done().isDone()) {
-        it.remove();
-      }
-    }
-  }
-
-  private boolean reached(long[] targets) {
-    for (int p = 0; p < targets.length; p++) {
-      if (replica.position(p) < targets[p]) {
-        return false;
-      }
-    }
-    return true;
-  }
-
   /** Writes anchors for unanchored keys and removals for expired entries; saves snapshots. */
   private void housekeeping(long now) {
     if (now < nextHousekeeping || !ready) {
@@ -461,7 +435,7 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
         + " must be recreated", config.name(), topic, t);
     CacheException failure = new CacheException("the replica of cache '" + config.name() + "' stopped: " + t, t);
     pending.values().forEach(f -> f.completeExceptionally(failure));
-    barriers.forEach(b -> b.done().completeExceptionally(failure));
+    barriers.failAll(failure);
   }
 
   // ------------------------------------------------------------------ writing
@@ -630,7 +604,7 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
     requireNonNull(key, "key");
     requireReadable();
     if (options.readLatest()) {
-      join(barrier());
+      join(barriers.barrier());
     }
     return read(key);
   }
@@ -703,7 +677,7 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
       list.add(requireNonNull(key, "key"));
     }
     if (options.readLatest()) {
-      join(barrier());
+      join(barriers.barrier());
     }
     Map<K, V> found = new LinkedHashMap<>();
     for (K key : list) {
@@ -918,7 +892,7 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
     }
     IllegalStateException closedError = new IllegalStateException("cache '" + name() + "' was closed");
     pending.values().forEach(f -> f.completeExceptionally(closedError));
-    barriers.forEach(b -> b.done().completeExceptionally(closedError));
+    barriers.failAll(closedError);
     readyLatch.countDown();
     onClose.accept(this);
   }
@@ -943,54 +917,8 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
   public @Nullable V readLatest(K key) {
     requireNonNull(key, "key");
     requireReadable();
-    join(barrier());
+    join(barriers.barrier());
     return read(key);
-  }
-
-  /** Completes once the replica has applied everything in the topic now. */
-  private CompletableFuture<Void> barrier() {
-    CompletableFuture<Void> done = new CompletableFuture<>();
-    Map<TopicPartition, OffsetSpec> request = new HashMap<>();
-    partitions.forEach(tp -> request.put(tp, OffsetSpec.latest()));
-    long timeoutNanos = options.writeTimeout().toNanos();
-    long deadline = System.nanoTime() + timeoutNanos;
-    long[] targets = new long[partitions.size()];
-    admin.listOffsets(request).all().toCompletionStage().toCompletableFuture()
-        .orTimeout(timeoutNanos, TimeUnit.NANOSECONDS)
-        .whenComplete((offsets, error) -> {
-          if (error != null) {
-            done.completeExceptionally(new BackendUnavailableException("Kafka at " + options.bootstrapServers()
-                + " did not return the end of topic '" + topic + "' within " + options.writeTimeout(), unwrap(error)));
-            return;
-          }
-          offsets.forEach((tp, info) -> targets[tp.partition()] = info.offset());
-          if (reached(targets)) {
-            done.complete(null);
-            return;
-          }
-          barriers.add(new Barrier(targets, done));
-          if (closed.get()) {
-            done.completeExceptionally(new IllegalStateException("cache '" + name() + "' was closed"));
-          }
-        });
-    long remaining = Math.max(1, deadline - System.nanoTime());
-    return done.orTimeout(remaining, TimeUnit.NANOSECONDS).exceptionallyCompose(error -> {
-      Throwable cause = unwrap(error);
-      if (!(cause instanceof TimeoutException)) {
-        return CompletableFuture.failedFuture(cause);
-      }
-      int behind = 0;
-      for (int p = 0; p < targets.length; p++) {
-        if (replica.position(p) < targets[p]) {
-          behind = p;
-          break;
-        }
-      }
-      return CompletableFuture.failedFuture(new ReplicationTimeoutException(
-          "cache '" + name() + "' did not reach the end of topic '" + topic + "' within " + options.writeTimeout()
-              + ": " + topic + "-" + behind + " ends at offset " + targets[behind] + ", this replica reached offset "
-              + replica.position(behind), behind, targets[behind] - 1, replica.position(behind), cause));
-    });
   }
 
   @Override
@@ -1058,14 +986,6 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
     }
   }
 
-  private static Throwable unwrap(Throwable error) {
-    Throwable t = error;
-    while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
-      t = t.getCause();
-    }
-    return t;
-  }
-
   /** Waits for a write or barrier, bounded so that no caller hangs; rethrows its failure unchanged. */
   private <T> T join(CompletableFuture<T> future) {
     try {
@@ -1077,7 +997,7 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
       throw new ReplicationTimeoutException("cache '" + name() + "' did not answer in time", 0, -1,
           replica.position(0), e);
     } catch (ExecutionException e) {
-      Throwable cause = unwrap(e);
+      Throwable cause = Futures.unwrap(e);
       if (cause instanceof RuntimeException r) {
         throw r;
       }
@@ -1102,7 +1022,7 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
       return start(() -> {
         requireReadable();
         return options.readLatest()
-            ? barrier().thenApply(x -> read(key))
+            ? barriers.barrier().thenApply(x -> read(key))
             : CompletableFuture.completedFuture(read(key));
       });
     }
@@ -1162,7 +1082,7 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
         try {
           executor.execute(() -> {
             if (error != null) {
-              outer.completeExceptionally(unwrap(error));
+              outer.completeExceptionally(Futures.unwrap(error));
             } else {
               outer.complete(value);
             }
