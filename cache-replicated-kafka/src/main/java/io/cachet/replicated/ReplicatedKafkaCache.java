@@ -3,7 +3,6 @@ package io.cachet.replicated;
 import static java.util.Objects.requireNonNull;
 
 import io.cachet.AsyncCache;
-import io.cachet.BackendUnavailableException;
 import io.cachet.Cache;
 import io.cachet.CacheConfig;
 import io.cachet.CacheException;
@@ -12,6 +11,9 @@ import io.cachet.CacheNotReadyException;
 import io.cachet.CacheStats;
 import io.cachet.codec.Codec;
 import io.cachet.replicated.RecordMeta.Op;
+import io.cachet.replicated.Writer.Applied;
+import io.cachet.replicated.Writer.Decider;
+import io.cachet.replicated.Writer.Decision;
 import io.cachet.spi.BackendMetric;
 import io.cachet.spi.Checks;
 import io.cachet.spi.MetricsSource;
@@ -35,25 +37,18 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.Header;
-import org.apache.kafka.common.header.internals.RecordHeader;
-import org.apache.kafka.common.utils.Utils;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -84,15 +79,12 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
   private final @Nullable Duration defaultTtl;
   private final Consumer<Cache<?, ?>> onClose;
   private final Admin admin;
-  private final KafkaProducer<byte[], byte[]> producer;
   private final KafkaConsumer<byte[], byte[]> consumer;
   private final List<TopicPartition> partitions;
   private final Replica<K, V> replica;
   private final SnapshotStore<K, V> snapshots;
   private final ReadBarriers barriers;
-  private final long session = ThreadLocalRandom.current().nextLong();
-  private final AtomicLong requests = new AtomicLong();
-  private final ConcurrentHashMap<Long, CompletableFuture<Applied>> pending = new ConcurrentHashMap<>();
+  private final Writer<K, V> writer;
   private final ConcurrentHashMap<K, CompletableFuture<@Nullable V>> loads = new ConcurrentHashMap<>();
   private final AtomicBoolean closed = new AtomicBoolean();
   private final CountDownLatch readyLatch = new CountDownLatch(1);
@@ -111,7 +103,6 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
   private volatile long lagMillis;
   private volatile @Nullable Throwable applierFailure;
   private final LongAdder replayed = new LongAdder();
-  private final LongAdder retries = new LongAdder();
   private final LongAdder anchorsWritten = new LongAdder();
   private final LongAdder expiredRemoved = new LongAdder();
 
@@ -121,20 +112,8 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
   private long nextProgressLog;
   private long replayStartedNanos;
 
-  /** The outcome of a record this cache wrote, seen when the local replica applied it. */
-  private record Applied(boolean valid, boolean wasPresent, int partition, long offset) {}
-
   /** One poll's records, the consumer's positions after them, and the records still behind. */
   private record Fetched(ConsumerRecords<byte[], byte[]> records, long[] positions, long lag) {}
-
-  /** What a write will put in its record, and what it returns once the record applies. */
-  private record Decision<V, R>(Op op, boolean conditional, @Nullable V value, long deadline, Function<Applied, R> result) {}
-
-  @FunctionalInterface
-  private interface Decider<V, R> {
-    /** Decides from the key's live entry ({@code null} when absent or expired). */
-    Decision<V, R> decide(@Nullable Entry<V> live, long nowMillis);
-  }
 
   @SuppressWarnings("unchecked")
   ReplicatedKafkaCache(
@@ -171,7 +150,8 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
       }
       throw new CacheException("could not create the Kafka clients of cache '" + config.name() + "': " + e, e);
     }
-    this.producer = p;
+    this.writer = new Writer<>(config.name(), options, keyCodec, valueCodec, clock, replica, partitions, admin, p,
+        closed, () -> applierFailure);
     this.applier = new Thread(this::runApplier, "cachet-replica-" + config.name());
     applier.setDaemon(true);
     applier.start();
@@ -329,12 +309,7 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
       return;
     }
     RecordMeta meta = outcome.meta();
-    if (meta.session() == session) {
-      CompletableFuture<Applied> waiting = pending.remove(meta.request());
-      if (waiting != null) {
-        waiting.complete(new Applied(outcome.valid(), outcome.wasPresent(), record.partition(), record.offset()));
-      }
-    }
+    writer.onApplied(meta, outcome, record.partition(), record.offset());
   }
 
   /** Records behind the end of the topic, and how old the newest applied record was; 0 ms when caught up. */
@@ -399,7 +374,7 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
       boolean mine = entry.writer().equals(options.nodeId());
       if (mine || now >= entry.deadline() + FALLBACK_DELAY_MS) {
         // Removes the expired value so compaction can drop the key; void if the key changed meanwhile.
-        send(e.getKey(), Op.EXPIRED, true, entry.offset(), null, 0, -1);
+        writer.send(e.getKey(), Op.EXPIRED, true, entry.offset(), null, 0, -1);
         expiredRemoved.increment();
         replica.retryExpiry(e.getKey(), entry, now + FALLBACK_DELAY_MS);
       } else {
@@ -417,7 +392,8 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
         continue;
       }
       boolean live = entry.isLive(now);
-      send(e.getKey(), Op.ANCHOR, true, entry.offset(), live ? entry.value() : null, live ? entry.deadline() : 0, -1);
+      writer.send(e.getKey(), Op.ANCHOR, true, entry.offset(), live ? entry.value() : null, live ? entry.deadline() : 0,
+          -1);
       anchorsWritten.increment();
       anchorAttempts.put(e.getKey(), entry.offset());
     }
@@ -434,132 +410,15 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
     LOG.error("Cache '{}': the replica of topic '{}' stopped applying records; the cache no longer changes and"
         + " must be recreated", config.name(), topic, t);
     CacheException failure = new CacheException("the replica of cache '" + config.name() + "' stopped: " + t, t);
-    pending.values().forEach(f -> f.completeExceptionally(failure));
+    writer.failAll(failure);
     barriers.failAll(failure);
   }
 
   // ------------------------------------------------------------------ writing
 
-  /** Sends one record without waiting; returns its request number. */
-  private long send(K key, Op op, boolean conditional, long expected, @Nullable V value, long deadline, long request) {
-    byte[] keyBytes = keyCodec.encode(key);
-    byte[] valueBytes = value == null ? null : valueCodec.encode(value);
-    long id = request >= 0 ? request : requests.incrementAndGet();
-    RecordMeta meta = new RecordMeta(op, conditional, conditional ? expected : 0, value == null ? 0 : deadline,
-        session, id, options.nodeId());
-    ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(topic, partitionOf(keyBytes), null, keyBytes,
-        valueBytes, List.of(new RecordHeader(RecordMeta.HEADER, meta.encode())));
-    producer.send(record, (metadata, error) -> onSent(id, metadata, error));
-    return id;
-  }
-
-  private void onSent(long request, @Nullable RecordMetadata metadata, @Nullable Exception error) {
-    if (error == null) {
-      return;
-    }
-    CompletableFuture<Applied> waiting = pending.remove(request);
-    if (waiting == null) {
-      LOG.debug("Cache '{}': a background record could not be written: {}", config.name(), error.toString());
-      return;
-    }
-    if (error instanceof RecordTooLargeException) {
-      waiting.completeExceptionally(new CacheException(
-          "the record is larger than Kafka accepts (max.request.size / max.message.bytes): " + error.getMessage(),
-          error));
-    } else {
-      waiting.completeExceptionally(new BackendUnavailableException(
-          "Kafka at " + options.bootstrapServers() + " did not accept the write to topic '" + topic + "' within "
-              + options.writeTimeout() + ": " + error.getMessage(), error));
-    }
-  }
-
-  private int partitionOf(byte[] keyBytes) {
-    return Utils.toPositive(Utils.murmur2(keyBytes)) % partitions.size();
-  }
-
   private <R> CompletableFuture<R> write(K key, Op op, Decider<V, R> decider) {
     requireWritable();
-    CompletableFuture<R> result = new CompletableFuture<>();
-    attempt(key, op, decider, System.nanoTime() + options.writeTimeout().toNanos(), 0, result);
-    return result;
-  }
-
-  private <R> void attempt(K key, Op op, Decider<V, R> decider, long deadlineNanos, int attempt,
-      CompletableFuture<R> result) {
-    try {
-      if (closed.get()) {
-        throw new IllegalStateException("cache '" + name() + "' is closed");
-      }
-      byte[] keyBytes = keyCodec.encode(key);
-      int partition = partitionOf(keyBytes);
-      // Position first, then the entry: a record applied in between makes the write void, never wrong.
-      long position = replica.position(partition);
-      Entry<V> current = replica.get(key);
-      long now = clock.millis();
-      Decision<V, R> decision = decider.decide(current != null && current.isLive(now) ? current : null, now);
-      long expected = current != null ? current.offset() : position - 1;
-      long request = requests.incrementAndGet();
-      CompletableFuture<Applied> applied = new CompletableFuture<>();
-      pending.put(request, applied);
-      try {
-        send(key, decision.op(), decision.conditional(), expected, decision.value(), decision.deadline(), request);
-      } catch (KafkaException e) {
-        pending.remove(request);
-        throw new BackendUnavailableException("Kafka at " + options.bootstrapServers() + " did not take the write: "
-            + e.getMessage(), e);
-      }
-      long remaining = deadlineNanos - System.nanoTime();
-      applied.orTimeout(Math.max(1, remaining), TimeUnit.NANOSECONDS).whenComplete((outcome, error) -> {
-        if (error != null) {
-          pending.remove(request);
-          result.completeExceptionally(error instanceof TimeoutException ? timeout(key, partition, error) : error);
-        } else if (outcome.valid()) {
-          try {
-            result.complete(decision.result().apply(outcome));
-          } catch (RuntimeException e) {
-            result.completeExceptionally(e);
-          }
-        } else {
-          retries.increment();
-          long delayNanos = TimeUnit.MILLISECONDS.toNanos(
-              ThreadLocalRandom.current().nextLong(1, Math.min(100, 2L << Math.min(attempt, 6)) + 1));
-          if (System.nanoTime() + delayNanos >= deadlineNanos) {
-            result.completeExceptionally(new ReplicationTimeoutException(
-                "write to key '" + key + "' of cache '" + name() + "' kept conflicting with concurrent writes to the"
-                    + " same key and was not applied within " + options.writeTimeout(), outcome.partition(),
-                outcome.offset(), replica.position(outcome.partition()), null));
-            return;
-          }
-          CompletableFuture.delayedExecutor(delayNanos, TimeUnit.NANOSECONDS)
-              .execute(() -> attempt(key, op, decider, deadlineNanos, attempt + 1, result));
-        }
-      });
-    } catch (RuntimeException e) {
-      result.completeExceptionally(e);
-    }
-  }
-
-  private RuntimeException timeout(K key, int partition, Throwable cause) {
-    long reached = replica.position(partition);
-    long[] ends = null;
-    try {
-      TopicPartition tp = partitions.get(partition);
-      ends = new long[] {admin.listOffsets(Map.of(tp, OffsetSpec.latest())).partitionResult(tp)
-          .get(1, TimeUnit.SECONDS).offset()};
-    } catch (ExecutionException | TimeoutException | RuntimeException e) {
-      // The brokers did not answer: the write most likely never reached the log.
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    if (ends == null) {
-      return new BackendUnavailableException("write to key '" + key + "' of cache '" + name() + "' failed: Kafka at "
-          + options.bootstrapServers() + " did not acknowledge it within " + options.writeTimeout(), cause);
-    }
-    return new ReplicationTimeoutException(
-        "write to key '" + key + "' of cache '" + name() + "' reached the log but was not applied here within "
-            + options.writeTimeout() + ": " + topic + "-" + partition + " ends at offset " + ends[0]
-            + ", this replica reached offset " + reached + (applierFailure != null ? " (replica stopped)" : ""),
-        partition, ends[0] - 1, reached, cause);
+    return writer.write(key, op, decider);
   }
 
   private long deadlineFor(@Nullable Duration ttl, long now) {
@@ -880,18 +739,14 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    try {
-      producer.close(Duration.ofSeconds(5));
-    } catch (RuntimeException e) {
-      LOG.debug("Closing the producer of cache '{}' failed", name(), e);
-    }
+    writer.close();
     try {
       admin.close(Duration.ofSeconds(5));
     } catch (RuntimeException e) {
       LOG.debug("Closing the admin client of cache '{}' failed", name(), e);
     }
     IllegalStateException closedError = new IllegalStateException("cache '" + name() + "' was closed");
-    pending.values().forEach(f -> f.completeExceptionally(closedError));
+    writer.failAll(closedError);
     barriers.failAll(closedError);
     readyLatch.countDown();
     onClose.accept(this);
@@ -942,13 +797,13 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
         new BackendMetric("cache.replication.ready", "1 once the start-up replay has finished",
             BackendMetric.Kind.GAUGE, () -> ready ? 1 : 0),
         new BackendMetric("cache.replication.writes.waiting", "Writes waiting for their record to be applied",
-            BackendMetric.Kind.GAUGE, pending::size),
+            BackendMetric.Kind.GAUGE, writer::waiting),
         new BackendMetric("cache.replication.records.applied", "Records applied", BackendMetric.Kind.COUNTER,
             replica::appliedRecords),
         new BackendMetric("cache.replication.records.skipped", "Records skipped as undecodable",
             BackendMetric.Kind.COUNTER, replica::skippedRecords),
         new BackendMetric("cache.replication.writes.retried", "Conditional writes retried after a concurrent write",
-            BackendMetric.Kind.COUNTER, retries::sum),
+            BackendMetric.Kind.COUNTER, writer::retried),
         new BackendMetric("cache.replication.anchors", "Anchor records written for unanchored keys",
             BackendMetric.Kind.COUNTER, anchorsWritten::sum),
         new BackendMetric("cache.replication.expired.removed", "Removal records written for expired entries",
