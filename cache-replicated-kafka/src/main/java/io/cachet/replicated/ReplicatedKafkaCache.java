@@ -11,8 +11,6 @@ import io.cachet.CacheNotReadyException;
 import io.cachet.CacheStats;
 import io.cachet.codec.Codec;
 import io.cachet.replicated.RecordMeta.Op;
-import io.cachet.replicated.Writer.Applied;
-import io.cachet.replicated.Writer.Decider;
 import io.cachet.replicated.Writer.Decision;
 import io.cachet.spi.BackendMetric;
 import io.cachet.spi.Checks;
@@ -76,7 +74,6 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
   private final InstantSource clock;
   private final Executor executor;
   private final StatsCounter stats;
-  private final @Nullable Duration defaultTtl;
   private final Consumer<Cache<?, ?>> onClose;
   private final Admin admin;
   private final KafkaConsumer<byte[], byte[]> consumer;
@@ -85,6 +82,7 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
   private final SnapshotStore<K, V> snapshots;
   private final ReadBarriers barriers;
   private final Writer<K, V> writer;
+  private final CacheWrites<K, V> writes;
   private final ConcurrentHashMap<K, CompletableFuture<@Nullable V>> loads = new ConcurrentHashMap<>();
   private final AtomicBoolean closed = new AtomicBoolean();
   private final CountDownLatch readyLatch = new CountDownLatch(1);
@@ -128,7 +126,6 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
     this.clock = config.clock();
     this.executor = config.executor();
     this.stats = config.recordStats() ? StatsCounter.concurrent() : StatsCounter.disabled();
-    this.defaultTtl = config.expireAfterWrite().orElse(null);
     this.onClose = onClose;
     this.admin = admin;
     List<TopicPartition> tps = new ArrayList<>();
@@ -152,6 +149,8 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
     }
     this.writer = new Writer<>(config.name(), options, keyCodec, valueCodec, clock, replica, partitions, admin, p,
         closed, () -> applierFailure);
+    this.writes = new CacheWrites<>(config.name(), config.perEntryTtl(), config.maximumSize(),
+        config.expireAfterWrite().orElse(null), clock, stats, replica, writer, this::requireWritable);
     this.applier = new Thread(this::runApplier, "cachet-replica-" + config.name());
     applier.setDaemon(true);
     applier.start();
@@ -416,36 +415,6 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
 
   // ------------------------------------------------------------------ writing
 
-  private <R> CompletableFuture<R> write(K key, Op op, Decider<V, R> decider) {
-    requireWritable();
-    return writer.write(key, op, decider);
-  }
-
-  private long deadlineFor(@Nullable Duration ttl, long now) {
-    Duration d = ttl != null ? ttl : defaultTtl;
-    if (d == null) {
-      return 0;
-    }
-    long millis = Math.max(1, saturatedMillis(d));
-    return now > Long.MAX_VALUE - millis ? Long.MAX_VALUE : now + millis;
-  }
-
-  private static long saturatedMillis(Duration d) {
-    try {
-      return d.toMillis();
-    } catch (ArithmeticException e) {
-      return Long.MAX_VALUE;
-    }
-  }
-
-  /** New keys are refused once the replica holds maximumSize values; replicas never evict. */
-  private void checkCapacity(K key, @Nullable Entry<V> live) {
-    if (live == null && replica.size() >= config.maximumSize()) {
-      throw new ReplicaFullException("cache '" + name() + "' holds " + replica.size()
-          + " entries, its maximumSize is " + config.maximumSize() + "; key '" + key + "' was not written");
-    }
-  }
-
   // ------------------------------------------------------------------ Cache
 
   @Override
@@ -514,9 +483,10 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
         return null;
       }
       V value = loaded;
-      V winner = join(write(key, Op.PUT_IF_ABSENT, (live, now) -> live != null
-          ? restate(Op.PUT_IF_ABSENT, live, a -> live.value())
-          : admit(key, live, new Decision<>(Op.PUT_IF_ABSENT, true, value, deadlineFor(null, now), a -> value))));
+      V winner = join(writes.write(key, Op.PUT_IF_ABSENT, (live, now) -> live != null
+          ? CacheWrites.restate(Op.PUT_IF_ABSENT, live, a -> live.value())
+          : writes.admit(key, live,
+              new Decision<>(Op.PUT_IF_ABSENT, true, value, writes.deadlineFor(null, now), a -> value))));
       mine.complete(winner);
       return winner;
     } catch (RuntimeException e) {
@@ -550,25 +520,13 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
 
   @Override
   public void put(K key, V value) {
-    join(putAsync(key, value, null));
+    join(writes.put(key, value, null));
   }
 
   @Override
   public void put(K key, V value, Duration ttl) {
     requireNonNull(ttl, "ttl");
-    join(putAsync(key, value, ttl));
-  }
-
-  private CompletableFuture<Void> putAsync(K key, V value, @Nullable Duration ttl) {
-    requireNonNull(key, "key");
-    requireNonNull(value, "value");
-    if (ttl != null) {
-      requireTtlAllowed();
-      Checks.requirePositiveTtl(ttl);
-    }
-    stats.recordPuts(1);
-    return write(key, Op.PUT, (live, now) ->
-        admit(key, live, new Decision<>(Op.PUT, false, value, deadlineFor(ttl, now), a -> null)));
+    join(writes.put(key, value, ttl));
   }
 
   @Override
@@ -578,114 +536,44 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
       requireNonNull(k, "key");
       requireNonNull(v, "value");
     });
-    List<CompletableFuture<Void>> writes = new ArrayList<>();
-    entries.forEach((k, v) -> writes.add(putAsync(k, v, null)));
-    join(CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)));
+    List<CompletableFuture<Void>> puts = new ArrayList<>();
+    entries.forEach((k, v) -> puts.add(writes.put(k, v, null)));
+    join(CompletableFuture.allOf(puts.toArray(CompletableFuture[]::new)));
   }
 
   @Override
   public boolean putIfAbsent(K key, V value) {
-    return join(putIfAbsentAsync(key, value));
-  }
-
-  private CompletableFuture<Boolean> putIfAbsentAsync(K key, V value) {
-    requireNonNull(key, "key");
-    requireNonNull(value, "value");
-    return write(key, Op.PUT_IF_ABSENT, (live, now) -> {
-      if (live != null) {
-        return restate(Op.PUT_IF_ABSENT, live, a -> false);
-      }
-      stats.recordPuts(1);
-      return admit(key, null, new Decision<>(Op.PUT_IF_ABSENT, true, value, deadlineFor(null, now), a -> true));
-    });
+    return join(writes.putIfAbsent(key, value));
   }
 
   @Override
   public boolean replace(K key, V value) {
-    requireNonNull(key, "key");
-    requireNonNull(value, "value");
-    return join(write(key, Op.REPLACE, (live, now) -> live == null
-        ? restate(Op.REPLACE, null, a -> false)
-        : new Decision<>(Op.REPLACE, true, value, deadlineFor(null, now), a -> true)));
+    return join(writes.replace(key, value));
   }
 
   @Override
   public boolean replace(K key, V oldValue, V newValue) {
-    return join(replaceAsync(key, oldValue, newValue));
-  }
-
-  private CompletableFuture<Boolean> replaceAsync(K key, V oldValue, V newValue) {
-    requireNonNull(key, "key");
-    requireNonNull(oldValue, "oldValue");
-    requireNonNull(newValue, "newValue");
-    return write(key, Op.REPLACE_IF_EQUAL, (live, now) -> live == null || !live.value().equals(oldValue)
-        ? restate(Op.REPLACE_IF_EQUAL, live, a -> false)
-        : new Decision<>(Op.REPLACE_IF_EQUAL, true, newValue, deadlineFor(null, now), a -> true));
+    return join(writes.replace(key, oldValue, newValue));
   }
 
   @Override
   public boolean remove(K key) {
-    return join(removeAsync(key));
-  }
-
-  private CompletableFuture<Boolean> removeAsync(K key) {
-    requireNonNull(key, "key");
-    return write(key, Op.REMOVE, (live, now) -> new Decision<>(Op.REMOVE, false, null, 0, Applied::wasPresent));
+    return join(writes.remove(key));
   }
 
   @Override
   public boolean remove(K key, V value) {
-    requireNonNull(key, "key");
-    requireNonNull(value, "value");
-    return join(write(key, Op.REMOVE_IF_EQUAL, (live, now) -> live == null || !live.value().equals(value)
-        ? restate(Op.REMOVE_IF_EQUAL, live, a -> false)
-        : new Decision<>(Op.REMOVE_IF_EQUAL, true, null, 0, a -> true)));
+    return join(writes.remove(key, value));
   }
 
   @Override
   public boolean expire(K key, Duration ttl) {
-    return join(expireAsync(key, ttl));
-  }
-
-  private CompletableFuture<Boolean> expireAsync(K key, Duration ttl) {
-    requireNonNull(key, "key");
-    requireTtlAllowed();
-    Checks.requireNonNegativeTtl(ttl);
-    return write(key, Op.EXPIRE, (live, now) -> {
-      if (live == null) {
-        return restate(Op.EXPIRE, null, a -> false);
-      }
-      return ttl.isZero()
-          ? new Decision<>(Op.EXPIRE, true, null, 0, a -> true)
-          : new Decision<>(Op.EXPIRE, true, live.value(), deadlineFor(ttl, now), a -> true);
-    });
-  }
-
-  /** A record that keeps the key as it is: the answer is "no", and the log must say so at this point. */
-  private static <V, R> Decision<V, R> restate(Op op, @Nullable Entry<V> live, Function<Applied, R> result) {
-    return live == null
-        ? new Decision<>(op, true, null, 0, result)
-        : new Decision<>(op, true, live.value(), live.deadline(), result);
-  }
-
-  private <R> Decision<V, R> admit(K key, @Nullable Entry<V> live, Decision<V, R> decision) {
-    checkCapacity(key, live);
-    return decision;
+    return join(writes.expire(key, ttl));
   }
 
   @Override
   public void clear() {
-    requireWritable();
-    List<CompletableFuture<Boolean>> writes = new ArrayList<>();
-    long now = clock.millis();
-    for (Map.Entry<K, Entry<V>> e : replica.entries()) {
-      if (e.getValue().value() != null) {
-        K key = e.getKey();
-        writes.add(write(key, Op.CLEAR, (live, t) -> new Decision<>(Op.CLEAR, false, null, 0, Applied::wasPresent)));
-      }
-    }
-    LOG.debug("Cache '{}' clearing {} key(s) at {}", name(), writes.size(), now);
-    join(CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)));
+    join(writes.clear());
   }
 
   @Override
@@ -835,12 +723,6 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
     requireReadable();
   }
 
-  private void requireTtlAllowed() {
-    if (!config.perEntryTtl()) {
-      throw new IllegalStateException("cache '" + name() + "' does not allow per-entry TTLs: it was built with perEntryTtl(false)");
-    }
-  }
-
   /** Waits for a write or barrier, bounded so that no caller hangs; rethrows its failure unchanged. */
   private <T> T join(CompletableFuture<T> future) {
     try {
@@ -890,34 +772,34 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
 
     @Override
     public CompletionStage<Void> put(K key, V value) {
-      return start(() -> putAsync(key, value, null));
+      return start(() -> writes.put(key, value, null));
     }
 
     @Override
     public CompletionStage<Void> put(K key, V value, Duration ttl) {
       requireNonNull(ttl, "ttl");
-      return start(() -> putAsync(key, value, ttl));
+      return start(() -> writes.put(key, value, ttl));
     }
 
     @Override
     public CompletionStage<Boolean> putIfAbsent(K key, V value) {
-      return start(() -> putIfAbsentAsync(key, value));
+      return start(() -> writes.putIfAbsent(key, value));
     }
 
     @Override
     public CompletionStage<Boolean> replace(K key, V oldValue, V newValue) {
-      return start(() -> replaceAsync(key, oldValue, newValue));
+      return start(() -> writes.replace(key, oldValue, newValue));
     }
 
     @Override
     public CompletionStage<Boolean> remove(K key) {
-      return start(() -> removeAsync(key));
+      return start(() -> writes.remove(key));
     }
 
     @Override
     public CompletionStage<Boolean> expire(K key, Duration ttl) {
       requireNonNull(ttl, "ttl");
-      return start(() -> expireAsync(key, ttl));
+      return start(() -> writes.expire(key, ttl));
     }
 
     /** Argument errors throw; everything else completes the returned stage, on the executor. */
