@@ -26,11 +26,9 @@ import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -72,7 +70,6 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
   private final Codec<K> keyCodec;
   private final Codec<V> valueCodec;
   private final InstantSource clock;
-  private final Executor executor;
   private final StatsCounter stats;
   private final Consumer<Cache<?, ?>> onClose;
   private final Admin admin;
@@ -91,7 +88,7 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
   private final BlockingQueue<Fetched> fetched = new ArrayBlockingQueue<>(4);
   private volatile @Nullable Thread fetcher;
   private volatile boolean consumerOwnedByFetcher;
-  private final AsyncCache<K, V> async = new Async();
+  private final AsyncCache<K, V> async;
 
   // Written by the apply thread, read by any.
   private volatile boolean ready;
@@ -124,7 +121,6 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
     this.keyCodec = (Codec<K>) config.keyCodec();
     this.valueCodec = (Codec<V>) config.valueCodec();
     this.clock = config.clock();
-    this.executor = config.executor();
     this.stats = config.recordStats() ? StatsCounter.concurrent() : StatsCounter.disabled();
     this.onClose = onClose;
     this.admin = admin;
@@ -151,6 +147,7 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
         closed, () -> applierFailure);
     this.writes = new CacheWrites<>(config.name(), config.perEntryTtl(), config.maximumSize(),
         config.expireAfterWrite().orElse(null), clock, stats, replica, writer, this::requireWritable);
+    this.async = new AsyncView<>(this, writes, config.executor());
     this.applier = new Thread(this::runApplier, "cachet-replica-" + config.name());
     applier.setDaemon(true);
     applier.start();
@@ -664,6 +661,14 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
     return read(key);
   }
 
+  /** Returns the value of {@code key} once readable, after a read barrier when {@code readLatest} is set. */
+  CompletableFuture<@Nullable V> getAsync(K key) {
+    requireReadable();
+    return options.readLatest()
+        ? barriers.barrier().thenApply(x -> read(key))
+        : CompletableFuture.completedFuture(read(key));
+  }
+
   @Override
   public ReplicationStatus status() {
     long target = replayTarget;
@@ -742,93 +747,6 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
         throw err;
       }
       throw new CacheException("cache '" + name() + "' failed: " + cause, cause);
-    }
-  }
-
-  /** The non-blocking view: completes on the configured executor, never on Kafka's threads. */
-  private final class Async implements AsyncCache<K, V> {
-
-    @Override
-    public Cache<K, V> sync() {
-      return ReplicatedKafkaCache.this;
-    }
-
-    @Override
-    public CompletionStage<@Nullable V> get(K key) {
-      requireNonNull(key, "key");
-      return start(() -> {
-        requireReadable();
-        return options.readLatest()
-            ? barriers.barrier().thenApply(x -> read(key))
-            : CompletableFuture.completedFuture(read(key));
-      });
-    }
-
-    @Override
-    public CompletionStage<Map<K, V>> getAll(Iterable<? extends K> keys) {
-      requireNonNull(keys, "keys");
-      return start(() -> CompletableFuture.completedFuture(ReplicatedKafkaCache.this.getAll(keys)));
-    }
-
-    @Override
-    public CompletionStage<Void> put(K key, V value) {
-      return start(() -> writes.put(key, value, null));
-    }
-
-    @Override
-    public CompletionStage<Void> put(K key, V value, Duration ttl) {
-      requireNonNull(ttl, "ttl");
-      return start(() -> writes.put(key, value, ttl));
-    }
-
-    @Override
-    public CompletionStage<Boolean> putIfAbsent(K key, V value) {
-      return start(() -> writes.putIfAbsent(key, value));
-    }
-
-    @Override
-    public CompletionStage<Boolean> replace(K key, V oldValue, V newValue) {
-      return start(() -> writes.replace(key, oldValue, newValue));
-    }
-
-    @Override
-    public CompletionStage<Boolean> remove(K key) {
-      return start(() -> writes.remove(key));
-    }
-
-    @Override
-    public CompletionStage<Boolean> expire(K key, Duration ttl) {
-      requireNonNull(ttl, "ttl");
-      return start(() -> writes.expire(key, ttl));
-    }
-
-    /** Argument errors throw; everything else completes the returned stage, on the executor. */
-    private <T> CompletionStage<T> start(java.util.function.Supplier<CompletableFuture<T>> operation) {
-      CompletableFuture<T> inner;
-      try {
-        inner = operation.get();
-      } catch (NullPointerException | IllegalArgumentException | IllegalStateException e) {
-        throw e;
-      } catch (RuntimeException e) {
-        inner = CompletableFuture.failedFuture(e);
-      }
-      CompletableFuture<T> outer = new CompletableFuture<>();
-      // executor.execute, not whenCompleteAsync: CompletableFuture swaps the common pool for a new
-      // thread per task when the pool has fewer than two threads (a 2-CPU machine).
-      inner.whenComplete((value, error) -> {
-        try {
-          executor.execute(() -> {
-            if (error != null) {
-              outer.completeExceptionally(Futures.unwrap(error));
-            } else {
-              outer.complete(value);
-            }
-          });
-        } catch (RuntimeException rejected) {
-          outer.completeExceptionally(rejected);
-        }
-      });
-      return outer;
     }
   }
 }
