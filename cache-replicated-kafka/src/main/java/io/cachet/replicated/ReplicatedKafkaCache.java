@@ -19,7 +19,6 @@ import io.cachet.spi.StatsCounter;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,7 +28,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -57,11 +55,6 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
 
   private static final Logger LOG = LoggerFactory.getLogger(ReplicatedKafkaCache.class);
 
-  /** How long the writer of a void record leaves it before anchoring it (its own retry usually lands first). */
-  static final long OWN_ANCHOR_DELAY_MS = 2_000;
-  /** How long any other node leaves an unanchored key or an expired entry before taking it on. */
-  static final long FALLBACK_DELAY_MS = 30_000;
-  private static final long HOUSEKEEPING_INTERVAL_MS = 250;
   private static final long PROGRESS_LOG_INTERVAL_MS = 5_000;
 
   private final CacheConfig config;
@@ -80,6 +73,7 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
   private final ReadBarriers barriers;
   private final Writer<K, V> writer;
   private final CacheWrites<K, V> writes;
+  private final Housekeeping<K, V> housekeeping;
   private final ConcurrentHashMap<K, CompletableFuture<@Nullable V>> loads = new ConcurrentHashMap<>();
   private final AtomicBoolean closed = new AtomicBoolean();
   private final CountDownLatch readyLatch = new CountDownLatch(1);
@@ -98,12 +92,8 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
   private volatile long lagMillis;
   private volatile @Nullable Throwable applierFailure;
   private final LongAdder replayed = new LongAdder();
-  private final LongAdder anchorsWritten = new LongAdder();
-  private final LongAdder expiredRemoved = new LongAdder();
 
   // Apply thread only.
-  private final Map<K, Long> anchorAttempts = new HashMap<>();
-  private long nextHousekeeping;
   private long nextProgressLog;
   private long replayStartedNanos;
 
@@ -148,6 +138,7 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
     this.writes = new CacheWrites<>(config.name(), config.perEntryTtl(), config.maximumSize(),
         config.expireAfterWrite().orElse(null), clock, stats, replica, writer, this::requireWritable);
     this.async = new AsyncView<>(this, writes, config.executor());
+    this.housekeeping = new Housekeeping<>(options.nodeId(), replica, writer, snapshots);
     this.applier = new Thread(this::runApplier, "cachet-replica-" + config.name());
     applier.setDaemon(true);
     applier.start();
@@ -205,7 +196,9 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
         }
         checkReady();
         barriers.check();
-        housekeeping(now);
+        if (ready) {
+          housekeeping.run(now);
+        }
       }
     } catch (WakeupException | InterruptedException e) {
       if (!closed.get()) {
@@ -357,47 +350,6 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
           seconds > 0 ? Math.round(count / seconds) : count);
     }
     nextProgressLog = nowNanos + TimeUnit.MILLISECONDS.toNanos(PROGRESS_LOG_INTERVAL_MS);
-  }
-
-  /** Writes anchors for unanchored keys and removals for expired entries; saves snapshots. */
-  private void housekeeping(long now) {
-    if (now < nextHousekeeping || !ready) {
-      return;
-    }
-    nextHousekeeping = now + HOUSEKEEPING_INTERVAL_MS;
-    for (Map.Entry<K, Entry<V>> e : replica.pollExpired(now)) {
-      Entry<V> entry = e.getValue();
-      boolean mine = entry.writer().equals(options.nodeId());
-      if (mine || now >= entry.deadline() + FALLBACK_DELAY_MS) {
-        // Removes the expired value so compaction can drop the key; void if the key changed meanwhile.
-        writer.send(e.getKey(), Op.EXPIRED, true, entry.offset(), null, 0, -1);
-        expiredRemoved.increment();
-        replica.retryExpiry(e.getKey(), entry, now + FALLBACK_DELAY_MS);
-      } else {
-        replica.retryExpiry(e.getKey(), entry, entry.deadline() + FALLBACK_DELAY_MS + jitter());
-      }
-    }
-    Map<K, Entry<V>> unanchored = replica.unanchored();
-    anchorAttempts.keySet().removeIf(k -> !unanchored.containsKey(k));
-    for (Map.Entry<K, Entry<V>> e : unanchored.entrySet()) {
-      Entry<V> entry = e.getValue();
-      boolean mine = entry.writer().equals(options.nodeId());
-      long age = now - entry.appliedAtMillis();
-      Long attempted = anchorAttempts.get(e.getKey());
-      if ((attempted != null && attempted == entry.offset()) || age < (mine ? OWN_ANCHOR_DELAY_MS : FALLBACK_DELAY_MS)) {
-        continue;
-      }
-      boolean live = entry.isLive(now);
-      writer.send(e.getKey(), Op.ANCHOR, true, entry.offset(), live ? entry.value() : null, live ? entry.deadline() : 0,
-          -1);
-      anchorsWritten.increment();
-      anchorAttempts.put(e.getKey(), entry.offset());
-    }
-    snapshots.saveIfDue(now);
-  }
-
-  private static long jitter() {
-    return ThreadLocalRandom.current().nextLong(1_000);
   }
 
   private void fail(Throwable t) {
@@ -698,9 +650,9 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
         new BackendMetric("cache.replication.writes.retried", "Conditional writes retried after a concurrent write",
             BackendMetric.Kind.COUNTER, writer::retried),
         new BackendMetric("cache.replication.anchors", "Anchor records written for unanchored keys",
-            BackendMetric.Kind.COUNTER, anchorsWritten::sum),
+            BackendMetric.Kind.COUNTER, housekeeping::anchors),
         new BackendMetric("cache.replication.expired.removed", "Removal records written for expired entries",
-            BackendMetric.Kind.COUNTER, expiredRemoved::sum));
+            BackendMetric.Kind.COUNTER, housekeeping::expiredRemovals));
   }
 
   // ------------------------------------------------------------------ helpers
