@@ -22,83 +22,54 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.header.Header;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * A cache held in memory on every node and changed only by applying the records of its Kafka topic
- * in offset order. Thread-safe. Threads and their duties are described in CONCURRENCY.md.
+ * in offset order. Thread-safe. This class implements the API by delegating: it checks arguments
+ * and state, reads the {@link Replica}, hands writes to {@link CacheWrites} and waits for the
+ * futures of sync calls. The {@link Applier} applies the topic, the {@link Writer} sends records,
+ * {@link ReadBarriers} serve {@code readLatest}, {@link Housekeeping} keeps the topic compactable
+ * and {@link SnapshotStore} keeps the snapshot file. Threads and their duties are described in
+ * CONCURRENCY.md.
  */
 final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K, V>, MetricsSource {
 
+  /** The cache's one logger name: operators' log settings refer to it. */
   private static final Logger LOG = LoggerFactory.getLogger(ReplicatedKafkaCache.class);
-
-  private static final long PROGRESS_LOG_INTERVAL_MS = 5_000;
 
   private final CacheConfig config;
   private final ReplicationOptions options;
   private final String topic;
-  private final Codec<K> keyCodec;
-  private final Codec<V> valueCodec;
   private final InstantSource clock;
   private final StatsCounter stats;
   private final Consumer<Cache<?, ?>> onClose;
   private final Admin admin;
-  private final KafkaConsumer<byte[], byte[]> consumer;
-  private final List<TopicPartition> partitions;
   private final Replica<K, V> replica;
-  private final SnapshotStore<K, V> snapshots;
-  private final ReadBarriers barriers;
   private final Writer<K, V> writer;
-  private final CacheWrites<K, V> writes;
+  private final ReadBarriers barriers;
   private final Housekeeping<K, V> housekeeping;
+  private final Applier<K, V> applier;
+  private final CacheWrites<K, V> writes;
   private final ConcurrentHashMap<K, CompletableFuture<@Nullable V>> loads = new ConcurrentHashMap<>();
+  /** Set once by {@link #close()}; shared with the components, which stop on it. */
   private final AtomicBoolean closed = new AtomicBoolean();
-  private final CountDownLatch readyLatch = new CountDownLatch(1);
-  private final Thread applier;
-  /** Batches polled by the fetch thread, waiting to be applied; a few, so memory stays bounded. */
-  private final BlockingQueue<Fetched> fetched = new ArrayBlockingQueue<>(4);
-  private volatile @Nullable Thread fetcher;
-  private volatile boolean consumerOwnedByFetcher;
   private final AsyncCache<K, V> async;
-
-  // Written by the apply thread, read by any.
-  private volatile boolean ready;
-  private volatile long @Nullable [] endAtStart;
-  private volatile long replayTarget = -1;
-  private volatile long lagRecords;
-  private volatile long lagMillis;
-  private volatile @Nullable Throwable applierFailure;
-  private final LongAdder replayed = new LongAdder();
-
-  // Apply thread only.
-  private long nextProgressLog;
-  private long replayStartedNanos;
-
-  /** One poll's records, the consumer's positions after them, and the records still behind. */
-  private record Fetched(ConsumerRecords<byte[], byte[]> records, long[] positions, long lag) {}
 
   @SuppressWarnings("unchecked")
   ReplicatedKafkaCache(
@@ -108,8 +79,8 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
     this.config = config;
     this.options = options;
     this.topic = options.topicFor(config.name());
-    this.keyCodec = (Codec<K>) config.keyCodec();
-    this.valueCodec = (Codec<V>) config.valueCodec();
+    Codec<K> keyCodec = (Codec<K>) config.keyCodec();
+    Codec<V> valueCodec = (Codec<V>) config.valueCodec();
     this.clock = config.clock();
     this.stats = config.recordStats() ? StatsCounter.concurrent() : StatsCounter.disabled();
     this.onClose = onClose;
@@ -118,15 +89,15 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
     for (int p = 0; p < partitionCount; p++) {
       tps.add(new TopicPartition(topic, p));
     }
-    this.partitions = List.copyOf(tps);
+    List<TopicPartition> partitions = List.copyOf(tps);
     String clientId = "cachet-" + config.name() + "-" + options.nodeId();
-    this.snapshots = new SnapshotStore<>(config.name(), options, topicInfo, keyCodec, valueCodec, clock);
+    SnapshotStore<K, V> snapshots = new SnapshotStore<>(config.name(), options, topicInfo, keyCodec, valueCodec, clock);
     this.replica = snapshots.replica();
-    this.barriers = new ReadBarriers(config.name(), options, admin, partitions, replica, closed);
     KafkaProducer<byte[], byte[]> p = null;
+    KafkaConsumer<byte[], byte[]> consumer;
     try {
       p = new KafkaProducer<>(KafkaClients.producer(options, clientId + "-producer"));
-      this.consumer = new KafkaConsumer<>(KafkaClients.consumer(options, clientId + "-consumer"));
+      consumer = new KafkaConsumer<>(KafkaClients.consumer(options, clientId + "-consumer"));
     } catch (KafkaException e) {
       if (p != null) {
         p.close(Duration.ZERO);
@@ -134,235 +105,20 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
       throw new CacheException("could not create the Kafka clients of cache '" + config.name() + "': " + e, e);
     }
     this.writer = new Writer<>(config.name(), options, keyCodec, valueCodec, clock, replica, partitions, admin, p,
-        closed, () -> applierFailure);
+        closed, this::replicaFailure);
+    this.barriers = new ReadBarriers(config.name(), options, admin, partitions, replica, closed);
+    this.housekeeping = new Housekeeping<>(options.nodeId(), replica, writer, snapshots);
+    this.applier = new Applier<>(config.name(), options, valueCodec, clock, consumer, partitions, snapshots, writer,
+        barriers, housekeeping, closed);
     this.writes = new CacheWrites<>(config.name(), config.perEntryTtl(), config.maximumSize(),
         config.expireAfterWrite().orElse(null), clock, stats, replica, writer, this::requireWritable);
     this.async = new AsyncView<>(this, writes, config.executor());
-    this.housekeeping = new Housekeeping<>(options.nodeId(), replica, writer, snapshots);
-    this.applier = new Thread(this::runApplier, "cachet-replica-" + config.name());
-    applier.setDaemon(true);
     applier.start();
   }
 
-  // ------------------------------------------------------------------ apply thread
-
-  private void runApplier() {
-    try {
-      consumer.assign(partitions);
-      boolean fromSnapshot = false;
-      long[] startPositions = snapshots.startPositions();
-      for (TopicPartition tp : partitions) {
-        long position = startPositions[tp.partition()];
-        fromSnapshot |= position > 0;
-        consumer.seek(tp, position);
-      }
-      long[] ends = fetchEndOffsets();
-      if (ends == null) {
-        return;
-      }
-      if (fromSnapshot && !snapshots.fits(partitions, consumer.beginningOffsets(partitions, Duration.ofSeconds(30)),
-          ends)) {
-        replica.reset();
-        consumer.seekToBeginning(partitions);
-      }
-      endAtStart = ends;
-      long target = 0;
-      for (int p = 0; p < ends.length; p++) {
-        target += Math.max(0, ends[p] - replica.position(p));
-      }
-      replayTarget = target;
-      replayStartedNanos = System.nanoTime();
-      LOG.info("Cache '{}' (node {}) replaying topic '{}': {} record(s) to apply", config.name(), options.nodeId(),
-          topic, target);
-      checkReady();
-      // From here the fetch thread owns the consumer: parsing fetched batches overlaps with
-      // applying the previous ones (measured: most of a replay is this thread's CPU).
-      Thread fetcher = new Thread(this::runFetcher, "cachet-fetch-" + config.name());
-      fetcher.setDaemon(true);
-      consumerOwnedByFetcher = true;
-      this.fetcher = fetcher;
-      fetcher.start();
-      while (!closed.get() && applierFailure == null) {
-        Fetched batch = fetched.poll(100, TimeUnit.MILLISECONDS);
-        long now = clock.millis();
-        if (batch != null) {
-          for (ConsumerRecord<byte[], byte[]> record : batch.records()) {
-            applyRecord(record, now);
-          }
-          for (TopicPartition tp : batch.records().partitions()) {
-            replica.advance(tp.partition(), batch.positions()[tp.partition()]);
-          }
-          updateLag(batch, now);
-        }
-        checkReady();
-        barriers.check();
-        if (ready) {
-          housekeeping.run(now);
-        }
-      }
-    } catch (WakeupException | InterruptedException e) {
-      if (!closed.get()) {
-        fail(e);
-      }
-    } catch (Throwable t) {
-      if (!closed.get()) {
-        fail(t);
-      }
-    } finally {
-      if (closed.get() && ready && applierFailure == null) {
-        snapshots.save();
-      }
-      if (!consumerOwnedByFetcher) {
-        closeConsumer();
-      }
-    }
+  private @Nullable Throwable replicaFailure() {
+    return applier.failure();
   }
-
-  /** Polls the consumer and hands each batch, with the positions after it, to the apply thread. */
-  private void runFetcher() {
-    try {
-      while (!closed.get() && applierFailure == null) {
-        ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(100));
-        long[] positions = new long[partitions.size()];
-        for (TopicPartition tp : records.partitions()) {
-          positions[tp.partition()] = consumer.position(tp);
-        }
-        long lag = 0;
-        for (TopicPartition tp : partitions) {
-          lag += consumer.currentLag(tp).orElse(0);
-        }
-        Fetched batch = new Fetched(records, positions, lag);
-        if (records.isEmpty()) {
-          fetched.offer(batch); // only news about the lag: dropped when the apply thread is busy
-        } else {
-          fetched.put(batch);
-        }
-      }
-    } catch (WakeupException | InterruptedException e) {
-      if (!closed.get()) {
-        fail(e);
-      }
-    } catch (Throwable t) {
-      if (!closed.get()) {
-        fail(t);
-      }
-    } finally {
-      closeConsumer();
-    }
-  }
-
-  private void closeConsumer() {
-    try {
-      consumer.close(Duration.ofSeconds(2));
-    } catch (RuntimeException e) {
-      LOG.debug("Closing the consumer of cache '{}' failed", config.name(), e);
-    }
-  }
-
-  /** Returns the end offsets taken at start, retrying while the brokers are unreachable; null once closed. */
-  private long @Nullable [] fetchEndOffsets() {
-    boolean warned = false;
-    while (!closed.get()) {
-      try {
-        Map<TopicPartition, Long> ends = consumer.endOffsets(partitions, Duration.ofSeconds(5));
-        long[] result = new long[partitions.size()];
-        for (TopicPartition tp : partitions) {
-          result[tp.partition()] = ends.get(tp);
-        }
-        return result;
-      } catch (org.apache.kafka.common.errors.TimeoutException e) {
-        if (!warned) {
-          LOG.warn("Cache '{}' cannot reach Kafka at {} to read the end of topic '{}'; not ready, still trying",
-              config.name(), options.bootstrapServers(), topic);
-          warned = true;
-        }
-      }
-    }
-    return null;
-  }
-
-  private void applyRecord(ConsumerRecord<byte[], byte[]> record, long now) {
-    Header header = record.headers().lastHeader(RecordMeta.HEADER);
-    Replica.Outcome<K> outcome = replica.apply(record.partition(), record.offset(), record.timestamp(), record.key(),
-        record.value(), header == null ? null : header.value(), now);
-    replayed.increment();
-    if (outcome == null || !outcome.decodable()) {
-      LOG.warn("Cache '{}' skipped the record at {}-{} offset {}: not written by Cachet ({}); skipped records: {}",
-          config.name(), topic, record.partition(), record.offset(),
-          outcome == null ? "its key cannot be decoded"
-              : outcome.meta() == null ? "no decodable '" + RecordMeta.HEADER + "' header"
-              : "its value cannot be decoded by " + valueCodec,
-          replica.skippedRecords());
-    }
-    if (outcome == null || outcome.meta() == null) {
-      return;
-    }
-    RecordMeta meta = outcome.meta();
-    writer.onApplied(meta, outcome, record.partition(), record.offset());
-  }
-
-  /** Records behind the end of the topic, and how old the newest applied record was; 0 ms when caught up. */
-  private void updateLag(Fetched batch, long now) {
-    ConsumerRecords<byte[], byte[]> records = batch.records();
-    lagRecords = batch.lag();
-    if (batch.lag() == 0) {
-      lagMillis = 0;
-    } else if (!records.isEmpty()) {
-      long newest = Long.MIN_VALUE;
-      for (TopicPartition tp : records.partitions()) {
-        List<ConsumerRecord<byte[], byte[]>> list = records.records(tp);
-        newest = Math.max(newest, list.get(list.size() - 1).timestamp());
-      }
-      lagMillis = Math.max(0, now - newest);
-    }
-  }
-
-  private void checkReady() {
-    long[] ends = endAtStart;
-    if (ready || ends == null) {
-      return;
-    }
-    for (int p = 0; p < ends.length; p++) {
-      if (replica.position(p) < ends[p]) {
-        logProgress();
-        return;
-      }
-    }
-    double seconds = (System.nanoTime() - replayStartedNanos) / 1e9;
-    long count = replayed.sum();
-    LOG.info("Cache '{}' (node {}) is ready: replayed {} record(s) of topic '{}' in {} s ({} records/s), {} entries",
-        config.name(), options.nodeId(), count, topic, String.format("%.2f", seconds),
-        seconds > 0 ? Math.round(count / seconds) : count, replica.size());
-    ready = true;
-    readyLatch.countDown();
-  }
-
-  private void logProgress() {
-    long nowNanos = System.nanoTime();
-    if (nowNanos - nextProgressLog < 0) {
-      return;
-    }
-    if (nextProgressLog != 0) {
-      long count = replayed.sum();
-      double seconds = (nowNanos - replayStartedNanos) / 1e9;
-      LOG.info("Cache '{}' replaying topic '{}': {} of {} record(s) ({}%), {} records/s", config.name(), topic, count,
-          replayTarget, replayTarget <= 0 ? 100 : Math.min(100, count * 100 / replayTarget),
-          seconds > 0 ? Math.round(count / seconds) : count);
-    }
-    nextProgressLog = nowNanos + TimeUnit.MILLISECONDS.toNanos(PROGRESS_LOG_INTERVAL_MS);
-  }
-
-  private void fail(Throwable t) {
-    applierFailure = t;
-    readyLatch.countDown();
-    LOG.error("Cache '{}': the replica of topic '{}' stopped applying records; the cache no longer changes and"
-        + " must be recreated", config.name(), topic, t);
-    CacheException failure = new CacheException("the replica of cache '" + config.name() + "' stopped: " + t, t);
-    writer.failAll(failure);
-    barriers.failAll(failure);
-  }
-
-  // ------------------------------------------------------------------ writing
 
   // ------------------------------------------------------------------ Cache
 
@@ -564,15 +320,7 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
       return;
     }
     try {
-      consumer.wakeup();
-      Thread fetch = fetcher;
-      if (fetch != null) {
-        fetch.interrupt();
-      }
-      applier.join(TimeUnit.SECONDS.toMillis(30));
-      if (fetch != null) {
-        fetch.join(TimeUnit.SECONDS.toMillis(30));
-      }
+      applier.stop();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
@@ -585,7 +333,7 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
     IllegalStateException closedError = new IllegalStateException("cache '" + name() + "' was closed");
     writer.failAll(closedError);
     barriers.failAll(closedError);
-    readyLatch.countDown();
+    applier.releaseWaiters();
     onClose.accept(this);
   }
 
@@ -593,16 +341,16 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
 
   @Override
   public boolean isReady() {
-    return ready;
+    return applier.isReady();
   }
 
   @Override
   public boolean awaitReady(Duration timeout) throws InterruptedException {
     requireNonNull(timeout, "timeout");
     requireOpen();
-    readyLatch.await(Math.max(0, Checks.saturatedNanos(timeout)), TimeUnit.NANOSECONDS);
+    applier.awaitReady(Math.max(0, Checks.saturatedNanos(timeout)));
     requireOpen();
-    return ready;
+    return applier.isReady();
   }
 
   @Override
@@ -623,9 +371,7 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
 
   @Override
   public ReplicationStatus status() {
-    long target = replayTarget;
-    return new ReplicationStatus(options.nodeId(), topic, ready, replayed.sum(), Math.max(target, 0), lagRecords,
-        lagMillis, replica.size());
+    return applier.status();
   }
 
   // ------------------------------------------------------------------ metrics
@@ -634,13 +380,13 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
   public List<BackendMetric> backendMetrics() {
     return List.of(
         new BackendMetric("cache.replication.lag.records", "Records in the topic not yet applied here",
-            BackendMetric.Kind.GAUGE, () -> lagRecords),
+            BackendMetric.Kind.GAUGE, applier::lagRecords),
         new BackendMetric("cache.replication.lag.ms", "Age of the newest applied record when it was applied",
-            BackendMetric.Kind.GAUGE, () -> lagMillis),
+            BackendMetric.Kind.GAUGE, applier::lagMillis),
         new BackendMetric("cache.replication.replay.progress", "Start-up replay progress, 0 to 1",
             BackendMetric.Kind.GAUGE, () -> status().replayProgress()),
         new BackendMetric("cache.replication.ready", "1 once the start-up replay has finished",
-            BackendMetric.Kind.GAUGE, () -> ready ? 1 : 0),
+            BackendMetric.Kind.GAUGE, () -> applier.isReady() ? 1 : 0),
         new BackendMetric("cache.replication.writes.waiting", "Writes waiting for their record to be applied",
             BackendMetric.Kind.GAUGE, writer::waiting),
         new BackendMetric("cache.replication.records.applied", "Records applied", BackendMetric.Kind.COUNTER,
@@ -665,11 +411,11 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
 
   private void requireReadable() {
     requireOpen();
-    Throwable failure = applierFailure;
+    Throwable failure = applier.failure();
     if (failure != null) {
       throw new CacheException("the replica of cache '" + name() + "' stopped applying records: " + failure, failure);
     }
-    if (!ready) {
+    if (!applier.isReady()) {
       ReplicationStatus s = status();
       throw new CacheNotReadyException("cache '" + name() + "' is still replaying topic '" + topic + "': "
           + s.replayedRecords() + " of " + s.replayTarget() + " record(s) applied", null);
