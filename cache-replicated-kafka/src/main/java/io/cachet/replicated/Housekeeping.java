@@ -37,7 +37,10 @@ final class Housekeeping<K, V> {
     this.snapshots = snapshots;
   }
 
-  /** Writes anchors for unanchored keys and removals for expired entries; saves snapshots (apply thread, when ready). */
+  /**
+   * Writes anchors for unanchored keys and removals for expired entries, and saves a due snapshot;
+   * at most every 250 ms (apply thread, once ready).
+   */
   void run(long now) {
     if (now < nextHousekeeping) {
       return;

@@ -40,12 +40,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A cache held in memory on every node and changed only by applying the records of its Kafka topic
- * in offset order. Thread-safe. This class implements the API by delegating: it checks arguments
- * and state, reads the {@link Replica}, hands writes to {@link CacheWrites} and waits for the
- * futures of sync calls. The {@link Applier} applies the topic, the {@link Writer} sends records,
- * {@link ReadBarriers} serve {@code readLatest}, {@link Housekeeping} keeps the topic compactable
- * and {@link SnapshotStore} keeps the snapshot file. Threads and their duties are described in
+ * The API of a replicated cache, implementing {@link Cache} and {@link ReplicatedCache} by
+ * delegating: it checks arguments and state, reads the {@link Replica}, hands writes to
+ * {@link CacheWrites} and waits for the futures of sync calls. The cache is held in memory on every
+ * node and changed only by applying the records of its Kafka topic in offset order. Thread-safe.
+ *
+ * <p>The {@link Applier} applies the topic, the {@link Writer} sends records, {@link ReadBarriers}
+ * serve {@code readLatest}, {@link Housekeeping} keeps the topic compactable and
+ * {@link SnapshotStore} keeps the snapshot file. Threads and their duties are described in
  * CONCURRENCY.md.
  */
 final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K, V>, MetricsSource {
