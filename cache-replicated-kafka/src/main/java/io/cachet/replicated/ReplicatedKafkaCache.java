@@ -3,7 +3,6 @@ package io.cachet.replicated;
 import static java.util.Objects.requireNonNull;
 
 import io.cachet.AsyncCache;
-import io.cachet.BackendUnavailableException;
 import io.cachet.Cache;
 import io.cachet.CacheConfig;
 import io.cachet.CacheException;
@@ -12,665 +11,115 @@ import io.cachet.CacheNotReadyException;
 import io.cachet.CacheStats;
 import io.cachet.codec.Codec;
 import io.cachet.replicated.RecordMeta.Op;
+import io.cachet.replicated.Writer.Decision;
 import io.cachet.spi.BackendMetric;
 import io.cachet.spi.Checks;
 import io.cachet.spi.MetricsSource;
 import io.cachet.spi.StatsCounter;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executor;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.OffsetSpec;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.RecordTooLargeException;
-import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.header.Header;
-import org.apache.kafka.common.header.internals.RecordHeader;
-import org.apache.kafka.common.utils.Utils;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A cache held in memory on every node and changed only by applying the records of its Kafka topic
- * in offset order. Thread-safe. Threads and their duties are described in CONCURRENCY.md.
+ * The API of a replicated cache, implementing {@link Cache} and {@link ReplicatedCache} by
+ * delegating: it checks arguments and state, reads the {@link Replica}, hands writes to
+ * {@link CacheWrites} and waits for the futures of sync calls. The cache is held in memory on every
+ * node and changed only by applying the records of its Kafka topic in offset order. Thread-safe.
+ *
+ * <p>The {@link Applier} applies the topic, the {@link Writer} sends records, {@link ReadBarriers}
+ * serve {@code readLatest}, {@link Housekeeping} keeps the topic compactable and
+ * {@link SnapshotStore} keeps the snapshot file. Threads and their duties are described in
+ * CONCURRENCY.md.
  */
 final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K, V>, MetricsSource {
 
+  /** The cache's one logger name: operators' log settings refer to it. */
   private static final Logger LOG = LoggerFactory.getLogger(ReplicatedKafkaCache.class);
-
-  /** How long the writer of a void record leaves it before anchoring it (its own retry usually lands first). */
-  static final long OWN_ANCHOR_DELAY_MS = 2_000;
-  /** How long any other node leaves an unanchored key or an expired entry before taking it on. */
-  static final long FALLBACK_DELAY_MS = 30_000;
-  private static final long HOUSEKEEPING_INTERVAL_MS = 250;
-  private static final long PROGRESS_LOG_INTERVAL_MS = 5_000;
 
   private final CacheConfig config;
   private final ReplicationOptions options;
   private final String topic;
-  private final String topicId;
-  private final Codec<K> keyCodec;
-  private final Codec<V> valueCodec;
   private final InstantSource clock;
-  private final Executor executor;
   private final StatsCounter stats;
-  private final @Nullable Duration defaultTtl;
   private final Consumer<Cache<?, ?>> onClose;
   private final Admin admin;
-  private final KafkaProducer<byte[], byte[]> producer;
-  private final KafkaConsumer<byte[], byte[]> consumer;
-  private final List<TopicPartition> partitions;
   private final Replica<K, V> replica;
-  private final long[] startPositions;
-  private final long session = ThreadLocalRandom.current().nextLong();
-  private final AtomicLong requests = new AtomicLong();
-  private final ConcurrentHashMap<Long, CompletableFuture<Applied>> pending = new ConcurrentHashMap<>();
+  private final Writer<K, V> writer;
+  private final ReadBarriers barriers;
+  private final Housekeeping<K, V> housekeeping;
+  private final Applier<K, V> applier;
+  private final CacheWrites<K, V> writes;
   private final ConcurrentHashMap<K, CompletableFuture<@Nullable V>> loads = new ConcurrentHashMap<>();
-  private final ConcurrentLinkedQueue<Barrier> barriers = new ConcurrentLinkedQueue<>();
+  /** Set once by {@link #close()}; shared with the components, which stop on it. */
   private final AtomicBoolean closed = new AtomicBoolean();
-  private final CountDownLatch readyLatch = new CountDownLatch(1);
-  private final Thread applier;
-  /** Batches polled by the fetch thread, waiting to be applied; a few, so memory stays bounded. */
-  private final BlockingQueue<Fetched> fetched = new ArrayBlockingQueue<>(4);
-  private volatile @Nullable Thread fetcher;
-  private volatile boolean consumerOwnedByFetcher;
-  private final AsyncCache<K, V> async = new Async();
-
-  // Written by the apply thread, read by any.
-  private volatile boolean ready;
-  private volatile long @Nullable [] endAtStart;
-  private volatile long replayTarget = -1;
-  private volatile long lagRecords;
-  private volatile long lagMillis;
-  private volatile @Nullable Throwable applierFailure;
-  private final LongAdder replayed = new LongAdder();
-  private final LongAdder retries = new LongAdder();
-  private final LongAdder anchorsWritten = new LongAdder();
-  private final LongAdder expiredRemoved = new LongAdder();
-
-  // Apply thread only.
-  private final Map<K, Long> anchorAttempts = new HashMap<>();
-  private long nextHousekeeping;
-  private long nextSnapshot;
-  private long nextProgressLog;
-  private long replayStartedNanos;
-
-  /** The outcome of a record this cache wrote, seen when the local replica applied it. */
-  private record Applied(boolean valid, boolean wasPresent, int partition, long offset) {}
-
-  /** One poll's records, the consumer's positions after them, and the records still behind. */
-  private record Fetched(ConsumerRecords<byte[], byte[]> records, long[] positions, long lag) {}
-
-  /** A read barrier: completes when every partition has reached its target. */
-  private record Barrier(long[] targets, CompletableFuture<Void> done) {}
-
-  /** What a write will put in its record, and what it returns once the record applies. */
-  private record Decision<V, R>(Op op, boolean conditional, @Nullable V value, long deadline, Function<Applied, R> result) {}
-
-  @FunctionalInterface
-  private interface Decider<V, R> {
-    /** Decides from the key's live entry ({@code null} when absent or expired). */
-    Decision<V, R> decide(@Nullable Entry<V> live, long nowMillis);
-  }
+  private final AsyncCache<K, V> async;
 
   @SuppressWarnings("unchecked")
   ReplicatedKafkaCache(
       CacheConfig config, ReplicationOptions options, Admin admin, TopicSetup.TopicInfo topicInfo,
       Consumer<Cache<?, ?>> onClose) {
     int partitionCount = topicInfo.partitions();
-    this.topicId = topicInfo.topicId();
     this.config = config;
     this.options = options;
     this.topic = options.topicFor(config.name());
-    this.keyCodec = (Codec<K>) config.keyCodec();
-    this.valueCodec = (Codec<V>) config.valueCodec();
+    Codec<K> keyCodec = (Codec<K>) config.keyCodec();
+    Codec<V> valueCodec = (Codec<V>) config.valueCodec();
     this.clock = config.clock();
-    this.executor = config.executor();
     this.stats = config.recordStats() ? StatsCounter.concurrent() : StatsCounter.disabled();
-    this.defaultTtl = config.expireAfterWrite().orElse(null);
     this.onClose = onClose;
     this.admin = admin;
     List<TopicPartition> tps = new ArrayList<>();
     for (int p = 0; p < partitionCount; p++) {
       tps.add(new TopicPartition(topic, p));
     }
-    this.partitions = List.copyOf(tps);
+    List<TopicPartition> partitions = List.copyOf(tps);
     String clientId = "cachet-" + config.name() + "-" + options.nodeId();
-    Replica<K, V> loaded = null;
-    long[] positions = new long[partitionCount];
-    if (options.snapshotPath().isPresent()) {
-      Path path = options.snapshotPath().get();
-      Replica<K, V> candidate = new Replica<>(keyCodec, valueCodec, partitionCount);
-      if (Files.exists(path)) {
-        try {
-          positions = Snapshot.read(path, topic, topicInfo.topicId(), candidate, keyCodec, valueCodec, clock.millis(),
-              topicInfo.deleteRetentionMillis());
-          loaded = candidate;
-          LOG.info("Cache '{}' loaded snapshot {} ({} entries); replaying the topic from there", config.name(), path,
-              candidate.size());
-        } catch (IOException e) {
-          LOG.warn("Cache '{}': snapshot {} is unusable ({}); replaying topic '{}' from the beginning", config.name(),
-              path, e.getMessage(), topic);
-          positions = new long[partitionCount];
-        }
-      } else {
-        LOG.warn("Cache '{}': no snapshot at {}; replaying topic '{}' from the beginning", config.name(), path, topic);
-      }
-    }
-    this.replica = loaded != null ? loaded : new Replica<>(keyCodec, valueCodec, partitionCount);
-    this.startPositions = positions;
+    SnapshotStore<K, V> snapshots = new SnapshotStore<>(config.name(), options, topicInfo, keyCodec, valueCodec, clock);
+    this.replica = snapshots.replica();
     KafkaProducer<byte[], byte[]> p = null;
+    KafkaConsumer<byte[], byte[]> consumer;
     try {
       p = new KafkaProducer<>(KafkaClients.producer(options, clientId + "-producer"));
-      this.consumer = new KafkaConsumer<>(KafkaClients.consumer(options, clientId + "-consumer"));
+      consumer = new KafkaConsumer<>(KafkaClients.consumer(options, clientId + "-consumer"));
     } catch (KafkaException e) {
       if (p != null) {
         p.close(Duration.ZERO);
       }
       throw new CacheException("could not create the Kafka clients of cache '" + config.name() + "': " + e, e);
     }
-    this.producer = p;
-    this.applier = new Thread(this::runApplier, "cachet-replica-" + config.name());
-    applier.setDaemon(true);
+    this.writer = new Writer<>(config.name(), options, keyCodec, valueCodec, clock, replica, partitions, admin, p,
+        closed, this::replicaFailure);
+    this.barriers = new ReadBarriers(config.name(), options, admin, partitions, replica, closed);
+    this.housekeeping = new Housekeeping<>(options.nodeId(), replica, writer, snapshots);
+    this.applier = new Applier<>(config.name(), options, valueCodec, clock, consumer, partitions, snapshots, writer,
+        barriers, housekeeping, closed);
+    this.writes = new CacheWrites<>(config.name(), config.perEntryTtl(), config.maximumSize(),
+        config.expireAfterWrite().orElse(null), clock, stats, replica, writer, this::requireWritable);
+    this.async = new AsyncView<>(this, writes, config.executor());
     applier.start();
   }
 
-  // ------------------------------------------------------------------ apply thread
-
-  private void runApplier() {
-    try {
-      consumer.assign(partitions);
-      boolean fromSnapshot = false;
-      for (TopicPartition tp : partitions) {
-        long position = startPositions[tp.partition()];
-        fromSnapshot |= position > 0;
-        consumer.seek(tp, position);
-      }
-      long[] ends = fetchEndOffsets();
-      if (ends == null) {
-        return;
-      }
-      if (fromSnapshot && !snapshotFits(ends)) {
-        replica.reset();
-        consumer.seekToBeginning(partitions);
-      }
-      endAtStart = ends;
-      long target = 0;
-      for (int p = 0; p < ends.length; p++) {
-        target += Math.max(0, ends[p] - replica.position(p));
-      }
-      replayTarget = target;
-      replayStartedNanos = System.nanoTime();
-      LOG.info("Cache '{}' (node {}) replaying topic '{}': {} record(s) to apply", config.name(), options.nodeId(),
-          topic, target);
-      checkReady();
-      // From here the fetch thread owns the consumer: parsing fetched batches overlaps with
-      // applying the previous ones (measured: most of a replay is this thread's CPU).
-      Thread fetcher = new Thread(this::runFetcher, "cachet-fetch-" + config.name());
-      fetcher.setDaemon(true);
-      consumerOwnedByFetcher = true;
-      this.fetcher = fetcher;
-      fetcher.start();
-      while (!closed.get() && applierFailure == null) {
-        Fetched batch = fetched.poll(100, TimeUnit.MILLISECONDS);
-        long now = clock.millis();
-        if (batch != null) {
-          for (ConsumerRecord<byte[], byte[]> record : batch.records()) {
-            applyRecord(record, now);
-          }
-          for (TopicPartition tp : batch.records().partitions()) {
-            replica.advance(tp.partition(), batch.positions()[tp.partition()]);
-          }
-          updateLag(batch, now);
-        }
-        checkReady();
-        checkBarriers();
-        housekeeping(now);
-      }
-    } catch (WakeupException | InterruptedException e) {
-      if (!closed.get()) {
-        fail(e);
-      }
-    } catch (Throwable t) {
-      if (!closed.get()) {
-        fail(t);
-      }
-    } finally {
-      if (closed.get() && ready && applierFailure == null) {
-        writeSnapshot();
-      }
-      if (!consumerOwnedByFetcher) {
-        closeConsumer();
-      }
-    }
-  }
-
-  /** Polls the consumer and hands each batch, with the positions after it, to the apply thread. */
-  private void runFetcher() {
-    try {
-      while (!closed.get() && applierFailure == null) {
-        ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(100));
-        long[] positions = new long[partitions.size()];
-        for (TopicPartition tp : records.partitions()) {
-          positions[tp.partition()] = consumer.position(tp);
-        }
-        long lag = 0;
-        for (TopicPartition tp : partitions) {
-          lag += consumer.currentLag(tp).orElse(0);
-        }
-        Fetched batch = new Fetched(records, positions, lag);
-        if (records.isEmpty()) {
-          fetched.offer(batch); // only news about the lag: dropped when the apply thread is busy
-        } else {
-          fetched.put(batch);
-        }
-      }
-    } catch (WakeupException | InterruptedException e) {
-      if (!closed.get()) {
-        fail(e);
-      }
-    } catch (Throwable t) {
-      if (!closed.get()) {
-        fail(t);
-      }
-    } finally {
-      closeConsumer();
-    }
-  }
-
-  private void closeConsumer() {
-    try {
-      consumer.close(Duration.ofSeconds(2));
-    } catch (RuntimeException e) {
-      LOG.debug("Closing the consumer of cache '{}' failed", config.name(), e);
-    }
-  }
-
-  /** Returns the end offsets taken at start, retrying while the brokers are unreachable; null once closed. */
-  private long @Nullable [] fetchEndOffsets() {
-    boolean warned = false;
-    while (!closed.get()) {
-      try {
-        Map<TopicPartition, Long> ends = consumer.endOffsets(partitions, Duration.ofSeconds(5));
-        long[] result = new long[partitions.size()];
-        for (TopicPartition tp : partitions) {
-          result[tp.partition()] = ends.get(tp);
-        }
-        return result;
-      } catch (org.apache.kafka.common.errors.TimeoutException e) {
-        if (!warned) {
-          LOG.warn("Cache '{}' cannot reach Kafka at {} to read the end of topic '{}'; not ready, still trying",
-              config.name(), options.bootstrapServers(), topic);
-          warned = true;
-        }
-      }
-    }
-    return null;
-  }
-
-  /** Checks a snapshot's positions against the log: outside it, the topic was recreated or truncated. */
-  private boolean snapshotFits(long[] ends) {
-    Map<TopicPartition, Long> starts = consumer.beginningOffsets(partitions, Duration.ofSeconds(30));
-    for (TopicPartition tp : partitions) {
-      long position = startPositions[tp.partition()];
-      if (position > ends[tp.partition()] || position < starts.get(tp)) {
-        LOG.warn("Cache '{}': snapshot position {} of {} is outside the log ({}..{}): the topic was recreated or"
-                + " truncated. Replaying topic '{}' from the beginning instead", config.name(), position, tp,
-            starts.get(tp), ends[tp.partition()], topic);
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private void applyRecord(ConsumerRecord<byte[], byte[]> record, long now) {
-    Header header = record.headers().lastHeader(RecordMeta.HEADER);
-    Replica.Outcome<K> outcome = replica.apply(record.partition(), record.offset(), record.timestamp(), record.key(),
-        record.value(), header == null ? null : header.value(), now);
-    replayed.increment();
-    if (outcome == null || !outcome.decodable()) {
-      LOG.warn("Cache '{}' skipped the record at {}-{} offset {}: not written by Cachet ({}); skipped records: {}",
-          config.name(), topic, record.partition(), record.offset(),
-          outcome == null ? "its key cannot be decoded"
-              : outcome.meta() == null ? "no decodable '" + RecordMeta.HEADER + "' header"
-              : "its value cannot be decoded by " + valueCodec,
-          replica.skippedRecords());
-    }
-    if (outcome == null || outcome.meta() == null) {
-      return;
-    }
-    RecordMeta meta = outcome.meta();
-    if (meta.session() == session) {
-      CompletableFuture<Applied> waiting = pending.remove(meta.request());
-      if (waiting != null) {
-        waiting.complete(new Applied(outcome.valid(), outcome.wasPresent(), record.partition(), record.offset()));
-      }
-    }
-  }
-
-  /** Records behind the end of the topic, and how old the newest applied record was; 0 ms when caught up. */
-  private void updateLag(Fetched batch, long now) {
-    ConsumerRecords<byte[], byte[]> records = batch.records();
-    lagRecords = batch.lag();
-    if (batch.lag() == 0) {
-      lagMillis = 0;
-    } else if (!records.isEmpty()) {
-      long newest = Long.MIN_VALUE;
-      for (TopicPartition tp : records.partitions()) {
-        List<ConsumerRecord<byte[], byte[]>> list = records.records(tp);
-        newest = Math.max(newest, list.get(list.size() - 1).timestamp());
-      }
-      lagMillis = Math.max(0, now - newest);
-    }
-  }
-
-  private void checkReady() {
-    long[] ends = endAtStart;
-    if (ready || ends == null) {
-      return;
-    }
-    for (int p = 0; p < ends.length; p++) {
-      if (replica.position(p) < ends[p]) {
-        logProgress();
-        return;
-      }
-    }
-    double seconds = (System.nanoTime() - replayStartedNanos) / 1e9;
-    long count = replayed.sum();
-    LOG.info("Cache '{}' (node {}) is ready: replayed {} record(s) of topic '{}' in {} s ({} records/s), {} entries",
-        config.name(), options.nodeId(), count, topic, String.format("%.2f", seconds),
-        seconds > 0 ? Math.round(count / seconds) : count, replica.size());
-    ready = true;
-    readyLatch.countDown();
-  }
-
-  private void logProgress() {
-    long nowNanos = System.nanoTime();
-    if (nowNanos - nextProgressLog < 0) {
-      return;
-    }
-    if (nextProgressLog != 0) {
-      long count = replayed.sum();
-      double seconds = (nowNanos - replayStartedNanos) / 1e9;
-      LOG.info("Cache '{}' replaying topic '{}': {} of {} record(s) ({}%), {} records/s", config.name(), topic, count,
-          replayTarget, replayTarget <= 0 ? 100 : Math.min(100, count * 100 / replayTarget),
-          seconds > 0 ? Math.round(count / seconds) : count);
-    }
-    nextProgressLog = nowNanos + TimeUnit.MILLISECONDS.toNanos(PROGRESS_LOG_INTERVAL_MS);
-  }
-
-  private void checkBarriers() {
-    for (Iterator<Barrier> it = barriers.iterator(); it.hasNext(); ) {
-      Barrier barrier = it.next();
-      if (reached(barrier.targets())) {
-        it.remove();
-        barrier.done().complete(null);
-      } else if (barrier.done().isDone()) {
-        it.remove();
-      }
-    }
-  }
-
-  private boolean reached(long[] targets) {
-    for (int p = 0; p < targets.length; p++) {
-      if (replica.position(p) < targets[p]) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  /** Writes anchors for unanchored keys and removals for expired entries; saves snapshots. */
-  private void housekeeping(long now) {
-    if (now < nextHousekeeping || !ready) {
-      return;
-    }
-    nextHousekeeping = now + HOUSEKEEPING_INTERVAL_MS;
-    for (Map.Entry<K, Entry<V>> e : replica.pollExpired(now)) {
-      Entry<V> entry = e.getValue();
-      boolean mine = entry.writer().equals(options.nodeId());
-      if (mine || now >= entry.deadline() + FALLBACK_DELAY_MS) {
-        // Removes the expired value so compaction can drop the key; void if the key changed meanwhile.
-        send(e.getKey(), Op.EXPIRED, true, entry.offset(), null, 0, -1);
-        expiredRemoved.increment();
-        replica.retryExpiry(e.getKey(), entry, now + FALLBACK_DELAY_MS);
-      } else {
-        replica.retryExpiry(e.getKey(), entry, entry.deadline() + FALLBACK_DELAY_MS + jitter());
-      }
-    }
-    Map<K, Entry<V>> unanchored = replica.unanchored();
-    anchorAttempts.keySet().removeIf(k -> !unanchored.containsKey(k));
-    for (Map.Entry<K, Entry<V>> e : unanchored.entrySet()) {
-      Entry<V> entry = e.getValue();
-      boolean mine = entry.writer().equals(options.nodeId());
-      long age = now - entry.appliedAtMillis();
-      Long attempted = anchorAttempts.get(e.getKey());
-      if ((attempted != null && attempted == entry.offset()) || age < (mine ? OWN_ANCHOR_DELAY_MS : FALLBACK_DELAY_MS)) {
-        continue;
-      }
-      boolean live = entry.isLive(now);
-      send(e.getKey(), Op.ANCHOR, true, entry.offset(), live ? entry.value() : null, live ? entry.deadline() : 0, -1);
-      anchorsWritten.increment();
-      anchorAttempts.put(e.getKey(), entry.offset());
-    }
-    if (options.snapshotPath().isPresent() && now >= nextSnapshot) {
-      if (nextSnapshot != 0) {
-        writeSnapshot();
-      }
-      nextSnapshot = now + options.snapshotInterval().toMillis();
-    }
-  }
-
-  private static long jitter() {
-    return ThreadLocalRandom.current().nextLong(1_000);
-  }
-
-  private void writeSnapshot() {
-    Path path = options.snapshotPath().orElse(null);
-    if (path == null) {
-      return;
-    }
-    try {
-      long started = System.nanoTime();
-      long count = Snapshot.write(path, topic, topicId, replica, keyCodec, valueCodec, clock.millis());
-      LOG.debug("Cache '{}' wrote snapshot {} ({} entries) in {} ms", config.name(), path, count,
-          TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
-    } catch (IOException | RuntimeException e) {
-      LOG.warn("Cache '{}' could not write snapshot {}: {}", config.name(), path, e.toString());
-    }
-  }
-
-  private void fail(Throwable t) {
-    applierFailure = t;
-    readyLatch.countDown();
-    LOG.error("Cache '{}': the replica of topic '{}' stopped applying records; the cache no longer changes and"
-        + " must be recreated", config.name(), topic, t);
-    CacheException failure = new CacheException("the replica of cache '" + config.name() + "' stopped: " + t, t);
-    pending.values().forEach(f -> f.completeExceptionally(failure));
-    barriers.forEach(b -> b.done().completeExceptionally(failure));
-  }
-
-  // ------------------------------------------------------------------ writing
-
-  /** Sends one record without waiting; returns its request number. */
-  private long send(K key, Op op, boolean conditional, long expected, @Nullable V value, long deadline, long request) {
-    byte[] keyBytes = keyCodec.encode(key);
-    byte[] valueBytes = value == null ? null : valueCodec.encode(value);
-    long id = request >= 0 ? request : requests.incrementAndGet();
-    RecordMeta meta = new RecordMeta(op, conditional, conditional ? expected : 0, value == null ? 0 : deadline,
-        session, id, options.nodeId());
-    ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(topic, partitionOf(keyBytes), null, keyBytes,
-        valueBytes, List.of(new RecordHeader(RecordMeta.HEADER, meta.encode())));
-    producer.send(record, (metadata, error) -> onSent(id, metadata, error));
-    return id;
-  }
-
-  private void onSent(long request, @Nullable RecordMetadata metadata, @Nullable Exception error) {
-    if (error == null) {
-      return;
-    }
-    CompletableFuture<Applied> waiting = pending.remove(request);
-    if (waiting == null) {
-      LOG.debug("Cache '{}': a background record could not be written: {}", config.name(), error.toString());
-      return;
-    }
-    if (error instanceof RecordTooLargeException) {
-      waiting.completeExceptionally(new CacheException(
-          "the record is larger than Kafka accepts (max.request.size / max.message.bytes): " + error.getMessage(),
-          error));
-    } else {
-      waiting.completeExceptionally(new BackendUnavailableException(
-          "Kafka at " + options.bootstrapServers() + " did not accept the write to topic '" + topic + "' within "
-              + options.writeTimeout() + ": " + error.getMessage(), error));
-    }
-  }
-
-  private int partitionOf(byte[] keyBytes) {
-    return Utils.toPositive(Utils.murmur2(keyBytes)) % partitions.size();
-  }
-
-  private <R> CompletableFuture<R> write(K key, Op op, Decider<V, R> decider) {
-    requireWritable();
-    CompletableFuture<R> result = new CompletableFuture<>();
-    attempt(key, op, decider, System.nanoTime() + options.writeTimeout().toNanos(), 0, result);
-    return result;
-  }
-
-  private <R> void attempt(K key, Op op, Decider<V, R> decider, long deadlineNanos, int attempt,
-      CompletableFuture<R> result) {
-    try {
-      if (closed.get()) {
-        throw new IllegalStateException("cache '" + name() + "' is closed");
-      }
-      byte[] keyBytes = keyCodec.encode(key);
-      int partition = partitionOf(keyBytes);
-      // Position first, then the entry: a record applied in between makes the write void, never wrong.
-      long position = replica.position(partition);
-      Entry<V> current = replica.get(key);
-      long now = clock.millis();
-      Decision<V, R> decision = decider.decide(current != null && current.isLive(now) ? current : null, now);
-      long expected = current != null ? current.offset() : position - 1;
-      long request = requests.incrementAndGet();
-      CompletableFuture<Applied> applied = new CompletableFuture<>();
-      pending.put(request, applied);
-      try {
-        send(key, decision.op(), decision.conditional(), expected, decision.value(), decision.deadline(), request);
-      } catch (KafkaException e) {
-        pending.remove(request);
-        throw new BackendUnavailableException("Kafka at " + options.bootstrapServers() + " did not take the write: "
-            + e.getMessage(), e);
-      }
-      long remaining = deadlineNanos - System.nanoTime();
-      applied.orTimeout(Math.max(1, remaining), TimeUnit.NANOSECONDS).whenComplete((outcome, error) -> {
-        if (error != null) {
-          pending.remove(request);
-          result.completeExceptionally(error instanceof TimeoutException ? timeout(key, partition, error) : error);
-        } else if (outcome.valid()) {
-          try {
-            result.complete(decision.result().apply(outcome));
-          } catch (RuntimeException e) {
-            result.completeExceptionally(e);
-          }
-        } else {
-          retries.increment();
-          long delayNanos = TimeUnit.MILLISECONDS.toNanos(
-              ThreadLocalRandom.current().nextLong(1, Math.min(100, 2L << Math.min(attempt, 6)) + 1));
-          if (System.nanoTime() + delayNanos >= deadlineNanos) {
-            result.completeExceptionally(new ReplicationTimeoutException(
-                "write to key '" + key + "' of cache '" + name() + "' kept conflicting with concurrent writes to the"
-                    + " same key and was not applied within " + options.writeTimeout(), outcome.partition(),
-                outcome.offset(), replica.position(outcome.partition()), null));
-            return;
-          }
-          CompletableFuture.delayedExecutor(delayNanos, TimeUnit.NANOSECONDS)
-              .execute(() -> attempt(key, op, decider, deadlineNanos, attempt + 1, result));
-        }
-      });
-    } catch (RuntimeException e) {
-      result.completeExceptionally(e);
-    }
-  }
-
-  private RuntimeException timeout(K key, int partition, Throwable cause) {
-    long reached = replica.position(partition);
-    long[] ends = null;
-    try {
-      TopicPartition tp = partitions.get(partition);
-      ends = new long[] {admin.listOffsets(Map.of(tp, OffsetSpec.latest())).partitionResult(tp)
-          .get(1, TimeUnit.SECONDS).offset()};
-    } catch (ExecutionException | TimeoutException | RuntimeException e) {
-      // The brokers did not answer: the write most likely never reached the log.
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    if (ends == null) {
-      return new BackendUnavailableException("write to key '" + key + "' of cache '" + name() + "' failed: Kafka at "
-          + options.bootstrapServers() + " did not acknowledge it within " + options.writeTimeout(), cause);
-    }
-    return new ReplicationTimeoutException(
-        "write to key '" + key + "' of cache '" + name() + "' reached the log but was not applied here within "
-            + options.writeTimeout() + ": " + topic + "-" + partition + " ends at offset " + ends[0]
-            + ", this replica reached offset " + reached + (applierFailure != null ? " (replica stopped)" : ""),
-        partition, ends[0] - 1, reached, cause);
-  }
-
-  private long deadlineFor(@Nullable Duration ttl, long now) {
-    Duration d = ttl != null ? ttl : defaultTtl;
-    if (d == null) {
-      return 0;
-    }
-    long millis = Math.max(1, saturatedMillis(d));
-    return now > Long.MAX_VALUE - millis ? Long.MAX_VALUE : now + millis;
-  }
-
-  private static long saturatedMillis(Duration d) {
-    try {
-      return d.toMillis();
-    } catch (ArithmeticException e) {
-      return Long.MAX_VALUE;
-    }
-  }
-
-  /** New keys are refused once the replica holds maximumSize values; replicas never evict. */
-  private void checkCapacity(K key, @Nullable Entry<V> live) {
-    if (live == null && replica.size() >= config.maximumSize()) {
-      throw new ReplicaFullException("cache '" + name() + "' holds " + replica.size()
-          + " entries, its maximumSize is " + config.maximumSize() + "; key '" + key + "' was not written");
-    }
+  private @Nullable Throwable replicaFailure() {
+    return applier.failure();
   }
 
   // ------------------------------------------------------------------ Cache
@@ -690,7 +139,7 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
     requireNonNull(key, "key");
     requireReadable();
     if (options.readLatest()) {
-      join(barrier());
+      join(barriers.barrier());
     }
     return read(key);
   }
@@ -741,9 +190,10 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
         return null;
       }
       V value = loaded;
-      V winner = join(write(key, Op.PUT_IF_ABSENT, (live, now) -> live != null
-          ? restate(Op.PUT_IF_ABSENT, live, a -> live.value())
-          : admit(key, live, new Decision<>(Op.PUT_IF_ABSENT, true, value, deadlineFor(null, now), a -> value))));
+      V winner = join(writes.write(key, Op.PUT_IF_ABSENT, (live, now) -> live != null
+          ? CacheWrites.restate(Op.PUT_IF_ABSENT, live, a -> live.value())
+          : writes.admit(key, live,
+              new Decision<>(Op.PUT_IF_ABSENT, true, value, writes.deadlineFor(null, now), a -> value))));
       mine.complete(winner);
       return winner;
     } catch (RuntimeException e) {
@@ -763,7 +213,7 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
       list.add(requireNonNull(key, "key"));
     }
     if (options.readLatest()) {
-      join(barrier());
+      join(barriers.barrier());
     }
     Map<K, V> found = new LinkedHashMap<>();
     for (K key : list) {
@@ -777,25 +227,13 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
 
   @Override
   public void put(K key, V value) {
-    join(putAsync(key, value, null));
+    join(writes.put(key, value, null));
   }
 
   @Override
   public void put(K key, V value, Duration ttl) {
     requireNonNull(ttl, "ttl");
-    join(putAsync(key, value, ttl));
-  }
-
-  private CompletableFuture<Void> putAsync(K key, V value, @Nullable Duration ttl) {
-    requireNonNull(key, "key");
-    requireNonNull(value, "value");
-    if (ttl != null) {
-      requireTtlAllowed();
-      Checks.requirePositiveTtl(ttl);
-    }
-    stats.recordPuts(1);
-    return write(key, Op.PUT, (live, now) ->
-        admit(key, live, new Decision<>(Op.PUT, false, value, deadlineFor(ttl, now), a -> null)));
+    join(writes.put(key, value, ttl));
   }
 
   @Override
@@ -805,114 +243,44 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
       requireNonNull(k, "key");
       requireNonNull(v, "value");
     });
-    List<CompletableFuture<Void>> writes = new ArrayList<>();
-    entries.forEach((k, v) -> writes.add(putAsync(k, v, null)));
-    join(CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)));
+    List<CompletableFuture<Void>> puts = new ArrayList<>();
+    entries.forEach((k, v) -> puts.add(writes.put(k, v, null)));
+    join(CompletableFuture.allOf(puts.toArray(CompletableFuture[]::new)));
   }
 
   @Override
   public boolean putIfAbsent(K key, V value) {
-    return join(putIfAbsentAsync(key, value));
-  }
-
-  private CompletableFuture<Boolean> putIfAbsentAsync(K key, V value) {
-    requireNonNull(key, "key");
-    requireNonNull(value, "value");
-    return write(key, Op.PUT_IF_ABSENT, (live, now) -> {
-      if (live != null) {
-        return restate(Op.PUT_IF_ABSENT, live, a -> false);
-      }
-      stats.recordPuts(1);
-      return admit(key, null, new Decision<>(Op.PUT_IF_ABSENT, true, value, deadlineFor(null, now), a -> true));
-    });
+    return join(writes.putIfAbsent(key, value));
   }
 
   @Override
   public boolean replace(K key, V value) {
-    requireNonNull(key, "key");
-    requireNonNull(value, "value");
-    return join(write(key, Op.REPLACE, (live, now) -> live == null
-        ? restate(Op.REPLACE, null, a -> false)
-        : new Decision<>(Op.REPLACE, true, value, deadlineFor(null, now), a -> true)));
+    return join(writes.replace(key, value));
   }
 
   @Override
   public boolean replace(K key, V oldValue, V newValue) {
-    return join(replaceAsync(key, oldValue, newValue));
-  }
-
-  private CompletableFuture<Boolean> replaceAsync(K key, V oldValue, V newValue) {
-    requireNonNull(key, "key");
-    requireNonNull(oldValue, "oldValue");
-    requireNonNull(newValue, "newValue");
-    return write(key, Op.REPLACE_IF_EQUAL, (live, now) -> live == null || !live.value().equals(oldValue)
-        ? restate(Op.REPLACE_IF_EQUAL, live, a -> false)
-        : new Decision<>(Op.REPLACE_IF_EQUAL, true, newValue, deadlineFor(null, now), a -> true));
+    return join(writes.replace(key, oldValue, newValue));
   }
 
   @Override
   public boolean remove(K key) {
-    return join(removeAsync(key));
-  }
-
-  private CompletableFuture<Boolean> removeAsync(K key) {
-    requireNonNull(key, "key");
-    return write(key, Op.REMOVE, (live, now) -> new Decision<>(Op.REMOVE, false, null, 0, Applied::wasPresent));
+    return join(writes.remove(key));
   }
 
   @Override
   public boolean remove(K key, V value) {
-    requireNonNull(key, "key");
-    requireNonNull(value, "value");
-    return join(write(key, Op.REMOVE_IF_EQUAL, (live, now) -> live == null || !live.value().equals(value)
-        ? restate(Op.REMOVE_IF_EQUAL, live, a -> false)
-        : new Decision<>(Op.REMOVE_IF_EQUAL, true, null, 0, a -> true)));
+    return join(writes.remove(key, value));
   }
 
   @Override
   public boolean expire(K key, Duration ttl) {
-    return join(expireAsync(key, ttl));
-  }
-
-  private CompletableFuture<Boolean> expireAsync(K key, Duration ttl) {
-    requireNonNull(key, "key");
-    requireTtlAllowed();
-    Checks.requireNonNegativeTtl(ttl);
-    return write(key, Op.EXPIRE, (live, now) -> {
-      if (live == null) {
-        return restate(Op.EXPIRE, null, a -> false);
-      }
-      return ttl.isZero()
-          ? new Decision<>(Op.EXPIRE, true, null, 0, a -> true)
-          : new Decision<>(Op.EXPIRE, true, live.value(), deadlineFor(ttl, now), a -> true);
-    });
-  }
-
-  /** A record that keeps the key as it is: the answer is "no", and the log must say so at this point. */
-  private static <V, R> Decision<V, R> restate(Op op, @Nullable Entry<V> live, Function<Applied, R> result) {
-    return live == null
-        ? new Decision<>(op, true, null, 0, result)
-        : new Decision<>(op, true, live.value(), live.deadline(), result);
-  }
-
-  private <R> Decision<V, R> admit(K key, @Nullable Entry<V> live, Decision<V, R> decision) {
-    checkCapacity(key, live);
-    return decision;
+    return join(writes.expire(key, ttl));
   }
 
   @Override
   public void clear() {
-    requireWritable();
-    List<CompletableFuture<Boolean>> writes = new ArrayList<>();
-    long now = clock.millis();
-    for (Map.Entry<K, Entry<V>> e : replica.entries()) {
-      if (e.getValue().value() != null) {
-        K key = e.getKey();
-        writes.add(write(key, Op.CLEAR, (live, t) -> new Decision<>(Op.CLEAR, false, null, 0, Applied::wasPresent)));
-      }
-    }
-    LOG.debug("Cache '{}' clearing {} key(s) at {}", name(), writes.size(), now);
-    join(CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)));
+    join(writes.clear());
   }
 
   @Override
@@ -954,32 +322,20 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
       return;
     }
     try {
-      consumer.wakeup();
-      Thread fetch = fetcher;
-      if (fetch != null) {
-        fetch.interrupt();
-      }
-      applier.join(TimeUnit.SECONDS.toMillis(30));
-      if (fetch != null) {
-        fetch.join(TimeUnit.SECONDS.toMillis(30));
-      }
+      applier.stop();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    try {
-      producer.close(Duration.ofSeconds(5));
-    } catch (RuntimeException e) {
-      LOG.debug("Closing the producer of cache '{}' failed", name(), e);
-    }
+    writer.close();
     try {
       admin.close(Duration.ofSeconds(5));
     } catch (RuntimeException e) {
       LOG.debug("Closing the admin client of cache '{}' failed", name(), e);
     }
     IllegalStateException closedError = new IllegalStateException("cache '" + name() + "' was closed");
-    pending.values().forEach(f -> f.completeExceptionally(closedError));
-    barriers.forEach(b -> b.done().completeExceptionally(closedError));
-    readyLatch.countDown();
+    writer.failAll(closedError);
+    barriers.failAll(closedError);
+    applier.releaseWaiters();
     onClose.accept(this);
   }
 
@@ -987,104 +343,44 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
 
   @Override
   public boolean isReady() {
-    return ready;
+    return applier.isReady();
   }
 
   @Override
   public boolean awaitReady(Duration timeout) throws InterruptedException {
     requireNonNull(timeout, "timeout");
     requireOpen();
-    readyLatch.await(Math.max(0, Checks.saturatedNanos(timeout)), TimeUnit.NANOSECONDS);
+    applier.awaitReady(Math.max(0, Checks.saturatedNanos(timeout)));
     requireOpen();
-    return ready;
+    return applier.isReady();
   }
 
   @Override
   public @Nullable V readLatest(K key) {
     requireNonNull(key, "key");
     requireReadable();
-    join(barrier());
+    join(barriers.barrier());
     return read(key);
   }
 
-  /** Completes once the replica has applied everything in the topic now. */
-  private CompletableFuture<Void> barrier() {
-    CompletableFuture<Void> done = new CompletableFuture<>();
-    Map<TopicPartition, OffsetSpec> request = new HashMap<>();
-    partitions.forEach(tp -> request.put(tp, OffsetSpec.latest()));
-    long timeoutNanos = options.writeTimeout().toNanos();
-    long deadline = System.nanoTime() + timeoutNanos;
-    long[] targets = new long[partitions.size()];
-    admin.listOffsets(request).all().toCompletionStage().toCompletableFuture()
-        .orTimeout(timeoutNanos, TimeUnit.NANOSECONDS)
-        .whenComplete((offsets, error) -> {
-          if (error != null) {
-            done.completeExceptionally(new BackendUnavailableException("Kafka at " + options.bootstrapServers()
-                + " did not return the end of topic '" + topic + "' within " + options.writeTimeout(), unwrap(error)));
-            return;
-          }
-          offsets.forEach((tp, info) -> targets[tp.partition()] = info.offset());
-          if (reached(targets)) {
-            done.complete(null);
-            return;
-          }
-          barriers.add(new Barrier(targets, done));
-          if (closed.get()) {
-            done.completeExceptionally(new IllegalStateException("cache '" + name() + "' was closed"));
-          }
-        });
-    long remaining = Math.max(1, deadline - System.nanoTime());
-    return done.orTimeout(remaining, TimeUnit.NANOSECONDS).exceptionallyCompose(error -> {
-      Throwable cause = unwrap(error);
-      if (!(cause instanceof TimeoutException)) {
-        return CompletableFuture.failedFuture(cause);
-      }
-      int behind = 0;
-      for (int p = 0; p < targets.length; p++) {
-        if (replica.position(p) < targets[p]) {
-          behind = p;
-          break;
-        }
-      }
-      return CompletableFuture.failedFuture(new ReplicationTimeoutException(
-          "cache '" + name() + "' did not reach the end of topic '" + topic + "' within " + options.writeTimeout()
-              + ": " + topic + "-" + behind + " ends at offset " + targets[behind] + ", this replica reached offset "
-              + replica.position(behind), behind, targets[behind] - 1, replica.position(behind), cause));
-    });
+  /** Returns the value of {@code key} once readable, after a read barrier when {@code readLatest} is set. */
+  CompletableFuture<@Nullable V> getAsync(K key) {
+    requireReadable();
+    return options.readLatest()
+        ? barriers.barrier().thenApply(x -> read(key))
+        : CompletableFuture.completedFuture(read(key));
   }
 
   @Override
   public ReplicationStatus status() {
-    long target = replayTarget;
-    return new ReplicationStatus(options.nodeId(), topic, ready, replayed.sum(), Math.max(target, 0), lagRecords,
-        lagMillis, replica.size());
+    return applier.status();
   }
 
   // ------------------------------------------------------------------ metrics
 
   @Override
   public List<BackendMetric> backendMetrics() {
-    return List.of(
-        new BackendMetric("cache.replication.lag.records", "Records in the topic not yet applied here",
-            BackendMetric.Kind.GAUGE, () -> lagRecords),
-        new BackendMetric("cache.replication.lag.ms", "Age of the newest applied record when it was applied",
-            BackendMetric.Kind.GAUGE, () -> lagMillis),
-        new BackendMetric("cache.replication.replay.progress", "Start-up replay progress, 0 to 1",
-            BackendMetric.Kind.GAUGE, () -> status().replayProgress()),
-        new BackendMetric("cache.replication.ready", "1 once the start-up replay has finished",
-            BackendMetric.Kind.GAUGE, () -> ready ? 1 : 0),
-        new BackendMetric("cache.replication.writes.waiting", "Writes waiting for their record to be applied",
-            BackendMetric.Kind.GAUGE, pending::size),
-        new BackendMetric("cache.replication.records.applied", "Records applied", BackendMetric.Kind.COUNTER,
-            replica::appliedRecords),
-        new BackendMetric("cache.replication.records.skipped", "Records skipped as undecodable",
-            BackendMetric.Kind.COUNTER, replica::skippedRecords),
-        new BackendMetric("cache.replication.writes.retried", "Conditional writes retried after a concurrent write",
-            BackendMetric.Kind.COUNTER, retries::sum),
-        new BackendMetric("cache.replication.anchors", "Anchor records written for unanchored keys",
-            BackendMetric.Kind.COUNTER, anchorsWritten::sum),
-        new BackendMetric("cache.replication.expired.removed", "Removal records written for expired entries",
-            BackendMetric.Kind.COUNTER, expiredRemoved::sum));
+    return ReplicationMetrics.of(applier, writer, housekeeping, replica);
   }
 
   // ------------------------------------------------------------------ helpers
@@ -1097,11 +393,11 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
 
   private void requireReadable() {
     requireOpen();
-    Throwable failure = applierFailure;
+    Throwable failure = applier.failure();
     if (failure != null) {
       throw new CacheException("the replica of cache '" + name() + "' stopped applying records: " + failure, failure);
     }
-    if (!ready) {
+    if (!applier.isReady()) {
       ReplicationStatus s = status();
       throw new CacheNotReadyException("cache '" + name() + "' is still replaying topic '" + topic + "': "
           + s.replayedRecords() + " of " + s.replayTarget() + " record(s) applied", null);
@@ -1110,20 +406,6 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
 
   private void requireWritable() {
     requireReadable();
-  }
-
-  private void requireTtlAllowed() {
-    if (!config.perEntryTtl()) {
-      throw new IllegalStateException("cache '" + name() + "' does not allow per-entry TTLs: it was built with perEntryTtl(false)");
-    }
-  }
-
-  private static Throwable unwrap(Throwable error) {
-    Throwable t = error;
-    while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
-      t = t.getCause();
-    }
-    return t;
   }
 
   /** Waits for a write or barrier, bounded so that no caller hangs; rethrows its failure unchanged. */
@@ -1137,7 +419,7 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
       throw new ReplicationTimeoutException("cache '" + name() + "' did not answer in time", 0, -1,
           replica.position(0), e);
     } catch (ExecutionException e) {
-      Throwable cause = unwrap(e);
+      Throwable cause = Futures.unwrap(e);
       if (cause instanceof RuntimeException r) {
         throw r;
       }
@@ -1145,93 +427,6 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
         throw err;
       }
       throw new CacheException("cache '" + name() + "' failed: " + cause, cause);
-    }
-  }
-
-  /** The non-blocking view: completes on the configured executor, never on Kafka's threads. */
-  private final class Async implements AsyncCache<K, V> {
-
-    @Override
-    public Cache<K, V> sync() {
-      return ReplicatedKafkaCache.this;
-    }
-
-    @Override
-    public CompletionStage<@Nullable V> get(K key) {
-      requireNonNull(key, "key");
-      return start(() -> {
-        requireReadable();
-        return options.readLatest()
-            ? barrier().thenApply(x -> read(key))
-            : CompletableFuture.completedFuture(read(key));
-      });
-    }
-
-    @Override
-    public CompletionStage<Map<K, V>> getAll(Iterable<? extends K> keys) {
-      requireNonNull(keys, "keys");
-      return start(() -> CompletableFuture.completedFuture(ReplicatedKafkaCache.this.getAll(keys)));
-    }
-
-    @Override
-    public CompletionStage<Void> put(K key, V value) {
-      return start(() -> putAsync(key, value, null));
-    }
-
-    @Override
-    public CompletionStage<Void> put(K key, V value, Duration ttl) {
-      requireNonNull(ttl, "ttl");
-      return start(() -> putAsync(key, value, ttl));
-    }
-
-    @Override
-    public CompletionStage<Boolean> putIfAbsent(K key, V value) {
-      return start(() -> putIfAbsentAsync(key, value));
-    }
-
-    @Override
-    public CompletionStage<Boolean> replace(K key, V oldValue, V newValue) {
-      return start(() -> replaceAsync(key, oldValue, newValue));
-    }
-
-    @Override
-    public CompletionStage<Boolean> remove(K key) {
-      return start(() -> removeAsync(key));
-    }
-
-    @Override
-    public CompletionStage<Boolean> expire(K key, Duration ttl) {
-      requireNonNull(ttl, "ttl");
-      return start(() -> expireAsync(key, ttl));
-    }
-
-    /** Argument errors throw; everything else completes the returned stage, on the executor. */
-    private <T> CompletionStage<T> start(java.util.function.Supplier<CompletableFuture<T>> operation) {
-      CompletableFuture<T> inner;
-      try {
-        inner = operation.get();
-      } catch (NullPointerException | IllegalArgumentException | IllegalStateException e) {
-        throw e;
-      } catch (RuntimeException e) {
-        inner = CompletableFuture.failedFuture(e);
-      }
-      CompletableFuture<T> outer = new CompletableFuture<>();
-      // executor.execute, not whenCompleteAsync: CompletableFuture swaps the common pool for a new
-      // thread per task when the pool has fewer than two threads (a 2-CPU machine).
-      inner.whenComplete((value, error) -> {
-        try {
-          executor.execute(() -> {
-            if (error != null) {
-              outer.completeExceptionally(unwrap(error));
-            } else {
-              outer.complete(value);
-            }
-          });
-        } catch (RuntimeException rejected) {
-          outer.completeExceptionally(rejected);
-        }
-      });
-      return outer;
     }
   }
 }

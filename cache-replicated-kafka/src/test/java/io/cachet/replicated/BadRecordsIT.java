@@ -48,7 +48,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * WARN), never changes state, never stops the replica, and a key it touched is anchored later.
  *
  * <p>Node "a" reads a {@link FakeTicker} as its wall clock, so the test moves it past
- * {@link ReplicatedKafkaCache#FALLBACK_DELAY_MS} instead of waiting 30 s for the anchor.
+ * {@link Housekeeping#FALLBACK_DELAY_MS} instead of waiting 30 s for the anchor.
  */
 @Tag("kafka")
 final class BadRecordsIT {
@@ -186,7 +186,7 @@ final class BadRecordsIT {
       if (bad.touchesKey) {
         // Compaction may keep only the foreign record of "k": after the grace period a node
         // restates the key in an anchor record.
-        clock.advance(Duration.ofMillis(ReplicatedKafkaCache.FALLBACK_DELAY_MS).plusSeconds(1));
+        clock.advance(Duration.ofMillis(Housekeeping.FALLBACK_DELAY_MS).plusSeconds(1));
         await().atMost(Duration.ofSeconds(30)).until(() -> metric(a, ANCHORS) == 1.0);
         ConsumerRecord<byte[], byte[]> last = lastRecordOf(topic, "k");
         assertThat(last.offset()).isGreaterThan(badOffset);

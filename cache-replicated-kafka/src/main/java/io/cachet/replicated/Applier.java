@@ -1,0 +1,374 @@
+package io.cachet.replicated;
+
+import io.cachet.CacheException;
+import io.cachet.codec.Codec;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.header.Header;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Applies a cache's topic to its replica: owns the consumer and the fetch and apply threads, replays
+ * the topic at start and tracks readiness, replay progress and lag. Thread-safe: the getters read
+ * volatile fields written by the apply thread.
+ *
+ * <p>The apply thread ({@code cachet-replica-<cache>}) does the start-up (assign, seek, end offsets,
+ * snapshot check) on the consumer, then hands the consumer to the fetch thread
+ * ({@code cachet-fetch-<cache>}, {@code Thread.start} publishes it), which polls and queues each
+ * batch with the positions after it. The apply thread applies the batches in offset order, moves
+ * the positions, completes this node's writes and read barriers, and runs the housekeeping. When
+ * either thread fails, the replica stops: every waiting write and barrier fails and the cache no
+ * longer changes.
+ */
+final class Applier<K, V> {
+
+  /** The cache's one logger name: operators' log settings refer to it. */
+  private static final Logger LOG = LoggerFactory.getLogger(ReplicatedKafkaCache.class);
+  private static final long PROGRESS_LOG_INTERVAL_MS = 5_000;
+
+  private final String name;
+  private final ReplicationOptions options;
+  private final String topic;
+  private final Codec<V> valueCodec;
+  private final InstantSource clock;
+  private final KafkaConsumer<byte[], byte[]> consumer;
+  private final List<TopicPartition> partitions;
+  private final Replica<K, V> replica;
+  private final SnapshotStore<K, V> snapshots;
+  private final Writer<K, V> writer;
+  private final ReadBarriers barriers;
+  private final Housekeeping<K, V> housekeeping;
+  private final AtomicBoolean closed;
+  private final CountDownLatch readyLatch = new CountDownLatch(1);
+  private final Thread applier;
+  /** Batches polled by the fetch thread, waiting to be applied; a few, so memory stays bounded. */
+  private final BlockingQueue<Fetched> fetched = new ArrayBlockingQueue<>(4);
+  private volatile @Nullable Thread fetcher;
+  private volatile boolean consumerOwnedByFetcher;
+
+  // Written by the apply thread, read by any.
+  private volatile boolean ready;
+  private volatile long @Nullable [] endAtStart;
+  private volatile long replayTarget = -1;
+  private volatile long lagRecords;
+  private volatile long lagMillis;
+  private volatile @Nullable Throwable applierFailure;
+  private final LongAdder replayed = new LongAdder();
+
+  // Apply thread only.
+  private long nextProgressLog;
+  private long replayStartedNanos;
+
+  /** One poll's records, the consumer's positions after them, and the records still behind. */
+  private record Fetched(ConsumerRecords<byte[], byte[]> records, long[] positions, long lag) {}
+
+  /** Creates the apply thread; {@link #start} starts it. {@code closed} is set once by the cache's {@code close()}. */
+  Applier(String name, ReplicationOptions options, Codec<V> valueCodec, InstantSource clock,
+      KafkaConsumer<byte[], byte[]> consumer, List<TopicPartition> partitions, SnapshotStore<K, V> snapshots,
+      Writer<K, V> writer, ReadBarriers barriers, Housekeeping<K, V> housekeeping, AtomicBoolean closed) {
+    this.name = name;
+    this.options = options;
+    this.topic = options.topicFor(name);
+    this.valueCodec = valueCodec;
+    this.clock = clock;
+    this.consumer = consumer;
+    this.partitions = partitions;
+    this.replica = snapshots.replica();
+    this.snapshots = snapshots;
+    this.writer = writer;
+    this.barriers = barriers;
+    this.housekeeping = housekeeping;
+    this.closed = closed;
+    this.applier = new Thread(this::runApplier, "cachet-replica-" + name);
+    applier.setDaemon(true);
+  }
+
+  void start() {
+    applier.start();
+  }
+
+  private void runApplier() {
+    try {
+      consumer.assign(partitions);
+      boolean fromSnapshot = false;
+      long[] startPositions = snapshots.startPositions();
+      for (TopicPartition tp : partitions) {
+        long position = startPositions[tp.partition()];
+        fromSnapshot |= position > 0;
+        consumer.seek(tp, position);
+      }
+      long[] ends = fetchEndOffsets();
+      if (ends == null) {
+        return;
+      }
+      if (fromSnapshot && !snapshots.fits(partitions, consumer.beginningOffsets(partitions, Duration.ofSeconds(30)),
+          ends)) {
+        replica.reset();
+        consumer.seekToBeginning(partitions);
+      }
+      endAtStart = ends;
+      long target = 0;
+      for (int p = 0; p < ends.length; p++) {
+        target += Math.max(0, ends[p] - replica.position(p));
+      }
+      replayTarget = target;
+      replayStartedNanos = System.nanoTime();
+      LOG.info("Cache '{}' (node {}) replaying topic '{}': {} record(s) to apply", name, options.nodeId(),
+          topic, target);
+      checkReady();
+      // From here the fetch thread owns the consumer: parsing fetched batches overlaps with
+      // applying the previous ones (measured: most of a replay is this thread's CPU).
+      Thread fetcher = new Thread(this::runFetcher, "cachet-fetch-" + name);
+      fetcher.setDaemon(true);
+      consumerOwnedByFetcher = true;
+      this.fetcher = fetcher;
+      fetcher.start();
+      while (!closed.get() && applierFailure == null) {
+        Fetched batch = fetched.poll(100, TimeUnit.MILLISECONDS);
+        long now = clock.millis();
+        if (batch != null) {
+          for (ConsumerRecord<byte[], byte[]> record : batch.records()) {
+            applyRecord(record, now);
+          }
+          for (TopicPartition tp : batch.records().partitions()) {
+            replica.advance(tp.partition(), batch.positions()[tp.partition()]);
+          }
+          updateLag(batch, now);
+        }
+        checkReady();
+        barriers.check();
+        if (ready) {
+          housekeeping.run(now);
+        }
+      }
+    } catch (WakeupException | InterruptedException e) {
+      if (!closed.get()) {
+        fail(e);
+      }
+    } catch (Throwable t) {
+      if (!closed.get()) {
+        fail(t);
+      }
+    } finally {
+      if (closed.get() && ready && applierFailure == null) {
+        snapshots.save();
+      }
+      if (!consumerOwnedByFetcher) {
+        closeConsumer();
+      }
+    }
+  }
+
+  /** Polls the consumer and hands each batch, with the positions after it, to the apply thread. */
+  private void runFetcher() {
+    try {
+      while (!closed.get() && applierFailure == null) {
+        ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(100));
+        long[] positions = new long[partitions.size()];
+        for (TopicPartition tp : records.partitions()) {
+          positions[tp.partition()] = consumer.position(tp);
+        }
+        long lag = 0;
+        for (TopicPartition tp : partitions) {
+          lag += consumer.currentLag(tp).orElse(0);
+        }
+        Fetched batch = new Fetched(records, positions, lag);
+        if (records.isEmpty()) {
+          fetched.offer(batch); // only news about the lag: dropped when the apply thread is busy
+        } else {
+          fetched.put(batch);
+        }
+      }
+    } catch (WakeupException | InterruptedException e) {
+      if (!closed.get()) {
+        fail(e);
+      }
+    } catch (Throwable t) {
+      if (!closed.get()) {
+        fail(t);
+      }
+    } finally {
+      closeConsumer();
+    }
+  }
+
+  private void closeConsumer() {
+    try {
+      consumer.close(Duration.ofSeconds(2));
+    } catch (RuntimeException e) {
+      LOG.debug("Closing the consumer of cache '{}' failed", name, e);
+    }
+  }
+
+  /** Returns the end offsets taken at start, retrying while the brokers are unreachable; null once closed. */
+  private long @Nullable [] fetchEndOffsets() {
+    boolean warned = false;
+    while (!closed.get()) {
+      try {
+        Map<TopicPartition, Long> ends = consumer.endOffsets(partitions, Duration.ofSeconds(5));
+        long[] result = new long[partitions.size()];
+        for (TopicPartition tp : partitions) {
+          result[tp.partition()] = ends.get(tp);
+        }
+        return result;
+      } catch (org.apache.kafka.common.errors.TimeoutException e) {
+        if (!warned) {
+          LOG.warn("Cache '{}' cannot reach Kafka at {} to read the end of topic '{}'; not ready, still trying",
+              name, options.bootstrapServers(), topic);
+          warned = true;
+        }
+      }
+    }
+    return null;
+  }
+
+  private void applyRecord(ConsumerRecord<byte[], byte[]> record, long now) {
+    Header header = record.headers().lastHeader(RecordMeta.HEADER);
+    Replica.Outcome<K> outcome = replica.apply(record.partition(), record.offset(), record.timestamp(), record.key(),
+        record.value(), header == null ? null : header.value(), now);
+    replayed.increment();
+    if (outcome == null || !outcome.decodable()) {
+      LOG.warn("Cache '{}' skipped the record at {}-{} offset {}: not written by Cachet ({}); skipped records: {}",
+          name, topic, record.partition(), record.offset(),
+          outcome == null ? "its key cannot be decoded"
+              : outcome.meta() == null ? "no decodable '" + RecordMeta.HEADER + "' header"
+              : "its value cannot be decoded by " + valueCodec,
+          replica.skippedRecords());
+    }
+    if (outcome == null || outcome.meta() == null) {
+      return;
+    }
+    RecordMeta meta = outcome.meta();
+    writer.onApplied(meta, outcome, record.partition(), record.offset());
+  }
+
+  /** Records behind the end of the topic, and how old the newest applied record was; 0 ms when caught up. */
+  private void updateLag(Fetched batch, long now) {
+    ConsumerRecords<byte[], byte[]> records = batch.records();
+    lagRecords = batch.lag();
+    if (batch.lag() == 0) {
+      lagMillis = 0;
+    } else if (!records.isEmpty()) {
+      long newest = Long.MIN_VALUE;
+      for (TopicPartition tp : records.partitions()) {
+        List<ConsumerRecord<byte[], byte[]>> list = records.records(tp);
+        newest = Math.max(newest, list.get(list.size() - 1).timestamp());
+      }
+      lagMillis = Math.max(0, now - newest);
+    }
+  }
+
+  private void checkReady() {
+    long[] ends = endAtStart;
+    if (ready || ends == null) {
+      return;
+    }
+    for (int p = 0; p < ends.length; p++) {
+      if (replica.position(p) < ends[p]) {
+        logProgress();
+        return;
+      }
+    }
+    double seconds = (System.nanoTime() - replayStartedNanos) / 1e9;
+    long count = replayed.sum();
+    LOG.info("Cache '{}' (node {}) is ready: replayed {} record(s) of topic '{}' in {} s ({} records/s), {} entries",
+        name, options.nodeId(), count, topic, String.format("%.2f", seconds),
+        seconds > 0 ? Math.round(count / seconds) : count, replica.size());
+    ready = true;
+    readyLatch.countDown();
+  }
+
+  private void logProgress() {
+    long nowNanos = System.nanoTime();
+    if (nowNanos - nextProgressLog < 0) {
+      return;
+    }
+    if (nextProgressLog != 0) {
+      long count = replayed.sum();
+      double seconds = (nowNanos - replayStartedNanos) / 1e9;
+      LOG.info("Cache '{}' replaying topic '{}': {} of {} record(s) ({}%), {} records/s", name, topic, count,
+          replayTarget, replayTarget <= 0 ? 100 : Math.min(100, count * 100 / replayTarget),
+          seconds > 0 ? Math.round(count / seconds) : count);
+    }
+    nextProgressLog = nowNanos + TimeUnit.MILLISECONDS.toNanos(PROGRESS_LOG_INTERVAL_MS);
+  }
+
+  private void fail(Throwable t) {
+    applierFailure = t;
+    readyLatch.countDown();
+    LOG.error("Cache '{}': the replica of topic '{}' stopped applying records; the cache no longer changes and"
+        + " must be recreated", name, topic, t);
+    CacheException failure = new CacheException("the replica of cache '" + name + "' stopped: " + t, t);
+    writer.failAll(failure);
+    barriers.failAll(failure);
+  }
+
+  /**
+   * Stops both threads once {@code closed} is set: wakes the consumer, interrupts the fetch thread
+   * and waits up to 30 s for each (the apply thread writes the snapshot, the fetch thread closes
+   * the consumer).
+   */
+  void stop() throws InterruptedException {
+    consumer.wakeup();
+    Thread fetch = fetcher;
+    if (fetch != null) {
+      fetch.interrupt();
+    }
+    applier.join(TimeUnit.SECONDS.toMillis(30));
+    if (fetch != null) {
+      fetch.join(TimeUnit.SECONDS.toMillis(30));
+    }
+  }
+
+  /** Returns whether the start-up replay has reached the end offsets taken at start. */
+  boolean isReady() {
+    return ready;
+  }
+
+  /** Waits until ready, failed, or released by {@link #releaseWaiters}, at most {@code nanos}. */
+  void awaitReady(long nanos) throws InterruptedException {
+    readyLatch.await(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  /** Releases the threads waiting in {@link #awaitReady} (on close). */
+  void releaseWaiters() {
+    readyLatch.countDown();
+  }
+
+  /** Returns why the replica stopped applying records, or {@code null} while it runs. */
+  @Nullable Throwable failure() {
+    return applierFailure;
+  }
+
+  /** Records in the topic not yet applied here, as of the last poll. */
+  long lagRecords() {
+    return lagRecords;
+  }
+
+  /** Age of the newest applied record when it was applied; 0 when caught up. */
+  long lagMillis() {
+    return lagMillis;
+  }
+
+  /** Returns readiness, replay progress and lag. */
+  ReplicationStatus status() {
+    long target = replayTarget;
+    return new ReplicationStatus(options.nodeId(), topic, ready, replayed.sum(), Math.max(target, 0), lagRecords,
+        lagMillis, replica.size());
+  }
+}

@@ -1,0 +1,190 @@
+package io.cachet.replicated;
+
+import static java.util.Objects.requireNonNull;
+
+import io.cachet.replicated.RecordMeta.Op;
+import io.cachet.replicated.Writer.Applied;
+import io.cachet.replicated.Writer.Decider;
+import io.cachet.replicated.Writer.Decision;
+import io.cachet.spi.Checks;
+import io.cachet.spi.StatsCounter;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The write operations of one replicated cache, as futures: checks each one's arguments and decides,
+ * from the key's live entry, the state its record writes and the answer it returns once applied.
+ * A "no" answer is written too, as a record restating the state it saw (docs/replication.md).
+ * Thread-safe; the sync API and the async view both call it.
+ */
+final class CacheWrites<K, V> {
+
+  /** The cache's one logger name: operators' log settings refer to it. */
+  private static final Logger LOG = LoggerFactory.getLogger(ReplicatedKafkaCache.class);
+
+  private final String name;
+  private final boolean perEntryTtl;
+  private final long maximumSize;
+  private final @Nullable Duration defaultTtl;
+  private final InstantSource clock;
+  private final StatsCounter stats;
+  private final Replica<K, V> replica;
+  private final Writer<K, V> writer;
+  private final Runnable requireWritable;
+
+  /** @param requireWritable throws unless the cache takes writes now (open, running, ready) */
+  CacheWrites(String name, boolean perEntryTtl, long maximumSize, @Nullable Duration defaultTtl, InstantSource clock,
+      StatsCounter stats, Replica<K, V> replica, Writer<K, V> writer, Runnable requireWritable) {
+    this.name = name;
+    this.perEntryTtl = perEntryTtl;
+    this.maximumSize = maximumSize;
+    this.defaultTtl = defaultTtl;
+    this.clock = clock;
+    this.stats = stats;
+    this.replica = replica;
+    this.writer = writer;
+    this.requireWritable = requireWritable;
+  }
+
+  /** Writes {@code key} as {@code decider} decides, once the cache takes writes. */
+  <R> CompletableFuture<R> write(K key, Op op, Decider<V, R> decider) {
+    requireWritable.run();
+    return writer.write(key, op, decider);
+  }
+
+  /** Returns the absolute deadline of a value written at {@code now}: {@code ttl}, else the default; 0 for none. */
+  long deadlineFor(@Nullable Duration ttl, long now) {
+    Duration d = ttl != null ? ttl : defaultTtl;
+    if (d == null) {
+      return 0;
+    }
+    long millis = Math.max(1, saturatedMillis(d));
+    return now > Long.MAX_VALUE - millis ? Long.MAX_VALUE : now + millis;
+  }
+
+  private static long saturatedMillis(Duration d) {
+    try {
+      return d.toMillis();
+    } catch (ArithmeticException e) {
+      return Long.MAX_VALUE;
+    }
+  }
+
+  /** New keys are refused once the replica holds maximumSize values; replicas never evict. */
+  private void checkCapacity(K key, @Nullable Entry<V> live) {
+    if (live == null && replica.size() >= maximumSize) {
+      throw new ReplicaFullException("cache '" + name + "' holds " + replica.size()
+          + " entries, its maximumSize is " + maximumSize + "; key '" + key + "' was not written");
+    }
+  }
+
+  CompletableFuture<Void> put(K key, V value, @Nullable Duration ttl) {
+    requireNonNull(key, "key");
+    requireNonNull(value, "value");
+    if (ttl != null) {
+      requireTtlAllowed();
+      Checks.requirePositiveTtl(ttl);
+    }
+    stats.recordPuts(1);
+    return write(key, Op.PUT, (live, now) ->
+        admit(key, live, new Decision<>(Op.PUT, false, value, deadlineFor(ttl, now), a -> null)));
+  }
+
+  CompletableFuture<Boolean> putIfAbsent(K key, V value) {
+    requireNonNull(key, "key");
+    requireNonNull(value, "value");
+    return write(key, Op.PUT_IF_ABSENT, (live, now) -> {
+      if (live != null) {
+        return restate(Op.PUT_IF_ABSENT, live, a -> false);
+      }
+      stats.recordPuts(1);
+      return admit(key, null, new Decision<>(Op.PUT_IF_ABSENT, true, value, deadlineFor(null, now), a -> true));
+    });
+  }
+
+  CompletableFuture<Boolean> replace(K key, V value) {
+    requireNonNull(key, "key");
+    requireNonNull(value, "value");
+    return write(key, Op.REPLACE, (live, now) -> live == null
+        ? restate(Op.REPLACE, null, a -> false)
+        : new Decision<>(Op.REPLACE, true, value, deadlineFor(null, now), a -> true));
+  }
+
+  CompletableFuture<Boolean> replace(K key, V oldValue, V newValue) {
+    requireNonNull(key, "key");
+    requireNonNull(oldValue, "oldValue");
+    requireNonNull(newValue, "newValue");
+    return write(key, Op.REPLACE_IF_EQUAL, (live, now) -> live == null || !live.value().equals(oldValue)
+        ? restate(Op.REPLACE_IF_EQUAL, live, a -> false)
+        : new Decision<>(Op.REPLACE_IF_EQUAL, true, newValue, deadlineFor(null, now), a -> true));
+  }
+
+  CompletableFuture<Boolean> remove(K key) {
+    requireNonNull(key, "key");
+    return write(key, Op.REMOVE, (live, now) -> new Decision<>(Op.REMOVE, false, null, 0, Applied::wasPresent));
+  }
+
+  CompletableFuture<Boolean> remove(K key, V value) {
+    requireNonNull(key, "key");
+    requireNonNull(value, "value");
+    return write(key, Op.REMOVE_IF_EQUAL, (live, now) -> live == null || !live.value().equals(value)
+        ? restate(Op.REMOVE_IF_EQUAL, live, a -> false)
+        : new Decision<>(Op.REMOVE_IF_EQUAL, true, null, 0, a -> true));
+  }
+
+  CompletableFuture<Boolean> expire(K key, Duration ttl) {
+    requireNonNull(key, "key");
+    requireTtlAllowed();
+    Checks.requireNonNegativeTtl(ttl);
+    return write(key, Op.EXPIRE, (live, now) -> {
+      if (live == null) {
+        return restate(Op.EXPIRE, null, a -> false);
+      }
+      return ttl.isZero()
+          ? new Decision<>(Op.EXPIRE, true, null, 0, a -> true)
+          : new Decision<>(Op.EXPIRE, true, live.value(), deadlineFor(ttl, now), a -> true);
+    });
+  }
+
+  /** Removes every key this replica holds a value for, one tombstone each. */
+  CompletableFuture<Void> clear() {
+    requireWritable.run();
+    List<CompletableFuture<Boolean>> writes = new ArrayList<>();
+    long now = clock.millis();
+    for (Map.Entry<K, Entry<V>> e : replica.entries()) {
+      if (e.getValue().value() != null) {
+        K key = e.getKey();
+        writes.add(write(key, Op.CLEAR, (live, t) -> new Decision<>(Op.CLEAR, false, null, 0, Applied::wasPresent)));
+      }
+    }
+    LOG.debug("Cache '{}' clearing {} key(s) at {}", name, writes.size(), now);
+    return CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new));
+  }
+
+  /** A record that keeps the key as it is: the answer is "no", and the log must say so at this point. */
+  static <V, R> Decision<V, R> restate(Op op, @Nullable Entry<V> live, Function<Applied, R> result) {
+    return live == null
+        ? new Decision<>(op, true, null, 0, result)
+        : new Decision<>(op, true, live.value(), live.deadline(), result);
+  }
+
+  /** Returns {@code decision} unless it would add a key to a full replica. */
+  <R> Decision<V, R> admit(K key, @Nullable Entry<V> live, Decision<V, R> decision) {
+    checkCapacity(key, live);
+    return decision;
+  }
+
+  private void requireTtlAllowed() {
+    if (!perEntryTtl) {
+      throw new IllegalStateException("cache '" + name + "' does not allow per-entry TTLs: it was built with perEntryTtl(false)");
+    }
+  }
+}

@@ -1,0 +1,122 @@
+package io.cachet.replicated;
+
+import io.cachet.BackendUnavailableException;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * Read barriers of one cache: futures that complete once the local replica has reached the topic's
+ * end offsets taken when they were created ({@code readLatest}). Thread-safe: any thread creates a
+ * barrier (the end offsets arrive on the admin client's thread), the apply thread completes it
+ * ({@link #check}) after moving the replica's positions.
+ */
+final class ReadBarriers {
+
+  private final String name;
+  private final ReplicationOptions options;
+  private final String topic;
+  private final Admin admin;
+  private final List<TopicPartition> partitions;
+  private final Replica<?, ?> replica;
+  private final AtomicBoolean closed;
+  private final ConcurrentLinkedQueue<Barrier> barriers = new ConcurrentLinkedQueue<>();
+
+  /** A read barrier: completes when every partition has reached its target. */
+  private record Barrier(long[] targets, CompletableFuture<Void> done) {}
+
+  /** @param closed set once by the cache's {@code close()} */
+  ReadBarriers(String name, ReplicationOptions options, Admin admin, List<TopicPartition> partitions,
+      Replica<?, ?> replica, AtomicBoolean closed) {
+    this.name = name;
+    this.options = options;
+    this.topic = options.topicFor(name);
+    this.admin = admin;
+    this.partitions = partitions;
+    this.replica = replica;
+    this.closed = closed;
+  }
+
+  /** Completes once the replica has applied everything in the topic now. */
+  CompletableFuture<Void> barrier() {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    Map<TopicPartition, OffsetSpec> request = new HashMap<>();
+    partitions.forEach(tp -> request.put(tp, OffsetSpec.latest()));
+    long timeoutNanos = options.writeTimeout().toNanos();
+    long deadline = System.nanoTime() + timeoutNanos;
+    long[] targets = new long[partitions.size()];
+    admin.listOffsets(request).all().toCompletionStage().toCompletableFuture()
+        .orTimeout(timeoutNanos, TimeUnit.NANOSECONDS)
+        .whenComplete((offsets, error) -> {
+          if (error != null) {
+            done.completeExceptionally(new BackendUnavailableException("Kafka at " + options.bootstrapServers()
+                + " did not return the end of topic '" + topic + "' within " + options.writeTimeout(),
+                Futures.unwrap(error)));
+            return;
+          }
+          offsets.forEach((tp, info) -> targets[tp.partition()] = info.offset());
+          if (reached(targets)) {
+            done.complete(null);
+            return;
+          }
+          barriers.add(new Barrier(targets, done));
+          if (closed.get()) {
+            done.completeExceptionally(new IllegalStateException("cache '" + name + "' was closed"));
+          }
+        });
+    long remaining = Math.max(1, deadline - System.nanoTime());
+    return done.orTimeout(remaining, TimeUnit.NANOSECONDS).exceptionallyCompose(error -> {
+      Throwable cause = Futures.unwrap(error);
+      if (!(cause instanceof TimeoutException)) {
+        return CompletableFuture.failedFuture(cause);
+      }
+      int behind = 0;
+      for (int p = 0; p < targets.length; p++) {
+        if (replica.position(p) < targets[p]) {
+          behind = p;
+          break;
+        }
+      }
+      return CompletableFuture.failedFuture(new ReplicationTimeoutException(
+          "cache '" + name + "' did not reach the end of topic '" + topic + "' within " + options.writeTimeout()
+              + ": " + topic + "-" + behind + " ends at offset " + targets[behind] + ", this replica reached offset "
+              + replica.position(behind), behind, targets[behind] - 1, replica.position(behind), cause));
+    });
+  }
+
+  /** Completes the barriers the replica has reached and drops those already done (apply thread). */
+  void check() {
+    for (Iterator<Barrier> it = barriers.iterator(); it.hasNext(); ) {
+      Barrier barrier = it.next();
+      if (reached(barrier.targets())) {
+        it.remove();
+        barrier.done().complete(null);
+      } else if (barrier.done().isDone()) {
+        it.remove();
+      }
+    }
+  }
+
+  private boolean reached(long[] targets) {
+    for (int p = 0; p < targets.length; p++) {
+      if (replica.position(p) < targets[p]) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Fails every barrier still waiting. */
+  void failAll(Throwable failure) {
+    barriers.forEach(b -> b.done().completeExceptionally(failure));
+  }
+}

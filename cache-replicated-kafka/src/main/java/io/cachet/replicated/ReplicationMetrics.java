@@ -1,0 +1,36 @@
+package io.cachet.replicated;
+
+import io.cachet.spi.BackendMetric;
+import java.util.List;
+
+/** The replication metrics of one cache, beyond the standard cache metrics (docs/replication.md, Operations). */
+final class ReplicationMetrics {
+
+  private ReplicationMetrics() {}
+
+  /** Returns the metrics, each reading its figure when measured. */
+  static List<BackendMetric> of(Applier<?, ?> applier, Writer<?, ?> writer, Housekeeping<?, ?> housekeeping,
+      Replica<?, ?> replica) {
+    return List.of(
+        new BackendMetric("cache.replication.lag.records", "Records in the topic not yet applied here",
+            BackendMetric.Kind.GAUGE, applier::lagRecords),
+        new BackendMetric("cache.replication.lag.ms", "Age of the newest applied record when it was applied",
+            BackendMetric.Kind.GAUGE, applier::lagMillis),
+        new BackendMetric("cache.replication.replay.progress", "Start-up replay progress, 0 to 1",
+            BackendMetric.Kind.GAUGE, () -> applier.status().replayProgress()),
+        new BackendMetric("cache.replication.ready", "1 once the start-up replay has finished",
+            BackendMetric.Kind.GAUGE, () -> applier.isReady() ? 1 : 0),
+        new BackendMetric("cache.replication.writes.waiting", "Writes waiting for their record to be applied",
+            BackendMetric.Kind.GAUGE, writer::waiting),
+        new BackendMetric("cache.replication.records.applied", "Records applied", BackendMetric.Kind.COUNTER,
+            replica::appliedRecords),
+        new BackendMetric("cache.replication.records.skipped", "Records skipped as undecodable",
+            BackendMetric.Kind.COUNTER, replica::skippedRecords),
+        new BackendMetric("cache.replication.writes.retried", "Conditional writes retried after a concurrent write",
+            BackendMetric.Kind.COUNTER, writer::retried),
+        new BackendMetric("cache.replication.anchors", "Anchor records written for unanchored keys",
+            BackendMetric.Kind.COUNTER, housekeeping::anchors),
+        new BackendMetric("cache.replication.expired.removed", "Removal records written for expired entries",
+            BackendMetric.Kind.COUNTER, housekeeping::expiredRemovals));
+  }
+}

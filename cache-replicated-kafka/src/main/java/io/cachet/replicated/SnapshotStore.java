@@ -1,0 +1,122 @@
+package io.cachet.replicated;
+
+import io.cachet.codec.Codec;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.InstantSource;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.common.TopicPartition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The snapshot file of one cache ({@code snapshotPath}): loads the replica from it at start, checks
+ * its positions against the log, and saves the replica to it every {@code snapshotInterval} and on
+ * close. The constructor runs on the creating thread; everything else on the apply thread.
+ */
+final class SnapshotStore<K, V> {
+
+  /** The cache's one logger name: operators' log settings refer to it. */
+  private static final Logger LOG = LoggerFactory.getLogger(ReplicatedKafkaCache.class);
+
+  private final String name;
+  private final ReplicationOptions options;
+  private final String topic;
+  private final String topicId;
+  private final Codec<K> keyCodec;
+  private final Codec<V> valueCodec;
+  private final InstantSource clock;
+  private final Replica<K, V> replica;
+  private final long[] startPositions;
+  // Apply thread only.
+  private long nextSnapshot;
+
+  /** Loads the snapshot, if there is a usable one; otherwise starts from an empty replica at offset 0. */
+  SnapshotStore(String name, ReplicationOptions options, TopicSetup.TopicInfo topicInfo, Codec<K> keyCodec,
+      Codec<V> valueCodec, InstantSource clock) {
+    int partitionCount = topicInfo.partitions();
+    this.name = name;
+    this.options = options;
+    this.topic = options.topicFor(name);
+    this.topicId = topicInfo.topicId();
+    this.keyCodec = keyCodec;
+    this.valueCodec = valueCodec;
+    this.clock = clock;
+    Replica<K, V> loaded = null;
+    long[] positions = new long[partitionCount];
+    if (options.snapshotPath().isPresent()) {
+      Path path = options.snapshotPath().get();
+      Replica<K, V> candidate = new Replica<>(keyCodec, valueCodec, partitionCount);
+      if (Files.exists(path)) {
+        try {
+          positions = Snapshot.read(path, topic, topicInfo.topicId(), candidate, keyCodec, valueCodec, clock.millis(),
+              topicInfo.deleteRetentionMillis());
+          loaded = candidate;
+          LOG.info("Cache '{}' loaded snapshot {} ({} entries); replaying the topic from there", name, path,
+              candidate.size());
+        } catch (IOException e) {
+          LOG.warn("Cache '{}': snapshot {} is unusable ({}); replaying topic '{}' from the beginning", name,
+              path, e.getMessage(), topic);
+          positions = new long[partitionCount];
+        }
+      } else {
+        LOG.warn("Cache '{}': no snapshot at {}; replaying topic '{}' from the beginning", name, path, topic);
+      }
+    }
+    this.replica = loaded != null ? loaded : new Replica<>(keyCodec, valueCodec, partitionCount);
+    this.startPositions = positions;
+  }
+
+  /** Returns the replica: as loaded from the snapshot, or empty. */
+  Replica<K, V> replica() {
+    return replica;
+  }
+
+  /** Returns, per partition, the offset the replica starts applying from: the snapshot's positions, or 0. */
+  long[] startPositions() {
+    return startPositions;
+  }
+
+  /** Checks the snapshot's positions against the log: outside it, the topic was recreated or truncated. */
+  boolean fits(List<TopicPartition> partitions, Map<TopicPartition, Long> starts, long[] ends) {
+    for (TopicPartition tp : partitions) {
+      long position = startPositions[tp.partition()];
+      if (position > ends[tp.partition()] || position < starts.get(tp)) {
+        LOG.warn("Cache '{}': snapshot position {} of {} is outside the log ({}..{}): the topic was recreated or"
+                + " truncated. Replaying topic '{}' from the beginning instead", name, position, tp,
+            starts.get(tp), ends[tp.partition()], topic);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Saves the replica once {@code snapshotInterval} has passed since the last time (not at start). */
+  void saveIfDue(long now) {
+    if (options.snapshotPath().isPresent() && now >= nextSnapshot) {
+      if (nextSnapshot != 0) {
+        save();
+      }
+      nextSnapshot = now + options.snapshotInterval().toMillis();
+    }
+  }
+
+  /** Saves the replica now, if the cache has a snapshot path; a failure is logged, never thrown. */
+  void save() {
+    Path path = options.snapshotPath().orElse(null);
+    if (path == null) {
+      return;
+    }
+    try {
+      long started = System.nanoTime();
+      long count = Snapshot.write(path, topic, topicId, replica, keyCodec, valueCodec, clock.millis());
+      LOG.debug("Cache '{}' wrote snapshot {} ({} entries) in {} ms", name, path, count,
+          TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("Cache '{}' could not write snapshot {}: {}", name, path, e.toString());
+    }
+  }
+}
