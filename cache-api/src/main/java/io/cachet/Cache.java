@@ -26,7 +26,7 @@ public interface Cache<K, V> extends AutoCloseable {
   String name();
 
   /** Returns the configuration this cache was built from. */
-  CacheConfig config();
+  CacheConfig<K, V> config();
 
   /** Returns the value for {@code key}, or {@code null} when there is none (or it expired). */
   @Nullable V get(K key);
@@ -34,12 +34,29 @@ public interface Cache<K, V> extends AutoCloseable {
   /**
    * Returns the value for {@code key}, calling {@code loader} to compute and store it on a miss.
    *
-   * <p>Concurrent misses on one key call the loader once; the other callers wait for its result.
-   * When the loader returns {@code null} nothing is stored and {@code null} is returned. When it
-   * throws, nothing is stored, the failure is reported as a {@link CacheLoadException} with the
-   * cause attached, and the next call tries again.
+   * <p>Concurrent misses on one key in this process call the loader once; the other callers wait
+   * for its outcome and share it. A value stored by another writer while the loader ran wins over
+   * the loaded one, which is then returned to nobody. Every backend follows the same rules:
    *
-   * @throws CacheLoadException if the loader throws
+   * <ul>
+   *   <li>A loader that returns {@code null} stores nothing; every caller waiting for it gets
+   *       {@code null}, the load counts as a failure in {@link #stats()}, and the next call loads
+   *       again.
+   *   <li>A loader that throws an exception stores nothing; the caller that ran it gets a
+   *       {@link CacheLoadException} with the exception as its cause (or the exception itself if it
+   *       is a {@code CacheLoadException}), and so does every caller waiting for it.
+   *   <li>A loader that throws an {@link Error} stores nothing; the caller that ran it gets the
+   *       error itself, unwrapped, and every caller waiting for it a {@link CacheLoadException}
+   *       whose cause is that error.
+   *   <li>A loader that calls {@code get(key, loader)} for the same key on the same cache gets an
+   *       {@link IllegalStateException}: the load would wait for itself.
+   *   <li>A caller interrupted while it waits for another's load gets a {@link CacheLoadException}
+   *       whose cause is an {@link InterruptedException}, with its interrupt flag set again; the
+   *       load goes on for the others.
+   * </ul>
+   *
+   * @throws CacheLoadException if the loader throws an exception, or the wait for another caller's
+   *     load is interrupted
    */
   @Nullable V get(K key, Function<? super K, ? extends @Nullable V> loader);
 

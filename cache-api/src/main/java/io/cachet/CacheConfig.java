@@ -21,10 +21,24 @@ import org.jspecify.annotations.Nullable;
  * The immutable description of one cache: its name, backend, bound, expiry and collaborators.
  *
  * <pre>{@code
- * CacheConfig config = CacheConfig.builder("orders")
+ * CacheConfig<String, String> config = CacheConfig.builder("orders")
  *     .maximumSize(10_000)
  *     .evictionPolicy(EvictionPolicy.LRU)
  *     .expireAfterWrite(Duration.ofMinutes(5))
+ *     .build();
+ * }</pre>
+ *
+ * <p>A configuration is typed: its key and value types are fixed by the builder, so a
+ * {@link CacheManager} hands back a {@code Cache<K, V>} without an unchecked cast. A new builder
+ * has {@code String} keys and values (UTF-8 codecs); {@link Builder#keyCodec(Codec)} and
+ * {@link Builder#valueCodec(Codec)} change a type to the codec's, and {@link Builder#keyType(Class)}
+ * and {@link Builder#valueType(Class)} change it without a codec (enough for local caches; remote
+ * backends, which store bytes, refuse a type without a codec when the cache is created):
+ *
+ * <pre>{@code
+ * CacheConfig<Long, Order> orders = CacheConfig.builder("orders")
+ *     .keyType(Long.class)
+ *     .valueType(Order.class)
  *     .build();
  * }</pre>
  *
@@ -32,8 +46,11 @@ import org.jspecify.annotations.Nullable;
  * sets the same option twice fails fast. {@link #toBuilder()} starts a builder from an existing
  * configuration in which every option may be set once more. The same option names are used by
  * {@link CacheManager#fromProperties(java.util.Properties)}.
+ *
+ * @param <K> the key type
+ * @param <V> the value type
  */
-public final class CacheConfig {
+public final class CacheConfig<K, V> {
 
   /** The backend used when none is chosen: an in-process cache from {@code cache-local}. */
   public static final String DEFAULT_BACKEND = "local";
@@ -51,6 +68,8 @@ public final class CacheConfig {
           "expireAfterWrite",
           "perEntryTtl",
           "recordStats",
+          "keyType",
+          "valueType",
           "keyCodec",
           "valueCodec");
 
@@ -61,15 +80,17 @@ public final class CacheConfig {
   private final @Nullable Duration expireAfterWrite;
   private final boolean perEntryTtl;
   private final boolean recordStats;
-  private final Codec<?> keyCodec;
-  private final Codec<?> valueCodec;
+  private final Class<K> keyType;
+  private final Class<V> valueType;
+  private final @Nullable Codec<K> keyCodec;
+  private final @Nullable Codec<V> valueCodec;
   private final Ticker ticker;
   private final InstantSource clock;
   private final Executor executor;
-  private final @Nullable RemovalListener<?, ?> removalListener;
+  private final @Nullable RemovalListener<? super K, ? super V> removalListener;
   private final Map<Class<?>, BackendOptions> backendOptions;
 
-  private CacheConfig(Builder b) {
+  private CacheConfig(Builder<K, V> b) {
     this.name = b.name;
     this.backend = b.backend;
     this.maximumSize = b.maximumSize;
@@ -77,6 +98,8 @@ public final class CacheConfig {
     this.expireAfterWrite = b.expireAfterWrite;
     this.perEntryTtl = b.perEntryTtl;
     this.recordStats = b.recordStats;
+    this.keyType = b.keyType;
+    this.valueType = b.valueType;
     this.keyCodec = b.keyCodec;
     this.valueCodec = b.valueCodec;
     this.ticker = b.ticker;
@@ -86,14 +109,17 @@ public final class CacheConfig {
     this.backendOptions = Map.copyOf(b.backendOptions);
   }
 
-  /** Starts a configuration for the cache called {@code name}. */
-  public static Builder builder(String name) {
-    return new Builder(name);
+  /**
+   * Starts a configuration for the cache called {@code name}, with {@code String} keys and values
+   * encoded as UTF-8 until a type or codec option says otherwise.
+   */
+  public static Builder<String, String> builder(String name) {
+    return new Builder<>(name);
   }
 
   /** Returns a builder holding this configuration's values; each option may be set once more. */
-  public Builder toBuilder() {
-    return new Builder(this);
+  public Builder<K, V> toBuilder() {
+    return new Builder<>(this);
   }
 
   /** Returns the cache's name, unique within its manager. */
@@ -131,14 +157,27 @@ public final class CacheConfig {
     return recordStats;
   }
 
-  /** Returns the codec remote backends use for keys. */
-  public Codec<?> keyCodec() {
-    return keyCodec;
+  /** Returns the type of the keys. */
+  public Class<K> keyType() {
+    return keyType;
   }
 
-  /** Returns the codec remote backends use for values. */
-  public Codec<?> valueCodec() {
-    return valueCodec;
+  /** Returns the type of the values. */
+  public Class<V> valueType() {
+    return valueType;
+  }
+
+  /**
+   * Returns the codec remote backends use for keys: the one set, or UTF-8 for {@code String} keys
+   * and the identity for {@code byte[]} keys when none was.
+   */
+  public Optional<Codec<K>> keyCodec() {
+    return Optional.ofNullable(keyCodec);
+  }
+
+  /** Returns the codec remote backends use for values, chosen as for {@link #keyCodec()}. */
+  public Optional<Codec<V>> valueCodec() {
+    return Optional.ofNullable(valueCodec);
   }
 
   /** Returns the time source for expiry. */
@@ -157,7 +196,7 @@ public final class CacheConfig {
   }
 
   /** Returns the removal listener, if any. */
-  public Optional<RemovalListener<?, ?>> removalListener() {
+  public Optional<RemovalListener<? super K, ? super V>> removalListener() {
     return Optional.ofNullable(removalListener);
   }
 
@@ -172,6 +211,10 @@ public final class CacheConfig {
         + name
         + ", backend="
         + backend
+        + ", keyType="
+        + keyType.getName()
+        + ", valueType="
+        + valueType.getName()
         + ", maximumSize="
         + maximumSize
         + ", evictionPolicy="
@@ -190,8 +233,15 @@ public final class CacheConfig {
   /**
    * Builds a {@link CacheConfig}. Each setter validates its argument and may be called once; not
    * thread-safe.
+   *
+   * <p>The type options ({@link #keyType}, {@link #valueType}, {@link #keyCodec},
+   * {@link #valueCodec}) return this builder with its new type and must come before
+   * {@link #removalListener}, whose type depends on them.
+   *
+   * @param <K> the key type
+   * @param <V> the value type
    */
-  public static final class Builder {
+  public static final class Builder<K, V> {
 
     private final String name;
     private final Set<String> explicitlySet = new java.util.HashSet<>();
@@ -201,23 +251,30 @@ public final class CacheConfig {
     private @Nullable Duration expireAfterWrite;
     private boolean perEntryTtl = true;
     private boolean recordStats = true;
-    private Codec<?> keyCodec = Codecs.utf8();
-    private Codec<?> valueCodec = Codecs.utf8();
+    private Class<K> keyType;
+    private Class<V> valueType;
+    private @Nullable Codec<K> keyCodec;
+    private @Nullable Codec<V> valueCodec;
     private Ticker ticker = Ticker.system();
     private InstantSource clock = InstantSource.system();
     private Executor executor = ForkJoinPool.commonPool();
-    private @Nullable RemovalListener<?, ?> removalListener;
+    private @Nullable RemovalListener<? super K, ? super V> removalListener;
     private final Map<Class<?>, BackendOptions> backendOptions = new LinkedHashMap<>();
 
+    @SuppressWarnings("unchecked") // a new builder is Builder<String, String>
     private Builder(String name) {
       requireNonNull(name, "name");
       if (name.isBlank()) {
         throw new IllegalArgumentException("name must not be blank, was '" + name + "'");
       }
       this.name = name;
+      this.keyType = (Class<K>) String.class;
+      this.valueType = (Class<V>) String.class;
+      this.keyCodec = (Codec<K>) Codecs.utf8();
+      this.valueCodec = (Codec<V>) Codecs.utf8();
     }
 
-    private Builder(CacheConfig c) {
+    private Builder(CacheConfig<K, V> c) {
       this.name = c.name;
       this.backend = c.backend;
       this.maximumSize = c.maximumSize;
@@ -225,6 +282,8 @@ public final class CacheConfig {
       this.expireAfterWrite = c.expireAfterWrite;
       this.perEntryTtl = c.perEntryTtl;
       this.recordStats = c.recordStats;
+      this.keyType = c.keyType;
+      this.valueType = c.valueType;
       this.keyCodec = c.keyCodec;
       this.valueCodec = c.valueCodec;
       this.ticker = c.ticker;
@@ -235,7 +294,7 @@ public final class CacheConfig {
     }
 
     /** Chooses the backend by name ({@code local}, {@code redis}, {@code replicated-kafka}). */
-    public Builder backend(String backend) {
+    public Builder<K, V> backend(String backend) {
       requireNonNull(backend, "backend");
       if (backend.isBlank()) {
         throw new IllegalArgumentException("backend must not be blank, was '" + backend + "'");
@@ -246,7 +305,7 @@ public final class CacheConfig {
     }
 
     /** Bounds the cache to {@code maximumSize} entries; must be {@code >= 0}. */
-    public Builder maximumSize(long maximumSize) {
+    public Builder<K, V> maximumSize(long maximumSize) {
       if (maximumSize < 0) {
         throw new IllegalArgumentException("maximumSize must be >= 0, was " + maximumSize);
       }
@@ -256,7 +315,7 @@ public final class CacheConfig {
     }
 
     /** Chooses how a full cache evicts. */
-    public Builder evictionPolicy(EvictionPolicy evictionPolicy) {
+    public Builder<K, V> evictionPolicy(EvictionPolicy evictionPolicy) {
       requireNonNull(evictionPolicy, "evictionPolicy");
       once("evictionPolicy", this.evictionPolicy);
       this.evictionPolicy = evictionPolicy;
@@ -264,7 +323,7 @@ public final class CacheConfig {
     }
 
     /** Makes entries expire {@code duration} after they are written; must be positive. */
-    public Builder expireAfterWrite(Duration duration) {
+    public Builder<K, V> expireAfterWrite(Duration duration) {
       requireNonNull(duration, "expireAfterWrite");
       if (duration.isNegative() || duration.isZero()) {
         throw new IllegalArgumentException("expireAfterWrite must be > 0, was " + duration);
@@ -275,37 +334,84 @@ public final class CacheConfig {
     }
 
     /** Allows or forbids per-entry time to live ({@code put} with a TTL, {@code expire}); allowed by default. */
-    public Builder perEntryTtl(boolean allowed) {
+    public Builder<K, V> perEntryTtl(boolean allowed) {
       once("perEntryTtl", this.perEntryTtl);
       this.perEntryTtl = allowed;
       return this;
     }
 
     /** Turns statistics on or off; on by default. */
-    public Builder recordStats(boolean enabled) {
+    public Builder<K, V> recordStats(boolean enabled) {
       once("recordStats", this.recordStats);
       this.recordStats = enabled;
       return this;
     }
 
-    /** Sets the codec remote backends use for keys; UTF-8 strings by default. */
-    public Builder keyCodec(Codec<?> codec) {
-      requireNonNull(codec, "keyCodec");
-      once("keyCodec", this.keyCodec);
-      this.keyCodec = codec;
-      return this;
+    /**
+     * Makes the keys of type {@code type}. Remote backends then need a key codec for it, unless it
+     * is {@code String} (UTF-8) or {@code byte[]} (as is).
+     *
+     * @throws IllegalArgumentException if a key codec of another type was set
+     */
+    public <K2> Builder<K2, V> keyType(Class<K2> type) {
+      requireNonNull(type, "keyType");
+      Builder<K2, V> self = retype("keyType");
+      once("keyType", self.keyType.getName());
+      self.keyCodec = matchingCodec("keyType", type, self.keyCodec, explicitlySet.contains("keyCodec"));
+      self.keyType = type;
+      return self;
     }
 
-    /** Sets the codec remote backends use for values; UTF-8 strings by default. */
-    public Builder valueCodec(Codec<?> codec) {
+    /**
+     * Makes the values of type {@code type}. Remote backends then need a value codec for it,
+     * unless it is {@code String} (UTF-8) or {@code byte[]} (as is).
+     *
+     * @throws IllegalArgumentException if a value codec of another type was set
+     */
+    public <V2> Builder<K, V2> valueType(Class<V2> type) {
+      requireNonNull(type, "valueType");
+      Builder<K, V2> self = retype("valueType");
+      once("valueType", self.valueType.getName());
+      self.valueCodec =
+          matchingCodec("valueType", type, self.valueCodec, explicitlySet.contains("valueCodec"));
+      self.valueType = type;
+      return self;
+    }
+
+    /**
+     * Sets the codec remote backends use for keys, which also makes the keys of the codec's
+     * {@link Codec#type() type}; UTF-8 strings by default.
+     *
+     * @throws IllegalArgumentException if a key type other than the codec's was set
+     */
+    public <K2> Builder<K2, V> keyCodec(Codec<K2> codec) {
+      requireNonNull(codec, "keyCodec");
+      Builder<K2, V> self = retype("keyCodec");
+      once("keyCodec", self.keyCodec);
+      requireSameType("keyCodec", codec, self.keyType, explicitlySet.contains("keyType"));
+      self.keyCodec = codec;
+      self.keyType = codec.type();
+      return self;
+    }
+
+    /**
+     * Sets the codec remote backends use for values, which also makes the values of the codec's
+     * {@link Codec#type() type}; UTF-8 strings by default.
+     *
+     * @throws IllegalArgumentException if a value type other than the codec's was set
+     */
+    public <V2> Builder<K, V2> valueCodec(Codec<V2> codec) {
       requireNonNull(codec, "valueCodec");
-      once("valueCodec", this.valueCodec);
-      this.valueCodec = codec;
-      return this;
+      Builder<K, V2> self = retype("valueCodec");
+      once("valueCodec", self.valueCodec);
+      requireSameType("valueCodec", codec, self.valueType, explicitlySet.contains("valueType"));
+      self.valueCodec = codec;
+      self.valueType = codec.type();
+      return self;
     }
 
     /** Sets the time source for expiry; tests pass a {@link FakeTicker}. */
-    public Builder ticker(Ticker ticker) {
+    public Builder<K, V> ticker(Ticker ticker) {
       requireNonNull(ticker, "ticker");
       once("ticker", this.ticker);
       this.ticker = ticker;
@@ -313,7 +419,7 @@ public final class CacheConfig {
     }
 
     /** Sets the wall clock; tests pass a {@link FakeTicker}. */
-    public Builder clock(InstantSource clock) {
+    public Builder<K, V> clock(InstantSource clock) {
       requireNonNull(clock, "clock");
       once("clock", this.clock);
       this.clock = clock;
@@ -321,7 +427,7 @@ public final class CacheConfig {
     }
 
     /** Sets the executor for listeners and maintenance; tests may pass {@code Runnable::run}. */
-    public Builder executor(Executor executor) {
+    public Builder<K, V> executor(Executor executor) {
       requireNonNull(executor, "executor");
       once("executor", this.executor);
       this.executor = executor;
@@ -329,7 +435,7 @@ public final class CacheConfig {
     }
 
     /** Sets the listener told about every removal. */
-    public Builder removalListener(RemovalListener<?, ?> listener) {
+    public Builder<K, V> removalListener(RemovalListener<? super K, ? super V> listener) {
       requireNonNull(listener, "removalListener");
       once("removalListener", this.removalListener);
       this.removalListener = listener;
@@ -337,7 +443,7 @@ public final class CacheConfig {
     }
 
     /** Adds options for a backend; one instance per options class. */
-    public Builder backendOptions(BackendOptions options) {
+    public Builder<K, V> backendOptions(BackendOptions options) {
       requireNonNull(options, "backendOptions");
       Class<?> type = options.getClass();
       once("backendOptions:" + type.getName(), backendOptions.get(type));
@@ -346,14 +452,47 @@ public final class CacheConfig {
     }
 
     /**
-     * Sets a core option from its text form, as found in a properties file.
+     * Sets a core option from its text form, as found in a properties file, and returns this
+     * builder; the type options return it with types known only at run time.
      *
      * <p>Durations accept {@code 500ms}, {@code 30s}, {@code 5m}, {@code 2h}, {@code 1d} or ISO-8601
-     * ({@code PT5M}); codecs accept {@code string}, {@code bytes} or {@code java}.
+     * ({@code PT5M}); codecs accept {@code string}, {@code bytes}, {@code java} or
+     * {@code java:<class name>}; types are class names, loaded through {@code classLoader}.
      *
      * @throws IllegalArgumentException naming the option if it is unknown or its value is invalid
      */
-    public Builder option(String option, String value) {
+    public Builder<?, ?> option(String option, String value, ClassLoader classLoader) {
+      requireNonNull(option, "option");
+      requireNonNull(value, "value");
+      requireNonNull(classLoader, "classLoader");
+      String v = value.trim();
+      switch (option) {
+        case "keyType" -> {
+          return keyType(OptionValues.parseClass(option, v, classLoader));
+        }
+        case "valueType" -> {
+          return valueType(OptionValues.parseClass(option, v, classLoader));
+        }
+        case "keyCodec" -> {
+          return keyCodec(Codecs.named(option, v, classLoader));
+        }
+        case "valueCodec" -> {
+          return valueCodec(Codecs.named(option, v, classLoader));
+        }
+        default -> {
+          return option(option, v);
+        }
+      }
+    }
+
+    /**
+     * Sets a core option other than a type option from its text form, as found in a properties
+     * file; see {@link #option(String, String, ClassLoader)}.
+     *
+     * @throws IllegalArgumentException naming the option if it is unknown, changes a type, or its
+     *     value is invalid
+     */
+    public Builder<K, V> option(String option, String value) {
       requireNonNull(option, "option");
       requireNonNull(value, "value");
       String v = value.trim();
@@ -364,8 +503,10 @@ public final class CacheConfig {
         case "expireAfterWrite" -> expireAfterWrite(Durations.parse(option, v));
         case "perEntryTtl" -> perEntryTtl(OptionValues.parseBoolean(option, v));
         case "recordStats" -> recordStats(OptionValues.parseBoolean(option, v));
-        case "keyCodec" -> keyCodec(Codecs.named(option, v));
-        case "valueCodec" -> valueCodec(Codecs.named(option, v));
+        case "keyType", "valueType", "keyCodec", "valueCodec" ->
+            throw new IllegalArgumentException(
+                option + " changes the cache's types; set it with option(name, value, classLoader)"
+                    + " or " + option + "(...)");
         default ->
             throw new IllegalArgumentException(
                 "unknown option '" + option + "' for cache '" + name + "'; known options: "
@@ -375,8 +516,48 @@ public final class CacheConfig {
     }
 
     /** Returns the immutable configuration. */
-    public CacheConfig build() {
-      return new CacheConfig(this);
+    public CacheConfig<K, V> build() {
+      return new CacheConfig<>(this);
+    }
+
+    /**
+     * Returns this builder seen with another key or value type; the caller sets the fields that
+     * make it so. Safe because nothing typed by K or V but the types and codecs is held, except
+     * the removal listener, which is refused.
+     */
+    @SuppressWarnings("unchecked")
+    private <K2, V2> Builder<K2, V2> retype(String option) {
+      if (removalListener != null) {
+        throw new IllegalStateException(
+            option + " must be set before removalListener, whose type depends on it");
+      }
+      return (Builder<K2, V2>) this;
+    }
+
+    /** Returns the codec to keep when the type becomes {@code type}: the built-in one if any. */
+    @SuppressWarnings("unchecked")
+    private static <T> @Nullable Codec<T> matchingCodec(
+        String option, Class<T> type, @Nullable Codec<?> current, boolean explicit) {
+      if (explicit) {
+        requireSameType(option, current, type, true);
+        return (Codec<T>) current;
+      }
+      if (type == String.class) {
+        return (Codec<T>) Codecs.utf8();
+      }
+      if (type == byte[].class) {
+        return (Codec<T>) Codecs.bytes();
+      }
+      return null;
+    }
+
+    private static void requireSameType(
+        String option, @Nullable Codec<?> codec, Class<?> type, boolean typeExplicit) {
+      if (typeExplicit && codec != null && codec.type() != type) {
+        throw new IllegalArgumentException(
+            option + ": the codec handles " + codec.type().getName() + " but the type is "
+                + type.getName());
+      }
     }
 
     private void once(String option, @Nullable Object current) {

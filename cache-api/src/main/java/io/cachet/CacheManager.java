@@ -29,15 +29,22 @@ import org.jspecify.annotations.Nullable;
  * }</pre>
  *
  * <p>Caches can also be declared in a properties file, one option a line, with the option names
- * of {@link CacheConfig.Builder#option(String, String)}:
+ * of {@link CacheConfig.Builder#option(String, String, ClassLoader)}, and then looked up with their
+ * types:
  *
  * <pre>
  * cache.orders.maximumSize=10000
  * cache.orders.evictionPolicy=LRU
  * cache.orders.expireAfterWrite=5m
+ * cache.orders.keyType=java.lang.Long
+ * cache.orders.valueCodec=java:com.example.Order
  * cache.sessions.backend=redis
  * cache.sessions.redis.address=127.0.0.1:6379
  * </pre>
+ *
+ * <pre>{@code
+ * Cache<Long, Order> orders = manager.getCache("orders", Long.class, Order.class);
+ * }</pre>
  */
 public interface CacheManager extends AutoCloseable {
 
@@ -82,13 +89,26 @@ public interface CacheManager extends AutoCloseable {
    * @throws IllegalStateException if a cache with that name exists, if the backend is not on the
    *     class path (the message names the module to add), or if the manager is closed
    */
-  <K, V> Cache<K, V> create(CacheConfig config);
+  <K, V> Cache<K, V> create(CacheConfig<K, V> config);
 
-  /** Returns the cache named {@code config.name()}, creating it from {@code config} if there is none. */
-  <K, V> Cache<K, V> getOrCreate(CacheConfig config);
+  /**
+   * Returns the cache named {@code config.name()}, creating it from {@code config} if there is none.
+   *
+   * @throws IllegalArgumentException if the existing cache has other key or value types
+   */
+  <K, V> Cache<K, V> getOrCreate(CacheConfig<K, V> config);
 
-  /** Returns the cache called {@code name}, or {@code null} if there is none. */
-  <K, V> @Nullable Cache<K, V> getCache(String name);
+  /**
+   * Returns the cache called {@code name} if its keys and values are exactly of the types given, or
+   * {@code null} if there is no such cache.
+   *
+   * @throws IllegalArgumentException naming the cache and both pairs of types if it exists with
+   *     other types
+   */
+  <K, V> @Nullable Cache<K, V> getCache(String name, Class<K> keyType, Class<V> valueType);
+
+  /** Returns the cache called {@code name}, whatever its types, or {@code null} if there is none. */
+  @Nullable Cache<?, ?> getCache(String name);
 
   /** Returns the names of the open caches. */
   Set<String> cacheNames();

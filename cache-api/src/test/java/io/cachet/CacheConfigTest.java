@@ -13,7 +13,7 @@ final class CacheConfigTest {
 
   @Test
   void builder_defaults() {
-    CacheConfig config = CacheConfig.builder("c").build();
+    CacheConfig<String, String> config = CacheConfig.builder("c").build();
     assertThat(config.name()).isEqualTo("c");
     assertThat(config.backend()).isEqualTo(CacheConfig.DEFAULT_BACKEND);
     assertThat(config.maximumSize()).isEqualTo(CacheConfig.DEFAULT_MAXIMUM_SIZE);
@@ -21,7 +21,10 @@ final class CacheConfigTest {
     assertThat(config.expireAfterWrite()).isEmpty();
     assertThat(config.perEntryTtl()).isTrue();
     assertThat(config.recordStats()).isTrue();
-    assertThat(config.keyCodec()).isSameAs(Codecs.utf8());
+    assertThat(config.keyType()).isEqualTo(String.class);
+    assertThat(config.valueType()).isEqualTo(String.class);
+    assertThat(config.keyCodec()).containsSame(Codecs.utf8());
+    assertThat(config.valueCodec()).containsSame(Codecs.utf8());
     assertThat(config.removalListener()).isEmpty();
   }
 
@@ -52,7 +55,7 @@ final class CacheConfigTest {
 
   @Test
   void nullArguments_rejectedNamingTheOption() {
-    CacheConfig.Builder b = CacheConfig.builder("c");
+    CacheConfig.Builder<String, String> b = CacheConfig.builder("c");
     assertThatThrownBy(() -> b.ticker(null)).isInstanceOf(NullPointerException.class).hasMessage("ticker");
     assertThatThrownBy(() -> b.executor(null)).isInstanceOf(NullPointerException.class).hasMessage("executor");
     assertThatThrownBy(() -> b.evictionPolicy(null)).isInstanceOf(NullPointerException.class).hasMessage("evictionPolicy");
@@ -61,7 +64,7 @@ final class CacheConfigTest {
 
   @Test
   void option_setTwice_rejected() {
-    CacheConfig.Builder b = CacheConfig.builder("c").maximumSize(10);
+    CacheConfig.Builder<String, String> b = CacheConfig.builder("c").maximumSize(10);
     assertThatThrownBy(() -> b.maximumSize(20))
         .isInstanceOf(IllegalStateException.class)
         .hasMessage("maximumSize was already set to 10");
@@ -70,7 +73,7 @@ final class CacheConfigTest {
 
   @Test
   void backendOptions_oneInstancePerType() {
-    CacheConfig config = CacheConfig.builder("c").backendOptions(new TestOptions("a")).build();
+    CacheConfig<String, String> config = CacheConfig.builder("c").backendOptions(new TestOptions("a")).build();
     assertThat(config.backendOptions(TestOptions.class)).contains(new TestOptions("a"));
     assertThatThrownBy(() -> config.toBuilder().backendOptions(new TestOptions("b")).backendOptions(new TestOptions("c")))
         .isInstanceOf(IllegalStateException.class);
@@ -79,9 +82,9 @@ final class CacheConfigTest {
   @Test
   void toBuilder_copiesValuesAndAllowsEachOptionOnceMore() {
     FakeTicker ticker = new FakeTicker();
-    CacheConfig original =
+    CacheConfig<String, String> original =
         CacheConfig.builder("c").maximumSize(5).expireAfterWrite(Duration.ofSeconds(9)).ticker(ticker).build();
-    CacheConfig changed = original.toBuilder().maximumSize(6).build();
+    CacheConfig<String, String> changed = original.toBuilder().maximumSize(6).build();
     assertThat(changed.maximumSize()).isEqualTo(6);
     assertThat(changed.expireAfterWrite()).contains(Duration.ofSeconds(9));
     assertThat(changed.ticker()).isSameAs(ticker);
@@ -90,7 +93,8 @@ final class CacheConfigTest {
 
   @Test
   void option_parsesTextForms() {
-    CacheConfig config =
+    ClassLoader loader = getClass().getClassLoader();
+    CacheConfig<?, ?> config =
         CacheConfig.builder("c")
             .option("backend", "local")
             .option("maximumSize", "10_000")
@@ -98,23 +102,25 @@ final class CacheConfigTest {
             .option("expireAfterWrite", "5m")
             .option("perEntryTtl", "FALSE")
             .option("recordStats", "false")
-            .option("keyCodec", "bytes")
-            .option("valueCodec", "java")
+            .option("keyCodec", "bytes", loader)
+            .option("valueCodec", "java", loader)
             .build();
     assertThat(config.maximumSize()).isEqualTo(10_000);
     assertThat(config.evictionPolicy()).isEqualTo(EvictionPolicy.LRU);
     assertThat(config.expireAfterWrite()).contains(Duration.ofMinutes(5));
     assertThat(config.perEntryTtl()).isFalse();
     assertThat(config.recordStats()).isFalse();
-    assertThat(config.keyCodec()).isSameAs(Codecs.bytes());
-    assertThat(config.valueCodec().type()).isEqualTo(java.io.Serializable.class);
+    assertThat(config.keyCodec().orElseThrow()).isSameAs(Codecs.bytes());
+    assertThat(config.keyType()).isEqualTo(byte[].class);
+    assertThat(config.valueCodec().orElseThrow().type()).isEqualTo(java.io.Serializable.class);
+    assertThat(config.valueType()).isEqualTo(java.io.Serializable.class);
     assertThat(CacheConfig.builder("d").option("evictionPolicy", "tiny-lfu").build().evictionPolicy())
         .isEqualTo(EvictionPolicy.TINY_LFU);
   }
 
   @Test
   void option_invalidValues_rejectedNamingOptionAndValue() {
-    CacheConfig.Builder b = CacheConfig.builder("c");
+    CacheConfig.Builder<String, String> b = CacheConfig.builder("c");
     assertThatThrownBy(() -> b.option("maximumSize", "lots"))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("maximumSize must be a whole number, was 'lots'");
@@ -131,13 +137,86 @@ final class CacheConfigTest {
     assertThatThrownBy(() -> b.option("recordStats", "yes"))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("recordStats must be true or false, was 'yes'");
-    assertThatThrownBy(() -> b.option("keyCodec", "json"))
+    ClassLoader loader = getClass().getClassLoader();
+    assertThatThrownBy(() -> b.option("keyCodec", "json", loader))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessage("keyCodec must be one of string, bytes, java; was 'json'");
+        .hasMessage("keyCodec must be one of string, bytes, java, java:<class name>; was 'json'");
+    assertThatThrownBy(() -> b.option("valueType", "com.example.Missing", loader))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("valueType must name a class on the class path, was 'com.example.Missing'");
+    assertThatThrownBy(() -> b.option("keyCodec", "bytes"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("keyCodec changes the cache's types");
     assertThatThrownBy(() -> b.option("maxSize", "4"))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageStartingWith("unknown option 'maxSize' for cache 'c'");
     // Nothing was set by the failed calls.
     assertThat(b.build().maximumSize()).isEqualTo(CacheConfig.DEFAULT_MAXIMUM_SIZE);
+  }
+
+  record Order(long id) implements java.io.Serializable {}
+
+  @Test
+  void types_fixedByExplicitTypes_withoutCodecsForOtherTypes() {
+    CacheConfig<Long, Order> config =
+        CacheConfig.builder("orders").keyType(Long.class).valueType(Order.class).build();
+    assertThat(config.keyType()).isEqualTo(Long.class);
+    assertThat(config.valueType()).isEqualTo(Order.class);
+    assertThat(config.keyCodec()).isEmpty();
+    assertThat(config.valueCodec()).isEmpty();
+    CacheConfig<byte[], String> bytes = CacheConfig.builder("b").keyType(byte[].class).build();
+    assertThat(bytes.keyCodec()).containsSame(Codecs.bytes());
+    assertThat(bytes.valueCodec()).containsSame(Codecs.utf8());
+  }
+
+  @Test
+  void types_fixedByCodecs() {
+    CacheConfig<String, Order> config =
+        CacheConfig.builder("orders").valueCodec(Codecs.javaSerialization(Order.class)).build();
+    assertThat(config.valueType()).isEqualTo(Order.class);
+    assertThat(config.valueCodec().orElseThrow().decode(config.valueCodec().orElseThrow().encode(new Order(7))))
+        .isEqualTo(new Order(7));
+    // A type and a codec that agree, in either order.
+    assertThat(CacheConfig.builder("a").valueType(Order.class).valueCodec(Codecs.javaSerialization(Order.class))
+            .build().valueType())
+        .isEqualTo(Order.class);
+  }
+
+  @Test
+  void types_codecOfAnotherType_rejectedNamingBoth() {
+    assertThatThrownBy(() -> CacheConfig.builder("a").valueType(Order.class).valueCodec(Codecs.utf8()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("valueCodec: the codec handles java.lang.String but the type is " + Order.class.getName());
+    assertThatThrownBy(() -> CacheConfig.builder("a").keyCodec(Codecs.bytes()).keyType(Long.class))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("keyType: the codec handles [B but the type is java.lang.Long");
+  }
+
+  @Test
+  void types_afterRemovalListener_rejected() {
+    CacheConfig.Builder<String, String> b = CacheConfig.builder("a").removalListener((k, v, cause) -> {});
+    assertThatThrownBy(() -> b.valueType(Order.class))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("valueType must be set before removalListener, whose type depends on it");
+  }
+
+  @Test
+  void option_typesFromText() {
+    ClassLoader loader = getClass().getClassLoader();
+    CacheConfig<?, ?> config =
+        CacheConfig.builder("c")
+            .option("keyType", "java.lang.Long", loader)
+            .option("valueCodec", "java:" + Order.class.getName(), loader)
+            .build();
+    assertThat(config.keyType()).isEqualTo(Long.class);
+    assertThat(config.valueType()).isEqualTo(Order.class);
+  }
+
+  @Test
+  void javaSerialization_bytesOfAnotherType_rejected() {
+    byte[] aString = Codecs.javaSerialization(String.class).encode("x");
+    assertThatThrownBy(() -> Codecs.javaSerialization(Order.class).decode(aString))
+        .isInstanceOf(io.cachet.codec.CodecException.class)
+        .hasMessageContaining("expected a " + Order.class.getName() + " but");
   }
 }

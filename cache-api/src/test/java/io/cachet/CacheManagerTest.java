@@ -44,8 +44,8 @@ final class CacheManagerTest {
     }
 
     @Override
-    @SuppressWarnings("unchecked")
-    public <K, V> Cache<K, V> create(CacheConfig config, BackendContext context) {
+    @SuppressWarnings("unchecked") // a proxy of Cache is a Cache of any type
+    public <K, V> Cache<K, V> create(CacheConfig<K, V> config, BackendContext context) {
       context.sharedResource("client", AutoCloseable.class, () -> {
         events.add("open client");
         return () -> events.add("close client");
@@ -79,7 +79,7 @@ final class CacheManagerTest {
     return CacheManager.builder().provider(new StubProvider()).build();
   }
 
-  private static CacheConfig stub(String name) {
+  private static CacheConfig<String, String> stub(String name) {
     return CacheConfig.builder(name).backend("stub").build();
   }
 
@@ -104,7 +104,7 @@ final class CacheManagerTest {
       assertThatThrownBy(() -> manager.create(stub("a")))
           .isInstanceOf(IllegalStateException.class)
           .hasMessage("a cache named 'a' already exists");
-      assertThat(manager.<String, String>getCache("a")).isSameAs(first);
+      assertThat(manager.getCache("a", String.class, String.class)).isSameAs(first);
       assertThat(manager.<String, String>getOrCreate(stub("a"))).isSameAs(first);
       assertThat(manager.<String, String>getOrCreate(stub("b")).name()).isEqualTo("b");
       assertThat(manager.cacheNames()).containsExactly("a", "b");
@@ -143,7 +143,7 @@ final class CacheManagerTest {
     p.setProperty("unrelated.key", "ignored");
     try (CacheManager manager = CacheManager.builder().provider(new StubProvider()).properties(p).build()) {
       assertThat(manager.cacheNames()).containsExactly("com.example.Users", "orders");
-      CacheConfig orders = manager.getCache("orders").config();
+      CacheConfig<?, ?> orders = manager.getCache("orders").config();
       assertThat(orders.maximumSize()).isEqualTo(500);
       assertThat(orders.evictionPolicy()).isEqualTo(EvictionPolicy.LRU);
       assertThat(orders.expireAfterWrite()).contains(java.time.Duration.ofSeconds(30));
@@ -216,12 +216,45 @@ final class CacheManagerTest {
   @Test
   void closingACache_removesItFromTheManager() {
     try (CacheManager manager = stubManager()) {
-      Cache<Object, Object> cache = manager.create(stub("a"));
+      Cache<String, String> cache = manager.create(stub("a"));
       cache.close();
       assertThat(manager.cacheNames()).isEmpty();
-      assertThat(manager.<Object, Object>getCache("a")).isNull();
+      assertThat(manager.getCache("a", String.class, String.class)).isNull();
       List<String> names = new ArrayList<>(manager.cacheNames());
       assertThat(names).isEmpty();
+    }
+  }
+
+  @Test
+  void getCache_otherTypes_rejectedNamingTheCacheAndBothTypes() {
+    try (CacheManager manager = stubManager()) {
+      Cache<Long, byte[]> cache =
+          manager.create(CacheConfig.builder("a").backend("stub").keyType(Long.class).valueType(byte[].class).build());
+      assertThat(manager.getCache("a", Long.class, byte[].class)).isSameAs(cache);
+      assertThat(manager.getCache("a")).isSameAs(cache);
+      assertThatThrownBy(() -> manager.getCache("a", String.class, String.class))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessage("cache 'a' holds java.lang.Long -> [B, not java.lang.String -> java.lang.String");
+      // A supertype is not enough: a Cache<Object, Object> view could store a String key.
+      assertThatThrownBy(() -> manager.getCache("a", Object.class, Object.class))
+          .isInstanceOf(IllegalArgumentException.class);
+      assertThatThrownBy(() -> manager.getOrCreate(stub("a")))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("cache 'a' holds java.lang.Long");
+      assertThat(manager.getCache("b", String.class, String.class)).isNull();
+    }
+  }
+
+  @Test
+  void properties_typedDeclaration_foundWithItsTypes() {
+    Properties p = new Properties();
+    p.setProperty("cache.orders.backend", "stub");
+    p.setProperty("cache.orders.keyType", "java.lang.Long");
+    p.setProperty("cache.orders.valueCodec", "bytes");
+    try (CacheManager manager = CacheManager.builder().provider(new StubProvider()).properties(p).build()) {
+      assertThat(manager.getCache("orders", Long.class, byte[].class)).isNotNull();
+      assertThatThrownBy(() -> manager.getCache("orders", String.class, String.class))
+          .isInstanceOf(IllegalArgumentException.class);
     }
   }
 }

@@ -256,11 +256,15 @@ public class LocalCacheBenchmark {
     cache.put(key, key);
   }
 
-  static CacheConfig.Builder cachetConfig(int capacity, EvictionPolicy policy) {
-    return CacheConfig.builder("bench").maximumSize(capacity).evictionPolicy(policy);
+  static CacheConfig.Builder<Integer, Integer> cachetConfig(int capacity, EvictionPolicy policy) {
+    return CacheConfig.builder("bench")
+        .keyType(Integer.class)
+        .valueType(Integer.class)
+        .maximumSize(capacity)
+        .evictionPolicy(policy);
   }
 
-  static CacheFacade cachet(CacheManager manager, CacheConfig config) {
+  static CacheFacade cachet(CacheManager manager, CacheConfig<Integer, Integer> config) {
     Cache<Integer, Integer> cache = manager.create(config);
     if (config.evictionPolicy() == EvictionPolicy.TINY_LFU) {
       // Only to drain maintenance between iterations, as the CAFFEINE baseline does.

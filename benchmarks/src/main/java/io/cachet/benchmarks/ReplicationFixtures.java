@@ -184,7 +184,7 @@ final class ReplicationFixtures {
     }
     CacheManager manager = CacheManager.create();
     try {
-      CacheConfig.Builder config = CacheConfig.builder(cacheName)
+      CacheConfig.Builder<String, String> config = CacheConfig.builder(cacheName)
           .backend(ReplicatedCacheProvider.NAME)
           .maximumSize(100_000_000L)
           .backendOptions(options.build());

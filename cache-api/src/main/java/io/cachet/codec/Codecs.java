@@ -37,23 +37,41 @@ public final class Codecs {
    * <p>Only decode bytes this codec produced: Java deserialization of untrusted bytes is unsafe.
    */
   public static Codec<Serializable> javaSerialization(ClassLoader classLoader) {
-    return new JavaSerializationCodec(requireNonNull(classLoader, "classLoader"));
+    return new JavaSerializationCodec<>(Serializable.class, requireNonNull(classLoader, "classLoader"));
   }
 
   /**
-   * Returns the codec named {@code name} in a configuration: {@code string}, {@code bytes} or
-   * {@code java}.
+   * Returns a codec using Java serialization for values of {@code type}, resolving classes through
+   * the type's class loader; decoding bytes of another type fails with a {@link CodecException}.
+   *
+   * <p>Only decode bytes this codec produced: Java deserialization of untrusted bytes is unsafe.
+   */
+  public static <T> Codec<T> javaSerialization(Class<T> type) {
+    requireNonNull(type, "type");
+    ClassLoader loader = type.getClassLoader() != null ? type.getClassLoader() : Codecs.class.getClassLoader();
+    return new JavaSerializationCodec<>(type, loader);
+  }
+
+  /**
+   * Returns the codec named {@code name} in a configuration: {@code string}, {@code bytes},
+   * {@code java} (any serializable value) or {@code java:<class name>} (values of that class,
+   * loaded through {@code classLoader}).
    *
    * @throws IllegalArgumentException naming {@code option} if the name is unknown
    */
-  public static Codec<?> named(String option, String name) {
-    return switch (name.toLowerCase(Locale.ROOT)) {
+  public static Codec<?> named(String option, String name, ClassLoader classLoader) {
+    String lower = name.toLowerCase(Locale.ROOT);
+    if (lower.startsWith("java:")) {
+      Class<?> type = io.cachet.internal.OptionValues.parseClass(option, name.substring(5).trim(), classLoader);
+      return new JavaSerializationCodec<>(type, classLoader);
+    }
+    return switch (lower) {
       case "string", "utf8", "utf-8" -> utf8();
       case "bytes" -> bytes();
-      case "java" -> javaSerialization(Codecs.class.getClassLoader());
+      case "java" -> javaSerialization(classLoader);
       default ->
           throw new IllegalArgumentException(
-              option + " must be one of string, bytes, java; was '" + name + "'");
+              option + " must be one of string, bytes, java, java:<class name>; was '" + name + "'");
     };
   }
 
@@ -127,16 +145,18 @@ public final class Codecs {
     }
   }
 
-  private static final class JavaSerializationCodec implements Codec<Serializable> {
+  private static final class JavaSerializationCodec<T> implements Codec<T> {
 
+    private final Class<T> type;
     private final ClassLoader classLoader;
 
-    JavaSerializationCodec(ClassLoader classLoader) {
+    JavaSerializationCodec(Class<T> type, ClassLoader classLoader) {
+      this.type = type;
       this.classLoader = classLoader;
     }
 
     @Override
-    public byte[] encode(Serializable value) {
+    public byte[] encode(T value) {
       ByteArrayOutputStream bytes = new ByteArrayOutputStream();
       try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
         out.writeObject(value);
@@ -147,22 +167,30 @@ public final class Codecs {
     }
 
     @Override
-    public Serializable decode(byte[] bytes) {
+    public T decode(byte[] bytes) {
+      Object value;
       try (ObjectInputStream in = new LoaderObjectInputStream(new ByteArrayInputStream(bytes), classLoader)) {
-        return (Serializable) in.readObject();
-      } catch (IOException | ClassNotFoundException | ClassCastException e) {
+        value = in.readObject();
+      } catch (IOException | ClassNotFoundException e) {
         throw new CodecException("cannot deserialize " + bytes.length + " bytes", e);
       }
+      if (!type.isInstance(value)) {
+        throw new CodecException(
+            "expected a " + type.getName() + " but " + bytes.length + " bytes hold a "
+                + (value == null ? "null" : value.getClass().getName()),
+            null);
+      }
+      return type.cast(value);
     }
 
     @Override
-    public Class<Serializable> type() {
-      return Serializable.class;
+    public Class<T> type() {
+      return type;
     }
 
     @Override
     public String toString() {
-      return "Codecs.javaSerialization()";
+      return "Codecs.javaSerialization(" + type.getName() + ")";
     }
   }
 

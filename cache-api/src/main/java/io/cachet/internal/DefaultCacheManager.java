@@ -70,9 +70,9 @@ public final class DefaultCacheManager implements CacheManager {
       providers.put(provider.name(), provider);
     }
     DefaultCacheManager manager = new DefaultCacheManager(Map.copyOf(providers));
-    List<CacheConfig> declared = manager.parse(properties, source);
+    List<CacheConfig<?, ?>> declared = manager.parse(properties, source, loader);
     try {
-      for (CacheConfig config : declared) {
+      for (CacheConfig<?, ?> config : declared) {
         manager.create(config);
       }
     } catch (RuntimeException e) {
@@ -83,7 +83,7 @@ public final class DefaultCacheManager implements CacheManager {
   }
 
   @Override
-  public <K, V> Cache<K, V> create(CacheConfig config) {
+  public <K, V> Cache<K, V> create(CacheConfig<K, V> config) {
     requireNonNull(config, "config");
     checkOpen();
     CacheBackendProvider provider = provider(config.backend(), config.name());
@@ -108,10 +108,10 @@ public final class DefaultCacheManager implements CacheManager {
   }
 
   @Override
-  public <K, V> Cache<K, V> getOrCreate(CacheConfig config) {
+  public <K, V> Cache<K, V> getOrCreate(CacheConfig<K, V> config) {
     requireNonNull(config, "config");
     while (true) {
-      Cache<K, V> existing = getCache(config.name());
+      Cache<K, V> existing = getCache(config.name(), config.keyType(), config.valueType());
       if (existing != null) {
         return existing;
       }
@@ -127,8 +127,15 @@ public final class DefaultCacheManager implements CacheManager {
   }
 
   @Override
-  @SuppressWarnings("unchecked")
-  public <K, V> @Nullable Cache<K, V> getCache(String name) {
+  public <K, V> @Nullable Cache<K, V> getCache(String name, Class<K> keyType, Class<V> valueType) {
+    requireNonNull(keyType, "keyType");
+    requireNonNull(valueType, "valueType");
+    Cache<?, ?> cache = getCache(name);
+    return cache == null ? null : typed(cache, keyType, valueType);
+  }
+
+  @Override
+  public @Nullable Cache<?, ?> getCache(String name) {
     requireNonNull(name, "name");
     checkOpen();
     CompletableFuture<Cache<?, ?>> slot = caches.get(name);
@@ -136,10 +143,23 @@ public final class DefaultCacheManager implements CacheManager {
       return null;
     }
     try {
-      return (Cache<K, V>) slot.join();
+      return slot.join();
     } catch (CompletionException e) {
       return null;
     }
+  }
+
+  /** Returns {@code cache} as a {@code Cache<K, V>} after checking that those are its types. */
+  @SuppressWarnings("unchecked") // checked against the configuration's types just before
+  private static <K, V> Cache<K, V> typed(Cache<?, ?> cache, Class<K> keyType, Class<V> valueType) {
+    CacheConfig<?, ?> config = cache.config();
+    if (config.keyType() != keyType || config.valueType() != valueType) {
+      throw new IllegalArgumentException(
+          "cache '" + cache.name() + "' holds " + config.keyType().getName() + " -> "
+              + config.valueType().getName() + ", not " + keyType.getName() + " -> "
+              + valueType.getName());
+    }
+    return (Cache<K, V>) cache;
   }
 
   @Override
@@ -215,16 +235,16 @@ public final class DefaultCacheManager implements CacheManager {
    * Parses {@code cache.<name>.<option>=value} declarations. A cache name may contain dots; the
    * option is recognised as the last segment (core options) or as {@code <backend>.<option>}.
    */
-  private List<CacheConfig> parse(Properties properties, String source) {
-    List<CacheConfig> configs = new ArrayList<>();
+  private List<CacheConfig<?, ?>> parse(Properties properties, String source, ClassLoader loader) {
+    List<CacheConfig<?, ?>> configs = new ArrayList<>();
     for (Map.Entry<String, CacheProperties.Declaration> declared :
         CacheProperties.parse(properties, source, providers.keySet()).entrySet()) {
       String name = declared.getKey();
-      CacheConfig.Builder builder = CacheConfig.builder(name);
+      CacheConfig.Builder<?, ?> builder = CacheConfig.builder(name);
       Map<String, String> options = declared.getValue().options();
       for (Map.Entry<String, String> option : options.entrySet()) {
         try {
-          builder.option(option.getKey(), option.getValue());
+          builder = builder.option(option.getKey(), option.getValue(), loader);
         } catch (IllegalArgumentException e) {
           throw new IllegalArgumentException(
               "cache." + name + "." + option.getKey() + " in " + source + ": " + e.getMessage(), e);
@@ -239,7 +259,8 @@ public final class DefaultCacheManager implements CacheManager {
                   + "' uses backend '" + chosen + "', not '" + entry.getKey() + "'");
         }
         try {
-          providers.get(entry.getKey()).parseOptions(entry.getValue()).ifPresent(builder::backendOptions);
+          CacheConfig.Builder<?, ?> b = builder;
+          providers.get(entry.getKey()).parseOptions(entry.getValue()).ifPresent(b::backendOptions);
         } catch (IllegalArgumentException e) {
           throw new IllegalArgumentException(
               "cache." + name + "." + entry.getKey() + " in " + source + ": " + e.getMessage(), e);

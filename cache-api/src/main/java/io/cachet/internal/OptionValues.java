@@ -45,4 +45,27 @@ public final class OptionValues {
       default -> throw new IllegalArgumentException(option + " must be true or false, was '" + text + "'");
     };
   }
+
+  /**
+   * Returns the class named {@code text}, loaded through {@code classLoader}; the primitive-free
+   * names {@code String} and {@code byte[]} are accepted as they are.
+   */
+  public static Class<?> parseClass(String option, String text, ClassLoader classLoader) {
+    switch (text) {
+      case "String", "string" -> {
+        return String.class;
+      }
+      case "byte[]", "bytes" -> {
+        return byte[].class;
+      }
+      default -> {
+        try {
+          return Class.forName(text, false, classLoader);
+        } catch (ClassNotFoundException | LinkageError e) {
+          throw new IllegalArgumentException(
+              option + " must name a class on the class path, was '" + text + "'", e);
+        }
+      }
+    }
+  }
 }

@@ -37,5 +37,5 @@ public interface CacheBackendProvider {
    * resources shared between caches (clients, connections) from the context so that the manager
    * closes them.
    */
-  <K, V> Cache<K, V> create(CacheConfig config, BackendContext context);
+  <K, V> Cache<K, V> create(CacheConfig<K, V> config, BackendContext context);
 }

@@ -2,6 +2,8 @@ package io.cachet.spi;
 
 import static java.util.Objects.requireNonNull;
 
+import io.cachet.CacheConfig;
+import io.cachet.codec.Codec;
 import java.time.Duration;
 
 /** Argument checks every backend applies the same way, with the same messages. */
@@ -37,5 +39,32 @@ public final class Checks {
     } catch (ArithmeticException e) {
       return duration.isNegative() ? Long.MIN_VALUE : Long.MAX_VALUE;
     }
+  }
+
+  /**
+   * Returns the key codec of {@code config}, for a backend that stores bytes.
+   *
+   * @throws IllegalArgumentException naming the cache, the backend and the key type if the
+   *     configuration has none
+   */
+  public static <K> Codec<K> keyCodec(CacheConfig<K, ?> config, String backend) {
+    return config.keyCodec().orElseThrow(() -> missingCodec(config, backend, "key", config.keyType()));
+  }
+
+  /**
+   * Returns the value codec of {@code config}, for a backend that stores bytes.
+   *
+   * @throws IllegalArgumentException naming the cache, the backend and the value type if the
+   *     configuration has none
+   */
+  public static <V> Codec<V> valueCodec(CacheConfig<?, V> config, String backend) {
+    return config.valueCodec().orElseThrow(() -> missingCodec(config, backend, "value", config.valueType()));
+  }
+
+  private static IllegalArgumentException missingCodec(
+      CacheConfig<?, ?> config, String backend, String what, Class<?> type) {
+    return new IllegalArgumentException(
+        "cache '" + config.name() + "' on backend '" + backend + "' stores " + what + "s as bytes and needs a "
+            + what + "Codec for " + type.getName() + "; set " + what + "Codec(...)");
   }
 }

@@ -227,23 +227,25 @@ public final class CachetCacheManager implements CacheManager {
   }
 
   /** The Cachet configuration of the cache that backs a JCache cache. */
-  private CacheConfig backingConfig(
+  private CacheConfig<Object, Expirable> backingConfig(
       String cacheName, CachetConfiguration<?, ?> config, InstantSource clock,
       RemovalListener<Object, Expirable> listener) {
-    CacheConfig.Builder builder = CacheConfig.builder(cacheName).backend(config.getBackend());
     Map<String, String> options = config.getOptions();
+    CacheConfig.Builder<Object, Expirable> builder =
+        CacheConfig.builder(cacheName)
+            .keyCodec(ObjectCodec.of(codec(options.get("keyCodec"))))
+            .valueCodec(new ExpirableCodec(codec(options.get("valueCodec"))))
+            .backend(config.getBackend());
     for (Map.Entry<String, String> option : options.entrySet()) {
       switch (option.getKey()) {
-        // JCache keeps its own expiry; codecs are set below.
-        case "backend", "expireAfterWrite", "keyCodec", "valueCodec" -> {}
+        // JCache keeps its own expiry and types; codecs are set above.
+        case "backend", "expireAfterWrite", "keyCodec", "valueCodec", "keyType", "valueType" -> {}
         default -> builder.option(option.getKey(), option.getValue());
       }
     }
     if (!options.containsKey("maximumSize")) {
       builder.maximumSize(Long.MAX_VALUE); // JCache caches do not evict unless asked to
     }
-    builder.keyCodec(codec(options.get("keyCodec")));
-    builder.valueCodec(new ExpirableCodec(codec(options.get("valueCodec"))));
     // The backend's time to live runs on its ticker, JCache deadlines on the clock: keep them on
     // one time line when the clock is not the system's (a Ticker, or a custom clock).
     if (clock instanceof Ticker ticker) {
@@ -263,7 +265,7 @@ public final class CachetCacheManager implements CacheManager {
     if (name == null || name.equalsIgnoreCase("java")) {
       return serializationCodec;
     }
-    return Codecs.named("codec", name);
+    return Codecs.named("codec", name, getClassLoader());
   }
 
   @Override

@@ -12,9 +12,8 @@ final class ExpirableCodec implements Codec<Expirable> {
 
   private final Codec<Object> valueCodec;
 
-  @SuppressWarnings("unchecked")
   ExpirableCodec(Codec<?> valueCodec) {
-    this.valueCodec = (Codec<Object>) valueCodec;
+    this.valueCodec = ObjectCodec.of(valueCodec);
   }
 
   @Override

@@ -30,14 +30,14 @@ final class FakeRemoteBackend<K, V> implements Cache<K, V> {
   /** When set, the next cache created answers {@link #config()} with a failure, once. */
   static final AtomicBoolean FAIL_NEXT_CONFIG = new AtomicBoolean();
 
-  private final CacheConfig config;
+  private final CacheConfig<K, V> config;
   private final BackendContext context;
   private final Map<K, V> map = new ConcurrentHashMap<>();
   private final AtomicBoolean failConfig = new AtomicBoolean(FAIL_NEXT_CONFIG.getAndSet(false));
   volatile boolean unavailable;
   volatile boolean closed;
 
-  private FakeRemoteBackend(CacheConfig config, BackendContext context) {
+  private FakeRemoteBackend(CacheConfig<K, V> config, BackendContext context) {
     this.config = config;
     this.context = context;
   }
@@ -54,7 +54,7 @@ final class FakeRemoteBackend<K, V> implements Cache<K, V> {
     }
 
     @Override
-    public <K, V> Cache<K, V> create(CacheConfig config, BackendContext context) {
+    public <K, V> Cache<K, V> create(CacheConfig<K, V> config, BackendContext context) {
       return new FakeRemoteBackend<>(config, context);
     }
   }
@@ -79,7 +79,7 @@ final class FakeRemoteBackend<K, V> implements Cache<K, V> {
   }
 
   @Override
-  public CacheConfig config() {
+  public CacheConfig<K, V> config() {
     if (failConfig.getAndSet(false)) {
       throw new IllegalStateException("config() failed on purpose");
     }

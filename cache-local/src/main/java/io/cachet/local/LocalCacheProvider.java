@@ -20,7 +20,7 @@ public final class LocalCacheProvider implements CacheBackendProvider {
   }
 
   @Override
-  public <K, V> Cache<K, V> create(CacheConfig config, BackendContext context) {
+  public <K, V> Cache<K, V> create(CacheConfig<K, V> config, BackendContext context) {
     return switch (config.evictionPolicy()) {
       case LRU -> new LruCache<>(config, context::closed);
       case TINY_LFU -> new TinyLfuCache<>(config, context::closed);
@@ -31,7 +31,7 @@ public final class LocalCacheProvider implements CacheBackendProvider {
    * Creates a local cache outside any manager, for backends that keep a local store in front of a
    * remote one (a near cache). The caller owns it and must close it.
    */
-  public static <K, V> Cache<K, V> createStandalone(CacheConfig config) {
+  public static <K, V> Cache<K, V> createStandalone(CacheConfig<K, V> config) {
     return switch (config.evictionPolicy()) {
       case LRU -> new LruCache<>(config, cache -> {});
       case TINY_LFU -> new TinyLfuCache<>(config, cache -> {});

@@ -51,8 +51,8 @@ import org.jspecify.annotations.Nullable;
  *   <li>Listeners and statistics run after the lock is released.
  * </ul>
  *
- * <p>{@code get(key, loader)} is single-flight through a map of in-flight loads: the first caller
- * loads, later callers for the same key wait on its future.
+ * <p>{@code get(key, loader)} is the SPI's single-flight load; a loaded value is stored only if
+ * the key is still absent.
  */
 final class LruCache<K, V> extends AbstractLocalCache<K, V> {
 
@@ -62,7 +62,6 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   private static final int PENDING = 3;
 
   private final ConcurrentHashMap<K, Node<K, V>> map = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<K, Load<V>> loads = new ConcurrentHashMap<>();
   private final ReentrantLock lock = new ReentrantLock();
   private final Ticker ticker;
   private final long capacity;
@@ -73,7 +72,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   // @GuardedBy("lock")
   private final Node<K, V> sentinel = new Node<>(null, null);
 
-  LruCache(CacheConfig config, Consumer<io.cachet.Cache<?, ?>> onClose) {
+  LruCache(CacheConfig<K, V> config, Consumer<io.cachet.Cache<?, ?>> onClose) {
     super(config, onClose);
     this.ticker = config.ticker();
     this.capacity = config.maximumSize();
@@ -134,64 +133,15 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   }
 
   @Override
-  public @Nullable V get(K key, Function<? super K, ? extends @Nullable V> loader) {
-    requireNonNull(key, "key");
-    requireNonNull(loader, "loader");
-    checkOpen();
-    V present = read(key);
-    if (present != null) {
-      stats.recordHits(1);
-      return present;
-    }
-    stats.recordMisses(1);
-    Load<V> mine = new Load<>(Thread.currentThread());
-    while (true) {
-      Load<V> theirs = loads.putIfAbsent(key, mine);
-      if (theirs == null) {
-        break;
-      }
-      if (theirs.owner == Thread.currentThread()) {
-        throw new IllegalStateException("recursive load of key '" + key + "' in cache '" + name() + "'");
-      }
-      try {
-        return theirs.future.join();
-      } catch (CompletionException e) {
-        throw loadFailure(key, e.getCause() != null ? e.getCause() : e);
-      }
-    }
-    try {
-      // Someone may have stored a value between our miss and our registration.
-      V raced = read(key);
-      if (raced != null) {
-        mine.future.complete(raced);
-        return raced;
-      }
-      long start = ticker.read();
-      V loaded;
-      try {
-        loaded = loader.apply(key);
-      } catch (RuntimeException | Error e) {
-        stats.recordLoadFailure(ticker.read() - start);
-        mine.future.completeExceptionally(e);
-        if (e instanceof Error error) {
-          throw error;
-        }
-        throw loadFailure(key, e);
-      }
-      if (loaded == null) {
-        stats.recordLoadFailure(ticker.read() - start);
-        mine.future.complete(null);
-        return null;
-      }
-      stats.recordLoadSuccess(ticker.read() - start);
-      // A value written while we loaded is newer than ours: keep it.
-      V existing = storeIfAbsent(key, loaded);
-      V winner = existing != null ? existing : loaded;
-      mine.future.complete(winner);
-      return winner;
-    } finally {
-      loads.remove(key, mine);
-    }
+  protected @Nullable V getQuietly(K key) {
+    return read(key);
+  }
+
+  @Override
+  protected V storeLoaded(K key, V value) {
+    // A value written while the loader ran is newer than the loaded one: keep it.
+    V existing = storeIfAbsent(key, value);
+    return existing != null ? existing : value;
   }
 
   // ---------------------------------------------------------------- writes
@@ -448,7 +398,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   }
 
   @Override
-  void release() {
+  protected void release() {
     lock.lock();
     try {
       for (Node<K, V> node = sentinel.next; node != sentinel; node = node.next) {
@@ -573,12 +523,6 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     Node(@Nullable K key, @Nullable Val<V> val) {
       this.key = key;
       this.val = val == null ? (Val<V>) new Val<>(new Object(), Long.MAX_VALUE) : val;
-    }
-  }
-
-  private record Load<V>(Thread owner, CompletableFuture<@Nullable V> future) {
-    Load(Thread owner) {
-      this(owner, new CompletableFuture<>());
     }
   }
 

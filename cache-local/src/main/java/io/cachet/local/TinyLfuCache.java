@@ -30,7 +30,7 @@ final class TinyLfuCache<K, V> extends AbstractLocalCache<K, V> {
   private final ConcurrentMap<K, V> map;
   private final Policy.@Nullable VarExpiration<K, V> varExpiration;
 
-  TinyLfuCache(CacheConfig config, Consumer<io.cachet.Cache<?, ?>> onClose) {
+  TinyLfuCache(CacheConfig<K, V> config, Consumer<io.cachet.Cache<?, ?>> onClose) {
     super(config, onClose);
     Caffeine<Object, Object> builder =
         Caffeine.newBuilder()
@@ -67,15 +67,14 @@ final class TinyLfuCache<K, V> extends AbstractLocalCache<K, V> {
   }
 
   @Override
-  public @Nullable V get(K key, Function<? super K, ? extends @Nullable V> loader) {
-    requireNonNull(key, "key");
-    requireNonNull(loader, "loader");
-    checkOpen();
-    try {
-      return cache.get(key, loader);
-    } catch (RuntimeException e) {
-      throw loadFailure(key, e);
-    }
+  protected @Nullable V getQuietly(K key) {
+    return map.get(key); // the map view records no statistics
+  }
+
+  @Override
+  protected V storeLoaded(K key, V value) {
+    V existing = map.putIfAbsent(key, value);
+    return existing != null ? existing : value;
   }
 
   @Override
@@ -182,25 +181,26 @@ final class TinyLfuCache<K, V> extends AbstractLocalCache<K, V> {
     if (!config.recordStats()) {
       return CacheStats.empty();
     }
-    // Caffeine counts reads, loads and evictions; puts are counted here.
+    // Caffeine counts reads and evictions; puts and loads are counted here.
     com.github.benmanes.caffeine.cache.stats.CacheStats s = cache.stats();
+    CacheStats own = stats.snapshot();
     return new CacheStats(
         s.hitCount(),
         s.missCount(),
-        stats.snapshot().putCount(),
-        s.loadSuccessCount(),
-        s.loadFailureCount(),
-        s.totalLoadTime(),
+        own.putCount(),
+        own.loadSuccessCount(),
+        own.loadFailureCount(),
+        own.totalLoadTimeNanos(),
         s.evictionCount());
   }
 
   @Override
-  Object delegate() {
+  protected Object delegate() {
     return cache;
   }
 
   @Override
-  void release() {
+  protected void release() {
     cache.invalidateAll();
     cache.cleanUp();
   }

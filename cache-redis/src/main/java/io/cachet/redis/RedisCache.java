@@ -13,6 +13,7 @@ import io.cachet.Ticker;
 import io.cachet.codec.Codec;
 import io.cachet.codec.CodecException;
 import io.cachet.local.LocalCacheProvider;
+import io.cachet.spi.AbstractCache;
 import io.cachet.spi.BackendMetric;
 import io.cachet.spi.Checks;
 import io.cachet.spi.MetricsSource;
@@ -89,7 +90,7 @@ import org.slf4j.LoggerFactory;
  * loads and writes (they only touch concurrent maps and the near cache, never block); the
  * invalidation channel's thread.
  */
-final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
+final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSource {
 
   private static final Logger log = LoggerFactory.getLogger(RedisCache.class);
 
@@ -118,7 +119,6 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
    */
   private static final long BACKSTOP_NANOS = TimeUnit.SECONDS.toNanos(1);
 
-  private final CacheConfig config;
   private final RedisOptions options;
   private final Codec<K> keyCodec;
   private final Codec<V> valueCodec;
@@ -126,10 +126,7 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
   private final CommandAsyncExecutor redis;
   private final Cache<K, Stamped<V>> near;
   private final ConcurrentHashMap<K, Load<V>> loads = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<K, CompletableFuture<@Nullable V>> loaderCalls = new ConcurrentHashMap<>();
-  private final Consumer<Cache<?, ?>> onClose;
   private final Ticker ticker;
-  private final StatsCounter stats;
   private final long operationTimeoutNanos;
   private final @Nullable Long expireAfterWriteMillis;
   private final @Nullable InvalidationChannel channel;
@@ -157,7 +154,6 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
   private volatile boolean coherent;
   private volatile boolean tracking;
   private volatile boolean fallback;
-  private final AtomicBoolean closed = new AtomicBoolean();
   private final AtomicBoolean warnedFallback = new AtomicBoolean();
   private final LongAdder roundTrips = new LongAdder();
   private final LongAdder nearHits = new LongAdder();
@@ -166,17 +162,14 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
   private final LongAdder flushes = new LongAdder();
   private final LongAdder staleServed = new LongAdder();
 
-  @SuppressWarnings("unchecked")
-  RedisCache(CacheConfig config, RedisOptions options, CommandAsyncExecutor redis, Consumer<Cache<?, ?>> onClose) {
-    this.config = config;
+  RedisCache(CacheConfig<K, V> config, RedisOptions options, CommandAsyncExecutor redis, Consumer<Cache<?, ?>> onClose) {
+    super(config, onClose);
     this.options = options;
-    this.keyCodec = (Codec<K>) config.keyCodec();
-    this.valueCodec = (Codec<V>) config.valueCodec();
+    this.keyCodec = Checks.keyCodec(config, RedisCacheProvider.NAME);
+    this.valueCodec = Checks.valueCodec(config, RedisCacheProvider.NAME);
     this.prefix = options.keyPrefix().getBytes(StandardCharsets.UTF_8);
     this.redis = redis;
-    this.onClose = onClose;
     this.ticker = config.ticker();
-    this.stats = config.recordStats() ? StatsCounter.concurrent() : StatsCounter.disabled();
     // Commands are not retried (a resent conditional write could apply twice), so one command
     // timeout plus a little scheduling slack bounds every call.
     this.operationTimeoutNanos = Checks.saturatedNanos(options.commandTimeout()) + SLACK_NANOS;
@@ -184,6 +177,8 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
     this.near =
         LocalCacheProvider.createStandalone(
             CacheConfig.builder(config.name() + "-near")
+                .keyType(config.keyType())
+                .valueType(Stamped.<V>type())
                 .maximumSize(config.maximumSize())
                 .evictionPolicy(config.evictionPolicy())
                 .expireAfterWrite(options.nearCacheMaxAge())
@@ -338,7 +333,7 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
    * CONCURRENCY.md.
    */
   private void cacheIfStillValid(K key, Load<V> load, V value, @Nullable Object pttl, long start) {
-    if (!load.cacheable || load.invalidated.raised || load.epoch != epoch.get() || !coherent || closed.get()) {
+    if (!load.cacheable || load.invalidated.raised || load.epoch != epoch.get() || !coherent || isClosed()) {
       return;
     }
     long deadline = Long.MAX_VALUE;
@@ -352,7 +347,7 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
       near.put(key, new Stamped<>(value, load.epoch, deadline, load.invalidated));
       afterNearPut.accept(key);
     } catch (RuntimeException e) {
-      if (!closed.get()) {
+      if (!isClosed()) {
         log.warn("Cache '{}' could not store a value read from Redis in its near cache", name(), e);
       }
     }
@@ -406,76 +401,18 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
   }
 
   @Override
-  public @Nullable V get(K key, Function<? super K, ? extends @Nullable V> loader) {
-    requireNonNull(key, "key");
-    requireNonNull(loader, "loader");
-    V present = get(key);
-    if (present != null) {
-      return present;
-    }
-    // One loader call per key at a time in this process; the others wait for its result.
-    CompletableFuture<@Nullable V> mine = new CompletableFuture<>();
-    CompletableFuture<@Nullable V> theirs = loaderCalls.putIfAbsent(key, mine);
-    if (theirs != null) {
-      return awaitLoader(key, theirs);
-    }
-    try {
-      V raced = await(load(key)); // someone may have stored it since our miss
-      if (raced != null) {
-        mine.complete(raced);
-        return raced;
-      }
-      V loaded;
-      long start = ticker.read();
-      try {
-        loaded = loader.apply(key);
-      } catch (RuntimeException e) {
-        stats.recordLoadFailure(ticker.read() - start);
-        throw loadFailure(key, e);
-      } catch (Error e) {
-        stats.recordLoadFailure(ticker.read() - start);
-        throw e; // as itself to this caller; the waiters get it wrapped (below)
-      }
-      if (loaded == null) {
-        stats.recordLoadFailure(ticker.read() - start);
-        mine.complete(null);
-        return null;
-      }
-      stats.recordLoadSuccess(ticker.read() - start);
-      // Store unless another client did meanwhile; then theirs wins, as in a local cache.
-      V winner = putIfAbsent(key, loaded) ? loaded : get(key);
-      V result = winner != null ? winner : loaded;
-      mine.complete(result);
-      return result;
-    } catch (Throwable t) {
-      // Whatever ended the call (an Error included), the waiters must not wait forever.
-      mine.completeExceptionally(t instanceof CacheException ? t : loadFailure(key, t));
-      throw t;
-    } finally {
-      loaderCalls.remove(key, mine);
-    }
+  protected @Nullable V getQuietly(K key) {
+    return await(load(key)); // Redis itself: another client may have stored it since the miss
   }
 
-  /**
-   * Waits for another thread's {@code get(key, loader)}, for as long as its loader runs (user
-   * code, with its own timeouts); interruptible. Its failure is rethrown as it is: a Redis outage
-   * stays a {@link BackendUnavailableException}, a throwing loader a {@link CacheLoadException}.
-   */
-  private @Nullable V awaitLoader(K key, CompletableFuture<@Nullable V> theirs) {
-    try {
-      return theirs.get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new CacheException("interrupted while waiting for another thread to load key '" + key + "' of cache '" + name() + "'", e);
-    } catch (ExecutionException e) {
-      Throwable cause = e.getCause() != null ? e.getCause() : e;
-      throw cause instanceof CacheException ce ? ce : loadFailure(key, cause);
+  @Override
+  protected V storeLoaded(K key, V value) {
+    // Store unless another client did meanwhile; then theirs wins, as in a local cache.
+    if (putIfAbsent(key, value)) {
+      return value;
     }
-  }
-
-  private CacheLoadException loadFailure(K key, Throwable cause) {
-    return new CacheLoadException(
-        "loading key '" + key + "' into cache '" + name() + "' failed: " + cause, cause);
+    V winner = get(key);
+    return winner != null ? winner : value;
   }
 
   @Override
@@ -578,15 +515,9 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
     requireNonNull(key, "key");
     requireNonNull(value, "value");
     Checks.requirePositiveTtl(ttl);
+    checkOpen();
     checkPerEntryTtl();
     await(putAsync(key, value, millis(ttl)));
-  }
-
-  private void checkPerEntryTtl() {
-    checkOpen();
-    if (!config.perEntryTtl()) {
-      throw new IllegalStateException("cache '" + name() + "' was configured with perEntryTtl(false)");
-    }
   }
 
   private CompletableFuture<Void> putAsync(K key, V value, @Nullable Long ttlMillis) {
@@ -703,6 +634,7 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
   private CompletableFuture<Boolean> expireAsync(K key, Duration ttl) {
     requireNonNull(key, "key");
     Checks.requireNonNegativeTtl(ttl);
+    checkOpen();
     checkPerEntryTtl();
     byte[] redisKey = redisKey(key);
     long ms = ttl.isZero() ? 0 : millis(ttl);
@@ -873,7 +805,7 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
     try {
       near.remove(key);
     } catch (RuntimeException e) {
-      if (!closed.get()) {
+      if (!isClosed()) {
         log.warn("Cache '{}' could not remove a key from its near cache", name(), e);
       }
     }
@@ -895,7 +827,7 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
     try {
       near.clear();
     } catch (RuntimeException e) {
-      if (!closed.get()) {
+      if (!isClosed()) {
         log.warn("Cache '{}' could not clear its near cache", name(), e);
       }
     }
@@ -998,24 +930,6 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
     return sb.toString();
   }
 
-  private void checkOpen() {
-    if (closed.get()) {
-      throw new IllegalStateException("cache '" + name() + "' is closed");
-    }
-  }
-
-  // ------------------------------------------------------------ Cache basics
-
-  @Override
-  public String name() {
-    return config.name();
-  }
-
-  @Override
-  public CacheConfig config() {
-    return config;
-  }
-
   @Override
   public long estimatedSize() {
     checkOpen();
@@ -1041,34 +955,13 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
   }
 
   @Override
-  public <T> T unwrap(Class<T> type) {
-    requireNonNull(type, "type");
-    if (type.isInstance(this)) {
-      return type.cast(this);
-    }
-    throw new IllegalArgumentException("cache '" + name() + "' cannot be unwrapped to " + type.getName());
-  }
-
-  @Override
-  public boolean isClosed() {
-    return closed.get();
-  }
-
-  @Override
-  public void close() {
-    if (!closed.compareAndSet(false, true)) {
-      return;
-    }
+  protected void release() {
     try {
       if (channel != null) {
         channel.close();
       }
     } finally {
-      try {
-        near.close();
-      } finally {
-        onClose.accept(this);
-      }
+      near.close();
     }
   }
 
@@ -1124,7 +1017,14 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
    * A near-cache value, the epoch its read was registered in, the ticker reading at which its key
    * expires in Redis ({@code Long.MAX_VALUE}: no TTL), and its read's invalidation flag.
    */
-  record Stamped<V>(V value, long epoch, long deadline, Flag invalidated) {}
+  record Stamped<V>(V value, long epoch, long deadline, Flag invalidated) {
+
+    /** The class of {@code Stamped<V>}, for the near cache's configuration. */
+    @SuppressWarnings("unchecked") // erasure: Stamped.class is the class of every Stamped<V>
+    static <V> Class<Stamped<V>> type() {
+      return (Class<Stamped<V>>) (Class<?>) Stamped.class;
+    }
+  }
 
   /** Raised once, never lowered; shared by a read and the near entry it stores. */
   static final class Flag {
@@ -1280,6 +1180,7 @@ final class RedisCache<K, V> implements Cache<K, V>, MetricsSource {
       requireNonNull(key, "key");
       requireNonNull(value, "value");
       Checks.requirePositiveTtl(ttl);
+      checkOpen();
       checkPerEntryTtl();
       return bounded(() -> putAsync(key, value, millis(ttl)));
     }

@@ -6,6 +6,7 @@ import io.cachet.Cache;
 import io.cachet.CacheConfig;
 import io.cachet.spi.BackendContext;
 import io.cachet.spi.CacheBackendProvider;
+import io.cachet.spi.Checks;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -51,13 +52,16 @@ public final class RedisCacheProvider implements CacheBackendProvider {
   }
 
   @Override
-  public <K, V> Cache<K, V> create(CacheConfig config, BackendContext context) {
+  public <K, V> Cache<K, V> create(CacheConfig<K, V> config, BackendContext context) {
     RedisOptions options = config.backendOptions(RedisOptions.class).orElseGet(RedisOptions::defaults);
-    if (config.keyCodec().type().isArray()) {
+    if (config.keyType().isArray()) {
       throw new IllegalArgumentException(
-          "keyCodec must encode a type with value equality for the redis backend, was " + config.keyCodec()
+          "keyCodec must encode a type with value equality for the redis backend, was "
+              + Checks.keyCodec(config, NAME)
               + " (arrays compare by identity, so the near cache could never find a key again)");
     }
+    Checks.keyCodec(config, NAME);
+    Checks.valueCodec(config, NAME);
     List<Object> key = sharingKey(options);
     RedissonResource client =
         context.sharedResource(key, RedissonResource.class, () -> RedissonResource.connect(options));

@@ -87,7 +87,9 @@ final class RedisCacheIT {
     Thread t = thread.get();
     return t != null
         && t.getState() == Thread.State.WAITING
-        && Arrays.stream(t.getStackTrace()).anyMatch(frame -> frame.getMethodName().equals(method));
+        && Arrays.stream(t.getStackTrace())
+            .anyMatch(frame -> frame.getClassName().equals("io.cachet.spi.AbstractCache")
+                && frame.getMethodName().equals(method));
   }
 
   // ------------------------------------------------------------ get(key, loader) liveness
@@ -108,7 +110,7 @@ final class RedisCacheIT {
       waiterThread.set(Thread.currentThread());
       return cache.get("k", key -> "never called");
     });
-    await().atMost(DEADLINE).until(() -> waitingIn(waiterThread, "awaitLoader"));
+    await().atMost(DEADLINE).until(() -> waitingIn(waiterThread, "await"));
     release.complete(null);
 
     assertThatThrownBy(() -> owner.get(15, TimeUnit.SECONDS)).hasCauseInstanceOf(AssertionError.class);
@@ -134,7 +136,7 @@ final class RedisCacheIT {
       waiterThread.set(Thread.currentThread());
       return cache.get("k", key -> "never called");
     });
-    await().atMost(DEADLINE).until(() -> waitingIn(waiterThread, "awaitLoader"));
+    await().atMost(DEADLINE).until(() -> waitingIn(waiterThread, "await"));
     REDIS.server().stop(); // the owner's store of the loaded value fails
     release.complete(null);
 

@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * The Redis proxy spec's LRU scenarios: an exact-LRU near cache of 10 keys in front of Redis, with
+ * The Redis proxy's LRU scenarios: an exact-LRU near cache of 10 keys in front of Redis, with
  * expiry-only coherence (so a change in Redis shows only once the key was evicted).
  */
 @Tag("redis")

@@ -83,7 +83,7 @@ final class RedisOptionsTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("cache.sessions.redis")
         .hasMessageContaining("unknown redis option 'adress'");
-    CacheConfig.Builder builder = CacheConfig.builder("x");
+    CacheConfig.Builder<String, String> builder = CacheConfig.builder("x");
     builder.backendOptions(RedisOptions.parse(Map.of("address", "host:1")));
     assertThat(builder.build().backendOptions(RedisOptions.class).orElseThrow().address()).isEqualTo("redis://host:1");
   }

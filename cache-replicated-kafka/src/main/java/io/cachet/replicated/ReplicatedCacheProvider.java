@@ -5,6 +5,7 @@ import io.cachet.Cache;
 import io.cachet.CacheConfig;
 import io.cachet.spi.BackendContext;
 import io.cachet.spi.CacheBackendProvider;
+import io.cachet.spi.Checks;
 import java.util.Map;
 import java.util.Optional;
 import org.apache.kafka.clients.admin.Admin;
@@ -42,13 +43,15 @@ public final class ReplicatedCacheProvider implements CacheBackendProvider {
   }
 
   @Override
-  public <K, V> Cache<K, V> create(CacheConfig config, BackendContext context) {
+  public <K, V> Cache<K, V> create(CacheConfig<K, V> config, BackendContext context) {
     ReplicationOptions options =
         config.backendOptions(ReplicationOptions.class).orElseGet(ReplicationOptions::defaults);
-    if (config.keyCodec().type().isArray()) {
+    if (config.keyType().isArray()) {
       throw new IllegalArgumentException("keyCodec must encode a type with value equality for the " + NAME
-          + " backend, was " + config.keyCodec() + " (arrays compare by identity)");
+          + " backend, was " + Checks.keyCodec(config, NAME) + " (arrays compare by identity)");
     }
+    Checks.keyCodec(config, NAME);
+    Checks.valueCodec(config, NAME);
     String topic = options.topicFor(config.name());
     Admin admin = Admin.create(KafkaClients.admin(options, "cachet-" + config.name() + "-" + options.nodeId() + "-admin"));
     try {

@@ -12,6 +12,7 @@ import io.cachet.CacheStats;
 import io.cachet.codec.Codec;
 import io.cachet.replicated.RecordMeta.Op;
 import io.cachet.replicated.Writer.Decision;
+import io.cachet.spi.AbstractCache;
 import io.cachet.spi.BackendMetric;
 import io.cachet.spi.Checks;
 import io.cachet.spi.MetricsSource;
@@ -50,17 +51,14 @@ import org.slf4j.LoggerFactory;
  * {@link SnapshotStore} keeps the snapshot file. Threads and their duties are described in
  * CONCURRENCY.md.
  */
-final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K, V>, MetricsSource {
+final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements ReplicatedCache<K, V>, MetricsSource {
 
   /** The cache's one logger name: operators' log settings refer to it. */
   private static final Logger LOG = LoggerFactory.getLogger(ReplicatedKafkaCache.class);
 
-  private final CacheConfig config;
   private final ReplicationOptions options;
   private final String topic;
   private final InstantSource clock;
-  private final StatsCounter stats;
-  private final Consumer<Cache<?, ?>> onClose;
   private final Admin admin;
   private final Replica<K, V> replica;
   private final Writer<K, V> writer;
@@ -68,24 +66,20 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
   private final Housekeeping<K, V> housekeeping;
   private final Applier<K, V> applier;
   private final CacheWrites<K, V> writes;
-  private final ConcurrentHashMap<K, CompletableFuture<@Nullable V>> loads = new ConcurrentHashMap<>();
-  /** Set once by {@link #close()}; shared with the components, which stop on it. */
+  /** Set once when the cache closes; shared with the components, which stop on it. */
   private final AtomicBoolean closed = new AtomicBoolean();
   private final AsyncCache<K, V> async;
 
-  @SuppressWarnings("unchecked")
   ReplicatedKafkaCache(
-      CacheConfig config, ReplicationOptions options, Admin admin, TopicSetup.TopicInfo topicInfo,
+      CacheConfig<K, V> config, ReplicationOptions options, Admin admin, TopicSetup.TopicInfo topicInfo,
       Consumer<Cache<?, ?>> onClose) {
+    super(config, onClose);
     int partitionCount = topicInfo.partitions();
-    this.config = config;
     this.options = options;
     this.topic = options.topicFor(config.name());
-    Codec<K> keyCodec = (Codec<K>) config.keyCodec();
-    Codec<V> valueCodec = (Codec<V>) config.valueCodec();
+    Codec<K> keyCodec = Checks.keyCodec(config, ReplicatedCacheProvider.NAME);
+    Codec<V> valueCodec = Checks.valueCodec(config, ReplicatedCacheProvider.NAME);
     this.clock = config.clock();
-    this.stats = config.recordStats() ? StatsCounter.concurrent() : StatsCounter.disabled();
-    this.onClose = onClose;
     this.admin = admin;
     List<TopicPartition> tps = new ArrayList<>();
     for (int p = 0; p < partitionCount; p++) {
@@ -125,16 +119,6 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
   // ------------------------------------------------------------------ Cache
 
   @Override
-  public String name() {
-    return config.name();
-  }
-
-  @Override
-  public CacheConfig config() {
-    return config;
-  }
-
-  @Override
   public @Nullable V get(K key) {
     requireNonNull(key, "key");
     requireReadable();
@@ -155,53 +139,17 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
   }
 
   @Override
-  public @Nullable V get(K key, Function<? super K, ? extends @Nullable V> loader) {
-    requireNonNull(key, "key");
-    requireNonNull(loader, "loader");
-    V hit = get(key);
-    if (hit != null) {
-      return hit;
-    }
-    CompletableFuture<@Nullable V> mine = new CompletableFuture<>();
-    CompletableFuture<@Nullable V> theirs = loads.putIfAbsent(key, mine);
-    if (theirs != null) {
-      return join(theirs);
-    }
-    try {
-      V present = read(key);
-      if (present != null) {
-        mine.complete(present);
-        return present;
-      }
-      long started = config.ticker().read();
-      V loaded;
-      try {
-        loaded = loader.apply(key);
-      } catch (RuntimeException | Error e) {
-        stats.recordLoadFailure(config.ticker().read() - started);
-        CacheLoadException failure = e instanceof CacheLoadException c ? c
-            : new CacheLoadException("loading key '" + key + "' of cache '" + name() + "' failed", e);
-        mine.completeExceptionally(failure);
-        throw failure;
-      }
-      stats.recordLoadSuccess(config.ticker().read() - started);
-      if (loaded == null) {
-        mine.complete(null);
-        return null;
-      }
-      V value = loaded;
-      V winner = join(writes.write(key, Op.PUT_IF_ABSENT, (live, now) -> live != null
-          ? CacheWrites.restate(Op.PUT_IF_ABSENT, live, a -> live.value())
-          : writes.admit(key, live,
-              new Decision<>(Op.PUT_IF_ABSENT, true, value, writes.deadlineFor(null, now), a -> value))));
-      mine.complete(winner);
-      return winner;
-    } catch (RuntimeException e) {
-      mine.completeExceptionally(e);
-      throw e;
-    } finally {
-      loads.remove(key, mine);
-    }
+  protected @Nullable V getQuietly(K key) {
+    Entry<V> entry = replica.get(key);
+    return entry != null && entry.isLive(clock.millis()) ? entry.value() : null;
+  }
+
+  @Override
+  protected V storeLoaded(K key, V value) {
+    return join(writes.write(key, Op.PUT_IF_ABSENT, (live, now) -> live != null
+        ? CacheWrites.restate(Op.PUT_IF_ABSENT, live, a -> live.value())
+        : writes.admit(key, live,
+            new Decision<>(Op.PUT_IF_ABSENT, true, value, writes.deadlineFor(null, now), a -> value))));
   }
 
   @Override
@@ -285,42 +233,25 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
 
   @Override
   public long estimatedSize() {
-    requireOpen();
+    checkOpen();
     return replica.size();
   }
 
   @Override
   public CacheStats stats() {
-    requireOpen();
+    checkOpen();
     return stats.snapshot();
   }
 
   @Override
   public AsyncCache<K, V> async() {
-    requireOpen();
+    checkOpen();
     return async;
   }
 
   @Override
-  public <T> T unwrap(Class<T> type) {
-    requireNonNull(type, "type");
-    if (type.isInstance(this)) {
-      return type.cast(this);
-    }
-    throw new IllegalArgumentException("cache '" + name() + "' cannot be unwrapped to " + type.getName()
-        + "; it is a " + ReplicatedCache.class.getName());
-  }
-
-  @Override
-  public boolean isClosed() {
-    return closed.get();
-  }
-
-  @Override
-  public void close() {
-    if (!closed.compareAndSet(false, true)) {
-      return;
-    }
+  protected void release() {
+    closed.set(true);
     try {
       applier.stop();
     } catch (InterruptedException e) {
@@ -336,7 +267,6 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
     writer.failAll(closedError);
     barriers.failAll(closedError);
     applier.releaseWaiters();
-    onClose.accept(this);
   }
 
   // ------------------------------------------------------------------ ReplicatedCache
@@ -349,9 +279,9 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
   @Override
   public boolean awaitReady(Duration timeout) throws InterruptedException {
     requireNonNull(timeout, "timeout");
-    requireOpen();
+    checkOpen();
     applier.awaitReady(Math.max(0, Checks.saturatedNanos(timeout)));
-    requireOpen();
+    checkOpen();
     return applier.isReady();
   }
 
@@ -385,14 +315,8 @@ final class ReplicatedKafkaCache<K, V> implements Cache<K, V>, ReplicatedCache<K
 
   // ------------------------------------------------------------------ helpers
 
-  private void requireOpen() {
-    if (closed.get()) {
-      throw new IllegalStateException("cache '" + name() + "' is closed");
-    }
-  }
-
   private void requireReadable() {
-    requireOpen();
+    checkOpen();
     Throwable failure = applier.failure();
     if (failure != null) {
       throw new CacheException("the replica of cache '" + name() + "' stopped applying records: " + failure, failure);

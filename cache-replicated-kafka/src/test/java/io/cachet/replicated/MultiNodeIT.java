@@ -84,12 +84,12 @@ final class MultiNodeIT {
     return start(nodeId, config -> {}, options -> {});
   }
 
-  private Node start(String nodeId, Consumer<CacheConfig.Builder> config) {
+  private Node start(String nodeId, Consumer<CacheConfig.Builder<String, String>> config) {
     return start(nodeId, config, options -> {});
   }
 
   private Node start(
-      String nodeId, Consumer<CacheConfig.Builder> config, Consumer<ReplicationOptions.Builder> options) {
+      String nodeId, Consumer<CacheConfig.Builder<String, String>> config, Consumer<ReplicationOptions.Builder> options) {
     ReplicationOptions.Builder replication = ReplicationOptions.builder()
         .bootstrapServers(KAFKA.broker().bootstrapServers())
         .topic(topic)
@@ -269,7 +269,7 @@ final class MultiNodeIT {
   @Test
   void restart_sameNodeIdAndTopic_replaysIdenticalData() throws Exception {
     FakeTicker clock = new FakeTicker(Instant.now());
-    Consumer<CacheConfig.Builder> fakeTime = config -> config.clock(clock);
+    Consumer<CacheConfig.Builder<String, String>> fakeTime = config -> config.clock(clock);
     Node a = start("a", fakeTime);
     Node b = start("b", fakeTime);
     Node c = start("c", fakeTime);

@@ -21,7 +21,7 @@ final class ReplicatedCacheContractIT extends AbstractCacheContractTest {
   private static final AtomicInteger TOPICS = new AtomicInteger();
 
   @Override
-  protected void configure(CacheConfig.Builder builder) {
+  protected void configure(CacheConfig.Builder<String, String> builder) {
     builder
         .backend(ReplicatedCacheProvider.NAME)
         .backendOptions(ReplicationOptions.builder()
@@ -32,7 +32,7 @@ final class ReplicatedCacheContractIT extends AbstractCacheContractTest {
   }
 
   @Override
-  protected Cache<String, String> newCache(Consumer<CacheConfig.Builder> options) {
+  protected Cache<String, String> newCache(Consumer<CacheConfig.Builder<String, String>> options) {
     Cache<String, String> cache = super.newCache(options);
     try {
       assertThat(cache.unwrap(ReplicatedCache.class).awaitReady(Duration.ofSeconds(30))).isTrue();

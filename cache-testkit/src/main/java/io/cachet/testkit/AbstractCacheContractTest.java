@@ -2,6 +2,7 @@ package io.cachet.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import io.cachet.AsyncCache;
 import io.cachet.Cache;
@@ -15,7 +16,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -36,7 +39,7 @@ import org.junit.jupiter.api.function.Executable;
  * <pre>{@code
  * final class LruCacheContractTest extends AbstractCacheContractTest {
  *   @Override
- *   protected void configure(CacheConfig.Builder builder) {
+ *   protected void configure(CacheConfig.Builder<String, String> builder) {
  *     builder.evictionPolicy(EvictionPolicy.LRU);
  *   }
  * }
@@ -58,7 +61,7 @@ public abstract class AbstractCacheContractTest {
   private final AtomicInteger names = new AtomicInteger();
 
   /** Sets the backend and its options on {@code builder}; must not set the ticker, clock or executor. */
-  protected abstract void configure(CacheConfig.Builder builder);
+  protected abstract void configure(CacheConfig.Builder<String, String> builder);
 
   /** Returns the manager the caches are created in; a default manager unless overridden. */
   protected CacheManager createManager() {
@@ -86,8 +89,8 @@ public abstract class AbstractCacheContractTest {
   }
 
   /** Creates a cache of the backend under test, after applying {@code options}. */
-  protected Cache<String, String> newCache(Consumer<CacheConfig.Builder> options) {
-    CacheConfig.Builder builder =
+  protected Cache<String, String> newCache(Consumer<CacheConfig.Builder<String, String>> options) {
+    CacheConfig.Builder<String, String> builder =
         CacheConfig.builder(getClass().getSimpleName() + "-" + names.incrementAndGet())
             .ticker(ticker)
             .clock(ticker)
@@ -159,7 +162,7 @@ public abstract class AbstractCacheContractTest {
   void name_isTheConfiguredName() {
     Cache<String, String> cache = newCache();
     assertThat(cache.name()).isEqualTo(cache.config().name());
-    assertThat(manager.<String, String>getCache(cache.name())).isSameAs(cache);
+    assertThat(manager.getCache(cache.name(), String.class, String.class)).isSameAs(cache);
   }
 
   // ------------------------------------------------------------ conditional operations
@@ -420,6 +423,165 @@ public abstract class AbstractCacheContractTest {
     Cache<String, String> cache = newCache();
     assertThat(cache.get("k", key -> null)).isNull();
     assertThat(cache.get("k")).isNull();
+    assertThat(cache.stats().loadFailureCount()).isEqualTo(1);
+    assertThat(cache.stats().loadSuccessCount()).isZero();
+    assertThat(cache.get("k", key -> "second")).isEqualTo("second");
+  }
+
+  @Test
+  void getWithLoader_loaderReturnsNull_waitersGetNullToo() throws Exception {
+    Cache<String, String> cache = newCache();
+    CountDownLatch release = new CountDownLatch(1);
+    List<Future<String>> results = concurrentLoads(cache, 4, release, key -> null);
+    for (Future<String> result : results) {
+      assertThat(result.get(30, TimeUnit.SECONDS)).isNull();
+    }
+    assertThat(cache.get("k")).isNull();
+    assertThat(cache.stats().loadFailureCount()).isEqualTo(1);
+  }
+
+  @Test
+  void getWithLoader_loaderThrowsError_errorUnwrappedForItsCallerWrappedForWaiters() throws Exception {
+    Cache<String, String> cache = newCache();
+    AssertionError error = new AssertionError("out of stack, say");
+    assertThatThrownBy(() -> cache.get("k", key -> { throw error; })).isSameAs(error);
+    assertThat(cache.get("k")).isNull();
+    assertThat(cache.stats().loadFailureCount()).isEqualTo(1);
+
+    CountDownLatch release = new CountDownLatch(1);
+    List<Future<String>> results = concurrentLoads(cache, 4, release, key -> { throw error; });
+    int unwrapped = 0;
+    int wrapped = 0;
+    for (Future<String> result : results) {
+      Throwable thrown = catchThrowable(() -> result.get(30, TimeUnit.SECONDS));
+      assertThat(thrown).isInstanceOf(ExecutionException.class);
+      Throwable cause = thrown.getCause();
+      if (cause == error) {
+        unwrapped++;
+      } else {
+        assertThat(cause).isInstanceOf(CacheLoadException.class).hasCause(error).hasMessageContaining("'k'");
+        wrapped++;
+      }
+    }
+    assertThat(unwrapped).isEqualTo(1);
+    assertThat(wrapped).isEqualTo(3);
+    assertThat(cache.get("k")).isNull();
+    assertThat(cache.get("k", key -> "after")).isEqualTo("after");
+  }
+
+  @Test
+  void getWithLoader_loaderThrows_waitersGetTheSameLoadFailure() throws Exception {
+    Cache<String, String> cache = newCache();
+    IllegalStateException boom = new IllegalStateException("boom");
+    CountDownLatch release = new CountDownLatch(1);
+    List<Future<String>> results = concurrentLoads(cache, 4, release, key -> { throw boom; });
+    for (Future<String> result : results) {
+      assertThatThrownBy(() -> result.get(30, TimeUnit.SECONDS))
+          .isInstanceOf(ExecutionException.class)
+          .cause()
+          .isInstanceOf(CacheLoadException.class)
+          .hasCause(boom);
+    }
+    assertThat(cache.stats().loadFailureCount()).isEqualTo(1);
+  }
+
+  @Test
+  void getWithLoader_recursiveLoadOfTheSameKey_rejected() {
+    Cache<String, String> cache = newCache();
+    assertThatThrownBy(() -> cache.get("k", key -> cache.get("k", again -> "inner")))
+        .isInstanceOf(CacheLoadException.class)
+        .cause()
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("recursive load of key 'k'");
+    assertThat(cache.get("k")).isNull();
+  }
+
+  @Test
+  void getWithLoader_waiterInterrupted_failsWithFlagSetWhileTheLoadGoesOn() throws Exception {
+    Cache<String, String> cache = newCache();
+    CountDownLatch entered = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    ExecutorService pool = Executors.newFixedThreadPool(2);
+    try {
+      Future<String> owner = pool.submit(() -> cache.get("k", key -> {
+        entered.countDown();
+        await(release);
+        return "loaded";
+      }));
+      assertThat(entered.await(30, TimeUnit.SECONDS)).isTrue();
+      CompletableFuture<Throwable> waiterOutcome = new CompletableFuture<>();
+      Thread waiter = new Thread(() -> {
+        try {
+          cache.get("k", key -> "not mine");
+          waiterOutcome.complete(null);
+        } catch (Throwable t) {
+          waiterOutcome.complete(Thread.currentThread().isInterrupted() ? t : new AssertionError("flag not set", t));
+        }
+      });
+      waiter.start();
+      // The waiter parks on the owner's load; interrupt it once it is waiting.
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> waitsForALoad(waiter));
+      waiter.interrupt();
+      assertThat(waiterOutcome.get(30, TimeUnit.SECONDS))
+          .isInstanceOf(CacheLoadException.class)
+          .hasCauseInstanceOf(InterruptedException.class);
+      release.countDown();
+      assertThat(owner.get(30, TimeUnit.SECONDS)).isEqualTo("loaded");
+      assertThat(cache.get("k")).isEqualTo("loaded");
+    } finally {
+      release.countDown();
+      pool.shutdownNow();
+    }
+  }
+
+  /** Returns whether {@code thread} is parked waiting for another caller's load (the SPI's single flight). */
+  private static boolean waitsForALoad(Thread thread) {
+    if (thread.getState() != Thread.State.WAITING) {
+      return false;
+    }
+    for (StackTraceElement frame : thread.getStackTrace()) {
+      if (frame.getClassName().equals("io.cachet.spi.AbstractCache") && frame.getMethodName().equals("await")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Starts {@code threads} concurrent {@code get("k", loader)} calls whose first loader waits for
+   * {@code release}, releases it once every other caller is waiting, and returns their outcomes.
+   */
+  private List<Future<String>> concurrentLoads(
+      Cache<String, String> cache, int threads, CountDownLatch release, Function<String, String> then)
+      throws InterruptedException {
+    CountDownLatch entered = new CountDownLatch(1);
+    AtomicInteger calls = new AtomicInteger();
+    Function<String, String> loader =
+        key -> {
+          calls.incrementAndGet();
+          entered.countDown();
+          await(release);
+          return then.apply(key);
+        };
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    List<Future<String>> results = new ArrayList<>();
+    List<Thread> callers = new java.util.concurrent.CopyOnWriteArrayList<>();
+    for (int i = 0; i < threads; i++) {
+      results.add(pool.submit(() -> {
+        callers.add(Thread.currentThread());
+        return cache.get("k", loader);
+      }));
+    }
+    assertThat(entered.await(30, TimeUnit.SECONDS)).isTrue();
+    // Everyone but the loader's thread waits for its load before it finishes.
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30))
+        .until(() -> callers.size() == threads
+            && callers.stream().filter(AbstractCacheContractTest::waitsForALoad).count() == threads - 1);
+    release.countDown();
+    pool.shutdown();
+    assertThat(pool.awaitTermination(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(calls).hasValue(1);
+    return results;
   }
 
   @Test
@@ -548,7 +710,7 @@ public abstract class AbstractCacheContractTest {
     cache.close();
     cache.close();
     assertThat(manager.cacheNames()).doesNotContain(name);
-    assertThat(manager.<String, String>getCache(name)).isNull();
+    assertThat(manager.getCache(name, String.class, String.class)).isNull();
     Cache<String, String> again = manager.create(cache.config());
     assertThat(again.get("k")).isNull();
   }

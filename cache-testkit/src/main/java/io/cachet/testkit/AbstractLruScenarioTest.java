@@ -7,7 +7,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The exact-LRU scenarios of the Redis proxy spec, for any backend that offers an LRU cache in
+ * The exact-LRU scenarios a caching proxy relies on, for any backend that offers an LRU cache in
  * front of a source of truth.
  *
  * <p>The cache under test reads through from a source that the test can change behind the
@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
  */
 public abstract class AbstractLruScenarioTest {
 
-  /** The capacity the spec's scenarios use. */
+  /** The capacity the scenarios use. */
   protected static final int CAPACITY = 10;
 
   private Cache<String, String> cache;

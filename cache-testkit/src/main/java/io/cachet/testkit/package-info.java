@@ -1,7 +1,7 @@
 /**
  * Test support for Cachet backends and applications: the backend contract suite
- * ({@link io.cachet.testkit.AbstractCacheContractTest}), the exact-LRU scenarios of the Redis proxy
- * spec ({@link io.cachet.testkit.AbstractLruScenarioTest}), and JUnit 5 extensions that start a
+ * ({@link io.cachet.testkit.AbstractCacheContractTest}), the exact-LRU scenarios a caching proxy
+ * relies on ({@link io.cachet.testkit.AbstractLruScenarioTest}), and JUnit 5 extensions that start a
  * real Redis server or Kafka broker.
  */
 @NullMarked

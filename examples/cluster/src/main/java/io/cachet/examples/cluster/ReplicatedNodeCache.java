@@ -37,7 +37,7 @@ final class ReplicatedNodeCache implements NodeCache {
   static ReplicatedNodeCache open(NodeConfig config) {
     CacheManager manager = CacheManager.create();
     try {
-      CacheConfig.Builder builder = CacheConfig.builder(config.cacheName())
+      CacheConfig.Builder<String, String> builder = CacheConfig.builder(config.cacheName())
           .backend(BACKEND)
           .maximumSize(config.capacity())
           .backendOptions(ReplicationOptions.builder()

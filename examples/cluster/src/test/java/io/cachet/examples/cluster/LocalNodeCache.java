@@ -27,7 +27,7 @@ final class LocalNodeCache implements NodeCache {
     this(capacity, b -> b);
   }
 
-  LocalNodeCache(long capacity, UnaryOperator<CacheConfig.Builder> extra) {
+  LocalNodeCache(long capacity, UnaryOperator<CacheConfig.Builder<String, String>> extra) {
     cache = manager.create(extra.apply(CacheConfig.builder("test")
             .backend("local")
             .maximumSize(capacity)

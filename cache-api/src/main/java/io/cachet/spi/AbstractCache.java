@@ -1,0 +1,261 @@
+package io.cachet.spi;
+
+import static java.util.Objects.requireNonNull;
+
+import io.cachet.Cache;
+import io.cachet.CacheConfig;
+import io.cachet.CacheLoadException;
+import io.cachet.Ticker;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The skeleton every backend's cache extends: configuration, statistics, the closed state, the
+ * argument checks and the single-flight {@link #get(Object, Function) get(key, loader)}, written
+ * once so that every backend behaves the same way.
+ *
+ * <p>A subclass implements the storage operations and two hooks of the load:
+ * {@link #getQuietly(Object)} (is there a value now, without counting a hit or a miss) and
+ * {@link #storeLoaded(Object, Object)} (store a loaded value unless another writer stored one
+ * meanwhile). Thread-safe if the subclass is.
+ *
+ * <h2>Single-flight loads</h2>
+ *
+ * A miss registers a load for its key in a concurrent map; a second miss on the key finds it and
+ * waits for its outcome instead of calling its own loader. The owner looks once more for a value
+ * (one may have been stored between its miss and its registration), runs the loader on its own
+ * thread, stores the value through {@code storeLoaded}, and completes the load for the waiters
+ * before removing it from the map. The outcomes for a {@code null}, an exception and an
+ * {@link Error} are those documented on {@link Cache#get(Object, Function)}.
+ *
+ * @param <K> the key type
+ * @param <V> the value type
+ */
+public abstract class AbstractCache<K, V> implements Cache<K, V> {
+
+  /** This cache's configuration. */
+  protected final CacheConfig<K, V> config;
+  /** This cache's counters; {@link StatsCounter#disabled()} when statistics are off. */
+  protected final StatsCounter stats;
+  private final Consumer<Cache<?, ?>> onClose;
+  private final ConcurrentHashMap<K, Load<V>> loads = new ConcurrentHashMap<>();
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  /**
+   * Creates the skeleton for {@code config}; {@code onClose} is told once when the cache closes
+   * (pass {@link BackendContext#closed(Cache)}).
+   */
+  protected AbstractCache(CacheConfig<K, V> config, Consumer<Cache<?, ?>> onClose) {
+    this.config = requireNonNull(config, "config");
+    this.onClose = requireNonNull(onClose, "onClose");
+    this.stats = config.recordStats() ? StatsCounter.concurrent() : StatsCounter.disabled();
+  }
+
+  @Override
+  public final String name() {
+    return config.name();
+  }
+
+  @Override
+  public final CacheConfig<K, V> config() {
+    return config;
+  }
+
+  @Override
+  public final boolean isClosed() {
+    return closed.get();
+  }
+
+  /** Closes the cache once: marks it closed, runs {@link #release()}, then tells the manager. */
+  @Override
+  public final void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    try {
+      release();
+    } finally {
+      onClose.accept(this);
+    }
+  }
+
+  /** Releases the backend's resources; called once, by {@link #close()}, after it marked the cache closed. */
+  protected abstract void release();
+
+  @Override
+  public final @Nullable V get(K key, Function<? super K, ? extends @Nullable V> loader) {
+    requireNonNull(key, "key");
+    requireNonNull(loader, "loader");
+    checkOpen();
+    V present = get(key);
+    return present != null ? present : load(key, loader);
+  }
+
+  /**
+   * Returns the live value for {@code key} without counting a hit or a miss, or {@code null}; the
+   * load's second look before it calls the loader.
+   */
+  protected abstract @Nullable V getQuietly(K key);
+
+  /**
+   * Stores a loaded {@code value} for {@code key} unless a live value is there, and returns the
+   * value the cache now holds for the key (the other one, if it won).
+   */
+  protected abstract V storeLoaded(K key, V value);
+
+  private @Nullable V load(K key, Function<? super K, ? extends @Nullable V> loader) {
+    Load<V> mine = new Load<>(Thread.currentThread());
+    Load<V> theirs = loads.putIfAbsent(key, mine);
+    if (theirs != null) {
+      if (theirs.owner == Thread.currentThread()) {
+        throw new IllegalStateException(
+            "recursive load of key '" + key + "' in cache '" + name() + "': the loader asked for its own key");
+      }
+      return await(key, theirs);
+    }
+    try {
+      V raced = getQuietly(key);
+      if (raced != null) {
+        mine.future.complete(raced);
+        return raced;
+      }
+      Ticker ticker = config.ticker();
+      long start = ticker.read();
+      V loaded;
+      try {
+        loaded = loader.apply(key);
+      } catch (RuntimeException e) {
+        stats.recordLoadFailure(ticker.read() - start);
+        throw loadFailure(key, e);
+      } catch (Error e) {
+        stats.recordLoadFailure(ticker.read() - start);
+        throw e;
+      }
+      if (loaded == null) {
+        stats.recordLoadFailure(ticker.read() - start);
+        mine.future.complete(null);
+        return null;
+      }
+      stats.recordLoadSuccess(ticker.read() - start);
+      V winner = storeLoaded(key, loaded);
+      mine.future.complete(winner);
+      return winner;
+    } catch (Error e) {
+      mine.future.completeExceptionally(loadFailure(key, e));
+      throw e; // as itself to the thread that ran the loader; wrapped for the waiters
+    } catch (RuntimeException e) {
+      // The loader's own failure, already wrapped, or the backend's (an outage while looking or
+      // storing), which every caller gets as it is.
+      mine.future.completeExceptionally(e);
+      throw e;
+    } finally {
+      loads.remove(key, mine);
+    }
+  }
+
+  /** Waits, interruptibly, for another caller's load of {@code key}. */
+  private @Nullable V await(K key, Load<V> theirs) {
+    try {
+      return theirs.future.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new CacheLoadException(
+          "interrupted while waiting for another caller to load key '" + key + "' into cache '" + name() + "'", e);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause() != null ? e.getCause() : e;
+      if (cause instanceof RuntimeException re) {
+        throw re; // already a CacheLoadException, or the backend's own CacheException
+      }
+      throw loadFailure(key, cause);
+    }
+  }
+
+  /**
+   * Wraps a loader failure in a {@link CacheLoadException} naming the key and the cache, keeping
+   * one that already is.
+   */
+  protected final CacheLoadException loadFailure(K key, Throwable cause) {
+    if (cause instanceof CacheLoadException e) {
+      return e;
+    }
+    return new CacheLoadException(
+        "loading key '" + key + "' into cache '" + name() + "' failed: " + cause, cause);
+  }
+
+  /** Returns the present values for {@code keys}, one {@link #get(Object)} each; backends may batch. */
+  @Override
+  public Map<K, V> getAll(Iterable<? extends K> keys) {
+    requireNonNull(keys, "keys");
+    checkOpen();
+    Map<K, V> result = new LinkedHashMap<>();
+    for (K key : keys) {
+      V value = get(requireNonNull(key, "keys contains null"));
+      if (value != null) {
+        result.put(key, value);
+      }
+    }
+    return result;
+  }
+
+  /** Checks every entry, then stores each one as by {@link #put(Object, Object)}; backends may batch. */
+  @Override
+  public void putAll(Map<? extends K, ? extends V> entries) {
+    requireNonNull(entries, "entries");
+    checkOpen();
+    entries.forEach(
+        (key, value) -> {
+          requireNonNull(key, "entries contains a null key");
+          requireNonNull(value, "entries contains a null value");
+        });
+    entries.forEach(this::put);
+  }
+
+  @Override
+  public final <T> T unwrap(Class<T> type) {
+    requireNonNull(type, "type");
+    if (type.isInstance(this)) {
+      return type.cast(this);
+    }
+    Object delegate = delegate();
+    if (delegate != null && type.isInstance(delegate)) {
+      return type.cast(delegate);
+    }
+    throw new IllegalArgumentException("cache '" + name() + "' cannot be unwrapped to " + type.getName());
+  }
+
+  /** Returns the implementation object {@link #unwrap} also offers, if any. */
+  protected @Nullable Object delegate() {
+    return null;
+  }
+
+  /** Throws {@link IllegalStateException} naming the cache if it is closed. */
+  protected final void checkOpen() {
+    if (closed.get()) {
+      throw new IllegalStateException("cache '" + name() + "' is closed");
+    }
+  }
+
+  /** Throws {@link IllegalStateException} naming the cache if it forbids per-entry time to live. */
+  protected final void checkPerEntryTtl() {
+    if (!config.perEntryTtl()) {
+      throw new IllegalStateException("cache '" + name() + "' was configured with perEntryTtl(false)");
+    }
+  }
+
+  /** One load in flight: who runs it, for recursion detection, and its outcome. */
+  private static final class Load<V> {
+    final Thread owner;
+    final CompletableFuture<@Nullable V> future = new CompletableFuture<>();
+
+    Load(Thread owner) {
+      this.owner = owner;
+    }
+  }
+}
