@@ -1,4 +1,4 @@
-package io.cachet.testkit.internal;
+package io.cachet.servers;
 
 import java.time.Duration;
 import java.util.Set;
@@ -9,28 +9,28 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The server processes (Redis, Kafka) this JVM started and has not stopped yet. A shutdown hook
- * kills them, so a test run that dies early leaves no server behind; only these processes are ever
- * signalled.
+ * kills them, so a JVM that dies early (a test run, an example killed with SIGTERM) leaves no
+ * server behind; only these processes are ever signalled. Thread-safe.
  */
-public final class ChildProcesses {
+final class ChildProcesses {
 
     private static final Logger LOG = LoggerFactory.getLogger(ChildProcesses.class);
     private static final Set<Process> LIVE = ConcurrentHashMap.newKeySet();
 
     static {
         Runtime.getRuntime().addShutdownHook(new Thread(
-                () -> LIVE.forEach(Process::destroyForcibly), "cachet-testkit-reaper"));
+                () -> LIVE.forEach(Process::destroyForcibly), "cachet-servers-reaper"));
     }
 
     private ChildProcesses() {}
 
     /** Remembers {@code process} so that it is killed if this JVM exits first. */
-    public static void add(Process process) {
+    static void add(Process process) {
         LIVE.add(process);
     }
 
     /** Forgets {@code process}, which has exited or been stopped. */
-    public static void remove(Process process) {
+    static void remove(Process process) {
         LIVE.remove(process);
     }
 
@@ -38,7 +38,7 @@ public final class ChildProcesses {
      * Stops {@code process} (SIGTERM, or SIGKILL when {@code forcibly}), kills it if it has not
      * exited within {@code timeout}, waits for it, and forgets it. {@code what} names it in logs.
      */
-    public static void stop(Process process, boolean forcibly, Duration timeout, String what) {
+    static void stop(Process process, boolean forcibly, Duration timeout, String what) {
         try {
             if (forcibly) {
                 process.destroyForcibly();
