@@ -1,5 +1,6 @@
 package io.cachet.examples.cluster;
 
+import io.cachet.examples.support.Json;
 import io.cachet.servers.KafkaProcess;
 import io.cachet.servers.Ports;
 import java.io.File;

@@ -2,6 +2,7 @@ package io.cachet.examples.proxy;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 
+import io.cachet.examples.support.RawHttp;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
