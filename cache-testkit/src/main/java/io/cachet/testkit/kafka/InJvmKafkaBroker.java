@@ -2,6 +2,7 @@ package io.cachet.testkit.kafka;
 
 import static java.util.Objects.requireNonNull;
 
+import io.cachet.servers.KafkaProcess;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.common.test.KafkaClusterTestKit;
@@ -68,7 +69,7 @@ public final class InJvmKafkaBroker implements KafkaBroker {
             // Advertise 127.0.0.1 rather than "localhost", which may resolve to ::1 first.
             builder.setConfigProp("listeners", nodes.brokerListenerName().value() + "://127.0.0.1:0,"
                     + nodes.controllerListenerName().value() + "://127.0.0.1:0");
-            BrokerDefaults.SINGLE_NODE.forEach(builder::setConfigProp);
+            KafkaProcess.SINGLE_NODE_SETTINGS.forEach(builder::setConfigProp);
             brokerProperties.forEach(builder::setConfigProp);
             cluster = builder.build();
         } catch (Exception e) {

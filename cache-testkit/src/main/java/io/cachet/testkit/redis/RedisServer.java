@@ -1,28 +1,14 @@
 package io.cachet.testkit.redis;
 
-import io.cachet.testkit.internal.ChildProcesses;
-
-import static java.nio.charset.StandardCharsets.UTF_8;
-import static java.util.Objects.requireNonNull;
-
-import java.io.IOException;
-import java.io.RandomAccessFile;
+import io.cachet.servers.RedisBinary;
+import io.cachet.servers.RedisProcess;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.Comparator;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.jspecify.annotations.Nullable;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * A real {@code redis-server} process on 127.0.0.1 for tests, with no persistence.
+ * A real {@code redis-server} process on 127.0.0.1 for tests, with no persistence: a
+ * {@link RedisProcess} plus plain connections to it.
  *
  * <pre>{@code
  * try (RedisServer redis = RedisServer.create().start()) {
@@ -44,32 +30,12 @@ public final class RedisServer implements AutoCloseable {
      * The system property that picks the binary for {@link RedisBinary#AUTO}: {@code auto}
      * (default), {@code path}, {@code embedded} or the path of a {@code redis-server} executable.
      */
-    public static final String BINARY_PROPERTY = "cachet.redis.binary";
+    public static final String BINARY_PROPERTY = RedisBinary.PROPERTY;
 
-    private static final Logger LOG = LoggerFactory.getLogger(RedisServer.class);
-    private static final String HOST = "127.0.0.1";
-    private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
-    private static final Duration STOP_TIMEOUT = Duration.ofSeconds(10);
-    private static final Duration PING_TIMEOUT = Duration.ofMillis(500);
-    private static final int PORT_ATTEMPTS = 3;
-    private static final int LOG_TAIL_BYTES = 4096;
+    private final RedisProcess process;
 
-    private final Path executable;
-    private final Path directory;
-    private final Path logFile;
-    private final Object lock = new Object();
-    private volatile @Nullable Process process; // written under lock
-    private volatile int port; // 0 until the first start; written under lock
-    private volatile boolean closed; // written under lock
-
-    private RedisServer(Path executable) {
-        this.executable = executable;
-        try {
-            this.directory = Files.createTempDirectory("cachet-redis");
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create a directory for Redis", e);
-        }
-        this.logFile = directory.resolve("redis.log");
+    private RedisServer(RedisProcess process) {
+        this.process = process;
     }
 
     /**
@@ -78,7 +44,7 @@ public final class RedisServer implements AutoCloseable {
      * @return the server, not started yet
      */
     public static RedisServer create() {
-        return create(RedisBinary.AUTO);
+        return new RedisServer(RedisProcess.create());
     }
 
     /**
@@ -89,7 +55,7 @@ public final class RedisServer implements AutoCloseable {
      * @throws IllegalStateException when that binary is not available here
      */
     public static RedisServer create(RedisBinary binary) {
-        return new RedisServer(RedisExecutables.resolve(requireNonNull(binary, "binary")));
+        return new RedisServer(RedisProcess.create(binary));
     }
 
     /**
@@ -99,11 +65,7 @@ public final class RedisServer implements AutoCloseable {
      * @return the server, not started yet
      */
     public static RedisServer create(Path executable) {
-        requireNonNull(executable, "executable");
-        if (!Files.isExecutable(executable)) {
-            throw new IllegalArgumentException("executable must be an executable file, was " + executable);
-        }
-        return new RedisServer(executable);
+        return new RedisServer(RedisProcess.create(executable));
     }
 
     /**
@@ -115,44 +77,18 @@ public final class RedisServer implements AutoCloseable {
      *     time (the message carries the server's log)
      */
     public RedisServer start() {
-        synchronized (lock) {
-            checkOpen();
-            if (isRunning()) {
-                throw new IllegalStateException("Redis is already running on " + address());
-            }
-            Process exited = process;
-            if (exited != null) {
-                forget(exited); // it exited by itself, e.g. after SHUTDOWN
-            }
-            if (port != 0) {
-                launch(port);
-                return this;
-            }
-            for (int attempt = 1; ; attempt++) {
-                int candidate = freePort();
-                try {
-                    launch(candidate);
-                    port = candidate;
-                    return this;
-                } catch (PortTakenException e) {
-                    // Another process grabbed the port between our probe and Redis's bind.
-                    if (attempt == PORT_ATTEMPTS) {
-                        throw new IllegalStateException(e.getMessage(), e);
-                    }
-                    LOG.debug("port {} was taken, trying another", candidate);
-                }
-            }
-        }
+        process.start();
+        return this;
     }
 
     /** Stops the server gracefully (SIGTERM) and waits for it to exit; a no-op when stopped. */
     public void stop() {
-        terminate(false);
+        process.stop();
     }
 
     /** Kills the server (SIGKILL) and waits for it to exit; a no-op when stopped. */
     public void kill() {
-        terminate(true);
+        process.kill();
     }
 
     /**
@@ -161,8 +97,7 @@ public final class RedisServer implements AutoCloseable {
      * @return {@code true} while the process this object started is alive
      */
     public boolean isRunning() {
-        Process current = process;
-        return current != null && current.isAlive();
+        return process.isRunning();
     }
 
     /**
@@ -171,21 +106,17 @@ public final class RedisServer implements AutoCloseable {
      * @return {@code "127.0.0.1"}
      */
     public String host() {
-        return HOST;
+        return process.host();
     }
 
     /**
      * Returns the server's port, fixed by the first {@link #start()}.
      *
-     * @return the TCP port
+     * @return the port
      * @throws IllegalStateException before the first start
      */
     public int port() {
-        int current = port;
-        if (current == 0) {
-            throw new IllegalStateException("Redis has not been started yet");
-        }
-        return current;
+        return process.port();
     }
 
     /**
@@ -194,7 +125,7 @@ public final class RedisServer implements AutoCloseable {
      * @return the server's address
      */
     public String address() {
-        return HOST + ":" + port();
+        return process.address();
     }
 
     /**
@@ -203,7 +134,7 @@ public final class RedisServer implements AutoCloseable {
      * @return the URI Redis clients accept
      */
     public String uri() {
-        return "redis://" + address();
+        return process.uri();
     }
 
     /**
@@ -212,7 +143,7 @@ public final class RedisServer implements AutoCloseable {
      * @return the executable's path
      */
     public Path executable() {
-        return executable;
+        return process.executable();
     }
 
     /**
@@ -221,7 +152,7 @@ public final class RedisServer implements AutoCloseable {
      * @return the directory, deleted by {@link #close()}
      */
     public Path directory() {
-        return directory;
+        return process.directory();
     }
 
     /**
@@ -246,179 +177,17 @@ public final class RedisServer implements AutoCloseable {
      * @throws UncheckedIOException when the server cannot be reached
      */
     public RespConnection connect() {
-        return RespConnection.open(HOST, port());
+        return RespConnection.open(process.host(), process.port());
     }
 
     /** Stops the server and deletes its directory; idempotent. */
     @Override
     public void close() {
-        synchronized (lock) {
-            if (closed) {
-                return;
-            }
-            terminate(false);
-            closed = true;
-            deleteRecursively(directory);
-        }
+        process.close();
     }
 
     @Override
     public String toString() {
-        int current = port;
-        return "RedisServer[" + (current == 0 ? "not started" : address())
-                + (isRunning() ? ", running" : ", stopped") + ", " + executable + "]";
-    }
-
-    private void launch(int candidatePort) {
-        List<String> command = List.of(executable.toString(),
-                "--port", Integer.toString(candidatePort),
-                "--bind", HOST,
-                "--save", "",
-                "--appendonly", "no",
-                "--daemonize", "no",
-                "--dir", directory.toString(),
-                "--logfile", "");
-        long logOffset = logSize();
-        long startNanos = System.nanoTime();
-        Process started;
-        try {
-            started = new ProcessBuilder(command)
-                    .directory(directory.toFile())
-                    .redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
-                    .start();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot run " + executable, e);
-        }
-        ChildProcesses.add(started);
-        process = started;
-        awaitPing(started, candidatePort, logOffset);
-        LOG.info("Redis on {}:{} ready in {} ms (pid {}, {})", HOST, candidatePort,
-                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), started.pid(), executable);
-    }
-
-    private void awaitPing(Process started, int candidatePort, long logOffset) {
-        long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-        Exception last = null;
-        while (System.nanoTime() - deadline < 0) {
-            if (!started.isAlive()) {
-                forget(started);
-                String log = logTail(logOffset);
-                String message = "Redis exited with code " + started.exitValue() + " while starting on port "
-                        + candidatePort + "; its log:\n" + log;
-                if (log.contains("Address already in use")) {
-                    throw new PortTakenException(message);
-                }
-                throw new IllegalStateException(message);
-            }
-            try (RespConnection connection = RespConnection.open(HOST, candidatePort, PING_TIMEOUT)) {
-                if ("PONG".equals(connection.command("PING"))) {
-                    return;
-                }
-            } catch (UncheckedIOException | RespErrorException e) {
-                last = e; // not listening yet, or still loading
-            }
-            try {
-                // Doubles as the pause between probes and as exit detection.
-                started.waitFor(10, TimeUnit.MILLISECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                destroy(started, true);
-                throw new IllegalStateException("interrupted while waiting for Redis", e);
-            }
-        }
-        destroy(started, true);
-        IllegalStateException failure = new IllegalStateException("Redis did not answer PING on port "
-                + candidatePort + " within " + START_TIMEOUT + "; its log:\n" + logTail(logOffset));
-        if (last != null) {
-            failure.addSuppressed(last);
-        }
-        throw failure;
-    }
-
-    private void terminate(boolean forcibly) {
-        synchronized (lock) {
-            Process current = process;
-            if (current == null) {
-                return;
-            }
-            destroy(current, forcibly);
-            LOG.info("Redis on {} {} (exit code {})", address(), forcibly ? "killed" : "stopped",
-                    current.exitValue());
-        }
-    }
-
-    private void destroy(Process current, boolean forcibly) {
-        try {
-            ChildProcesses.stop(current, forcibly, STOP_TIMEOUT, "Redis");
-        } finally {
-            if (process == current) {
-                process = null;
-            }
-        }
-    }
-
-    private void forget(Process current) {
-        ChildProcesses.remove(current);
-        if (process == current) {
-            process = null;
-        }
-    }
-
-    private void checkOpen() {
-        if (closed) {
-            throw new IllegalStateException("RedisServer is closed");
-        }
-    }
-
-    private long logSize() {
-        try {
-            return Files.exists(logFile) ? Files.size(logFile) : 0;
-        } catch (IOException e) {
-            return 0;
-        }
-    }
-
-    private String logTail(long fromOffset) {
-        try (RandomAccessFile file = new RandomAccessFile(logFile.toFile(), "r")) {
-            long start = Math.max(fromOffset, file.length() - LOG_TAIL_BYTES);
-            byte[] bytes = new byte[(int) (file.length() - start)];
-            file.seek(start);
-            file.readFully(bytes);
-            return new String(bytes, UTF_8);
-        } catch (IOException e) {
-            return "(no log: " + e + ")";
-        }
-    }
-
-    private static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot find a free port on " + HOST, e);
-        }
-    }
-
-    private static void deleteRecursively(Path root) {
-        try (Stream<Path> paths = Files.walk(root)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(path -> {
-                try {
-                    Files.deleteIfExists(path);
-                } catch (IOException e) {
-                    LOG.debug("cannot delete {}", path, e);
-                }
-            });
-        } catch (IOException e) {
-            LOG.debug("cannot delete {}", root, e);
-        }
-    }
-
-    /** Redis could not bind the port it was given. */
-    private static final class PortTakenException extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-
-        PortTakenException(String message) {
-            super(message);
-        }
+        return process.toString();
     }
 }

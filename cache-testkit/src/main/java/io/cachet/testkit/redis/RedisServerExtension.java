@@ -2,6 +2,7 @@ package io.cachet.testkit.redis;
 
 import static java.util.Objects.requireNonNull;
 
+import io.cachet.servers.RedisBinary;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;

@@ -1,5 +1,6 @@
 package io.cachet.testkit.redis;
 
+import io.cachet.servers.RedisBinary;
 import java.lang.annotation.Documented;
 import java.lang.annotation.ElementType;
 import java.lang.annotation.Inherited;

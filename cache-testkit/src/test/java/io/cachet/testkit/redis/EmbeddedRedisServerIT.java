@@ -2,6 +2,7 @@ package io.cachet.testkit.redis;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.cachet.servers.RedisBinary;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;

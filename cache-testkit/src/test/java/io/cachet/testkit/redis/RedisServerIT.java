@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
+import io.cachet.servers.RedisBinary;
 import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.List;
@@ -142,10 +143,10 @@ final class RedisServerIT {
 
     @Test
     void create_fromPath() {
-        assumeThat(RedisExecutables.onPath()).as("redis-server on the PATH").isPresent();
+        assumeThat(RedisBinary.onPath()).as("redis-server on the PATH").isPresent();
         try (RedisServer redis = RedisServer.create(RedisBinary.PATH).start()) {
             assertThat(redis.command("PING")).isEqualTo("PONG");
-            assertThat(redis.executable()).isEqualTo(RedisExecutables.onPath().orElseThrow());
+            assertThat(redis.executable()).isEqualTo(RedisBinary.onPath().orElseThrow());
         }
     }
 }

@@ -1,5 +1,6 @@
 package io.cachet.examples.cluster;
 
+import io.cachet.examples.support.Json;
 import java.util.LinkedHashMap;
 import java.util.Map;
 

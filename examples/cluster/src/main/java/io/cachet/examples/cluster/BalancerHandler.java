@@ -2,6 +2,7 @@ package io.cachet.examples.cluster;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 
+import io.cachet.examples.support.Json;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.FullHttpRequest;

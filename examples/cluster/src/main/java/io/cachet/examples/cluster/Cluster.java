@@ -1,11 +1,11 @@
 package io.cachet.examples.cluster;
 
-import io.cachet.testkit.kafka.KafkaBrokerProcess;
+import io.cachet.examples.support.Json;
+import io.cachet.servers.KafkaProcess;
+import io.cachet.servers.Ports;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -33,7 +33,7 @@ final class Cluster implements ClusterControl, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Cluster.class);
 
   private final LauncherConfig config;
-  private final @Nullable KafkaBrokerProcess broker;
+  private final @Nullable KafkaProcess broker;
   private final String kafka;
   private final Path logDirectory;
   private final List<NodeProcess> nodes;
@@ -45,7 +45,7 @@ final class Cluster implements ClusterControl, AutoCloseable {
   });
   private volatile boolean closed;
 
-  private Cluster(LauncherConfig config, @Nullable KafkaBrokerProcess broker, String kafka, Path logDirectory,
+  private Cluster(LauncherConfig config, @Nullable KafkaProcess broker, String kafka, Path logDirectory,
       List<NodeProcess> nodes) {
     this.config = config;
     this.broker = broker;
@@ -72,18 +72,18 @@ final class Cluster implements ClusterControl, AutoCloseable {
       throw new UncheckedIOException("cannot create the log directory", e);
     }
     String classpath = absoluteClasspath();
-    KafkaBrokerProcess broker = null;
+    KafkaProcess broker = null;
     String kafka;
     if (config.kafka().isPresent()) {
       kafka = config.kafka().get();
     } else {
-      broker = KafkaBrokerProcess.builder().classpath(classpath).build();
+      broker = KafkaProcess.builder().classpath(classpath).build();
       log.info("Starting a Kafka broker (KRaft, its own JVM); log {}", broker.logFile());
       broker.start();
       kafka = broker.bootstrapServers();
     }
     List<NodeProcess> nodes = new ArrayList<>();
-    int[] ports = config.nodeBasePort() == 0 ? freePorts(config.node().host(), config.nodes()) : null;
+    int[] ports = config.nodeBasePort() == 0 ? Ports.free(config.node().host(), config.nodes()) : null;
     for (int i = 1; i <= config.nodes(); i++) {
       String id = "node-" + i;
       int port = ports != null ? ports[i - 1] : config.nodeBasePort() + i - 1;
@@ -110,7 +110,7 @@ final class Cluster implements ClusterControl, AutoCloseable {
     return kafka;
   }
 
-  @Nullable KafkaBrokerProcess broker() {
+  @Nullable KafkaProcess broker() {
     return broker;
   }
 
@@ -130,7 +130,7 @@ final class Cluster implements ClusterControl, AutoCloseable {
 
   @Override
   public String kafkaJson() {
-    KafkaBrokerProcess b = broker;
+    KafkaProcess b = broker;
     if (b == null) {
       return "{\"bootstrap\":" + Json.quote(kafka) + ",\"embedded\":false}";
     }
@@ -175,7 +175,7 @@ final class Cluster implements ClusterControl, AutoCloseable {
   @Override
   public CompletionStage<ApiResponse> killKafka() {
     return onAdmin(() -> {
-      KafkaBrokerProcess b = broker;
+      KafkaProcess b = broker;
       if (b == null) {
         return ApiResponse.error("admin", 409, "Conflict", "Kafka " + kafka + " was not started by the launcher");
       }
@@ -188,7 +188,7 @@ final class Cluster implements ClusterControl, AutoCloseable {
   @Override
   public CompletionStage<ApiResponse> startKafka() {
     return onAdmin(() -> {
-      KafkaBrokerProcess b = broker;
+      KafkaProcess b = broker;
       if (b == null) {
         return ApiResponse.error("admin", 409, "Conflict", "Kafka " + kafka + " was not started by the launcher");
       }
@@ -243,7 +243,7 @@ final class Cluster implements ClusterControl, AutoCloseable {
     backends.forEach(b -> b.ready(false));
     nodes.forEach(NodeProcess::terminate);
     nodes.forEach(NodeProcess::stop);
-    KafkaBrokerProcess b = broker;
+    KafkaProcess b = broker;
     if (b != null) {
       b.close();
     }
@@ -256,28 +256,5 @@ final class Cluster implements ClusterControl, AutoCloseable {
         .filter(s -> !s.isBlank())
         .map(s -> Path.of(s).toAbsolutePath().normalize().toString())
         .collect(Collectors.joining(File.pathSeparator));
-  }
-
-  private static int[] freePorts(String host, int count) {
-    List<ServerSocket> sockets = new ArrayList<>();
-    try {
-      int[] ports = new int[count];
-      for (int i = 0; i < count; i++) {
-        ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName(host));
-        sockets.add(socket);
-        ports[i] = socket.getLocalPort();
-      }
-      return ports;
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot find free ports on " + host, e);
-    } finally {
-      for (ServerSocket socket : sockets) {
-        try {
-          socket.close();
-        } catch (IOException ignored) {
-          // The probe socket is gone either way.
-        }
-      }
-    }
   }
 }

@@ -2,7 +2,7 @@ package io.cachet.examples.cluster;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 
-import io.cachet.testkit.kafka.KafkaBrokerProcess;
+import io.cachet.servers.KafkaProcess;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -192,7 +192,7 @@ public final class ClusterLauncher implements Callable<Integer> {
     Runtime.getRuntime().addShutdownHook(hook);
     cluster.startNodes();
 
-    KafkaBrokerProcess broker = cluster.broker();
+    KafkaProcess broker = cluster.broker();
     out.println("Cachet replicated cache cluster");
     out.println("  kafka     " + cluster.kafka() + (broker != null
         ? " (broker JVM pid " + broker.pid() + ", log " + broker.logFile() + ")" : " (external)"));

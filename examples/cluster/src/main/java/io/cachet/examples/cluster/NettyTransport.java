@@ -1,5 +1,6 @@
 package io.cachet.examples.cluster;
 
+import io.cachet.examples.support.HttpErrors;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
@@ -74,8 +75,8 @@ final class NettyTransport {
             protected void initChannel(SocketChannel ch) {
               ch.pipeline().addLast(
                   new HttpServerCodec(new HttpDecoderConfig()
-                      .setMaxInitialLineLength(HttpReplies.MAX_INITIAL_LINE)
-                      .setMaxHeaderSize(HttpReplies.MAX_HEADER_SIZE)),
+                      .setMaxInitialLineLength(HttpErrors.MAX_INITIAL_LINE)
+                      .setMaxHeaderSize(HttpErrors.MAX_HEADER_SIZE)),
                   new BoundedAggregator(maxBodyBytes),
                   handler.get());
             }

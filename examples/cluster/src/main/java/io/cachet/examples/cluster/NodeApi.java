@@ -4,6 +4,7 @@ import io.cachet.AsyncCache;
 import io.cachet.BackendUnavailableException;
 import io.cachet.CacheNotReadyException;
 import io.cachet.CacheTimeoutException;
+import io.cachet.examples.support.Json;
 import io.cachet.replicated.ReplicaFullException;
 import java.time.Duration;
 import java.time.InstantSource;
@@ -168,17 +169,17 @@ final class NodeApi {
     }
     String value;
     try {
-      value = Json.value(request.body());
-    } catch (Json.BadValue e) {
+      value = NodeJson.value(request.body());
+    } catch (NodeJson.BadValue e) {
       return done(bad(e.getMessage()));
     }
-    String stamp = Json.timestamp(clock.instant());
-    String stored = Json.envelope(value, stamp);
+    String stamp = NodeJson.timestamp(clock.instant());
+    String stored = NodeJson.envelope(value, stamp);
     return whenReady(c -> {
       AsyncCache<String, String> async = c.async();
       CompletionStage<Void> write = ttl == null ? async.put(key, stored) : async.put(key, stored, ttl);
       return write.thenApply(v -> ApiResponse.json(ROUTE_API, 201,
-              Json.message("Cache entry stored", Json.payload(key, stored)))
+              NodeJson.message("Cache entry stored", NodeJson.payload(key, stored)))
           .withHeader("Location", request.uri().startsWith("/") ? Uris.path(request.uri()) : API_PREFIX));
     });
   }
@@ -186,12 +187,12 @@ final class NodeApi {
   private CompletionStage<ApiResponse> get(NodeCache c, String key) {
     return c.async().get(key).thenApply(stored -> stored == null
         ? notFound(key)
-        : ApiResponse.json(ROUTE_API, 200, Json.message("Cache entry found", Json.payload(key, stored))));
+        : ApiResponse.json(ROUTE_API, 200, NodeJson.message("Cache entry found", NodeJson.payload(key, stored))));
   }
 
   private CompletionStage<ApiResponse> delete(NodeCache c, String key) {
     return c.async().remove(key).thenApply(removed -> removed
-        ? ApiResponse.json(ROUTE_API, 200, Json.message("Cache entry deleted", "{\"key\":" + Json.quote(key) + "}"))
+        ? ApiResponse.json(ROUTE_API, 200, NodeJson.message("Cache entry deleted", "{\"key\":" + Json.quote(key) + "}"))
         : notFound(key));
   }
 

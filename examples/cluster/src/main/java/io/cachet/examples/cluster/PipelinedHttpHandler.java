@@ -1,5 +1,6 @@
 package io.cachet.examples.cluster;
 
+import io.cachet.examples.support.Connections;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -105,7 +106,7 @@ abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
     closing = true;
     queue.forEach(ReferenceCountUtil::release);
     queue.clear();
-    HttpReplies.closeGracefully(ctx.channel(), response);
+    Connections.closeGracefully(ctx.channel(), response);
   }
 
   /** Runs {@code task} on the connection's event loop: now when already there, else later. */

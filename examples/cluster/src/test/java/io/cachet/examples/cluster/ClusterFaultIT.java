@@ -3,6 +3,7 @@ package io.cachet.examples.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.cachet.examples.support.RawHttp;
 import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.ArrayList;

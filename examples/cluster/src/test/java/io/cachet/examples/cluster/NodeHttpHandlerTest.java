@@ -4,6 +4,7 @@ import static java.nio.charset.StandardCharsets.ISO_8859_1;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.cachet.examples.support.HttpErrors;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
@@ -29,8 +30,8 @@ final class NodeHttpHandlerTest {
   private EmbeddedChannel channel() {
     return new EmbeddedChannel(
         new HttpServerCodec(new HttpDecoderConfig()
-            .setMaxInitialLineLength(HttpReplies.MAX_INITIAL_LINE)
-            .setMaxHeaderSize(HttpReplies.MAX_HEADER_SIZE)),
+            .setMaxInitialLineLength(HttpErrors.MAX_INITIAL_LINE)
+            .setMaxHeaderSize(HttpErrors.MAX_HEADER_SIZE)),
         new BoundedAggregator(config.maxBodyBytes()),
         new NodeHttpHandler(api, metrics, config.nodeId()));
   }

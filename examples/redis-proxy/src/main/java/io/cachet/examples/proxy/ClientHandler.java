@@ -1,11 +1,11 @@
 package io.cachet.examples.proxy;
 
+import io.cachet.examples.support.Connections;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayDeque;
@@ -14,7 +14,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
@@ -53,8 +52,6 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
   /** Unanswered requests after which a connection stops reading. */
   static final int MAX_PENDING = 1024;
   private static final int RESUME_PENDING = MAX_PENDING / 2;
-  /** How long a connection closed for an error keeps draining input so the client reads the reply. */
-  static final long LINGER_MILLIS = 2_000;
 
   /** What to do after a reply is written. */
   enum After {
@@ -312,22 +309,6 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
     return ctx;
   }
 
-  /**
-   * Sends {@code message} as the last thing on {@code channel}, then shuts its output down,
-   * drains input for {@value #LINGER_MILLIS} ms at most and closes it.
-   */
-  static void closeGracefully(Channel channel, Object message) {
-    channel.config().setAutoRead(true);
-    channel.writeAndFlush(message).addListener((ChannelFutureListener) f -> {
-      if (f.isSuccess() && f.channel() instanceof DuplexChannel duplex && duplex.isActive()) {
-        duplex.shutdownOutput();
-        duplex.eventLoop().schedule(() -> duplex.close(), LINGER_MILLIS, TimeUnit.MILLISECONDS);
-      } else {
-        f.channel().close();
-      }
-    });
-  }
-
   private Slot reserve() {
     Slot slot = new Slot(readStart);
     pending.add(slot);
@@ -407,7 +388,7 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
           needsFlush = false;
           ctx.flush();
         }
-        closeGracefully(ctx.channel(), reply.message());
+        Connections.closeGracefully(ctx.channel(), reply.message());
         releasePending();
       }
     }

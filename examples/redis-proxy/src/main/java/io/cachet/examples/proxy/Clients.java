@@ -1,5 +1,6 @@
 package io.cachet.examples.proxy;
 
+import io.cachet.examples.support.Connections;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -54,7 +55,7 @@ final class Clients {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-      ClientHandler.closeGracefully(ctx.channel(), Unpooled.wrappedBuffer(message));
+      Connections.closeGracefully(ctx.channel(), Unpooled.wrappedBuffer(message));
     }
 
     @Override

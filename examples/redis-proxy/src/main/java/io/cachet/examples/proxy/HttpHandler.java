@@ -3,10 +3,11 @@ package io.cachet.examples.proxy;
 import static java.nio.charset.StandardCharsets.UTF_8;
 
 import io.cachet.AsyncCache;
+import io.cachet.examples.support.HttpErrors;
+import io.cachet.examples.support.Json;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
@@ -18,8 +19,6 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.handler.codec.http.TooLongHttpHeaderException;
-import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
 import org.jspecify.annotations.Nullable;
@@ -192,27 +191,9 @@ final class HttpHandler extends ClientHandler {
   }
 
   private void malformed(ChannelHandlerContext ctx, Throwable cause) {
-    HttpResponseStatus status;
-    String error;
-    String message;
-    if (cause instanceof TooLongHttpLineException) {
-      status = HttpResponseStatus.REQUEST_URI_TOO_LONG;
-      error = "URITooLong";
-      message = "the request line is limited to " + TrackingHttpRequestDecoder.MAX_INITIAL_LINE + " bytes";
-    } else if (cause instanceof TooLongHttpHeaderException) {
-      status = HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE;
-      error = "RequestHeaderFieldsTooLarge";
-      message = "headers are limited to " + TrackingHttpRequestDecoder.MAX_HEADER_SIZE + " bytes";
-    } else if (cause instanceof TooLongFrameException) {
-      status = HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE;
-      error = "PayloadTooLarge";
-      message = "request too large";
-    } else {
-      status = HttpResponseStatus.BAD_REQUEST;
-      error = "BadRequest";
-      message = "malformed HTTP request: " + cause.getMessage();
-    }
-    error(ctx, HttpVersion.HTTP_1_1, status, error, message, After.LINGER);
+    HttpErrors.Problem problem = HttpErrors.malformed(cause);
+    error(ctx, HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(problem.status()), problem.error(), problem.message(),
+        After.LINGER);
   }
 
   private void error(ChannelHandlerContext ctx, HttpVersion version, HttpResponseStatus status, String error,

@@ -11,8 +11,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * blocks: a waiting request is a queued task, and whoever releases a permit hands it straight to
  * the head of the queue, whose task then runs on its own executor (its connection's event loop).
  *
- * <p>With a limit of 1 the proxy is sequential, the spec's baseline: a request starts only after
- * the previous one, from any client, has its answer. A limit of 0 (the default) means no limit:
+ * <p>With a limit of 1 the proxy is sequential: a request starts only after the previous one,
+ * from any client, has its answer. A limit of 0 (the default) means no limit:
  * then nothing is counted on the hot path, and only requests waiting for Redis are tracked, for
  * the {@code proxy_requests_active} gauge.
  *

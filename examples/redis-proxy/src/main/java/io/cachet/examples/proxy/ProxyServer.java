@@ -11,6 +11,8 @@ import io.cachet.EvictionPolicy;
 import io.cachet.codec.Codecs;
 import io.cachet.metrics.CacheMetrics;
 import io.cachet.redis.RedisOptions;
+import io.cachet.servers.RedisBinary;
+import io.cachet.servers.RedisProcess;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -32,6 +34,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -51,7 +54,7 @@ final class ProxyServer implements AutoCloseable {
   private static final byte[] HTTP_TOO_MANY_CLIENTS = HttpHandler.tooManyClientsResponse();
 
   private final ProxyConfig config;
-  private final @Nullable EmbeddedRedis embedded;
+  private final @Nullable RedisProcess embedded;
   private final CacheManager manager;
   private final EventLoopGroup boss;
   private final EventLoopGroup workers;
@@ -60,7 +63,7 @@ final class ProxyServer implements AutoCloseable {
   private final Object lock = new Object();
   private boolean closing; // guarded by lock
 
-  private ProxyServer(ProxyConfig config, @Nullable EmbeddedRedis embedded, CacheManager manager,
+  private ProxyServer(ProxyConfig config, @Nullable RedisProcess embedded, CacheManager manager,
       EventLoopGroup boss, EventLoopGroup workers) {
     this.config = config;
     this.embedded = embedded;
@@ -75,15 +78,14 @@ final class ProxyServer implements AutoCloseable {
    * @throws IllegalStateException naming the cause when Redis cannot be reached or a port bound
    */
   static ProxyServer start(ProxyConfig config) {
-    EmbeddedRedis embedded = null;
+    RedisProcess embedded = null;
     CacheManager manager = null;
     EventLoopGroup boss = null;
     EventLoopGroup workers = null;
     try {
       String address;
       if (config.embeddedRedis()) {
-        embedded = EmbeddedRedis.start();
-        embedded.seed(config.seed());
+        embedded = startEmbeddedRedis(config.seed());
         address = embedded.address();
       } else {
         address = config.redisAddress().orElseThrow();
@@ -160,6 +162,34 @@ final class ProxyServer implements AutoCloseable {
       if (embedded != null) {
         embedded.close();
       }
+      throw e;
+    }
+  }
+
+  /**
+   * Starts the {@code redis-server} bundled in the jar (Redis 6.2, which supports client tracking)
+   * on 127.0.0.1 and a free port, with no persistence, and writes {@code seeded_key1..seed =
+   * seeded_value1..seed} into it.
+   */
+  private static RedisProcess startEmbeddedRedis(int seed) {
+    RedisProcess redis;
+    try {
+      redis = RedisProcess.create(RedisBinary.EMBEDDED);
+    } catch (IllegalStateException e) {
+      throw new IllegalStateException(e.getMessage() + "; start a Redis yourself and set REDIS_ADDRESS", e);
+    }
+    try {
+      redis.start();
+      log.info("Embedded Redis (pid {}) ready on {}", redis.pid(), redis.address());
+      if (seed > 0) {
+        redis.pipeline(IntStream.rangeClosed(1, seed)
+            .mapToObj(i -> List.of("SET", "seeded_key" + i, "seeded_value" + i))
+            .iterator());
+        log.info("Seeded the embedded Redis with seeded_key1..seeded_key{}", seed);
+      }
+      return redis;
+    } catch (RuntimeException e) {
+      redis.close();
       throw e;
     }
   }

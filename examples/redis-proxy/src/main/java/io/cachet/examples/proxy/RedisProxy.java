@@ -78,7 +78,7 @@ public final class RedisProxy implements Callable<Integer> {
   @Option(names = "--coherence", paramLabel = "MODE",
       defaultValue = "${env:COHERENCE:-" + ProxyConfig.DEFAULT_COHERENCE + "}",
       description = "tracking: a value changed in Redis is never served stale (CLIENT TRACKING); "
-          + "expiry: cached values live for the global expiry, the spec's pure TTL behaviour [env COHERENCE]. Default: ${DEFAULT-VALUE}.")
+          + "expiry: cached values live for the global expiry, even if Redis changes them (plain TTL caching) [env COHERENCE]. Default: ${DEFAULT-VALUE}.")
   private String coherence = ProxyConfig.DEFAULT_COHERENCE;
 
   @Option(names = "--seed", paramLabel = "N",
@@ -93,7 +93,7 @@ public final class RedisProxy implements Callable<Integer> {
 
   @Option(names = "--redis-timeout", paramLabel = "SECONDS",
       defaultValue = "${env:REDIS_TIMEOUT:-" + ProxyConfig.DEFAULT_REDIS_TIMEOUT + "}",
-      description = "Time limit of one Redis command; a failed read answers 503 / -ERR within about 2x this [env REDIS_TIMEOUT]. Default: ${DEFAULT-VALUE}.")
+      description = "Time limit of one Redis command; commands are not retried, so a failed read answers 503 / -ERR within about this + 0.25 s [env REDIS_TIMEOUT]. Default: ${DEFAULT-VALUE}.")
   private String redisTimeout = ProxyConfig.DEFAULT_REDIS_TIMEOUT;
 
   @Option(names = "--request-timeout", paramLabel = "SECONDS",

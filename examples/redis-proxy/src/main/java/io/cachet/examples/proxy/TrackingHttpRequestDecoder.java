@@ -1,5 +1,8 @@
 package io.cachet.examples.proxy;
 
+import static io.cachet.examples.support.HttpErrors.MAX_HEADER_SIZE;
+import static io.cachet.examples.support.HttpErrors.MAX_INITIAL_LINE;
+
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.HttpDecoderConfig;
@@ -14,11 +17,6 @@ import org.jspecify.annotations.Nullable;
  * client trickling a request ("slowloris") is disconnected after the request timeout.
  */
 final class TrackingHttpRequestDecoder extends HttpRequestDecoder {
-
-  /** The longest request line accepted (method, URL, version); longer gets 414. */
-  static final int MAX_INITIAL_LINE = 8 * 1024;
-  /** The most header bytes accepted; more gets 431. */
-  static final int MAX_HEADER_SIZE = 16 * 1024;
 
   private final @Nullable RequestDeadline deadline;
   private boolean incomplete;

@@ -5,6 +5,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.cachet.examples.support.RawHttp;
 import io.cachet.testkit.redis.RedisServerExtension;
 import java.io.ByteArrayOutputStream;
 import java.time.Duration;

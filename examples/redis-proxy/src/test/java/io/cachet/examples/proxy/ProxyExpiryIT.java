@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * The spec's cache semantics with COHERENCE=expiry (pure TTL, no invalidation): read-through,
+ * The proxy's cache semantics with COHERENCE=expiry (pure TTL, no invalidation): read-through,
  * global expiry, and exact LRU eviction with a capacity of 10 keys.
  */
 @Tag("redis")

@@ -2,10 +2,10 @@ package io.cachet.examples.proxy;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 
+import io.cachet.examples.support.RawHttp;
+import io.cachet.servers.Ports;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -256,11 +256,7 @@ final class ProxyProcess implements AutoCloseable {
   }
 
   static int freePort() {
-    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-      return socket.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return Ports.free("127.0.0.1", 1)[0];
   }
 
   private static final class PortTaken extends IllegalStateException {

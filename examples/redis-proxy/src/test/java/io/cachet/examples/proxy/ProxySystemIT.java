@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.cachet.examples.support.RawHttp;
 import io.cachet.testkit.redis.RedisServerExtension;
 import io.cachet.testkit.redis.RespConnection;
 import java.io.File;

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-/** Parsing the {@code key} parameter and the path of request URIs, and JSON escaping. */
+/** Parsing the {@code key} parameter and the path of request URIs. */
 final class QueryTest {
 
   @ParameterizedTest
@@ -54,21 +54,5 @@ final class QueryTest {
   })
   void path(String uri, String path) {
     assertThat(Query.path(uri)).isEqualTo(path);
-  }
-
-  @ParameterizedTest
-  @CsvSource(delimiter = '|', value = {
-    "plain|\"plain\"",
-    "q\"b\\\\|\"q\\\"b\\\\\\\\\"",
-  })
-  void json_quote(String in, String out) {
-    assertThat(Json.quote(in)).isEqualTo(out);
-  }
-
-  @org.junit.jupiter.api.Test
-  void json_escapesControlCharactersAndLoneSurrogates() {
-    assertThat(Json.quote("a\nb\u0001\ud800")).isEqualTo("\"a\\nb\\u0001\\ud800\"");
-    assertThat(Json.error("NotFound", "key 'k' does not exist"))
-        .isEqualTo("{\"error\":\"NotFound\",\"message\":\"key 'k' does not exist\"}");
   }
 }

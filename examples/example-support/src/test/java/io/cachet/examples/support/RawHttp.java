@@ -1,4 +1,4 @@
-package io.cachet.examples.proxy;
+package io.cachet.examples.support;
 
 import static java.nio.charset.StandardCharsets.ISO_8859_1;
 import static java.nio.charset.StandardCharsets.UTF_8;
@@ -13,23 +13,44 @@ import java.net.Socket;
 import java.util.Locale;
 
 /**
- * HTTP/1.1 over a plain socket, one request per connection ({@code Connection: close}), for
- * requests no well-behaved client library would send (huge URLs, raw bytes, broken syntax) and for
- * connection-counting tests that must not leave a pooled connection behind.
+ * HTTP/1.1 over a plain socket to 127.0.0.1, one request per connection ({@code Connection:
+ * close}), for requests no well-behaved client library would send (huge URLs, raw bytes, broken
+ * syntax) and for connection-counting tests that must not leave a pooled connection behind. The
+ * examples' system tests share it (this module's test jar).
  */
-final class RawHttp {
+public final class RawHttp {
 
-  /** A response: its status (0 when the connection ended without one), raw head and body. */
-  record Response(int status, String head, String body, String raw) {}
+  /**
+   * A response.
+   *
+   * @param status its status code, 0 when the connection ended without a status line
+   * @param head the status line and headers, lower case
+   * @param body the body, as UTF-8
+   * @param raw everything the server sent, as ISO-8859-1
+   */
+  public record Response(int status, String head, String body, String raw) {}
 
   private RawHttp() {}
 
-  static Response get(int port, String target) {
+  /**
+   * Sends {@code GET target} and reads the whole response.
+   *
+   * @param port the server's port on 127.0.0.1
+   * @param target the request target, e.g. {@code /health}
+   * @return the response
+   */
+  public static Response get(int port, String target) {
     return send(port, ("GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").getBytes(UTF_8));
   }
 
-  /** Sends {@code request} as is, then reads until the server closes the connection. */
-  static Response send(int port, byte[] request) {
+  /**
+   * Sends {@code request} as is, then reads until the server closes the connection.
+   *
+   * @param port the server's port on 127.0.0.1
+   * @param request the raw request bytes
+   * @return the response
+   */
+  public static Response send(int port, byte[] request) {
     try (Socket socket = new Socket()) {
       socket.connect(new InetSocketAddress("127.0.0.1", port), 5_000);
       socket.setSoTimeout(15_000);

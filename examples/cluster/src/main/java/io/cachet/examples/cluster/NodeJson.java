@@ -1,5 +1,7 @@
 package io.cachet.examples.cluster;
 
+import static io.cachet.examples.support.Json.quote;
+
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -14,13 +16,14 @@ import java.time.temporal.ChronoUnit;
 
 /**
  * The JSON the node reads and writes: request values (parsed and checked with Jackson), the
- * envelope stored in the cache, and response bodies.
+ * envelope stored in the cache, and response bodies (string literals and error bodies come from
+ * {@link io.cachet.examples.support.Json}).
  *
  * <p>A value is stored as the compact JSON text of {@code {"value":<value>,"last_updated_at":"<ISO-8601 UTC>"}},
  * so a read answers without parsing it again. Numbers keep their digits (big decimals, no
  * doubles), so {@code 1.10} and {@code 1e400} come back as sent, in compact form.
  */
-final class Json {
+final class NodeJson {
 
   private static final ObjectMapper MAPPER = JsonMapper.builder()
       .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
@@ -34,7 +37,7 @@ final class Json {
     MAPPER.getFactory().setStreamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(256).build());
   }
 
-  private Json() {}
+  private NodeJson() {}
 
   /** A request body that is not an acceptable value; the message says why. */
   static final class BadValue extends Exception {
@@ -117,41 +120,5 @@ final class Json {
   /** {@code {"message":"<message>","payload":<payload>}}. */
   static String message(String message, String payloadJson) {
     return "{\"message\":" + quote(message) + ",\"payload\":" + payloadJson + "}";
-  }
-
-  /** {@code {"error":"<error>","message":"<message>"}}. */
-  static String error(String error, String message) {
-    return "{\"error\":" + quote(error) + ",\"message\":" + quote(message) + "}";
-  }
-
-  /** A JSON string literal; control characters, quotes, backslashes and lone surrogates are escaped. */
-  static String quote(String s) {
-    StringBuilder sb = new StringBuilder(s.length() + 2).append('"');
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      switch (c) {
-        case '"' -> sb.append("\\\"");
-        case '\\' -> sb.append("\\\\");
-        case '\n' -> sb.append("\\n");
-        case '\r' -> sb.append("\\r");
-        case '\t' -> sb.append("\\t");
-        default -> {
-          if (c < 0x20 || c == 0x7f || Character.isSurrogate(c) && !validSurrogate(s, i)) {
-            sb.append(String.format("\\u%04x", (int) c));
-          } else {
-            sb.append(c);
-          }
-        }
-      }
-    }
-    return sb.append('"').toString();
-  }
-
-  private static boolean validSurrogate(String s, int i) {
-    char c = s.charAt(i);
-    if (Character.isHighSurrogate(c)) {
-      return i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1));
-    }
-    return i > 0 && Character.isHighSurrogate(s.charAt(i - 1));
   }
 }

@@ -1,17 +1,29 @@
-package io.cachet.examples.proxy;
+package io.cachet.examples.support;
 
-/** Just enough JSON to write error bodies. */
-final class Json {
+/** Just enough JSON to write the examples' response bodies: string literals and error bodies. */
+public final class Json {
 
   private Json() {}
 
-  /** {@code {"error":"<error>","message":"<message>"}}. */
-  static String error(String error, String message) {
+  /**
+   * Returns an error body: {@code {"error":"<error>","message":"<message>"}}.
+   *
+   * @param error a short machine-readable name, e.g. {@code NotFound}
+   * @param message what went wrong, for a person
+   * @return the JSON text
+   */
+  public static String error(String error, String message) {
     return "{\"error\":" + quote(error) + ",\"message\":" + quote(message) + "}";
   }
 
-  /** A JSON string literal; control characters, quotes and backslashes are escaped. */
-  static String quote(String s) {
+  /**
+   * Returns {@code s} as a JSON string literal; control characters, quotes, backslashes and lone
+   * surrogates are escaped.
+   *
+   * @param s any string
+   * @return the literal, quotes included
+   */
+  public static String quote(String s) {
     StringBuilder sb = new StringBuilder(s.length() + 2).append('"');
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);

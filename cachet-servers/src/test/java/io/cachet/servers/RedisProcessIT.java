@@ -1,0 +1,88 @@
+package io.cachet.servers;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.util.List;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/** The parts of {@link RedisProcess} the test kit's {@code RedisServerIT} does not reach. */
+@Tag("redis")
+final class RedisProcessIT {
+
+    private static RedisProcess redis;
+
+    @BeforeAll
+    static void start() {
+        redis = RedisProcess.create().start();
+    }
+
+    @AfterAll
+    static void close() {
+        redis.close();
+    }
+
+    @Test
+    void pipeline_writesEveryCommand_acrossBatches() throws IOException {
+        redis.pipeline(IntStream.rangeClosed(1, 2_500)
+                .mapToObj(i -> List.of("SET", "key" + i, "value" + i))
+                .iterator());
+
+        assertThat(get("key1")).isEqualTo("$6");
+        assertThat(get("key2500")).isEqualTo("$9");
+        assertThat(get("key2501")).isEqualTo("$-1");
+    }
+
+    @Test
+    void pipeline_integerReplies() {
+        redis.pipeline(List.of(List.of("SET", "gone", "v"), List.of("DEL", "gone")).iterator());
+    }
+
+    @Test
+    void pipeline_errorReply_throwsWithRedisMessage() {
+        assertThatThrownBy(() -> redis.pipeline(List.of(List.of("NO-SUCH-COMMAND")).iterator()))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("-ERR unknown command");
+    }
+
+    @Test
+    void pipeline_multiLineReply_isRejected() {
+        assertThatThrownBy(() -> redis.pipeline(List.of(List.of("GET", "key1")).iterator()))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("one-line replies");
+    }
+
+    @Test
+    void pid_isTheServersProcess_andKillEndsIt() {
+        long pid = redis.pid();
+        ProcessHandle handle = ProcessHandle.of(pid).orElseThrow();
+        assertThat(handle.info().command().orElse("")).contains("redis-server");
+
+        redis.kill();
+
+        assertThat(handle.isAlive()).isFalse();
+        assertThatThrownBy(redis::pid).isInstanceOf(IllegalStateException.class);
+        redis.start();
+        assertThat(redis.pid()).isNotEqualTo(pid);
+    }
+
+    /** The first line of the reply to {@code GET key}: {@code $<length>} or {@code $-1}. */
+    private static String get(String key) throws IOException {
+        try (Socket socket = new Socket(redis.host(), redis.port())) {
+            OutputStream out = socket.getOutputStream();
+            out.write(("*2\r\n$3\r\nGET\r\n$" + key.length() + "\r\n" + key + "\r\n").getBytes(UTF_8));
+            out.flush();
+            return new BufferedReader(new InputStreamReader(socket.getInputStream(), UTF_8)).readLine();
+        }
+    }
+}
