@@ -21,7 +21,12 @@ public final class Codecs {
 
   private Codecs() {}
 
-  /** Returns the codec for strings as UTF-8; decoding rejects malformed UTF-8. */
+  /**
+   * Returns the codec for strings as UTF-8. Both ways are strict: encoding rejects a string with
+   * an unpaired surrogate (which UTF-8 cannot represent, and which would otherwise become {@code ?},
+   * the same bytes as another string), naming its index; decoding rejects malformed UTF-8,
+   * including overlong forms.
+   */
   public static Codec<String> utf8() {
     return Utf8Codec.INSTANCE;
   }
@@ -80,7 +85,29 @@ public final class Codecs {
 
     @Override
     public byte[] encode(String value) {
+      int bad = unpairedSurrogate(value);
+      if (bad >= 0) {
+        throw new CodecException(
+            "cannot encode as UTF-8: unpaired surrogate U+" + Integer.toHexString(value.charAt(bad)).toUpperCase(Locale.ROOT)
+                + " at index " + bad + " of a string of length " + value.length(),
+            null);
+      }
       return value.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Returns the index of the first surrogate that is not half of a pair, or -1. */
+    private static int unpairedSurrogate(String value) {
+      for (int i = 0, n = value.length(); i < n; i++) {
+        char c = value.charAt(i);
+        if (Character.isSurrogate(c)) {
+          if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(value.charAt(i + 1))) {
+            i++;
+          } else {
+            return i;
+          }
+        }
+      }
+      return -1;
     }
 
     @Override

@@ -534,6 +534,15 @@ public abstract class AbstractCacheContractTest {
     }
   }
 
+  /** Returns the messages of {@code t} and its causes, one per line. */
+  private static String messages(Throwable t) {
+    StringBuilder all = new StringBuilder();
+    for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+      all.append(c.getMessage()).append('\n');
+    }
+    return all.toString();
+  }
+
   /** Returns whether {@code thread} is parked waiting for another caller's load (the SPI's single flight). */
   private static boolean waitsForALoad(Thread thread) {
     if (thread.getState() != Thread.State.WAITING) {
@@ -628,6 +637,32 @@ public abstract class AbstractCacheContractTest {
   }
 
   // ------------------------------------------------------------ bad input
+
+  /**
+   * A key its codec cannot represent (a lone surrogate has no UTF-8 form) is either refused with an
+   * error naming its position, or kept exactly; it never aliases another key ({@code "?"}).
+   */
+  @Test
+  void keyWithoutAnEncoding_refusedNamingItsPosition_neverAliased() {
+    Cache<String, String> cache = newCache();
+    cache.put("?", "question mark");
+    String lone = "a\uD800";
+    Throwable refused = catchThrowable(() -> cache.put(lone, "lone surrogate"));
+    if (refused != null) {
+      assertThat(refused).isInstanceOfAny(IllegalArgumentException.class, io.cachet.CacheException.class);
+      assertThat(messages(refused)).contains("index 1");
+      // A read of it is refused too, or finds nothing.
+      Throwable read = catchThrowable(() -> assertThat(cache.get(lone)).isNull());
+      if (read != null) {
+        assertThat(read).isNotInstanceOf(AssertionError.class);
+        assertThat(messages(read)).contains("index 1");
+      }
+    } else {
+      assertThat(cache.get(lone)).isEqualTo("lone surrogate");
+    }
+    assertThat(cache.get("a?")).isNull();
+    assertThat(cache.get("?")).isEqualTo("question mark");
+  }
 
   @Test
   void nullKey_everyOperationThrowsNamingKey() {
