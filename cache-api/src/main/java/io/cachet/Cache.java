@@ -2,6 +2,7 @@ package io.cachet;
 
 import java.time.Duration;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 
@@ -62,6 +63,26 @@ public interface Cache<K, V> extends AutoCloseable {
 
   /** Returns the present values for {@code keys}; absent keys are not in the returned map. */
   Map<K, V> getAll(Iterable<? extends K> keys);
+
+  /**
+   * Returns the values for {@code keys}, loading the missing ones with one call of
+   * {@code bulkLoader} and storing what it returns.
+   *
+   * <p>The loader receives the keys that are neither present nor being loaded by another caller;
+   * keys another caller is loading (by {@link #get(Object, Function)} or by this method) are
+   * waited for instead, so each key is loaded once at a time, as with {@code get(key, loader)}.
+   * Keys the loader leaves out of its map stay absent and are left out of the result; entries it
+   * returns for keys not asked for are stored too. A value stored by another writer while the
+   * loader ran wins over the loaded one. A loader that throws, or returns {@code null}, stores
+   * nothing and fails every key it was loading, as {@code get(key, loader)} describes; the whole
+   * call then fails. The returned map follows the order of {@code keys}.
+   *
+   * @throws CacheLoadException if the loader throws an exception or returns {@code null}, or a
+   *     wait for another caller's load is interrupted
+   */
+  Map<K, V> getAll(
+      Iterable<? extends K> keys,
+      Function<? super Set<? extends K>, ? extends @Nullable Map<? extends K, ? extends V>> bulkLoader);
 
   /** Stores {@code value} under {@code key}, living for the configured {@code expireAfterWrite}. */
   void put(K key, V value);

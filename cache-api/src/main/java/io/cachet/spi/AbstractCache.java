@@ -6,8 +6,11 @@ import io.cachet.Cache;
 import io.cachet.CacheConfig;
 import io.cachet.CacheLoadException;
 import io.cachet.Ticker;
+import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -187,6 +190,129 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
     }
     return new CacheLoadException(
         "loading key '" + key + "' into cache '" + name() + "' failed: " + cause, cause);
+  }
+
+  @Override
+  public final Map<K, V> getAll(
+      Iterable<? extends K> keys,
+      Function<? super Set<? extends K>, ? extends @Nullable Map<? extends K, ? extends V>> bulkLoader) {
+    requireNonNull(keys, "keys");
+    requireNonNull(bulkLoader, "bulkLoader");
+    checkOpen();
+    Set<K> wanted = new LinkedHashSet<>();
+    for (K key : keys) {
+      wanted.add(requireNonNull(key, "keys contains null"));
+    }
+    Map<K, V> found = getAll(wanted);
+    Map<K, Load<V>> mine = new LinkedHashMap<>();
+    Map<K, Load<V>> theirs = new LinkedHashMap<>();
+    try {
+      for (K key : wanted) {
+        if (found.containsKey(key)) {
+          continue;
+        }
+        Load<V> load = new Load<>(Thread.currentThread());
+        Load<V> other = loads.putIfAbsent(key, load);
+        if (other == null) {
+          mine.put(key, load);
+        } else if (other.owner == Thread.currentThread()) {
+          throw new IllegalStateException(
+              "recursive load of key '" + key + "' in cache '" + name() + "': the loader asked for its own key");
+        } else {
+          theirs.put(key, other);
+        }
+      }
+      if (!mine.isEmpty()) {
+        loadAll(mine, bulkLoader, found);
+      }
+    } finally {
+      mine.forEach((key, load) -> {
+        // Anything not completed by now failed before its outcome was known (an error above).
+        load.future.completeExceptionally(new CacheLoadException(
+            "the bulk load of key '" + key + "' into cache '" + name() + "' did not finish", null));
+        loads.remove(key, load);
+      });
+    }
+    theirs.forEach((key, load) -> {
+      V value = await(key, load);
+      if (value != null) {
+        found.put(key, value);
+      }
+    });
+    Map<K, V> ordered = new LinkedHashMap<>();
+    for (K key : wanted) {
+      V value = found.get(key);
+      if (value != null) {
+        ordered.put(key, value);
+      }
+    }
+    return ordered;
+  }
+
+  /** Loads the keys of {@code mine} with one call of the bulk loader; completes each load. */
+  private void loadAll(
+      Map<K, Load<V>> mine,
+      Function<? super Set<? extends K>, ? extends @Nullable Map<? extends K, ? extends V>> bulkLoader,
+      Map<K, V> found) {
+    Set<K> toLoad = new LinkedHashSet<>();
+    for (Map.Entry<K, Load<V>> entry : mine.entrySet()) {
+      V raced = getQuietly(entry.getKey());
+      if (raced != null) {
+        found.put(entry.getKey(), raced);
+        entry.getValue().future.complete(raced);
+      } else {
+        toLoad.add(entry.getKey());
+      }
+    }
+    if (toLoad.isEmpty()) {
+      return;
+    }
+    Ticker ticker = config.ticker();
+    long start = ticker.read();
+    Map<? extends K, ? extends V> loaded;
+    try {
+      loaded = bulkLoader.apply(Collections.unmodifiableSet(toLoad));
+    } catch (RuntimeException e) {
+      stats.recordLoadFailure(ticker.read() - start);
+      CacheLoadException failure = bulkFailure(toLoad, e);
+      toLoad.forEach(key -> mine.get(key).future.completeExceptionally(failure));
+      throw failure;
+    } catch (Error e) {
+      stats.recordLoadFailure(ticker.read() - start);
+      CacheLoadException failure = bulkFailure(toLoad, e);
+      toLoad.forEach(key -> mine.get(key).future.completeExceptionally(failure));
+      throw e;
+    }
+    if (loaded == null) {
+      stats.recordLoadFailure(ticker.read() - start);
+      CacheLoadException failure = bulkFailure(toLoad, new NullPointerException("the bulk loader returned null"));
+      toLoad.forEach(key -> mine.get(key).future.completeExceptionally(failure));
+      throw failure;
+    }
+    stats.recordLoadSuccess(ticker.read() - start);
+    try {
+      for (Map.Entry<? extends K, ? extends V> entry : loaded.entrySet()) {
+        K key = requireNonNull(entry.getKey(), "the bulk loader returned a null key");
+        V value = requireNonNull(entry.getValue(), "the bulk loader returned a null value for a key");
+        V winner = storeLoaded(key, value);
+        Load<V> load = mine.get(key);
+        if (load != null) {
+          found.put(key, winner);
+          load.future.complete(winner);
+        }
+      }
+    } catch (RuntimeException e) {
+      toLoad.forEach(key -> mine.get(key).future.completeExceptionally(e));
+      throw e;
+    }
+    for (K key : toLoad) {
+      mine.get(key).future.complete(null); // left out by the loader: absent (no-op if completed)
+    }
+  }
+
+  private CacheLoadException bulkFailure(Set<K> keys, Throwable cause) {
+    return new CacheLoadException(
+        "loading " + keys.size() + " key(s) into cache '" + name() + "' failed: " + cause, cause);
   }
 
   /** Returns the present values for {@code keys}, one {@link #get(Object)} each; backends may batch. */

@@ -111,6 +111,28 @@ final class FakeRemoteBackend<K, V> implements Cache<K, V> {
   }
 
   @Override
+  public Map<K, V> getAll(
+      Iterable<? extends K> keys,
+      Function<? super java.util.Set<? extends K>, ? extends Map<? extends K, ? extends V>> bulkLoader) {
+    Map<K, V> found = getAll(keys);
+    java.util.Set<K> missing = new java.util.LinkedHashSet<>();
+    keys.forEach(key -> {
+      if (!found.containsKey(key)) {
+        missing.add(key);
+      }
+    });
+    if (!missing.isEmpty()) {
+      bulkLoader.apply(missing).forEach((key, value) -> {
+        map.putIfAbsent(key, value);
+        if (missing.contains(key)) {
+          found.put(key, map.get(key));
+        }
+      });
+    }
+    return found;
+  }
+
+  @Override
   public void put(K key, V value) {
     check();
     map.put(key, value);
