@@ -54,7 +54,13 @@ public interface Cache<K, V> extends AutoCloseable {
    *   <li>A caller interrupted while it waits for another's load gets a {@link CacheLoadException}
    *       whose cause is an {@link InterruptedException}, with its interrupt flag set again; the
    *       load goes on for the others.
+   *   <li>A failure of the backend itself (such as a {@link BackendUnavailableException} while
+   *       storing the loaded value) reaches every caller as it is.
    * </ul>
+   *
+   * <p>Only a recursive load on the same thread is detected: loaders that wait for each other's
+   * keys on two threads (A's loader asks for B while B's asks for A), or hand a load of their own
+   * key to another thread and wait for it, wait forever, as with any lock.
    *
    * @throws CacheLoadException if the loader throws an exception, or the wait for another caller's
    *     load is interrupted

@@ -235,8 +235,10 @@ public final class CacheConfig<K, V> {
    * thread-safe.
    *
    * <p>The type options ({@link #keyType}, {@link #valueType}, {@link #keyCodec},
-   * {@link #valueCodec}) return this builder with its new type and must come before
-   * {@link #removalListener}, whose type depends on them.
+   * {@link #valueCodec}) must come before {@link #removalListener}, whose type depends on them.
+   * One that changes a type returns a new builder and retires this one: keep using the builder it
+   * returns (chaining does). One that keeps the type (a codec of the same type) returns this
+   * builder.
    *
    * @param <K> the key type
    * @param <V> the value type
@@ -245,6 +247,7 @@ public final class CacheConfig<K, V> {
 
     private final String name;
     private final Set<String> explicitlySet = new java.util.HashSet<>();
+    private boolean retired;
     private String backend = DEFAULT_BACKEND;
     private long maximumSize = DEFAULT_MAXIMUM_SIZE;
     private EvictionPolicy evictionPolicy = DEFAULT_EVICTION_POLICY;
@@ -272,6 +275,31 @@ public final class CacheConfig<K, V> {
       this.valueType = (Class<V>) String.class;
       this.keyCodec = (Codec<K>) Codecs.utf8();
       this.valueCodec = (Codec<V>) Codecs.utf8();
+    }
+
+    /**
+     * Takes over {@code old}'s values and retires it; the caller sets the new types and codecs.
+     * Nothing else held is typed by the key or value type (the removal listener is refused).
+     */
+    @SuppressWarnings("unchecked") // the caller replaces both typed fields it changes
+    private Builder(Builder<?, ?> old) {
+      this.name = old.name;
+      this.explicitlySet.addAll(old.explicitlySet);
+      this.backend = old.backend;
+      this.maximumSize = old.maximumSize;
+      this.evictionPolicy = old.evictionPolicy;
+      this.expireAfterWrite = old.expireAfterWrite;
+      this.perEntryTtl = old.perEntryTtl;
+      this.recordStats = old.recordStats;
+      this.keyType = (Class<K>) old.keyType;
+      this.valueType = (Class<V>) old.valueType;
+      this.keyCodec = (Codec<K>) old.keyCodec;
+      this.valueCodec = (Codec<V>) old.valueCodec;
+      this.ticker = old.ticker;
+      this.clock = old.clock;
+      this.executor = old.executor;
+      this.backendOptions.putAll(old.backendOptions);
+      old.retired = true;
     }
 
     private Builder(CacheConfig<K, V> c) {
@@ -355,11 +383,13 @@ public final class CacheConfig<K, V> {
      */
     public <K2> Builder<K2, V> keyType(Class<K2> type) {
       requireNonNull(type, "keyType");
-      Builder<K2, V> self = retype("keyType");
-      once("keyType", self.keyType.getName());
-      self.keyCodec = matchingCodec("keyType", type, self.keyCodec, explicitlySet.contains("keyCodec"));
-      self.keyType = type;
-      return self;
+      Codec<K2> codec = matchingCodec("keyType", type, keyCodec, explicitlySet.contains("keyCodec"));
+      checkRetypable("keyType");
+      once("keyType", keyType.getName());
+      Builder<K2, V> next = successor(type == keyType);
+      next.keyType = type;
+      next.keyCodec = codec;
+      return next;
     }
 
     /**
@@ -370,12 +400,13 @@ public final class CacheConfig<K, V> {
      */
     public <V2> Builder<K, V2> valueType(Class<V2> type) {
       requireNonNull(type, "valueType");
-      Builder<K, V2> self = retype("valueType");
-      once("valueType", self.valueType.getName());
-      self.valueCodec =
-          matchingCodec("valueType", type, self.valueCodec, explicitlySet.contains("valueCodec"));
-      self.valueType = type;
-      return self;
+      Codec<V2> codec = matchingCodec("valueType", type, valueCodec, explicitlySet.contains("valueCodec"));
+      checkRetypable("valueType");
+      once("valueType", valueType.getName());
+      Builder<K, V2> next = successor(type == valueType);
+      next.valueType = type;
+      next.valueCodec = codec;
+      return next;
     }
 
     /**
@@ -386,12 +417,13 @@ public final class CacheConfig<K, V> {
      */
     public <K2> Builder<K2, V> keyCodec(Codec<K2> codec) {
       requireNonNull(codec, "keyCodec");
-      Builder<K2, V> self = retype("keyCodec");
-      once("keyCodec", self.keyCodec);
-      requireSameType("keyCodec", codec, self.keyType, explicitlySet.contains("keyType"));
-      self.keyCodec = codec;
-      self.keyType = codec.type();
-      return self;
+      requireSameType("keyCodec", codec, keyType, explicitlySet.contains("keyType"));
+      checkRetypable("keyCodec");
+      once("keyCodec", keyCodec);
+      Builder<K2, V> next = successor(codec.type() == keyType);
+      next.keyType = codec.type();
+      next.keyCodec = codec;
+      return next;
     }
 
     /**
@@ -402,12 +434,13 @@ public final class CacheConfig<K, V> {
      */
     public <V2> Builder<K, V2> valueCodec(Codec<V2> codec) {
       requireNonNull(codec, "valueCodec");
-      Builder<K, V2> self = retype("valueCodec");
-      once("valueCodec", self.valueCodec);
-      requireSameType("valueCodec", codec, self.valueType, explicitlySet.contains("valueType"));
-      self.valueCodec = codec;
-      self.valueType = codec.type();
-      return self;
+      requireSameType("valueCodec", codec, valueType, explicitlySet.contains("valueType"));
+      checkRetypable("valueCodec");
+      once("valueCodec", valueCodec);
+      Builder<K, V2> next = successor(codec.type() == valueType);
+      next.valueType = codec.type();
+      next.valueCodec = codec;
+      return next;
     }
 
     /** Sets the time source for expiry; tests pass a {@link FakeTicker}. */
@@ -517,28 +550,47 @@ public final class CacheConfig<K, V> {
 
     /** Returns the immutable configuration. */
     public CacheConfig<K, V> build() {
+      checkLive();
       return new CacheConfig<>(this);
     }
 
-    /**
-     * Returns this builder seen with another key or value type; the caller sets the fields that
-     * make it so. Safe because nothing typed by K or V but the types and codecs is held, except
-     * the removal listener, which is refused.
-     */
-    @SuppressWarnings("unchecked")
-    private <K2, V2> Builder<K2, V2> retype(String option) {
+    /** Refuses a type change once a removal listener, whose type depends on it, is set. */
+    private void checkRetypable(String option) {
+      checkLive();
       if (removalListener != null) {
         throw new IllegalStateException(
             option + " must be set before removalListener, whose type depends on it");
       }
-      return (Builder<K2, V2>) this;
     }
 
-    /** Returns the codec to keep when the type becomes {@code type}: the built-in one if any. */
-    @SuppressWarnings("unchecked")
+    /**
+     * Returns the builder a type option continues with: this one when the type stays the same,
+     * otherwise a new one holding these values, this one being retired so that its type
+     * parameters cannot lie.
+     */
+    @SuppressWarnings("unchecked") // sameType: Builder<K2, V2> is Builder<K, V>
+    private <K2, V2> Builder<K2, V2> successor(boolean sameType) {
+      return sameType ? (Builder<K2, V2>) this : new Builder<>(this);
+    }
+
+    /** Refuses any use of a builder that a type option replaced by a new one. */
+    private void checkLive() {
+      if (retired) {
+        throw new IllegalStateException(
+            "this builder of cache '" + name + "' was replaced by the one a type option (keyType,"
+                + " valueType, keyCodec, valueCodec) returned; use that one");
+      }
+    }
+
+    /**
+     * Returns the codec to use when the type becomes {@code type}: the current one if it was
+     * chosen (it must handle {@code type}), else the built-in one for the type, if any.
+     */
+    @SuppressWarnings("unchecked") // checked: the codec's type() is type
     private static <T> @Nullable Codec<T> matchingCodec(
-        String option, Class<T> type, @Nullable Codec<?> current, boolean explicit) {
-      if (explicit) {
+        String option, Class<T> type, @Nullable Codec<?> current, boolean setHere) {
+      boolean chosen = setHere || (current != null && current != Codecs.utf8() && current != Codecs.bytes());
+      if (chosen) {
         requireSameType(option, current, type, true);
         return (Codec<T>) current;
       }
@@ -561,6 +613,7 @@ public final class CacheConfig<K, V> {
     }
 
     private void once(String option, @Nullable Object current) {
+      checkLive();
       if (!explicitlySet.add(option)) {
         throw new IllegalStateException(option + " was already set to " + current);
       }

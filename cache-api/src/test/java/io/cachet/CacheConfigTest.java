@@ -219,4 +219,35 @@ final class CacheConfigTest {
         .isInstanceOf(io.cachet.codec.CodecException.class)
         .hasMessageContaining("expected a " + Order.class.getName() + " but");
   }
+
+  @Test
+  void types_oldBuilderAfterATypeChange_refusedSoItsTypesCannotLie() {
+    CacheConfig.Builder<String, String> b = CacheConfig.builder("x");
+    CacheConfig.Builder<Long, String> typed = b.keyType(Long.class);
+    assertThatThrownBy(() -> b.removalListener((String k, String v, RemovalCause c) -> k.length()))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("was replaced by the one a type option");
+    assertThatThrownBy(b::build).isInstanceOf(IllegalStateException.class);
+    assertThatThrownBy(() -> b.maximumSize(3)).isInstanceOf(IllegalStateException.class);
+    assertThat(typed.maximumSize(3).build().keyType()).isEqualTo(Long.class);
+  }
+
+  @Test
+  void types_failedTypeOption_canBeSetAgain() {
+    CacheConfig.Builder<String, Order> b =
+        CacheConfig.builder("x").valueCodec(Codecs.javaSerialization(Order.class));
+    assertThatThrownBy(() -> b.valueType(String.class)).isInstanceOf(IllegalArgumentException.class);
+    assertThat(b.valueType(Order.class).build().valueType()).isEqualTo(Order.class);
+  }
+
+  @Test
+  void types_toBuilderKeepsAChosenCodec_andRefusesATypeItCannotEncode() {
+    CacheConfig<String, Order> config =
+        CacheConfig.builder("x").valueCodec(Codecs.javaSerialization(Order.class)).build();
+    assertThatThrownBy(() -> config.toBuilder().valueType(Long.class))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("the codec handles " + Order.class.getName());
+    assertThat(config.toBuilder().valueType(Order.class).build().valueCodec())
+        .containsSame(config.valueCodec().orElseThrow());
+  }
 }

@@ -109,7 +109,8 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
 
   /**
    * Stores a loaded {@code value} for {@code key} unless a live value is there, and returns the
-   * value the cache now holds for the key (the other one, if it won).
+   * value the cache now holds for the key (the other one, if it won). A value stored counts as a
+   * put in the statistics.
    */
   protected abstract V storeLoaded(K key, V value);
 
@@ -134,12 +135,12 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
       V loaded;
       try {
         loaded = loader.apply(key);
-      } catch (RuntimeException e) {
-        stats.recordLoadFailure(ticker.read() - start);
-        throw loadFailure(key, e);
       } catch (Error e) {
         stats.recordLoadFailure(ticker.read() - start);
         throw e;
+      } catch (Throwable e) { // an exception, or a checked one thrown around the compiler (Kotlin, Lombok)
+        stats.recordLoadFailure(ticker.read() - start);
+        throw loadFailure(key, e);
       }
       if (loaded == null) {
         stats.recordLoadFailure(ticker.read() - start);
@@ -158,7 +159,14 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
       // storing), which every caller gets as it is.
       mine.future.completeExceptionally(e);
       throw e;
+    } catch (Throwable t) { // a checked exception thrown around the compiler by a backend hook
+      CacheLoadException failure = loadFailure(key, t);
+      mine.future.completeExceptionally(failure);
+      throw failure;
     } finally {
+      // Never leave a waiter waiting: whatever ended the load has completed it, or does now.
+      mine.future.completeExceptionally(
+          new CacheLoadException("the load of key '" + key + "' into cache '" + name() + "' ended without an outcome", null));
       loads.remove(key, mine);
     }
   }
@@ -173,8 +181,13 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
           "interrupted while waiting for another caller to load key '" + key + "' into cache '" + name() + "'", e);
     } catch (ExecutionException e) {
       Throwable cause = e.getCause() != null ? e.getCause() : e;
+      if (cause instanceof CacheLoadException shared) {
+        // A new exception per waiter, with the same message and cause: this thread's stack, and
+        // no other thread adding to it.
+        throw new CacheLoadException(shared.getMessage(), shared.getCause());
+      }
       if (cause instanceof RuntimeException re) {
-        throw re; // already a CacheLoadException, or the backend's own CacheException
+        throw re; // the backend's own failure (an outage), as the loading caller got it
       }
       throw loadFailure(key, cause);
     }
@@ -272,16 +285,16 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
     Map<? extends K, ? extends V> loaded;
     try {
       loaded = bulkLoader.apply(Collections.unmodifiableSet(toLoad));
-    } catch (RuntimeException e) {
-      stats.recordLoadFailure(ticker.read() - start);
-      CacheLoadException failure = bulkFailure(toLoad, e);
-      toLoad.forEach(key -> mine.get(key).future.completeExceptionally(failure));
-      throw failure;
     } catch (Error e) {
       stats.recordLoadFailure(ticker.read() - start);
       CacheLoadException failure = bulkFailure(toLoad, e);
       toLoad.forEach(key -> mine.get(key).future.completeExceptionally(failure));
       throw e;
+    } catch (Throwable e) { // an exception, or a checked one thrown around the compiler
+      stats.recordLoadFailure(ticker.read() - start);
+      CacheLoadException failure = bulkFailure(toLoad, e);
+      toLoad.forEach(key -> mine.get(key).future.completeExceptionally(failure));
+      throw failure;
     }
     if (loaded == null) {
       stats.recordLoadFailure(ticker.read() - start);

@@ -74,7 +74,11 @@ final class TinyLfuCache<K, V> extends AbstractLocalCache<K, V> {
   @Override
   protected V storeLoaded(K key, V value) {
     V existing = map.putIfAbsent(key, value);
-    return existing != null ? existing : value;
+    if (existing != null) {
+      return existing;
+    }
+    stats.recordPuts(1); // a stored load counts as a put, as on every backend
+    return value;
   }
 
   @Override

@@ -32,7 +32,8 @@ final class CacheMetricsTest {
       assertThat(registry.get("cache.gets").tag("result", "hit").tag("cache", "orders").tag("app", "shop")
           .functionCounter().count()).isEqualTo(1);
       assertThat(registry.get("cache.gets").tag("result", "miss").functionCounter().count()).isEqualTo(2);
-      assertThat(registry.get("cache.puts").functionCounter().count()).isEqualTo(1);
+      // The put and the loaded value it stored: a stored load counts as a put on every backend.
+      assertThat(registry.get("cache.puts").functionCounter().count()).isEqualTo(2);
       assertThat(registry.get("cache.load").tag("result", "success").functionCounter().count()).isEqualTo(1);
       assertThat(registry.get("cache.size").gauge().value()).isEqualTo(2);
     }

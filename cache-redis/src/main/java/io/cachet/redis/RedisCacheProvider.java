@@ -57,7 +57,7 @@ public final class RedisCacheProvider implements CacheBackendProvider {
     if (config.keyType().isArray()) {
       throw new IllegalArgumentException(
           "keyCodec must encode a type with value equality for the redis backend, was "
-              + Checks.keyCodec(config, NAME)
+              + config.keyCodec().map(Object::toString).orElse("none, for " + config.keyType().getName())
               + " (arrays compare by identity, so the near cache could never find a key again)");
     }
     Checks.keyCodec(config, NAME);

@@ -48,7 +48,8 @@ public final class ReplicatedCacheProvider implements CacheBackendProvider {
         config.backendOptions(ReplicationOptions.class).orElseGet(ReplicationOptions::defaults);
     if (config.keyType().isArray()) {
       throw new IllegalArgumentException("keyCodec must encode a type with value equality for the " + NAME
-          + " backend, was " + Checks.keyCodec(config, NAME) + " (arrays compare by identity)");
+          + " backend, was " + config.keyCodec().map(Object::toString).orElse("none, for " + config.keyType().getName())
+          + " (arrays compare by identity)");
     }
     Checks.keyCodec(config, NAME);
     Checks.valueCodec(config, NAME);
