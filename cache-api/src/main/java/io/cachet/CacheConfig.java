@@ -66,6 +66,7 @@ public final class CacheConfig<K, V> {
           "maximumSize",
           "evictionPolicy",
           "expireAfterWrite",
+          "expireAfterAccess",
           "perEntryTtl",
           "recordStats",
           "keyType",
@@ -78,6 +79,7 @@ public final class CacheConfig<K, V> {
   private final long maximumSize;
   private final EvictionPolicy evictionPolicy;
   private final @Nullable Duration expireAfterWrite;
+  private final @Nullable Duration expireAfterAccess;
   private final boolean perEntryTtl;
   private final boolean recordStats;
   private final Class<K> keyType;
@@ -96,6 +98,7 @@ public final class CacheConfig<K, V> {
     this.maximumSize = b.maximumSize;
     this.evictionPolicy = b.evictionPolicy;
     this.expireAfterWrite = b.expireAfterWrite;
+    this.expireAfterAccess = b.expireAfterAccess;
     this.perEntryTtl = b.perEntryTtl;
     this.recordStats = b.recordStats;
     this.keyType = b.keyType;
@@ -145,6 +148,14 @@ public final class CacheConfig<K, V> {
   /** Returns how long an entry lives after it is written, if entries expire by default. */
   public Optional<Duration> expireAfterWrite() {
     return Optional.ofNullable(expireAfterWrite);
+  }
+
+  /**
+   * Returns how long an entry lives after it was last read or written, if entries expire when idle.
+   * Backends that cannot track reads refuse it when the cache is created.
+   */
+  public Optional<Duration> expireAfterAccess() {
+    return Optional.ofNullable(expireAfterAccess);
   }
 
   /** Returns whether entries may carry their own time to live. */
@@ -221,6 +232,8 @@ public final class CacheConfig<K, V> {
         + evictionPolicy
         + ", expireAfterWrite="
         + expireAfterWrite
+        + ", expireAfterAccess="
+        + expireAfterAccess
         + ", perEntryTtl="
         + perEntryTtl
         + ", recordStats="
@@ -252,6 +265,7 @@ public final class CacheConfig<K, V> {
     private long maximumSize = DEFAULT_MAXIMUM_SIZE;
     private EvictionPolicy evictionPolicy = DEFAULT_EVICTION_POLICY;
     private @Nullable Duration expireAfterWrite;
+    private @Nullable Duration expireAfterAccess;
     private boolean perEntryTtl = true;
     private boolean recordStats = true;
     private Class<K> keyType;
@@ -289,6 +303,7 @@ public final class CacheConfig<K, V> {
       this.maximumSize = old.maximumSize;
       this.evictionPolicy = old.evictionPolicy;
       this.expireAfterWrite = old.expireAfterWrite;
+      this.expireAfterAccess = old.expireAfterAccess;
       this.perEntryTtl = old.perEntryTtl;
       this.recordStats = old.recordStats;
       this.keyType = (Class<K>) old.keyType;
@@ -308,6 +323,7 @@ public final class CacheConfig<K, V> {
       this.maximumSize = c.maximumSize;
       this.evictionPolicy = c.evictionPolicy;
       this.expireAfterWrite = c.expireAfterWrite;
+      this.expireAfterAccess = c.expireAfterAccess;
       this.perEntryTtl = c.perEntryTtl;
       this.recordStats = c.recordStats;
       this.keyType = c.keyType;
@@ -359,6 +375,25 @@ public final class CacheConfig<K, V> {
       once("expireAfterWrite", this.expireAfterWrite);
       this.expireAfterWrite = duration;
       return this;
+    }
+
+    /**
+     * Makes entries expire {@code duration} after they were last read or written; must be
+     * positive. Per-entry TTLs are then off unless {@code perEntryTtl(true)} was asked for, which
+     * {@link #build()} refuses: an idle timeout and per-entry deadlines do not combine.
+     */
+    public Builder<K, V> expireAfterAccess(Duration duration) {
+      requirePositive("expireAfterAccess", duration);
+      once("expireAfterAccess", this.expireAfterAccess);
+      this.expireAfterAccess = duration;
+      return this;
+    }
+
+    private static void requirePositive(String option, Duration duration) {
+      requireNonNull(duration, option);
+      if (duration.isNegative() || duration.isZero()) {
+        throw new IllegalArgumentException(option + " must be > 0, was " + duration);
+      }
     }
 
     /** Allows or forbids per-entry time to live ({@code put} with a TTL, {@code expire}); allowed by default. */
@@ -534,6 +569,7 @@ public final class CacheConfig<K, V> {
         case "maximumSize" -> maximumSize(OptionValues.parseLong(option, v));
         case "evictionPolicy" -> evictionPolicy(parsePolicy(v));
         case "expireAfterWrite" -> expireAfterWrite(Durations.parse(option, v));
+        case "expireAfterAccess" -> expireAfterAccess(Durations.parse(option, v));
         case "perEntryTtl" -> perEntryTtl(OptionValues.parseBoolean(option, v));
         case "recordStats" -> recordStats(OptionValues.parseBoolean(option, v));
         case "keyType", "valueType", "keyCodec", "valueCodec" ->
@@ -548,9 +584,22 @@ public final class CacheConfig<K, V> {
       return this;
     }
 
-    /** Returns the immutable configuration. */
+    /**
+     * Returns the immutable configuration.
+     *
+     * @throws IllegalStateException if options contradict each other: {@code expireAfterAccess}
+     *     with {@code perEntryTtl(true)}
+     */
     public CacheConfig<K, V> build() {
       checkLive();
+      if (expireAfterAccess != null) {
+        if (perEntryTtl && explicitlySet.contains("perEntryTtl")) {
+          throw new IllegalStateException(
+              "cache '" + name + "': expireAfterAccess does not combine with per-entry TTLs;"
+                  + " set perEntryTtl(false) or drop one");
+        }
+        perEntryTtl = false;
+      }
       return new CacheConfig<>(this);
     }
 

@@ -87,6 +87,7 @@ public final class DefaultCacheManager implements CacheManager {
     requireNonNull(config, "config");
     checkOpen();
     CacheBackendProvider provider = provider(config.backend(), config.name());
+    provider.checkSupported(config);
     CompletableFuture<Cache<?, ?>> slot = new CompletableFuture<>();
     if (caches.putIfAbsent(config.name(), slot) != null) {
       throw new IllegalStateException("a cache named '" + config.name() + "' already exists");

@@ -31,6 +31,18 @@ public interface CacheBackendProvider {
   }
 
   /**
+   * Refuses a configuration that asks for something this backend cannot do, before anything is
+   * created, with an {@link IllegalArgumentException} naming the option and the backend. The
+   * manager calls it before {@link #create}. By default the optional feature
+   * {@link CacheConfig#expireAfterAccess()} is refused; a backend that offers it overrides this.
+   */
+  default void checkSupported(CacheConfig<?, ?> config) {
+    if (config.expireAfterAccess().isPresent()) {
+      throw Checks.unsupported(config, name(), "expireAfterAccess");
+    }
+  }
+
+  /**
    * Creates the cache described by {@code config}.
    *
    * <p>The cache must call {@link BackendContext#closed(Cache)} when it is closed, and should take

@@ -67,4 +67,11 @@ public final class Checks {
         "cache '" + config.name() + "' on backend '" + backend + "' stores " + what + "s as bytes and needs a "
             + what + "Codec for " + type.getName() + "; set " + what + "Codec(...)");
   }
+
+  /** Returns the error for a configuration option that backend {@code backend} does not offer. */
+  public static IllegalArgumentException unsupported(CacheConfig<?, ?> config, String backend, String option) {
+    return new IllegalArgumentException(
+        "cache '" + config.name() + "': backend '" + backend + "' does not support " + option
+            + " (docs/backends.md lists what each backend supports)");
+  }
 }

@@ -2,8 +2,10 @@ package io.cachet.local;
 
 import io.cachet.Cache;
 import io.cachet.CacheConfig;
+import io.cachet.EvictionPolicy;
 import io.cachet.spi.BackendContext;
 import io.cachet.spi.CacheBackendProvider;
+import io.cachet.spi.Checks;
 
 /** The provider of the {@code local} backend, registered for {@link java.util.ServiceLoader}. */
 public final class LocalCacheProvider implements CacheBackendProvider {
@@ -17,6 +19,14 @@ public final class LocalCacheProvider implements CacheBackendProvider {
   @Override
   public String name() {
     return NAME;
+  }
+
+  /** {@code TINY_LFU} offers {@code expireAfterAccess}; {@code LRU} refuses it. */
+  @Override
+  public void checkSupported(CacheConfig<?, ?> config) {
+    if (config.evictionPolicy() == EvictionPolicy.LRU && config.expireAfterAccess().isPresent()) {
+      throw Checks.unsupported(config, NAME + "' with evictionPolicy 'LRU", "expireAfterAccess");
+    }
   }
 
   @Override

@@ -22,7 +22,9 @@ import org.jspecify.annotations.Nullable;
  * {@code get(key, mappingFunction)}); this class maps the Cachet API onto it. Per-entry TTLs use
  * Caffeine's variable expiration, where a plain write lives for {@code expireAfterWrite} and a
  * write with a TTL lives for that TTL; without per-entry TTLs the cheaper fixed
- * {@code expireAfterWrite} is used. Thread-safe, as Caffeine is.
+ * {@code expireAfterWrite} is used, with Caffeine's {@code expireAfterAccess} when the
+ * configuration asks for an idle timeout (which needs per-entry TTLs off). Thread-safe, as
+ * Caffeine is.
  */
 final class TinyLfuCache<K, V> extends AbstractLocalCache<K, V> {
 
@@ -41,6 +43,7 @@ final class TinyLfuCache<K, V> extends AbstractLocalCache<K, V> {
       builder.expireAfter(new WriteExpiry(expireAfterWriteNanos));
     } else {
       config.expireAfterWrite().ifPresent(builder::expireAfterWrite);
+      config.expireAfterAccess().ifPresent(builder::expireAfterAccess);
     }
     if (config.recordStats()) {
       // Caffeine's own counter: a custom one would be wrapped in a guard on every hit.

@@ -640,6 +640,40 @@ public abstract class AbstractCacheContractTest {
     assertThat(calls).hasValue(1);
   }
 
+  // ------------------------------------------------------------ idle expiry
+
+  /**
+   * {@code expireAfterAccess} either works (a read keeps an entry alive, idleness expires it) or
+   * is refused when the cache is created, naming the option; never accepted and ignored.
+   */
+  @Test
+  void expireAfterAccess_worksOrIsRefusedAtCreation() {
+    Duration idle = ttlUnit().multipliedBy(2);
+    Throwable refused = catchThrowable(() -> newCache(b -> b.expireAfterAccess(idle)));
+    if (refused != null) {
+      assertThat(refused).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("expireAfterAccess");
+      return;
+    }
+    Cache<String, String> cache = manager.getCache(
+        manager.cacheNames().iterator().next(), String.class, String.class);
+    cache.put("read", "1");
+    cache.put("idle", "2");
+    for (int i = 0; i < 3; i++) {
+      elapse(ttlUnit());
+      assertThat(cache.get("read")).isEqualTo("1");
+    }
+    assertThat(cache.get("idle")).isNull();
+    elapse(idle.plus(ttlUnit()));
+    assertThat(cache.get("read")).isNull();
+  }
+
+  @Test
+  void expireAfterAccess_withPerEntryTtlAskedFor_refusedAtBuild() {
+    assertThatThrownBy(() -> CacheConfig.builder("x").perEntryTtl(true).expireAfterAccess(Duration.ofMinutes(1)).build())
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("expireAfterAccess does not combine with per-entry TTLs");
+  }
+
   // ------------------------------------------------------------ getAll with a bulk loader
 
   @Test
