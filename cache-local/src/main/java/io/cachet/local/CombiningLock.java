@@ -43,6 +43,8 @@ final class CombiningLock<R> {
 
   /** Spins before the first yield: a few critical sections' worth. */
   private static final int SPINS = 1 << 7;
+  /** A waiter with a published request looks at the lock word once per this many + 1 spins. */
+  private static final int LOCK_POLL_MASK = 15;
   /** Yields before parking. */
   private static final int YIELDS = 1 << 4;
   /** One timed park of a waiter that has spun and yielded; bounds the wake-up latency. */
@@ -121,7 +123,9 @@ final class CombiningLock<R> {
         REFS.setRelease(slots, slot, null);
         return cell;
       }
-      if (tryLock()) {
+      // Look at the lock word only now and then: while the holder serves us, reading it would
+      // take its cache line away from the holder, whose next acquisition would then miss.
+      if ((spins >= SPINS || (spins & LOCK_POLL_MASK) == LOCK_POLL_MASK) && tryLock()) {
         unlock(); // serves our request with the others
         spins = 0;
         continue;
