@@ -193,7 +193,7 @@ public class LocalCacheBenchmark {
     SYNC_LINKED_HASH_MAP {
       @Override
       CacheFacade create(CacheManager manager, int capacity) {
-        return new SyncMapFacade(synchronizedLru(capacity));
+        return new MapFacade(synchronizedLru(capacity));
       }
     },
     /** An unbounded {@link ConcurrentHashMap}: no eviction, no statistics. */
@@ -341,8 +341,8 @@ public class LocalCacheBenchmark {
     }
   }
 
-  /** A plain concurrent map. */
-  record MapFacade(ConcurrentHashMap<Integer, Integer> map) implements CacheFacade {
+  /** A map used as a cache: a plain concurrent map, or the synchronized LRU map. */
+  record MapFacade(Map<Integer, Integer> map) implements CacheFacade {
 
     @Override
     public @Nullable Integer get(Integer key) {
@@ -372,23 +372,6 @@ public class LocalCacheBenchmark {
             return size() > capacity;
           }
         });
-  }
-
-  /** A synchronized access-ordered {@link LinkedHashMap}. */
-  record SyncMapFacade(Map<Integer, Integer> map) implements CacheFacade {
-
-    @Override
-    public @Nullable Integer get(Integer key) {
-      return map.get(key);
-    }
-
-    @Override
-    public void put(Integer key, Integer value) {
-      map.put(key, value);
-    }
-
-    @Override
-    public void cleanUp() {}
   }
 
   /** Variable expiry in which nothing expires: the cost of the mechanism alone. */

@@ -98,24 +98,12 @@ final class CombiningLock<R> {
   /** Runs {@code request} under the lock, here or on the holder's thread, and returns its response. */
   Object serve(R request) {
     if (tryLock()) {
-      Object response;
-      try {
-        response = server.apply(request);
-      } finally {
-        unlock();
-      }
-      return response;
+      return serveHeld(request);
     }
     int slot = claim(request);
     if (slot < 0) {
       lock();
-      Object response;
-      try {
-        response = server.apply(request);
-      } finally {
-        unlock();
-      }
-      return response;
+      return serveHeld(request);
     }
     for (int spins = 0; ; spins++) {
       Object cell = REFS.getVolatile(slots, slot);
@@ -131,6 +119,15 @@ final class CombiningLock<R> {
         continue;
       }
       backOff(spins);
+    }
+  }
+
+  /** With the lock held: runs {@code request}, then unlocks (serving the others). */
+  private Object serveHeld(R request) {
+    try {
+      return server.apply(request);
+    } finally {
+      unlock();
     }
   }
 
