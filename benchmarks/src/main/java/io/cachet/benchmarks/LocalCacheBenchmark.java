@@ -5,6 +5,9 @@ import io.cachet.Cache;
 import io.cachet.CacheConfig;
 import io.cachet.CacheManager;
 import io.cachet.EvictionPolicy;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -39,6 +42,9 @@ import org.openjdk.jmh.annotations.Warmup;
  *   <li>{@code CAFFEINE}: raw {@code Caffeine.newBuilder().maximumSize(N).recordStats()}.
  *   <li>{@code CAFFEINE_VAR_EXPIRY}: the same plus {@code expireAfter(...)} with entries that never
  *       expire unless given a TTL, which is how Cachet configures Caffeine by default.
+ *   <li>{@code SYNC_LINKED_HASH_MAP}: the exact LRU a user would otherwise write:
+ *       {@code Collections.synchronizedMap(new LinkedHashMap<>(n, 0.75f, true))} with {@code
+ *       removeEldestEntry} bounding it to the capacity; no statistics, no expiry.
  *   <li>{@code CONCURRENT_HASH_MAP}: an unbounded map without statistics; the ceiling, not a cache.
  * </ul>
  *
@@ -58,6 +64,9 @@ import org.openjdk.jmh.annotations.Warmup;
  *       like-for-like comparison.
  *   <li><b>Exact LRU:</b> {@code CACHET_LRU / CACHET_TINY_LFU}, both Cachet with user defaults
  *       (both allow per-entry TTLs), so only the store differs.
+ *   <li><b>Exact LRU against the naive one:</b> {@code CACHET_LRU / SYNC_LINKED_HASH_MAP}: both
+ *       evict exactly the least recently used key; Cachet's also keeps statistics and allows
+ *       per-entry TTLs, so the pair favours the baseline.
  *   <li>{@code CONCURRENT_HASH_MAP} bounds what any map-based cache can reach; it never evicts (on
  *       {@code write_only} it grows to every key) and keeps no statistics.
  * </ul>
@@ -178,6 +187,13 @@ public class LocalCacheBenchmark {
                 .recordStats()
                 .expireAfter(new NeverExpiry())
                 .<Integer, Integer>build());
+      }
+    },
+    /** The naive exact LRU: a synchronized access-ordered {@link LinkedHashMap}. */
+    SYNC_LINKED_HASH_MAP {
+      @Override
+      CacheFacade create(CacheManager manager, int capacity) {
+        return new MapFacade(synchronizedLru(capacity));
       }
     },
     /** An unbounded {@link ConcurrentHashMap}: no eviction, no statistics. */
@@ -325,8 +341,8 @@ public class LocalCacheBenchmark {
     }
   }
 
-  /** A plain concurrent map. */
-  record MapFacade(ConcurrentHashMap<Integer, Integer> map) implements CacheFacade {
+  /** A map used as a cache: a plain concurrent map, or the synchronized LRU map. */
+  record MapFacade(Map<Integer, Integer> map) implements CacheFacade {
 
     @Override
     public @Nullable Integer get(Integer key) {
@@ -340,6 +356,22 @@ public class LocalCacheBenchmark {
 
     @Override
     public void cleanUp() {}
+  }
+
+  /**
+   * Returns {@code Collections.synchronizedMap(new LinkedHashMap<>(n, 0.75f, true))} evicting its
+   * eldest entry beyond {@code capacity}: the exact LRU in a few lines.
+   */
+  static <K, V> Map<K, V> synchronizedLru(int capacity) {
+    return Collections.synchronizedMap(
+        new LinkedHashMap<K, V>(capacity, 0.75f, true) {
+          private static final long serialVersionUID = 1L;
+
+          @Override
+          protected boolean removeEldestEntry(Map.Entry<K, V> eldest) {
+            return size() > capacity;
+          }
+        });
   }
 
   /** Variable expiry in which nothing expires: the cost of the mechanism alone. */

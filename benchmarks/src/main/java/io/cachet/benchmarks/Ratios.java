@@ -23,7 +23,7 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Rows are grouped by results file, benchmark and thread count; within a group each score is
  * divided by the score of each baseline implementation present in the group ({@link #BASELINES}:
- * {@code CAFFEINE} and {@code CONCURRENT_HASH_MAP} for local reads, {@code
+ * {@code CAFFEINE}, {@code SYNC_LINKED_HASH_MAP} and {@code CONCURRENT_HASH_MAP} for local reads, {@code
  * REDISSON_LOCAL_CACHED_MAP} for near-cache hits, {@code REDISSON_BUCKET_GET} for near-cache
  * misses); a table has a column for each baseline found in its input. A ratio's direction follows
  * the unit: for throughput ({@code ops/s}) higher is better, for time per operation ({@code us/op})
@@ -37,7 +37,12 @@ public final class Ratios {
   static final String PARAM_COLUMN = "Param: impl";
   /** The baselines, in column order; a table shows those present in its input. */
   static final List<String> BASELINES =
-      List.of("CAFFEINE", "CONCURRENT_HASH_MAP", "REDISSON_LOCAL_CACHED_MAP", "REDISSON_BUCKET_GET");
+      List.of(
+          "CAFFEINE",
+          "SYNC_LINKED_HASH_MAP",
+          "CONCURRENT_HASH_MAP",
+          "REDISSON_LOCAL_CACHED_MAP",
+          "REDISSON_BUCKET_GET");
 
   private Ratios() {}
 

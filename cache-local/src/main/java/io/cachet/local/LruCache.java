@@ -24,31 +24,38 @@ import org.jspecify.annotations.Nullable;
  * <h2>Guarantees</h2>
  *
  * When an insertion would make the store exceed its capacity, the key least recently read or
- * written is evicted, and the store never holds more than {@code maximumSize} entries, not even
- * while an operation runs.
- * "Least recently" is with respect to the linearization order of the operations. Every operation
- * is O(1) (amortized for reads).
+ * written is evicted, and the store never holds more than {@code maximumSize} entries once an
+ * operation returns. "Least recently" is with respect to the linearization order of the
+ * operations. Every operation is O(1) (amortized for reads).
  *
  * <h2>Design</h2>
  *
  * <ul>
  *   <li>Keys map to {@link Node}s in a {@link ConcurrentHashMap}; the recency order is a doubly
- *       linked list (head = least recent). Both change only under {@code lock}, and every hit
- *       takes the lock too, to move its node to the tail. So a hit, a write and the eviction it
- *       causes are each one step in one total order: the recency order is exact and every
+ *       linked list (head = least recent). The list, every node's fields and every change to the
+ *       map happen under one {@link CombiningLock}, so each hit, each write and the evictions it
+ *       causes is one step in one total order (the lock's): the recency order is exact and every
  *       operation is linearizable. A miss does not lock: a key absent from the map is absent.
+ *   <li>A hit is a request to that lock ({@link #serveRead}): if the lock is free the reader runs
+ *       it; if not, the reader publishes it and the holder runs it before releasing, moving the
+ *       node to the most recent end and handing back the value it holds at that moment. Either way
+ *       the hit takes effect under the lock, inside the reader's call, and the reader returns
+ *       exactly what that step saw; so a hit is linearized at that step, as if the reader had held
+ *       the lock. Under contention one holder serves several readers per acquisition, and the
+ *       lock spins before it parks: the critical section is a few pointer moves.
  *   <li>Insertion and the eviction it causes are one step for lock-free lookups too: the new node
- *       enters the map {@code PENDING} (a hit on it takes the lock, so it sees the finished step),
- *       the victims leave the map, and only then is the new node linked as the most recent and
- *       made {@code ALIVE}. Nobody sees the victim gone while the new key is still absent.
- *   <li>Why hits lock, unlike Caffeine's: recording hits in a buffer and applying them later was
- *       tried and rejected. A reader fixes the value it returns when it looks the key up, but its
- *       recency would land later, so a write or an eviction decided in between could be ordered
- *       inconsistently with it; {@code LinearizabilityTest} found such histories. The price is
- *       that hits from several threads contend for one lock (see docs/benchmarks.md).
+ *       enters the map before the victims leave it, and is linked (and can be read, which needs
+ *       the lock) only when the step is done. Nobody sees the victim gone while the new key is
+ *       still absent.
+ *   <li>Why hits are not recorded in a buffer and applied later (as Caffeine does): a reader would
+ *       fix the value it returns when it looks the key up, but its recency would land later, so a
+ *       write or an eviction decided in between could be ordered inconsistently with it; {@code
+ *       LinearizabilityTest} found such histories in an earlier version. Combining keeps the
+ *       buffer's batching but not its delay: a request is served before its reader returns.
  *   <li>Expired entries are removed when read, when they reach the head, on any write to them,
  *       and by {@link #cleanUp()}; until then they occupy a slot (and count towards the bound).
- *   <li>Listeners and statistics run after the lock is released.
+ *       Entries without a deadline never read the ticker.
+ *   <li>Listeners and statistics run after the lock is released, on the calling thread's side.
  * </ul>
  *
  * <p>{@code get(key, loader)} is the SPI's single-flight load; a loaded value is stored only if
@@ -56,21 +63,23 @@ import org.jspecify.annotations.Nullable;
  */
 final class LruCache<K, V> extends AbstractLocalCache<K, V> {
 
-  private static final int ALIVE = 0;
-  private static final int DEAD = 2;
-  /** Inserted but not yet visible: its insertion and the eviction it causes are one step. */
-  private static final int PENDING = 3;
+  /** The answer to a read whose node was removed before it was served: look the key up again. */
+  private static final Object RETRY = new Object();
 
   private final ConcurrentHashMap<K, Node<K, V>> map = new ConcurrentHashMap<>();
-  private final ReentrantLock lock = new ReentrantLock();
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private final CombiningLock<Node<K, V>> lock =
+      new CombiningLock<>((Class) Node.class, node -> serveRead((Node<K, V>) node));
   private final Ticker ticker;
   private final long capacity;
+  /** Entries in the map; guarded by the lock. */
+  private long count;
   /** Entries once the last write completed; written under the lock, read without it. */
   private volatile long size;
 
   /** Sentinel of the recency list: {@code sentinel.next} is the least recent node. */
   // @GuardedBy("lock")
-  private final Node<K, V> sentinel = new Node<>(null, null);
+  private final Node<K, V> sentinel = new Node<>(null, null, Long.MAX_VALUE);
 
   LruCache(CacheConfig<K, V> config, Consumer<io.cachet.Cache<?, ?>> onClose) {
     super(config, onClose);
@@ -95,41 +104,46 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     return value;
   }
 
+  @SuppressWarnings("unchecked")
   private @Nullable V read(K key) {
     while (true) {
       Node<K, V> node = map.get(key);
       if (node == null) {
         return null; // absent from the map: a miss, without locking
       }
-      Removals removals = null;
-      V value = null;
-      boolean retry = false;
-      lock.lock();
-      try {
-        if (node.state == DEAD) {
-          retry = true; // removed after our lookup: look again
-        } else {
-          Val<V> val = node.val;
-          if (val.isExpired(ticker.read())) {
-            removals = new Removals();
-            unlinkAndRemove(node, RemovalCause.EXPIRED, removals);
-            publishSize();
-          } else {
-            moveToTail(node);
-            value = val.value;
-          }
-        }
-      } finally {
-        lock.unlock();
+      Object response = lock.serve(node);
+      if (response == RETRY) {
+        continue; // removed after our lookup: look again
       }
-      if (retry) {
-        continue;
+      if (response instanceof Expired<?, ?> expired) {
+        stats.recordEvictions(1);
+        notifyRemoval((K) expired.key(), (V) expired.value(), RemovalCause.EXPIRED);
+        return null;
       }
-      if (removals != null) {
-        removals.publish();
+      if (response instanceof CombiningLock.Failure failure) {
+        throw failure.rethrow();
       }
-      return value;
+      return (V) response;
     }
+  }
+
+  /**
+   * Under the lock, on the reader's thread or the lock holder's: the read of {@code node} as one
+   * step. Returns the value (the node is now the most recent), {@link #RETRY} if the node left the
+   * map since the reader found it, or {@link Expired} if it was removed now because it expired.
+   */
+  private Object serveRead(Node<K, V> node) {
+    if (node.dead) {
+      return RETRY;
+    }
+    if (node.expiresAt != Long.MAX_VALUE && node.isExpired(ticker.read())) {
+      Object expired = new Expired<>(node.key, node.value);
+      unlinkAndRemove(node);
+      publishSize();
+      return expired;
+    }
+    moveToTail(node);
+    return node.value;
   }
 
   @Override
@@ -168,23 +182,30 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     Removals removals = new Removals();
     lock.lock();
     try {
-      long now = ticker.read();
-      Val<V> val = new Val<>(value, deadline(now, ttl));
       Node<K, V> node = map.get(key);
       if (node != null) {
-        Val<V> old = node.val;
-        node.val = val;
+        long now = readTickerIfNeeded(node.expiresAt, ttl);
+        removals.add(key, node.value, node.isExpired(now) ? RemovalCause.EXPIRED : RemovalCause.REPLACED);
+        node.value = value;
+        node.expiresAt = deadline(now, ttl);
         moveToTail(node);
-        removals.add(key, old.value, old.isExpired(now) ? RemovalCause.EXPIRED : RemovalCause.REPLACED);
       } else {
-        insert(key, val, removals);
+        insert(key, value, deadline(readTickerIfNeeded(Long.MAX_VALUE, ttl), ttl), removals);
       }
-    } finally {
       publishSize();
+    } finally {
       lock.unlock();
     }
     stats.recordPuts(1);
     removals.publish();
+  }
+
+  /**
+   * Reads the ticker only when an old or a new deadline needs it; an entry that never expires
+   * does not pay for a clock read.
+   */
+  private long readTickerIfNeeded(long oldDeadline, long ttl) {
+    return oldDeadline == Long.MAX_VALUE && ttl == Long.MAX_VALUE ? 0L : ticker.read();
   }
 
   @Override
@@ -201,25 +222,24 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     V existing;
     lock.lock();
     try {
-      long now = ticker.read();
       Node<K, V> node = map.get(key);
-      if (node != null && !node.val.isExpired(now)) {
+      long now = readTickerIfNeeded(node == null ? Long.MAX_VALUE : node.expiresAt, expireAfterWriteNanos);
+      if (node != null && !node.isExpired(now)) {
         moveToTail(node); // a failed putIfAbsent reads the key
-        existing = node.val.value;
+        existing = node.value;
       } else {
-        Val<V> val = new Val<>(value, deadline(now, expireAfterWriteNanos));
         if (node != null) {
-          Val<V> old = node.val;
-          node.val = val;
+          removals.add(key, node.value, RemovalCause.EXPIRED);
+          node.value = value;
+          node.expiresAt = deadline(now, expireAfterWriteNanos);
           moveToTail(node);
-          removals.add(key, old.value, RemovalCause.EXPIRED);
         } else {
-          insert(key, val, removals);
+          insert(key, value, deadline(now, expireAfterWriteNanos), removals);
         }
         existing = null;
       }
-    } finally {
       publishSize();
+    } finally {
       lock.unlock();
     }
     if (existing == null) {
@@ -251,21 +271,21 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     boolean replaced = false;
     lock.lock();
     try {
-      long now = ticker.read();
       Node<K, V> node = map.get(key);
       if (node != null) {
-        Val<V> old = node.val;
-        if (old.isExpired(now)) {
+        long now = readTickerIfNeeded(node.expiresAt, expireAfterWriteNanos);
+        if (node.isExpired(now)) {
           unlinkAndRemove(node, RemovalCause.EXPIRED, removals);
-        } else if (expected == null || old.value.equals(expected)) {
-          node.val = new Val<>(value, deadline(now, expireAfterWriteNanos));
+        } else if (expected == null || node.value.equals(expected)) {
+          removals.add(key, node.value, RemovalCause.REPLACED);
+          node.value = value;
+          node.expiresAt = deadline(now, expireAfterWriteNanos);
           moveToTail(node);
-          removals.add(key, old.value, RemovalCause.REPLACED);
           replaced = true;
         }
       }
-    } finally {
       publishSize();
+    } finally {
       lock.unlock();
     }
     if (replaced) {
@@ -297,15 +317,15 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     try {
       Node<K, V> node = map.get(key);
       if (node != null) {
-        if (node.val.isExpired(ticker.read())) {
+        if (node.isExpired(readTickerIfNeeded(node.expiresAt, Long.MAX_VALUE))) {
           unlinkAndRemove(node, RemovalCause.EXPIRED, removals);
-        } else if (expected == null || node.val.value.equals(expected)) {
+        } else if (expected == null || node.value.equals(expected)) {
           unlinkAndRemove(node, RemovalCause.EXPLICIT, removals);
           removed = true;
         }
       }
-    } finally {
       publishSize();
+    } finally {
       lock.unlock();
     }
     removals.publish();
@@ -325,8 +345,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
       long now = ticker.read();
       Node<K, V> node = map.get(key);
       if (node != null) {
-        Val<V> old = node.val;
-        if (old.isExpired(now)) {
+        if (node.isExpired(now)) {
           unlinkAndRemove(node, RemovalCause.EXPIRED, removals);
         } else {
           live = true;
@@ -334,12 +353,12 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
             unlinkAndRemove(node, RemovalCause.EXPIRED, removals);
           } else {
             // Changing the deadline is not a use of the key: its recency stays.
-            node.val = new Val<>(old.value, deadline(now, ttlNanos(ttl)));
+            node.expiresAt = deadline(now, ttlNanos(ttl));
           }
         }
       }
-    } finally {
       publishSize();
+    } finally {
       lock.unlock();
     }
     removals.publish();
@@ -354,12 +373,12 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     try {
       long now = ticker.read();
       while (sentinel.next != sentinel) {
-        Node<K, V> node = sentinel.next;
+        Node<K, V> node = requireNonNull(sentinel.next);
         unlinkAndRemove(
-            node, node.val.isExpired(now) ? RemovalCause.EXPIRED : RemovalCause.EXPLICIT, removals);
+            node, node.isExpired(now) ? RemovalCause.EXPIRED : RemovalCause.EXPLICIT, removals);
       }
-    } finally {
       publishSize();
+    } finally {
       lock.unlock();
     }
     removals.publish();
@@ -372,14 +391,14 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     try {
       long now = ticker.read();
       for (Node<K, V> node = sentinel.next; node != sentinel; ) {
-        Node<K, V> next = node.next;
-        if (node.val.isExpired(now)) {
+        Node<K, V> next = requireNonNull(node).next;
+        if (node.isExpired(now)) {
           unlinkAndRemove(node, RemovalCause.EXPIRED, removals);
         }
         node = next;
       }
-    } finally {
       publishSize();
+    } finally {
       lock.unlock();
     }
     removals.publish();
@@ -401,14 +420,15 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   protected void release() {
     lock.lock();
     try {
-      for (Node<K, V> node = sentinel.next; node != sentinel; node = node.next) {
-        node.state = DEAD;
+      for (Node<K, V> node = sentinel.next; node != sentinel; node = requireNonNull(node).next) {
+        node.dead = true;
       }
       sentinel.next = sentinel;
       sentinel.prev = sentinel;
       map.clear();
-    } finally {
+      count = 0;
       publishSize();
+    } finally {
       lock.unlock();
     }
   }
@@ -418,12 +438,11 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     lock.lock();
     try {
       List<K> keys = new ArrayList<>();
-      for (Node<K, V> node = sentinel.next; node != sentinel; node = node.next) {
+      for (Node<K, V> node = sentinel.next; node != sentinel; node = requireNonNull(node).next) {
         keys.add(requireNonNull(node.key));
       }
       return keys;
     } finally {
-      publishSize();
       lock.unlock();
     }
   }
@@ -431,47 +450,45 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   // ---------------------------------------------------------------- list maintenance (under lock)
 
   /**
-   * Adds a new key as the most recent and evicts as needed, as one step for lock-free readers:
-   * the node enters the map {@code PENDING} (a reader that finds it waits for the lock), the
-   * least recent keys are evicted, and only then is the node linked as the most recent and
-   * made {@code ALIVE}. A reader can
-   * therefore never see the victim gone while the new key is still absent, nor the new key present
-   * while the victim is still served. The map holds one node over the capacity meanwhile, but
-   * {@link #estimatedSize()} reports the size as of the last completed write.
+   * Adds a new key as the most recent and evicts as needed, as one step for lock-free lookups:
+   * the node enters the map first, the least recent keys leave it, and only then is the node
+   * linked as the most recent. A lookup that finds the new node needs the lock to read it, so it
+   * sees the finished step; a lookup can never see a victim gone while the new key is still absent.
+   * The map holds one node over the capacity meanwhile, but {@link #estimatedSize()} reports the
+   * size as of the last completed write.
    */
-  private void insert(K key, Val<V> val, Removals removals) {
+  private void insert(K key, V value, long expiresAt, Removals removals) {
     if (capacity == 0) {
-      removals.add(key, val.value, RemovalCause.SIZE);
+      removals.add(key, value, RemovalCause.SIZE);
       return;
     }
-    Node<K, V> node = new Node<>(key, val);
-    node.state = PENDING;
+    Node<K, V> node = new Node<>(key, value, expiresAt);
     map.put(key, node);
+    count++;
     // Victims come from the list, which does not hold the new node yet.
-    while (map.size() > capacity) {
-      evictLeastRecent(removals);
+    while (count > capacity) {
+      Node<K, V> victim = requireNonNull(sentinel.next);
+      boolean expired = victim.isExpired(readTickerIfNeeded(victim.expiresAt, Long.MAX_VALUE));
+      unlinkAndRemove(victim, expired ? RemovalCause.EXPIRED : RemovalCause.SIZE, removals);
     }
     linkLast(node);
-    node.state = ALIVE;
-  }
-
-  private void evictLeastRecent(Removals removals) {
-    Node<K, V> victim = sentinel.next;
-    long now = ticker.read();
-    unlinkAndRemove(victim, victim.val.isExpired(now) ? RemovalCause.EXPIRED : RemovalCause.SIZE, removals);
   }
 
   /** Records the size for {@link #estimatedSize()}; called under the lock at the end of a write. */
   private void publishSize() {
-    size = map.size();
+    size = count;
   }
 
   private void unlinkAndRemove(Node<K, V> node, RemovalCause cause, Removals removals) {
-    K key = requireNonNull(node.key);
-    map.remove(key, node);
-    node.state = DEAD;
+    removals.add(requireNonNull(node.key), node.value, cause);
+    unlinkAndRemove(node);
+  }
+
+  private void unlinkAndRemove(Node<K, V> node) {
+    map.remove(requireNonNull(node.key), node);
+    count--;
+    node.dead = true;
     unlink(node);
-    removals.add(key, node.val.value, cause);
   }
 
   private void linkLast(Node<K, V> node) {
@@ -503,28 +520,35 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
 
   // ---------------------------------------------------------------- types
 
-  /** An immutable value with its deadline in ticker nanoseconds ({@code Long.MAX_VALUE}: never). */
-  private record Val<V>(V value, long expiresAt) {
+  /**
+   * A key's entry and its place in the recency list. Every field but {@code key} is read and
+   * written under the lock only, so they need no volatile: a reader that is not the holder gets
+   * the value through the lock's response slot.
+   */
+  private static final class Node<K, V> {
+    final @Nullable K key;
+    V value;
+    /** Deadline in ticker nanoseconds; {@code Long.MAX_VALUE}: never. */
+    long expiresAt;
+    /** Removed from the map and the list; never linked again. */
+    boolean dead;
+    @Nullable Node<K, V> prev;
+    @Nullable Node<K, V> next;
+
+    @SuppressWarnings("unchecked")
+    Node(@Nullable K key, @Nullable V value, long expiresAt) {
+      this.key = key;
+      this.value = value == null ? (V) new Object() : value;
+      this.expiresAt = expiresAt;
+    }
+
     boolean isExpired(long now) {
       return expiresAt != Long.MAX_VALUE && now - expiresAt >= 0;
     }
   }
 
-  private static final class Node<K, V> {
-    final @Nullable K key;
-    volatile Val<V> val;
-    volatile int state;
-    // @GuardedBy("lock")
-    @Nullable Node<K, V> prev;
-    // @GuardedBy("lock")
-    @Nullable Node<K, V> next;
-
-    @SuppressWarnings("unchecked")
-    Node(@Nullable K key, @Nullable Val<V> val) {
-      this.key = key;
-      this.val = val == null ? (Val<V>) new Val<>(new Object(), Long.MAX_VALUE) : val;
-    }
-  }
+  /** The answer to a read that found its entry expired and removed it. */
+  private record Expired<K, V>(@Nullable K key, V value) {}
 
   /** Removals collected under the lock and reported after it is released. */
   private final class Removals {
