@@ -307,7 +307,7 @@ final class Applier<K, V> {
     }
     LOG.error("Cache '{}' (node {}): its positions in topic '{}' are no longer in the log (out of range: {};"
             + " this replica had reached {}; the log now spans {} to {}): the topic was deleted and recreated,"
-            + " records were deleted, or retention removed records before this node read them. The replica may hold"
+            + " or its log was truncated (an unclean leader election, deleted records). The replica may hold"
             + " values the log no longer has: it is emptied and rebuilt from the start of the log, and is not ready"
             + " until it has caught up (rebuild {})", name, options.nodeId(), topic, rebuild.outOfRange(),
         Arrays.toString(reached), Arrays.toString(rebuild.starts()), Arrays.toString(rebuild.ends()), rebuilds.sum());

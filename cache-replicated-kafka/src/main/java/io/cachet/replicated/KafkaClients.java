@@ -27,6 +27,7 @@ final class KafkaClients {
           "group.id",
           "auto.offset.reset",
           "isolation.level",
+          "allow.auto.create.topics",
           "delivery.timeout.ms",
           "max.block.ms",
           "transactional.id");
@@ -66,6 +67,8 @@ final class KafkaClients {
     // An out-of-range position is an error the replica handles (a rebuild), never a silent rewind.
     c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
     c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_uncommitted");
+    // A deleted topic must not come back, uncompacted, because this node asked for its metadata.
+    c.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, "false");
     return c;
   }
 
