@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.LongAdder;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -13,7 +14,7 @@ import org.slf4j.LoggerFactory;
  * The periodic upkeep of one cache's topic, run by the apply thread every 250 ms once the replica is
  * ready: anchors for keys whose latest record is void, removal records for expired entries, and the
  * periodic snapshot. Records are sent without waiting for them. Apply thread only, except the
- * figures, which any thread may read, and {@link #anchorFailed}, which the producer's thread calls.
+ * figures, which any thread may read, and {@link #anchorSent}, which the producer's thread calls.
  *
  * <p>Anchors are retried until one is in the log: a key stays unanchored until an anchor (or any
  * record that applies) lands, so an anchor that could not be sent, or whose fate is unknown, is
@@ -89,9 +90,11 @@ final class Housekeeping<K, V> {
       if (mine || now >= entry.deadline() + FALLBACK_DELAY_MS) {
         // Removes the expired value so compaction can drop the key; void if the key changed meanwhile.
         // Retried below whatever happens to it: the entry stays due until a later record replaces it.
-        if (sender.send(e.getKey(), Op.EXPIRED, true, entry.offset(), null, 0, error -> {})) {
-          expiredRemoved.increment();
-        }
+        sender.send(e.getKey(), Op.EXPIRED, true, entry.offset(), null, 0, error -> {
+          if (error == null) {
+            expiredRemoved.increment();
+          }
+        });
         replica.retryExpiry(e.getKey(), entry, now + FALLBACK_DELAY_MS);
       } else {
         replica.retryExpiry(e.getKey(), entry, entry.deadline() + FALLBACK_DELAY_MS + jitter());
@@ -129,10 +132,8 @@ final class Housekeeping<K, V> {
       boolean live = entry.isLive(now);
       long offset = entry.offset();
       boolean queued = sender.send(key, Op.ANCHOR, true, offset, live ? entry.value() : null,
-          live ? entry.deadline() : 0, error -> anchorFailed(key, offset));
-      if (queued) {
-        anchorsWritten.increment();
-      } else {
+          live ? entry.deadline() : 0, error -> anchorSent(key, offset, error));
+      if (!queued) {
         anchorsFailed.increment();
       }
       anchorAttempts.put(key, new Sent<>(key, offset, now + (queued ? anchorRetryMillis : FAILED_ANCHOR_BACKOFF_MS)));
@@ -149,8 +150,12 @@ final class Housekeeping<K, V> {
     }
   }
 
-  /** Notes that the anchor for the void record at {@code offset} did not reach the log (producer thread). */
-  private void anchorFailed(K key, long offset) {
+  /** Notes whether the anchor for the void record at {@code offset} reached the log (producer thread). */
+  private void anchorSent(K key, long offset, @Nullable Exception error) {
+    if (error == null) {
+      anchorsWritten.increment();
+      return;
+    }
     anchorsFailed.increment();
     failedAnchors.add(new Sent<>(key, offset, 0));
   }
@@ -159,7 +164,7 @@ final class Housekeeping<K, V> {
     return ThreadLocalRandom.current().nextLong(1_000);
   }
 
-  /** Returns how many anchor records were sent. */
+  /** Returns how many anchor records reached the log. */
   long anchors() {
     return anchorsWritten.sum();
   }
@@ -169,7 +174,7 @@ final class Housekeeping<K, V> {
     return anchorsFailed.sum();
   }
 
-  /** Returns how many removal records for expired entries were sent. */
+  /** Returns how many removal records for expired entries reached the log. */
   long expiredRemovals() {
     return expiredRemoved.sum();
   }

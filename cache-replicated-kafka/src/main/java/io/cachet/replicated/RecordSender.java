@@ -8,9 +8,10 @@ import org.jspecify.annotations.Nullable;
 interface RecordSender<K, V> {
 
   /**
-   * Queues one record; returns {@code false} when it could not even be queued. {@code onFailure}
-   * runs, on a Kafka client thread, when the record was queued but did not reach the log.
+   * Queues one record; returns {@code false} when it could not even be queued. Once a queued record
+   * is in the log, or failed to get there, {@code onDone} runs on a Kafka client thread with
+   * {@code null} or the failure.
    */
   boolean send(K key, Op op, boolean conditional, long expected, @Nullable V value, long deadline,
-      Consumer<Exception> onFailure);
+      Consumer<@Nullable Exception> onDone);
 }

@@ -174,7 +174,7 @@ final class Replica<K, V> {
 
   private Entry<V> anchoredEntry(
       @Nullable V value, RecordMeta meta, int partition, long offset, long timestamp, long nowMillis) {
-    return new Entry<>(value, value == null ? 0 : meta.deadline(), partition, offset, timestamp, true, meta.nodeId(),
+    return Entry.of(value, value == null ? 0 : meta.deadline(), partition, offset, timestamp, true, meta.nodeId(),
         nowMillis);
   }
 
@@ -193,8 +193,8 @@ final class Replica<K, V> {
   private void markVoid(
       K key, @Nullable Entry<V> previous, int partition, long offset, long timestamp, String writer, long nowMillis) {
     Entry<V> next = previous == null
-        ? new Entry<>(null, 0, partition, offset, timestamp, false, writer, nowMillis)
-        : new Entry<>(previous.value(), previous.deadline(), partition, offset, timestamp, false, writer, nowMillis);
+        ? Entry.of(null, 0, partition, offset, timestamp, false, writer, nowMillis)
+        : Entry.of(previous.value(), previous.deadline(), partition, offset, timestamp, false, writer, nowMillis);
     replace(key, previous, next);
     unanchored.put(key, next);
     if (next.value() != null && next.deadline() != 0) {

@@ -158,7 +158,7 @@ final class Snapshot {
           throw new UnusableSnapshotException("entry at partition " + partition + " offset " + offset
               + " is beyond the snapshot's positions");
         }
-        replica.restore(key, new Entry<>(value, deadline, partition, offset, timestamp, anchored, writer, nowMillis));
+        replica.restore(key, Entry.of(value, deadline, partition, offset, timestamp, anchored, writer, nowMillis));
       }
       long expected = crc.getValue();
       long stored = in.readLong();

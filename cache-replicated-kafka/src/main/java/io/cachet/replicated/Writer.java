@@ -114,15 +114,15 @@ final class Writer<K, V> implements RecordSender<K, V> {
 
   @Override
   public boolean send(K key, Op op, boolean conditional, long expected, @Nullable V value, long deadline,
-      Consumer<Exception> onFailure) {
+      Consumer<@Nullable Exception> onDone) {
     byte[] keyBytes = keyCodec.encode(key);
     ProducerRecord<byte[], byte[]> record = record(keyBytes, partitionOf(keyBytes), op, conditional, expected,
         value, deadline, requests.incrementAndGet());
     return sender.offer(record, (metadata, error) -> {
       if (error != null) {
         LOG.debug("Cache '{}': a {} record could not be written: {}", name, op, error.toString());
-        onFailure.accept(error);
       }
+      onDone.accept(error);
     }, () -> false);
   }
 

@@ -27,15 +27,15 @@ final class HousekeepingTest {
   private boolean refuse;
   private Housekeeping<String, String> housekeeping;
 
-  private record Sent(String key, Op op, long expected, @Nullable String value, Consumer<Exception> onFailure) {}
+  private record Sent(String key, Op op, long expected, @Nullable String value, Consumer<@Nullable Exception> onDone) {}
 
   @BeforeEach
   void setUp() {
-    RecordSender<String, String> sender = (key, op, conditional, expected, value, deadline, onFailure) -> {
+    RecordSender<String, String> sender = (key, op, conditional, expected, value, deadline, onDone) -> {
       if (refuse) {
         return false;
       }
-      sent.add(new Sent(key, op, expected, value, onFailure));
+      sent.add(new Sent(key, op, expected, value, onDone));
       return true;
     };
     SnapshotStore<String, String> snapshots = new SnapshotStore<>("hk", ReplicationOptions.defaults(),
@@ -54,7 +54,7 @@ final class HousekeepingTest {
     assertThat(anchors().get(0).value()).isEqualTo("winner");
 
     // The brokers were down: the producer reports the failure.
-    anchors().get(0).onFailure().accept(new RuntimeException("delivery timed out"));
+    anchors().get(0).onDone().accept(new RuntimeException("delivery timed out"));
     housekeeping.run(t0 + 3_000);
     assertThat(anchors()).as("not before the back-off").hasSize(1);
     housekeeping.run(t0 + 3_000 + Housekeeping.FAILED_ANCHOR_BACKOFF_MS);
@@ -74,7 +74,9 @@ final class HousekeepingTest {
     housekeeping.run(t0 + 4_000 + 2 * RETRY_MS + Housekeeping.FAILED_ANCHOR_BACKOFF_MS);
     assertThat(anchors()).hasSize(4);
 
-    // One lands: the key is anchored, nothing more is sent.
+    // One lands: acknowledged, then applied; the key is anchored, nothing more is sent.
+    anchors().get(3).onDone().accept(null);
+    assertThat(housekeeping.anchors()).as("anchors that reached the log").isEqualTo(1);
     apply(2, "k", "winner", Op.ANCHOR, true, 1, t0 + 100_000);
     housekeeping.run(t0 + 10 * RETRY_MS);
     assertThat(anchors()).hasSize(4);
