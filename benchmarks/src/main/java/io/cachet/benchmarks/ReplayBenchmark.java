@@ -64,12 +64,14 @@ import org.apache.kafka.common.TopicPartition;
  * </pre>
  *
  * Arguments ({@code name=value}, defaults in brackets): {@code keys} [100000], {@code updates}
- * [10], {@code rounds} [3], {@code bootstrap} [empty: start a broker]. About 2 minutes with the
+ * [10], {@code partitions} [1] (of the topic written), {@code rounds} [3], {@code bootstrap} [empty: start a
+ * broker]. About 2 minutes with the
  * defaults. Or run {@code benchmarks/scripts/replication-bench.sh}.
  */
 public final class ReplayBenchmark {
 
-  private static final String USAGE = "ReplayBenchmark [keys=100000] [updates=10] [rounds=3] [bootstrap=host:port]";
+  private static final String USAGE =
+      "ReplayBenchmark [keys=100000] [updates=10] [partitions=1] [rounds=3] [bootstrap=host:port]";
 
   private ReplayBenchmark() {}
 
@@ -157,8 +159,9 @@ public final class ReplayBenchmark {
    */
   public static void main(String[] args) {
     Map<String, String> a = ReplicationFixtures.arguments(args,
-        Map.of("keys", "100000", "updates", "10", "rounds", "3", "bootstrap", ""), USAGE);
+        Map.of("keys", "100000", "updates", "10", "partitions", "1", "rounds", "3", "bootstrap", ""), USAGE);
     int keys = Integer.parseInt(a.get("keys"));
+    int partitions = Integer.parseInt(a.get("partitions"));
     int updates = Integer.parseInt(a.get("updates"));
     int rounds = Integer.parseInt(a.get("rounds"));
     String topic = ReplicationFixtures.topicName("replay");
@@ -173,8 +176,9 @@ public final class ReplayBenchmark {
     try (Kafka kafka = Kafka.start(ReplicationFixtures.bootstrapArgument(a))) {
       broker = kafka.describe();
       String bootstrap = kafka.bootstrapServers();
-      progress("writing %,d keys x %d updates to %s", keys, updates, topic);
-      records = ReplicationFixtures.load(bootstrap, topic, "key-", keys, updates);
+      progress("writing %,d keys x %d updates to %s (%d partition(s))", keys, updates, topic, partitions);
+      records = ReplicationFixtures.load(bootstrap, topic, keys, updates, partitions,
+          n -> ReplicationFixtures.key("key-", n));
       ReplicationFixtures.settle();
 
       progress("warm-up (load %s)", load1());
@@ -214,8 +218,10 @@ public final class ReplayBenchmark {
         ReplicationFixtures.machine(), loadBefore, loadAfter));
     out.append("Broker: ").append(broker).append(".\n");
     out.append(String.format(Locale.ROOT,
-        "Topic: %,d records (%,d keys x %d updates, %d-byte values, 1 partition), written through Cachet.%n%n",
-        records, keys, updates, ReplicationFixtures.VALUE_LENGTH));
+        "Topic: %,d records (%,d keys x %d updates, %d-byte values, %d partition(s)), written through Cachet.%n"
+            + "Heap: -Xmx %d MiB; GC: %s.%n%n",
+        records, keys, updates, ReplicationFixtures.VALUE_LENGTH, partitions,
+        Runtime.getRuntime().maxMemory() >> 20, ReplicationFixtures.collectors()));
     out.append("| round | order | load | plain consumer s | plain records/s | Cachet create to ready s | Cachet records/s"
         + " | Cachet replay only s | Cachet / plain |\n");
     out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
