@@ -15,10 +15,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.TopicPartition;
 
 /**
  * How fast does a new node catch up? Time for a Cachet {@code replicated-kafka} node to become
@@ -121,34 +118,21 @@ public final class ReplayBenchmark {
     long processCpu = ReplicationFixtures.processCpuNanos();
     long threadCpu = ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
     long started = System.nanoTime();
-    long records = 0;
-    long checksum = 0;
+    long[] counts = new long[2]; // records, checksum
     try (KafkaConsumer<byte[], byte[]> consumer =
         new KafkaConsumer<>(ReplicationFixtures.plainConsumer(kafka.bootstrapServers(), clientId))) {
-      List<TopicPartition> partitions = new ArrayList<>();
-      for (PartitionInfo info : consumer.partitionsFor(topic)) {
-        partitions.add(new TopicPartition(topic, info.partition()));
-      }
-      consumer.assign(partitions);
-      consumer.seekToBeginning(partitions);
-      Map<TopicPartition, Long> ends = consumer.endOffsets(partitions);
-      List<TopicPartition> open = new ArrayList<>(partitions);
-      open.removeIf(tp -> consumer.position(tp) >= ends.get(tp));
-      while (!open.isEmpty()) {
-        for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(100))) {
-          records++;
-          checksum += record.offset() + record.key().length + (record.value() == null ? 0 : record.value().length);
-        }
-        open.removeIf(tp -> consumer.position(tp) >= ends.get(tp));
-      }
+      ReplicationFixtures.readToEnd(consumer, topic, record -> {
+        counts[0]++;
+        counts[1] += record.offset() + record.key().length + (record.value() == null ? 0 : record.value().length);
+      });
       long done = System.nanoTime();
       threadCpu = ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime() - threadCpu;
       processCpu = ReplicationFixtures.processCpuNanos() - processCpu;
       brokerCpu = kafka.cpuNanos() - brokerCpu;
-      if (checksum == 42) {
-        progress("(checksum %d)", checksum); // keeps the per-record work from being optimised away
+      if (counts[1] == 42) {
+        progress("(checksum %d)", counts[1]); // keeps the per-record work from being optimised away
       }
-      return new Run(records, done - started, 0, 0, threadCpu, processCpu, brokerCpu);
+      return new Run(counts[0], done - started, 0, 0, threadCpu, processCpu, brokerCpu);
     }
   }
 

@@ -13,17 +13,12 @@ import io.cachet.replicated.ReplicatedCacheProvider;
 import io.cachet.replicated.ReplicationOptions;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.TopicPartition;
 
 /**
  * How much heap does a replicated node need per entry? The retained heap of a Cachet
@@ -104,33 +99,21 @@ public final class ReplicaMemoryBenchmark {
     return new Footprint(holding[0], ReplicationFixtures.usedHeapAfterGc(), holding[1]);
   }
 
-  static Footprint hashMap(String bootstrap, String topic) {
-    Map<String, byte[]> map = new HashMap<>();
+  /** Reads the topic into a map and returns the heap held then, and its size; the caller measures after. */
+  static long[] hashMapHolding(String bootstrap, String topic) {
+    HashMap<String, byte[]> map = new HashMap<>();
     try (KafkaConsumer<byte[], byte[]> consumer =
         new KafkaConsumer<>(ReplicationFixtures.plainConsumer(bootstrap, "memory-plain"))) {
-      List<TopicPartition> partitions = new ArrayList<>();
-      for (PartitionInfo info : consumer.partitionsFor(topic)) {
-        partitions.add(new TopicPartition(topic, info.partition()));
-      }
-      consumer.assign(partitions);
-      consumer.seekToBeginning(partitions);
-      Map<TopicPartition, Long> ends = consumer.endOffsets(partitions);
-      List<TopicPartition> open = new ArrayList<>(partitions);
-      open.removeIf(tp -> consumer.position(tp) >= ends.get(tp));
-      while (!open.isEmpty()) {
-        for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(100))) {
-          map.put(new String(record.key(), StandardCharsets.UTF_8), record.value());
-        }
-        open.removeIf(tp -> consumer.position(tp) >= ends.get(tp));
-      }
+      ReplicationFixtures.readToEnd(consumer, topic,
+          record -> map.put(new String(record.key(), StandardCharsets.UTF_8), record.value()));
     }
     long holding = ReplicationFixtures.usedHeapAfterGc();
-    long entries = map.size();
-    if (map.hashCode() == 42) {
-      progress("(hash %d)", map.hashCode()); // keeps the map reachable until measured
-    }
-    map = null;
-    return new Footprint(holding, ReplicationFixtures.usedHeapAfterGc(), entries);
+    return new long[] {holding, map.size()};
+  }
+
+  static Footprint hashMap(String bootstrap, String topic) {
+    long[] holding = hashMapHolding(bootstrap, topic);
+    return new Footprint(holding[0], ReplicationFixtures.usedHeapAfterGc(), holding[1]);
   }
 
   /**

@@ -31,6 +31,9 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.jspecify.annotations.Nullable;
@@ -197,6 +200,29 @@ final class ReplicationFixtures {
     } catch (RuntimeException e) {
       manager.close();
       throw e;
+    }
+  }
+
+  /**
+   * Reads every partition of {@code topic} from its beginning to the end offsets taken now, handing
+   * each record to {@code onRecord}: what a plain consumer does to load a topic.
+   */
+  static void readToEnd(KafkaConsumer<byte[], byte[]> consumer, String topic,
+      java.util.function.Consumer<ConsumerRecord<byte[], byte[]>> onRecord) {
+    List<TopicPartition> partitions = new java.util.ArrayList<>();
+    for (PartitionInfo info : consumer.partitionsFor(topic)) {
+      partitions.add(new TopicPartition(topic, info.partition()));
+    }
+    consumer.assign(partitions);
+    consumer.seekToBeginning(partitions);
+    Map<TopicPartition, Long> ends = consumer.endOffsets(partitions);
+    List<TopicPartition> open = new java.util.ArrayList<>(partitions);
+    open.removeIf(tp -> consumer.position(tp) >= ends.get(tp));
+    while (!open.isEmpty()) {
+      for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(100))) {
+        onRecord.accept(record);
+      }
+      open.removeIf(tp -> consumer.position(tp) >= ends.get(tp));
     }
   }
 

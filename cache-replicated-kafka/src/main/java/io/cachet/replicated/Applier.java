@@ -285,6 +285,9 @@ final class Applier<K, V> {
       replica.advance(p, starts[p]);
       target += Math.max(0, ends[p] - replica.position(p));
     }
+    // The log holds at most this many keys; a topic within min.compaction.lag.ms holds every update
+    // of a key, so this can be more than needed (4 bytes of table per record replayed, at most).
+    replica.presize(target);
     endAtStart = ends;
     replayTarget = target;
     replayStartedNanos = System.nanoTime();
