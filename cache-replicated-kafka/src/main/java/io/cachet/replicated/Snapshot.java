@@ -145,6 +145,7 @@ final class Snapshot {
       if (count < 0) {
         throw new UnusableSnapshotException("negative entry count " + count);
       }
+      replica.presize(count);
       for (long i = 0; i < count; i++) {
         K key = keys.decode(readBytes(in));
         V value = in.readBoolean() ? values.decode(readBytes(in)) : null;
