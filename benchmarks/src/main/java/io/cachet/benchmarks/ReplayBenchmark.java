@@ -15,10 +15,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.TopicPartition;
 
 /**
  * How fast does a new node catch up? Time for a Cachet {@code replicated-kafka} node to become
@@ -64,12 +61,14 @@ import org.apache.kafka.common.TopicPartition;
  * </pre>
  *
  * Arguments ({@code name=value}, defaults in brackets): {@code keys} [100000], {@code updates}
- * [10], {@code rounds} [3], {@code bootstrap} [empty: start a broker]. About 2 minutes with the
+ * [10], {@code partitions} [1] (of the topic written), {@code rounds} [3], {@code bootstrap} [empty: start a
+ * broker]. About 2 minutes with the
  * defaults. Or run {@code benchmarks/scripts/replication-bench.sh}.
  */
 public final class ReplayBenchmark {
 
-  private static final String USAGE = "ReplayBenchmark [keys=100000] [updates=10] [rounds=3] [bootstrap=host:port]";
+  private static final String USAGE =
+      "ReplayBenchmark [keys=100000] [updates=10] [partitions=1] [rounds=3] [bootstrap=host:port]";
 
   private ReplayBenchmark() {}
 
@@ -119,34 +118,21 @@ public final class ReplayBenchmark {
     long processCpu = ReplicationFixtures.processCpuNanos();
     long threadCpu = ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
     long started = System.nanoTime();
-    long records = 0;
-    long checksum = 0;
+    long[] counts = new long[2]; // records, checksum
     try (KafkaConsumer<byte[], byte[]> consumer =
         new KafkaConsumer<>(ReplicationFixtures.plainConsumer(kafka.bootstrapServers(), clientId))) {
-      List<TopicPartition> partitions = new ArrayList<>();
-      for (PartitionInfo info : consumer.partitionsFor(topic)) {
-        partitions.add(new TopicPartition(topic, info.partition()));
-      }
-      consumer.assign(partitions);
-      consumer.seekToBeginning(partitions);
-      Map<TopicPartition, Long> ends = consumer.endOffsets(partitions);
-      List<TopicPartition> open = new ArrayList<>(partitions);
-      open.removeIf(tp -> consumer.position(tp) >= ends.get(tp));
-      while (!open.isEmpty()) {
-        for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(100))) {
-          records++;
-          checksum += record.offset() + record.key().length + (record.value() == null ? 0 : record.value().length);
-        }
-        open.removeIf(tp -> consumer.position(tp) >= ends.get(tp));
-      }
+      ReplicationFixtures.readToEnd(consumer, topic, record -> {
+        counts[0]++;
+        counts[1] += record.offset() + record.key().length + (record.value() == null ? 0 : record.value().length);
+      });
       long done = System.nanoTime();
       threadCpu = ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime() - threadCpu;
       processCpu = ReplicationFixtures.processCpuNanos() - processCpu;
       brokerCpu = kafka.cpuNanos() - brokerCpu;
-      if (checksum == 42) {
-        progress("(checksum %d)", checksum); // keeps the per-record work from being optimised away
+      if (counts[1] == 42) {
+        progress("(checksum %d)", counts[1]); // keeps the per-record work from being optimised away
       }
-      return new Run(records, done - started, 0, 0, threadCpu, processCpu, brokerCpu);
+      return new Run(counts[0], done - started, 0, 0, threadCpu, processCpu, brokerCpu);
     }
   }
 
@@ -157,8 +143,9 @@ public final class ReplayBenchmark {
    */
   public static void main(String[] args) {
     Map<String, String> a = ReplicationFixtures.arguments(args,
-        Map.of("keys", "100000", "updates", "10", "rounds", "3", "bootstrap", ""), USAGE);
+        Map.of("keys", "100000", "updates", "10", "partitions", "1", "rounds", "3", "bootstrap", ""), USAGE);
     int keys = Integer.parseInt(a.get("keys"));
+    int partitions = Integer.parseInt(a.get("partitions"));
     int updates = Integer.parseInt(a.get("updates"));
     int rounds = Integer.parseInt(a.get("rounds"));
     String topic = ReplicationFixtures.topicName("replay");
@@ -173,8 +160,9 @@ public final class ReplayBenchmark {
     try (Kafka kafka = Kafka.start(ReplicationFixtures.bootstrapArgument(a))) {
       broker = kafka.describe();
       String bootstrap = kafka.bootstrapServers();
-      progress("writing %,d keys x %d updates to %s", keys, updates, topic);
-      records = ReplicationFixtures.load(bootstrap, topic, "key-", keys, updates);
+      progress("writing %,d keys x %d updates to %s (%d partition(s))", keys, updates, topic, partitions);
+      records = ReplicationFixtures.load(bootstrap, topic, keys, updates, partitions,
+          n -> ReplicationFixtures.key("key-", n));
       ReplicationFixtures.settle();
 
       progress("warm-up (load %s)", load1());
@@ -214,8 +202,10 @@ public final class ReplayBenchmark {
         ReplicationFixtures.machine(), loadBefore, loadAfter));
     out.append("Broker: ").append(broker).append(".\n");
     out.append(String.format(Locale.ROOT,
-        "Topic: %,d records (%,d keys x %d updates, %d-byte values, 1 partition), written through Cachet.%n%n",
-        records, keys, updates, ReplicationFixtures.VALUE_LENGTH));
+        "Topic: %,d records (%,d keys x %d updates, %d-byte values, %d partition(s)), written through Cachet.%n"
+            + "Heap: -Xmx %d MiB; GC: %s.%n%n",
+        records, keys, updates, ReplicationFixtures.VALUE_LENGTH, partitions,
+        Runtime.getRuntime().maxMemory() >> 20, ReplicationFixtures.collectors()));
     out.append("| round | order | load | plain consumer s | plain records/s | Cachet create to ready s | Cachet records/s"
         + " | Cachet replay only s | Cachet / plain |\n");
     out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");

@@ -25,11 +25,15 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.IntFunction;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.jspecify.annotations.Nullable;
@@ -161,13 +165,13 @@ final class ReplicationFixtures {
    * benchmark's key count, as replicas refuse new keys rather than evict.
    */
   static Node node(String bootstrap, String topic, String nodeId, @Nullable Path snapshot, Duration startupWait) {
-    return node(CACHE_NAME, bootstrap, topic, nodeId, snapshot, startupWait, null, Map.of());
+    return node(CACHE_NAME, bootstrap, topic, nodeId, snapshot, startupWait, null, Map.of(), 1);
   }
 
   /** Starts a Cachet node as above, passing {@code kafkaProperties} to its Kafka clients. */
   static Node node(String bootstrap, String topic, String nodeId, @Nullable Path snapshot, Duration startupWait,
       Map<String, String> kafkaProperties) {
-    return node(CACHE_NAME, bootstrap, topic, nodeId, snapshot, startupWait, null, kafkaProperties);
+    return node(CACHE_NAME, bootstrap, topic, nodeId, snapshot, startupWait, null, kafkaProperties, 1);
   }
 
   /**
@@ -175,9 +179,9 @@ final class ReplicationFixtures {
    * cache and, unless {@code null}, setting the executor its asynchronous operations complete on.
    */
   static Node node(String cacheName, String bootstrap, String topic, String nodeId, @Nullable Path snapshot,
-      Duration startupWait, @Nullable Executor executor, Map<String, String> kafkaProperties) {
-    ReplicationOptions.Builder options =
-        ReplicationOptions.builder().bootstrapServers(bootstrap).topic(topic).nodeId(nodeId).startupWait(startupWait);
+      Duration startupWait, @Nullable Executor executor, Map<String, String> kafkaProperties, int partitions) {
+    ReplicationOptions.Builder options = ReplicationOptions.builder().bootstrapServers(bootstrap).topic(topic)
+        .nodeId(nodeId).startupWait(startupWait).partitions(partitions);
     kafkaProperties.forEach(options::kafkaProperty);
     if (snapshot != null) {
       options.snapshotPath(snapshot);
@@ -199,9 +203,61 @@ final class ReplicationFixtures {
     }
   }
 
+  /**
+   * Reads every partition of {@code topic} from its beginning to the end offsets taken now, handing
+   * each record to {@code onRecord}: what a plain consumer does to load a topic.
+   */
+  static void readToEnd(KafkaConsumer<byte[], byte[]> consumer, String topic,
+      java.util.function.Consumer<ConsumerRecord<byte[], byte[]>> onRecord) {
+    List<TopicPartition> partitions = new java.util.ArrayList<>();
+    for (PartitionInfo info : consumer.partitionsFor(topic)) {
+      partitions.add(new TopicPartition(topic, info.partition()));
+    }
+    consumer.assign(partitions);
+    consumer.seekToBeginning(partitions);
+    Map<TopicPartition, Long> ends = consumer.endOffsets(partitions);
+    List<TopicPartition> open = new java.util.ArrayList<>(partitions);
+    open.removeIf(tp -> consumer.position(tp) >= ends.get(tp));
+    while (!open.isEmpty()) {
+      for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(100))) {
+        onRecord.accept(record);
+      }
+      open.removeIf(tp -> consumer.position(tp) >= ends.get(tp));
+    }
+  }
+
+  /** Returns the names of this JVM's garbage collectors. */
+  static String collectors() {
+    StringJoiner names = new StringJoiner(", ");
+    ManagementFactory.getGarbageCollectorMXBeans().forEach(gc -> names.add(gc.getName()));
+    return names.toString();
+  }
+
+  /** Returns the heap in use after a full collection, in bytes (System.gc until it stops shrinking). */
+  static long usedHeapAfterGc() {
+    Runtime runtime = Runtime.getRuntime();
+    long used = Long.MAX_VALUE;
+    for (int i = 0; i < 10; i++) {
+      System.gc();
+      pause(Duration.ofMillis(100));
+      long now = runtime.totalMemory() - runtime.freeMemory();
+      if (now >= used - (1 << 16)) {
+        return Math.min(now, used);
+      }
+      used = now;
+    }
+    return used;
+  }
+
   /** Returns key {@code n}. */
   static String key(String prefix, int n) {
     return prefix + n;
+  }
+
+  /** Returns key {@code n} as 16 characters, {@code key-000000000042}. */
+  static String key16(int n) {
+    String digits = Integer.toString(n);
+    return "key-" + "0".repeat(Math.max(0, 12 - digits.length())) + digits;
   }
 
   /** Returns the {@value #VALUE_LENGTH}-character value of {@code key} after its {@code update}th write. */
@@ -220,6 +276,14 @@ final class ReplicationFixtures {
    * the updates of each key are spread over the whole log. Returns the topic's end offset.
    */
   static long load(String bootstrap, String topic, String keyPrefix, int keys, int updates) {
+    return load(bootstrap, topic, keys, updates, 1, n -> key(keyPrefix, n));
+  }
+
+  /**
+   * Writes {@code keys x updates} records as {@link #load(String, String, String, int, int)} does, to a
+   * topic of {@code partitions} partitions created for it, with the keys {@code keyOf} names.
+   */
+  static long load(String bootstrap, String topic, int keys, int updates, int partitions, IntFunction<String> keyOf) {
     long started = System.nanoTime();
     AtomicReference<@Nullable Throwable> failure = new AtomicReference<>();
     Semaphore window = new Semaphore(LOAD_WINDOW);
@@ -228,7 +292,8 @@ final class ReplicationFixtures {
     // the common pool has a parallelism of 1 (2 CPUs) CompletableFuture runs every *Async stage on a
     // new thread, and the backend completes async writes from its apply thread: a Thread.start per
     // record, which held loading to about 5,000 records/s here.
-    try (Node loader = node("loader", bootstrap, topic, "loader", null, Duration.ofSeconds(60), Runnable::run, Map.of())) {
+    try (Node loader = node("loader", bootstrap, topic, "loader", null, Duration.ofSeconds(60), Runnable::run, Map.of(),
+        partitions)) {
       AsyncCache<String, String> async = loader.cache().async();
       for (int u = 0; u < updates; u++) {
         for (int k = 0; k < keys; k++) {
@@ -237,7 +302,7 @@ final class ReplicationFixtures {
           if (failed != null) {
             throw new IllegalStateException("loading topic " + topic + " failed", failed);
           }
-          String key = key(keyPrefix, k);
+          String key = keyOf.apply(k);
           async.put(key, value(key, u)).whenComplete((ignored, error) -> {
             if (error != null) {
               failure.compareAndSet(null, error);

@@ -4,6 +4,7 @@ import io.cachet.CacheException;
 import io.cachet.codec.Codec;
 import java.time.Duration;
 import java.time.InstantSource;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -15,6 +16,7 @@ import java.util.concurrent.atomic.LongAdder;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.Header;
@@ -54,7 +56,8 @@ final class Applier<K, V> {
   private final ReadBarriers barriers;
   private final Housekeeping<K, V> housekeeping;
   private final AtomicBoolean closed;
-  private final CountDownLatch readyLatch = new CountDownLatch(1);
+  /** Counted down once ready (or failed, or closed); replaced when the replica is rebuilt. */
+  private volatile CountDownLatch readyLatch = new CountDownLatch(1);
   private final Thread applier;
   /** Batches polled by the fetch thread, waiting to be applied; a few, so memory stays bounded. */
   private final BlockingQueue<Fetched> fetched = new ArrayBlockingQueue<>(4);
@@ -69,13 +72,22 @@ final class Applier<K, V> {
   private volatile long lagMillis;
   private volatile @Nullable Throwable applierFailure;
   private final LongAdder replayed = new LongAdder();
+  private final LongAdder rebuilds = new LongAdder();
 
   // Apply thread only.
   private long nextProgressLog;
   private long replayStartedNanos;
 
-  /** One poll's records, the consumer's positions after them, and the records still behind. */
-  private record Fetched(ConsumerRecords<byte[], byte[]> records, long[] positions, long lag) {}
+  /**
+   * One poll's records, the consumer's positions after them, and the records still behind; or,
+   * with {@code rebuild}, the news that the consumer's positions left the log and it now reads the
+   * topic from the beginning.
+   */
+  private record Fetched(ConsumerRecords<byte[], byte[]> records, long[] positions, long lag,
+      @Nullable Rebuild rebuild) {}
+
+  /** The positions that were out of range, and the log's bounds when the consumer went back to its start. */
+  private record Rebuild(Map<TopicPartition, Long> outOfRange, long[] starts, long[] ends) {}
 
   /** Creates the apply thread; {@link #start} starts it. {@code closed} is set once by the cache's {@code close()}. */
   Applier(String name, ReplicationOptions options, Codec<V> valueCodec, InstantSource clock,
@@ -110,26 +122,25 @@ final class Applier<K, V> {
       for (TopicPartition tp : partitions) {
         long position = startPositions[tp.partition()];
         fromSnapshot |= position > 0;
-        consumer.seek(tp, position);
+        if (position > 0) {
+          consumer.seek(tp, position);
+        } else {
+          // The log may start above 0 (deleted records, retention); auto.offset.reset is "none".
+          consumer.seekToBeginning(List.of(tp));
+        }
       }
-      long[] ends = fetchEndOffsets();
-      if (ends == null) {
+      long[] ends = offsets(true);
+      long[] starts = offsets(false);
+      if (ends == null || starts == null) {
         return;
       }
-      if (fromSnapshot && !snapshots.fits(partitions, consumer.beginningOffsets(partitions, Duration.ofSeconds(30)),
-          ends)) {
+      if (fromSnapshot && !snapshots.fits(partitions, starts, ends)) {
         replica.reset();
         consumer.seekToBeginning(partitions);
       }
-      endAtStart = ends;
-      long target = 0;
-      for (int p = 0; p < ends.length; p++) {
-        target += Math.max(0, ends[p] - replica.position(p));
-      }
-      replayTarget = target;
-      replayStartedNanos = System.nanoTime();
+      startReplay(starts, ends);
       LOG.info("Cache '{}' (node {}) replaying topic '{}': {} record(s) to apply", name, options.nodeId(),
-          topic, target);
+          topic, replayTarget);
       checkReady();
       // From here the fetch thread owns the consumer: parsing fetched batches overlaps with
       // applying the previous ones (measured: most of a replay is this thread's CPU).
@@ -141,7 +152,9 @@ final class Applier<K, V> {
       while (!closed.get() && applierFailure == null) {
         Fetched batch = fetched.poll(100, TimeUnit.MILLISECONDS);
         long now = clock.millis();
-        if (batch != null) {
+        if (batch != null && batch.rebuild() != null) {
+          rebuild(batch.rebuild());
+        } else if (batch != null) {
           for (ConsumerRecord<byte[], byte[]> record : batch.records()) {
             applyRecord(record, now);
           }
@@ -178,7 +191,20 @@ final class Applier<K, V> {
   private void runFetcher() {
     try {
       while (!closed.get() && applierFailure == null) {
-        ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(100));
+        ConsumerRecords<byte[], byte[]> records;
+        try {
+          records = consumer.poll(Duration.ofMillis(100));
+        } catch (OffsetOutOfRangeException e) {
+          // Never a silent rewind: the apply thread rebuilds the replica from what the log holds now.
+          consumer.seekToBeginning(partitions);
+          long[] starts = offsets(false);
+          long[] ends = offsets(true);
+          if (starts == null || ends == null || !enqueue(new Fetched(ConsumerRecords.empty(), new long[0], 0,
+              new Rebuild(Map.copyOf(e.offsetOutOfRangePartitions()), starts, ends)))) {
+            return;
+          }
+          continue;
+        }
         long[] positions = new long[partitions.size()];
         for (TopicPartition tp : records.partitions()) {
           positions[tp.partition()] = consumer.position(tp);
@@ -187,11 +213,11 @@ final class Applier<K, V> {
         for (TopicPartition tp : partitions) {
           lag += consumer.currentLag(tp).orElse(0);
         }
-        Fetched batch = new Fetched(records, positions, lag);
+        Fetched batch = new Fetched(records, positions, lag, null);
         if (records.isEmpty()) {
           fetched.offer(batch); // only news about the lag: dropped when the apply thread is busy
-        } else {
-          fetched.put(batch);
+        } else if (!enqueue(batch)) {
+          return;
         }
       }
     } catch (WakeupException | InterruptedException e) {
@@ -207,6 +233,16 @@ final class Applier<K, V> {
     }
   }
 
+  /** Hands {@code batch} to the apply thread, waiting while the queue is full; {@code false} once closed. */
+  private boolean enqueue(Fetched batch) throws InterruptedException {
+    while (!fetched.offer(batch, 100, TimeUnit.MILLISECONDS)) {
+      if (closed.get() || applierFailure != null) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   private void closeConsumer() {
     try {
       consumer.close(Duration.ofSeconds(2));
@@ -215,26 +251,73 @@ final class Applier<K, V> {
     }
   }
 
-  /** Returns the end offsets taken at start, retrying while the brokers are unreachable; null once closed. */
-  private long @Nullable [] fetchEndOffsets() {
+  /**
+   * Returns the end (or start) offsets of the partitions, retrying while the brokers are
+   * unreachable; null once closed. Runs on whichever thread owns the consumer.
+   */
+  private long @Nullable [] offsets(boolean end) {
     boolean warned = false;
     while (!closed.get()) {
       try {
-        Map<TopicPartition, Long> ends = consumer.endOffsets(partitions, Duration.ofSeconds(5));
+        Map<TopicPartition, Long> found = end
+            ? consumer.endOffsets(partitions, Duration.ofSeconds(5))
+            : consumer.beginningOffsets(partitions, Duration.ofSeconds(5));
         long[] result = new long[partitions.size()];
         for (TopicPartition tp : partitions) {
-          result[tp.partition()] = ends.get(tp);
+          result[tp.partition()] = found.get(tp);
         }
         return result;
       } catch (org.apache.kafka.common.errors.TimeoutException e) {
         if (!warned) {
-          LOG.warn("Cache '{}' cannot reach Kafka at {} to read the end of topic '{}'; not ready, still trying",
-              name, options.bootstrapServers(), topic);
+          LOG.warn("Cache '{}' cannot reach Kafka at {} to read the {} of topic '{}'; still trying", name,
+              options.bootstrapServers(), end ? "end" : "start", topic);
           warned = true;
         }
       }
     }
     return null;
+  }
+
+  /** Sets the replay's target: from the replica's positions (moved up to the log's start) to {@code ends}. */
+  private void startReplay(long[] starts, long[] ends) {
+    long target = 0;
+    for (int p = 0; p < ends.length; p++) {
+      replica.advance(p, starts[p]);
+      target += Math.max(0, ends[p] - replica.position(p));
+    }
+    // The log holds at most this many keys; a topic within min.compaction.lag.ms holds every update
+    // of a key, so this can be more than needed (4 bytes of table per record replayed, at most).
+    replica.presize(target);
+    endAtStart = ends;
+    replayTarget = target;
+    replayStartedNanos = System.nanoTime();
+    nextProgressLog = 0;
+  }
+
+  /**
+   * The consumer's positions left the log (the topic was deleted and recreated, records were deleted,
+   * or retention passed a lagging node): the replica may hold what the log no longer has, and
+   * replaying on top of it would move reads back in time. So it is emptied and rebuilt from the
+   * log's start, not ready until it has caught up (apply thread).
+   */
+  private void rebuild(Rebuild rebuild) {
+    readyLatch = new CountDownLatch(1);
+    ready = false;
+    rebuilds.increment();
+    long[] reached = new long[partitions.size()];
+    for (int p = 0; p < reached.length; p++) {
+      reached[p] = replica.position(p);
+    }
+    LOG.error("Cache '{}' (node {}): its positions in topic '{}' are no longer in the log (out of range: {};"
+            + " this replica had reached {}; the log now spans {} to {}): the topic was deleted and recreated,"
+            + " or its log was truncated (an unclean leader election, deleted records). The replica may hold"
+            + " values the log no longer has: it is emptied and rebuilt from the start of the log, and is not ready"
+            + " until it has caught up (rebuild {})", name, options.nodeId(), topic, rebuild.outOfRange(),
+        Arrays.toString(reached), Arrays.toString(rebuild.starts()), Arrays.toString(rebuild.ends()), rebuilds.sum());
+    replica.reset();
+    replayed.reset();
+    startReplay(rebuild.starts(), rebuild.ends());
+    checkReady();
   }
 
   private void applyRecord(ConsumerRecord<byte[], byte[]> record, long now) {
@@ -319,16 +402,14 @@ final class Applier<K, V> {
   }
 
   /**
-   * Stops both threads once {@code closed} is set: wakes the consumer, interrupts the fetch thread
-   * and waits up to 30 s for each (the apply thread writes the snapshot, the fetch thread closes
+   * Stops both threads once {@code closed} is set: wakes the consumer (the fetch thread sees
+   * {@code closed} within 100 ms wherever it waits) and waits up to 30 s for each (the apply thread writes the snapshot, the fetch thread closes
    * the consumer).
    */
   void stop() throws InterruptedException {
+    // Not an interrupt: an interrupted thread cannot close the consumer (InterruptException).
     consumer.wakeup();
     Thread fetch = fetcher;
-    if (fetch != null) {
-      fetch.interrupt();
-    }
     applier.join(TimeUnit.SECONDS.toMillis(30));
     if (fetch != null) {
       fetch.join(TimeUnit.SECONDS.toMillis(30));
@@ -353,6 +434,11 @@ final class Applier<K, V> {
   /** Returns why the replica stopped applying records, or {@code null} while it runs. */
   @Nullable Throwable failure() {
     return applierFailure;
+  }
+
+  /** Returns how many times the replica was emptied and rebuilt because its positions left the log. */
+  long rebuilds() {
+    return rebuilds.sum();
   }
 
   /** Records in the topic not yet applied here, as of the last poll. */

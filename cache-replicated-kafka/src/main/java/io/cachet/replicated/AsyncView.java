@@ -43,7 +43,7 @@ final class AsyncView<K, V> implements AsyncCache<K, V> {
   @Override
   public CompletionStage<Map<K, V>> getAll(Iterable<? extends K> keys) {
     requireNonNull(keys, "keys");
-    return start(() -> CompletableFuture.completedFuture(cache.getAll(keys)));
+    return start(() -> cache.getAllAsync(keys));
   }
 
   @Override

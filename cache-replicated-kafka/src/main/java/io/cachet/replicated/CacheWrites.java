@@ -93,9 +93,12 @@ final class CacheWrites<K, V> {
       requireTtlAllowed();
       Checks.requirePositiveTtl(ttl);
     }
-    stats.recordPuts(1);
+    // Counted once, when the record applied: never for a write that failed, never per attempt.
     return write(key, Op.PUT, (live, now) ->
-        admit(key, live, new Decision<>(Op.PUT, false, value, deadlineFor(ttl, now), a -> null)));
+        admit(key, live, new Decision<>(Op.PUT, false, value, deadlineFor(ttl, now), a -> {
+          stats.recordPuts(1);
+          return null;
+        })));
   }
 
   CompletableFuture<Boolean> putIfAbsent(K key, V value) {
@@ -105,8 +108,10 @@ final class CacheWrites<K, V> {
       if (live != null) {
         return restate(Op.PUT_IF_ABSENT, live, a -> false);
       }
-      stats.recordPuts(1);
-      return admit(key, null, new Decision<>(Op.PUT_IF_ABSENT, true, value, deadlineFor(null, now), a -> true));
+      return admit(key, null, new Decision<>(Op.PUT_IF_ABSENT, true, value, deadlineFor(null, now), a -> {
+        stats.recordPuts(1);
+        return true;
+      }));
     });
   }
 

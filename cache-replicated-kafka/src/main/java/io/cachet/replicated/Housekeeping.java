@@ -3,38 +3,76 @@ package io.cachet.replicated;
 import io.cachet.replicated.RecordMeta.Op;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.LongAdder;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The periodic upkeep of one cache's topic, run by the apply thread every 250 ms once the replica is
  * ready: anchors for keys whose latest record is void, removal records for expired entries, and the
  * periodic snapshot. Records are sent without waiting for them. Apply thread only, except the
- * counters, which any thread may read.
+ * figures, which any thread may read, and {@link #anchorSent}, which the producer's thread calls.
+ *
+ * <p>Anchors are retried until one is in the log: a key stays unanchored until an anchor (or any
+ * record that applies) lands, so an anchor that could not be sent, or whose fate is unknown, is
+ * sent again ({@link #FAILED_ANCHOR_BACKOFF_MS} after a reported failure, {@code anchorRetryMillis}
+ * after a send with no news). A lost anchor would be permanent divergence once the cleaner keeps
+ * only the void record. The age of the oldest unanchored void record is exported and logged at WARN
+ * past {@link #UNANCHORED_WARN_AFTER_MS}: it must stay well below the topic's
+ * {@code min.compaction.lag.ms}.
  */
 final class Housekeeping<K, V> {
+
+  /** The cache's one logger name: operators' log settings refer to it. */
+  private static final Logger LOG = LoggerFactory.getLogger(ReplicatedKafkaCache.class);
 
   /** How long the writer of a void record leaves it before anchoring it (its own retry usually lands first). */
   static final long OWN_ANCHOR_DELAY_MS = 2_000;
   /** How long any other node leaves an unanchored key or an expired entry before taking it on. */
   static final long FALLBACK_DELAY_MS = 30_000;
+  /** How long after a failed anchor send the key's anchor is sent again. */
+  static final long FAILED_ANCHOR_BACKOFF_MS = 1_000;
+  /** The age of the oldest unanchored void record past which a WARN is logged (then once a minute). */
+  static final long UNANCHORED_WARN_AFTER_MS = 60_000;
   private static final long HOUSEKEEPING_INTERVAL_MS = 250;
 
+  private final String name;
   private final String nodeId;
   private final Replica<K, V> replica;
-  private final Writer<K, V> writer;
+  private final RecordSender<K, V> sender;
   private final SnapshotStore<K, V> snapshots;
+  private final long anchorRetryMillis;
   private final LongAdder anchorsWritten = new LongAdder();
+  private final LongAdder anchorsFailed = new LongAdder();
   private final LongAdder expiredRemoved = new LongAdder();
+  /** Anchor sends that failed, reported by the producer's thread and handled by the apply thread. */
+  private final ConcurrentLinkedQueue<Sent<K>> failedAnchors = new ConcurrentLinkedQueue<>();
+  private volatile int unanchoredKeys;
+  private volatile long oldestUnanchoredMillis;
   // Apply thread only.
-  private final Map<K, Long> anchorAttempts = new HashMap<>();
+  private final Map<K, Sent<K>> anchorAttempts = new HashMap<>();
   private long nextHousekeeping;
+  private long nextWarning;
 
-  Housekeeping(String nodeId, Replica<K, V> replica, Writer<K, V> writer, SnapshotStore<K, V> snapshots) {
+  /** An anchor sent for the void record at {@code offset}; sent again from {@code retryAt} unless it lands. */
+  private record Sent<K>(K key, long offset, long retryAt) {}
+
+  /**
+   * @param anchorRetryMillis how long after sending an anchor that has not landed it is sent again;
+   *     longer than a send can take (the producer's delivery timeout), so that a slow anchor is
+   *     rarely doubled (a doubled anchor is harmless: it is void, and anchored in turn)
+   */
+  Housekeeping(String name, String nodeId, Replica<K, V> replica, RecordSender<K, V> sender,
+      SnapshotStore<K, V> snapshots, long anchorRetryMillis) {
+    this.name = name;
     this.nodeId = nodeId;
     this.replica = replica;
-    this.writer = writer;
+    this.sender = sender;
     this.snapshots = snapshots;
+    this.anchorRetryMillis = anchorRetryMillis;
   }
 
   /**
@@ -51,43 +89,103 @@ final class Housekeeping<K, V> {
       boolean mine = entry.writer().equals(nodeId);
       if (mine || now >= entry.deadline() + FALLBACK_DELAY_MS) {
         // Removes the expired value so compaction can drop the key; void if the key changed meanwhile.
-        writer.send(e.getKey(), Op.EXPIRED, true, entry.offset(), null, 0, -1);
-        expiredRemoved.increment();
+        // Retried below whatever happens to it: the entry stays due until a later record replaces it.
+        sender.send(e.getKey(), Op.EXPIRED, true, entry.offset(), null, 0, error -> {
+          if (error == null) {
+            expiredRemoved.increment();
+          }
+        });
         replica.retryExpiry(e.getKey(), entry, now + FALLBACK_DELAY_MS);
       } else {
         replica.retryExpiry(e.getKey(), entry, entry.deadline() + FALLBACK_DELAY_MS + jitter());
       }
     }
+    anchor(now);
+    snapshots.saveIfDue(now);
+  }
+
+  private void anchor(long now) {
     Map<K, Entry<V>> unanchored = replica.unanchored();
+    for (Sent<K> failed; (failed = failedAnchors.poll()) != null; ) {
+      Sent<K> attempt = anchorAttempts.get(failed.key());
+      if (attempt != null && attempt.offset() == failed.offset()) {
+        anchorAttempts.put(failed.key(), new Sent<>(failed.key(), failed.offset(), now + FAILED_ANCHOR_BACKOFF_MS));
+      }
+    }
     anchorAttempts.keySet().removeIf(k -> !unanchored.containsKey(k));
+    long oldest = Long.MAX_VALUE;
     for (Map.Entry<K, Entry<V>> e : unanchored.entrySet()) {
+      K key = e.getKey();
       Entry<V> entry = e.getValue();
-      boolean mine = entry.writer().equals(nodeId);
-      long age = now - entry.appliedAtMillis();
-      Long attempted = anchorAttempts.get(e.getKey());
-      if ((attempted != null && attempted == entry.offset()) || age < (mine ? OWN_ANCHOR_DELAY_MS : FALLBACK_DELAY_MS)) {
+      oldest = Math.min(oldest, entry.timestamp());
+      Sent<K> attempt = anchorAttempts.get(key);
+      boolean due;
+      if (attempt != null && attempt.offset() == entry.offset()) {
+        due = now >= attempt.retryAt();
+      } else {
+        long age = now - entry.appliedAtMillis();
+        due = age >= (entry.writer().equals(nodeId) ? OWN_ANCHOR_DELAY_MS : FALLBACK_DELAY_MS);
+      }
+      if (!due) {
         continue;
       }
       boolean live = entry.isLive(now);
-      writer.send(e.getKey(), Op.ANCHOR, true, entry.offset(), live ? entry.value() : null, live ? entry.deadline() : 0,
-          -1);
-      anchorsWritten.increment();
-      anchorAttempts.put(e.getKey(), entry.offset());
+      long offset = entry.offset();
+      boolean queued = sender.send(key, Op.ANCHOR, true, offset, live ? entry.value() : null,
+          live ? entry.deadline() : 0, error -> anchorSent(key, offset, error));
+      if (!queued) {
+        anchorsFailed.increment();
+      }
+      anchorAttempts.put(key, new Sent<>(key, offset, now + (queued ? anchorRetryMillis : FAILED_ANCHOR_BACKOFF_MS)));
     }
-    snapshots.saveIfDue(now);
+    unanchoredKeys = unanchored.size();
+    long age = unanchored.isEmpty() ? 0 : Math.max(0, now - oldest);
+    oldestUnanchoredMillis = age;
+    if (age > UNANCHORED_WARN_AFTER_MS && now >= nextWarning) {
+      nextWarning = now + UNANCHORED_WARN_AFTER_MS;
+      LOG.warn("Cache '{}': {} key(s) still have a void record as their latest record, the oldest written {} s ago;"
+              + " their anchors have not reached the log ({} anchor send(s) failed so far) and are being retried."
+              + " If this lasts longer than the topic's min.compaction.lag.ms, a node that replays the topic may"
+              + " hold a different value for them", name, unanchored.size(), age / 1000, anchorsFailed.sum());
+    }
+  }
+
+  /** Notes whether the anchor for the void record at {@code offset} reached the log (producer thread). */
+  private void anchorSent(K key, long offset, @Nullable Exception error) {
+    if (error == null) {
+      anchorsWritten.increment();
+      return;
+    }
+    anchorsFailed.increment();
+    failedAnchors.add(new Sent<>(key, offset, 0));
   }
 
   private static long jitter() {
     return ThreadLocalRandom.current().nextLong(1_000);
   }
 
-  /** Returns how many anchor records were sent. */
+  /** Returns how many anchor records reached the log. */
   long anchors() {
     return anchorsWritten.sum();
   }
 
-  /** Returns how many removal records for expired entries were sent. */
+  /** Returns how many anchor records could not be sent or did not reach the log (each is sent again). */
+  long anchorsFailed() {
+    return anchorsFailed.sum();
+  }
+
+  /** Returns how many removal records for expired entries reached the log. */
   long expiredRemovals() {
     return expiredRemoved.sum();
+  }
+
+  /** Returns how many keys had a void record as their latest record at the last run. */
+  int unanchoredKeys() {
+    return unanchoredKeys;
+  }
+
+  /** Returns the age, by record time, of the oldest void record that is its key's latest; 0 when none. */
+  long oldestUnanchoredMillis() {
+    return oldestUnanchoredMillis;
   }
 }

@@ -27,6 +27,7 @@ final class KafkaClients {
           "group.id",
           "auto.offset.reset",
           "isolation.level",
+          "allow.auto.create.topics",
           "delivery.timeout.ms",
           "max.block.ms",
           "transactional.id");
@@ -63,8 +64,11 @@ final class KafkaClients {
     c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
     c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
     c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-    c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    // An out-of-range position is an error the replica handles (a rebuild), never a silent rewind.
+    c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
     c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_uncommitted");
+    // A deleted topic must not come back, uncompacted, because this node asked for its metadata.
+    c.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, "false");
     return c;
   }
 

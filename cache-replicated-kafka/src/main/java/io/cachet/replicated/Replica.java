@@ -35,10 +35,13 @@ final class Replica<K, V> {
    * is forgotten. Fixed, because every replica must forget at the same record.
    */
   static final long FORGET_TOMBSTONES_AFTER_MS = 10 * 60_000L;
+  /** The most keys {@link #presize} sizes for: a table of 32 M slots, 128 MiB with compressed references. */
+  private static final long MAX_PRESIZE = 1 << 24;
 
   private final Codec<K> keyCodec;
   private final Codec<V> valueCodec;
-  private final ConcurrentHashMap<K, Entry<V>> entries = new ConcurrentHashMap<>();
+  /** Replaced only while empty, before the replica is ready ({@link #presize}); volatile for the readers. */
+  private volatile ConcurrentHashMap<K, Entry<V>> entries = new ConcurrentHashMap<>();
   private final AtomicLongArray positions;
   private final AtomicLong present = new AtomicLong();
   private final AtomicLong skipped = new AtomicLong();
@@ -174,7 +177,7 @@ final class Replica<K, V> {
 
   private Entry<V> anchoredEntry(
       @Nullable V value, RecordMeta meta, int partition, long offset, long timestamp, long nowMillis) {
-    return new Entry<>(value, value == null ? 0 : meta.deadline(), partition, offset, timestamp, true, meta.nodeId(),
+    return Entry.of(value, value == null ? 0 : meta.deadline(), partition, offset, timestamp, true, meta.nodeId(),
         nowMillis);
   }
 
@@ -193,8 +196,8 @@ final class Replica<K, V> {
   private void markVoid(
       K key, @Nullable Entry<V> previous, int partition, long offset, long timestamp, String writer, long nowMillis) {
     Entry<V> next = previous == null
-        ? new Entry<>(null, 0, partition, offset, timestamp, false, writer, nowMillis)
-        : new Entry<>(previous.value(), previous.deadline(), partition, offset, timestamp, false, writer, nowMillis);
+        ? Entry.of(null, 0, partition, offset, timestamp, false, writer, nowMillis)
+        : Entry.of(previous.value(), previous.deadline(), partition, offset, timestamp, false, writer, nowMillis);
     replace(key, previous, next);
     unanchored.put(key, next);
     if (next.value() != null && next.deadline() != 0) {
@@ -254,6 +257,17 @@ final class Replica<K, V> {
   /** Iterates every entry (for snapshots and tests); weakly consistent unless on the apply thread. */
   Iterable<Map.Entry<K, Entry<V>>> entries() {
     return entries.entrySet();
+  }
+
+  /**
+   * Sizes the empty map for about {@code expectedKeys} keys (apply thread, before the replica is
+   * ready), so that a long replay does not grow it step by step: each step rehashes every entry
+   * and allocates new nodes for about half of them, all of which survive into the old generation.
+   */
+  void presize(long expectedKeys) {
+    if (entries.isEmpty() && expectedKeys > 16) {
+      entries = new ConcurrentHashMap<>((int) Math.min(expectedKeys, MAX_PRESIZE));
+    }
   }
 
   /** Forgets everything, for a replay from the beginning (apply thread, before the replica is ready). */

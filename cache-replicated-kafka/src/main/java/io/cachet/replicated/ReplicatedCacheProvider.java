@@ -54,7 +54,7 @@ public final class ReplicatedCacheProvider implements CacheBackendProvider {
     Checks.keyCodec(config, NAME);
     Checks.valueCodec(config, NAME);
     String topic = options.topicFor(config.name());
-    Admin admin = Admin.create(KafkaClients.admin(options, "cachet-" + config.name() + "-" + options.nodeId() + "-admin"));
+    Admin admin = Admin.create(KafkaClients.admin(options, topic + "-" + options.nodeId() + "-admin"));
     try {
       TopicSetup.TopicInfo info = TopicSetup.ensure(admin, topic, options);
       ReplicatedKafkaCache<K, V> cache = new ReplicatedKafkaCache<>(config, options, admin, info, context::closed);

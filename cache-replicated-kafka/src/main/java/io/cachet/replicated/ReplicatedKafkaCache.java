@@ -9,6 +9,7 @@ import io.cachet.CacheException;
 import io.cachet.CacheLoadException;
 import io.cachet.CacheNotReadyException;
 import io.cachet.CacheStats;
+import io.cachet.CacheTimeoutException;
 import io.cachet.codec.Codec;
 import io.cachet.replicated.RecordMeta.Op;
 import io.cachet.replicated.Writer.Decision;
@@ -55,6 +56,8 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
 
   /** The cache's one logger name: operators' log settings refer to it. */
   private static final Logger LOG = LoggerFactory.getLogger(ReplicatedKafkaCache.class);
+  /** How long past the write timeout a sync call waits before giving up on its future. */
+  private static final long JOIN_MARGIN_MS = 5_000;
 
   private final ReplicationOptions options;
   private final String topic;
@@ -86,7 +89,7 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
       tps.add(new TopicPartition(topic, p));
     }
     List<TopicPartition> partitions = List.copyOf(tps);
-    String clientId = "cachet-" + config.name() + "-" + options.nodeId();
+    String clientId = topic + "-" + options.nodeId();
     SnapshotStore<K, V> snapshots = new SnapshotStore<>(config.name(), options, topicInfo, keyCodec, valueCodec, clock);
     this.replica = snapshots.replica();
     KafkaProducer<byte[], byte[]> p = null;
@@ -100,15 +103,18 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
       }
       throw new CacheException("could not create the Kafka clients of cache '" + config.name() + "': " + e, e);
     }
-    this.writer = new Writer<>(config.name(), options, keyCodec, valueCodec, clock, replica, partitions, admin, p,
+    Sender sender = new Sender(config.name(), p);
+    this.writer = new Writer<>(config.name(), options, keyCodec, valueCodec, clock, replica, partitionCount, sender,
         closed, this::replicaFailure);
     this.barriers = new ReadBarriers(config.name(), options, admin, partitions, replica, closed);
-    this.housekeeping = new Housekeeping<>(options.nodeId(), replica, writer, snapshots);
+    this.housekeeping = new Housekeeping<>(config.name(), options.nodeId(), replica, writer, snapshots,
+        options.writeTimeout().toMillis() + Housekeeping.FALLBACK_DELAY_MS);
     this.applier = new Applier<>(config.name(), options, valueCodec, clock, consumer, partitions, snapshots, writer,
         barriers, housekeeping, closed);
     this.writes = new CacheWrites<>(config.name(), config.perEntryTtl(), config.maximumSize(),
         config.expireAfterWrite().orElse(null), clock, stats, replica, writer, this::requireWritable);
     this.async = new AsyncView<>(this, writes, config.executor());
+    sender.start();
     applier.start();
   }
 
@@ -154,15 +160,24 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
 
   @Override
   public Map<K, V> getAll(Iterable<? extends K> keys) {
+    List<K> list = readableKeys(keys);
+    if (options.readLatest()) {
+      join(barriers.barrier());
+    }
+    return readAll(list);
+  }
+
+  private List<K> readableKeys(Iterable<? extends K> keys) {
     requireNonNull(keys, "keys");
     requireReadable();
     List<K> list = new ArrayList<>();
     for (K key : keys) {
       list.add(requireNonNull(key, "key"));
     }
-    if (options.readLatest()) {
-      join(barriers.barrier());
-    }
+    return list;
+  }
+
+  private Map<K, V> readAll(List<K> list) {
     Map<K, V> found = new LinkedHashMap<>();
     for (K key : list) {
       V value = read(key);
@@ -301,6 +316,14 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
         : CompletableFuture.completedFuture(read(key));
   }
 
+  /** Returns the values of {@code keys} once readable, after a read barrier (never waited for here) when {@code readLatest} is set. */
+  CompletableFuture<Map<K, V>> getAllAsync(Iterable<? extends K> keys) {
+    List<K> list = readableKeys(keys);
+    return options.readLatest()
+        ? barriers.barrier().thenApply(x -> readAll(list))
+        : CompletableFuture.completedFuture(readAll(list));
+  }
+
   @Override
   public ReplicationStatus status() {
     return applier.status();
@@ -332,16 +355,22 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
     requireReadable();
   }
 
-  /** Waits for a write or barrier, bounded so that no caller hangs; rethrows its failure unchanged. */
+  /**
+   * Waits for a write or barrier and rethrows its failure unchanged. The future fails by itself at
+   * its write timeout; the bound here is a last resort, so that no caller hangs whatever happens.
+   */
   private <T> T join(CompletableFuture<T> future) {
+    long boundMillis = options.writeTimeout().toMillis() + JOIN_MARGIN_MS;
     try {
-      return future.get(2 * options.writeTimeout().toMillis() + 5_000, TimeUnit.MILLISECONDS);
+      return future.get(boundMillis, TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new CacheException("interrupted while waiting for cache '" + name() + "'", e);
     } catch (TimeoutException e) {
-      throw new ReplicationTimeoutException("cache '" + name() + "' did not answer in time", 0, -1,
-          replica.position(0), e);
+      future.cancel(false);
+      throw new CacheTimeoutException("cache '" + name() + "' did not answer within " + boundMillis
+          + " ms (writeTimeout " + options.writeTimeout() + " plus " + JOIN_MARGIN_MS + " ms); the operation may still"
+          + " take effect", e);
     } catch (ExecutionException e) {
       Throwable cause = Futures.unwrap(e);
       if (cause instanceof RuntimeException r) {

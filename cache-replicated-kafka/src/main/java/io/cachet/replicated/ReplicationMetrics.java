@@ -20,6 +20,9 @@ final class ReplicationMetrics {
             BackendMetric.Kind.GAUGE, () -> applier.status().replayProgress()),
         new BackendMetric("cache.replication.ready", "1 once the start-up replay has finished",
             BackendMetric.Kind.GAUGE, () -> applier.isReady() ? 1 : 0),
+        new BackendMetric("cache.replication.rebuilds",
+            "Times the replica was emptied and rebuilt because its positions were no longer in the log",
+            BackendMetric.Kind.COUNTER, applier::rebuilds),
         new BackendMetric("cache.replication.writes.waiting", "Writes waiting for their record to be applied",
             BackendMetric.Kind.GAUGE, writer::waiting),
         new BackendMetric("cache.replication.records.applied", "Records applied", BackendMetric.Kind.COUNTER,
@@ -28,8 +31,18 @@ final class ReplicationMetrics {
             BackendMetric.Kind.COUNTER, replica::skippedRecords),
         new BackendMetric("cache.replication.writes.retried", "Conditional writes retried after a concurrent write",
             BackendMetric.Kind.COUNTER, writer::retried),
+        new BackendMetric("cache.replication.writes.queued", "Records waiting for the send thread",
+            BackendMetric.Kind.GAUGE, writer::queued),
         new BackendMetric("cache.replication.anchors", "Anchor records written for unanchored keys",
             BackendMetric.Kind.COUNTER, housekeeping::anchors),
+        new BackendMetric("cache.replication.anchors.failed",
+            "Anchor records that could not be sent or did not reach the log (each is sent again)",
+            BackendMetric.Kind.COUNTER, housekeeping::anchorsFailed),
+        new BackendMetric("cache.replication.unanchored.keys", "Keys whose latest record is void",
+            BackendMetric.Kind.GAUGE, housekeeping::unanchoredKeys),
+        new BackendMetric("cache.replication.unanchored.oldest.ms",
+            "Age of the oldest void record that is still its key's latest record; must stay below"
+                + " min.compaction.lag.ms", BackendMetric.Kind.GAUGE, housekeeping::oldestUnanchoredMillis),
         new BackendMetric("cache.replication.expired.removed", "Removal records written for expired entries",
             BackendMetric.Kind.COUNTER, housekeeping::expiredRemovals));
   }

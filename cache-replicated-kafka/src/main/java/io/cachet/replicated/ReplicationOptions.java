@@ -5,14 +5,19 @@ import static java.util.Objects.requireNonNull;
 import io.cachet.BackendOptions;
 import io.cachet.internal.Durations;
 import io.cachet.internal.OptionValues;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
+import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -58,6 +63,12 @@ public final class ReplicationOptions implements BackendOptions {
           "startupWait",
           "snapshotPath",
           "snapshotInterval");
+
+  private static final String TOPIC_PREFIX = "cachet-";
+  /** Cache names used as they are in a topic name: 7 + 242 = 249, Kafka's limit. */
+  private static final Pattern PLAIN_NAME = Pattern.compile("[a-zA-Z0-9_-]{1,242}");
+  private static final Pattern HASHED_SUFFIX = Pattern.compile("--[0-9a-f]{32}$");
+  private static final int READABLE_LENGTH = 200;
 
   private final String bootstrapServers;
   private final @Nullable String topic;
@@ -137,9 +148,50 @@ public final class ReplicationOptions implements BackendOptions {
     return bootstrapServers;
   }
 
-  /** Returns the topic of the cache named {@code cacheName}: the configured one, else {@code cachet-<cacheName>}. */
+  /**
+   * Returns the topic of the cache named {@code cacheName}: the configured {@link #topic()}, else
+   * {@link #defaultTopicFor defaultTopicFor(cacheName)}.
+   */
   public String topicFor(String cacheName) {
-    return topic != null ? topic : "cachet-" + cacheName;
+    return topic != null ? topic : defaultTopicFor(cacheName);
+  }
+
+  /**
+   * Returns the topic a cache gets when no {@code topic} is configured: a legal Kafka topic name
+   * for any cache name, the same on every node, and a different topic for every different name.
+   *
+   * <ul>
+   *   <li>A name of letters, digits, {@code _} and {@code -}, at most 242 characters, that does not
+   *       end like the second form, gets {@code cachet-<name>}: {@code orders} uses
+   *       {@code cachet-orders}.
+   *   <li>Any other name (spaces, {@code @}, {@code .}, non-ASCII, longer) gets
+   *       {@code cachet-<readable>--<hash>}: {@code <readable>} is the name's first 200 characters
+   *       with every other character replaced by {@code _}, and {@code <hash>} the first 32 hex
+   *       digits of the SHA-256 of the name's UTF-8 bytes. {@code new cache} uses
+   *       {@code cachet-new_cache--} followed by 32 hex digits.
+   * </ul>
+   *
+   * <p>The first form never ends in {@code --} and 32 hex digits and the second always does, so the
+   * two cannot meet. Neither contains {@code .}: Kafka refuses a topic whose name equals an
+   * existing one's with {@code .} and {@code _} swapped.
+   */
+  public static String defaultTopicFor(String cacheName) {
+    requireNonNull(cacheName, "cacheName");
+    if (PLAIN_NAME.matcher(cacheName).matches() && !HASHED_SUFFIX.matcher(cacheName).find()) {
+      return TOPIC_PREFIX + cacheName;
+    }
+    String readable = cacheName.codePoints()
+        .limit(READABLE_LENGTH)
+        .map(c -> c < 128 && (Character.isLetterOrDigit(c) || c == '_' || c == '-') ? c : '_')
+        .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append)
+        .toString();
+    byte[] digest;
+    try {
+      digest = MessageDigest.getInstance("SHA-256").digest(cacheName.getBytes(StandardCharsets.UTF_8));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+    }
+    return TOPIC_PREFIX + readable + "--" + HexFormat.of().formatHex(digest, 0, 16);
   }
 
   /** Returns the configured topic, if one was set. */

@@ -145,6 +145,7 @@ final class Snapshot {
       if (count < 0) {
         throw new UnusableSnapshotException("negative entry count " + count);
       }
+      replica.presize(count);
       for (long i = 0; i < count; i++) {
         K key = keys.decode(readBytes(in));
         V value = in.readBoolean() ? values.decode(readBytes(in)) : null;
@@ -158,7 +159,7 @@ final class Snapshot {
           throw new UnusableSnapshotException("entry at partition " + partition + " offset " + offset
               + " is beyond the snapshot's positions");
         }
-        replica.restore(key, new Entry<>(value, deadline, partition, offset, timestamp, anchored, writer, nowMillis));
+        replica.restore(key, Entry.of(value, deadline, partition, offset, timestamp, anchored, writer, nowMillis));
       }
       long expected = crc.getValue();
       long stored = in.readLong();

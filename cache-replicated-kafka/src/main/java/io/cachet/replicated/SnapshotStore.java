@@ -6,7 +6,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.InstantSource;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.common.TopicPartition;
 import org.slf4j.Logger;
@@ -81,13 +80,13 @@ final class SnapshotStore<K, V> {
   }
 
   /** Checks the snapshot's positions against the log: outside it, the topic was recreated or truncated. */
-  boolean fits(List<TopicPartition> partitions, Map<TopicPartition, Long> starts, long[] ends) {
+  boolean fits(List<TopicPartition> partitions, long[] starts, long[] ends) {
     for (TopicPartition tp : partitions) {
       long position = startPositions[tp.partition()];
-      if (position > ends[tp.partition()] || position < starts.get(tp)) {
+      if (position > ends[tp.partition()] || position < starts[tp.partition()]) {
         LOG.warn("Cache '{}': snapshot position {} of {} is outside the log ({}..{}): the topic was recreated or"
                 + " truncated. Replaying topic '{}' from the beginning instead", name, position, tp,
-            starts.get(tp), ends[tp.partition()], topic);
+            starts[tp.partition()], ends[tp.partition()], topic);
         return false;
       }
     }

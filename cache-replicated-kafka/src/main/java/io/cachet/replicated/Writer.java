@@ -4,28 +4,21 @@ import io.cachet.BackendUnavailableException;
 import io.cachet.CacheException;
 import io.cachet.codec.Codec;
 import io.cachet.replicated.RecordMeta.Op;
-import java.time.Duration;
 import java.time.InstantSource;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.OffsetSpec;
-import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.common.KafkaException;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.header.internals.RecordHeader;
 import org.apache.kafka.common.utils.Utils;
@@ -34,19 +27,23 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Writes a cache's records to its topic: owns the producer and runs the optimistic write protocol,
- * waiting for each write's own record to be applied locally, retrying void ones until the write
- * timeout. Thread-safe.
+ * Writes a cache's records to its topic: runs the optimistic write protocol, waiting for each
+ * write's own record to be applied locally, retrying void ones until the write timeout. Thread-safe.
  *
  * <p>Protocol (docs/replication.md): a write reads the partition's position, then the key's entry,
  * decides the key's new state from the live entry, and sends it with the offset it read as
  * {@code expected}. The apply thread completes the write's future when the local replica applies
  * its record ({@link #onApplied}); a void record means a concurrent write got in first, so the
- * write decides again after a random back-off on the JDK's delayed executor. {@code send} runs on
- * the caller's or the apply thread: it does not block once the topic's metadata is known. Send
- * failures arrive on the producer's I/O thread and only complete futures.
+ * write decides again after a random back-off.
+ *
+ * <p>Threads: nothing here blocks. Records go to the {@link Sender}'s thread, the only one that
+ * calls {@code producer.send}. A write's deadline is a timer of its own ({@code orTimeout}), so it
+ * fails on time whatever the producer does; the timer's callback and the retries (on the JDK's
+ * delay scheduler) only read the replica, queue records and complete futures. Whether a timed-out
+ * write's record reached the log is known from the producer's acknowledgement, never asked of the
+ * brokers on that thread.
  */
-final class Writer<K, V> {
+final class Writer<K, V> implements RecordSender<K, V> {
 
   /** The cache's one logger name: operators' log settings refer to it. */
   private static final Logger LOG = LoggerFactory.getLogger(ReplicatedKafkaCache.class);
@@ -58,14 +55,13 @@ final class Writer<K, V> {
   private final Codec<V> valueCodec;
   private final InstantSource clock;
   private final Replica<K, V> replica;
-  private final List<TopicPartition> partitions;
-  private final Admin admin;
-  private final KafkaProducer<byte[], byte[]> producer;
+  private final int partitionCount;
+  private final Sender sender;
   private final AtomicBoolean closed;
   private final Supplier<@Nullable Throwable> replicaFailure;
   private final long session = ThreadLocalRandom.current().nextLong();
   private final AtomicLong requests = new AtomicLong();
-  private final ConcurrentHashMap<Long, CompletableFuture<Applied>> pending = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Long, Waiting> pending = new ConcurrentHashMap<>();
   private final LongAdder retries = new LongAdder();
 
   /** The outcome of a record this cache wrote, seen when the local replica applied it. */
@@ -80,13 +76,20 @@ final class Writer<K, V> {
     Decision<V, R> decide(@Nullable Entry<V> live, long nowMillis);
   }
 
+  /** One attempt of a write, waiting for its record: applied here, or failed. */
+  private static final class Waiting {
+    final CompletableFuture<Applied> applied = new CompletableFuture<>();
+    /** The record's offset once the brokers acknowledged it; -1 before (producer I/O thread writes). */
+    volatile long loggedOffset = -1;
+  }
+
   /**
    * @param closed set once by the cache's {@code close()}
    * @param replicaFailure why the apply thread stopped, or {@code null}; named in timeout messages
    */
   Writer(String name, ReplicationOptions options, Codec<K> keyCodec, Codec<V> valueCodec, InstantSource clock,
-      Replica<K, V> replica, List<TopicPartition> partitions, Admin admin, KafkaProducer<byte[], byte[]> producer,
-      AtomicBoolean closed, Supplier<@Nullable Throwable> replicaFailure) {
+      Replica<K, V> replica, int partitionCount, Sender sender, AtomicBoolean closed,
+      Supplier<@Nullable Throwable> replicaFailure) {
     this.name = name;
     this.options = options;
     this.topic = options.topicFor(name);
@@ -94,48 +97,56 @@ final class Writer<K, V> {
     this.valueCodec = valueCodec;
     this.clock = clock;
     this.replica = replica;
-    this.partitions = partitions;
-    this.admin = admin;
-    this.producer = producer;
+    this.partitionCount = partitionCount;
+    this.sender = sender;
     this.closed = closed;
     this.replicaFailure = replicaFailure;
   }
 
-  /** Sends one record without waiting; returns its request number ({@code request} when >= 0, else a new one). */
-  long send(K key, Op op, boolean conditional, long expected, @Nullable V value, long deadline, long request) {
-    byte[] keyBytes = keyCodec.encode(key);
+  private ProducerRecord<byte[], byte[]> record(byte[] keyBytes, int partition, Op op, boolean conditional,
+      long expected, @Nullable V value, long deadline, long request) {
     byte[] valueBytes = value == null ? null : valueCodec.encode(value);
-    long id = request >= 0 ? request : requests.incrementAndGet();
     RecordMeta meta = new RecordMeta(op, conditional, conditional ? expected : 0, value == null ? 0 : deadline,
-        session, id, options.nodeId());
-    ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(topic, partitionOf(keyBytes), null, keyBytes,
-        valueBytes, List.of(new RecordHeader(RecordMeta.HEADER, meta.encode())));
-    producer.send(record, (metadata, error) -> onSent(id, metadata, error));
-    return id;
+        session, request, options.nodeId());
+    return new ProducerRecord<>(topic, partition, null, keyBytes, valueBytes,
+        List.of(new RecordHeader(RecordMeta.HEADER, meta.encode())));
   }
 
-  private void onSent(long request, @Nullable RecordMetadata metadata, @Nullable Exception error) {
+  @Override
+  public boolean send(K key, Op op, boolean conditional, long expected, @Nullable V value, long deadline,
+      Consumer<@Nullable Exception> onDone) {
+    byte[] keyBytes = keyCodec.encode(key);
+    ProducerRecord<byte[], byte[]> record = record(keyBytes, partitionOf(keyBytes), op, conditional, expected,
+        value, deadline, requests.incrementAndGet());
+    return sender.offer(record, (metadata, error) -> {
+      if (error != null) {
+        LOG.debug("Cache '{}': a {} record could not be written: {}", name, op, error.toString());
+      }
+      onDone.accept(error);
+    }, () -> false);
+  }
+
+  private void onSent(long request, Waiting waiting, @Nullable RecordMetadata metadata, @Nullable Exception error) {
     if (error == null) {
+      if (metadata != null) {
+        waiting.loggedOffset = metadata.offset();
+      }
       return;
     }
-    CompletableFuture<Applied> waiting = pending.remove(request);
-    if (waiting == null) {
-      LOG.debug("Cache '{}': a background record could not be written: {}", name, error.toString());
-      return;
-    }
+    pending.remove(request, waiting);
     if (error instanceof RecordTooLargeException) {
-      waiting.completeExceptionally(new CacheException(
+      waiting.applied.completeExceptionally(new CacheException(
           "the record is larger than Kafka accepts (max.request.size / max.message.bytes): " + error.getMessage(),
           error));
     } else {
-      waiting.completeExceptionally(new BackendUnavailableException(
+      waiting.applied.completeExceptionally(new BackendUnavailableException(
           "Kafka at " + options.bootstrapServers() + " did not accept the write to topic '" + topic + "' within "
               + options.writeTimeout() + ": " + error.getMessage(), error));
     }
   }
 
   private int partitionOf(byte[] keyBytes) {
-    return Utils.toPositive(Utils.murmur2(keyBytes)) % partitions.size();
+    return Utils.toPositive(Utils.murmur2(keyBytes)) % partitionCount;
   }
 
   /** Writes {@code key} as {@code decider} decides; completes once the local replica applied it, or fails. */
@@ -160,20 +171,23 @@ final class Writer<K, V> {
       Decision<V, R> decision = decider.decide(current != null && current.isLive(now) ? current : null, now);
       long expected = current != null ? current.offset() : position - 1;
       long request = requests.incrementAndGet();
-      CompletableFuture<Applied> applied = new CompletableFuture<>();
-      pending.put(request, applied);
-      try {
-        send(key, decision.op(), decision.conditional(), expected, decision.value(), decision.deadline(), request);
-      } catch (KafkaException e) {
+      Waiting waiting = new Waiting();
+      pending.put(request, waiting);
+      ProducerRecord<byte[], byte[]> record = record(keyBytes, partition, decision.op(), decision.conditional(),
+          expected, decision.value(), decision.deadline(), request);
+      if (!sender.offer(record, (metadata, error) -> onSent(request, waiting, metadata, error),
+          waiting.applied::isDone)) {
         pending.remove(request);
-        throw new BackendUnavailableException("Kafka at " + options.bootstrapServers() + " did not take the write: "
-            + e.getMessage(), e);
+        throw new BackendUnavailableException("cache '" + name + "' has " + Sender.MAX_QUEUED_RECORDS
+            + " records waiting to be sent to Kafka at " + options.bootstrapServers() + ", or is closing; the write"
+            + " to key '" + key + "' was not sent", null);
       }
       long remaining = deadlineNanos - System.nanoTime();
-      applied.orTimeout(Math.max(1, remaining), TimeUnit.NANOSECONDS).whenComplete((outcome, error) -> {
+      waiting.applied.orTimeout(Math.max(1, remaining), TimeUnit.NANOSECONDS).whenComplete((outcome, error) -> {
         if (error != null) {
-          pending.remove(request);
-          result.completeExceptionally(error instanceof TimeoutException ? timeout(key, partition, error) : error);
+          pending.remove(request, waiting);
+          result.completeExceptionally(error instanceof TimeoutException ? timeout(key, partition, waiting, error)
+              : error);
         } else if (outcome.valid()) {
           try {
             result.complete(decision.result().apply(outcome));
@@ -191,7 +205,8 @@ final class Writer<K, V> {
                 outcome.offset(), replica.position(outcome.partition()), null));
             return;
           }
-          CompletableFuture.delayedExecutor(delayNanos, TimeUnit.NANOSECONDS)
+          // The retry only reads the replica and queues a record: fine on the JDK's delay scheduler.
+          CompletableFuture.delayedExecutor(delayNanos, TimeUnit.NANOSECONDS, Runnable::run)
               .execute(() -> attempt(key, op, decider, deadlineNanos, attempt + 1, result));
         }
       });
@@ -200,42 +215,34 @@ final class Writer<K, V> {
     }
   }
 
-  private RuntimeException timeout(K key, int partition, Throwable cause) {
+  /** The failure of a write whose deadline passed; runs on a timer thread, so it must not block. */
+  private RuntimeException timeout(K key, int partition, Waiting waiting, Throwable cause) {
     long reached = replica.position(partition);
-    long[] ends = null;
-    try {
-      TopicPartition tp = partitions.get(partition);
-      ends = new long[] {admin.listOffsets(Map.of(tp, OffsetSpec.latest())).partitionResult(tp)
-          .get(1, TimeUnit.SECONDS).offset()};
-    } catch (ExecutionException | TimeoutException | RuntimeException e) {
-      // The brokers did not answer: the write most likely never reached the log.
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    if (ends == null) {
+    long logged = waiting.loggedOffset;
+    if (logged < 0) {
       return new BackendUnavailableException("write to key '" + key + "' of cache '" + name + "' failed: Kafka at "
           + options.bootstrapServers() + " did not acknowledge it within " + options.writeTimeout(), cause);
     }
     return new ReplicationTimeoutException(
         "write to key '" + key + "' of cache '" + name + "' reached the log but was not applied here within "
-            + options.writeTimeout() + ": " + topic + "-" + partition + " ends at offset " + ends[0]
+            + options.writeTimeout() + ": its record is at " + topic + "-" + partition + " offset " + logged
             + ", this replica reached offset " + reached + (replicaFailure.get() != null ? " (replica stopped)" : ""),
-        partition, ends[0] - 1, reached, cause);
+        partition, logged, reached, cause);
   }
 
   /** Completes the write waiting for a record of this cache's session (apply thread). */
   void onApplied(RecordMeta meta, Replica.Outcome<K> outcome, int partition, long offset) {
     if (meta.session() == session) {
-      CompletableFuture<Applied> waiting = pending.remove(meta.request());
+      Waiting waiting = pending.remove(meta.request());
       if (waiting != null) {
-        waiting.complete(new Applied(outcome.valid(), outcome.wasPresent(), partition, offset));
+        waiting.applied.complete(new Applied(outcome.valid(), outcome.wasPresent(), partition, offset));
       }
     }
   }
 
   /** Fails every write still waiting for its record. */
   void failAll(Throwable failure) {
-    pending.values().forEach(f -> f.completeExceptionally(failure));
+    pending.values().forEach(w -> w.applied.completeExceptionally(failure));
   }
 
   /** Returns how many writes are waiting for their record to be applied. */
@@ -243,17 +250,18 @@ final class Writer<K, V> {
     return pending.size();
   }
 
+  /** Returns how many records wait for the send thread. */
+  int queued() {
+    return sender.queued();
+  }
+
   /** Returns how many times a void conditional write was retried. */
   long retried() {
     return retries.sum();
   }
 
-  /** Closes the producer, giving it 5 s to send what it holds. */
+  /** Stops the send thread and closes the producer, giving it 5 s to send what it holds. */
   void close() {
-    try {
-      producer.close(Duration.ofSeconds(5));
-    } catch (RuntimeException e) {
-      LOG.debug("Closing the producer of cache '{}' failed", name, e);
-    }
+    sender.close();
   }
 }

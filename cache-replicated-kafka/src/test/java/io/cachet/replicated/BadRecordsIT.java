@@ -9,8 +9,6 @@ import io.cachet.CacheConfig;
 import io.cachet.CacheManager;
 import io.cachet.FakeTicker;
 import io.cachet.metrics.CacheMetrics;
-import io.cachet.spi.BackendMetric;
-import io.cachet.spi.MetricsSource;
 import io.cachet.testkit.kafka.KafkaBrokerExtension;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -253,12 +251,7 @@ final class BadRecordsIT {
   }
 
   private static double metric(Cache<String, String> cache, String name) {
-    return cache.unwrap(MetricsSource.class).backendMetrics().stream()
-        .filter(m -> m.name().equals(name))
-        .findFirst()
-        .map(BackendMetric::value)
-        .orElseThrow()
-        .getAsDouble();
+    return TopicLog.metric(cache, name);
   }
 
   /** Reads the whole topic (partition 0) and returns the last record of {@code key}. */

@@ -20,6 +20,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -46,6 +51,10 @@ final class BrokerFailureIT {
   private static final Duration WRITE_TIMEOUT = Duration.ofSeconds(2);
   /** A generous bound on any failing call: a write waits writeTimeout, then one offset lookup. */
   private static final Duration CALL_BOUND = WRITE_TIMEOUT.multipliedBy(3);
+  /** The liveness bound of a write during an outage: its timeout plus a margin for a loaded machine. */
+  private static final Duration WRITE_BOUND = WRITE_TIMEOUT.plusSeconds(2);
+  /** Reads answer from the local replica; generous, for a loaded machine, and far below a write's wait. */
+  private static final Duration READ_BOUND = Duration.ofSeconds(1);
   /** How long restarting the broker and reconnecting may take on a loaded machine. */
   private static final Duration RECOVERY = Duration.ofSeconds(90);
 
@@ -174,7 +183,114 @@ final class BrokerFailureIT {
     assertThat(created.getAll(expected.keySet())).isEqualTo(expected);
   }
 
+  @Test
+  void writes_brokerDown_eachFailsWithinItsBound_andReadsOnTheSameThreadAnswerAtOnce() throws Exception {
+    String topic = newTopic();
+    // Node a has written, so its producer knows the topic: its writes wait for acknowledgements.
+    Cache<String, String> a = node(topic, "a", UnaryOperator.identity());
+    a.put("k", "v");
+    // Node fresh has never written: its producer has no metadata, so a send blocks for it.
+    Cache<String, String> fresh = node(topic, "fresh", UnaryOperator.identity());
+    await().atMost(Duration.ofSeconds(30)).until(() -> "v".equals(fresh.get("k")));
+
+    broker().kill();
+
+    int writers = 8;
+    ExecutorService callers = Executors.newFixedThreadPool(writers);
+    // One thread for fresh's async writes and its reads, as a server's event loop runs both.
+    ExecutorService eventLoop = Executors.newSingleThreadExecutor();
+    try {
+      List<Future<Failure>> syncWrites = new ArrayList<>();
+      for (int i = 0; i < writers; i++) {
+        String key = "sync-" + i;
+        syncWrites.add(callers.submit(() -> {
+          long started = System.nanoTime();
+          Throwable error = catchThrowable(() -> a.put(key, "during-outage"));
+          return new Failure(error, Duration.ofNanos(System.nanoTime() - started));
+        }));
+      }
+      // Everything is queued on the event loop at once: the writes first, then the reads. A write
+      // that blocked the loop (a send waiting for metadata) would hold every read behind it.
+      List<CompletableFuture<Failure>> asyncWrites = new ArrayList<>();
+      for (int i = 0; i < writers; i++) {
+        String key = "async-" + i;
+        long submitted = System.nanoTime();
+        CompletableFuture<Failure> failure = new CompletableFuture<>();
+        eventLoop.execute(() -> fresh.async().put(key, "during-outage").whenComplete((ok, error) ->
+            failure.complete(new Failure(error, Duration.ofNanos(System.nanoTime() - submitted)))));
+        asyncWrites.add(failure);
+      }
+      List<Future<Duration>> reads = new ArrayList<>();
+      for (int i = 0; i < 10; i++) {
+        long submitted = System.nanoTime();
+        reads.add(eventLoop.submit(() -> {
+          assertThat(fresh.get("k")).isEqualTo("v");
+          return Duration.ofNanos(System.nanoTime() - submitted);
+        }));
+      }
+      for (int i = 0; i < reads.size(); i++) {
+        assertThat(reads.get(i).get(CALL_BOUND.toMillis() * writers, TimeUnit.MILLISECONDS))
+            .as("read %d on the event loop, from its submission", i).isLessThan(READ_BOUND);
+      }
+      long started = System.nanoTime();
+      assertThat(a.get("k")).isEqualTo("v");
+      assertThat(Duration.ofNanos(System.nanoTime() - started)).as("read on a caller's thread").isLessThan(READ_BOUND);
+      for (Future<Failure> write : syncWrites) {
+        Failure failure = write.get(CALL_BOUND.toMillis(), TimeUnit.MILLISECONDS);
+        assertThat(failure.error()).isInstanceOf(BackendUnavailableException.class)
+            .hasMessageContaining(broker().bootstrapServers());
+        assertThat(failure.took()).as("sync write").isLessThan(WRITE_BOUND);
+      }
+      for (CompletableFuture<Failure> write : asyncWrites) {
+        Failure failure = write.get(CALL_BOUND.toMillis(), TimeUnit.MILLISECONDS);
+        assertThat(Futures.unwrap(failure.error())).isInstanceOf(BackendUnavailableException.class);
+        assertThat(failure.took()).as("async write, from its submission").isLessThan(WRITE_BOUND);
+      }
+    } finally {
+      callers.shutdownNow();
+      eventLoop.shutdownNow();
+    }
+  }
+
+  @Test
+  void anchor_brokerDownAcrossTheAnchorDelays_isRetriedUntilInTheLog_andAReplayedReplicaAgrees() {
+    String topic = newTopic();
+    Cache<String, String> a = node(topic, "a", UnaryOperator.identity());
+    // What a losing conditional write of node a leaves: "winner" applied, then a putIfAbsent
+    // decided before it, void, as the key's latest record. Node a anchors it 2 s later.
+    TopicLog.send(broker().bootstrapServers(), List.of(
+        TopicLog.record(topic, bytes("k"), bytes("winner"), new RecordMeta(RecordMeta.Op.PUT, false, 0, 0, 7, 1, "b")),
+        TopicLog.record(topic, bytes("k"), bytes("loser"),
+            new RecordMeta(RecordMeta.Op.PUT_IF_ABSENT, true, -1, 0, 7, 2, "a"))));
+    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(10))
+        .until(() -> a.unwrap(ReplicatedCache.class).status().replayedRecords() >= 2);
+
+    broker().kill();
+
+    // The anchor is sent and fails (no broker within the delivery timeout), then is sent again.
+    await().atMost(Duration.ofSeconds(60)).until(() -> TopicLog.metric(a, "cache.replication.anchors.failed") >= 2);
+    assertThat(TopicLog.metric(a, "cache.replication.unanchored.keys")).isEqualTo(1);
+    assertThat(TopicLog.metric(a, "cache.replication.unanchored.oldest.ms")).isPositive();
+    assertThat(a.get("k")).isEqualTo("winner");
+
+    broker().start();
+
+    await().atMost(RECOVERY).until(() -> TopicLog.metric(a, "cache.replication.unanchored.keys") == 0);
+    // The cleaner keeps each key's latest record once min.compaction.lag.ms has passed; a node that
+    // replays what it left must hold what the live node holds.
+    String compactedTopic = topic + "-compacted";
+    TestTopics.create(broker(), compactedTopic, 1);
+    TopicLog.append(broker().bootstrapServers(), compactedTopic,
+        TopicLog.compacted(TopicLog.readAll(broker().bootstrapServers(), topic)));
+    Cache<String, String> replayed = node(compactedTopic, "replayed", UnaryOperator.identity());
+    assertThat(replayed.get("k")).isEqualTo(a.get("k")).isEqualTo("winner");
+  }
+
   // ------------------------------------------------------------------ helpers
+
+  private static byte[] bytes(String s) {
+    return s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+  }
 
   private static KafkaBrokerProcess broker() {
     return KAFKA.process();

@@ -43,6 +43,14 @@ final class CapturedLogs extends AppenderBase<ILoggingEvent> implements AutoClos
         .toList();
   }
 
+  /** Returns the formatted messages logged at ERROR so far. */
+  List<String> errors() {
+    return events.stream()
+        .filter(e -> e.getLevel() == Level.ERROR)
+        .map(ILoggingEvent::getFormattedMessage)
+        .toList();
+  }
+
   @Override
   public void close() {
     logger.detachAppender(this);

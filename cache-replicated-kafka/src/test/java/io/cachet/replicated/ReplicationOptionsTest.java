@@ -6,8 +6,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.cachet.CacheManager;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 final class ReplicationOptionsTest {
@@ -25,6 +28,47 @@ final class ReplicationOptionsTest {
     assertThat(o.readLatest()).isFalse();
     assertThat(o.startupWait()).isEqualTo(Duration.ofSeconds(30));
     assertThat(o.snapshotPath()).isEmpty();
+  }
+
+  @Test
+  void defaultTopicFor_anyCacheName_isALegalDistinctDeterministicTopic() {
+    List<String> names = List.of("orders", "user_sessions", "a-b", "new cache", "a.b", "a_b",
+        "org.jsr107.tck.CacheManagerTest@5e1a5f", "café", "\uD83D\uDE00", "x".repeat(242), "x".repeat(243),
+        "y".repeat(10_000), "y".repeat(10_001), ".", "..", "-", "_",
+        // Plain-looking names shaped like the hashed form are hashed too, so the forms never meet.
+        "cachet-new_cache--" + "0".repeat(32), "new_cache--" + "0".repeat(32));
+    Set<String> topics = new HashSet<>();
+    Set<String> kafkaCollisionKeys = new HashSet<>();
+    for (String name : names) {
+      String topic = ReplicationOptions.defaultTopicFor(name);
+      assertThat(topic).as(name).matches("cachet-[a-zA-Z0-9_-]+").hasSizeLessThanOrEqualTo(249);
+      assertThat(ReplicationOptions.defaultTopicFor(name)).as("deterministic").isEqualTo(topic);
+      assertThat(topics.add(topic)).as("distinct topic for %s", name).isTrue();
+      // Kafka refuses a topic equal to an existing one with '.' and '_' swapped.
+      assertThat(kafkaCollisionKeys.add(topic.replace('.', '_'))).as(name).isTrue();
+    }
+    assertThat(ReplicationOptions.defaultTopicFor("orders")).isEqualTo("cachet-orders");
+    assertThat(ReplicationOptions.defaultTopicFor("x".repeat(242))).isEqualTo("cachet-" + "x".repeat(242));
+    assertThat(ReplicationOptions.defaultTopicFor("new cache")).matches("cachet-new_cache--[0-9a-f]{32}");
+    assertThat(ReplicationOptions.defaultTopicFor("a.b")).matches("cachet-a_b--[0-9a-f]{32}");
+    // The hash is of the UTF-8 name, documented so that other tools can compute it.
+    assertThat(ReplicationOptions.defaultTopicFor("new cache")).isEqualTo("cachet-new_cache--"
+        + sha256("new cache").substring(0, 32));
+  }
+
+  @Test
+  void topicFor_configuredTopic_overridesTheMapping() {
+    ReplicationOptions o = ReplicationOptions.builder().topic("orders_v1").build();
+    assertThat(o.topicFor("new cache")).isEqualTo("orders_v1");
+  }
+
+  private static String sha256(String s) {
+    try {
+      return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+          .digest(s.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new AssertionError(e);
+    }
   }
 
   @Test

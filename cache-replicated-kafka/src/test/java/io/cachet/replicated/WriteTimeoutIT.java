@@ -1,6 +1,7 @@
 package io.cachet.replicated;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import io.cachet.Cache;
@@ -8,6 +9,9 @@ import io.cachet.CacheConfig;
 import io.cachet.CacheManager;
 import io.cachet.testkit.kafka.KafkaBrokerExtension;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -90,11 +94,32 @@ final class WriteTimeoutIT {
     }
   }
 
+  @Test
+  void asyncGetAll_readLatestWhileTheReplicaIsBehind_returnsWithoutWaitingForTheBarrier() {
+    Cache<String, String> slow = slowConsumerCache(ReplicationOptions.builder().readLatest(true));
+    try (CacheManager other = CacheManager.create()) {
+      Cache<String, String> writer = other.create(config(topicOf(slow), "writer", ReplicationOptions.builder()));
+      writer.put("k", "v1");
+
+      long started = System.nanoTime();
+      CompletableFuture<Map<String, String>> all = slow.async().getAll(List.of("k")).toCompletableFuture();
+      Duration took = Duration.ofNanos(System.nanoTime() - started);
+
+      assertThat(took).as("the caller's thread does not wait for the read barrier").isLessThan(Duration.ofSeconds(1));
+      // The replica is held back, so the barrier fails at the write timeout, on the stage.
+      assertThat(catchThrowable(all::join)).hasCauseInstanceOf(ReplicationTimeoutException.class);
+    }
+  }
+
   /** A ready node whose replica applies nothing for {@link #FETCH_WAIT} after each fetch. */
   private Cache<String, String> slowConsumerCache() {
+    return slowConsumerCache(ReplicationOptions.builder());
+  }
+
+  private Cache<String, String> slowConsumerCache(ReplicationOptions.Builder options) {
     String topic = "write-timeout-" + CACHES.incrementAndGet();
     TestTopics.create(KAFKA.broker(), topic, 1);
-    Cache<String, String> cache = manager.create(config(topic, "slow", ReplicationOptions.builder()
+    Cache<String, String> cache = manager.create(config(topic, "slow", options
         .kafkaProperty("fetch.min.bytes", String.valueOf(64 << 20))
         .kafkaProperty("fetch.max.wait.ms", String.valueOf(FETCH_WAIT.toMillis()))));
     // The topic is empty, so the replay is done before the first fetch.

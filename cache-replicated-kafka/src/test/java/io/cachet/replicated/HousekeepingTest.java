@@ -1,0 +1,121 @@
+package io.cachet.replicated;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.cachet.codec.Codecs;
+import io.cachet.replicated.RecordMeta.Op;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Anchors are retried until one is in the log, and the age of the oldest unanchored void record is
+ * exported and warned about. Time is the {@code now} passed to each run; sends are recorded by a
+ * fake sender whose failures the test reports, as the producer's thread would.
+ */
+final class HousekeepingTest {
+
+  private static final long RETRY_MS = 40_000;
+
+  private final Replica<String, String> replica = new Replica<>(Codecs.utf8(), Codecs.utf8(), 1);
+  private final List<Sent> sent = new ArrayList<>();
+  private boolean refuse;
+  private Housekeeping<String, String> housekeeping;
+
+  private record Sent(String key, Op op, long expected, @Nullable String value, Consumer<@Nullable Exception> onDone) {}
+
+  @BeforeEach
+  void setUp() {
+    RecordSender<String, String> sender = (key, op, conditional, expected, value, deadline, onDone) -> {
+      if (refuse) {
+        return false;
+      }
+      sent.add(new Sent(key, op, expected, value, onDone));
+      return true;
+    };
+    SnapshotStore<String, String> snapshots = new SnapshotStore<>("hk", ReplicationOptions.defaults(),
+        new TopicSetup.TopicInfo(1, 86_400_000L, "id"), Codecs.utf8(), Codecs.utf8(), InstantSource.system());
+    housekeeping = new Housekeeping<>("hk", "me", replica, sender, snapshots, RETRY_MS);
+  }
+
+  @Test
+  void anchor_sendFails_isSentAgainUntilOneLands() {
+    long t0 = 1_000_000;
+    leaveVoid("k", t0);
+
+    housekeeping.run(t0 + Housekeeping.OWN_ANCHOR_DELAY_MS);
+    assertThat(anchors()).hasSize(1);
+    assertThat(anchors().get(0).expected()).isEqualTo(1);
+    assertThat(anchors().get(0).value()).isEqualTo("winner");
+
+    // The brokers were down: the producer reports the failure.
+    anchors().get(0).onDone().accept(new RuntimeException("delivery timed out"));
+    housekeeping.run(t0 + 3_000);
+    assertThat(anchors()).as("not before the back-off").hasSize(1);
+    housekeeping.run(t0 + 3_000 + Housekeeping.FAILED_ANCHOR_BACKOFF_MS);
+    assertThat(anchors()).as("sent again").hasSize(2);
+    assertThat(housekeeping.anchorsFailed()).isEqualTo(1);
+
+    // Its fate unknown (no acknowledgement, no failure): sent again after the retry interval.
+    housekeeping.run(t0 + 4_000 + RETRY_MS - 500);
+    assertThat(anchors()).hasSize(2);
+    housekeeping.run(t0 + 4_000 + RETRY_MS);
+    assertThat(anchors()).hasSize(3);
+
+    // Not even queued (queue full, closing): retried after the back-off.
+    refuse = true;
+    housekeeping.run(t0 + 4_000 + 2 * RETRY_MS);
+    refuse = false;
+    housekeeping.run(t0 + 4_000 + 2 * RETRY_MS + Housekeeping.FAILED_ANCHOR_BACKOFF_MS);
+    assertThat(anchors()).hasSize(4);
+
+    // One lands: acknowledged, then applied; the key is anchored, nothing more is sent.
+    anchors().get(3).onDone().accept(null);
+    assertThat(housekeeping.anchors()).as("anchors that reached the log").isEqualTo(1);
+    apply(2, "k", "winner", Op.ANCHOR, true, 1, t0 + 100_000);
+    housekeeping.run(t0 + 10 * RETRY_MS);
+    assertThat(anchors()).hasSize(4);
+    assertThat(housekeeping.unanchoredKeys()).isZero();
+    assertThat(housekeeping.oldestUnanchoredMillis()).isZero();
+  }
+
+  @Test
+  void oldestUnanchored_exportedAndWarnedPastTheThreshold() {
+    long t0 = 2_000_000;
+    leaveVoid("k", t0);
+    try (CapturedLogs logs = CapturedLogs.of(ReplicatedKafkaCache.class)) {
+      housekeeping.run(t0 + 10_000);
+      assertThat(housekeeping.unanchoredKeys()).isEqualTo(1);
+      assertThat(housekeeping.oldestUnanchoredMillis()).isEqualTo(10_000);
+      assertThat(logs.warnings()).isEmpty();
+
+      housekeeping.run(t0 + Housekeeping.UNANCHORED_WARN_AFTER_MS + 1_000);
+      assertThat(housekeeping.oldestUnanchoredMillis()).isEqualTo(Housekeeping.UNANCHORED_WARN_AFTER_MS + 1_000);
+      assertThat(logs.warnings()).singleElement().asString()
+          .contains("'hk'").contains("1 key(s)").contains("min.compaction.lag.ms").doesNotContain("winner");
+      housekeeping.run(t0 + Housekeeping.UNANCHORED_WARN_AFTER_MS + 2_000);
+      assertThat(logs.warnings()).as("at most once a minute").hasSize(1);
+    }
+  }
+
+  /** Key {@code k}: "winner" put at offset 0, then a stale conditional "loser" at offset 1, void. */
+  private void leaveVoid(String key, long now) {
+    apply(0, key, "winner", Op.PUT, false, 0, now);
+    apply(1, key, "loser", Op.PUT_IF_ABSENT, true, -1, now);
+    assertThat(replica.get(key).anchored()).isFalse();
+  }
+
+  private void apply(long offset, String key, String value, Op op, boolean conditional, long expected, long now) {
+    RecordMeta meta = new RecordMeta(op, conditional, expected, 0, 1, offset, "me");
+    replica.apply(0, offset, now, key.getBytes(UTF_8), value.getBytes(UTF_8), meta.encode(), now);
+  }
+
+  private List<Sent> anchors() {
+    return sent.stream().filter(s -> s.op() == Op.ANCHOR).toList();
+  }
+}
