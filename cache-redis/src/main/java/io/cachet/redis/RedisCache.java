@@ -19,7 +19,6 @@ import io.cachet.spi.Checks;
 import io.cachet.spi.MetricsSource;
 import io.cachet.spi.StatsCounter;
 import java.io.IOException;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -41,7 +40,6 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
-import javax.net.ssl.SSLSocketFactory;
 import org.jspecify.annotations.Nullable;
 import org.redisson.RedissonShutdownException;
 import org.redisson.client.RedisConnectionException;
@@ -123,13 +121,17 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
   private final Codec<K> keyCodec;
   private final Codec<V> valueCodec;
   private final byte[] prefix;
+  private final RedisClient client;
   private final CommandAsyncExecutor redis;
+  /** Multi-key commands must stay within one slot; keys are read one by one and cleared per node. */
+  private final boolean cluster;
   private final Cache<K, Stamped<V>> near;
   private final ConcurrentHashMap<K, Load<V>> loads = new ConcurrentHashMap<>();
   private final Ticker ticker;
   private final long operationTimeoutNanos;
   private final @Nullable Long expireAfterWriteMillis;
-  private final @Nullable InvalidationChannel channel;
+  private final @Nullable TrackingHub hub;
+  private final ChannelListener listener = new ChannelListener();
   private final AsyncCache<K, V> async = new RedisAsyncCache();
 
   /**
@@ -162,13 +164,19 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
   private final LongAdder flushes = new LongAdder();
   private final LongAdder staleServed = new LongAdder();
 
-  RedisCache(CacheConfig<K, V> config, RedisOptions options, CommandAsyncExecutor redis, Consumer<Cache<?, ?>> onClose) {
+  RedisCache(
+      CacheConfig<K, V> config,
+      RedisOptions options,
+      RedisClient client,
+      Consumer<Cache<?, ?>> onClose) {
     super(config, onClose);
     this.options = options;
     this.keyCodec = Checks.keyCodec(config, RedisCacheProvider.NAME);
     this.valueCodec = Checks.valueCodec(config, RedisCacheProvider.NAME);
     this.prefix = options.keyPrefix().getBytes(StandardCharsets.UTF_8);
-    this.redis = redis;
+    this.client = client;
+    this.redis = client.executor();
+    this.cluster = client.address().topology() == RedisAddress.Topology.CLUSTER;
     this.ticker = config.ticker();
     // Commands are not retried (a resent conditional write could apply twice), so one command
     // timeout plus a little scheduling slack bounds every call.
@@ -186,24 +194,10 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
                 .ticker(config.ticker())
                 .executor(config.executor())
                 .build());
-    if (options.coherence() == Coherence.TRACKING) {
-      URI uri = URI.create(options.address());
-      this.channel =
-          new InvalidationChannel(
-              config.name(),
-              uri,
-              uri.getScheme().equals("rediss") ? (SSLSocketFactory) SSLSocketFactory.getDefault() : null,
-              options.username().orElse(null),
-              options.password().orElse(null),
-              prefix,
-              options.connectTimeout(),
-              Duration.ofSeconds(1),
-              new ChannelListener());
-      this.coherent = false;
-      channel.start();
-    } else {
-      this.channel = null;
-      this.coherent = true;
+    this.hub = options.coherence() == Coherence.TRACKING ? client.hub() : null;
+    this.coherent = hub == null;
+    if (hub != null) {
+      hub.register(listener, prefix);
     }
   }
 
@@ -452,9 +446,16 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     return result;
   }
 
-  /** Loads several keys with one script call, sharing loads already in flight. */
+  /**
+   * Loads several keys with one script call, sharing loads already in flight; on a Cluster, whose
+   * keys may lie in different slots, with one concurrent read per key.
+   */
   private Map<K, CompletableFuture<@Nullable V>> loadAll(Iterable<K> keys) {
     Map<K, CompletableFuture<@Nullable V>> futures = new LinkedHashMap<>();
+    if (cluster) {
+      keys.forEach(key -> futures.put(key, load(key)));
+      return futures;
+    }
     List<K> owned = new ArrayList<>();
     List<Load<V>> ownedLoads = new ArrayList<>();
     List<Object> redisKeys = new ArrayList<>();
@@ -646,6 +647,16 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
   public void clear() {
     checkOpen();
     String pattern = escapeGlob(options.keyPrefix()) + "*";
+    if (cluster) {
+      // SCAN covers one node; Redisson's deleteByPattern scans and deletes on every primary.
+      try {
+        await(this.<Long>send(() -> client.redisson().getKeys().deleteByPatternAsync(pattern))
+            .exceptionallyCompose(error -> CompletableFuture.failedFuture(failure(null, error))));
+      } finally {
+        invalidateAllLocally();
+      }
+      return;
+    }
     try {
       String cursor = "0";
       do {
@@ -957,8 +968,8 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
   @Override
   protected void release() {
     try {
-      if (channel != null) {
-        channel.close();
+      if (hub != null) {
+        hub.unregister(listener);
       }
     } finally {
       near.close();
@@ -975,7 +986,7 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
         new BackendMetric("cache.near.flushes", "Times the near cache was flushed because invalidations may have been lost", BackendMetric.Kind.COUNTER, flushes::sum),
         new BackendMetric("cache.near.stale.served", "Reads answered from an unverified near copy because Redis failed", BackendMetric.Kind.COUNTER, staleServed::sum),
         new BackendMetric("cache.near.tracking", "1 while invalidations are being received, 0 otherwise", BackendMetric.Kind.GAUGE, () -> tracking ? 1 : 0),
-        new BackendMetric("cache.near.expiry.only", "1 when the near cache relies on expiry alone (configured, or Redis refused tracking)", BackendMetric.Kind.GAUGE, () -> channel == null || fallback ? 1 : 0));
+        new BackendMetric("cache.near.expiry.only", "1 when the near cache relies on expiry alone (configured, or Redis refused tracking)", BackendMetric.Kind.GAUGE, () -> hub == null || fallback ? 1 : 0));
   }
 
   /** The value the near cache would serve for {@code key} now, without reading Redis; for tests. */
@@ -999,16 +1010,9 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     return redis;
   }
 
-  /** The invalidation channel, if this cache has one; for tests. */
-  @Nullable InvalidationChannel channelForTest() {
-    return channel;
-  }
-
-  /** Drops the invalidation connection as if Redis had; for tests. */
-  void dropInvalidationChannelForTest() {
-    if (channel != null) {
-      channel.disconnectForTest();
-    }
+  /** The client's tracking hub, if this cache uses one; for tests. */
+  @Nullable TrackingHub hubForTest() {
+    return hub;
   }
 
   // ------------------------------------------------------------ types
@@ -1045,14 +1049,14 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     }
   }
 
-  private final class ChannelListener implements InvalidationChannel.Listener {
+  private final class ChannelListener implements TrackingHub.Listener {
 
     @Override
     public void up() {
       epoch.incrementAndGet();
       coherent = true;
       tracking = true;
-      log.debug("Cache '{}' receives invalidations from {}", name(), options.address());
+      log.debug("Cache '{}' receives invalidations from every primary of {}", name(), options.address());
     }
 
     @Override
@@ -1074,7 +1078,7 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
 
     @Override
     public void invalidate(byte[] redisKey) {
-      if (!startsWith(redisKey, prefix)) {
+      if (!TrackingHub.startsWith(redisKey, prefix)) {
         return;
       }
       K key;
@@ -1105,18 +1109,6 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
                 + "near copies may be stale for up to nearCacheMaxAge={}",
             options.address(), reason, name(), options.nearCacheMaxAge());
       }
-    }
-
-    private boolean startsWith(byte[] bytes, byte[] start) {
-      if (bytes.length < start.length) {
-        return false;
-      }
-      for (int i = 0; i < start.length; i++) {
-        if (bytes[i] != start[i]) {
-          return false;
-        }
-      }
-      return true;
     }
   }
 

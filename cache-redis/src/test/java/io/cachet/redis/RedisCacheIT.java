@@ -163,11 +163,11 @@ final class RedisCacheIT {
   @Test
   void close_racingCallers_tellTheManagerOnce() throws Exception {
     RedisOptions options = RedisOptions.builder().address(REDIS.server().uri()).coherence(Coherence.EXPIRY).build();
-    try (RedisCacheProvider.RedissonResource redisson = RedisCacheProvider.RedissonResource.connect(options)) {
+    try (RedisClient redisson = RedisClient.connect(options)) {
       for (int round = 0; round < 20; round++) {
         AtomicInteger closes = new AtomicInteger();
         RedisCache<String, String> cache = new RedisCache<>(
-            CacheConfig.builder("race").build(), options, redisson.executor(), c -> closes.incrementAndGet());
+            CacheConfig.builder("race").build(), options, redisson, c -> closes.incrementAndGet());
         CyclicBarrier start = new CyclicBarrier(4);
         List<Future<?>> closers = new ArrayList<>();
         for (int i = 0; i < 4; i++) {

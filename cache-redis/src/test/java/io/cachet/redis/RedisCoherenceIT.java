@@ -93,17 +93,16 @@ final class RedisCoherenceIT {
 
   /** Takes the invalidation channel down and keeps it down, so writes by others go unnoticed. */
   private static void holdChannelDown(RedisCache<String, String> cache) {
-    InvalidationChannel channel = cache.channelForTest();
-    assertThat(channel).isNotNull();
-    channel.holdDownForTest = true;
-    cache.dropInvalidationChannelForTest();
+    TrackingHub hub = cache.hubForTest();
+    assertThat(hub).isNotNull();
+    hub.dropConnectionsForTest(true);
     await().atMost(DEADLINE).until(() -> !cache.isCoherent());
   }
 
   private static void releaseChannel(RedisCache<String, String> cache) {
-    InvalidationChannel channel = cache.channelForTest();
-    assertThat(channel).isNotNull();
-    channel.holdDownForTest = false;
+    TrackingHub hub = cache.hubForTest();
+    assertThat(hub).isNotNull();
+    hub.dropConnectionsForTest(false);
     await().atMost(DEADLINE).until(cache::isCoherent);
   }
 
