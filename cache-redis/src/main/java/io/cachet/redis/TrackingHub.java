@@ -82,7 +82,7 @@ final class TrackingHub implements AutoCloseable {
     this.connectTimeout = options.connectTimeout();
     this.pingInterval = pingInterval;
     this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "cachet-redis-topology-" + name);
+      Thread t = new Thread(r, "cachet-redis-topology");
       t.setDaemon(true);
       return t;
     });
