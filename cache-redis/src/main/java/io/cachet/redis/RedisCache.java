@@ -96,12 +96,6 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
       "if redis.call('GET', KEYS[1]) == ARGV[1] then "
           + "if ARGV[3] ~= '' then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) "
           + "else redis.call('SET', KEYS[1], ARGV[2]) end return 1 end return 0";
-  /** GET and PTTL in one round trip, so a near copy never outlives the key's TTL in Redis. */
-  private static final String GET_WITH_TTL =
-      "return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}";
-  private static final String MGET_WITH_TTL =
-      "local r = {} for i, k in ipairs(KEYS) do "
-          + "r[2 * i - 1] = redis.call('GET', k) r[2 * i] = redis.call('PTTL', k) end return r";
   private static final String COMPARE_AND_DELETE =
       "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end return 0";
 
@@ -123,9 +117,15 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
   private final byte[] prefix;
   private final RedisClient client;
   private final CommandAsyncExecutor redis;
-  /** Multi-key commands must stay within one slot; keys are read one by one and cleared per node. */
+  /** Multi-key commands must stay within one slot: clear() deletes per primary. */
   private final boolean cluster;
   private final Cache<K, Stamped<V>> near;
+  /**
+   * Keys Redis did not have, cached as absent with their own maximum age
+   * ({@code negativeCacheMaxAge}) and kept coherent exactly like {@link #near}'s entries: every
+   * invalidation, flush and epoch change applies to both. Null when negative caching is off.
+   */
+  private final @Nullable Cache<K, Stamped<Boolean>> absent;
   private final ConcurrentHashMap<K, Load<V>> loads = new ConcurrentHashMap<>();
   private final Ticker ticker;
   private final long operationTimeoutNanos;
@@ -160,6 +160,7 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
   private final LongAdder roundTrips = new LongAdder();
   private final LongAdder nearHits = new LongAdder();
   private final LongAdder nearMisses = new LongAdder();
+  private final LongAdder absentHits = new LongAdder();
   private final LongAdder invalidations = new LongAdder();
   private final LongAdder flushes = new LongAdder();
   private final LongAdder staleServed = new LongAdder();
@@ -194,6 +195,18 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
                 .ticker(config.ticker())
                 .executor(config.executor())
                 .build());
+    this.absent = options.negativeCacheMaxAge().isZero() ? null
+        : LocalCacheProvider.createStandalone(
+            CacheConfig.builder(config.name() + "-absent")
+                .keyType(config.keyType())
+                .valueType(Stamped.<Boolean>type())
+                .maximumSize(config.maximumSize())
+                .evictionPolicy(config.evictionPolicy())
+                .expireAfterWrite(options.negativeCacheMaxAge())
+                .perEntryTtl(false)
+                .ticker(config.ticker())
+                .executor(config.executor())
+                .build());
     this.hub = options.coherence() == Coherence.TRACKING ? client.hub() : null;
     this.coherent = hub == null;
     if (hub != null) {
@@ -217,6 +230,12 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
       stats.recordHits(1);
       return CompletableFuture.completedFuture(stamped.value());
     }
+    if (knownAbsent(key)) {
+      nearHits.increment();
+      absentHits.increment();
+      stats.recordMisses(1);
+      return CompletableFuture.completedFuture(null);
+    }
     nearMisses.increment();
     // Redis is the cache: a value found there is a hit; the near cache has its own metrics.
     return load(key).thenApply(value -> {
@@ -229,14 +248,23 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     });
   }
 
-  private boolean isFresh(Stamped<V> stamped) {
+  /** Whether the near side holds a fresh "Redis has no such key" for {@code key}. */
+  private boolean knownAbsent(K key) {
+    if (absent == null) {
+      return false;
+    }
+    Stamped<Boolean> marker = absent.get(key);
+    return marker != null && isFresh(marker);
+  }
+
+  private boolean isFresh(Stamped<?> stamped) {
     return coherent
         && stamped.epoch() == epoch.get()
         && !stamped.invalidated().raised
         && beforeRedisDeadline(stamped);
   }
 
-  private boolean beforeRedisDeadline(Stamped<V> stamped) {
+  private boolean beforeRedisDeadline(Stamped<?> stamped) {
     return stamped.deadline() == Long.MAX_VALUE || ticker.read() - stamped.deadline() < 0;
   }
 
@@ -256,12 +284,19 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
       return mine.future.copy();
     }
     long start = ticker.read();
-    this.<List<Object>>send(() ->
-            redis.evalReadAsync(routing(redisKey), ByteArrayCodec.INSTANCE, RedisCommands.EVAL_LIST, GET_WITH_TTL, List.of(redisKey)))
-        .whenComplete((reply, error) -> afterReply(key, () -> {
+    // GET and PTTL go out together: one round trip of waiting, and about twice a GET's CPU in
+    // Redis (a Lua script doing both costs ~25 times a GET). They are not atomic, and need not be:
+    // a write between them also invalidates the key, which flags this load (see the class notes),
+    // so a value is never cached with the TTL of another.
+    CompletableFuture<Object> value =
+        send(() -> redis.readAsync(redisKey, ByteArrayCodec.INSTANCE, RedisCommands.GET, redisKey), true);
+    CompletableFuture<Long> ttl =
+        send(() -> redis.readAsync(redisKey, ByteArrayCodec.INSTANCE, RedisCommands.PTTL, redisKey), false);
+    CompletableFuture.allOf(value, ttl)
+        .whenComplete((ignored, error) -> afterReply(key, () -> {
           try {
-            Object raw = reply == null || reply.isEmpty() ? null : reply.get(0);
-            Object pttl = reply == null || reply.size() < 2 ? null : reply.get(1);
+            Object raw = error == null ? value.join() : null;
+            Object pttl = error == null ? ttl.join() : null;
             complete(key, mine, raw, pttl, error, start, ticker.read() - start);
           } catch (Throwable t) {
             loads.remove(key, mine);
@@ -298,8 +333,15 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
       return;
     }
     if (!(raw instanceof byte[] bytes)) {
-      loads.remove(key, load);
-      load.future.complete(null); // no such key: a miss, not a load
+      // No such key: a miss, not a load; remembered as absent like a value is remembered.
+      try {
+        if (absent != null) {
+          storeIfStillValid(absent, key, load, Boolean.TRUE, Long.MAX_VALUE);
+        }
+      } finally {
+        loads.remove(key, load);
+      }
+      load.future.complete(null);
       return;
     }
     V value;
@@ -327,18 +369,25 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
    * CONCURRENCY.md.
    */
   private void cacheIfStillValid(K key, Load<V> load, V value, @Nullable Object pttl, long start) {
+    long deadline = Long.MAX_VALUE;
+    if (pttl instanceof Long ms && ms >= 0) {
+      // The key expires in Redis ms after Redis answered PTTL, which was after we sent it at
+      // start: a deadline counted from start never outlives the key.
+      deadline = start + TimeUnit.MILLISECONDS.toNanos(ms);
+    } else if (pttl instanceof Long ms && ms == -2) {
+      return; // deleted between GET and PTTL: its invalidation is on its way; cache nothing
+    }
+    storeIfStillValid(near, key, load, value, deadline);
+  }
+
+  /** Stores a value or an absence marker in {@code store} under the rule of cacheIfStillValid. */
+  private <T> void storeIfStillValid(Cache<K, Stamped<T>> store, K key, Load<V> load, T value, long deadline) {
     if (!load.cacheable || load.invalidated.raised || load.epoch != epoch.get() || !coherent || isClosed()) {
       return;
     }
-    long deadline = Long.MAX_VALUE;
-    if (pttl instanceof Long ms && ms >= 0) {
-      // The key expires in Redis ms after Redis ran the script, which was after we sent it at
-      // start: a deadline counted from start never outlives the key.
-      deadline = start + TimeUnit.MILLISECONDS.toNanos(ms);
-    }
     try {
       beforeNearPut.accept(key);
-      near.put(key, new Stamped<>(value, load.epoch, deadline, load.invalidated));
+      store.put(key, new Stamped<>(value, load.epoch, deadline, load.invalidated));
       afterNearPut.accept(key);
     } catch (RuntimeException e) {
       if (!isClosed()) {
@@ -424,6 +473,10 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
       if (stamped != null && isFresh(stamped)) {
         nearHits.increment();
         pending.put(key, CompletableFuture.completedFuture(stamped.value()));
+      } else if (knownAbsent(key)) {
+        nearHits.increment();
+        absentHits.increment();
+        pending.put(key, CompletableFuture.completedFuture(null));
       } else {
         nearMisses.increment();
         toFetch.put(key, Boolean.TRUE);
@@ -446,61 +499,10 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     return result;
   }
 
-  /**
-   * Loads several keys with one script call, sharing loads already in flight; on a Cluster, whose
-   * keys may lie in different slots, with one concurrent read per key.
-   */
+  /** Loads several keys, sharing loads already in flight: each near miss is one concurrent read. */
   private Map<K, CompletableFuture<@Nullable V>> loadAll(Iterable<K> keys) {
     Map<K, CompletableFuture<@Nullable V>> futures = new LinkedHashMap<>();
-    if (cluster) {
-      keys.forEach(key -> futures.put(key, load(key)));
-      return futures;
-    }
-    List<K> owned = new ArrayList<>();
-    List<Load<V>> ownedLoads = new ArrayList<>();
-    List<Object> redisKeys = new ArrayList<>();
-    for (K key : keys) {
-      Load<V> mine = new Load<>(epoch.get(), coherent);
-      Load<V> theirs = register(key, mine);
-      if (theirs != null) {
-        futures.put(key, theirs.future.copy());
-        continue;
-      }
-      try {
-        redisKeys.add(redisKey(key));
-      } catch (CacheException e) {
-        loads.remove(key, mine);
-        mine.future.completeExceptionally(e);
-        futures.put(key, mine.future.copy());
-        continue;
-      }
-      owned.add(key);
-      ownedLoads.add(mine);
-      futures.put(key, mine.future.copy());
-    }
-    if (owned.isEmpty()) {
-      return futures;
-    }
-    long start = ticker.read();
-    this.<List<Object>>send(() ->
-            redis.evalReadAsync(
-                routing((byte[]) redisKeys.get(0)), ByteArrayCodec.INSTANCE, RedisCommands.EVAL_LIST, MGET_WITH_TTL, redisKeys))
-        .whenComplete((values, error) -> afterReply(owned.get(0), () -> {
-          // One round trip answered every key: each key's load is charged its share of the time.
-          long share = (ticker.read() - start) / owned.size();
-          for (int i = 0; i < owned.size(); i++) {
-            K key = owned.get(i);
-            Load<V> load = ownedLoads.get(i);
-            try {
-              Object raw = values == null || values.size() <= 2 * i ? null : values.get(2 * i);
-              Object pttl = values == null || values.size() <= 2 * i + 1 ? null : values.get(2 * i + 1);
-              complete(key, load, raw, pttl, error, start, share);
-            } catch (Throwable t) {
-              loads.remove(key, load);
-              load.future.completeExceptionally(t);
-            }
-          }
-        }));
+    keys.forEach(key -> futures.put(key, load(key)));
     return futures;
   }
 
@@ -693,7 +695,18 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
    * {@value #MAX_RESENDS} times, {@value #RESEND_DELAY_MILLIS} ms apart, within the same bound.
    */
   private <R> CompletableFuture<R> send(Supplier<? extends CompletionStage<R>> command) {
+    return send(command, true);
+  }
+
+  /**
+   * As {@link #send(Supplier)}; {@code newRoundTrip} false for a command sent together with
+   * another that already counted the round trip.
+   */
+  private <R> CompletableFuture<R> send(Supplier<? extends CompletionStage<R>> command, boolean newRoundTrip) {
     CompletableFuture<R> reply = new CompletableFuture<>();
+    if (newRoundTrip) {
+      roundTrips.increment();
+    }
     attempt(command, reply, System.nanoTime() + operationTimeoutNanos, 0);
     return reply.orTimeout(operationTimeoutNanos, TimeUnit.NANOSECONDS);
   }
@@ -703,7 +716,6 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
 
   private <R> void attempt(
       Supplier<? extends CompletionStage<R>> command, CompletableFuture<R> reply, long deadline, int resends) {
-    roundTrips.increment();
     try {
       command.get().whenComplete((r, e) -> {
         if (e == null) {
@@ -815,6 +827,9 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     }
     try {
       near.remove(key);
+      if (absent != null) {
+        absent.remove(key);
+      }
     } catch (RuntimeException e) {
       if (!isClosed()) {
         log.warn("Cache '{}' could not remove a key from its near cache", name(), e);
@@ -837,6 +852,9 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
   private void clearNear() {
     try {
       near.clear();
+      if (absent != null) {
+        absent.clear();
+      }
     } catch (RuntimeException e) {
       if (!isClosed()) {
         log.warn("Cache '{}' could not clear its near cache", name(), e);
@@ -973,6 +991,9 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
       }
     } finally {
       near.close();
+      if (absent != null) {
+        absent.close();
+      }
     }
   }
 
@@ -980,6 +1001,7 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
   public List<BackendMetric> backendMetrics() {
     return List.of(
         new BackendMetric("cache.near.hits", "Reads answered by the near cache", BackendMetric.Kind.COUNTER, nearHits::sum),
+        new BackendMetric("cache.near.absent.hits", "Reads answered by the near cache's record that Redis has no such key", BackendMetric.Kind.COUNTER, absentHits::sum),
         new BackendMetric("cache.near.misses", "Reads the near cache could not answer", BackendMetric.Kind.COUNTER, nearMisses::sum),
         new BackendMetric("cache.redis.roundtrips", "Commands sent to Redis", BackendMetric.Kind.COUNTER, roundTrips::sum),
         new BackendMetric("cache.near.invalidations", "Invalidations received from Redis for this cache's keys", BackendMetric.Kind.COUNTER, invalidations::sum),
@@ -993,6 +1015,11 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
   @Nullable V nearValueForTest(K key) {
     Stamped<V> stamped = near.get(key);
     return stamped != null && isFresh(stamped) ? stamped.value() : null;
+  }
+
+  /** Whether the near cache would answer "absent" for {@code key} now, without reading Redis; for tests. */
+  boolean nearAbsentForTest(K key) {
+    return knownAbsent(key);
   }
 
   /** Whether the near cache is currently served (tracking up, or expiry-only); for tests. */
@@ -1131,9 +1158,10 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
       checkOpen();
       Map<K, Boolean> toFetch = new LinkedHashMap<>();
       Map<K, V> hits = new LinkedHashMap<>();
+      Map<K, Boolean> knownAbsent = new LinkedHashMap<>();
       for (K key : keys) {
         requireNonNull(key, "keys contains null");
-        if (hits.containsKey(key) || toFetch.containsKey(key)) {
+        if (hits.containsKey(key) || toFetch.containsKey(key) || knownAbsent.containsKey(key)) {
           continue;
         }
         Stamped<V> stamped = near.get(key);
@@ -1141,6 +1169,11 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
           nearHits.increment();
           stats.recordHits(1);
           hits.put(key, stamped.value());
+        } else if (knownAbsent(key)) {
+          nearHits.increment();
+          absentHits.increment();
+          stats.recordMisses(1);
+          knownAbsent.put(key, Boolean.TRUE);
         } else {
           nearMisses.increment();
           toFetch.put(key, Boolean.TRUE);

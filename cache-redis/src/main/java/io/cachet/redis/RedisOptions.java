@@ -45,6 +45,9 @@ public final class RedisOptions implements BackendOptions {
   /** The longest a near-cache entry is served without being re-read, whatever invalidations say. */
   public static final Duration DEFAULT_NEAR_CACHE_MAX_AGE = Duration.ofMinutes(10);
 
+  /** How long a key Redis did not have is remembered as absent; {@link Duration#ZERO} turns that off. */
+  public static final Duration DEFAULT_NEGATIVE_CACHE_MAX_AGE = Duration.ofMinutes(1);
+
   /** The option names understood in properties files. */
   public static final Set<String> OPTION_NAMES =
       Set.of(
@@ -57,6 +60,7 @@ public final class RedisOptions implements BackendOptions {
           "connectTimeout",
           "coherence",
           "nearCacheMaxAge",
+          "negativeCacheMaxAge",
           "serveStaleOnError",
           "trustStore",
           "trustStorePassword",
@@ -72,6 +76,7 @@ public final class RedisOptions implements BackendOptions {
   private final Duration connectTimeout;
   private final Coherence coherence;
   private final Duration nearCacheMaxAge;
+  private final Duration negativeCacheMaxAge;
   private final boolean serveStaleOnError;
   private final @Nullable Path trustStore;
   private final @Nullable String trustStorePassword;
@@ -92,6 +97,7 @@ public final class RedisOptions implements BackendOptions {
     this.connectTimeout = b.connectTimeout;
     this.coherence = b.coherence;
     this.nearCacheMaxAge = b.nearCacheMaxAge;
+    this.negativeCacheMaxAge = b.negativeCacheMaxAge;
     this.serveStaleOnError = b.serveStaleOnError;
   }
 
@@ -129,6 +135,7 @@ public final class RedisOptions implements BackendOptions {
         case "connectTimeout" -> builder.connectTimeout(Durations.parse("connectTimeout", value));
         case "coherence" -> builder.coherence(Coherence.parse(value));
         case "nearCacheMaxAge" -> builder.nearCacheMaxAge(Durations.parse("nearCacheMaxAge", value));
+        case "negativeCacheMaxAge" -> builder.negativeCacheMaxAge(Durations.parse("negativeCacheMaxAge", value));
         case "serveStaleOnError" -> builder.serveStaleOnError(OptionValues.parseBoolean("serveStaleOnError", value));
         case "trustStore" -> builder.trustStore(Path.of(value));
         case "trustStorePassword" -> builder.trustStorePassword(value);
@@ -217,6 +224,14 @@ public final class RedisOptions implements BackendOptions {
   }
 
   /**
+   * Returns how long the near cache remembers that Redis has no such key (invalidated like any
+   * entry when a client creates it); zero when absent keys are not cached.
+   */
+  public Duration negativeCacheMaxAge() {
+    return negativeCacheMaxAge;
+  }
+
+  /**
    * Returns whether a read falls back to the near copy, even an unverified one, when Redis is
    * unavailable or does not answer in time (not when it answers with an error).
    */
@@ -240,6 +255,8 @@ public final class RedisOptions implements BackendOptions {
         + coherence
         + ", nearCacheMaxAge="
         + nearCacheMaxAge
+        + ", negativeCacheMaxAge="
+        + negativeCacheMaxAge
         + ", serveStaleOnError="
         + serveStaleOnError
         + (username == null ? "" : ", username=" + username)
@@ -262,6 +279,7 @@ public final class RedisOptions implements BackendOptions {
     private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
     private Coherence coherence = Coherence.TRACKING;
     private Duration nearCacheMaxAge = DEFAULT_NEAR_CACHE_MAX_AGE;
+    private Duration negativeCacheMaxAge = DEFAULT_NEGATIVE_CACHE_MAX_AGE;
     private boolean serveStaleOnError;
     private @Nullable Path trustStore;
     private @Nullable String trustStorePassword;
@@ -280,6 +298,7 @@ public final class RedisOptions implements BackendOptions {
       connectTimeout = o.connectTimeout;
       coherence = o.coherence;
       nearCacheMaxAge = o.nearCacheMaxAge;
+      negativeCacheMaxAge = o.negativeCacheMaxAge;
       serveStaleOnError = o.serveStaleOnError;
       trustStore = o.trustStore;
       trustStorePassword = o.trustStorePassword;
@@ -419,6 +438,21 @@ public final class RedisOptions implements BackendOptions {
     /** Sets the longest a near-cache entry is served without re-reading Redis; must be positive. */
     public Builder nearCacheMaxAge(Duration maxAge) {
       this.nearCacheMaxAge = positive("nearCacheMaxAge", maxAge);
+      return this;
+    }
+
+    /**
+     * Sets how long the near cache remembers that Redis has no such key, so repeated reads of an
+     * absent key cost no round trip; the record is invalidated like any near entry when a client
+     * creates the key. {@link Duration#ZERO} turns negative caching off; must be {@code >= 0}.
+     */
+    public Builder negativeCacheMaxAge(Duration maxAge) {
+      requireNonNull(maxAge, "negativeCacheMaxAge");
+      if (maxAge.isNegative()) {
+        throw new IllegalArgumentException("negativeCacheMaxAge must be >= 0, was " + maxAge);
+      }
+      once("negativeCacheMaxAge", null);
+      this.negativeCacheMaxAge = maxAge;
       return this;
     }
 

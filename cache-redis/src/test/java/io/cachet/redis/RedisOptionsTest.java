@@ -126,4 +126,13 @@ final class RedisOptionsTest {
     assertThat(o.trustStore()).contains(store);
     assertThat(o.toString()).doesNotContain("=x");
   }
+
+  @Test
+  void negativeCacheMaxAge_defaultZeroAndNegative() {
+    assertThat(RedisOptions.defaults().negativeCacheMaxAge()).isEqualTo(RedisOptions.DEFAULT_NEGATIVE_CACHE_MAX_AGE);
+    assertThat(RedisOptions.parse(Map.of("negativeCacheMaxAge", "0s")).negativeCacheMaxAge()).isZero();
+    assertThatThrownBy(() -> RedisOptions.builder().negativeCacheMaxAge(Duration.ofSeconds(-1)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("negativeCacheMaxAge must be >= 0, was PT-1S");
+  }
 }

@@ -166,33 +166,67 @@ public final class RedisSentinel implements AutoCloseable {
     }
 
     /**
-     * Waits until the Sentinels have promoted another node than {@code previous}, it answers as a
-     * primary, and the setup is ready again (see {@link #awaitReady()}).
+     * Waits until every running Sentinel names another node than {@code previous} as the primary
+     * and that node answers as one.
      *
      * @param previous the primary before the failover
      * @return the new primary
      * @throws IllegalStateException when no failover completes within a minute
      */
     public RedisServer awaitFailover(RedisServer previous) {
-        Await.until("a failover away from " + previous.address(), FAILOVER_TIMEOUT, () -> {
-            RedisServer now = primary();
-            return now != previous && now.isRunning() && "master".equals(role(now));
-        }, this::describe);
+        Await.until("a failover away from " + previous.address(), FAILOVER_TIMEOUT,
+                () -> failedOverFrom(previous), this::describe);
         return primary();
     }
 
     /**
-     * Asks the Sentinels to fail over now (as {@code SENTINEL FAILOVER}) and waits for it.
+     * Asks the Sentinels to fail over now (as {@code SENTINEL FAILOVER}) and waits for it. A
+     * Sentinel aborts a requested failover when its last {@code INFO} from the replica is older
+     * than five ping periods (it asks every ten seconds), so the request is repeated until one
+     * succeeds.
      *
      * @return the new primary
+     * @throws IllegalStateException when no failover completes within a minute
      */
     public RedisServer failover() {
         RedisServer previous = primary();
-        sentinels().stream().filter(RedisServer::isRunning).findFirst().orElseThrow()
-                .command("SENTINEL", "FAILOVER", MASTER_NAME);
-        RedisServer promoted = awaitFailover(previous);
+        Await.until("a requested failover away from " + previous.address(), FAILOVER_TIMEOUT, () -> {
+            RedisServer sentinel = sentinels().stream().filter(RedisServer::isRunning).findFirst().orElseThrow();
+            try {
+                sentinel.command("SENTINEL", "FAILOVER", MASTER_NAME);
+            } catch (RespErrorException e) {
+                // INPROG: one is under way; NOGOODSLAVE: no replica qualifies yet. Wait and see.
+            }
+            long until = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(3);
+            while (System.nanoTime() - until < 0) {
+                if (failedOverFrom(previous)) {
+                    return true;
+                }
+                try {
+                    Thread.sleep(50);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted while waiting for a failover", e);
+                }
+            }
+            return false;
+        }, this::describe);
         awaitReady();
-        return promoted;
+        return primary();
+    }
+
+    /** Every running Sentinel names the same new primary, which answers as a primary. */
+    private boolean failedOverFrom(RedisServer previous) {
+        RedisServer now = primary();
+        if (now == previous || !now.isRunning() || !"master".equals(role(now))) {
+            return false;
+        }
+        for (RedisServer sentinel : sentinels()) {
+            if (sentinel.isRunning() && !now.address().equals(primaryAddress(sentinel))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
