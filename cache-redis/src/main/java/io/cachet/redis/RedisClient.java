@@ -45,11 +45,13 @@ final class RedisClient implements AutoCloseable {
   static final Duration PING_INTERVAL = Duration.ofSeconds(1);
 
   private final RedissonClient client;
+  private final RedissonCommands commands;
   private final TrackingHub hub;
   private final RedisAddress address;
 
   private RedisClient(RedissonClient client, TrackingHub hub, RedisAddress address) {
     this.client = client;
+    this.commands = new RedissonCommands(client);
     this.hub = hub;
     this.address = address;
   }
@@ -225,9 +227,9 @@ final class RedisClient implements AutoCloseable {
     return client;
   }
 
-  /** Redisson's command executor: the one internal Redisson type the cache sends commands through. */
-  org.redisson.command.CommandAsyncExecutor executor() {
-    return ((Redisson) client).getCommandExecutor();
+  /** The raw-key commands the caches send, through Redisson's executor (see RedissonCommands). */
+  RedissonCommands commands() {
+    return commands;
   }
 
   TrackingHub hub() {

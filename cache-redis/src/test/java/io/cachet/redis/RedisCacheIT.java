@@ -313,8 +313,8 @@ final class RedisCacheIT {
     RedisCache<String, String> same = cache(o -> o.username("sharer").password("right"), c -> {});
     RedisCache<String, String> slower =
         cache(o -> o.username("sharer").password("right").commandTimeout(Duration.ofSeconds(7)), c -> {});
-    assertThat(same.redisForTest()).isSameAs(first.redisForTest());
-    assertThat(slower.redisForTest()).isNotSameAs(first.redisForTest());
+    assertThat(same.clientForTest()).isSameAs(first.clientForTest());
+    assertThat(slower.clientForTest()).isNotSameAs(first.clientForTest());
     assertThatThrownBy(() -> cache(o -> o.username("sharer").password("wrong"), c -> {}))
         .as("a wrong password is used, not the first cache's client")
         .isInstanceOf(BackendUnavailableException.class);
