@@ -210,7 +210,7 @@ public final class RedisCluster implements AutoCloseable {
      * @return the current primaries
      */
     public List<RedisServer> primaries() {
-        return nodes().stream().filter(RedisServer::isRunning).filter(n -> role(n).equals("master")).toList();
+        return nodes().stream().filter(RedisServer::isRunning).filter(n -> Nodes.role(n).equals("master")).toList();
     }
 
     /**
@@ -219,7 +219,7 @@ public final class RedisCluster implements AutoCloseable {
      * @return the current replicas
      */
     public List<RedisServer> replicas() {
-        return nodes().stream().filter(RedisServer::isRunning).filter(n -> role(n).equals("slave")).toList();
+        return nodes().stream().filter(RedisServer::isRunning).filter(n -> Nodes.role(n).equals("slave")).toList();
     }
 
     /**
@@ -320,21 +320,7 @@ public final class RedisCluster implements AutoCloseable {
     /** Stops every node and deletes their directories; idempotent. */
     @Override
     public void close() {
-        RuntimeException failure = null;
-        for (RedisServer node : nodes()) {
-            try {
-                node.close();
-            } catch (RuntimeException e) {
-                if (failure == null) {
-                    failure = e;
-                } else {
-                    failure.addSuppressed(e);
-                }
-            }
-        }
-        if (failure != null) {
-            throw failure;
-        }
+        Nodes.closeAll(nodes());
     }
 
     @Override
@@ -345,11 +331,6 @@ public final class RedisCluster implements AutoCloseable {
     private RedisServer anyRunning() {
         return nodes().stream().filter(RedisServer::isRunning).findFirst()
                 .orElseThrow(() -> new IllegalStateException("no node of the cluster is running"));
-    }
-
-    private static String role(RedisServer node) {
-        List<?> role = (List<?>) node.command("ROLE");
-        return role == null || role.isEmpty() ? "" : String.valueOf(role.get(0));
     }
 
     private static String describe(RedisServer node) {

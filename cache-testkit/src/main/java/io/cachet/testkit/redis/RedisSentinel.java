@@ -123,7 +123,7 @@ public final class RedisSentinel implements AutoCloseable {
 
     private boolean ready() {
         RedisServer primary = primary();
-        if (!primary.isRunning() || !"master".equals(role(primary))) {
+        if (!primary.isRunning() || !"master".equals(Nodes.role(primary))) {
             return false;
         }
         long replicas = dataNodes().stream().filter(RedisServer::isRunning).count() - 1;
@@ -218,7 +218,7 @@ public final class RedisSentinel implements AutoCloseable {
     /** Every running Sentinel names the same new primary, which answers as a primary. */
     private boolean failedOverFrom(RedisServer previous) {
         RedisServer now = primary();
-        if (now == previous || !now.isRunning() || !"master".equals(role(now))) {
+        if (now == previous || !now.isRunning() || !"master".equals(Nodes.role(now))) {
             return false;
         }
         for (RedisServer sentinel : sentinels()) {
@@ -275,21 +275,7 @@ public final class RedisSentinel implements AutoCloseable {
     public void close() {
         List<RedisServer> all = new ArrayList<>(sentinels());
         all.addAll(dataNodes());
-        RuntimeException failure = null;
-        for (RedisServer node : all) {
-            try {
-                node.close();
-            } catch (RuntimeException e) {
-                if (failure == null) {
-                    failure = e;
-                } else {
-                    failure.addSuppressed(e);
-                }
-            }
-        }
-        if (failure != null) {
-            throw failure;
-        }
+        Nodes.closeAll(all);
     }
 
     @Override
@@ -309,11 +295,6 @@ public final class RedisSentinel implements AutoCloseable {
         List<?> reply = (List<?>) requireNonNull(
                 sentinel.command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER_NAME));
         return reply.get(0) + ":" + reply.get(1);
-    }
-
-    private static String role(RedisServer node) {
-        List<?> role = (List<?>) node.command("ROLE");
-        return role == null || role.isEmpty() ? "" : String.valueOf(role.get(0));
     }
 
     /** The {@code flags} field of one entry of {@code SENTINEL REPLICAS}, a flat list or a map. */
