@@ -167,8 +167,8 @@ final class TrackingHub implements AutoCloseable {
   /** Brings the channels in line with the primaries in Redisson's view. */
   void reconcile() {
     Supplier<Set<String>> view = topology;
-    if (view == null || closed) {
-      return;
+    if (view == null || closed || listeners.isEmpty()) {
+      return; // no cache tracks yet (expiry-only caches never do): no connection is opened
     }
     Set<String> primaries = view.get();
     if (primaries.isEmpty()) {

@@ -94,4 +94,14 @@ final class RedisTrackingHubIT {
       await().atMost(DEADLINE).until(() -> "v2".equals(cache.get("k")) && "v2".equals(cache.nearValueForTest("k")));
     }
   }
+
+  @Test
+  void clientWhoseCachesAreExpiryOnly_opensNoTrackingConnection() {
+    RedisOptions options = RedisOptions.builder().address(REDIS.server().uri()).coherence(Coherence.EXPIRY).build();
+    try (RedisClient client = RedisClient.connect(options)) {
+      new RedisCache<>(CacheConfig.<String, String>builder("expiry").build(), options, client, c -> {});
+      client.hub().reconcile();
+      assertThat(client.hub().trackedForTest()).isEmpty();
+    }
+  }
 }
