@@ -43,9 +43,8 @@ import org.redisson.client.codec.StringCodec;
  *   <li>{@code CACHET_REDIS_MISS}: a Cachet cache with backend {@code redis}, coherence {@code
  *       EXPIRY} and {@code nearCacheMaxAge} of 1 ns. Every get is then a genuine near miss: the
  *       near cache is consulted and its copy (if any) has expired, so Cachet registers a
- *       single-flight load, sends its read script as one {@code EVALSHA} ({@code GET} + {@code
- *       PTTL}, one round trip), decodes the value and stores it in the near cache, where it expires
- *       at once. That is the whole miss path of a default {@code TRACKING} cache as well; tracking
+ *       single-flight load, sends {@code GET} and {@code PTTL} together (one round trip of
+ *       waiting), decodes the value and stores it in the near cache, where it expires at once. That is the whole miss path of a default {@code TRACKING} cache as well; tracking
  *       adds nothing per read (broadcast mode keeps no per-key state in Redis), and a tiny
  *       maximum age is the only configuration that makes every read a miss for certain
  *       ({@code maximumSize(0)} evicts asynchronously, so a read could still hit). The
@@ -53,8 +52,9 @@ import org.redisson.client.codec.StringCodec;
  *       the run.
  *   <li>{@code REDISSON_BUCKET_GET}: {@code redisson.getBucket(key, StringCodec.INSTANCE).get()}:
  *       one {@code GET}, the baseline.
- *   <li>{@code REDISSON_SCRIPT_GET_PTTL}: the same client sending Cachet's read script by {@code
- *       EVALSHA}, with no Cachet code around it. It splits the gap:
+ *   <li>{@code REDISSON_SCRIPT_GET_PTTL}: the same client sending a {@code GET}+{@code PTTL} Lua
+ *       script (Cachet's read before it sent the two commands together) by {@code EVALSHA}, with no
+ *       Cachet code around it. It splits the gap:
  *       {@code REDISSON_SCRIPT_GET_PTTL / REDISSON_BUCKET_GET} is the cost of the script (Lua
  *       call and a second reply element) on the server and the wire, {@code CACHET_REDIS_MISS /
  *       REDISSON_SCRIPT_GET_PTTL} the cost of Cachet's own code (futures, load registry, codec,

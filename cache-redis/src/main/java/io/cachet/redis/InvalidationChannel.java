@@ -10,6 +10,7 @@ import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
@@ -74,7 +75,7 @@ final class InvalidationChannel implements AutoCloseable {
   private final @Nullable SSLSocketFactory tls;
   private final @Nullable String username;
   private final @Nullable String password;
-  private final byte[] prefix;
+  private final List<byte[]> prefixes;
   private final Duration connectTimeout;
   private final Duration pingInterval;
   private final Listener listener;
@@ -98,7 +99,7 @@ final class InvalidationChannel implements AutoCloseable {
       @Nullable SSLSocketFactory tls,
       @Nullable String username,
       @Nullable String password,
-      byte[] prefix,
+      List<byte[]> prefixes,
       Duration connectTimeout,
       Duration pingInterval,
       Listener listener) {
@@ -106,7 +107,7 @@ final class InvalidationChannel implements AutoCloseable {
     this.tls = tls;
     this.username = username;
     this.password = password;
-    this.prefix = prefix.clone();
+    this.prefixes = prefixes.stream().map(byte[]::clone).toList();
     this.connectTimeout = connectTimeout;
     this.pingInterval = pingInterval;
     this.listener = listener;
@@ -283,13 +284,18 @@ final class InvalidationChannel implements AutoCloseable {
       // NOAUTH, WRONGPASS, max clients reached, BUSY, LOADING...: a failed attempt, retried.
       throw new IOException("Redis refused HELLO 3: " + error.message());
     }
-    if (prefix.length > 0) {
-      Resp3.write(out, "CLIENT", "TRACKING", "on", "BCAST", "PREFIX", prefix);
-    } else {
-      Resp3.write(out, "CLIENT", "TRACKING", "on", "BCAST");
+    List<Object> tracking = new ArrayList<>(List.of("CLIENT", "TRACKING", "on", "BCAST"));
+    for (byte[] prefix : prefixes) {
+      if (prefix.length == 0) {
+        tracking = new ArrayList<>(List.of("CLIENT", "TRACKING", "on", "BCAST")); // every key
+        break;
+      }
+      tracking.add("PREFIX");
+      tracking.add(prefix);
     }
-    Object tracking = readReply(in);
-    if (tracking instanceof Resp3.Error error) {
+    Resp3.write(out, tracking.toArray());
+    Object trackingReply = readReply(in);
+    if (trackingReply instanceof Resp3.Error error) {
       if (meansUnsupported(error.message())) {
         return "CLIENT TRACKING refused: " + error.message();
       }

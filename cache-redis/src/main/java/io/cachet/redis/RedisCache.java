@@ -7,19 +7,14 @@ import io.cachet.BackendUnavailableException;
 import io.cachet.Cache;
 import io.cachet.CacheConfig;
 import io.cachet.CacheException;
-import io.cachet.CacheLoadException;
 import io.cachet.CacheStats;
 import io.cachet.Ticker;
 import io.cachet.codec.Codec;
 import io.cachet.codec.CodecException;
-import io.cachet.local.LocalCacheProvider;
 import io.cachet.spi.AbstractCache;
 import io.cachet.spi.BackendMetric;
 import io.cachet.spi.Checks;
 import io.cachet.spi.MetricsSource;
-import io.cachet.spi.StatsCounter;
-import java.io.IOException;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -27,183 +22,64 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
-import java.util.function.Function;
 import java.util.function.Supplier;
-import javax.net.ssl.SSLSocketFactory;
 import org.jspecify.annotations.Nullable;
-import org.redisson.RedissonShutdownException;
-import org.redisson.client.RedisConnectionException;
-import org.redisson.client.RedisNodeNotFoundException;
-import org.redisson.client.RedisReconnectedException;
-import org.redisson.client.RedisRetryException;
-import org.redisson.client.RedisTimeoutException;
-import org.redisson.client.codec.ByteArrayCodec;
-import org.redisson.client.protocol.RedisCommand;
-import org.redisson.client.protocol.RedisCommands;
-import org.redisson.client.protocol.decoder.ObjectListReplayDecoder;
-import org.redisson.command.CommandAsyncExecutor;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * A cache whose truth lives in Redis, read through a local near cache.
+ * A cache whose truth lives in Redis, read through a local near cache: the facade that ties the
+ * near-cache protocol ({@link NearCache}) to the transport ({@link RedisTransport}).
  *
- * <h2>Coherence protocol</h2>
- *
- * Near entries are {@link Stamped} with the <em>epoch</em> in which their read was registered. The
- * epoch changes whenever the invalidation channel goes down or comes up (and on a flush), and a
- * near entry is served only while the channel is up ({@code coherent}) and its stamp equals the
- * current epoch. So a disconnect flushes the whole near cache in O(1), and nothing cached before it
- * is served again without re-reading Redis; the stale copies stay only for
- * {@code serveStaleOnError}.
- *
- * <p>A read that misses registers a {@link Load} for its key in {@code loads} <em>before</em>
- * sending {@code GET}; concurrent misses on the key share it (single-flight). An invalidation of
- * the key raises the registered load's {@link Flag} and then removes the near entry. The load
- * stores its value (unless the flag is already raised or the epoch moved) stamped with that same
- * flag, and a near entry whose flag is raised is never served. So whatever the interleaving, once
- * an invalidation has been processed, no value read before it is served from the near cache: the
- * load that read it was either flagged (its entry, stored before or after, is dead) or had already
- * stored and deregistered (the removal takes the entry out). No lock is held and nobody waits.
- * CONCURRENCY.md has the full argument.
- *
- * <p>Writes go to Redis and, when they complete (successfully, with an error, or by timing out),
- * invalidate the key locally in the same way, so a thread always reads its own writes. Every Redis
- * call is bounded by {@code commandTimeout + 250 ms}, is resent only if it never reached Redis
- * (see send), and fails with
- * {@link BackendUnavailableException} when Redis cannot be reached or does not answer in time, or
- * with a plain {@link CacheException} naming the key when Redis answers with an error.
+ * <p>A read asks the near cache, else registers a load there, reads Redis and lets the near cache
+ * store what it read if that is still valid. Writes go to Redis and, when they complete
+ * (successfully, with an error, or by timing out), invalidate the key locally, so a thread always
+ * reads its own writes. {@link #async()} offers the same operations without blocking
+ * ({@link RedisAsyncCache}).
  *
  * <p>Thread-safe. Threads: callers; Redisson's event loops and the JDK's delay scheduler complete
- * loads and writes (they only touch concurrent maps and the near cache, never block); the
- * invalidation channel's thread.
+ * loads and writes (they only touch concurrent maps and the near stores, never block); the
+ * client's tracking threads. See CONCURRENCY.md.
  */
 final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSource {
-
-  private static final Logger log = LoggerFactory.getLogger(RedisCache.class);
 
   private static final String COMPARE_AND_SET =
       "if redis.call('GET', KEYS[1]) == ARGV[1] then "
           + "if ARGV[3] ~= '' then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) "
           + "else redis.call('SET', KEYS[1], ARGV[2]) end return 1 end return 0";
-  /** GET and PTTL in one round trip, so a near copy never outlives the key's TTL in Redis. */
-  private static final String GET_WITH_TTL =
-      "return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}";
-  private static final String MGET_WITH_TTL =
-      "local r = {} for i, k in ipairs(KEYS) do "
-          + "r[2 * i - 1] = redis.call('GET', k) r[2 * i] = redis.call('PTTL', k) end return r";
   private static final String COMPARE_AND_DELETE =
       "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end return 0";
-
-  /** SCAN with its reply as raw [cursor, [keys...]]. */
-  private static final RedisCommand<List<Object>> RAW_SCAN = new RedisCommand<>("SCAN", new ObjectListReplayDecoder<>());
-
-  /** Slack on top of {@code commandTimeout} before the cache gives up on a command itself. */
-  private static final long SLACK_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
-  /**
-   * How much longer a blocked caller waits than a command may take. Every command is bounded
-   * where it is sent, so this only fires if something else went wrong; it keeps a caller from
-   * hanging on a bug.
-   */
-  private static final long BACKSTOP_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   private final RedisOptions options;
   private final Codec<K> keyCodec;
   private final Codec<V> valueCodec;
   private final byte[] prefix;
-  private final CommandAsyncExecutor redis;
-  private final Cache<K, Stamped<V>> near;
-  private final ConcurrentHashMap<K, Load<V>> loads = new ConcurrentHashMap<>();
+  private final RedisClient client;
+  private final RedisTransport redis;
+  private final NearCache<K, V> near;
   private final Ticker ticker;
-  private final long operationTimeoutNanos;
   private final @Nullable Long expireAfterWriteMillis;
-  private final @Nullable InvalidationChannel channel;
-  private final AsyncCache<K, V> async = new RedisAsyncCache();
-
-  /**
-   * A stage each read waits for between Redis's reply (or failure) and completing; already
-   * complete, so reads continue inline. Tests return an incomplete stage to hold a read there
-   * without blocking any thread (Redisson's event loops must never block).
-   */
-  volatile Function<Object, CompletionStage<?>> beforeCaching = key -> DONE;
-
-  /**
-   * Run by a load that stores its value, after its checks passed: just before and just after the
-   * near-cache put; do nothing. Tests use them to land an invalidation between the checks and the
-   * store, and to look at what a reader would be served right after the store.
-   */
-  volatile Consumer<Object> beforeNearPut = key -> {};
-
-  volatile Consumer<Object> afterNearPut = key -> {};
-
-  private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
-
-  private final AtomicLong epoch = new AtomicLong();
-  private volatile boolean coherent;
-  private volatile boolean tracking;
-  private volatile boolean fallback;
-  private final AtomicBoolean warnedFallback = new AtomicBoolean();
-  private final LongAdder roundTrips = new LongAdder();
-  private final LongAdder nearHits = new LongAdder();
-  private final LongAdder nearMisses = new LongAdder();
-  private final LongAdder invalidations = new LongAdder();
-  private final LongAdder flushes = new LongAdder();
+  private final @Nullable TrackingHub hub;
+  private final AsyncCache<K, V> async = new RedisAsyncCache<>(this);
   private final LongAdder staleServed = new LongAdder();
 
-  RedisCache(CacheConfig<K, V> config, RedisOptions options, CommandAsyncExecutor redis, Consumer<Cache<?, ?>> onClose) {
+  RedisCache(CacheConfig<K, V> config, RedisOptions options, RedisClient client, Consumer<Cache<?, ?>> onClose) {
     super(config, onClose);
     this.options = options;
     this.keyCodec = Checks.keyCodec(config, RedisCacheProvider.NAME);
     this.valueCodec = Checks.valueCodec(config, RedisCacheProvider.NAME);
     this.prefix = options.keyPrefix().getBytes(StandardCharsets.UTF_8);
-    this.redis = redis;
+    this.client = client;
+    this.redis = new RedisTransport(config.name(), options, client);
     this.ticker = config.ticker();
-    // Commands are not retried (a resent conditional write could apply twice), so one command
-    // timeout plus a little scheduling slack bounds every call.
-    this.operationTimeoutNanos = Checks.saturatedNanos(options.commandTimeout()) + SLACK_NANOS;
     this.expireAfterWriteMillis = config.expireAfterWrite().map(RedisCache::millis).orElse(null);
-    this.near =
-        LocalCacheProvider.createStandalone(
-            CacheConfig.builder(config.name() + "-near")
-                .keyType(config.keyType())
-                .valueType(Stamped.<V>type())
-                .maximumSize(config.maximumSize())
-                .evictionPolicy(config.evictionPolicy())
-                .expireAfterWrite(options.nearCacheMaxAge())
-                .perEntryTtl(false)
-                .ticker(config.ticker())
-                .executor(config.executor())
-                .build());
-    if (options.coherence() == Coherence.TRACKING) {
-      URI uri = URI.create(options.address());
-      this.channel =
-          new InvalidationChannel(
-              config.name(),
-              uri,
-              uri.getScheme().equals("rediss") ? (SSLSocketFactory) SSLSocketFactory.getDefault() : null,
-              options.username().orElse(null),
-              options.password().orElse(null),
-              prefix,
-              options.connectTimeout(),
-              Duration.ofSeconds(1),
-              new ChannelListener());
-      this.coherent = false;
-      channel.start();
-    } else {
-      this.channel = null;
-      this.coherent = true;
+    this.hub = options.coherence() == Coherence.TRACKING ? client.hub() : null;
+    this.near = new NearCache<>(config, options, keyCodec, prefix, hub != null);
+    if (hub != null) {
+      hub.register(near.listener(), prefix);
     }
   }
 
@@ -211,19 +87,21 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
 
   @Override
   public @Nullable V get(K key) {
-    return await(getAsync(key));
+    return redis.await(getAsync(key));
   }
 
-  private CompletableFuture<@Nullable V> getAsync(K key) {
+  CompletableFuture<@Nullable V> getAsync(K key) {
     requireNonNull(key, "key");
     checkOpen();
-    Stamped<V> stamped = near.get(key);
-    if (stamped != null && isFresh(stamped)) {
-      nearHits.increment();
+    NearCache.Stamped<V> stamped = near.lookup(key);
+    if (stamped != null) {
       stats.recordHits(1);
       return CompletableFuture.completedFuture(stamped.value());
     }
-    nearMisses.increment();
+    if (near.lookupAbsent(key)) {
+      stats.recordMisses(1);
+      return CompletableFuture.completedFuture(null);
+    }
     // Redis is the cache: a value found there is a hit; the near cache has its own metrics.
     return load(key).thenApply(value -> {
       if (value != null) {
@@ -235,21 +113,10 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     });
   }
 
-  private boolean isFresh(Stamped<V> stamped) {
-    return coherent
-        && stamped.epoch() == epoch.get()
-        && !stamped.invalidated().raised
-        && beforeRedisDeadline(stamped);
-  }
-
-  private boolean beforeRedisDeadline(Stamped<V> stamped) {
-    return stamped.deadline() == Long.MAX_VALUE || ticker.read() - stamped.deadline() < 0;
-  }
-
   /** Reads {@code key} from Redis once per key at a time; caches the result if still valid. */
   private CompletableFuture<@Nullable V> load(K key) {
-    Load<V> mine = new Load<>(epoch.get(), coherent);
-    Load<V> theirs = register(key, mine);
+    NearCache.Load<V> mine = near.newLoad();
+    NearCache.Load<V> theirs = near.register(key, mine);
     if (theirs != null) {
       return theirs.future.copy();
     }
@@ -257,55 +124,45 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     try {
       redisKey = redisKey(key);
     } catch (CacheException e) {
-      loads.remove(key, mine);
+      near.deregister(key, mine);
       mine.future.completeExceptionally(e);
       return mine.future.copy();
     }
     long start = ticker.read();
-    this.<List<Object>>send(() ->
-            redis.evalReadAsync(routing(redisKey), ByteArrayCodec.INSTANCE, RedisCommands.EVAL_LIST, GET_WITH_TTL, List.of(redisKey)))
-        .whenComplete((reply, error) -> afterReply(key, () -> {
-          try {
-            Object raw = reply == null || reply.isEmpty() ? null : reply.get(0);
-            Object pttl = reply == null || reply.size() < 2 ? null : reply.get(1);
-            complete(key, mine, raw, pttl, error, start, ticker.read() - start);
-          } catch (Throwable t) {
-            loads.remove(key, mine);
-            mine.future.completeExceptionally(t); // no-op if already completed
-          }
-        }));
+    redis.read(redisKey).whenComplete((reply, error) -> near.beforeCaching(key).whenComplete((ignored, hookError) -> {
+      try {
+        complete(key, mine, reply, error, start, ticker.read() - start);
+      } catch (Throwable t) {
+        near.deregister(key, mine);
+        mine.future.completeExceptionally(t); // no-op if already completed
+      }
+    }));
     return mine.future.copy();
-  }
-
-  /** Runs {@code then} once the {@link #beforeCaching} stage (normally already done) completes. */
-  private void afterReply(Object key, Runnable then) {
-    CompletionStage<?> gate;
-    try {
-      gate = beforeCaching.apply(key);
-    } catch (RuntimeException e) {
-      gate = DONE;
-    }
-    gate.whenComplete((ignored, hookError) -> then.run());
   }
 
   /**
    * Completes one key's read: a failure (maybe answered from the near copy), a miss, a value that
    * cannot be decoded, or a value, cached if still valid. Always deregisters the load before
    * completing it: a caller that arrives once the value is out must start a new read, never join
-   * this finished one (see register).
+   * this finished one (see NearCache.register).
    */
   private void complete(
-      K key, Load<V> load, @Nullable Object raw, @Nullable Object pttl, @Nullable Throwable error, long start,
+      K key, NearCache.Load<V> load, RedisTransport.@Nullable Read reply, @Nullable Throwable error, long start,
       long loadNanos) {
-    if (error != null) {
+    if (error != null || reply == null) {
       stats.recordLoadFailure(loadNanos);
-      loads.remove(key, load);
-      failRead(key, load.future, error);
+      near.deregister(key, load);
+      failRead(key, load.future, error != null ? error : new IllegalStateException("no reply"));
       return;
     }
-    if (!(raw instanceof byte[] bytes)) {
-      loads.remove(key, load);
-      load.future.complete(null); // no such key: a miss, not a load
+    if (!(reply.value() instanceof byte[] bytes)) {
+      // No such key: a miss, not a load; remembered as absent like a value is remembered.
+      try {
+        near.storeAbsent(key, load);
+      } finally {
+        near.deregister(key, load);
+      }
+      load.future.complete(null);
       return;
     }
     V value;
@@ -313,65 +170,17 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
       value = decode(key, bytes);
     } catch (CodecException e) {
       stats.recordLoadFailure(loadNanos);
-      loads.remove(key, load);
+      near.deregister(key, load);
       load.future.completeExceptionally(e);
       return;
     }
     stats.recordLoadSuccess(loadNanos);
     try {
-      cacheIfStillValid(key, load, value, pttl, start);
+      near.storeValue(key, load, value, reply.pttl(), start);
     } finally {
-      loads.remove(key, load);
+      near.deregister(key, load);
     }
     load.future.complete(value);
-  }
-
-  /**
-   * Stores {@code value} unless an invalidation or an epoch change got there first, stamped with
-   * the load's epoch and flag: an invalidation that raises the flag later (before the load
-   * deregisters) makes the entry dead at once, wherever the put stands. See the class notes and
-   * CONCURRENCY.md.
-   */
-  private void cacheIfStillValid(K key, Load<V> load, V value, @Nullable Object pttl, long start) {
-    if (!load.cacheable || load.invalidated.raised || load.epoch != epoch.get() || !coherent || isClosed()) {
-      return;
-    }
-    long deadline = Long.MAX_VALUE;
-    if (pttl instanceof Long ms && ms >= 0) {
-      // The key expires in Redis ms after Redis ran the script, which was after we sent it at
-      // start: a deadline counted from start never outlives the key.
-      deadline = start + TimeUnit.MILLISECONDS.toNanos(ms);
-    }
-    try {
-      beforeNearPut.accept(key);
-      near.put(key, new Stamped<>(value, load.epoch, deadline, load.invalidated));
-      afterNearPut.accept(key);
-    } catch (RuntimeException e) {
-      if (!isClosed()) {
-        log.warn("Cache '{}' could not store a value read from Redis in its near cache", name(), e);
-      }
-    }
-  }
-
-  /**
-   * Registers {@code mine} as the in-flight read of {@code key}, or returns the read already in
-   * flight to join. A read that an invalidation has flagged is not joined: it may return a value
-   * older than a write whose invalidation this caller has already seen, so {@code mine} replaces it
-   * (its own callers still get its result).
-   */
-  private @Nullable Load<V> register(K key, Load<V> mine) {
-    while (true) {
-      Load<V> theirs = loads.putIfAbsent(key, mine);
-      if (theirs == null) {
-        return null;
-      }
-      if (!theirs.invalidated.raised) {
-        return theirs;
-      }
-      if (loads.replace(key, theirs, mine)) {
-        return null;
-      }
-    }
   }
 
   /**
@@ -380,29 +189,21 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
    * an invalidation or by a write of this process since the read started) and within its Redis TTL.
    */
   private void failRead(K key, CompletableFuture<@Nullable V> future, Throwable error) {
-    Throwable cause = unwrap(error);
-    if (options.serveStaleOnError() && isUnavailable(cause)) {
-      Stamped<V> copy = nearCopy(key);
-      if (copy != null && !copy.invalidated().raised && beforeRedisDeadline(copy)) {
+    Throwable cause = RedisTransport.unwrap(error);
+    if (options.serveStaleOnError() && RedisTransport.isUnavailable(cause)) {
+      NearCache.Stamped<V> copy = near.staleCopy(key);
+      if (copy != null) {
         staleServed.increment();
         future.complete(copy.value());
         return;
       }
     }
-    future.completeExceptionally(failure(key, cause));
-  }
-
-  private @Nullable Stamped<V> nearCopy(K key) {
-    try {
-      return near.get(key);
-    } catch (IllegalStateException e) {
-      return null; // closed
-    }
+    future.completeExceptionally(redis.failure(key, cause));
   }
 
   @Override
   protected @Nullable V getQuietly(K key) {
-    return await(load(key)); // Redis itself: another client may have stored it since the miss
+    return redis.await(load(key)); // Redis itself: another client may have stored it since the miss
   }
 
   @Override
@@ -417,107 +218,63 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
 
   @Override
   public Map<K, V> getAll(Iterable<? extends K> keys) {
-    requireNonNull(keys, "keys");
-    checkOpen();
-    Map<K, CompletableFuture<@Nullable V>> pending = new LinkedHashMap<>();
-    Map<K, Boolean> toFetch = new LinkedHashMap<>();
-    for (K key : keys) {
-      requireNonNull(key, "keys contains null");
-      if (pending.containsKey(key)) {
-        continue;
-      }
-      Stamped<V> stamped = near.get(key);
-      if (stamped != null && isFresh(stamped)) {
-        nearHits.increment();
-        pending.put(key, CompletableFuture.completedFuture(stamped.value()));
-      } else {
-        nearMisses.increment();
-        toFetch.put(key, Boolean.TRUE);
-        pending.put(key, null);
-      }
-    }
-    pending.putAll(loadAll(toFetch.keySet()));
+    Map<K, CompletableFuture<@Nullable V>> pending = startGetAll(keys);
     // One deadline for the whole call, not one per key.
-    long deadline = System.nanoTime() + operationTimeoutNanos + BACKSTOP_NANOS;
+    long deadline = System.nanoTime() + redis.callerBoundNanos();
     Map<K, V> result = new LinkedHashMap<>();
     for (Map.Entry<K, CompletableFuture<@Nullable V>> e : pending.entrySet()) {
-      V value = await(e.getValue(), deadline - System.nanoTime());
+      V value = redis.await(e.getValue(), deadline - System.nanoTime());
       if (value != null) {
-        stats.recordHits(1);
         result.put(e.getKey(), value);
-      } else {
-        stats.recordMisses(1);
       }
     }
     return result;
   }
 
-  /** Loads several keys with one script call, sharing loads already in flight. */
-  private Map<K, CompletableFuture<@Nullable V>> loadAll(Iterable<K> keys) {
-    Map<K, CompletableFuture<@Nullable V>> futures = new LinkedHashMap<>();
-    List<K> owned = new ArrayList<>();
-    List<Load<V>> ownedLoads = new ArrayList<>();
-    List<Object> redisKeys = new ArrayList<>();
+  /**
+   * Starts reading {@code keys}: near hits complete at once, each near miss is one concurrent read
+   * (sharing reads already in flight). Every key's hit or miss is counted when its future completes.
+   */
+  Map<K, CompletableFuture<@Nullable V>> startGetAll(Iterable<? extends K> keys) {
+    requireNonNull(keys, "keys");
+    checkOpen();
+    List<K> distinct = new ArrayList<>();
     for (K key : keys) {
-      Load<V> mine = new Load<>(epoch.get(), coherent);
-      Load<V> theirs = register(key, mine);
-      if (theirs != null) {
-        futures.put(key, theirs.future.copy());
-        continue;
-      }
-      try {
-        redisKeys.add(redisKey(key));
-      } catch (CacheException e) {
-        loads.remove(key, mine);
-        mine.future.completeExceptionally(e);
-        futures.put(key, mine.future.copy());
-        continue;
-      }
-      owned.add(key);
-      ownedLoads.add(mine);
-      futures.put(key, mine.future.copy());
+      requireNonNull(key, "keys contains null");
+      distinct.add(key);
     }
-    if (owned.isEmpty()) {
-      return futures;
+    Map<K, CompletableFuture<@Nullable V>> pending = new LinkedHashMap<>();
+    for (K key : distinct) {
+      if (!pending.containsKey(key)) {
+        pending.put(key, getAsync(key));
+      }
     }
-    long start = ticker.read();
-    this.<List<Object>>send(() ->
-            redis.evalReadAsync(
-                routing((byte[]) redisKeys.get(0)), ByteArrayCodec.INSTANCE, RedisCommands.EVAL_LIST, MGET_WITH_TTL, redisKeys))
-        .whenComplete((values, error) -> afterReply(owned.get(0), () -> {
-          // One round trip answered every key: each key's load is charged its share of the time.
-          long share = (ticker.read() - start) / owned.size();
-          for (int i = 0; i < owned.size(); i++) {
-            K key = owned.get(i);
-            Load<V> load = ownedLoads.get(i);
-            try {
-              Object raw = values == null || values.size() <= 2 * i ? null : values.get(2 * i);
-              Object pttl = values == null || values.size() <= 2 * i + 1 ? null : values.get(2 * i + 1);
-              complete(key, load, raw, pttl, error, start, share);
-            } catch (Throwable t) {
-              loads.remove(key, load);
-              load.future.completeExceptionally(t);
-            }
-          }
-        }));
-    return futures;
+    return pending;
   }
 
   // ------------------------------------------------------------ writes
 
   @Override
   public void put(K key, V value) {
-    await(putAsync(key, value, expireAfterWriteMillis));
+    redis.await(putAsync(key, value, expireAfterWriteMillis));
   }
 
   @Override
   public void put(K key, V value, Duration ttl) {
+    redis.await(putAsync(key, value, ttl));
+  }
+
+  CompletableFuture<Void> putAsync(K key, V value) {
+    return putAsync(key, value, expireAfterWriteMillis);
+  }
+
+  CompletableFuture<Void> putAsync(K key, V value, Duration ttl) {
     requireNonNull(key, "key");
     requireNonNull(value, "value");
     Checks.requirePositiveTtl(ttl);
     checkOpen();
     checkPerEntryTtl();
-    await(putAsync(key, value, millis(ttl)));
+    return putAsync(key, value, millis(ttl));
   }
 
   private CompletableFuture<Void> putAsync(K key, V value, @Nullable Long ttlMillis) {
@@ -529,7 +286,7 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
   }
 
   private CompletableFuture<Void> set(K key, byte[] redisKey, Object[] args) {
-    return this.<Object>write(key, () -> redis.writeAsync(redisKey, ByteArrayCodec.INSTANCE, RedisCommands.SET, args))
+    return this.<Object>write(key, () -> redis.commands().set(redisKey, args))
         .thenApply(ok -> {
           stats.recordPuts(1);
           return null;
@@ -552,20 +309,20 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     });
     List<CompletableFuture<Void>> writes = new ArrayList<>();
     commands.forEach((k, args) -> writes.add(set(k, (byte[]) args[0], args)));
-    await(CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)));
+    redis.await(CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)));
   }
 
   @Override
   public boolean putIfAbsent(K key, V value) {
-    return await(conditionalSet(key, value, "NX"));
+    return redis.await(conditionalSet(key, value, "NX"));
   }
 
   @Override
   public boolean replace(K key, V value) {
-    return await(conditionalSet(key, value, "XX"));
+    return redis.await(conditionalSet(key, value, "XX"));
   }
 
-  private CompletableFuture<Boolean> conditionalSet(K key, V value, String condition) {
+  CompletableFuture<Boolean> conditionalSet(K key, V value, String condition) {
     requireNonNull(key, "key");
     requireNonNull(value, "value");
     checkOpen();
@@ -573,7 +330,7 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     Object[] base = setArgs(redisKey, encode(key, value), expireAfterWriteMillis);
     Object[] args = Arrays.copyOf(base, base.length + 1);
     args[base.length] = condition;
-    return this.<Boolean>write(key, () -> redis.writeAsync(redisKey, ByteArrayCodec.INSTANCE, RedisCommands.SET_BOOLEAN, args))
+    return this.<Boolean>write(key, () -> redis.commands().setIf(redisKey, args))
         .thenApply(stored -> {
           if (Boolean.TRUE.equals(stored)) {
             stats.recordPuts(1);
@@ -585,10 +342,10 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
 
   @Override
   public boolean replace(K key, V oldValue, V newValue) {
-    return await(compareAndSet(key, oldValue, newValue));
+    return redis.await(compareAndSet(key, oldValue, newValue));
   }
 
-  private CompletableFuture<Boolean> compareAndSet(K key, V oldValue, V newValue) {
+  CompletableFuture<Boolean> compareAndSet(K key, V oldValue, V newValue) {
     requireNonNull(key, "key");
     requireNonNull(oldValue, "oldValue");
     requireNonNull(newValue, "newValue");
@@ -606,14 +363,14 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
 
   @Override
   public boolean remove(K key) {
-    return await(removeAsync(key));
+    return redis.await(removeAsync(key));
   }
 
-  private CompletableFuture<Boolean> removeAsync(K key) {
+  CompletableFuture<Boolean> removeAsync(K key) {
     requireNonNull(key, "key");
     checkOpen();
     byte[] redisKey = redisKey(key);
-    return this.<Long>write(key, () -> redis.writeAsync(redisKey, ByteArrayCodec.INSTANCE, RedisCommands.DEL, redisKey))
+    return this.<Long>write(key, () -> redis.commands().del(redisKey))
         .thenApply(count -> count != null && count > 0);
   }
 
@@ -623,101 +380,33 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     requireNonNull(value, "value");
     checkOpen();
     byte[] redisKey = redisKey(key);
-    return await(eval(key, redisKey, COMPARE_AND_DELETE, encode(key, value)));
+    return redis.await(eval(key, redisKey, COMPARE_AND_DELETE, encode(key, value)));
   }
 
   @Override
   public boolean expire(K key, Duration ttl) {
-    return await(expireAsync(key, ttl));
+    return redis.await(expireAsync(key, ttl));
   }
 
-  private CompletableFuture<Boolean> expireAsync(K key, Duration ttl) {
+  CompletableFuture<Boolean> expireAsync(K key, Duration ttl) {
     requireNonNull(key, "key");
     Checks.requireNonNegativeTtl(ttl);
     checkOpen();
     checkPerEntryTtl();
     byte[] redisKey = redisKey(key);
     long ms = ttl.isZero() ? 0 : millis(ttl);
-    return this.<Boolean>write(key, () -> redis.writeAsync(redisKey, ByteArrayCodec.INSTANCE, RedisCommands.PEXPIRE, redisKey, ms))
+    return this.<Boolean>write(key, () -> redis.commands().pexpire(redisKey, ms))
         .thenApply(Boolean.TRUE::equals);
   }
 
   @Override
   public void clear() {
     checkOpen();
-    String pattern = escapeGlob(options.keyPrefix()) + "*";
     try {
-      String cursor = "0";
-      do {
-        String at = cursor;
-        List<Object> reply =
-            await(this.<List<Object>>send(() ->
-                    redis.readAsync(new byte[] {0}, ByteArrayCodec.INSTANCE, RAW_SCAN, at, "MATCH", pattern, "COUNT", 1000))
-                .exceptionallyCompose(error -> CompletableFuture.failedFuture(failure(null, error))));
-        cursor = new String((byte[]) reply.get(0), StandardCharsets.US_ASCII);
-        @SuppressWarnings("unchecked")
-        List<Object> keys = (List<Object>) reply.get(1);
-        if (!keys.isEmpty()) {
-          Object[] batch = keys.toArray();
-          await(this.<Object>send(() -> redis.writeAsync((byte[]) batch[0], ByteArrayCodec.INSTANCE, RedisCommands.UNLINK, batch))
-              .exceptionallyCompose(error -> CompletableFuture.failedFuture(failure(null, error))));
-        }
-      } while (!cursor.equals("0"));
+      redis.clear(escapeGlob(options.keyPrefix()) + "*");
     } finally {
-      invalidateAllLocally();
+      near.invalidateAll();
     }
-  }
-
-  // ------------------------------------------------------------ plumbing
-
-  /**
-   * Sends one command through Redisson; the returned future completes with Redis's reply, the
-   * failure, or a {@link TimeoutException} after {@code commandTimeout + 250 ms}, whichever comes
-   * first.
-   *
-   * <p>Redisson is configured not to retry: after a response timeout it would resend the command,
-   * and a conditional write that Redis had in fact applied would then report {@code false}. The
-   * only failure resent here is one where the command provably never reached Redis (Redisson could
-   * not connect, or could not write it to a connection that had just died), at most
-   * {@value #MAX_RESENDS} times, {@value #RESEND_DELAY_MILLIS} ms apart, within the same bound.
-   */
-  private <R> CompletableFuture<R> send(Supplier<? extends CompletionStage<R>> command) {
-    CompletableFuture<R> reply = new CompletableFuture<>();
-    attempt(command, reply, System.nanoTime() + operationTimeoutNanos, 0);
-    return reply.orTimeout(operationTimeoutNanos, TimeUnit.NANOSECONDS);
-  }
-
-  private static final int MAX_RESENDS = 2;
-  private static final long RESEND_DELAY_MILLIS = 100;
-
-  private <R> void attempt(
-      Supplier<? extends CompletionStage<R>> command, CompletableFuture<R> reply, long deadline, int resends) {
-    roundTrips.increment();
-    try {
-      command.get().whenComplete((r, e) -> {
-        if (e == null) {
-          reply.complete(r);
-        } else if (resends < MAX_RESENDS
-            && neverSent(unwrap(e))
-            && !reply.isDone()
-            && deadline - System.nanoTime() > TimeUnit.MILLISECONDS.toNanos(RESEND_DELAY_MILLIS)) {
-          CompletableFuture.delayedExecutor(RESEND_DELAY_MILLIS, TimeUnit.MILLISECONDS)
-              .execute(() -> attempt(command, reply, deadline, resends + 1));
-        } else {
-          reply.completeExceptionally(e);
-        }
-      });
-    } catch (RuntimeException e) {
-      reply.completeExceptionally(e);
-    }
-  }
-
-  /**
-   * Whether Redis cannot have received the command: Redisson found no connection, or writing to
-   * the connection failed (a write that reached the socket completes its promise first).
-   */
-  private static boolean neverSent(Throwable cause) {
-    return cause instanceof RedisConnectionException; // WriteRedisConnectionException included
   }
 
   /**
@@ -726,30 +415,25 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
    * up waiting (Redis may still apply the write), and again if Redis answers after that.
    */
   private <R> CompletableFuture<R> write(K key, Supplier<? extends CompletionStage<R>> command) {
-    return this.<R>send(() -> command.get().whenComplete((reply, error) -> invalidateLocally(key)))
+    return redis.<R>send(() -> command.get().whenComplete((reply, error) -> near.invalidate(key)))
         .handle((reply, error) -> {
           if (error == null) {
             return reply;
           }
-          Throwable cause = unwrap(error);
+          Throwable cause = RedisTransport.unwrap(error);
           if (cause instanceof TimeoutException) {
-            invalidateLocally(key);
+            near.invalidate(key);
           }
-          throw failure(key, cause);
+          throw redis.failure(key, cause);
         });
   }
 
   private CompletableFuture<Boolean> eval(K key, byte[] redisKey, String script, Object... args) {
-    return this.<Boolean>write(key, () ->
-            redis.evalWriteAsync(
-                routing(redisKey), ByteArrayCodec.INSTANCE, RedisCommands.EVAL_BOOLEAN, script, List.of(redisKey), args))
+    return this.<Boolean>write(key, () -> redis.commands().evalBoolean(redisKey, script, args))
         .thenApply(Boolean.TRUE::equals);
   }
 
-  /** Redisson routes scripts by a String key; a single server ignores it. */
-  private static String routing(byte[] redisKey) {
-    return new String(redisKey, StandardCharsets.ISO_8859_1);
-  }
+  // ------------------------------------------------------------ keys and values
 
   private static Object[] setArgs(byte[] redisKey, byte[] value, @Nullable Long ttlMillis) {
     return ttlMillis == null
@@ -791,130 +475,7 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     }
   }
 
-  /**
-   * Forgets {@code key} locally: raises the flag of its registered read (so whatever that read
-   * stores, before or after, is never served), then removes the near entry (which takes out what a
-   * read that already deregistered stored). Never throws: it runs in callbacks whose futures must
-   * complete, even after close.
-   */
-  private void invalidateLocally(K key) {
-    Load<V> load = loads.get(key);
-    if (load != null) {
-      load.invalidated.raised = true;
-    }
-    try {
-      near.remove(key);
-    } catch (RuntimeException e) {
-      if (!isClosed()) {
-        log.warn("Cache '{}' could not remove a key from its near cache", name(), e);
-      }
-    }
-  }
-
-  /**
-   * Forgets every key locally. The epoch moves first: every near entry and every read registered
-   * before, whenever it stores, carries an older epoch and is never served as fresh.
-   */
-  private void invalidateAllLocally() {
-    epoch.incrementAndGet();
-    for (Load<V> load : loads.values()) {
-      load.invalidated.raised = true;
-    }
-    clearNear();
-  }
-
-  private void clearNear() {
-    try {
-      near.clear();
-    } catch (RuntimeException e) {
-      if (!isClosed()) {
-        log.warn("Cache '{}' could not clear its near cache", name(), e);
-      }
-    }
-  }
-
-  private static Throwable unwrap(Throwable error) {
-    Throwable cause = error;
-    while ((cause instanceof CompletionException || cause instanceof ExecutionException) && cause.getCause() != null) {
-      cause = cause.getCause();
-    }
-    return cause;
-  }
-
-  /**
-   * Whether {@code cause} means Redis could not be reached or did not answer in time (as opposed
-   * to answering with an error): Redisson's connection and timeout failures, a server that is
-   * loading or busy, a client shutting down, and our own bound.
-   */
-  static boolean isUnavailable(Throwable cause) {
-    return cause instanceof TimeoutException
-        || cause instanceof BackendUnavailableException
-        || cause instanceof RedisConnectionException
-        || cause instanceof RedisTimeoutException
-        || cause instanceof RedisRetryException
-        || cause instanceof RedisNodeNotFoundException
-        || cause instanceof RedisReconnectedException
-        || cause instanceof RedissonShutdownException
-        || cause instanceof CancellationException
-        || cause instanceof IOException;
-  }
-
-  /** The exception a caller sees for a failed command on {@code key} (null: no single key). */
-  private CacheException failure(@Nullable K key, Throwable error) {
-    Throwable cause = unwrap(error);
-    if (cause instanceof CacheException ce) {
-      return ce;
-    }
-    String which = key == null ? "" : " for key '" + key + "'";
-    if (cause instanceof TimeoutException || cause instanceof RedisTimeoutException) {
-      return new BackendUnavailableException(
-          "Redis at " + options.address() + " did not answer within " + Duration.ofNanos(operationTimeoutNanos)
-              + which + " of cache '" + name() + "'", cause);
-    }
-    if (isUnavailable(cause)) {
-      return new BackendUnavailableException(
-          "Redis at " + options.address() + " is unavailable" + which + " of cache '" + name() + "': " + describe(cause), cause);
-    }
-    return new CacheException(
-        "Redis at " + options.address() + " rejected the command" + which + " of cache '" + name() + "': " + describe(cause), cause);
-  }
-
-  /** Redisson's message up to where it starts listing the channel and the command's arguments. */
-  private static String describe(Throwable cause) {
-    String message = String.valueOf(cause.getMessage());
-    int cut = message.length();
-    for (String marker : new String[] {". channel:", ", channel:", " channel:", "command:", "Command:", "params:"}) {
-      int at = message.indexOf(marker);
-      if (at >= 0 && at < cut) {
-        cut = at;
-      }
-    }
-    return message.substring(0, cut).strip();
-  }
-
-  private <T> T await(CompletionStage<T> stage) {
-    return await(stage, operationTimeoutNanos + BACKSTOP_NANOS);
-  }
-
-  private <T> T await(CompletionStage<T> stage, long timeoutNanos) {
-    CompletableFuture<T> future = stage.toCompletableFuture();
-    try {
-      return future.get(Math.max(0, timeoutNanos), TimeUnit.NANOSECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new CacheException("interrupted while waiting for Redis", e);
-    } catch (TimeoutException e) {
-      throw failure(null, e);
-    } catch (ExecutionException e) {
-      Throwable cause = unwrap(e);
-      if (cause instanceof RuntimeException re) {
-        throw re;
-      }
-      throw new CacheException("Redis call failed for cache '" + name() + "'", cause);
-    }
-  }
-
-  private static long millis(Duration duration) {
+  static long millis(Duration duration) {
     long ms = Checks.saturatedNanos(duration) / 1_000_000L;
     return Math.max(1, ms);
   }
@@ -929,6 +490,8 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     }
     return sb.toString();
   }
+
+  // ------------------------------------------------------------ the rest of the API
 
   @Override
   public long estimatedSize() {
@@ -945,7 +508,7 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     }
     return new CacheStats(
         s.hitCount(), s.missCount(), s.putCount(), s.loadSuccessCount(), s.loadFailureCount(),
-        s.totalLoadTimeNanos(), near.stats().evictionCount());
+        s.totalLoadTimeNanos(), near.evictionCount());
   }
 
   @Override
@@ -954,11 +517,16 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     return async;
   }
 
+  /** The transport, whose bounds and error mapping the non-blocking view shares. */
+  RedisTransport transport() {
+    return redis;
+  }
+
   @Override
   protected void release() {
     try {
-      if (channel != null) {
-        channel.close();
+      if (hub != null) {
+        hub.unregister(near.listener());
       }
     } finally {
       near.close();
@@ -967,260 +535,48 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
 
   @Override
   public List<BackendMetric> backendMetrics() {
-    return List.of(
-        new BackendMetric("cache.near.hits", "Reads answered by the near cache", BackendMetric.Kind.COUNTER, nearHits::sum),
-        new BackendMetric("cache.near.misses", "Reads the near cache could not answer", BackendMetric.Kind.COUNTER, nearMisses::sum),
-        new BackendMetric("cache.redis.roundtrips", "Commands sent to Redis", BackendMetric.Kind.COUNTER, roundTrips::sum),
-        new BackendMetric("cache.near.invalidations", "Invalidations received from Redis for this cache's keys", BackendMetric.Kind.COUNTER, invalidations::sum),
-        new BackendMetric("cache.near.flushes", "Times the near cache was flushed because invalidations may have been lost", BackendMetric.Kind.COUNTER, flushes::sum),
-        new BackendMetric("cache.near.stale.served", "Reads answered from an unverified near copy because Redis failed", BackendMetric.Kind.COUNTER, staleServed::sum),
-        new BackendMetric("cache.near.tracking", "1 while invalidations are being received, 0 otherwise", BackendMetric.Kind.GAUGE, () -> tracking ? 1 : 0),
-        new BackendMetric("cache.near.expiry.only", "1 when the near cache relies on expiry alone (configured, or Redis refused tracking)", BackendMetric.Kind.GAUGE, () -> channel == null || fallback ? 1 : 0));
+    List<BackendMetric> metrics = new ArrayList<>(near.metrics());
+    metrics.add(new BackendMetric("cache.redis.roundtrips", "Round trips to Redis (a read's GET and PTTL go out together)",
+        BackendMetric.Kind.COUNTER, redis::roundTrips));
+    metrics.add(new BackendMetric("cache.near.stale.served", "Reads answered from an unverified near copy because Redis failed",
+        BackendMetric.Kind.COUNTER, staleServed::sum));
+    return List.copyOf(metrics);
   }
+
+  // ------------------------------------------------------------ for tests
 
   /** The value the near cache would serve for {@code key} now, without reading Redis; for tests. */
   @Nullable V nearValueForTest(K key) {
-    Stamped<V> stamped = near.get(key);
-    return stamped != null && isFresh(stamped) ? stamped.value() : null;
+    return near.peek(key);
+  }
+
+  /** Whether the near cache would answer "absent" for {@code key} now, without reading Redis; for tests. */
+  boolean nearAbsentForTest(K key) {
+    return near.peekAbsent(key);
   }
 
   /** Whether the near cache is currently served (tracking up, or expiry-only); for tests. */
   boolean isCoherent() {
-    return coherent;
+    return near.isCoherent();
   }
 
   /** Whether Redis refused tracking and the cache fell back to expiry-only; for tests. */
   boolean isFallback() {
-    return fallback;
+    return near.isFallback();
   }
 
-  /** The Redisson executor this cache sends its commands through; for tests. */
-  CommandAsyncExecutor redisForTest() {
-    return redis;
+  /** Sets the points where a test holds or observes reads. */
+  void testHooks(NearCache.Hooks hooks) {
+    near.hooks(hooks);
   }
 
-  /** The invalidation channel, if this cache has one; for tests. */
-  @Nullable InvalidationChannel channelForTest() {
-    return channel;
+  /** The client this cache sends its commands through; for tests. */
+  RedisClient clientForTest() {
+    return client;
   }
 
-  /** Drops the invalidation connection as if Redis had; for tests. */
-  void dropInvalidationChannelForTest() {
-    if (channel != null) {
-      channel.disconnectForTest();
-    }
-  }
-
-  // ------------------------------------------------------------ types
-
-  /**
-   * A near-cache value, the epoch its read was registered in, the ticker reading at which its key
-   * expires in Redis ({@code Long.MAX_VALUE}: no TTL), and its read's invalidation flag.
-   */
-  record Stamped<V>(V value, long epoch, long deadline, Flag invalidated) {
-
-    /** The class of {@code Stamped<V>}, for the near cache's configuration. */
-    @SuppressWarnings("unchecked") // erasure: Stamped.class is the class of every Stamped<V>
-    static <V> Class<Stamped<V>> type() {
-      return (Class<Stamped<V>>) (Class<?>) Stamped.class;
-    }
-  }
-
-  /** Raised once, never lowered; shared by a read and the near entry it stores. */
-  static final class Flag {
-    volatile boolean raised;
-  }
-
-  /** An in-flight read of one key. */
-  static final class Load<V> {
-    final long epoch;
-    final boolean cacheable;
-    final CompletableFuture<@Nullable V> future = new CompletableFuture<>();
-    /** Raised by an invalidation of the key, a write of it by this process, or a flush. */
-    final Flag invalidated = new Flag();
-
-    Load(long epoch, boolean cacheable) {
-      this.epoch = epoch;
-      this.cacheable = cacheable;
-    }
-  }
-
-  private final class ChannelListener implements InvalidationChannel.Listener {
-
-    @Override
-    public void up() {
-      epoch.incrementAndGet();
-      coherent = true;
-      tracking = true;
-      log.debug("Cache '{}' receives invalidations from {}", name(), options.address());
-    }
-
-    @Override
-    public void down(Throwable cause) {
-      boolean wasCoherent = coherent;
-      tracking = false;
-      coherent = false;
-      epoch.incrementAndGet();
-      for (Load<V> load : loads.values()) {
-        load.invalidated.raised = true;
-      }
-      if (!options.serveStaleOnError()) {
-        clearNear();
-      }
-      if (wasCoherent) {
-        flushes.increment();
-      }
-    }
-
-    @Override
-    public void invalidate(byte[] redisKey) {
-      if (!startsWith(redisKey, prefix)) {
-        return;
-      }
-      K key;
-      try {
-        key = keyCodec.decode(Arrays.copyOfRange(redisKey, prefix.length, redisKey.length));
-      } catch (RuntimeException e) {
-        return; // not a key this cache can hold
-      }
-      invalidateLocally(key);
-      invalidations.increment(); // after: the metric says the invalidation was applied
-    }
-
-    @Override
-    public void invalidateAll() {
-      invalidateAllLocally();
-      invalidations.increment();
-      flushes.increment();
-    }
-
-    @Override
-    public void unsupported(String reason) {
-      epoch.incrementAndGet();
-      coherent = true;
-      fallback = true; // last: whoever sees it also sees the near cache in use
-      if (warnedFallback.compareAndSet(false, true)) {
-        log.warn(
-            "Redis at {} does not support client tracking ({}); cache '{}' falls back to expiry-only coherence: "
-                + "near copies may be stale for up to nearCacheMaxAge={}",
-            options.address(), reason, name(), options.nearCacheMaxAge());
-      }
-    }
-
-    private boolean startsWith(byte[] bytes, byte[] start) {
-      if (bytes.length < start.length) {
-        return false;
-      }
-      for (int i = 0; i < start.length; i++) {
-        if (bytes[i] != start[i]) {
-          return false;
-        }
-      }
-      return true;
-    }
-  }
-
-  /** The non-blocking view: the same operations, never blocking the caller. */
-  private final class RedisAsyncCache implements AsyncCache<K, V> {
-
-    @Override
-    public Cache<K, V> sync() {
-      return RedisCache.this;
-    }
-
-    @Override
-    public CompletionStage<@Nullable V> get(K key) {
-      return bounded(() -> getAsync(key));
-    }
-
-    @Override
-    public CompletionStage<Map<K, V>> getAll(Iterable<? extends K> keys) {
-      requireNonNull(keys, "keys");
-      checkOpen();
-      Map<K, Boolean> toFetch = new LinkedHashMap<>();
-      Map<K, V> hits = new LinkedHashMap<>();
-      for (K key : keys) {
-        requireNonNull(key, "keys contains null");
-        if (hits.containsKey(key) || toFetch.containsKey(key)) {
-          continue;
-        }
-        Stamped<V> stamped = near.get(key);
-        if (stamped != null && isFresh(stamped)) {
-          nearHits.increment();
-          stats.recordHits(1);
-          hits.put(key, stamped.value());
-        } else {
-          nearMisses.increment();
-          toFetch.put(key, Boolean.TRUE);
-        }
-      }
-      Map<K, CompletableFuture<@Nullable V>> loads = loadAll(toFetch.keySet());
-      return bounded(() -> CompletableFuture.allOf(loads.values().toArray(CompletableFuture[]::new)).thenApply(ignored -> {
-        Map<K, V> result = new LinkedHashMap<>(hits);
-        loads.forEach((k, f) -> {
-          V v = f.join();
-          if (v != null) {
-            stats.recordHits(1);
-            result.put(k, v);
-          } else {
-            stats.recordMisses(1);
-          }
-        });
-        return result;
-      }));
-    }
-
-    @Override
-    public CompletionStage<Void> put(K key, V value) {
-      return bounded(() -> putAsync(key, value, expireAfterWriteMillis));
-    }
-
-    @Override
-    public CompletionStage<Void> put(K key, V value, Duration ttl) {
-      requireNonNull(key, "key");
-      requireNonNull(value, "value");
-      Checks.requirePositiveTtl(ttl);
-      checkOpen();
-      checkPerEntryTtl();
-      return bounded(() -> putAsync(key, value, millis(ttl)));
-    }
-
-    @Override
-    public CompletionStage<Boolean> putIfAbsent(K key, V value) {
-      return bounded(() -> conditionalSet(key, value, "NX"));
-    }
-
-    @Override
-    public CompletionStage<Boolean> replace(K key, V oldValue, V newValue) {
-      return bounded(() -> compareAndSet(key, oldValue, newValue));
-    }
-
-    @Override
-    public CompletionStage<Boolean> remove(K key) {
-      return bounded(() -> removeAsync(key));
-    }
-
-    @Override
-    public CompletionStage<Boolean> expire(K key, Duration ttl) {
-      return bounded(() -> expireAsync(key, ttl));
-    }
-
-    /**
-     * Starts an operation: argument errors and use after close are thrown; a runtime failure (a
-     * codec that cannot encode) fails the stage, as the blocking form would throw it. The stage is
-     * bounded like a blocking caller's wait.
-     */
-    private <T> CompletionStage<T> bounded(Supplier<CompletableFuture<T>> operation) {
-      CompletableFuture<T> future;
-      try {
-        future = operation.get();
-      } catch (CacheException e) {
-        return CompletableFuture.failedFuture(e);
-      }
-      return future
-          .copy()
-          .orTimeout(operationTimeoutNanos + BACKSTOP_NANOS, TimeUnit.NANOSECONDS)
-          .exceptionallyCompose(error -> CompletableFuture.failedFuture(failure(null, error)));
-    }
+  /** The client's tracking hub, if this cache uses one; for tests. */
+  @Nullable TrackingHub hubForTest() {
+    return hub;
   }
 }

@@ -1,7 +1,6 @@
 package io.cachet.redis;
 
 import io.cachet.BackendOptions;
-import io.cachet.BackendUnavailableException;
 import io.cachet.Cache;
 import io.cachet.CacheConfig;
 import io.cachet.spi.BackendContext;
@@ -10,25 +9,19 @@ import io.cachet.spi.Checks;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import org.redisson.Redisson;
-import org.redisson.api.RedissonClient;
-import org.redisson.client.codec.ByteArrayCodec;
-import org.redisson.config.Config;
-import org.redisson.config.ConstantDelay;
-import org.redisson.config.SingleServerConfig;
 
 /**
  * The provider of the {@code redis} backend, registered for {@link java.util.ServiceLoader}.
  *
  * <p>Caches of one manager whose connection options are all equal (address, database, user name,
- * password, command and connect timeouts) share one Redisson client, which the manager shuts down
- * when it closes; a cache with any of them different gets a client of its own. Each cache with
- * {@link Coherence#TRACKING} has its own invalidation connection.
+ * password, command and connect timeouts, TLS stores) share one client, which the manager shuts
+ * down when it closes; a cache with any of them different gets a client of its own. A client keeps
+ * one invalidation connection per Redis primary, shared by all its caches with
+ * {@link Coherence#TRACKING}.
  *
  * <p>Keys must have value equality: a key codec for an array type (such as
  * {@code Codecs.bytes()}) is rejected, because the near cache would compare keys by identity.
@@ -63,9 +56,8 @@ public final class RedisCacheProvider implements CacheBackendProvider {
     Checks.keyCodec(config, NAME);
     Checks.valueCodec(config, NAME);
     List<Object> key = sharingKey(options);
-    RedissonResource client =
-        context.sharedResource(key, RedissonResource.class, () -> RedissonResource.connect(options));
-    return new RedisCache<>(config, options, client.executor(), context::closed);
+    RedisClient client = context.sharedResource(key, RedisClient.class, () -> RedisClient.connect(options));
+    return new RedisCache<>(config, options, client, context::closed);
   }
 
   /** Every option the shared Redisson client is built from; the password only as a digest. */
@@ -77,7 +69,11 @@ public final class RedisCacheProvider implements CacheBackendProvider {
         options.username().orElse(""),
         options.password().map(RedisCacheProvider::sha256).orElse(""),
         options.commandTimeout(),
-        options.connectTimeout());
+        options.connectTimeout(),
+        options.trustStore().map(Object::toString).orElse(""),
+        options.trustStorePassword().map(RedisCacheProvider::sha256).orElse(""),
+        options.keyStore().map(Object::toString).orElse(""),
+        options.keyStorePassword().map(RedisCacheProvider::sha256).orElse(""));
   }
 
   private static String sha256(String text) {
@@ -85,64 +81,6 @@ public final class RedisCacheProvider implements CacheBackendProvider {
       return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("every JVM has SHA-256", e);
-    }
-  }
-
-  /** A Redisson client owned by a cache manager. */
-  static final class RedissonResource implements AutoCloseable {
-
-    private final RedissonClient client;
-
-    private RedissonResource(RedissonClient client) {
-      this.client = client;
-    }
-
-    static RedissonResource connect(RedisOptions options) {
-      Config config = new Config();
-      config.setCodec(ByteArrayCodec.INSTANCE);
-      // Sized for a cache client, not Redisson's defaults (32 event-loop threads, 24 idle connections).
-      config.setNettyThreads(Math.max(2, Runtime.getRuntime().availableProcessors()));
-      // Scripts (GET+PTTL, compare-and-set) are sent as EVALSHA once loaded.
-      config.setUseScriptCache(true);
-      SingleServerConfig server =
-          config
-              .useSingleServer()
-              .setAddress(options.address())
-              .setDatabase(options.database())
-              .setTimeout((int) options.commandTimeout().toMillis())
-              .setConnectTimeout((int) options.connectTimeout().toMillis())
-              // No retries: after a response timeout Redisson would resend the command, and a
-              // conditional write (SET NX, compare-and-set) that had in fact been applied would then
-              // report false. Every call fails within commandTimeout instead.
-              .setRetryAttempts(0)
-              .setRetryDelay(new ConstantDelay(Duration.ofMillis(100)))
-              .setConnectionMinimumIdleSize(2)
-              .setConnectionPoolSize(32)
-              .setSubscriptionConnectionMinimumIdleSize(0)
-              .setSubscriptionConnectionPoolSize(1)
-              .setPingConnectionInterval(1_000);
-      options.username().ifPresent(server::setUsername);
-      options.password().ifPresent(server::setPassword);
-      try {
-        return new RedissonResource(Redisson.create(config));
-      } catch (RuntimeException e) {
-        throw new BackendUnavailableException(
-            "cannot connect to Redis at " + options.address() + " within " + options.connectTimeout() + ": " + e.getMessage(), e);
-      }
-    }
-
-    org.redisson.command.CommandAsyncExecutor executor() {
-      return ((Redisson) client).getCommandExecutor();
-    }
-
-    @Override
-    public void close() {
-      client.shutdown();
-    }
-
-    @Override
-    public String toString() {
-      return "Redisson client " + client.getConfig().useSingleServer().getAddress();
     }
   }
 }

@@ -5,11 +5,10 @@ import static java.util.Objects.requireNonNull;
 import io.cachet.BackendOptions;
 import io.cachet.internal.Durations;
 import io.cachet.internal.OptionValues;
-import java.net.URI;
-import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -46,6 +45,9 @@ public final class RedisOptions implements BackendOptions {
   /** The longest a near-cache entry is served without being re-read, whatever invalidations say. */
   public static final Duration DEFAULT_NEAR_CACHE_MAX_AGE = Duration.ofMinutes(10);
 
+  /** How long a key Redis did not have is remembered as absent; {@link Duration#ZERO} turns that off. */
+  public static final Duration DEFAULT_NEGATIVE_CACHE_MAX_AGE = Duration.ofMinutes(1);
+
   /** The option names understood in properties files. */
   public static final Set<String> OPTION_NAMES =
       Set.of(
@@ -58,9 +60,14 @@ public final class RedisOptions implements BackendOptions {
           "connectTimeout",
           "coherence",
           "nearCacheMaxAge",
-          "serveStaleOnError");
+          "negativeCacheMaxAge",
+          "serveStaleOnError",
+          "trustStore",
+          "trustStorePassword",
+          "keyStore",
+          "keyStorePassword");
 
-  private final String address;
+  private final RedisAddress address;
   private final String keyPrefix;
   private final int database;
   private final @Nullable String username;
@@ -69,7 +76,12 @@ public final class RedisOptions implements BackendOptions {
   private final Duration connectTimeout;
   private final Coherence coherence;
   private final Duration nearCacheMaxAge;
+  private final Duration negativeCacheMaxAge;
   private final boolean serveStaleOnError;
+  private final @Nullable Path trustStore;
+  private final @Nullable String trustStorePassword;
+  private final @Nullable Path keyStore;
+  private final @Nullable String keyStorePassword;
 
   private RedisOptions(Builder b) {
     this.address = b.address;
@@ -77,10 +89,15 @@ public final class RedisOptions implements BackendOptions {
     this.database = b.database;
     this.username = b.username;
     this.password = b.password;
+    this.trustStore = b.trustStore;
+    this.trustStorePassword = b.trustStorePassword;
+    this.keyStore = b.keyStore;
+    this.keyStorePassword = b.keyStorePassword;
     this.commandTimeout = b.commandTimeout;
     this.connectTimeout = b.connectTimeout;
     this.coherence = b.coherence;
     this.nearCacheMaxAge = b.nearCacheMaxAge;
+    this.negativeCacheMaxAge = b.negativeCacheMaxAge;
     this.serveStaleOnError = b.serveStaleOnError;
   }
 
@@ -118,7 +135,12 @@ public final class RedisOptions implements BackendOptions {
         case "connectTimeout" -> builder.connectTimeout(Durations.parse("connectTimeout", value));
         case "coherence" -> builder.coherence(Coherence.parse(value));
         case "nearCacheMaxAge" -> builder.nearCacheMaxAge(Durations.parse("nearCacheMaxAge", value));
+        case "negativeCacheMaxAge" -> builder.negativeCacheMaxAge(Durations.parse("negativeCacheMaxAge", value));
         case "serveStaleOnError" -> builder.serveStaleOnError(OptionValues.parseBoolean("serveStaleOnError", value));
+        case "trustStore" -> builder.trustStore(Path.of(value));
+        case "trustStorePassword" -> builder.trustStorePassword(value);
+        case "keyStore" -> builder.keyStore(Path.of(value));
+        case "keyStorePassword" -> builder.keyStorePassword(value);
         default ->
             throw new IllegalArgumentException(
                 "unknown redis option '" + e.getKey() + "'; known options: " + new TreeSet<>(OPTION_NAMES));
@@ -127,9 +149,38 @@ public final class RedisOptions implements BackendOptions {
     return builder.build();
   }
 
-  /** Returns the server's address as a {@code redis://host:port} URI. */
+  /**
+   * Returns the address in its normalized form, without credentials: {@code redis://host:port},
+   * {@code redis-sentinel://h1:p1,h2:p2#master}, {@code redis-cluster://h1:p1,h2:p2}, or their
+   * TLS forms ({@code rediss...}).
+   */
   public String address() {
+    return address.toString();
+  }
+
+  /** The parsed address. */
+  RedisAddress parsedAddress() {
     return address;
+  }
+
+  /** Returns the trust store that verifies the servers' certificates, if not the JVM's default. */
+  public Optional<Path> trustStore() {
+    return Optional.ofNullable(trustStore);
+  }
+
+  /** Returns the trust store's password, if any. */
+  public Optional<String> trustStorePassword() {
+    return Optional.ofNullable(trustStorePassword);
+  }
+
+  /** Returns the key store holding this client's certificate and key (mutual TLS), if any. */
+  public Optional<Path> keyStore() {
+    return Optional.ofNullable(keyStore);
+  }
+
+  /** Returns the key store's password, if any. */
+  public Optional<String> keyStorePassword() {
+    return Optional.ofNullable(keyStorePassword);
   }
 
   /** Returns the prefix put in front of every key in Redis; empty by default. */
@@ -173,6 +224,14 @@ public final class RedisOptions implements BackendOptions {
   }
 
   /**
+   * Returns how long the near cache remembers that Redis has no such key (invalidated like any
+   * entry when a client creates it); zero when absent keys are not cached.
+   */
+  public Duration negativeCacheMaxAge() {
+    return negativeCacheMaxAge;
+  }
+
+  /**
    * Returns whether a read falls back to the near copy, even an unverified one, when Redis is
    * unavailable or does not answer in time (not when it answers with an error).
    */
@@ -196,45 +255,22 @@ public final class RedisOptions implements BackendOptions {
         + coherence
         + ", nearCacheMaxAge="
         + nearCacheMaxAge
+        + ", negativeCacheMaxAge="
+        + negativeCacheMaxAge
         + ", serveStaleOnError="
         + serveStaleOnError
+        + (username == null ? "" : ", username=" + username)
+        + (password == null ? "" : ", password=****")
+        + (trustStore == null ? "" : ", trustStore=" + trustStore)
+        + (keyStore == null ? "" : ", keyStore=" + keyStore)
         + "}";
   }
-
-  /**
-   * Normalizes {@code host:port}, {@code redis://host:port} or {@code rediss://host:port} to a URI
-   * string.
-   *
-   * @throws IllegalArgumentException naming the address if it cannot be parsed
-   */
-  static String normalizeAddress(String address) {
-    String text = address.trim();
-    String withScheme = text.contains("://") ? text : "redis://" + text;
-    try {
-      URI uri = new URI(withScheme);
-      String scheme = uri.getScheme().toLowerCase(Locale.ROOT);
-      if (!scheme.equals("redis") && !scheme.equals("rediss")) {
-        throw new IllegalArgumentException(
-            "address must use redis:// or rediss://, was '" + address + "'");
-      }
-      if (uri.getHost() == null || uri.getPort() <= 0 || uri.getPort() > 65_535) {
-        throw new IllegalArgumentException(
-            "address must be host:port or redis://host:port, was '" + address + "'");
-      }
-      return scheme + "://" + uri.getHost() + ":" + uri.getPort();
-    } catch (URISyntaxException e) {
-      throw new IllegalArgumentException(
-          "address must be host:port or redis://host:port, was '" + address + "'", e);
-    }
-  }
-
-
 
   /** Builds {@link RedisOptions}; each setter validates its value and may be called once. */
   public static final class Builder {
 
     private final Set<String> set = new HashSet<>();
-    private String address = DEFAULT_ADDRESS;
+    private RedisAddress address = RedisAddress.parse(DEFAULT_ADDRESS);
     private String keyPrefix = "";
     private int database;
     private @Nullable String username;
@@ -243,7 +279,12 @@ public final class RedisOptions implements BackendOptions {
     private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
     private Coherence coherence = Coherence.TRACKING;
     private Duration nearCacheMaxAge = DEFAULT_NEAR_CACHE_MAX_AGE;
+    private Duration negativeCacheMaxAge = DEFAULT_NEGATIVE_CACHE_MAX_AGE;
     private boolean serveStaleOnError;
+    private @Nullable Path trustStore;
+    private @Nullable String trustStorePassword;
+    private @Nullable Path keyStore;
+    private @Nullable String keyStorePassword;
 
     private Builder() {}
 
@@ -257,16 +298,87 @@ public final class RedisOptions implements BackendOptions {
       connectTimeout = o.connectTimeout;
       coherence = o.coherence;
       nearCacheMaxAge = o.nearCacheMaxAge;
+      negativeCacheMaxAge = o.negativeCacheMaxAge;
       serveStaleOnError = o.serveStaleOnError;
+      trustStore = o.trustStore;
+      trustStorePassword = o.trustStorePassword;
+      keyStore = o.keyStore;
+      keyStorePassword = o.keyStorePassword;
     }
 
-    /** Sets the server: {@code host:port}, {@code redis://host:port} or {@code rediss://host:port}. */
+    /**
+     * Sets where Redis is, and so its topology, in one string usable from a properties file or an
+     * environment variable:
+     *
+     * <ul>
+     *   <li>a single server: {@code host:port}, {@code redis://[user:password@]host:port[/db]}, or
+     *       {@code rediss://...} for TLS;
+     *   <li>Sentinel: {@code redis-sentinel://[user:password@]host:port,host:port[/db]#master},
+     *       the Sentinels' addresses and the name they monitor the primary under
+     *       ({@code rediss-sentinel://} for TLS);
+     *   <li>Cluster: {@code redis-cluster://[user:password@]host:port,host:port}, any reachable
+     *       nodes as seeds ({@code rediss-cluster://} for TLS).
+     * </ul>
+     *
+     * Credentials in the address are percent-decoded and used like {@link #username} and
+     * {@link #password}; they never appear in {@link #address()} or in messages.
+     *
+     * @throws IllegalArgumentException naming the address (password masked) when it cannot be parsed
+     */
     public Builder address(String address) {
       requireNonNull(address, "address");
-      String normalized = normalizeAddress(address);
+      RedisAddress parsed = RedisAddress.parse(address);
       once("address", this.address);
-      this.address = normalized;
+      this.address = parsed;
       return this;
+    }
+
+    /**
+     * Sets the trust store (PKCS#12, or JKS for a {@code .jks} file) that verifies the servers'
+     * certificates, instead of the JVM's default; needs a TLS address.
+     *
+     * @throws IllegalArgumentException when the file is not readable
+     */
+    public Builder trustStore(Path trustStore) {
+      this.trustStore = readable("trustStore", trustStore);
+      return this;
+    }
+
+    /** Sets the trust store's password. */
+    public Builder trustStorePassword(String password) {
+      requireNonNull(password, "trustStorePassword");
+      once("trustStorePassword", null);
+      this.trustStorePassword = password;
+      return this;
+    }
+
+    /**
+     * Sets the key store (PKCS#12, or JKS for a {@code .jks} file) holding this client's certificate
+     * and private key, for servers that require mutual TLS ({@code tls-auth-clients yes}); needs a
+     * TLS address.
+     *
+     * @throws IllegalArgumentException when the file is not readable
+     */
+    public Builder keyStore(Path keyStore) {
+      this.keyStore = readable("keyStore", keyStore);
+      return this;
+    }
+
+    /** Sets the key store's password (also the private key's). */
+    public Builder keyStorePassword(String password) {
+      requireNonNull(password, "keyStorePassword");
+      once("keyStorePassword", null);
+      this.keyStorePassword = password;
+      return this;
+    }
+
+    private Path readable(String option, Path file) {
+      requireNonNull(file, option);
+      if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
+        throw new IllegalArgumentException(option + " must be a readable file, was " + file);
+      }
+      once(option, null);
+      return file;
     }
 
     /** Sets the prefix of every key in Redis, such as {@code "orders:"}. */
@@ -330,6 +442,21 @@ public final class RedisOptions implements BackendOptions {
     }
 
     /**
+     * Sets how long the near cache remembers that Redis has no such key, so repeated reads of an
+     * absent key cost no round trip; the record is invalidated like any near entry when a client
+     * creates the key. {@link Duration#ZERO} turns negative caching off; must be {@code >= 0}.
+     */
+    public Builder negativeCacheMaxAge(Duration maxAge) {
+      requireNonNull(maxAge, "negativeCacheMaxAge");
+      if (maxAge.isNegative()) {
+        throw new IllegalArgumentException("negativeCacheMaxAge must be >= 0, was " + maxAge);
+      }
+      once("negativeCacheMaxAge", null);
+      this.negativeCacheMaxAge = maxAge;
+      return this;
+    }
+
+    /**
      * Lets a read return the near copy, even an unverified one, when Redis is unavailable or does
      * not answer in time; a copy removed by an invalidation or by this process's write while the
      * read was in flight, or past the key's TTL in Redis, is not served. Off by default.
@@ -340,8 +467,40 @@ public final class RedisOptions implements BackendOptions {
       return this;
     }
 
-    /** Returns the immutable options. */
+    /**
+     * Returns the immutable options.
+     *
+     * @throws IllegalStateException when options contradict each other: credentials or a database
+     *     both in the address and set on their own, or TLS stores for an address without TLS
+     */
     public RedisOptions build() {
+      if (address.username() != null) {
+        if (set.contains("username")) {
+          throw new IllegalStateException("username is set both in address and by username(...)");
+        }
+        username = address.username();
+      }
+      if (address.password() != null) {
+        if (set.contains("password")) {
+          throw new IllegalStateException("password is set both in address and by password(...)");
+        }
+        password = address.password();
+      }
+      if (address.database() != null) {
+        if (set.contains("database") && database != address.database()) {
+          throw new IllegalStateException(
+              "database is " + address.database() + " in address " + address + " but " + database + " by database(...)");
+        }
+        database = address.database();
+      }
+      if (!address.tls() && (trustStore != null || keyStore != null)) {
+        throw new IllegalStateException(
+            (trustStore != null ? "trustStore" : "keyStore") + " is set but address " + address
+                + " does not use TLS (rediss://, rediss-sentinel:// or rediss-cluster://)");
+      }
+      if (address.topology() == RedisAddress.Topology.CLUSTER && database != 0) {
+        throw new IllegalStateException("database must be 0 for a Redis Cluster, was " + database);
+      }
       return new RedisOptions(this);
     }
 

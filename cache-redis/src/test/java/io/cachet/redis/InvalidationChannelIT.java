@@ -99,7 +99,7 @@ final class InvalidationChannelIT {
 
   private InvalidationChannel start(String address, javax.net.ssl.@Nullable SSLSocketFactory tls, Recorder recorder) {
     InvalidationChannel channel = new InvalidationChannel(
-        "test", URI.create(address), tls, null, null, prefix.getBytes(StandardCharsets.UTF_8),
+        "test", URI.create(address), tls, null, null, java.util.List.of(prefix.getBytes(StandardCharsets.UTF_8)),
         Duration.ofSeconds(2), Duration.ofSeconds(1), recorder);
     channels.add(channel);
     channel.start();

@@ -163,11 +163,11 @@ final class RedisCacheIT {
   @Test
   void close_racingCallers_tellTheManagerOnce() throws Exception {
     RedisOptions options = RedisOptions.builder().address(REDIS.server().uri()).coherence(Coherence.EXPIRY).build();
-    try (RedisCacheProvider.RedissonResource redisson = RedisCacheProvider.RedissonResource.connect(options)) {
+    try (RedisClient redisson = RedisClient.connect(options)) {
       for (int round = 0; round < 20; round++) {
         AtomicInteger closes = new AtomicInteger();
         RedisCache<String, String> cache = new RedisCache<>(
-            CacheConfig.builder("race").build(), options, redisson.executor(), c -> closes.incrementAndGet());
+            CacheConfig.builder("race").build(), options, redisson, c -> closes.incrementAndGet());
         CyclicBarrier start = new CyclicBarrier(4);
         List<Future<?>> closers = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
@@ -313,8 +313,8 @@ final class RedisCacheIT {
     RedisCache<String, String> same = cache(o -> o.username("sharer").password("right"), c -> {});
     RedisCache<String, String> slower =
         cache(o -> o.username("sharer").password("right").commandTimeout(Duration.ofSeconds(7)), c -> {});
-    assertThat(same.redisForTest()).isSameAs(first.redisForTest());
-    assertThat(slower.redisForTest()).isNotSameAs(first.redisForTest());
+    assertThat(same.clientForTest()).isSameAs(first.clientForTest());
+    assertThat(slower.clientForTest()).isNotSameAs(first.clientForTest());
     assertThatThrownBy(() -> cache(o -> o.username("sharer").password("wrong"), c -> {}))
         .as("a wrong password is used, not the first cache's client")
         .isInstanceOf(BackendUnavailableException.class);

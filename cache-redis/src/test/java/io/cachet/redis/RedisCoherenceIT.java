@@ -29,6 +29,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -93,17 +94,16 @@ final class RedisCoherenceIT {
 
   /** Takes the invalidation channel down and keeps it down, so writes by others go unnoticed. */
   private static void holdChannelDown(RedisCache<String, String> cache) {
-    InvalidationChannel channel = cache.channelForTest();
-    assertThat(channel).isNotNull();
-    channel.holdDownForTest = true;
-    cache.dropInvalidationChannelForTest();
+    TrackingHub hub = cache.hubForTest();
+    assertThat(hub).isNotNull();
+    hub.dropConnectionsForTest(true);
     await().atMost(DEADLINE).until(() -> !cache.isCoherent());
   }
 
   private static void releaseChannel(RedisCache<String, String> cache) {
-    InvalidationChannel channel = cache.channelForTest();
-    assertThat(channel).isNotNull();
-    channel.holdDownForTest = false;
+    TrackingHub hub = cache.hubForTest();
+    assertThat(hub).isNotNull();
+    hub.dropConnectionsForTest(false);
     await().atMost(DEADLINE).until(cache::isCoherent);
   }
 
@@ -151,13 +151,16 @@ final class RedisCoherenceIT {
     setAndAwaitInvalidation(cache, "k", "old");
     CountDownLatch replied = new CountDownLatch(1);
     CompletableFuture<Void> release = new CompletableFuture<>();
-    cache.beforeCaching = key -> {
-      replied.countDown();
-      return release;
-    };
+    cache.testHooks(new NearCache.Hooks() {
+      @Override
+      public CompletionStage<?> beforeCaching(Object key) {
+        replied.countDown();
+        return release;
+      }
+    });
     CompletableFuture<String> read = cache.async().get("k").toCompletableFuture();
     assertThat(replied.await(15, TimeUnit.SECONDS)).isTrue();
-    cache.beforeCaching = key -> CompletableFuture.completedFuture(null); // only the first read is held
+    cache.testHooks(NearCache.Hooks.NONE); // only the first read is held
     // Redis answered "old"; before the reader caches it, another client writes "new" and its
     // invalidation reaches us.
     setAndAwaitInvalidation(cache, "k", "new");
@@ -177,21 +180,26 @@ final class RedisCoherenceIT {
     double before = metric(cache, "cache.near.invalidations");
     AtomicBoolean held = new AtomicBoolean();
     AtomicBoolean staleAfterInvalidation = new AtomicBoolean();
-    cache.beforeNearPut = key -> {
-      if (!held.compareAndSet(false, true)) {
-        return;
+    cache.testHooks(new NearCache.Hooks() {
+      @Override
+      public void beforeNearPut(Object key) {
+        if (!held.compareAndSet(false, true)) {
+          return;
+        }
+        // The read of "old" passed its checks and is about to store the value. Now another client
+        // writes, and the invalidation is processed completely before the store.
+        set("k", "new");
+        await().atMost(DEADLINE).until(() -> metric(cache, "cache.near.invalidations") > before);
       }
-      // The read of "old" passed its checks and is about to store the value. Now another client
-      // writes, and the invalidation is processed completely before the store.
-      set("k", "new");
-      await().atMost(DEADLINE).until(() -> metric(cache, "cache.near.invalidations") > before);
-    };
-    cache.afterNearPut = key -> {
-      // "old" was just stored, after its invalidation was processed: it must not be served.
-      if ("old".equals(cache.nearValueForTest("k"))) {
-        staleAfterInvalidation.set(true);
+
+      @Override
+      public void afterNearPut(Object key) {
+        // "old" was just stored, after its invalidation was processed: it must not be served.
+        if ("old".equals(cache.nearValueForTest("k"))) {
+          staleAfterInvalidation.set(true);
+        }
       }
-    };
+    });
     assertThat(cache.get("k")).isEqualTo("old"); // ordered before the write: fine
     assertThat(held).as("the hook ran").isTrue();
     assertThat(staleAfterInvalidation).as("the old value was served after its invalidation was processed").isFalse();
@@ -342,14 +350,17 @@ final class RedisCoherenceIT {
     await().atMost(DEADLINE).until(() -> metric(cache, "cache.near.flushes") >= 1);
     CountDownLatch failed = new CountDownLatch(1);
     CompletableFuture<Void> release = new CompletableFuture<>();
-    cache.beforeCaching = key -> {
-      failed.countDown();
-      return release;
-    };
+    cache.testHooks(new NearCache.Hooks() {
+      @Override
+      public CompletionStage<?> beforeCaching(Object key) {
+        failed.countDown();
+        return release;
+      }
+    });
     // The read starts while the near copy is there, and fails...
     CompletableFuture<String> read = cache.async().get("k").toCompletableFuture();
     assertThat(failed.await(15, TimeUnit.SECONDS)).isTrue();
-    cache.beforeCaching = key -> CompletableFuture.completedFuture(null);
+    cache.testHooks(NearCache.Hooks.NONE);
     // ...and before it answers, this process writes the key: the write fails too, but the key may
     // have changed, so the near copy is gone and must not be served.
     assertTimeoutPreemptively(DEADLINE, () ->
@@ -393,7 +404,7 @@ final class RedisCoherenceIT {
   @Test
   void trackingRefused_fallsBackToExpiryOnlyAndSaysSoOnce() {
     REDIS.server().command("ACL", "SETUSER", "notrack", "on", ">secret", "allkeys", "allchannels", "+@all", "-client");
-    Logger logger = (Logger) LoggerFactory.getLogger(RedisCache.class);
+    Logger logger = (Logger) LoggerFactory.getLogger(NearCache.class);
     ListAppender<ILoggingEvent> appender = new ListAppender<>();
     appender.start();
     logger.addAppender(appender);
@@ -453,14 +464,17 @@ final class RedisCoherenceIT {
     REDIS.server().command("SET", prefix + "k", "v1", "PX", "60000");
     CountDownLatch replied = new CountDownLatch(1);
     CompletableFuture<Void> release = new CompletableFuture<>();
-    cache.beforeCaching = key -> {
-      replied.countDown();
-      return release;
-    };
+    cache.testHooks(new NearCache.Hooks() {
+      @Override
+      public CompletionStage<?> beforeCaching(Object key) {
+        replied.countDown();
+        return release;
+      }
+    });
     CompletableFuture<String> read = cache.async().get("k").toCompletableFuture();
     assertThat(replied.await(15, TimeUnit.SECONDS)).isTrue();
     ticker.advance(Duration.ofSeconds(30)); // the reply is handled 30 s after the request
-    cache.beforeCaching = key -> CompletableFuture.completedFuture(null);
+    cache.testHooks(NearCache.Hooks.NONE);
     release.complete(null);
     assertThat(read.get(15, TimeUnit.SECONDS)).isEqualTo("v1");
 

@@ -87,4 +87,52 @@ final class RedisOptionsTest {
     builder.backendOptions(RedisOptions.parse(Map.of("address", "host:1")));
     assertThat(builder.build().backendOptions(RedisOptions.class).orElseThrow().address()).isEqualTo("redis://host:1");
   }
+
+  @Test
+  void address_topologiesAndCredentials_reachTheOptions() {
+    RedisOptions o = RedisOptions.builder().address("redis-sentinel://app:pw@s1:26379,s2:26379/4#orders").build();
+    assertThat(o.address()).isEqualTo("redis-sentinel://s1:26379,s2:26379/4#orders");
+    assertThat(o.username()).contains("app");
+    assertThat(o.password()).contains("pw");
+    assertThat(o.database()).isEqualTo(4);
+    assertThat(o.toString()).doesNotContain("pw,").contains("password=****");
+    assertThat(RedisOptions.parse(Map.of("address", "redis-cluster://n1:7000,n2:7000")).address())
+        .isEqualTo("redis-cluster://n1:7000,n2:7000");
+  }
+
+  @Test
+  void build_contradictions_rejectedNamingBoth() {
+    assertThatThrownBy(() -> RedisOptions.builder().address("redis://u:p@h:1").password("q").build())
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("password is set both in address and by password(...)");
+    assertThatThrownBy(() -> RedisOptions.builder().address("redis://h:1/2").database(3).build())
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("database is 2 in address redis://h:1/2 but 3 by database(...)");
+    assertThatThrownBy(() -> RedisOptions.builder().address("redis-cluster://h:1").database(3).build())
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("database must be 0 for a Redis Cluster, was 3");
+  }
+
+  @Test
+  void tlsStores_needATlsAddressAndAReadableFile(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    java.nio.file.Path store = java.nio.file.Files.createFile(dir.resolve("trust.p12"));
+    assertThatThrownBy(() -> RedisOptions.builder().address("redis://h:1").trustStore(store).build())
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("trustStore is set but address redis://h:1 does not use TLS (rediss://, rediss-sentinel:// or rediss-cluster://)");
+    assertThatThrownBy(() -> RedisOptions.builder().keyStore(dir.resolve("missing.p12")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("keyStore must be a readable file, was " + dir.resolve("missing.p12"));
+    RedisOptions o = RedisOptions.parse(Map.of("address", "rediss://h:1", "trustStore", store.toString(), "trustStorePassword", "x"));
+    assertThat(o.trustStore()).contains(store);
+    assertThat(o.toString()).doesNotContain("=x");
+  }
+
+  @Test
+  void negativeCacheMaxAge_defaultZeroAndNegative() {
+    assertThat(RedisOptions.defaults().negativeCacheMaxAge()).isEqualTo(RedisOptions.DEFAULT_NEGATIVE_CACHE_MAX_AGE);
+    assertThat(RedisOptions.parse(Map.of("negativeCacheMaxAge", "0s")).negativeCacheMaxAge()).isZero();
+    assertThatThrownBy(() -> RedisOptions.builder().negativeCacheMaxAge(Duration.ofSeconds(-1)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("negativeCacheMaxAge must be >= 0, was PT-1S");
+  }
 }

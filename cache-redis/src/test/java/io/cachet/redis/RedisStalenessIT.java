@@ -1,27 +1,12 @@
 package io.cachet.redis;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
-import io.cachet.BackendUnavailableException;
 import io.cachet.Cache;
 import io.cachet.CacheConfig;
 import io.cachet.CacheManager;
 import io.cachet.testkit.redis.RedisServerExtension;
 import io.cachet.testkit.redis.RespConnection;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.locks.LockSupport;
-import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -29,11 +14,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The near cache is never silently stale: one writer updates keys through its own plain Redis
- * connection, readers read through the near cache, and for every write acknowledged at time t, no
- * read that starts after t + 100 ms returns an older value. Midway the test kills the cache's
- * connections ({@code CLIENT KILL TYPE normal}) and later restarts the Redis server (which comes
- * back empty: a read after the restart may find nothing, but never a value from before it).
+ * The near cache is never silently stale on a single server (see {@link StalenessHarness}).
+ * Midway the test kills the cache's connections ({@code CLIENT KILL TYPE normal}) and later
+ * restarts the Redis server (which comes back empty: a read after the restart may find nothing,
+ * but never a value from before it).
  */
 @Tag("redis")
 final class RedisStalenessIT {
@@ -42,39 +26,33 @@ final class RedisStalenessIT {
 
   @RegisterExtension static final RedisServerExtension REDIS = new RedisServerExtension();
 
-  private static final int KEYS = 16;
-  private static final int READERS = 3;
-  private static final long BOUND_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
-  private static final long WIPE = -1;
-
-  /** One event in a key's history: a write of {@code version}, or the restart's wipe. */
-  record Event(long version, long atNanos) {}
-
-  /** One read: when it started and the version it returned (-1 for none). */
-  record Read(String key, long startNanos, long endNanos, long version) {}
-
-  private final Map<String, List<Event>> history = new ConcurrentHashMap<>();
-  /** Reads per reader, recorded in preallocated arrays so the harness itself makes no garbage. */
-  private static final int MAX_READS = 1_000_000;
-
-  private final long[][] readStarts = new long[READERS][MAX_READS];
-  private final long[][] readEnds = new long[READERS][MAX_READS];
-  private final int[][] readKeys = new int[READERS][MAX_READS];
-  private final long[][] readVersions = new long[READERS][MAX_READS];
-  private final int[] readCounts = new int[READERS];
-  private final AtomicBoolean stop = new AtomicBoolean();
-  private final AtomicBoolean pauseWriter = new AtomicBoolean();
-  private volatile boolean writerIdle;
-  /** Versions grow across every writer, so a key's history is ordered by version too. */
-  private final java.util.concurrent.atomic.AtomicLong versions = new java.util.concurrent.atomic.AtomicLong();
   private final String prefix = "stale-" + UUID.randomUUID() + ":";
+
+  /** Writes through one plain connection to the server, reopened after a failure. */
+  private static final class ServerWrites implements StalenessHarness.Writes {
+    private RespConnection connection;
+
+    @Override
+    public void set(String redisKey, String value) {
+      if (connection == null) {
+        connection = RespConnection.open(REDIS.server().host(), REDIS.server().port(), Duration.ofSeconds(1));
+      }
+      connection.command("SET", redisKey, value);
+    }
+
+    @Override
+    public void reset() {
+      if (connection != null) {
+        connection.close();
+        connection = null;
+      }
+    }
+  }
 
   @Test
   void noReadReturnsAValueOlderThanOneAcknowledgedMoreThan100msBefore_acrossKillsAndRestarts() throws Exception {
-    for (int k = 0; k < KEYS; k++) {
-      history.put("k" + k, java.util.Collections.synchronizedList(new ArrayList<>()));
-    }
-    try (CacheManager manager = CacheManager.create()) {
+    try (CacheManager manager = CacheManager.create();
+        StalenessHarness harness = new StalenessHarness(prefix, new ServerWrites())) {
       Cache<String, String> cache =
           manager.create(
               CacheConfig.builder("staleness")
@@ -87,233 +65,30 @@ final class RedisStalenessIT {
                           .commandTimeout(Duration.ofMillis(500))
                           .build())
                   .build());
-      ExecutorService pool = Executors.newFixedThreadPool(READERS + 1);
-      try {
-        List<Future<?>> workers = new ArrayList<>();
-        workers.add(pool.submit(this::write));
-        for (int r = 0; r < READERS; r++) {
-          int seed = r;
-          workers.add(pool.submit(() -> read(cache, seed)));
-        }
-        runFor(Duration.ofMillis(1500));
-        // Quiet the writer so nothing heals what the kill breaks, kill the cache's connections,
-        // write every key once while its invalidation channel is down (those invalidations are
-        // lost), and keep the writer quiet well past the 100 ms bound: only the flush on
-        // disconnect keeps the old near copies from being served.
-        pauseWriter.set(true);
-        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> writerIdle);
-        try (RespConnection chaos = RespConnection.open(REDIS.server().host(), REDIS.server().port(), Duration.ofSeconds(1))) {
-          chaos.command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes");
-          for (int k = 0; k < KEYS; k++) {
-            writeOnce(chaos, "k" + k);
-          }
-        }
-        log.info("killed the cache's connections and wrote every key");
-        runFor(Duration.ofMillis(300));
-        pauseWriter.set(false);
-        runFor(Duration.ofMillis(1500));
-        REDIS.server().stop();
-        long wipedAt = System.nanoTime();
-        for (List<Event> events : history.values()) {
-          events.add(new Event(WIPE, wipedAt));
-        }
-        REDIS.server().start();
-        log.info("restarted Redis");
-        runFor(Duration.ofMillis(2000));
-        stop.set(true);
-        for (Future<?> worker : workers) {
-          worker.get(30, TimeUnit.SECONDS);
-        }
-      } finally {
-        stop.set(true);
-        pool.shutdownNow();
-      }
-    }
-    verify();
-  }
-
-  private void writeOnce(RespConnection connection, String key) {
-    synchronized (history.get(key)) { // one writer of a key at a time keeps its versions in order
-      long version = versions.incrementAndGet();
-      connection.command("SET", prefix + key, "v" + version);
-      history.get(key).add(new Event(version, System.nanoTime()));
-    }
-  }
-
-  /** Writes in bursts (30 ms on, 150 ms off), so a lost invalidation is not healed at once. */
-  private void write() {
-    SplittableRandom random = new SplittableRandom(1);
-    RespConnection connection = null;
-    long burstStart = System.nanoTime();
-    while (!stop.get()) {
-      if (pauseWriter.get()) {
-        writerIdle = true;
-        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
-        continue;
-      }
-      writerIdle = false;
-      try {
-        if (connection == null) {
-          connection = RespConnection.open(REDIS.server().host(), REDIS.server().port(), Duration.ofSeconds(1));
-        }
-        writeOnce(connection, "k" + random.nextInt(KEYS));
-        if (System.nanoTime() - burstStart > TimeUnit.MILLISECONDS.toNanos(30)) {
-          LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(150));
-          burstStart = System.nanoTime();
-        }
-      } catch (RuntimeException e) {
-        // Redis is restarting: reconnect after a short pause.
-        if (connection != null) {
-          connection.close();
-          connection = null;
-        }
-        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
-      }
-    }
-    if (connection != null) {
-      connection.close();
-    }
-  }
-
-  private void read(Cache<String, String> cache, int reader) {
-    SplittableRandom random = new SplittableRandom(100 + reader);
-    int n = 0;
-    while (!stop.get() && n < MAX_READS) {
-      int k = random.nextInt(KEYS);
-      long start = System.nanoTime();
-      try {
-        String value = cache.get("k" + k);
-        readEnds[reader][n] = System.nanoTime();
-        readStarts[reader][n] = start;
-        readKeys[reader][n] = k;
-        readVersions[reader][n] = value == null ? -1 : Long.parseLong(value, 1, value.length(), 10);
-        n++;
-      } catch (BackendUnavailableException e) {
-        // Redis is down or the client is reconnecting: a failure, never a stale answer.
-      }
-      // Paced like an application, not a spin loop: three readers spinning on near-cache hits
-      // would starve the invalidation thread on a small machine and measure the scheduler.
-      if ((n & 7) == 0) {
-        LockSupport.parkNanos(20_000);
-      }
-    }
-    readCounts[reader] = n;
-  }
-
-  private void verify() {
-    List<String> violations = new ArrayList<>();
-    long maxStalenessNanos = 0;
-    Map<String, List<Event>> sorted = new ConcurrentHashMap<>();
-    history.forEach((key, events) -> {
-      List<Event> copy;
-      synchronized (events) {
-        copy = new ArrayList<>(events);
-      }
-      copy.sort(java.util.Comparator.comparingLong(Event::atNanos));
-      sorted.put(key, copy);
-    });
-    long wipedAt = sorted.values().stream().flatMap(List::stream).filter(e -> e.version() == WIPE)
-        .mapToLong(Event::atNanos).findFirst().orElse(Long.MAX_VALUE);
-    List<Read> reads = new ArrayList<>();
-    for (int r = 0; r < READERS; r++) {
-      for (int i = 0; i < readCounts[r]; i++) {
-        reads.add(new Read("k" + readKeys[r][i], readStarts[r][i], readEnds[r][i], readVersions[r][i]));
-      }
-    }
-    for (Read read : reads) {
-      List<Event> events = sorted.get(read.key());
-      // The newest event the read must reflect: acknowledged at least 100 ms before it started.
-      int required = lastAtOrBefore(events, read.startNanos() - BOUND_NANOS);
-      if (required >= 0) {
-        Event e = events.get(required);
-        if (e.version() == WIPE) {
-          long lastBefore = 0;
-          for (int i = required - 1; i >= 0; i--) {
-            if (events.get(i).version() != WIPE) {
-              lastBefore = events.get(i).version();
-              break;
-            }
-          }
-          if (read.version() != -1 && read.version() <= lastBefore) {
-            violations.add(read + " returned a value from before the restart");
-          }
-        } else {
-          // The write may have been lost only if the restart came after it and before the read
-          // answered: a read that started while the server was stopping can be served by the
-          // restarted, empty one.
-          boolean lostInWipe = e.atNanos() < wipedAt && read.endNanos() >= wipedAt;
-          boolean ok = read.version() >= e.version() || (lostInWipe && read.version() == -1);
-          if (!ok) {
-            violations.add(read + " returned an older value than " + e);
-          }
+      harness.start(cache);
+      harness.runFor(Duration.ofMillis(1500));
+      // Quiet the writer so nothing heals what the kill breaks, kill the cache's connections,
+      // write every key once while its invalidation channel is down (those invalidations are
+      // lost), and keep the writer quiet well past the 100 ms bound: only the flush on
+      // disconnect keeps the old near copies from being served.
+      harness.pauseWriter();
+      try (RespConnection chaos = RespConnection.open(REDIS.server().host(), REDIS.server().port(), Duration.ofSeconds(1))) {
+        chaos.command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes");
+        StalenessHarness.Writes direct = (key, value) -> chaos.command("SET", key, value);
+        for (int k = 0; k < StalenessHarness.KEYS; k++) {
+          harness.writeOnce(direct, "k" + k);
         }
       }
-      maxStalenessNanos = Math.max(maxStalenessNanos, staleness(read, events));
+      log.info("killed the cache's connections and wrote every key");
+      harness.runFor(Duration.ofMillis(300));
+      harness.resumeWriter();
+      harness.runFor(Duration.ofMillis(1500));
+      REDIS.server().stop();
+      harness.wiped();
+      REDIS.server().start();
+      log.info("restarted Redis");
+      harness.runFor(Duration.ofMillis(2000));
+      harness.stopAndVerify();
     }
-    log.info("{} reads, {} writes; largest staleness observed: {} ms; violations: {}",
-        reads.size(), history.values().stream().mapToInt(List::size).sum(),
-        TimeUnit.NANOSECONDS.toMillis(maxStalenessNanos), violations.size());
-    assertThat(reads).hasSizeGreaterThan(1_000);
-    for (int r = 0; r < READERS; r++) {
-      assertThat(readCounts[r]).as("reader %d read until the end, across the restart", r).isLessThan(MAX_READS);
-    }
-    assertThat(violations).isEmpty();
-  }
-
-  /** Index of the last event at or before {@code nanos}, or -1; events are sorted by time. */
-  private static int lastAtOrBefore(List<Event> events, long nanos) {
-    int lo = 0;
-    int hi = events.size() - 1;
-    int found = -1;
-    while (lo <= hi) {
-      int mid = (lo + hi) >>> 1;
-      if (events.get(mid).atNanos() <= nanos) {
-        found = mid;
-        lo = mid + 1;
-      } else {
-        hi = mid - 1;
-      }
-    }
-    return found;
-  }
-
-  /** How long before the read started the value it returned had been superseded; 0 if current. */
-  private static long staleness(Read read, List<Event> events) {
-    if (read.version() == -1) {
-      return 0; // nothing returned: either nothing was written yet or Redis was wiped
-    }
-    int returned = -1;
-    int lo = 0;
-    int hi = events.size() - 1;
-    while (lo <= hi) { // writes' versions grow with time
-      int mid = (lo + hi) >>> 1;
-      long v = events.get(mid).version();
-      if (v == WIPE || v > read.version()) {
-        hi = mid - 1;
-      } else if (v < read.version()) {
-        lo = mid + 1;
-      } else {
-        returned = mid;
-        break;
-      }
-    }
-    if (returned < 0) {
-      for (int i = 0; i < events.size(); i++) {
-        if (events.get(i).version() == read.version()) {
-          returned = i;
-        }
-      }
-    }
-    if (returned < 0 || returned + 1 >= events.size()) {
-      return 0;
-    }
-    long supersededAt = events.get(returned + 1).atNanos();
-    return supersededAt < read.startNanos() ? read.startNanos() - supersededAt : 0;
-  }
-
-  private void runFor(Duration duration) {
-    long until = System.nanoTime() + duration.toNanos();
-    org.awaitility.Awaitility.await().pollInterval(Duration.ofMillis(50)).atMost(duration.plusSeconds(10))
-        .until(() -> System.nanoTime() - until >= 0);
   }
 }

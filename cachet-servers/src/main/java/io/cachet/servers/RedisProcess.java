@@ -15,6 +15,7 @@ import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -55,15 +56,22 @@ public final class RedisProcess implements AutoCloseable {
     private final Path executable;
     private final Path directory;
     private final Path logFile;
+    private final Path configFile;
+    private final List<String> configLines;
+    private final List<String> arguments;
     private final Object lock = new Object();
     private final ProcessSlot process = new ProcessSlot("Redis", STOP_TIMEOUT);
     private volatile int port; // 0 until the first start; written under lock
     private volatile boolean closed; // written under lock
 
-    private RedisProcess(Path executable) {
+    private RedisProcess(Path executable, int port, List<String> configLines, List<String> arguments) {
         this.executable = executable;
         this.directory = ServerFiles.createDirectory("cachet-redis", "Redis");
         this.logFile = directory.resolve("redis.log");
+        this.configFile = directory.resolve("redis.conf");
+        this.configLines = List.copyOf(configLines);
+        this.arguments = List.copyOf(arguments);
+        this.port = port;
     }
 
     /**
@@ -83,7 +91,7 @@ public final class RedisProcess implements AutoCloseable {
      * @throws IllegalStateException when that binary is not available here
      */
     public static RedisProcess create(RedisBinary binary) {
-        return new RedisProcess(requireNonNull(binary, "binary").executable());
+        return new RedisProcess(requireNonNull(binary, "binary").executable(), 0, List.of(), List.of());
     }
 
     /**
@@ -97,7 +105,35 @@ public final class RedisProcess implements AutoCloseable {
         if (!Files.isExecutable(executable)) {
             throw new IllegalArgumentException("executable must be an executable file, was " + executable);
         }
-        return new RedisProcess(executable);
+        return new RedisProcess(executable, 0, List.of(), List.of());
+    }
+
+    /**
+     * Creates a stopped server with a configuration of its own, for Cluster nodes and Sentinels.
+     *
+     * <pre>{@code
+     * RedisProcess sentinel = RedisProcess.create(RedisBinary.AUTO.executable(), 0,
+     *     List.of("sentinel monitor primary 127.0.0.1 6390 2"), List.of("--sentinel"));
+     * }</pre>
+     *
+     * @param executable the path of a {@code redis-server} executable
+     * @param port the port to bind, or 0 for a free one picked at the first start
+     * @param configLines written to {@code redis.conf} in {@link #directory()} before the first
+     *     start and passed as the configuration file (the server may rewrite it, as a Sentinel or a
+     *     Cluster node does, and a restart keeps what it wrote); empty for none
+     * @param arguments appended after the standard ones, e.g. {@code "--cluster-enabled", "yes"}
+     * @return the server, not started yet
+     */
+    public static RedisProcess create(Path executable, int port, List<String> configLines, List<String> arguments) {
+        requireNonNull(executable, "executable");
+        if (!Files.isExecutable(executable)) {
+            throw new IllegalArgumentException("executable must be an executable file, was " + executable);
+        }
+        if (port < 0 || port > 65_535) {
+            throw new IllegalArgumentException("port must be between 0 and 65535, was " + port);
+        }
+        return new RedisProcess(executable, port, requireNonNull(configLines, "configLines"),
+                requireNonNull(arguments, "arguments"));
     }
 
     /**
@@ -278,14 +314,27 @@ public final class RedisProcess implements AutoCloseable {
     }
 
     private void launch(int candidatePort) {
-        List<String> command = List.of(executable.toString(),
+        List<String> command = new ArrayList<>();
+        command.add(executable.toString());
+        if (!configLines.isEmpty()) {
+            if (!Files.exists(configFile)) {
+                try {
+                    Files.write(configFile, configLines, UTF_8);
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot write " + configFile, e);
+                }
+            }
+            command.add(configFile.toString());
+        }
+        command.addAll(List.of(
                 "--port", Integer.toString(candidatePort),
                 "--bind", HOST,
                 "--save", "",
                 "--appendonly", "no",
                 "--daemonize", "no",
                 "--dir", directory.toString(),
-                "--logfile", "");
+                "--logfile", ""));
+        command.addAll(arguments);
         long logOffset = ServerFiles.size(logFile);
         long startNanos = System.nanoTime();
         Process started;

@@ -34,7 +34,7 @@ public final class RedisServer implements AutoCloseable {
 
     private final RedisProcess process;
 
-    private RedisServer(RedisProcess process) {
+    RedisServer(RedisProcess process) {
         this.process = process;
     }
 

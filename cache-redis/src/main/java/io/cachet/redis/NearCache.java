@@ -1,0 +1,469 @@
+package io.cachet.redis;
+
+import io.cachet.Cache;
+import io.cachet.CacheConfig;
+import io.cachet.codec.Codec;
+import io.cachet.local.LocalCacheProvider;
+import io.cachet.spi.BackendMetric;
+import io.cachet.Ticker;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The near-cache protocol of one Redis cache: which values (and absences) read from Redis may be
+ * served locally, and when they stop being so.
+ *
+ * <h2>Coherence protocol</h2>
+ *
+ * Near entries are {@link Stamped} with the <em>epoch</em> in which their read was registered. The
+ * epoch changes whenever the client's tracking goes down or comes up (and on a flush), and a near
+ * entry is served only while tracking is up ({@code coherent}) and its stamp equals the current
+ * epoch. So a disconnect flushes the whole near cache in O(1), and nothing cached before it is
+ * served again without re-reading Redis; the stale copies stay only for {@code serveStaleOnError}.
+ *
+ * <p>A read that misses registers a {@link Load} for its key in {@code loads} <em>before</em>
+ * sending {@code GET}; concurrent misses on the key share it (single-flight). An invalidation of
+ * the key raises the registered load's {@link Flag} and then removes the near entry. The load
+ * stores its value (unless the flag is already raised or the epoch moved) stamped with that same
+ * flag, and a near entry whose flag is raised is never served. So whatever the interleaving, once
+ * an invalidation has been processed, no value read before it is served from the near cache.
+ * Absences (Redis had no such key) are kept in a second store under exactly the same rules, with
+ * their own maximum age. CONCURRENCY.md has the full argument.
+ *
+ * <p>Thread-safe: callers, Redisson's event loops and the tracking hub's threads call in at once;
+ * nothing here blocks or waits for another thread.
+ */
+final class NearCache<K, V> {
+
+  private static final Logger log = LoggerFactory.getLogger(NearCache.class);
+  private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
+
+  /**
+   * Points where a test may hold or observe a read; every method does nothing by default, so reads
+   * continue inline. Implementations must never block (they run on Redisson's event loops).
+   */
+  interface Hooks {
+    /** No hooks. */
+    Hooks NONE = new Hooks() {};
+
+    /** A stage the read of {@code key} waits for between Redis's reply (or failure) and completing. */
+    default CompletionStage<?> beforeCaching(Object key) {
+      return DONE;
+    }
+
+    /** Run by a load that stores its value, after its checks passed, just before the store. */
+    default void beforeNearPut(Object key) {}
+
+    /** Run just after that store. */
+    default void afterNearPut(Object key) {}
+  }
+
+  private final String name;
+  private final RedisOptions options;
+  private final Codec<K> keyCodec;
+  private final byte[] prefix;
+  private final Ticker ticker;
+  private final Cache<K, Stamped<V>> values;
+  private final @Nullable Cache<K, Stamped<Boolean>> absent;
+  private final ConcurrentHashMap<K, Load<V>> loads = new ConcurrentHashMap<>();
+  private final AtomicLong epoch = new AtomicLong();
+  private final AtomicBoolean warnedFallback = new AtomicBoolean();
+  private final LongAdder hits = new LongAdder();
+  private final LongAdder misses = new LongAdder();
+  private final LongAdder absentHits = new LongAdder();
+  private final LongAdder invalidations = new LongAdder();
+  private final LongAdder flushes = new LongAdder();
+  private final boolean expiryOnly;
+  private volatile boolean coherent;
+  private volatile boolean tracking;
+  private volatile boolean fallback;
+  private volatile boolean closed;
+  private volatile Hooks hooks = Hooks.NONE;
+
+  NearCache(CacheConfig<K, V> config, RedisOptions options, Codec<K> keyCodec, byte[] prefix, boolean tracked) {
+    this.name = config.name();
+    this.options = options;
+    this.keyCodec = keyCodec;
+    this.prefix = prefix;
+    this.ticker = config.ticker();
+    this.values = store(config, "-near", Stamped.<V>type(), options.nearCacheMaxAge());
+    this.absent = options.negativeCacheMaxAge().isZero() ? null
+        : store(config, "-absent", Stamped.<Boolean>type(), options.negativeCacheMaxAge());
+    this.expiryOnly = !tracked;
+    this.coherent = !tracked;
+  }
+
+  private static <K, T> Cache<K, T> store(CacheConfig<K, ?> config, String suffix, Class<T> type, Duration maxAge) {
+    return LocalCacheProvider.createStandalone(
+        CacheConfig.builder(config.name() + suffix)
+            .keyType(config.keyType())
+            .valueType(type)
+            .maximumSize(config.maximumSize())
+            .evictionPolicy(config.evictionPolicy())
+            .expireAfterWrite(maxAge)
+            .perEntryTtl(false)
+            .ticker(config.ticker())
+            .executor(config.executor())
+            .build());
+  }
+
+  // ------------------------------------------------------------ lookups
+
+  /** The fresh near value of {@code key}, counting a near hit; null (and a near miss) if none. */
+  @Nullable Stamped<V> lookup(K key) {
+    Stamped<V> stamped = values.get(key);
+    if (stamped != null && isFresh(stamped)) {
+      hits.increment();
+      return stamped;
+    }
+    return null;
+  }
+
+  /** Whether {@code key} is fresh-known absent, counting a near hit if so and a near miss if not. */
+  boolean lookupAbsent(K key) {
+    if (knownAbsent(key)) {
+      hits.increment();
+      absentHits.increment();
+      return true;
+    }
+    misses.increment();
+    return false;
+  }
+
+  private boolean knownAbsent(K key) {
+    if (absent == null) {
+      return false;
+    }
+    Stamped<Boolean> marker = absent.get(key);
+    return marker != null && isFresh(marker);
+  }
+
+  private boolean isFresh(Stamped<?> stamped) {
+    return coherent
+        && stamped.epoch() == epoch.get()
+        && !stamped.invalidated().raised
+        && beforeRedisDeadline(stamped);
+  }
+
+  private boolean beforeRedisDeadline(Stamped<?> stamped) {
+    return stamped.deadline() == Long.MAX_VALUE || ticker.read() - stamped.deadline() < 0;
+  }
+
+  /**
+   * The near copy of {@code key} as it stands <em>now</em>, even unverified, if not removed or
+   * flagged by an invalidation or a write of this process and within its Redis TTL; for
+   * {@code serveStaleOnError}.
+   */
+  @Nullable Stamped<V> staleCopy(K key) {
+    Stamped<V> copy;
+    try {
+      copy = values.get(key);
+    } catch (IllegalStateException e) {
+      return null; // closed
+    }
+    return copy != null && !copy.invalidated().raised && beforeRedisDeadline(copy) ? copy : null;
+  }
+
+  // ------------------------------------------------------------ loads
+
+  /** A new read of one key, stamped with the current epoch. */
+  Load<V> newLoad() {
+    return new Load<>(epoch.get(), coherent);
+  }
+
+  /**
+   * Registers {@code mine} as the in-flight read of {@code key}, or returns the read already in
+   * flight to join. A read that an invalidation has flagged is not joined: it may return a value
+   * older than a write whose invalidation this caller has already seen, so {@code mine} replaces it
+   * (its own callers still get its result).
+   */
+  @Nullable Load<V> register(K key, Load<V> mine) {
+    while (true) {
+      Load<V> theirs = loads.putIfAbsent(key, mine);
+      if (theirs == null) {
+        return null;
+      }
+      if (!theirs.invalidated.raised) {
+        return theirs;
+      }
+      if (loads.replace(key, theirs, mine)) {
+        return null;
+      }
+    }
+  }
+
+  /** Removes {@code load} as {@code key}'s in-flight read, if it still is. */
+  void deregister(K key, Load<V> load) {
+    loads.remove(key, load);
+  }
+
+  /** The stage a read waits for before completing (a test hook; normally already complete). */
+  CompletionStage<?> beforeCaching(Object key) {
+    try {
+      return hooks.beforeCaching(key);
+    } catch (RuntimeException e) {
+      return DONE;
+    }
+  }
+
+  /**
+   * Stores {@code value} unless an invalidation or an epoch change got there first, stamped with
+   * the load's epoch and flag, and with the ticker reading at which the key expires in Redis:
+   * {@code pttl} milliseconds after {@code start}, the reading taken before the read was sent.
+   */
+  void storeValue(K key, Load<V> load, V value, @Nullable Object pttl, long start) {
+    long deadline = Long.MAX_VALUE;
+    if (pttl instanceof Long ms && ms >= 0) {
+      // The key expires in Redis ms after Redis answered PTTL, which was after we sent it at
+      // start: a deadline counted from start never outlives the key.
+      deadline = start + TimeUnit.MILLISECONDS.toNanos(ms);
+    } else if (pttl instanceof Long ms && ms == -2) {
+      return; // deleted between GET and PTTL: its invalidation is on its way; cache nothing
+    }
+    store(values, key, load, value, deadline);
+  }
+
+  /** Remembers that Redis had no {@code key}, under the same rule as {@link #storeValue}. */
+  void storeAbsent(K key, Load<V> load) {
+    if (absent != null) {
+      store(absent, key, load, Boolean.TRUE, Long.MAX_VALUE);
+    }
+  }
+
+  private <T> void store(Cache<K, Stamped<T>> store, K key, Load<V> load, T value, long deadline) {
+    if (!load.cacheable || load.invalidated.raised || load.epoch != epoch.get() || !coherent || closed) {
+      return;
+    }
+    try {
+      Hooks current = hooks;
+      current.beforeNearPut(key);
+      store.put(key, new Stamped<>(value, load.epoch, deadline, load.invalidated));
+      current.afterNearPut(key);
+    } catch (RuntimeException e) {
+      if (!closed) {
+        log.warn("Cache '{}' could not store a value read from Redis in its near cache", name, e);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ invalidation
+
+  /**
+   * Forgets {@code key} locally: raises the flag of its registered read (so whatever that read
+   * stores, before or after, is never served), then removes the near entries (which takes out what
+   * a read that already deregistered stored). Never throws: it runs in callbacks whose futures
+   * must complete, even after close.
+   */
+  void invalidate(K key) {
+    Load<V> load = loads.get(key);
+    if (load != null) {
+      load.invalidated.raised = true;
+    }
+    try {
+      values.remove(key);
+      if (absent != null) {
+        absent.remove(key);
+      }
+    } catch (RuntimeException e) {
+      if (!closed) {
+        log.warn("Cache '{}' could not remove a key from its near cache", name, e);
+      }
+    }
+  }
+
+  /**
+   * Forgets every key locally. The epoch moves first: every near entry and every read registered
+   * before, whenever it stores, carries an older epoch and is never served as fresh.
+   */
+  void invalidateAll() {
+    epoch.incrementAndGet();
+    flagLoads();
+    clear();
+  }
+
+  private void flagLoads() {
+    for (Load<V> load : loads.values()) {
+      load.invalidated.raised = true;
+    }
+  }
+
+  private void clear() {
+    try {
+      values.clear();
+      if (absent != null) {
+        absent.clear();
+      }
+    } catch (RuntimeException e) {
+      if (!closed) {
+        log.warn("Cache '{}' could not clear its near cache", name, e);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ what the tracking hub says
+
+  /** The listener to register with the client's tracking hub. */
+  TrackingHub.Listener listener() {
+    return listener;
+  }
+
+  private final TrackingHub.Listener listener = new TrackingHub.Listener() {
+    @Override
+    public void up() {
+      epoch.incrementAndGet();
+      coherent = true;
+      tracking = true;
+      log.debug("Cache '{}' receives invalidations from every primary of {}", name, options.address());
+    }
+
+    @Override
+    public void down(Throwable cause) {
+      boolean wasCoherent = coherent;
+      tracking = false;
+      coherent = false;
+      epoch.incrementAndGet();
+      flagLoads();
+      if (!options.serveStaleOnError()) {
+        clear();
+      }
+      if (wasCoherent) {
+        flushes.increment();
+      }
+    }
+
+    @Override
+    public void invalidate(byte[] redisKey) {
+      if (!TrackingHub.startsWith(redisKey, prefix)) {
+        return;
+      }
+      K key;
+      try {
+        key = keyCodec.decode(Arrays.copyOfRange(redisKey, prefix.length, redisKey.length));
+      } catch (RuntimeException e) {
+        return; // not a key this cache can hold
+      }
+      NearCache.this.invalidate(key);
+      invalidations.increment(); // after: the metric says the invalidation was applied
+    }
+
+    @Override
+    public void invalidateAll() {
+      NearCache.this.invalidateAll();
+      invalidations.increment();
+      flushes.increment();
+    }
+
+    @Override
+    public void unsupported(String reason) {
+      epoch.incrementAndGet();
+      coherent = true;
+      fallback = true; // last: whoever sees it also sees the near cache in use
+      if (warnedFallback.compareAndSet(false, true)) {
+        log.warn(
+            "Redis at {} does not support client tracking ({}); cache '{}' falls back to expiry-only coherence: "
+                + "near copies may be stale for up to nearCacheMaxAge={}",
+            options.address(), reason, name, options.nearCacheMaxAge());
+      }
+    }
+  };
+
+  // ------------------------------------------------------------ size, metrics, close
+
+  long estimatedSize() {
+    return values.estimatedSize();
+  }
+
+  long evictionCount() {
+    return values.stats().evictionCount();
+  }
+
+  boolean isCoherent() {
+    return coherent;
+  }
+
+  boolean isFallback() {
+    return fallback;
+  }
+
+  void hooks(Hooks hooks) {
+    this.hooks = hooks;
+  }
+
+  /** The value served for {@code key} now, without counting or reading Redis; for tests. */
+  @Nullable V peek(K key) {
+    Stamped<V> stamped = values.get(key);
+    return stamped != null && isFresh(stamped) ? stamped.value() : null;
+  }
+
+  /** Whether {@code key} is remembered as absent now, without counting; for tests. */
+  boolean peekAbsent(K key) {
+    return knownAbsent(key);
+  }
+
+  List<BackendMetric> metrics() {
+    return List.of(
+        new BackendMetric("cache.near.hits", "Reads answered by the near cache", BackendMetric.Kind.COUNTER, hits::sum),
+        new BackendMetric("cache.near.absent.hits", "Reads answered by the near cache's record that Redis has no such key", BackendMetric.Kind.COUNTER, absentHits::sum),
+        new BackendMetric("cache.near.misses", "Reads the near cache could not answer", BackendMetric.Kind.COUNTER, misses::sum),
+        new BackendMetric("cache.near.invalidations", "Invalidations received from Redis for this cache's keys", BackendMetric.Kind.COUNTER, invalidations::sum),
+        new BackendMetric("cache.near.flushes", "Times the near cache was flushed because invalidations may have been lost", BackendMetric.Kind.COUNTER, flushes::sum),
+        new BackendMetric("cache.near.tracking", "1 while invalidations are being received, 0 otherwise", BackendMetric.Kind.GAUGE, () -> tracking ? 1 : 0),
+        new BackendMetric("cache.near.expiry.only", "1 when the near cache relies on expiry alone (configured, or Redis refused tracking)", BackendMetric.Kind.GAUGE, () -> expiryOnly || fallback ? 1 : 0));
+  }
+
+  void close() {
+    closed = true;
+    try {
+      values.close();
+    } finally {
+      if (absent != null) {
+        absent.close();
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ types
+
+  /**
+   * A near-cache value, the epoch its read was registered in, the ticker reading at which its key
+   * expires in Redis ({@code Long.MAX_VALUE}: no TTL), and its read's invalidation flag.
+   */
+  record Stamped<V>(V value, long epoch, long deadline, Flag invalidated) {
+
+    /** The class of {@code Stamped<V>}, for the near store's configuration. */
+    @SuppressWarnings("unchecked") // erasure: Stamped.class is the class of every Stamped<V>
+    static <V> Class<Stamped<V>> type() {
+      return (Class<Stamped<V>>) (Class<?>) Stamped.class;
+    }
+  }
+
+  /** Raised once, never lowered; shared by a read and the near entry it stores. */
+  static final class Flag {
+    volatile boolean raised;
+  }
+
+  /** An in-flight read of one key. */
+  static final class Load<V> {
+    final long epoch;
+    final boolean cacheable;
+    final CompletableFuture<@Nullable V> future = new CompletableFuture<>();
+    /** Raised by an invalidation of the key, a write of it by this process, or a flush. */
+    final Flag invalidated = new Flag();
+
+    Load(long epoch, boolean cacheable) {
+      this.epoch = epoch;
+      this.cacheable = cacheable;
+    }
+  }
+}

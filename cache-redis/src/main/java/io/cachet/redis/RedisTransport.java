@@ -1,0 +1,263 @@
+package io.cachet.redis;
+
+import io.cachet.BackendUnavailableException;
+import io.cachet.CacheException;
+import io.cachet.spi.Checks;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
+import org.redisson.RedissonShutdownException;
+import org.redisson.client.RedisConnectionException;
+import org.redisson.client.RedisNodeNotFoundException;
+import org.redisson.client.RedisReconnectedException;
+import org.redisson.client.RedisRetryException;
+import org.redisson.client.RedisTimeoutException;
+
+/**
+ * How one Redis cache talks to Redis: sends commands through its client's {@link RedissonCommands},
+ * bounds every call, resends only what provably never reached Redis, and maps failures to
+ * Cachet's exceptions.
+ *
+ * <p>Every call is bounded by {@code commandTimeout + 250 ms}; a blocked caller waits at most one
+ * second more (a backstop only a bug could reach). {@link BackendUnavailableException} means Redis
+ * could not be reached or did not answer in time; a plain {@link CacheException} naming the key
+ * means Redis answered with an error.
+ *
+ * <p>Thread-safe; nothing here blocks except {@link #await} and {@link #clear}, which run on the
+ * caller's thread.
+ */
+final class RedisTransport {
+
+  /** Slack on top of {@code commandTimeout} before the cache gives up on a command itself. */
+  private static final long SLACK_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
+  /**
+   * How much longer a blocked caller waits than a command may take. Every command is bounded
+   * where it is sent, so this only fires if something else went wrong; it keeps a caller from
+   * hanging on a bug.
+   */
+  private static final long BACKSTOP_NANOS = TimeUnit.SECONDS.toNanos(1);
+  private static final int MAX_RESENDS = 2;
+  private static final long RESEND_DELAY_MILLIS = 100;
+  private static final int SCAN_COUNT = 1000;
+
+  private final String cacheName;
+  private final String address;
+  private final RedisClient client;
+  private final RedissonCommands commands;
+  private final boolean cluster;
+  private final long operationTimeoutNanos;
+  private final LongAdder roundTrips = new LongAdder();
+
+  /** A read's two replies: the value's bytes (null: no such key) and its {@code PTTL}. */
+  record Read(@Nullable Object value, @Nullable Object pttl) {}
+
+  RedisTransport(String cacheName, RedisOptions options, RedisClient client) {
+    this.cacheName = cacheName;
+    this.address = options.address();
+    this.client = client;
+    this.commands = client.commands();
+    this.cluster = client.address().topology() == RedisAddress.Topology.CLUSTER;
+    // Commands are not retried (a resent conditional write could apply twice), so one command
+    // timeout plus a little scheduling slack bounds every call.
+    this.operationTimeoutNanos = Checks.saturatedNanos(options.commandTimeout()) + SLACK_NANOS;
+  }
+
+  RedissonCommands commands() {
+    return commands;
+  }
+
+  /** The bound of one call, plus the backstop: how long a blocked caller may wait. */
+  long callerBoundNanos() {
+    return operationTimeoutNanos + BACKSTOP_NANOS;
+  }
+
+  /** Commands sent so far (a read's GET and PTTL count once: they are sent together). */
+  long roundTrips() {
+    return roundTrips.sum();
+  }
+
+  /**
+   * Reads {@code redisKey}: {@code GET} and {@code PTTL} sent together, so a miss waits one round
+   * trip, at about twice a {@code GET}'s CPU in Redis (a Lua script doing both costs some 25 times
+   * a {@code GET}). They are not atomic, and need not be: a write between them also invalidates
+   * the key, which flags the read (see NearCache), so a value is never cached with another's TTL.
+   */
+  CompletableFuture<Read> read(byte[] redisKey) {
+    CompletableFuture<Object> value = send(() -> commands.get(redisKey), true);
+    CompletableFuture<Long> ttl = send(() -> commands.pttl(redisKey), false);
+    return value.thenCombine(ttl, Read::new);
+  }
+
+  /**
+   * Sends one command; the returned future completes with Redis's reply, the failure, or a
+   * {@link TimeoutException} after {@code commandTimeout + 250 ms}, whichever comes first.
+   *
+   * <p>Redisson is configured not to retry: after a response timeout it would resend the command,
+   * and a conditional write that Redis had in fact applied would then report {@code false}. The
+   * only failure resent here is one where the command provably never reached Redis (Redisson could
+   * not connect, or could not write it to a connection that had just died), at most
+   * {@value #MAX_RESENDS} times, {@value #RESEND_DELAY_MILLIS} ms apart, within the same bound.
+   */
+  <R> CompletableFuture<R> send(Supplier<? extends CompletionStage<R>> command) {
+    return send(command, true);
+  }
+
+  private <R> CompletableFuture<R> send(Supplier<? extends CompletionStage<R>> command, boolean newRoundTrip) {
+    CompletableFuture<R> reply = new CompletableFuture<>();
+    if (newRoundTrip) {
+      roundTrips.increment();
+    }
+    attempt(command, reply, System.nanoTime() + operationTimeoutNanos, 0);
+    return reply.orTimeout(operationTimeoutNanos, TimeUnit.NANOSECONDS);
+  }
+
+  private <R> void attempt(
+      Supplier<? extends CompletionStage<R>> command, CompletableFuture<R> reply, long deadline, int resends) {
+    try {
+      command.get().whenComplete((r, e) -> {
+        if (e == null) {
+          reply.complete(r);
+        } else if (resends < MAX_RESENDS
+            && neverSent(unwrap(e))
+            && !reply.isDone()
+            && deadline - System.nanoTime() > TimeUnit.MILLISECONDS.toNanos(RESEND_DELAY_MILLIS)) {
+          CompletableFuture.delayedExecutor(RESEND_DELAY_MILLIS, TimeUnit.MILLISECONDS)
+              .execute(() -> attempt(command, reply, deadline, resends + 1));
+        } else {
+          reply.completeExceptionally(e);
+        }
+      });
+    } catch (RuntimeException e) {
+      reply.completeExceptionally(e);
+    }
+  }
+
+  /**
+   * Whether Redis cannot have received the command: Redisson found no connection, or writing to
+   * the connection failed (a write that reached the socket completes its promise first).
+   */
+  private static boolean neverSent(Throwable cause) {
+    return cause instanceof RedisConnectionException; // WriteRedisConnectionException included
+  }
+
+  /**
+   * Deletes every key matching {@code pattern}, blocking the caller: {@code SCAN} and
+   * {@code UNLINK} in batches on a single server, Redisson's {@code deleteByPattern} on every
+   * primary of a Cluster (a {@code SCAN} covers one node).
+   */
+  void clear(String pattern) {
+    if (cluster) {
+      await(this.<Long>send(() -> client.redisson().getKeys().deleteByPatternAsync(pattern)).exceptionallyCompose(this::failed));
+      return;
+    }
+    String cursor = "0";
+    do {
+      String at = cursor;
+      List<Object> reply = await(this.<List<Object>>send(() -> commands.scan(at, pattern, SCAN_COUNT)).exceptionallyCompose(this::failed));
+      cursor = new String((byte[]) reply.get(0), StandardCharsets.US_ASCII);
+      @SuppressWarnings("unchecked")
+      List<Object> keys = (List<Object>) reply.get(1);
+      if (!keys.isEmpty()) {
+        Object[] batch = keys.toArray();
+        await(this.<Object>send(() -> commands.unlink(batch)).exceptionallyCompose(this::failed));
+      }
+    } while (!cursor.equals("0"));
+  }
+
+  private <T> CompletionStage<T> failed(Throwable error) {
+    return CompletableFuture.failedFuture(failure(null, error));
+  }
+
+  static Throwable unwrap(Throwable error) {
+    Throwable cause = error;
+    while ((cause instanceof CompletionException || cause instanceof ExecutionException) && cause.getCause() != null) {
+      cause = cause.getCause();
+    }
+    return cause;
+  }
+
+  /**
+   * Whether {@code cause} means Redis could not be reached or did not answer in time (as opposed
+   * to answering with an error): Redisson's connection and timeout failures, a server that is
+   * loading or busy, a client shutting down, and our own bound.
+   */
+  static boolean isUnavailable(Throwable cause) {
+    return cause instanceof TimeoutException
+        || cause instanceof BackendUnavailableException
+        || cause instanceof RedisConnectionException
+        || cause instanceof RedisTimeoutException
+        || cause instanceof RedisRetryException
+        || cause instanceof RedisNodeNotFoundException
+        || cause instanceof RedisReconnectedException
+        || cause instanceof RedissonShutdownException
+        || cause instanceof CancellationException
+        || cause instanceof IOException;
+  }
+
+  /** The exception a caller sees for a failed command on {@code key} (null: no single key). */
+  CacheException failure(@Nullable Object key, Throwable error) {
+    Throwable cause = unwrap(error);
+    if (cause instanceof CacheException ce) {
+      return ce;
+    }
+    String which = key == null ? "" : " for key '" + key + "'";
+    if (cause instanceof TimeoutException || cause instanceof RedisTimeoutException) {
+      return new BackendUnavailableException(
+          "Redis at " + address + " did not answer within " + Duration.ofNanos(operationTimeoutNanos)
+              + which + " of cache '" + cacheName + "'", cause);
+    }
+    if (isUnavailable(cause)) {
+      return new BackendUnavailableException(
+          "Redis at " + address + " is unavailable" + which + " of cache '" + cacheName + "': " + describe(cause), cause);
+    }
+    return new CacheException(
+        "Redis at " + address + " rejected the command" + which + " of cache '" + cacheName + "': " + describe(cause), cause);
+  }
+
+  /** Redisson's message up to where it starts listing the channel and the command's arguments. */
+  private static String describe(Throwable cause) {
+    String message = String.valueOf(cause.getMessage());
+    int cut = message.length();
+    for (String marker : new String[] {". channel:", ", channel:", " channel:", "command:", "Command:", "params:"}) {
+      int at = message.indexOf(marker);
+      if (at >= 0 && at < cut) {
+        cut = at;
+      }
+    }
+    return message.substring(0, cut).strip();
+  }
+
+  /** Waits for {@code stage} on the caller's thread, within {@link #callerBoundNanos()}. */
+  <T> T await(CompletionStage<T> stage) {
+    return await(stage, callerBoundNanos());
+  }
+
+  <T> T await(CompletionStage<T> stage, long timeoutNanos) {
+    CompletableFuture<T> future = stage.toCompletableFuture();
+    try {
+      return future.get(Math.max(0, timeoutNanos), TimeUnit.NANOSECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new CacheException("interrupted while waiting for Redis", e);
+    } catch (TimeoutException e) {
+      throw failure(null, e);
+    } catch (ExecutionException e) {
+      Throwable cause = unwrap(e);
+      if (cause instanceof RuntimeException re) {
+        throw re;
+      }
+      throw new CacheException("Redis call failed for cache '" + cacheName + "'", cause);
+    }
+  }
+}

@@ -1,0 +1,377 @@
+package io.cachet.redis;
+
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The invalidation side of one Redis client: one {@link InvalidationChannel} per primary, shared by
+ * every cache of the client, following the primaries Redisson routes to.
+ *
+ * <h2>Design notes</h2>
+ *
+ * The hub is <em>coherent</em> while every primary in its view has a channel with tracking on.
+ * Caches serve their near entries only while the hub is coherent (see RedisCache), and every
+ * transition out of coherence is reported to every cache ({@link Listener#down}) before anything
+ * else happens, because invalidations may have been lost from then on; the way back
+ * ({@link Listener#up}) moves each cache's epoch, so nothing cached before is served again.
+ *
+ * <p>The view of the primaries is Redisson's: {@code getRedisNodes(...)} read on this hub's thread
+ * every {@code topologyInterval}, and Redisson's connection events. When Redisson connects to a
+ * primary the hub does not track (a Sentinel failover, a Cluster failover or a node added by a
+ * topology refresh), the hub turns incoherent <em>on Redisson's thread, before that connection
+ * carries a command</em>, so no value read from the new primary is cached before its channel is up.
+ * A node that leaves the view loses its channel; its keys now live on a tracked node. Slot
+ * migration needs nothing more: both nodes are tracked in broadcast mode, so the source reports
+ * the key's deletion ({@code MIGRATE}) and the target every later write.
+ *
+ * <p>Channels track the union of the caches' key prefixes ({@code BCAST PREFIX}), reduced so no
+ * prefix contains another (Redis refuses overlapping ones); a cache whose prefix is not covered
+ * reconnects every channel with the wider set, which flushes every cache of the client once.
+ *
+ * <p>Thread-safe. {@code lock} guards the node map, the prefix set and the coherence flag, and is
+ * held while the caches' listeners run; they only touch their own concurrent state and never
+ * block or take another lock (the near store's internal locks aside). Channels are started and
+ * closed outside the lock. Per-key invalidations are fanned out without the lock.
+ */
+final class TrackingHub implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(TrackingHub.class);
+
+  /** What a cache learns from the hub; calls for one cache never overlap. */
+  interface Listener extends InvalidationChannel.Listener {}
+
+  private final String name;
+  private final @Nullable Tls tls;
+  private final @Nullable String username;
+  private final @Nullable String password;
+  private final Duration connectTimeout;
+  private final Duration pingInterval;
+  private final ScheduledExecutorService thread;
+  private final CopyOnWriteArrayList<Listener> listeners = new CopyOnWriteArrayList<>();
+
+  private final Object lock = new Object();
+  private final Map<String, Node> nodes = new HashMap<>(); // guarded by lock
+  private final List<byte[]> prefixes = new ArrayList<>(); // guarded by lock
+  private volatile @Nullable Supplier<Set<String>> topology; // set once the client exists
+  private volatile boolean coherent; // written under lock
+  private volatile @Nullable String unsupported; // written under lock
+  private volatile boolean closed;
+  /** While set, every new channel fails to connect; for tests. */
+  private volatile boolean holdDown;
+
+  TrackingHub(String name, RedisOptions options, @Nullable Tls tls, Duration pingInterval, Duration topologyInterval) {
+    this.name = name;
+    this.tls = tls;
+    this.username = options.username().orElse(null);
+    this.password = options.password().orElse(null);
+    this.connectTimeout = options.connectTimeout();
+    this.pingInterval = pingInterval;
+    this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "cachet-redis-topology");
+      t.setDaemon(true);
+      return t;
+    });
+    long every = Math.max(1, topologyInterval.toMillis());
+    thread.scheduleWithFixedDelay(this::reconcileQuietly, every, every, TimeUnit.MILLISECONDS);
+  }
+
+  /** Starts following {@code primaries}, Redisson's view ({@code host:port} each). */
+  void follow(Supplier<Set<String>> primaries) {
+    this.topology = primaries;
+    thread.execute(this::reconcileQuietly);
+  }
+
+  /**
+   * Adds a cache whose keys start with {@code prefix}: tells it {@code up} at once when the hub is
+   * coherent, and widens the tracked prefixes if needed.
+   */
+  void register(Listener listener, byte[] prefix) {
+    List<Node> restarted = List.of();
+    List<Node> retired = List.of();
+    synchronized (lock) {
+      listeners.add(listener);
+      if (!covered(prefix)) {
+        prefixes.removeIf(p -> startsWith(p, prefix));
+        prefixes.add(prefix.clone());
+        if (!nodes.isEmpty()) {
+          markIncoherent(new IllegalStateException("tracking a new key prefix"));
+          retired = new ArrayList<>(nodes.values());
+          nodes.clear();
+          restarted = new ArrayList<>();
+          for (Node old : retired) {
+            Node fresh = new Node(old.address);
+            nodes.put(old.address, fresh);
+            restarted.add(fresh);
+          }
+        }
+      }
+      String reason = unsupported;
+      if (reason != null) {
+        listener.unsupported(reason);
+      } else if (coherent) {
+        listener.up();
+      }
+    }
+    retired.forEach(Node::close);
+    restarted.forEach(Node::start);
+    if (topology != null) {
+      thread.execute(this::reconcileQuietly);
+    }
+  }
+
+  /** Removes a cache; its prefix stays tracked (harmless) until the client closes. */
+  void unregister(Listener listener) {
+    listeners.remove(listener);
+  }
+
+  /**
+   * Called on Redisson's thread when it opens a connection to a primary, before the connection
+   * carries a command: an untracked primary makes the hub incoherent at once. Never blocks.
+   */
+  void primaryConnected(InetSocketAddress address) {
+    String node = hostPort(address);
+    synchronized (lock) {
+      if (closed || nodes.containsKey(node) || topology == null) {
+        return;
+      }
+      markIncoherent(new IllegalStateException("Redis client connected to untracked primary " + node));
+    }
+    thread.execute(this::reconcileQuietly);
+  }
+
+  private void reconcileQuietly() {
+    try {
+      reconcile();
+    } catch (RuntimeException e) {
+      if (!closed) {
+        log.debug("Reading the Redis topology of {} failed; retrying", name, e);
+      }
+    }
+  }
+
+  /** Brings the channels in line with the primaries in Redisson's view. */
+  void reconcile() {
+    Supplier<Set<String>> view = topology;
+    if (view == null || closed || listeners.isEmpty()) {
+      return; // no cache tracks yet (expiry-only caches never do): no connection is opened
+    }
+    Set<String> primaries = view.get();
+    if (primaries.isEmpty()) {
+      return; // Redisson knows no primary right now (mid-failover): keep what we have
+    }
+    List<Node> added = new ArrayList<>();
+    List<Node> removed = new ArrayList<>();
+    synchronized (lock) {
+      if (closed) {
+        return;
+      }
+      for (String address : primaries) {
+        if (!nodes.containsKey(address)) {
+          Node node = new Node(address);
+          nodes.put(address, node);
+          added.add(node);
+        }
+      }
+      if (!added.isEmpty()) {
+        markIncoherent(new IllegalStateException("new primaries " + added));
+        log.info("Redis client {} tracks new primaries {}", name, added);
+      }
+      for (Node node : new ArrayList<>(nodes.values())) {
+        if (!primaries.contains(node.address)) {
+          nodes.remove(node.address);
+          removed.add(node);
+        }
+      }
+      if (!removed.isEmpty()) {
+        log.info("Redis client {} stops tracking former primaries {}", name, removed);
+      }
+      maybeCoherent();
+    }
+    removed.forEach(Node::close);
+    added.forEach(Node::start);
+  }
+
+  /** Whether every tracked primary's channel is up; for tests. */
+  boolean isCoherent() {
+    return coherent;
+  }
+
+  /** The addresses tracked now; for tests. */
+  Set<String> trackedForTest() {
+    synchronized (lock) {
+      return Set.copyOf(nodes.keySet());
+    }
+  }
+
+  /** Drops every channel's connection and, while {@code hold}, keeps them from reconnecting; for tests. */
+  void dropConnectionsForTest(boolean hold) {
+    holdDown = hold;
+    List<Node> current;
+    synchronized (lock) {
+      current = new ArrayList<>(nodes.values());
+    }
+    for (Node node : current) {
+      node.channel.holdDownForTest = hold;
+      if (hold) {
+        node.channel.disconnectForTest();
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    List<Node> all;
+    synchronized (lock) {
+      closed = true;
+      all = new ArrayList<>(nodes.values());
+      nodes.clear();
+    }
+    thread.shutdownNow();
+    all.forEach(Node::close);
+  }
+
+  /** Reports the loss of coherence to every cache, once per loss. Holds lock. */
+  private void markIncoherent(Throwable cause) {
+    if (coherent) {
+      coherent = false;
+      for (Listener listener : listeners) {
+        listener.down(cause);
+      }
+    }
+  }
+
+  /** Turns coherent when every channel is up. Holds lock. */
+  private void maybeCoherent() {
+    if (coherent || nodes.isEmpty() || unsupported != null) {
+      return;
+    }
+    for (Node node : nodes.values()) {
+      if (!node.up) {
+        return;
+      }
+    }
+    coherent = true;
+    for (Listener listener : listeners) {
+      listener.up();
+    }
+  }
+
+  private boolean covered(byte[] prefix) {
+    for (byte[] p : prefixes) {
+      if (startsWith(prefix, p)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  static boolean startsWith(byte[] bytes, byte[] start) {
+    return bytes.length >= start.length && Arrays.equals(bytes, 0, start.length, start, 0, start.length);
+  }
+
+  static String hostPort(InetSocketAddress address) {
+    return address.getHostString() + ":" + address.getPort();
+  }
+
+  /** One primary's channel and whether tracking is on there. */
+  private final class Node implements InvalidationChannel.Listener {
+    final String address;
+    final InvalidationChannel channel;
+    boolean up; // guarded by lock
+
+    Node(String address) {
+      this.address = address;
+      List<byte[]> tracked = List.copyOf(prefixes);
+      this.channel = new InvalidationChannel(
+          name + "-" + address,
+          URI.create((tls != null ? "rediss://" : "redis://") + address),
+          tls != null ? tls.sockets() : null,
+          username,
+          password,
+          tracked.isEmpty() ? List.of(new byte[0]) : tracked,
+          connectTimeout,
+          pingInterval,
+          this);
+      channel.holdDownForTest = holdDown;
+    }
+
+    void start() {
+      channel.start();
+    }
+
+    void close() {
+      channel.close();
+    }
+
+    private boolean current() {
+      return nodes.get(address) == this;
+    }
+
+    @Override
+    public void up() {
+      synchronized (lock) {
+        if (current()) {
+          up = true;
+          maybeCoherent();
+        }
+      }
+    }
+
+    @Override
+    public void down(Throwable cause) {
+      synchronized (lock) {
+        if (current()) {
+          up = false;
+          markIncoherent(cause);
+        }
+      }
+    }
+
+    @Override
+    public void invalidate(byte[] redisKey) {
+      for (Listener listener : listeners) {
+        listener.invalidate(redisKey);
+      }
+    }
+
+    @Override
+    public void invalidateAll() {
+      for (Listener listener : listeners) {
+        listener.invalidateAll();
+      }
+    }
+
+    @Override
+    public void unsupported(String reason) {
+      synchronized (lock) {
+        if (current() && unsupported == null) {
+          unsupported = reason;
+          coherent = false;
+          for (Listener listener : listeners) {
+            listener.unsupported(reason);
+          }
+        }
+      }
+    }
+
+    @Override
+    public String toString() {
+      return address;
+    }
+  }
+}

@@ -1,0 +1,88 @@
+package io.cachet.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.cachet.redis.RedisAddress.Topology;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+final class RedisAddressTest {
+
+  @Test
+  void parse_standaloneForms() {
+    RedisAddress plain = RedisAddress.parse("10.0.0.5:6380");
+    assertThat(plain.topology()).isEqualTo(Topology.STANDALONE);
+    assertThat(plain.nodes()).containsExactly("10.0.0.5:6380");
+    assertThat(plain.tls()).isFalse();
+    assertThat(plain).hasToString("redis://10.0.0.5:6380");
+
+    RedisAddress full = RedisAddress.parse("rediss://app:s%40cret@Cache.Example:6379/3");
+    assertThat(full.tls()).isTrue();
+    assertThat(full.username()).isEqualTo("app");
+    assertThat(full.password()).isEqualTo("s@cret");
+    assertThat(full.database()).isEqualTo(3);
+    assertThat(full).hasToString("rediss://cache.example:6379/3");
+
+    RedisAddress passwordOnly = RedisAddress.parse("redis://secret@h:1");
+    assertThat(passwordOnly.username()).isNull();
+    assertThat(passwordOnly.password()).isEqualTo("secret");
+  }
+
+  @Test
+  void parse_sentinel() {
+    RedisAddress sentinel = RedisAddress.parse("redis-sentinel://u:p@s1:26379, s2:26380/2#orders");
+    assertThat(sentinel.topology()).isEqualTo(Topology.SENTINEL);
+    assertThat(sentinel.nodes()).containsExactly("s1:26379", "s2:26380");
+    assertThat(sentinel.masterName()).isEqualTo("orders");
+    assertThat(sentinel.database()).isEqualTo(2);
+    assertThat(sentinel).hasToString("redis-sentinel://s1:26379,s2:26380/2#orders");
+    assertThat(RedisAddress.parse("rediss-sentinel://s1:1#m").tls()).isTrue();
+  }
+
+  @Test
+  void parse_cluster() {
+    RedisAddress cluster = RedisAddress.parse("rediss-cluster://n1:7000,n2:7001,[::1]:7002");
+    assertThat(cluster.topology()).isEqualTo(Topology.CLUSTER);
+    assertThat(cluster.tls()).isTrue();
+    assertThat(cluster.nodes()).containsExactly("n1:7000", "n2:7001", "[::1]:7002");
+    assertThat(cluster.uri(cluster.nodes().get(0))).isEqualTo("rediss://n1:7000");
+  }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+    "http://h:1|unknown scheme 'http'",
+    "redis://h:1,h:2|a standalone address names one server",
+    "redis-sentinel://s1:1,s2:2|a Sentinel address must end with #<master name>",
+    "redis-sentinel://s1:1#|a Sentinel address must end with #<master name>",
+    "redis-cluster://n1:1,n2|'n2' is not host:port",
+    "redis-cluster://n1:1/2|Redis Cluster has only database 0",
+    "redis-cluster://n1:1#m|a Cluster address takes no #fragment",
+    "redis://h:1/x|the path must be a database number >= 0, was '/x'",
+    "redis-cluster://n1:99999|'n1:99999' is not host:port",
+  })
+  void parse_invalid_namesTheAddressAndWhy(String address, String why) {
+    assertThatThrownBy(() -> RedisAddress.parse(address))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("address must be host:port, redis[s]://")
+        .hasMessageContaining(why)
+        .hasMessageEndingWith("was '" + address + "'");
+  }
+
+  @Test
+  void parse_invalid_masksThePassword() {
+    assertThatThrownBy(() -> RedisAddress.parse("redis://u:hunter2@h:1,h:2"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageEndingWith("was 'redis://u:****@h:1,h:2'")
+        .message().doesNotContain("hunter2");
+  }
+
+  @Test
+  void parse_missingPort_keepsTheFamiliarMessage() {
+    assertThatThrownBy(() -> RedisAddress.parse("localhost"))
+        .hasMessage("address must be host:port or redis://host:port, was 'localhost'");
+    assertThat(List.of(RedisAddress.parse("redis://h:1").nodes())).hasSize(1);
+  }
+}

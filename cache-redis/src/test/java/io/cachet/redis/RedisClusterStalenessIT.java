@@ -1,0 +1,92 @@
+package io.cachet.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.cachet.Cache;
+import io.cachet.CacheConfig;
+import io.cachet.CacheManager;
+import io.cachet.testkit.redis.RedisCluster;
+import io.cachet.testkit.redis.RedisClusterExtension;
+import io.cachet.testkit.redis.RedisServer;
+import java.time.Duration;
+import java.util.Set;
+import java.util.UUID;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The near cache is never silently stale on a Redis Cluster (see {@link StalenessHarness}) while a
+ * primary is SIGKILLed and its replica takes over, and while a slot is migrated under load and its
+ * keys are then written on their new node.
+ */
+@Tag("redis")
+final class RedisClusterStalenessIT {
+
+  private static final Logger log = LoggerFactory.getLogger(RedisClusterStalenessIT.class);
+
+  @RegisterExtension static final RedisClusterExtension CLUSTER = new RedisClusterExtension();
+
+  private final String prefix = "stale-" + UUID.randomUUID() + ":";
+
+  private RedisCache<?, ?> start(CacheManager manager, StalenessHarness harness) {
+    Cache<String, String> cache = manager.create(CacheConfig.builder("staleness").backend("redis").maximumSize(1_000)
+        .backendOptions(RedisOptions.builder().address(CLUSTER.cluster().uri()).keyPrefix(prefix)
+            .commandTimeout(Duration.ofMillis(500)).build())
+        .build());
+    RedisCache<?, ?> redisCache = cache.unwrap(RedisCache.class);
+    await().atMost(Duration.ofSeconds(30)).until(redisCache::isCoherent);
+    harness.start(cache);
+    return redisCache;
+  }
+
+  private static Set<String> primaries(RedisCluster cluster) {
+    return cluster.primaries().stream().map(RedisServer::address).collect(Collectors.toSet());
+  }
+
+  @Test
+  void primaryKilledAndFailedOver_noStaleRead() throws Exception {
+    RedisCluster cluster = CLUSTER.cluster();
+    try (CacheManager manager = CacheManager.create();
+        StalenessHarness harness = new StalenessHarness(prefix, new TopologyWrites(cluster::primaryFor))) {
+      RedisCache<?, ?> cache = start(manager, harness);
+      assertThat(cache.hubForTest().trackedForTest()).isEqualTo(primaries(cluster));
+      harness.runFor(Duration.ofMillis(1500));
+
+      RedisServer victim = cluster.primaryFor(prefix + "k0");
+      victim.kill();
+      cluster.awaitHealthy();
+      log.info("{} killed and failed over", victim.address());
+      await().atMost(Duration.ofSeconds(30))
+          .until(() -> cache.hubForTest().trackedForTest().equals(primaries(cluster)) && cache.isCoherent());
+      harness.runFor(Duration.ofMillis(1500));
+      victim.start();
+      cluster.awaitHealthy();
+      harness.runFor(Duration.ofMillis(1500));
+      harness.stopAndVerify();
+    }
+  }
+
+  @Test
+  void slotMigratedUnderLoad_thenWrittenOnItsNewNode_noStaleRead() throws Exception {
+    RedisCluster cluster = CLUSTER.cluster();
+    try (CacheManager manager = CacheManager.create();
+        StalenessHarness harness = new StalenessHarness(prefix, new TopologyWrites(cluster::primaryFor))) {
+      start(manager, harness);
+      harness.runFor(Duration.ofMillis(1500));
+
+      int slot = cluster.slotOf(prefix + "k3");
+      RedisServer source = cluster.primaryForSlot(slot);
+      RedisServer target = cluster.primaries().stream().filter(n -> n != source).findFirst().orElseThrow();
+      cluster.migrateSlot(slot, target);
+      log.info("slot {} moved from {} to {}", slot, source.address(), target.address());
+      assertThat(cluster.primaryFor(prefix + "k3")).isSameAs(target);
+      harness.runFor(Duration.ofMillis(2500));
+      harness.stopAndVerify();
+    }
+  }
+}

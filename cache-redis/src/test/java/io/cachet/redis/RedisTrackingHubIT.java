@@ -1,0 +1,107 @@
+package io.cachet.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.cachet.BackendUnavailableException;
+import io.cachet.CacheConfig;
+import io.cachet.CacheManager;
+import io.cachet.testkit.fault.TcpRelay;
+import io.cachet.testkit.redis.RedisServer;
+import io.cachet.testkit.redis.RedisServerExtension;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** The client's invalidation connections: shared by its caches, and distrusted when silent. */
+@Tag("redis")
+final class RedisTrackingHubIT {
+
+  @RegisterExtension static final RedisServerExtension REDIS = new RedisServerExtension();
+
+  /** A silent connection is presumed dead after two ping intervals; slack for a loaded machine. */
+  private static final Duration BOUND = RedisClient.PING_INTERVAL.multipliedBy(2);
+  private static final Duration SLACK = Duration.ofSeconds(2);
+  private static final Duration DEADLINE = Duration.ofSeconds(20);
+
+  private final CacheManager manager = CacheManager.create();
+  private final String prefix = "hub-" + UUID.randomUUID() + ":";
+
+  @AfterEach
+  void close() {
+    manager.close();
+  }
+
+  private RedisCache<String, String> cache(String address, String keyPrefix) {
+    return manager.create(CacheConfig.builder("c-" + UUID.randomUUID()).backend("redis")
+            .backendOptions(RedisOptions.builder().address(address).keyPrefix(keyPrefix)
+                .commandTimeout(Duration.ofMillis(500)).build())
+            .build())
+        .unwrap(RedisCache.class);
+  }
+
+  private static long trackingConnections(RedisServer redis) {
+    String clients = (String) redis.command("CLIENT", "LIST");
+    return Arrays.stream(clients.split("\n"))
+        .filter(line -> line.contains(" flags=") && line.split(" flags=")[1].split(" ")[0].contains("t"))
+        .count();
+  }
+
+  @Test
+  void cachesOfOneClient_shareOneTrackingConnection_andEachSeesItsInvalidations() {
+    long before = trackingConnections(REDIS.server());
+    RedisCache<String, String> a = cache(REDIS.server().uri(), prefix + "a:");
+    RedisCache<String, String> b = cache(REDIS.server().uri(), prefix + "b:");
+    await().atMost(DEADLINE).until(() -> a.isCoherent() && b.isCoherent());
+
+    assertThat(a.hubForTest()).isSameAs(b.hubForTest());
+    assertThat(trackingConnections(REDIS.server()) - before).isEqualTo(1);
+
+    a.put("k", "a1");
+    b.put("k", "b1");
+    await().atMost(DEADLINE).until(() -> "a1".equals(a.get("k")) && "a1".equals(a.nearValueForTest("k")));
+    await().atMost(DEADLINE).until(() -> "b1".equals(b.get("k")) && "b1".equals(b.nearValueForTest("k")));
+    REDIS.server().command("SET", prefix + "a:k", "a2");
+    REDIS.server().command("SET", prefix + "b:k", "b2");
+    await().atMost(DEADLINE).until(() -> a.nearValueForTest("k") == null && b.nearValueForTest("k") == null);
+    assertThat(a.get("k")).isEqualTo("a2");
+    assertThat(b.get("k")).isEqualTo("b2");
+  }
+
+  @Test
+  void blackHoledConnection_stopsServingNearCopiesWithinTheBound_andRecovers() {
+    try (TcpRelay relay = TcpRelay.start(REDIS.server().host(), REDIS.server().port())) {
+      RedisCache<String, String> cache = cache("redis://" + relay.address(), prefix);
+      await().atMost(DEADLINE).until(cache::isCoherent);
+      cache.put("k", "v1");
+      await().atMost(DEADLINE).until(() -> "v1".equals(cache.get("k")) && "v1".equals(cache.nearValueForTest("k")));
+
+      relay.blackHole();
+      REDIS.server().command("SET", prefix + "k", "v2"); // its invalidation is stuck in the relay
+
+      await().atMost(BOUND.plus(SLACK)).until(() -> !cache.isCoherent());
+      assertThat(cache.nearValueForTest("k")).isNull();
+      assertThatThrownBy(() -> cache.get("k")).isInstanceOf(BackendUnavailableException.class);
+
+      relay.pass();
+      await().atMost(DEADLINE).until(cache::isCoherent);
+      await().atMost(DEADLINE).until(() -> "v2".equals(cache.get("k")));
+      await().atMost(DEADLINE).until(() -> "v2".equals(cache.get("k")) && "v2".equals(cache.nearValueForTest("k")));
+    }
+  }
+
+  @Test
+  void clientWhoseCachesAreExpiryOnly_opensNoTrackingConnection() {
+    RedisOptions options = RedisOptions.builder().address(REDIS.server().uri()).coherence(Coherence.EXPIRY).build();
+    try (RedisClient client = RedisClient.connect(options)) {
+      new RedisCache<>(CacheConfig.<String, String>builder("expiry").build(), options, client, c -> {});
+      client.hub().reconcile();
+      assertThat(client.hub().trackedForTest()).isEmpty();
+    }
+  }
+}
