@@ -91,13 +91,13 @@ final class ProxyServer implements AutoCloseable {
         address = config.redisAddress().orElseThrow();
       }
       manager = CacheManager.create();
-      Cache<String, byte[]> cache;
+      Cache<RedisKey, byte[]> cache;
       try {
         cache = manager.create(CacheConfig.builder("redis-proxy")
             .backend("redis")
             .maximumSize(config.capacity())
             .evictionPolicy(EvictionPolicy.LRU)
-            .keyCodec(Codecs.utf8())
+            .keyCodec(RedisKey.CODEC)
             .valueCodec(Codecs.bytes())
             .backendOptions(RedisOptions.builder()
                 .address(address)
@@ -124,7 +124,7 @@ final class ProxyServer implements AutoCloseable {
       Class<? extends ServerChannel> channelType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
 
       ProxyServer server = new ProxyServer(config, embedded, manager, boss, workers);
-      AsyncCache<String, byte[]> async = cache.async();
+      AsyncCache<RedisKey, byte[]> async = cache.async();
       server.listen("PROXY_PORT / --proxy-port", config.httpPort(), channelType, clients, metrics, HTTP_TOO_MANY_CLIENTS,
           deadline -> {
             List<io.netty.channel.ChannelHandler> handlers = new ArrayList<>();
