@@ -43,8 +43,9 @@ final class HttpHandler extends ClientHandler {
   private @Nullable HttpRequest current;
   private long bodyBytes;
 
-  HttpHandler(AsyncCache<RedisKey, byte[]> cache, Parallelism parallelism, ProxyMetrics metrics) {
-    super(parallelism, metrics, RequestStats.Protocol.HTTP);
+  /** @param maxPending unanswered requests after which the connection stops reading */
+  HttpHandler(AsyncCache<RedisKey, byte[]> cache, Parallelism parallelism, ProxyMetrics metrics, int maxPending) {
+    super(parallelism, metrics, RequestStats.Protocol.HTTP, maxPending);
     this.cache = cache;
   }
 

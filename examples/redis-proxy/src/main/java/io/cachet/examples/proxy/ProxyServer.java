@@ -20,6 +20,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ServerChannel;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollEventLoopGroup;
 import io.netty.channel.epoll.EpollServerSocketChannel;
@@ -127,17 +128,16 @@ final class ProxyServer implements AutoCloseable {
       AsyncCache<RedisKey, byte[]> async = cache.async();
       server.listen("PROXY_PORT / --proxy-port", config.httpPort(), channelType, clients, metrics, HTTP_TOO_MANY_CLIENTS,
           deadline -> {
-            List<io.netty.channel.ChannelHandler> handlers = new ArrayList<>();
-            handlers.add(new TrackingHttpRequestDecoder(deadline));
-            handlers.add(new HttpResponseEncoder());
-            handlers.add(new HttpHandler(async, parallelism, metrics));
-            return handlers;
+            HttpHandler handler = new HttpHandler(async, parallelism, metrics, config.maxPendingRequests());
+            return List.of(new TrackingHttpRequestDecoder(deadline, handler::acceptingRequests),
+                new HttpResponseEncoder(), handler);
           });
       if (config.respPort() != 0) {
         server.listen("RESP_PORT / --resp-port", config.respPort(), channelType, clients, metrics, RESP_TOO_MANY_CLIENTS,
             deadline -> {
-              RespHandler handler = new RespHandler(async, parallelism, metrics);
-              return List.of(new RespDecoder(config.maxRequestBytes(), deadline, handler::directRead), handler);
+              RespHandler handler = new RespHandler(async, parallelism, metrics, config.maxPendingRequests());
+              return List.of(new RespDecoder(config.maxRequestBytes(), deadline, handler::directRead,
+                  handler::acceptingRequests), handler);
             });
       }
       log.info("redis-proxy ready: HTTP http://{}:{}/proxy?key=K, RESP {}, backing Redis {}{}; "
@@ -209,6 +209,10 @@ final class ProxyServer implements AutoCloseable {
         .option(ChannelOption.SO_REUSEADDR, true)
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childOption(ChannelOption.SO_KEEPALIVE, true)
+        // The per-connection bound on queued replies: past the high mark a connection takes no
+        // further request until its socket drained below the low mark (see ClientHandler).
+        .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
+            new WriteBufferWaterMark(config.maxQueuedReplyBytes() / 2, config.maxQueuedReplyBytes()))
         .childHandler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {

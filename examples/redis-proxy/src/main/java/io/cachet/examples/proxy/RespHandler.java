@@ -38,7 +38,12 @@ final class RespHandler extends ClientHandler {
   private final Finisher<byte[]> getFinisher = this::finishGet;
 
   RespHandler(AsyncCache<RedisKey, byte[]> cache, Parallelism parallelism, ProxyMetrics metrics) {
-    super(parallelism, metrics, RequestStats.Protocol.RESP);
+    this(cache, parallelism, metrics, MAX_PENDING);
+  }
+
+  /** @param maxPending unanswered requests after which the connection stops reading */
+  RespHandler(AsyncCache<RedisKey, byte[]> cache, Parallelism parallelism, ProxyMetrics metrics, int maxPending) {
+    super(parallelism, metrics, RequestStats.Protocol.RESP, maxPending);
     this.cache = cache;
   }
 
