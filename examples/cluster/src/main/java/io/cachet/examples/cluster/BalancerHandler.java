@@ -130,7 +130,8 @@ final class BalancerHandler extends PipelinedHttpHandler {
       return;
     }
     tried.add(backend);
-    FullHttpRequest copy = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, request.method(), request.uri(),
+    FullHttpRequest copy = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, request.method(),
+        Uris.escapeNonAscii(request.uri()),
         request.content().retainedDuplicate(), request.headers().copy(), request.trailingHeaders().copy());
     copy.headers().remove(HttpHeaderNames.CONNECTION);
     copy.headers().remove(HttpHeaderNames.EXPECT);
