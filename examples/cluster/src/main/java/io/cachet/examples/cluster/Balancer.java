@@ -1,5 +1,6 @@
 package io.cachet.examples.cluster;
 
+import io.cachet.examples.support.ConnectionLimit;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
@@ -25,7 +26,8 @@ import org.slf4j.LoggerFactory;
  * {@link #POLL_INTERVAL}. GET and DELETE (idempotent) are retried on the next node after a
  * connection failure, a timeout or a 503 {@code NotReady}; a POST only when the request
  * certainly never reached the node. Every forwarded response carries {@code X-Cachet-Node}.
- * {@code /admin/...} is answered by the balancer itself from a {@link ClusterControl}.
+ * {@code /admin/...} is answered by the balancer itself from a {@link ClusterControl}. Its
+ * clients are bounded as a node's are ({@link ServerLimits}).
  * Thread-safe; {@code close} is idempotent.
  */
 final class Balancer implements AutoCloseable {
@@ -65,13 +67,14 @@ final class Balancer implements AutoCloseable {
    * @throws IllegalStateException when the port cannot be bound
    */
   static Balancer start(String host, int port, List<Backend> backends, ClusterControl control, int maxBodyBytes,
-      Duration requestTimeout, int threads) {
+      Duration requestTimeout, int threads, ServerLimits limits) {
     BackendSelector selector = new BackendSelector(backends);
     Upstream upstream = new Upstream(maxBodyBytes * 2 + 64 * 1024, Duration.ofSeconds(2));
     EventLoopGroup boss = NettyTransport.group(1, "balancer-accept");
     EventLoopGroup workers = NettyTransport.group(threads, "balancer-io");
     Channel listener = NettyTransport.bindHttp(boss, workers, host, port, "--port / BALANCER_PORT", maxBodyBytes,
-        () -> new BalancerHandler(selector, upstream, control, requestTimeout));
+        limits, new ConnectionLimit(limits.maxConnections()),
+        () -> new BalancerHandler(selector, upstream, control, requestTimeout, limits.maxPendingRequests()));
     return new Balancer(host, boss, workers, listener, selector, upstream, workers.next());
   }
 

@@ -38,7 +38,9 @@ final class BalancerHandler extends PipelinedHttpHandler {
   private final ClusterControl control;
   private final Duration requestTimeout;
 
-  BalancerHandler(BackendSelector selector, Upstream upstream, ClusterControl control, Duration requestTimeout) {
+  BalancerHandler(BackendSelector selector, Upstream upstream, ClusterControl control, Duration requestTimeout,
+      int maxQueued) {
+    super(maxQueued);
     this.selector = selector;
     this.upstream = upstream;
     this.control = control;
@@ -79,6 +81,11 @@ final class BalancerHandler extends PipelinedHttpHandler {
       return;
     }
     forward(ctx, request, new HashSet<>());
+  }
+
+  @Override
+  protected Map<String, String> timeoutHeaders() {
+    return BALANCER;
   }
 
   private CompletionStage<ApiResponse> admin(String method, String path) {

@@ -79,13 +79,23 @@ final class ClusterProcess implements AutoCloseable {
 
   /** Starts the launcher with {@code nodes} nodes and {@code args}, and waits until every node is ready. */
   static ClusterProcess start(int nodes, String... args) {
+    return start(nodes, List.of("-Xmx256m"), NODE_JVM_OPTIONS, args);
+  }
+
+  /**
+   * Starts the launcher as above with {@code launcherJvmOptions} for its own JVM (which runs the
+   * balancer) and {@code nodeJvmOptions} for the nodes'.
+   */
+  static ClusterProcess start(int nodes, List<String> launcherJvmOptions, String nodeJvmOptions, String... args) {
     int port = freePort();
     List<String> command = new ArrayList<>(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx256m",
+        "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
+    command.addAll(launcherJvmOptions);
+    command.addAll(List.of(
         "-jar", jar().toString(),
         "--nodes", Integer.toString(nodes), "--port", Integer.toString(port), "--node-base-port", "0",
-        "--node-jvm-options", NODE_JVM_OPTIONS, "--threads", "2"));
+        "--node-jvm-options", nodeJvmOptions, "--threads", "2"));
     command.addAll(List.of(args));
     Path output;
     Process process;
@@ -204,6 +214,16 @@ final class ClusterProcess implements AutoCloseable {
 
   boolean isAlive() {
     return process.isAlive();
+  }
+
+  /** The launcher's process id (its JVM runs the balancer). */
+  long pid() {
+    return process.pid();
+  }
+
+  /** The process id of node {@code n}'s JVM, a child of the launcher. */
+  long nodePid(int n) {
+    return admin("GET", "/admin/nodes").json().get("nodes").get(n - 1).get("pid").asLong();
   }
 
   /** What the launcher printed so far. */

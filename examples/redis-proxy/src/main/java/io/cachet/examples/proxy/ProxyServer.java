@@ -9,6 +9,7 @@ import io.cachet.CacheConfig;
 import io.cachet.CacheManager;
 import io.cachet.EvictionPolicy;
 import io.cachet.codec.Codecs;
+import io.cachet.examples.support.ConnectionLimit;
 import io.cachet.metrics.CacheMetrics;
 import io.cachet.redis.RedisOptions;
 import io.cachet.servers.RedisBinary;
@@ -114,7 +115,7 @@ final class ProxyServer implements AutoCloseable {
       ProxyMetrics metrics = new ProxyMetrics();
       CacheMetrics.monitor(metrics.registry(), cache);
       Parallelism parallelism = new Parallelism(config.parallelism());
-      Clients clients = new Clients(config.maxClients());
+      ConnectionLimit clients = new ConnectionLimit(config.maxClients());
       metrics.bindGauges(clients::connected, parallelism);
 
       boolean epoll = Epoll.isAvailable();
@@ -199,7 +200,7 @@ final class ProxyServer implements AutoCloseable {
     List<io.netty.channel.ChannelHandler> create(@Nullable RequestDeadline deadline);
   }
 
-  private void listen(String option, int port, Class<? extends ServerChannel> channelType, Clients clients,
+  private void listen(String option, int port, Class<? extends ServerChannel> channelType, ConnectionLimit clients,
       ProxyMetrics metrics, byte[] refusal, Handlers handlers) {
     long idleMillis = config.idleTimeout().toMillis();
     ServerBootstrap bootstrap = new ServerBootstrap()
@@ -219,7 +220,7 @@ final class ProxyServer implements AutoCloseable {
             ChannelPipeline pipeline = ch.pipeline();
             if (!clients.tryAdmit()) {
               metrics.rejectedClient();
-              pipeline.addLast(new Clients.Rejecter(refusal));
+              pipeline.addLast(new ConnectionLimit.Rejecter(refusal));
               return;
             }
             ch.closeFuture().addListener(f -> clients.release());
