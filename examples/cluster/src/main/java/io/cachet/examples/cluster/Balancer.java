@@ -23,9 +23,11 @@ import org.slf4j.LoggerFactory;
 /**
  * A round-robin HTTP balancer in front of the nodes (Netty, non-blocking). Requests go to the
  * next ready node; a node is ready while its {@code /health/ready} answers 200, polled every
- * {@link #POLL_INTERVAL}. GET and DELETE (idempotent) are retried on the next node after a
- * connection failure, a timeout or a 503 {@code NotReady}; a POST only when the request
- * certainly never reached the node. Every forwarded response carries {@code X-Cachet-Node}.
+ * {@link #POLL_INTERVAL}. Any request is retried on the next node when it certainly never
+ * reached a node (the connection failed first) or the node answered 503 {@code NotReady} (it did
+ * nothing); a GET also after a timeout or a connection lost mid-answer. A DELETE or POST that may
+ * have reached a node is not retried: it gets 502/504 saying it may or may not have been applied
+ * (a retried DELETE would answer 404 for a delete that succeeded). Every forwarded response carries {@code X-Cachet-Node}.
  * {@code /admin/...} is answered by the balancer itself from a {@link ClusterControl}. Its
  * clients are bounded as a node's are ({@link ServerLimits}).
  * Thread-safe; {@code close} is idempotent.

@@ -153,7 +153,10 @@ final class BalancerHandler extends PipelinedHttpHandler {
         }
         return;
       }
-      boolean idempotent = !HttpMethod.POST.equals(request.method());
+      // Only a read is retried once it may have reached a node: a DELETE (or POST) that timed out
+      // may have been applied there, and retrying it elsewhere would answer 404 for a delete that
+      // succeeded, or apply a write twice.
+      boolean retryable = HttpMethod.GET.equals(request.method()) || HttpMethod.HEAD.equals(request.method());
       if (f.isSuccess()) {
         FullHttpResponse response = (FullHttpResponse) f.getNow();
         if (response.status().code() == 503 && notReady(response) && tried.size() < selector.backends().size()) {
@@ -173,7 +176,7 @@ final class BalancerHandler extends PipelinedHttpHandler {
       if (cause instanceof Upstream.NotSent) {
         backend.ready(false); // cannot connect: skip it until its next readiness probe
       }
-      if ((idempotent || cause instanceof Upstream.NotSent) && tried.size() < selector.backends().size()) {
+      if ((retryable || cause instanceof Upstream.NotSent) && tried.size() < selector.backends().size()) {
         forward(ctx, request, tried);
         return;
       }
@@ -181,7 +184,7 @@ final class BalancerHandler extends PipelinedHttpHandler {
       boolean timeout = cause instanceof TimeoutException;
       reply(ctx, HttpReplies.response(version, timeout ? 504 : 502, ApiResponse.JSON,
           Json.error(timeout ? "GatewayTimeout" : "BadGateway", backend.id + " failed: " + cause.getMessage()
-              + (idempotent ? "" : "; the write may or may not have been applied")),
+              + (retryable ? "" : "; the " + request.method().name() + " may or may not have been applied")),
           Map.of(HttpReplies.NODE_HEADER, backend.id), keepAlive), keepAlive);
     });
   }
