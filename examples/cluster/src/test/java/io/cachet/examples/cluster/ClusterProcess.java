@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.cachet.examples.support.Processes;
 import io.cachet.servers.Ports;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -19,7 +20,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -228,25 +228,13 @@ final class ClusterProcess implements AutoCloseable {
 
   /** What the launcher printed so far. */
   String log() {
-    try {
-      return Files.readString(output, UTF_8);
-    } catch (IOException e) {
-      return "(no log: " + e + ")";
-    }
+    return Processes.log(output);
   }
 
   @Override
   public void close() {
-    try {
-      process.destroy();
-      if (!process.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
-        log.warn("cluster launcher pid {} ignored SIGTERM for {}; killing it", process.pid(), STOP_TIMEOUT);
-        process.destroyForcibly();
-        process.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-      }
-    } catch (InterruptedException e) {
-      process.destroyForcibly();
-      Thread.currentThread().interrupt();
+    if (Processes.stop(process, STOP_TIMEOUT)) {
+      log.warn("cluster launcher pid {} ignored SIGTERM for {}; killed it", process.pid(), STOP_TIMEOUT);
     }
   }
 

@@ -2,6 +2,7 @@ package io.cachet.examples.cluster;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 
+import io.cachet.examples.support.Processes;
 import io.cachet.examples.support.RawHttp;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -115,24 +116,11 @@ final class NodeJvm implements AutoCloseable {
   }
 
   String log() {
-    try {
-      return Files.readString(log, UTF_8);
-    } catch (IOException e) {
-      return "(no log: " + e + ")";
-    }
+    return Processes.log(log);
   }
 
   @Override
   public void close() {
-    try {
-      process.destroy();
-      if (!process.waitFor(20, TimeUnit.SECONDS)) {
-        process.destroyForcibly();
-        process.waitFor(10, TimeUnit.SECONDS);
-      }
-    } catch (InterruptedException e) {
-      process.destroyForcibly();
-      Thread.currentThread().interrupt();
-    }
+    Processes.stop(process, Duration.ofSeconds(20));
   }
 }

@@ -2,6 +2,7 @@ package io.cachet.examples.proxy;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 
+import io.cachet.examples.support.Processes;
 import io.cachet.examples.support.RawHttp;
 import io.cachet.servers.Ports;
 import java.io.IOException;
@@ -233,25 +234,13 @@ final class ProxyProcess implements AutoCloseable {
 
   /** Returns what the proxy printed so far. */
   String log() {
-    try {
-      return Files.readString(logFile, UTF_8);
-    } catch (IOException e) {
-      return "(no log: " + e + ")";
-    }
+    return Processes.log(logFile);
   }
 
   @Override
   public void close() {
-    try {
-      process.destroy();
-      if (!process.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
-        log.warn("redis-proxy pid {} ignored SIGTERM for {}; killing it", process.pid(), STOP_TIMEOUT);
-        process.destroyForcibly();
-        process.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-      }
-    } catch (InterruptedException e) {
-      process.destroyForcibly();
-      Thread.currentThread().interrupt();
+    if (Processes.stop(process, STOP_TIMEOUT)) {
+      log.warn("redis-proxy pid {} ignored SIGTERM for {}; killed it", process.pid(), STOP_TIMEOUT);
     }
   }
 
