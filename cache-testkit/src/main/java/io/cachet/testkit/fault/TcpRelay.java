@@ -78,9 +78,25 @@ public final class TcpRelay implements AutoCloseable {
 
   /** Starts a relay on 127.0.0.1 and a free port, forwarding to {@code host:port}. */
   public static TcpRelay start(String host, int port) {
+    return start(0, host, port);
+  }
+
+  /**
+   * Starts a relay on 127.0.0.1 and {@code listenPort}, forwarding to {@code host:port}: for a
+   * server that must be reached on a port chosen before the relay (a port written into a
+   * broker's configuration); 0 picks a free one.
+   *
+   * @throws UncheckedIOException when the port cannot be bound
+   */
+  public static TcpRelay start(int listenPort, String host, int port) {
     requireNonNull(host, "host");
+    if (listenPort < 0 || listenPort > 65_535) {
+      throw new IllegalArgumentException("listenPort must be 0..65535, was " + listenPort);
+    }
     try {
-      ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+      ServerSocket server = new ServerSocket();
+      server.setReuseAddress(true);
+      server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), listenPort), 50);
       TcpRelay relay = new TcpRelay(new InetSocketAddress(host, port), server);
       relay.acceptor.start();
       return relay;
@@ -242,9 +258,11 @@ public final class TcpRelay implements AutoCloseable {
           sleep(delay);
         }
         awaitOpen();
+        // Counted before the write: the peer may act on the bytes (and a test read the count)
+        // before this thread returns from it.
+        forwardedBytes.addAndGet(n);
         out.write(buffer, 0, n);
         out.flush();
-        forwardedBytes.addAndGet(n);
       }
     } catch (SocketException e) {
       // cut, closed, or the peer reset: close the pair

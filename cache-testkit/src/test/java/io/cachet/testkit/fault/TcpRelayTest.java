@@ -73,6 +73,20 @@ final class TcpRelayTest {
   }
 
   @Test
+  void start_onAChosenPort_listensThere() throws IOException {
+    int port;
+    try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      port = probe.getLocalPort();
+    }
+    try (TcpRelay chosen = TcpRelay.start(port, "127.0.0.1", echo.getLocalPort());
+        Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
+      socket.setSoTimeout(10_000);
+      assertThat(chosen.port()).isEqualTo(port);
+      assertThat(roundTrip(socket, "chosen")).isEqualTo("chosen");
+    }
+  }
+
+  @Test
   void pass_forwardsBothWays() throws IOException {
     try (Socket socket = connect()) {
       assertThat(roundTrip(socket, "hello")).isEqualTo("hello");

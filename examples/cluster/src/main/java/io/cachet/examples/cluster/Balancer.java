@@ -1,5 +1,6 @@
 package io.cachet.examples.cluster;
 
+import io.cachet.examples.support.ConnectionLimit;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
@@ -22,10 +23,13 @@ import org.slf4j.LoggerFactory;
 /**
  * A round-robin HTTP balancer in front of the nodes (Netty, non-blocking). Requests go to the
  * next ready node; a node is ready while its {@code /health/ready} answers 200, polled every
- * {@link #POLL_INTERVAL}. GET and DELETE (idempotent) are retried on the next node after a
- * connection failure, a timeout or a 503 {@code NotReady}; a POST only when the request
- * certainly never reached the node. Every forwarded response carries {@code X-Cachet-Node}.
- * {@code /admin/...} is answered by the balancer itself from a {@link ClusterControl}.
+ * {@link #POLL_INTERVAL}. Any request is retried on the next node when it certainly never
+ * reached a node (the connection failed first) or the node answered 503 {@code NotReady} (it did
+ * nothing); a GET also after a timeout or a connection lost mid-answer. A DELETE or POST that may
+ * have reached a node is not retried: it gets 502/504 saying it may or may not have been applied
+ * (a retried DELETE would answer 404 for a delete that succeeded). Every forwarded response carries {@code X-Cachet-Node}.
+ * {@code /admin/...} is answered by the balancer itself from a {@link ClusterControl}. Its
+ * clients are bounded as a node's are ({@link ServerLimits}).
  * Thread-safe; {@code close} is idempotent.
  */
 final class Balancer implements AutoCloseable {
@@ -65,13 +69,14 @@ final class Balancer implements AutoCloseable {
    * @throws IllegalStateException when the port cannot be bound
    */
   static Balancer start(String host, int port, List<Backend> backends, ClusterControl control, int maxBodyBytes,
-      Duration requestTimeout, int threads) {
+      Duration requestTimeout, int threads, ServerLimits limits) {
     BackendSelector selector = new BackendSelector(backends);
     Upstream upstream = new Upstream(maxBodyBytes * 2 + 64 * 1024, Duration.ofSeconds(2));
     EventLoopGroup boss = NettyTransport.group(1, "balancer-accept");
     EventLoopGroup workers = NettyTransport.group(threads, "balancer-io");
     Channel listener = NettyTransport.bindHttp(boss, workers, host, port, "--port / BALANCER_PORT", maxBodyBytes,
-        () -> new BalancerHandler(selector, upstream, control, requestTimeout));
+        limits, new ConnectionLimit(limits.maxConnections()),
+        () -> new BalancerHandler(selector, upstream, control, requestTimeout, limits.maxPendingRequests()));
     return new Balancer(host, boss, workers, listener, selector, upstream, workers.next());
   }
 

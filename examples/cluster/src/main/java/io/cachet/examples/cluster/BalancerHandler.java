@@ -38,7 +38,9 @@ final class BalancerHandler extends PipelinedHttpHandler {
   private final ClusterControl control;
   private final Duration requestTimeout;
 
-  BalancerHandler(BackendSelector selector, Upstream upstream, ClusterControl control, Duration requestTimeout) {
+  BalancerHandler(BackendSelector selector, Upstream upstream, ClusterControl control, Duration requestTimeout,
+      int maxQueued) {
+    super(maxQueued);
     this.selector = selector;
     this.upstream = upstream;
     this.control = control;
@@ -79,6 +81,11 @@ final class BalancerHandler extends PipelinedHttpHandler {
       return;
     }
     forward(ctx, request, new HashSet<>());
+  }
+
+  @Override
+  protected Map<String, String> timeoutHeaders() {
+    return BALANCER;
   }
 
   private CompletionStage<ApiResponse> admin(String method, String path) {
@@ -130,7 +137,8 @@ final class BalancerHandler extends PipelinedHttpHandler {
       return;
     }
     tried.add(backend);
-    FullHttpRequest copy = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, request.method(), request.uri(),
+    FullHttpRequest copy = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, request.method(),
+        Uris.escapeNonAscii(request.uri()),
         request.content().retainedDuplicate(), request.headers().copy(), request.trailingHeaders().copy());
     copy.headers().remove(HttpHeaderNames.CONNECTION);
     copy.headers().remove(HttpHeaderNames.EXPECT);
@@ -145,7 +153,10 @@ final class BalancerHandler extends PipelinedHttpHandler {
         }
         return;
       }
-      boolean idempotent = !HttpMethod.POST.equals(request.method());
+      // Only a read is retried once it may have reached a node: a DELETE (or POST) that timed out
+      // may have been applied there, and retrying it elsewhere would answer 404 for a delete that
+      // succeeded, or apply a write twice.
+      boolean retryable = HttpMethod.GET.equals(request.method()) || HttpMethod.HEAD.equals(request.method());
       if (f.isSuccess()) {
         FullHttpResponse response = (FullHttpResponse) f.getNow();
         if (response.status().code() == 503 && notReady(response) && tried.size() < selector.backends().size()) {
@@ -165,7 +176,7 @@ final class BalancerHandler extends PipelinedHttpHandler {
       if (cause instanceof Upstream.NotSent) {
         backend.ready(false); // cannot connect: skip it until its next readiness probe
       }
-      if ((idempotent || cause instanceof Upstream.NotSent) && tried.size() < selector.backends().size()) {
+      if ((retryable || cause instanceof Upstream.NotSent) && tried.size() < selector.backends().size()) {
         forward(ctx, request, tried);
         return;
       }
@@ -173,7 +184,7 @@ final class BalancerHandler extends PipelinedHttpHandler {
       boolean timeout = cause instanceof TimeoutException;
       reply(ctx, HttpReplies.response(version, timeout ? 504 : 502, ApiResponse.JSON,
           Json.error(timeout ? "GatewayTimeout" : "BadGateway", backend.id + " failed: " + cause.getMessage()
-              + (idempotent ? "" : "; the write may or may not have been applied")),
+              + (retryable ? "" : "; the " + request.method().name() + " may or may not have been applied")),
           Map.of(HttpReplies.NODE_HEADER, backend.id), keepAlive), keepAlive);
     });
   }

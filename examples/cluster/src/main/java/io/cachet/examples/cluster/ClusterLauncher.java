@@ -19,6 +19,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -113,6 +114,9 @@ public final class ClusterLauncher implements Callable<Integer> {
       description = "JVM options of every node [env NODE_JVM_OPTIONS]. Default: ${DEFAULT-VALUE}.")
   private String nodeJvmOptions = LauncherConfig.DEFAULT_NODE_JVM_OPTIONS;
 
+  @Mixin
+  private ServerLimitOptions limits = new ServerLimitOptions();
+
   @Option(names = "--threads", paramLabel = "N", defaultValue = "${env:THREADS}",
       description = "Event-loop threads of the balancer and of each node [env THREADS]. Default: CPUs, at most 4.")
   private @Nullable String threads;
@@ -142,6 +146,7 @@ public final class ClusterLauncher implements Callable<Integer> {
         .maxBodyBytes(maxBody)
         .maxKeyLength(maxKeyLength)
         .writeTimeout(writeTimeout);
+    limits.applyTo(b.node());
     if (threads != null && !threads.isBlank()) {
       b.threads(threads);
       b.node().threads(threads);
@@ -179,7 +184,7 @@ public final class ClusterLauncher implements Callable<Integer> {
     Balancer balancer;
     try {
       balancer = Balancer.start(config.host(), config.port(), cluster.backends(), cluster,
-          config.node().maxBodyBytes(), config.requestTimeout(), config.threads());
+          config.node().maxBodyBytes(), config.requestTimeout(), config.threads(), config.node().limits());
     } catch (RuntimeException e) {
       log.error("cluster could not start the balancer: {}", e.getMessage());
       cluster.close();

@@ -8,6 +8,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -86,6 +87,9 @@ public final class ClusterNode implements Callable<Integer> {
           + "Default: ${DEFAULT-VALUE}.")
   private String writeTimeout = NodeConfig.DEFAULT_WRITE_TIMEOUT;
 
+  @Mixin
+  private ServerLimitOptions limits = new ServerLimitOptions();
+
   @Option(names = "--threads", paramLabel = "N", defaultValue = "${env:THREADS}",
       description = "Event-loop threads serving clients [env THREADS]. Default: the number of CPUs, at most 4.")
   private @Nullable String threads;
@@ -112,6 +116,7 @@ public final class ClusterNode implements Callable<Integer> {
         .maxKeyLength(maxKeyLength)
         .writeTimeout(writeTimeout)
         .nodeId(nodeId);
+    limits.applyTo(b);
     if (threads != null && !threads.isBlank()) {
       b.threads(threads);
     }

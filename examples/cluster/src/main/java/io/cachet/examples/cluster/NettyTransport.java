@@ -1,11 +1,17 @@
 package io.cachet.examples.cluster;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
+
+import io.cachet.examples.support.ConnectionLimit;
 import io.cachet.examples.support.HttpErrors;
+import io.cachet.examples.support.Json;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.Epoll;
@@ -18,6 +24,7 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
@@ -52,9 +59,11 @@ final class NettyTransport {
   }
 
   /**
-   * Binds an HTTP server on {@code host:port}: every connection gets the codec (with the line and
-   * header limits of {@link HttpReplies}), a {@link BoundedAggregator} of {@code maxBodyBytes} and
-   * a new handler from {@code handler}.
+   * Binds an HTTP server on {@code host:port}: a connection past {@code limits.maxConnections()}
+   * gets a 503 and is closed; every other one gets the idle timeout, the request read timeout,
+   * the codec (with the line and header limits of {@link HttpReplies}), a
+   * {@link BoundedAggregator} of {@code maxBodyBytes} and a new handler from {@code handler}, and
+   * its write buffer's high water mark is {@code limits.maxQueuedResponseBytes()}.
    *
    * @param portOption the option and environment variable that set the port, named in the error
    * @return the listening channel
@@ -62,7 +71,8 @@ final class NettyTransport {
    *     are then shut down
    */
   static Channel bindHttp(EventLoopGroup boss, EventLoopGroup workers, String host, int port, String portOption,
-      int maxBodyBytes, Supplier<? extends ChannelHandler> handler) {
+      int maxBodyBytes, ServerLimits limits, ConnectionLimit connections, Supplier<? extends ChannelHandler> handler) {
+    byte[] refusal = tooManyConnections(connections.max());
     try {
       return new ServerBootstrap()
           .group(boss, workers)
@@ -70,15 +80,17 @@ final class NettyTransport {
           .option(ChannelOption.SO_BACKLOG, 1024)
           .option(ChannelOption.SO_REUSEADDR, true)
           .childOption(ChannelOption.TCP_NODELAY, true)
+          .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
+              new WriteBufferWaterMark(limits.maxQueuedResponseBytes() / 2, limits.maxQueuedResponseBytes()))
           .childHandler(new ChannelInitializer<SocketChannel>() {
             @Override
             protected void initChannel(SocketChannel ch) {
-              ch.pipeline().addLast(
-                  new HttpServerCodec(new HttpDecoderConfig()
-                      .setMaxInitialLineLength(HttpErrors.MAX_INITIAL_LINE)
-                      .setMaxHeaderSize(HttpErrors.MAX_HEADER_SIZE)),
-                  new BoundedAggregator(maxBodyBytes),
-                  handler.get());
+              if (!connections.tryAdmit()) {
+                ch.pipeline().addLast(new ConnectionLimit.Rejecter(refusal));
+                return;
+              }
+              ch.closeFuture().addListener(f -> connections.release());
+              initHttp(ch.pipeline(), maxBodyBytes, limits, handler.get());
             }
           })
           .bind(new InetSocketAddress(host, port))
@@ -90,6 +102,34 @@ final class NettyTransport {
       throw new IllegalStateException("cannot listen on " + host + ":" + port + " (" + portOption + "): "
           + e.getMessage(), e);
     }
+  }
+
+  /** Sets up one admitted HTTP connection's pipeline: timeouts, codec, aggregator, {@code handler}. */
+  static void initHttp(ChannelPipeline pipeline, int maxBodyBytes, ServerLimits limits, ChannelHandler handler) {
+    long idleMillis = limits.idleTimeout().toMillis();
+    if (idleMillis > 0) {
+      pipeline.addLast(new IdleStateHandler(0, 0, idleMillis, TimeUnit.MILLISECONDS));
+    }
+    RequestReadTimeout readTimeout = new RequestReadTimeout(limits.requestReadTimeout());
+    pipeline.addLast(
+        readTimeout.start(),
+        new HttpServerCodec(new HttpDecoderConfig()
+            .setMaxInitialLineLength(HttpErrors.MAX_INITIAL_LINE)
+            .setMaxHeaderSize(HttpErrors.MAX_HEADER_SIZE)),
+        new BoundedAggregator(maxBodyBytes),
+        readTimeout.end(),
+        handler);
+  }
+
+  /** The raw 503 a connection past the limit gets before it is closed. */
+  static byte[] tooManyConnections(int max) {
+    byte[] body = Json.error("TooManyConnections", "the server has its maximum of " + max
+        + " connections open (--max-connections / MAX_CONNECTIONS); retry shortly").getBytes(UTF_8);
+    byte[] head = ("HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: "
+        + body.length + "\r\nretry-after: 1\r\nconnection: close\r\n\r\n").getBytes(UTF_8);
+    byte[] all = java.util.Arrays.copyOf(head, head.length + body.length);
+    System.arraycopy(body, 0, all, head.length, body.length);
+    return all;
   }
 
   /** Closes {@code listener}, then shuts down {@code boss} and {@code workers}, waiting a few seconds for each. */

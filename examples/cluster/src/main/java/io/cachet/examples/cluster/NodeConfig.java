@@ -22,6 +22,7 @@ import org.jspecify.annotations.Nullable;
  * @param maxKeyLength the longest key accepted, in characters (code points)
  * @param writeTimeout how long a write may take before it is answered 503
  * @param threads the number of event-loop threads serving clients
+ * @param limits the bounds on what clients can make the HTTP server hold
  */
 record NodeConfig(
     String kafka,
@@ -34,7 +35,8 @@ record NodeConfig(
     int maxBodyBytes,
     int maxKeyLength,
     Duration writeTimeout,
-    int threads) {
+    int threads,
+    ServerLimits limits) {
 
   static final String DEFAULT_KAFKA = "127.0.0.1:9092";
   static final String DEFAULT_HOST = "127.0.0.1";
@@ -64,8 +66,34 @@ record NodeConfig(
     private int maxKeyLength = Integer.parseInt(DEFAULT_MAX_KEY_LENGTH);
     private Duration writeTimeout = Duration.ofSeconds(Long.parseLong(DEFAULT_WRITE_TIMEOUT));
     private int threads = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
+    private ServerLimits limits = ServerLimits.defaults();
 
     private Builder() {}
+
+    Builder maxConnections(@Nullable String value) {
+      limits = limits.withMaxConnections(value);
+      return this;
+    }
+
+    Builder idleTimeout(@Nullable String value) {
+      limits = limits.withIdleTimeout(value);
+      return this;
+    }
+
+    Builder requestReadTimeout(@Nullable String value) {
+      limits = limits.withRequestReadTimeout(value);
+      return this;
+    }
+
+    Builder maxPendingRequests(@Nullable String value) {
+      limits = limits.withMaxPendingRequests(value);
+      return this;
+    }
+
+    Builder maxQueuedResponseBytes(@Nullable String value) {
+      limits = limits.withMaxQueuedResponseBytes(value);
+      return this;
+    }
 
     Builder kafka(@Nullable String value) {
       kafka = Options.bootstrapServers("--kafka", "KAFKA_BOOTSTRAP_SERVERS", value);
@@ -132,7 +160,7 @@ record NodeConfig(
         id = "node-" + UUID.randomUUID().toString().substring(0, 8);
       }
       return new NodeConfig(kafka, id, host, port, cacheName, capacity, Optional.ofNullable(defaultTtl),
-          maxBodyBytes, maxKeyLength, writeTimeout, threads);
+          maxBodyBytes, maxKeyLength, writeTimeout, threads, limits);
     }
   }
 }

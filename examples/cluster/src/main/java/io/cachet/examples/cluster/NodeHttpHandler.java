@@ -25,6 +25,12 @@ final class NodeHttpHandler extends PipelinedHttpHandler {
   private final Map<String, String> nodeHeader;
 
   NodeHttpHandler(NodeApi api, NodeMetrics metrics, String nodeId) {
+    this(api, metrics, nodeId, MAX_QUEUED);
+  }
+
+  /** @param maxQueued requests queued behind the one in flight after which the connection stops reading */
+  NodeHttpHandler(NodeApi api, NodeMetrics metrics, String nodeId, int maxQueued) {
+    super(maxQueued);
     this.api = api;
     this.metrics = metrics;
     this.nodeHeader = Map.of(HttpReplies.NODE_HEADER, nodeId);
@@ -70,6 +76,11 @@ final class NodeHttpHandler extends PipelinedHttpHandler {
       reply(ctx, HttpReplies.response(version, r.status(), r.contentType(), r.body(), merged(r.headers()), keepAlive),
           keepAlive);
     }));
+  }
+
+  @Override
+  protected Map<String, String> timeoutHeaders() {
+    return nodeHeader;
   }
 
   private Map<String, String> merged(Map<String, String> headers) {

@@ -10,6 +10,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
@@ -59,6 +65,7 @@ final class NodeJson {
     if (body.length == 0) {
       throw new BadValue("the request body must be a JSON value (a string, number, object or array), was empty");
     }
+    checkUtf8(body);
     JsonNode node;
     try {
       node = MAPPER.readTree(body);
@@ -92,6 +99,49 @@ final class NodeJson {
       return MAPPER.writeValueAsString(node);
     } catch (JsonProcessingException e) {
       throw new BadValue("the value cannot be written back as JSON: " + e.getOriginalMessage());
+    }
+  }
+
+  /**
+   * Checks that {@code body} is well-formed UTF-8 (RFC 3629): Jackson's own decoding is lenient
+   * and reads overlong forms as the character they spell ({@code C0 AF} as {@code /}), so a
+   * value would be stored, and replicated, as something other than what was sent. Overlong
+   * forms, surrogates, code points past U+10FFFF and truncated sequences are refused.
+   *
+   * @throws BadValue naming the byte offset and the bytes
+   */
+  static void checkUtf8(byte[] body) throws BadValue {
+    int i = 0;
+    while (i < body.length && body[i] >= 0) {
+      i++; // ASCII, the common case, without a decoder
+    }
+    if (i == body.length) {
+      return;
+    }
+    CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+        .onMalformedInput(CodingErrorAction.REPORT)
+        .onUnmappableCharacter(CodingErrorAction.REPORT);
+    ByteBuffer in = ByteBuffer.wrap(body, i, body.length - i);
+    CharBuffer out = CharBuffer.allocate(Math.min(body.length - i, 8192));
+    while (true) {
+      CoderResult result = decoder.decode(in, out, true);
+      if (result.isError()) {
+        int at = in.position();
+        StringBuilder bytes = new StringBuilder();
+        for (int b = at; b < Math.min(body.length, at + Math.max(result.length(), 1)); b++) {
+          bytes.append(bytes.length() == 0 ? "" : " ").append(String.format("%02X", body[b] & 0xff));
+        }
+        throw new BadValue("the request body is not valid UTF-8: malformed byte sequence " + bytes
+            + " at byte offset " + at + " (overlong forms, surrogates and truncated sequences are refused)");
+      }
+      if (result.isUnderflow()) {
+        break;
+      }
+      out.clear(); // overflow: only validity matters here, not the characters
+    }
+    out.clear();
+    if (decoder.flush(out).isError()) {
+      throw new BadValue("the request body is not valid UTF-8: it ends inside a character");
     }
   }
 

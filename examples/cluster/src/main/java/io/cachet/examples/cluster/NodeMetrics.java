@@ -16,7 +16,9 @@ import java.util.function.Supplier;
  * and the replica gauges {@code cluster_node_ready}, {@code cluster_replay_progress},
  * {@code cluster_replay_records}, {@code cluster_replay_target_records},
  * {@code cluster_replication_lag_records}, {@code cluster_replication_lag_seconds} and
- * {@code cluster_cache_entries}. Thread-safe.
+ * {@code cluster_cache_entries}; and the connection gauges {@code cluster_connections_open} and
+ * {@code netty_direct_memory_used_bytes} (direct memory Netty's pooled allocator holds in its
+ * arenas, where request and response bytes live). Thread-safe.
  */
 final class NodeMetrics {
 
@@ -48,6 +50,23 @@ final class NodeMetrics {
     Gauge.builder("cluster.cache.entries", () -> state.get().entries())
         .description("Entries held by the replica")
         .register(registry);
+  }
+
+  /** Registers the connection gauges. */
+  void bindConnections(java.util.function.IntSupplier open) {
+    Gauge.builder("cluster.connections.open", open::getAsInt)
+        .description("Client connections open (admitted under --max-connections)")
+        .register(registry);
+    Gauge.builder("netty.direct.memory.used", NodeMetrics::directMemory)
+        .description("Direct memory held by Netty's allocator (pooled: its arenas' chunks), where requests and responses are buffered")
+        .baseUnit("bytes")
+        .register(registry);
+  }
+
+  private static double directMemory() {
+    return io.netty.buffer.ByteBufAllocator.DEFAULT instanceof io.netty.buffer.ByteBufAllocatorMetricProvider provider
+        ? provider.metric().usedDirectMemory()
+        : Double.NaN;
   }
 
   /** Returns the registry, so the cache's own meters can be bound to it. */

@@ -18,7 +18,8 @@ final class NodeProcess {
 
   /** Variables that would configure a node behind the launcher's back. */
   static final List<String> NODE_VARIABLES = List.of("KAFKA_BOOTSTRAP_SERVERS", "NODE_ID", "NODE_HOST", "NODE_PORT",
-      "CACHE_NAME", "CACHE_CAPACITY", "DEFAULT_TTL", "MAX_BODY_BYTES", "MAX_KEY_LENGTH", "WRITE_TIMEOUT", "THREADS");
+      "CACHE_NAME", "CACHE_CAPACITY", "DEFAULT_TTL", "MAX_BODY_BYTES", "MAX_KEY_LENGTH", "WRITE_TIMEOUT", "THREADS",
+      "MAX_CONNECTIONS", "IDLE_TIMEOUT", "REQUEST_READ_TIMEOUT", "MAX_PENDING_REQUESTS", "MAX_QUEUED_RESPONSE_BYTES");
   private static final Duration STOP_TIMEOUT = Duration.ofSeconds(15);
 
   final int index;
@@ -51,6 +52,7 @@ final class NodeProcess {
         "--cache", node.cacheName(), "--capacity", Long.toString(node.capacity()),
         "--max-body", Integer.toString(node.maxBodyBytes()), "--max-key-length", Integer.toString(node.maxKeyLength()),
         "--write-timeout", Long.toString(node.writeTimeout().toSeconds()), "--threads", Integer.toString(node.threads())));
+    command.addAll(node.limits().arguments());
     node.defaultTtl().ifPresent(ttl -> command.addAll(List.of("--default-ttl", Long.toString(ttl.toSeconds()))));
     return command;
   }

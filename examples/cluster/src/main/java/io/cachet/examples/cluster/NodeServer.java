@@ -1,5 +1,6 @@
 package io.cachet.examples.cluster;
 
+import io.cachet.examples.support.ConnectionLimit;
 import io.cachet.metrics.CacheMetrics;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
@@ -66,8 +67,11 @@ final class NodeServer implements AutoCloseable {
     NodeApi api = new NodeApi(config, cache::get, metrics::scrape, clock);
     EventLoopGroup boss = NettyTransport.group(1, "node-accept");
     EventLoopGroup workers = NettyTransport.group(config.threads(), "node-io");
+    ConnectionLimit connections = new ConnectionLimit(config.limits().maxConnections());
+    metrics.bindConnections(connections::connected);
     Channel listener = NettyTransport.bindHttp(boss, workers, config.host(), config.port(), "--port / NODE_PORT",
-        config.maxBodyBytes(), () -> new NodeHttpHandler(api, metrics, config.nodeId()));
+        config.maxBodyBytes(), config.limits(), connections,
+        () -> new NodeHttpHandler(api, metrics, config.nodeId(), config.limits().maxPendingRequests()));
     NodeServer server = new NodeServer(config, boss, workers, listener, cache, metrics, openerFunction);
     server.opener.start();
     return server;

@@ -1,10 +1,13 @@
 package io.cachet.examples.cluster;
 
 import io.cachet.examples.support.Connections;
+import io.cachet.examples.support.Json;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayDeque;
 import java.util.concurrent.RejectedExecutionException;
@@ -12,19 +15,32 @@ import java.util.concurrent.RejectedExecutionException;
 /**
  * One HTTP connection answered one request at a time, in request order: a pipelining client's
  * later requests wait in a short queue, and the connection stops reading while it holds
- * {@value #MAX_QUEUED} (and reads again once half of them are answered). A subclass handles each
- * message in {@link #process}, marks a request it answers later with {@link #markBusy()}, and
- * ends it with {@link #reply} (which moves on to the next request) or {@link #fatal}. Everything
+ * {@code maxQueued} of them (and reads again once half of them are answered). The next request
+ * is taken up only while the connection is writable, that is while the responses queued for it
+ * stay under the write buffer's high water mark ({@code --max-queued-response-bytes}): a client
+ * that pipelines requests and never reads makes the server hold at most that plus one response,
+ * and the queue. A subclass handles each message in {@link #process}, marks a request it answers
+ * later with {@link #markBusy()}, and ends it with {@link #reply} (which moves on to the next
+ * request) or {@link #fatal}. An idle connection ({@code --idle-timeout}) is closed; a request
+ * not received whole in time ({@link RequestReadTimeout}) is answered 408 and closed. Everything
  * runs on the connection's event loop. Not sharable: one instance per connection.
  */
 abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
 
-  /** Requests queued behind the one in flight after which the connection stops reading. */
+  /** Requests queued behind the one in flight after which the connection stops reading, by default. */
   static final int MAX_QUEUED = 16;
 
+  private final int maxQueued;
   private final ArrayDeque<Object> queue = new ArrayDeque<>();
   private boolean busy;
   private boolean closing;
+
+  PipelinedHttpHandler(int maxQueued) {
+    if (maxQueued < 1) {
+      throw new IllegalArgumentException("maxQueued must be >= 1, was " + maxQueued);
+    }
+    this.maxQueued = maxQueued;
+  }
 
   @Override
   public final void channelRead(ChannelHandlerContext ctx, Object msg) {
@@ -33,11 +49,44 @@ abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     queue.add(msg);
-    if (queue.size() >= MAX_QUEUED) {
+    if (queue.size() >= maxQueued) {
       ctx.channel().config().setAutoRead(false);
     }
     drain(ctx);
   }
+
+  @Override
+  public final void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    if (!ctx.channel().isWritable()) {
+      ctx.channel().config().setAutoRead(false);
+    } else {
+      drain(ctx);
+    }
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  @Override
+  public final void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof IdleStateEvent) {
+      if (!busy && queue.isEmpty() && !closing) {
+        closing = true;
+        ctx.close(); // nothing owed to this client
+      }
+      return;
+    }
+    if (evt instanceof RequestReadTimeout.TimedOut timedOut) {
+      if (!closing) {
+        fatal(ctx, HttpReplies.response(HttpVersion.HTTP_1_1, 408, ApiResponse.JSON,
+            Json.error("RequestTimeout", "the request was not received whole within " + timedOut.timeout().toSeconds()
+                + " s (--request-read-timeout / REQUEST_READ_TIMEOUT)"), timeoutHeaders(), false));
+      }
+      return;
+    }
+    ctx.fireUserEventTriggered(evt);
+  }
+
+  /** Headers every answer of this server carries (the node's or the balancer's id). */
+  protected abstract java.util.Map<String, String> timeoutHeaders();
 
   @Override
   public final void channelInactive(ChannelHandlerContext ctx) {
@@ -54,14 +103,17 @@ abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
   }
 
   private void drain(ChannelHandlerContext ctx) {
-    while (!busy && !closing) {
+    // Only while writable: a response is produced only once the previous ones have mostly been
+    // taken by the socket, so a client that does not read holds the server to one response.
+    while (!busy && !closing && ctx.channel().isWritable()) {
       Object next = queue.poll();
       if (next == null) {
         break;
       }
       process(ctx, next);
     }
-    if (!closing && queue.size() <= MAX_QUEUED / 2 && !ctx.channel().config().isAutoRead()) {
+    if (!closing && queue.size() <= maxQueued / 2 && ctx.channel().isWritable()
+        && !ctx.channel().config().isAutoRead()) {
       ctx.channel().config().setAutoRead(true);
     }
   }

@@ -109,6 +109,38 @@ final class Uris {
     }
   }
 
+  /**
+   * Returns {@code uri} with every character above U+007F percent-encoded as the byte it stands
+   * for (Netty reads a request line as ISO-8859-1, one character per byte), so a forwarded
+   * request carries the exact bytes the client sent: Netty's encoder would write those
+   * characters as UTF-8, turning the raw bytes {@code C0 AF} into the valid {@code C3 80 C2 AF}.
+   */
+  static String escapeNonAscii(String uri) {
+    int i = 0;
+    while (i < uri.length() && uri.charAt(i) < 0x80) {
+      i++;
+    }
+    if (i == uri.length()) {
+      return uri;
+    }
+    StringBuilder sb = new StringBuilder(uri.length() + 16).append(uri, 0, i);
+    for (; i < uri.length(); i++) {
+      char c = uri.charAt(i);
+      if (c < 0x80) {
+        sb.append(c);
+      } else if (c <= 0xff) {
+        sb.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
+            .append(Character.toUpperCase(Character.forDigit(c & 0xf, 16)));
+      } else {
+        // Cannot come from a request line; encode it as its UTF-8 bytes, the encoder's reading.
+        for (byte b : String.valueOf(c).getBytes(UTF_8)) {
+          sb.append(String.format("%%%02X", b & 0xff));
+        }
+      }
+    }
+    return sb.toString();
+  }
+
   /** Whether {@code s} holds a control character (C0, DEL or C1). */
   static boolean hasControlCharacter(String s) {
     return s.codePoints().anyMatch(cp -> cp < 0x20 || (cp >= 0x7f && cp <= 0x9f));

@@ -84,6 +84,57 @@ final class ClusterBadInputIT {
     assertThat(cluster.get(cluster.node(1), "guard").body()).isEqualTo(before);
   }
 
+  /**
+   * Overlong UTF-8 forms in a body: {@code C0 AF} and {@code E0 80 AF} both spell "/" to a lenient
+   * decoder; they are refused with 400 and nothing changes (the key keeps its value).
+   */
+  @ParameterizedTest
+  @EnumSource(Target.class)
+  void bodyWithOverlongUtf8_is400_andChangesNothing(Target target) {
+    byte[][] bodies = {
+      {'"', (byte) 0xC0, (byte) 0xAF, '"'},
+      {'"', 'a', (byte) 0xE0, (byte) 0x80, (byte) 0xAF, 'b', '"'},
+      {'{', '"', (byte) 0xC0, (byte) 0xAF, '"', ':', '1', '}'},
+    };
+    for (byte[] body : bodies) {
+      String before = cluster.get(cluster.node(1), "guard").body();
+      RawHttp.Response response = RawHttp.send(target.port(), request("POST", "/api/cache/guard", body));
+      assertThat(response.status()).as(response.body()).isEqualTo(400);
+      assertThat(response.head()).contains("content-type: application/json");
+      assertThat(response.body()).startsWith("{\"error\":\"BadRequest\",\"message\":\"the request body is not valid UTF-8");
+      assertThat(cluster.get(cluster.node(1), "guard").body()).isEqualTo(before);
+    }
+  }
+
+  /** Keys with overlong or otherwise invalid UTF-8, percent-encoded or raw: 400, nothing stored. */
+  @ParameterizedTest
+  @EnumSource(Target.class)
+  void keyWithOverlongUtf8_is400_andStoresNothing(Target target) {
+    byte[] rawOverlong = {'/', 'a', 'p', 'i', '/', 'c', 'a', 'c', 'h', 'e', '/', (byte) 0xC0, (byte) 0xAF};
+    for (byte[] path : new byte[][] {
+        "/api/cache/%C0%AF".getBytes(UTF_8), "/api/cache/a%E0%80%AFb".getBytes(UTF_8), rawOverlong}) {
+      RawHttp.Response response = RawHttp.send(target.port(), request("POST", path, "1".getBytes(UTF_8)));
+      assertThat(response.status()).as(response.body()).isEqualTo(400);
+      assertThat(response.body()).startsWith("{\"error\":\"BadRequest\"");
+      assertThat(RawHttp.send(target.port(), request("GET", path, new byte[0])).status()).isEqualTo(400);
+    }
+    assertThat(cluster.get(cluster.node(1), "%2F").status()).as("nothing stored under '/'").isEqualTo(404);
+  }
+
+  private static byte[] request(String method, String path, byte[] body) {
+    return request(method, path.getBytes(UTF_8), body);
+  }
+
+  private static byte[] request(String method, byte[] path, byte[] body) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    out.writeBytes((method + " ").getBytes(UTF_8));
+    out.writeBytes(path);
+    out.writeBytes((" HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        + "Content-Length: " + body.length + "\r\n\r\n").getBytes(UTF_8));
+    out.writeBytes(body);
+    return out.toByteArray();
+  }
+
   @ParameterizedTest
   @EnumSource(Target.class)
   void emptyKey_is400(Target target) {

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.cachet.examples.support.Processes;
 import io.cachet.servers.Ports;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -19,7 +20,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -79,13 +79,23 @@ final class ClusterProcess implements AutoCloseable {
 
   /** Starts the launcher with {@code nodes} nodes and {@code args}, and waits until every node is ready. */
   static ClusterProcess start(int nodes, String... args) {
+    return start(nodes, List.of("-Xmx256m"), NODE_JVM_OPTIONS, args);
+  }
+
+  /**
+   * Starts the launcher as above with {@code launcherJvmOptions} for its own JVM (which runs the
+   * balancer) and {@code nodeJvmOptions} for the nodes'.
+   */
+  static ClusterProcess start(int nodes, List<String> launcherJvmOptions, String nodeJvmOptions, String... args) {
     int port = freePort();
     List<String> command = new ArrayList<>(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx256m",
+        "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
+    command.addAll(launcherJvmOptions);
+    command.addAll(List.of(
         "-jar", jar().toString(),
         "--nodes", Integer.toString(nodes), "--port", Integer.toString(port), "--node-base-port", "0",
-        "--node-jvm-options", NODE_JVM_OPTIONS, "--threads", "2"));
+        "--node-jvm-options", nodeJvmOptions, "--threads", "2"));
     command.addAll(List.of(args));
     Path output;
     Process process;
@@ -206,27 +216,25 @@ final class ClusterProcess implements AutoCloseable {
     return process.isAlive();
   }
 
+  /** The launcher's process id (its JVM runs the balancer). */
+  long pid() {
+    return process.pid();
+  }
+
+  /** The process id of node {@code n}'s JVM, a child of the launcher. */
+  long nodePid(int n) {
+    return admin("GET", "/admin/nodes").json().get("nodes").get(n - 1).get("pid").asLong();
+  }
+
   /** What the launcher printed so far. */
   String log() {
-    try {
-      return Files.readString(output, UTF_8);
-    } catch (IOException e) {
-      return "(no log: " + e + ")";
-    }
+    return Processes.log(output);
   }
 
   @Override
   public void close() {
-    try {
-      process.destroy();
-      if (!process.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
-        log.warn("cluster launcher pid {} ignored SIGTERM for {}; killing it", process.pid(), STOP_TIMEOUT);
-        process.destroyForcibly();
-        process.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-      }
-    } catch (InterruptedException e) {
-      process.destroyForcibly();
-      Thread.currentThread().interrupt();
+    if (Processes.stop(process, STOP_TIMEOUT)) {
+      log.warn("cluster launcher pid {} ignored SIGTERM for {}; killed it", process.pid(), STOP_TIMEOUT);
     }
   }
 

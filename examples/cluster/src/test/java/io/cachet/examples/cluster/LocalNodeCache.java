@@ -22,6 +22,8 @@ final class LocalNodeCache implements NodeCache {
   volatile boolean ready = true;
   volatile @Nullable RuntimeException writeFailure;
   volatile @Nullable RuntimeException readFailure;
+  /** When set, writes wait for it to complete (a write in flight, as on a slow Kafka). */
+  volatile @Nullable CompletableFuture<Void> writeGate;
 
   LocalNodeCache(long capacity) {
     this(capacity, b -> b);
@@ -59,6 +61,10 @@ final class LocalNodeCache implements NodeCache {
       @Override
       public CompletionStage<Void> put(String key, String value) {
         RuntimeException e = writeFailure;
+        CompletableFuture<Void> gate = writeGate;
+        if (gate != null) {
+          return gate.thenCompose(v -> real.put(key, value));
+        }
         return e != null ? CompletableFuture.failedFuture(e) : real.put(key, value);
       }
 

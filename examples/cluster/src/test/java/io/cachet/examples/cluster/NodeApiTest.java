@@ -122,6 +122,38 @@ final class NodeApiTest {
     assertThat(get("/api/cache/k").body()).contains("\"value\":\"before\"");
   }
 
+  /**
+   * Bodies that are not strict UTF-8 are refused before Jackson, which would read an overlong
+   * form as the character it spells ({@code C0 AF} as "/", {@code E0 80 AF} as "/"), and the key
+   * keeps its value.
+   */
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+    "22C0AF22           | sequence C0 at byte offset 1",
+    "2261E080AF6222     | sequence E0 at byte offset 2",
+    "22F08080AF22       | at byte offset 1",
+    "22EDA08022         | sequence ED A0 80 at byte offset 1",
+    "22FF22             | sequence FF at byte offset 1",
+    "7B2261223A22C322   | sequence C3 at byte offset 6",
+    "22C3               | not valid UTF-8",
+  })
+  void post_bodyNotStrictUtf8_is400_andChangesNothing(String hex, String message) {
+    post("/api/cache/k", "\"before\"");
+    ApiResponse response = api.handle(new NodeApi.Request("POST", "/api/cache/k", JSON,
+        java.util.HexFormat.of().parseHex(hex))).toCompletableFuture().join();
+    assertThat(response.status()).isEqualTo(400);
+    assertThat(response.body()).startsWith("{\"error\":\"BadRequest\",\"message\":\"the request body is not valid UTF-8")
+        .contains(message);
+    assertThat(get("/api/cache/k").body()).contains("\"value\":\"before\"");
+    assertThat(get("/api/cache/%2F").status()).isEqualTo(404);
+  }
+
+  @Test
+  void post_validMultibyteUtf8_isStoredAsSent() {
+    assertThat(post("/api/cache/k", "\"\u00e9\u20ac\ud83d\ude00\"").status()).isEqualTo(201);
+    assertThat(get("/api/cache/k").body()).contains("\"value\":\"\u00e9\u20ac\ud83d\ude00\"");
+  }
+
   @Test
   void post_emptyBody_is400() {
     assertThat(post("/api/cache/k", "").status()).isEqualTo(400);
@@ -183,9 +215,12 @@ final class NodeApiTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"/api/cache/a%2", "/api/cache/a%zz", "/api/cache/%FF%FE"})
+  @ValueSource(strings = {"/api/cache/a%2", "/api/cache/a%zz", "/api/cache/%FF%FE", "/api/cache/%C0%AF",
+      "/api/cache/a%E0%80%AFb", "/api/cache/%ED%A0%80", "/api/cache/\u00c0\u00af"})
   void get_badlyEncodedKey_is400(String uri) {
     assertThat(get(uri).status()).isEqualTo(400);
+    assertThat(post(uri, "1").status()).isEqualTo(400);
+    assertThat(get("/api/cache/%2F").status()).as("nothing stored under '/'").isEqualTo(404);
   }
 
   @Test

@@ -106,6 +106,105 @@ final class NodeHttpHandlerTest {
     assertThat(ch.isOpen()).isFalse();
   }
 
+  /** A pipeline as the server builds it, with {@code limits}. */
+  private EmbeddedChannel serverChannel(ServerLimits limits) {
+    EmbeddedChannel ch = new EmbeddedChannel();
+    ch.freezeTime();
+    ch.config().setWriteBufferWaterMark(new io.netty.channel.WriteBufferWaterMark(
+        limits.maxQueuedResponseBytes() / 2, limits.maxQueuedResponseBytes()));
+    NettyTransport.initHttp(ch.pipeline(), config.maxBodyBytes(), limits,
+        new NodeHttpHandler(api, metrics, config.nodeId(), limits.maxPendingRequests()));
+    return ch;
+  }
+
+  @Test
+  void trickledRequest_is408AfterTheReadTimeout_andClosed() {
+    ServerLimits limits = ServerLimits.defaults().withRequestReadTimeout("2");
+    EmbeddedChannel ch = serverChannel(limits);
+    write(ch, "POST /api/cache/slow HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + "Content-Length: 50\r\n\r\n\"abc");
+    ch.advanceTimeBy(1_900, java.util.concurrent.TimeUnit.MILLISECONDS);
+    ch.runScheduledPendingTasks();
+    write(ch, "def"); // still trickling: the clock runs from the request's first byte
+    assertThat(output(ch)).isEmpty();
+    ch.advanceTimeBy(200, java.util.concurrent.TimeUnit.MILLISECONDS);
+    ch.runScheduledPendingTasks();
+    assertThat(output(ch)).startsWith("HTTP/1.1 408 Request Timeout")
+        .contains("{\"error\":\"RequestTimeout\",\"message\":\"the request was not received whole within 2 s");
+    assertThat(local.cache.get("slow")).isNull();
+    ch.finishAndReleaseAll();
+  }
+
+  @Test
+  void requestsArrivingWhole_neverTimeOut() {
+    EmbeddedChannel ch = serverChannel(ServerLimits.defaults().withRequestReadTimeout("2"));
+    for (int i = 0; i < 5; i++) {
+      write(ch, "GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n");
+      ch.advanceTimeBy(1_500, java.util.concurrent.TimeUnit.MILLISECONDS);
+      ch.runScheduledPendingTasks();
+    }
+    assertThat(output(ch)).doesNotContain("408").contains("HTTP/1.1 200 OK");
+    assertThat(ch.isActive()).isTrue();
+    ch.finishAndReleaseAll();
+  }
+
+  @Test
+  void idleConnection_isClosed_butNotWhileARequestIsInFlight() {
+    EmbeddedChannel ch = serverChannel(ServerLimits.defaults().withIdleTimeout("5"));
+    local.writeGate = new java.util.concurrent.CompletableFuture<>();
+    write(ch, post("k", "1"));
+    // Netty's IdleStateHandler reads the system clock, not the channel's: deliver its event.
+    ch.pipeline().fireUserEventTriggered(io.netty.handler.timeout.IdleStateEvent.ALL_IDLE_STATE_EVENT);
+    assertThat(ch.isActive()).as("a write in flight is not idleness").isTrue();
+    local.writeGate.complete(null);
+    assertThat(output(ch)).startsWith("HTTP/1.1 201");
+    ch.pipeline().fireUserEventTriggered(io.netty.handler.timeout.IdleStateEvent.ALL_IDLE_STATE_EVENT);
+    assertThat(ch.isActive()).isFalse();
+  }
+
+  /**
+   * A client pipelining GETs of a large value without reading: the node answers the next request
+   * only while the queued responses stay under the high water mark, so it holds at most that plus
+   * one response; once the client reads, every answer comes, in order.
+   */
+  @Test
+  void clientNotReading_queuedResponsesStayWithinTheBound() {
+    ServerLimits limits = ServerLimits.defaults().withMaxQueuedResponseBytes("1024");
+    java.util.concurrent.atomic.AtomicBoolean socketFull = new java.util.concurrent.atomic.AtomicBoolean(true);
+    EmbeddedChannel ch = new EmbeddedChannel();
+    ch.config().setWriteBufferWaterMark(new io.netty.channel.WriteBufferWaterMark(512, 1024));
+    ch.pipeline().addLast(new io.netty.channel.ChannelOutboundHandlerAdapter() {
+      @Override
+      public void flush(io.netty.channel.ChannelHandlerContext ctx) {
+        if (!socketFull.get()) {
+          ctx.flush();
+        }
+      }
+    });
+    NettyTransport.initHttp(ch.pipeline(), 4096, limits, new NodeHttpHandler(api, metrics, config.nodeId(), 16));
+    local.cache.put("big", NodeJson.envelope("\"" + "v".repeat(600) + "\"", "2020-01-01T00:00:00Z"));
+    write(ch, "GET /api/cache/big HTTP/1.1\r\nHost: x\r\n\r\n".repeat(10));
+    long queued = ch.unsafe().outboundBuffer().totalPendingWriteBytes();
+    assertThat(queued).as("response bytes queued for a client that does not read").isPositive().isLessThan(1024 + 1024);
+    socketFull.set(false);
+    StringBuilder out = new StringBuilder();
+    for (int i = 0; i < 100 && count(out, "HTTP/1.1 200 OK") < 10; i++) {
+      ch.flush();
+      ch.runPendingTasks();
+      out.append(output(ch));
+    }
+    assertThat(count(out, "HTTP/1.1 200 OK")).isEqualTo(10);
+    ch.finishAndReleaseAll();
+  }
+
+  private static int count(CharSequence text, String part) {
+    int n = 0;
+    for (int i = text.toString().indexOf(part); i >= 0; i = text.toString().indexOf(part, i + 1)) {
+      n++;
+    }
+    return n;
+  }
+
   @Test
   void requests_areCountedByRouteAndStatus() {
     EmbeddedChannel ch = channel();

@@ -36,6 +36,31 @@ final class OptionsTest {
     assertThat(config.defaultTtl()).isEmpty();
     assertThat(config.maxBodyBytes()).isEqualTo(1024 * 1024);
     assertThat(config.maxKeyLength()).isEqualTo(256);
+    assertThat(config.limits()).isEqualTo(new ServerLimits(1000, Duration.ofSeconds(60), Duration.ofSeconds(10), 16, 65536));
+  }
+
+  @Test
+  void serverLimits_areParsed_forTheNode_andTheLauncherPassesThemOn() {
+    String[] args = {"--max-connections", "50", "--idle-timeout", "0", "--request-read-timeout", "3",
+        "--max-pending-requests", "4", "--max-queued-response-bytes", "4096"};
+    ServerLimits expected = new ServerLimits(50, Duration.ZERO, Duration.ofSeconds(3), 4, 4096);
+    assertThat(ClusterNode.parse(args).limits()).isEqualTo(expected);
+    assertThat(ClusterLauncher.parse(args).node().limits()).isEqualTo(expected);
+    assertThat(expected.arguments()).containsExactly(args);
+  }
+
+  @Test
+  void serverLimits_invalidValues_nameTheOptionAndVariable() {
+    assertThatThrownBy(() -> ClusterNode.parse("--max-connections", "0"))
+        .hasMessageStartingWith("--max-connections (MAX_CONNECTIONS) must be a whole number from 1");
+    assertThatThrownBy(() -> ClusterNode.parse("--idle-timeout", "-1"))
+        .hasMessageStartingWith("--idle-timeout (IDLE_TIMEOUT) must be a whole number from 0");
+    assertThatThrownBy(() -> ClusterNode.parse("--request-read-timeout", "0"))
+        .hasMessageStartingWith("--request-read-timeout (REQUEST_READ_TIMEOUT) must be a whole number from 1");
+    assertThatThrownBy(() -> ClusterLauncher.parse("--max-pending-requests", "x"))
+        .hasMessageStartingWith("--max-pending-requests (MAX_PENDING_REQUESTS) must be a whole number from 1");
+    assertThatThrownBy(() -> ClusterLauncher.parse("--max-queued-response-bytes", "10"))
+        .hasMessageStartingWith("--max-queued-response-bytes (MAX_QUEUED_RESPONSE_BYTES) must be a whole number from 1024");
   }
 
   @Test

@@ -79,6 +79,33 @@ public final class RawHttp {
     }
   }
 
+  /**
+   * Reads the next response from a keep-alive connection: the head up to the blank line, then
+   * {@code Content-Length} bytes of body. For tests that pipeline requests on one socket.
+   *
+   * @param in the connection's input, buffered by the caller
+   * @return the response
+   * @throws IOException when the connection ends first
+   */
+  public static Response readNext(InputStream in) throws IOException {
+    StringBuilder head = new StringBuilder();
+    while (head.length() < 4 || !head.substring(head.length() - 4).equals("\r\n\r\n")) {
+      int b = in.read();
+      if (b < 0) {
+        throw new IOException("the connection ended inside a response head: " + head);
+      }
+      head.append((char) b);
+    }
+    String lower = head.toString().toLowerCase(Locale.ROOT);
+    int at = lower.indexOf("content-length:");
+    int length = at < 0 ? 0 : Integer.parseInt(lower.substring(at + 15, lower.indexOf('\r', at)).trim());
+    byte[] body = in.readNBytes(length);
+    if (body.length < length) {
+      throw new IOException("the connection ended inside a body of " + length + " bytes");
+    }
+    return parse(head + new String(body, ISO_8859_1));
+  }
+
   private static Response parse(String raw) {
     int end = raw.indexOf("\r\n\r\n");
     if (!raw.startsWith("HTTP/1.") || end < 0) {

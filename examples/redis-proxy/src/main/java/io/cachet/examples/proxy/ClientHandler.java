@@ -2,6 +2,8 @@ package io.cachet.examples.proxy;
 
 import io.cachet.examples.support.Connections;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufHolder;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -36,9 +38,15 @@ import org.jspecify.annotations.Nullable;
  *       permit on the event loop once its reply is written (or queued behind earlier replies of
  *       the same connection). So with a limit of 1 the next request, from any client, starts
  *       only after the previous one has its answer.
- *   <li><b>Back-pressure.</b> A connection stops reading while it has {@value #MAX_PENDING}
- *       unanswered requests or while its socket does not accept more output, so neither the
- *       FIFO nor the outbound buffer grows without bound; it resumes at half.
+ *   <li><b>Back-pressure.</b> A connection accepts no further request while it has
+ *       {@code maxPending} unanswered requests, or while the replies queued for it (written and
+ *       not yet taken by its socket, plus completed ones waiting behind an earlier request) reach
+ *       the channel's write-buffer high water mark ({@code MAX_QUEUED_REPLY_BYTES}). It then
+ *       stops reading, and the decoder in front stops decoding the requests it has already read
+ *       ({@link #acceptingRequests()}): a client that pipelines GETs of large values and never
+ *       reads cannot make the proxy hold more than that bound plus the one reply that crossed it.
+ *       It resumes at half the requests, once the socket drained below the low water mark, and
+ *       then decodes what it had already read before reading more ({@link #resumeDecoding}).
  *   <li><b>Flushing.</b> Replies produced while a read is being processed are flushed once at
  *       the end of the read (one syscall for a whole pipeline); small ones are encoded into one
  *       output buffer ({@link #out()}). Replies completed later are flushed at once.
@@ -49,9 +57,8 @@ import org.jspecify.annotations.Nullable;
  */
 abstract class ClientHandler extends ChannelInboundHandlerAdapter {
 
-  /** Unanswered requests after which a connection stops reading. */
+  /** Unanswered requests after which a connection stops reading, by default. */
   static final int MAX_PENDING = 1024;
-  private static final int RESUME_PENDING = MAX_PENDING / 2;
 
   /** What to do after a reply is written. */
   enum After {
@@ -87,7 +94,11 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
   protected final Parallelism parallelism;
   protected final ProxyMetrics metrics;
   private final RequestStats.Protocol protocol;
+  private final int maxPending;
   private final ArrayDeque<Slot> pending = new ArrayDeque<>();
+  /** Bytes of the replies in {@link #pending} that are complete and wait for an earlier one. */
+  private long slotBytes;
+  private boolean resumeScheduled;
   private @Nullable ChannelHandlerContext context;
   private RequestStats.@Nullable Recorder recorder;
   private @Nullable ByteBuf out;
@@ -97,10 +108,26 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
   private long readStart;
   private int answeredInRead;
 
-  ClientHandler(Parallelism parallelism, ProxyMetrics metrics, RequestStats.Protocol protocol) {
+  ClientHandler(Parallelism parallelism, ProxyMetrics metrics, RequestStats.Protocol protocol, int maxPending) {
+    if (maxPending < 1) {
+      throw new IllegalArgumentException("maxPending must be >= 1, was " + maxPending);
+    }
     this.parallelism = parallelism;
     this.metrics = metrics;
     this.protocol = protocol;
+    this.maxPending = maxPending;
+  }
+
+  /**
+   * Whether the decoder in front may hand over another request now; when not, it keeps the
+   * bytes it holds undecoded until {@link #resumeDecoding} runs. Turns reading off meanwhile.
+   */
+  final boolean acceptingRequests() {
+    if (closing) {
+      return true; // whatever arrives is discarded; nothing is held
+    }
+    updateAutoRead();
+    return !saturated();
   }
 
   /** Handles one decoded message; runs on the event loop. */
@@ -152,6 +179,7 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
   public final void channelReadComplete(ChannelHandlerContext ctx) {
     reading = false;
     flushNow();
+    updateAutoRead(); // the flush may have drained what held reading off, with no event to say so
     if (answeredInRead > 0) {
       recorder().latency(protocol, answeredInRead, System.nanoTime() - readStart);
       answeredInRead = 0;
@@ -291,6 +319,7 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
       }
       Slot slot = new Slot(readStart);
       slot.reply = reply;
+      slotBytes += size(reply.message());
       pending.add(slot);
       updateAutoRead();
     }
@@ -335,6 +364,7 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
         parallelism.awaitingRedis(-1);
         recorder().latency(protocol, 1, System.nanoTime() - slot.start);
         slot.reply = reply;
+        slotBytes += size(reply.message());
         drain();
       }
     } finally {
@@ -360,6 +390,7 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
     Slot head;
     while (!closing && (head = pending.peek()) != null && head.reply != null) {
       pending.poll();
+      slotBytes -= size(head.reply.message());
       write(head.reply);
       wrote = true;
     }
@@ -423,6 +454,27 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
       }
     }
     pending.clear();
+    slotBytes = 0;
+  }
+
+  /**
+   * Whether this connection holds as much as it may: {@code maxPending} unanswered requests, or
+   * queued reply bytes at the write buffer's high water mark (Netty counts what was written and
+   * not yet taken by the socket; the completed replies waiting in {@link #pending} and the
+   * output buffer not yet written count against what is left of it).
+   */
+  private boolean saturated() {
+    ChannelHandlerContext ctx = context;
+    if (ctx == null) {
+      return false;
+    }
+    Channel channel = ctx.channel();
+    return pending.size() >= maxPending || !channel.isWritable() || heldBytes() >= channel.bytesBeforeUnwritable();
+  }
+
+  private long heldBytes() {
+    ByteBuf buf = out;
+    return slotBytes + (buf == null ? 0 : buf.readableBytes());
   }
 
   private void updateAutoRead() {
@@ -432,10 +484,42 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
     }
     Channel channel = ctx.channel();
     boolean autoRead = channel.config().isAutoRead();
-    if (autoRead && (pending.size() >= MAX_PENDING || !channel.isWritable())) {
+    if (autoRead && saturated()) {
       channel.config().setAutoRead(false);
-    } else if (!autoRead && pending.size() <= RESUME_PENDING && channel.isWritable()) {
+    } else if (!autoRead && pending.size() <= maxPending / 2 && channel.isWritable()
+        && heldBytes() < channel.bytesBeforeUnwritable() / 2) {
       channel.config().setAutoRead(true);
+      resumeDecoding(ctx);
     }
+  }
+
+  /**
+   * Has the decoder go on with the requests it read and held back while this connection was
+   * saturated; they may be all a pipelining client sent, so new input cannot be waited for.
+   * Runs as a task of its own, never inside a decoder's loop: an empty buffer fired from the
+   * pipeline's head makes the decoder decode its held bytes.
+   */
+  private void resumeDecoding(ChannelHandlerContext ctx) {
+    if (resumeScheduled) {
+      return;
+    }
+    resumeScheduled = true;
+    ctx.executor().execute(() -> {
+      resumeScheduled = false;
+      if (!closing && ctx.channel().isActive() && ctx.channel().config().isAutoRead()) {
+        ctx.pipeline().fireChannelRead(Unpooled.EMPTY_BUFFER);
+        ctx.pipeline().fireChannelReadComplete();
+      }
+    });
+  }
+
+  private static long size(Object message) {
+    if (message instanceof ByteBuf buf) {
+      return buf.readableBytes();
+    }
+    if (message instanceof ByteBufHolder holder) {
+      return holder.content().readableBytes();
+    }
+    return 0;
   }
 }

@@ -39,12 +39,13 @@ final class HttpHandler extends ClientHandler {
   private static final AsciiString PROMETHEUS = AsciiString.cached("text/plain; version=0.0.4; charset=utf-8");
   private static final int MAX_KEY_IN_MESSAGE = 200;
 
-  private final AsyncCache<String, byte[]> cache;
+  private final AsyncCache<RedisKey, byte[]> cache;
   private @Nullable HttpRequest current;
   private long bodyBytes;
 
-  HttpHandler(AsyncCache<String, byte[]> cache, Parallelism parallelism, ProxyMetrics metrics) {
-    super(parallelism, metrics, RequestStats.Protocol.HTTP);
+  /** @param maxPending unanswered requests after which the connection stops reading */
+  HttpHandler(AsyncCache<RedisKey, byte[]> cache, Parallelism parallelism, ProxyMetrics metrics, int maxPending) {
+    super(parallelism, metrics, RequestStats.Protocol.HTTP, maxPending);
     this.cache = cache;
   }
 
@@ -150,7 +151,7 @@ final class HttpHandler extends ClientHandler {
   private void proxy(ChannelHandlerContext ctx, HttpRequest request, boolean keepAlive, After after) {
     HttpVersion version = request.protocolVersion();
     Query.Key parsed = Query.key(request.uri());
-    String key = parsed.key();
+    RedisKey key = parsed.key();
     if (key == null) {
       error(ctx, version, HttpResponseStatus.BAD_REQUEST, "BadRequest", parsed.problem(), after);
       return;
@@ -168,7 +169,7 @@ final class HttpHandler extends ClientHandler {
       if (value == null) {
         count(RequestStats.Outcome.http(404));
         return new Reply(response(version, HttpResponseStatus.NOT_FOUND,
-            Json.error("NotFound", "key '" + abbreviate(key) + "' does not exist in Redis"), keepAlive), after);
+            Json.error("NotFound", "key '" + key + "' does not exist in Redis"), keepAlive), after);
       }
       count(RequestStats.Outcome.http(200));
       return new Reply(response(version, HttpResponseStatus.OK, OCTETS, Unpooled.wrappedBuffer(value), keepAlive), after);
@@ -220,7 +221,4 @@ final class HttpHandler extends ClientHandler {
     return response;
   }
 
-  private static String abbreviate(String key) {
-    return key.length() <= MAX_KEY_IN_MESSAGE ? key : key.substring(0, MAX_KEY_IN_MESSAGE) + "...";
-  }
 }

@@ -28,6 +28,8 @@ import org.jspecify.annotations.Nullable;
  * @param requestTimeout how long a client may take to send a request once it started it
  * @param idleTimeout how long a client may stay silent before it is disconnected; zero: forever
  * @param threads the number of event-loop threads serving clients
+ * @param maxPendingRequests unanswered requests per connection after which it stops reading
+ * @param maxQueuedReplyBytes reply bytes queued per connection after which it stops reading
  */
 record ProxyConfig(
     Optional<String> redisAddress,
@@ -44,7 +46,9 @@ record ProxyConfig(
     Duration redisTimeout,
     Duration requestTimeout,
     Duration idleTimeout,
-    int threads) {
+    int threads,
+    int maxPendingRequests,
+    int maxQueuedReplyBytes) {
 
   static final String DEFAULT_GLOBAL_EXPIRY = "60";
   static final String DEFAULT_CAPACITY = "10000";
@@ -59,6 +63,8 @@ record ProxyConfig(
   static final String DEFAULT_REDIS_TIMEOUT = "2";
   static final String DEFAULT_REQUEST_TIMEOUT = "10";
   static final String DEFAULT_IDLE_TIMEOUT = "0";
+  static final String DEFAULT_MAX_PENDING_REQUESTS = "1024";
+  static final String DEFAULT_MAX_QUEUED_REPLY_BYTES = "65536";
 
   /** The longest time any duration option may be set to: about 31 years. */
   private static final BigDecimal MAX_SECONDS = BigDecimal.valueOf(1_000_000_000L);
@@ -90,6 +96,8 @@ record ProxyConfig(
     private Duration requestTimeout = Duration.ofSeconds(10);
     private Duration idleTimeout = Duration.ZERO;
     private int threads = Runtime.getRuntime().availableProcessors();
+    private int maxPendingRequests = Integer.parseInt(DEFAULT_MAX_PENDING_REQUESTS);
+    private int maxQueuedReplyBytes = Integer.parseInt(DEFAULT_MAX_QUEUED_REPLY_BYTES);
 
     private Builder() {}
 
@@ -185,6 +193,17 @@ record ProxyConfig(
       return this;
     }
 
+    Builder maxPendingRequests(String value) {
+      maxPendingRequests = (int) number("--max-pending-requests", "MAX_PENDING_REQUESTS", value, 1, 1_000_000);
+      return this;
+    }
+
+    Builder maxQueuedReplyBytes(String value) {
+      maxQueuedReplyBytes = (int) number("--max-queued-reply-bytes", "MAX_QUEUED_REPLY_BYTES", value, 1024,
+          1024 * 1024 * 1024);
+      return this;
+    }
+
     /**
      * Returns the configuration.
      *
@@ -202,7 +221,8 @@ record ProxyConfig(
       }
       return new ProxyConfig(
           Optional.ofNullable(redisAddress), globalExpiry, capacity, host, httpPort, respPort, maxClients,
-          parallelism, coherence, seed, maxRequestBytes, redisTimeout, requestTimeout, idleTimeout, threads);
+          parallelism, coherence, seed, maxRequestBytes, redisTimeout, requestTimeout, idleTimeout, threads,
+          maxPendingRequests, maxQueuedReplyBytes);
     }
 
     private static long number(String option, String env, @Nullable String value, long min, long max) {

@@ -9,6 +9,7 @@ import io.cachet.CacheConfig;
 import io.cachet.CacheManager;
 import io.cachet.EvictionPolicy;
 import io.cachet.codec.Codecs;
+import io.cachet.examples.support.ConnectionLimit;
 import io.cachet.metrics.CacheMetrics;
 import io.cachet.redis.RedisOptions;
 import io.cachet.servers.RedisBinary;
@@ -20,6 +21,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ServerChannel;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollEventLoopGroup;
 import io.netty.channel.epoll.EpollServerSocketChannel;
@@ -91,13 +93,13 @@ final class ProxyServer implements AutoCloseable {
         address = config.redisAddress().orElseThrow();
       }
       manager = CacheManager.create();
-      Cache<String, byte[]> cache;
+      Cache<RedisKey, byte[]> cache;
       try {
         cache = manager.create(CacheConfig.builder("redis-proxy")
             .backend("redis")
             .maximumSize(config.capacity())
             .evictionPolicy(EvictionPolicy.LRU)
-            .keyCodec(Codecs.utf8())
+            .keyCodec(RedisKey.CODEC)
             .valueCodec(Codecs.bytes())
             .backendOptions(RedisOptions.builder()
                 .address(address)
@@ -113,7 +115,7 @@ final class ProxyServer implements AutoCloseable {
       ProxyMetrics metrics = new ProxyMetrics();
       CacheMetrics.monitor(metrics.registry(), cache);
       Parallelism parallelism = new Parallelism(config.parallelism());
-      Clients clients = new Clients(config.maxClients());
+      ConnectionLimit clients = new ConnectionLimit(config.maxClients());
       metrics.bindGauges(clients::connected, parallelism);
 
       boolean epoll = Epoll.isAvailable();
@@ -124,20 +126,19 @@ final class ProxyServer implements AutoCloseable {
       Class<? extends ServerChannel> channelType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
 
       ProxyServer server = new ProxyServer(config, embedded, manager, boss, workers);
-      AsyncCache<String, byte[]> async = cache.async();
+      AsyncCache<RedisKey, byte[]> async = cache.async();
       server.listen("PROXY_PORT / --proxy-port", config.httpPort(), channelType, clients, metrics, HTTP_TOO_MANY_CLIENTS,
           deadline -> {
-            List<io.netty.channel.ChannelHandler> handlers = new ArrayList<>();
-            handlers.add(new TrackingHttpRequestDecoder(deadline));
-            handlers.add(new HttpResponseEncoder());
-            handlers.add(new HttpHandler(async, parallelism, metrics));
-            return handlers;
+            HttpHandler handler = new HttpHandler(async, parallelism, metrics, config.maxPendingRequests());
+            return List.of(new TrackingHttpRequestDecoder(deadline, handler::acceptingRequests),
+                new HttpResponseEncoder(), handler);
           });
       if (config.respPort() != 0) {
         server.listen("RESP_PORT / --resp-port", config.respPort(), channelType, clients, metrics, RESP_TOO_MANY_CLIENTS,
             deadline -> {
-              RespHandler handler = new RespHandler(async, parallelism, metrics);
-              return List.of(new RespDecoder(config.maxRequestBytes(), deadline, handler::directRead), handler);
+              RespHandler handler = new RespHandler(async, parallelism, metrics, config.maxPendingRequests());
+              return List.of(new RespDecoder(config.maxRequestBytes(), deadline, handler::directRead,
+                  handler::acceptingRequests), handler);
             });
       }
       log.info("redis-proxy ready: HTTP http://{}:{}/proxy?key=K, RESP {}, backing Redis {}{}; "
@@ -199,7 +200,7 @@ final class ProxyServer implements AutoCloseable {
     List<io.netty.channel.ChannelHandler> create(@Nullable RequestDeadline deadline);
   }
 
-  private void listen(String option, int port, Class<? extends ServerChannel> channelType, Clients clients,
+  private void listen(String option, int port, Class<? extends ServerChannel> channelType, ConnectionLimit clients,
       ProxyMetrics metrics, byte[] refusal, Handlers handlers) {
     long idleMillis = config.idleTimeout().toMillis();
     ServerBootstrap bootstrap = new ServerBootstrap()
@@ -209,13 +210,17 @@ final class ProxyServer implements AutoCloseable {
         .option(ChannelOption.SO_REUSEADDR, true)
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childOption(ChannelOption.SO_KEEPALIVE, true)
+        // The per-connection bound on queued replies: past the high mark a connection takes no
+        // further request until its socket drained below the low mark (see ClientHandler).
+        .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
+            new WriteBufferWaterMark(config.maxQueuedReplyBytes() / 2, config.maxQueuedReplyBytes()))
         .childHandler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
             ChannelPipeline pipeline = ch.pipeline();
             if (!clients.tryAdmit()) {
               metrics.rejectedClient();
-              pipeline.addLast(new Clients.Rejecter(refusal));
+              pipeline.addLast(new ConnectionLimit.Rejecter(refusal));
               return;
             }
             ch.closeFuture().addListener(f -> clients.release());

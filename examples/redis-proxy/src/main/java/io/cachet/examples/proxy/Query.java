@@ -5,13 +5,14 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * Reads the path and the {@code key} parameter of a request URI strictly: percent-encoding must be
- * well formed, {@code +} is a space (as in HTML forms; send {@code %2B} for a plus), and the
- * decoded bytes must be valid UTF-8, because the proxy's keys are UTF-8 strings. Stateless.
+ * well formed and {@code +} is a space (as in HTML forms; send {@code %2B} for a plus). The
+ * decoded bytes are the key, whatever they are: Redis keys are binary, so {@code key=%FF%FE} is
+ * the two-byte key {@code FF FE}, and no character set is assumed. Stateless.
  */
 final class Query {
 
   /** The parsed key, or the reason there is none. */
-  record Key(@Nullable String key, String problem) {}
+  record Key(@Nullable RedisKey key, String problem) {}
 
   private Query() {}
 
@@ -73,11 +74,7 @@ final class Query {
     if (bytes.length == 0) {
       return problem("key must not be empty");
     }
-    String key = Resp.utf8(bytes);
-    if (key == null) {
-      return problem("key is not valid UTF-8 (the proxy's keys are UTF-8 strings)");
-    }
-    return new Key(key, "");
+    return new Key(RedisKey.wrap(bytes), "");
   }
 
   /** Percent-decodes {@code s} to bytes; null if an escape is malformed. */

@@ -106,6 +106,18 @@ public final class RedisProxy implements Callable<Integer> {
       description = "Disconnect clients silent for this long; 0 = never [env IDLE_TIMEOUT]. Default: ${DEFAULT-VALUE}.")
   private String idleTimeout = ProxyConfig.DEFAULT_IDLE_TIMEOUT;
 
+  @Option(names = "--max-pending-requests", paramLabel = "N",
+      defaultValue = "${env:MAX_PENDING_REQUESTS:-" + ProxyConfig.DEFAULT_MAX_PENDING_REQUESTS + "}",
+      description = "Unanswered requests one connection may have; at this many the proxy stops reading it until half are answered "
+          + "[env MAX_PENDING_REQUESTS]. Default: ${DEFAULT-VALUE}.")
+  private String maxPendingRequests = ProxyConfig.DEFAULT_MAX_PENDING_REQUESTS;
+
+  @Option(names = "--max-queued-reply-bytes", paramLabel = "BYTES",
+      defaultValue = "${env:MAX_QUEUED_REPLY_BYTES:-" + ProxyConfig.DEFAULT_MAX_QUEUED_REPLY_BYTES + "}",
+      description = "Reply bytes queued for one connection that does not read them; at this many the proxy takes no further "
+          + "request from it until it has read half [env MAX_QUEUED_REPLY_BYTES]. Default: ${DEFAULT-VALUE}.")
+  private String maxQueuedReplyBytes = ProxyConfig.DEFAULT_MAX_QUEUED_REPLY_BYTES;
+
   @Option(names = "--threads", paramLabel = "N", defaultValue = "${env:THREADS}",
       description = "Event-loop threads serving clients [env THREADS]. Default: the number of CPUs.")
   private @Nullable String threads;
@@ -136,7 +148,9 @@ public final class RedisProxy implements Callable<Integer> {
         .maxRequestBytes(maxRequestBytes)
         .redisTimeout(redisTimeout)
         .requestTimeout(requestTimeout)
-        .idleTimeout(idleTimeout);
+        .idleTimeout(idleTimeout)
+        .maxPendingRequests(maxPendingRequests)
+        .maxQueuedReplyBytes(maxQueuedReplyBytes);
     if (threads != null && !threads.isBlank()) {
       b.threads(threads);
     }

@@ -5,9 +5,6 @@ import static java.nio.charset.StandardCharsets.US_ASCII;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
@@ -99,33 +96,6 @@ final class Resp {
       sb.append("...");
     }
     return sb.toString();
-  }
-
-  /**
-   * Returns {@code bytes} as a string if they are valid UTF-8, else null. ASCII, the common
-   * case, is decoded without a charset decoder.
-   */
-  static @Nullable String utf8(byte[] bytes) {
-    boolean ascii = true;
-    for (byte b : bytes) {
-      if (b < 0) {
-        ascii = false;
-        break;
-      }
-    }
-    if (ascii) {
-      return new String(bytes, StandardCharsets.ISO_8859_1);
-    }
-    try {
-      return StandardCharsets.UTF_8
-          .newDecoder()
-          .onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT)
-          .decode(ByteBuffer.wrap(bytes))
-          .toString();
-    } catch (CharacterCodingException e) {
-      return null;
-    }
   }
 
   /** Whether {@code arg} equals the upper-case ASCII {@code name}, ignoring case. */

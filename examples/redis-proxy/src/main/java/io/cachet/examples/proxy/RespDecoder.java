@@ -6,6 +6,7 @@ import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.util.ByteProcessor;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 
@@ -51,6 +52,7 @@ final class RespDecoder extends ByteToMessageDecoder {
   private final int maxRequestBytes;
   private final @Nullable RequestDeadline deadline;
   private final @Nullable Consumer<Object> sink;
+  private final BooleanSupplier accepting;
 
   // Event-loop confined state of the request being decoded.
   private int remainingArgs; // > 0 while inside a multibulk
@@ -70,9 +72,20 @@ final class RespDecoder extends ByteToMessageDecoder {
    * call per request instead of a list and a pipeline hop. Order is the same.
    */
   RespDecoder(int maxRequestBytes, @Nullable RequestDeadline deadline, @Nullable Consumer<Object> sink) {
+    this(maxRequestBytes, deadline, sink, () -> true);
+  }
+
+  /**
+   * As above, decoding a further request only while {@code accepting} says the handler takes
+   * one (see {@link ClientHandler#acceptingRequests()}); the bytes of the others stay in the
+   * cumulation buffer, undecoded, until the handler has the pipeline fire a read again.
+   */
+  RespDecoder(int maxRequestBytes, @Nullable RequestDeadline deadline, @Nullable Consumer<Object> sink,
+      BooleanSupplier accepting) {
     this.maxRequestBytes = maxRequestBytes;
     this.deadline = deadline;
     this.sink = sink;
+    this.accepting = accepting;
   }
 
   @Override
@@ -81,9 +94,14 @@ final class RespDecoder extends ByteToMessageDecoder {
       in.skipBytes(in.readableBytes());
       return;
     }
+    boolean held = false;
     try {
       // Every complete request in the buffer, in one call: cheaper than one call per request.
       while (in.isReadable()) {
+        if (remainingArgs == 0 && !accepting.getAsBoolean()) {
+          held = true; // the handler holds all it may: keep the rest, undecoded, for later
+          break;
+        }
         int before = in.readerIndex();
         Object message = decodeOne(in);
         if (message != null) {
@@ -97,7 +115,8 @@ final class RespDecoder extends ByteToMessageDecoder {
       emit(new ProtocolError(e.getMessage()), out);
     }
     if (deadline != null) {
-      deadline.update(ctx, !failed && (remainingArgs > 0 || in.isReadable()));
+      // Held-back requests are complete or the client's next ones: we stopped reading, not it.
+      deadline.update(ctx, !failed && !held && (remainingArgs > 0 || in.isReadable()));
     }
   }
 

@@ -34,11 +34,16 @@ final class RespHandler extends ClientHandler {
   static final byte[] QUIT = bytes("QUIT");
   static final byte[] COMMAND = bytes("COMMAND");
 
-  private final AsyncCache<String, byte[]> cache;
+  private final AsyncCache<RedisKey, byte[]> cache;
   private final Finisher<byte[]> getFinisher = this::finishGet;
 
-  RespHandler(AsyncCache<String, byte[]> cache, Parallelism parallelism, ProxyMetrics metrics) {
-    super(parallelism, metrics, RequestStats.Protocol.RESP);
+  RespHandler(AsyncCache<RedisKey, byte[]> cache, Parallelism parallelism, ProxyMetrics metrics) {
+    this(cache, parallelism, metrics, MAX_PENDING);
+  }
+
+  /** @param maxPending unanswered requests after which the connection stops reading */
+  RespHandler(AsyncCache<RedisKey, byte[]> cache, Parallelism parallelism, ProxyMetrics metrics, int maxPending) {
+    super(parallelism, metrics, RequestStats.Protocol.RESP, maxPending);
     this.cache = cache;
   }
 
@@ -92,11 +97,7 @@ final class RespHandler extends ClientHandler {
   }
 
   private void get(byte[] keyBytes) {
-    String key = Resp.utf8(keyBytes);
-    if (key == null) {
-      fail(ctx().alloc(), "ERR invalid key: not valid UTF-8 (the proxy's keys are UTF-8 strings)");
-      return;
-    }
+    RedisKey key = RedisKey.wrap(keyBytes); // the decoder's own copy: keys are any bytes, as in Redis
     if (!canReplyNow() || !parallelism.tryAcquire()) {
       submit(() -> cache.get(key), getFinisher);
       return;
@@ -137,21 +138,16 @@ final class RespHandler extends ClientHandler {
       fail(ctx.alloc(), wrongArity("mget"));
       return;
     }
-    List<String> keys = new ArrayList<>(args.size() - 1);
+    List<RedisKey> keys = new ArrayList<>(args.size() - 1);
     for (int i = 1; i < args.size(); i++) {
-      String key = Resp.utf8(args.get(i));
-      if (key == null) {
-        fail(ctx.alloc(), "ERR invalid key at position " + i + ": not valid UTF-8 (the proxy's keys are UTF-8 strings)");
-        return;
-      }
-      keys.add(key);
+      keys.add(RedisKey.wrap(args.get(i)));
     }
-    submit(() -> cache.getAll(keys), (Map<String, byte[]> values, @Nullable Throwable error) -> {
+    submit(() -> cache.getAll(keys), (Map<RedisKey, byte[]> values, @Nullable Throwable error) -> {
       if (error != null) {
         return failure(error);
       }
       List<byte @Nullable []> ordered = new ArrayList<>(keys.size());
-      for (String key : keys) {
+      for (RedisKey key : keys) {
         ordered.add(values == null ? null : values.get(key));
       }
       count(RequestStats.Outcome.RESP_OK);

@@ -9,31 +9,48 @@ import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.LastHttpContent;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 import org.jspecify.annotations.Nullable;
 
 /**
  * Netty's HTTP request decoder, also telling a {@link RequestDeadline} whether a request has
  * started and is not complete (bytes consumed since the last {@link LastHttpContent}), so a
- * client trickling a request ("slowloris") is disconnected after the request timeout.
+ * client trickling a request ("slowloris") is disconnected after the request timeout; and
+ * decoding only while the handler accepts requests ({@link ClientHandler#acceptingRequests()}),
+ * so a pipelining client that does not read its replies cannot make them pile up.
  */
 final class TrackingHttpRequestDecoder extends HttpRequestDecoder {
 
   private final @Nullable RequestDeadline deadline;
+  private final BooleanSupplier accepting;
   private boolean incomplete;
   private boolean done;
 
   TrackingHttpRequestDecoder(@Nullable RequestDeadline deadline) {
+    this(deadline, () -> true);
+  }
+
+  TrackingHttpRequestDecoder(@Nullable RequestDeadline deadline, BooleanSupplier accepting) {
     super(new HttpDecoderConfig()
         .setMaxInitialLineLength(MAX_INITIAL_LINE)
         .setMaxHeaderSize(MAX_HEADER_SIZE)
         .setMaxChunkSize(16 * 1024));
     this.deadline = deadline;
+    this.accepting = accepting;
   }
 
   @Override
   protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
     if (done) {
       in.skipBytes(in.readableBytes());
+      return;
+    }
+    if (!incomplete && !accepting.getAsBoolean()) {
+      // Between requests and the handler holds all it may: leave the bytes undecoded (the loop
+      // calling us stops when nothing was consumed) until it fires a read again.
+      if (deadline != null) {
+        deadline.update(ctx, false);
+      }
       return;
     }
     int before = in.readerIndex();
@@ -48,6 +65,18 @@ final class TrackingHttpRequestDecoder extends HttpRequestDecoder {
     if (deadline != null) {
       deadline.update(ctx, incomplete);
     }
+  }
+
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
+    if (ctx.channel().config().isAutoRead() || accepting.getAsBoolean()) {
+      super.channelReadComplete(ctx);
+      return;
+    }
+    // Not super's: having fired no message, it would call ctx.read() with auto-read off, undoing
+    // the handler's back-pressure.
+    discardSomeReadBytes();
+    ctx.fireChannelReadComplete();
   }
 
   @Override

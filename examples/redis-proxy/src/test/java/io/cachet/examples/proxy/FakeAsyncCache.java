@@ -14,9 +14,10 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * An {@link AsyncCache} for handler tests: keys in {@link #values} answer at once (near-cache
- * hits); every other read returns a stage the test completes by hand (a Redis round trip).
+ * hits); every other read returns a stage the test completes by hand (a Redis round trip). The
+ * maps are keyed by each key's bytes read as ISO-8859-1 (one char per byte, so any key maps).
  */
-final class FakeAsyncCache implements AsyncCache<String, byte[]> {
+final class FakeAsyncCache implements AsyncCache<RedisKey, byte[]> {
 
   final Map<String, byte[]> values = new ConcurrentHashMap<>();
   final Map<String, CompletableFuture<byte @Nullable []>> slow = new ConcurrentHashMap<>();
@@ -24,12 +25,13 @@ final class FakeAsyncCache implements AsyncCache<String, byte[]> {
   volatile boolean recordReads = true;
 
   @Override
-  public Cache<String, byte[]> sync() {
+  public Cache<RedisKey, byte[]> sync() {
     throw new UnsupportedOperationException();
   }
 
   @Override
-  public CompletionStage<byte @Nullable []> get(String key) {
+  public CompletionStage<byte @Nullable []> get(RedisKey redisKey) {
+    String key = name(redisKey);
     if (recordReads) {
       reads.add(key);
     }
@@ -41,45 +43,51 @@ final class FakeAsyncCache implements AsyncCache<String, byte[]> {
   }
 
   @Override
-  public CompletionStage<Map<String, byte[]>> getAll(Iterable<? extends String> keys) {
-    Map<String, byte[]> found = new LinkedHashMap<>();
-    for (String key : keys) {
+  public CompletionStage<Map<RedisKey, byte[]>> getAll(Iterable<? extends RedisKey> keys) {
+    Map<RedisKey, byte[]> found = new LinkedHashMap<>();
+    for (RedisKey redisKey : keys) {
+      String key = name(redisKey);
       reads.add(key);
       byte[] value = values.get(key);
       if (value != null) {
-        found.put(key, value);
+        found.put(redisKey, value);
       }
     }
     return CompletableFuture.completedFuture(found);
   }
 
   @Override
-  public CompletionStage<Void> put(String key, byte[] value) {
+  public CompletionStage<Void> put(RedisKey key, byte[] value) {
     throw new UnsupportedOperationException();
   }
 
   @Override
-  public CompletionStage<Void> put(String key, byte[] value, Duration ttl) {
+  public CompletionStage<Void> put(RedisKey key, byte[] value, Duration ttl) {
     throw new UnsupportedOperationException();
   }
 
   @Override
-  public CompletionStage<Boolean> putIfAbsent(String key, byte[] value) {
+  public CompletionStage<Boolean> putIfAbsent(RedisKey key, byte[] value) {
     throw new UnsupportedOperationException();
   }
 
   @Override
-  public CompletionStage<Boolean> replace(String key, byte[] oldValue, byte[] newValue) {
+  public CompletionStage<Boolean> replace(RedisKey key, byte[] oldValue, byte[] newValue) {
     throw new UnsupportedOperationException();
   }
 
   @Override
-  public CompletionStage<Boolean> remove(String key) {
+  public CompletionStage<Boolean> remove(RedisKey key) {
     throw new UnsupportedOperationException();
   }
 
   @Override
-  public CompletionStage<Boolean> expire(String key, Duration ttl) {
+  public CompletionStage<Boolean> expire(RedisKey key, Duration ttl) {
     throw new UnsupportedOperationException();
+  }
+
+  /** The test's name for a key: its bytes as ISO-8859-1. */
+  static String name(RedisKey key) {
+    return new String(RedisKey.CODEC.encode(key), java.nio.charset.StandardCharsets.ISO_8859_1);
   }
 }

@@ -25,6 +25,8 @@ final class ProxyOptionsTest {
     assertThat(config.requestTimeout()).isEqualTo(Duration.ofSeconds(10));
     assertThat(config.idleTimeout()).isZero();
     assertThat(config.parallelism()).as("no limit").isZero();
+    assertThat(config.maxPendingRequests()).isEqualTo(1024);
+    assertThat(config.maxQueuedReplyBytes()).isEqualTo(64 * 1024);
   }
 
   @Test
@@ -33,7 +35,8 @@ final class ProxyOptionsTest {
         "--redis-address", "10.1.2.3:6400", "--global-cache-expiry", "0.25", "--cache-capacity", "10",
         "--proxy-host", "0.0.0.0", "--proxy-port", "9000", "--resp-port", "0", "--max-clients", "5",
         "--parallelism", "1", "--coherence", "EXPIRY", "--max-request-bytes", "1_000_000",
-        "--redis-timeout", "1.5", "--request-timeout", "3", "--idle-timeout", "60", "--threads", "4");
+        "--redis-timeout", "1.5", "--request-timeout", "3", "--idle-timeout", "60", "--threads", "4",
+        "--max-pending-requests", "16", "--max-queued-reply-bytes", "1_048_576");
     assertThat(config.redisAddress()).contains("redis://10.1.2.3:6400");
     assertThat(config.globalExpiry()).isEqualTo(Duration.ofMillis(250));
     assertThat(config.capacity()).isEqualTo(10);
@@ -48,6 +51,8 @@ final class ProxyOptionsTest {
     assertThat(config.requestTimeout()).isEqualTo(Duration.ofSeconds(3));
     assertThat(config.idleTimeout()).isEqualTo(Duration.ofSeconds(60));
     assertThat(config.threads()).isEqualTo(4);
+    assertThat(config.maxPendingRequests()).isEqualTo(16);
+    assertThat(config.maxQueuedReplyBytes()).isEqualTo(1_048_576);
   }
 
   @ParameterizedTest
@@ -73,6 +78,8 @@ final class ProxyOptionsTest {
     "--request-timeout|x|--request-timeout (REQUEST_TIMEOUT) must be a number of seconds > 0",
     "--idle-timeout|-5|--idle-timeout (IDLE_TIMEOUT) must be a number of seconds >= 0",
     "--threads|0|--threads (THREADS) must be a whole number from 1",
+    "--max-pending-requests|0|--max-pending-requests (MAX_PENDING_REQUESTS) must be a whole number from 1",
+    "--max-queued-reply-bytes|100|--max-queued-reply-bytes (MAX_QUEUED_REPLY_BYTES) must be a whole number from 1024",
   })
   void invalidValue_isRejectedNamingTheOptionAndItsVariable(String option, String value, String message) {
     assertThatThrownBy(() -> RedisProxy.parse(option, value))

@@ -2,6 +2,7 @@ package io.cachet.examples.proxy;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 
+import io.cachet.examples.support.Processes;
 import io.cachet.examples.support.RawHttp;
 import io.cachet.servers.Ports;
 import java.io.IOException;
@@ -35,7 +36,7 @@ final class ProxyProcess implements AutoCloseable {
   private static final List<String> PROXY_VARIABLES = List.of(
       "REDIS_ADDRESS", "GLOBAL_CACHE_EXPIRY", "CACHE_CAPACITY", "PROXY_HOST", "PROXY_PORT", "RESP_PORT",
       "MAX_CLIENTS", "PARALLELISM", "COHERENCE", "SEED", "MAX_REQUEST_BYTES", "REDIS_TIMEOUT",
-      "REQUEST_TIMEOUT", "IDLE_TIMEOUT", "THREADS");
+      "REQUEST_TIMEOUT", "IDLE_TIMEOUT", "THREADS", "MAX_PENDING_REQUESTS", "MAX_QUEUED_REPLY_BYTES");
 
   private final Process process;
   private final Path logFile;
@@ -233,25 +234,13 @@ final class ProxyProcess implements AutoCloseable {
 
   /** Returns what the proxy printed so far. */
   String log() {
-    try {
-      return Files.readString(logFile, UTF_8);
-    } catch (IOException e) {
-      return "(no log: " + e + ")";
-    }
+    return Processes.log(logFile);
   }
 
   @Override
   public void close() {
-    try {
-      process.destroy();
-      if (!process.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
-        log.warn("redis-proxy pid {} ignored SIGTERM for {}; killing it", process.pid(), STOP_TIMEOUT);
-        process.destroyForcibly();
-        process.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-      }
-    } catch (InterruptedException e) {
-      process.destroyForcibly();
-      Thread.currentThread().interrupt();
+    if (Processes.stop(process, STOP_TIMEOUT)) {
+      log.warn("redis-proxy pid {} ignored SIGTERM for {}; killed it", process.pid(), STOP_TIMEOUT);
     }
   }
 

@@ -101,8 +101,55 @@ final class ProxySystemIT {
     }
   }
 
+  /**
+   * Keys are bytes, as in Redis: over RESP any bytes, over HTTP percent-encoded. Bytes that are
+   * not UTF-8, including overlong forms of '/' ({@code C0 AF}, {@code E0 80 AF}), are keys of
+   * their own and never decoded onto another key; tracking invalidates them like any key.
+   */
+  @Test
+  void binaryKeys_areServedAsRedisHoldsThem_overRespAndHttp_andInvalidated() {
+    await().atMost(Duration.ofSeconds(10))
+        .until(() -> proxy.metric("cache_near_tracking{cache=\"redis-proxy\"}") == 1.0);
+    byte[][] keys = {
+      {(byte) 0xff, (byte) 0xfe}, {(byte) 0xc0, (byte) 0xaf}, {(byte) 0xe0, (byte) 0x80, (byte) 0xaf},
+      {0, '\n', ' ', '%'}};
+    try (RespClient redis = RespClient.open(REDIS.server().port()); RespClient client = proxy.resp()) {
+      redis.command("SET", "/", "slash");
+      redis.command("SET", "a/b", "a-slash-b");
+      assertThat(client.command("GET".getBytes(UTF_8), new byte[0])).as("the empty key, valid in Redis").isNull();
+      for (byte[] key : keys) {
+        String hex = java.util.HexFormat.of().formatHex(key);
+        assertThat(client.command("GET".getBytes(UTF_8), key)).as("GET %s before it exists", hex).isNull();
+        assertThat(RawHttp.get(proxy.httpPort(), "/proxy?key=" + percentEncoded(key)).status()).isEqualTo(404);
+        assertThat(redis.command("SET".getBytes(UTF_8), key, ("v-" + hex).getBytes(UTF_8))).isEqualTo("+OK");
+        assertThat(RespClient.asString(client.command("GET".getBytes(UTF_8), key))).as("RESP GET %s", hex)
+            .isEqualTo("v-" + hex);
+        RawHttp.Response http = RawHttp.get(proxy.httpPort(), "/proxy?key=" + percentEncoded(key));
+        assertThat(http.status()).as("HTTP GET %s", hex).isEqualTo(200);
+        assertThat(http.body()).isEqualTo("v-" + hex);
+      }
+      assertThat(RawHttp.get(proxy.httpPort(), "/proxy?key=%FF%FE").body()).isEqualTo("v-fffe");
+      Object mget = client.command("MGET".getBytes(UTF_8), keys[1], "/".getBytes(UTF_8), keys[2]);
+      assertThat(mget).asList().extracting(RespClient::asString).containsExactly("v-c0af", "slash", "v-e080af");
+
+      // Cached now; a change in Redis reaches the binary key's near entry.
+      redis.command("SET".getBytes(UTF_8), keys[0], "changed".getBytes(UTF_8));
+      await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(10))
+          .until(() -> "changed".equals(RespClient.asString(client.command("GET".getBytes(UTF_8), keys[0]))));
+      assertThat(RawHttp.get(proxy.httpPort(), "/proxy?key=%FF%FE").body()).isEqualTo("changed");
+    }
+  }
+
+  private static String percentEncoded(byte[] key) {
+    StringBuilder sb = new StringBuilder();
+    for (byte b : key) {
+      sb.append('%').append(String.format("%02X", b & 0xff));
+    }
+    return sb.toString();
+  }
+
   @ParameterizedTest
-  @ValueSource(strings = {"/proxy", "/proxy?key=", "/proxy?other=1", "/proxy?key=%FF", "/proxy?key=%zz"})
+  @ValueSource(strings = {"/proxy", "/proxy?key=", "/proxy?other=1", "/proxy?key=%F", "/proxy?key=%zz"})
   void http_missingEmptyOrInvalidKey_is400(String target) {
     // A raw request: java.net.URI refuses to send some of these.
     RawHttp.Response response = RawHttp.get(proxy.httpPort(), target);

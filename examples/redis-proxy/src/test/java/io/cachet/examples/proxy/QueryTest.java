@@ -1,7 +1,9 @@
 package io.cachet.examples.proxy;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.HexFormat;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -21,7 +23,20 @@ final class QueryTest {
     "/proxy?%6Bey=k|k",
   })
   void key_valid(String uri, String key) {
-    assertThat(Query.key(uri).key()).isEqualTo(key);
+    assertThat(Query.key(uri).key()).isEqualTo(RedisKey.copyOf(key.getBytes(UTF_8)));
+  }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+    "/proxy?key=%FF%FE|FFFE",
+    "/proxy?key=%C3%28|C328",
+    "/proxy?key=%ED%A0%80|EDA080",
+    "/proxy?key=%C0%AF|C0AF",
+    "/proxy?key=%E0%80%AF|E080AF",
+    "/proxy?key=%00k|006B",
+  })
+  void key_anyBytes_areTheKey(String uri, String hex) {
+    assertThat(Query.key(uri).key()).isEqualTo(RedisKey.copyOf(HexFormat.of().parseHex(hex)));
   }
 
   @ParameterizedTest
@@ -33,9 +48,6 @@ final class QueryTest {
     "/proxy?key=%|key has malformed percent-encoding",
     "/proxy?key=%G1|key has malformed percent-encoding",
     "/proxy?key=ab%2|key has malformed percent-encoding",
-    "/proxy?key=%FF%FE|key is not valid UTF-8",
-    "/proxy?key=%C3%28|key is not valid UTF-8",
-    "/proxy?key=%ED%A0%80|key is not valid UTF-8",
     "/proxy?key=a&key=b|query parameter 'key' given more than once",
   })
   void key_invalid(String uri, String problem) {
