@@ -9,6 +9,7 @@ module io.cachet {
   requires transitive org.jspecify;
   requires org.slf4j;
   requires static micrometer.core;
+  requires static com.fasterxml.jackson.databind;
 
   exports io.cachet;
   exports io.cachet.spi;

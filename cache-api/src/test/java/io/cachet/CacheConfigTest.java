@@ -140,7 +140,7 @@ final class CacheConfigTest {
     ClassLoader loader = getClass().getClassLoader();
     assertThatThrownBy(() -> b.option("keyCodec", "json", loader))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessage("keyCodec must be one of string, bytes, java, java:<class name>; was 'json'");
+        .hasMessage("keyCodec must be one of string, bytes, java, java:<class name>, json:<class name>; was 'json'");
     assertThatThrownBy(() -> b.option("valueType", "com.example.Missing", loader))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("valueType must name a class on the class path, was 'com.example.Missing'");

@@ -59,13 +59,19 @@ public final class Codecs {
 
   /**
    * Returns the codec named {@code name} in a configuration: {@code string}, {@code bytes},
-   * {@code java} (any serializable value) or {@code java:<class name>} (values of that class,
-   * loaded through {@code classLoader}).
+   * {@code java} (any serializable value), {@code java:<class name>} (values of that class,
+   * loaded through {@code classLoader}) or {@code json:<class name>} (values of that class as JSON,
+   * as by {@link #json(Class)}; needs Jackson on the class path).
    *
    * @throws IllegalArgumentException naming {@code option} if the name is unknown
    */
   public static Codec<?> named(String option, String name, ClassLoader classLoader) {
     String lower = name.toLowerCase(Locale.ROOT);
+    if (lower.startsWith("json:")) {
+      Class<?> type = io.cachet.internal.OptionValues.parseClass(option, name.substring(5).trim(), classLoader);
+      requireJackson(option);
+      return json(type);
+    }
     if (lower.startsWith("java:")) {
       Class<?> type = io.cachet.internal.OptionValues.parseClass(option, name.substring(5).trim(), classLoader);
       return new JavaSerializationCodec<>(type, classLoader);
@@ -76,7 +82,8 @@ public final class Codecs {
       case "java" -> javaSerialization(classLoader);
       default ->
           throw new IllegalArgumentException(
-              option + " must be one of string, bytes, java, java:<class name>; was '" + name + "'");
+              option + " must be one of string, bytes, java, java:<class name>, json:<class name>; was '"
+                  + name + "'");
     };
   }
 
@@ -237,6 +244,59 @@ public final class Codecs {
       } catch (ClassNotFoundException e) {
         return super.resolveClass(desc);
       }
+    }
+  }
+
+  /**
+   * Returns a codec writing values of {@code type} as JSON with Jackson, the choice for objects on
+   * remote backends: the bytes are readable by any client, and decoding only ever creates a
+   * {@code type} (no class names are read from the data).
+   *
+   * <p>The mapper registers the Jackson modules found on the class path (such as
+   * {@code jackson-datatype-jsr310} for {@code java.time}) and ignores unknown properties, so
+   * entries written before a field was removed still decode. Bytes that are not JSON for the type,
+   * or JSON {@code null}, fail with a {@link CodecException} naming the type. Needs
+   * {@code com.fasterxml.jackson.core:jackson-databind}, an optional dependency of Cachet.
+   */
+  public static <T> Codec<T> json(Class<T> type) {
+    return JsonCodec.of(type, JsonCodec.defaultMapper());
+  }
+
+  /** Returns a codec writing values of {@code type} as JSON with {@code mapper}, as it is configured. */
+  public static <T> Codec<T> json(Class<T> type, com.fasterxml.jackson.databind.ObjectMapper mapper) {
+    return JsonCodec.of(type, mapper);
+  }
+
+  /**
+   * Returns a codec writing values of a generic type as JSON, such as
+   * {@code Codecs.json(new TypeReference<List<Order>>() {})}; otherwise as {@link #json(Class)}.
+   */
+  public static <T> Codec<T> json(com.fasterxml.jackson.core.type.TypeReference<T> type) {
+    return JsonCodec.of(type, JsonCodec.defaultMapper());
+  }
+
+  /** Returns a codec writing values of a generic type as JSON with {@code mapper}. */
+  public static <T> Codec<T> json(
+      com.fasterxml.jackson.core.type.TypeReference<T> type, com.fasterxml.jackson.databind.ObjectMapper mapper) {
+    return JsonCodec.of(type, mapper);
+  }
+
+  /**
+   * Returns a codec writing values of the Jackson type {@code type} (built with
+   * {@code mapper.getTypeFactory()}) as JSON with {@code mapper}; the caller vouches that
+   * {@code T} is that type.
+   */
+  public static <T> Codec<T> json(
+      com.fasterxml.jackson.databind.JavaType type, com.fasterxml.jackson.databind.ObjectMapper mapper) {
+    return JsonCodec.of(type, mapper);
+  }
+
+  private static void requireJackson(String option) {
+    try {
+      Class.forName("com.fasterxml.jackson.databind.ObjectMapper", false, Codecs.class.getClassLoader());
+    } catch (ClassNotFoundException | LinkageError e) {
+      throw new IllegalArgumentException(
+          option + ": json codecs need com.fasterxml.jackson.core:jackson-databind on the class path", e);
     }
   }
 }

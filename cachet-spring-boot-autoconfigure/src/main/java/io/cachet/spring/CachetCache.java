@@ -1,0 +1,275 @@
+package io.cachet.spring;
+
+import static java.util.Objects.requireNonNull;
+
+import io.cachet.AsyncCache;
+import io.cachet.Cache;
+import io.cachet.CacheLoadException;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
+import org.springframework.cache.support.AbstractValueAdaptingCache;
+import org.springframework.cache.support.NullValue;
+import org.springframework.core.convert.ConversionService;
+
+/**
+ * A Spring {@link org.springframework.cache.Cache} over a Cachet {@link Cache}.
+ *
+ * <ul>
+ *   <li>{@link #get(Object, Callable)} is Cachet's single-flight {@link Cache#get(Object,
+ *       java.util.function.Function)}: concurrent misses on one key in this process call the loader
+ *       once; a loader's exception reaches the caller as a {@link ValueRetrievalException} with the
+ *       exception as its cause, and nothing is cached.
+ *   <li>{@link #retrieve(Object)} and {@link #retrieve(Object, Supplier)} use the cache's
+ *       non-blocking view, so {@code @Cacheable} methods returning {@code CompletableFuture} never
+ *       block; the value supplier runs on the cache's executor, never on a backend I/O thread, and
+ *       concurrent calls for one key in this process share one supplier call.
+ *   <li>Keys of another type than the cache's are converted to it through the
+ *       {@link ConversionService} (remote caches keep {@code String} keys, so a {@code Long} id or a
+ *       {@code SimpleKey} becomes its string form); a key that cannot be converted is an
+ *       {@link IllegalArgumentException} naming the cache and both types.
+ *   <li>A value that is not of the cache's declared value type is an
+ *       {@link IllegalArgumentException} naming the cache and both types, before anything is stored.
+ *   <li>With null values allowed, a {@code null} is stored as Spring's {@link NullValue}; without,
+ *       storing {@code null} is refused as by every Spring cache.
+ * </ul>
+ *
+ * <p>Thread-safe.
+ */
+public final class CachetCache extends AbstractValueAdaptingCache {
+
+  private final Cache<Object, Object> cache;
+  private final Class<?> valueType;
+  private final ConversionService conversions;
+  private final Executor executor;
+  private final ConcurrentHashMap<Object, CompletableFuture<@Nullable Object>> retrievals =
+      new ConcurrentHashMap<>();
+
+  /**
+   * Creates an adapter over {@code cache}.
+   *
+   * @param cache the Cachet cache; with {@code allowNullValues} its value type must hold
+   *     {@link NullValue}
+   * @param valueType the type of the values callers may store
+   * @param allowNullValues whether {@code null} values are stored (as {@link NullValue})
+   * @param conversions converts keys to the cache's key type
+   */
+  @SuppressWarnings("unchecked") // keys and values are checked against the config's types on the way in
+  public CachetCache(
+      Cache<?, ?> cache, Class<?> valueType, boolean allowNullValues, ConversionService conversions) {
+    super(allowNullValues);
+    this.cache = (Cache<Object, Object>) requireNonNull(cache, "cache");
+    this.valueType = requireNonNull(valueType, "valueType");
+    this.conversions = requireNonNull(conversions, "conversions");
+    this.executor = cache.config().executor();
+    if (allowNullValues && !cache.config().valueType().isAssignableFrom(NullValue.class)) {
+      throw new IllegalArgumentException(
+          "cache '" + cache.name() + "' holds " + cache.config().valueType().getName()
+              + " values, which cannot hold Spring's NullValue; disallow null values for it");
+    }
+  }
+
+  @Override
+  public String getName() {
+    return cache.name();
+  }
+
+  /** Returns the Cachet {@link Cache}. */
+  @Override
+  public Cache<?, ?> getNativeCache() {
+    return cache;
+  }
+
+  /** Returns the type of the values callers may store. */
+  public Class<?> getValueType() {
+    return valueType;
+  }
+
+  @Override
+  protected @Nullable Object lookup(Object key) {
+    return cache.get(key(key));
+  }
+
+  @Override
+  @SuppressWarnings("unchecked")
+  public <T> @Nullable T get(Object key, Callable<T> valueLoader) {
+    Object k = key(key);
+    try {
+      return (T) fromStoreValue(cache.get(k, ignored -> load(key, valueLoader)));
+    } catch (CacheLoadException e) {
+      Throwable cause = e.getCause() instanceof LoaderFailure f ? f.getCause() : e.getCause();
+      throw new ValueRetrievalException(key, valueLoader, cause != null ? cause : e);
+    } catch (LoaderFailure e) {
+      throw new ValueRetrievalException(key, valueLoader, e.getCause());
+    }
+  }
+
+  private @Nullable Object load(Object key, Callable<?> valueLoader) {
+    Object value;
+    try {
+      value = valueLoader.call();
+    } catch (RuntimeException e) {
+      throw new LoaderFailure(e);
+    } catch (Exception e) {
+      throw new LoaderFailure(e);
+    }
+    if (value == null) {
+      return isAllowNullValues() ? NullValue.INSTANCE : null;
+    }
+    return checkedValue(key, value);
+  }
+
+  @Override
+  public @Nullable CompletableFuture<?> retrieve(Object key) {
+    return async().get(key(key)).toCompletableFuture().thenApply(this::toRetrieved);
+  }
+
+  @Override
+  @SuppressWarnings("unchecked")
+  public <T> CompletableFuture<T> retrieve(Object key, Supplier<CompletableFuture<T>> valueLoader) {
+    Object k = key(key);
+    CompletableFuture<@Nullable Object> mine = new CompletableFuture<>();
+    CompletableFuture<@Nullable Object> running = retrievals.putIfAbsent(k, mine);
+    if (running != null) {
+      return (CompletableFuture<T>) running.thenApply(this::fromStoreValue);
+    }
+    async().get(k).toCompletableFuture()
+        .thenComposeAsync(
+            found -> found != null
+                ? CompletableFuture.completedFuture(found)
+                : valueLoader.get().thenCompose(loaded -> store(key, k, loaded)),
+            executor)
+        .whenComplete((value, error) -> {
+          retrievals.remove(k, mine);
+          if (error != null) {
+            mine.completeExceptionally(error);
+          } else {
+            mine.complete(value);
+          }
+        });
+    return (CompletableFuture<T>) mine.thenApply(this::fromStoreValue);
+  }
+
+  private CompletableFuture<@Nullable Object> store(Object key, Object k, @Nullable Object loaded) {
+    if (loaded == null && !isAllowNullValues()) {
+      return CompletableFuture.completedFuture(null);
+    }
+    Object value = loaded == null ? NullValue.INSTANCE : checkedValue(key, loaded);
+    return async().put(k, value).toCompletableFuture().thenApply(ignored -> value);
+  }
+
+  private @Nullable Object toRetrieved(@Nullable Object stored) {
+    if (stored == null) {
+      return null;
+    }
+    return isAllowNullValues() ? toValueWrapper(stored) : stored;
+  }
+
+  @Override
+  public void put(Object key, @Nullable Object value) {
+    cache.put(key(key), storeValue(key, value));
+  }
+
+  @Override
+  public @Nullable ValueWrapper putIfAbsent(Object key, @Nullable Object value) {
+    Object k = key(key);
+    Object stored = storeValue(key, value);
+    // Cachet's putIfAbsent answers whether it stored; read the winner when it did not, and try
+    // again if that one was removed in between.
+    while (true) {
+      if (cache.putIfAbsent(k, stored)) {
+        return null;
+      }
+      Object existing = cache.get(k);
+      if (existing != null) {
+        return toValueWrapper(existing);
+      }
+    }
+  }
+
+  @Override
+  public void evict(Object key) {
+    cache.remove(key(key));
+  }
+
+  @Override
+  public boolean evictIfPresent(Object key) {
+    return cache.remove(key(key));
+  }
+
+  @Override
+  public void clear() {
+    cache.clear();
+  }
+
+  /**
+   * Removes every entry; returns whether entries were known to be there (for remote caches, in
+   * the local part).
+   */
+  @Override
+  public boolean invalidate() {
+    boolean had = cache.estimatedSize() > 0;
+    cache.clear();
+    return had;
+  }
+
+  private AsyncCache<Object, Object> async() {
+    return cache.async();
+  }
+
+  private Object storeValue(Object key, @Nullable Object value) {
+    Object stored = toStoreValue(value); // refuses null unless null values are allowed
+    return stored == NullValue.INSTANCE ? stored : checkedValue(key, stored);
+  }
+
+  private Object checkedValue(Object key, Object value) {
+    if (!valueType.isInstance(value)) {
+      throw new IllegalArgumentException(
+          "cache '" + getName() + "' holds " + valueType.getName() + " values, was given a "
+              + value.getClass().getName() + " for key '" + key + "'");
+    }
+    return value;
+  }
+
+  private Object key(Object key) {
+    requireNonNull(key, "key");
+    Class<?> keyType = cache.config().keyType();
+    if (keyType.isInstance(key)) {
+      return key;
+    }
+    if (keyType == String.class && !overridesToString(key.getClass())) {
+      throw new IllegalArgumentException(
+          "cache '" + getName() + "' has String keys and a " + key.getClass().getName()
+              + " key has no toString() of its own to become one; convert it, or give the cache a key codec");
+    }
+    if (conversions.canConvert(key.getClass(), keyType)) {
+      Object converted = conversions.convert(key, keyType);
+      if (converted != null) {
+        return converted;
+      }
+    }
+    throw new IllegalArgumentException(
+        "cache '" + getName() + "' has " + keyType.getName() + " keys and cannot convert a "
+            + key.getClass().getName() + " key to one");
+  }
+
+  private static boolean overridesToString(Class<?> type) {
+    try {
+      return type.getMethod("toString").getDeclaringClass() != Object.class;
+    } catch (NoSuchMethodException e) {
+      return false;
+    }
+  }
+
+  /** Carries a loader's exception through Cachet's load, so it reaches Spring unwrapped once. */
+  private static final class LoaderFailure extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    LoaderFailure(Exception cause) {
+      super(cause.getMessage(), cause, false, false);
+    }
+  }
+}

@@ -1,0 +1,240 @@
+package io.cachet.spring.boot;
+
+import io.cachet.CacheConfig;
+import io.cachet.codec.Codec;
+import io.cachet.codec.Codecs;
+import io.cachet.spi.CacheBackendProvider;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.Set;
+import java.util.TreeSet;
+import org.jspecify.annotations.Nullable;
+import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
+
+/**
+ * Turns the caches declared under {@code cachet.caches} into {@link CacheConfig}s, failing at
+ * start-up with an {@link InvalidConfigurationPropertyValueException} that names the property.
+ *
+ * <p>Types follow what Spring stores: a local cache without a declared key or value type holds
+ * {@code Object}s; a remote cache keeps {@code String} keys (Spring keys are converted) and needs a
+ * value codec for anything but strings. Backend options are passed to the backend's own parser
+ * under their camel-case names, so every option of a Cachet properties file works here too.
+ */
+final class CacheDeclarations {
+
+  static final String PREFIX = "cachet.caches.";
+
+  /** A cache to create, and whether Spring may store null in it. */
+  record Declared(CacheConfig<?, ?> config, boolean allowNullValues) {}
+
+  /** Backend option names, for matching the lower-case forms that environment variables give. */
+  private static final Map<String, String> OPTION_HOLDERS =
+      Map.of(
+          "redis", "io.cachet.redis.RedisOptions",
+          "replicated-kafka", "io.cachet.replicated.ReplicationOptions");
+
+  private final ClassLoader classLoader;
+  private final Map<String, CacheBackendProvider> providers = new LinkedHashMap<>();
+
+  CacheDeclarations(ClassLoader classLoader) {
+    this.classLoader = classLoader;
+    for (CacheBackendProvider provider : ServiceLoader.load(CacheBackendProvider.class, classLoader)) {
+      providers.putIfAbsent(provider.name(), provider);
+    }
+  }
+
+  List<Declared> declare(CachetProperties properties) {
+    List<Declared> declared = new ArrayList<>();
+    properties.getCaches().forEach((name, spec) -> declared.add(declare(name, spec, properties)));
+    return declared;
+  }
+
+  /** Returns the configuration of a cache created on first use by a dynamic cache manager. */
+  static CacheConfig<?, ?> dynamic(String name) {
+    return CacheConfig.builder(name).keyType(Object.class).valueType(Object.class).build();
+  }
+
+  private Declared declare(String name, CachetProperties.CacheSpec spec, CachetProperties properties) {
+    String at = PREFIX + name + ".";
+    CacheConfig.Builder<?, ?> b;
+    try {
+      b = CacheConfig.builder(name);
+    } catch (IllegalArgumentException e) {
+      throw new InvalidConfigurationPropertyValueException("cachet.caches", name, e.getMessage());
+    }
+    String backend = spec.getBackend() == null ? CacheConfig.DEFAULT_BACKEND : spec.getBackend().trim();
+    if (spec.getBackend() != null) {
+      if (!providers.containsKey(backend)) {
+        throw new InvalidConfigurationPropertyValueException(
+            at + "backend", spec.getBackend(),
+            "backend '" + backend + "' is not on the class path (available: " + new TreeSet<>(providers.keySet())
+                + ")" + moduleHint(backend));
+      }
+      b.backend(backend);
+    }
+    CacheConfig.Builder<?, ?> builder = b;
+    set(at + "maximum-size", spec.getMaximumSize(), v -> builder.maximumSize(v));
+    set(at + "eviction-policy", spec.getEvictionPolicy(), v -> builder.evictionPolicy(v));
+    set(at + "expire-after-write", spec.getExpireAfterWrite(), v -> builder.expireAfterWrite(v));
+    set(at + "per-entry-ttl", spec.getPerEntryTtl(), v -> builder.perEntryTtl(v));
+    set(at + "record-stats", spec.getRecordStats(), v -> builder.recordStats(v));
+
+    boolean local = backend.equals(CacheConfig.DEFAULT_BACKEND);
+    b = types(at, spec, b, local, backend);
+
+    Map<String, String> backendOptions = backendOptions(spec, backend, at);
+    if (!backendOptions.isEmpty()) {
+      CacheBackendProvider provider = providers.get(backend);
+      if (provider == null) {
+        throw new InvalidConfigurationPropertyValueException(at + "backend", backend, "no such backend on the class path");
+      }
+      for (Map.Entry<String, String> option : backendOptions.entrySet()) {
+        try {
+          provider.parseOptions(Map.of(option.getKey(), option.getValue()));
+        } catch (IllegalArgumentException e) {
+          throw new InvalidConfigurationPropertyValueException(
+              at + backend + "." + kebab(option.getKey()), option.getValue(), e.getMessage());
+        }
+      }
+      try {
+        provider.parseOptions(backendOptions).ifPresent(b::backendOptions);
+      } catch (IllegalArgumentException e) {
+        throw new InvalidConfigurationPropertyValueException(at + backend, backendOptions.keySet(), e.getMessage());
+      }
+    }
+    boolean allowNull = spec.getAllowNullValues() != null ? spec.getAllowNullValues() : properties.isAllowNullValues();
+    return new Declared(b.build(), allowNull);
+  }
+
+  private CacheConfig.Builder<?, ?> types(
+      String at, CachetProperties.CacheSpec spec, CacheConfig.Builder<?, ?> b, boolean local, String backend) {
+    if (spec.getKeyCodec() != null) {
+      b = option(b, at + "key-codec", "keyCodec", spec.getKeyCodec());
+    }
+    if (spec.getKeyType() != null) {
+      b = option(b, at + "key-type", "keyType", spec.getKeyType());
+    } else if (local && spec.getKeyCodec() == null) {
+      b = b.keyType(Object.class);
+    }
+    if (spec.getValueCodec() != null) {
+      b = option(b, at + "value-codec", "valueCodec", spec.getValueCodec());
+    }
+    if (spec.getValueType() != null) {
+      b = option(b, at + "value-type", "valueType", spec.getValueType());
+      Class<?> type = b.build().valueType();
+      if (!local && spec.getValueCodec() == null && type != String.class && type != byte[].class) {
+        throw new InvalidConfigurationPropertyValueException(
+            at + "value-type", spec.getValueType(),
+            "the " + backend + " backend stores bytes: set value-codec instead, such as json:" + type.getName());
+      }
+    } else if (local && spec.getValueCodec() == null) {
+      b = b.valueType(Object.class);
+    }
+    return b;
+  }
+
+  private CacheConfig.Builder<?, ?> option(CacheConfig.Builder<?, ?> b, String property, String option, String value) {
+    try {
+      if (option.endsWith("Codec")) {
+        Codec<?> codec = Codecs.named(option, value.trim(), classLoader);
+        return option.equals("keyCodec") ? b.keyCodec(codec) : b.valueCodec(codec);
+      }
+      return b.option(option, value, classLoader);
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      throw new InvalidConfigurationPropertyValueException(property, value, e.getMessage());
+    }
+  }
+
+  private Map<String, String> backendOptions(CachetProperties.CacheSpec spec, String backend, String at) {
+    Map<String, String> chosen = new LinkedHashMap<>();
+    for (Map.Entry<String, Map<String, String>> entry :
+        Map.of("redis", spec.getRedis(), "replicated-kafka", spec.getReplicatedKafka()).entrySet()) {
+      if (entry.getValue().isEmpty()) {
+        continue;
+      }
+      if (!entry.getKey().equals(backend)) {
+        String first = entry.getValue().keySet().iterator().next();
+        throw new InvalidConfigurationPropertyValueException(
+            at + entry.getKey() + "." + first, entry.getValue().get(first),
+            "the cache uses backend '" + backend + "', not '" + entry.getKey() + "'; set " + at + "backend");
+      }
+      Set<String> known = knownOptions(entry.getKey());
+      entry.getValue().forEach((key, value) -> chosen.put(camel(key, known), value));
+    }
+    return chosen;
+  }
+
+  @SuppressWarnings("unchecked")
+  private Set<String> knownOptions(String backend) {
+    String holder = OPTION_HOLDERS.get(backend);
+    if (holder == null) {
+      return Set.of();
+    }
+    try {
+      return (Set<String>) Class.forName(holder, false, classLoader).getField("OPTION_NAMES").get(null);
+    } catch (ReflectiveOperationException | LinkageError | ClassCastException e) {
+      return Set.of();
+    }
+  }
+
+  /** Returns the camel-case option for {@code key-prefix}, {@code keyPrefix} or {@code keyprefix}. */
+  static String camel(String key, Set<String> known) {
+    String squashed = key.replace("-", "").replace("_", "").toLowerCase(Locale.ROOT);
+    for (String option : known) {
+      if (option.toLowerCase(Locale.ROOT).equals(squashed)) {
+        return option;
+      }
+    }
+    StringBuilder out = new StringBuilder();
+    boolean upper = false;
+    for (char c : key.toCharArray()) {
+      if (c == '-' || c == '_') {
+        upper = true;
+      } else {
+        out.append(upper ? Character.toUpperCase(c) : c);
+        upper = false;
+      }
+    }
+    return out.toString();
+  }
+
+  static String kebab(String camel) {
+    StringBuilder out = new StringBuilder();
+    for (char c : camel.toCharArray()) {
+      if (Character.isUpperCase(c)) {
+        out.append('-').append(Character.toLowerCase(c));
+      } else {
+        out.append(c);
+      }
+    }
+    return out.toString();
+  }
+
+  private static String moduleHint(String backend) {
+    return switch (backend) {
+      case "redis" -> "; add io.cachet:cache-redis";
+      case "replicated-kafka" -> "; add io.cachet:cache-replicated-kafka";
+      case "local" -> "; add io.cachet:cache-local";
+      default -> "";
+    };
+  }
+
+  private interface Setter<T> {
+    void set(T value);
+  }
+
+  private static <T> void set(String property, @Nullable T value, Setter<T> setter) {
+    if (value == null) {
+      return;
+    }
+    try {
+      setter.set(value);
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      throw new InvalidConfigurationPropertyValueException(property, value, e.getMessage());
+    }
+  }
+}

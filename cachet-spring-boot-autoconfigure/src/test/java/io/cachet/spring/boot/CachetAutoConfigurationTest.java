@@ -1,0 +1,211 @@
+package io.cachet.spring.boot;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.cachet.CacheConfig;
+import io.cachet.codec.Codecs;
+import io.cachet.spring.CachetCacheManager;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
+import org.springframework.boot.test.context.assertj.AssertableApplicationContext;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.cache.CacheManager;
+import org.springframework.cache.concurrent.ConcurrentMapCacheManager;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.SystemEnvironmentPropertySource;
+
+/** What the auto-configuration creates, when it backs off, and how it reports bad properties. */
+final class CachetAutoConfigurationTest {
+
+  private final ApplicationContextRunner runner =
+      new ApplicationContextRunner().withConfiguration(AutoConfigurations.of(CachetAutoConfiguration.class));
+
+  @Test
+  void noDeclaration_givesADynamicManagerOfLocalCaches() {
+    runner.run(context -> {
+      CacheManager spring = context.getBean(CacheManager.class);
+      assertThat(spring).isInstanceOf(CachetCacheManager.class);
+      org.springframework.cache.Cache any = spring.getCache("anything");
+      any.put(42L, new Book("1", "t"));
+      assertThat(any.get(42L).get()).isEqualTo(new Book("1", "t"));
+      assertThat(context.getBean(io.cachet.CacheManager.class).cacheNames()).contains("anything");
+    });
+  }
+
+  @Test
+  void applicationCacheManager_makesTheSpringManagerBackOff() {
+    runner.withUserConfiguration(OwnCacheManager.class)
+        .withPropertyValues("cachet.caches.books.maximum-size=5")
+        .run(context -> {
+          assertThat(context.getBean(CacheManager.class)).isInstanceOf(ConcurrentMapCacheManager.class);
+          assertThat(context.getBean(io.cachet.CacheManager.class).cacheNames()).containsExactly("books");
+        });
+  }
+
+  @Test
+  void springCacheType_makesTheSpringManagerBackOff() {
+    runner.withPropertyValues("spring.cache.type=simple").run(context ->
+        assertThat(context).doesNotHaveBean(CacheManager.class).hasSingleBean(io.cachet.CacheManager.class));
+  }
+
+  @Test
+  void negativeMaximumSize_failsStartUpNamingTheProperty() {
+    runner.withPropertyValues("cachet.caches.books.maximum-size=-1").run(context ->
+        assertThat(startupFailure(context))
+            .hasMessageContaining("cachet.caches.books.maximum-size")
+            .hasMessageContaining("maximumSize must be >= 0, was -1"));
+  }
+
+  @Test
+  void unknownCodec_failsStartUpNamingTheProperty() {
+    runner.withPropertyValues("cachet.caches.books.value-codec=json:com.example.Missing").run(context ->
+        assertThat(startupFailure(context))
+            .hasMessageContaining("cachet.caches.books.value-codec")
+            .hasMessageContaining("valueCodec must name a class on the class path, was 'com.example.Missing'"));
+  }
+
+  @Test
+  void unknownRedisOption_failsStartUpNamingTheProperty() {
+    runner.withPropertyValues("cachet.caches.s.backend=redis", "cachet.caches.s.redis.adress=127.0.0.1:1")
+        .run(context -> assertThat(startupFailure(context))
+            .hasMessageContaining("cachet.caches.s.redis.adress")
+            .hasMessageContaining("unknown redis option 'adress'"));
+  }
+
+  @Test
+  void invalidRedisOptionValue_failsStartUpNamingTheProperty() {
+    runner.withPropertyValues("cachet.caches.s.backend=redis", "cachet.caches.s.redis.command-timeout=soon")
+        .run(context -> assertThat(startupFailure(context))
+            .hasMessageContaining("cachet.caches.s.redis.command-timeout")
+            .hasMessageContaining("soon"));
+  }
+
+  @Test
+  void backendOptionsOfAnotherBackend_failStartUp() {
+    runner.withPropertyValues("cachet.caches.s.redis.address=127.0.0.1:1")
+        .run(context -> assertThat(startupFailure(context))
+            .hasMessageContaining("cachet.caches.s.redis.address")
+            .hasMessageContaining("the cache uses backend 'local', not 'redis'"));
+  }
+
+  @Test
+  void unknownBackend_failsStartUpNamingTheProperty() {
+    runner.withPropertyValues("cachet.caches.s.backend=memcached")
+        .run(context -> assertThat(startupFailure(context))
+            .hasMessageContaining("cachet.caches.s.backend")
+            .hasMessageContaining("backend 'memcached' is not on the class path"));
+  }
+
+  @Test
+  void typeWithoutCodecOnRemoteBackend_failsStartUpNamingTheProperty() {
+    runner.withPropertyValues("cachet.caches.s.backend=redis", "cachet.caches.s.value-type=" + Book.class.getName())
+        .run(context -> assertThat(startupFailure(context))
+            .hasMessageContaining("cachet.caches.s.value-type")
+            .hasMessageContaining("set value-codec instead, such as json:io.cachet.spring.boot.Book"));
+  }
+
+  @Test
+  void environmentVariables_bindWithRelaxedNames() {
+    runner.withInitializer(context -> context.getEnvironment().getPropertySources().addFirst(
+            new SystemEnvironmentPropertySource("test-systemEnvironment", Map.of(
+                "CACHET_CACHES_BOOKS_MAXIMUMSIZE", "7",
+                "CACHET_CACHES_BOOKS_EVICTIONPOLICY", "lru",
+                "CACHET_CACHES_BOOKS_EXPIREAFTERWRITE", "30s"))))
+        .run(context -> {
+          CacheConfig<?, ?> config = context.getBean(io.cachet.CacheManager.class).getCache("books").config();
+          assertThat(config.maximumSize()).isEqualTo(7);
+          assertThat(config.evictionPolicy()).isEqualTo(io.cachet.EvictionPolicy.LRU);
+          assertThat(config.expireAfterWrite()).contains(java.time.Duration.ofSeconds(30));
+        });
+  }
+
+  @Test
+  void backendOptionNames_matchEveryRelaxedForm() {
+    Set<String> known = Set.of("keyPrefix", "nearCacheMaxAge");
+
+    assertThat(CacheDeclarations.camel("key-prefix", known)).isEqualTo("keyPrefix");
+    assertThat(CacheDeclarations.camel("keyprefix", known)).isEqualTo("keyPrefix");
+    assertThat(CacheDeclarations.camel("near_cache_max_age", known)).isEqualTo("nearCacheMaxAge");
+    assertThat(CacheDeclarations.camel("some-new-option", known)).isEqualTo("someNewOption");
+    assertThat(CacheDeclarations.kebab("nearCacheMaxAge")).isEqualTo("near-cache-max-age");
+  }
+
+  @Test
+  void jsonValueCodec_typesTheCacheAndRefusesOtherValues() {
+    runner.withPropertyValues("cachet.caches.books.value-codec=json:" + Book.class.getName())
+        .run(context -> {
+          org.springframework.cache.Cache books = context.getBean(CacheManager.class).getCache("books");
+          books.put("1", new Book("1", "t"));
+          assertThat(books.get("1", Book.class)).isEqualTo(new Book("1", "t"));
+          org.assertj.core.api.Assertions.assertThatThrownBy(() -> books.put("2", "not a book"))
+              .isInstanceOf(IllegalArgumentException.class)
+              .hasMessage("cache 'books' holds io.cachet.spring.boot.Book values, was given a java.lang.String for key '2'");
+          assertThat(books.get("2")).isNull();
+        });
+  }
+
+  @Test
+  void allowNullValuesOff_refusesNullAsSpringDoes() {
+    runner.withPropertyValues("cachet.caches.books.allow-null-values=false").run(context -> {
+      org.springframework.cache.Cache books = context.getBean(CacheManager.class).getCache("books");
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> books.put("1", null))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("null");
+      Object loaded = books.get("1", () -> null);
+      assertThat(loaded).isNull();
+      assertThat(books.get("1")).isNull();
+    });
+  }
+
+  @Test
+  void cacheConfigBean_isCreatedAndServed() {
+    runner.withUserConfiguration(ConfigBean.class).run(context -> {
+      assertThat(context.getBean(io.cachet.CacheManager.class).getCache("typed").config().valueType())
+          .isEqualTo(Object.class);
+      org.springframework.cache.Cache typed = context.getBean(CacheManager.class).getCache("typed");
+      typed.put("k", new Book("k", "t"));
+      assertThat(typed.get("k", Book.class)).isEqualTo(new Book("k", "t"));
+    });
+  }
+
+  @Test
+  void metadata_describesTheProperties() throws Exception {
+    try (InputStream in = getClass().getResourceAsStream("/META-INF/spring-configuration-metadata.json")) {
+      String json = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+      assertThat(json).contains("\"cachet.caches\"", "\"cachet.allow-null-values\"", "\"cachet.dynamic\"");
+    }
+  }
+
+  private static Throwable startupFailure(AssertableApplicationContext context) {
+    assertThat(context).hasFailed();
+    Throwable failure = context.getStartupFailure();
+    Throwable cause = failure;
+    while (cause != null && !(cause instanceof InvalidConfigurationPropertyValueException)) {
+      cause = cause.getCause();
+    }
+    assertThat(cause).as("an InvalidConfigurationPropertyValueException in %s", failure).isNotNull();
+    return cause;
+  }
+
+  @Configuration(proxyBeanMethods = false)
+  static class OwnCacheManager {
+    @Bean
+    CacheManager cacheManager() {
+      return new ConcurrentMapCacheManager();
+    }
+  }
+
+  @Configuration(proxyBeanMethods = false)
+  static class ConfigBean {
+    @Bean
+    CacheConfig<String, Book> typed() {
+      return CacheConfig.builder("typed").valueCodec(Codecs.json(Book.class)).build();
+    }
+  }
+}
