@@ -101,16 +101,22 @@ record ProxyConfig(
 
     private Builder() {}
 
-    /** {@code host:port}, {@code redis://host:port}; null or blank: embedded Redis. */
+    /**
+     * Any address {@code RedisOptions} accepts (standalone, TLS, Sentinel, Cluster, with
+     * credentials); kept as written so credentials reach the client. Null or blank: embedded Redis.
+     */
     Builder redisAddress(@Nullable String value) {
       if (value == null || value.isBlank()) {
         redisAddress = null;
         return this;
       }
       try {
-        redisAddress = RedisOptions.builder().address(value.trim()).build().address();
+        RedisOptions.builder().address(value.trim()).build(); // validates
+        redisAddress = value.trim();
       } catch (IllegalArgumentException e) {
-        throw invalid("--redis-address", "REDIS_ADDRESS", "must be host:port (e.g. 127.0.0.1:6379)", value);
+        throw invalid("--redis-address", "REDIS_ADDRESS",
+            "must be host:port, redis[s]://[user:pw@]host:port[/db], redis[s]-sentinel://h1:p1,h2:p2#master"
+                + " or redis[s]-cluster://h1:p1,h2:p2", value);
       }
       return this;
     }

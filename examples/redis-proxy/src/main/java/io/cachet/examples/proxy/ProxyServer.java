@@ -145,7 +145,8 @@ final class ProxyServer implements AutoCloseable {
               + "cache capacity {} keys (exact LRU), global expiry {} s, coherence {}, parallelism {}, max clients {}, {} threads ({})",
           config.host(), config.httpPort(),
           config.respPort() == 0 ? "off" : config.host() + ":" + config.respPort(),
-          address, embedded != null ? " (embedded)" : "",
+          RedisOptions.builder().address(address).build().address(), // without credentials
+          embedded != null ? " (embedded)" : "",
           config.capacity(), ProxyMetrics.seconds(config.globalExpiry()), config.coherence().name().toLowerCase(),
           config.parallelism() == 0 ? "unlimited" : config.parallelism(), config.maxClients(), config.threads(),
           epoll ? "epoll" : "nio");
