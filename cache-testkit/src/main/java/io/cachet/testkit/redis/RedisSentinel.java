@@ -23,7 +23,7 @@ import java.util.List;
  * }
  * }</pre>
  *
- * <p>The Sentinels consider a primary down after 1000 ms without an answer and fail over at
+ * <p>The Sentinels consider a primary down after 2000 ms without an answer and fail over at
  * once, so a failover takes a few seconds. A restarted old primary comes back empty (no
  * persistence) and the Sentinels turn it into a replica of the new one.
  *
@@ -98,7 +98,7 @@ public final class RedisSentinel implements AutoCloseable {
             for (int i = 0; i < SENTINELS; i++) {
                 RedisServer sentinel = add(sentinels, RedisProcess.create(executable, 0, List.of(
                         "sentinel monitor " + MASTER_NAME + " " + primary.host() + " " + primary.port() + " " + QUORUM,
-                        "sentinel down-after-milliseconds " + MASTER_NAME + " 1000",
+                        "sentinel down-after-milliseconds " + MASTER_NAME + " 2000",
                         "sentinel failover-timeout " + MASTER_NAME + " 5000",
                         "sentinel parallel-syncs " + MASTER_NAME + " 1"), List.of("--sentinel")));
                 sentinel.start();
