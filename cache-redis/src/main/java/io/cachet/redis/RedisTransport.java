@@ -193,6 +193,20 @@ final class RedisTransport {
    * loading or busy, a client shutting down, and our own bound.
    */
   static boolean isUnavailable(Throwable cause) {
+    // Redisson may wrap a connection failure in a plain RedisException ("Unexpected exception
+    // while processing command", caused by a ConnectException) while a cluster fails over: look
+    // down the causes. An error reply from Redis has no cause.
+    Throwable t = cause;
+    for (int depth = 0; t != null && depth < 8; depth++) {
+      if (isUnavailableItself(t)) {
+        return true;
+      }
+      t = t.getCause() == t ? null : t.getCause();
+    }
+    return false;
+  }
+
+  private static boolean isUnavailableItself(Throwable cause) {
     return cause instanceof TimeoutException
         || cause instanceof BackendUnavailableException
         || cause instanceof RedisConnectionException
