@@ -25,7 +25,9 @@ final class SpringCacheConfigs {
       return config;
     }
     Optional<? extends Codec<?>> codec = config.valueCodec();
-    if (codec.isPresent() && !config.backend().equals(CacheConfig.DEFAULT_BACKEND)) {
+    // A codec of the declared type cannot hold NullValue: wrap it (a local cache never uses it, but
+    // the configuration keeps its types and codecs consistent).
+    if (codec.isPresent()) {
       return config.toBuilder().valueCodec(new NullValueCodec(codec.get())).build();
     }
     return config.toBuilder().valueType(Object.class).build();

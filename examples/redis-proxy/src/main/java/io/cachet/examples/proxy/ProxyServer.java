@@ -11,6 +11,7 @@ import io.cachet.EvictionPolicy;
 import io.cachet.codec.Codecs;
 import io.cachet.examples.support.ConnectionLimit;
 import io.cachet.metrics.CacheMetrics;
+import io.cachet.redis.Coherence;
 import io.cachet.redis.RedisOptions;
 import io.cachet.servers.RedisBinary;
 import io.cachet.servers.RedisProcess;
@@ -31,6 +32,7 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import java.time.Duration;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
@@ -105,6 +107,10 @@ final class ProxyServer implements AutoCloseable {
                 .address(address)
                 .coherence(config.coherence())
                 .nearCacheMaxAge(config.globalExpiry())
+                // Without invalidations a cached miss could hide a key created later: expiry-only
+                // coherence caches values, never absences.
+                .negativeCacheMaxAge(config.coherence() == Coherence.EXPIRY
+                    ? Duration.ZERO : RedisOptions.DEFAULT_NEGATIVE_CACHE_MAX_AGE)
                 .commandTimeout(config.redisTimeout())
                 .serveStaleOnError(false)
                 .build())

@@ -37,7 +37,8 @@ final class ProxyOptionsTest {
         "--parallelism", "1", "--coherence", "EXPIRY", "--max-request-bytes", "1_000_000",
         "--redis-timeout", "1.5", "--request-timeout", "3", "--idle-timeout", "60", "--threads", "4",
         "--max-pending-requests", "16", "--max-queued-reply-bytes", "1_048_576");
-    assertThat(config.redisAddress()).contains("redis://10.1.2.3:6400");
+    // Kept as written (validated), so that credentials in it reach the Redis client.
+    assertThat(config.redisAddress()).contains("10.1.2.3:6400");
     assertThat(config.globalExpiry()).isEqualTo(Duration.ofMillis(250));
     assertThat(config.capacity()).isEqualTo(10);
     assertThat(config.host()).isEqualTo("0.0.0.0");
@@ -108,5 +109,15 @@ final class ProxyOptionsTest {
   @Test
   void run_help_exitsWith0() {
     assertThat(RedisProxy.run("--help")).isZero();
+  }
+
+  @Test
+  void redisAddress_everyTopologyWithCredentials_keptAsWritten() {
+    for (String address : java.util.List.of(
+        "redis://user:secret@10.1.2.3:6400/2",
+        "rediss-sentinel://user:secret@10.0.0.1:26379,10.0.0.2:26379#mymaster",
+        "redis-cluster://10.0.0.1:7000,10.0.0.2:7001")) {
+      assertThat(ProxyConfig.builder().redisAddress(address).build().redisAddress()).contains(address);
+    }
   }
 }
