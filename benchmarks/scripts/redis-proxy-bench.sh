@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Load benchmark of examples/redis-proxy (the built jar) against baselines measured in the same run:
+# Load benchmark of examples/redis-proxy (the built jar, run with its default settings) against
+# baselines measured in the same run:
 #   - RESP cached GET: redis-benchmark against the proxy and against its backing Redis, alternating,
 #     without pipelining (-c 50) and with -P 16;
+#   - RESP GET of absent keys (the proxy caches absences), the same two ways;
+#   - RESP true misses: GETs cycling over MISS_KEYS keys, ten times the proxy's default capacity, so
+#     most reads go to Redis; against Redis directly, the proxy and twemproxy (nutcracker), whose
+#     ratio to direct Redis is the bar for a proxy that forwards every read;
 #   - HTTP cached GET: wrk against the proxy and against an nginx serving a fixed 3-byte body.
 # Prints a Markdown table of medians and ratios. Loopback only; every process it starts is stopped
 # by its PID on exit. It installs nothing unless --install is given.
@@ -11,9 +16,9 @@
 # Environment (defaults in brackets):
 #   JAR [examples/redis-proxy/target/redis-proxy.jar]   ROUNDS [5]   KEYS [1000]   CLIENTS [50]
 #   REQUESTS [300000] (per round, -c 50)   PIPELINED_REQUESTS [1500000] (per round, -P 16)
-#   WRK_DURATION [6s] (per round)   WRK_THREADS [2]   PROXY_THREADS [1: one event loop, like Redis's
-#   one thread; on a 2-CPU machine the load generator has the other CPU]
-#   PROXY_JAVA_OPTS [-Xms256m -Xmx256m -XX:+UseParallelGC]   OUT [no raw output kept]
+#   WRK_DURATION [6s] (per round)   WRK_THREADS [2]   MISS_KEYS [100000]
+#   PROXY_ENV [empty: the proxy's defaults; e.g. "THREADS=1 CACHE_CAPACITY=20000" changes them]
+#   PROXY_JAVA_OPTS [empty: the JVM's defaults]   OUT [no raw output kept]
 set -euo pipefail
 
 JAR=${JAR:-examples/redis-proxy/target/redis-proxy.jar}
@@ -24,9 +29,10 @@ REQUESTS=${REQUESTS:-300000}
 PIPELINED_REQUESTS=${PIPELINED_REQUESTS:-1500000}
 WRK_DURATION=${WRK_DURATION:-6s}
 WRK_THREADS=${WRK_THREADS:-2}
-PROXY_THREADS=${PROXY_THREADS:-1}
-PROXY_JAVA_OPTS=${PROXY_JAVA_OPTS:--Xms256m -Xmx256m -XX:+UseParallelGC}
-APT_PACKAGES="redis-tools wrk nginx-light"
+MISS_KEYS=${MISS_KEYS:-100000}
+PROXY_ENV=${PROXY_ENV:-}
+PROXY_JAVA_OPTS=${PROXY_JAVA_OPTS:-}
+APT_PACKAGES="redis-tools wrk nginx-light nutcracker"
 
 die() { echo "redis-proxy-bench: $*" >&2; exit 2; }
 
@@ -40,7 +46,7 @@ for arg in "$@"; do
 done
 
 missing=()
-for tool in redis-benchmark redis-cli wrk nginx curl java; do
+for tool in redis-benchmark redis-cli wrk nginx nutcracker curl java; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if ((${#missing[@]})); then
@@ -107,8 +113,10 @@ pids+=($!)
 await "Redis" redis-cli -p "$redis_port" ping
 redis_version=$(redis-cli -p "$redis_port" info server | tr -d '\r' | sed -n 's/^redis_version://p')
 
-# key:000000000000 .. key:<KEYS-1> = "xxx", the keys redis-benchmark -r KEYS reads.
-redis-benchmark -p "$redis_port" -t set -r "$KEYS" -n $((KEYS * 20)) -q >/dev/null
+# key:000000000000 .. key:<N-1> = "xxx": the keys redis-benchmark -r N reads (N <= MISS_KEYS).
+awk -v n="$((KEYS > MISS_KEYS ? KEYS : MISS_KEYS))" \
+  'BEGIN { for (i = 0; i < n; i++) printf "*3\r\n$3\r\nSET\r\n$16\r\nkey:%012d\r\n$3\r\nxxx\r\n", i }' \
+  | redis-cli -p "$redis_port" --pipe >/dev/null
 http_key=key:000000000042
 [[ $(redis-cli -p "$redis_port" get "$http_key") == xxx ]] || redis-cli -p "$redis_port" set "$http_key" xxx >/dev/null
 
@@ -116,11 +124,26 @@ http_key=key:000000000042
 http_port=$(free_port)
 resp_port=$(free_port)
 # shellcheck disable=SC2086
-REDIS_ADDRESS=127.0.0.1:$redis_port PROXY_HOST=127.0.0.1 PROXY_PORT=$http_port RESP_PORT=$resp_port \
-  CACHE_CAPACITY=$((KEYS * 10)) GLOBAL_CACHE_EXPIRY=3600 MAX_CLIENTS=10000 THREADS=$PROXY_THREADS \
-  java $PROXY_JAVA_OPTS -jar "$JAR" >"$work/proxy.log" 2>&1 &
+# shellcheck disable=SC2086
+env REDIS_ADDRESS=127.0.0.1:$redis_port PROXY_HOST=127.0.0.1 PROXY_PORT=$http_port RESP_PORT=$resp_port \
+  $PROXY_ENV java $PROXY_JAVA_OPTS -jar "$JAR" >"$work/proxy.log" 2>&1 &
 pids+=($!)
 await "the proxy" curl -fsS "http://127.0.0.1:$http_port/health"
+
+# --- twemproxy in front of the same Redis.
+twem_port=$(free_port)
+cat >"$work/nutcracker.yml" <<EOF
+bench:
+  listen: 127.0.0.1:$twem_port
+  hash: fnv1a_64
+  distribution: ketama
+  redis: true
+  servers:
+   - 127.0.0.1:$redis_port:1
+EOF
+nutcracker -c "$work/nutcracker.yml" -s "$(free_port)" -a 127.0.0.1 -o "$work/nutcracker.log" &
+pids+=($!)
+await "twemproxy" redis-cli -p "$twem_port" get "$http_key"
 
 # --- nginx with a fixed 3-byte body (the same size as the cached value).
 nginx_port=$(free_port)
@@ -152,6 +175,14 @@ rb_rps() { # rb_rps PORT EXTRA-ARGS...: prints requests per second of a cached G
   redis-benchmark -p "$port" -t get -r "$KEYS" -c "$CLIENTS" --csv "$@" 2>/dev/null \
     | awk -F'"' '$2 == "GET" { print $4 }'
 }
+rb_cmd() { # rb_cmd PORT KEYSPACE EXTRA-ARGS... -- COMMAND...: requests per second of a custom command
+  local port=$1 keyspace=$2; shift 2
+  local -a args=()
+  while [[ $1 != -- ]]; do args+=("$1"); shift; done
+  shift
+  redis-benchmark -p "$port" -r "$keyspace" -c "$CLIENTS" --csv "${args[@]}" "$@" 2>/dev/null \
+    | awk -F'"' 'NR > 1 && $4 != "" { rps = $4 } END { print rps }'
+}
 wrk_run() { # wrk_run PORT: prints "rps p99_ms"
   local out
   out=$(wrk -t "$WRK_THREADS" -c "$CLIENTS" -d "$WRK_DURATION" --latency "http://127.0.0.1:$1/proxy?key=$http_key")
@@ -170,27 +201,48 @@ fmt() { awk -v n="$1" 'BEGIN { printf "%.0f", n }'; }
 echo "Warming up (JIT, near cache) ..." >&2
 rb_rps "$resp_port" -n 300000 >/dev/null
 rb_rps "$resp_port" -n 1000000 -P 16 >/dev/null
+rb_cmd "$resp_port" "$KEYS" -n 100000 -- GET absent:__rand_int__ >/dev/null
+rb_cmd "$resp_port" "$MISS_KEYS" -n 100000 -- GET key:__rand_int__ >/dev/null
 WRK_DURATION=5s wrk_run "$http_port" >/dev/null
 WRK_DURATION=2s wrk_run "$nginx_port" >/dev/null
 
 declare -a redis_c50 proxy_c50 redis_p16 proxy_p16 nginx_rps proxy_rps nginx_p99 proxy_http_p99
+declare -a redis_abs proxy_abs redis_abs16 proxy_abs16
+declare -a redis_miss proxy_miss twem_miss redis_miss16 proxy_miss16 twem_miss16
+absent() { rb_cmd "$1" "$KEYS" "${@:2}" -- GET absent:__rand_int__; }
+missing() { rb_cmd "$1" "$MISS_KEYS" "${@:2}" -- GET key:__rand_int__; }
 load_before=$(cut -d' ' -f1 /proc/loadavg)
 for round in $(seq 1 "$ROUNDS"); do
   echo "Round $round/$ROUNDS ..." >&2
   # Alternate which side goes first, so drift (thermal, neighbours) does not favour one side.
   if ((round % 2)); then order="direct proxy"; else order="proxy direct"; fi
+  if ((round % 2)); then order3="direct proxy twem"; else order3="twem proxy direct"; fi
   for side in $order; do
     if [[ $side == direct ]]; then
       redis_c50+=("$(rb_rps "$redis_port" -n "$REQUESTS")")
       redis_p16+=("$(rb_rps "$redis_port" -n "$PIPELINED_REQUESTS" -P 16)")
+      redis_abs+=("$(absent "$redis_port" -n "$REQUESTS")")
+      redis_abs16+=("$(absent "$redis_port" -n "$PIPELINED_REQUESTS" -P 16)")
       read -r rps p99 <<<"$(wrk_run "$nginx_port")"
       nginx_rps+=("$rps"); nginx_p99+=("$p99")
     else
       proxy_c50+=("$(rb_rps "$resp_port" -n "$REQUESTS")")
       proxy_p16+=("$(rb_rps "$resp_port" -n "$PIPELINED_REQUESTS" -P 16)")
+      proxy_abs+=("$(absent "$resp_port" -n "$REQUESTS")")
+      proxy_abs16+=("$(absent "$resp_port" -n "$PIPELINED_REQUESTS" -P 16)")
       read -r rps p99 <<<"$(wrk_run "$http_port")"
       proxy_rps+=("$rps"); proxy_http_p99+=("$p99")
     fi
+  done
+  for side in $order3; do
+    case $side in
+      direct) redis_miss+=("$(missing "$redis_port" -n "$REQUESTS")")
+              redis_miss16+=("$(missing "$redis_port" -n "$REQUESTS" -P 16)") ;;
+      proxy) proxy_miss+=("$(missing "$resp_port" -n "$REQUESTS")")
+             proxy_miss16+=("$(missing "$resp_port" -n "$REQUESTS" -P 16)") ;;
+      twem) twem_miss+=("$(missing "$twem_port" -n "$REQUESTS")")
+            twem_miss16+=("$(missing "$twem_port" -n "$REQUESTS" -P 16)") ;;
+    esac
   done
 done
 load_after=$(cut -d' ' -f1 /proc/loadavg)
@@ -207,20 +259,30 @@ nr=$(m "${nginx_rps[@]}"); pr=$(m "${proxy_rps[@]}")
 n99=$(m "${nginx_p99[@]}"); p99=$(m "${proxy_http_p99[@]}")
 x_c50=$(mr "${proxy_c50[*]}" "${redis_c50[*]}"); x_p16=$(mr "${proxy_p16[*]}" "${redis_p16[*]}")
 x_http=$(mr "${proxy_rps[*]}" "${nginx_rps[*]}"); x_p99=$(mr "${proxy_http_p99[*]}" "${nginx_p99[*]}")
+ra=$(m "${redis_abs[@]}"); pa=$(m "${proxy_abs[@]}"); ra16=$(m "${redis_abs16[@]}"); pa16=$(m "${proxy_abs16[@]}")
+x_abs=$(mr "${proxy_abs[*]}" "${redis_abs[*]}"); x_abs16=$(mr "${proxy_abs16[*]}" "${redis_abs16[*]}")
+rmiss=$(m "${redis_miss[@]}"); pmiss=$(m "${proxy_miss[@]}"); tmiss=$(m "${twem_miss[@]}")
+rmiss16=$(m "${redis_miss16[@]}"); pmiss16=$(m "${proxy_miss16[@]}"); tmiss16=$(m "${twem_miss16[@]}")
+x_miss=$(mr "${proxy_miss[*]}" "${redis_miss[*]}"); t_miss=$(mr "${twem_miss[*]}" "${redis_miss[*]}")
+x_miss16=$(mr "${proxy_miss16[*]}" "${redis_miss16[*]}"); t_miss16=$(mr "${twem_miss16[*]}" "${redis_miss16[*]}")
 
 cat <<EOF
 
 Machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'); load average $load_before before, $load_after after.
 Versions: Redis $redis_version ($redis_server), $(redis-benchmark --version | cut -d' ' -f1-2), $(nginx -v 2>&1 | cut -d' ' -f3), wrk $(wrk -v 2>&1 | head -1 | cut -d' ' -f2), $(java -version 2>&1 | head -1).
-Settings: $ROUNDS alternating rounds; throughputs and latencies are medians over rounds, ratios the median of the per-round ratios; $KEYS keys of 3 bytes, $CLIENTS connections, proxy THREADS=$PROXY_THREADS, JVM options: $PROXY_JAVA_OPTS.
-Per round: redis-benchmark -t get -r $KEYS -c $CLIENTS -n $REQUESTS; the same with -P 16 -n $PIPELINED_REQUESTS; wrk -t $WRK_THREADS -c $CLIENTS -d $WRK_DURATION --latency.
+Settings: $ROUNDS alternating rounds; throughputs and latencies are medians over rounds, ratios the median of the per-round ratios; $KEYS keys of 3 bytes, $CLIENTS connections, $MISS_KEYS keys for true misses; proxy settings: ${PROXY_ENV:-defaults}; JVM options: ${PROXY_JAVA_OPTS:-defaults}; $(nutcracker --version 2>&1 | head -1 | sed 's/This is //').
+Per round: redis-benchmark -t get -r $KEYS -c $CLIENTS -n $REQUESTS; the same with -P 16 -n $PIPELINED_REQUESTS; GET absent:__rand_int__ -r $KEYS the same two ways; GET key:__rand_int__ -r $MISS_KEYS -n $REQUESTS with and without -P 16; wrk -t $WRK_THREADS -c $CLIENTS -d $WRK_DURATION --latency.
 
 | test | baseline | baseline | proxy | proxy / baseline | target |
 | --- | --- | ---: | ---: | ---: | ---: |
 | RESP cached GET, -c $CLIENTS | direct Redis, ops/s | $(fmt "$rc50") | $(fmt "$pc50") | **$(ratio "$x_c50" 1)** | >= 1.0 |
 | RESP cached GET, -c $CLIENTS -P 16 | direct Redis, ops/s | $(fmt "$rp16") | $(fmt "$pp16") | **$(ratio "$x_p16" 1)** | >= 0.8 |
+| RESP GET of absent keys, -c $CLIENTS | direct Redis, ops/s | $(fmt "$ra") | $(fmt "$pa") | **$(ratio "$x_abs" 1)** | >= 1.0 |
+| RESP GET of absent keys, -c $CLIENTS -P 16 | direct Redis, ops/s | $(fmt "$ra16") | $(fmt "$pa16") | **$(ratio "$x_abs16" 1)** | >= 1.0 |
+| RESP true misses, -c $CLIENTS | direct Redis, ops/s | $(fmt "$rmiss") | $(fmt "$pmiss") | **$(ratio "$x_miss" 1)** | >= twemproxy's $(ratio "$t_miss" 1) ($(fmt "$tmiss") ops/s) |
+| RESP true misses, -c $CLIENTS -P 16 | direct Redis, ops/s | $(fmt "$rmiss16") | $(fmt "$pmiss16") | **$(ratio "$x_miss16" 1)** | >= twemproxy's $(ratio "$t_miss16" 1) ($(fmt "$tmiss16") ops/s) |
 | HTTP cached GET, wrk -c $CLIENTS | nginx, req/s | $(fmt "$nr") | $(fmt "$pr") | **$(ratio "$x_http" 1)** | >= 0.5 |
 | HTTP cached GET, wrk p99 latency | nginx, ms | $n99 | $p99 | **$(ratio "$x_p99" 1)** | <= 2.0 |
 
-Rounds (ops/s): direct -c: ${redis_c50[*]} | proxy -c: ${proxy_c50[*]} | direct -P 16: ${redis_p16[*]} | proxy -P 16: ${proxy_p16[*]} | nginx: ${nginx_rps[*]} | proxy HTTP: ${proxy_rps[*]} | p99 ms nginx: ${nginx_p99[*]} | proxy: ${proxy_http_p99[*]}
+Rounds (ops/s): direct -c: ${redis_c50[*]} | proxy -c: ${proxy_c50[*]} | direct -P 16: ${redis_p16[*]} | proxy -P 16: ${proxy_p16[*]} | nginx: ${nginx_rps[*]} | proxy HTTP: ${proxy_rps[*]} | absent direct / proxy: ${redis_abs[*]} / ${proxy_abs[*]} | absent -P 16: ${redis_abs16[*]} / ${proxy_abs16[*]} | misses direct / proxy / twemproxy: ${redis_miss[*]} / ${proxy_miss[*]} / ${twem_miss[*]} | misses -P 16: ${redis_miss16[*]} / ${proxy_miss16[*]} / ${twem_miss16[*]} | p99 ms nginx: ${nginx_p99[*]} | proxy: ${proxy_http_p99[*]}
 EOF
