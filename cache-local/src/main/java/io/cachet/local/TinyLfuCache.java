@@ -162,12 +162,11 @@ final class TinyLfuCache<K, V> extends AbstractLocalCache<K, V> {
     Checks.requireNonNegativeTtl(ttl);
     checkOpen();
     checkPerEntryTtl();
-    if (cache.policy().getIfPresentQuietly(key) == null) {
-      return false;
-    }
-    // A concurrent removal between the check and the update is ordered after this call.
-    requireNonNull(varExpiration).setExpiresAfter(key, ttl);
-    return true;
+    // One atomic step under the entry's lock: a live entry keeps its value and gets the new time;
+    // an absent or expired one stays absent. (Checking first and then setting the time would let
+    // the entry expire, or be removed and written again, in between.) Returning the same value
+    // is not a replacement: no statistics, no removal notice.
+    return requireNonNull(varExpiration).compute(key, (k, v) -> v, ttl) != null;
   }
 
   @Override

@@ -221,4 +221,62 @@ final class LocalCacheTest {
     cache.get("a");
     assertThat(cache.keysInRecencyOrder()).containsExactly("c", "b", "a");
   }
+
+  /**
+   * A ticker that moves forward by {@code jumpNanos} on its first reading after {@link #arm}: time
+   * passing in the middle of an operation, as when its thread is preempted there.
+   */
+  private static final class JumpingTicker implements io.cachet.Ticker {
+    private final java.util.concurrent.atomic.AtomicLong nanos = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong pendingJump = new java.util.concurrent.atomic.AtomicLong();
+
+    @Override
+    public long read() {
+      long now = nanos.get();
+      long jump = pendingJump.getAndSet(0);
+      if (jump != 0) {
+        nanos.addAndGet(jump); // this reading is the old time; the next ones are later
+      }
+      return now;
+    }
+
+    void advance(Duration by) {
+      nanos.addAndGet(by.toNanos());
+    }
+
+    void arm(Duration jump) {
+      pendingJump.set(jump.toNanos());
+    }
+  }
+
+  @Test
+  void tinyLfu_expire_isOneAtomicStep_evenWhenTheEntryExpiresDuringTheCall() {
+    JumpingTicker jumping = new JumpingTicker();
+    Cache<String, String> cache = manager.create(CacheConfig.builder("tiny-expire-atomic")
+        .evictionPolicy(EvictionPolicy.TINY_LFU)
+        .expireAfterWrite(Duration.ofSeconds(10))
+        .perEntryTtl(true)
+        .ticker(jumping)
+        .executor(Runnable::run)
+        .recordStats(true)
+        .removalListener((k, v, cause) -> removals.add(k + "=" + v + ":" + cause))
+        .build());
+    cache.put("k", "v");
+    assertThat(cache.expire("k", Duration.ofSeconds(20))).isTrue();
+    assertThat(removals).as("extending an entry replaces nothing").isEmpty();
+    assertThat(cache.stats().putCount()).isEqualTo(1);
+    assertThat(cache.expire("absent", Duration.ofSeconds(20))).isFalse();
+    assertThat(cache.get("absent")).isNull();
+    jumping.advance(Duration.ofSeconds(10)); // 10 s of its 20 left
+    jumping.advance(Duration.ofSeconds(10).minusMillis(1));
+    // The entry is live when the call starts; its 10 s end while the call runs.
+    jumping.arm(Duration.ofMillis(2));
+
+    boolean extended = cache.expire("k", Duration.ofMinutes(1));
+
+    // Either outcome is atomic: extended (and then live for the new minute), or already gone.
+    assertThat(cache.get("k")).as("value after expire answered %s", extended).isEqualTo(extended ? "v" : null);
+    jumping.advance(Duration.ofSeconds(59));
+    assertThat(cache.get("k")).isEqualTo(extended ? "v" : null);
+  }
 }

@@ -9,10 +9,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -36,12 +38,25 @@ import org.slf4j.LoggerFactory;
  * the positions, completes this node's writes and read barriers, and runs the housekeeping. When
  * either thread fails, the replica stops: every waiting write and barrier fails and the cache no
  * longer changes.
+ *
+ * <p>Readiness after a pause: the apply thread stamps a heartbeat on every turn of its loop (at
+ * least every 100 ms). A node whose apply thread has not turned for {@link #PAUSE_NANOS} (the
+ * process was stopped, a long GC, a starved machine) is not ready, from any caller's view, at once;
+ * when the apply thread runs again it sees the gap and stays not ready until the replica has
+ * applied the topic up to end offsets fetched after the gap (a read barrier taken on the admin
+ * client), since the consumer's last view of the end offsets is as old as the pause. Reads and
+ * writes need only the start-up replay: they keep working while the node resynchronizes.
  */
 final class Applier<K, V> {
 
   /** The cache's one logger name: operators' log settings refer to it. */
   private static final Logger LOG = LoggerFactory.getLogger(ReplicatedKafkaCache.class);
   private static final long PROGRESS_LOG_INTERVAL_MS = 5_000;
+  /**
+   * How long the apply thread may go without a turn of its loop before the node counts as paused:
+   * 1 s, ten times the 100 ms it waits for a batch.
+   */
+  static final long PAUSE_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   private final String name;
   private final ReplicationOptions options;
@@ -65,7 +80,14 @@ final class Applier<K, V> {
   private volatile boolean consumerOwnedByFetcher;
 
   // Written by the apply thread, read by any.
+  /** The start-up replay (or a rebuild) has reached its target: reads and writes are served. */
   private volatile boolean ready;
+  /** When the apply thread last turned its loop ({@code System.nanoTime}). */
+  private volatile long heartbeatNanos;
+  /** After a pause of the apply thread: not yet caught up with end offsets fetched after it. */
+  private volatile boolean resyncing;
+  /** A test holds both threads, as a stopped process would. */
+  private volatile boolean heldForTest;
   private volatile long @Nullable [] endAtStart;
   private volatile long replayTarget = -1;
   private volatile long lagRecords;
@@ -75,6 +97,7 @@ final class Applier<K, V> {
   private final LongAdder rebuilds = new LongAdder();
 
   // Apply thread only.
+  private @Nullable CompletableFuture<Void> resync;
   private long nextProgressLog;
   private long replayStartedNanos;
 
@@ -141,6 +164,7 @@ final class Applier<K, V> {
       startReplay(starts, ends);
       LOG.info("Cache '{}' (node {}) replaying topic '{}': {} record(s) to apply", name, options.nodeId(),
           topic, replayTarget);
+      heartbeatNanos = System.nanoTime();
       checkReady();
       // From here the fetch thread owns the consumer: parsing fetched batches overlaps with
       // applying the previous ones (measured: most of a replay is this thread's CPU).
@@ -150,7 +174,9 @@ final class Applier<K, V> {
       this.fetcher = fetcher;
       fetcher.start();
       while (!closed.get() && applierFailure == null) {
+        holdWhileTestAsks();
         Fetched batch = fetched.poll(100, TimeUnit.MILLISECONDS);
+        beat();
         long now = clock.millis();
         if (batch != null && batch.rebuild() != null) {
           rebuild(batch.rebuild());
@@ -165,6 +191,7 @@ final class Applier<K, V> {
         }
         checkReady();
         barriers.check();
+        checkResync();
         if (ready) {
           housekeeping.run(now);
         }
@@ -191,6 +218,7 @@ final class Applier<K, V> {
   private void runFetcher() {
     try {
       while (!closed.get() && applierFailure == null) {
+        holdWhileTestAsks();
         ConsumerRecords<byte[], byte[]> records;
         try {
           records = consumer.poll(Duration.ofMillis(100));
@@ -373,7 +401,62 @@ final class Applier<K, V> {
         name, options.nodeId(), count, topic, String.format("%.2f", seconds),
         seconds > 0 ? Math.round(count / seconds) : count, replica.size());
     ready = true;
-    readyLatch.countDown();
+    if (!resyncing) {
+      readyLatch.countDown();
+    }
+  }
+
+  /**
+   * Stamps the heartbeat; after a gap longer than {@link #PAUSE_NANOS} first marks the node not
+   * ready and asks for the topic's current end offsets (apply thread). The flag is written before
+   * the heartbeat, and {@link #isReady} reads them in the other order, so a caller that sees the new
+   * heartbeat sees the flag.
+   */
+  private void beat() {
+    long nowNanos = System.nanoTime();
+    long gapNanos = nowNanos - heartbeatNanos;
+    if (gapNanos > PAUSE_NANOS && resync == null) {
+      if (readyLatch.getCount() == 0) {
+        readyLatch = new CountDownLatch(1);
+      }
+      resyncing = true;
+      LOG.info("Cache '{}' (node {}): its apply thread did not run for {} ms (the process was paused or starved);"
+              + " not ready until it has applied topic '{}' up to its end offsets now", name, options.nodeId(),
+          TimeUnit.NANOSECONDS.toMillis(gapNanos), topic);
+      resync = barriers.barrier();
+    }
+    heartbeatNanos = nowNanos;
+  }
+
+  /** Ends a resynchronization once its barrier is reached; takes a new barrier when it failed (apply thread). */
+  private void checkResync() {
+    CompletableFuture<Void> pending = resync;
+    if (pending == null || !pending.isDone()) {
+      return;
+    }
+    if (pending.isCompletedExceptionally()) {
+      LOG.debug("Cache '{}' could not yet reach the end offsets of topic '{}' after a pause; trying again", name, topic);
+      resync = barriers.barrier();
+      return;
+    }
+    resync = null;
+    resyncing = false;
+    LOG.info("Cache '{}' (node {}) caught up with topic '{}' after a pause", name, options.nodeId(), topic);
+    if (ready) {
+      readyLatch.countDown();
+    }
+  }
+
+  /** Parks the calling thread while a test holds the replica, as if the process were stopped. */
+  private void holdWhileTestAsks() {
+    while (heldForTest && !closed.get()) {
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+    }
+  }
+
+  /** Holds (or releases) the fetch and apply threads at the top of their loops, as SIGSTOP would. */
+  void holdForTest(boolean hold) {
+    heldForTest = hold;
   }
 
   private void logProgress() {
@@ -416,14 +499,36 @@ final class Applier<K, V> {
     }
   }
 
-  /** Returns whether the start-up replay has reached the end offsets taken at start. */
+  /**
+   * Returns whether the replica has caught up: the start-up replay has reached the end offsets taken
+   * at start, the apply thread has turned within {@link #PAUSE_NANOS}, and after its last longer
+   * pause it has reached end offsets taken after that pause.
+   */
   boolean isReady() {
+    long beat = heartbeatNanos; // first: see beat()
+    return !resyncing && ready && System.nanoTime() - beat <= PAUSE_NANOS;
+  }
+
+  /** Returns whether the start-up replay (or a rebuild) has finished, so reads and writes are served. */
+  boolean isReplayed() {
     return ready;
   }
 
   /** Waits until ready, failed, or released by {@link #releaseWaiters}, at most {@code nanos}. */
   void awaitReady(long nanos) throws InterruptedException {
-    readyLatch.await(nanos, TimeUnit.NANOSECONDS);
+    long deadline = System.nanoTime() + nanos;
+    while (true) {
+      CountDownLatch latch = readyLatch;
+      long remaining = deadline - System.nanoTime();
+      if (!latch.await(Math.max(0, remaining), TimeUnit.NANOSECONDS) || isReady() || applierFailure != null
+          || closed.get() || deadline - System.nanoTime() <= 0) {
+        return;
+      }
+      if (latch == readyLatch) {
+        // Paused, and the apply thread has not yet seen it (its next turn replaces the latch).
+        LockSupport.parkNanos(Math.min(remaining, TimeUnit.MILLISECONDS.toNanos(10)));
+      }
+    }
   }
 
   /** Releases the threads waiting in {@link #awaitReady} (on close). */
@@ -454,7 +559,7 @@ final class Applier<K, V> {
   /** Returns readiness, replay progress and lag. */
   ReplicationStatus status() {
     long target = replayTarget;
-    return new ReplicationStatus(options.nodeId(), topic, ready, replayed.sum(), Math.max(target, 0), lagRecords,
+    return new ReplicationStatus(options.nodeId(), topic, isReady(), replayed.sum(), Math.max(target, 0), lagRecords,
         lagMillis, replica.size());
   }
 }

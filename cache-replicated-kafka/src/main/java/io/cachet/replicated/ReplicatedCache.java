@@ -16,8 +16,11 @@ import org.jspecify.annotations.Nullable;
 public interface ReplicatedCache<K, V> {
 
   /**
-   * Returns whether the replica has applied every record that was in the topic when the cache
-   * started. Until then reads throw {@link CacheNotReadyException}.
+   * Returns whether the replica has caught up: it has applied every record that was in the topic
+   * when the cache started (until then reads and writes throw {@link CacheNotReadyException}), and
+   * it is not paused. A node whose apply thread did not run for a second (the process was stopped,
+   * a long GC pause) is not ready at once, and stays not ready until it has applied the topic up to
+   * end offsets fetched after the pause; reads and writes keep working meanwhile.
    */
   boolean isReady();
 

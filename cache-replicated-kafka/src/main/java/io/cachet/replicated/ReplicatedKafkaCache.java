@@ -329,6 +329,11 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
     return applier.status();
   }
 
+  /** Holds (or releases) the replica's fetch and apply threads, as stopping the process would. */
+  void holdForTest(boolean hold) {
+    applier.holdForTest(hold);
+  }
+
   // ------------------------------------------------------------------ metrics
 
   @Override
@@ -344,7 +349,7 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
     if (failure != null) {
       throw new CacheException("the replica of cache '" + name() + "' stopped applying records: " + failure, failure);
     }
-    if (!applier.isReady()) {
+    if (!applier.isReplayed()) { // not isReady(): reads keep working while a paused node catches up
       ReplicationStatus s = status();
       throw new CacheNotReadyException("cache '" + name() + "' is still replaying topic '" + topic + "': "
           + s.replayedRecords() + " of " + s.replayTarget() + " record(s) applied", null);

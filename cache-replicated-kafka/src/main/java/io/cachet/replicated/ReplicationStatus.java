@@ -5,7 +5,8 @@ package io.cachet.replicated;
  *
  * @param nodeId this node's id
  * @param topic the cache's topic
- * @param ready whether the start-up replay has finished
+ * @param ready whether the replica has caught up, as {@link ReplicatedCache#isReady()} says: the start-up
+ *     replay has finished, and after a pause it has reached end offsets fetched after the pause
  * @param replayedRecords records applied since the cache started (the start-up replay and after)
  * @param replayTarget records between the starting positions and the end offsets taken at start
  * @param lagRecords records in the topic not yet applied here, as last seen by the consumer

@@ -32,11 +32,12 @@ import org.slf4j.LoggerFactory;
  *
  * <ul>
  *   <li>a node cut off from Kafka (its relay black-holed) for 10 s while writes go on on every
- *       node: its writes fail within the write timeout, its reads keep answering, and after the
- *       heal it converges with the others, no acknowledged write lost;
- *   <li>a node paused with SIGSTOP for 10 s while the others take writes, then SIGCONT: it catches
- *       up and loses no acknowledged write. (That it serves no stale read once it <em>reports</em>
- *       caught up does not hold today, see the test; it is measured and logged.)
+ *       node: its writes fail within the write timeout, its reads keep answering within
+ *       milliseconds (reads never wait for writes), and after the heal it converges with the
+ *       others, no acknowledged write lost;
+ *   <li>a node paused with SIGSTOP for 10 s while the others take writes, then SIGCONT: it does not
+ *       report ready until every write acknowledged before it resumed is readable on it, and it
+ *       loses no acknowledged write.
  * </ul>
  */
 @Tag("kafka")
@@ -48,6 +49,8 @@ final class ClusterKafkaFaultIT {
   /** The write timeout plus a margin for a loaded two-CPU machine. */
   private static final double WRITE_FAILS_WITHIN_SECONDS = WRITE_TIMEOUT_SECONDS + 1.5;
   private static final Duration FAULT = Duration.ofSeconds(10);
+  /** A read of an existing key on a node cut off from Kafka: milliseconds, bounded generously for a loaded machine. */
+  private static final double READ_ANSWERS_WITHIN_SECONDS = 0.5;
   private static final Duration CONVERGE = Duration.ofSeconds(60);
 
   private static final List<TcpRelay> relays = new ArrayList<>();
@@ -205,10 +208,9 @@ final class ClusterKafkaFaultIT {
       assertThat((int) o[2]).as("status of a write %.1f s into the run", o[0]).isEqualTo(503);
       assertThat(o[1]).as("seconds until a write on the cut-off node failed").isLessThan(WRITE_FAILS_WITHIN_SECONDS);
     }
-    // Reads keep answering. They should take milliseconds; today a read on the cut-off node can
-    // wait behind a write whose producer.send blocks the event loop on Kafka metadata (a defect of
-    // the replicated backend), so the bound asserted is the write bound.
-    assertThat(readSeconds).allSatisfy(s -> assertThat(s).as("read seconds").isLessThan(WRITE_FAILS_WITHIN_SECONDS));
+    // Reads keep answering from the replica and never wait for writes (only the cache's send thread
+    // waits on Kafka metadata).
+    assertThat(readSeconds).allSatisfy(s -> assertThat(s).as("read seconds").isLessThan(READ_ANSWERS_WITHIN_SECONDS));
     for (int i : new int[] {0, 2}) {
       assertThat(writers.get(i).outcomes.stream().filter(o -> o[0] > cutAt && o[0] + o[1] < healAt && o[2] == 201))
           .as("writes acknowledged by node %d during the cut", i + 1).isNotEmpty();
@@ -227,9 +229,11 @@ final class ClusterKafkaFaultIT {
     List<Writer> writers = new ArrayList<>(List.of(before));
     writers.add(new Writer(nodes.get(0), "stop-n1", acknowledged, origin));
     writers.add(new Writer(nodes.get(2), "stop-n3", acknowledged, origin));
+    Map<String, String> ackedBeforeResume;
     Map<String, String> ackedBeforeCaughtUp;
     String caughtUp;
-    int staleAfterReport;
+    List<String> staleAfterReport = new ArrayList<>();
+    int laggingAfterReport;
     double catchUpSeconds;
     try {
       await().atMost(CONVERGE).until(() -> acknowledged.size() >= 40);
@@ -239,13 +243,14 @@ final class ClusterKafkaFaultIT {
         pause(FAULT.toMillis());
         assertThat(acknowledged.size()).as("the other nodes keep taking writes").isGreaterThan(atPause);
       } finally {
+        // Every write acknowledged by now is in the log before the node runs again.
+        ackedBeforeResume = Map.copyOf(acknowledged);
         paused.resume();
       }
-      // Wait until it reports caught up, then check what it serves. Everything acknowledged
-      // before that report was asked for should be readable on it at once; today the replica's
-      // lag is the consumer's last view, so right after SIGCONT it can report lag 0 while records
-      // written during the pause are still unread (a defect of the replicated backend's status).
-      // Measured and logged here; what is asserted is that it catches up within the bound.
+      // Wait until it reports caught up, then check what it serves: every write acknowledged
+      // before it resumed must be readable on it at once (its readiness is not the consumer's view
+      // from before the pause, but end offsets fetched after it). Writes acknowledged by the other
+      // nodes after it resumed may trail by the usual replication lag: counted and logged.
       while (true) {
         Map<String, String> snapshot = Map.copyOf(acknowledged);
         RawHttp.Response ready;
@@ -262,13 +267,17 @@ final class ClusterKafkaFaultIT {
         }
         pause(20);
       }
-      int stale = 0;
+      int lagging = 0;
       for (Map.Entry<String, String> e : ackedBeforeCaughtUp.entrySet()) {
         if (RawHttp.get(paused.port(), "/api/cache/" + e.getKey()).status() != 200) {
-          stale++;
+          if (ackedBeforeResume.containsKey(e.getKey())) {
+            staleAfterReport.add(e.getKey());
+          } else {
+            lagging++;
+          }
         }
       }
-      staleAfterReport = stale;
+      laggingAfterReport = lagging;
       long caughtUpAt = System.nanoTime();
       await().atMost(CONVERGE).pollInterval(Duration.ofMillis(100)).untilAsserted(() -> {
         for (Map.Entry<String, String> e : ackedBeforeCaughtUp.entrySet()) {
@@ -283,9 +292,12 @@ final class ClusterKafkaFaultIT {
         writer.finish();
       }
     }
-    log.info("SIGSTOP: the resumed node reported {}; of the {} writes acknowledged before, {} were not readable "
-            + "on it then, and all were {} s later", caughtUp, ackedBeforeCaughtUp.size(), staleAfterReport,
-        String.format("%.2f", catchUpSeconds));
+    log.info("SIGSTOP: the resumed node reported {}; of the {} writes acknowledged before it resumed, {} were not "
+            + "readable on it then; of the {} acknowledged after it resumed and before the report, {} were not; all "
+            + "were {} s later", caughtUp, ackedBeforeResume.size(), staleAfterReport.size(),
+        ackedBeforeCaughtUp.size() - ackedBeforeResume.size(), laggingAfterReport, String.format("%.2f", catchUpSeconds));
+    assertThat(staleAfterReport).as("writes acknowledged before SIGCONT, missing on the node once it reported ready")
+        .isEmpty();
     assertConverged(acknowledged, writers);
   }
 
