@@ -58,6 +58,11 @@ public interface Cache<K, V> extends AutoCloseable {
    *       storing the loaded value) reaches every caller as it is.
    * </ul>
    *
+   * <p>With {@link CacheConfig#refreshAfterWrite()} set, a value written longer ago than that is
+   * returned at once while {@code loader} reloads it on the configuration's executor; that
+   * reload is the key's one load in flight, so a miss meanwhile waits for it. See
+   * {@link CacheConfig.Builder#refreshAfterWrite(Duration)}. {@link #get(Object)} never refreshes.
+   *
    * <p>Only a recursive load on the same thread is detected: loaders that wait for each other's
    * keys on two threads (A's loader asks for B while B's asks for A), or hand a load of their own
    * key to another thread and wait for it, wait forever, as with any lock.

@@ -67,6 +67,7 @@ public final class CacheConfig<K, V> {
           "evictionPolicy",
           "expireAfterWrite",
           "expireAfterAccess",
+          "refreshAfterWrite",
           "perEntryTtl",
           "recordStats",
           "keyType",
@@ -80,6 +81,7 @@ public final class CacheConfig<K, V> {
   private final EvictionPolicy evictionPolicy;
   private final @Nullable Duration expireAfterWrite;
   private final @Nullable Duration expireAfterAccess;
+  private final @Nullable Duration refreshAfterWrite;
   private final boolean perEntryTtl;
   private final boolean recordStats;
   private final Class<K> keyType;
@@ -99,6 +101,7 @@ public final class CacheConfig<K, V> {
     this.evictionPolicy = b.evictionPolicy;
     this.expireAfterWrite = b.expireAfterWrite;
     this.expireAfterAccess = b.expireAfterAccess;
+    this.refreshAfterWrite = b.refreshAfterWrite;
     this.perEntryTtl = b.perEntryTtl;
     this.recordStats = b.recordStats;
     this.keyType = b.keyType;
@@ -156,6 +159,15 @@ public final class CacheConfig<K, V> {
    */
   public Optional<Duration> expireAfterAccess() {
     return Optional.ofNullable(expireAfterAccess);
+  }
+
+  /**
+   * Returns how old an entry must be before {@link Cache#get(Object, java.util.function.Function)
+   * get(key, loader)} reloads it in the background, if entries are refreshed; see
+   * {@link Builder#refreshAfterWrite(Duration)}.
+   */
+  public Optional<Duration> refreshAfterWrite() {
+    return Optional.ofNullable(refreshAfterWrite);
   }
 
   /** Returns whether entries may carry their own time to live. */
@@ -234,6 +246,8 @@ public final class CacheConfig<K, V> {
         + expireAfterWrite
         + ", expireAfterAccess="
         + expireAfterAccess
+        + ", refreshAfterWrite="
+        + refreshAfterWrite
         + ", perEntryTtl="
         + perEntryTtl
         + ", recordStats="
@@ -266,6 +280,7 @@ public final class CacheConfig<K, V> {
     private EvictionPolicy evictionPolicy = DEFAULT_EVICTION_POLICY;
     private @Nullable Duration expireAfterWrite;
     private @Nullable Duration expireAfterAccess;
+    private @Nullable Duration refreshAfterWrite;
     private boolean perEntryTtl = true;
     private boolean recordStats = true;
     private Class<K> keyType;
@@ -304,6 +319,7 @@ public final class CacheConfig<K, V> {
       this.evictionPolicy = old.evictionPolicy;
       this.expireAfterWrite = old.expireAfterWrite;
       this.expireAfterAccess = old.expireAfterAccess;
+      this.refreshAfterWrite = old.refreshAfterWrite;
       this.perEntryTtl = old.perEntryTtl;
       this.recordStats = old.recordStats;
       this.keyType = (Class<K>) old.keyType;
@@ -324,6 +340,7 @@ public final class CacheConfig<K, V> {
       this.evictionPolicy = c.evictionPolicy;
       this.expireAfterWrite = c.expireAfterWrite;
       this.expireAfterAccess = c.expireAfterAccess;
+      this.refreshAfterWrite = c.refreshAfterWrite;
       this.perEntryTtl = c.perEntryTtl;
       this.recordStats = c.recordStats;
       this.keyType = c.keyType;
@@ -386,6 +403,37 @@ public final class CacheConfig<K, V> {
       requirePositive("expireAfterAccess", duration);
       once("expireAfterAccess", this.expireAfterAccess);
       this.expireAfterAccess = duration;
+      return this;
+    }
+
+    /**
+     * Makes {@link Cache#get(Object, java.util.function.Function) get(key, loader)} reload an
+     * entry in the background once it is older than {@code duration}, as Caffeine's
+     * {@code refreshAfterWrite} does; must be positive, and shorter than
+     * {@link #expireAfterWrite(Duration) expireAfterWrite} when both are set.
+     *
+     * <p>A {@code get(key, loader)} that finds an entry written more than {@code duration} ago
+     * returns that value at once and starts a reload of the key with the same loader on the
+     * {@link #executor(java.util.concurrent.Executor) executor}; at most one load or reload of a
+     * key runs at a time in a cache (concurrent callers, and a {@code get(key, loader)} that
+     * misses meanwhile, share it). The reloaded value replaces the entry only if the entry was not
+     * changed meanwhile (otherwise the reload is discarded); it then counts as a load and a put and
+     * restarts the entry's write time and {@code expireAfterWrite} deadline, as a put does. A
+     * reload that returns {@code null} removes nothing: the old value stays until it expires
+     * (Caffeine removes it; here a read never turns into a removal, which on a shared backend
+     * would remove the key for every node). A reload that fails keeps the old value, counts as a
+     * load failure and is logged at WARN, at most once per 10 seconds per cache with the number
+     * of failures not logged.
+     *
+     * <p>Only {@code get(key, loader)} refreshes: {@link Cache#get(Object) get(key)} has no loader,
+     * and {@code getAll(keys, bulkLoader)} returns stale entries as they are without reloading
+     * them. Backends that cannot tell an entry's age refuse the option when the cache is created
+     * (docs/backends.md lists which, and why).
+     */
+    public Builder<K, V> refreshAfterWrite(Duration duration) {
+      requirePositive("refreshAfterWrite", duration);
+      once("refreshAfterWrite", this.refreshAfterWrite);
+      this.refreshAfterWrite = duration;
       return this;
     }
 
@@ -570,6 +618,7 @@ public final class CacheConfig<K, V> {
         case "evictionPolicy" -> evictionPolicy(parsePolicy(v));
         case "expireAfterWrite" -> expireAfterWrite(Durations.parse(option, v));
         case "expireAfterAccess" -> expireAfterAccess(Durations.parse(option, v));
+        case "refreshAfterWrite" -> refreshAfterWrite(Durations.parse(option, v));
         case "perEntryTtl" -> perEntryTtl(OptionValues.parseBoolean(option, v));
         case "recordStats" -> recordStats(OptionValues.parseBoolean(option, v));
         case "keyType", "valueType", "keyCodec", "valueCodec" ->
@@ -589,9 +638,17 @@ public final class CacheConfig<K, V> {
      *
      * @throws IllegalStateException if options contradict each other: {@code expireAfterAccess}
      *     with {@code perEntryTtl(true)}
+     * @throws IllegalArgumentException if {@code refreshAfterWrite} is not shorter than
+     *     {@code expireAfterWrite}, naming both
      */
     public CacheConfig<K, V> build() {
       checkLive();
+      if (refreshAfterWrite != null && expireAfterWrite != null
+          && refreshAfterWrite.compareTo(expireAfterWrite) >= 0) {
+        throw new IllegalArgumentException(
+            "cache '" + name + "': refreshAfterWrite (" + refreshAfterWrite + ") must be shorter than"
+                + " expireAfterWrite (" + expireAfterWrite + "), or an entry expires before it is refreshed");
+      }
       if (expireAfterAccess != null) {
         if (perEntryTtl && explicitlySet.contains("perEntryTtl")) {
           throw new IllegalStateException(

@@ -250,4 +250,37 @@ final class CacheConfigTest {
     assertThat(config.toBuilder().valueType(Order.class).build().valueCodec())
         .containsSame(config.valueCodec().orElseThrow());
   }
+
+  @Test
+  void refreshAfterWrite_setAndParsed() {
+    assertThat(CacheConfig.builder("c").build().refreshAfterWrite()).isEmpty();
+    assertThat(CacheConfig.builder("c").refreshAfterWrite(Duration.ofSeconds(30)).build().refreshAfterWrite())
+        .contains(Duration.ofSeconds(30));
+    assertThat(CacheConfig.builder("c").option("refreshAfterWrite", "30s").build().refreshAfterWrite())
+        .contains(Duration.ofSeconds(30));
+    assertThat(CacheConfig.OPTION_NAMES).contains("refreshAfterWrite");
+    assertThat(CacheConfig.builder("c").refreshAfterWrite(Duration.ofSeconds(30)).build().toBuilder().build()
+        .refreshAfterWrite()).contains(Duration.ofSeconds(30));
+  }
+
+  @Test
+  void refreshAfterWrite_zeroNegativeOrTwice_refusedNamingTheValue() {
+    assertThatThrownBy(() -> CacheConfig.builder("c").refreshAfterWrite(Duration.ZERO))
+        .isInstanceOf(IllegalArgumentException.class).hasMessage("refreshAfterWrite must be > 0, was PT0S");
+    assertThatThrownBy(() -> CacheConfig.builder("c").refreshAfterWrite(Duration.ofSeconds(-1)))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("refreshAfterWrite must be > 0");
+    assertThatThrownBy(() -> CacheConfig.builder("c").refreshAfterWrite(Duration.ofSeconds(1)).refreshAfterWrite(Duration.ofSeconds(2)))
+        .isInstanceOf(IllegalStateException.class).hasMessageContaining("refreshAfterWrite was already set to PT1S");
+  }
+
+  @Test
+  void refreshAfterWrite_notShorterThanExpireAfterWrite_refusedNamingBoth() {
+    assertThatThrownBy(() -> CacheConfig.builder("c")
+            .refreshAfterWrite(Duration.ofMinutes(10)).expireAfterWrite(Duration.ofMinutes(5)).build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("refreshAfterWrite (PT10M)")
+        .hasMessageContaining("expireAfterWrite (PT5M)");
+    assertThat(CacheConfig.builder("c").refreshAfterWrite(Duration.ofMinutes(1)).expireAfterWrite(Duration.ofMinutes(5))
+        .build().refreshAfterWrite()).contains(Duration.ofMinutes(1));
+  }
 }

@@ -38,6 +38,14 @@ import org.jspecify.annotations.Nullable;
  * before removing it from the map. The outcomes for a {@code null}, an exception and an
  * {@link Error} are those documented on {@link Cache#get(Object, Function)}.
  *
+ * <h2>Refresh</h2>
+ *
+ * With {@link CacheConfig#refreshAfterWrite()} set, {@code get(key, loader)} reads the entry with
+ * its write time through {@link #getWritten(Object)}, a hook only backends that accept the option
+ * implement; a stale entry is returned at once and reloaded by a {@link Refresher}, registered in
+ * the same map of loads so that a load and a reload of a key never run together. The reloaded
+ * value is stored through {@link #replaceReloaded}, a conditional replace.
+ *
  * @param <K> the key type
  * @param <V> the value type
  */
@@ -50,6 +58,7 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
   private final Consumer<Cache<?, ?>> onClose;
   private final ConcurrentHashMap<K, Load<V>> loads = new ConcurrentHashMap<>();
   private final AtomicBoolean closed = new AtomicBoolean();
+  private final @Nullable Refresher<K, V> refresher;
 
   /**
    * Creates the skeleton for {@code config}; {@code onClose} is told once when the cache closes
@@ -59,6 +68,7 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
     this.config = requireNonNull(config, "config");
     this.onClose = requireNonNull(onClose, "onClose");
     this.stats = config.recordStats() ? StatsCounter.concurrent() : StatsCounter.disabled();
+    this.refresher = config.refreshAfterWrite().isPresent() ? new Refresher<>(this, loads) : null;
   }
 
   @Override
@@ -97,8 +107,55 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
     requireNonNull(key, "key");
     requireNonNull(loader, "loader");
     checkOpen();
-    V present = get(key);
-    return present != null ? present : load(key, loader);
+    Refresher<K, V> r = refresher;
+    if (r == null) {
+      V present = get(key);
+      return present != null ? present : load(key, loader);
+    }
+    Written<V> written = getWritten(key);
+    if (written == null) {
+      return load(key, loader);
+    }
+    r.refreshIfStale(key, written, loader);
+    return written.value();
+  }
+
+  /**
+   * A live value and the {@link CacheConfig#ticker() ticker} reading at which it was written (for
+   * remote backends, derived from its remaining time to live), for refresh.
+   *
+   * @param <V> the value type
+   * @param value the value
+   * @param writeTime the ticker reading of its write; {@link Long#MAX_VALUE} when unknown (never stale)
+   */
+  protected record Written<V>(V value, long writeTime) {
+    /** Creates the pair; public so that backends in other packages can make one. */
+    public Written {
+      requireNonNull(value, "value");
+    }
+  }
+
+  /**
+   * Returns the live value of {@code key} with its write time, counting a hit or a miss as
+   * {@link #get(Object)} does, or {@code null}. Called instead of {@code get(key)} by
+   * {@code get(key, loader)} when {@link CacheConfig#refreshAfterWrite()} is set; a backend whose
+   * provider accepts that option implements it.
+   *
+   * @throws UnsupportedOperationException by default
+   */
+  protected @Nullable Written<V> getWritten(K key) {
+    throw new UnsupportedOperationException(
+        "cache '" + name() + "' on backend '" + config.backend() + "' cannot tell when an entry was written");
+  }
+
+  /**
+   * Stores a reloaded {@code value} for {@code key} only if the entry is still the one the reload
+   * started from ({@code read}), counting a put if it does; returns whether it did. By default a
+   * compare-and-set on the value ({@link #replace(Object, Object, Object)}); a backend that keeps
+   * write times may also compare them, so that an equal value written meanwhile is not overwritten.
+   */
+  protected boolean replaceReloaded(K key, Written<V> read, V value) {
+    return replace(key, read.value(), value);
   }
 
   /**
@@ -118,7 +175,7 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
     Load<V> mine = new Load<>(Thread.currentThread());
     Load<V> theirs = loads.putIfAbsent(key, mine);
     if (theirs != null) {
-      if (theirs.owner == Thread.currentThread()) {
+      if (theirs.owner() == Thread.currentThread()) {
         throw new IllegalStateException(
             "recursive load of key '" + key + "' in cache '" + name() + "': the loader asked for its own key");
       }
@@ -228,7 +285,7 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
         Load<V> other = loads.putIfAbsent(key, load);
         if (other == null) {
           mine.put(key, load);
-        } else if (other.owner == Thread.currentThread()) {
+        } else if (other.owner() == Thread.currentThread()) {
           throw new IllegalStateException(
               "recursive load of key '" + key + "' in cache '" + name() + "': the loader asked for its own key");
         } else {
@@ -388,13 +445,24 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
     }
   }
 
-  /** One load in flight: who runs it, for recursion detection, and its outcome. */
-  private static final class Load<V> {
-    final Thread owner;
+  /**
+   * One load or reload in flight: who runs it, for recursion detection (a reload's runner is known
+   * once it starts on the executor), and its outcome.
+   */
+  static final class Load<V> {
+    private volatile @Nullable Thread owner;
     final CompletableFuture<@Nullable V> future = new CompletableFuture<>();
 
-    Load(Thread owner) {
+    Load(@Nullable Thread owner) {
       this.owner = owner;
+    }
+
+    @Nullable Thread owner() {
+      return owner;
+    }
+
+    void runBy(Thread thread) {
+      owner = thread;
     }
   }
 }

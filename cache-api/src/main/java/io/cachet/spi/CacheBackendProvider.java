@@ -33,12 +33,17 @@ public interface CacheBackendProvider {
   /**
    * Refuses a configuration that asks for something this backend cannot do, before anything is
    * created, with an {@link IllegalArgumentException} naming the option and the backend. The
-   * manager calls it before {@link #create}. By default the optional feature
-   * {@link CacheConfig#expireAfterAccess()} is refused; a backend that offers it overrides this.
+   * manager calls it before {@link #create}. By default the optional features
+   * {@link CacheConfig#expireAfterAccess()} and {@link CacheConfig#refreshAfterWrite()} are
+   * refused; a backend that offers one overrides this (and implements
+   * {@link AbstractCache#getWritten} for refresh).
    */
   default void checkSupported(CacheConfig<?, ?> config) {
     if (config.expireAfterAccess().isPresent()) {
       throw Checks.unsupported(config, name(), "expireAfterAccess");
+    }
+    if (config.refreshAfterWrite().isPresent()) {
+      throw Checks.unsupported(config, name(), "refreshAfterWrite");
     }
   }
 

@@ -68,6 +68,22 @@ public final class Checks {
             + what + "Codec for " + type.getName() + "; set " + what + "Codec(...)");
   }
 
+  /**
+   * Refuses {@code refreshAfterWrite} without {@code expireAfterWrite}, for a backend that tells an
+   * entry's age from its remaining time to live ({@code expireAfterWrite} minus what remains).
+   *
+   * @throws IllegalArgumentException naming the cache, the backend and both options
+   */
+  public static void requireExpireAfterWriteForRefresh(CacheConfig<?, ?> config, String backend) {
+    if (config.refreshAfterWrite().isPresent() && config.expireAfterWrite().isEmpty()) {
+      throw new IllegalArgumentException(
+          "cache '" + config.name() + "': backend '" + backend + "' supports refreshAfterWrite ("
+              + config.refreshAfterWrite().get() + ") only with expireAfterWrite, because it tells an entry's"
+              + " age from its remaining time to live; set expireAfterWrite longer than refreshAfterWrite"
+              + " (docs/backends.md)");
+    }
+  }
+
   /** Returns the error for a configuration option that backend {@code backend} does not offer. */
   public static IllegalArgumentException unsupported(CacheConfig<?, ?> config, String backend, String option) {
     return new IllegalArgumentException(

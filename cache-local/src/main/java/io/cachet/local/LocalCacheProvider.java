@@ -21,7 +21,10 @@ public final class LocalCacheProvider implements CacheBackendProvider {
     return NAME;
   }
 
-  /** {@code TINY_LFU} offers {@code expireAfterAccess}; {@code LRU} refuses it. */
+  /**
+   * {@code TINY_LFU} offers {@code expireAfterAccess}; {@code LRU} refuses it. Both offer
+   * {@code refreshAfterWrite}.
+   */
   @Override
   public void checkSupported(CacheConfig<?, ?> config) {
     if (config.evictionPolicy() == EvictionPolicy.LRU && config.expireAfterAccess().isPresent()) {

@@ -56,6 +56,8 @@ import org.jspecify.annotations.Nullable;
  *       and by {@link #cleanUp()}; until then they occupy a slot (and count towards the bound).
  *       Entries without a deadline never read the ticker.
  *   <li>Listeners and statistics run after the lock is released, on the calling thread's side.
+ *   <li>Only a cache with {@code refreshAfterWrite} keeps write times: its nodes are
+ *       {@link WrittenNode}s, and every write reads the ticker. Other caches pay for neither.
  * </ul>
  *
  * <p>{@code get(key, loader)} is the SPI's single-flight load; a loaded value is stored only if
@@ -65,6 +67,8 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
 
   /** The answer to a read whose node was removed before it was served: look the key up again. */
   private static final Object RETRY = new Object();
+  /** {@link #replaceIf}'s "compare values by equality, not instance and write time". */
+  private static final long NO_WRITE_TIME = Long.MIN_VALUE;
 
   private final ConcurrentHashMap<K, Node<K, V>> map = new ConcurrentHashMap<>();
   @SuppressWarnings({"unchecked", "rawtypes"})
@@ -72,6 +76,8 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
       new CombiningLock<>((Class) Node.class, node -> serveRead((Node<K, V>) node));
   private final Ticker ticker;
   private final long capacity;
+  /** Whether nodes keep their write time, for refresh. */
+  private final boolean refreshing;
   /** Entries in the map; guarded by the lock. */
   private long count;
   /** Entries once the last write completed; written under the lock, read without it. */
@@ -85,6 +91,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     super(config, onClose);
     this.ticker = config.ticker();
     this.capacity = config.maximumSize();
+    this.refreshing = config.refreshAfterWrite().isPresent();
     sentinel.prev = sentinel;
     sentinel.next = sentinel;
   }
@@ -104,8 +111,30 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     return value;
   }
 
+  @Override
+  @SuppressWarnings("unchecked") // a cache with refreshAfterWrite answers reads with a Written<V>
+  protected @Nullable Written<V> getWritten(K key) {
+    Object response = readResponse(key);
+    if (response == null) {
+      stats.recordMisses(1);
+      return null;
+    }
+    stats.recordHits(1);
+    return (Written<V>) response;
+  }
+
   @SuppressWarnings("unchecked")
   private @Nullable V read(K key) {
+    Object response = readResponse(key);
+    return response instanceof Written<?> written ? (V) written.value() : (V) response;
+  }
+
+  /**
+   * Returns the value read, as a {@link Written} for a cache that keeps write times, or null; a
+   * user's value is never a {@code Written}, which is a protected type of the SPI.
+   */
+  @SuppressWarnings("unchecked")
+  private @Nullable Object readResponse(K key) {
     while (true) {
       Node<K, V> node = map.get(key);
       if (node == null) {
@@ -123,7 +152,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
       if (response instanceof CombiningLock.Failure failure) {
         throw failure.rethrow();
       }
-      return (V) response;
+      return response;
     }
   }
 
@@ -143,7 +172,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
       return expired;
     }
     moveToTail(node);
-    return node.value;
+    return node instanceof WrittenNode<K, V> written ? new Written<>(node.value, written.writeTime) : node.value;
   }
 
   @Override
@@ -188,9 +217,11 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
         removals.add(key, node.value, node.isExpired(now) ? RemovalCause.EXPIRED : RemovalCause.REPLACED);
         node.value = value;
         node.expiresAt = deadline(now, ttl);
+        node.written(now);
         moveToTail(node);
       } else {
-        insert(key, value, deadline(readTickerIfNeeded(Long.MAX_VALUE, ttl), ttl), removals);
+        long now = readTickerIfNeeded(Long.MAX_VALUE, ttl);
+        insert(key, value, deadline(now, ttl), now, removals);
       }
       publishSize();
     } finally {
@@ -205,7 +236,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
    * does not pay for a clock read.
    */
   private long readTickerIfNeeded(long oldDeadline, long ttl) {
-    return oldDeadline == Long.MAX_VALUE && ttl == Long.MAX_VALUE ? 0L : ticker.read();
+    return oldDeadline == Long.MAX_VALUE && ttl == Long.MAX_VALUE && !refreshing ? 0L : ticker.read();
   }
 
   @Override
@@ -232,9 +263,10 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
           removals.add(key, node.value, RemovalCause.EXPIRED);
           node.value = value;
           node.expiresAt = deadline(now, expireAfterWriteNanos);
+          node.written(now);
           moveToTail(node);
         } else {
-          insert(key, value, deadline(now, expireAfterWriteNanos), removals);
+          insert(key, value, deadline(now, expireAfterWriteNanos), now, removals);
         }
         existing = null;
       }
@@ -254,7 +286,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     requireNonNull(key, "key");
     requireNonNull(value, "value");
     checkOpen();
-    return replaceIf(key, null, value);
+    return replaceIf(key, null, NO_WRITE_TIME, value);
   }
 
   @Override
@@ -263,10 +295,21 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     requireNonNull(oldValue, "oldValue");
     requireNonNull(newValue, "newValue");
     checkOpen();
-    return replaceIf(key, oldValue, newValue);
+    return replaceIf(key, oldValue, NO_WRITE_TIME, newValue);
   }
 
-  private boolean replaceIf(K key, @Nullable V expected, V value) {
+  /** Replaces only the very entry the reload read: the same value instance, written at the same time. */
+  @Override
+  protected boolean replaceReloaded(K key, Written<V> read, V value) {
+    return replaceIf(key, read.value(), read.writeTime(), value);
+  }
+
+  /**
+   * Replaces the live value of {@code key}: any ({@code expected} null), one equal to
+   * {@code expected}, or, when {@code expectedWriteTime} is not {@link #NO_WRITE_TIME}, that very
+   * instance written at that time.
+   */
+  private boolean replaceIf(K key, @Nullable V expected, long expectedWriteTime, V value) {
     Removals removals = new Removals();
     boolean replaced = false;
     lock.lock();
@@ -276,10 +319,14 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
         long now = readTickerIfNeeded(node.expiresAt, expireAfterWriteNanos);
         if (node.isExpired(now)) {
           unlinkAndRemove(node, RemovalCause.EXPIRED, removals);
-        } else if (expected == null || node.value.equals(expected)) {
+        } else if (expected == null
+            || (expectedWriteTime == NO_WRITE_TIME
+                ? node.value.equals(expected)
+                : node.value == expected && node instanceof WrittenNode<K, V> w && w.writeTime == expectedWriteTime)) {
           removals.add(key, node.value, RemovalCause.REPLACED);
           node.value = value;
           node.expiresAt = deadline(now, expireAfterWriteNanos);
+          node.written(now);
           moveToTail(node);
           replaced = true;
         }
@@ -457,12 +504,12 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
    * The map holds one node over the capacity meanwhile, but {@link #estimatedSize()} reports the
    * size as of the last completed write.
    */
-  private void insert(K key, V value, long expiresAt, Removals removals) {
+  private void insert(K key, V value, long expiresAt, long now, Removals removals) {
     if (capacity == 0) {
       removals.add(key, value, RemovalCause.SIZE);
       return;
     }
-    Node<K, V> node = new Node<>(key, value, expiresAt);
+    Node<K, V> node = refreshing ? new WrittenNode<>(key, value, expiresAt, now) : new Node<>(key, value, expiresAt);
     map.put(key, node);
     count++;
     // Victims come from the list, which does not hold the new node yet.
@@ -525,7 +572,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
    * written under the lock only, so they need no volatile: a reader that is not the holder gets
    * the value through the lock's response slot.
    */
-  private static final class Node<K, V> {
+  private static class Node<K, V> {
     final @Nullable K key;
     V value;
     /** Deadline in ticker nanoseconds; {@code Long.MAX_VALUE}: never. */
@@ -544,6 +591,25 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
 
     boolean isExpired(long now) {
       return expiresAt != Long.MAX_VALUE && now - expiresAt >= 0;
+    }
+
+    /** Records a write at ticker reading {@code now}; only a {@link WrittenNode} keeps it. */
+    void written(long now) {}
+  }
+
+  /** A node of a cache with {@code refreshAfterWrite}: it also keeps its write time. */
+  private static final class WrittenNode<K, V> extends Node<K, V> {
+    /** Ticker reading of the last write; under the lock, like every other field. */
+    long writeTime;
+
+    WrittenNode(K key, V value, long expiresAt, long writeTime) {
+      super(key, value, expiresAt);
+      this.writeTime = writeTime;
+    }
+
+    @Override
+    void written(long now) {
+      writeTime = now;
     }
   }
 

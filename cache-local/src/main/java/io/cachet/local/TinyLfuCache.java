@@ -25,12 +25,21 @@ import org.jspecify.annotations.Nullable;
  * {@code expireAfterWrite} is used, with Caffeine's {@code expireAfterAccess} when the
  * configuration asks for an idle timeout (which needs per-entry TTLs off). Thread-safe, as
  * Caffeine is.
+ *
+ * <p>With {@code refreshAfterWrite}, Caffeine keeps each entry's write time: it is built as a
+ * loading cache with a refresh interval that never elapses, so its nodes carry the write time
+ * (only then) while Caffeine itself never refreshes nor calls its placeholder loader. An entry's
+ * snapshot ({@code policy().getEntryIfPresentQuietly}) gives its value and
+ * {@code refreshableAt} = write time + that interval, from which the write time is exact.
  */
 final class TinyLfuCache<K, V> extends AbstractLocalCache<K, V> {
 
   private final com.github.benmanes.caffeine.cache.Cache<K, V> cache;
   private final ConcurrentMap<K, V> map;
   private final Policy.@Nullable VarExpiration<K, V> varExpiration;
+  /** Caffeine's refresh interval when it only keeps write times: about 146 years. */
+  private static final long UNREACHED_REFRESH_NANOS = Long.MAX_VALUE / 2;
+
 
   TinyLfuCache(CacheConfig<K, V> config, Consumer<io.cachet.Cache<?, ?>> onClose) {
     super(config, onClose);
@@ -57,7 +66,14 @@ final class TinyLfuCache<K, V> extends AbstractLocalCache<K, V> {
             }
           });
     }
-    this.cache = builder.build();
+    if (config.refreshAfterWrite().isPresent()) {
+      // Only to keep write times: an interval that never elapses, so Caffeine never reloads.
+      this.cache = builder.refreshAfterWrite(Duration.ofNanos(UNREACHED_REFRESH_NANOS)).build(key -> {
+        throw new UnsupportedOperationException("Cachet refreshes through get(key, loader)");
+      });
+    } else {
+      this.cache = builder.build();
+    }
     this.map = cache.asMap();
     this.varExpiration = cache.policy().expireVariably().orElse(null);
   }
@@ -67,6 +83,36 @@ final class TinyLfuCache<K, V> extends AbstractLocalCache<K, V> {
     requireNonNull(key, "key");
     checkOpen();
     return cache.getIfPresent(key);
+  }
+
+  @Override
+  protected @Nullable Written<V> getWritten(K key) {
+    if (cache.getIfPresent(key) == null) { // counts the hit or the miss
+      return null;
+    }
+    // One snapshot for both: a write since the lookup above gives the newer pair, never a mix;
+    // a removal since gives null, a load.
+    return writtenQuietly(key);
+  }
+
+  private @Nullable Written<V> writtenQuietly(K key) {
+    Policy.CacheEntry<K, V> entry = cache.policy().getEntryIfPresentQuietly(key);
+    return entry == null ? null : new Written<>(entry.getValue(), entry.refreshableAt() - UNREACHED_REFRESH_NANOS);
+  }
+
+  /**
+   * Replaces the entry if it still holds an equal value written when the reload's read was;
+   * between that check and the replace, a concurrent write of an equal value can still be
+   * overwritten (Caffeine's compute restarts the write time even when it keeps the entry, so it
+   * cannot make the check and the replace one step).
+   */
+  @Override
+  protected boolean replaceReloaded(K key, Written<V> read, V value) {
+    Written<V> now = writtenQuietly(key);
+    if (now == null || now.value() != read.value() || now.writeTime() != read.writeTime()) {
+      return false;
+    }
+    return replace(key, read.value(), value);
   }
 
   @Override

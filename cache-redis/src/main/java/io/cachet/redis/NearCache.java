@@ -223,15 +223,23 @@ final class NearCache<K, V> {
    * {@code pttl} milliseconds after {@code start}, the reading taken before the read was sent.
    */
   void storeValue(K key, Load<V> load, V value, @Nullable Object pttl, long start) {
-    long deadline = Long.MAX_VALUE;
+    if (pttl instanceof Long ms && ms == -2) {
+      return; // deleted between GET and PTTL: its invalidation is on its way; cache nothing
+    }
+    store(values, key, load, value, redisDeadline(pttl, start));
+  }
+
+  /**
+   * The ticker reading at which a key expires in Redis, {@code pttl} milliseconds after
+   * {@code start}; {@code Long.MAX_VALUE} for a key without a TTL (or none known).
+   */
+  static long redisDeadline(@Nullable Object pttl, long start) {
     if (pttl instanceof Long ms && ms >= 0) {
       // The key expires in Redis ms after Redis answered PTTL, which was after we sent it at
       // start: a deadline counted from start never outlives the key.
-      deadline = start + TimeUnit.MILLISECONDS.toNanos(ms);
-    } else if (pttl instanceof Long ms && ms == -2) {
-      return; // deleted between GET and PTTL: its invalidation is on its way; cache nothing
+      return start + TimeUnit.MILLISECONDS.toNanos(ms);
     }
-    store(values, key, load, value, deadline);
+    return Long.MAX_VALUE;
   }
 
   /** Remembers that Redis had no {@code key}, under the same rule as {@link #storeValue}. */
@@ -460,6 +468,8 @@ final class NearCache<K, V> {
     final CompletableFuture<@Nullable V> future = new CompletableFuture<>();
     /** Raised by an invalidation of the key, a write of it by this process, or a flush. */
     final Flag invalidated = new Flag();
+    /** The key's Redis deadline as read ({@link #redisDeadline}); set before the future completes. */
+    volatile long deadline = Long.MAX_VALUE;
 
     Load(long epoch, boolean cacheable) {
       this.epoch = epoch;

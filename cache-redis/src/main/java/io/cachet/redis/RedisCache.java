@@ -115,10 +115,15 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
 
   /** Reads {@code key} from Redis once per key at a time; caches the result if still valid. */
   private CompletableFuture<@Nullable V> load(K key) {
+    return startLoad(key).future.copy();
+  }
+
+  /** Starts a read of {@code key}, or joins the one in flight; returns it. */
+  private NearCache.Load<V> startLoad(K key) {
     NearCache.Load<V> mine = near.newLoad();
     NearCache.Load<V> theirs = near.register(key, mine);
     if (theirs != null) {
-      return theirs.future.copy();
+      return theirs;
     }
     byte[] redisKey;
     try {
@@ -126,7 +131,7 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     } catch (CacheException e) {
       near.deregister(key, mine);
       mine.future.completeExceptionally(e);
-      return mine.future.copy();
+      return mine;
     }
     long start = ticker.read();
     redis.read(redisKey).whenComplete((reply, error) -> near.beforeCaching(key).whenComplete((ignored, hookError) -> {
@@ -137,7 +142,41 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
         mine.future.completeExceptionally(t); // no-op if already completed
       }
     }));
-    return mine.future.copy();
+    return mine;
+  }
+
+  /**
+   * Reads {@code key} with its write time, derived from its TTL in Redis: an entry written
+   * {@code expireAfterWrite} before its deadline (the provider refuses refreshAfterWrite without
+   * expireAfterWrite). A key without a TTL, or one answered from a stale near copy, has no known
+   * write time and is never refreshed.
+   */
+  @Override
+  protected @Nullable Written<V> getWritten(K key) {
+    requireNonNull(key, "key");
+    checkOpen();
+    NearCache.Stamped<V> stamped = near.lookup(key);
+    if (stamped != null) {
+      stats.recordHits(1);
+      return written(stamped.value(), stamped.deadline());
+    }
+    if (near.lookupAbsent(key)) {
+      stats.recordMisses(1);
+      return null;
+    }
+    NearCache.Load<V> load = startLoad(key);
+    V value = redis.await(load.future.copy());
+    if (value == null) {
+      stats.recordMisses(1);
+      return null;
+    }
+    stats.recordHits(1);
+    return written(value, load.deadline);
+  }
+
+  private Written<V> written(V value, long deadline) {
+    long ttlNanos = expireAfterWriteMillis == null ? 0 : java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(expireAfterWriteMillis);
+    return new Written<>(value, deadline == Long.MAX_VALUE || ttlNanos == 0 ? Long.MAX_VALUE : deadline - ttlNanos);
   }
 
   /**
@@ -175,6 +214,7 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
       return;
     }
     stats.recordLoadSuccess(loadNanos);
+    load.deadline = NearCache.redisDeadline(reply.pttl(), start);
     try {
       near.storeValue(key, load, value, reply.pttl(), start);
     } finally {

@@ -44,6 +44,18 @@ public final class RedisCacheProvider implements CacheBackendProvider {
     return Optional.of(RedisOptions.parse(options));
   }
 
+  /**
+   * Refuses {@code expireAfterAccess}, and {@code refreshAfterWrite} without
+   * {@code expireAfterWrite}: an entry's age is {@code expireAfterWrite} minus its TTL in Redis.
+   */
+  @Override
+  public void checkSupported(CacheConfig<?, ?> config) {
+    if (config.expireAfterAccess().isPresent()) {
+      throw Checks.unsupported(config, NAME, "expireAfterAccess");
+    }
+    Checks.requireExpireAfterWriteForRefresh(config, NAME);
+  }
+
   @Override
   public <K, V> Cache<K, V> create(CacheConfig<K, V> config, BackendContext context) {
     RedisOptions options = config.backendOptions(RedisOptions.class).orElseGet(RedisOptions::defaults);

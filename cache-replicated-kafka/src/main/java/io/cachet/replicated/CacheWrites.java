@@ -120,7 +120,10 @@ final class CacheWrites<K, V> {
     requireNonNull(value, "value");
     return write(key, Op.REPLACE, (live, now) -> live == null
         ? restate(Op.REPLACE, null, a -> false)
-        : new Decision<>(Op.REPLACE, true, value, deadlineFor(null, now), a -> true));
+        : new Decision<>(Op.REPLACE, true, value, deadlineFor(null, now), a -> {
+          stats.recordPuts(1); // a replace that applied stored a value, as on every backend
+          return true;
+        }));
   }
 
   CompletableFuture<Boolean> replace(K key, V oldValue, V newValue) {
@@ -129,7 +132,10 @@ final class CacheWrites<K, V> {
     requireNonNull(newValue, "newValue");
     return write(key, Op.REPLACE_IF_EQUAL, (live, now) -> live == null || !live.value().equals(oldValue)
         ? restate(Op.REPLACE_IF_EQUAL, live, a -> false)
-        : new Decision<>(Op.REPLACE_IF_EQUAL, true, newValue, deadlineFor(null, now), a -> true));
+        : new Decision<>(Op.REPLACE_IF_EQUAL, true, newValue, deadlineFor(null, now), a -> {
+          stats.recordPuts(1); // a replace that applied stored a value, as on every backend
+          return true;
+        }));
   }
 
   CompletableFuture<Boolean> remove(K key) {

@@ -42,6 +42,19 @@ public final class ReplicatedCacheProvider implements CacheBackendProvider {
     return Optional.of(ReplicationOptions.parse(options));
   }
 
+  /**
+   * Refuses {@code expireAfterAccess}, and {@code refreshAfterWrite} without
+   * {@code expireAfterWrite}: an entry's age is {@code expireAfterWrite} minus the time left
+   * before the deadline its record carries; entries without one carry no write time.
+   */
+  @Override
+  public void checkSupported(CacheConfig<?, ?> config) {
+    if (config.expireAfterAccess().isPresent()) {
+      throw Checks.unsupported(config, NAME, "expireAfterAccess");
+    }
+    Checks.requireExpireAfterWriteForRefresh(config, NAME);
+  }
+
   @Override
   public <K, V> Cache<K, V> create(CacheConfig<K, V> config, BackendContext context) {
     ReplicationOptions options =

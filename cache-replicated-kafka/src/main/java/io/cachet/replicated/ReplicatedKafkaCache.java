@@ -72,6 +72,8 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
   /** Set once when the cache closes; shared with the components, which stop on it. */
   private final AtomicBoolean closed = new AtomicBoolean();
   private final AsyncCache<K, V> async;
+  /** {@code expireAfterWrite} in milliseconds; 0 for none. */
+  private final long expireAfterWriteMillis;
 
   ReplicatedKafkaCache(
       CacheConfig<K, V> config, ReplicationOptions options, Admin admin, TopicSetup.TopicInfo topicInfo,
@@ -114,6 +116,7 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
     this.writes = new CacheWrites<>(config.name(), config.perEntryTtl(), config.maximumSize(),
         config.expireAfterWrite().orElse(null), clock, stats, replica, writer, this::requireWritable);
     this.async = new AsyncView<>(this, writes, config.executor());
+    this.expireAfterWriteMillis = config.expireAfterWrite().map(Duration::toMillis).orElse(0L);
     sender.start();
     applier.start();
   }
@@ -142,6 +145,35 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
     }
     stats.recordMisses(1);
     return null;
+  }
+
+  /**
+   * Reads {@code key} with its write time, derived from the absolute deadline its record carries:
+   * it was written {@code expireAfterWrite} before that deadline, by the writer's clock (the
+   * provider refuses refreshAfterWrite without expireAfterWrite). An entry without a deadline has
+   * no known write time and is never refreshed.
+   */
+  @Override
+  protected @Nullable Written<V> getWritten(K key) {
+    requireNonNull(key, "key");
+    requireReadable();
+    if (options.readLatest()) {
+      join(barriers.barrier());
+    }
+    Entry<V> entry = replica.get(key);
+    long now = clock.millis();
+    if (entry == null || !entry.isLive(now)) {
+      stats.recordMisses(1);
+      return null;
+    }
+    stats.recordHits(1);
+    V value = requireNonNull(entry.value());
+    long deadline = entry.deadline();
+    if (deadline == 0 || deadline == Long.MAX_VALUE || expireAfterWriteMillis == 0) {
+      return new Written<>(value, Long.MAX_VALUE);
+    }
+    long ageMillis = expireAfterWriteMillis - (deadline - now);
+    return new Written<>(value, config.ticker().read() - TimeUnit.MILLISECONDS.toNanos(ageMillis));
   }
 
   @Override

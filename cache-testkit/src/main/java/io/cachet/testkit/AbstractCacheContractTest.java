@@ -46,7 +46,7 @@ import org.junit.jupiter.api.function.Executable;
  * }</pre>
  *
  * <p>Caches are built with a {@link FakeTicker} (as both ticker and clock) and a same-thread
- * executor; expiry tests call {@link #elapse(Duration)}, which advances the ticker. Backends whose
+ * executor (which the refresh cases switch to queueing, to see a reload before it runs); expiry tests call {@link #elapse(Duration)}, which advances the ticker. Backends whose
  * expiry is decided elsewhere (a server's clock) override {@link #elapse(Duration)} and
  * {@link #ttlUnit()}. Keys and values are strings.
  */
@@ -59,6 +59,7 @@ public abstract class AbstractCacheContractTest {
   protected CacheManager manager;
 
   private final AtomicInteger names = new AtomicInteger();
+  private final DeferringExecutor executor = new DeferringExecutor();
 
   /** Sets the backend and its options on {@code builder}; must not set the ticker, clock or executor. */
   protected abstract void configure(CacheConfig.Builder<String, String> builder);
@@ -94,7 +95,7 @@ public abstract class AbstractCacheContractTest {
         CacheConfig.builder(getClass().getSimpleName() + "-" + names.incrementAndGet())
             .ticker(ticker)
             .clock(ticker)
-            .executor(Runnable::run);
+            .executor(executor);
     options.accept(builder);
     configure(builder);
     return manager.create(builder.build());
@@ -672,6 +673,217 @@ public abstract class AbstractCacheContractTest {
     assertThatThrownBy(() -> CacheConfig.builder("x").perEntryTtl(true).expireAfterAccess(Duration.ofMinutes(1)).build())
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("expireAfterAccess does not combine with per-entry TTLs");
+  }
+
+  // ------------------------------------------------------------ refresh
+
+  /**
+   * Creates a cache that refreshes entries older than two units and expires them after eight, its
+   * executor queueing tasks; or returns null after checking that the backend refused the option
+   * at creation, naming it.
+   */
+  private Cache<String, String> refreshingCache() {
+    executor.defer();
+    Cache<String, String>[] created = newCacheArray();
+    Throwable refused = catchThrowable(() -> created[0] = newCache(
+        b -> b.refreshAfterWrite(ttlUnit().multipliedBy(2)).expireAfterWrite(ttlUnit().multipliedBy(8))));
+    if (refused != null) {
+      assertThat(refused).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("refreshAfterWrite");
+      return null;
+    }
+    return created[0];
+  }
+
+  /** A {@link #refreshingCache()} holding {@code k = old}, written three units ago (stale); or null. */
+  private Cache<String, String> cacheWithStaleEntry() {
+    Cache<String, String> cache = refreshingCache();
+    if (cache != null) {
+      cache.put("k", "old");
+      elapse(ttlUnit().multipliedBy(3));
+    }
+    return cache;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Cache<String, String>[] newCacheArray() {
+    return (Cache<String, String>[]) new Cache<?, ?>[1];
+  }
+
+  @Test
+  void refreshAfterWrite_staleRead_returnsOldValueAtOnceAndReloadsOnceUnderConcurrentReaders() throws Exception {
+    Cache<String, String> cache = cacheWithStaleEntry();
+    if (cache == null) {
+      return;
+    }
+    CacheStats before = cache.stats();
+    AtomicInteger calls = new AtomicInteger();
+    Function<String, String> loader = key -> {
+      calls.incrementAndGet();
+      return "new";
+    };
+    int threads = 8;
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    try {
+      CountDownLatch start = new CountDownLatch(1);
+      List<Future<String>> reads = new ArrayList<>();
+      for (int i = 0; i < threads; i++) {
+        reads.add(pool.submit(() -> {
+          await(start);
+          return cache.get("k", loader);
+        }));
+      }
+      start.countDown();
+      for (Future<String> read : reads) {
+        assertThat(read.get(30, TimeUnit.SECONDS)).isEqualTo("old");
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    assertThat(calls).as("no reader waited for the reload").hasValue(0);
+    executor.runPending();
+    assertThat(calls).hasValue(1);
+    assertThat(cache.get("k")).isEqualTo("new");
+    CacheStats delta = cache.stats().minus(before);
+    // One for the reload; remote backends also count each read of their store as a load.
+    assertThat(delta.loadSuccessCount()).isGreaterThanOrEqualTo(1);
+    assertThat(delta.putCount()).isEqualTo(1);
+  }
+
+  @Test
+  void refreshAfterWrite_freshEntry_isNotReloaded() {
+    Cache<String, String> cache = refreshingCache();
+    if (cache == null) {
+      return;
+    }
+    cache.put("k", "v");
+    elapse(ttlUnit());
+    assertThat(cache.get("k", key -> { throw new AssertionError("reloaded a fresh entry"); })).isEqualTo("v");
+    executor.runPending();
+    assertThat(cache.get("k")).isEqualTo("v");
+  }
+
+  @Test
+  void refreshAfterWrite_reload_restartsWriteTimeAndExpiry() {
+    Cache<String, String> cache = refreshingCache();
+    if (cache == null) {
+      return;
+    }
+    cache.put("k", "old"); // expires at 8 units unless rewritten
+    elapse(ttlUnit().multipliedBy(3));
+    assertThat(cache.get("k", key -> "new")).isEqualTo("old");
+    executor.runPending(); // written at 3 units: expires at 11, stale at 5
+    elapse(ttlUnit());
+    assertThat(cache.get("k", key -> { throw new AssertionError("reloaded a fresh entry"); })).isEqualTo("new");
+    executor.runPending();
+    elapse(ttlUnit().multipliedBy(5));
+    assertThat(cache.get("k")).as("alive past the first write's deadline").isEqualTo("new");
+  }
+
+  @Test
+  void refreshAfterWrite_failingReload_keepsOldValueIsCountedAndRetriedLater() {
+    Cache<String, String> cache = cacheWithStaleEntry();
+    if (cache == null) {
+      return;
+    }
+    CacheStats before = cache.stats();
+    assertThat(cache.get("k", key -> { throw new IllegalStateException("backing store down"); })).isEqualTo("old");
+    executor.runPending();
+    assertThat(cache.get("k")).isEqualTo("old");
+    assertThat(cache.stats().minus(before).loadFailureCount()).isEqualTo(1);
+    assertThat(cache.get("k", key -> "new")).isEqualTo("old");
+    executor.runPending();
+    assertThat(cache.get("k")).isEqualTo("new");
+  }
+
+  @Test
+  void refreshAfterWrite_nullReload_removesNothing() {
+    Cache<String, String> cache = cacheWithStaleEntry();
+    if (cache == null) {
+      return;
+    }
+    assertThat(cache.get("k", key -> null)).isEqualTo("old");
+    executor.runPending();
+    assertThat(cache.get("k")).isEqualTo("old");
+  }
+
+  @Test
+  void refreshAfterWrite_entryChangedMeanwhile_reloadDiscarded() {
+    Cache<String, String> cache = refreshingCache();
+    if (cache == null) {
+      return;
+    }
+    cache.put("replaced", "old");
+    cache.put("removed", "old");
+    elapse(ttlUnit().multipliedBy(3));
+    assertThat(cache.get("replaced", key -> "reloaded")).isEqualTo("old");
+    assertThat(cache.get("removed", key -> "reloaded")).isEqualTo("old");
+    cache.put("replaced", "newer");
+    cache.remove("removed");
+    executor.runPending();
+    assertThat(cache.get("replaced")).isEqualTo("newer");
+    assertThat(cache.get("removed")).isNull();
+  }
+
+  /** A get(key, loader) that misses while a reload of the key runs waits for it: one load, not two. */
+  @Test
+  void refreshAfterWrite_missDuringReload_waitsForTheReloadInsteadOfLoadingAgain() throws Exception {
+    Cache<String, String> cache = cacheWithStaleEntry();
+    if (cache == null) {
+      return;
+    }
+    assertThat(cache.get("k", key -> "reloaded")).isEqualTo("old");
+    cache.remove("k");
+    AtomicInteger loads = new AtomicInteger();
+    ExecutorService pool = Executors.newSingleThreadExecutor();
+    try {
+      CompletableFuture<Thread> thread = new CompletableFuture<>();
+      Future<String> miss = pool.submit(() -> {
+        thread.complete(Thread.currentThread());
+        return cache.get("k", key -> {
+          loads.incrementAndGet();
+          return "loaded";
+        });
+      });
+      Thread missing = thread.get(30, TimeUnit.SECONDS);
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> waitsForALoad(missing));
+      executor.runPending();
+      assertThat(miss.get(30, TimeUnit.SECONDS)).isEqualTo("reloaded");
+    } finally {
+      pool.shutdownNow();
+    }
+    assertThat(loads).hasValue(0);
+  }
+
+  /**
+   * Without expireAfterWrite, refreshAfterWrite either works or is refused at creation naming both
+   * options (backends that tell an entry's age from its remaining time to live).
+   */
+  @Test
+  void refreshAfterWrite_withoutExpireAfterWrite_worksOrIsRefusedAtCreation() {
+    executor.defer();
+    Cache<String, String>[] created = newCacheArray();
+    Throwable refused = catchThrowable(() -> created[0] = newCache(b -> b.refreshAfterWrite(ttlUnit())));
+    if (refused != null) {
+      assertThat(refused).isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("refreshAfterWrite").hasMessageContaining("expireAfterWrite");
+      assertThat(manager.cacheNames()).isEmpty();
+      return;
+    }
+    Cache<String, String> cache = created[0];
+    cache.put("k", "old");
+    elapse(ttlUnit().multipliedBy(2));
+    assertThat(cache.get("k", key -> "new")).isEqualTo("old");
+    executor.runPending();
+    assertThat(cache.get("k")).isEqualTo("new");
+  }
+
+  @Test
+  void refreshAfterWrite_notShorterThanExpireAfterWrite_refusedAtBuildNamingBoth() {
+    assertThatThrownBy(() -> CacheConfig.builder("x")
+            .expireAfterWrite(Duration.ofMinutes(1)).refreshAfterWrite(Duration.ofMinutes(1)).build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("refreshAfterWrite (PT1M)")
+        .hasMessageContaining("expireAfterWrite (PT1M)");
   }
 
   // ------------------------------------------------------------ getAll with a bulk loader

@@ -1,0 +1,127 @@
+package io.cachet.spi;
+
+import io.cachet.CacheConfig;
+import io.cachet.CacheLoadException;
+import io.cachet.Ticker;
+import io.cachet.spi.AbstractCache.Load;
+import io.cachet.spi.AbstractCache.Written;
+import java.time.Duration;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The background reloads of one cache with {@link CacheConfig#refreshAfterWrite()} set.
+ *
+ * <p>A stale entry's reload is registered in the cache's map of loads before it is handed to the
+ * executor, so that per key at most one load or reload runs: a second stale read finds it and
+ * starts nothing, and a {@code get(key, loader)} that misses meanwhile waits for it instead of
+ * calling its own loader. The reload stores its value only through the cache's conditional replace
+ * and completes the registered load with the value it loaded (the waiters' answer, stored or not),
+ * an exception, or {@code null}, before deregistering it. A failure keeps the old value, counts as
+ * a load failure and is logged through a {@link WarningLimiter}. Thread-safe.
+ */
+final class Refresher<K, V> {
+
+  private static final Logger log = LoggerFactory.getLogger(Refresher.class);
+
+  /** The least time between two WARN lines about failed reloads of one cache. */
+  static final Duration WARNING_INTERVAL = Duration.ofSeconds(10);
+
+  private final AbstractCache<K, V> cache;
+  private final ConcurrentHashMap<K, Load<V>> loads;
+  private final Ticker ticker;
+  private final long refreshNanos;
+  private final WarningLimiter warnings;
+
+  Refresher(AbstractCache<K, V> cache, ConcurrentHashMap<K, Load<V>> loads) {
+    CacheConfig<K, V> config = cache.config;
+    this.cache = cache;
+    this.loads = loads;
+    this.ticker = config.ticker();
+    this.refreshNanos = Checks.saturatedNanos(config.refreshAfterWrite().orElseThrow());
+    this.warnings = new WarningLimiter(ticker, WARNING_INTERVAL);
+  }
+
+  /**
+   * Starts a reload of {@code key} with {@code loader} if {@code read} is older than the refresh
+   * interval and no load or reload of the key is in flight; returns at once.
+   */
+  void refreshIfStale(K key, Written<V> read, Function<? super K, ? extends @Nullable V> loader) {
+    if (read.writeTime() == Long.MAX_VALUE || ticker.read() - read.writeTime() < refreshNanos) {
+      return;
+    }
+    Load<V> mine = new Load<>(null);
+    if (loads.putIfAbsent(key, mine) != null) {
+      return; // a load or another reload of the key is in flight
+    }
+    try {
+      cache.config.executor().execute(() -> reload(key, read, loader, mine));
+    } catch (RejectedExecutionException e) {
+      cache.stats.recordLoadFailure(0);
+      CacheLoadException failure = new CacheLoadException(
+          "the executor of cache '" + cache.name() + "' rejected the reload of key '" + key + "'", e);
+      warn(key, failure);
+      mine.future.completeExceptionally(failure);
+      loads.remove(key, mine);
+    }
+  }
+
+  private void reload(K key, Written<V> read, Function<? super K, ? extends @Nullable V> loader, Load<V> mine) {
+    mine.runBy(Thread.currentThread());
+    long start = ticker.read();
+    try {
+      V loaded;
+      try {
+        loaded = loader.apply(key);
+      } catch (Throwable e) { // an exception, an Error, or a checked one thrown around the compiler
+        cache.stats.recordLoadFailure(ticker.read() - start);
+        CacheLoadException failure = cache.loadFailure(key, e);
+        warn(key, failure);
+        mine.future.completeExceptionally(failure);
+        if (e instanceof Error error) {
+          throw error; // to the executor's thread, after the old value was kept and the load completed
+        }
+        return;
+      }
+      if (loaded == null) {
+        // No value now: the old one stays until it expires (a read never turns into a removal).
+        cache.stats.recordLoadFailure(ticker.read() - start);
+        log.debug("Reload of key '{}' in cache '{}' returned null; the old value stays", key, cache.name());
+        mine.future.complete(null);
+        return;
+      }
+      cache.stats.recordLoadSuccess(ticker.read() - start);
+      if (!cache.isClosed()) {
+        try {
+          boolean stored = cache.replaceReloaded(key, read, loaded);
+          if (!stored) {
+            log.debug("Reload of key '{}' in cache '{}' discarded: the entry changed meanwhile", key, cache.name());
+          }
+        } catch (RuntimeException e) {
+          // The load worked; storing it did not (an outage, or the cache closed meanwhile).
+          if (!cache.isClosed()) {
+            warn(key, e);
+          }
+        }
+      }
+      mine.future.complete(loaded);
+    } finally {
+      mine.future.completeExceptionally(new CacheLoadException(
+          "the reload of key '" + key + "' in cache '" + cache.name() + "' ended without an outcome", null));
+      loads.remove(key, mine);
+    }
+  }
+
+  private void warn(K key, Throwable failure) {
+    long suppressed = warnings.tryAcquire();
+    if (suppressed >= 0) {
+      log.warn("Cache '{}' could not refresh key '{}' and keeps serving its old value"
+              + " ({} more refresh failures were not logged in the last {} s)",
+          cache.name(), key, suppressed, WARNING_INTERVAL.toSeconds(), failure);
+    }
+  }
+}

@@ -1,0 +1,264 @@
+package io.cachet.spi;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import io.cachet.AsyncCache;
+import io.cachet.CacheConfig;
+import io.cachet.CacheStats;
+import io.cachet.FakeTicker;
+import io.cachet.metrics.CacheMetrics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
+
+/** The SPI's refresh, on a minimal map-backed cache, with fake time and a queueing executor. */
+final class RefresherTest {
+
+  private final FakeTicker ticker = new FakeTicker();
+  private final Queue<Runnable> tasks = new ArrayDeque<>();
+  private final ListAppender<ILoggingEvent> logged = new ListAppender<>();
+  private final Logger logger = (Logger) LoggerFactory.getLogger(Refresher.class);
+
+  @BeforeEach
+  void captureLog() {
+    logged.start();
+    logger.addAppender(logged);
+  }
+
+  @AfterEach
+  void releaseLog() {
+    logger.detachAppender(logged);
+  }
+
+  private MapCache newCache(Executor executor) {
+    return new MapCache(CacheConfig.builder("refreshing")
+        .refreshAfterWrite(Duration.ofMinutes(1))
+        .ticker(ticker)
+        .clock(ticker)
+        .executor(executor)
+        .build());
+  }
+
+  private void runTasks() {
+    for (Runnable task; (task = tasks.poll()) != null; ) {
+      task.run();
+    }
+  }
+
+  @Test
+  void failingReloads_loggedAtWarnAtMostOncePer10sWithTheCountHeldBack() {
+    MapCache cache = newCache(tasks::add);
+    cache.put("k", "old");
+    ticker.advance(Duration.ofMinutes(2));
+    for (int i = 0; i < 3; i++) {
+      assertThat(cache.get("k", key -> { throw new IllegalStateException("down"); })).isEqualTo("old");
+      runTasks();
+    }
+    assertThat(warnings()).hasSize(1);
+    assertThat(warnings().get(0).getFormattedMessage())
+        .contains("'refreshing'", "'k'", "keeps serving its old value", "0 more refresh failures");
+    assertThat(warnings().get(0).getThrowableProxy().getMessage()).contains("down");
+    ticker.advance(Duration.ofSeconds(10));
+    cache.get("k", key -> { throw new IllegalStateException("down"); });
+    runTasks();
+    assertThat(warnings()).hasSize(2);
+    assertThat(warnings().get(1).getFormattedMessage()).contains("2 more refresh failures");
+    assertThat(cache.stats().loadFailureCount()).isEqualTo(4);
+    assertThat(cache.get("k")).isEqualTo("old");
+  }
+
+  @Test
+  void failingReload_countedByTheMicrometerLoadFailureMeter() {
+    MapCache cache = newCache(tasks::add);
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    CacheMetrics.monitor(registry, cache);
+    cache.put("k", "old");
+    ticker.advance(Duration.ofMinutes(2));
+    cache.get("k", key -> { throw new IllegalStateException("down"); });
+    runTasks();
+    assertThat(registry.get("cache.load").tag("result", "failure").functionCounter().count()).isEqualTo(1);
+  }
+
+  @Test
+  void rejectedReload_keepsOldValueCountedAndLogged() {
+    MapCache cache = newCache(task -> { throw new RejectedExecutionException("full"); });
+    cache.put("k", "old");
+    ticker.advance(Duration.ofMinutes(2));
+    assertThat(cache.get("k", key -> "new")).isEqualTo("old");
+    assertThat(cache.get("k")).isEqualTo("old");
+    assertThat(cache.stats().loadFailureCount()).isEqualTo(1);
+    assertThat(warnings()).hasSize(1);
+    // Nothing was left registered: the next stale read tries again.
+    assertThat(cache.get("k", key -> "new")).isEqualTo("old");
+    assertThat(cache.stats().loadFailureCount()).isEqualTo(2);
+  }
+
+  @Test
+  void reloadThrowingAnError_keepsOldValueAndLetsTheNextReadReloadAgain() {
+    MapCache cache = newCache(tasks::add);
+    cache.put("k", "old");
+    ticker.advance(Duration.ofMinutes(2));
+    cache.get("k", key -> { throw new StackOverflowError("deep"); });
+    try {
+      runTasks();
+    } catch (StackOverflowError expected) {
+      // reaches the executor's thread
+    }
+    assertThat(cache.get("k")).isEqualTo("old");
+    cache.get("k", key -> "new");
+    runTasks();
+    assertThat(cache.get("k")).isEqualTo("new");
+  }
+
+  @Test
+  void successfulReload_isALoadAndAPutAndLogsNothing() {
+    MapCache cache = newCache(tasks::add);
+    cache.put("k", "old");
+    ticker.advance(Duration.ofMinutes(2));
+    AtomicInteger calls = new AtomicInteger();
+    for (int i = 0; i < 5; i++) {
+      assertThat(cache.get("k", key -> "new" + calls.incrementAndGet())).isEqualTo("old");
+    }
+    assertThat(tasks).hasSize(1);
+    runTasks();
+    assertThat(cache.get("k")).isEqualTo("new1");
+    CacheStats stats = cache.stats();
+    assertThat(stats.loadSuccessCount()).isEqualTo(1);
+    assertThat(stats.putCount()).isEqualTo(2);
+    assertThat(warnings()).isEmpty();
+  }
+
+  @Test
+  void closedWhileReloading_storesNothingAndLogsNothing() {
+    MapCache cache = newCache(tasks::add);
+    cache.put("k", "old");
+    ticker.advance(Duration.ofMinutes(2));
+    cache.get("k", key -> "new");
+    cache.close();
+    runTasks();
+    assertThat(cache.map.get("k").value()).isEqualTo("old");
+    assertThat(warnings()).isEmpty();
+  }
+
+  private java.util.List<ILoggingEvent> warnings() {
+    return logged.list.stream().filter(e -> e.getLevel() == Level.WARN).toList();
+  }
+
+  /** A cache over a map of values with their write times; just enough for refresh. */
+  private final class MapCache extends AbstractCache<String, String> {
+    final ConcurrentHashMap<String, Written<String>> map = new ConcurrentHashMap<>();
+
+    MapCache(CacheConfig<String, String> config) {
+      super(config, cache -> {});
+    }
+
+    @Override
+    protected @Nullable Written<String> getWritten(String key) {
+      return map.get(key);
+    }
+
+    @Override
+    public @Nullable String get(String key) {
+      checkOpen();
+      Written<String> written = map.get(key);
+      return written == null ? null : written.value();
+    }
+
+    @Override
+    protected @Nullable String getQuietly(String key) {
+      return get(key);
+    }
+
+    @Override
+    protected String storeLoaded(String key, String value) {
+      Written<String> existing = map.putIfAbsent(key, new Written<>(value, ticker.read()));
+      return existing == null ? value : existing.value();
+    }
+
+    @Override
+    public void put(String key, String value) {
+      checkOpen();
+      map.put(key, new Written<>(value, ticker.read()));
+      stats.recordPuts(1);
+    }
+
+    @Override
+    public void put(String key, String value, Duration ttl) {
+      put(key, value);
+    }
+
+    @Override
+    public boolean putIfAbsent(String key, String value) {
+      return map.putIfAbsent(key, new Written<>(value, ticker.read())) == null;
+    }
+
+    @Override
+    public boolean replace(String key, String value) {
+      return map.replace(key, new Written<>(value, ticker.read())) != null;
+    }
+
+    @Override
+    public boolean replace(String key, String oldValue, String newValue) {
+      checkOpen();
+      Written<String> current = map.get(key);
+      boolean replaced = current != null && current.value().equals(oldValue)
+          && map.replace(key, current, new Written<>(newValue, ticker.read()));
+      if (replaced) {
+        stats.recordPuts(1);
+      }
+      return replaced;
+    }
+
+    @Override
+    public boolean remove(String key) {
+      return map.remove(key) != null;
+    }
+
+    @Override
+    public boolean remove(String key, String value) {
+      return false;
+    }
+
+    @Override
+    public boolean expire(String key, Duration ttl) {
+      return false;
+    }
+
+    @Override
+    public void clear() {
+      map.clear();
+    }
+
+    @Override
+    public long estimatedSize() {
+      return map.size();
+    }
+
+    @Override
+    public CacheStats stats() {
+      return stats.snapshot();
+    }
+
+    @Override
+    public AsyncCache<String, String> async() {
+      return new CompletedAsyncCache<>(this);
+    }
+
+    @Override
+    protected void release() {}
+  }
+}
