@@ -80,6 +80,8 @@ final class CacheDeclarations {
     set(at + "maximum-size", spec.getMaximumSize(), v -> builder.maximumSize(v));
     set(at + "eviction-policy", spec.getEvictionPolicy(), v -> builder.evictionPolicy(v));
     set(at + "expire-after-write", spec.getExpireAfterWrite(), v -> builder.expireAfterWrite(v));
+    set(at + "expire-after-access", spec.getExpireAfterAccess(), v -> builder.expireAfterAccess(v));
+    set(at + "refresh-after-write", spec.getRefreshAfterWrite(), v -> builder.refreshAfterWrite(v));
     set(at + "per-entry-ttl", spec.getPerEntryTtl(), v -> builder.perEntryTtl(v));
     set(at + "record-stats", spec.getRecordStats(), v -> builder.recordStats(v));
 

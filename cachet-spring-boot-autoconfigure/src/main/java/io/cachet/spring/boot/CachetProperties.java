@@ -81,6 +81,15 @@ public class CachetProperties {
     /** How long an entry lives after it is written, such as 10m. */
     private @Nullable Duration expireAfterWrite;
 
+    /** How long an entry lives after it is last read or written, such as 5m (local tiny-lfu caches). */
+    private @Nullable Duration expireAfterAccess;
+
+    /**
+     * After how long a read through a loader (@Cacheable(sync = true)) returns the value and reloads
+     * it in the background, such as 1m; shorter than expire-after-write.
+     */
+    private @Nullable Duration refreshAfterWrite;
+
     /** Whether entries may carry their own time to live. */
     private @Nullable Boolean perEntryTtl;
 
@@ -138,6 +147,22 @@ public class CachetProperties {
 
     public void setExpireAfterWrite(@Nullable Duration expireAfterWrite) {
       this.expireAfterWrite = expireAfterWrite;
+    }
+
+    public @Nullable Duration getExpireAfterAccess() {
+      return expireAfterAccess;
+    }
+
+    public void setExpireAfterAccess(@Nullable Duration expireAfterAccess) {
+      this.expireAfterAccess = expireAfterAccess;
+    }
+
+    public @Nullable Duration getRefreshAfterWrite() {
+      return refreshAfterWrite;
+    }
+
+    public void setRefreshAfterWrite(@Nullable Duration refreshAfterWrite) {
+      this.refreshAfterWrite = refreshAfterWrite;
     }
 
     public @Nullable Boolean getPerEntryTtl() {

@@ -22,6 +22,8 @@ import org.springframework.cache.CacheManager;
     properties = {
       "cachet.caches.books.maximum-size=100",
       "cachet.caches.books.expire-after-write=10m",
+      "cachet.caches.books.refresh-after-write=1m",
+      "cachet.caches.books.expire-after-access=5m",
       "cachet.caches.counts.eviction-policy=lru",
       "cachet.caches.counts.maximumSize=3",
     })
@@ -44,6 +46,8 @@ final class LocalCachingTest {
     CacheConfig<?, ?> books = cachet.getCache("books").config();
     assertThat(books.maximumSize()).isEqualTo(100);
     assertThat(books.expireAfterWrite()).contains(Duration.ofMinutes(10));
+    assertThat(books.refreshAfterWrite()).contains(Duration.ofMinutes(1));
+    assertThat(books.expireAfterAccess()).contains(Duration.ofMinutes(5));
     CacheConfig<?, ?> counts = cachet.getCache("counts").config();
     assertThat(counts.evictionPolicy()).isEqualTo(EvictionPolicy.LRU);
     assertThat(counts.maximumSize()).isEqualTo(3);
