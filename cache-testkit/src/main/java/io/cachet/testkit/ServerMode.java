@@ -10,8 +10,9 @@ import org.jspecify.annotations.Nullable;
  * property {@value #PROPERTY}.
  *
  * <p>Only {@code RedisServerExtension} (standalone Redis) and {@code KafkaBrokerExtension} (one
- * broker) follow it. Sentinel and Cluster setups, separate-process Kafka brokers and the fault
- * tests that stop, kill or pause a server always run processes.
+ * broker) follow it. Sentinel and Cluster setups and separate-process Kafka brokers always run
+ * processes; on a Redis container, what needs a process (stop, kill, restart) skips the calling
+ * test with a message. See docs/testing.md.
  */
 public enum ServerMode {
     /** Local processes: {@code redis-server} and an in-JVM Kafka broker; needs no Docker. The default. */

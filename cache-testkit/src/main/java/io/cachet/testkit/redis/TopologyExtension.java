@@ -17,7 +17,7 @@ import org.slf4j.LoggerFactory;
  * declare a parameter of the setup's type.
  *
  * <p>These setups always run processes, whatever {@value ServerMode#PROPERTY} says: their nodes
- * announce addresses to each other and to clients, and their tests stop, kill and pause nodes.
+ * announce addresses to each other and to clients, and their tests stop and kill nodes.
  */
 abstract class TopologyExtension<T extends AutoCloseable> implements BeforeAllCallback, AfterAllCallback, ParameterResolver {
     private static final Logger LOG = LoggerFactory.getLogger(TopologyExtension.class);
