@@ -13,13 +13,17 @@ public final class EngineRuns {
     }
 
     /**
-     * Runs the class, which must start none of its tests, and returns why it was skipped.
+     * Runs the class, which must be skipped as a whole, and returns the reason given.
      *
      * @param testClass the class to run
-     * @return the exception that skipped the class
+     * @return the reason the class was skipped
      */
-    public static Throwable skipReason(Class<?> testClass) {
-        return classEnd(testClass, true);
+    public static String skipReason(Class<?> testClass) {
+        EngineExecutionResults results = run(testClass);
+        Event skipped = results.containerEvents().skipped().stream().findFirst()
+                .orElseThrow(() -> new AssertionError(testClass.getSimpleName() + " was not skipped: "
+                        + results.allEvents().list()));
+        return skipped.getRequiredPayload(String.class);
     }
 
     /**
@@ -29,16 +33,17 @@ public final class EngineRuns {
      * @return the exception that failed the class
      */
     public static Throwable failureReason(Class<?> testClass) {
-        return classEnd(testClass, false);
+        EngineExecutionResults results = run(testClass);
+        results.testEvents().assertStatistics(stats -> stats.started(0));
+        Event failed = results.containerEvents().failed().stream().findFirst()
+                .orElseThrow(() -> new AssertionError(testClass.getSimpleName() + " did not fail: "
+                        + results.allEvents().list()));
+        return failed.getRequiredPayload(TestExecutionResult.class).getThrowable().orElseThrow();
     }
 
-    private static Throwable classEnd(Class<?> testClass, boolean skipped) {
+    private static EngineExecutionResults run(Class<?> testClass) {
         EngineExecutionResults results = EngineTestKit.engine("junit-jupiter").selectors(selectClass(testClass)).execute();
         results.testEvents().assertStatistics(stats -> stats.started(0));
-        Event end = (skipped ? results.containerEvents().aborted() : results.containerEvents().failed())
-                .stream().findFirst()
-                .orElseThrow(() -> new AssertionError(testClass.getSimpleName() + " was not "
-                        + (skipped ? "skipped: " : "failed: ") + results.allEvents().list()));
-        return end.getRequiredPayload(TestExecutionResult.class).getThrowable().orElseThrow();
+        return results;
     }
 }

@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.extension.ConditionEvaluationResult;
 import org.junit.jupiter.api.extension.ExtensionConfigurationException;
 
 /**
@@ -82,8 +83,28 @@ public final class ServerSelection {
      *     the test class is skipped
      */
     public boolean useContainer(String server, String requiredClass, String requiredArtifact) {
+        ConditionEvaluationResult condition = condition(server, requiredClass, requiredArtifact);
+        if (condition.isDisabled()) {
+            Assumptions.abort(condition.getReason().orElseThrow());
+        }
+        return mode() == ServerMode.TESTCONTAINERS;
+    }
+
+    /**
+     * Tells whether tests that need the server can run, for an extension's
+     * {@link org.junit.jupiter.api.extension.ExecutionCondition}: disabled, with the reason, in
+     * container mode when no Docker engine answers (so that the class is reported skipped with it).
+     *
+     * @param server what would run, for messages, e.g. {@code "Redis"}
+     * @param requiredClass a class the container needs, e.g. Testcontainers' {@code GenericContainer}
+     * @param requiredArtifact the Maven artifact that holds it, for the message
+     * @return enabled in process mode or with a Docker engine; else disabled, saying why
+     * @throws IllegalArgumentException for an unknown mode or a bad timeout
+     * @throws ExtensionConfigurationException in container mode when {@code requiredClass} is missing
+     */
+    public ConditionEvaluationResult condition(String server, String requiredClass, String requiredArtifact) {
         if (mode() == ServerMode.PROCESS) {
-            return false;
+            return ConditionEvaluationResult.enabled(server + " runs as a process");
         }
         if (!isPresent(requiredClass)) {
             throw new ExtensionConfigurationException(ServerMode.PROPERTY + "=" + ServerMode.TESTCONTAINERS.value()
@@ -92,13 +113,13 @@ public final class ServerSelection {
         }
         Duration timeout = dockerTimeout();
         if (!probe.isDockerAvailable(timeout)) {
-            Assumptions.abort(server + " not started, so these tests are skipped: "
+            return ConditionEvaluationResult.disabled(server + " not started, so these tests are skipped: "
                     + ServerMode.PROPERTY + "=" + ServerMode.TESTCONTAINERS.value()
                     + " runs it in a container, but no Docker engine answered (waited up to "
                     + timeout.toSeconds() + " s, " + DOCKER_TIMEOUT_PROPERTY + "). Start Docker, or run with "
                     + ServerMode.PROPERTY + "=" + ServerMode.PROCESS.value() + " (the default), which needs none");
         }
-        return true;
+        return ConditionEvaluationResult.enabled(server + " runs in a container");
     }
 
     /**

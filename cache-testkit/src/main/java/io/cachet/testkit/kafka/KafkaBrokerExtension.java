@@ -8,6 +8,8 @@ import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ConditionEvaluationResult;
+import org.junit.jupiter.api.extension.ExecutionCondition;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolver;
@@ -38,7 +40,8 @@ import org.slf4j.LoggerFactory;
  * as a {@link KafkaBroker} parameter; the test class is skipped when no Docker engine answers. A
  * separate-process broker stays a process in every mode: the tests that ask for one kill it.
  */
-public final class KafkaBrokerExtension implements BeforeAllCallback, AfterAllCallback, ParameterResolver {
+public final class KafkaBrokerExtension
+        implements ExecutionCondition, BeforeAllCallback, AfterAllCallback, ParameterResolver {
     private static final Logger LOG = LoggerFactory.getLogger(KafkaBrokerExtension.class);
 
     private final @Nullable Boolean separateProcess;
@@ -98,6 +101,19 @@ public final class KafkaBrokerExtension implements BeforeAllCallback, AfterAllCa
         }
         throw new IllegalStateException("this KafkaBrokerExtension runs " + current + ", not a process; use "
                 + "KafkaBrokerExtension.separateProcess() or @WithKafka(separateProcess = true)");
+    }
+
+    /**
+     * Disables the test class, with the reason, in Testcontainers mode when no Docker engine
+     * answers, unless the broker is a separate process; enabled otherwise.
+     */
+    @Override
+    public ConditionEvaluationResult evaluateExecutionCondition(ExtensionContext context) {
+        if (separate(context)) {
+            return ConditionEvaluationResult.enabled("the separate-process broker runs as a process");
+        }
+        return selection.condition("a Kafka broker", ContainerKafkaBroker.REQUIRED_CLASS,
+                ContainerKafkaBroker.REQUIRED_ARTIFACT);
     }
 
     /**

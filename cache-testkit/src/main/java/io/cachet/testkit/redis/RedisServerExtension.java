@@ -7,6 +7,8 @@ import io.cachet.testkit.internal.ServerSelection;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ConditionEvaluationResult;
+import org.junit.jupiter.api.extension.ExecutionCondition;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolver;
@@ -32,7 +34,8 @@ import org.junit.platform.commons.support.AnnotationSupport;
  * ({@value io.cachet.testkit.internal.ServerSelection#DEFAULT_REDIS_IMAGE} by default), the binary
  * choice does not apply, and the test class is skipped when no Docker engine answers.
  */
-public final class RedisServerExtension implements BeforeAllCallback, AfterAllCallback, ParameterResolver {
+public final class RedisServerExtension
+        implements ExecutionCondition, BeforeAllCallback, AfterAllCallback, ParameterResolver {
     private final @Nullable RedisBinary binary;
     private final ServerSelection selection;
     private volatile @Nullable RedisServer server;
@@ -74,6 +77,15 @@ public final class RedisServerExtension implements BeforeAllCallback, AfterAllCa
                     "no Redis server: register RedisServerExtension in a static field or with @WithRedis");
         }
         return current;
+    }
+
+    /**
+     * Disables the test class, with the reason, in Testcontainers mode when no Docker engine
+     * answers; enabled otherwise.
+     */
+    @Override
+    public ConditionEvaluationResult evaluateExecutionCondition(ExtensionContext context) {
+        return selection.condition("Redis", ContainerRedis.REQUIRED_CLASS, ContainerRedis.REQUIRED_ARTIFACT);
     }
 
     /**

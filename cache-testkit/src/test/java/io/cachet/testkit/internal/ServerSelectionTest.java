@@ -10,6 +10,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ConditionEvaluationResult;
 import org.junit.jupiter.api.extension.ExtensionConfigurationException;
 import org.opentest4j.TestAbortedException;
 
@@ -60,6 +61,34 @@ final class ServerSelectionTest {
                 .hasMessageContaining("cachet.testkit.servers=testcontainers runs it in a container")
                 .hasMessageContaining("no Docker engine answered (waited up to 30 s, cachet.testkit.docker.timeoutSeconds)")
                 .hasMessageContaining("cachet.testkit.servers=process (the default), which needs none");
+    }
+
+    @Test
+    void condition_process_enabledWithoutProbing() {
+        assertThat(selection(false).condition("Redis", "no.such.Container", "org.example:none").isDisabled()).isFalse();
+        assertThat(probes).isEmpty();
+    }
+
+    @Test
+    void condition_testcontainersWithoutDocker_disabledWithReason() {
+        properties.put(ServerMode.PROPERTY, "testcontainers");
+
+        ConditionEvaluationResult result = selection(false).condition("a Kafka broker",
+                PRESENT_CLASS, "org.testcontainers:testcontainers-kafka");
+
+        assertThat(result.isDisabled()).isTrue();
+        assertThat(result.getReason()).get().asString()
+                .startsWith("a Kafka broker not started, so these tests are skipped: "
+                        + "cachet.testkit.servers=testcontainers runs it in a container, but no Docker engine answered");
+    }
+
+    @Test
+    void condition_testcontainersWithDocker_enabled() {
+        properties.put(ServerMode.PROPERTY, "testcontainers");
+
+        assertThat(selection(true).condition("Redis", PRESENT_CLASS, "org.testcontainers:testcontainers").isDisabled())
+                .isFalse();
+        assertThat(probes).hasSize(1);
     }
 
     @Test
