@@ -8,6 +8,10 @@
  * <p>The Kafka dependencies of {@code cache-testkit} are optional: a module that uses this
  * package adds {@code org.apache.kafka:kafka-test-common-runtime} (test scope), which brings the
  * broker ({@code kafka_2.13}) and {@code kafka-clients}.
+ *
+ * <p>With {@value io.cachet.testkit.ServerMode#PROPERTY}{@code =testcontainers}, the extension
+ * runs an Apache Kafka container in place of the in-JVM broker (a separate process stays one); that
+ * needs {@code org.testcontainers:testcontainers-kafka} and a Docker engine.
  */
 @NullMarked
 package io.cachet.testkit.kafka;

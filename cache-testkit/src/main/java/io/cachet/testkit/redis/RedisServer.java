@@ -7,8 +7,10 @@ import java.nio.file.Path;
 import org.jspecify.annotations.Nullable;
 
 /**
- * A real {@code redis-server} process on 127.0.0.1 for tests, with no persistence: a
- * {@link RedisProcess} plus plain connections to it.
+ * A real Redis server for tests, with no persistence: a {@code redis-server} process on 127.0.0.1
+ * (a {@link RedisProcess}), or, when a {@link RedisServerExtension} runs in
+ * {@linkplain io.cachet.testkit.ServerMode#TESTCONTAINERS Testcontainers mode}, a Redis container;
+ * plus plain connections to it.
  *
  * <pre>{@code
  * try (RedisServer redis = RedisServer.create().start()) {
@@ -22,8 +24,12 @@ import org.jspecify.annotations.Nullable;
  * restarted server. The server writes its log to {@code redis.log} in {@link #directory()},
  * which {@link #close()} deletes. Only the process this object started is ever signalled.
  *
+ * <p>A container starts once: {@link #stop()}, {@link #kill()}, a restart, {@link #executable()}
+ * and {@link #directory()} need a process, and skip the calling test (a failed JUnit assumption)
+ * with a message saying so.
+ *
  * <p>Thread-safe; {@link #start()}, {@link #stop()}, {@link #kill()} and {@link #close()} are
- * serialised and block until the process is up or gone.
+ * serialised and block until the server is up or gone.
  */
 public final class RedisServer implements AutoCloseable {
     /**
@@ -32,10 +38,22 @@ public final class RedisServer implements AutoCloseable {
      */
     public static final String BINARY_PROPERTY = RedisBinary.PROPERTY;
 
-    private final RedisProcess process;
+    private final RedisInstance instance;
 
     RedisServer(RedisProcess process) {
-        this.process = process;
+        this.instance = new ProcessRedis(process);
+    }
+
+    private RedisServer(RedisInstance instance) {
+        this.instance = instance;
+    }
+
+    /**
+     * Creates a stopped server that runs the given image in a container; needs
+     * {@code org.testcontainers:testcontainers} on the class path and a Docker engine to start.
+     */
+    static RedisServer container(String image) {
+        return new RedisServer(new ContainerRedis(image));
     }
 
     /**
@@ -77,36 +95,45 @@ public final class RedisServer implements AutoCloseable {
      *     time (the message carries the server's log)
      */
     public RedisServer start() {
-        process.start();
+        instance.start();
         return this;
     }
 
-    /** Stops the server gracefully (SIGTERM) and waits for it to exit; a no-op when stopped. */
+    /**
+     * Stops the server gracefully (SIGTERM) and waits for it to exit; a no-op when stopped.
+     *
+     * @throws org.opentest4j.TestAbortedException for a container, skipping the calling test
+     */
     public void stop() {
-        process.stop();
-    }
-
-    /** Kills the server (SIGKILL) and waits for it to exit; a no-op when stopped. */
-    public void kill() {
-        process.kill();
+        instance.stop();
     }
 
     /**
-     * Tells whether the server process is alive.
+     * Kills the server (SIGKILL) and waits for it to exit; a no-op when stopped.
      *
-     * @return {@code true} while the process this object started is alive
+     * @throws org.opentest4j.TestAbortedException for a container, skipping the calling test
+     */
+    public void kill() {
+        instance.kill();
+    }
+
+    /**
+     * Tells whether the server is running.
+     *
+     * @return {@code true} while the process or container this object started is alive
      */
     public boolean isRunning() {
-        return process.isRunning();
+        return instance.isRunning();
     }
 
     /**
-     * Returns the host the server binds, always {@code 127.0.0.1}.
+     * Returns the host the server listens on: {@code 127.0.0.1} for a process; the Docker host
+     * for a container ({@code 127.0.0.1} for a local engine).
      *
-     * @return {@code "127.0.0.1"}
+     * @return the host, e.g. {@code "127.0.0.1"}
      */
     public String host() {
-        return process.host();
+        return instance.host();
     }
 
     /**
@@ -116,7 +143,7 @@ public final class RedisServer implements AutoCloseable {
      * @throws IllegalStateException before the first start
      */
     public int port() {
-        return process.port();
+        return instance.port();
     }
 
     /**
@@ -125,7 +152,7 @@ public final class RedisServer implements AutoCloseable {
      * @return the server's address
      */
     public String address() {
-        return process.address();
+        return instance.address();
     }
 
     /**
@@ -134,25 +161,27 @@ public final class RedisServer implements AutoCloseable {
      * @return the URI Redis clients accept
      */
     public String uri() {
-        return process.uri();
+        return instance.uri();
     }
 
     /**
      * Returns the {@code redis-server} executable this server runs.
      *
      * @return the executable's path
+     * @throws org.opentest4j.TestAbortedException for a container, skipping the calling test
      */
     public Path executable() {
-        return process.executable();
+        return instance.executable();
     }
 
     /**
      * Returns the server's working directory, which holds {@code redis.log}.
      *
      * @return the directory, deleted by {@link #close()}
+     * @throws org.opentest4j.TestAbortedException for a container, skipping the calling test
      */
     public Path directory() {
-        return process.directory();
+        return instance.directory();
     }
 
     /**
@@ -177,17 +206,17 @@ public final class RedisServer implements AutoCloseable {
      * @throws UncheckedIOException when the server cannot be reached
      */
     public RespConnection connect() {
-        return RespConnection.open(process.host(), process.port());
+        return RespConnection.open(instance.host(), instance.port());
     }
 
-    /** Stops the server and deletes its directory; idempotent. */
+    /** Stops the server and deletes its directory (removes the container); idempotent. */
     @Override
     public void close() {
-        process.close();
+        instance.close();
     }
 
     @Override
     public String toString() {
-        return process.toString();
+        return instance.toString();
     }
 }

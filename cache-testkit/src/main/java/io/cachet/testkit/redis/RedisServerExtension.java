@@ -3,9 +3,12 @@ package io.cachet.testkit.redis;
 import static java.util.Objects.requireNonNull;
 
 import io.cachet.servers.RedisBinary;
+import io.cachet.testkit.internal.ServerSelection;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ConditionEvaluationResult;
+import org.junit.jupiter.api.extension.ExecutionCondition;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolver;
@@ -24,9 +27,17 @@ import org.junit.platform.commons.support.AnnotationSupport;
  * }</pre>
  *
  * <p>Test and lifecycle methods may also declare a {@link RedisServer} parameter.
+ *
+ * <p>The server is a {@code redis-server} process unless the system property
+ * {@value io.cachet.testkit.ServerMode#PROPERTY} is {@code testcontainers}: then it is a container
+ * of the image {@value io.cachet.testkit.internal.ServerSelection#REDIS_IMAGE_PROPERTY} names
+ * ({@value io.cachet.testkit.internal.ServerSelection#DEFAULT_REDIS_IMAGE} by default), the binary
+ * choice does not apply, and the test class is skipped when no Docker engine answers.
  */
-public final class RedisServerExtension implements BeforeAllCallback, AfterAllCallback, ParameterResolver {
+public final class RedisServerExtension
+        implements ExecutionCondition, BeforeAllCallback, AfterAllCallback, ParameterResolver {
     private final @Nullable RedisBinary binary;
+    private final ServerSelection selection;
     private volatile @Nullable RedisServer server;
     private volatile @Nullable String owner;
 
@@ -35,7 +46,7 @@ public final class RedisServerExtension implements BeforeAllCallback, AfterAllCa
      * else {@link RedisBinary#AUTO}.
      */
     public RedisServerExtension() {
-        this.binary = null;
+        this(null, ServerSelection.fromSystemProperties());
     }
 
     /**
@@ -44,7 +55,12 @@ public final class RedisServerExtension implements BeforeAllCallback, AfterAllCa
      * @param binary which executable to run
      */
     public RedisServerExtension(RedisBinary binary) {
-        this.binary = requireNonNull(binary, "binary");
+        this(requireNonNull(binary, "binary"), ServerSelection.fromSystemProperties());
+    }
+
+    RedisServerExtension(@Nullable RedisBinary binary, ServerSelection selection) {
+        this.binary = binary;
+        this.selection = requireNonNull(selection, "selection");
     }
 
     /**
@@ -63,17 +79,36 @@ public final class RedisServerExtension implements BeforeAllCallback, AfterAllCa
         return current;
     }
 
-    /** Starts the server unless an enclosing class's run of this extension already did. */
+    /**
+     * Disables the test class, with the reason, in Testcontainers mode when no Docker engine
+     * answers; enabled otherwise.
+     */
+    @Override
+    public ConditionEvaluationResult evaluateExecutionCondition(ExtensionContext context) {
+        return selection.condition("Redis", ContainerRedis.REQUIRED_CLASS, ContainerRedis.REQUIRED_ARTIFACT);
+    }
+
+    /**
+     * Starts the server unless an enclosing class's run of this extension already did.
+     *
+     * @throws org.opentest4j.TestAbortedException in Testcontainers mode with no Docker engine:
+     *     the class's tests are skipped
+     */
     @Override
     public void beforeAll(ExtensionContext context) {
         if (server != null) {
             return;
         }
-        RedisBinary chosen = binary != null ? binary
-                : AnnotationSupport.findAnnotation(context.getRequiredTestClass(), WithRedis.class)
-                        .map(WithRedis::binary)
-                        .orElse(RedisBinary.AUTO);
-        RedisServer started = RedisServer.create(chosen);
+        RedisServer started;
+        if (selection.useContainer("Redis", ContainerRedis.REQUIRED_CLASS, ContainerRedis.REQUIRED_ARTIFACT)) {
+            started = RedisServer.container(selection.redisImage());
+        } else {
+            RedisBinary chosen = binary != null ? binary
+                    : AnnotationSupport.findAnnotation(context.getRequiredTestClass(), WithRedis.class)
+                            .map(WithRedis::binary)
+                            .orElse(RedisBinary.AUTO);
+            started = RedisServer.create(chosen);
+        }
         try {
             started.start();
         } catch (RuntimeException e) {

@@ -1,5 +1,6 @@
 package io.cachet.testkit.redis;
 
+import io.cachet.testkit.ServerMode;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.extension.AfterAllCallback;
@@ -7,13 +8,20 @@ import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolver;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Starts one multi-process Redis setup before a test class's tests and closes it after them;
  * {@code @Nested} classes share their enclosing class's setup. Test and lifecycle methods may
  * declare a parameter of the setup's type.
+ *
+ * <p>These setups always run processes, whatever {@value ServerMode#PROPERTY} says: their nodes
+ * announce addresses to each other and to clients, and their tests stop and kill nodes.
  */
 abstract class TopologyExtension<T extends AutoCloseable> implements BeforeAllCallback, AfterAllCallback, ParameterResolver {
+    private static final Logger LOG = LoggerFactory.getLogger(TopologyExtension.class);
+
     private final Class<T> type;
     private final Supplier<T> starter;
     private volatile @Nullable T topology;
@@ -45,6 +53,10 @@ abstract class TopologyExtension<T extends AutoCloseable> implements BeforeAllCa
     public final void beforeAll(ExtensionContext context) {
         if (topology != null) {
             return;
+        }
+        if (ServerMode.fromSystemProperty() == ServerMode.TESTCONTAINERS) {
+            LOG.info("{}: {} runs redis-server processes in every {} mode; containers cover standalone "
+                    + "Redis and a single Kafka broker", context.getDisplayName(), type.getSimpleName(), ServerMode.PROPERTY);
         }
         topology = starter.get();
         owner = context.getUniqueId();

@@ -8,7 +8,9 @@
  * <p>The server binary is a {@code redis-server} found on the {@code PATH}, otherwise the Redis 6.2
  * binary bundled in {@code com.github.codemonstur:embedded-redis}; the system property
  * {@value io.cachet.testkit.redis.RedisServer#BINARY_PROPERTY} forces a choice
- * ({@code path}, {@code embedded} or the path of an executable). Nothing here needs Docker.
+ * ({@code path}, {@code embedded} or the path of an executable). Nothing here needs Docker, unless
+ * {@value io.cachet.testkit.ServerMode#PROPERTY}{@code =testcontainers} asks
+ * {@link io.cachet.testkit.redis.RedisServerExtension} for a Redis container.
  */
 @NullMarked
 package io.cachet.testkit.redis;
