@@ -270,9 +270,9 @@ final class RedisCacheIT {
       REDIS.server().command("SET", prefix + "b" + i, "value-" + i);
     }
     REDIS.server().command("LPUSH", prefix + "b99", "a list");
-    double trips = metric(cache, "cache.redis.roundtrips");
-    double batches = metric(cache, "cache.redis.read.batches");
-    double reads = metric(cache, "cache.redis.reads");
+    double trips = RedisCoherenceIT.metric(cache, "cache.redis.roundtrips");
+    double batches = RedisCoherenceIT.metric(cache, "cache.redis.read.batches");
+    double reads = RedisCoherenceIT.metric(cache, "cache.redis.reads");
     List<CompletableFuture<String>> gets = new ArrayList<>();
     try (RespConnection admin = REDIS.server().connect()) {
       // Redis holds the first reads briefly, so that the others surely queue behind them.
@@ -292,20 +292,12 @@ final class RedisCacheIT {
         .hasCauseInstanceOf(CacheException.class)
         .hasMessageContaining("key 'b99'")
         .hasMessageContaining("WRONGTYPE");
-    double sent = metric(cache, "cache.redis.roundtrips") - trips;
+    double sent = RedisCoherenceIT.metric(cache, "cache.redis.roundtrips") - trips;
     assertThat(sent).as("round trips for 100 concurrent misses").isLessThan(20);
-    assertThat(metric(cache, "cache.redis.read.batches") - batches).isEqualTo(sent);
-    assertThat(metric(cache, "cache.redis.reads") - reads).isEqualTo(100);
+    assertThat(RedisCoherenceIT.metric(cache, "cache.redis.read.batches") - batches).isEqualTo(sent);
+    assertThat(RedisCoherenceIT.metric(cache, "cache.redis.reads") - reads).isEqualTo(100);
     assertThat(cache.nearValueForTest("b7")).as("a batched read is cached like any").isEqualTo("value-7");
     assertThat(cache.nearAbsentForTest("b80")).isTrue();
-  }
-
-  private static double metric(RedisCache<?, ?> cache, String name) {
-    return cache.backendMetrics().stream()
-        .filter(m -> m.name().equals(name))
-        .mapToDouble(m -> m.value().getAsDouble())
-        .findFirst()
-        .orElseThrow(() -> new AssertionError("no metric " + name));
   }
 
   // ------------------------------------------------------------ Redis errors and timeouts
