@@ -576,8 +576,13 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
   @Override
   public List<BackendMetric> backendMetrics() {
     List<BackendMetric> metrics = new ArrayList<>(near.metrics());
-    metrics.add(new BackendMetric("cache.redis.roundtrips", "Round trips to Redis (a read's GET and PTTL go out together)",
+    metrics.add(new BackendMetric("cache.redis.roundtrips",
+        "Round trips to Redis: each command, and each batch of reads (GET and PTTL of every key in it)",
         BackendMetric.Kind.COUNTER, redis::roundTrips));
+    metrics.add(new BackendMetric("cache.redis.read.batches", "Batches of reads sent to Redis",
+        BackendMetric.Kind.COUNTER, redis::readBatches));
+    metrics.add(new BackendMetric("cache.redis.reads", "Keys read from Redis, in all batches (divided by the batches: the mean batch size)",
+        BackendMetric.Kind.COUNTER, redis::batchedReads));
     metrics.add(new BackendMetric("cache.near.stale.served", "Reads answered from an unverified near copy because Redis failed",
         BackendMetric.Kind.COUNTER, staleServed::sum));
     return List.copyOf(metrics);

@@ -49,9 +49,9 @@ final class RedisClient implements AutoCloseable {
   private final TrackingHub hub;
   private final RedisAddress address;
 
-  private RedisClient(RedissonClient client, TrackingHub hub, RedisAddress address) {
+  private RedisClient(RedissonClient client, TrackingHub hub, RedisAddress address, Duration commandTimeout) {
     this.client = client;
-    this.commands = new RedissonCommands(client);
+    this.commands = new RedissonCommands(client, commandTimeout);
     this.hub = hub;
     this.address = address;
   }
@@ -97,7 +97,7 @@ final class RedisClient implements AutoCloseable {
       hub.close();
       throw startFailure(address, options, e.getCause());
     }
-    RedisClient connected = new RedisClient(client, hub, address);
+    RedisClient connected = new RedisClient(client, hub, address, options.commandTimeout());
     hub.follow(connected::primaries);
     return connected;
   }

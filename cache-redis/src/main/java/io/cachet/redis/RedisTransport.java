@@ -58,6 +58,7 @@ final class RedisTransport {
   private final boolean cluster;
   private final long operationTimeoutNanos;
   private final LongAdder roundTrips = new LongAdder();
+  private final ReadBatcher reads;
 
   /** A read's two replies: the value's bytes (null: no such key) and its {@code PTTL}. */
   record Read(@Nullable Object value, @Nullable Object pttl) {}
@@ -71,6 +72,7 @@ final class RedisTransport {
     // Commands are not retried (a resent conditional write could apply twice), so one command
     // timeout plus a little scheduling slack bounds every call.
     this.operationTimeoutNanos = Checks.saturatedNanos(options.commandTimeout()) + SLACK_NANOS;
+    this.reads = new ReadBatcher(this::sendReads, operationTimeoutNanos, System::nanoTime);
   }
 
   RedissonCommands commands() {
@@ -82,21 +84,41 @@ final class RedisTransport {
     return operationTimeoutNanos + BACKSTOP_NANOS;
   }
 
-  /** Commands sent so far (a read's GET and PTTL count once: they are sent together). */
+  /**
+   * Round trips so far: each command sent, and each batch of reads (however many keys it holds,
+   * and over however many Cluster nodes it is spread).
+   */
   long roundTrips() {
     return roundTrips.sum();
   }
 
+  /** Batches of reads sent so far. */
+  long readBatches() {
+    return reads.batches();
+  }
+
+  /** Keys read so far, in all batches; divided by {@link #readBatches()}, the mean batch size. */
+  long batchedReads() {
+    return reads.reads();
+  }
+
   /**
-   * Reads {@code redisKey}: {@code GET} and {@code PTTL} sent together, so a miss waits one round
-   * trip, at about twice a {@code GET}'s CPU in Redis (a Lua script doing both costs some 25 times
-   * a {@code GET}). They are not atomic, and need not be: a write between them also invalidates
-   * the key, which flags the read (see NearCache), so a value is never cached with another's TTL.
+   * Reads {@code redisKey}: {@code GET} and {@code PTTL} pipelined together, so a miss waits one
+   * round trip, at about twice a {@code GET}'s CPU in Redis (a Lua script doing both costs some 25
+   * times a {@code GET}). Concurrent reads share batches (see {@link ReadBatcher}): a lone read goes
+   * out at once. They are not atomic, and need not be: a write between them also invalidates the
+   * key, which flags the read (see NearCache), so a value is never cached with another's TTL.
+   *
+   * <p>The read is bounded like any command, from when it is called; Redis's error reply for this
+   * key fails only this read.
    */
   CompletableFuture<Read> read(byte[] redisKey) {
-    CompletableFuture<Object> value = send(() -> commands.get(redisKey), true);
-    CompletableFuture<Long> ttl = send(() -> commands.pttl(redisKey), false);
-    return value.thenCombine(ttl, Read::new);
+    return reads.read(redisKey);
+  }
+
+  /** Sends one batch of reads as one command would be sent: bounded, and resent if it never reached Redis. */
+  private CompletableFuture<List<RedissonCommands.KeyRead>> sendReads(List<byte[]> keys, long deadlineNanos) {
+    return send(() -> commands.readBatch(keys), deadlineNanos);
   }
 
   /**
@@ -110,16 +132,15 @@ final class RedisTransport {
    * {@value #MAX_RESENDS} times, {@value #RESEND_DELAY_MILLIS} ms apart, within the same bound.
    */
   <R> CompletableFuture<R> send(Supplier<? extends CompletionStage<R>> command) {
-    return send(command, true);
+    return send(command, System.nanoTime() + operationTimeoutNanos);
   }
 
-  private <R> CompletableFuture<R> send(Supplier<? extends CompletionStage<R>> command, boolean newRoundTrip) {
+  /** {@link #send(Supplier)} bounded by {@code deadline} ({@code System.nanoTime()}) instead. */
+  private <R> CompletableFuture<R> send(Supplier<? extends CompletionStage<R>> command, long deadline) {
     CompletableFuture<R> reply = new CompletableFuture<>();
-    if (newRoundTrip) {
-      roundTrips.increment();
-    }
-    attempt(command, reply, System.nanoTime() + operationTimeoutNanos, 0);
-    return reply.orTimeout(operationTimeoutNanos, TimeUnit.NANOSECONDS);
+    roundTrips.increment();
+    attempt(command, reply, deadline, 0);
+    return reply.orTimeout(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
   }
 
   private <R> void attempt(

@@ -1,21 +1,32 @@
 package io.cachet.redis;
 
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 import org.redisson.Redisson;
+import org.redisson.api.BatchOptions;
 import org.redisson.api.RedissonClient;
+import org.redisson.client.RedisConnectionException;
 import org.redisson.client.codec.ByteArrayCodec;
 import org.redisson.client.protocol.RedisCommand;
 import org.redisson.client.protocol.RedisCommands;
 import org.redisson.client.protocol.decoder.ObjectListReplayDecoder;
 import org.redisson.command.CommandAsyncExecutor;
+import org.redisson.command.CommandBatchService;
 
 /**
  * The one place Cachet reaches into Redisson's internals: its command executor, to send plain
  * Redis commands with binary keys. Redisson's public API names keys by {@code String} (so
  * arbitrary key bytes would not round-trip) and offers no plain {@code GET}/{@code PTTL}/
  * {@code SET PX NX} on raw keys; the executor routes each command by its key's bytes (the right
- * Cluster slot, {@code MOVED}/{@code ASK} followed) over Redisson's pooled connections.
+ * Cluster slot, {@code MOVED}/{@code ASK} followed) over Redisson's pooled connections. Its batch
+ * service ({@link #readBatch}) pipelines many reads on one connection per node.
  *
  * <p>{@code RedissonCommandsIT} runs every method here against a real Redis, so a Redisson upgrade
  * that changes any of these internals fails the build there (or fails to compile here).
@@ -28,10 +39,27 @@ final class RedissonCommands {
   private static final RedisCommand<List<Object>> RAW_SCAN = new RedisCommand<>("SCAN", new ObjectListReplayDecoder<>());
 
   private final CommandAsyncExecutor executor;
+  private final BatchOptions batchOptions;
 
-  RedissonCommands(RedissonClient client) {
+  /** One key's replies in a {@link #readBatch}: its {@code GET} and {@code PTTL}, or the error for it. */
+  record KeyRead(@Nullable Object value, @Nullable Long pttl, @Nullable Throwable error) {}
+
+  RedissonCommands(RedissonClient client, Duration commandTimeout) {
     // The cast this class exists to isolate: Redisson's public API has no raw-key commands.
     this.executor = ((Redisson) client).getCommandExecutor();
+    // IN_MEMORY: plain pipelining, no MULTI/EXEC (the reads need no atomicity, see RedisTransport.read).
+    // No retries, as for single commands: Redisson would resend only after commandTimeout, past the
+    // caller's bound; a batch that never reached Redis is resent by RedisTransport within it.
+    // Response timeout: commandTimeout, the client's, stated here so that it stays the same.
+    this.batchOptions = BatchOptions.defaults()
+        .executionMode(BatchOptions.ExecutionMode.IN_MEMORY)
+        .retryAttempts(0)
+        .responseTimeout(commandTimeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** The options every {@link #readBatch} is sent with; for tests. */
+  BatchOptions batchOptions() {
+    return batchOptions;
   }
 
   /** {@code GET key}: the value's bytes, or null. */
@@ -42,6 +70,63 @@ final class RedissonCommands {
   /** {@code PTTL key}: milliseconds left, -1 without a TTL, -2 when there is no such key. */
   CompletionStage<Long> pttl(byte[] key) {
     return executor.readAsync(key, ByteArrayCodec.INSTANCE, RedisCommands.PTTL, key);
+  }
+
+  /**
+   * {@code GET} and {@code PTTL} of every key, pipelined: Redisson's batch service groups the
+   * commands by node and writes each node's on one pooled connection in one flush (on a Cluster,
+   * one connection per node, all at once), instead of taking a connection per command. A
+   * {@code MOVED} or {@code ASK} reply sends the commands that got it, and only those, to the node
+   * named (with {@code ASKING} for an {@code ASK}); the commands already answered are not resent.
+   *
+   * <p>The stage completes once every command is answered; element {@code i} holds
+   * {@code keys.get(i)}'s replies, or the error for that key: Redis's error reply to its
+   * {@code GET} or {@code PTTL} ({@code WRONGTYPE}), or the batch's failure (a response timeout)
+   * when it got no reply. The stage fails as a whole only when part of the batch could not be
+   * written ({@link RedisConnectionException}: no connection, or writing to a dying one failed), so
+   * that the caller may resend the batch; reads are idempotent, keys already answered are simply
+   * read again.
+   */
+  CompletionStage<List<KeyRead>> readBatch(List<byte[]> keys) {
+    CommandBatchService batch = new CommandBatchService(executor, batchOptions);
+    List<CompletableFuture<Object>> values = new ArrayList<>(keys.size());
+    List<CompletableFuture<Long>> ttls = new ArrayList<>(keys.size());
+    for (byte[] key : keys) {
+      values.add(batch.<Object, Object>readAsync(key, ByteArrayCodec.INSTANCE, RedisCommands.GET, key).toCompletableFuture());
+      ttls.add(batch.<Long, Long>readAsync(key, ByteArrayCodec.INSTANCE, RedisCommands.PTTL, key).toCompletableFuture());
+    }
+    return batch.executeAsync().handle((result, error) -> {
+      // Redisson completes every command's future before the batch's.
+      List<KeyRead> reads = new ArrayList<>(keys.size());
+      for (int i = 0; i < keys.size(); i++) {
+        Throwable failed = firstFailure(values.get(i), ttls.get(i), error);
+        if (failed instanceof RedisConnectionException unsent) {
+          throw unsent;
+        }
+        reads.add(failed != null
+            ? new KeyRead(null, null, failed)
+            : new KeyRead(values.get(i).getNow(null), ttls.get(i).getNow(null), null));
+      }
+      return reads;
+    });
+  }
+
+  /** The failure of one key's commands, or null when both were answered. */
+  private static @Nullable Throwable firstFailure(
+      CompletableFuture<?> value, CompletableFuture<?> ttl, @Nullable Throwable batchError) {
+    for (CompletableFuture<?> command : List.of(value, ttl)) {
+      if (!command.isDone()) {
+        return batchError != null ? batchError : new IllegalStateException("a batched command was not answered");
+      }
+      if (command.isCompletedExceptionally()) {
+        try {
+          command.join();
+        } catch (CompletionException | CancellationException e) {
+          return e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+        }
+      }
+    }
+    return null;
   }
 
   /** {@code SET key value [PX ms]}; {@code args} starts with the key. */

@@ -261,6 +261,45 @@ final class RedisCacheIT {
     assertThat(cache.getAll(List.of("good1", "good2", "absent"))).containsOnlyKeys("good1", "good2");
   }
 
+  // ------------------------------------------------------------ batched reads
+
+  @Test
+  void get_concurrentMisses_sharePipelinedBatches_andEachGetsItsOwnValue() throws Exception {
+    RedisCache<String, String> cache = cache();
+    for (int i = 0; i < 80; i++) {
+      REDIS.server().command("SET", prefix + "b" + i, "value-" + i);
+    }
+    REDIS.server().command("LPUSH", prefix + "b99", "a list");
+    double trips = RedisCoherenceIT.metric(cache, "cache.redis.roundtrips");
+    double batches = RedisCoherenceIT.metric(cache, "cache.redis.read.batches");
+    double reads = RedisCoherenceIT.metric(cache, "cache.redis.reads");
+    List<CompletableFuture<String>> gets = new ArrayList<>();
+    try (RespConnection admin = REDIS.server().connect()) {
+      // Redis holds the first reads briefly, so that the others surely queue behind them.
+      admin.command("CLIENT", "PAUSE", "200", "ALL");
+      for (int i = 0; i < 100; i++) {
+        gets.add(cache.async().get("b" + i).toCompletableFuture());
+      }
+    }
+    for (int i = 0; i < 80; i++) {
+      assertThat(gets.get(i).get(15, TimeUnit.SECONDS)).isEqualTo("value-" + i);
+    }
+    for (int i = 80; i < 99; i++) {
+      assertThat(gets.get(i).get(15, TimeUnit.SECONDS)).as("absent b" + i).isNull();
+    }
+    assertThatThrownBy(() -> gets.get(99).get(15, TimeUnit.SECONDS))
+        .as("an error reply for one key fails that read only")
+        .hasCauseInstanceOf(CacheException.class)
+        .hasMessageContaining("key 'b99'")
+        .hasMessageContaining("WRONGTYPE");
+    double sent = RedisCoherenceIT.metric(cache, "cache.redis.roundtrips") - trips;
+    assertThat(sent).as("round trips for 100 concurrent misses").isLessThan(20);
+    assertThat(RedisCoherenceIT.metric(cache, "cache.redis.read.batches") - batches).isEqualTo(sent);
+    assertThat(RedisCoherenceIT.metric(cache, "cache.redis.reads") - reads).isEqualTo(100);
+    assertThat(cache.nearValueForTest("b7")).as("a batched read is cached like any").isEqualTo("value-7");
+    assertThat(cache.nearAbsentForTest("b80")).isTrue();
+  }
+
   // ------------------------------------------------------------ Redis errors and timeouts
 
   @Test

@@ -119,7 +119,8 @@ final class RedisCoherenceIT {
     });
   }
 
-  private static double metric(RedisCache<?, ?> cache, String name) {
+  /** A backend metric's current value. */
+  static double metric(RedisCache<?, ?> cache, String name) {
     return cache.backendMetrics().stream()
         .filter(m -> m.name().equals(name))
         .mapToDouble(m -> m.value().getAsDouble())

@@ -100,4 +100,65 @@ final class RedissonCommandsIT {
     org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> keys.stream()
         .allMatch(k -> REDIS.server().command("EXISTS", new String((byte[]) k, UTF_8)).equals(0L)));
   }
+
+  @Test
+  void readBatch_valuesTtlsAbsentAndBinaryKeys_inOrder() throws Exception {
+    byte[] binaryKey = {'b', (byte) 0xFF, 0, (byte) 0xFE, (byte) 0x80};
+    byte[] binaryValue = {0, (byte) 0xFF, 10, 13};
+    await(commands.set(binaryKey, new Object[] {binaryKey, binaryValue, "PX", 60_000L}));
+    REDIS.server().command("SET", prefix + "plain", "p");
+    List<byte[]> keys = List.of(key("plain"), key("absent"), binaryKey, key("plain"));
+
+    List<RedissonCommands.KeyRead> reads = await(commands.readBatch(keys));
+
+    assertThat(reads).hasSize(4);
+    assertThat((byte[]) reads.get(0).value()).isEqualTo("p".getBytes(UTF_8));
+    assertThat(reads.get(0).pttl()).isEqualTo(-1L);
+    assertThat(reads.get(1).value()).isNull();
+    assertThat(reads.get(1).pttl()).isEqualTo(-2L);
+    assertThat((byte[]) reads.get(2).value()).isEqualTo(binaryValue);
+    assertThat(reads.get(2).pttl()).isBetween(1L, 60_000L);
+    assertThat((byte[]) reads.get(3).value()).isEqualTo("p".getBytes(UTF_8));
+    assertThat(reads).allSatisfy(read -> assertThat(read.error()).isNull());
+    await(commands.del(binaryKey));
+  }
+
+  @Test
+  void readBatch_errorReplyForOneKey_isThatKeysOnly() throws Exception {
+    REDIS.server().command("LPUSH", prefix + "list", "x");
+    REDIS.server().command("SET", prefix + "ok", "v");
+
+    List<RedissonCommands.KeyRead> reads = await(commands.readBatch(List.of(key("ok"), key("list"), key("none"))));
+
+    assertThat((byte[]) reads.get(0).value()).isEqualTo("v".getBytes(UTF_8));
+    assertThat(reads.get(0).error()).isNull();
+    assertThat(reads.get(1).error()).isInstanceOf(org.redisson.client.RedisException.class)
+        .hasMessageContaining("WRONGTYPE");
+    assertThat(reads.get(2).value()).isNull();
+    assertThat(reads.get(2).pttl()).isEqualTo(-2L);
+    assertThat(reads.get(2).error()).isNull();
+  }
+
+  @Test
+  void readBatch_manyKeys_isOneBatchInOrder() throws Exception {
+    List<byte[]> keys = new java.util.ArrayList<>();
+    for (int i = 0; i < ReadBatcher.MAX_BATCH; i++) {
+      if (i % 2 == 0) {
+        REDIS.server().command("SET", prefix + "many" + i, "v" + i);
+      }
+      keys.add(key("many" + i));
+    }
+    List<RedissonCommands.KeyRead> reads = await(commands.readBatch(keys));
+    for (int i = 0; i < keys.size(); i++) {
+      Object expected = i % 2 == 0 ? ("v" + i).getBytes(UTF_8) : null;
+      assertThat(reads.get(i).value()).as("key " + i).isEqualTo(expected);
+    }
+  }
+
+  @Test
+  void readBatch_options_noRetriesAndTheCommandTimeout() {
+    assertThat(commands.batchOptions().getRetryAttempts()).isZero();
+    assertThat(commands.batchOptions().getResponseTimeout()).isEqualTo(RedisOptions.DEFAULT_COMMAND_TIMEOUT.toMillis());
+    assertThat(commands.batchOptions().getExecutionMode()).isEqualTo(org.redisson.api.BatchOptions.ExecutionMode.IN_MEMORY);
+  }
 }
