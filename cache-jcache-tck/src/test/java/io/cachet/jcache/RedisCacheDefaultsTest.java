@@ -22,8 +22,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The default cache settings of the redis backend: {@code cachet.jcache.default.redis.*}. It lives
  * here, in the package of {@link CacheDefaults}, because this module has cache-redis on its class
- * path (without Redisson's own JCache provider); {@code CacheDefaultsTest} in cache-jcache checks
- * the rest. No Redis server is needed.
+ * path; {@code CacheDefaultsTest} in cache-jcache checks the rest. No Redis server is needed.
  */
 final class RedisCacheDefaultsTest {
 

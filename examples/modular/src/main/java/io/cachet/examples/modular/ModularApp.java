@@ -4,16 +4,19 @@ import io.cachet.Cache;
 import io.cachet.CacheConfig;
 import io.cachet.CacheManager;
 import io.cachet.EvictionPolicy;
+import io.cachet.redis.RedisOptions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
+import javax.cache.Caching;
 import javax.cache.spi.CachingProvider;
 
 /**
  * Uses Cachet as a modular application does and prints what it found: the module it runs in, the
  * backends the manager found through the services the modules provide, whether Cachet's internal
- * package is hidden from it, the JCache provider, and a cache round trip.
+ * package is hidden from it, the JCache provider, and a cache round trip; given a Redis address as
+ * its argument, a round trip through the redis backend too.
  */
 public final class ModularApp {
 
@@ -39,12 +42,11 @@ public final class ModularApp {
       cache.put("k", "v");
       lines.add("roundTrip=" + cache.get("k"));
     }
-    // Not through ServiceLoader here: Redisson's jar, on this module path with cache-redis,
-    // registers a JCache provider of its own that cannot start without Jackson. The descriptor's
-    // registration is checked instead.
+    // cache-redis is on this module path too: it carries Redisson, relocated and without
+    // Redisson's JCache provider, so the one provider found is Cachet's.
     Module jcacheModule = io.cachet.jcache.spi.CachetCachingProvider.class.getModule();
     lines.add("jcacheProvides=" + jcacheModule.getDescriptor().provides());
-    CachingProvider provider = new io.cachet.jcache.spi.CachetCachingProvider();
+    CachingProvider provider = Caching.getCachingProvider();
     lines.add("jcacheProvider=" + provider.getClass().getName());
     lines.add("jcacheModule=" + provider.getClass().getModule().getName());
     try (javax.cache.CacheManager jcache = provider.getCacheManager()) {
@@ -53,6 +55,31 @@ public final class ModularApp {
       cache.put("k", "v");
       lines.add("jcacheRoundTrip=" + cache.get("k"));
     }
+    lines.add("redissonModule=" + relocatedRedissonModule());
+    if (args.length > 0) {
+      lines.add("redisRoundTrip=" + redisRoundTrip(args[0]));
+    }
     lines.forEach(System.out::println);
+  }
+
+  /** A put and a get through the redis backend (Redisson inside cache-redis's module). */
+  private static String redisRoundTrip(String address) {
+    try (CacheManager manager = CacheManager.create()) {
+      Cache<String, String> cache = manager.create(CacheConfig.builder("modular-redis")
+          .backend("redis")
+          .backendOptions(RedisOptions.builder().address(address).keyPrefix("modular:").build())
+          .build());
+      cache.put("k", "v");
+      return cache.get("k");
+    }
+  }
+
+  /** The module holding the Redisson classes cache-redis uses (relocated, not exported). */
+  private static String relocatedRedissonModule() {
+    try {
+      return Class.forName("io.cachet.redis.internal.redisson.Redisson").getModule().getName();
+    } catch (ClassNotFoundException e) {
+      return "none";
+    }
   }
 }

@@ -2,20 +2,27 @@ package io.cachet.examples.modular;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.cachet.testkit.redis.RedisServerExtension;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Runs {@link ModularApp} in its own JVM on the module path, with every Cachet module and its
  * dependencies there, and checks what it found: the module descriptors' exports, services and
- * requirements, as a modular application sees them.
+ * requirements, as a modular application sees them, and a round trip through the redis backend
+ * (Redisson relocated inside cache-redis's module) to a Redis the test kit starts.
  */
+@Tag("redis")
 final class ModulePathIT {
+
+  @RegisterExtension static final RedisServerExtension REDIS = new RedisServerExtension();
 
   @Test
   void modularApp_findsEveryBackendAndTheJCacheProviderThroughModuleServices() throws Exception {
@@ -27,7 +34,8 @@ final class ModulePathIT {
       Process process = new ProcessBuilder(
               java.toString(),
               "--module-path", modulePath,
-              "--module", "io.cachet.examples.modular/io.cachet.examples.modular.ModularApp")
+              "--module", "io.cachet.examples.modular/io.cachet.examples.modular.ModularApp",
+              REDIS.server().uri())
           .redirectErrorStream(true)
           .redirectOutput(out.toFile())
           .start();
@@ -49,7 +57,9 @@ final class ModulePathIT {
               "jcacheProvides=[javax.cache.spi.CachingProvider with [io.cachet.jcache.spi.CachetCachingProvider]]",
               "jcacheProvider=io.cachet.jcache.spi.CachetCachingProvider",
               "jcacheModule=io.cachet.jcache",
-              "jcacheRoundTrip=v");
+              "jcacheRoundTrip=v",
+              "redissonModule=io.cachet.redis",
+              "redisRoundTrip=v");
     } finally {
       Files.deleteIfExists(out);
     }
