@@ -57,9 +57,19 @@ final class RedissonCommands {
         .responseTimeout(commandTimeout.toMillis(), TimeUnit.MILLISECONDS);
   }
 
-  /** The options every {@link #readBatch} is sent with; for tests. */
-  BatchOptions batchOptions() {
-    return batchOptions;
+  /** The retries of a {@link #readBatch} (for tests, which see no Redisson type: it is relocated). */
+  int batchRetryAttempts() {
+    return batchOptions.getRetryAttempts();
+  }
+
+  /** The response timeout of a {@link #readBatch}, in milliseconds; for tests. */
+  long batchResponseTimeoutMillis() {
+    return batchOptions.getResponseTimeout();
+  }
+
+  /** The execution mode of a {@link #readBatch}, by name; for tests. */
+  String batchExecutionMode() {
+    return batchOptions.getExecutionMode().name();
   }
 
   /** {@code GET key}: the value's bytes, or null. */

@@ -132,8 +132,9 @@ final class RedissonCommandsIT {
 
     assertThat((byte[]) reads.get(0).value()).isEqualTo("v".getBytes(UTF_8));
     assertThat(reads.get(0).error()).isNull();
-    assertThat(reads.get(1).error()).isInstanceOf(org.redisson.client.RedisException.class)
-        .hasMessageContaining("WRONGTYPE");
+    // Redisson's classes are relocated inside cache-redis's jar, which these tests run on.
+    assertThat(reads.get(1).error()).hasMessageContaining("WRONGTYPE");
+    assertThat(reads.get(1).error().getClass().getSimpleName()).isEqualTo("RedisException");
     assertThat(reads.get(2).value()).isNull();
     assertThat(reads.get(2).pttl()).isEqualTo(-2L);
     assertThat(reads.get(2).error()).isNull();
@@ -157,8 +158,9 @@ final class RedissonCommandsIT {
 
   @Test
   void readBatch_options_noRetriesAndTheCommandTimeout() {
-    assertThat(commands.batchOptions().getRetryAttempts()).isZero();
-    assertThat(commands.batchOptions().getResponseTimeout()).isEqualTo(RedisOptions.DEFAULT_COMMAND_TIMEOUT.toMillis());
-    assertThat(commands.batchOptions().getExecutionMode()).isEqualTo(org.redisson.api.BatchOptions.ExecutionMode.IN_MEMORY);
+    // Read through methods without Redisson types: these tests run on the jar with Redisson relocated.
+    assertThat(commands.batchRetryAttempts()).isZero();
+    assertThat(commands.batchResponseTimeoutMillis()).isEqualTo(RedisOptions.DEFAULT_COMMAND_TIMEOUT.toMillis());
+    assertThat(commands.batchExecutionMode()).isEqualTo("IN_MEMORY");
   }
 }
