@@ -295,6 +295,21 @@ final class Replica<K, V> {
     }
   }
 
+  /**
+   * Restores a value without a deadline whose latest record applied ({@link Entry.Plain}) from a
+   * snapshot; several threads may call this at once, before the apply thread starts. Returns
+   * {@code false}, storing nothing, when the key is already there. The caller counts what it
+   * stored and passes the total to {@link #restoredPresent}.
+   */
+  boolean restoreConcurrently(K key, Entry<V> entry) {
+    return entries.putIfAbsent(key, entry) == null;
+  }
+
+  /** Counts the values stored by {@link #restoreConcurrently}. */
+  void restoredPresent(long count) {
+    present.addAndGet(count);
+  }
+
   /** Sorts restored tombstones into offset order (after the last {@link #restore}). */
   void restored() {
     for (int i = 0; i < tombstones.size(); i++) {
