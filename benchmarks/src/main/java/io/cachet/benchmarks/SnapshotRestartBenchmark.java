@@ -172,8 +172,11 @@ public final class SnapshotRestartBenchmark {
     double f = ReplicationFixtures.median(full);
     double s = ReplicationFixtures.median(fromSnapshot);
     out.append(String.format(Locale.ROOT,
-        "%nMedian time to ready over %d rounds: full replay %.2f s, from snapshot %.2f s: **%.1fx** faster.%n",
-        rounds, f, s, s > 0 ? f / s : 0));
+        "%nMedian time to ready over %d rounds: full replay %.2f s, from snapshot %.2f s: **%.1fx** faster"
+            + " (target >= 5x: %s); load average (1 min) %s before, %s after; %d processors load the snapshot's"
+            + " sections.%n",
+        rounds, f, s, s > 0 ? f / s : 0, s > 0 && f / s >= 5 ? "met" : "missed", loadBefore, loadAfter,
+        Runtime.getRuntime().availableProcessors()));
     System.out.print(out);
     System.out.flush();
   }

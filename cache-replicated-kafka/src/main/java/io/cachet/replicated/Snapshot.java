@@ -80,6 +80,12 @@ final class Snapshot {
   /** Writes the replica atomically (a temporary file moved over the old one). Call on the apply thread. */
   static <K, V> long write(Path path, String topic, String topicId, Replica<K, V> replica, Codec<K> keys,
       Codec<V> values, long nowMillis) throws IOException {
+    return write(path, topic, topicId, replica, keys, values, nowMillis, ENTRIES_PER_SECTION);
+  }
+
+  /** Writes the replica as above, in sections of about {@code entriesPerSection} entries (tests use small ones). */
+  static <K, V> long write(Path path, String topic, String topicId, Replica<K, V> replica, Codec<K> keys,
+      Codec<V> values, long nowMillis, long entriesPerSection) throws IOException {
     Path parent = path.toAbsolutePath().getParent();
     if (parent != null) {
       Files.createDirectories(parent);
@@ -89,7 +95,7 @@ final class Snapshot {
     for (Map.Entry<K, Entry<V>> ignored : replica.entries()) {
       size++;
     }
-    int sectionCount = (int) Math.max(1, Math.min(MAX_SECTIONS, (size + ENTRIES_PER_SECTION - 1) / ENTRIES_PER_SECTION));
+    int sectionCount = (int) Math.max(1, Math.min(MAX_SECTIONS, (size + entriesPerSection - 1) / entriesPerSection));
     long perSection = Math.max(1, (size + sectionCount - 1) / sectionCount);
     long[] positions = new long[replica.partitions()];
     for (int p = 0; p < positions.length; p++) {

@@ -39,14 +39,14 @@ final class SnapshotTest {
 
   @Test
   void read_whatWasWritten_restoresEveryEntryAndPosition() throws IOException {
-    Replica<String, String> source = sample(2, 150_000);
+    Replica<String, String> source = sample(2, 20_000);
     Path file = directory.resolve("a.snapshot");
 
-    long written = Snapshot.write(file, TOPIC, TOPIC_ID, source, Codecs.utf8(), Codecs.utf8(), NOW);
+    long written = Snapshot.write(file, TOPIC, TOPIC_ID, source, Codecs.utf8(), Codecs.utf8(), NOW, 3_000);
     Replica<String, String> copy = new Replica<>(Codecs.utf8(), Codecs.utf8(), 2);
     long[] positions = Snapshot.read(file, TOPIC, TOPIC_ID, copy, Codecs.utf8(), Codecs.utf8(), NOW, RETENTION);
 
-    assertThat(written).isEqualTo(150_000 + 4);
+    assertThat(written).isEqualTo(20_000 + 4);
     assertThat(positions).containsExactly(source.position(0), source.position(1));
     assertThat(copy.position(0)).isEqualTo(source.position(0));
     assertThat(copy.position(1)).isEqualTo(source.position(1));
@@ -76,7 +76,7 @@ final class SnapshotTest {
 
   @Test
   void read_truncatedAnywhere_isUnusable() throws IOException {
-    byte[] bytes = written(sample(1, 200_000));
+    byte[] bytes = written(sample(1, 5_000));
     int[] cuts = {0, 5, 12, 40, 80, bytes.length / 3, bytes.length / 2, bytes.length - 100, bytes.length - 1};
     for (int cut : cuts) {
       Path file = directory.resolve("cut-" + cut);
@@ -87,11 +87,11 @@ final class SnapshotTest {
 
   @Test
   void read_anyByteDamaged_isUnusable() throws IOException {
-    byte[] bytes = written(sample(1, 200_000));
+    byte[] bytes = written(sample(1, 5_000));
     Random random = new Random(7);
-    for (int i = 0; i < 60; i++) {
-      // Every byte of the header, then bytes anywhere in the sections.
-      int at = i < 40 ? i * 3 : random.nextInt(bytes.length);
+    for (int i = 0; i < 200; i++) {
+      // Each of the first 100 bytes (the header, the section table), then bytes anywhere.
+      int at = i < 100 ? i : random.nextInt(bytes.length);
       byte[] damaged = bytes.clone();
       damaged[at] ^= (byte) (1 << random.nextInt(8));
       Path file = directory.resolve("damaged-" + i);
@@ -149,7 +149,7 @@ final class SnapshotTest {
 
   private byte[] written(Replica<String, String> replica) throws IOException {
     Path file = directory.resolve("source.snapshot");
-    Snapshot.write(file, TOPIC, TOPIC_ID, replica, Codecs.utf8(), Codecs.utf8(), NOW);
+    Snapshot.write(file, TOPIC, TOPIC_ID, replica, Codecs.utf8(), Codecs.utf8(), NOW, 1_000);
     return Files.readAllBytes(file);
   }
 
