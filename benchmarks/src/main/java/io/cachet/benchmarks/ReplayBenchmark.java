@@ -44,8 +44,9 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
  *       The time runs from the {@code create} call (topic check, clients, end offsets) to ready;
  *       the time from the moment the replay target is known ({@code status().replayTarget() > 0})
  *       to ready is printed as well ("replay only").
- *   <li>{@code PLAIN_CONSUMER}: a new {@code KafkaConsumer<byte[], byte[]>} with Kafka's default
- *       settings: {@code assign} all partitions, {@code seekToBeginning}, {@code endOffsets}, then
+ *   <li>{@code PLAIN_CONSUMER}: a new {@code KafkaConsumer<byte[], byte[]>} with the consumer
+ *       settings a Cachet node uses (5,000 records per poll, 100 ms fetch wait; {@code plain=kafka}:
+ *       Kafka's defaults instead): {@code assign} all partitions, {@code seekToBeginning}, {@code endOffsets}, then
  *       {@code poll} until every position reaches its end offset, adding offset, key and value
  *       lengths into a checksum. The time runs from the constructor to the end.
  * </ul>
@@ -61,14 +62,15 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
  * </pre>
  *
  * Arguments ({@code name=value}, defaults in brackets): {@code keys} [100000], {@code updates}
- * [10], {@code partitions} [1] (of the topic written), {@code rounds} [3], {@code bootstrap} [empty: start a
- * broker]. About 2 minutes with the
+ * [10], {@code partitions} [1] (of the topic written), {@code rounds} [3], {@code plain} [cachet: the
+ * plain consumer gets a Cachet node's consumer settings; kafka: Kafka's defaults], {@code bootstrap}
+ * [empty: start a broker]. About 2 minutes with the
  * defaults. Or run {@code benchmarks/scripts/replication-bench.sh}.
  */
 public final class ReplayBenchmark {
 
   private static final String USAGE =
-      "ReplayBenchmark [keys=100000] [updates=10] [partitions=1] [rounds=3] [bootstrap=host:port]";
+      "ReplayBenchmark [keys=100000] [updates=10] [partitions=1] [rounds=3] [plain=cachet|kafka] [bootstrap=host:port]";
 
   private ReplayBenchmark() {}
 
@@ -112,15 +114,19 @@ public final class ReplayBenchmark {
     }
   }
 
-  /** Reads {@code topic} from the beginning to its end offsets with a plain consumer. */
-  static Run plain(Kafka kafka, String topic, String clientId) {
+  /**
+   * Reads {@code topic} from the beginning to its end offsets with a plain consumer, with the
+   * consumer settings of a Cachet node ({@code likeCachet}) or Kafka's defaults.
+   */
+  static Run plain(Kafka kafka, String topic, String clientId, boolean likeCachet) {
     long brokerCpu = kafka.cpuNanos();
     long processCpu = ReplicationFixtures.processCpuNanos();
     long threadCpu = ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
     long started = System.nanoTime();
     long[] counts = new long[2]; // records, checksum
     try (KafkaConsumer<byte[], byte[]> consumer =
-        new KafkaConsumer<>(ReplicationFixtures.plainConsumer(kafka.bootstrapServers(), clientId))) {
+        new KafkaConsumer<>(likeCachet ? ReplicationFixtures.plainConsumerLikeCachet(kafka.bootstrapServers(), clientId)
+            : ReplicationFixtures.plainConsumer(kafka.bootstrapServers(), clientId))) {
       ReplicationFixtures.readToEnd(consumer, topic, record -> {
         counts[0]++;
         counts[1] += record.offset() + record.key().length + (record.value() == null ? 0 : record.value().length);
@@ -143,7 +149,13 @@ public final class ReplayBenchmark {
    */
   public static void main(String[] args) {
     Map<String, String> a = ReplicationFixtures.arguments(args,
-        Map.of("keys", "100000", "updates", "10", "partitions", "1", "rounds", "3", "bootstrap", ""), USAGE);
+        Map.of("keys", "100000", "updates", "10", "partitions", "1", "rounds", "3", "plain", "cachet", "bootstrap", ""),
+        USAGE);
+    boolean likeCachet = switch (a.get("plain")) {
+      case "cachet" -> true;
+      case "kafka" -> false;
+      default -> throw new IllegalArgumentException("plain must be cachet or kafka, was '" + a.get("plain") + "'");
+    };
     int keys = Integer.parseInt(a.get("keys"));
     int partitions = Integer.parseInt(a.get("partitions"));
     int updates = Integer.parseInt(a.get("updates"));
@@ -166,7 +178,7 @@ public final class ReplayBenchmark {
       ReplicationFixtures.settle();
 
       progress("warm-up (load %s)", load1());
-      Run warmPlain = plain(kafka, topic, "plain-warmup");
+      Run warmPlain = plain(kafka, topic, "plain-warmup", likeCachet);
       ReplicationFixtures.settle();
       Run warmCachet = cachet(kafka, topic, "replay-warmup");
       rows.add(row("warm-up", "plain, Cachet", warmPlain, warmCachet, load1()));
@@ -182,9 +194,9 @@ public final class ReplayBenchmark {
         if (cachetFirst) {
           c = cachet(kafka, topic, "replay-" + r);
           ReplicationFixtures.settle();
-          p = plain(kafka, topic, "plain-" + r);
+          p = plain(kafka, topic, "plain-" + r, likeCachet);
         } else {
-          p = plain(kafka, topic, "plain-" + r);
+          p = plain(kafka, topic, "plain-" + r, likeCachet);
           ReplicationFixtures.settle();
           c = cachet(kafka, topic, "replay-" + r);
         }
@@ -203,8 +215,11 @@ public final class ReplayBenchmark {
     out.append("Broker: ").append(broker).append(".\n");
     out.append(String.format(Locale.ROOT,
         "Topic: %,d records (%,d keys x %d updates, %d-byte values, %d partition(s)), written through Cachet.%n"
+            + "Plain consumer settings: %s.%n"
             + "Heap: -Xmx %d MiB; GC: %s.%n%n",
         records, keys, updates, ReplicationFixtures.VALUE_LENGTH, partitions,
+        likeCachet ? "a Cachet node's (max.poll.records=5000, fetch.max.wait.ms=100, auto.offset.reset=none)"
+            : "Kafka's defaults (max.poll.records=500, fetch.max.wait.ms=500)",
         Runtime.getRuntime().maxMemory() >> 20, ReplicationFixtures.collectors()));
     out.append("| round | order | load | plain consumer s | plain records/s | Cachet create to ready s | Cachet records/s"
         + " | Cachet replay only s | Cachet / plain |\n");
@@ -212,9 +227,10 @@ public final class ReplayBenchmark {
     rows.forEach(out::append);
     out.append(String.format(Locale.ROOT,
         "%nMedian over %d rounds: plain %,.0f records/s, Cachet %,.0f records/s; median of per-round ratios **%.2f**"
-            + " (target >= 0.70: %s).%n",
+            + " (target >= 0.70: %s), load average (1 min) %s before, %s after.%n",
         rounds, ReplicationFixtures.median(plainRates), ReplicationFixtures.median(cachetRates),
-        ReplicationFixtures.median(ratios), ReplicationFixtures.median(ratios) >= 0.7 ? "met" : "missed"));
+        ReplicationFixtures.median(ratios), ReplicationFixtures.median(ratios) >= 0.7 ? "met" : "missed", loadBefore,
+        loadAfter));
     out.append("\nCPU seconds over the same intervals: the reading thread (plain: the caller of poll; Cachet: its apply"
         + " thread, which polls and applies), this whole JVM, and the broker JVM; and the reading thread's CPU per"
         + " record.\n\n");

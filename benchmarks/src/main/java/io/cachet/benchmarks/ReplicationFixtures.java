@@ -373,6 +373,23 @@ final class ReplicationFixtures {
     return c;
   }
 
+  /**
+   * The plain consumer's properties with the settings a Cachet node gives its own consumer
+   * ({@code KafkaClients.consumer}: 5,000 records per poll, 100 ms fetch wait, no offset reset, no
+   * topic auto-creation, 500 ms reconnect back-off), so a comparison differs only in what is done
+   * with each record.
+   */
+  static Map<String, Object> plainConsumerLikeCachet(String bootstrap, String clientId) {
+    Map<String, Object> c = plainConsumer(bootstrap, clientId);
+    c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
+    c.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "100");
+    c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
+    c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_uncommitted");
+    c.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, "false");
+    c.put("reconnect.backoff.max.ms", "500");
+    return c;
+  }
+
   /** A fresh, unused topic name: {@code prefix-<hex time>}. */
   static String topicName(String prefix) {
     return prefix + "-" + Long.toHexString(System.currentTimeMillis());

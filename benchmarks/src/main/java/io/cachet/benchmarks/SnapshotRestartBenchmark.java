@@ -62,10 +62,12 @@ public final class SnapshotRestartBenchmark {
   private SnapshotRestartBenchmark() {}
 
   /** One timed start: create returned, ready, records replayed, and the close that wrote the snapshot. */
-  record Start(long createNanos, long readyNanos, long replayed, long entries, long closeNanos, long snapshotBytes) {}
+  record Start(long createNanos, long readyNanos, long cpuNanos, long replayed, long entries, long closeNanos,
+      long snapshotBytes) {}
 
   /** Starts a node with {@code snapshot}, waits until ready, closes it (writing the snapshot). */
   static Start start(String bootstrap, String topic, String nodeId, Path snapshot) {
+    long cpu = ReplicationFixtures.processCpuNanos();
     long started = System.nanoTime();
     Node node = ReplicationFixtures.node(bootstrap, topic, nodeId, snapshot, Duration.ZERO);
     long created = System.nanoTime();
@@ -81,6 +83,7 @@ public final class SnapshotRestartBenchmark {
         LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
       }
       ready = System.nanoTime();
+      cpu = ReplicationFixtures.processCpuNanos() - cpu;
       status = replicated.status();
     } catch (RuntimeException e) {
       node.close();
@@ -89,7 +92,7 @@ public final class SnapshotRestartBenchmark {
     long closing = System.nanoTime();
     node.close();
     long closed = System.nanoTime();
-    return new Start(created - started, ready - started, status.replayedRecords(), status.entries(), closed - closing,
+    return new Start(created - started, ready - started, cpu, status.replayedRecords(), status.entries(), closed - closing,
         size(snapshot));
   }
 
@@ -120,6 +123,8 @@ public final class SnapshotRestartBenchmark {
     List<String> rows = new ArrayList<>();
     double[] full = new double[rounds];
     double[] fromSnapshot = new double[rounds];
+    double[] fullCpu = new double[rounds];
+    double[] snapshotCpu = new double[rounds];
     String broker;
     long records;
     try (Kafka kafka = Kafka.start(ReplicationFixtures.bootstrapArgument(a))) {
@@ -147,9 +152,11 @@ public final class SnapshotRestartBenchmark {
             Files.deleteIfExists(snapshot);
             s = check(start(bootstrap, topic, "full-" + r, snapshot), records, keys);
             full[r] = s.readyNanos() / 1e9;
+            fullCpu[r] = s.cpuNanos() / 1e9;
           } else {
             s = check(start(bootstrap, topic, "snapshot-" + r, snapshot), 0, keys);
             fromSnapshot[r] = s.readyNanos() / 1e9;
+            snapshotCpu[r] = s.cpuNanos() / 1e9;
           }
           rows.add(row(Integer.toString(r + 1), isFull ? "full replay" : "snapshot", s, loadAt));
         }
@@ -165,15 +172,24 @@ public final class SnapshotRestartBenchmark {
     out.append(String.format(Locale.ROOT,
         "Topic: %,d records (%,d keys x %d updates, %d-byte values, 1 partition), written through Cachet.%n%n",
         records, keys, updates, ReplicationFixtures.VALUE_LENGTH));
-    out.append("| round | start | load | create returned s | ready s | records replayed | entries | close (writes"
-        + " snapshot) s | snapshot MiB |\n");
-    out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    out.append("| round | start | load | create returned s | ready s | JVM CPU s to ready | records replayed | entries"
+        + " | close (writes snapshot) s | snapshot MiB |\n");
+    out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     rows.forEach(out::append);
     double f = ReplicationFixtures.median(full);
     double s = ReplicationFixtures.median(fromSnapshot);
     out.append(String.format(Locale.ROOT,
-        "%nMedian time to ready over %d rounds: full replay %.2f s, from snapshot %.2f s: **%.1fx** faster.%n",
-        rounds, f, s, s > 0 ? f / s : 0));
+        "%nMedian time to ready over %d rounds: full replay %.2f s, from snapshot %.2f s: **%.1fx** faster"
+            + " (target >= 5x: %s); load average (1 min) %s before, %s after; %d processors load the snapshot's"
+            + " sections.%n",
+        rounds, f, s, s > 0 ? f / s : 0, s > 0 && f / s >= 5 ? "met" : "missed", loadBefore, loadAfter,
+        Runtime.getRuntime().availableProcessors()));
+    double fc = ReplicationFixtures.median(fullCpu);
+    double sc = ReplicationFixtures.median(snapshotCpu);
+    out.append(String.format(Locale.ROOT,
+        "CPU seconds of this JVM (all its threads, the collector's included) from create to ready, median: full"
+            + " replay %.2f, from snapshot %.2f: %.1fx less (less sensitive to other load than the times).%n",
+        fc, sc, sc > 0 ? fc / sc : 0));
     System.out.print(out);
     System.out.flush();
   }
@@ -187,8 +203,8 @@ public final class SnapshotRestartBenchmark {
   }
 
   private static String row(String round, String what, Start s, String load) {
-    return String.format(Locale.ROOT, "| %s | %s | %s | %.3f | %.3f | %,d | %,d | %.3f | %.1f |%n", round, what, load,
-        s.createNanos() / 1e9, s.readyNanos() / 1e9, s.replayed(), s.entries(), s.closeNanos() / 1e9,
+    return String.format(Locale.ROOT, "| %s | %s | %s | %.3f | %.3f | %.2f | %,d | %,d | %.3f | %.1f |%n", round, what,
+        load, s.createNanos() / 1e9, s.readyNanos() / 1e9, s.cpuNanos() / 1e9, s.replayed(), s.entries(), s.closeNanos() / 1e9,
         s.snapshotBytes() / (double) (1 << 20));
   }
 

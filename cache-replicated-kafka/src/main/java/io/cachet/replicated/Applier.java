@@ -184,6 +184,7 @@ final class Applier<K, V> {
           for (ConsumerRecord<byte[], byte[]> record : batch.records()) {
             applyRecord(record, now);
           }
+          replayed.add(batch.records().count());
           for (TopicPartition tp : batch.records().partitions()) {
             replica.advance(tp.partition(), batch.positions()[tp.partition()]);
           }
@@ -352,7 +353,6 @@ final class Applier<K, V> {
     Header header = record.headers().lastHeader(RecordMeta.HEADER);
     Replica.Outcome<K> outcome = replica.apply(record.partition(), record.offset(), record.timestamp(), record.key(),
         record.value(), header == null ? null : header.value(), now);
-    replayed.increment();
     if (outcome == null || !outcome.decodable()) {
       LOG.warn("Cache '{}' skipped the record at {}-{} offset {}: not written by Cachet ({}); skipped records: {}",
           name, topic, record.partition(), record.offset(),

@@ -2,7 +2,6 @@ package io.cachet.replicated;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 
-import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import org.jspecify.annotations.Nullable;
 
@@ -54,13 +53,17 @@ record RecordMeta(Op op, boolean conditional, long expected, long deadline, long
       this.code = (byte) code;
     }
 
-    static @Nullable Op of(byte code) {
+    /** Indexed by code; {@code values()} would copy the array for every record. */
+    private static final @Nullable Op[] BY_CODE = new Op[11];
+
+    static {
       for (Op op : values()) {
-        if (op.code == code) {
-          return op;
-        }
+        BY_CODE[op.code] = op;
       }
-      return null;
+    }
+
+    static @Nullable Op of(byte code) {
+      return code >= 0 && code < BY_CODE.length ? BY_CODE[code] : null;
     }
   }
 
@@ -94,26 +97,29 @@ record RecordMeta(Op op, boolean conditional, long expected, long deadline, long
 
   /** Decodes a header value; {@code null} when it is not a version-1 metadata header. */
   static @Nullable RecordMeta decode(byte @Nullable [] bytes) {
+    // Read in place: one object per record (the metadata itself), whatever the JIT makes of a buffer.
     if (bytes == null || bytes.length < FIXED_BYTES || bytes[0] != VERSION) {
       return null;
     }
-    try {
-      ByteBuffer buffer = ByteBuffer.wrap(bytes);
-      buffer.get();
-      Op op = Op.of(buffer.get());
-      byte flags = buffer.get();
-      long expected = buffer.getLong();
-      long deadline = buffer.getLong();
-      long session = buffer.getLong();
-      long request = buffer.getLong();
-      int length = buffer.getShort();
-      if (op == null || (flags & ~1) != 0 || deadline < 0 || length < 0 || length != buffer.remaining()) {
-        return null;
-      }
-      return new RecordMeta(op, (flags & 1) != 0, expected, deadline, session, request,
-          nodeId(bytes, buffer.position(), length));
-    } catch (BufferUnderflowException e) {
+    Op op = Op.of(bytes[1]);
+    byte flags = bytes[2];
+    long expected = getLong(bytes, 3);
+    long deadline = getLong(bytes, 11);
+    long session = getLong(bytes, 19);
+    long request = getLong(bytes, 27);
+    int length = (short) (((bytes[35] & 0xFF) << 8) | (bytes[36] & 0xFF));
+    if (op == null || (flags & ~1) != 0 || deadline < 0 || length < 0 || length != bytes.length - FIXED_BYTES) {
       return null;
     }
+    return new RecordMeta(op, (flags & 1) != 0, expected, deadline, session, request,
+        nodeId(bytes, FIXED_BYTES, length));
+  }
+
+  private static long getLong(byte[] bytes, int from) {
+    long v = 0;
+    for (int i = from; i < from + Long.BYTES; i++) {
+      v = (v << 8) | (bytes[i] & 0xFF);
+    }
+    return v;
   }
 }

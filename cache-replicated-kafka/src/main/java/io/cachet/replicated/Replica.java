@@ -43,6 +43,7 @@ final class Replica<K, V> {
   /** Replaced only while empty, before the replica is ready ({@link #presize}); volatile for the readers. */
   private volatile ConcurrentHashMap<K, Entry<V>> entries = new ConcurrentHashMap<>();
   private final AtomicLongArray positions;
+  /** Written by one thread at a time (the apply thread, or the snapshot loader before it starts). */
   private final AtomicLong present = new AtomicLong();
   private final AtomicLong skipped = new AtomicLong();
   private final AtomicLong applied = new AtomicLong();
@@ -133,7 +134,8 @@ final class Replica<K, V> {
       skipped.incrementAndGet();
       return null;
     }
-    applied.incrementAndGet();
+    // Only the apply thread writes these counters: no atomic read-modify-write per record.
+    applied.setRelease(applied.getPlain() + 1);
     forgetOldTombstones(partition, timestamp);
     RecordMeta meta = RecordMeta.decode(metaBytes);
     V value = null;
@@ -214,7 +216,7 @@ final class Replica<K, V> {
     boolean had = previous != null && previous.value() != null;
     boolean has = next.value() != null;
     if (had != has) {
-      present.addAndGet(has ? 1 : -1);
+      present.setRelease(present.getPlain() + (has ? 1 : -1));
     }
   }
 
@@ -293,6 +295,21 @@ final class Replica<K, V> {
     } else if (entry.value() != null && entry.deadline() != 0) {
       deadlines.add(new Deadline<>(entry.deadline(), key, entry.offset()));
     }
+  }
+
+  /**
+   * Restores a value without a deadline whose latest record applied ({@link Entry.Plain}) from a
+   * snapshot; several threads may call this at once, before the apply thread starts. Returns
+   * {@code false}, storing nothing, when the key is already there. The caller counts what it
+   * stored and passes the total to {@link #restoredPresent}.
+   */
+  boolean restoreConcurrently(K key, Entry<V> entry) {
+    return entries.putIfAbsent(key, entry) == null;
+  }
+
+  /** Counts the values stored by {@link #restoreConcurrently}. */
+  void restoredPresent(long count) {
+    present.addAndGet(count);
   }
 
   /** Sorts restored tombstones into offset order (after the last {@link #restore}). */

@@ -1,34 +1,67 @@
 package io.cachet.replicated;
 
 import io.cachet.codec.Codec;
+import io.cachet.replicated.SnapshotIo.Input;
+import io.cachet.replicated.SnapshotIo.Output;
 import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.EOFException;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
+import java.io.InterruptedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
-import java.util.zip.CRC32;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.zip.CRC32C;
 import java.util.zip.CheckedInputStream;
-import java.util.zip.CheckedOutputStream;
 
 /**
  * A replica saved to a local file: the positions it had reached and every entry it held, so a
- * restart applies only the records written since. Layout: {@code "CACHETSN" version:int
- * writtenAt:long topic:UTF topicId:UTF partitions:int positions:long[] count:long entries crc32:long}; each entry is
- * {@code key:bytes hasValue:byte [value:bytes] deadline:long partition:int offset:long
- * timestamp:long anchored:byte writer:UTF}, bytes as {@code length:int data}.
+ * restart applies only the records written since.
+ *
+ * <p>Layout, version 2 (big-endian; {@code UTF} is {@code DataOutput.writeUTF}): a header
+ * {@code "CACHETSN" version:int writtenAt:long topic:UTF topicId:UTF partitions:int
+ * positions:long[partitions] entries:long sections:int}, then per section {@code entries:long
+ * bytes:long crc32c:int}, then {@code headerCrc32c:int} over everything before it; then the
+ * sections' bytes, one after the other, to the end of the file. A section is a run of entries:
+ * {@code kind:byte partition:varint offset:varint key:bytes}, then for kind 0 (a value without a
+ * deadline, anchored: most entries) {@code value:bytes}, for kind 1 {@code hasValue:byte
+ * [value:bytes] deadline:long timestamp:long anchored:byte writer:bytes(UTF-8)}. Varints are
+ * unsigned LEB128; {@code bytes} is a varint length and the data.
+ *
+ * <p>Why sections: they are independent (own count, length and checksum), so a large snapshot is
+ * decoded on as many threads as there are processors, each putting its entries straight into the
+ * replica's concurrent map. The file's size must equal the header's plus the sections' lengths,
+ * so a truncated or extended file is refused before anything is decoded, and no length read from
+ * the file can make a reader allocate or read beyond its section.
  */
 final class Snapshot {
 
-  private static final byte[] MAGIC = "CACHETSN".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-  private static final int VERSION = 1;
+  private static final byte[] MAGIC = "CACHETSN".getBytes(StandardCharsets.US_ASCII);
+  /** Version 1 stored every entry with its record's timestamp, writer and deadline, in one checksummed run. */
+  static final int VERSION = 2;
+  private static final int PLAIN = 0;
+  private static final int FULL = 1;
+  /** Entries per section when writing; fewer sections than this many entries each would not pay. */
+  private static final long ENTRIES_PER_SECTION = 1 << 16;
+  private static final int MAX_SECTIONS = 64;
+  /** Refuses headers claiming absurd sizes before allocating for them. */
+  private static final int MAX_PARTITIONS = 1 << 20;
 
   private Snapshot() {}
 
@@ -41,70 +74,130 @@ final class Snapshot {
     }
   }
 
+  /** One section's place in the file. */
+  private record Section(long entries, long start, long bytes, int crc) {}
+
   /** Writes the replica atomically (a temporary file moved over the old one). Call on the apply thread. */
   static <K, V> long write(Path path, String topic, String topicId, Replica<K, V> replica, Codec<K> keys,
       Codec<V> values, long nowMillis) throws IOException {
+    return write(path, topic, topicId, replica, keys, values, nowMillis, ENTRIES_PER_SECTION);
+  }
+
+  /** Writes the replica as above, in sections of about {@code entriesPerSection} entries (tests use small ones). */
+  static <K, V> long write(Path path, String topic, String topicId, Replica<K, V> replica, Codec<K> keys,
+      Codec<V> values, long nowMillis, long entriesPerSection) throws IOException {
     Path parent = path.toAbsolutePath().getParent();
     if (parent != null) {
       Files.createDirectories(parent);
     }
     Path temporary = path.resolveSibling(path.getFileName() + ".tmp");
+    long size = 0;
+    for (Map.Entry<K, Entry<V>> ignored : replica.entries()) {
+      size++;
+    }
+    int sectionCount = (int) Math.max(1, Math.min(MAX_SECTIONS, (size + entriesPerSection - 1) / entriesPerSection));
+    long perSection = Math.max(1, (size + sectionCount - 1) / sectionCount);
+    long[] positions = new long[replica.partitions()];
+    for (int p = 0; p < positions.length; p++) {
+      positions[p] = replica.position(p);
+    }
+    Section[] sections = new Section[sectionCount];
+    Arrays.fill(sections, new Section(0, 0, 0, 0));
+    int headerLength = header(nowMillis, topic, topicId, positions, 0, sections).length;
     long count = 0;
-    CRC32 crc = new CRC32();
-    try (OutputStream file = Files.newOutputStream(temporary);
-        DataOutputStream out = new DataOutputStream(new BufferedOutputStream(new CheckedOutputStream(file, crc), 1 << 16))) {
-      out.write(MAGIC);
-      out.writeInt(VERSION);
-      out.writeLong(nowMillis);
-      out.writeUTF(topic);
-      out.writeUTF(topicId);
-      out.writeInt(replica.partitions());
-      for (int p = 0; p < replica.partitions(); p++) {
-        out.writeLong(replica.position(p));
-      }
-      long size = 0;
-      for (Map.Entry<K, Entry<V>> ignored : replica.entries()) {
-        size++;
-      }
-      out.writeLong(size);
+    try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+        StandardOpenOption.TRUNCATE_EXISTING)) {
+      channel.position(headerLength);
+      Output out = new Output(channel);
+      int section = 0;
+      long inSection = 0;
+      long start = headerLength;
       for (Map.Entry<K, Entry<V>> e : replica.entries()) {
-        Entry<V> entry = e.getValue();
-        writeBytes(out, keys.encode(e.getKey()));
-        out.writeBoolean(entry.value() != null);
-        if (entry.value() != null) {
-          writeBytes(out, values.encode(entry.value()));
+        if (inSection == perSection && section < sectionCount - 1) {
+          long bytes = out.flush();
+          sections[section++] = new Section(inSection, start, bytes, out.crc());
+          start += bytes;
+          out.restart();
+          inSection = 0;
         }
-        out.writeLong(entry.deadline());
-        out.writeInt(entry.partition());
-        out.writeLong(entry.offset());
-        out.writeLong(entry.timestamp());
-        out.writeBoolean(entry.anchored());
-        out.writeUTF(entry.writer());
+        writeEntry(out, keys.encode(e.getKey()), e.getValue(), values);
+        inSection++;
         count++;
       }
-      out.flush();
-      long checksum = crc.getValue();
-      out.writeLong(checksum);
+      long bytes = out.flush();
+      sections[section] = new Section(inSection, start, bytes, out.crc());
+      ByteBuffer header = ByteBuffer.wrap(header(nowMillis, topic, topicId, positions, count, sections));
+      while (header.hasRemaining()) {
+        channel.write(header, header.position());
+      }
     }
     Files.move(temporary, path, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     return count;
   }
 
+  private static <V> void writeEntry(Output out, byte[] key, Entry<V> entry, Codec<V> values) throws IOException {
+    boolean plain = entry instanceof Entry.Plain;
+    out.writeByte(plain ? PLAIN : FULL);
+    out.writeVarLong(entry.partition());
+    out.writeVarLong(entry.offset());
+    out.writeBytes(key);
+    if (plain) {
+      out.writeBytes(values.encode(entry.value()));
+      return;
+    }
+    out.writeByte(entry.value() != null ? 1 : 0);
+    if (entry.value() != null) {
+      out.writeBytes(values.encode(entry.value()));
+    }
+    out.writeLong(entry.deadline());
+    out.writeLong(entry.timestamp());
+    out.writeByte(entry.anchored() ? 1 : 0);
+    out.writeBytes(entry.writer().getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static byte[] header(long writtenAt, String topic, String topicId, long[] positions, long entries,
+      Section[] sections) throws IOException {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    DataOutputStream out = new DataOutputStream(bytes);
+    out.write(MAGIC);
+    out.writeInt(VERSION);
+    out.writeLong(writtenAt);
+    out.writeUTF(topic);
+    out.writeUTF(topicId);
+    out.writeInt(positions.length);
+    for (long position : positions) {
+      out.writeLong(position);
+    }
+    out.writeLong(entries);
+    out.writeInt(sections.length);
+    for (Section s : sections) {
+      out.writeLong(s.entries());
+      out.writeLong(s.bytes());
+      out.writeInt(s.crc());
+    }
+    CRC32C crc = new CRC32C();
+    crc.update(bytes.toByteArray());
+    out.writeInt((int) crc.getValue());
+    return bytes.toByteArray();
+  }
+
   /**
-   * Reads a snapshot into an empty replica and returns the positions it reached.
+   * Reads a snapshot into an empty replica and returns the positions it reached. Large snapshots
+   * are decoded on several threads at once (one per processor, at most one per section).
    *
    * @param maxAgeMillis the topic's {@code delete.retention.ms}: an older snapshot may have missed
    *     tombstones the cleaner has since dropped, so it is refused
-   * @throws UnusableSnapshotException when the file is corrupt, too old, or belongs to another
-   *     topic or layout
+   * @throws UnusableSnapshotException when the file is corrupt, truncated, too old, of another
+   *     format version, or belongs to another topic; the replica may then hold part of it and must
+   *     be discarded
    * @throws IOException when the file cannot be read
    */
   static <K, V> long[] read(Path path, String topic, String topicId, Replica<K, V> replica, Codec<K> keys,
       Codec<V> values, long nowMillis, long maxAgeMillis) throws IOException {
-    CRC32 crc = new CRC32();
-    try (InputStream file = Files.newInputStream(path);
-        CheckedInputStream checked = new CheckedInputStream(new BufferedInputStream(file, 1 << 16), crc);
-        DataInputStream in = new DataInputStream(checked)) {
+    try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
+      CRC32C crc = new CRC32C();
+      Counting counted = new Counting(new BufferedInputStream(Channels.newInputStream(channel), 1 << 16));
+      DataInputStream in = new DataInputStream(new CheckedInputStream(counted, crc));
       byte[] magic = new byte[MAGIC.length];
       in.readFully(magic);
       if (!Arrays.equals(magic, MAGIC)) {
@@ -112,7 +205,7 @@ final class Snapshot {
       }
       int version = in.readInt();
       if (version != VERSION) {
-        throw new UnusableSnapshotException("snapshot version " + version + ", expected " + VERSION);
+        throw new UnusableSnapshotException("snapshot format version " + version + ", this version reads " + VERSION);
       }
       long writtenAt = in.readLong();
       if (nowMillis - writtenAt > maxAgeMillis) {
@@ -130,7 +223,7 @@ final class Snapshot {
             + ", now " + topicId + "): it was deleted and recreated");
       }
       int partitions = in.readInt();
-      if (partitions != replica.partitions()) {
+      if (partitions != replica.partitions() || partitions > MAX_PARTITIONS) {
         throw new UnusableSnapshotException(
             "snapshot has " + partitions + " partition(s), the topic " + replica.partitions());
       }
@@ -142,33 +235,43 @@ final class Snapshot {
         }
       }
       long count = in.readLong();
-      if (count < 0) {
-        throw new UnusableSnapshotException("negative entry count " + count);
+      int sectionCount = in.readInt();
+      if (count < 0 || sectionCount < 1 || sectionCount > MAX_SECTIONS) {
+        throw new UnusableSnapshotException("bad entry count " + count + " or section count " + sectionCount);
+      }
+      long[][] table = new long[sectionCount][];
+      int[] crcs = new int[sectionCount];
+      for (int s = 0; s < sectionCount; s++) {
+        table[s] = new long[] {in.readLong(), in.readLong()};
+        crcs[s] = in.readInt();
+      }
+      int expectedHeaderCrc = (int) crc.getValue();
+      if (in.readInt() != expectedHeaderCrc) {
+        throw new UnusableSnapshotException("header checksum mismatch");
+      }
+      List<Section> sections = new ArrayList<>(sectionCount);
+      long start = counted.count();
+      long entries = 0;
+      for (int s = 0; s < sectionCount; s++) {
+        if (table[s][0] < 0 || table[s][1] < 0) {
+          throw new UnusableSnapshotException("bad section " + s);
+        }
+        sections.add(new Section(table[s][0], start, table[s][1], crcs[s]));
+        start += table[s][1];
+        entries += table[s][0];
+      }
+      long fileSize = channel.size();
+      if (fileSize < start) {
+        throw new UnusableSnapshotException("truncated: " + fileSize + " bytes, the header promises " + start);
+      }
+      if (fileSize > start) {
+        throw new UnusableSnapshotException("trailing bytes: " + fileSize + " bytes, the header promises " + start);
+      }
+      if (entries != count) {
+        throw new UnusableSnapshotException("sections hold " + entries + " entries, the header says " + count);
       }
       replica.presize(count);
-      for (long i = 0; i < count; i++) {
-        K key = keys.decode(readBytes(in));
-        V value = in.readBoolean() ? values.decode(readBytes(in)) : null;
-        long deadline = in.readLong();
-        int partition = in.readInt();
-        long offset = in.readLong();
-        long timestamp = in.readLong();
-        boolean anchored = in.readBoolean();
-        String writer = in.readUTF();
-        if (partition < 0 || partition >= partitions || offset >= positions[partition]) {
-          throw new UnusableSnapshotException("entry at partition " + partition + " offset " + offset
-              + " is beyond the snapshot's positions");
-        }
-        replica.restore(key, Entry.of(value, deadline, partition, offset, timestamp, anchored, writer, nowMillis));
-      }
-      long expected = crc.getValue();
-      long stored = in.readLong();
-      if (stored != expected) {
-        throw new UnusableSnapshotException("checksum mismatch");
-      }
-      if (in.read() != -1) {
-        throw new UnusableSnapshotException("trailing bytes after the checksum");
-      }
+      new Loader<>(channel, replica, keys, values, positions, nowMillis, sections).run();
       replica.restored();
       for (int p = 0; p < partitions; p++) {
         replica.advance(p, positions[p]);
@@ -176,23 +279,161 @@ final class Snapshot {
       return positions;
     } catch (EOFException e) {
       throw new UnusableSnapshotException("truncated");
+    } catch (java.io.UTFDataFormatException e) {
+      throw new UnusableSnapshotException("undecodable header: " + e.getMessage());
     } catch (RuntimeException e) {
       throw new UnusableSnapshotException("undecodable: " + e);
     }
   }
 
-  private static void writeBytes(DataOutputStream out, byte[] bytes) throws IOException {
-    out.writeInt(bytes.length);
-    out.write(bytes);
+  /** Decodes the sections into the replica, on up to one thread per processor. */
+  private static final class Loader<K, V> {
+
+    private final FileChannel channel;
+    private final Replica<K, V> replica;
+    private final Codec<K> keys;
+    private final Codec<V> values;
+    private final long[] positions;
+    private final long nowMillis;
+    private final List<Section> sections;
+    private final AtomicInteger next = new AtomicInteger();
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private final AtomicLong restored = new AtomicLong();
+    /** Entries other than plain ones: restored on the calling thread afterwards (few, and they need more bookkeeping). */
+    private final List<Map.Entry<K, Entry<V>>> others = new ArrayList<>();
+
+    Loader(FileChannel channel, Replica<K, V> replica, Codec<K> keys, Codec<V> values, long[] positions,
+        long nowMillis, List<Section> sections) {
+      this.channel = channel;
+      this.replica = replica;
+      this.keys = keys;
+      this.values = values;
+      this.positions = positions;
+      this.nowMillis = nowMillis;
+      this.sections = sections;
+    }
+
+    void run() throws IOException {
+      int threads = Math.min(sections.size(), Runtime.getRuntime().availableProcessors());
+      List<Thread> helpers = new ArrayList<>();
+      for (int i = 1; i < threads; i++) {
+        Thread t = new Thread(this::work, "cachet-snapshot-load-" + i);
+        t.setDaemon(true);
+        t.start();
+        helpers.add(t);
+      }
+      work();
+      boolean interrupted = false;
+      for (Thread t : helpers) {
+        while (true) {
+          try {
+            t.join();
+            break;
+          } catch (InterruptedException e) {
+            interrupted = true;
+            failure.compareAndSet(null, new InterruptedIOException("interrupted while loading the snapshot"));
+          }
+        }
+      }
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+      Throwable t = failure.get();
+      if (t instanceof IOException e) {
+        throw e;
+      } else if (t instanceof RuntimeException e) {
+        throw e;
+      } else if (t instanceof Error e) {
+        throw e;
+      }
+      for (Map.Entry<K, Entry<V>> e : others) {
+        if (replica.get(e.getKey()) != null) {
+          throw new UnusableSnapshotException("a key appears twice");
+        }
+        replica.restore(e.getKey(), e.getValue());
+      }
+      replica.restoredPresent(restored.get());
+    }
+
+    private void work() {
+      try {
+        for (int s = next.getAndIncrement(); s < sections.size() && failure.get() == null; s = next.getAndIncrement()) {
+          load(sections.get(s));
+        }
+      } catch (Throwable t) {
+        failure.compareAndSet(null, t instanceof EOFException ? new UnusableSnapshotException("truncated") : t);
+      }
+    }
+
+    private void load(Section section) throws IOException {
+      Input in = new Input(channel, section.start(), section.bytes());
+      long present = 0;
+      List<Map.Entry<K, Entry<V>>> full = new ArrayList<>();
+      for (long i = 0; i < section.entries(); i++) {
+        int kind = in.readByte();
+        int partition = in.readVarInt(positions.length - 1, "partition");
+        long offset = in.readVarLong();
+        if (offset < 0 || offset >= positions[partition]) {
+          throw new UnusableSnapshotException("entry at partition " + partition + " offset " + offset
+              + " is beyond the snapshot's positions");
+        }
+        K key = keys.decode(in.readBytes());
+        if (kind == PLAIN) {
+          V value = values.decode(in.readBytes());
+          if (!replica.restoreConcurrently(key, Entry.of(value, 0, partition, offset, 0, true, "", nowMillis))) {
+            throw new UnusableSnapshotException("a key appears twice");
+          }
+          present++;
+        } else if (kind == FULL) {
+          V value = in.readByte() != 0 ? values.decode(in.readBytes()) : null;
+          long deadline = in.readLong();
+          long timestamp = in.readLong();
+          boolean anchored = in.readByte() != 0;
+          String writer = new String(in.readBytes(), StandardCharsets.UTF_8);
+          full.add(Map.entry(key, Entry.of(value, deadline, partition, offset, timestamp, anchored, writer, nowMillis)));
+        } else {
+          throw new UnusableSnapshotException("unknown entry kind " + kind);
+        }
+      }
+      if (in.finish() != section.crc()) {
+        throw new UnusableSnapshotException("checksum mismatch");
+      }
+      restored.addAndGet(present);
+      synchronized (others) {
+        others.addAll(full);
+      }
+    }
   }
 
-  private static byte[] readBytes(DataInputStream in) throws IOException {
-    int length = in.readInt();
-    if (length < 0 || length > (1 << 30)) {
-      throw new UnusableSnapshotException("bad length " + length);
+  /** Counts the bytes read through it: the header's length. */
+  private static final class Counting extends FilterInputStream {
+
+    private long count;
+
+    Counting(InputStream in) {
+      super(in);
     }
-    byte[] bytes = new byte[length];
-    in.readFully(bytes);
-    return bytes;
+
+    long count() {
+      return count;
+    }
+
+    @Override
+    public int read() throws IOException {
+      int b = super.read();
+      if (b >= 0) {
+        count++;
+      }
+      return b;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      int n = super.read(b, off, len);
+      if (n > 0) {
+        count += n;
+      }
+      return n;
+    }
   }
 }

@@ -1,0 +1,213 @@
+package io.cachet.replicated;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.cachet.codec.Codecs;
+import io.cachet.replicated.RecordMeta.Op;
+import io.cachet.replicated.Snapshot.UnusableSnapshotException;
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.InstantSource;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Random;
+import org.jspecify.annotations.Nullable;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The snapshot file on its own: what is written is read back exactly, on several threads when it
+ * has several sections, and a file that is truncated, damaged or of another format version is
+ * refused as unusable (so the node replays the topic), never read as wrong data and never a crash.
+ */
+final class SnapshotTest {
+
+  private static final String TOPIC = "cachet-snap";
+  private static final String TOPIC_ID = "topic-id";
+  private static final long NOW = 1_700_000_000_000L;
+  private static final long RETENTION = 86_400_000L;
+
+  @TempDir Path directory;
+
+  private final Map<Integer, Long> offsets = new HashMap<>();
+
+  @Test
+  void read_whatWasWritten_restoresEveryEntryAndPosition() throws IOException {
+    Replica<String, String> source = sample(2, 20_000);
+    Path file = directory.resolve("a.snapshot");
+
+    long written = Snapshot.write(file, TOPIC, TOPIC_ID, source, Codecs.utf8(), Codecs.utf8(), NOW, 3_000);
+    Replica<String, String> copy = new Replica<>(Codecs.utf8(), Codecs.utf8(), 2);
+    long[] positions = Snapshot.read(file, TOPIC, TOPIC_ID, copy, Codecs.utf8(), Codecs.utf8(), NOW, RETENTION);
+
+    assertThat(written).isEqualTo(20_000 + 4);
+    assertThat(positions).containsExactly(source.position(0), source.position(1));
+    assertThat(copy.position(0)).isEqualTo(source.position(0));
+    assertThat(copy.position(1)).isEqualTo(source.position(1));
+    assertThat(copy.size()).isEqualTo(source.size());
+    Map<String, Entry<String>> expected = new HashMap<>();
+    source.entries().forEach(e -> expected.put(e.getKey(), e.getValue()));
+    Map<String, Entry<String>> actual = new HashMap<>();
+    copy.entries().forEach(e -> actual.put(e.getKey(), e.getValue()));
+    assertThat(actual).isEqualTo(expected);
+    assertThat(copy.get("void").anchored()).isFalse();
+    assertThat(copy.unanchored()).containsOnlyKeys("void");
+    assertThat(copy.pollExpired(NOW + 60_000)).extracting(Map.Entry::getKey).containsExactly("expiring");
+  }
+
+  @Test
+  void read_emptyReplica_restoresPositions() throws IOException {
+    Replica<String, String> source = new Replica<>(Codecs.utf8(), Codecs.utf8(), 3);
+    source.advance(1, 42);
+    Path file = directory.resolve("a.snapshot");
+    Snapshot.write(file, TOPIC, TOPIC_ID, source, Codecs.utf8(), Codecs.utf8(), NOW);
+
+    Replica<String, String> copy = new Replica<>(Codecs.utf8(), Codecs.utf8(), 3);
+    assertThat(Snapshot.read(file, TOPIC, TOPIC_ID, copy, Codecs.utf8(), Codecs.utf8(), NOW, RETENTION))
+        .containsExactly(0, 42, 0);
+    assertThat(copy.size()).isZero();
+  }
+
+  @Test
+  void read_truncatedAnywhere_isUnusable() throws IOException {
+    byte[] bytes = written(sample(1, 5_000));
+    int[] cuts = {0, 5, 12, 40, 80, bytes.length / 3, bytes.length / 2, bytes.length - 100, bytes.length - 1};
+    for (int cut : cuts) {
+      Path file = directory.resolve("cut-" + cut);
+      Files.write(file, Arrays.copyOf(bytes, cut));
+      assertUnusable(file, 1);
+    }
+  }
+
+  @Test
+  void read_anyByteDamaged_isUnusable() throws IOException {
+    byte[] bytes = written(sample(1, 5_000));
+    Random random = new Random(7);
+    for (int i = 0; i < 200; i++) {
+      // Each of the first 100 bytes (the header, the section table), then bytes anywhere.
+      int at = i < 100 ? i : random.nextInt(bytes.length);
+      byte[] damaged = bytes.clone();
+      damaged[at] ^= (byte) (1 << random.nextInt(8));
+      Path file = directory.resolve("damaged-" + i);
+      Files.write(file, damaged);
+      assertUnusable(file, 1);
+    }
+  }
+
+  @Test
+  void read_trailingBytes_isUnusable() throws IOException {
+    byte[] bytes = written(sample(1, 1_000));
+    Path file = directory.resolve("longer");
+    Files.write(file, Arrays.copyOf(bytes, bytes.length + 1));
+    assertThatThrownBy(() -> read(file, 1)).isInstanceOf(UnusableSnapshotException.class)
+        .hasMessageContaining("trailing bytes");
+  }
+
+  @Test
+  void read_formatVersion1_isUnusable() throws IOException {
+    Path file = directory.resolve("v1.snapshot");
+    Files.write(file, version1("value"));
+
+    assertThatThrownBy(() -> read(file, 1)).isInstanceOf(UnusableSnapshotException.class)
+        .hasMessageContaining("format version 1");
+  }
+
+  @Test
+  void snapshotStore_formatVersion1_warnsAndStartsEmptyFromOffsetZero() throws IOException {
+    Path file = directory.resolve("v1.snapshot");
+    Files.write(file, version1("value"));
+    ReplicationOptions options = ReplicationOptions.builder().topic(TOPIC).snapshotPath(file).build();
+
+    SnapshotStore<String, String> store;
+    try (CapturedLogs logs = CapturedLogs.of(ReplicatedKafkaCache.class)) {
+      store = new SnapshotStore<>("snap", options, new TopicSetup.TopicInfo(1, RETENTION, TOPIC_ID), Codecs.utf8(),
+          Codecs.utf8(), InstantSource.system());
+      assertThat(logs.warnings()).anySatisfy(w -> assertThat(w).contains(file.toString()).contains("unusable")
+          .contains("format version 1"));
+    }
+
+    assertThat(store.replica().size()).isZero();
+    assertThat(store.replica().get("k")).isNull();
+    assertThat(store.startPositions()).containsExactly(0);
+  }
+
+  private void assertUnusable(Path file, int partitions) {
+    assertThatThrownBy(() -> read(file, partitions)).as(file.getFileName().toString())
+        .isInstanceOf(UnusableSnapshotException.class);
+  }
+
+  private static long[] read(Path file, int partitions) throws IOException {
+    Replica<String, String> replica = new Replica<>(Codecs.utf8(), Codecs.utf8(), partitions);
+    return Snapshot.read(file, TOPIC, TOPIC_ID, replica, Codecs.utf8(), Codecs.utf8(), NOW, RETENTION);
+  }
+
+  private byte[] written(Replica<String, String> replica) throws IOException {
+    Path file = directory.resolve("source.snapshot");
+    Snapshot.write(file, TOPIC, TOPIC_ID, replica, Codecs.utf8(), Codecs.utf8(), NOW, 1_000);
+    return Files.readAllBytes(file);
+  }
+
+  /**
+   * A replica of {@code plain} plain entries spread over the partitions, plus one of each other
+   * kind in partition 0: a tombstone, an entry with a deadline, and a key left unanchored by a void
+   * conditional record.
+   */
+  private Replica<String, String> sample(int partitions, int plain) {
+    Replica<String, String> replica = new Replica<>(Codecs.utf8(), Codecs.utf8(), partitions);
+    for (int i = 0; i < plain; i++) {
+      apply(replica, i % partitions, "key-" + i, "value-" + i + "-" + "x".repeat(i % 300), Op.PUT, false, 0, 0);
+    }
+    apply(replica, 0, "gone", "v", Op.PUT, false, 0, 0);
+    apply(replica, 0, "gone", null, Op.REMOVE, false, 0, 0);
+    apply(replica, 0, "expiring", "soon", Op.PUT, false, 0, NOW + 30_000);
+    apply(replica, 0, "void", "winner", Op.PUT, false, 0, 0);
+    apply(replica, 0, "void", "loser", Op.PUT_IF_ABSENT, true, -1, 0);
+    apply(replica, 0, "anchored-tombstone", null, Op.REMOVE, false, 0, 0);
+    return replica;
+  }
+
+  private void apply(Replica<String, String> replica, int partition, String key, @Nullable String value, Op op,
+      boolean conditional, long expected, long deadline) {
+    long offset = offsets.merge(partition, 1L, Long::sum) - 1;
+    RecordMeta meta = new RecordMeta(op, conditional, expected, deadline, 1, offset, "node-" + partition);
+    replica.apply(partition, offset, NOW, key.getBytes(UTF_8), value == null ? null : value.getBytes(UTF_8),
+        meta.encode(), NOW);
+  }
+
+  /** A file in the previous layout (version 1): one entry, written as version 1 wrote it. */
+  private static byte[] version1(String value) throws IOException {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    DataOutputStream out = new DataOutputStream(bytes);
+    out.write("CACHETSN".getBytes(UTF_8));
+    out.writeInt(1);
+    out.writeLong(NOW);
+    out.writeUTF(TOPIC);
+    out.writeUTF(TOPIC_ID);
+    out.writeInt(1);
+    out.writeLong(1);
+    out.writeLong(1);
+    byte[] key = "k".getBytes(UTF_8);
+    out.writeInt(key.length);
+    out.write(key);
+    out.writeBoolean(true);
+    byte[] v = value.getBytes(UTF_8);
+    out.writeInt(v.length);
+    out.write(v);
+    out.writeLong(0);
+    out.writeInt(0);
+    out.writeLong(0);
+    out.writeLong(NOW);
+    out.writeBoolean(true);
+    out.writeUTF("node");
+    java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+    crc.update(bytes.toByteArray());
+    out.writeLong(crc.getValue());
+    return bytes.toByteArray();
+  }
+}
