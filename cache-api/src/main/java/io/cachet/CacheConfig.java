@@ -4,12 +4,9 @@ import static java.util.Objects.requireNonNull;
 
 import io.cachet.codec.Codec;
 import io.cachet.codec.Codecs;
-import io.cachet.internal.Durations;
-import io.cachet.internal.OptionValues;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.LinkedHashMap;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -581,24 +578,7 @@ public final class CacheConfig<K, V> {
       requireNonNull(option, "option");
       requireNonNull(value, "value");
       requireNonNull(classLoader, "classLoader");
-      String v = value.trim();
-      switch (option) {
-        case "keyType" -> {
-          return keyType(OptionValues.parseClass(option, v, classLoader));
-        }
-        case "valueType" -> {
-          return valueType(OptionValues.parseClass(option, v, classLoader));
-        }
-        case "keyCodec" -> {
-          return keyCodec(Codecs.named(option, v, classLoader));
-        }
-        case "valueCodec" -> {
-          return valueCodec(Codecs.named(option, v, classLoader));
-        }
-        default -> {
-          return option(option, v);
-        }
-      }
+      return CacheConfigProperties.set(this, option, value.trim(), classLoader);
     }
 
     /**
@@ -611,25 +591,7 @@ public final class CacheConfig<K, V> {
     public Builder<K, V> option(String option, String value) {
       requireNonNull(option, "option");
       requireNonNull(value, "value");
-      String v = value.trim();
-      switch (option) {
-        case "backend" -> backend(v);
-        case "maximumSize" -> maximumSize(OptionValues.parseLong(option, v));
-        case "evictionPolicy" -> evictionPolicy(parsePolicy(v));
-        case "expireAfterWrite" -> expireAfterWrite(Durations.parse(option, v));
-        case "expireAfterAccess" -> expireAfterAccess(Durations.parse(option, v));
-        case "refreshAfterWrite" -> refreshAfterWrite(Durations.parse(option, v));
-        case "perEntryTtl" -> perEntryTtl(OptionValues.parseBoolean(option, v));
-        case "recordStats" -> recordStats(OptionValues.parseBoolean(option, v));
-        case "keyType", "valueType", "keyCodec", "valueCodec" ->
-            throw new IllegalArgumentException(
-                option + " changes the cache's types; set it with option(name, value, classLoader)"
-                    + " or " + option + "(...)");
-        default ->
-            throw new IllegalArgumentException(
-                "unknown option '" + option + "' for cache '" + name + "'; known options: "
-                    + new java.util.TreeSet<>(OPTION_NAMES));
-      }
+      CacheConfigProperties.setUntyped(this, name, option, value.trim());
       return this;
     }
 
@@ -723,20 +685,6 @@ public final class CacheConfig<K, V> {
       if (!explicitlySet.add(option)) {
         throw new IllegalStateException(option + " was already set to " + current);
       }
-    }
-
-
-
-    private static EvictionPolicy parsePolicy(String v) {
-      String normalized = v.toUpperCase(Locale.ROOT).replace('-', '_');
-      for (EvictionPolicy policy : EvictionPolicy.values()) {
-        if (policy.name().equals(normalized)) {
-          return policy;
-        }
-      }
-      throw new IllegalArgumentException(
-          "evictionPolicy must be one of " + java.util.Arrays.toString(EvictionPolicy.values())
-              + ", was '" + v + "'");
     }
   }
 }

@@ -6,6 +6,8 @@ import io.cachet.CacheConfig;
 import io.cachet.CacheStats;
 import io.cachet.RemovalCause;
 import io.cachet.Ticker;
+import io.cachet.local.RecencyList.Node;
+import io.cachet.local.RecencyList.WrittenNode;
 import io.cachet.spi.Checks;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -32,7 +34,7 @@ import org.jspecify.annotations.Nullable;
  *
  * <ul>
  *   <li>Keys map to {@link Node}s in a {@link ConcurrentHashMap}; the recency order is a doubly
- *       linked list (head = least recent). The list, every node's fields and every change to the
+ *       linked list ({@link RecencyList}, head = least recent). The list, every node's fields and every change to the
  *       map happen under one {@link CombiningLock}, so each hit, each write and the evictions it
  *       causes is one step in one total order (the lock's): the recency order is exact and every
  *       operation is linearizable. A miss does not lock: a key absent from the map is absent.
@@ -83,17 +85,15 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   /** Entries once the last write completed; written under the lock, read without it. */
   private volatile long size;
 
-  /** Sentinel of the recency list: {@code sentinel.next} is the least recent node. */
+  /** The recency order of the map's nodes, least recent first. */
   // @GuardedBy("lock")
-  private final Node<K, V> sentinel = new Node<>(null, null, Long.MAX_VALUE);
+  private final RecencyList<K, V> recency = new RecencyList<>();
 
   LruCache(CacheConfig<K, V> config, Consumer<io.cachet.Cache<?, ?>> onClose) {
     super(config, onClose);
     this.ticker = config.ticker();
     this.capacity = config.maximumSize();
     this.refreshing = config.refreshAfterWrite().isPresent();
-    sentinel.prev = sentinel;
-    sentinel.next = sentinel;
   }
 
   // ---------------------------------------------------------------- reads
@@ -171,7 +171,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
       publishSize();
       return expired;
     }
-    moveToTail(node);
+    recency.moveToTail(node);
     return node instanceof WrittenNode<K, V> written ? new Written<>(node.value, written.writeTime) : node.value;
   }
 
@@ -218,7 +218,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
         node.value = value;
         node.expiresAt = deadline(now, ttl);
         node.written(now);
-        moveToTail(node);
+        recency.moveToTail(node);
       } else {
         long now = readTickerIfNeeded(Long.MAX_VALUE, ttl);
         insert(key, value, deadline(now, ttl), now, removals);
@@ -256,7 +256,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
       Node<K, V> node = map.get(key);
       long now = readTickerIfNeeded(node == null ? Long.MAX_VALUE : node.expiresAt, expireAfterWriteNanos);
       if (node != null && !node.isExpired(now)) {
-        moveToTail(node); // a failed putIfAbsent reads the key
+        recency.moveToTail(node); // a failed putIfAbsent reads the key
         existing = node.value;
       } else {
         if (node != null) {
@@ -264,7 +264,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
           node.value = value;
           node.expiresAt = deadline(now, expireAfterWriteNanos);
           node.written(now);
-          moveToTail(node);
+          recency.moveToTail(node);
         } else {
           insert(key, value, deadline(now, expireAfterWriteNanos), now, removals);
         }
@@ -327,7 +327,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
           node.value = value;
           node.expiresAt = deadline(now, expireAfterWriteNanos);
           node.written(now);
-          moveToTail(node);
+          recency.moveToTail(node);
           replaced = true;
         }
       }
@@ -419,8 +419,8 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     lock.lock();
     try {
       long now = ticker.read();
-      while (sentinel.next != sentinel) {
-        Node<K, V> node = requireNonNull(sentinel.next);
+      while (!recency.isEmpty()) {
+        Node<K, V> node = recency.first();
         unlinkAndRemove(
             node, node.isExpired(now) ? RemovalCause.EXPIRED : RemovalCause.EXPLICIT, removals);
       }
@@ -437,13 +437,11 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     lock.lock();
     try {
       long now = ticker.read();
-      for (Node<K, V> node = sentinel.next; node != sentinel; ) {
-        Node<K, V> next = requireNonNull(node).next;
+      recency.forEach(node -> {
         if (node.isExpired(now)) {
           unlinkAndRemove(node, RemovalCause.EXPIRED, removals);
         }
-        node = next;
-      }
+      });
       publishSize();
     } finally {
       lock.unlock();
@@ -467,11 +465,8 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   protected void release() {
     lock.lock();
     try {
-      for (Node<K, V> node = sentinel.next; node != sentinel; node = requireNonNull(node).next) {
-        node.dead = true;
-      }
-      sentinel.next = sentinel;
-      sentinel.prev = sentinel;
+      recency.forEach(node -> node.dead = true);
+      recency.reset();
       map.clear();
       count = 0;
       publishSize();
@@ -485,9 +480,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     lock.lock();
     try {
       List<K> keys = new ArrayList<>();
-      for (Node<K, V> node = sentinel.next; node != sentinel; node = requireNonNull(node).next) {
-        keys.add(requireNonNull(node.key));
-      }
+      recency.forEach(node -> keys.add(requireNonNull(node.key)));
       return keys;
     } finally {
       lock.unlock();
@@ -514,11 +507,11 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     count++;
     // Victims come from the list, which does not hold the new node yet.
     while (count > capacity) {
-      Node<K, V> victim = requireNonNull(sentinel.next);
+      Node<K, V> victim = recency.first();
       boolean expired = victim.isExpired(readTickerIfNeeded(victim.expiresAt, Long.MAX_VALUE));
       unlinkAndRemove(victim, expired ? RemovalCause.EXPIRED : RemovalCause.SIZE, removals);
     }
-    linkLast(node);
+    recency.linkLast(node);
   }
 
   /** Records the size for {@link #estimatedSize()}; called under the lock at the end of a write. */
@@ -535,83 +528,10 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     map.remove(requireNonNull(node.key), node);
     count--;
     node.dead = true;
-    unlink(node);
-  }
-
-  private void linkLast(Node<K, V> node) {
-    Node<K, V> last = sentinel.prev;
-    node.prev = last;
-    node.next = sentinel;
-    last.next = node;
-    sentinel.prev = node;
-  }
-
-  private void unlink(Node<K, V> node) {
-    Node<K, V> prev = node.prev;
-    Node<K, V> next = node.next;
-    if (prev != null && next != null) {
-      prev.next = next;
-      next.prev = prev;
-    }
-    node.prev = null;
-    node.next = null;
-  }
-
-  private void moveToTail(Node<K, V> node) {
-    if (sentinel.prev == node) {
-      return;
-    }
-    unlink(node);
-    linkLast(node);
+    recency.unlink(node);
   }
 
   // ---------------------------------------------------------------- types
-
-  /**
-   * A key's entry and its place in the recency list. Every field but {@code key} is read and
-   * written under the lock only, so they need no volatile: a reader that is not the holder gets
-   * the value through the lock's response slot.
-   */
-  private static class Node<K, V> {
-    final @Nullable K key;
-    V value;
-    /** Deadline in ticker nanoseconds; {@code Long.MAX_VALUE}: never. */
-    long expiresAt;
-    /** Removed from the map and the list; never linked again. */
-    boolean dead;
-    @Nullable Node<K, V> prev;
-    @Nullable Node<K, V> next;
-
-    @SuppressWarnings("unchecked")
-    Node(@Nullable K key, @Nullable V value, long expiresAt) {
-      this.key = key;
-      this.value = value == null ? (V) new Object() : value;
-      this.expiresAt = expiresAt;
-    }
-
-    boolean isExpired(long now) {
-      return expiresAt != Long.MAX_VALUE && now - expiresAt >= 0;
-    }
-
-    /** Records a write at ticker reading {@code now}; only a {@link WrittenNode} keeps it. */
-    void written(long now) {}
-  }
-
-  /** A node of a cache with {@code refreshAfterWrite}: it also keeps its write time. */
-  private static final class WrittenNode<K, V> extends Node<K, V> {
-    /** Ticker reading of the last write; under the lock, like every other field. */
-    long writeTime;
-
-    WrittenNode(K key, V value, long expiresAt, long writeTime) {
-      super(key, value, expiresAt);
-      this.writeTime = writeTime;
-    }
-
-    @Override
-    void written(long now) {
-      writeTime = now;
-    }
-  }
 
   /** The answer to a read that found its entry expired and removed it. */
   private record Expired<K, V>(@Nullable K key, V value) {}

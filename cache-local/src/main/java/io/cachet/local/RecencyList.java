@@ -1,0 +1,126 @@
+package io.cachet.local;
+
+import static java.util.Objects.requireNonNull;
+
+import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The recency order of an {@link LruCache}: a doubly linked list of its {@link Node}s, least recent
+ * first, around a sentinel. Not thread-safe: the cache calls it under its lock only, which is also
+ * what makes the nodes' plain fields safe to share.
+ *
+ * @param <K> the key type
+ * @param <V> the value type
+ */
+final class RecencyList<K, V> {
+
+  /** {@code sentinel.next} is the least recent node, {@code sentinel.prev} the most recent. */
+  private final Node<K, V> sentinel = new Node<>(null, null, Long.MAX_VALUE);
+
+  RecencyList() {
+    reset();
+  }
+
+  boolean isEmpty() {
+    return sentinel.next == sentinel;
+  }
+
+  /** Returns the least recent node; the list must not be empty. */
+  Node<K, V> first() {
+    return requireNonNull(sentinel.next);
+  }
+
+  /**
+   * Calls {@code action} on every node from the least to the most recent; {@code action} may
+   * unlink the node it is given.
+   */
+  void forEach(Consumer<Node<K, V>> action) {
+    for (Node<K, V> node = sentinel.next; node != sentinel; ) {
+      Node<K, V> next = requireNonNull(node).next;
+      action.accept(node);
+      node = next;
+    }
+  }
+
+  /** Forgets every node at once, leaving their links as they are. */
+  void reset() {
+    sentinel.prev = sentinel;
+    sentinel.next = sentinel;
+  }
+
+  /** Links {@code node} as the most recent. */
+  void linkLast(Node<K, V> node) {
+    Node<K, V> last = sentinel.prev;
+    node.prev = last;
+    node.next = sentinel;
+    last.next = node;
+    sentinel.prev = node;
+  }
+
+  void unlink(Node<K, V> node) {
+    Node<K, V> prev = node.prev;
+    Node<K, V> next = node.next;
+    if (prev != null && next != null) {
+      prev.next = next;
+      next.prev = prev;
+    }
+    node.prev = null;
+    node.next = null;
+  }
+
+  /** Makes the linked {@code node} the most recent. */
+  void moveToTail(Node<K, V> node) {
+    if (sentinel.prev == node) {
+      return;
+    }
+    unlink(node);
+    linkLast(node);
+  }
+
+  /**
+   * A key's entry and its place in the recency list. Every field but {@code key} is read and
+   * written under the cache's lock only, so they need no volatile: a reader that is not the holder
+   * gets the value through the lock's response slot.
+   */
+  static class Node<K, V> {
+    final @Nullable K key;
+    V value;
+    /** Deadline in ticker nanoseconds; {@code Long.MAX_VALUE}: never. */
+    long expiresAt;
+    /** Removed from the map and the list; never linked again. */
+    boolean dead;
+    @Nullable Node<K, V> prev;
+    @Nullable Node<K, V> next;
+
+    @SuppressWarnings("unchecked")
+    Node(@Nullable K key, @Nullable V value, long expiresAt) {
+      this.key = key;
+      this.value = value == null ? (V) new Object() : value;
+      this.expiresAt = expiresAt;
+    }
+
+    boolean isExpired(long now) {
+      return expiresAt != Long.MAX_VALUE && now - expiresAt >= 0;
+    }
+
+    /** Records a write at ticker reading {@code now}; only a {@link WrittenNode} keeps it. */
+    void written(long now) {}
+  }
+
+  /** A node of a cache with {@code refreshAfterWrite}: it also keeps its write time. */
+  static final class WrittenNode<K, V> extends Node<K, V> {
+    /** Ticker reading of the last write; under the lock, like every other field. */
+    long writeTime;
+
+    WrittenNode(K key, V value, long expiresAt, long writeTime) {
+      super(key, value, expiresAt);
+      this.writeTime = writeTime;
+    }
+
+    @Override
+    void written(long now) {
+      writeTime = now;
+    }
+  }
+}
