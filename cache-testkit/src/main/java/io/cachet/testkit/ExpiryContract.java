@@ -40,8 +40,12 @@ interface ExpiryContract extends ContractTopic {
 
   @Test
   default void expireAfterWrite_readsDoNotExtendLife() {
-    Cache<String, String> cache = contract().newCache(b -> b.expireAfterWrite(contract().ttlUnit().multipliedBy(2)));
+    // Read at 1 and 2 units into a 3-unit life: were reads to extend it (as access expiry does),
+    // the entry would live until 5 units; written at 0, it must be gone at 3.
+    Cache<String, String> cache = contract().newCache(b -> b.expireAfterWrite(contract().ttlUnit().multipliedBy(3)));
     cache.put("k", "v");
+    contract().elapse(contract().ttlUnit());
+    assertThat(cache.get("k")).isEqualTo("v");
     contract().elapse(contract().ttlUnit());
     assertThat(cache.get("k")).isEqualTo("v");
     contract().elapse(contract().ttlUnit());
