@@ -3,6 +3,7 @@ package io.cachet.redis;
 import io.cachet.BackendUnavailableException;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
@@ -74,7 +75,7 @@ final class CommandTimeouts implements AutoCloseable {
       deadline = timer.schedule(() -> {
         if (!future.isDone()) {
           // Even the exception is made on the pool: the timer thread only hands over.
-          run(() -> future.completeExceptionally(new CommandTimeoutException(timeoutNanos)));
+          run(() -> future.completeExceptionally(completion(new CommandTimeoutException(timeoutNanos))));
         }
       }, timeoutNanos, TimeUnit.NANOSECONDS);
     } catch (RejectedExecutionException e) {
@@ -87,7 +88,19 @@ final class CommandTimeouts implements AutoCloseable {
 
   /** Fails {@code future} with {@code error} on the completion pool. */
   void fail(CompletableFuture<?> future, Throwable error) {
-    run(() -> future.completeExceptionally(error));
+    run(() -> future.completeExceptionally(completion(error)));
+  }
+
+  /**
+   * {@code error} as a {@link CompletionException}, to fail a future with. Each stage that depends
+   * on a future failed with a bare exception wraps it in a new {@code CompletionException}, with
+   * its own stack trace and a copy of the cause's message; a stage failed with a
+   * {@code CompletionException} passes it on as it is. This one has no stack trace (it would only
+   * show the completing thread). {@code get()} still throws {@code ExecutionException} with
+   * {@code error} as its cause, {@code join()} this wrapper, as for any failed stage.
+   */
+  static CompletionException completion(Throwable error) {
+    return error instanceof CompletionException ce ? ce : new Completion(error);
   }
 
   /** Runs {@code task} on the completion pool after {@code delayMillis}. */
@@ -125,6 +138,19 @@ final class CommandTimeouts implements AutoCloseable {
       t.setDaemon(true);
       return t;
     };
+  }
+
+  private static final class Completion extends CompletionException {
+    private static final long serialVersionUID = 1L;
+
+    Completion(Throwable cause) {
+      super(null, cause);
+    }
+
+    @Override
+    public synchronized Throwable fillInStackTrace() {
+      return this;
+    }
   }
 
   /**

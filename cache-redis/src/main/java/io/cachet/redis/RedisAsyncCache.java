@@ -90,6 +90,6 @@ final class RedisAsyncCache<K, V> implements AsyncCache<K, V> {
     }
     RedisTransport redis = cache.transport();
     return redis.withBackstop(future.copy())
-        .exceptionallyCompose(error -> CompletableFuture.failedFuture(redis.failure(null, error)));
+        .exceptionallyCompose(error -> CompletableFuture.failedFuture(CommandTimeouts.completion(redis.failure(null, error))));
   }
 }

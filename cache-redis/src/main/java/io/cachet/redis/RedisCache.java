@@ -239,7 +239,7 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
         return;
       }
     }
-    future.completeExceptionally(redis.failure(key, cause));
+    future.completeExceptionally(CommandTimeouts.completion(redis.failure(key, cause)));
   }
 
   @Override

@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -32,12 +33,19 @@ final class CommandTimeoutsTest {
   void bound_unanswered_failsWithAStacklessTimeout_onTheCompletionPool() throws Exception {
     AtomicReference<String> completedOn = new AtomicReference<>();
     CompletableFuture<String> future = timeouts.bound(new CompletableFuture<>(), SHORT);
-    CompletableFuture<String> dependent = future.whenComplete((r, e) -> completedOn.set(Thread.currentThread().getName()));
+    AtomicReference<Throwable> seen = new AtomicReference<>();
+    CompletableFuture<String> dependent = future.thenApply(v -> v).whenComplete((r, e) -> {
+      completedOn.set(Thread.currentThread().getName());
+      seen.set(e);
+    });
 
     await().atMost(Duration.ofSeconds(10)).until(dependent::isDone);
     Throwable cause = causeOf(future);
     assertThat(cause).isInstanceOf(TimeoutException.class).hasMessage("no reply within PT0.02S");
     assertThat(cause.getStackTrace()).isEmpty();
+    // Dependent stages pass the one stackless wrapper on instead of each making its own.
+    assertThat(seen.get()).isInstanceOf(CompletionException.class).hasCause(cause);
+    assertThat(seen.get().getStackTrace()).isEmpty();
     assertThat(completedOn.get()).startsWith("cachet-redis-completions-").doesNotContain("timeouts");
   }
 
