@@ -8,7 +8,6 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
@@ -90,9 +89,7 @@ final class RedisAsyncCache<K, V> implements AsyncCache<K, V> {
       return CompletableFuture.failedFuture(e);
     }
     RedisTransport redis = cache.transport();
-    return future
-        .copy()
-        .orTimeout(redis.callerBoundNanos(), TimeUnit.NANOSECONDS)
-        .exceptionallyCompose(error -> CompletableFuture.failedFuture(redis.failure(null, error)));
+    return redis.withBackstop(future.copy())
+        .exceptionallyCompose(error -> CompletableFuture.failedFuture(CommandTimeouts.completion(redis.failure(null, error))));
   }
 }

@@ -40,9 +40,10 @@ import org.jspecify.annotations.Nullable;
  * reads its own writes. {@link #async()} offers the same operations without blocking
  * ({@link RedisAsyncCache}).
  *
- * <p>Thread-safe. Threads: callers; Redisson's event loops and the JDK's delay scheduler complete
- * loads and writes (they only touch concurrent maps and the near stores, never block); the
- * client's tracking threads. See CONCURRENCY.md.
+ * <p>Thread-safe. Threads: callers; Redisson's event loops (replies) and the client's completion
+ * pool (failures and timeouts, see CommandTimeouts) complete loads and writes (they only touch
+ * concurrent maps and the near stores, never block); the client's tracking threads. See
+ * CONCURRENCY.md.
  */
 final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSource {
 
@@ -238,7 +239,7 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
         return;
       }
     }
-    future.completeExceptionally(redis.failure(key, cause));
+    future.completeExceptionally(CommandTimeouts.completion(redis.failure(key, cause)));
   }
 
   @Override

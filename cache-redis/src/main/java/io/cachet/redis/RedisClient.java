@@ -1,6 +1,7 @@
 package io.cachet.redis;
 
 import io.cachet.BackendUnavailableException;
+import io.cachet.spi.Checks;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.LinkedHashSet;
@@ -43,17 +44,26 @@ final class RedisClient implements AutoCloseable {
   static final Duration TOPOLOGY_INTERVAL = Duration.ofSeconds(1);
   /** Silence after which an invalidation connection is probed; twice this and it is presumed dead. */
   static final Duration PING_INTERVAL = Duration.ofSeconds(1);
+  /**
+   * How much later than {@code commandTimeout} Redisson gives up on a command itself: after the
+   * cache's own bound ({@code commandTimeout + 250 ms}, see RedisTransport), so the cache fails
+   * the caller first, from its own pool (CommandTimeouts), and Redisson's later failure (built on
+   * its single timer thread) finds the caller's future already failed.
+   */
+  static final Duration REDISSON_TIMEOUT_EXTRA = Duration.ofMillis(500);
 
   private final RedissonClient client;
   private final RedissonCommands commands;
   private final TrackingHub hub;
   private final RedisAddress address;
+  private final CommandTimeouts timeouts;
 
   private RedisClient(RedissonClient client, TrackingHub hub, RedisAddress address, Duration commandTimeout) {
     this.client = client;
     this.commands = new RedissonCommands(client, commandTimeout);
     this.hub = hub;
     this.address = address;
+    this.timeouts = new CommandTimeouts(toString());
   }
 
   /**
@@ -156,7 +166,7 @@ final class RedisClient implements AutoCloseable {
         base = single;
       }
     }
-    base.setTimeout((int) options.commandTimeout().toMillis())
+    base.setTimeout(redissonTimeoutMillis(options.commandTimeout()))
         .setConnectTimeout((int) options.connectTimeout().toMillis())
         // No retries: after a response timeout Redisson would resend the command, and a
         // conditional write (SET NX, compare-and-set) that had in fact been applied would then
@@ -176,6 +186,11 @@ final class RedisClient implements AutoCloseable {
       }
     }
     return config;
+  }
+
+  /** Redisson's own response (and connection-wait) timeout: see {@link #REDISSON_TIMEOUT_EXTRA}. */
+  static int redissonTimeoutMillis(Duration commandTimeout) {
+    return (int) Math.min(Integer.MAX_VALUE, Checks.saturatedNanos(commandTimeout.plus(REDISSON_TIMEOUT_EXTRA)) / 1_000_000);
   }
 
   private static <T extends BaseMasterSlaveServersConfig<T>> T primariesOnly(T config) {
@@ -232,6 +247,11 @@ final class RedisClient implements AutoCloseable {
     return commands;
   }
 
+  /** Bounds this client's commands and completes their failures (see CommandTimeouts). */
+  CommandTimeouts timeouts() {
+    return timeouts;
+  }
+
   TrackingHub hub() {
     return hub;
   }
@@ -245,7 +265,11 @@ final class RedisClient implements AutoCloseable {
     try {
       hub.close();
     } finally {
-      client.shutdown();
+      try {
+        client.shutdown();
+      } finally {
+        timeouts.close();
+      }
     }
   }
 

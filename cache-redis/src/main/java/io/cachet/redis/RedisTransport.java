@@ -55,6 +55,7 @@ final class RedisTransport {
   private final String address;
   private final RedisClient client;
   private final RedissonCommands commands;
+  private final CommandTimeouts timeouts;
   private final boolean cluster;
   private final long operationTimeoutNanos;
   private final LongAdder roundTrips = new LongAdder();
@@ -68,6 +69,7 @@ final class RedisTransport {
     this.address = options.address();
     this.client = client;
     this.commands = client.commands();
+    this.timeouts = client.timeouts();
     this.cluster = client.address().topology() == RedisAddress.Topology.CLUSTER;
     // Commands are not retried (a resent conditional write could apply twice), so one command
     // timeout plus a little scheduling slack bounds every call.
@@ -140,7 +142,21 @@ final class RedisTransport {
     CompletableFuture<R> reply = new CompletableFuture<>();
     roundTrips.increment();
     attempt(command, reply, deadline, 0);
-    return reply.orTimeout(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+    return timeouts.bound(reply, deadline - System.nanoTime());
+  }
+
+  /**
+   * Bounds {@code future} by one call's bound ({@code commandTimeout + 250 ms}): past it, it fails
+   * with a {@link TimeoutException}, on the client's completion pool, never on a timer thread
+   * (see CommandTimeouts). Returns {@code future}.
+   */
+  <T> CompletableFuture<T> withTimeout(CompletableFuture<T> future) {
+    return timeouts.bound(future, operationTimeoutNanos);
+  }
+
+  /** Bounds {@code future} by {@link #callerBoundNanos()}, the backstop of a caller's wait. */
+  <T> CompletableFuture<T> withBackstop(CompletableFuture<T> future) {
+    return timeouts.bound(future, callerBoundNanos());
   }
 
   private <R> void attempt(
@@ -153,10 +169,10 @@ final class RedisTransport {
             && neverSent(unwrap(e))
             && !reply.isDone()
             && deadline - System.nanoTime() > TimeUnit.MILLISECONDS.toNanos(RESEND_DELAY_MILLIS)) {
-          CompletableFuture.delayedExecutor(RESEND_DELAY_MILLIS, TimeUnit.MILLISECONDS)
-              .execute(() -> attempt(command, reply, deadline, resends + 1));
-        } else {
-          reply.completeExceptionally(e);
+          timeouts.later(RESEND_DELAY_MILLIS, () -> attempt(command, reply, deadline, resends + 1));
+        } else if (!reply.isDone()) {
+          // Redisson may fail commands from its single timer thread: complete on the pool.
+          timeouts.fail(reply, e);
         }
       });
     } catch (RuntimeException e) {
