@@ -57,6 +57,9 @@ final class ReadBatcher {
   private final AtomicInteger inFlight = new AtomicInteger();
   private final LongAdder batches = new LongAdder();
   private final LongAdder reads = new LongAdder();
+  /** Whether this thread is inside {@link #drain()}: a completion it runs then leaves the draining to it. */
+  private static final ThreadLocal<Boolean> DRAINING = ThreadLocal.withInitial(() -> Boolean.FALSE);
+
   private final Sender sender;
   private final long timeoutNanos;
   private final LongSupplier nanoTime;
@@ -91,6 +94,20 @@ final class ReadBatcher {
    * whoever finds a free slot after it was queued.
    */
   private void drain() {
+    boolean outermost = !DRAINING.get();
+    if (outermost) {
+      DRAINING.set(true);
+    }
+    try {
+      drainLoop();
+    } finally {
+      if (outermost) {
+        DRAINING.set(false);
+      }
+    }
+  }
+
+  private void drainLoop() {
     while (!queue.isEmpty()) {
       int current = inFlight.get();
       if (current >= MAX_IN_FLIGHT) {
@@ -142,13 +159,20 @@ final class ReadBatcher {
     CompletableFuture<List<KeyRead>> replies;
     try {
       replies = sender.send(keys, deadline);
-    } catch (RuntimeException e) {
+    } catch (Throwable e) { // an Error too: the slot must come back and the reads must fail
       replies = CompletableFuture.failedFuture(e);
     }
     replies.whenComplete((answered, error) -> {
-      inFlight.decrementAndGet();
-      drain();
-      complete(batch, answered, error);
+      try {
+        inFlight.decrementAndGet();
+        // A batch that completes at once (a send that failed synchronously) completes here, on the
+        // draining thread: its loop sends the next batch, instead of one stack level per batch.
+        if (!DRAINING.get()) {
+          drain();
+        }
+      } finally {
+        complete(batch, answered, error);
+      }
     });
   }
 

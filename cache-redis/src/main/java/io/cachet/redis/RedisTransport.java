@@ -175,7 +175,7 @@ final class RedisTransport {
           timeouts.fail(reply, e);
         }
       });
-    } catch (RuntimeException e) {
+    } catch (Throwable e) {
       reply.completeExceptionally(e);
     }
   }

@@ -238,4 +238,49 @@ final class ReadBatcherTest {
       redis.shutdownNow();
     }
   }
+
+  @Test
+  void senderThrowingAnError_givesTheSlotBack_andFailsTheReads() {
+    ReadBatcher failing = new ReadBatcher((keys, deadline) -> {
+      throw new NoClassDefFoundError("relocated class missing");
+    }, TIMEOUT, now::get);
+
+    for (int round = 0; round < ReadBatcher.MAX_IN_FLIGHT * 3; round++) {
+      CompletableFuture<RedisTransport.Read> read = failing.read(("k" + round).getBytes(UTF_8));
+      assertThat(read).isCompletedExceptionally();
+      assertThatThrownBy(read::join).hasRootCauseInstanceOf(NoClassDefFoundError.class);
+    }
+    assertThat(failing.batches()).isEqualTo(ReadBatcher.MAX_IN_FLIGHT * 3);
+  }
+
+  @Test
+  void manyBatchesFailingSynchronously_areSentInALoop_notOneStackLevelEach() throws InterruptedException {
+    List<CompletableFuture<List<KeyRead>>> held = new ArrayList<>();
+    ReadBatcher batcher = new ReadBatcher((keys, deadline) -> {
+      if (held.size() < ReadBatcher.MAX_IN_FLIGHT) {
+        CompletableFuture<List<KeyRead>> reply = new CompletableFuture<>();
+        held.add(reply);
+        return reply;
+      }
+      return CompletableFuture.failedFuture(new RedisException("no connection"));
+    }, TIMEOUT, now::get);
+    List<CompletableFuture<RedisTransport.Read>> reads = new ArrayList<>();
+    for (int i = 0; i < ReadBatcher.MAX_IN_FLIGHT; i++) {
+      reads.add(batcher.read(("held" + i).getBytes(UTF_8)));
+    }
+    // Every slot is taken: these queue, then go out as 2,000 batches, each failing at once.
+    int queued = ReadBatcher.MAX_BATCH * 2_000;
+    for (int i = 0; i < queued; i++) {
+      reads.add(batcher.read(("q" + i).getBytes(UTF_8)));
+    }
+
+    // On a small stack, one stack level per batch would overflow (and strand the rest).
+    Thread completer = new Thread(null, () -> held.get(0).completeExceptionally(new RedisException("stalled")),
+        "small-stack", 128 * 1024);
+    completer.start();
+    completer.join();
+
+    assertThat(reads.subList(ReadBatcher.MAX_IN_FLIGHT, reads.size())).allMatch(CompletableFuture::isCompletedExceptionally);
+    assertThat(batcher.reads()).isEqualTo(ReadBatcher.MAX_IN_FLIGHT + queued);
+  }
 }
