@@ -28,8 +28,8 @@ import java.util.function.Function;
  * </ul>
  *
  * <p>A slot holds {@code null} (free), a request (published, not yet served) or a response
- * (served, not yet collected). Requests are recognised by their class, {@code requestType}; a
- * response must never be {@code null} nor of that class. A slot is claimed by a CAS from {@code
+ * (served, not yet collected). Requests are recognised as instances of {@code requestType} (or a
+ * subclass); a response must never be {@code null} nor of that class. A slot is claimed by a CAS from {@code
  * null}; only the lock holder turns a request into a response; only the claiming thread frees the
  * slot, after reading the response. If a thread finds no free slot, it takes the lock itself.
  *
@@ -153,7 +153,7 @@ final class CombiningLock<R> {
     for (int i = 1; i <= slotMask + 1; i++) {
       int slot = i * STRIDE;
       Object cell = REFS.getVolatile(slots, slot);
-      if (cell != null && cell.getClass() == requestType) {
+      if (requestType.isInstance(cell)) { // subclasses too: the LRU's nodes with a write time
         @SuppressWarnings("unchecked")
         R request = (R) cell;
         Object response;

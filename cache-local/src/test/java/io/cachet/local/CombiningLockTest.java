@@ -72,6 +72,37 @@ final class CombiningLockTest {
     reader.join();
   }
 
+  /** A request type with a subclass, as the LRU's nodes have (nodes with a write time). */
+  static class Base {
+    final String name;
+
+    Base(String name) {
+      this.name = name;
+    }
+  }
+
+  static final class Derived extends Base {
+    Derived(String name) {
+      super(name);
+    }
+  }
+
+  @Test
+  void serve_whileHeld_aRequestOfASubclass_isServedByTheHolder() throws Exception {
+    CombiningLock<Base> lock = new CombiningLock<>(Base.class, request -> "served " + request.name);
+    lock.lock();
+    CompletableFuture<Object> waiter = new CompletableFuture<>();
+    Thread reader = new Thread(() -> waiter.complete(lock.serve(new Derived("d"))), "reader");
+    reader.start();
+    await().atMost(Duration.ofSeconds(10)).until(() -> reader.getState() == Thread.State.TIMED_WAITING);
+
+    lock.unlock();
+
+    // Recognised as a request although its class is a subclass: never left unserved in its slot.
+    assertThat(waiter.get(10, TimeUnit.SECONDS)).isEqualTo("served d");
+    reader.join();
+  }
+
   @Test
   void serve_whenTheServerThrowsOnTheHolder_rethrowsOnTheRequestingThread() throws Exception {
     Server server = new Server();
