@@ -194,7 +194,7 @@ final class Applier<K, V> {
         barriers.check();
         checkResync();
         if (ready) {
-          housekeeping.run(now);
+          housekeeping.run(now, this::beat); // a long snapshot save keeps the heartbeat going
         }
       }
     } catch (WakeupException | InterruptedException e) {
@@ -331,6 +331,7 @@ final class Applier<K, V> {
    */
   private void rebuild(Rebuild rebuild) {
     readyLatch = new CountDownLatch(1);
+    releaseIfFailed();
     ready = false;
     rebuilds.increment();
     long[] reached = new long[partitions.size()];
@@ -415,9 +416,11 @@ final class Applier<K, V> {
   private void beat() {
     long nowNanos = System.nanoTime();
     long gapNanos = nowNanos - heartbeatNanos;
-    if (gapNanos > PAUSE_NANOS && resync == null) {
+    if (gapNanos > PAUSE_NANOS) {
+      // Also during a resynchronization: a barrier taken before this pause would be met too early.
       if (readyLatch.getCount() == 0) {
         readyLatch = new CountDownLatch(1);
+        releaseIfFailed();
       }
       resyncing = true;
       LOG.info("Cache '{}' (node {}): its apply thread did not run for {} ms (the process was paused or starved);"
@@ -426,6 +429,13 @@ final class Applier<K, V> {
       resync = barriers.barrier();
     }
     heartbeatNanos = nowNanos;
+  }
+
+  /** A new readiness latch must not outlive a failure or close reported on the old one. */
+  private void releaseIfFailed() {
+    if (applierFailure != null || closed.get()) {
+      readyLatch.countDown();
+    }
   }
 
   /** Ends a resynchronization once its barrier is reached; takes a new barrier when it failed (apply thread). */

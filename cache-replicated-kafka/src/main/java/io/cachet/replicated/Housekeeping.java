@@ -80,6 +80,11 @@ final class Housekeeping<K, V> {
    * at most every 250 ms (apply thread, once ready).
    */
   void run(long now) {
+    run(now, () -> { });
+  }
+
+  /** As {@link #run(long)}, running {@code progress} during a long step (a snapshot save). */
+  void run(long now, Runnable progress) {
     if (now < nextHousekeeping) {
       return;
     }
@@ -101,7 +106,7 @@ final class Housekeeping<K, V> {
       }
     }
     anchor(now);
-    snapshots.saveIfDue(now);
+    snapshots.saveIfDue(now, progress);
   }
 
   private void anchor(long now) {

@@ -58,7 +58,7 @@ final class Snapshot {
   private static final int PLAIN = 0;
   private static final int FULL = 1;
   /** Entries per section when writing; fewer sections than this many entries each would not pay. */
-  private static final long ENTRIES_PER_SECTION = 1 << 16;
+  static final long ENTRIES_PER_SECTION = 1 << 16;
   private static final int MAX_SECTIONS = 64;
   /** Refuses headers claiming absurd sizes before allocating for them. */
   private static final int MAX_PARTITIONS = 1 << 20;
@@ -74,18 +74,30 @@ final class Snapshot {
     }
   }
 
+  /** Entries written between two calls of a save's progress callback. */
+  static final int PROGRESS_EVERY = 4096;
+
   /** One section's place in the file. */
   private record Section(long entries, long start, long bytes, int crc) {}
 
   /** Writes the replica atomically (a temporary file moved over the old one). Call on the apply thread. */
   static <K, V> long write(Path path, String topic, String topicId, Replica<K, V> replica, Codec<K> keys,
       Codec<V> values, long nowMillis) throws IOException {
-    return write(path, topic, topicId, replica, keys, values, nowMillis, ENTRIES_PER_SECTION);
+    return write(path, topic, topicId, replica, keys, values, nowMillis, ENTRIES_PER_SECTION, () -> { });
   }
 
   /** Writes the replica as above, in sections of about {@code entriesPerSection} entries (tests use small ones). */
   static <K, V> long write(Path path, String topic, String topicId, Replica<K, V> replica, Codec<K> keys,
       Codec<V> values, long nowMillis, long entriesPerSection) throws IOException {
+    return write(path, topic, topicId, replica, keys, values, nowMillis, entriesPerSection, () -> { });
+  }
+
+  /**
+   * Writes the replica as above, running {@code progress} every {@value #PROGRESS_EVERY} entries: the
+   * apply thread stamps its heartbeat there, so a long save is not taken for a pause.
+   */
+  static <K, V> long write(Path path, String topic, String topicId, Replica<K, V> replica, Codec<K> keys,
+      Codec<V> values, long nowMillis, long entriesPerSection, Runnable progress) throws IOException {
     Path parent = path.toAbsolutePath().getParent();
     if (parent != null) {
       Files.createDirectories(parent);
@@ -122,7 +134,9 @@ final class Snapshot {
         }
         writeEntry(out, keys.encode(e.getKey()), e.getValue(), values);
         inSection++;
-        count++;
+        if (++count % PROGRESS_EVERY == 0) {
+          progress.run();
+        }
       }
       long bytes = out.flush();
       sections[section] = new Section(inSection, start, bytes, out.crc());

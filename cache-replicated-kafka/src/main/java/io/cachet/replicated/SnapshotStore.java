@@ -94,10 +94,10 @@ final class SnapshotStore<K, V> {
   }
 
   /** Saves the replica once {@code snapshotInterval} has passed since the last time (not at start). */
-  void saveIfDue(long now) {
+  void saveIfDue(long now, Runnable progress) {
     if (options.snapshotPath().isPresent() && now >= nextSnapshot) {
       if (nextSnapshot != 0) {
-        save();
+        save(progress);
       }
       nextSnapshot = now + options.snapshotInterval().toMillis();
     }
@@ -105,13 +105,19 @@ final class SnapshotStore<K, V> {
 
   /** Saves the replica now, if the cache has a snapshot path; a failure is logged, never thrown. */
   void save() {
+    save(() -> { });
+  }
+
+  /** Saves the replica now as {@link #save()}, running {@code progress} as it goes (see Snapshot.write). */
+  void save(Runnable progress) {
     Path path = options.snapshotPath().orElse(null);
     if (path == null) {
       return;
     }
     try {
       long started = System.nanoTime();
-      long count = Snapshot.write(path, topic, topicId, replica, keyCodec, valueCodec, clock.millis());
+      long count = Snapshot.write(path, topic, topicId, replica, keyCodec, valueCodec, clock.millis(),
+          Snapshot.ENTRIES_PER_SECTION, progress);
       LOG.debug("Cache '{}' wrote snapshot {} ({} entries) in {} ms", name, path, count,
           TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
     } catch (IOException | RuntimeException e) {

@@ -62,6 +62,17 @@ final class SnapshotTest {
   }
 
   @Test
+  void write_runsItsProgressCallbackAsItGoes_soALongSaveIsNotTakenForAPause() throws IOException {
+    Replica<String, String> source = sample(2, 20_000);
+    java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+
+    long written = Snapshot.write(directory.resolve("p.snapshot"), TOPIC, TOPIC_ID, source, Codecs.utf8(),
+        Codecs.utf8(), NOW, 3_000, calls::incrementAndGet);
+
+    assertThat(calls).hasValue((int) (written / Snapshot.PROGRESS_EVERY));
+  }
+
+  @Test
   void read_emptyReplica_restoresPositions() throws IOException {
     Replica<String, String> source = new Replica<>(Codecs.utf8(), Codecs.utf8(), 3);
     source.advance(1, 42);
