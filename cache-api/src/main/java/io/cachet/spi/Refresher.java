@@ -7,7 +7,6 @@ import io.cachet.spi.AbstractCache.Load;
 import io.cachet.spi.AbstractCache.Written;
 import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -60,13 +59,16 @@ final class Refresher<K, V> {
     }
     try {
       cache.config.executor().execute(() -> reload(key, read, loader, mine));
-    } catch (RejectedExecutionException e) {
+    } catch (Throwable e) { // rejected, or an Error (no thread could be started): never left in flight
+      loads.remove(key, mine);
       cache.stats.recordLoadFailure(0);
       CacheLoadException failure = new CacheLoadException(
-          "the executor of cache '" + cache.name() + "' rejected the reload of key '" + key + "'", e);
-      warn(key, failure);
+          "the executor of cache '" + cache.name() + "' did not take the reload of key '" + key + "'", e);
       mine.future.completeExceptionally(failure);
-      loads.remove(key, mine);
+      warn(key, failure);
+      if (e instanceof Error error) {
+        throw error;
+      }
     }
   }
 

@@ -1,6 +1,7 @@
 package io.cachet.spi;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
@@ -105,6 +106,27 @@ final class RefresherTest {
     // Nothing was left registered: the next stale read tries again.
     assertThat(cache.get("k", key -> "new")).isEqualTo("old");
     assertThat(cache.stats().loadFailureCount()).isEqualTo(2);
+  }
+
+  @Test
+  void executorThrowingAnError_leavesNothingInFlight_soTheNextStaleReadReloads() {
+    java.util.concurrent.atomic.AtomicBoolean broken = new java.util.concurrent.atomic.AtomicBoolean(true);
+    MapCache cache = newCache(task -> {
+      if (broken.getAndSet(false)) {
+        throw new OutOfMemoryError("unable to create native thread");
+      }
+      tasks.add(task);
+    });
+    cache.put("k", "old");
+    ticker.advance(Duration.ofMinutes(2));
+
+    assertThatThrownBy(() -> cache.get("k", key -> "new")).isInstanceOf(OutOfMemoryError.class);
+    assertThat(cache.get("k")).isEqualTo("old");
+    assertThat(cache.stats().loadFailureCount()).isEqualTo(1);
+
+    assertThat(cache.get("k", key -> "new")).isEqualTo("old");
+    runTasks();
+    assertThat(cache.get("k")).isEqualTo("new");
   }
 
   @Test
