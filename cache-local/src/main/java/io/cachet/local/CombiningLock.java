@@ -28,8 +28,9 @@ import java.util.function.Function;
  * </ul>
  *
  * <p>A slot holds {@code null} (free), a request (published, not yet served) or a response
- * (served, not yet collected). Requests are recognised by their class, {@code requestType}; a
- * response must never be {@code null} nor of that class. A slot is claimed by a CAS from {@code
+ * (served, not yet collected). Requests are recognised as instances of {@code requestType}
+ * (subclasses included: the LRU's requests are its nodes, of several node classes); a response
+ * must never be {@code null} nor such an instance. A slot is claimed by a CAS from {@code
  * null}; only the lock holder turns a request into a response; only the claiming thread frees the
  * slot, after reading the response. If a thread finds no free slot, it takes the lock itself.
  *
@@ -67,7 +68,7 @@ final class CombiningLock<R> {
   private final int slotMask;
 
   /**
-   * @param requestType the class of every request (and of no response)
+   * @param requestType a class or superclass of every request (and of no response)
    * @param server runs one request under the lock and returns its response, never null
    */
   CombiningLock(Class<R> requestType, Function<? super R, ?> server) {
@@ -153,7 +154,9 @@ final class CombiningLock<R> {
     for (int i = 1; i <= slotMask + 1; i++) {
       int slot = i * STRIDE;
       Object cell = REFS.getVolatile(slots, slot);
-      if (cell != null && cell.getClass() == requestType) {
+      // isInstance, not a class comparison: a request of a subclass left unserved would make its
+      // waiter take the lock, serve nothing and wait again, forever.
+      if (cell != null && requestType.isInstance(cell)) {
         @SuppressWarnings("unchecked")
         R request = (R) cell;
         Object response;

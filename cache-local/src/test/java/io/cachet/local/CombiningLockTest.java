@@ -72,6 +72,43 @@ final class CombiningLockTest {
     reader.join();
   }
 
+  /** A request type with subclasses, as the LRU's node types are. */
+  static class BaseRequest {
+    final String name;
+
+    BaseRequest(String name) {
+      this.name = name;
+    }
+  }
+
+  static final class SubRequest extends BaseRequest {
+    SubRequest(String name) {
+      super(name);
+    }
+  }
+
+  @Test
+  void serve_whileHeld_servesARequestOfASubclassOfTheRequestType() throws Exception {
+    Queue<String> served = new ConcurrentLinkedQueue<>();
+    CombiningLock<BaseRequest> lock =
+        new CombiningLock<>(BaseRequest.class, request -> {
+          served.add(request.name);
+          return "served " + request.name;
+        });
+    lock.lock();
+    CompletableFuture<Object> waiter = new CompletableFuture<>();
+    Thread reader = new Thread(() -> waiter.complete(lock.serve(new SubRequest("sub"))), "reader");
+    reader.setDaemon(true); // before the fix it never returned
+    reader.start();
+    await().atMost(Duration.ofSeconds(10)).until(() -> reader.getState() == Thread.State.TIMED_WAITING);
+
+    lock.unlock();
+
+    assertThat(served).containsExactly("sub");
+    assertThat(waiter.get(10, TimeUnit.SECONDS)).isEqualTo("served sub");
+    reader.join();
+  }
+
   @Test
   void serve_whenTheServerThrowsOnTheHolder_rethrowsOnTheRequestingThread() throws Exception {
     Server server = new Server();
