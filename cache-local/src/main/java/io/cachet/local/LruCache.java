@@ -66,10 +66,10 @@ import org.jspecify.annotations.Nullable;
  *       linearization order as exactly as the recency does. The list is then also in idle-deadline
  *       order, so {@link #expireHead} finds idle entries at its head.
  *   <li>Listeners and statistics run after the lock is released, on the calling thread's side.
- *   <li>Only a cache that needs them pays for more than a {@link Node}: with {@code
- *       refreshAfterWrite} nodes keep their write time ({@link WrittenNode}), with {@code
- *       expireAfterAccess} their write deadline ({@link AccessNode}), with both both ({@link
- *       WrittenAccessNode}); such caches read the ticker on every write and, with {@code
+ *   <li>Only a cache that needs them pays for more than a {@link Node} ({@link NodeDeadlines}):
+ *       with {@code refreshAfterWrite} nodes keep their write time ({@link WrittenNode}), with
+ *       {@code expireAfterAccess} their write deadline ({@link AccessNode}), with both both
+ *       ({@link WrittenAccessNode}); such caches read the ticker on every write and, with {@code
  *       expireAfterAccess}, on every hit.
  * </ul>
  *
@@ -91,8 +91,8 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   private final long capacity;
   /** Whether nodes keep their write time, for refresh. */
   private final boolean refreshing;
-  /** {@code expireAfterAccess} in nanoseconds; {@code Long.MAX_VALUE}: not set. */
-  private final long expireAfterAccessNanos;
+  /** The node class and how reads and writes set its deadline. */
+  private final NodeDeadlines<K, V> deadlines;
   /** Whether every write reads the ticker, whatever its deadlines: refresh or access expiry. */
   private final boolean writesReadTicker;
   /** Entries in the map; guarded by the lock. */
@@ -109,8 +109,9 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     this.ticker = config.ticker();
     this.capacity = config.maximumSize();
     this.refreshing = config.refreshAfterWrite().isPresent();
-    this.expireAfterAccessNanos = config.expireAfterAccess().map(AbstractLocalCache::ttlNanos).orElse(Long.MAX_VALUE);
-    this.writesReadTicker = refreshing || expireAfterAccessNanos != Long.MAX_VALUE;
+    this.deadlines = new NodeDeadlines<>(
+        refreshing, config.expireAfterAccess().map(AbstractLocalCache::ttlNanos).orElse(Long.MAX_VALUE));
+    this.writesReadTicker = refreshing || deadlines.expiresAfterAccess();
   }
 
   // ---------------------------------------------------------------- reads
@@ -190,7 +191,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
         publishSize();
         return expired;
       }
-      accessed(node, now);
+      deadlines.accessed(node, now);
     }
     recency.moveToTail(node);
     return refreshing ? new Written<>(node.value, node.writeTime()) : node.value;
@@ -238,7 +239,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
       if (node != null) {
         removals.add(key, node.value, node.isExpired(now) ? RemovalCause.EXPIRED : RemovalCause.REPLACED);
         node.value = value;
-        written(node, now, ttl);
+        deadlines.written(node, now, ttl);
         recency.moveToTail(node);
       } else {
         insert(key, value, ttl, now, removals);
@@ -283,14 +284,14 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
       boolean timed = needsTicker(node == null ? Long.MAX_VALUE : node.expiresAt, expireAfterWriteNanos);
       long now = timed ? ticker.read() : 0L;
       if (node != null && !node.isExpired(now)) {
-        accessed(node, now); // a failed putIfAbsent reads the key
+        deadlines.accessed(node, now); // a failed putIfAbsent reads the key
         recency.moveToTail(node);
         existing = node.value;
       } else {
         if (node != null) {
           removals.add(key, node.value, RemovalCause.EXPIRED);
           node.value = value;
-          written(node, now, expireAfterWriteNanos);
+          deadlines.written(node, now, expireAfterWriteNanos);
           recency.moveToTail(node);
         } else {
           insert(key, value, expireAfterWriteNanos, now, removals);
@@ -356,7 +357,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
                 : node.value == expected && refreshing && node.writeTime() == expectedWriteTime)) {
           removals.add(key, node.value, RemovalCause.REPLACED);
           node.value = value;
-          written(node, now, expireAfterWriteNanos);
+          deadlines.written(node, now, expireAfterWriteNanos);
           recency.moveToTail(node);
           replaced = true;
         }
@@ -534,8 +535,8 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
       removals.add(key, value, RemovalCause.SIZE);
       return;
     }
-    Node<K, V> node = newNode(key, value);
-    written(node, now, ttl);
+    Node<K, V> node = deadlines.newNode(key, value);
+    deadlines.written(node, now, ttl);
     map.put(key, node);
     count++;
     // Victims come from the list, which does not hold the new node yet.
@@ -544,55 +545,6 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
       unlinkAndRemove(victim, isExpiredNow(victim) ? RemovalCause.EXPIRED : RemovalCause.SIZE, removals);
     }
     recency.linkLast(node);
-  }
-
-  /**
-   * A new node of the one class this cache uses: only a cache with {@code expireAfterAccess} pays
-   * for a write deadline besides {@code expiresAt}, only one with {@code refreshAfterWrite} for a
-   * write time.
-   */
-  private Node<K, V> newNode(K key, V value) {
-    if (expireAfterAccessNanos != Long.MAX_VALUE) {
-      return refreshing ? new WrittenAccessNode<>(key, value) : new AccessNode<>(key, value);
-    }
-    return refreshing ? new WrittenNode<>(key, value) : new Node<>(key, value, Long.MAX_VALUE);
-  }
-
-  /**
-   * Sets the deadlines of a write at ticker reading {@code now} with time to live {@code ttl}:
-   * the write deadline, and with {@code expireAfterAccess} the earlier of it and the idle deadline.
-   */
-  private void written(Node<K, V> node, long now, long ttl) {
-    long writeDeadline = deadline(now, ttl);
-    if (expireAfterAccessNanos == Long.MAX_VALUE) {
-      node.expiresAt = writeDeadline;
-    } else {
-      ((AccessNode<K, V>) node).writeDeadline = writeDeadline;
-      node.expiresAt = earlier(writeDeadline, deadline(now, expireAfterAccessNanos));
-    }
-    node.written(now);
-  }
-
-  /**
-   * Restarts the idle clock of a live {@code node} read at {@code now}, never past its write
-   * deadline; nothing without {@code expireAfterAccess}.
-   */
-  private void accessed(Node<K, V> node, long now) {
-    if (expireAfterAccessNanos != Long.MAX_VALUE) {
-      node.expiresAt =
-          earlier(((AccessNode<K, V>) node).writeDeadline, deadline(now, expireAfterAccessNanos));
-    }
-  }
-
-  /** The earlier of two deadlines, {@code Long.MAX_VALUE} meaning never; wrap-safe like isExpired. */
-  private static long earlier(long a, long b) {
-    if (a == Long.MAX_VALUE) {
-      return b;
-    }
-    if (b == Long.MAX_VALUE) {
-      return a;
-    }
-    return a - b <= 0 ? a : b;
   }
 
   /**
