@@ -2,10 +2,8 @@ package io.cachet.local;
 
 import io.cachet.Cache;
 import io.cachet.CacheConfig;
-import io.cachet.EvictionPolicy;
 import io.cachet.spi.BackendContext;
 import io.cachet.spi.CacheBackendProvider;
-import io.cachet.spi.Checks;
 
 /** The provider of the {@code local} backend, registered for {@link java.util.ServiceLoader}. */
 public final class LocalCacheProvider implements CacheBackendProvider {
@@ -22,15 +20,12 @@ public final class LocalCacheProvider implements CacheBackendProvider {
   }
 
   /**
-   * {@code TINY_LFU} offers {@code expireAfterAccess}; {@code LRU} refuses it. Both offer
-   * {@code refreshAfterWrite}.
+   * Accepts every option: both {@code TINY_LFU} and {@code LRU} offer {@code expireAfterAccess}
+   * (an entry expires once it has not been read or written for that long; with {@code
+   * expireAfterWrite} too, at whichever deadline comes first) and {@code refreshAfterWrite}.
    */
   @Override
-  public void checkSupported(CacheConfig<?, ?> config) {
-    if (config.evictionPolicy() == EvictionPolicy.LRU && config.expireAfterAccess().isPresent()) {
-      throw Checks.unsupported(config, NAME + "' with evictionPolicy 'LRU", "expireAfterAccess");
-    }
-  }
+  public void checkSupported(CacheConfig<?, ?> config) {}
 
   @Override
   public <K, V> Cache<K, V> create(CacheConfig<K, V> config, BackendContext context) {

@@ -6,7 +6,9 @@ import io.cachet.CacheConfig;
 import io.cachet.CacheStats;
 import io.cachet.RemovalCause;
 import io.cachet.Ticker;
+import io.cachet.local.RecencyList.AccessNode;
 import io.cachet.local.RecencyList.Node;
+import io.cachet.local.RecencyList.WrittenAccessNode;
 import io.cachet.local.RecencyList.WrittenNode;
 import io.cachet.spi.Checks;
 import java.time.Duration;
@@ -54,12 +56,21 @@ import org.jspecify.annotations.Nullable;
  *       write or an eviction decided in between could be ordered inconsistently with it; {@code
  *       LinearizabilityTest} found such histories in an earlier version. Combining keeps the
  *       buffer's batching but not its delay: a request is served before its reader returns.
- *   <li>Expired entries are removed when read, when they reach the head, on any write to them,
- *       and by {@link #cleanUp()}; until then they occupy a slot (and count towards the bound).
- *       Entries without a deadline never read the ticker.
+ *   <li>Expired entries are removed when read, on any write to them, when they reach the head and
+ *       a write to any key finds them there ({@link #expireHead}, which pops the head while it is
+ *       expired), and by {@link #cleanUp()}; until then they occupy a slot (and count towards the
+ *       bound). Entries without a deadline never read the ticker.
+ *   <li>{@code expireAfterAccess}: a node's {@code expiresAt} is the earlier of its write deadline
+ *       and its last read or write plus the idle time. A hit moves it in {@link #serveRead}, under
+ *       the lock, in the same step as the recency move, so the idle deadline follows the
+ *       linearization order as exactly as the recency does. The list is then also in idle-deadline
+ *       order, so {@link #expireHead} finds idle entries at its head.
  *   <li>Listeners and statistics run after the lock is released, on the calling thread's side.
- *   <li>Only a cache with {@code refreshAfterWrite} keeps write times: its nodes are
- *       {@link WrittenNode}s, and every write reads the ticker. Other caches pay for neither.
+ *   <li>Only a cache that needs them pays for more than a {@link Node} ({@link NodeDeadlines}):
+ *       with {@code refreshAfterWrite} nodes keep their write time ({@link WrittenNode}), with
+ *       {@code expireAfterAccess} their write deadline ({@link AccessNode}), with both both
+ *       ({@link WrittenAccessNode}); such caches read the ticker on every write and, with {@code
+ *       expireAfterAccess}, on every hit.
  * </ul>
  *
  * <p>{@code get(key, loader)} is the SPI's single-flight load; a loaded value is stored only if
@@ -80,6 +91,10 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   private final long capacity;
   /** Whether nodes keep their write time, for refresh. */
   private final boolean refreshing;
+  /** The node class and how reads and writes set its deadline. */
+  private final NodeDeadlines<K, V> deadlines;
+  /** Whether every write reads the ticker, whatever its deadlines: refresh or access expiry. */
+  private final boolean writesReadTicker;
   /** Entries in the map; guarded by the lock. */
   private long count;
   /** Entries once the last write completed; written under the lock, read without it. */
@@ -94,6 +109,9 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     this.ticker = config.ticker();
     this.capacity = config.maximumSize();
     this.refreshing = config.refreshAfterWrite().isPresent();
+    this.deadlines = new NodeDeadlines<>(
+        refreshing, config.expireAfterAccess().map(AbstractLocalCache::ttlNanos).orElse(Long.MAX_VALUE));
+    this.writesReadTicker = refreshing || deadlines.expiresAfterAccess();
   }
 
   // ---------------------------------------------------------------- reads
@@ -165,14 +183,18 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     if (node.dead) {
       return RETRY;
     }
-    if (node.expiresAt != Long.MAX_VALUE && node.isExpired(ticker.read())) {
-      Object expired = new Expired<>(node.key, node.value);
-      unlinkAndRemove(node);
-      publishSize();
-      return expired;
+    if (node.expiresAt != Long.MAX_VALUE) {
+      long now = ticker.read();
+      if (node.isExpired(now)) {
+        Object expired = new Expired<>(node.key, node.value);
+        unlinkAndRemove(node);
+        publishSize();
+        return expired;
+      }
+      deadlines.accessed(node, now);
     }
     recency.moveToTail(node);
-    return node instanceof WrittenNode<K, V> written ? new Written<>(node.value, written.writeTime) : node.value;
+    return refreshing ? new Written<>(node.value, node.writeTime()) : node.value;
   }
 
   @Override
@@ -212,17 +234,17 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     lock.lock();
     try {
       Node<K, V> node = map.get(key);
+      boolean timed = needsTicker(node == null ? Long.MAX_VALUE : node.expiresAt, ttl);
+      long now = timed ? ticker.read() : 0L;
       if (node != null) {
-        long now = readTickerIfNeeded(node.expiresAt, ttl);
         removals.add(key, node.value, node.isExpired(now) ? RemovalCause.EXPIRED : RemovalCause.REPLACED);
         node.value = value;
-        node.expiresAt = deadline(now, ttl);
-        node.written(now);
+        deadlines.written(node, now, ttl);
         recency.moveToTail(node);
       } else {
-        long now = readTickerIfNeeded(Long.MAX_VALUE, ttl);
-        insert(key, value, deadline(now, ttl), now, removals);
+        insert(key, value, ttl, now, removals);
       }
+      expireHead(now, timed, removals);
       publishSize();
     } finally {
       lock.unlock();
@@ -232,11 +254,16 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   }
 
   /**
-   * Reads the ticker only when an old or a new deadline needs it; an entry that never expires
-   * does not pay for a clock read.
+   * Whether a write needs the ticker: when an old or a new deadline needs it, or the cache keeps
+   * write times or idle deadlines; an entry that never expires does not pay for a clock read.
    */
-  private long readTickerIfNeeded(long oldDeadline, long ttl) {
-    return oldDeadline == Long.MAX_VALUE && ttl == Long.MAX_VALUE && !refreshing ? 0L : ticker.read();
+  private boolean needsTicker(long oldDeadline, long ttl) {
+    return oldDeadline != Long.MAX_VALUE || ttl != Long.MAX_VALUE || writesReadTicker;
+  }
+
+  /** Whether {@code node} is expired now; reads the ticker only if the node has a deadline. */
+  private boolean isExpiredNow(Node<K, V> node) {
+    return node.expiresAt != Long.MAX_VALUE && node.isExpired(ticker.read());
   }
 
   @Override
@@ -254,22 +281,24 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     lock.lock();
     try {
       Node<K, V> node = map.get(key);
-      long now = readTickerIfNeeded(node == null ? Long.MAX_VALUE : node.expiresAt, expireAfterWriteNanos);
+      boolean timed = needsTicker(node == null ? Long.MAX_VALUE : node.expiresAt, expireAfterWriteNanos);
+      long now = timed ? ticker.read() : 0L;
       if (node != null && !node.isExpired(now)) {
-        recency.moveToTail(node); // a failed putIfAbsent reads the key
+        deadlines.accessed(node, now); // a failed putIfAbsent reads the key
+        recency.moveToTail(node);
         existing = node.value;
       } else {
         if (node != null) {
           removals.add(key, node.value, RemovalCause.EXPIRED);
           node.value = value;
-          node.expiresAt = deadline(now, expireAfterWriteNanos);
-          node.written(now);
+          deadlines.written(node, now, expireAfterWriteNanos);
           recency.moveToTail(node);
         } else {
-          insert(key, value, deadline(now, expireAfterWriteNanos), now, removals);
+          insert(key, value, expireAfterWriteNanos, now, removals);
         }
         existing = null;
       }
+      expireHead(now, timed, removals);
       publishSize();
     } finally {
       lock.unlock();
@@ -315,22 +344,25 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     lock.lock();
     try {
       Node<K, V> node = map.get(key);
+      boolean timed = false;
+      long now = 0L;
       if (node != null) {
-        long now = readTickerIfNeeded(node.expiresAt, expireAfterWriteNanos);
+        timed = needsTicker(node.expiresAt, expireAfterWriteNanos);
+        now = timed ? ticker.read() : 0L;
         if (node.isExpired(now)) {
           unlinkAndRemove(node, RemovalCause.EXPIRED, removals);
         } else if (expected == null
             || (expectedWriteTime == NO_WRITE_TIME
                 ? node.value.equals(expected)
-                : node.value == expected && node instanceof WrittenNode<K, V> w && w.writeTime == expectedWriteTime)) {
+                : node.value == expected && refreshing && node.writeTime() == expectedWriteTime)) {
           removals.add(key, node.value, RemovalCause.REPLACED);
           node.value = value;
-          node.expiresAt = deadline(now, expireAfterWriteNanos);
-          node.written(now);
+          deadlines.written(node, now, expireAfterWriteNanos);
           recency.moveToTail(node);
           replaced = true;
         }
       }
+      expireHead(now, timed, removals);
       publishSize();
     } finally {
       lock.unlock();
@@ -364,7 +396,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     try {
       Node<K, V> node = map.get(key);
       if (node != null) {
-        if (node.isExpired(readTickerIfNeeded(node.expiresAt, Long.MAX_VALUE))) {
+        if (isExpiredNow(node)) {
           unlinkAndRemove(node, RemovalCause.EXPIRED, removals);
         } else if (expected == null || node.value.equals(expected)) {
           unlinkAndRemove(node, RemovalCause.EXPLICIT, removals);
@@ -399,7 +431,8 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
           if (ttl.isZero()) {
             unlinkAndRemove(node, RemovalCause.EXPIRED, removals);
           } else {
-            // Changing the deadline is not a use of the key: its recency stays.
+            // Changing the deadline is not a use of the key: its recency stays. An AccessNode
+            // never gets here: expireAfterAccess turns per-entry TTLs off (checkPerEntryTtl).
             node.expiresAt = deadline(now, ttlNanos(ttl));
           }
         }
@@ -497,21 +530,46 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
    * The map holds one node over the capacity meanwhile, but {@link #estimatedSize()} reports the
    * size as of the last completed write.
    */
-  private void insert(K key, V value, long expiresAt, long now, Removals removals) {
+  private void insert(K key, V value, long ttl, long now, Removals removals) {
     if (capacity == 0) {
       removals.add(key, value, RemovalCause.SIZE);
       return;
     }
-    Node<K, V> node = refreshing ? new WrittenNode<>(key, value, expiresAt, now) : new Node<>(key, value, expiresAt);
+    Node<K, V> node = deadlines.newNode(key, value);
+    deadlines.written(node, now, ttl);
     map.put(key, node);
     count++;
     // Victims come from the list, which does not hold the new node yet.
     while (count > capacity) {
       Node<K, V> victim = recency.first();
-      boolean expired = victim.isExpired(readTickerIfNeeded(victim.expiresAt, Long.MAX_VALUE));
-      unlinkAndRemove(victim, expired ? RemovalCause.EXPIRED : RemovalCause.SIZE, removals);
+      unlinkAndRemove(victim, isExpiredNow(victim) ? RemovalCause.EXPIRED : RemovalCause.SIZE, removals);
     }
     recency.linkLast(node);
+  }
+
+  /**
+   * Removes the least recent entries while they are expired, as part of a write: O(1) amortized,
+   * as each entry leaves once. With {@code expireAfterAccess} the list's order is the idle
+   * deadlines' order, so idle entries leave without being read; an entry expired by its write
+   * deadline behind a live head waits for a read, a write, the capacity or {@link #cleanUp()}.
+   * {@code now} is the write's ticker reading when {@code timed}; otherwise the ticker is read
+   * here, and only if the head has a deadline.
+   */
+  private void expireHead(long now, boolean timed, Removals removals) {
+    while (!recency.isEmpty()) {
+      Node<K, V> head = recency.first();
+      if (head.expiresAt == Long.MAX_VALUE) {
+        return;
+      }
+      if (!timed) {
+        now = ticker.read();
+        timed = true;
+      }
+      if (!head.isExpired(now)) {
+        return;
+      }
+      unlinkAndRemove(head, RemovalCause.EXPIRED, removals);
+    }
   }
 
   /** Records the size for {@link #estimatedSize()}; called under the lock at the end of a write. */

@@ -104,8 +104,13 @@ final class RecencyList<K, V> {
       return expiresAt != Long.MAX_VALUE && now - expiresAt >= 0;
     }
 
-    /** Records a write at ticker reading {@code now}; only a {@link WrittenNode} keeps it. */
+    /** Records a write at ticker reading {@code now}; only nodes of a refreshing cache keep it. */
     void written(long now) {}
+
+    /** Returns the ticker reading of the last write; only nodes of a refreshing cache keep it. */
+    long writeTime() {
+      throw new UnsupportedOperationException("only a cache with refreshAfterWrite keeps write times");
+    }
   }
 
   /** A node of a cache with {@code refreshAfterWrite}: it also keeps its write time. */
@@ -113,14 +118,52 @@ final class RecencyList<K, V> {
     /** Ticker reading of the last write; under the lock, like every other field. */
     long writeTime;
 
-    WrittenNode(K key, V value, long expiresAt, long writeTime) {
-      super(key, value, expiresAt);
-      this.writeTime = writeTime;
+    WrittenNode(K key, V value) {
+      super(key, value, Long.MAX_VALUE);
     }
 
     @Override
     void written(long now) {
       writeTime = now;
+    }
+
+    @Override
+    long writeTime() {
+      return writeTime;
+    }
+  }
+
+  /**
+   * A node of a cache with {@code expireAfterAccess}: {@code expiresAt} is the earlier of the
+   * write deadline, kept here because reads move {@code expiresAt} but never past it, and the
+   * last read or write plus the idle time.
+   */
+  static class AccessNode<K, V> extends Node<K, V> {
+    /** Deadline set by the last write (global or per-entry); {@code Long.MAX_VALUE}: never. */
+    long writeDeadline = Long.MAX_VALUE;
+
+    AccessNode(K key, V value) {
+      super(key, value, Long.MAX_VALUE);
+    }
+  }
+
+  /** A node of a cache with both {@code expireAfterAccess} and {@code refreshAfterWrite}. */
+  static final class WrittenAccessNode<K, V> extends AccessNode<K, V> {
+    /** Ticker reading of the last write; under the lock, like every other field. */
+    long writeTime;
+
+    WrittenAccessNode(K key, V value) {
+      super(key, value);
+    }
+
+    @Override
+    void written(long now) {
+      writeTime = now;
+    }
+
+    @Override
+    long writeTime() {
+      return writeTime;
     }
   }
 }
