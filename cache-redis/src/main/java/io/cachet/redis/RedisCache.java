@@ -88,7 +88,14 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
 
   @Override
   public @Nullable V get(K key) {
-    return redis.await(getAsync(key));
+    requireNonNull(key, "key");
+    checkOpen();
+    NearCache.Stamped<V> stamped = near.lookup(key);
+    if (stamped != null) {
+      stats.recordHits(1); // a near hit answers without a future
+      return stamped.value();
+    }
+    return redis.await(afterNearMiss(key));
   }
 
   CompletableFuture<@Nullable V> getAsync(K key) {
@@ -99,6 +106,11 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
       stats.recordHits(1);
       return CompletableFuture.completedFuture(stamped.value());
     }
+    return afterNearMiss(key);
+  }
+
+  /** A get that found no near value: a known absence, or a read of Redis. */
+  private CompletableFuture<@Nullable V> afterNearMiss(K key) {
     if (near.lookupAbsent(key)) {
       stats.recordMisses(1);
       return CompletableFuture.completedFuture(null);
