@@ -34,12 +34,18 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A read that misses registers a {@link Load} for its key in {@code loads} <em>before</em>
  * sending {@code GET}; concurrent misses on the key share it (single-flight). An invalidation of
- * the key raises the registered load's {@link Flag} and then removes the near entry. The load
- * stores its value (unless the flag is already raised or the epoch moved) stamped with that same
- * flag, and a near entry whose flag is raised is never served. So whatever the interleaving, once
+ * the key raises the registered load's flag and then removes the near entry. The flag lives in the
+ * load's own {@link Stamped} entry, the very object the load stores (unless the flag is already
+ * raised or the epoch moved), and a near entry whose flag is raised is never served. So whatever the interleaving, once
  * an invalidation has been processed, no value read before it is served from the near cache.
  * Absences (Redis had no such key) are kept in a second store under exactly the same rules, with
  * their own maximum age. CONCURRENCY.md has the full argument.
+ *
+ * <h2>Counting</h2>
+ *
+ * A near hit adds nothing to the counters of the near store's own: {@code cache.near.hits} (and
+ * the cache's hit and miss statistics) are the stores' hit counts less the entries they returned
+ * that were not served (stale, or read for another purpose), which are rare and counted apart.
  *
  * <p>Thread-safe: callers, Redisson's event loops and the tracking hub's threads call in at once;
  * nothing here blocks or waits for another thread.
@@ -75,13 +81,15 @@ final class NearCache<K, V> {
   private final byte[] prefix;
   private final Ticker ticker;
   private final Cache<K, Stamped<V>> values;
-  private final @Nullable Cache<K, Stamped<Boolean>> absent;
+  private final @Nullable Cache<K, Stamped<V>> absent;
   private final ConcurrentHashMap<K, Load<V>> loads = new ConcurrentHashMap<>();
   private final AtomicLong epoch = new AtomicLong();
   private final AtomicBoolean warnedFallback = new AtomicBoolean();
-  private final LongAdder hits = new LongAdder();
+  /** Entries {@code values} returned that were not served as near hits. */
+  private final LongAdder valuesUnserved = new LongAdder();
+  /** Markers {@code absent} returned that were not served as near hits. */
+  private final LongAdder absentUnserved = new LongAdder();
   private final LongAdder misses = new LongAdder();
-  private final LongAdder absentHits = new LongAdder();
   private final LongAdder invalidations = new LongAdder();
   private final LongAdder flushes = new LongAdder();
   private final boolean expiryOnly;
@@ -89,6 +97,9 @@ final class NearCache<K, V> {
   private volatile boolean tracking;
   private volatile boolean fallback;
   private volatile boolean closed;
+  /** The served counts when the stores closed; read once {@code closed} is set. */
+  private long valueHitsAtClose;
+  private long absentHitsAtClose;
   private volatile Hooks hooks = Hooks.NONE;
 
   NearCache(CacheConfig<K, V> config, RedisOptions options, Codec<K> keyCodec, byte[] prefix, boolean tracked) {
@@ -99,7 +110,7 @@ final class NearCache<K, V> {
     this.ticker = config.ticker();
     this.values = store(config, "-near", Stamped.<V>type(), options.nearCacheMaxAge());
     this.absent = options.negativeCacheMaxAge().isZero() ? null
-        : store(config, "-absent", Stamped.<Boolean>type(), options.negativeCacheMaxAge());
+        : store(config, "-absent", Stamped.<V>type(), options.negativeCacheMaxAge());
     this.expiryOnly = !tracked;
     this.coherent = !tracked;
   }
@@ -120,21 +131,28 @@ final class NearCache<K, V> {
 
   // ------------------------------------------------------------ lookups
 
-  /** The fresh near value of {@code key}, counting a near hit; null (and a near miss) if none. */
+  /**
+   * The fresh near value of {@code key}, or null. A near hit counts only in the store's own
+   * statistics (see {@link #valueHits}).
+   */
   @Nullable Stamped<V> lookup(K key) {
     Stamped<V> stamped = values.get(key);
-    if (stamped != null && isFresh(stamped)) {
-      hits.increment();
+    if (stamped == null) {
+      return null;
+    }
+    if (isFresh(stamped)) {
       return stamped;
     }
+    valuesUnserved.increment();
     return null;
   }
 
-  /** Whether {@code key} is fresh-known absent, counting a near hit if so and a near miss if not. */
+  /**
+   * Whether {@code key} is fresh-known absent (a near hit, counted as {@link #absentHits}); if not,
+   * counts a near miss.
+   */
   boolean lookupAbsent(K key) {
     if (knownAbsent(key)) {
-      hits.increment();
-      absentHits.increment();
       return true;
     }
     misses.increment();
@@ -145,19 +163,50 @@ final class NearCache<K, V> {
     if (absent == null) {
       return false;
     }
-    Stamped<Boolean> marker = absent.get(key);
-    return marker != null && isFresh(marker);
+    Stamped<V> marker = absent.get(key);
+    if (marker == null) {
+      return false;
+    }
+    if (isFresh(marker)) {
+      return true;
+    }
+    absentUnserved.increment();
+    return false;
   }
 
-  private boolean isFresh(Stamped<?> stamped) {
+  private boolean isFresh(Stamped<V> stamped) {
     return coherent
-        && stamped.epoch() == epoch.get()
-        && !stamped.invalidated().raised
+        && stamped.epoch == epoch.get()
+        && !stamped.invalidated
         && beforeRedisDeadline(stamped);
   }
 
-  private boolean beforeRedisDeadline(Stamped<?> stamped) {
-    return stamped.deadline() == Long.MAX_VALUE || ticker.read() - stamped.deadline() < 0;
+  private boolean beforeRedisDeadline(Stamped<V> stamped) {
+    return stamped.deadline == Long.MAX_VALUE || ticker.read() - stamped.deadline < 0;
+  }
+
+  /** Near hits that answered a value: reads {@code values} found fresh. */
+  long valueHits() {
+    if (closed) {
+      return valueHitsAtClose;
+    }
+    try {
+      return values.stats().hitCount() - valuesUnserved.sum();
+    } catch (IllegalStateException e) {
+      return valueHitsAtClose; // closed meanwhile; set before the store closed
+    }
+  }
+
+  /** Near hits that answered "absent": reads {@code absent} found fresh. */
+  long absentHits() {
+    if (absent == null || closed) {
+      return absentHitsAtClose;
+    }
+    try {
+      return absent.stats().hitCount() - absentUnserved.sum();
+    } catch (IllegalStateException e) {
+      return absentHitsAtClose;
+    }
   }
 
   /**
@@ -172,7 +221,11 @@ final class NearCache<K, V> {
     } catch (IllegalStateException e) {
       return null; // closed
     }
-    return copy != null && !copy.invalidated().raised && beforeRedisDeadline(copy) ? copy : null;
+    if (copy == null) {
+      return null;
+    }
+    valuesUnserved.increment(); // not a near hit: the read's failure decides what it counts as
+    return !copy.invalidated && beforeRedisDeadline(copy) ? copy : null;
   }
 
   // ------------------------------------------------------------ loads
@@ -194,7 +247,7 @@ final class NearCache<K, V> {
       if (theirs == null) {
         return null;
       }
-      if (!theirs.invalidated.raised) {
+      if (!theirs.entry.invalidated) {
         return theirs;
       }
       if (loads.replace(key, theirs, mine)) {
@@ -218,8 +271,8 @@ final class NearCache<K, V> {
   }
 
   /**
-   * Stores {@code value} unless an invalidation or an epoch change got there first, stamped with
-   * the load's epoch and flag, and with the ticker reading at which the key expires in Redis:
+   * Stores {@code value} unless an invalidation or an epoch change got there first, in the load's
+   * own entry (its epoch and flag), with the ticker reading at which the key expires in Redis:
    * {@code pttl} milliseconds after {@code start}, the reading taken before the read was sent.
    */
   void storeValue(K key, Load<V> load, V value, @Nullable Object pttl, long start) {
@@ -245,18 +298,22 @@ final class NearCache<K, V> {
   /** Remembers that Redis had no {@code key}, under the same rule as {@link #storeValue}. */
   void storeAbsent(K key, Load<V> load) {
     if (absent != null) {
-      store(absent, key, load, Boolean.TRUE, Long.MAX_VALUE);
+      store(absent, key, load, null, Long.MAX_VALUE);
     }
   }
 
-  private <T> void store(Cache<K, Stamped<T>> store, K key, Load<V> load, T value, long deadline) {
-    if (!load.cacheable || load.invalidated.raised || load.epoch != epoch.get() || !coherent || closed) {
+  /** Publishes the load's entry in {@code store}; a load stores once, so the entry is never changed after. */
+  private void store(Cache<K, Stamped<V>> store, K key, Load<V> load, @Nullable V value, long deadline) {
+    Stamped<V> entry = load.entry;
+    if (!load.cacheable || entry.invalidated || entry.epoch != epoch.get() || !coherent || closed) {
       return;
     }
     try {
       Hooks current = hooks;
       current.beforeNearPut(key);
-      store.put(key, new Stamped<>(value, load.epoch, deadline, load.invalidated));
+      entry.value = value;
+      entry.deadline = deadline;
+      store.put(key, entry); // publishes the two fields above
       current.afterNearPut(key);
     } catch (RuntimeException e) {
       if (!closed) {
@@ -276,7 +333,7 @@ final class NearCache<K, V> {
   void invalidate(K key) {
     Load<V> load = loads.get(key);
     if (load != null) {
-      load.invalidated.raised = true;
+      load.entry.invalidated = true;
     }
     try {
       values.remove(key);
@@ -302,7 +359,7 @@ final class NearCache<K, V> {
 
   private void flagLoads() {
     for (Load<V> load : loads.values()) {
-      load.invalidated.raised = true;
+      load.entry.invalidated = true;
     }
   }
 
@@ -411,18 +468,26 @@ final class NearCache<K, V> {
   /** The value served for {@code key} now, without counting or reading Redis; for tests. */
   @Nullable V peek(K key) {
     Stamped<V> stamped = values.get(key);
-    return stamped != null && isFresh(stamped) ? stamped.value() : null;
+    if (stamped == null) {
+      return null;
+    }
+    valuesUnserved.increment(); // not a read
+    return isFresh(stamped) ? stamped.value() : null;
   }
 
   /** Whether {@code key} is remembered as absent now, without counting; for tests. */
   boolean peekAbsent(K key) {
-    return knownAbsent(key);
+    boolean known = knownAbsent(key);
+    if (known) {
+      absentUnserved.increment(); // not a read
+    }
+    return known;
   }
 
   List<BackendMetric> metrics() {
     return List.of(
-        new BackendMetric("cache.near.hits", "Reads answered by the near cache", BackendMetric.Kind.COUNTER, hits::sum),
-        new BackendMetric("cache.near.absent.hits", "Reads answered by the near cache's record that Redis has no such key", BackendMetric.Kind.COUNTER, absentHits::sum),
+        new BackendMetric("cache.near.hits", "Reads answered by the near cache", BackendMetric.Kind.COUNTER, () -> valueHits() + absentHits()),
+        new BackendMetric("cache.near.absent.hits", "Reads answered by the near cache's record that Redis has no such key", BackendMetric.Kind.COUNTER, this::absentHits),
         new BackendMetric("cache.near.misses", "Reads the near cache could not answer", BackendMetric.Kind.COUNTER, misses::sum),
         new BackendMetric("cache.near.invalidations", "Invalidations received from Redis for this cache's keys", BackendMetric.Kind.COUNTER, invalidations::sum),
         new BackendMetric("cache.near.flushes", "Times the near cache was flushed because invalidations may have been lost", BackendMetric.Kind.COUNTER, flushes::sum),
@@ -431,7 +496,9 @@ final class NearCache<K, V> {
   }
 
   void close() {
-    closed = true;
+    valueHitsAtClose = valueHits();
+    absentHitsAtClose = absentHits();
+    closed = true; // publishes the two counts
     try {
       values.close();
     } finally {
@@ -444,10 +511,31 @@ final class NearCache<K, V> {
   // ------------------------------------------------------------ types
 
   /**
-   * A near-cache value, the epoch its read was registered in, the ticker reading at which its key
-   * expires in Redis ({@code Long.MAX_VALUE}: no TTL), and its read's invalidation flag.
+   * A near entry: the epoch its read was registered in, its value (null in the absent store), the
+   * ticker reading at which its key expires in Redis ({@code Long.MAX_VALUE}: no TTL), and its
+   * read's invalidation flag. Created with its read, which sets value and deadline once, before
+   * publishing it in a store; the flag is raised once, never lowered, before or after that. One
+   * object, so a near hit reads one entry, not an entry and a separate flag.
    */
-  record Stamped<V>(V value, long epoch, long deadline, Flag invalidated) {
+  static final class Stamped<V> {
+    final long epoch;
+    private @Nullable V value;
+    private long deadline = Long.MAX_VALUE;
+    /** Raised by an invalidation of the key, a write of it by this process, or a flush. */
+    volatile boolean invalidated;
+
+    Stamped(long epoch) {
+      this.epoch = epoch;
+    }
+
+    /** The value read; only called on entries of the value store, which always have one. */
+    V value() {
+      return value;
+    }
+
+    long deadline() {
+      return deadline;
+    }
 
     /** The class of {@code Stamped<V>}, for the near store's configuration. */
     @SuppressWarnings("unchecked") // erasure: Stamped.class is the class of every Stamped<V>
@@ -456,23 +544,17 @@ final class NearCache<K, V> {
     }
   }
 
-  /** Raised once, never lowered; shared by a read and the near entry it stores. */
-  static final class Flag {
-    volatile boolean raised;
-  }
-
   /** An in-flight read of one key. */
   static final class Load<V> {
-    final long epoch;
     final boolean cacheable;
     final CompletableFuture<@Nullable V> future = new CompletableFuture<>();
-    /** Raised by an invalidation of the key, a write of it by this process, or a flush. */
-    final Flag invalidated = new Flag();
+    /** The entry this read may store, with its epoch and its invalidation flag. */
+    final Stamped<V> entry;
     /** The key's Redis deadline as read ({@link #redisDeadline}); set before the future completes. */
     volatile long deadline = Long.MAX_VALUE;
 
     Load(long epoch, boolean cacheable) {
-      this.epoch = epoch;
+      this.entry = new Stamped<>(epoch);
       this.cacheable = cacheable;
     }
   }

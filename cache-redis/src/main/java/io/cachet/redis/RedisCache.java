@@ -92,8 +92,7 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     checkOpen();
     NearCache.Stamped<V> stamped = near.lookup(key);
     if (stamped != null) {
-      stats.recordHits(1); // a near hit answers without a future
-      return stamped.value();
+      return stamped.value(); // counted by the near cache; no future
     }
     return redis.await(afterNearMiss(key));
   }
@@ -103,7 +102,6 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     checkOpen();
     NearCache.Stamped<V> stamped = near.lookup(key);
     if (stamped != null) {
-      stats.recordHits(1);
       return CompletableFuture.completedFuture(stamped.value());
     }
     return afterNearMiss(key);
@@ -112,7 +110,6 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
   /** A get that found no near value: a known absence, or a read of Redis. */
   private CompletableFuture<@Nullable V> afterNearMiss(K key) {
     if (near.lookupAbsent(key)) {
-      stats.recordMisses(1);
       return CompletableFuture.completedFuture(null);
     }
     // Redis is the cache: a value found there is a hit; the near cache has its own metrics.
@@ -170,11 +167,9 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     checkOpen();
     NearCache.Stamped<V> stamped = near.lookup(key);
     if (stamped != null) {
-      stats.recordHits(1);
       return written(stamped.value(), stamped.deadline());
     }
     if (near.lookupAbsent(key)) {
-      stats.recordMisses(1);
       return null;
     }
     NearCache.Load<V> load = startLoad(key);
@@ -559,9 +554,10 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     if (!config.recordStats()) {
       return s;
     }
+    // Reads answered by the near cache are counted there, once, by its stores.
     return new CacheStats(
-        s.hitCount(), s.missCount(), s.putCount(), s.loadSuccessCount(), s.loadFailureCount(),
-        s.totalLoadTimeNanos(), near.evictionCount());
+        s.hitCount() + near.valueHits(), s.missCount() + near.absentHits(), s.putCount(),
+        s.loadSuccessCount(), s.loadFailureCount(), s.totalLoadTimeNanos(), near.evictionCount());
   }
 
   @Override

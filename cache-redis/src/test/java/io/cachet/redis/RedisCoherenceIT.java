@@ -572,6 +572,21 @@ final class RedisCoherenceIT {
     for (BackendMetric metric : cache.backendMetrics()) {
       assertThat(registry.find(metric.name()).meters()).as(metric.name()).isNotEmpty();
     }
+
+    // A known absence is a near hit and a cache miss, each counted once, without a round trip.
+    cache.get("absent");
+    assertThat(registry.get("cache.near.hits").functionCounter().count()).isEqualTo(nearHits + 2);
+    assertThat(registry.get("cache.near.absent.hits").functionCounter().count()).isEqualTo(1);
+    assertThat(registry.get("cache.gets").tag("result", "miss").functionCounter().count()).isEqualTo(2);
+    assertThat(registry.get("cache.redis.roundtrips").functionCounter().count()).isEqualTo(trips + 1);
+    assertThat(cache.stats().hitCount()).isEqualTo((long) hits + 1);
+
+    // Test peeks are not reads; the counts survive close.
+    assertThat(cache.nearValueForTest("k")).isEqualTo("v");
+    assertThat(cache.nearAbsentForTest("absent")).isTrue();
+    cache.close();
+    assertThat(registry.get("cache.near.hits").functionCounter().count()).isEqualTo(nearHits + 2);
+    assertThat(registry.get("cache.near.absent.hits").functionCounter().count()).isEqualTo(1);
   }
 
 }
