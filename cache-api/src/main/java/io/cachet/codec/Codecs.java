@@ -14,7 +14,9 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Locale;
+import java.util.Objects;
 
 /** The built-in codecs. */
 public final class Codecs {
@@ -119,25 +121,31 @@ public final class Codecs {
 
     @Override
     public String decode(byte[] bytes) {
-      if (isAscii(bytes)) {
+      return decode(bytes, 0, bytes.length);
+    }
+
+    @Override
+    public String decode(byte[] bytes, int offset, int length) {
+      Objects.checkFromIndexSize(offset, length, bytes.length);
+      if (isAscii(bytes, offset, length)) {
         // ASCII is valid UTF-8 as it is; skips building a strict decoder (the common case).
-        return new String(bytes, StandardCharsets.ISO_8859_1);
+        return new String(bytes, offset, length, StandardCharsets.ISO_8859_1);
       }
       try {
         return StandardCharsets.UTF_8
             .newDecoder()
             .onMalformedInput(CodingErrorAction.REPORT)
             .onUnmappableCharacter(CodingErrorAction.REPORT)
-            .decode(ByteBuffer.wrap(bytes))
+            .decode(ByteBuffer.wrap(bytes, offset, length))
             .toString();
       } catch (CharacterCodingException e) {
-        throw new CodecException("not valid UTF-8 (" + bytes.length + " bytes)", e);
+        throw new CodecException("not valid UTF-8 (" + length + " bytes)", e);
       }
     }
 
-    private static boolean isAscii(byte[] bytes) {
-      for (byte b : bytes) {
-        if (b < 0) {
+    private static boolean isAscii(byte[] bytes, int offset, int length) {
+      for (int i = offset, end = offset + length; i < end; i++) {
+        if (bytes[i] < 0) {
           return false;
         }
       }
@@ -166,6 +174,12 @@ public final class Codecs {
     @Override
     public byte[] decode(byte[] bytes) {
       return bytes;
+    }
+
+    @Override
+    public byte[] decode(byte[] bytes, int offset, int length) {
+      Objects.checkFromIndexSize(offset, length, bytes.length);
+      return Arrays.copyOfRange(bytes, offset, offset + length); // never the caller's array
     }
 
     @Override

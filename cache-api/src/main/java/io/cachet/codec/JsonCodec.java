@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.ObjectWriter;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.IOException;
+import java.util.Objects;
 
 /**
  * A {@link Codec} writing values as JSON with Jackson; built by {@link Codecs#json(Class)} and its
@@ -90,15 +91,21 @@ final class JsonCodec<T> implements Codec<T> {
 
   @Override
   public T decode(byte[] bytes) {
+    return decode(bytes, 0, bytes.length);
+  }
+
+  @Override
+  public T decode(byte[] bytes, int offset, int length) {
+    Objects.checkFromIndexSize(offset, length, bytes.length);
     Object value;
     try {
-      value = reader.readValue(bytes);
+      value = reader.readValue(bytes, offset, length);
     } catch (IOException e) {
       throw new CodecException(
-          "cannot read " + bytes.length + " bytes as JSON for " + typeName + ": " + firstLine(e), e);
+          "cannot read " + length + " bytes as JSON for " + typeName + ": " + firstLine(e), e);
     }
     if (value == null) {
-      throw new CodecException("expected JSON for " + typeName + " but " + bytes.length + " bytes hold null", null);
+      throw new CodecException("expected JSON for " + typeName + " but " + length + " bytes hold null", null);
     }
     return type.cast(value);
   }

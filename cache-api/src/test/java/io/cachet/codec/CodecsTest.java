@@ -17,6 +17,52 @@ final class CodecsTest {
   }
 
   @Test
+  void decodeOfARange_readsOnlyThoseBytes_andNeverReturnsTheCallersArray() {
+    byte[] buffer = "xxhéllo✓yy".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    int length = buffer.length - 4;
+    assertThat(Codecs.utf8().decode(buffer, 2, length)).isEqualTo("héllo✓");
+    assertThat(Codecs.utf8().decode("--ascii--".getBytes(java.nio.charset.StandardCharsets.US_ASCII), 2, 5))
+        .isEqualTo("ascii");
+    assertThat(Codecs.utf8().decode(buffer, 3, 0)).isEmpty();
+
+    byte[] bytes = Codecs.bytes().decode(buffer, 2, 3);
+    assertThat(bytes).containsExactly('h', (byte) 0xC3, (byte) 0xA9);
+    buffer[2] = 'H'; // the caller reuses its buffer: the decoded value must not change
+    assertThat(bytes[0]).isEqualTo((byte) 'h');
+
+    // A codec without its own range decode gets the default: a copy of the range.
+    Codec<String> reversing = new Codec<>() {
+      @Override
+      public byte[] encode(String value) {
+        return new StringBuilder(value).reverse().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      }
+
+      @Override
+      public String decode(byte[] whole) {
+        return new StringBuilder(new String(whole, java.nio.charset.StandardCharsets.UTF_8)).reverse().toString();
+      }
+
+      @Override
+      public Class<String> type() {
+        return String.class;
+      }
+    };
+    assertThat(reversing.decode("..cba..".getBytes(java.nio.charset.StandardCharsets.UTF_8), 2, 3)).isEqualTo("abc");
+  }
+
+  @Test
+  void decodeOfARange_outsideTheArray_orMalformed_isRefused() {
+    byte[] buffer = {'a', 'b', (byte) 0xC3, (byte) 0x28};
+    assertThatThrownBy(() -> Codecs.utf8().decode(buffer, 3, 2)).isInstanceOf(IndexOutOfBoundsException.class);
+    assertThatThrownBy(() -> Codecs.bytes().decode(buffer, -1, 1)).isInstanceOf(IndexOutOfBoundsException.class);
+    assertThatThrownBy(() -> Codecs.json(String.class).decode(buffer, 0, 5)).isInstanceOf(IndexOutOfBoundsException.class);
+    assertThatThrownBy(() -> Codecs.utf8().decode(buffer, 1, 3))
+        .isInstanceOf(CodecException.class)
+        .hasMessage("not valid UTF-8 (3 bytes)");
+    assertThat(Codecs.utf8().decode(buffer, 0, 2)).isEqualTo("ab"); // the valid part alone decodes
+  }
+
+  @Test
   void utf8_malformedBytes_throwCodecException() {
     byte[] invalid = {(byte) 0xC3, (byte) 0x28, (byte) 0xFF};
     assertThatThrownBy(() -> Codecs.utf8().decode(invalid))

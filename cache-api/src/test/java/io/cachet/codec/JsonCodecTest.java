@@ -30,6 +30,9 @@ final class JsonCodecTest {
 
     assertThat(new String(bytes, StandardCharsets.UTF_8)).startsWith("{\"id\":\"o-1\",\"cents\":1999,");
     assertThat(codec.decode(bytes)).isEqualTo(ORDER);
+    byte[] framed = new byte[bytes.length + 4];
+    System.arraycopy(bytes, 0, framed, 2, bytes.length);
+    assertThat(codec.decode(framed, 2, bytes.length)).isEqualTo(ORDER); // in place, from a larger buffer
     assertThat(codec.type()).isEqualTo(Order.class);
     assertThat(codec).hasToString("Codecs.json(io.cachet.codec.JsonCodecTest$Order)");
   }

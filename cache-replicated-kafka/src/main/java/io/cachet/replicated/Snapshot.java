@@ -391,15 +391,15 @@ final class Snapshot {
           throw new UnusableSnapshotException("entry at partition " + partition + " offset " + offset
               + " is beyond the snapshot's positions");
         }
-        K key = keys.decode(in.readBytes());
+        K key = in.read(keys);
         if (kind == PLAIN) {
-          V value = values.decode(in.readBytes());
+          V value = in.read(values);
           if (!replica.restoreConcurrently(key, Entry.of(value, 0, partition, offset, 0, true, "", nowMillis))) {
             throw new UnusableSnapshotException("a key appears twice");
           }
           present++;
         } else if (kind == FULL) {
-          V value = in.readByte() != 0 ? values.decode(in.readBytes()) : null;
+          V value = in.readByte() != 0 ? in.read(values) : null;
           long deadline = in.readLong();
           long timestamp = in.readLong();
           boolean anchored = in.readByte() != 0;
