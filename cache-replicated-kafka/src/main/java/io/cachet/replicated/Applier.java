@@ -63,7 +63,7 @@ final class Applier<K, V> {
   private final String topic;
   private final Codec<V> valueCodec;
   private final InstantSource clock;
-  private final KafkaConsumer<byte[], byte[]> consumer;
+  private final KafkaConsumer<Object, Object> consumer;
   private final List<TopicPartition> partitions;
   private final Replica<K, V> replica;
   private final SnapshotStore<K, V> snapshots;
@@ -106,7 +106,7 @@ final class Applier<K, V> {
    * with {@code rebuild}, the news that the consumer's positions left the log and it now reads the
    * topic from the beginning.
    */
-  private record Fetched(ConsumerRecords<byte[], byte[]> records, long[] positions, long lag,
+  private record Fetched(ConsumerRecords<Object, Object> records, long[] positions, long lag,
       @Nullable Rebuild rebuild) {}
 
   /** The positions that were out of range, and the log's bounds when the consumer went back to its start. */
@@ -114,7 +114,7 @@ final class Applier<K, V> {
 
   /** Creates the apply thread; {@link #start} starts it. {@code closed} is set once by the cache's {@code close()}. */
   Applier(String name, ReplicationOptions options, Codec<V> valueCodec, InstantSource clock,
-      KafkaConsumer<byte[], byte[]> consumer, List<TopicPartition> partitions, SnapshotStore<K, V> snapshots,
+      KafkaConsumer<Object, Object> consumer, List<TopicPartition> partitions, SnapshotStore<K, V> snapshots,
       Writer<K, V> writer, ReadBarriers barriers, Housekeeping<K, V> housekeeping, AtomicBoolean closed) {
     this.name = name;
     this.options = options;
@@ -181,7 +181,7 @@ final class Applier<K, V> {
         if (batch != null && batch.rebuild() != null) {
           rebuild(batch.rebuild());
         } else if (batch != null) {
-          for (ConsumerRecord<byte[], byte[]> record : batch.records()) {
+          for (ConsumerRecord<Object, Object> record : batch.records()) {
             applyRecord(record, now);
           }
           replayed.add(batch.records().count());
@@ -220,7 +220,7 @@ final class Applier<K, V> {
     try {
       while (!closed.get() && applierFailure == null) {
         holdWhileTestAsks();
-        ConsumerRecords<byte[], byte[]> records;
+        ConsumerRecords<Object, Object> records;
         try {
           records = consumer.poll(Duration.ofMillis(100));
         } catch (OffsetOutOfRangeException e) {
@@ -350,10 +350,10 @@ final class Applier<K, V> {
     checkReady();
   }
 
-  private void applyRecord(ConsumerRecord<byte[], byte[]> record, long now) {
+  private void applyRecord(ConsumerRecord<Object, Object> record, long now) {
     Header header = record.headers().lastHeader(RecordMeta.HEADER);
-    Replica.Outcome<K> outcome = replica.apply(record.partition(), record.offset(), record.timestamp(), record.key(),
-        record.value(), header == null ? null : header.value(), now);
+    Replica.Outcome<K> outcome = replica.applyDecoded(record.partition(), record.offset(), record.timestamp(),
+        record.key(), record.value(), header == null ? null : header.value(), now);
     if (outcome == null || !outcome.decodable()) {
       LOG.warn("Cache '{}' skipped the record at {}-{} offset {}: not written by Cachet ({}); skipped records: {}",
           name, topic, record.partition(), record.offset(),
@@ -371,14 +371,14 @@ final class Applier<K, V> {
 
   /** Records behind the end of the topic, and how old the newest applied record was; 0 ms when caught up. */
   private void updateLag(Fetched batch, long now) {
-    ConsumerRecords<byte[], byte[]> records = batch.records();
+    ConsumerRecords<Object, Object> records = batch.records();
     lagRecords = batch.lag();
     if (batch.lag() == 0) {
       lagMillis = 0;
     } else if (!records.isEmpty()) {
       long newest = Long.MIN_VALUE;
       for (TopicPartition tp : records.partitions()) {
-        List<ConsumerRecord<byte[], byte[]>> list = records.records(tp);
+        List<ConsumerRecord<Object, Object>> list = records.records(tp);
         newest = Math.max(newest, list.get(list.size() - 1).timestamp());
       }
       lagMillis = Math.max(0, now - newest);

@@ -7,7 +7,6 @@ import java.util.Set;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /** The Kafka client properties of one replicated cache. */
@@ -61,8 +60,7 @@ final class KafkaClients {
     c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
     c.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "100");
     c.putAll(options.kafkaProperties());
-    c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-    c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+    // Deserializers: instances given to the consumer (RecordDecoder), not classes.
     c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
     // An out-of-range position is an error the replica handles (a rebuild), never a silent rewind.
     c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");

@@ -106,14 +106,26 @@ final class Replica<K, V> {
   }
 
   /**
-   * Applies one record (apply thread). Returns {@code null} when the record was skipped because its
-   * key cannot be decoded; a record whose key decodes but whose metadata or value does not is void.
+   * Applies one record given as bytes (apply thread); see {@link #applyDecoded}.
    */
   @Nullable Outcome<K> apply(
       int partition, long offset, long timestamp, byte @Nullable [] keyBytes, byte @Nullable [] valueBytes,
       byte @Nullable [] metaBytes, long nowMillis) {
+    return applyDecoded(partition, offset, timestamp, RecordDecoder.decode(keyCodec, keyBytes),
+        RecordDecoder.decode(valueCodec, valueBytes), metaBytes, nowMillis);
+  }
+
+  /**
+   * Applies one record whose key and value the consumer already decoded ({@link RecordDecoder}:
+   * a {@code K} or {@code V}, {@code null} for none, or {@link RecordDecoder#UNDECODABLE}) (apply
+   * thread). Returns {@code null} when the record was skipped because its key cannot be decoded; a
+   * record whose key decodes but whose metadata or value does not is void.
+   */
+  @Nullable Outcome<K> applyDecoded(
+      int partition, long offset, long timestamp, @Nullable Object decodedKey, @Nullable Object decodedValue,
+      byte @Nullable [] metaBytes, long nowMillis) {
     try {
-      return applyRecord(partition, offset, timestamp, keyBytes, valueBytes, metaBytes, nowMillis);
+      return applyRecord(partition, offset, timestamp, decodedKey, decodedValue, metaBytes, nowMillis);
     } finally {
       // Only after the entry is stored: writers and read barriers read the position first and
       // rely on every record below it being visible in the map.
@@ -121,30 +133,26 @@ final class Replica<K, V> {
     }
   }
 
+  @SuppressWarnings("unchecked") // decoded by this replica's codecs
   private @Nullable Outcome<K> applyRecord(
-      int partition, long offset, long timestamp, byte @Nullable [] keyBytes, byte @Nullable [] valueBytes,
+      int partition, long offset, long timestamp, @Nullable Object decodedKey, @Nullable Object decodedValue,
       byte @Nullable [] metaBytes, long nowMillis) {
-    K key;
-    try {
-      key = keyBytes == null ? null : keyCodec.decode(keyBytes);
-    } catch (RuntimeException e) {
-      key = null;
-    }
-    if (key == null) {
+    if (decodedKey == null || decodedKey == RecordDecoder.UNDECODABLE) {
       skipped.incrementAndGet();
       return null;
     }
+    K key = (K) decodedKey;
     // Only the apply thread writes these counters: no atomic read-modify-write per record.
     applied.setRelease(applied.getPlain() + 1);
     forgetOldTombstones(partition, timestamp);
     RecordMeta meta = RecordMeta.decode(metaBytes);
     V value = null;
     boolean decodable = meta != null;
-    if (decodable && valueBytes != null) {
-      try {
-        value = valueCodec.decode(valueBytes);
-      } catch (RuntimeException e) {
+    if (decodable && decodedValue != null) {
+      if (decodedValue == RecordDecoder.UNDECODABLE) {
         decodable = false;
+      } else {
+        value = (V) decodedValue;
       }
     }
     if (decodable && !meta.conditional()) {

@@ -95,10 +95,12 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
     SnapshotStore<K, V> snapshots = new SnapshotStore<>(config.name(), options, topicInfo, keyCodec, valueCodec, clock);
     this.replica = snapshots.replica();
     KafkaProducer<byte[], byte[]> p = null;
-    KafkaConsumer<byte[], byte[]> consumer;
+    KafkaConsumer<Object, Object> consumer;
     try {
       p = new KafkaProducer<>(KafkaClients.producer(options, clientId + "-producer"));
-      consumer = new KafkaConsumer<>(KafkaClients.consumer(options, clientId + "-consumer"));
+      // Keys and values are decoded as they are fetched, straight out of the fetch buffer.
+      consumer = new KafkaConsumer<>(KafkaClients.consumer(options, clientId + "-consumer"),
+          new RecordDecoder<>(keyCodec), new RecordDecoder<>(valueCodec));
     } catch (KafkaException e) {
       if (p != null) {
         p.close(Duration.ZERO);
