@@ -15,8 +15,8 @@ import java.util.function.Function;
  * <ul>
  *   <li>{@link #lock()} and {@link #unlock()} bracket a critical section, as with any lock. Before
  *       it releases the lock, {@code unlock} serves every request published in a slot.
- *   <li>{@link #serve(Object, long)} runs {@code server.serve(request, argument)} under the lock
- *       and returns its response. If the lock is free it takes it and runs the request itself. Otherwise it
+ *   <li>{@link #serve(Object)} runs {@code server.apply(request)} under the lock and returns its
+ *       response. If the lock is free it takes it and runs the request itself. Otherwise it
  *       publishes the request in a slot and waits: either the holder serves it before releasing
  *       (the holder writes the response into the slot), or the lock becomes free and this thread
  *       takes it and serves every published request, its own included. Either way the request
@@ -27,11 +27,8 @@ import java.util.function.Function;
  *       store. With more runnable threads than CPUs the yield lets a descheduled holder finish.
  * </ul>
  *
- * <p>A slot holds {@code null} (free), {@code CLAIMED} (taken, its argument being written), a
- * request (published, not yet served) or a response (served, not yet collected). A request's
- * {@code long} argument sits in a parallel array at the slot's index, written by the claiming
- * thread before its volatile publication of the request, read by the holder after its volatile
- * read of it. Requests are recognised as instances of {@code requestType} (or a
+ * <p>A slot holds {@code null} (free), a request (published, not yet served) or a response
+ * (served, not yet collected). Requests are recognised as instances of {@code requestType} (or a
  * subclass); a response must never be {@code null} nor of that class. A slot is claimed by a CAS from {@code
  * null}; only the lock holder turns a request into a response; only the claiming thread frees the
  * slot, after reading the response. If a thread finds no free slot, it takes the lock itself.
@@ -60,24 +57,13 @@ final class CombiningLock<R> {
 
   private static final VarHandle INTS = MethodHandles.arrayElementVarHandle(int[].class);
   private static final VarHandle REFS = MethodHandles.arrayElementVarHandle(Object[].class);
-  /** A slot taken by a waiter that is still writing its argument. */
-  private static final Object CLAIMED = new Object();
-
-  /** Runs one request under the lock. */
-  @FunctionalInterface
-  interface Server<R> {
-    /** Serves {@code request} with the argument its thread passed; returns a response, never null. */
-    Object serve(R request, long argument);
-  }
 
   private final Class<?> requestType;
-  private final Server<? super R> server;
+  private final Function<? super R, ?> server;
   /** The lock word at {@link #WORD}: 0 free, 1 held. */
   private final int[] word = new int[2 * WORD];
   /** The slots at indices {@code i * STRIDE}. */
   private final Object[] slots;
-  /** Each slot's request argument, at the slot's index (so arguments never share a cache line). */
-  private final long[] arguments;
   private final int slotMask;
 
   /**
@@ -85,20 +71,11 @@ final class CombiningLock<R> {
    * @param server runs one request under the lock and returns its response, never null
    */
   CombiningLock(Class<R> requestType, Function<? super R, ?> server) {
-    this(requestType, (request, argument) -> server.apply(request));
-  }
-
-  /**
-   * @param requestType the class of every request (and of no response)
-   * @param server runs one request, with its thread's argument, under the lock
-   */
-  CombiningLock(Class<R> requestType, Server<? super R> server) {
     this.requestType = requestType;
     this.server = server;
     int n = Integer.highestOneBit(Math.max(2, Runtime.getRuntime().availableProcessors()) * 2 - 1);
     n = Math.min(64, n * 2);
     this.slots = new Object[(n + 1) * STRIDE];
-    this.arguments = new long[slots.length];
     this.slotMask = n - 1;
   }
 
@@ -120,21 +97,13 @@ final class CombiningLock<R> {
 
   /** Runs {@code request} under the lock, here or on the holder's thread, and returns its response. */
   Object serve(R request) {
-    return serve(request, 0L);
-  }
-
-  /**
-   * Runs {@code request} with {@code argument} under the lock, here or on the holder's thread, and
-   * returns its response.
-   */
-  Object serve(R request, long argument) {
     if (tryLock()) {
-      return serveHeld(request, argument);
+      return serveHeld(request);
     }
-    int slot = claim(request, argument);
+    int slot = claim(request);
     if (slot < 0) {
       lock();
-      return serveHeld(request, argument);
+      return serveHeld(request);
     }
     for (int spins = 0; ; spins++) {
       Object cell = REFS.getVolatile(slots, slot);
@@ -154,9 +123,9 @@ final class CombiningLock<R> {
   }
 
   /** With the lock held: runs {@code request}, then unlocks (serving the others). */
-  private Object serveHeld(R request, long argument) {
+  private Object serveHeld(R request) {
     try {
-      return server.serve(request, argument);
+      return server.apply(request);
     } finally {
       unlock();
     }
@@ -167,14 +136,12 @@ final class CombiningLock<R> {
   }
 
   /** Publishes {@code request} in a free slot near this thread's; returns its index or -1. */
-  private int claim(R request, long argument) {
+  private int claim(R request) {
     long id = Thread.currentThread().getId();
     int h = (int) (id * 0x9E3779B97F4A7C15L >>> 40);
     for (int probe = 0; probe < 2; probe++) {
       int slot = (((h + probe) & slotMask) + 1) * STRIDE;
-      if (REFS.getOpaque(slots, slot) == null && REFS.compareAndSet(slots, slot, null, CLAIMED)) {
-        arguments[slot] = argument; // ours alone until we free the slot
-        REFS.setVolatile(slots, slot, request); // publishes the argument with the request
+      if (REFS.getOpaque(slots, slot) == null && REFS.compareAndSet(slots, slot, null, request)) {
         return slot;
       }
     }
@@ -191,7 +158,7 @@ final class CombiningLock<R> {
         R request = (R) cell;
         Object response;
         try {
-          response = server.serve(request, arguments[slot]);
+          response = server.apply(request);
         } catch (RuntimeException | Error e) {
           response = new Failure(e);
         }

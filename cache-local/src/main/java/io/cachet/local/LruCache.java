@@ -84,12 +84,9 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   private static final long NO_WRITE_TIME = Long.MIN_VALUE;
 
   private final ConcurrentHashMap<K, Node<K, V>> map = new ConcurrentHashMap<>();
-  /** A read's "no ticker reading taken": its node had no deadline when it looked. */
-  private static final long NO_TIME = Long.MIN_VALUE;
-
   @SuppressWarnings({"unchecked", "rawtypes"})
   private final CombiningLock<Node<K, V>> lock =
-      new CombiningLock<>((Class) Node.class, (node, time) -> serveRead((Node<K, V>) node, time));
+      new CombiningLock<>((Class) Node.class, node -> serveRead((Node<K, V>) node));
   private final Ticker ticker;
   private final long capacity;
   /** Whether nodes keep their write time, for refresh. */
@@ -100,9 +97,6 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   private final boolean writesReadTicker;
   /** Entries in the map; guarded by the lock. */
   private long count;
-  /** The latest ticker reading a step under the lock has used, once {@link #timeSeen}; guarded by the lock. */
-  private long lastTime;
-  private boolean timeSeen;
   /** Entries once the last write completed; written under the lock, read without it. */
   private volatile long size;
 
@@ -164,9 +158,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
       if (node == null) {
         return null; // absent from the map: a miss, without locking
       }
-      // The clock is read before the lock, not inside it: a hit's critical section stays a few
-      // pointer moves. The expiresAt read is a hint; serveRead reads the ticker if it was wrong.
-      Object response = lock.serve(node, node.expiresAt == Long.MAX_VALUE ? NO_TIME : ticker.read());
+      Object response = lock.serve(node);
       if (response == RETRY) {
         continue; // removed after our lookup: look again
       }
@@ -186,15 +178,13 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
    * Under the lock, on the reader's thread or the lock holder's: the read of {@code node} as one
    * step. Returns the value (the node is now the most recent), {@link #RETRY} if the node left the
    * map since the reader found it, or {@link Expired} if it was removed now because it expired.
-   * {@code readerTime} is the reader's ticker reading, taken after its call began ({@link
-   * #stepTime}).
    */
-  private Object serveRead(Node<K, V> node, long readerTime) {
+  private Object serveRead(Node<K, V> node) {
     if (node.dead) {
       return RETRY;
     }
     if (node.expiresAt != Long.MAX_VALUE) {
-      long now = stepTime(readerTime);
+      long now = ticker.read();
       if (node.isExpired(now)) {
         Object expired = new Expired<>(node.key, node.value);
         unlinkAndRemove(node);
@@ -245,7 +235,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     try {
       Node<K, V> node = map.get(key);
       boolean timed = needsTicker(node == null ? Long.MAX_VALUE : node.expiresAt, ttl);
-      long now = timed ? stepTime(NO_TIME) : 0L;
+      long now = timed ? ticker.read() : 0L;
       if (node != null) {
         removals.add(key, node.value, node.isExpired(now) ? RemovalCause.EXPIRED : RemovalCause.REPLACED);
         node.value = value;
@@ -273,7 +263,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
 
   /** Whether {@code node} is expired now; reads the ticker only if the node has a deadline. */
   private boolean isExpiredNow(Node<K, V> node) {
-    return node.expiresAt != Long.MAX_VALUE && node.isExpired(stepTime(NO_TIME));
+    return node.expiresAt != Long.MAX_VALUE && node.isExpired(ticker.read());
   }
 
   @Override
@@ -292,7 +282,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     try {
       Node<K, V> node = map.get(key);
       boolean timed = needsTicker(node == null ? Long.MAX_VALUE : node.expiresAt, expireAfterWriteNanos);
-      long now = timed ? stepTime(NO_TIME) : 0L;
+      long now = timed ? ticker.read() : 0L;
       if (node != null && !node.isExpired(now)) {
         deadlines.accessed(node, now); // a failed putIfAbsent reads the key
         recency.moveToTail(node);
@@ -358,7 +348,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
       long now = 0L;
       if (node != null) {
         timed = needsTicker(node.expiresAt, expireAfterWriteNanos);
-        now = timed ? stepTime(NO_TIME) : 0L;
+        now = timed ? ticker.read() : 0L;
         if (node.isExpired(now)) {
           unlinkAndRemove(node, RemovalCause.EXPIRED, removals);
         } else if (expected == null
@@ -431,7 +421,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     boolean live = false;
     lock.lock();
     try {
-      long now = stepTime(NO_TIME);
+      long now = ticker.read();
       Node<K, V> node = map.get(key);
       if (node != null) {
         if (node.isExpired(now)) {
@@ -461,7 +451,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     Removals removals = new Removals();
     lock.lock();
     try {
-      long now = stepTime(NO_TIME);
+      long now = ticker.read();
       while (!recency.isEmpty()) {
         Node<K, V> node = recency.first();
         unlinkAndRemove(
@@ -479,7 +469,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     Removals removals = new Removals();
     lock.lock();
     try {
-      long now = stepTime(NO_TIME);
+      long now = ticker.read();
       recency.forEach(node -> {
         if (node.isExpired(now)) {
           unlinkAndRemove(node, RemovalCause.EXPIRED, removals);
@@ -572,7 +562,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
         return;
       }
       if (!timed) {
-        now = stepTime(NO_TIME);
+        now = ticker.read();
         timed = true;
       }
       if (!head.isExpired(now)) {
@@ -580,25 +570,6 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
       }
       unlinkAndRemove(head, RemovalCause.EXPIRED, removals);
     }
-  }
-
-  /**
-   * Under the lock: the time of this step, never earlier than an earlier step's. {@code
-   * readerTime} is a reading the reader took after its call began and before it asked for the
-   * lock ({@link #NO_TIME}: none, read now). If an earlier step used a later reading, that one is
-   * used: it too was taken after this call began (an earlier step's reading precedes this step, and
-   * a reading from before this call began would be earlier than this reader's own), and before
-   * this step. So every step's time lies within its operation, and times follow the lock's order,
-   * which keeps the list in idle-deadline order under {@code expireAfterAccess}.
-   */
-  private long stepTime(long readerTime) {
-    long now = readerTime == NO_TIME ? ticker.read() : readerTime;
-    if (timeSeen && now - lastTime < 0) {
-      return lastTime;
-    }
-    lastTime = now;
-    timeSeen = true;
-    return now;
   }
 
   /** Records the size for {@link #estimatedSize()}; called under the lock at the end of a write. */

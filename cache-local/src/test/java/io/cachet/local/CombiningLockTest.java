@@ -72,36 +72,6 @@ final class CombiningLockTest {
     reader.join();
   }
 
-  @Test
-  void serve_whileHeld_theHolderServesTheRequestWithItsThreadsArgument() throws Exception {
-    CombiningLock<Request> lock =
-        new CombiningLock<>(Request.class, (request, argument) -> request.name() + "=" + argument);
-    assertThat(lock.serve(new Request("here"), 7L)).isEqualTo("here=7");
-    lock.lock();
-    List<CompletableFuture<Object>> waiters = new ArrayList<>();
-    List<Thread> readers = new ArrayList<>();
-    for (long argument : new long[] {Long.MIN_VALUE, -1L, 42L}) {
-      CompletableFuture<Object> waiter = new CompletableFuture<>();
-      Thread reader = new Thread(() -> waiter.complete(lock.serve(new Request("r" + argument), argument)), "reader");
-      reader.start();
-      waiters.add(waiter);
-      readers.add(reader);
-    }
-    for (Thread reader : readers) {
-      await().atMost(Duration.ofSeconds(10)).until(() -> reader.getState() == Thread.State.TIMED_WAITING);
-    }
-
-    lock.unlock();
-
-    // Each published request reached the holder with the argument its own thread passed.
-    assertThat(waiters.get(0).get(10, TimeUnit.SECONDS)).isEqualTo("r" + Long.MIN_VALUE + "=" + Long.MIN_VALUE);
-    assertThat(waiters.get(1).get(10, TimeUnit.SECONDS)).isEqualTo("r-1=-1");
-    assertThat(waiters.get(2).get(10, TimeUnit.SECONDS)).isEqualTo("r42=42");
-    for (Thread reader : readers) {
-      reader.join();
-    }
-  }
-
   /** A request type with a subclass, as the LRU's nodes have (nodes with a write time). */
   static class Base {
     final String name;
