@@ -97,9 +97,9 @@ final class NearCache<K, V> {
   private volatile boolean tracking;
   private volatile boolean fallback;
   private volatile boolean closed;
-  /** The served counts when the stores closed; read once {@code closed} is set. */
-  private long valueHitsAtClose;
-  private long absentHitsAtClose;
+  /** The served counts last reported (the counts at close, once closed). */
+  private final AtomicLong valueHitsReported = new AtomicLong();
+  private final AtomicLong absentHitsReported = new AtomicLong();
   private volatile Hooks hooks = Hooks.NONE;
 
   NearCache(CacheConfig<K, V> config, RedisOptions options, Codec<K> keyCodec, byte[] prefix, boolean tracked) {
@@ -187,26 +187,31 @@ final class NearCache<K, V> {
 
   /** Near hits that answered a value: reads {@code values} found fresh. */
   long valueHits() {
-    if (closed) {
-      return valueHitsAtClose;
-    }
-    try {
-      return values.stats().hitCount() - valuesUnserved.sum();
-    } catch (IllegalStateException e) {
-      return valueHitsAtClose; // closed meanwhile; set before the store closed
-    }
+    return served(values, valuesUnserved, valueHitsReported);
   }
 
   /** Near hits that answered "absent": reads {@code absent} found fresh. */
   long absentHits() {
-    if (absent == null || closed) {
-      return absentHitsAtClose;
+    return served(absent, absentUnserved, absentHitsReported);
+  }
+
+  /**
+   * A store's hits less the entries it returned that were not served, never below zero and never
+   * lower than a count reported before (a counter must not go back). The unserved count is read
+   * first: a read counts in the store before it counts as unserved, so every unserved read
+   * subtracted here is already in the store's count. A read between the two counts may be
+   * reported as served a moment too early; the next reports absorb it.
+   */
+  private long served(@Nullable Cache<K, Stamped<V>> store, LongAdder unserved, AtomicLong reported) {
+    if (store != null && !closed) {
+      try {
+        long notServed = unserved.sum();
+        return reported.accumulateAndGet(store.stats().hitCount() - notServed, Math::max);
+      } catch (IllegalStateException e) {
+        // closed meanwhile: the last count close() took stands
+      }
     }
-    try {
-      return absent.stats().hitCount() - absentUnserved.sum();
-    } catch (IllegalStateException e) {
-      return absentHitsAtClose;
-    }
+    return reported.get();
   }
 
   /**
@@ -496,9 +501,9 @@ final class NearCache<K, V> {
   }
 
   void close() {
-    valueHitsAtClose = valueHits();
-    absentHitsAtClose = absentHits();
-    closed = true; // publishes the two counts
+    valueHits(); // the counts at close stand from now on
+    absentHits();
+    closed = true;
     try {
       values.close();
     } finally {

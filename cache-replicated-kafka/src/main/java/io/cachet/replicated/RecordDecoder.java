@@ -37,7 +37,7 @@ final class RecordDecoder<T> implements Deserializer<Object> {
       return null;
     }
     try {
-      return codec.decode(bytes, 0, bytes.length);
+      return codec.decode(bytes); // an array of the caller's own: no copy of a range needed
     } catch (RuntimeException e) {
       return UNDECODABLE;
     }
