@@ -43,9 +43,11 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Counting</h2>
  *
- * A near hit adds nothing to the counters of the near store's own: {@code cache.near.hits} (and
- * the cache's hit and miss statistics) are the stores' hit counts less the entries they returned
- * that were not served (stale, or read for another purpose), which are rare and counted apart.
+ * A near hit adds to one counter of its own (besides the near store's statistics, kept for its
+ * eviction count): {@code cache.near.hits} and the cache's hit and miss statistics are derived from
+ * it, so the facade counts nothing on a near hit. (Deriving them from the stores' hit counts, less
+ * the entries found stale, saved that counter but could not be exact under concurrency: the two
+ * counts cannot be read at once.)
  *
  * <p>Thread-safe: callers, Redisson's event loops and the tracking hub's threads call in at once;
  * nothing here blocks or waits for another thread.
@@ -85,10 +87,8 @@ final class NearCache<K, V> {
   private final ConcurrentHashMap<K, Load<V>> loads = new ConcurrentHashMap<>();
   private final AtomicLong epoch = new AtomicLong();
   private final AtomicBoolean warnedFallback = new AtomicBoolean();
-  /** Entries {@code values} returned that were not served as near hits. */
-  private final LongAdder valuesUnserved = new LongAdder();
-  /** Markers {@code absent} returned that were not served as near hits. */
-  private final LongAdder absentUnserved = new LongAdder();
+  private final LongAdder valueHits = new LongAdder();
+  private final LongAdder absentHits = new LongAdder();
   private final LongAdder misses = new LongAdder();
   private final LongAdder invalidations = new LongAdder();
   private final LongAdder flushes = new LongAdder();
@@ -97,9 +97,6 @@ final class NearCache<K, V> {
   private volatile boolean tracking;
   private volatile boolean fallback;
   private volatile boolean closed;
-  /** The served counts last reported (the counts at close, once closed). */
-  private final AtomicLong valueHitsReported = new AtomicLong();
-  private final AtomicLong absentHitsReported = new AtomicLong();
   private volatile Hooks hooks = Hooks.NONE;
 
   NearCache(CacheConfig<K, V> config, RedisOptions options, Codec<K> keyCodec, byte[] prefix, boolean tracked) {
@@ -131,19 +128,13 @@ final class NearCache<K, V> {
 
   // ------------------------------------------------------------ lookups
 
-  /**
-   * The fresh near value of {@code key}, or null. A near hit counts only in the store's own
-   * statistics (see {@link #valueHits}).
-   */
+  /** The fresh near value of {@code key}, counting a near hit; null if none. */
   @Nullable Stamped<V> lookup(K key) {
     Stamped<V> stamped = values.get(key);
-    if (stamped == null) {
-      return null;
-    }
-    if (isFresh(stamped)) {
+    if (stamped != null && isFresh(stamped)) {
+      valueHits.increment();
       return stamped;
     }
-    valuesUnserved.increment();
     return null;
   }
 
@@ -153,6 +144,7 @@ final class NearCache<K, V> {
    */
   boolean lookupAbsent(K key) {
     if (knownAbsent(key)) {
+      absentHits.increment();
       return true;
     }
     misses.increment();
@@ -164,14 +156,7 @@ final class NearCache<K, V> {
       return false;
     }
     Stamped<V> marker = absent.get(key);
-    if (marker == null) {
-      return false;
-    }
-    if (isFresh(marker)) {
-      return true;
-    }
-    absentUnserved.increment();
-    return false;
+    return marker != null && isFresh(marker);
   }
 
   private boolean isFresh(Stamped<V> stamped) {
@@ -185,33 +170,14 @@ final class NearCache<K, V> {
     return stamped.deadline == Long.MAX_VALUE || ticker.read() - stamped.deadline < 0;
   }
 
-  /** Near hits that answered a value: reads {@code values} found fresh. */
+  /** Near hits that answered a value. */
   long valueHits() {
-    return served(values, valuesUnserved, valueHitsReported);
+    return valueHits.sum();
   }
 
-  /** Near hits that answered "absent": reads {@code absent} found fresh. */
+  /** Near hits that answered "absent". */
   long absentHits() {
-    return served(absent, absentUnserved, absentHitsReported);
-  }
-
-  /**
-   * A store's hits less the entries it returned that were not served, never below zero and never
-   * lower than a count reported before (a counter must not go back). The unserved count is read
-   * first: a read counts in the store before it counts as unserved, so every unserved read
-   * subtracted here is already in the store's count. A read between the two counts may be
-   * reported as served a moment too early; the next reports absorb it.
-   */
-  private long served(@Nullable Cache<K, Stamped<V>> store, LongAdder unserved, AtomicLong reported) {
-    if (store != null && !closed) {
-      try {
-        long notServed = unserved.sum();
-        return reported.accumulateAndGet(store.stats().hitCount() - notServed, Math::max);
-      } catch (IllegalStateException e) {
-        // closed meanwhile: the last count close() took stands
-      }
-    }
-    return reported.get();
+    return absentHits.sum();
   }
 
   /**
@@ -226,11 +192,7 @@ final class NearCache<K, V> {
     } catch (IllegalStateException e) {
       return null; // closed
     }
-    if (copy == null) {
-      return null;
-    }
-    valuesUnserved.increment(); // not a near hit: the read's failure decides what it counts as
-    return !copy.invalidated && beforeRedisDeadline(copy) ? copy : null;
+    return copy != null && !copy.invalidated && beforeRedisDeadline(copy) ? copy : null;
   }
 
   // ------------------------------------------------------------ loads
@@ -473,20 +435,12 @@ final class NearCache<K, V> {
   /** The value served for {@code key} now, without counting or reading Redis; for tests. */
   @Nullable V peek(K key) {
     Stamped<V> stamped = values.get(key);
-    if (stamped == null) {
-      return null;
-    }
-    valuesUnserved.increment(); // not a read
-    return isFresh(stamped) ? stamped.value() : null;
+    return stamped != null && isFresh(stamped) ? stamped.value() : null;
   }
 
   /** Whether {@code key} is remembered as absent now, without counting; for tests. */
   boolean peekAbsent(K key) {
-    boolean known = knownAbsent(key);
-    if (known) {
-      absentUnserved.increment(); // not a read
-    }
-    return known;
+    return knownAbsent(key);
   }
 
   List<BackendMetric> metrics() {
@@ -501,8 +455,6 @@ final class NearCache<K, V> {
   }
 
   void close() {
-    valueHits(); // the counts at close stand from now on
-    absentHits();
     closed = true;
     try {
       values.close();
