@@ -36,8 +36,9 @@ import org.slf4j.LoggerFactory;
  * sending {@code GET}; concurrent misses on the key share it (single-flight). An invalidation of
  * the key raises the registered load's flag and then removes the near entry. The flag lives in the
  * load's own {@link Stamped} entry, the very object the load stores (unless the flag is already
- * raised or the epoch moved), and a near entry whose flag is raised is never served. So whatever the interleaving, once
- * an invalidation has been processed, no value read before it is served from the near cache.
+ * raised or the epoch moved), and a near entry whose flag is raised is never served. So whatever
+ * the interleaving, once an invalidation has been processed, no value read before it is served
+ * from the near cache.
  * Absences (Redis had no such key) are kept in a second store under exactly the same rules, with
  * their own maximum age. CONCURRENCY.md has the full argument.
  *
