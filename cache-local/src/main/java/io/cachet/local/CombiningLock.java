@@ -95,6 +95,15 @@ final class CombiningLock<R> {
     }
   }
 
+  /**
+   * Releases the lock without serving the published requests. Their waiters take the lock
+   * themselves when they find it free, so nothing waits forever; for a holder that must not run
+   * requests now (one that would wait on its caller).
+   */
+  void release() {
+    INTS.setRelease(word, WORD, 0);
+  }
+
   /** Runs {@code request} under the lock, here or on the holder's thread, and returns its response. */
   Object serve(R request) {
     if (tryLock()) {
@@ -131,7 +140,8 @@ final class CombiningLock<R> {
     }
   }
 
-  private boolean tryLock() {
+  /** Takes the lock if it is free; returns whether it did. */
+  boolean tryLock() {
     return (int) INTS.getOpaque(word, WORD) == 0 && INTS.compareAndSet(word, WORD, 0, 1);
   }
 
@@ -167,7 +177,11 @@ final class CombiningLock<R> {
     }
   }
 
-  private static void backOff(int spins) {
+  /**
+   * Waits a little, more as {@code spins} grows: spins, then yields, then parks {@value
+   * #PARK_NANOS} ns at a time.
+   */
+  static void backOff(int spins) {
     if (spins < SPINS) {
       Thread.onSpinWait();
     } else if (spins < SPINS + YIELDS) {

@@ -6,6 +6,10 @@ import io.cachet.CacheConfig;
 import io.cachet.CacheStats;
 import io.cachet.RemovalCause;
 import io.cachet.Ticker;
+import static io.cachet.local.RecencyList.BUSY;
+import static io.cachet.local.RecencyList.DEAD;
+import static io.cachet.local.RecencyList.LIVE;
+
 import io.cachet.local.RecencyList.AccessNode;
 import io.cachet.local.RecencyList.Node;
 import io.cachet.local.RecencyList.WrittenAccessNode;
@@ -17,7 +21,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
@@ -79,7 +82,7 @@ import org.jspecify.annotations.Nullable;
 final class LruCache<K, V> extends AbstractLocalCache<K, V> {
 
   /** The answer to a read whose node was removed before it was served: look the key up again. */
-  private static final Object RETRY = new Object();
+  private static final Object RETRY = ReadBuffer.RETRY;
   /** {@link #replaceIf}'s "compare values by equality, not instance and write time". */
   private static final long NO_WRITE_TIME = Long.MIN_VALUE;
 
@@ -95,6 +98,8 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   private final NodeDeadlines<K, V> deadlines;
   /** Whether every write reads the ticker, whatever its deadlines: refresh or access expiry. */
   private final boolean writesReadTicker;
+  /** Whether hits on entries without a deadline go through {@link #reads}: no idle or write times. */
+  private final boolean bufferedReads;
   /** Entries in the map; guarded by the lock. */
   private long count;
   /** Entries once the last write completed; written under the lock, read without it. */
@@ -103,6 +108,8 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   /** The recency order of the map's nodes, least recent first. */
   // @GuardedBy("lock")
   private final RecencyList<K, V> recency = new RecencyList<>();
+  /** Hits not yet applied to {@link #recency}; drained under the lock. */
+  private final ReadBuffer<K, V> reads = new ReadBuffer<>(recency, lock);
 
   LruCache(CacheConfig<K, V> config, Consumer<io.cachet.Cache<?, ?>> onClose) {
     super(config, onClose);
@@ -112,6 +119,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     this.deadlines = new NodeDeadlines<>(
         refreshing, config.expireAfterAccess().map(AbstractLocalCache::ttlNanos).orElse(Long.MAX_VALUE));
     this.writesReadTicker = refreshing || deadlines.expiresAfterAccess();
+    this.bufferedReads = !writesReadTicker;
   }
 
   // ---------------------------------------------------------------- reads
@@ -158,7 +166,12 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
       if (node == null) {
         return null; // absent from the map: a miss, without locking
       }
-      Object response = lock.serve(node);
+      // The unlocked look at the deadline only picks the path; the buffered read looks again.
+      Object response =
+          bufferedReads && node.expiresAt == Long.MAX_VALUE ? reads.read(node) : ReadBuffer.SERVE;
+      if (response == ReadBuffer.SERVE) {
+        response = lock.serve(node);
+      }
       if (response == RETRY) {
         continue; // removed after our lookup: look again
       }
@@ -175,12 +188,22 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   }
 
   /**
+   * Takes the lock and applies the buffered hits claimed so far, so that the critical section is
+   * ordered after every hit that returned before it began.
+   */
+  private void lockAndDrain() {
+    lock.lock();
+    reads.drainAll();
+  }
+
+  /**
    * Under the lock, on the reader's thread or the lock holder's: the read of {@code node} as one
    * step. Returns the value (the node is now the most recent), {@link #RETRY} if the node left the
    * map since the reader found it, or {@link Expired} if it was removed now because it expired.
    */
   private Object serveRead(Node<K, V> node) {
-    if (node.dead) {
+    reads.drainAll();
+    if (node.state == DEAD) {
       return RETRY;
     }
     if (node.expiresAt != Long.MAX_VALUE) {
@@ -231,16 +254,18 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
 
   private void write(K key, V value, long ttl) {
     Removals removals = new Removals();
-    lock.lock();
+    lockAndDrain();
     try {
       Node<K, V> node = map.get(key);
       boolean timed = needsTicker(node == null ? Long.MAX_VALUE : node.expiresAt, ttl);
       long now = timed ? ticker.read() : 0L;
       if (node != null) {
+        reads.beginChange(node);
         removals.add(key, node.value, node.isExpired(now) ? RemovalCause.EXPIRED : RemovalCause.REPLACED);
         node.value = value;
         deadlines.written(node, now, ttl);
         recency.moveToTail(node);
+        node.state = LIVE;
       } else {
         insert(key, value, ttl, now, removals);
       }
@@ -278,7 +303,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   private @Nullable V storeIfAbsent(K key, V value) {
     Removals removals = new Removals();
     V existing;
-    lock.lock();
+    lockAndDrain();
     try {
       Node<K, V> node = map.get(key);
       boolean timed = needsTicker(node == null ? Long.MAX_VALUE : node.expiresAt, expireAfterWriteNanos);
@@ -289,10 +314,12 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
         existing = node.value;
       } else {
         if (node != null) {
+          reads.beginChange(node);
           removals.add(key, node.value, RemovalCause.EXPIRED);
           node.value = value;
           deadlines.written(node, now, expireAfterWriteNanos);
           recency.moveToTail(node);
+          node.state = LIVE;
         } else {
           insert(key, value, expireAfterWriteNanos, now, removals);
         }
@@ -341,7 +368,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   private boolean replaceIf(K key, @Nullable V expected, long expectedWriteTime, V value) {
     Removals removals = new Removals();
     boolean replaced = false;
-    lock.lock();
+    lockAndDrain();
     try {
       Node<K, V> node = map.get(key);
       boolean timed = false;
@@ -355,10 +382,12 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
             || (expectedWriteTime == NO_WRITE_TIME
                 ? node.value.equals(expected)
                 : node.value == expected && refreshing && node.writeTime() == expectedWriteTime)) {
+          reads.beginChange(node);
           removals.add(key, node.value, RemovalCause.REPLACED);
           node.value = value;
           deadlines.written(node, now, expireAfterWriteNanos);
           recency.moveToTail(node);
+          node.state = LIVE;
           replaced = true;
         }
       }
@@ -392,13 +421,14 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   private boolean removeIf(K key, @Nullable V expected) {
     Removals removals = new Removals();
     boolean removed = false;
-    lock.lock();
+    lockAndDrain();
     try {
       Node<K, V> node = map.get(key);
       if (node != null) {
         if (isExpiredNow(node)) {
           unlinkAndRemove(node, RemovalCause.EXPIRED, removals);
         } else if (expected == null || node.value.equals(expected)) {
+          reads.beginChange(node);
           unlinkAndRemove(node, RemovalCause.EXPLICIT, removals);
           removed = true;
         }
@@ -419,7 +449,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     checkPerEntryTtl();
     Removals removals = new Removals();
     boolean live = false;
-    lock.lock();
+    lockAndDrain();
     try {
       long now = ticker.read();
       Node<K, V> node = map.get(key);
@@ -428,12 +458,14 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
           unlinkAndRemove(node, RemovalCause.EXPIRED, removals);
         } else {
           live = true;
+          reads.beginChange(node);
           if (ttl.isZero()) {
             unlinkAndRemove(node, RemovalCause.EXPIRED, removals);
           } else {
             // Changing the deadline is not a use of the key: its recency stays. An AccessNode
             // never gets here: expireAfterAccess turns per-entry TTLs off (checkPerEntryTtl).
             node.expiresAt = deadline(now, ttlNanos(ttl));
+            node.state = LIVE;
           }
         }
       }
@@ -449,9 +481,11 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   public void clear() {
     checkOpen();
     Removals removals = new Removals();
-    lock.lock();
+    lockAndDrain();
     try {
       long now = ticker.read();
+      recency.forEach(node -> node.state = BUSY); // one beginChange for all of them
+      reads.drainAll();
       while (!recency.isEmpty()) {
         Node<K, V> node = recency.first();
         unlinkAndRemove(
@@ -467,7 +501,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   /** Removes every expired entry now; O(size). */
   void cleanUp() {
     Removals removals = new Removals();
-    lock.lock();
+    lockAndDrain();
     try {
       long now = ticker.read();
       recency.forEach(node -> {
@@ -496,9 +530,9 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
 
   @Override
   protected void release() {
-    lock.lock();
+    lockAndDrain();
     try {
-      recency.forEach(node -> node.dead = true);
+      recency.forEach(node -> node.state = DEAD);
       recency.reset();
       map.clear();
       count = 0;
@@ -510,7 +544,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
 
   /** Returns the keys from least to most recently used; for tests. O(size). */
   List<K> keysInRecencyOrder() {
-    lock.lock();
+    lockAndDrain();
     try {
       List<K> keys = new ArrayList<>();
       recency.forEach(node -> keys.add(requireNonNull(node.key)));
@@ -537,14 +571,22 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     }
     Node<K, V> node = deadlines.newNode(key, value);
     deadlines.written(node, now, ttl);
-    map.put(key, node);
+    map.put(key, node); // BUSY until linked: a buffered read that finds it waits
     count++;
-    // Victims come from the list, which does not hold the new node yet.
+    // Victims come from the list, which does not hold the new node yet. A victim read just
+    // before its mark is the least recent no more: spared (unless it is the only candidate).
     while (count > capacity) {
       Node<K, V> victim = recency.first();
+      if (reads.beginChange(victim) && recency.first() != victim) {
+        victim.state = LIVE;
+        continue;
+      }
       unlinkAndRemove(victim, isExpiredNow(victim) ? RemovalCause.EXPIRED : RemovalCause.SIZE, removals);
     }
+    // Hits claimed before the new key entered the map precede this write.
+    reads.drainAll();
     recency.linkLast(node);
+    node.state = LIVE;
   }
 
   /**
@@ -585,7 +627,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   private void unlinkAndRemove(Node<K, V> node) {
     map.remove(requireNonNull(node.key), node);
     count--;
-    node.dead = true;
+    node.state = DEAD;
     recency.unlink(node);
   }
 

@@ -58,6 +58,11 @@ final class RecencyList<K, V> {
     sentinel.prev = node;
   }
 
+  /** Whether {@code node} is in the list (a new node is not linked yet, a removed one no more). */
+  static boolean isLinked(Node<?, ?> node) {
+    return node.prev != null;
+  }
+
   void unlink(Node<K, V> node) {
     Node<K, V> prev = node.prev;
     Node<K, V> next = node.next;
@@ -78,18 +83,27 @@ final class RecencyList<K, V> {
     linkLast(node);
   }
 
+  /** {@link Node#state}: being inserted or changed by the lock holder; a buffered read waits. */
+  static final int BUSY = 0;
+  /** {@link Node#state}: linked, with a value a buffered read may return. */
+  static final int LIVE = 1;
+  /** {@link Node#state}: removed from the map and the list; never linked again. */
+  static final int DEAD = 2;
+
   /**
-   * A key's entry and its place in the recency list. Every field but {@code key} is read and
-   * written under the cache's lock only, so they need no volatile: a reader that is not the holder
-   * gets the value through the lock's response slot.
+   * A key's entry and its place in the recency list. Every field is written under the cache's lock
+   * only. {@code value} and {@code expiresAt} of a node change only while its {@code state} is
+   * {@link #BUSY} (see {@link LruCache}), which is what lets a buffered read, which holds no lock,
+   * read them between reading {@code state} and publishing its read; the list links are only ever
+   * read under the lock.
    */
   static class Node<K, V> {
     final @Nullable K key;
     V value;
     /** Deadline in ticker nanoseconds; {@code Long.MAX_VALUE}: never. */
     long expiresAt;
-    /** Removed from the map and the list; never linked again. */
-    boolean dead;
+    /** {@link #BUSY} (also while a new node is being inserted), {@link #LIVE} or {@link #DEAD}. */
+    volatile int state;
     @Nullable Node<K, V> prev;
     @Nullable Node<K, V> next;
 

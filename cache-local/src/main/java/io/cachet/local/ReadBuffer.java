@@ -1,0 +1,232 @@
+package io.cachet.local;
+
+import io.cachet.local.RecencyList.Node;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The hits of an {@link LruCache} not yet applied to its recency order: a bounded ring of
+ * sequence-numbered slots, filled without the cache's lock and drained, in sequence order and
+ * under the lock, by whichever thread holds it. Nothing is ever dropped: a read waits for room.
+ *
+ * <h2>Protocol</h2>
+ *
+ * <ul>
+ *   <li>{@link #claim()} takes the next sequence number (one atomic add on the tail). The claim is
+ *       the read's point in the order of hits: reads are applied in claim order.
+ *   <li>A claimed slot may still hold a read {@link #CAPACITY} claims older that nobody has
+ *       drained: {@link #hasRoom} says whether it is free, and until it is the reader either drains
+ *       (holding the lock) or waits for the holder to drain.
+ *   <li>{@link #publish} fills the claimed slot with the node read, or with {@link #SKIP} for a
+ *       claim that read nothing. Every claim is published exactly once, and a reader publishes
+ *       before it waits for anything but room, so a drain waiting for a slot always ends.
+ *   <li>{@link #drain} (under the lock) applies the published reads from the head up to a given
+ *       sequence number, waiting for a claimed slot until it is published, and moves the head past
+ *       them. It writes the head before it waits, so a reader waiting for room to publish the very
+ *       slot it waits for gets it.
+ * </ul>
+ *
+ * <p>Memory: a slot's release store (publish) and the drainer's acquire load order what the reader
+ * did before publishing before what the drainer does after; the drainer clears a slot before it
+ * moves the head past it (release), and a reader reads the head (acquire) before it writes the
+ * slot, so a slot is never written twice before it is drained.
+ *
+ * @param <K> the key type
+ * @param <V> the value type
+ */
+final class ReadBuffer<K, V> {
+
+  /** Slots in the ring: reads applied per drain when only reads happen. */
+  static final int CAPACITY = 128;
+  /** {@link #read}'s answer when the node is or was being changed or removed: look it up again. */
+  static final Object RETRY = new Object();
+  /** {@link #read}'s answer when the node has a deadline: serve the hit under the lock. */
+  static final Object SERVE = new Object();
+  /** What a claim that read nothing publishes. */
+  private static final Object SKIP = new Object();
+
+  private static final int MASK = CAPACITY - 1;
+  /** A read whose sequence number ends in these bits drains if the lock is free. */
+  private static final int DRAIN_MASK = CAPACITY / 4 - 1;
+  /** A drain moves the head for waiting readers at least once per this many + 1 reads. */
+  private static final int PUBLISH_MASK = 15;
+  /** Spins before a wait in the buffer starts yielding. */
+  private static final int SPINS = 64;
+  /** Counters are this many longs apart (128 bytes), so the tail and the head never share a line. */
+  private static final int PAD = 16;
+  private static final int TAIL = PAD;
+  private static final int HEAD = 2 * PAD;
+
+  private static final VarHandle REFS = MethodHandles.arrayElementVarHandle(Object[].class);
+  private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
+
+  private final RecencyList<K, V> recency;
+  private final CombiningLock<?> lock;
+  private final Object[] slots = new Object[CAPACITY];
+  /** The tail (next sequence number to claim) at {@link #TAIL}, the head at {@link #HEAD}. */
+  private final long[] counters = new long[3 * PAD];
+
+  /**
+   * @param recency the list that drains apply reads to, guarded by {@code lock}
+   * @param lock the cache's lock
+   */
+  ReadBuffer(RecencyList<K, V> recency, CombiningLock<?> lock) {
+    this.recency = recency;
+    this.lock = lock;
+  }
+
+  /**
+   * A hit without the lock: claims the read's place in the order of hits, reads the node's state
+   * and then its value and deadline, and publishes the read. Returns the value, {@link #RETRY} if
+   * the node is or was being changed or removed, or {@link #SERVE} if it has a deadline (the hit is
+   * then served under the lock, which checks it).
+   *
+   * <p>The claim is the read's linearization point. A change to this node first marks it {@link
+   * RecencyList#BUSY} and then applies every read claimed so far, waiting for those not yet
+   * published ({@link #beginChange}). The claim (an atomic add) and the mark (a volatile write
+   * followed by a volatile read of the tail) are sequentially consistent, so either this claim is
+   * among those the change applies, and the change waits until this read has published, after it
+   * read the value and deadline, or this read sees the mark. The value and deadline read between
+   * seeing the state and publishing are therefore those the node had at the claim.
+   */
+  Object read(Node<K, V> node) {
+    long seq = claim();
+    if (!hasRoom(seq)) {
+      makeRoom(seq);
+    }
+    int state = node.state;
+    if (state == RecencyList.LIVE) {
+      if (node.expiresAt == Long.MAX_VALUE) {
+        V value = node.value;
+        publish(seq, node);
+        if ((seq & DRAIN_MASK) == DRAIN_MASK && lock.tryLock()) {
+          // Drain before the ring fills, while other readers still have room.
+          try {
+            drain(tail(), null, false);
+          } finally {
+            lock.unlock();
+          }
+        }
+        return value;
+      }
+      publish(seq, SKIP);
+      return SERVE;
+    }
+    publish(seq, SKIP); // before waiting: a change may be waiting for this slot
+    for (int spins = 0; state == RecencyList.BUSY; spins++) {
+      waitBriefly(spins);
+      state = node.state;
+    }
+    return RETRY;
+  }
+
+  /**
+   * Under the lock, before changing a linked {@code node}'s value or deadline or removing it:
+   * marks it {@link RecencyList#BUSY}, so reads claimed from now on wait, and applies every read
+   * claimed before the mark (see {@link #read}). Returns whether one of those read {@code node}.
+   * The change ends by setting the state to {@code LIVE} or {@code DEAD} before the lock is
+   * released.
+   */
+  boolean beginChange(Node<K, V> node) {
+    node.state = RecencyList.BUSY;
+    return drain(tail(), node, true);
+  }
+
+  /** Under the lock: applies every read claimed so far. */
+  void drainAll() {
+    drain(tail(), null, true);
+  }
+
+  /**
+   * Waits until the slot of {@code seq} is free: drains up to {@code seq} if the lock is free,
+   * otherwise lets the holder's drain free it. Releases the lock without serving the lock's
+   * combined requests: serving one drains everything, which would wait for this very slot.
+   */
+  private void makeRoom(long seq) {
+    for (int spins = 0; !hasRoom(seq); spins++) {
+      if (lock.tryLock()) {
+        try {
+          drain(seq, null, false); // stops early at a claim not yet published: look again
+        } finally {
+          lock.release();
+        }
+      }
+      waitBriefly(spins);
+    }
+  }
+
+  /** Claims the next sequence number; the caller must {@link #publish} it. */
+  private long claim() {
+    return (long) LONGS.getAndAdd(counters, TAIL, 1L);
+  }
+
+  /** Whether the slot of {@code seq} is free: the read {@link #CAPACITY} claims earlier is drained. */
+  private boolean hasRoom(long seq) {
+    return seq - (long) LONGS.getAcquire(counters, HEAD) < CAPACITY;
+  }
+
+  /**
+   * Fills the slot of {@code seq} (which must have room) with {@code read}: a node, or {@link
+   * #SKIP}.
+   */
+  private void publish(long seq, Object read) {
+    REFS.setRelease(slots, (int) seq & MASK, read);
+  }
+
+  /** The next sequence number to be claimed; a drain up to it applies every read claimed so far. */
+  private long tail() {
+    return (long) LONGS.getVolatile(counters, TAIL);
+  }
+
+  /**
+   * Under the lock: applies every read claimed before {@code upTo} and not yet drained, oldest
+   * first, by moving its node to the most recent end. Returns whether one of them read {@code
+   * watched}.
+   */
+  @SuppressWarnings("unchecked")
+  private boolean drain(long upTo, @Nullable Node<K, V> watched, boolean complete) {
+    long head = (long) LONGS.getOpaque(counters, HEAD);
+    boolean read = false;
+    for (; head < upTo; head++) {
+      int slot = (int) head & MASK;
+      Object cell = REFS.getAcquire(slots, slot);
+      if (cell == null) {
+        // Claimed, not yet published; its reader may be waiting for room, which this head gives.
+        LONGS.setRelease(counters, HEAD, head);
+        if (!complete) {
+          return read;
+        }
+        for (int spins = 0; (cell = REFS.getAcquire(slots, slot)) == null; spins++) {
+          waitBriefly(spins);
+        }
+      } else if ((head & PUBLISH_MASK) == 0) {
+        LONGS.setRelease(counters, HEAD, head); // room for readers now and then, not at the end only
+      }
+      REFS.setOpaque(slots, slot, null);
+      if (cell != SKIP) {
+        Node<K, V> node = (Node<K, V>) cell;
+        // A published node was live when read, and leaving the list takes a drain first; the
+        // check only keeps a broken invariant from corrupting the list.
+        if (RecencyList.isLinked(node)) {
+          recency.moveToTail(node);
+          read |= node == watched;
+        }
+      }
+    }
+    LONGS.setRelease(counters, HEAD, head);
+    return read;
+  }
+
+  /**
+   * One step of a wait for another thread's few instructions (a publish, a drain, a change):
+   * spins, then yields, never parks; a park would outlast what it waits for many times over.
+   */
+  private static void waitBriefly(int spins) {
+    if (spins < SPINS) {
+      Thread.onSpinWait();
+    } else {
+      Thread.yield();
+    }
+  }
+}

@@ -1,0 +1,170 @@
+package io.cachet.local;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.cachet.CacheConfig;
+import io.cachet.EvictionPolicy;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Hits on entries without a deadline go through {@link ReadBuffer} without the lock: many readers
+ * keep the ring full, so reads wait for room, drain it themselves and drain early, while a writer
+ * changes, removes and inserts keys. Checked: every read returns a value of its key and never an
+ * older one than the same thread read before; no read is lost or applied twice (a lost slot leaves
+ * a later drain waiting forever, which the deadline catches; the list must hold every key once);
+ * and, once quiet, a drain applies reads in the order they were made.
+ */
+final class LruBufferedReadsTest {
+
+  private static final int READERS = 3;
+  private static final int KEYS = 64;
+  private static final int READS_PER_THREAD = 300_000;
+
+  private final ExecutorService pool = Executors.newFixedThreadPool(READERS + 1);
+
+  @AfterEach
+  void stopPool() {
+    pool.shutdownNow();
+  }
+
+  @Test
+  void concurrentHitsAndWrites_loseNoRead_andKeepTheOrder() throws Exception {
+    LruCache<Integer, Long> cache = lru(KEYS);
+    long[] written = new long[KEYS];
+    for (int key = 0; key < KEYS; key++) {
+      cache.put(key, encode(key, 0));
+    }
+    ConcurrentLinkedQueue<String> violations = new ConcurrentLinkedQueue<>();
+    AtomicBoolean done = new AtomicBoolean();
+    CyclicBarrier start = new CyclicBarrier(READERS + 1);
+    List<Future<?>> readers = new ArrayList<>();
+    for (int t = 0; t < READERS; t++) {
+      int seed = t;
+      readers.add(pool.submit(() -> {
+        SplittableRandom random = new SplittableRandom(seed);
+        long[] seen = new long[KEYS];
+        start.await();
+        for (int i = 0; i < READS_PER_THREAD; i++) {
+          int key = random.nextInt(KEYS);
+          Long value = cache.get(key);
+          if (value == null) {
+            continue; // removed by the writer for a moment
+          }
+          if (value / 1_000_000 != key || value % 1_000_000 < seen[key]) {
+            violations.add("key " + key + " read " + value + " after " + seen[key]);
+          }
+          seen[key] = value % 1_000_000;
+        }
+        return null;
+      }));
+    }
+    Future<?> writer = pool.submit(() -> {
+      SplittableRandom random = new SplittableRandom(42);
+      start.await();
+      while (!done.get()) {
+        int key = random.nextInt(KEYS);
+        if (random.nextInt(8) == 0) {
+          cache.remove(key);
+        }
+        cache.put(key, encode(key, ++written[key]));
+        Thread.onSpinWait();
+      }
+      return null;
+    });
+    for (Future<?> reader : readers) {
+      reader.get(60, TimeUnit.SECONDS);
+    }
+    done.set(true);
+    writer.get(60, TimeUnit.SECONDS);
+
+    assertThat(violations).isEmpty();
+    List<Integer> order = new ArrayList<>();
+    for (int key = 0; key < KEYS; key++) {
+      order.add(key);
+    }
+    Collections.shuffle(order, new Random(7));
+    for (int key : order) {
+      assertThat(cache.get(key)).isEqualTo(encode(key, written[key]));
+    }
+    assertThat(cache.keysInRecencyOrder()).containsExactlyElementsOf(order);
+  }
+
+  @Test
+  void concurrentHitsAndEvictions_keepTheBound_andTheListMatchesTheMap() throws Exception {
+    int capacity = 16;
+    LruCache<Integer, Long> cache = lru(capacity);
+    ConcurrentLinkedQueue<String> violations = new ConcurrentLinkedQueue<>();
+    AtomicBoolean done = new AtomicBoolean();
+    CyclicBarrier start = new CyclicBarrier(READERS + 1);
+    List<Future<?>> readers = new ArrayList<>();
+    for (int t = 0; t < READERS; t++) {
+      int seed = t;
+      readers.add(pool.submit(() -> {
+        SplittableRandom random = new SplittableRandom(seed);
+        start.await();
+        for (int i = 0; i < READS_PER_THREAD; i++) {
+          int key = random.nextInt(KEYS);
+          Long value = cache.get(key);
+          if (value != null && value / 1_000_000 != key) {
+            violations.add("key " + key + " read " + value);
+          }
+          if (cache.estimatedSize() > capacity) {
+            violations.add("size " + cache.estimatedSize());
+          }
+        }
+        return null;
+      }));
+    }
+    Future<?> writer = pool.submit(() -> {
+      SplittableRandom random = new SplittableRandom(42);
+      start.await();
+      for (long n = 1; !done.get(); n++) {
+        int key = random.nextInt(KEYS);
+        cache.put(key, encode(key, n % 1_000_000));
+        Thread.onSpinWait();
+      }
+      return null;
+    });
+    for (Future<?> reader : readers) {
+      reader.get(60, TimeUnit.SECONDS);
+    }
+    done.set(true);
+    writer.get(60, TimeUnit.SECONDS);
+
+    assertThat(violations).isEmpty();
+    List<Integer> recency = cache.keysInRecencyOrder();
+    assertThat(recency).hasSize(capacity).doesNotHaveDuplicates();
+    for (int key = 0; key < KEYS; key++) {
+      assertThat(cache.getQuietly(key) != null).as("key %d present", key).isEqualTo(recency.contains(key));
+    }
+  }
+
+  private static long encode(int key, long version) {
+    return key * 1_000_000L + version;
+  }
+
+  private static LruCache<Integer, Long> lru(int capacity) {
+    return (LruCache<Integer, Long>)
+        LocalCacheProvider.<Integer, Long>createStandalone(
+            CacheConfig.builder("buffered")
+                .keyType(Integer.class)
+                .valueType(Long.class)
+                .evictionPolicy(EvictionPolicy.LRU)
+                .maximumSize(capacity)
+                .executor(Runnable::run)
+                .build());
+  }
+}
