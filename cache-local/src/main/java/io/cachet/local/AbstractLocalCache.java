@@ -48,6 +48,11 @@ abstract class AbstractLocalCache<K, V> extends AbstractCache<K, V> {
     return listener != null;
   }
 
+  /** Adds {@code count} evictions to the statistics. */
+  final void recordEvictions(int count) {
+    stats.recordEvictions(count);
+  }
+
   /** Tells the listener, on the configured executor, that an entry left; never throws. */
   final void notifyRemoval(K key, V value, RemovalCause cause) {
     RemovalListener<? super K, ? super V> l = listener;

@@ -39,35 +39,35 @@ import org.jspecify.annotations.Nullable;
  *
  * <ul>
  *   <li>Keys map to {@link Node}s in a {@link ConcurrentHashMap}; the recency order is a doubly
- *       linked list ({@link RecencyList}, head = least recent). The list, every node's fields and every change to the
- *       map happen under one {@link CombiningLock}, so each hit, each write and the evictions it
- *       causes is one step in one total order (the lock's): the recency order is exact and every
- *       operation is linearizable. A miss does not lock: a key absent from the map is absent.
- *   <li>A hit is a request to that lock ({@link #serveRead}): if the lock is free the reader runs
- *       it; if not, the reader publishes it and the holder runs it before releasing, moving the
- *       node to the most recent end and handing back the value it holds at that moment. Either way
- *       the hit takes effect under the lock, inside the reader's call, and the reader returns
- *       exactly what that step saw; so a hit is linearized at that step, as if the reader had held
- *       the lock. Under contention one holder serves several readers per acquisition, and the
- *       lock spins before it parks: the critical section is a few pointer moves.
+ *       linked list ({@link RecencyList}, head = least recent). The list, every change to the map
+ *       and every write to a node happen under one {@link CombiningLock}. A miss does not lock: a
+ *       key absent from the map is absent.
+ *   <li>A hit on an entry without a deadline does not lock either ({@link ReadBuffer#read}): it
+ *       claims a sequence number, reads the node's state, value and deadline, and publishes the
+ *       node in a ring that lock holders drain in claim order, moving each node to the most recent
+ *       end. Every critical section starts by draining, so it is ordered after every hit that
+ *       returned before it began. The claim is the hit's linearization point: a write to a node,
+ *       its removal and its eviction first mark it {@code BUSY} and drain every claim made so far
+ *       ({@link ReadBuffer#beginChange}), so a hit either is applied before the change and read
+ *       the value from before it, or sees the mark, waits and looks the key up again. A victim
+ *       read just before its mark is spared and the next least recent key considered ({@link
+ *       #insert}).
+ *   <li>A hit on an entry with a deadline, and every hit of a cache with {@code
+ *       expireAfterAccess} or {@code refreshAfterWrite}, is a request to the lock ({@link
+ *       #serveRead}): the holder runs the published requests before releasing (flat combining),
+ *       checks the deadline, moves the node and hands back its value in one step.
  *   <li>Insertion and the eviction it causes are one step for lock-free lookups too: the new node
- *       enters the map before the victims leave it, and is linked (and can be read, which needs
- *       the lock) only when the step is done. Nobody sees the victim gone while the new key is
- *       still absent.
- *   <li>Why hits are not recorded in a buffer and applied later (as Caffeine does): a reader would
- *       fix the value it returns when it looks the key up, but its recency would land later, so a
- *       write or an eviction decided in between could be ordered inconsistently with it; {@code
- *       LinearizabilityTest} found such histories in an earlier version. Combining keeps the
- *       buffer's batching but not its delay: a request is served before its reader returns.
+ *       enters the map before the victims leave it, and is readable ({@code LIVE}) only once it is
+ *       linked. Nobody sees the victim gone while the new key is still absent.
  *   <li>Expired entries are removed when read, on any write to them, when they reach the head and
  *       a write to any key finds them there ({@link #expireHead}, which pops the head while it is
  *       expired), and by {@link #cleanUp()}; until then they occupy a slot (and count towards the
  *       bound). Entries without a deadline never read the ticker.
  *   <li>{@code expireAfterAccess}: a node's {@code expiresAt} is the earlier of its write deadline
  *       and its last read or write plus the idle time. A hit moves it in {@link #serveRead}, under
- *       the lock, in the same step as the recency move, so the idle deadline follows the
- *       linearization order as exactly as the recency does. The list is then also in idle-deadline
- *       order, so {@link #expireHead} finds idle entries at its head.
+ *       the lock, in the same step as the recency move (such hits are never buffered), so the idle
+ *       deadline follows the linearization order as exactly as the recency does. The list is then
+ *       also in idle-deadline order, so {@link #expireHead} finds idle entries at its head.
  *   <li>Listeners and statistics run after the lock is released, on the calling thread's side.
  *   <li>Only a cache that needs them pays for more than a {@link Node} ({@link NodeDeadlines}):
  *       with {@code refreshAfterWrite} nodes keep their write time ({@link WrittenNode}), with
@@ -98,8 +98,10 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   private final NodeDeadlines<K, V> deadlines;
   /** Whether every write reads the ticker, whatever its deadlines: refresh or access expiry. */
   private final boolean writesReadTicker;
-  /** Whether hits on entries without a deadline go through {@link #reads}: no idle or write times. */
+  /** Whether hits on entries without a deadline use {@link #reads}: no idle or write times kept. */
   private final boolean bufferedReads;
+  /** Runs under the lock after an insert removed its victim; a hook for tests. */
+  @Nullable Runnable afterEviction;
   /** Entries in the map; guarded by the lock. */
   private long count;
   /** Entries once the last write completed; written under the lock, read without it. */
@@ -253,7 +255,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   }
 
   private void write(K key, V value, long ttl) {
-    Removals removals = new Removals();
+    Removals<K, V> removals = new Removals<>(this);
     lockAndDrain();
     try {
       Node<K, V> node = map.get(key);
@@ -301,7 +303,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
 
   /** Stores {@code value} unless a live value exists; returns that live value, or null if stored. */
   private @Nullable V storeIfAbsent(K key, V value) {
-    Removals removals = new Removals();
+    Removals<K, V> removals = new Removals<>(this);
     V existing;
     lockAndDrain();
     try {
@@ -366,7 +368,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
    * instance written at that time.
    */
   private boolean replaceIf(K key, @Nullable V expected, long expectedWriteTime, V value) {
-    Removals removals = new Removals();
+    Removals<K, V> removals = new Removals<>(this);
     boolean replaced = false;
     lockAndDrain();
     try {
@@ -419,7 +421,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   }
 
   private boolean removeIf(K key, @Nullable V expected) {
-    Removals removals = new Removals();
+    Removals<K, V> removals = new Removals<>(this);
     boolean removed = false;
     lockAndDrain();
     try {
@@ -447,7 +449,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     Checks.requireNonNegativeTtl(ttl);
     checkOpen();
     checkPerEntryTtl();
-    Removals removals = new Removals();
+    Removals<K, V> removals = new Removals<>(this);
     boolean live = false;
     lockAndDrain();
     try {
@@ -480,7 +482,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   @Override
   public void clear() {
     checkOpen();
-    Removals removals = new Removals();
+    Removals<K, V> removals = new Removals<>(this);
     lockAndDrain();
     try {
       long now = ticker.read();
@@ -500,7 +502,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
 
   /** Removes every expired entry now; O(size). */
   void cleanUp() {
-    Removals removals = new Removals();
+    Removals<K, V> removals = new Removals<>(this);
     lockAndDrain();
     try {
       long now = ticker.read();
@@ -533,6 +535,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     lockAndDrain();
     try {
       recency.forEach(node -> node.state = DEAD);
+      reads.drainAll(); // hits that saw a node live are applied before the list is forgotten
       recency.reset();
       map.clear();
       count = 0;
@@ -564,7 +567,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
    * The map holds one node over the capacity meanwhile, but {@link #estimatedSize()} reports the
    * size as of the last completed write.
    */
-  private void insert(K key, V value, long ttl, long now, Removals removals) {
+  private void insert(K key, V value, long ttl, long now, Removals<K, V> removals) {
     if (capacity == 0) {
       removals.add(key, value, RemovalCause.SIZE);
       return;
@@ -573,18 +576,48 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     deadlines.written(node, now, ttl);
     map.put(key, node); // BUSY until linked: a buffered read that finds it waits
     count++;
-    // Victims come from the list, which does not hold the new node yet. A victim read just
-    // before its mark is the least recent no more: spared (unless it is the only candidate).
-    while (count > capacity) {
-      Node<K, V> victim = recency.first();
-      if (reads.beginChange(victim) && recency.first() != victim) {
-        victim.state = LIVE;
-        continue;
+    boolean evicted = false;
+    boolean routed = false;
+    try {
+      // Victims come from the list, which does not hold the new node yet. A victim read just
+      // before its mark is the least recent no more: spared (unless it is the only candidate).
+      // After one spare, new hits go to the lock until this write is done, so that the next
+      // pass's drain is the last that can spare: at most two spares per insert.
+      while (count > capacity) {
+        Node<K, V> victim = recency.first();
+        // The ticker before the mark: if it throws, no node is left marked.
+        RemovalCause cause = isExpiredNow(victim) ? RemovalCause.EXPIRED : RemovalCause.SIZE;
+        if (reads.beginChange(victim) && recency.first() != victim) {
+          victim.state = LIVE;
+          if (!routed) {
+            reads.routeToLock(true);
+            routed = true;
+          }
+          continue;
+        }
+        unlinkAndRemove(victim, cause, removals);
+        evicted = true;
+        Runnable hook = afterEviction;
+        if (hook != null) {
+          hook.run();
+        }
       }
-      unlinkAndRemove(victim, isExpiredNow(victim) ? RemovalCause.EXPIRED : RemovalCause.SIZE, removals);
+    } catch (RuntimeException | Error e) {
+      map.remove(key, node);
+      count--;
+      node.state = DEAD;
+      throw e;
+    } finally {
+      if (routed) {
+        reads.routeToLock(false);
+      }
     }
-    // Hits claimed before the new key entered the map precede this write.
-    reads.drainAll();
+    // The write takes effect at its last drain: the victim's mark, or here, after the new key
+    // entered the map. Draining between a victim's removal and the link would order a hit that
+    // followed a miss of the victim before this write.
+    if (!evicted) {
+      reads.drainAll();
+    }
     recency.linkLast(node);
     node.state = LIVE;
   }
@@ -597,7 +630,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
    * {@code now} is the write's ticker reading when {@code timed}; otherwise the ticker is read
    * here, and only if the head has a deadline.
    */
-  private void expireHead(long now, boolean timed, Removals removals) {
+  private void expireHead(long now, boolean timed, Removals<K, V> removals) {
     while (!recency.isEmpty()) {
       Node<K, V> head = recency.first();
       if (head.expiresAt == Long.MAX_VALUE) {
@@ -619,7 +652,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     size = count;
   }
 
-  private void unlinkAndRemove(Node<K, V> node, RemovalCause cause, Removals removals) {
+  private void unlinkAndRemove(Node<K, V> node, RemovalCause cause, Removals<K, V> removals) {
     removals.add(requireNonNull(node.key), node.value, cause);
     unlinkAndRemove(node);
   }
@@ -634,35 +667,4 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   // ---------------------------------------------------------------- types
 
   /** The answer to a read that found its entry expired and removed it. */
-  private record Expired<K, V>(@Nullable K key, V value) {}
-
-  /** Removals collected under the lock and reported after it is released. */
-  private final class Removals {
-    private @Nullable List<Object[]> items;
-    private int evictions;
-
-    void add(K key, V value, RemovalCause cause) {
-      if (cause.wasEvicted()) {
-        evictions++;
-      }
-      if (hasListener()) {
-        if (items == null) {
-          items = new ArrayList<>(2);
-        }
-        items.add(new Object[] {key, value, cause});
-      }
-    }
-
-    @SuppressWarnings("unchecked")
-    void publish() {
-      if (evictions > 0) {
-        stats.recordEvictions(evictions);
-      }
-      if (items != null) {
-        for (Object[] item : items) {
-          notifyRemoval((K) item[0], (V) item[1], (RemovalCause) item[2]);
-        }
-      }
-    }
-  }
-}
+  private record Expired<K, V>(@Nullable K key, V value) {}}

@@ -37,8 +37,11 @@ import org.jspecify.annotations.Nullable;
  */
 final class ReadBuffer<K, V> {
 
-  /** Slots in the ring: reads applied per drain when only reads happen. */
-  static final int CAPACITY = 128;
+  /**
+   * Slots in the ring. Small: a write drains every pending read while it holds the lock, and on
+   * two CPUs 32 or 64 slots measured better than 128 or 512 (docs/benchmarks.md).
+   */
+  static final int CAPACITY = 64;
   /** {@link #read}'s answer when the node is or was being changed or removed: look it up again. */
   static final Object RETRY = new Object();
   /** {@link #read}'s answer when the node has a deadline: serve the hit under the lock. */
@@ -48,12 +51,12 @@ final class ReadBuffer<K, V> {
 
   private static final int MASK = CAPACITY - 1;
   /** A read whose sequence number ends in these bits drains if the lock is free. */
-  private static final int DRAIN_MASK = CAPACITY / 4 - 1;
+  private static final int DRAIN_MASK = CAPACITY / 2 - 1;
   /** A drain moves the head for waiting readers at least once per this many + 1 reads. */
   private static final int PUBLISH_MASK = 15;
   /** Spins before a wait in the buffer starts yielding. */
   private static final int SPINS = 64;
-  /** Counters are this many longs apart (128 bytes), so the tail and the head never share a line. */
+  /** Counters are this many longs (128 bytes) apart: the tail and the head never share a line. */
   private static final int PAD = 16;
   private static final int TAIL = PAD;
   private static final int HEAD = 2 * PAD;
@@ -66,6 +69,8 @@ final class ReadBuffer<K, V> {
   private final Object[] slots = new Object[CAPACITY];
   /** The tail (next sequence number to claim) at {@link #TAIL}, the head at {@link #HEAD}. */
   private final long[] counters = new long[3 * PAD];
+  /** While set, hits are served under the lock instead of buffered ({@link #routeToLock}). */
+  private volatile boolean routed;
 
   /**
    * @param recency the list that drains apply reads to, guarded by {@code lock}
@@ -79,8 +84,8 @@ final class ReadBuffer<K, V> {
   /**
    * A hit without the lock: claims the read's place in the order of hits, reads the node's state
    * and then its value and deadline, and publishes the read. Returns the value, {@link #RETRY} if
-   * the node is or was being changed or removed, or {@link #SERVE} if it has a deadline (the hit is
-   * then served under the lock, which checks it).
+   * the node is or was being changed or removed, or {@link #SERVE} if it has a deadline or hits
+   * are routed to the lock (the hit is then served under the lock, which checks the deadline).
    *
    * <p>The claim is the read's linearization point. A change to this node first marks it {@link
    * RecencyList#BUSY} and then applies every read claimed so far, waiting for those not yet
@@ -94,6 +99,10 @@ final class ReadBuffer<K, V> {
     long seq = claim();
     if (!hasRoom(seq)) {
       makeRoom(seq);
+    }
+    if (routed) { // read after the claim: see routeToLock
+      publish(seq, SKIP);
+      return SERVE;
     }
     int state = node.state;
     if (state == RecencyList.LIVE) {
@@ -133,6 +142,16 @@ final class ReadBuffer<K, V> {
     return drain(tail(), node, true);
   }
 
+  /**
+   * Under the lock: while {@code routed}, hits claimed from now on are not buffered but answered
+   * {@link #SERVE}, so they wait for the lock. Setting it, like a {@link #beginChange} mark, is
+   * followed by the next drain's volatile read of the tail, so after that drain no buffered read
+   * is pending that the drain did not apply. Must be cleared before the lock is released.
+   */
+  void routeToLock(boolean route) {
+    routed = route;
+  }
+
   /** Under the lock: applies every read claimed so far. */
   void drainAll() {
     drain(tail(), null, true);
@@ -161,7 +180,7 @@ final class ReadBuffer<K, V> {
     return (long) LONGS.getAndAdd(counters, TAIL, 1L);
   }
 
-  /** Whether the slot of {@code seq} is free: the read {@link #CAPACITY} claims earlier is drained. */
+  /** Whether the slot of {@code seq} is free: the claim {@link #CAPACITY} before it is drained. */
   private boolean hasRoom(long seq) {
     return seq - (long) LONGS.getAcquire(counters, HEAD) < CAPACITY;
   }
@@ -201,7 +220,7 @@ final class ReadBuffer<K, V> {
           waitBriefly(spins);
         }
       } else if ((head & PUBLISH_MASK) == 0) {
-        LONGS.setRelease(counters, HEAD, head); // room for readers now and then, not at the end only
+        LONGS.setRelease(counters, HEAD, head); // room for waiting readers before the end, too
       }
       REFS.setOpaque(slots, slot, null);
       if (cell != SKIP) {

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -84,10 +85,13 @@ final class LruBufferedReadsTest {
       }
       return null;
     });
-    for (Future<?> reader : readers) {
-      reader.get(60, TimeUnit.SECONDS);
+    try {
+      for (Future<?> reader : readers) {
+        reader.get(60, TimeUnit.SECONDS);
+      }
+    } finally {
+      done.set(true);
     }
-    done.set(true);
     writer.get(60, TimeUnit.SECONDS);
 
     assertThat(violations).isEmpty();
@@ -121,9 +125,6 @@ final class LruBufferedReadsTest {
           if (value != null && value / 1_000_000 != key) {
             violations.add("key " + key + " read " + value);
           }
-          if (cache.estimatedSize() > capacity) {
-            violations.add("size " + cache.estimatedSize());
-          }
         }
         return null;
       }));
@@ -138,18 +139,60 @@ final class LruBufferedReadsTest {
       }
       return null;
     });
-    for (Future<?> reader : readers) {
-      reader.get(60, TimeUnit.SECONDS);
+    try {
+      for (Future<?> reader : readers) {
+        reader.get(60, TimeUnit.SECONDS);
+      }
+    } finally {
+      done.set(true);
     }
-    done.set(true);
     writer.get(60, TimeUnit.SECONDS);
 
     assertThat(violations).isEmpty();
     List<Integer> recency = cache.keysInRecencyOrder();
     assertThat(recency).hasSize(capacity).doesNotHaveDuplicates();
     for (int key = 0; key < KEYS; key++) {
-      assertThat(cache.getQuietly(key) != null).as("key %d present", key).isEqualTo(recency.contains(key));
+      assertThat(cache.getQuietly(key) != null)
+          .as("key %d present", key)
+          .isEqualTo(recency.contains(key));
     }
+  }
+
+  /**
+   * An insert takes effect at its victim's mark: a miss of the victim and then a hit on another
+   * key, both while the insert still holds the lock, come after it, so the key hit is more recent
+   * than the key inserted. A version that applied buffered hits between removing the victim and
+   * linking the new key put the hit first, and the next eviction removed the key just read.
+   */
+  @Test
+  void aHitAfterAnInsertRemovedItsVictim_isMoreRecentThanTheInsertedKey() throws Exception {
+    LruCache<Integer, Long> cache = lru(2);
+    cache.put(1, encode(1, 1));
+    cache.put(2, encode(2, 1)); // 1 is the least recent
+    CountDownLatch evicted = new CountDownLatch(1);
+    CountDownLatch read = new CountDownLatch(1);
+    cache.afterEviction = () -> {
+      evicted.countDown();
+      try {
+        read.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    };
+    Future<?> insert = pool.submit(() -> cache.put(3, encode(3, 1)));
+    try {
+      assertThat(evicted.await(30, TimeUnit.SECONDS)).isTrue();
+      assertThat(cache.get(1)).isNull(); // the insert has taken effect
+      assertThat(cache.get(2)).isEqualTo(encode(2, 1)); // so this hit follows it
+    } finally {
+      read.countDown();
+    }
+    insert.get(30, TimeUnit.SECONDS);
+    cache.afterEviction = null;
+
+    assertThat(cache.keysInRecencyOrder()).containsExactly(3, 2);
+    cache.put(4, encode(4, 1));
+    assertThat(cache.keysInRecencyOrder()).containsExactly(2, 4);
   }
 
   private static long encode(int key, long version) {
