@@ -42,20 +42,21 @@ import org.jspecify.annotations.Nullable;
  *       linked list ({@link RecencyList}, head = least recent). The list, every change to the map
  *       and every write to a node happen under one {@link CombiningLock}. A miss does not lock: a
  *       key absent from the map is absent.
- *   <li>A hit on an entry without a deadline does not lock either ({@link ReadBuffer#read}): it
- *       claims a sequence number, reads the node's state, value and deadline, and publishes the
- *       node in a ring that lock holders drain in claim order, moving each node to the most recent
- *       end. Every critical section starts by draining, so it is ordered after every hit that
- *       returned before it began. The claim is the hit's linearization point: a write to a node,
- *       its removal and its eviction first mark it {@code BUSY} and drain every claim made so far
- *       ({@link ReadBuffer#beginChange}), so a hit either is applied before the change and read
- *       the value from before it, or sees the mark, waits and looks the key up again. A victim
- *       read just before its mark is spared and the next least recent key considered ({@link
- *       #insert}).
- *   <li>A hit on an entry with a deadline, and every hit of a cache with {@code
+ *   <li>A hit does not lock either ({@link ReadBuffer#read}; not with {@code expireAfterAccess}
+ *       or {@code refreshAfterWrite}, below): it claims a sequence number, reads the node's state,
+ *       value and deadline (and, if it has one, the ticker), and publishes the node in a ring that
+ *       lock holders drain in claim order, moving each node to the most recent end. Every
+ *       critical section starts by draining, so it is ordered after every hit that returned before
+ *       it began. The claim is the hit's linearization point: a write to a node, its removal
+ *       (expiry included) and its eviction first mark it {@code BUSY} and drain every claim made
+ *       so far ({@link ReadBuffer#beginChange}), so a hit either is applied before the change and
+ *       read the value from before it, or sees the mark, waits and looks the key up again. A
+ *       victim read just before its mark is spared and the next least recent key considered
+ *       ({@link #insert}).
+ *   <li>A hit that finds its entry expired, and every hit of a cache with {@code
  *       expireAfterAccess} or {@code refreshAfterWrite}, is a request to the lock ({@link
  *       #serveRead}): the holder runs the published requests before releasing (flat combining),
- *       checks the deadline, moves the node and hands back its value in one step.
+ *       checks the deadline, moves the node (or removes it) and hands back its value in one step.
  *   <li>Insertion and the eviction it causes are one step for lock-free lookups too: the new node
  *       enters the map before the victims leave it, and is readable ({@code LIVE}) only once it is
  *       linked. Nobody sees the victim gone while the new key is still absent.
@@ -111,7 +112,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   // @GuardedBy("lock")
   private final RecencyList<K, V> recency = new RecencyList<>();
   /** Hits not yet applied to {@link #recency}; drained under the lock. */
-  private final ReadBuffer<K, V> reads = new ReadBuffer<>(recency, lock);
+  private final ReadBuffer<K, V> reads;
 
   LruCache(CacheConfig<K, V> config, Consumer<io.cachet.Cache<?, ?>> onClose) {
     super(config, onClose);
@@ -122,6 +123,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
         refreshing, config.expireAfterAccess().map(AbstractLocalCache::ttlNanos).orElse(Long.MAX_VALUE));
     this.writesReadTicker = refreshing || deadlines.expiresAfterAccess();
     this.bufferedReads = !writesReadTicker;
+    this.reads = new ReadBuffer<>(recency, lock, ticker);
   }
 
   // ---------------------------------------------------------------- reads
@@ -168,9 +170,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
       if (node == null) {
         return null; // absent from the map: a miss, without locking
       }
-      // The unlocked look at the deadline only picks the path; the buffered read looks again.
-      Object response =
-          bufferedReads && node.expiresAt == Long.MAX_VALUE ? reads.read(node) : ReadBuffer.SERVE;
+      Object response = bufferedReads ? reads.read(node) : ReadBuffer.SERVE;
       if (response == ReadBuffer.SERVE) {
         response = lock.serve(node);
       }
@@ -212,6 +212,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
       long now = ticker.read();
       if (node.isExpired(now)) {
         Object expired = new Expired<>(node.key, node.value);
+        reads.beginChange(node);
         unlinkAndRemove(node);
         publishSize();
         return expired;
@@ -379,7 +380,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
         timed = needsTicker(node.expiresAt, expireAfterWriteNanos);
         now = timed ? ticker.read() : 0L;
         if (node.isExpired(now)) {
-          unlinkAndRemove(node, RemovalCause.EXPIRED, removals);
+          remove(node, RemovalCause.EXPIRED, removals);
         } else if (expected == null
             || (expectedWriteTime == NO_WRITE_TIME
                 ? node.value.equals(expected)
@@ -428,10 +429,9 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
       Node<K, V> node = map.get(key);
       if (node != null) {
         if (isExpiredNow(node)) {
-          unlinkAndRemove(node, RemovalCause.EXPIRED, removals);
+          remove(node, RemovalCause.EXPIRED, removals);
         } else if (expected == null || node.value.equals(expected)) {
-          reads.beginChange(node);
-          unlinkAndRemove(node, RemovalCause.EXPLICIT, removals);
+          remove(node, RemovalCause.EXPLICIT, removals);
           removed = true;
         }
       }
@@ -457,7 +457,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
       Node<K, V> node = map.get(key);
       if (node != null) {
         if (node.isExpired(now)) {
-          unlinkAndRemove(node, RemovalCause.EXPIRED, removals);
+          remove(node, RemovalCause.EXPIRED, removals);
         } else {
           live = true;
           reads.beginChange(node);
@@ -506,8 +506,16 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     lockAndDrain();
     try {
       long now = ticker.read();
+      // One beginChange for all: mark, drain once, then remove (a drain moves nodes, so it
+      // cannot run inside the walk that removes them).
       recency.forEach(node -> {
         if (node.isExpired(now)) {
+          node.state = BUSY;
+        }
+      });
+      reads.drainAll();
+      recency.forEach(node -> {
+        if (node.state == BUSY) {
           unlinkAndRemove(node, RemovalCause.EXPIRED, removals);
         }
       });
@@ -643,13 +651,19 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
       if (!head.isExpired(now)) {
         return;
       }
-      unlinkAndRemove(head, RemovalCause.EXPIRED, removals);
+      remove(head, RemovalCause.EXPIRED, removals);
     }
   }
 
   /** Records the size for {@link #estimatedSize()}; called under the lock at the end of a write. */
   private void publishSize() {
     size = count;
+  }
+
+  /** Removes a linked node that buffered hits may be reading: marks it first. */
+  private void remove(Node<K, V> node, RemovalCause cause, Removals<K, V> removals) {
+    reads.beginChange(node);
+    unlinkAndRemove(node, cause, removals);
   }
 
   private void unlinkAndRemove(Node<K, V> node, RemovalCause cause, Removals<K, V> removals) {

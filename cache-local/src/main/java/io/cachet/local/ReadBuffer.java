@@ -1,5 +1,6 @@
 package io.cachet.local;
 
+import io.cachet.Ticker;
 import io.cachet.local.RecencyList.Node;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -66,6 +67,7 @@ final class ReadBuffer<K, V> {
 
   private final RecencyList<K, V> recency;
   private final CombiningLock<?> lock;
+  private final Ticker ticker;
   private final Object[] slots = new Object[CAPACITY];
   /** The tail (next sequence number to claim) at {@link #TAIL}, the head at {@link #HEAD}. */
   private final long[] counters = new long[3 * PAD];
@@ -75,17 +77,19 @@ final class ReadBuffer<K, V> {
   /**
    * @param recency the list that drains apply reads to, guarded by {@code lock}
    * @param lock the cache's lock
+   * @param ticker the cache's ticker, read by hits on entries with a deadline
    */
-  ReadBuffer(RecencyList<K, V> recency, CombiningLock<?> lock) {
+  ReadBuffer(RecencyList<K, V> recency, CombiningLock<?> lock, Ticker ticker) {
     this.recency = recency;
     this.lock = lock;
+    this.ticker = ticker;
   }
 
   /**
    * A hit without the lock: claims the read's place in the order of hits, reads the node's state
    * and then its value and deadline, and publishes the read. Returns the value, {@link #RETRY} if
-   * the node is or was being changed or removed, or {@link #SERVE} if it has a deadline or hits
-   * are routed to the lock (the hit is then served under the lock, which checks the deadline).
+   * the node is or was being changed or removed, or {@link #SERVE} if it has expired or hits are
+   * routed to the lock (the hit is then served under the lock, which removes an expired entry).
    *
    * <p>The claim is the read's linearization point. A change to this node first marks it {@link
    * RecencyList#BUSY} and then applies every read claimed so far, waiting for those not yet
@@ -93,7 +97,9 @@ final class ReadBuffer<K, V> {
    * followed by a volatile read of the tail) are sequentially consistent, so either this claim is
    * among those the change applies, and the change waits until this read has published, after it
    * read the value and deadline, or this read sees the mark. The value and deadline read between
-   * seeing the state and publishing are therefore those the node had at the claim.
+   * seeing the state and publishing are therefore those the node had at the claim. An entry
+   * with a deadline reads the ticker after the claim: not expired then, it was not expired at the
+   * claim either, as the ticker never goes back.
    */
   Object read(Node<K, V> node) {
     long seq = claim();
@@ -106,7 +112,15 @@ final class ReadBuffer<K, V> {
     }
     int state = node.state;
     if (state == RecencyList.LIVE) {
-      if (node.expiresAt == Long.MAX_VALUE) {
+      long deadline = node.expiresAt;
+      boolean live;
+      try {
+        live = deadline == Long.MAX_VALUE || ticker.read() - deadline < 0;
+      } catch (RuntimeException | Error e) {
+        publish(seq, SKIP); // a claim is always published: a drain waits for it
+        throw e;
+      }
+      if (live) {
         V value = node.value;
         publish(seq, node);
         if ((seq & DRAIN_MASK) == DRAIN_MASK && lock.tryLock()) {
