@@ -1,15 +1,14 @@
 package io.cachet.local;
 
+import static io.cachet.local.RecencyList.BUSY;
+import static io.cachet.local.RecencyList.DEAD;
+import static io.cachet.local.RecencyList.LIVE;
 import static java.util.Objects.requireNonNull;
 
 import io.cachet.CacheConfig;
 import io.cachet.CacheStats;
 import io.cachet.RemovalCause;
 import io.cachet.Ticker;
-import static io.cachet.local.RecencyList.BUSY;
-import static io.cachet.local.RecencyList.DEAD;
-import static io.cachet.local.RecencyList.LIVE;
-
 import io.cachet.local.RecencyList.AccessNode;
 import io.cachet.local.RecencyList.Node;
 import io.cachet.local.RecencyList.WrittenAccessNode;
@@ -18,11 +17,8 @@ import io.cachet.spi.Checks;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
-import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -595,7 +591,8 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
         Node<K, V> victim = recency.first();
         // The ticker before the mark: if it throws, no node is left marked.
         RemovalCause cause = isExpiredNow(victim) ? RemovalCause.EXPIRED : RemovalCause.SIZE;
-        if (reads.beginChange(victim) && recency.first() != victim) {
+        // An expired victim goes whatever was read: it is not a live key to keep.
+        if (reads.beginChange(victim) && cause == RemovalCause.SIZE && recency.first() != victim) {
           victim.state = LIVE;
           if (!routed) {
             reads.routeToLock(true);
@@ -681,4 +678,5 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   // ---------------------------------------------------------------- types
 
   /** The answer to a read that found its entry expired and removed it. */
-  private record Expired<K, V>(@Nullable K key, V value) {}}
+  private record Expired<K, V>(@Nullable K key, V value) {}
+}

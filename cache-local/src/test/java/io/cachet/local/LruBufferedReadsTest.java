@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.cachet.CacheConfig;
 import io.cachet.EvictionPolicy;
+import io.cachet.FakeTicker;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -156,6 +158,73 @@ final class LruBufferedReadsTest {
           .as("key %d present", key)
           .isEqualTo(recency.contains(key));
     }
+  }
+
+  /**
+   * Buffered hits on entries with a deadline never return an expired value: the one writer moves
+   * the (fake) ticker and stores values that are their own deadlines, with a per-entry TTL of a
+   * few ticks, so entries expire all the time under the readers; a reader that read the ticker
+   * before its get must never be given a value whose deadline had passed by then.
+   */
+  @Test
+  void concurrentHitsAndExpiries_neverReturnAnExpiredValue() throws Exception {
+    FakeTicker ticker = new FakeTicker();
+    LruCache<Integer, Long> cache =
+        (LruCache<Integer, Long>)
+            LocalCacheProvider.<Integer, Long>createStandalone(
+                CacheConfig.builder("buffered-expiry")
+                    .keyType(Integer.class)
+                    .valueType(Long.class)
+                    .evictionPolicy(EvictionPolicy.LRU)
+                    .maximumSize(KEYS / 2)
+                    .ticker(ticker)
+                    .executor(Runnable::run)
+                    .build());
+    ConcurrentLinkedQueue<String> violations = new ConcurrentLinkedQueue<>();
+    AtomicBoolean done = new AtomicBoolean();
+    CyclicBarrier start = new CyclicBarrier(READERS + 1);
+    List<Future<?>> readers = new ArrayList<>();
+    long[] hits = new long[READERS];
+    for (int t = 0; t < READERS; t++) {
+      int seed = t;
+      readers.add(pool.submit(() -> {
+        SplittableRandom random = new SplittableRandom(seed);
+        start.await();
+        for (int i = 0; i < READS_PER_THREAD; i++) {
+          long before = ticker.read();
+          Long deadline = cache.get(random.nextInt(KEYS));
+          if (deadline != null) {
+            hits[seed]++;
+            if (deadline - before <= 0) {
+              violations.add("read at " + before + " a value expiring at " + deadline);
+            }
+          }
+        }
+        return null;
+      }));
+    }
+    Future<?> writer = pool.submit(() -> {
+      SplittableRandom random = new SplittableRandom(42);
+      start.await();
+      while (!done.get()) {
+        ticker.advanceNanos(1);
+        long ttl = 1 + random.nextInt(8);
+        cache.put(random.nextInt(KEYS), ticker.read() + ttl, Duration.ofNanos(ttl));
+        Thread.onSpinWait();
+      }
+      return null;
+    });
+    try {
+      for (Future<?> reader : readers) {
+        reader.get(60, TimeUnit.SECONDS);
+      }
+    } finally {
+      done.set(true);
+    }
+    writer.get(60, TimeUnit.SECONDS);
+
+    assertThat(violations).isEmpty();
+    assertThat(java.util.Arrays.stream(hits).sum()).as("hits").isPositive();
   }
 
   /**
