@@ -479,6 +479,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   public void clear() {
     checkOpen();
     Removals<K, V> removals = new Removals<>(this);
+    boolean removed = false;
     lockAndDrain();
     try {
       long now = ticker.read();
@@ -489,8 +490,12 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
         unlinkAndRemove(
             node, node.isExpired(now) ? RemovalCause.EXPIRED : RemovalCause.EXPLICIT, removals);
       }
+      removed = true;
       publishSize();
     } finally {
+      if (!removed) {
+        unmarkRemaining();
+      }
       lock.unlock();
     }
     removals.publish();
@@ -499,6 +504,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   /** Removes every expired entry now; O(size). */
   void cleanUp() {
     Removals<K, V> removals = new Removals<>(this);
+    boolean removed = false;
     lockAndDrain();
     try {
       long now = ticker.read();
@@ -515,8 +521,12 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
           unlinkAndRemove(node, RemovalCause.EXPIRED, removals);
         }
       });
+      removed = true;
       publishSize();
     } finally {
+      if (!removed) {
+        unmarkRemaining();
+      }
       lock.unlock();
     }
     removals.publish();
@@ -650,6 +660,18 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
       }
       remove(head, RemovalCause.EXPIRED, removals);
     }
+  }
+
+  /**
+   * Under the lock, when a bulk removal failed part way (an {@code Error} such as running out of
+   * memory): gives back the nodes it marked and did not remove, so no hit waits on them forever.
+   */
+  private void unmarkRemaining() {
+    recency.forEach(node -> {
+      if (node.state == BUSY) {
+        node.state = LIVE;
+      }
+    });
   }
 
   /** Records the size for {@link #estimatedSize()}; called under the lock at the end of a write. */

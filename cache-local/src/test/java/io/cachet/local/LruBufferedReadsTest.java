@@ -7,6 +7,7 @@ import io.cachet.EvictionPolicy;
 import io.cachet.FakeTicker;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
@@ -19,6 +20,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+import java.util.function.IntConsumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -51,50 +54,29 @@ final class LruBufferedReadsTest {
       cache.put(key, encode(key, 0));
     }
     ConcurrentLinkedQueue<String> violations = new ConcurrentLinkedQueue<>();
-    AtomicBoolean done = new AtomicBoolean();
-    CyclicBarrier start = new CyclicBarrier(READERS + 1);
-    List<Future<?>> readers = new ArrayList<>();
-    for (int t = 0; t < READERS; t++) {
-      int seed = t;
-      readers.add(pool.submit(() -> {
-        SplittableRandom random = new SplittableRandom(seed);
-        long[] seen = new long[KEYS];
-        start.await();
-        for (int i = 0; i < READS_PER_THREAD; i++) {
+    race(
+        seed -> {
+          SplittableRandom random = new SplittableRandom(seed);
+          long[] seen = new long[KEYS];
+          for (int i = 0; i < READS_PER_THREAD; i++) {
+            int key = random.nextInt(KEYS);
+            Long value = cache.get(key);
+            if (value == null) {
+              continue; // removed by the writer for a moment
+            }
+            if (value / 1_000_000 != key || value % 1_000_000 < seen[key]) {
+              violations.add("key " + key + " read " + value + " after " + seen[key]);
+            }
+            seen[key] = value % 1_000_000;
+          }
+        },
+        random -> {
           int key = random.nextInt(KEYS);
-          Long value = cache.get(key);
-          if (value == null) {
-            continue; // removed by the writer for a moment
+          if (random.nextInt(8) == 0) {
+            cache.remove(key);
           }
-          if (value / 1_000_000 != key || value % 1_000_000 < seen[key]) {
-            violations.add("key " + key + " read " + value + " after " + seen[key]);
-          }
-          seen[key] = value % 1_000_000;
-        }
-        return null;
-      }));
-    }
-    Future<?> writer = pool.submit(() -> {
-      SplittableRandom random = new SplittableRandom(42);
-      start.await();
-      while (!done.get()) {
-        int key = random.nextInt(KEYS);
-        if (random.nextInt(8) == 0) {
-          cache.remove(key);
-        }
-        cache.put(key, encode(key, ++written[key]));
-        Thread.onSpinWait();
-      }
-      return null;
-    });
-    try {
-      for (Future<?> reader : readers) {
-        reader.get(60, TimeUnit.SECONDS);
-      }
-    } finally {
-      done.set(true);
-    }
-    writer.get(60, TimeUnit.SECONDS);
+          cache.put(key, encode(key, ++written[key]));
+        });
 
     assertThat(violations).isEmpty();
     List<Integer> order = new ArrayList<>();
@@ -113,42 +95,22 @@ final class LruBufferedReadsTest {
     int capacity = 16;
     LruCache<Integer, Long> cache = lru(capacity);
     ConcurrentLinkedQueue<String> violations = new ConcurrentLinkedQueue<>();
-    AtomicBoolean done = new AtomicBoolean();
-    CyclicBarrier start = new CyclicBarrier(READERS + 1);
-    List<Future<?>> readers = new ArrayList<>();
-    for (int t = 0; t < READERS; t++) {
-      int seed = t;
-      readers.add(pool.submit(() -> {
-        SplittableRandom random = new SplittableRandom(seed);
-        start.await();
-        for (int i = 0; i < READS_PER_THREAD; i++) {
-          int key = random.nextInt(KEYS);
-          Long value = cache.get(key);
-          if (value != null && value / 1_000_000 != key) {
-            violations.add("key " + key + " read " + value);
+    long[] version = new long[1];
+    race(
+        seed -> {
+          SplittableRandom random = new SplittableRandom(seed);
+          for (int i = 0; i < READS_PER_THREAD; i++) {
+            int key = random.nextInt(KEYS);
+            Long value = cache.get(key);
+            if (value != null && value / 1_000_000 != key) {
+              violations.add("key " + key + " read " + value);
+            }
           }
-        }
-        return null;
-      }));
-    }
-    Future<?> writer = pool.submit(() -> {
-      SplittableRandom random = new SplittableRandom(42);
-      start.await();
-      for (long n = 1; !done.get(); n++) {
-        int key = random.nextInt(KEYS);
-        cache.put(key, encode(key, n % 1_000_000));
-        Thread.onSpinWait();
-      }
-      return null;
-    });
-    try {
-      for (Future<?> reader : readers) {
-        reader.get(60, TimeUnit.SECONDS);
-      }
-    } finally {
-      done.set(true);
-    }
-    writer.get(60, TimeUnit.SECONDS);
+        },
+        random -> {
+          int key = random.nextInt(KEYS);
+          cache.put(key, encode(key, ++version[0] % 1_000_000));
+        });
 
     assertThat(violations).isEmpty();
     List<Integer> recency = cache.keysInRecencyOrder();
@@ -181,50 +143,29 @@ final class LruBufferedReadsTest {
                     .executor(Runnable::run)
                     .build());
     ConcurrentLinkedQueue<String> violations = new ConcurrentLinkedQueue<>();
-    AtomicBoolean done = new AtomicBoolean();
-    CyclicBarrier start = new CyclicBarrier(READERS + 1);
-    List<Future<?>> readers = new ArrayList<>();
     long[] hits = new long[READERS];
-    for (int t = 0; t < READERS; t++) {
-      int seed = t;
-      readers.add(pool.submit(() -> {
-        SplittableRandom random = new SplittableRandom(seed);
-        start.await();
-        for (int i = 0; i < READS_PER_THREAD; i++) {
-          long before = ticker.read();
-          Long deadline = cache.get(random.nextInt(KEYS));
-          if (deadline != null) {
-            hits[seed]++;
-            if (deadline - before <= 0) {
-              violations.add("read at " + before + " a value expiring at " + deadline);
+    race(
+        seed -> {
+          SplittableRandom random = new SplittableRandom(seed);
+          for (int i = 0; i < READS_PER_THREAD; i++) {
+            long before = ticker.read();
+            Long deadline = cache.get(random.nextInt(KEYS));
+            if (deadline != null) {
+              hits[seed]++;
+              if (deadline - before <= 0) {
+                violations.add("read at " + before + " a value expiring at " + deadline);
+              }
             }
           }
-        }
-        return null;
-      }));
-    }
-    Future<?> writer = pool.submit(() -> {
-      SplittableRandom random = new SplittableRandom(42);
-      start.await();
-      while (!done.get()) {
-        ticker.advanceNanos(1);
-        long ttl = 1 + random.nextInt(8);
-        cache.put(random.nextInt(KEYS), ticker.read() + ttl, Duration.ofNanos(ttl));
-        Thread.onSpinWait();
-      }
-      return null;
-    });
-    try {
-      for (Future<?> reader : readers) {
-        reader.get(60, TimeUnit.SECONDS);
-      }
-    } finally {
-      done.set(true);
-    }
-    writer.get(60, TimeUnit.SECONDS);
+        },
+        random -> {
+          ticker.advanceNanos(1);
+          long ttl = 1 + random.nextInt(8);
+          cache.put(random.nextInt(KEYS), ticker.read() + ttl, Duration.ofNanos(ttl));
+        });
 
     assertThat(violations).isEmpty();
-    assertThat(java.util.Arrays.stream(hits).sum()).as("hits").isPositive();
+    assertThat(Arrays.stream(hits).sum()).as("hits").isPositive();
   }
 
   /**
@@ -262,6 +203,42 @@ final class LruBufferedReadsTest {
     assertThat(cache.keysInRecencyOrder()).containsExactly(3, 2);
     cache.put(4, encode(4, 1));
     assertThat(cache.keysInRecencyOrder()).containsExactly(2, 4);
+  }
+
+  /**
+   * Runs {@link #READERS} readers, each given its index, against one writer called over and over
+   * (with its own random source) until every reader is done; fails if any thread fails or takes
+   * more than a minute (a lost read leaves a drain waiting forever).
+   */
+  private void race(IntConsumer reader, Consumer<SplittableRandom> writeOnce) throws Exception {
+    CyclicBarrier start = new CyclicBarrier(READERS + 1);
+    AtomicBoolean done = new AtomicBoolean();
+    List<Future<?>> readers = new ArrayList<>();
+    for (int t = 0; t < READERS; t++) {
+      int index = t;
+      readers.add(pool.submit(() -> {
+        start.await();
+        reader.accept(index);
+        return null;
+      }));
+    }
+    Future<?> writer = pool.submit(() -> {
+      SplittableRandom random = new SplittableRandom(42);
+      start.await();
+      while (!done.get()) {
+        writeOnce.accept(random);
+        Thread.onSpinWait();
+      }
+      return null;
+    });
+    try {
+      for (Future<?> r : readers) {
+        r.get(60, TimeUnit.SECONDS);
+      }
+    } finally {
+      done.set(true);
+    }
+    writer.get(60, TimeUnit.SECONDS);
   }
 
   private static long encode(int key, long version) {
