@@ -95,7 +95,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   private final NodeDeadlines<K, V> deadlines;
   /** Whether every write reads the ticker, whatever its deadlines: refresh or access expiry. */
   private final boolean writesReadTicker;
-  /** Whether hits on entries without a deadline use {@link #reads}: no idle or write times kept. */
+  /** Whether hits go through {@link #reads}: only when no idle or write times are kept. */
   private final boolean bufferedReads;
   /** Runs under the lock after an insert removed its victim; a hook for tests. */
   @Nullable Runnable afterEviction;
