@@ -8,7 +8,7 @@ import io.cachet.local.RecencyList.WrittenAccessNode;
 import io.cachet.local.RecencyList.WrittenNode;
 
 /**
- * Which {@link Node} class an {@link LruCache} uses and how its writes and hits set a node's
+ * Which {@link Node} class an {@link LruStore} uses and how its writes and hits set a node's
  * {@code expiresAt}. Only a cache that needs them pays for more than a plain node: with {@code
  * expireAfterAccess} a node keeps its write deadline ({@link AccessNode}), with {@code
  * refreshAfterWrite} its write time ({@link WrittenNode}), with both both ({@link

@@ -7,7 +7,7 @@ import java.lang.invoke.VarHandle;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The hits of an {@link LruCache} not yet applied to its recency order: a bounded ring of
+ * The hits of an {@link LruStore} not yet applied to its recency order: a bounded ring of
  * sequence-numbered slots, filled without the cache's lock and drained, in sequence order and
  * under the lock, by whichever thread holds it. Nothing is ever dropped: a read waits for room.
  *

@@ -6,7 +6,7 @@ import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The recency order of an {@link LruCache}: a doubly linked list of its {@link Node}s, least recent
+ * The recency order of an {@link LruStore}: a doubly linked list of its {@link Node}s, least recent
  * first, around a sentinel. Not thread-safe: the cache calls it under its lock only, which is also
  * what makes the nodes' plain fields safe to share.
  *
@@ -93,7 +93,7 @@ final class RecencyList<K, V> {
   /**
    * A key's entry and its place in the recency list. Every field is written under the cache's lock
    * only. {@code value} and {@code expiresAt} of a node change only while its {@code state} is
-   * {@link #BUSY} (see {@link LruCache}), which is what lets a buffered read, which holds no lock,
+   * {@link #BUSY} (see {@link LruStore}), which is what lets a buffered read, which holds no lock,
    * read them between reading {@code state} and publishing its read; the list links are only ever
    * read under the lock.
    */

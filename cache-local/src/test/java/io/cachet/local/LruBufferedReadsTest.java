@@ -181,7 +181,7 @@ final class LruBufferedReadsTest {
     cache.put(2, encode(2, 1)); // 1 is the least recent
     CountDownLatch evicted = new CountDownLatch(1);
     CountDownLatch read = new CountDownLatch(1);
-    cache.afterEviction = () -> {
+    cache.store.afterEviction = () -> {
       evicted.countDown();
       try {
         read.await();
@@ -198,7 +198,7 @@ final class LruBufferedReadsTest {
       read.countDown();
     }
     insert.get(30, TimeUnit.SECONDS);
-    cache.afterEviction = null;
+    cache.store.afterEviction = null;
 
     assertThat(cache.keysInRecencyOrder()).containsExactly(3, 2);
     cache.put(4, encode(4, 1));
