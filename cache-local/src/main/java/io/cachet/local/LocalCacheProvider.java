@@ -30,8 +30,8 @@ public final class LocalCacheProvider implements CacheBackendProvider {
   @Override
   public <K, V> Cache<K, V> create(CacheConfig<K, V> config, BackendContext context) {
     return switch (config.evictionPolicy()) {
-      case LRU -> new LruCache<>(config, context::closed);
-      case TINY_LFU -> new TinyLfuCache<>(config, context::closed);
+      case LRU -> new LruCache<>(config, context::closed, true);
+      case TINY_LFU -> new TinyLfuCache<>(config, context::closed, true);
     };
   }
 
@@ -41,8 +41,21 @@ public final class LocalCacheProvider implements CacheBackendProvider {
    */
   public static <K, V> Cache<K, V> createStandalone(CacheConfig<K, V> config) {
     return switch (config.evictionPolicy()) {
-      case LRU -> new LruCache<>(config, cache -> {});
-      case TINY_LFU -> new TinyLfuCache<>(config, cache -> {});
+      case LRU -> new LruCache<>(config, cache -> {}, true);
+      case TINY_LFU -> new TinyLfuCache<>(config, cache -> {}, true);
+    };
+  }
+
+  /**
+   * Creates a local cache outside any manager, as {@link #createStandalone}, for a near cache whose
+   * owner counts the reads it serves itself (a value found in the store may be stale, so the
+   * store's hits are not the owner's): its {@link Cache#stats()} count puts and evictions, never
+   * hits or misses, so a read pays for no counter here.
+   */
+  public static <K, V> Cache<K, V> createNearStore(CacheConfig<K, V> config) {
+    return switch (config.evictionPolicy()) {
+      case LRU -> new LruCache<>(config, cache -> {}, false);
+      case TINY_LFU -> new TinyLfuCache<>(config, cache -> {}, false);
     };
   }
 }

@@ -34,9 +34,12 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
 
   /** The map, recency order and lock; every operation on them is one linearizable step. */
   final LruStore<K, V> store;
+  /** Whether reads count as hits and misses; not in a near cache's store, whose owner counts them. */
+  private final boolean countReads;
 
-  LruCache(CacheConfig<K, V> config, Consumer<io.cachet.Cache<?, ?>> onClose) {
+  LruCache(CacheConfig<K, V> config, Consumer<io.cachet.Cache<?, ?>> onClose, boolean countReads) {
     super(config, onClose);
+    this.countReads = countReads;
     this.store = new LruStore<>(config, Written::new);
   }
 
@@ -47,10 +50,12 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     requireNonNull(key, "key");
     checkOpen();
     V value = read(key);
-    if (value == null) {
-      stats.recordMisses(1);
-    } else {
-      stats.recordHits(1);
+    if (countReads) {
+      if (value == null) {
+        stats.recordMisses(1);
+      } else {
+        stats.recordHits(1);
+      }
     }
     return value;
   }
@@ -59,11 +64,13 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   @SuppressWarnings("unchecked") // a cache with refreshAfterWrite answers reads with a Written<V>
   protected @Nullable Written<V> getWritten(K key) {
     Object response = readResponse(key);
-    if (response == null) {
-      stats.recordMisses(1);
-      return null;
+    if (countReads) {
+      if (response == null) {
+        stats.recordMisses(1);
+      } else {
+        stats.recordHits(1);
+      }
     }
-    stats.recordHits(1);
     return (Written<V>) response;
   }
 

@@ -11,6 +11,7 @@ import io.cachet.RemovalCause;
 import io.cachet.spi.Checks;
 import java.time.Duration;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
@@ -41,7 +42,7 @@ final class TinyLfuCache<K, V> extends AbstractLocalCache<K, V> {
   private static final long UNREACHED_REFRESH_NANOS = Long.MAX_VALUE / 2;
 
 
-  TinyLfuCache(CacheConfig<K, V> config, Consumer<io.cachet.Cache<?, ?>> onClose) {
+  TinyLfuCache(CacheConfig<K, V> config, Consumer<io.cachet.Cache<?, ?>> onClose, boolean countReads) {
     super(config, onClose);
     Caffeine<Object, Object> builder =
         Caffeine.newBuilder()
@@ -55,8 +56,12 @@ final class TinyLfuCache<K, V> extends AbstractLocalCache<K, V> {
       config.expireAfterAccess().ifPresent(builder::expireAfterAccess);
     }
     if (config.recordStats()) {
-      // Caffeine's own counter: a custom one would be wrapped in a guard on every hit.
-      builder.recordStats();
+      if (countReads) {
+        // Caffeine's own counter: a custom one would be wrapped in a guard on every hit.
+        builder.recordStats();
+      } else {
+        builder.recordStats(EvictionsOnly::new); // its empty read methods inline to nothing
+      }
     }
     if (hasListener()) {
       builder.removalListener(
@@ -287,6 +292,35 @@ final class TinyLfuCache<K, V> extends AbstractLocalCache<K, V> {
     @Override
     public long expireAfterRead(Object key, Object value, long currentTime, long currentDuration) {
       return currentDuration;
+    }
+  }
+
+  /** Caffeine's counter for a near cache's store: evictions only; its owner counts the reads. */
+  private static final class EvictionsOnly implements com.github.benmanes.caffeine.cache.stats.StatsCounter {
+
+    private final LongAdder evictions = new LongAdder();
+
+    @Override
+    public void recordHits(int count) {}
+
+    @Override
+    public void recordMisses(int count) {}
+
+    @Override
+    public void recordLoadSuccess(long loadTime) {}
+
+    @Override
+    public void recordLoadFailure(long loadTime) {}
+
+    @Override
+    public void recordEviction(int weight, com.github.benmanes.caffeine.cache.RemovalCause cause) {
+      evictions.increment();
+    }
+
+    @Override
+    public com.github.benmanes.caffeine.cache.stats.CacheStats snapshot() {
+      long count = evictions.sum();
+      return com.github.benmanes.caffeine.cache.stats.CacheStats.of(0, 0, 0, 0, 0, count, count);
     }
   }
 }

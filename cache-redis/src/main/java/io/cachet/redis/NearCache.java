@@ -44,11 +44,11 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Counting</h2>
  *
- * A near hit adds to one counter of its own (besides the near store's statistics, kept for its
- * eviction count): {@code cache.near.hits} and the cache's hit and miss statistics are derived from
- * it, so the facade counts nothing on a near hit. (Deriving them from the stores' hit counts, less
- * the entries found stale, saved that counter but could not be exact under concurrency: the two
- * counts cannot be read at once.)
+ * A near hit adds to one counter, this class's own: {@code cache.near.hits} and the cache's hit
+ * and miss statistics are derived from it, so the facade counts nothing on a near hit, and the
+ * stores ({@link LocalCacheProvider#createNearStore}) count evictions, not reads. (Deriving the
+ * hits from the stores' hit counts, less the entries found stale, could not be exact under
+ * concurrency: the two counts cannot be read at once.)
  *
  * <p>Thread-safe: callers, Redisson's event loops and the tracking hub's threads call in at once;
  * nothing here blocks or waits for another thread.
@@ -114,7 +114,7 @@ final class NearCache<K, V> {
   }
 
   private static <K, T> Cache<K, T> store(CacheConfig<K, ?> config, String suffix, Class<T> type, Duration maxAge) {
-    return LocalCacheProvider.createStandalone(
+    return LocalCacheProvider.createNearStore(
         CacheConfig.builder(config.name() + suffix)
             .keyType(config.keyType())
             .valueType(type)
