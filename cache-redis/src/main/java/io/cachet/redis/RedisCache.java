@@ -9,13 +9,11 @@ import io.cachet.CacheConfig;
 import io.cachet.CacheException;
 import io.cachet.CacheStats;
 import io.cachet.Ticker;
-import io.cachet.codec.Codec;
 import io.cachet.codec.CodecException;
 import io.cachet.spi.AbstractCache;
 import io.cachet.spi.BackendMetric;
 import io.cachet.spi.Checks;
 import io.cachet.spi.MetricsSource;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -55,9 +53,7 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
       "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end return 0";
 
   private final RedisOptions options;
-  private final Codec<K> keyCodec;
-  private final Codec<V> valueCodec;
-  private final byte[] prefix;
+  private final RedisKeys<K, V> keyspace;
   private final RedisClient client;
   private final RedisTransport redis;
   private final NearCache<K, V> near;
@@ -70,17 +66,15 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
   RedisCache(CacheConfig<K, V> config, RedisOptions options, RedisClient client, Consumer<Cache<?, ?>> onClose) {
     super(config, onClose);
     this.options = options;
-    this.keyCodec = Checks.keyCodec(config, RedisCacheProvider.NAME);
-    this.valueCodec = Checks.valueCodec(config, RedisCacheProvider.NAME);
-    this.prefix = options.keyPrefix().getBytes(StandardCharsets.UTF_8);
+    this.keyspace = new RedisKeys<>(config, options);
     this.client = client;
     this.redis = new RedisTransport(config.name(), options, client);
     this.ticker = config.ticker();
-    this.expireAfterWriteMillis = config.expireAfterWrite().map(RedisCache::millis).orElse(null);
+    this.expireAfterWriteMillis = config.expireAfterWrite().map(RedisKeys::millis).orElse(null);
     this.hub = options.coherence() == Coherence.TRACKING ? client.hub() : null;
-    this.near = new NearCache<>(config, options, keyCodec, prefix, hub != null);
+    this.near = new NearCache<>(config, options, keyspace.keyCodec(), keyspace.prefix(), hub != null);
     if (hub != null) {
-      hub.register(near.listener(), prefix);
+      hub.register(near.listener(), keyspace.prefix());
     }
   }
 
@@ -137,7 +131,7 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     }
     byte[] redisKey;
     try {
-      redisKey = redisKey(key);
+      redisKey = keyspace.redisKey(key);
     } catch (CacheException e) {
       near.deregister(key, mine);
       mine.future.completeExceptionally(e);
@@ -214,7 +208,7 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     }
     V value;
     try {
-      value = decode(key, bytes);
+      value = keyspace.decode(key, bytes);
     } catch (CodecException e) {
       stats.recordLoadFailure(loadNanos);
       near.deregister(key, load);
@@ -322,15 +316,15 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     Checks.requirePositiveTtl(ttl);
     checkOpen();
     checkPerEntryTtl();
-    return putAsync(key, value, millis(ttl));
+    return putAsync(key, value, RedisKeys.millis(ttl));
   }
 
   private CompletableFuture<Void> putAsync(K key, V value, @Nullable Long ttlMillis) {
     requireNonNull(key, "key");
     requireNonNull(value, "value");
     checkOpen();
-    byte[] redisKey = redisKey(key);
-    return set(key, redisKey, setArgs(redisKey, encode(key, value), ttlMillis));
+    byte[] redisKey = keyspace.redisKey(key);
+    return set(key, redisKey, RedisKeys.setArgs(redisKey, keyspace.encode(key, value), ttlMillis));
   }
 
   private CompletableFuture<Void> set(K key, byte[] redisKey, Object[] args) {
@@ -352,8 +346,8 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     // Encode everything before sending anything: a codec failure must not leave half the map written.
     Map<K, Object[]> commands = new LinkedHashMap<>();
     entries.forEach((k, v) -> {
-      byte[] redisKey = redisKey(k);
-      commands.put(k, setArgs(redisKey, encode(k, v), expireAfterWriteMillis));
+      byte[] redisKey = keyspace.redisKey(k);
+      commands.put(k, RedisKeys.setArgs(redisKey, keyspace.encode(k, v), expireAfterWriteMillis));
     });
     List<CompletableFuture<Void>> writes = new ArrayList<>();
     commands.forEach((k, args) -> writes.add(set(k, (byte[]) args[0], args)));
@@ -374,8 +368,8 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     requireNonNull(key, "key");
     requireNonNull(value, "value");
     checkOpen();
-    byte[] redisKey = redisKey(key);
-    Object[] base = setArgs(redisKey, encode(key, value), expireAfterWriteMillis);
+    byte[] redisKey = keyspace.redisKey(key);
+    Object[] base = RedisKeys.setArgs(redisKey, keyspace.encode(key, value), expireAfterWriteMillis);
     Object[] args = Arrays.copyOf(base, base.length + 1);
     args[base.length] = condition;
     return this.<Boolean>write(key, () -> redis.commands().setIf(redisKey, args))
@@ -398,9 +392,9 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     requireNonNull(oldValue, "oldValue");
     requireNonNull(newValue, "newValue");
     checkOpen();
-    byte[] redisKey = redisKey(key);
+    byte[] redisKey = keyspace.redisKey(key);
     String ttl = expireAfterWriteMillis == null ? "" : Long.toString(expireAfterWriteMillis);
-    return eval(key, redisKey, COMPARE_AND_SET, encode(key, oldValue), encode(key, newValue), ttl)
+    return eval(key, redisKey, COMPARE_AND_SET, keyspace.encode(key, oldValue), keyspace.encode(key, newValue), ttl)
         .thenApply(replaced -> {
           if (replaced) {
             stats.recordPuts(1);
@@ -417,7 +411,7 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
   CompletableFuture<Boolean> removeAsync(K key) {
     requireNonNull(key, "key");
     checkOpen();
-    byte[] redisKey = redisKey(key);
+    byte[] redisKey = keyspace.redisKey(key);
     return this.<Long>write(key, () -> redis.commands().del(redisKey))
         .thenApply(count -> count != null && count > 0);
   }
@@ -427,8 +421,8 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     requireNonNull(key, "key");
     requireNonNull(value, "value");
     checkOpen();
-    byte[] redisKey = redisKey(key);
-    return redis.await(eval(key, redisKey, COMPARE_AND_DELETE, encode(key, value)));
+    byte[] redisKey = keyspace.redisKey(key);
+    return redis.await(eval(key, redisKey, COMPARE_AND_DELETE, keyspace.encode(key, value)));
   }
 
   @Override
@@ -441,8 +435,8 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     Checks.requireNonNegativeTtl(ttl);
     checkOpen();
     checkPerEntryTtl();
-    byte[] redisKey = redisKey(key);
-    long ms = ttl.isZero() ? 0 : millis(ttl);
+    byte[] redisKey = keyspace.redisKey(key);
+    long ms = ttl.isZero() ? 0 : RedisKeys.millis(ttl);
     return this.<Boolean>write(key, () -> redis.commands().pexpire(redisKey, ms))
         .thenApply(Boolean.TRUE::equals);
   }
@@ -451,7 +445,7 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
   public void clear() {
     checkOpen();
     try {
-      redis.clear(escapeGlob(options.keyPrefix()) + "*");
+      redis.clear(keyspace.pattern());
     } finally {
       near.invalidateAll();
     }
@@ -479,64 +473,6 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
   private CompletableFuture<Boolean> eval(K key, byte[] redisKey, String script, Object... args) {
     return this.<Boolean>write(key, () -> redis.commands().evalBoolean(redisKey, script, args))
         .thenApply(Boolean.TRUE::equals);
-  }
-
-  // ------------------------------------------------------------ keys and values
-
-  private static Object[] setArgs(byte[] redisKey, byte[] value, @Nullable Long ttlMillis) {
-    return ttlMillis == null
-        ? new Object[] {redisKey, value}
-        : new Object[] {redisKey, value, "PX", ttlMillis};
-  }
-
-  private byte[] redisKey(K key) {
-    byte[] encoded;
-    try {
-      encoded = keyCodec.encode(key);
-    } catch (RuntimeException e) {
-      throw new CodecException("cannot encode key '" + key + "' of cache '" + name() + "' with " + keyCodec, e);
-    }
-    if (prefix.length == 0) {
-      return encoded;
-    }
-    byte[] full = Arrays.copyOf(prefix, prefix.length + encoded.length);
-    System.arraycopy(encoded, 0, full, prefix.length, encoded.length);
-    return full;
-  }
-
-  private byte[] encode(K key, V value) {
-    try {
-      return valueCodec.encode(value);
-    } catch (RuntimeException e) {
-      throw new CodecException("cannot encode the value of key '" + key + "' of cache '" + name() + "' with " + valueCodec, e);
-    }
-  }
-
-  private V decode(K key, byte[] raw) {
-    try {
-      return valueCodec.decode(raw);
-    } catch (RuntimeException e) {
-      throw new CodecException(
-          "key '" + key + "' of cache '" + name() + "' holds " + raw.length + " bytes that " + valueCodec
-              + " cannot decode (written by another client?)",
-          e);
-    }
-  }
-
-  static long millis(Duration duration) {
-    long ms = Checks.saturatedNanos(duration) / 1_000_000L;
-    return Math.max(1, ms);
-  }
-
-  private static String escapeGlob(String text) {
-    StringBuilder sb = new StringBuilder();
-    for (char c : text.toCharArray()) {
-      if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') {
-        sb.append('\\');
-      }
-      sb.append(c);
-    }
-    return sb.toString();
   }
 
   // ------------------------------------------------------------ the rest of the API
