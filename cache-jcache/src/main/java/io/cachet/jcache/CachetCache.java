@@ -2,7 +2,6 @@ package io.cachet.jcache;
 
 import static java.util.Objects.requireNonNull;
 
-import io.cachet.RemovalCause;
 import io.cachet.RemovalListener;
 import io.cachet.Ticker;
 import io.cachet.jcache.EventDispatcher.Pending;
@@ -17,9 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.NoSuchElementException;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Function;
@@ -30,8 +27,6 @@ import javax.cache.CacheManager;
 import javax.cache.configuration.CacheEntryListenerConfiguration;
 import javax.cache.configuration.Configuration;
 import javax.cache.configuration.Factory;
-import javax.cache.event.EventType;
-import javax.cache.expiry.Duration;
 import javax.cache.expiry.EternalExpiryPolicy;
 import javax.cache.expiry.ExpiryPolicy;
 import javax.cache.integration.CacheLoader;
@@ -42,7 +37,6 @@ import javax.cache.integration.CompletionListener;
 import javax.cache.processor.EntryProcessor;
 import javax.cache.processor.EntryProcessorException;
 import javax.cache.processor.EntryProcessorResult;
-import javax.management.ObjectName;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -66,12 +60,12 @@ import org.slf4j.LoggerFactory;
  * also written to the backend with a time to live a grace period past its deadline, so the backend
  * drops entries nobody touches again.
  *
- * <p>The backend has no key iteration, so {@link #index} holds the keys the backing cache holds,
+ * <p>The backend has no key iteration, so an index holds the keys the backing cache holds,
  * updated under the key's lock. For the local backend, which keeps the values in this JVM anyway
  * and reports every entry it drops, the index maps each key to the very holder stored; for other
  * backends to a marker, so that it never keeps values alive. The backend drops entries on its own
  * (size bound, grace period) and tells us later, on some thread. Its notices go straight to
- * {@link #notices}, another thread that handles them under the key's lock; a notice counts only if
+ * the manager's notice executor, another thread that handles them under the key's lock; a notice counts only if
  * the index still holds the dropped holder. A key touched after the backend dropped it but before
  * its notice was handled is handled then and there (an eviction, and an {@code EXPIRED} event if
  * its deadline had passed), so the event comes before whatever the touching operation does. A
@@ -81,6 +75,11 @@ import org.slf4j.LoggerFactory;
  * <p>Listener code never runs under a key lock: events are enqueued under the lock and delivered
  * after it is released (see {@link EventDispatcher}). Cache loaders, cache writers, expiry policies
  * and entry processors do run under it.
+ *
+ * <p>Structure: this class is the JCache API over {@link Entries} (the locks, the index, the
+ * one-step changes to a key and the backend's notices) and {@link Integration} (the loader, the
+ * writer and the expiry policy, with their failures mapped); {@link CacheMBeans} registers its
+ * MBeans and {@link EntryIterator} iterates.
  */
 final class CachetCache<K, V> implements Cache<K, V> {
 
@@ -97,37 +96,22 @@ final class CachetCache<K, V> implements Cache<K, V> {
   /** How many keys {@link #removeAll()} locks (and hands to the writer) at a time. */
   private static final int REMOVE_ALL_BATCH = 1024;
 
-  /** Deadline sentinel: keep the current deadline. */
-  private static final long UNCHANGED = Long.MIN_VALUE;
-  /** Deadline sentinel: the entry expires now. */
-  private static final long IMMEDIATELY = Long.MIN_VALUE + 1;
-  /** What {@link #index} maps a key to when the backend's holders are not kept. */
-  private static final Object PRESENT = Boolean.TRUE;
 
   private final String name;
   private final CachetCacheManager manager;
   private final CachetConfiguration<K, V> configuration; // guarded by itself
   private final Class<?> keyType;
   private final Class<?> valueType;
-  private final @Nullable CacheLoader<K, V> loader;
-  private final @Nullable CacheWriter<K, V> writer;
-  private final ExpiryPolicy expiry;
+  private final Integration<K, V> integration;
   private final boolean readThrough;
   private final Copier copier;
   private final EventDispatcher<K, V> dispatcher;
   private final CachetStatistics statistics;
-  private final CachetCacheMXBean configurationBean;
+  private final CacheMBeans mbeans; // guarded by configuration
   private final InstantSource clock;
   private final Ticker timer;
   private final Executor executor;
-  private final Executor notices;
-  private final KeyLocks locks = new KeyLocks();
-  private final ConcurrentHashMap<Object, Object> index = new ConcurrentHashMap<>();
-  private final io.cachet.Cache<Object, Expirable> store;
-  private final boolean backendTtl;
-  private final boolean keepsHolders;
-  private boolean statisticsRegistered; // guarded by configuration
-  private boolean managementRegistered; // guarded by configuration
+  private final Entries<K, V> entries;
   private volatile boolean closed;
 
   /**
@@ -155,53 +139,46 @@ final class CachetCache<K, V> implements Cache<K, V> {
     this.clock = clock;
     this.timer = clock instanceof Ticker ticker ? ticker : Ticker.system();
     this.executor = executor;
-    this.notices = notices;
     this.copier =
         configuration.isStoreByValue()
             ? Copier.serializing(name, manager.serializationCodec())
             : Copier.identity();
     this.statistics = new CachetStatistics(configuration.isStatisticsEnabled());
-    this.configurationBean = new CachetCacheMXBean(this);
+    this.mbeans = new CacheMBeans(statistics, new CachetCacheMXBean(this), manager.getURI().toString(), name);
     List<Object> created = new ArrayList<>();
     EventDispatcher<K, V> events = new EventDispatcher<>(name, executor);
     io.cachet.Cache<Object, Expirable> backing = null;
     try {
       Factory<CacheLoader<K, V>> loaderFactory = configuration.getCacheLoaderFactory();
-      this.loader = loaderFactory == null ? null : remember(created, loaderFactory.create());
+      CacheLoader<K, V> loader = loaderFactory == null ? null : remember(created, loaderFactory.create());
       this.readThrough = configuration.isReadThrough() && loader != null;
       Factory<CacheWriter<? super K, ? super V>> writerFactory = configuration.getCacheWriterFactory();
-      this.writer =
+      CacheWriter<K, V> writer =
           configuration.isWriteThrough() && writerFactory != null
               ? (CacheWriter<K, V>) remember(created, writerFactory.create())
               : null;
       Factory<ExpiryPolicy> expiryFactory = configuration.getExpiryPolicyFactory();
-      this.expiry =
+      ExpiryPolicy expiry =
           expiryFactory == null
               ? new EternalExpiryPolicy()
               : remember(created, requireNonNull(expiryFactory.create(), "expiry policy factory returned null"));
+      this.integration = new Integration<>(name, loader, writer, expiry);
       for (CacheEntryListenerConfiguration<K, V> listener :
           configuration.getCacheEntryListenerConfigurations()) {
         events.register(listener);
       }
       this.dispatcher = events;
-      backing = storeFactory.apply(this::onBackendRemoval);
-      this.store = backing;
-      this.backendTtl = backing.config().perEntryTtl();
-      // The local backend keeps the holders in this JVM and reports every removal.
-      this.keepsHolders = backing.config().backend().equals("local");
+      this.entries =
+          new Entries<>(this, clock, notices, copier, statistics, events, integration, storeFactory);
+      backing = entries.store();
       synchronized (configuration) {
-        if (configuration.isStatisticsEnabled()) {
-          registerStatistics();
-        }
-        if (configuration.isManagementEnabled()) {
-          registerManagement();
-        }
+        mbeans.statistics(configuration.isStatisticsEnabled());
+        mbeans.management(configuration.isManagementEnabled());
       }
     } catch (RuntimeException | Error e) {
       closed = true;
       synchronized (configuration) {
-        unregisterStatistics();
-        unregisterManagement();
+        mbeans.unregisterAll();
       }
       if (backing != null) {
         try {
@@ -232,12 +209,12 @@ final class CachetCache<K, V> implements Cache<K, V> {
   public @Nullable V get(K key) {
     checkOpen();
     checkKey(key);
-    return timed(Timing.GET, () -> atomically(key, (existing, now, pending) -> {
+    return timed(Timing.GET, () -> entries.atomically(key, (existing, now, pending) -> {
       if (counted(existing) != null) {
-        touch(key, existing, now);
+        entries.touch(key, existing, now);
         return copy(existing.value());
       }
-      return readThrough ? loadAndStore(key, pending) : null;
+      return readThrough ? entries.loadAndStore(key, pending) : null;
     }));
   }
 
@@ -249,24 +226,24 @@ final class CachetCache<K, V> implements Cache<K, V> {
     for (K key : keys) {
       checkKey(key);
     }
-    return timed(Timing.GET, () -> atomicallyAll(keys, (entries, now, pending) -> {
+    return timed(Timing.GET, () -> entries.atomicallyAll(keys, (found, now, pending) -> {
       Map<K, V> result = new LinkedHashMap<>();
       List<K> missing = new ArrayList<>();
-      for (var e : entries.entrySet()) {
+      for (var e : found.entrySet()) {
         Expirable entry = counted(e.getValue());
         if (entry != null) {
-          touch(e.getKey(), entry, now);
+          entries.touch(e.getKey(), entry, now);
           result.put(e.getKey(), copy(entry.value()));
         } else {
           missing.add(e.getKey());
         }
       }
       if (readThrough && !missing.isEmpty()) {
-        Map<K, V> loaded = loadAll(missing);
+        Map<K, V> loaded = integration.loadAll(missing);
         for (K key : missing) {
           V value = loaded.get(key);
           if (value != null) {
-            create(copy(key), copy(value), clock.millis(), pending);
+            entries.create(copy(key), copy(value), clock.millis(), pending);
             result.put(key, value);
           }
         }
@@ -279,7 +256,7 @@ final class CachetCache<K, V> implements Cache<K, V> {
   public boolean containsKey(K key) {
     checkOpen();
     checkKey(key);
-    return atomically(key, (existing, now, pending) -> existing != null);
+    return entries.atomically(key, (existing, now, pending) -> existing != null);
   }
 
   /**
@@ -300,7 +277,7 @@ final class CachetCache<K, V> implements Cache<K, V> {
     }
     CompletionListener listener =
         completionListener != null ? completionListener : NoCompletionListener.INSTANCE;
-    if (loader == null) {
+    if (!integration.hasLoader()) {
       listener.onCompletion();
       return;
     }
@@ -309,7 +286,7 @@ final class CachetCache<K, V> implements Cache<K, V> {
         () -> {
           Throwable listenerFailure;
           try {
-            listenerFailure = loadAllNow(requested, replaceExistingValues);
+            listenerFailure = entries.loadAll(requested, replaceExistingValues);
           } catch (Exception e) {
             listener.onException(e instanceof CacheException ? e : new CacheLoaderException(e));
             return;
@@ -330,50 +307,6 @@ final class CachetCache<K, V> implements Cache<K, V> {
     }
   }
 
-  /**
-   * Loads what {@code loadAll} asked for, holding the keys' locks; never waits for another thread,
-   * since it runs on the executor. Returns the failure of a synchronous listener, if any.
-   */
-  private @Nullable Throwable loadAllNow(Set<K> requested, boolean replaceExistingValues) {
-    Pending pending = new Pending();
-    try {
-      KeyLocks.Batch batch = locks.lockAll(requested);
-      try {
-        long now = clock.millis();
-        Map<K, Expirable> existing = new HashMap<>();
-        List<K> toLoad = new ArrayList<>();
-        for (K key : requested) {
-          Expirable entry = live(key, now, pending);
-          if (entry == null || replaceExistingValues) {
-            toLoad.add(key);
-            if (entry != null) {
-              existing.put(key, entry);
-            }
-          }
-        }
-        if (!toLoad.isEmpty()) {
-          Map<K, V> loaded = loadAll(toLoad);
-          long loadedAt = clock.millis();
-          for (K key : toLoad) {
-            V value = loaded.get(key);
-            if (value != null) {
-              createOrUpdate(copy(key), copy(value), existing.get(key), loadedAt, pending);
-            }
-          }
-        }
-      } finally {
-        batch.unlock();
-      }
-    } catch (RuntimeException | Error e) {
-      Throwable listenerFailure = pending.finishWithoutWaiting();
-      if (listenerFailure != null) {
-        e.addSuppressed(listenerFailure);
-      }
-      throw e;
-    }
-    return pending.finishWithoutWaiting();
-  }
-
   // ---------------------------------------------------------------- writes
 
   @Override
@@ -381,8 +314,8 @@ final class CachetCache<K, V> implements Cache<K, V> {
     checkOpen();
     checkKey(key);
     checkValue(value);
-    timed(Timing.PUT, () -> atomically(key, (existing, now, pending) -> {
-      storeValue(key, value, existing, pending);
+    timed(Timing.PUT, () -> entries.atomically(key, (existing, now, pending) -> {
+      entries.storeValue(key, value, existing, pending);
       return null;
     }));
   }
@@ -392,8 +325,8 @@ final class CachetCache<K, V> implements Cache<K, V> {
     checkOpen();
     checkKey(key);
     checkValue(value);
-    return timed(Timing.GET_AND_PUT, () -> atomically(key, (existing, now, pending) -> {
-      storeValue(key, value, existing, pending);
+    return timed(Timing.GET_AND_PUT, () -> entries.atomically(key, (existing, now, pending) -> {
+      entries.storeValue(key, value, existing, pending);
       return counted(existing) == null ? null : copy(existing.value());
     }));
   }
@@ -413,7 +346,7 @@ final class CachetCache<K, V> implements Cache<K, V> {
       checkKey(e.getKey());
       checkValue(e.getValue());
     }
-    CacheWriterException failure = timed(Timing.PUT, () -> atomicallyAll(map.keySet(), (entries, now, pending) -> {
+    CacheWriterException failure = timed(Timing.PUT, () -> entries.atomicallyAll(map.keySet(), (found, now, pending) -> {
       // Copies first: a value that cannot be copied fails the call before the writer runs.
       Map<K, Object[]> copies = new HashMap<>();
       for (Map.Entry<? extends K, ? extends V> e : map.entrySet()) {
@@ -421,27 +354,25 @@ final class CachetCache<K, V> implements Cache<K, V> {
       }
       Set<Object> failed = Set.of();
       CacheWriterException writerFailure = null;
-      if (writer != null && !map.isEmpty()) {
+      if (integration.hasWriter() && !map.isEmpty()) {
         Collection<Cache.Entry<? extends K, ? extends V>> unwritten = new ArrayList<>(map.size());
         for (Map.Entry<? extends K, ? extends V> e : map.entrySet()) {
           unwritten.add(new CachetEntry<>(e.getKey(), e.getValue()));
         }
-        try {
-          writer.writeAll(unwritten);
-        } catch (RuntimeException e) {
+        writerFailure = integration.writeAll(unwritten);
+        if (writerFailure != null) {
           // The writer leaves in the collection the entries it did not write.
           failed = new HashSet<>();
           for (Cache.Entry<? extends K, ? extends V> entry : unwritten) {
             failed.add(entry.getKey());
           }
-          writerFailure = writerFailure(e);
         }
       }
       long written = clock.millis();
-      for (var e : entries.entrySet()) {
+      for (var e : found.entrySet()) {
         if (!failed.contains(e.getKey())) {
           Object[] stored = copies.get(e.getKey());
-          createOrUpdate(stored[0], stored[1], e.getValue(), written, pending);
+          entries.createOrUpdate(stored[0], stored[1], e.getValue(), written, pending);
         }
       }
       return writerFailure;
@@ -456,11 +387,11 @@ final class CachetCache<K, V> implements Cache<K, V> {
     checkOpen();
     checkKey(key);
     checkValue(value);
-    return timed(Timing.PUT, () -> atomically(key, (existing, now, pending) -> {
+    return timed(Timing.PUT, () -> entries.atomically(key, (existing, now, pending) -> {
       if (counted(existing) != null) {
         return false;
       }
-      storeValue(key, value, null, pending);
+      entries.storeValue(key, value, null, pending);
       return true;
     }));
   }
@@ -469,12 +400,12 @@ final class CachetCache<K, V> implements Cache<K, V> {
   public boolean remove(K key) {
     checkOpen();
     checkKey(key);
-    return timed(Timing.REMOVE, () -> atomically(key, (existing, now, pending) -> {
-      deleteThrough(key);
+    return timed(Timing.REMOVE, () -> entries.atomically(key, (existing, now, pending) -> {
+      integration.deleteThrough(key);
       if (existing == null) {
         return false;
       }
-      removeEntry(key, existing, pending);
+      entries.removeEntry(key, existing, pending);
       return true;
     }));
   }
@@ -484,16 +415,16 @@ final class CachetCache<K, V> implements Cache<K, V> {
     checkOpen();
     checkKey(key);
     checkValue(oldValue);
-    return timed(Timing.REMOVE, () -> atomically(key, (existing, now, pending) -> {
+    return timed(Timing.REMOVE, () -> entries.atomically(key, (existing, now, pending) -> {
       if (counted(existing) == null) {
         return false;
       }
       if (!existing.value().equals(oldValue)) {
-        touch(key, existing, now);
+        entries.touch(key, existing, now);
         return false;
       }
-      deleteThrough(key);
-      removeEntry(key, existing, pending);
+      integration.deleteThrough(key);
+      entries.removeEntry(key, existing, pending);
       return true;
     }));
   }
@@ -502,13 +433,13 @@ final class CachetCache<K, V> implements Cache<K, V> {
   public @Nullable V getAndRemove(K key) {
     checkOpen();
     checkKey(key);
-    return timed(Timing.GET_AND_REMOVE, () -> atomically(key, (existing, now, pending) -> {
-      deleteThrough(key);
+    return timed(Timing.GET_AND_REMOVE, () -> entries.atomically(key, (existing, now, pending) -> {
+      integration.deleteThrough(key);
       if (counted(existing) == null) {
         return null;
       }
       V previous = copy(existing.value());
-      removeEntry(key, existing, pending);
+      entries.removeEntry(key, existing, pending);
       return previous;
     }));
   }
@@ -519,15 +450,15 @@ final class CachetCache<K, V> implements Cache<K, V> {
     checkKey(key);
     checkValue(oldValue);
     checkValue(newValue);
-    return timed(Timing.GET_AND_PUT, () -> atomically(key, (existing, now, pending) -> {
+    return timed(Timing.GET_AND_PUT, () -> entries.atomically(key, (existing, now, pending) -> {
       if (counted(existing) == null) {
         return false;
       }
       if (!existing.value().equals(oldValue)) {
-        touch(key, existing, now);
+        entries.touch(key, existing, now);
         return false;
       }
-      storeValue(key, newValue, existing, pending);
+      entries.storeValue(key, newValue, existing, pending);
       return true;
     }));
   }
@@ -548,9 +479,9 @@ final class CachetCache<K, V> implements Cache<K, V> {
     checkOpen();
     checkKey(key);
     checkValue(value);
-    return timed(Timing.GET_AND_PUT, () -> atomically(key, (existing, now, pending) -> {
+    return timed(Timing.GET_AND_PUT, () -> entries.atomically(key, (existing, now, pending) -> {
       if (counted(existing) != null) {
-        storeValue(key, value, existing, pending);
+        entries.storeValue(key, value, existing, pending);
       }
       return existing;
     }));
@@ -580,7 +511,7 @@ final class CachetCache<K, V> implements Cache<K, V> {
   @Override
   public void removeAll() {
     checkOpen();
-    List<Object> all = new ArrayList<>(index.keySet());
+    List<Object> all = entries.keySnapshot();
     for (int from = 0; from < all.size(); from += REMOVE_ALL_BATCH) {
       removeEntries(all.subList(from, Math.min(all.size(), from + REMOVE_ALL_BATCH)), true);
     }
@@ -591,30 +522,28 @@ final class CachetCache<K, V> implements Cache<K, V> {
    * live entries go to the writer, otherwise all of them.
    */
   private void removeEntries(Collection<?> keys, boolean liveOnly) {
-    CacheWriterException failure = timed(Timing.REMOVE, () -> atomicallyAll(keys, (entries, now, pending) -> {
+    CacheWriterException failure = timed(Timing.REMOVE, () -> entries.atomicallyAll(keys, (found, now, pending) -> {
       Set<Object> failed = Set.of();
       CacheWriterException writerFailure = null;
-      if (writer != null) {
-        Collection<Object> undeleted = new ArrayList<>(entries.size());
-        entries.forEach((key, entry) -> {
+      if (integration.hasWriter()) {
+        Collection<Object> undeleted = new ArrayList<>(found.size());
+        found.forEach((key, entry) -> {
           if (!liveOnly || entry != null) {
             undeleted.add(key);
           }
         });
         if (!undeleted.isEmpty()) {
-          try {
-            writer.deleteAll(undeleted);
-          } catch (RuntimeException e) {
+          writerFailure = integration.deleteAll(undeleted);
+          if (writerFailure != null) {
             // The writer leaves in the collection the keys it did not delete.
             failed = new HashSet<>(undeleted);
-            writerFailure = writerFailure(e);
           }
         }
       }
-      for (Map.Entry<?, @Nullable Expirable> e : entries.entrySet()) {
+      for (Map.Entry<?, @Nullable Expirable> e : found.entrySet()) {
         Expirable entry = e.getValue();
         if (entry != null && !failed.contains(e.getKey())) {
-          removeEntry(e.getKey(), entry, pending);
+          entries.removeEntry(e.getKey(), entry, pending);
         }
       }
       return writerFailure;
@@ -635,24 +564,7 @@ final class CachetCache<K, V> implements Cache<K, V> {
   @Override
   public void clear() {
     checkOpen();
-    for (Object key : List.copyOf(index.keySet())) {
-      KeyLocks.Handle lock = locks.lock(key);
-      try {
-        storeRemove(key);
-        index.remove(key);
-      } finally {
-        locks.unlock(key, lock);
-      }
-    }
-    if (!keepsHolders) {
-      // After the keys above: a key written meanwhile may then be in the index but not in the
-      // backend, which a touch tidies up; never in the backend but missing from the index.
-      try {
-        store.clear();
-      } catch (io.cachet.CacheException e) {
-        throw backendFailure("clear the cache", e);
-      }
-    }
+    entries.clear();
   }
 
   // ---------------------------------------------------------------- entry processors
@@ -670,13 +582,13 @@ final class CachetCache<K, V> implements Cache<K, V> {
     checkKey(key);
     requireNonNull(entryProcessor, "entryProcessor");
     requireNonNull(arguments, "arguments");
-    return atomically(key, (existing, now, pending) -> {
+    return entries.atomically(key, (existing, now, pending) -> {
       counted(existing);
       CachetMutableEntry<K, V> entry =
           new CachetMutableEntry<>(
               key,
               existing == null ? null : copy(existing.value()),
-              readThrough ? this::load : null,
+              readThrough ? integration::load : null,
               valueType);
       T result;
       try {
@@ -700,14 +612,14 @@ final class CachetCache<K, V> implements Cache<K, V> {
       K key, @Nullable Expirable existing, CachetMutableEntry<K, V> entry, long now, Pending pending) {
     switch (entry.action()) {
       case NONE -> {}
-      case READ -> touch(key, requireNonNull(existing), now);
-      case LOADED -> create(copy(key), copy(requireNonNull(entry.value())), clock.millis(), pending);
-      case CREATED -> storeValue(key, requireNonNull(entry.value()), null, pending);
-      case UPDATED -> storeValue(key, requireNonNull(entry.value()), requireNonNull(existing), pending);
+      case READ -> entries.touch(key, requireNonNull(existing), now);
+      case LOADED -> entries.create(copy(key), copy(requireNonNull(entry.value())), clock.millis(), pending);
+      case CREATED -> entries.storeValue(key, requireNonNull(entry.value()), null, pending);
+      case UPDATED -> entries.storeValue(key, requireNonNull(entry.value()), requireNonNull(existing), pending);
       case DELETED -> {
-        deleteThrough(key);
+        integration.deleteThrough(key);
         if (existing != null) {
-          removeEntry(key, existing, pending);
+          entries.removeEntry(key, existing, pending);
         }
       }
     }
@@ -746,59 +658,27 @@ final class CachetCache<K, V> implements Cache<K, V> {
   @Override
   public Iterator<Cache.Entry<K, V>> iterator() {
     checkOpen();
-    return new EntryIterator();
+    return new EntryIterator<>(this, entries.keys());
   }
 
   /**
-   * Iterates over a weakly consistent view of the keys; each entry is read like {@code get} (a hit
-   * that refreshes its access expiry) but never loaded. {@code remove()} is {@code Cache.remove(key)}.
+   * Reads {@code key} for the iterator, like {@code get} (a hit that refreshes its access expiry)
+   * but never loading; null if it is not live.
    */
-  private final class EntryIterator implements Iterator<Cache.Entry<K, V>> {
-
-    private final Iterator<Object> delegate = index.keySet().iterator();
-    private Cache.@Nullable Entry<K, V> next;
-    private Cache.@Nullable Entry<K, V> last;
-
-    @Override
-    public boolean hasNext() {
-      checkOpen();
-      while (next == null && delegate.hasNext()) {
-        Object key = delegate.next();
-        long start = statistics.isEnabled() ? timer.read() : 0L;
-        next = atomically(key, (existing, now, pending) -> {
-          if (existing == null) {
-            return null;
-          }
-          statistics.recordHits(1);
-          touch(key, existing, now);
-          return new CachetEntry<K, V>(copy(key), copy(existing.value()));
-        });
-        if (next != null && statistics.isEnabled()) {
-          statistics.recordGetTime(timer.read() - start);
-        }
+  Cache.@Nullable Entry<K, V> readForIteration(Object key) {
+    long start = statistics.isEnabled() ? timer.read() : 0L;
+    Cache.Entry<K, V> read = entries.atomically(key, (existing, now, pending) -> {
+      if (existing == null) {
+        return null;
       }
-      return next != null;
+      statistics.recordHits(1);
+      entries.touch(key, existing, now);
+      return new CachetEntry<K, V>(copy(key), copy(existing.value()));
+    });
+    if (read != null && statistics.isEnabled()) {
+      statistics.recordGetTime(timer.read() - start);
     }
-
-    @Override
-    public Cache.Entry<K, V> next() {
-      if (!hasNext()) {
-        throw new NoSuchElementException();
-      }
-      last = next;
-      next = null;
-      return requireNonNull(last);
-    }
-
-    @Override
-    public void remove() {
-      Cache.Entry<K, V> current = last;
-      if (current == null) {
-        throw new IllegalStateException("next() was not called, or remove() was already called");
-      }
-      last = null;
-      CachetCache.this.remove(current.getKey());
-    }
+    return read;
   }
 
   // ---------------------------------------------------------------- listeners and configuration
@@ -852,11 +732,7 @@ final class CachetCache<K, V> implements Cache<K, V> {
       checkOpen(); // here: a shutdown that ran first has unregistered the MBeans for good
       configuration.setStatisticsEnabled(enabled);
       statistics.enable(enabled);
-      if (enabled) {
-        registerStatistics();
-      } else {
-        unregisterStatistics();
-      }
+      mbeans.statistics(enabled);
     }
   }
 
@@ -864,43 +740,8 @@ final class CachetCache<K, V> implements Cache<K, V> {
     synchronized (configuration) {
       checkOpen(); // here: a shutdown that ran first has unregistered the MBeans for good
       configuration.setManagementEnabled(enabled);
-      if (enabled) {
-        registerManagement();
-      } else {
-        unregisterManagement();
-      }
+      mbeans.management(enabled);
     }
-  }
-
-  private void registerStatistics() {
-    if (!statisticsRegistered) {
-      statisticsRegistered = JmxRegistration.register(statistics, objectName(JmxRegistration.Kind.CacheStatistics));
-    }
-  }
-
-  private void unregisterStatistics() {
-    if (statisticsRegistered) {
-      JmxRegistration.unregister(objectName(JmxRegistration.Kind.CacheStatistics));
-      statisticsRegistered = false;
-    }
-  }
-
-  private void registerManagement() {
-    if (!managementRegistered) {
-      managementRegistered =
-          JmxRegistration.register(configurationBean, objectName(JmxRegistration.Kind.CacheConfiguration));
-    }
-  }
-
-  private void unregisterManagement() {
-    if (managementRegistered) {
-      JmxRegistration.unregister(objectName(JmxRegistration.Kind.CacheConfiguration));
-      managementRegistered = false;
-    }
-  }
-
-  private ObjectName objectName(JmxRegistration.Kind kind) {
-    return JmxRegistration.objectName(kind, manager.getURI().toString(), name);
   }
 
   /** Returns the statistics, also when they are disabled; for tests. */
@@ -910,12 +751,12 @@ final class CachetCache<K, V> implements Cache<K, V> {
 
   /** Returns the number of keys whose lock is held or awaited; for tests. */
   int locksInUse() {
-    return locks.inUse();
+    return entries.locksInUse();
   }
 
   /** Returns a snapshot of the keys the backing cache is believed to hold; for tests. */
   Set<Object> indexedKeys() {
-    return Set.copyOf(index.keySet());
+    return Set.copyOf(entries.keySnapshot());
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -952,25 +793,12 @@ final class CachetCache<K, V> implements Cache<K, V> {
         return;
       }
       closed = true;
-      unregisterStatistics();
-      unregisterManagement();
+      mbeans.unregisterAll();
     }
-    try {
-      if (destroy) {
-        store.clear();
-      }
-    } catch (RuntimeException e) {
-      log.warn("Clearing cache '{}' failed", name, e);
+    entries.close(destroy);
+    for (Object resource : integration.resources()) {
+      closeQuietly(resource);
     }
-    index.clear();
-    try {
-      store.close();
-    } catch (RuntimeException e) {
-      log.warn("Closing the backing store of cache '{}' failed", name, e);
-    }
-    closeQuietly(loader);
-    closeQuietly(writer);
-    closeQuietly(expiry);
     for (EventDispatcher.Registration<K, V> registration : dispatcher.registrations()) {
       closeQuietly(registration.listener);
       closeQuietly(registration.filter);
@@ -993,80 +821,18 @@ final class CachetCache<K, V> implements Cache<K, V> {
     if (type.isInstance(this)) {
       return type.cast(this);
     }
-    if (type.isInstance(store)) {
-      return type.cast(store);
+    if (type.isInstance(entries.store())) {
+      return type.cast(entries.store());
     }
     throw new IllegalArgumentException("cache '" + name + "' cannot be unwrapped to " + type.getName());
   }
 
   @Override
   public String toString() {
-    return "CachetCache{name=" + name + ", backend=" + store.config().backend() + "}";
+    return "CachetCache{name=" + name + ", backend=" + entries.store().config().backend() + "}";
   }
 
   // ---------------------------------------------------------------- operation skeletons
-
-  /** What an operation on one key does under its lock, given the key's live entry (or null). */
-  @FunctionalInterface
-  private interface KeyOperation<R> {
-    R apply(@Nullable Expirable existing, long now, Pending pending);
-  }
-
-  /** What a multi-key operation does under its keys' locks, given each key's live entry (or null). */
-  @FunctionalInterface
-  private interface BatchOperation<T, R> {
-    R apply(Map<T, @Nullable Expirable> entries, long now, Pending pending);
-  }
-
-  /**
-   * Runs {@code operation} under {@code key}'s lock, then, with the lock released, delivers the
-   * events it published (waiting for synchronous listeners).
-   */
-  private <R> R atomically(Object key, KeyOperation<R> operation) {
-    Pending pending = new Pending();
-    R result;
-    try {
-      KeyLocks.Handle lock = locks.lock(key);
-      try {
-        long now = clock.millis();
-        result = operation.apply(live(key, now, pending), now, pending);
-      } finally {
-        locks.unlock(key, lock);
-      }
-    } catch (RuntimeException | Error e) {
-      pending.finishAfter(e);
-      throw e;
-    }
-    pending.finish();
-    return result;
-  }
-
-  /**
-   * Runs {@code operation} holding the locks of all of {@code keys}, then, with the locks released,
-   * delivers the events it published. The entries map iterates in the order of {@code keys}.
-   */
-  private <T, R> R atomicallyAll(Collection<? extends T> keys, BatchOperation<T, R> operation) {
-    Pending pending = new Pending();
-    R result;
-    try {
-      KeyLocks.Batch batch = locks.lockAll(keys);
-      try {
-        long now = clock.millis();
-        Map<T, @Nullable Expirable> entries = new LinkedHashMap<>();
-        for (T key : keys) {
-          entries.put(key, live(key, now, pending));
-        }
-        result = operation.apply(entries, now, pending);
-      } finally {
-        batch.unlock();
-      }
-    } catch (RuntimeException | Error e) {
-      pending.finishAfter(e);
-      throw e;
-    }
-    pending.finish();
-    return result;
-  }
 
   /** The statistics timings an operation records. */
   private enum Timing {
@@ -1107,317 +873,9 @@ final class CachetCache<K, V> implements Cache<K, V> {
     return entry;
   }
 
-  // ---------------------------------------------------------------- building blocks (under the key's lock)
-
-  /** Returns the live entry of {@code key}, expiring it first if its deadline has passed. */
-  private @Nullable Expirable live(Object key, long now, Pending pending) {
-    Expirable entry = storeGet(key);
-    if (entry == null) {
-      if (index.remove(key) instanceof Expirable dropped) {
-        // The backend dropped it on its own and its notice was not handled yet: handle it now,
-        // so that its event comes before whatever this operation does to the key.
-        statistics.recordEvictions(1);
-        if (dropped.isExpired(now)) {
-          publishExpired(key, dropped, pending);
-        }
-      }
-      return null;
-    }
-    if (entry.isExpired(now)) {
-      storeRemove(key);
-      index.remove(key);
-      statistics.recordEvictions(1);
-      publishExpired(key, entry, pending);
-      return null;
-    }
-    return entry;
-  }
-
-  /**
-   * Writes {@code value} through and stores it as a creation, or an update of {@code existing}.
-   * Copies first (a value that cannot be copied fails before the writer runs) and computes the
-   * deadline after the writer returns.
-   */
-  private void storeValue(K key, V value, @Nullable Expirable existing, Pending pending) {
-    Object storedKey = copy(key);
-    Object storedValue = copy(value);
-    writeThrough(key, value);
-    createOrUpdate(storedKey, storedValue, existing, clock.millis(), pending);
-  }
-
-  private void createOrUpdate(
-      Object storedKey, Object storedValue, @Nullable Expirable existing, long now, Pending pending) {
-    if (existing == null) {
-      create(storedKey, storedValue, now, pending);
-    } else {
-      update(storedKey, storedValue, existing, now, pending);
-    }
-  }
-
-  /** Stores a new entry with the creation expiry, unless that is zero; publishes CREATED. */
-  private void create(Object storedKey, Object storedValue, long now, Pending pending) {
-    long deadline = deadline(creationExpiry(), now);
-    if (deadline == IMMEDIATELY) {
-      return;
-    }
-    if (deadline == UNCHANGED) {
-      deadline = Expirable.ETERNAL;
-    }
-    storeEntry(storedKey, new Expirable(storedValue, deadline), now);
-    statistics.recordPuts(1);
-    if (dispatcher.wants(EventType.CREATED)) {
-      dispatcher.publish(this, EventType.CREATED, copy(storedKey), copy(storedValue), null, pending);
-    }
-  }
-
-  /** Replaces a live entry's value, applying the update expiry; publishes UPDATED. */
-  private void update(Object storedKey, Object storedValue, Expirable existing, long now, Pending pending) {
-    long deadline = deadline(updateExpiry(), now);
-    if (deadline == UNCHANGED) {
-      deadline = existing.expireAtMillis();
-    } else if (deadline == IMMEDIATELY) {
-      deadline = now; // expired from now on; the next access reports it
-    }
-    storeEntry(storedKey, new Expirable(storedValue, deadline), now);
-    statistics.recordPuts(1);
-    if (dispatcher.wants(EventType.UPDATED)) {
-      dispatcher.publish(
-          this, EventType.UPDATED, copy(storedKey), copy(storedValue), copy(existing.value()), pending);
-    }
-  }
-
-  /** Applies the access expiry to a live entry that was just read. */
-  private void touch(Object key, Expirable entry, long now) {
-    long deadline = deadline(accessExpiry(), now);
-    if (deadline == UNCHANGED) {
-      return;
-    }
-    if (deadline == IMMEDIATELY) {
-      deadline = now;
-    }
-    if (deadline != entry.expireAtMillis()) {
-      // A copy of the key too: a backend may keep the key object of the latest write.
-      storeEntry(copy(key), entry.withExpiry(deadline), now);
-    }
-  }
-
-  private void removeEntry(Object key, Expirable existing, Pending pending) {
-    storeRemove(key);
-    index.remove(key);
-    statistics.recordRemovals(1);
-    if (dispatcher.wants(EventType.REMOVED)) {
-      V old = copy(existing.value());
-      dispatcher.publish(this, EventType.REMOVED, copy(key), old, old, pending);
-    }
-  }
-
-  private void publishExpired(Object key, Expirable entry, Pending pending) {
-    if (dispatcher.wants(EventType.EXPIRED)) {
-      V old = copy(entry.value());
-      dispatcher.publish(this, EventType.EXPIRED, copy(key), old, old, pending);
-    }
-  }
-
-  private void storeEntry(Object storedKey, Expirable entry, long now) {
-    try {
-      if (backendTtl && !entry.isEternal()) {
-        long remaining = Math.max(0, entry.expireAtMillis() - now);
-        store.put(storedKey, entry, java.time.Duration.ofMillis(remaining).plus(BACKEND_GRACE));
-      } else {
-        store.put(storedKey, entry);
-      }
-    } catch (io.cachet.CacheException e) {
-      throw backendFailure("write an entry", e);
-    }
-    index.put(storedKey, keepsHolders ? entry : PRESENT);
-  }
-
-  private @Nullable Expirable storeGet(Object key) {
-    try {
-      return store.get(key);
-    } catch (io.cachet.CacheException e) {
-      throw backendFailure("read an entry", e);
-    }
-  }
-
-  private void storeRemove(Object key) {
-    try {
-      store.remove(key);
-    } catch (io.cachet.CacheException e) {
-      throw backendFailure("remove an entry", e);
-    }
-  }
-
-  /** A backend failure as the {@link CacheException} JCache callers expect, with the cause. */
-  private CacheException backendFailure(String action, io.cachet.CacheException e) {
-    return new CacheException(
-        "the " + store.config().backend() + " backend of cache '" + name + "' failed to " + action
-            + ": " + e.getMessage(),
-        e);
-  }
-
-  // ---------------------------------------------------------------- backend removal notices
-
-  /**
-   * Called by the backing cache, on whatever thread it likes (the writing thread, which may hold a
-   * key lock, included), for every entry it drops. Only its own drops (size, expiry) matter; they
-   * are handed to {@link #notices}, never handled here, since taking a key lock here could deadlock.
-   */
-  private void onBackendRemoval(Object key, Expirable entry, RemovalCause cause) {
-    if (closed || !cause.wasEvicted()) {
-      return;
-    }
-    try {
-      notices.execute(() -> handleRemoval(key, entry, cause));
-    } catch (RejectedExecutionException e) {
-      log.debug("Cache '{}' dropped a backend removal notice: its manager is closing", name);
-    }
-  }
-
-  /**
-   * Accounts for an entry the backend dropped (an eviction, and an {@code EXPIRED} event for an
-   * expiry), unless it was replaced or accounted for since. Nobody waits for this, so it never waits
-   * for another thread; a synchronous listener's failure is logged.
-   */
-  private void handleRemoval(Object key, Expirable entry, RemovalCause cause) {
-    Pending pending = new Pending();
-    try {
-      KeyLocks.Handle lock = locks.lock(key);
-      try {
-        Object indexed = index.get(key);
-        boolean current = indexed == entry || (indexed == PRESENT && storeGet(key) == null);
-        if (!closed && current) {
-          index.remove(key);
-          statistics.recordEvictions(1);
-          if (cause == RemovalCause.EXPIRED) {
-            publishExpired(key, entry, pending);
-          }
-        }
-      } finally {
-        locks.unlock(key, lock);
-      }
-    } catch (RuntimeException e) {
-      if (!closed) {
-        log.warn("Cache '{}' could not handle an entry the backend dropped", name, e);
-      }
-    } finally {
-      Throwable failure = pending.finishWithoutWaiting();
-      if (failure != null) {
-        log.warn("A synchronous listener of cache '{}' threw on an entry the backend dropped", name, failure);
-      }
-    }
-  }
-
-  // ---------------------------------------------------------------- integration
-
-  /** Loads {@code key} and stores the value as a creation; returns it, or null. */
-  private @Nullable V loadAndStore(K key, Pending pending) {
-    V value = load(key);
-    if (value != null) {
-      create(copy(key), copy(value), clock.millis(), pending);
-    }
-    return value;
-  }
-
-  private @Nullable V load(K key) {
-    try {
-      return requireNonNull(loader).load(key);
-    } catch (CacheLoaderException e) {
-      throw e;
-    } catch (RuntimeException e) {
-      throw new CacheLoaderException("the cache loader of cache '" + name + "' failed: " + e, e);
-    }
-  }
-
-  private Map<K, V> loadAll(List<K> keysToLoad) {
-    try {
-      Map<K, V> loaded = requireNonNull(loader).loadAll(keysToLoad);
-      return loaded == null ? Map.of() : loaded;
-    } catch (CacheLoaderException e) {
-      throw e;
-    } catch (RuntimeException e) {
-      throw new CacheLoaderException("the cache loader of cache '" + name + "' failed: " + e, e);
-    }
-  }
-
-  /** Writes through; a failure leaves the cache unchanged (the caller has not stored yet). */
-  private void writeThrough(K key, V value) {
-    if (writer == null) {
-      return;
-    }
-    try {
-      writer.write(new CachetEntry<>(key, value));
-    } catch (RuntimeException e) {
-      throw writerFailure(e);
-    }
-  }
-
-  private void deleteThrough(K key) {
-    if (writer == null) {
-      return;
-    }
-    try {
-      writer.delete(key);
-    } catch (RuntimeException e) {
-      throw writerFailure(e);
-    }
-  }
-
-  private CacheWriterException writerFailure(RuntimeException e) {
-    if (e instanceof CacheWriterException writerException) {
-      return writerException;
-    }
-    return new CacheWriterException("the cache writer of cache '" + name + "' failed: " + e, e);
-  }
-
-  // ---------------------------------------------------------------- expiry
-
-  private @Nullable Duration creationExpiry() {
-    try {
-      return expiry.getExpiryForCreation();
-    } catch (RuntimeException e) {
-      log.warn("The expiry policy of cache '{}' failed for a creation; the entry never expires", name, e);
-      return Duration.ETERNAL;
-    }
-  }
-
-  private @Nullable Duration updateExpiry() {
-    try {
-      return expiry.getExpiryForUpdate();
-    } catch (RuntimeException e) {
-      log.warn("The expiry policy of cache '{}' failed for an update; expiry unchanged", name, e);
-      return null;
-    }
-  }
-
-  private @Nullable Duration accessExpiry() {
-    try {
-      return expiry.getExpiryForAccess();
-    } catch (RuntimeException e) {
-      log.warn("The expiry policy of cache '{}' failed for an access; expiry unchanged", name, e);
-      return null;
-    }
-  }
-
-  /** Turns a policy's answer into a deadline or one of the sentinels. */
-  private static long deadline(@Nullable Duration duration, long now) {
-    if (duration == null) {
-      return UNCHANGED;
-    }
-    if (duration.isEternal()) {
-      return Expirable.ETERNAL;
-    }
-    if (duration.isZero()) {
-      return IMMEDIATELY;
-    }
-    long millis = duration.getTimeUnit().toMillis(duration.getDurationAmount());
-    long sum = now + millis;
-    return ((now ^ sum) & (millis ^ sum)) < 0 || sum == Long.MAX_VALUE ? Expirable.ETERNAL : sum;
-  }
-
   // ---------------------------------------------------------------- small helpers
 
-  private void checkOpen() {
+  void checkOpen() {
     if (closed) {
       throw new IllegalStateException("cache '" + name + "' is closed");
     }
