@@ -4,13 +4,11 @@ import static java.util.Objects.requireNonNull;
 
 import io.cachet.RemovalListener;
 import io.cachet.Ticker;
-import io.cachet.jcache.EventDispatcher.Pending;
 import java.io.Closeable;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -346,37 +344,7 @@ final class CachetCache<K, V> implements Cache<K, V> {
       checkKey(e.getKey());
       checkValue(e.getValue());
     }
-    CacheWriterException failure = timed(Timing.PUT, () -> entries.atomicallyAll(map.keySet(), (found, now, pending) -> {
-      // Copies first: a value that cannot be copied fails the call before the writer runs.
-      Map<K, Object[]> copies = new HashMap<>();
-      for (Map.Entry<? extends K, ? extends V> e : map.entrySet()) {
-        copies.put(e.getKey(), new Object[] {copy(e.getKey()), copy(e.getValue())});
-      }
-      Set<Object> failed = Set.of();
-      CacheWriterException writerFailure = null;
-      if (integration.hasWriter() && !map.isEmpty()) {
-        Collection<Cache.Entry<? extends K, ? extends V>> unwritten = new ArrayList<>(map.size());
-        for (Map.Entry<? extends K, ? extends V> e : map.entrySet()) {
-          unwritten.add(new CachetEntry<>(e.getKey(), e.getValue()));
-        }
-        writerFailure = integration.writeAll(unwritten);
-        if (writerFailure != null) {
-          // The writer leaves in the collection the entries it did not write.
-          failed = new HashSet<>();
-          for (Cache.Entry<? extends K, ? extends V> entry : unwritten) {
-            failed.add(entry.getKey());
-          }
-        }
-      }
-      long written = clock.millis();
-      for (var e : found.entrySet()) {
-        if (!failed.contains(e.getKey())) {
-          Object[] stored = copies.get(e.getKey());
-          entries.createOrUpdate(stored[0], stored[1], e.getValue(), written, pending);
-        }
-      }
-      return writerFailure;
-    }));
+    CacheWriterException failure = timed(Timing.PUT, () -> entries.putAll(map));
     if (failure != null) {
       throw failure;
     }
@@ -522,32 +490,7 @@ final class CachetCache<K, V> implements Cache<K, V> {
    * live entries go to the writer, otherwise all of them.
    */
   private void removeEntries(Collection<?> keys, boolean liveOnly) {
-    CacheWriterException failure = timed(Timing.REMOVE, () -> entries.atomicallyAll(keys, (found, now, pending) -> {
-      Set<Object> failed = Set.of();
-      CacheWriterException writerFailure = null;
-      if (integration.hasWriter()) {
-        Collection<Object> undeleted = new ArrayList<>(found.size());
-        found.forEach((key, entry) -> {
-          if (!liveOnly || entry != null) {
-            undeleted.add(key);
-          }
-        });
-        if (!undeleted.isEmpty()) {
-          writerFailure = integration.deleteAll(undeleted);
-          if (writerFailure != null) {
-            // The writer leaves in the collection the keys it did not delete.
-            failed = new HashSet<>(undeleted);
-          }
-        }
-      }
-      for (Map.Entry<?, @Nullable Expirable> e : found.entrySet()) {
-        Expirable entry = e.getValue();
-        if (entry != null && !failed.contains(e.getKey())) {
-          entries.removeEntry(e.getKey(), entry, pending);
-        }
-      }
-      return writerFailure;
-    }));
+    CacheWriterException failure = timed(Timing.REMOVE, () -> entries.removeAll(keys, liveOnly));
     if (failure != null) {
       throw failure;
     }
@@ -599,30 +542,13 @@ final class CachetCache<K, V> implements Cache<K, V> {
         throw new EntryProcessorException("the entry processor of cache '" + name + "' threw " + e, e);
       }
       try {
-        apply(key, existing, entry, now, pending);
+        entries.apply(key, existing, entry, now, pending);
       } catch (CacheException e) {
         throw new EntryProcessorException(
             "cache '" + name + "' could not apply an entry processor's change: " + e.getMessage(), e);
       }
       return result;
     });
-  }
-
-  private void apply(
-      K key, @Nullable Expirable existing, CachetMutableEntry<K, V> entry, long now, Pending pending) {
-    switch (entry.action()) {
-      case NONE -> {}
-      case READ -> entries.touch(key, requireNonNull(existing), now);
-      case LOADED -> entries.create(copy(key), copy(requireNonNull(entry.value())), clock.millis(), pending);
-      case CREATED -> entries.storeValue(key, requireNonNull(entry.value()), null, pending);
-      case UPDATED -> entries.storeValue(key, requireNonNull(entry.value()), requireNonNull(existing), pending);
-      case DELETED -> {
-        integration.deleteThrough(key);
-        if (existing != null) {
-          entries.removeEntry(key, existing, pending);
-        }
-      }
-    }
   }
 
   @Override

@@ -9,6 +9,7 @@ import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -18,8 +19,10 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Function;
+import javax.cache.Cache;
 import javax.cache.CacheException;
 import javax.cache.event.EventType;
+import javax.cache.integration.CacheWriterException;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -202,6 +205,96 @@ final class Entries<K, V> {
       throw e;
     }
     return pending.finishWithoutWaiting();
+  }
+
+  /**
+   * Stores {@code map} holding the locks of all its keys while the writer's {@code writeAll} runs
+   * and the entries are stored, so a concurrent write of one of the keys cannot end up in the cache
+   * in another order than in the writer. Copies first: a value that cannot be copied fails the call
+   * before the writer runs. Returns the writer's failure, after storing what it did write.
+   */
+  @Nullable CacheWriterException putAll(Map<? extends K, ? extends V> map) {
+    return atomicallyAll(map.keySet(), (found, now, pending) -> {
+      Map<K, Object[]> copies = new HashMap<>();
+      for (Map.Entry<? extends K, ? extends V> e : map.entrySet()) {
+        copies.put(e.getKey(), new Object[] {copy(e.getKey()), copy(e.getValue())});
+      }
+      Set<Object> failed = Set.of();
+      CacheWriterException writerFailure = null;
+      if (integration.hasWriter() && !map.isEmpty()) {
+        Collection<Cache.Entry<? extends K, ? extends V>> unwritten = new ArrayList<>(map.size());
+        for (Map.Entry<? extends K, ? extends V> e : map.entrySet()) {
+          unwritten.add(new CachetEntry<>(e.getKey(), e.getValue()));
+        }
+        writerFailure = integration.writeAll(unwritten);
+        if (writerFailure != null) {
+          // The writer leaves in the collection the entries it did not write.
+          failed = new HashSet<>();
+          for (Cache.Entry<? extends K, ? extends V> entry : unwritten) {
+            failed.add(entry.getKey());
+          }
+        }
+      }
+      long written = clock.millis();
+      for (var e : found.entrySet()) {
+        if (!failed.contains(e.getKey())) {
+          Object[] stored = copies.get(e.getKey());
+          createOrUpdate(stored[0], stored[1], e.getValue(), written, pending);
+        }
+      }
+      return writerFailure;
+    });
+  }
+
+  /**
+   * Removes the entries of {@code keys} through the writer, holding all their locks; with {@code
+   * liveOnly}, only the keys of live entries go to the writer, otherwise all of them. Returns the
+   * writer's failure, after removing what it did delete.
+   */
+  @Nullable CacheWriterException removeAll(Collection<?> keys, boolean liveOnly) {
+    return atomicallyAll(keys, (found, now, pending) -> {
+      Set<Object> failed = Set.of();
+      CacheWriterException writerFailure = null;
+      if (integration.hasWriter()) {
+        Collection<Object> undeleted = new ArrayList<>(found.size());
+        found.forEach((key, entry) -> {
+          if (!liveOnly || entry != null) {
+            undeleted.add(key);
+          }
+        });
+        if (!undeleted.isEmpty()) {
+          writerFailure = integration.deleteAll(undeleted);
+          if (writerFailure != null) {
+            // The writer leaves in the collection the keys it did not delete.
+            failed = new HashSet<>(undeleted);
+          }
+        }
+      }
+      for (Map.Entry<?, @Nullable Expirable> e : found.entrySet()) {
+        Expirable entry = e.getValue();
+        if (entry != null && !failed.contains(e.getKey())) {
+          removeEntry(e.getKey(), entry, pending);
+        }
+      }
+      return writerFailure;
+    });
+  }
+
+  /** Applies what an entry processor did to {@code entry}, under {@code key}'s lock. */
+  void apply(K key, @Nullable Expirable existing, CachetMutableEntry<K, V> entry, long now, Pending pending) {
+    switch (entry.action()) {
+      case NONE -> {}
+      case READ -> touch(key, requireNonNull(existing), now);
+      case LOADED -> create(copy(key), copy(requireNonNull(entry.value())), clock.millis(), pending);
+      case CREATED -> storeValue(key, requireNonNull(entry.value()), null, pending);
+      case UPDATED -> storeValue(key, requireNonNull(entry.value()), requireNonNull(existing), pending);
+      case DELETED -> {
+        integration.deleteThrough(key);
+        if (existing != null) {
+          removeEntry(key, existing, pending);
+        }
+      }
+    }
   }
 
   // ---------------------------------------------------------------- building blocks (under the key's lock)
