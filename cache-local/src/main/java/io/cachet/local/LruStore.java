@@ -94,6 +94,8 @@ final class LruStore<K, V> {
   private final boolean bufferedReads;
   /** Runs under the lock after an insert removed its victim; a hook for tests. */
   @Nullable Runnable afterEviction;
+  /** Runs under the lock when an insert has picked a victim, before it looks at it; a hook for tests. */
+  @Nullable Runnable beforeVictimCheck;
   /** Wraps a value read with its write time, for a refreshing cache's reads. */
   private final WithWriteTime<V> withWriteTime;
   /** Entries in the map; guarded by the lock. */
@@ -456,6 +458,10 @@ final class LruStore<K, V> {
       // pass's drain is the last that can spare: at most two spares per insert.
       while (count > capacity) {
         Node<K, V> victim = recency.first();
+        Runnable check = beforeVictimCheck;
+        if (check != null) {
+          check.run();
+        }
         // The ticker before the mark: if it throws, no node is left marked.
         RemovalCause cause = isExpiredNow(victim) ? RemovalCause.EXPIRED : RemovalCause.SIZE;
         // An expired victim goes whatever was read: it is not a live key to keep.

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.cachet.CacheConfig;
 import io.cachet.EvictionPolicy;
 import io.cachet.FakeTicker;
+import io.cachet.RemovalCause;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -203,6 +204,52 @@ final class LruBufferedReadsTest {
     assertThat(cache.keysInRecencyOrder()).containsExactly(3, 2);
     cache.put(4, encode(4, 1));
     assertThat(cache.keysInRecencyOrder()).containsExactly(2, 4);
+  }
+
+  /**
+   * An expired victim is evicted as expired even when a hit claimed just before its mark moves it:
+   * the hit read it before its deadline, the insert finds it past the deadline. A version that
+   * spared every victim read just before its mark kept the expired key and evicted the live one
+   * behind it ({@code "c"} gone, {@code "a"} kept, cause {@code SIZE}).
+   */
+  @Test
+  void anExpiredVictimReadJustBeforeItsMark_isEvictedAsExpired_notSpared() throws Exception {
+    FakeTicker ticker = new FakeTicker();
+    List<String> removals = Collections.synchronizedList(new ArrayList<>());
+    LruCache<String, String> cache =
+        (LruCache<String, String>)
+            LocalCacheProvider.<String, String>createStandalone(
+                CacheConfig.builder("expired-victim")
+                    .evictionPolicy(EvictionPolicy.LRU)
+                    .maximumSize(2)
+                    .expireAfterWrite(Duration.ofNanos(10))
+                    .ticker(ticker)
+                    .executor(Runnable::run)
+                    .removalListener((String key, String value, RemovalCause cause) -> removals.add(key + ":" + cause))
+                    .build());
+    cache.put("a", "1"); // t=0, expires at 10
+    ticker.advanceNanos(5);
+    cache.put("c", "3"); // t=5, expires at 15; "a" is the least recent
+    ticker.advanceNanos(4); // t=9
+    AtomicBoolean hooked = new AtomicBoolean();
+    cache.store.beforeVictimCheck = () -> {
+      if (hooked.compareAndSet(false, true)) {
+        try {
+          // A hit on the victim after the insert's first drain, at t=9: buffered, still live.
+          assertThat(pool.submit(() -> cache.get("a")).get(30, TimeUnit.SECONDS)).isEqualTo("1");
+        } catch (Exception e) {
+          throw new AssertionError(e);
+        }
+        ticker.advanceNanos(1); // t=10: the victim's deadline
+      }
+    };
+    cache.put("b", "2");
+    cache.store.beforeVictimCheck = null;
+
+    assertThat(hooked).isTrue();
+    assertThat(removals).containsExactly("a:EXPIRED");
+    assertThat(cache.keysInRecencyOrder()).containsExactly("c", "b");
+    assertThat(cache.get("c")).isEqualTo("3");
   }
 
   /**
