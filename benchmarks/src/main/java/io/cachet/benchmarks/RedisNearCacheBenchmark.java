@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import org.jspecify.annotations.Nullable;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -56,6 +57,9 @@ import org.redisson.client.codec.StringCodec;
  *       {@code nearCacheMaxAge}). {@code CACHET_REDIS_NEAR / CAFFEINE_EXPIRE_AFTER_WRITE} is the
  *       cost of Cachet's layers alone; {@code CAFFEINE_EXPIRE_AFTER_WRITE / CAFFEINE} is the cost
  *       of the maximum age (a ticker read per get).
+ *   <li>{@code CAFFEINE_EXPIRE_AFTER_WRITE_COARSE}: the same with a ticker that reads a field a
+ *       thread refreshes every millisecond, as the stores under a Cachet near cache do; {@code
+ *       CACHET_REDIS_NEAR} against it is the cost of Cachet's layers with the same clock.
  *   <li>{@code REDISSON_LOCAL_CACHED_MAP}: Redisson 3.52 {@code RLocalCachedMap} (string codec,
  *       {@code LRU} local cache of {@value #CAPACITY} entries, default {@code INVALIDATE} sync), every
  *       key put and read before measuring, so every get is answered locally.
@@ -166,6 +170,20 @@ public class RedisNearCacheBenchmark {
             context);
       }
     },
+    /**
+     * {@code CAFFEINE_EXPIRE_AFTER_WRITE} reading a clock sampled every millisecond by a thread,
+     * as a Cachet near cache's stores do, instead of {@code System.nanoTime()}.
+     */
+    CAFFEINE_EXPIRE_AFTER_WRITE_COARSE {
+      @Override
+      Reader create(Context context) {
+        SampledClock clock = new SampledClock();
+        context.resources().add(clock);
+        return caffeine(
+            Caffeine.newBuilder().maximumSize(CAPACITY).recordStats().expireAfterWrite(NEAR_MAX_AGE).ticker(clock),
+            context);
+      }
+    },
     /** Redisson's {@code RLocalCachedMap}, every key in its local cache. */
     REDISSON_LOCAL_CACHED_MAP {
       @Override
@@ -193,6 +211,33 @@ public class RedisNearCacheBenchmark {
     };
 
     abstract Reader create(Context context);
+  }
+
+  /** {@code System.nanoTime()} sampled every millisecond by a daemon thread, for Caffeine. */
+  static final class SampledClock implements com.github.benmanes.caffeine.cache.Ticker, AutoCloseable {
+    private volatile long now = System.nanoTime();
+    private volatile boolean closed;
+    private final Thread thread = new Thread(() -> {
+      while (!closed) {
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+        now = System.nanoTime();
+      }
+    }, "sampled-clock");
+
+    SampledClock() {
+      thread.setDaemon(true);
+      thread.start();
+    }
+
+    @Override
+    public long read() {
+      return now;
+    }
+
+    @Override
+    public void close() {
+      closed = true;
+    }
   }
 
   /** What an implementation needs to build its cache; it registers what must be closed. */

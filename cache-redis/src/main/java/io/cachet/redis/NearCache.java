@@ -100,20 +100,26 @@ final class NearCache<K, V> {
   private volatile boolean closed;
   private volatile Hooks hooks = Hooks.NONE;
 
-  NearCache(CacheConfig<K, V> config, RedisOptions options, Codec<K> keyCodec, byte[] prefix, boolean tracked) {
+  /**
+   * @param storeTicker the stores' clock for the maximum ages: a {@link CoarseTicker} with the
+   *     system ticker, else the cache's own ticker (a test's fake one)
+   */
+  NearCache(CacheConfig<K, V> config, RedisOptions options, Codec<K> keyCodec, byte[] prefix, boolean tracked,
+      Ticker storeTicker) {
     this.name = config.name();
     this.options = options;
     this.keyCodec = keyCodec;
     this.prefix = prefix;
     this.ticker = config.ticker();
-    this.values = store(config, "-near", Stamped.<V>type(), options.nearCacheMaxAge());
+    this.values = store(config, "-near", Stamped.<V>type(), options.nearCacheMaxAge(), storeTicker);
     this.absent = options.negativeCacheMaxAge().isZero() ? null
-        : store(config, "-absent", Stamped.<V>type(), options.negativeCacheMaxAge());
+        : store(config, "-absent", Stamped.<V>type(), options.negativeCacheMaxAge(), storeTicker);
     this.expiryOnly = !tracked;
     this.coherent = !tracked;
   }
 
-  private static <K, T> Cache<K, T> store(CacheConfig<K, ?> config, String suffix, Class<T> type, Duration maxAge) {
+  private static <K, T> Cache<K, T> store(CacheConfig<K, ?> config, String suffix, Class<T> type, Duration maxAge,
+      Ticker ticker) {
     return LocalCacheProvider.createNearStore(
         CacheConfig.builder(config.name() + suffix)
             .keyType(config.keyType())
@@ -122,7 +128,7 @@ final class NearCache<K, V> {
             .evictionPolicy(config.evictionPolicy())
             .expireAfterWrite(maxAge)
             .perEntryTtl(false)
-            .ticker(config.ticker())
+            .ticker(ticker)
             .executor(config.executor())
             .build());
   }

@@ -72,7 +72,9 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     this.ticker = config.ticker();
     this.expireAfterWriteMillis = config.expireAfterWrite().map(RedisKeys::millis).orElse(null);
     this.hub = options.coherence() == Coherence.TRACKING ? client.hub() : null;
-    this.near = new NearCache<>(config, options, keyspace.keyCodec(), keyspace.prefix(), hub != null);
+    // A near hit reads the maximum age's clock: a volatile read, not the system clock (CoarseTicker).
+    Ticker storeTicker = config.ticker() == Ticker.system() ? client.nearTicker() : config.ticker();
+    this.near = new NearCache<>(config, options, keyspace.keyCodec(), keyspace.prefix(), hub != null, storeTicker);
     if (hub != null) {
       hub.register(near.listener(), keyspace.prefix());
     }

@@ -1,6 +1,7 @@
 package io.cachet.redis;
 
 import io.cachet.BackendUnavailableException;
+import io.cachet.Ticker;
 import io.cachet.spi.Checks;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -57,6 +58,8 @@ final class RedisClient implements AutoCloseable {
   private final TrackingHub hub;
   private final RedisAddress address;
   private final CommandTimeouts timeouts;
+  private @Nullable CoarseTicker nearTicker; // guarded by this
+  private boolean closed; // guarded by this
 
   private RedisClient(RedissonClient client, TrackingHub hub, RedisAddress address, Duration commandTimeout) {
     this.client = client;
@@ -260,8 +263,29 @@ final class RedisClient implements AutoCloseable {
     return address;
   }
 
+  /**
+   * The clock of this client's near stores (see CoarseTicker), started on the first call.
+   *
+   * @throws IllegalStateException once the client is closed
+   */
+  synchronized Ticker nearTicker() {
+    if (closed) {
+      throw new IllegalStateException(this + " is closed");
+    }
+    if (nearTicker == null) {
+      nearTicker = new CoarseTicker(address.toString());
+    }
+    return nearTicker;
+  }
+
   @Override
   public void close() {
+    synchronized (this) {
+      closed = true;
+      if (nearTicker != null) {
+        nearTicker.close();
+      }
+    }
     try {
       hub.close();
     } finally {

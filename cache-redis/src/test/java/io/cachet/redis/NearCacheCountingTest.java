@@ -3,6 +3,7 @@ package io.cachet.redis;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.cachet.CacheConfig;
+import io.cachet.Ticker;
 import io.cachet.codec.Codecs;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -24,7 +25,7 @@ final class NearCacheCountingTest {
     NearCache<String, String> near = new NearCache<>(
         CacheConfig.builder("counting").maximumSize(1_000).build(),
         RedisOptions.builder().address("redis://127.0.0.1:1").serveStaleOnError(true).build(),
-        Codecs.utf8(), "p:".getBytes(StandardCharsets.UTF_8), true);
+        Codecs.utf8(), "p:".getBytes(StandardCharsets.UTF_8), true, Ticker.system());
     near.listener().up();
     for (int i = 0; i < KEYS; i++) {
       String key = "k" + i;

@@ -446,6 +446,34 @@ final class RedisCoherenceIT {
     assertThat(metric(cache, "cache.near.expiry.only")).isEqualTo(1);
   }
 
+  /**
+   * With the system ticker the near stores measure maximum ages on the client's sampled clock
+   * (CoarseTicker): one thread per client, whatever the number of caches, that keeps time moving
+   * and ends when the manager closes.
+   */
+  @Test
+  void systemTicker_maxAgeRunsOnOneSampledClockPerClient_endedByClose() {
+    RedisOptions redis = RedisOptions.builder().address(REDIS.server().uri()).keyPrefix(prefix)
+        .coherence(Coherence.EXPIRY).nearCacheMaxAge(Duration.ofMillis(300)).build();
+    String clockName = "cachet-clock-" + RedisAddress.parse(REDIS.server().uri());
+    try (CacheManager own = CacheManager.create()) {
+      @SuppressWarnings("unchecked")
+      RedisCache<String, String> a = own.create(CacheConfig.builder("clock-a").backend("redis")
+          .backendOptions(redis).build()).unwrap(RedisCache.class);
+      own.create(CacheConfig.builder("clock-b").backend("redis").backendOptions(redis).build());
+      assertThat(threadsNamed(clockName)).hasSize(1);
+      set("k", "v1");
+      assertThat(a.get("k")).isEqualTo("v1");
+      set("k", "v2"); // unnoticed (EXPIRY) until the copy is 300 ms old on the sampled clock
+      await().atMost(DEADLINE).until(() -> "v2".equals(a.get("k")));
+    }
+    await().atMost(DEADLINE).until(() -> threadsNamed(clockName).isEmpty());
+  }
+
+  private static List<Thread> threadsNamed(String name) {
+    return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals(name)).toList();
+  }
+
   @Test
   void nearCopy_neverOutlivesTheKeysTtlInRedis() {
     RedisCache<String, String> cache = cache(o -> o.coherence(Coherence.EXPIRY).nearCacheMaxAge(Duration.ofMinutes(10)), c -> {});
