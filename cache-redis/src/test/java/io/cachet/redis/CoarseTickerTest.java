@@ -3,11 +3,18 @@ package io.cachet.redis;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
-/** The near stores' sampled clock: follows the system clock from behind, and stops when closed. */
+/**
+ * The near stores' sampled clock: follows the system clock from behind, survives interrupts, parks
+ * while nobody reads it, and stops when closed.
+ */
 final class CoarseTickerTest {
 
   private static final Duration DEADLINE = Duration.ofSeconds(10);
@@ -32,16 +39,95 @@ final class CoarseTickerTest {
   }
 
   @Test
-  void close_endsTheThread_andTheReadingStops() {
+  void anInterrupt_neitherStopsTheClockNorMakesItSpin() {
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+    try (CoarseTicker ticker = new CoarseTicker("test")) {
+      Thread thread = ticker.threadForTest();
+      thread.interrupt();
+      long cpuBefore = threads.getThreadCpuTime(thread.getId());
+      long wallBefore = System.nanoTime();
+      long reading = ticker.read();
+      await().atMost(DEADLINE).until(() -> ticker.read() - reading > TimeUnit.MILLISECONDS.toNanos(100));
+      long wall = System.nanoTime() - wallBefore;
+      long cpu = threads.getThreadCpuTime(thread.getId()) - cpuBefore;
+      // Parking once a millisecond costs a few percent of one CPU; a thread whose park returns at
+      // once uses all it is given.
+      assertThat(cpu).as("CPU ns of the clock thread over %d ns", wall).isLessThan(wall / 4);
+      assertThat(thread.isAlive()).isTrue();
+    }
+  }
+
+  @Test
+  void withoutReaders_theThreadParks_andTheFirstReadingAfterIsCurrent() {
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+    try (CoarseTicker ticker = new CoarseTicker("test", 5)) {
+      await().atMost(DEADLINE).until(() -> ticker.stateForTest() == CoarseTicker.IDLE);
+      long cpuBefore = threads.getThreadCpuTime(ticker.threadForTest().getId());
+      pause(TimeUnit.MILLISECONDS.toNanos(50)); // the last sample is now at least 50 ms old
+      long cpu = threads.getThreadCpuTime(ticker.threadForTest().getId()) - cpuBefore;
+      assertThat(cpu).as("CPU ns of the idle clock thread over 50 ms").isLessThan(TimeUnit.MILLISECONDS.toNanos(2));
+      long before = System.nanoTime();
+      assertThat(ticker.read() - before).as("the reading that wakes the clock is current").isGreaterThanOrEqualTo(0);
+      await().atMost(DEADLINE).until(() -> ticker.stateForTest() == CoarseTicker.RUNNING
+          || ticker.stateForTest() == CoarseTicker.IDLE);
+      long after = System.nanoTime();
+      assertThat(ticker.read() - before).as("never behind the wake-up").isGreaterThanOrEqualTo(0);
+      assertThat(ticker.read() - System.nanoTime()).as("never ahead").isLessThanOrEqualTo(0);
+      assertThat(after).isGreaterThanOrEqualTo(before);
+    }
+  }
+
+  /**
+   * Readers waking the clock while it keeps going idle (every tick) and while it is closed: every
+   * reading stays behind the system clock, and close always ends the thread.
+   */
+  @Test
+  void wakeUpsRacingIdleAndClose_neverAheadAndTheThreadAlwaysEnds() throws Exception {
+    for (int round = 0; round < 100; round++) {
+      CoarseTicker ticker = new CoarseTicker("race", 1);
+      AtomicBoolean stop = new AtomicBoolean();
+      AtomicReference<String> violation = new AtomicReference<>();
+      Thread[] readers = new Thread[2];
+      for (int r = 0; r < readers.length; r++) {
+        readers[r] = new Thread(() -> {
+          while (!stop.get()) {
+            long reading = ticker.read();
+            long system = System.nanoTime();
+            if (reading - system > 0) {
+              violation.compareAndSet(null, "reading " + reading + " ahead of " + system);
+            }
+          }
+        });
+        readers[r].start();
+      }
+      pause(TimeUnit.MICROSECONDS.toNanos(200 + 50 * round));
+      ticker.close();
+      pause(TimeUnit.MICROSECONDS.toNanos(200));
+      stop.set(true);
+      for (Thread reader : readers) {
+        reader.join(DEADLINE.toMillis());
+      }
+      ticker.threadForTest().join(DEADLINE.toMillis());
+      assertThat(ticker.stopped()).as("round %d: the clock thread ended", round).isTrue();
+      assertThat(violation.get()).isNull();
+      assertThat(ticker.stateForTest()).isEqualTo(CoarseTicker.CLOSED);
+    }
+  }
+
+  @Test
+  void close_endsTheThread_andReadingsFollowTheSystemClock() {
     CoarseTicker ticker = new CoarseTicker("test");
     assertThat(ticker.stopped()).isFalse();
     ticker.close();
     await().atMost(DEADLINE).until(ticker::stopped);
-    long frozen = ticker.read();
-    long later = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(5);
-    while (System.nanoTime() - later < 0) {
+    long before = System.nanoTime();
+    assertThat(ticker.read() - before).isGreaterThanOrEqualTo(0);
+  }
+
+  private static void pause(long nanos) {
+    long until = System.nanoTime() + nanos;
+    while (System.nanoTime() - until < 0) {
       Thread.onSpinWait();
     }
-    assertThat(ticker.read()).isEqualTo(frozen);
   }
 }

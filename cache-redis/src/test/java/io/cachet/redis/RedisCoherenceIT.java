@@ -455,7 +455,7 @@ final class RedisCoherenceIT {
   void systemTicker_maxAgeRunsOnOneSampledClockPerClient_endedByClose() {
     RedisOptions redis = RedisOptions.builder().address(REDIS.server().uri()).keyPrefix(prefix)
         .coherence(Coherence.EXPIRY).nearCacheMaxAge(Duration.ofMillis(300)).build();
-    String clockName = "cachet-clock-" + RedisAddress.parse(REDIS.server().uri());
+    String clockName = "cachet-redis-clock-" + RedisAddress.parse(REDIS.server().uri());
     try (CacheManager own = CacheManager.create()) {
       @SuppressWarnings("unchecked")
       RedisCache<String, String> a = own.create(CacheConfig.builder("clock-a").backend("redis")

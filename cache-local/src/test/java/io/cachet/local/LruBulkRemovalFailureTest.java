@@ -1,0 +1,111 @@
+package io.cachet.local;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+import io.cachet.CacheConfig;
+import io.cachet.EvictionPolicy;
+import io.cachet.FakeTicker;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A bulk removal ({@code clear}, {@code cleanUp}) marks the entries it will remove before removing
+ * them, and a hit on a marked entry waits. When the removal fails part way with an {@code Error}
+ * (running out of memory; here a key whose {@code hashCode} throws), the entries it did not remove
+ * must be unmarked, or every later hit on them would wait forever.
+ */
+final class LruBulkRemovalFailureTest {
+
+  private static final Duration DEADLINE = Duration.ofSeconds(10);
+
+  private final FakeTicker ticker = new FakeTicker();
+
+  @Test
+  void clearFailingPartWay_leavesTheRestReadable() {
+    LruCache<Key, String> cache = lru(null);
+    Key a = new Key("a");
+    Key b = new Key("b");
+    Key c = new Key("c");
+    cache.put(a, "A");
+    cache.put(b, "B");
+    cache.put(c, "C");
+    b.armed = true;
+    assertThatThrownBy(cache::clear).isInstanceOf(OutOfMemoryError.class);
+    b.armed = false;
+    assertTimeoutPreemptively(DEADLINE, () -> {
+      assertThat(cache.get(c)).isEqualTo("C");
+      assertThat(cache.get(b)).isEqualTo("B");
+      assertThat(cache.get(a)).as("removed before the failure").isNull();
+    });
+    cache.clear();
+    assertThat(cache.estimatedSize()).isZero();
+    assertThat(cache.get(c)).isNull();
+  }
+
+  @Test
+  void cleanUpFailingPartWay_leavesTheRestReadable() {
+    LruCache<Key, String> cache = lru(Duration.ofSeconds(10));
+    Key a = new Key("a");
+    Key b = new Key("b");
+    Key c = new Key("c");
+    cache.put(a, "A");
+    cache.put(b, "B");
+    ticker.advance(Duration.ofSeconds(5));
+    cache.put(c, "C");
+    ticker.advance(Duration.ofSeconds(6)); // a and b expired, c not
+    b.armed = true;
+    assertThatThrownBy(cache::cleanUp).isInstanceOf(OutOfMemoryError.class);
+    b.armed = false;
+    assertTimeoutPreemptively(DEADLINE, () -> {
+      assertThat(cache.get(c)).isEqualTo("C");
+      assertThat(cache.get(b)).as("expired").isNull();
+    });
+    cache.cleanUp();
+    assertThat(cache.estimatedSize()).isEqualTo(1);
+  }
+
+  /** A key whose {@code hashCode} throws while armed, as an allocation could run out of memory. */
+  private static final class Key {
+    private final String name;
+    volatile boolean armed;
+
+    Key(String name) {
+      this.name = name;
+    }
+
+    @Override
+    public int hashCode() {
+      if (armed) {
+        throw new OutOfMemoryError("test: " + name);
+      }
+      return name.hashCode();
+    }
+
+    @Override
+    public boolean equals(Object other) {
+      return other instanceof Key key && key.name.equals(name);
+    }
+
+    @Override
+    public String toString() {
+      return name;
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private LruCache<Key, String> lru(Duration expireAfterWrite) {
+    CacheConfig.Builder<Key, String> config = CacheConfig.builder("bulk-failure")
+        .keyType(Key.class)
+        .valueType(String.class)
+        .evictionPolicy(EvictionPolicy.LRU)
+        .maximumSize(10)
+        .ticker(ticker)
+        .executor(Runnable::run);
+    if (expireAfterWrite != null) {
+      config.expireAfterWrite(expireAfterWrite);
+    }
+    return (LruCache<Key, String>) LocalCacheProvider.createStandalone(config.build());
+  }
+}

@@ -1,0 +1,60 @@
+package io.cachet.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.cachet.CacheConfig;
+import io.cachet.FakeTicker;
+import io.cachet.codec.Codecs;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A near cache reads two clocks: its stores' (maximum ages; a CoarseTicker in production) and the
+ * cache's own (deadlines from a key's TTL in Redis). Each deadline must follow its own clock.
+ */
+final class NearCacheClocksTest {
+
+  private final FakeTicker cacheTicker = new FakeTicker();
+  private final FakeTicker storeTicker = new FakeTicker();
+  private final NearCache<String, String> near = new NearCache<>(
+      CacheConfig.builder("clocks").maximumSize(100).ticker(cacheTicker).build(),
+      RedisOptions.builder().address("redis://127.0.0.1:1")
+          .nearCacheMaxAge(Duration.ofSeconds(10)).negativeCacheMaxAge(Duration.ofSeconds(10)).build(),
+      Codecs.utf8(), "p:".getBytes(StandardCharsets.UTF_8), true, storeTicker);
+
+  @Test
+  void maxAges_followTheStoresClock_redisTtls_followTheCachesClock() {
+    near.listener().up();
+    store("plain", null);
+    store("ttl", 5_000L);
+    NearCache.Load<String> absentLoad = near.newLoad();
+    near.storeAbsent("gone", absentLoad);
+
+    cacheTicker.advance(Duration.ofHours(1));
+    assertThat(near.lookup("plain")).as("max age runs on the stores' clock").isNotNull();
+    assertThat(near.lookupAbsent("gone")).as("negative max age too").isTrue();
+    assertThat(near.lookup("ttl")).as("past its Redis TTL on the cache's clock").isNull();
+
+    storeTicker.advance(Duration.ofSeconds(10));
+    assertThat(near.lookup("plain")).isNull();
+    assertThat(near.lookupAbsent("gone")).isFalse();
+  }
+
+  @Test
+  void aRedisTtl_doesNotFollowTheStoresClock() {
+    near.listener().up();
+    store("ttl", 5_000L);
+    storeTicker.advance(Duration.ofSeconds(9));
+    assertThat(near.lookup("ttl")).as("within max age, within TTL on the cache's clock").isNotNull();
+    cacheTicker.advance(Duration.ofSeconds(5));
+    assertThat(near.lookup("ttl")).isNull();
+  }
+
+  private void store(String key, Long pttl) {
+    NearCache.Load<String> load = near.newLoad();
+    assertThat(near.register(key, load)).isNull();
+    near.storeValue(key, load, "v-" + key, pttl, cacheTicker.read());
+    near.deregister(key, load);
+  }
+}
