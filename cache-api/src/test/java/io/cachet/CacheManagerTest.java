@@ -14,7 +14,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -120,6 +123,52 @@ final class CacheManagerTest {
     manager.close();
     assertThat(events).containsExactly("open client", "close a", "close b", "close client");
     assertThat(manager.isClosed()).isTrue();
+  }
+
+  /**
+   * A shared resource still starting (a Redis client connecting) when the manager closes: the
+   * manager's close cannot see it yet, so the creation must close it and fail, or it would never
+   * be closed (a client's threads and connections left running).
+   */
+  @Test
+  void sharedResourceStartingWhileTheManagerCloses_isClosedAndTheCreateFails() throws Exception {
+    CountDownLatch started = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    CacheBackendProvider slow = new CacheBackendProvider() {
+      @Override
+      public String name() {
+        return "slow";
+      }
+
+      @Override
+      public Optional<BackendOptions> parseOptions(Map<String, String> options) {
+        return Optional.empty();
+      }
+
+      @Override
+      public <K, V> Cache<K, V> create(CacheConfig<K, V> config, BackendContext context) {
+        context.sharedResource("slow-client", AutoCloseable.class, () -> {
+          started.countDown();
+          try {
+            release.await();
+          } catch (InterruptedException e) {
+            throw new AssertionError(e);
+          }
+          return () -> events.add("close slow client");
+        });
+        throw new AssertionError("the manager was closed: sharedResource must not return");
+      }
+    };
+    CacheManager manager = CacheManager.builder().provider(slow).build();
+    CompletableFuture<Cache<String, String>> creating =
+        CompletableFuture.supplyAsync(() -> manager.create(CacheConfig.builder("s").backend("slow").build()));
+    assertThat(started.await(10, TimeUnit.SECONDS)).isTrue();
+    manager.close();
+    release.countDown();
+    assertThatThrownBy(() -> creating.get(10, TimeUnit.SECONDS))
+        .hasCauseInstanceOf(IllegalStateException.class)
+        .hasRootCauseMessage("the cache manager was closed while shared resource slow-client was starting");
+    assertThat(events).containsExactly("close slow client");
   }
 
   @Test

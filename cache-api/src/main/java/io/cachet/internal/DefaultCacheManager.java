@@ -296,9 +296,25 @@ public final class DefaultCacheManager implements CacheManager {
         slot.completeExceptionally(e);
         throw e;
       }
-      resourcesInOrder.add(resource);
-      slot.complete(resource);
-      return resource;
+      // Under the list's lock, against close(): either close() finds the resource in the list, or
+      // this finds the manager closed and closes it here; never a resource nobody closes.
+      synchronized (resourcesInOrder) {
+        if (!closed) {
+          resourcesInOrder.add(resource);
+          slot.complete(resource);
+          return resource;
+        }
+      }
+      IllegalStateException closedMeanwhile =
+          new IllegalStateException("the cache manager was closed while shared resource " + key + " was starting");
+      resources.remove(key, slot);
+      slot.completeExceptionally(closedMeanwhile);
+      try {
+        resource.close();
+      } catch (Exception e) {
+        closedMeanwhile.addSuppressed(e);
+      }
+      throw closedMeanwhile;
     }
 
     @Override
