@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import io.cachet.RemovalListener;
 import io.cachet.Ticker;
+import io.cachet.jcache.CachetStatistics.Timing;
 import java.io.Closeable;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -18,26 +19,18 @@ import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Function;
-import java.util.function.Supplier;
 import javax.cache.Cache;
 import javax.cache.CacheException;
 import javax.cache.CacheManager;
 import javax.cache.configuration.CacheEntryListenerConfiguration;
 import javax.cache.configuration.Configuration;
-import javax.cache.configuration.Factory;
-import javax.cache.expiry.EternalExpiryPolicy;
-import javax.cache.expiry.ExpiryPolicy;
-import javax.cache.integration.CacheLoader;
 import javax.cache.integration.CacheLoaderException;
-import javax.cache.integration.CacheWriter;
 import javax.cache.integration.CacheWriterException;
 import javax.cache.integration.CompletionListener;
 import javax.cache.processor.EntryProcessor;
 import javax.cache.processor.EntryProcessorException;
 import javax.cache.processor.EntryProcessorResult;
 import org.jspecify.annotations.Nullable;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * A JCache {@link Cache} whose entries live in a Cachet cache. Thread-safe.
@@ -76,12 +69,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Structure: this class is the JCache API over {@link Entries} (the locks, the index, the
  * one-step changes to a key and the backend's notices) and {@link Integration} (the loader, the
- * writer and the expiry policy, with their failures mapped); {@link CacheMBeans} registers its
- * MBeans and {@link EntryIterator} iterates.
+ * writer and the expiry policy, with their failures mapped); {@link CacheControl} holds the
+ * configuration, the MBeans and what the configuration's factories created; {@link
+ * CachetStatistics} counts and times; {@link EntryIterator} iterates.
  */
 final class CachetCache<K, V> implements Cache<K, V> {
-
-  private static final Logger log = LoggerFactory.getLogger(CachetCache.class);
 
   /**
    * How long past its JCache deadline the backend keeps an entry nobody touched. The deadline is
@@ -97,15 +89,13 @@ final class CachetCache<K, V> implements Cache<K, V> {
 
   private final String name;
   private final CachetCacheManager manager;
-  private final CachetConfiguration<K, V> configuration; // guarded by itself
   private final Class<?> keyType;
   private final Class<?> valueType;
+  private final CacheControl<K, V> control;
   private final Integration<K, V> integration;
   private final boolean readThrough;
   private final Copier copier;
-  private final EventDispatcher<K, V> dispatcher;
   private final CachetStatistics statistics;
-  private final CacheMBeans mbeans; // guarded by configuration
   private final InstantSource clock;
   private final Ticker timer;
   private final Executor executor;
@@ -120,7 +110,6 @@ final class CachetCache<K, V> implements Cache<K, V> {
    * @param notices runs the handling of the backend's removal notices; never runs tasks inline
    * @param storeFactory creates the backing store, given the listener for its removals
    */
-  @SuppressWarnings("unchecked")
   CachetCache(
       String name,
       CachetCacheManager manager,
@@ -131,7 +120,6 @@ final class CachetCache<K, V> implements Cache<K, V> {
       Function<RemovalListener<Object, Expirable>, io.cachet.Cache<Object, Expirable>> storeFactory) {
     this.name = name;
     this.manager = manager;
-    this.configuration = configuration;
     this.keyType = configuration.getKeyType();
     this.valueType = configuration.getValueType();
     this.clock = clock;
@@ -142,63 +130,28 @@ final class CachetCache<K, V> implements Cache<K, V> {
             ? Copier.serializing(name, manager.serializationCodec())
             : Copier.identity();
     this.statistics = new CachetStatistics(configuration.isStatisticsEnabled());
-    this.mbeans = new CacheMBeans(statistics, new CachetCacheMXBean(this), manager.getURI().toString(), name);
-    List<Object> created = new ArrayList<>();
-    EventDispatcher<K, V> events = new EventDispatcher<>(name, executor);
-    io.cachet.Cache<Object, Expirable> backing = null;
+    this.control = CacheControl.create(name, configuration, statistics,
+        new CacheMBeans(statistics, new CachetCacheMXBean(this), manager.getURI().toString(), name), executor);
+    this.integration = control.integration();
+    this.readThrough = control.readThrough();
+    Entries<K, V> created = null;
     try {
-      Factory<CacheLoader<K, V>> loaderFactory = configuration.getCacheLoaderFactory();
-      CacheLoader<K, V> loader = loaderFactory == null ? null : remember(created, loaderFactory.create());
-      this.readThrough = configuration.isReadThrough() && loader != null;
-      Factory<CacheWriter<? super K, ? super V>> writerFactory = configuration.getCacheWriterFactory();
-      CacheWriter<K, V> writer =
-          configuration.isWriteThrough() && writerFactory != null
-              ? (CacheWriter<K, V>) remember(created, writerFactory.create())
-              : null;
-      Factory<ExpiryPolicy> expiryFactory = configuration.getExpiryPolicyFactory();
-      ExpiryPolicy expiry =
-          expiryFactory == null
-              ? new EternalExpiryPolicy()
-              : remember(created, requireNonNull(expiryFactory.create(), "expiry policy factory returned null"));
-      this.integration = new Integration<>(name, loader, writer, expiry);
-      for (CacheEntryListenerConfiguration<K, V> listener :
-          configuration.getCacheEntryListenerConfigurations()) {
-        events.register(listener);
-      }
-      this.dispatcher = events;
-      this.entries =
-          new Entries<>(this, clock, notices, copier, statistics, events, integration, storeFactory);
-      backing = entries.store();
-      synchronized (configuration) {
-        mbeans.statistics(configuration.isStatisticsEnabled());
-        mbeans.management(configuration.isManagementEnabled());
-      }
+      created = new Entries<>(this, clock, notices, copier, statistics, control.dispatcher(), integration, storeFactory);
+      control.registerMBeans();
     } catch (RuntimeException | Error e) {
       closed = true;
-      synchronized (configuration) {
-        mbeans.unregisterAll();
-      }
-      if (backing != null) {
+      control.close();
+      if (created != null) {
         try {
-          backing.close();
+          created.store().close();
         } catch (RuntimeException suppressed) {
           e.addSuppressed(suppressed);
         }
       }
-      for (Object resource : created) {
-        closeQuietly(resource);
-      }
-      for (EventDispatcher.Registration<K, V> r : events.registrations()) {
-        closeQuietly(r.listener);
-        closeQuietly(r.filter);
-      }
+      control.closeResources();
       throw e;
     }
-  }
-
-  private static <T> T remember(List<Object> created, T resource) {
-    created.add(resource);
-    return resource;
+    this.entries = created;
   }
 
   // ---------------------------------------------------------------- reads
@@ -207,8 +160,8 @@ final class CachetCache<K, V> implements Cache<K, V> {
   public @Nullable V get(K key) {
     checkOpen();
     checkKey(key);
-    return timed(Timing.GET, () -> entries.atomically(key, (existing, now, pending) -> {
-      if (counted(existing) != null) {
+    return statistics.timed(timer, Timing.GET, () -> entries.atomically(key, (existing, now, pending) -> {
+      if (statistics.counted(existing) != null) {
         entries.touch(key, existing, now);
         return copy(existing.value());
       }
@@ -224,11 +177,11 @@ final class CachetCache<K, V> implements Cache<K, V> {
     for (K key : keys) {
       checkKey(key);
     }
-    return timed(Timing.GET, () -> entries.atomicallyAll(keys, (found, now, pending) -> {
+    return statistics.timed(timer, Timing.GET, () -> entries.atomicallyAll(keys, (found, now, pending) -> {
       Map<K, V> result = new LinkedHashMap<>();
       List<K> missing = new ArrayList<>();
       for (var e : found.entrySet()) {
-        Expirable entry = counted(e.getValue());
+        Expirable entry = statistics.counted(e.getValue());
         if (entry != null) {
           entries.touch(e.getKey(), entry, now);
           result.put(e.getKey(), copy(entry.value()));
@@ -312,7 +265,7 @@ final class CachetCache<K, V> implements Cache<K, V> {
     checkOpen();
     checkKey(key);
     checkValue(value);
-    timed(Timing.PUT, () -> entries.atomically(key, (existing, now, pending) -> {
+    statistics.timed(timer, Timing.PUT, () -> entries.atomically(key, (existing, now, pending) -> {
       entries.storeValue(key, value, existing, pending);
       return null;
     }));
@@ -323,9 +276,9 @@ final class CachetCache<K, V> implements Cache<K, V> {
     checkOpen();
     checkKey(key);
     checkValue(value);
-    return timed(Timing.GET_AND_PUT, () -> entries.atomically(key, (existing, now, pending) -> {
+    return statistics.timed(timer, Timing.GET_AND_PUT, () -> entries.atomically(key, (existing, now, pending) -> {
       entries.storeValue(key, value, existing, pending);
-      return counted(existing) == null ? null : copy(existing.value());
+      return statistics.counted(existing) == null ? null : copy(existing.value());
     }));
   }
 
@@ -344,7 +297,7 @@ final class CachetCache<K, V> implements Cache<K, V> {
       checkKey(e.getKey());
       checkValue(e.getValue());
     }
-    CacheWriterException failure = timed(Timing.PUT, () -> entries.putAll(map));
+    CacheWriterException failure = statistics.timed(timer, Timing.PUT, () -> entries.putAll(map));
     if (failure != null) {
       throw failure;
     }
@@ -355,8 +308,8 @@ final class CachetCache<K, V> implements Cache<K, V> {
     checkOpen();
     checkKey(key);
     checkValue(value);
-    return timed(Timing.PUT, () -> entries.atomically(key, (existing, now, pending) -> {
-      if (counted(existing) != null) {
+    return statistics.timed(timer, Timing.PUT, () -> entries.atomically(key, (existing, now, pending) -> {
+      if (statistics.counted(existing) != null) {
         return false;
       }
       entries.storeValue(key, value, null, pending);
@@ -368,7 +321,7 @@ final class CachetCache<K, V> implements Cache<K, V> {
   public boolean remove(K key) {
     checkOpen();
     checkKey(key);
-    return timed(Timing.REMOVE, () -> entries.atomically(key, (existing, now, pending) -> {
+    return statistics.timed(timer, Timing.REMOVE, () -> entries.atomically(key, (existing, now, pending) -> {
       integration.deleteThrough(key);
       if (existing == null) {
         return false;
@@ -383,8 +336,8 @@ final class CachetCache<K, V> implements Cache<K, V> {
     checkOpen();
     checkKey(key);
     checkValue(oldValue);
-    return timed(Timing.REMOVE, () -> entries.atomically(key, (existing, now, pending) -> {
-      if (counted(existing) == null) {
+    return statistics.timed(timer, Timing.REMOVE, () -> entries.atomically(key, (existing, now, pending) -> {
+      if (statistics.counted(existing) == null) {
         return false;
       }
       if (!existing.value().equals(oldValue)) {
@@ -401,9 +354,9 @@ final class CachetCache<K, V> implements Cache<K, V> {
   public @Nullable V getAndRemove(K key) {
     checkOpen();
     checkKey(key);
-    return timed(Timing.GET_AND_REMOVE, () -> entries.atomically(key, (existing, now, pending) -> {
+    return statistics.timed(timer, Timing.GET_AND_REMOVE, () -> entries.atomically(key, (existing, now, pending) -> {
       integration.deleteThrough(key);
-      if (counted(existing) == null) {
+      if (statistics.counted(existing) == null) {
         return null;
       }
       V previous = copy(existing.value());
@@ -418,8 +371,8 @@ final class CachetCache<K, V> implements Cache<K, V> {
     checkKey(key);
     checkValue(oldValue);
     checkValue(newValue);
-    return timed(Timing.GET_AND_PUT, () -> entries.atomically(key, (existing, now, pending) -> {
-      if (counted(existing) == null) {
+    return statistics.timed(timer, Timing.GET_AND_PUT, () -> entries.atomically(key, (existing, now, pending) -> {
+      if (statistics.counted(existing) == null) {
         return false;
       }
       if (!existing.value().equals(oldValue)) {
@@ -447,8 +400,8 @@ final class CachetCache<K, V> implements Cache<K, V> {
     checkOpen();
     checkKey(key);
     checkValue(value);
-    return timed(Timing.GET_AND_PUT, () -> entries.atomically(key, (existing, now, pending) -> {
-      if (counted(existing) != null) {
+    return statistics.timed(timer, Timing.GET_AND_PUT, () -> entries.atomically(key, (existing, now, pending) -> {
+      if (statistics.counted(existing) != null) {
         entries.storeValue(key, value, existing, pending);
       }
       return existing;
@@ -490,7 +443,7 @@ final class CachetCache<K, V> implements Cache<K, V> {
    * live entries go to the writer, otherwise all of them.
    */
   private void removeEntries(Collection<?> keys, boolean liveOnly) {
-    CacheWriterException failure = timed(Timing.REMOVE, () -> entries.removeAll(keys, liveOnly));
+    CacheWriterException failure = statistics.timed(timer, Timing.REMOVE, () -> entries.removeAll(keys, liveOnly));
     if (failure != null) {
       throw failure;
     }
@@ -526,7 +479,7 @@ final class CachetCache<K, V> implements Cache<K, V> {
     requireNonNull(entryProcessor, "entryProcessor");
     requireNonNull(arguments, "arguments");
     return entries.atomically(key, (existing, now, pending) -> {
-      counted(existing);
+      statistics.counted(existing);
       CachetMutableEntry<K, V> entry =
           new CachetMutableEntry<>(
               key,
@@ -613,26 +566,14 @@ final class CachetCache<K, V> implements Cache<K, V> {
   public void registerCacheEntryListener(CacheEntryListenerConfiguration<K, V> listenerConfiguration) {
     checkOpen();
     requireNonNull(listenerConfiguration, "cacheEntryListenerConfiguration");
-    synchronized (configuration) {
-      // Throws IllegalArgumentException for a configuration registered already.
-      configuration.addCacheEntryListenerConfiguration(listenerConfiguration);
-      try {
-        dispatcher.register(listenerConfiguration);
-      } catch (RuntimeException | Error e) {
-        configuration.removeCacheEntryListenerConfiguration(listenerConfiguration);
-        throw e;
-      }
-    }
+    control.register(listenerConfiguration);
   }
 
   @Override
   public void deregisterCacheEntryListener(CacheEntryListenerConfiguration<K, V> listenerConfiguration) {
     requireNonNull(listenerConfiguration, "cacheEntryListenerConfiguration");
     checkOpen();
-    synchronized (configuration) {
-      configuration.removeCacheEntryListenerConfiguration(listenerConfiguration);
-      dispatcher.deregister(listenerConfiguration);
-    }
+    control.deregister(listenerConfiguration);
   }
 
   @Override
@@ -648,26 +589,15 @@ final class CachetCache<K, V> implements Cache<K, V> {
 
   /** Returns a copy of the current configuration; changing it does not change the cache. */
   CachetConfiguration<K, V> configurationSnapshot() {
-    synchronized (configuration) {
-      return new CachetConfiguration<>(configuration);
-    }
+    return control.snapshot();
   }
 
   void enableStatistics(boolean enabled) {
-    synchronized (configuration) {
-      checkOpen(); // here: a shutdown that ran first has unregistered the MBeans for good
-      configuration.setStatisticsEnabled(enabled);
-      statistics.enable(enabled);
-      mbeans.statistics(enabled);
-    }
+    control.enableStatistics(enabled);
   }
 
   void enableManagement(boolean enabled) {
-    synchronized (configuration) {
-      checkOpen(); // here: a shutdown that ran first has unregistered the MBeans for good
-      configuration.setManagementEnabled(enabled);
-      mbeans.management(enabled);
-    }
+    control.enableManagement(enabled);
   }
 
   /** Returns the statistics, also when they are disabled; for tests. */
@@ -714,31 +644,12 @@ final class CachetCache<K, V> implements Cache<K, V> {
    * {@code destroy}) and every {@link Closeable} customization. Idempotent.
    */
   void shutdown(boolean destroy) {
-    synchronized (configuration) {
-      if (closed) {
-        return;
-      }
-      closed = true;
-      mbeans.unregisterAll();
+    closed = true;
+    if (!control.close()) {
+      return; // closed by another call
     }
     entries.close(destroy);
-    for (Object resource : integration.resources()) {
-      closeQuietly(resource);
-    }
-    for (EventDispatcher.Registration<K, V> registration : dispatcher.registrations()) {
-      closeQuietly(registration.listener);
-      closeQuietly(registration.filter);
-    }
-  }
-
-  private void closeQuietly(@Nullable Object resource) {
-    if (resource instanceof AutoCloseable closeable) {
-      try {
-        closeable.close();
-      } catch (Exception e) {
-        log.warn("Closing {} of cache '{}' failed", resource.getClass().getName(), name, e);
-      }
-    }
+    control.closeResources();
   }
 
   @Override
@@ -756,47 +667,6 @@ final class CachetCache<K, V> implements Cache<K, V> {
   @Override
   public String toString() {
     return "CachetCache{name=" + name + ", backend=" + entries.store().config().backend() + "}";
-  }
-
-  // ---------------------------------------------------------------- operation skeletons
-
-  /** The statistics timings an operation records. */
-  private enum Timing {
-    GET, PUT, REMOVE, GET_AND_PUT, GET_AND_REMOVE
-  }
-
-  /** Runs {@code operation} and, when it succeeds and statistics are on, records its time. */
-  private <R> R timed(Timing timing, Supplier<R> operation) {
-    if (!statistics.isEnabled()) {
-      return operation.get();
-    }
-    long start = timer.read();
-    R result = operation.get();
-    long elapsed = timer.read() - start;
-    switch (timing) {
-      case GET -> statistics.recordGetTime(elapsed);
-      case PUT -> statistics.recordPutTime(elapsed);
-      case REMOVE -> statistics.recordRemoveTime(elapsed);
-      case GET_AND_PUT -> {
-        statistics.recordGetTime(elapsed);
-        statistics.recordPutTime(elapsed);
-      }
-      case GET_AND_REMOVE -> {
-        statistics.recordGetTime(elapsed);
-        statistics.recordRemoveTime(elapsed);
-      }
-    }
-    return result;
-  }
-
-  /** Counts a lookup's hit or miss; returns {@code entry}. */
-  private @Nullable Expirable counted(@Nullable Expirable entry) {
-    if (entry != null) {
-      statistics.recordHits(1);
-    } else {
-      statistics.recordMisses(1);
-    }
-    return entry;
   }
 
   // ---------------------------------------------------------------- small helpers

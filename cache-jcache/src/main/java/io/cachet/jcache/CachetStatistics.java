@@ -1,7 +1,10 @@
 package io.cachet.jcache;
 
+import io.cachet.Ticker;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Supplier;
 import javax.cache.management.CacheStatisticsMXBean;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The JCache statistics of one cache, registered as its {@code CacheStatistics} MXBean while
@@ -31,6 +34,45 @@ final class CachetStatistics implements CacheStatisticsMXBean {
 
   void enable(boolean enabled) {
     this.enabled = enabled;
+  }
+
+  /** The times an operation records. */
+  enum Timing {
+    GET, PUT, REMOVE, GET_AND_PUT, GET_AND_REMOVE
+  }
+
+  /** Runs {@code operation} and, when it succeeds and statistics are on, records its time on {@code timer}. */
+  <R> R timed(Ticker timer, Timing timing, Supplier<R> operation) {
+    if (!enabled) {
+      return operation.get();
+    }
+    long start = timer.read();
+    R result = operation.get();
+    long elapsed = timer.read() - start;
+    switch (timing) {
+      case GET -> recordGetTime(elapsed);
+      case PUT -> recordPutTime(elapsed);
+      case REMOVE -> recordRemoveTime(elapsed);
+      case GET_AND_PUT -> {
+        recordGetTime(elapsed);
+        recordPutTime(elapsed);
+      }
+      case GET_AND_REMOVE -> {
+        recordGetTime(elapsed);
+        recordRemoveTime(elapsed);
+      }
+    }
+    return result;
+  }
+
+  /** Counts a lookup's hit (an entry) or miss ({@code null}); returns {@code entry}. */
+  <T> @Nullable T counted(@Nullable T entry) {
+    if (entry != null) {
+      recordHits(1);
+    } else {
+      recordMisses(1);
+    }
+    return entry;
   }
 
   void recordHits(long count) {

@@ -406,10 +406,14 @@ final class CachetCacheConcurrencyTest {
   void enableStatisticsOrManagement_racingClose_neverLeavesAnMBeanBehind(Bean bean) throws Exception {
     Cache<String, String> cache = manager.createCache("race", config(String.class, String.class, EventExecutor.SAME_THREAD));
     CachetCache<?, ?> cachet = cache.unwrap(CachetCache.class);
-    // The lock the cache takes for its configuration and MBeans; held here to order the race.
-    java.lang.reflect.Field field = CachetCache.class.getDeclaredField("configuration");
+    // The lock the cache takes for its configuration and MBeans (CacheControl's configuration);
+    // held here to order the race.
+    java.lang.reflect.Field controlField = CachetCache.class.getDeclaredField("control");
+    controlField.setAccessible(true);
+    Object control = controlField.get(cachet);
+    java.lang.reflect.Field field = CacheControl.class.getDeclaredField("configuration");
     field.setAccessible(true);
-    Object lock = field.get(cachet);
+    Object lock = field.get(control);
     ExecutorService threads = pool(1);
     AtomicReference<Thread> enabling = new AtomicReference<>();
     Future<?> enable;
