@@ -118,9 +118,11 @@ final class CacheControl<K, V> {
    * Adds a listener to the configuration and starts delivering to it.
    *
    * @throws IllegalArgumentException for a configuration registered already
+   * @throws IllegalStateException once the cache is closed (its listeners are closed for good)
    */
   void register(CacheEntryListenerConfiguration<K, V> listenerConfiguration) {
     synchronized (configuration) {
+      checkOpen(); // here: a listener created after the shutdown closed the others would never be closed
       configuration.addCacheEntryListenerConfiguration(listenerConfiguration);
       try {
         dispatcher.register(listenerConfiguration);

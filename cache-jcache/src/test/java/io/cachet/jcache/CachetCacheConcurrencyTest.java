@@ -427,7 +427,7 @@ final class CachetCacheConcurrencyTest {
           cachet.enableManagement(true);
         }
       });
-      // The enabling thread checked that the cache is open, and waits for the lock...
+      // The enabling thread waits for the lock, to check that the cache is open under it...
       await().atMost(DEADLINE).until(() -> enabling.get() != null && enabling.get().getState() == Thread.State.BLOCKED);
       cache.close(); // ...while the cache closes (this thread holds the lock already)
     }
@@ -440,6 +440,69 @@ final class CachetCacheConcurrencyTest {
       }
     }).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
     assertThat(registered("race")).isEmpty();
+  }
+
+  /**
+   * A listener registered while the cache shuts down: either the shutdown closes it with the
+   * others, or the registration fails and creates nothing; never a listener left open.
+   */
+  @Test
+  void registerListener_racingClose_neverLeavesAListenerOpen() throws Exception {
+    Cache<String, String> cache = manager.createCache("race-listener", config(String.class, String.class, EventExecutor.SAME_THREAD));
+    CachetCache<?, ?> cachet = cache.unwrap(CachetCache.class);
+    java.lang.reflect.Field controlField = CachetCache.class.getDeclaredField("control");
+    controlField.setAccessible(true);
+    java.lang.reflect.Field field = CacheControl.class.getDeclaredField("configuration");
+    field.setAccessible(true);
+    Object lock = field.get(controlField.get(cachet));
+    AtomicInteger created = new AtomicInteger();
+    AtomicInteger closedListeners = new AtomicInteger();
+    Factory<CacheEntryCreatedListener<String, String>> factory = () -> {
+      created.incrementAndGet();
+      return new ClosingListener(closedListeners);
+    };
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    MutableCacheEntryListenerConfiguration<String, String> listener =
+        new MutableCacheEntryListenerConfiguration(factory, null, false, true);
+    ExecutorService threads = pool(1);
+    AtomicReference<Thread> registering = new AtomicReference<>();
+    Future<?> register;
+
+    synchronized (lock) {
+      register = threads.submit(() -> {
+        registering.set(Thread.currentThread());
+        cache.registerCacheEntryListener(listener);
+      });
+      // The registering thread passed the open check outside the lock and waits for it...
+      await().atMost(DEADLINE).until(() -> registering.get() != null && registering.get().getState() == Thread.State.BLOCKED);
+      cache.close(); // ...while the cache closes (this thread holds the lock already)
+    }
+
+    assertThatThrownBy(() -> {
+      try {
+        register.get(20, TimeUnit.SECONDS);
+      } catch (java.util.concurrent.ExecutionException e) {
+        throw e.getCause();
+      }
+    }).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+    assertThat(closedListeners).as("every listener created is closed").hasValue(created.get());
+  }
+
+  /** A created-event listener that counts its close. */
+  private static final class ClosingListener implements CacheEntryCreatedListener<String, String>, java.io.Closeable {
+    private final AtomicInteger closed;
+
+    ClosingListener(AtomicInteger closed) {
+      this.closed = closed;
+    }
+
+    @Override
+    public void onCreated(Iterable<CacheEntryEvent<? extends String, ? extends String>> events) {}
+
+    @Override
+    public void close() {
+      closed.incrementAndGet();
+    }
   }
 
   /** The two MXBeans of a cache. */
