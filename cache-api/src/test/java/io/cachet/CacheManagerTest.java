@@ -162,9 +162,12 @@ final class CacheManagerTest {
     CacheManager manager = CacheManager.builder().provider(slow).build();
     CompletableFuture<Cache<String, String>> creating =
         CompletableFuture.supplyAsync(() -> manager.create(CacheConfig.builder("s").backend("slow").build()));
-    assertThat(started.await(10, TimeUnit.SECONDS)).isTrue();
-    manager.close();
-    release.countDown();
+    try {
+      assertThat(started.await(10, TimeUnit.SECONDS)).isTrue();
+      manager.close();
+    } finally {
+      release.countDown();
+    }
     assertThatThrownBy(() -> creating.get(10, TimeUnit.SECONDS))
         .hasCauseInstanceOf(IllegalStateException.class)
         .hasRootCauseMessage("the cache manager was closed while shared resource slow-client was starting");
