@@ -406,39 +406,14 @@ final class CachetCacheConcurrencyTest {
   void enableStatisticsOrManagement_racingClose_neverLeavesAnMBeanBehind(Bean bean) throws Exception {
     Cache<String, String> cache = manager.createCache("race", config(String.class, String.class, EventExecutor.SAME_THREAD));
     CachetCache<?, ?> cachet = cache.unwrap(CachetCache.class);
-    // The lock the cache takes for its configuration and MBeans (CacheControl's configuration);
-    // held here to order the race.
-    java.lang.reflect.Field controlField = CachetCache.class.getDeclaredField("control");
-    controlField.setAccessible(true);
-    Object control = controlField.get(cachet);
-    java.lang.reflect.Field field = CacheControl.class.getDeclaredField("configuration");
-    field.setAccessible(true);
-    Object lock = field.get(control);
-    ExecutorService threads = pool(1);
-    AtomicReference<Thread> enabling = new AtomicReference<>();
-    Future<?> enable;
-
-    synchronized (lock) {
-      enable = threads.submit(() -> {
-        enabling.set(Thread.currentThread());
-        if (bean == Bean.STATISTICS) {
-          cachet.enableStatistics(true);
-        } else {
-          cachet.enableManagement(true);
-        }
-      });
-      // The enabling thread waits for the lock, to check that the cache is open under it...
-      await().atMost(DEADLINE).until(() -> enabling.get() != null && enabling.get().getState() == Thread.State.BLOCKED);
-      cache.close(); // ...while the cache closes (this thread holds the lock already)
-    }
-
-    assertThatThrownBy(() -> {
-      try {
-        enable.get(20, TimeUnit.SECONDS);
-      } catch (java.util.concurrent.ExecutionException e) {
-        throw e.getCause();
+    Throwable failure = whileClosing(cache, () -> {
+      if (bean == Bean.STATISTICS) {
+        cachet.enableStatistics(true);
+      } else {
+        cachet.enableManagement(true);
       }
-    }).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+    });
+    assertThat(failure).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
     assertThat(registered("race")).isEmpty();
   }
 
@@ -449,12 +424,6 @@ final class CachetCacheConcurrencyTest {
   @Test
   void registerListener_racingClose_neverLeavesAListenerOpen() throws Exception {
     Cache<String, String> cache = manager.createCache("race-listener", config(String.class, String.class, EventExecutor.SAME_THREAD));
-    CachetCache<?, ?> cachet = cache.unwrap(CachetCache.class);
-    java.lang.reflect.Field controlField = CachetCache.class.getDeclaredField("control");
-    controlField.setAccessible(true);
-    java.lang.reflect.Field field = CacheControl.class.getDeclaredField("configuration");
-    field.setAccessible(true);
-    Object lock = field.get(controlField.get(cachet));
     AtomicInteger created = new AtomicInteger();
     AtomicInteger closedListeners = new AtomicInteger();
     Factory<CacheEntryCreatedListener<String, String>> factory = () -> {
@@ -464,28 +433,40 @@ final class CachetCacheConcurrencyTest {
     @SuppressWarnings({"unchecked", "rawtypes"})
     MutableCacheEntryListenerConfiguration<String, String> listener =
         new MutableCacheEntryListenerConfiguration(factory, null, false, true);
-    ExecutorService threads = pool(1);
-    AtomicReference<Thread> registering = new AtomicReference<>();
-    Future<?> register;
+    assertThat(whileClosing(cache, () -> cache.registerCacheEntryListener(listener)))
+        .isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+    assertThat(closedListeners).as("every listener created is closed").hasValue(created.get());
+  }
 
+  /**
+   * Runs {@code action} on another thread so that it waits for the lock the cache takes for its
+   * configuration, MBeans and listeners (CacheControl's configuration, held here), while the cache
+   * closes; returns what {@code action} threw, or null.
+   */
+  private Throwable whileClosing(Cache<String, String> cache, Runnable action) throws Exception {
+    java.lang.reflect.Field controlField = CachetCache.class.getDeclaredField("control");
+    controlField.setAccessible(true);
+    java.lang.reflect.Field field = CacheControl.class.getDeclaredField("configuration");
+    field.setAccessible(true);
+    Object lock = field.get(controlField.get(cache.unwrap(CachetCache.class)));
+    ExecutorService threads = pool(1);
+    AtomicReference<Thread> acting = new AtomicReference<>();
+    Future<?> done;
     synchronized (lock) {
-      register = threads.submit(() -> {
-        registering.set(Thread.currentThread());
-        cache.registerCacheEntryListener(listener);
+      done = threads.submit(() -> {
+        acting.set(Thread.currentThread());
+        action.run();
       });
-      // The registering thread passed the open check outside the lock and waits for it...
-      await().atMost(DEADLINE).until(() -> registering.get() != null && registering.get().getState() == Thread.State.BLOCKED);
+      // The action passed any open check made outside the lock and waits for it...
+      await().atMost(DEADLINE).until(() -> acting.get() != null && acting.get().getState() == Thread.State.BLOCKED);
       cache.close(); // ...while the cache closes (this thread holds the lock already)
     }
-
-    assertThatThrownBy(() -> {
-      try {
-        register.get(20, TimeUnit.SECONDS);
-      } catch (java.util.concurrent.ExecutionException e) {
-        throw e.getCause();
-      }
-    }).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
-    assertThat(closedListeners).as("every listener created is closed").hasValue(created.get());
+    try {
+      done.get(20, TimeUnit.SECONDS);
+      return null;
+    } catch (java.util.concurrent.ExecutionException e) {
+      return e.getCause();
+    }
   }
 
   /** A created-event listener that counts its close. */
