@@ -1,17 +1,38 @@
 package io.cachet.servers;
 
+import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.util.ArrayList;
-import java.util.List;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * Free TCP ports, found by binding port 0. Another process may take one before the server that
- * is given it binds it; {@link RedisProcess} retries with another port when that happens.
+ * Free TCP ports for servers that are told their port before they bind it.
+ *
+ * <p>A port found by binding port 0 comes from the kernel's ephemeral range, which the kernel
+ * also hands to every outgoing connection and every other {@code bind(0)}: between the probe and
+ * the server's own bind, a Kafka client's connection or another server can take it. So the ports
+ * given out here are picked from below that range ({@code /proc/sys/net/ipv4/ip_local_port_range},
+ * 32768 when it cannot be read), where the kernel never assigns ports by itself, and far enough
+ * below it that a Redis Cluster node's bus port (port + 10000) is outside it too. Each JVM walks
+ * that range from a random start, so it does not give the same port twice until it has walked it
+ * all, and two JVMs rarely probe the same port at once. When that range is too small, ports come
+ * from {@code bind(0)}. {@link RedisProcess} still retries with another port when a bind fails.
  */
 public final class Ports {
+
+    /** The lowest port handed out; well above the registered services most hosts run. */
+    static final int LOWEST = 15_000;
+    /** Room above a port for the Redis Cluster bus port, which is the port + 10000. */
+    static final int BUS_OFFSET = 10_000;
+    private static final int MIN_RANGE = 1_000;
+    private static final int DEFAULT_EPHEMERAL_LOW = 32_768;
+    private static final Range RANGE = Range.belowEphemeral(ephemeralLow());
 
     private Ports() {}
 
@@ -27,26 +48,86 @@ public final class Ports {
         if (count < 0) {
             throw new IllegalArgumentException("count must be >= 0, was " + count);
         }
-        // All probes stay open until every port is picked, so the ports are distinct.
-        List<ServerSocket> sockets = new ArrayList<>();
+        InetAddress address;
         try {
-            int[] ports = new int[count];
-            for (int i = 0; i < count; i++) {
-                ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName(host));
-                sockets.add(socket);
-                ports[i] = socket.getLocalPort();
-            }
-            return ports;
+            address = InetAddress.getByName(host);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot find free ports on " + host, e);
-        } finally {
-            for (ServerSocket socket : sockets) {
-                try {
-                    socket.close();
-                } catch (IOException ignored) {
-                    // The probe socket is gone either way.
+            throw new UncheckedIOException("cannot resolve " + host, e);
+        }
+        int[] ports = new int[count];
+        for (int i = 0; i < count; i++) {
+            ports[i] = RANGE == null ? ephemeral(address) : RANGE.next(address);
+        }
+        return ports;
+    }
+
+    /** The first port of the kernel's ephemeral range, or the Linux default when unknown. */
+    static int ephemeralLow() {
+        Path range = Path.of("/proc/sys/net/ipv4/ip_local_port_range");
+        // Read by line: some kernels' procfs report a size that makes a whole-file read stop short.
+        try (BufferedReader reader = Files.newBufferedReader(range, StandardCharsets.US_ASCII)) {
+            String line = reader.readLine();
+            return Integer.parseInt(line.trim().split("\\s+")[0]);
+        } catch (IOException | RuntimeException e) {
+            return DEFAULT_EPHEMERAL_LOW;
+        }
+    }
+
+    /** Whether {@code port} can be bound on {@code address} right now. */
+    static boolean bindable(InetAddress address, int port) {
+        try (ServerSocket socket = new ServerSocket()) {
+            socket.bind(new InetSocketAddress(address, port), 1);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static int ephemeral(InetAddress address) {
+        try (ServerSocket socket = new ServerSocket(0, 1, address)) {
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot find a free port on " + address, e);
+        }
+    }
+
+    /** The ports [{@code low}, {@code high}), walked in order from a random start. */
+    static final class Range {
+        private final int low;
+        private final int size;
+        private int cursor; // guarded by this
+
+        Range(int low, int high) {
+            this.low = low;
+            this.size = high - low;
+            this.cursor = ThreadLocalRandom.current().nextInt(size);
+        }
+
+        /** The range below {@code ephemeralLow} that leaves room for bus ports, or null when too small. */
+        static Range belowEphemeral(int ephemeralLow) {
+            int high = Math.min(ephemeralLow, 65_536) - BUS_OFFSET;
+            return high - LOWEST >= MIN_RANGE ? new Range(LOWEST, high) : null;
+        }
+
+        int low() {
+            return low;
+        }
+
+        int high() {
+            return low + size;
+        }
+
+        /** The next port of the range that can be bound on {@code address} now. */
+        synchronized int next(InetAddress address) {
+            for (int tried = 0; tried < size; tried++) {
+                int port = low + cursor;
+                cursor = (cursor + 1) % size;
+                if (bindable(address, port)) {
+                    return port;
                 }
             }
+            throw new UncheckedIOException(new IOException(
+                    "no free port in [" + low + ", " + high() + ") on " + address));
         }
     }
 }

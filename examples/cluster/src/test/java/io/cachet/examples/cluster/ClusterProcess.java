@@ -127,10 +127,10 @@ final class ClusterProcess implements AutoCloseable {
   }
 
   private void awaitAllReady(int nodes) {
-    await().atMost(READY_TIMEOUT).pollInterval(Duration.ofMillis(200)).ignoreExceptions().until(() -> {
-      if (!process.isAlive()) {
-        throw new AssertionError("the launcher exited with " + process.exitValue());
-      }
+    // The launcher exits when it cannot start (a port taken, say): fail then, not after the timeout.
+    await().atMost(READY_TIMEOUT).pollInterval(Duration.ofMillis(200))
+        .failFast("the launcher exited", () -> !process.isAlive())
+        .ignoreExceptions().until(() -> {
       JsonNode all = admin("GET", "/admin/nodes").json().get("nodes");
       if (all.size() != nodes) {
         return false;
