@@ -75,7 +75,17 @@ final class Applier<K, V> {
   private volatile CountDownLatch readyLatch = new CountDownLatch(1);
   private final Thread applier;
   /** Batches polled by the fetch thread, waiting to be applied; a few, so memory stays bounded. */
+  /**
+   * How long closing the consumer waits. Its close sends each broker a request that ends the
+   * consumer's fetch session; the broker ends the session when the request arrives but answers it
+   * only after {@code fetch.max.wait.ms} (no data is coming), and a longer timeout would wait for
+   * that answer on every cache close. This is enough for the request to be written.
+   */
+  static final Duration CONSUMER_CLOSE_TIMEOUT = Duration.ofMillis(20);
+
   private final BlockingQueue<Fetched> fetched = new ArrayBlockingQueue<>(4);
+  /** Put in {@link #fetched} by {@link #stop} so the apply thread stops now, not after its poll timeout. */
+  private static final Fetched STOP = new Fetched(ConsumerRecords.empty(), new long[0], 0, null);
   private volatile @Nullable Thread fetcher;
   private volatile boolean consumerOwnedByFetcher;
 
@@ -176,6 +186,9 @@ final class Applier<K, V> {
       while (!closed.get() && applierFailure == null) {
         holdWhileTestAsks();
         Fetched batch = fetched.poll(100, TimeUnit.MILLISECONDS);
+        if (batch == STOP) {
+          break;
+        }
         beat();
         long now = clock.millis();
         if (batch != null && batch.rebuild() != null) {
@@ -274,7 +287,7 @@ final class Applier<K, V> {
 
   private void closeConsumer() {
     try {
-      consumer.close(Duration.ofSeconds(2));
+      consumer.close(CONSUMER_CLOSE_TIMEOUT);
     } catch (RuntimeException e) {
       LOG.debug("Closing the consumer of cache '{}' failed", name, e);
     }
@@ -495,13 +508,15 @@ final class Applier<K, V> {
   }
 
   /**
-   * Stops both threads once {@code closed} is set: wakes the consumer (the fetch thread sees
-   * {@code closed} within 100 ms wherever it waits) and waits up to 30 s for each (the apply thread writes the snapshot, the fetch thread closes
+   * Stops both threads once {@code closed} is set: wakes the consumer and the apply thread's wait
+   * for a batch (the fetch thread sees {@code closed} within 100 ms wherever else it waits) and waits up to 30 s for each (the apply thread writes the snapshot, the fetch thread closes
    * the consumer).
    */
   void stop() throws InterruptedException {
     // Not an interrupt: an interrupted thread cannot close the consumer (InterruptException).
     consumer.wakeup();
+    // Wakes the apply thread from its wait for a batch; when the queue is full it is not waiting.
+    fetched.offer(STOP);
     Thread fetch = fetcher;
     applier.join(TimeUnit.SECONDS.toMillis(30));
     if (fetch != null) {

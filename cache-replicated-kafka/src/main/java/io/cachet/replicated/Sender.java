@@ -41,6 +41,9 @@ final class Sender {
   /** A record waiting to be sent; {@code abandoned} says its write has already failed. */
   private record Outgoing(ProducerRecord<byte[], byte[]> record, Callback callback, BooleanSupplier abandoned) {}
 
+  /** Put in the queue by {@link #close} so the send thread stops now, not after its poll timeout. */
+  private static final Outgoing STOP = new Outgoing(null, null, () -> true);
+
   Sender(String name, KafkaProducer<byte[], byte[]> producer) {
     this.name = name;
     this.producer = producer;
@@ -75,6 +78,9 @@ final class Sender {
         Thread.currentThread().interrupt();
         return;
       }
+      if (next == STOP) {
+        return;
+      }
       if (next == null || next.abandoned().getAsBoolean()) {
         continue;
       }
@@ -103,6 +109,8 @@ final class Sender {
     } catch (RuntimeException e) {
       LOG.debug("Closing the producer of cache '{}' failed", name, e);
     }
+    // Wakes the send thread from its wait for a record; when the queue is full it is not waiting.
+    queue.offer(STOP);
     try {
       thread.join(TimeUnit.SECONDS.toMillis(5));
     } catch (InterruptedException e) {
