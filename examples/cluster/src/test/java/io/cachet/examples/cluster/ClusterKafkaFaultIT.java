@@ -52,6 +52,12 @@ final class ClusterKafkaFaultIT {
   /** A read of an existing key on a node cut off from Kafka: milliseconds, bounded generously for a loaded machine. */
   private static final double READ_ANSWERS_WITHIN_SECONDS = 0.5;
   private static final Duration CONVERGE = Duration.ofSeconds(60);
+  /**
+   * Each writer waits this long after an acknowledged write: a few hundred writes a second over
+   * the writers, so a fault still spans thousands of them while the checks that read every
+   * acknowledged key back from every node stay short.
+   */
+  private static final long WRITE_PAUSE_MILLIS = 5;
 
   private static final List<TcpRelay> relays = new ArrayList<>();
   private static TcpRelay readinessRelay;
@@ -147,6 +153,7 @@ final class ClusterKafkaFaultIT {
         outcomes.add(new double[] {(start - origin) / 1e9, (end - start) / 1e9, status});
         if (status == 201) {
           acknowledged.put(key, value);
+          pause(WRITE_PAUSE_MILLIS);
         } else {
           pause(100);
         }
