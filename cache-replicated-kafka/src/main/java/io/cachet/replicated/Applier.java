@@ -74,15 +74,19 @@ final class Applier<K, V> {
   /** Counted down once ready (or failed, or closed); replaced when the replica is rebuilt. */
   private volatile CountDownLatch readyLatch = new CountDownLatch(1);
   private final Thread applier;
-  /** Batches polled by the fetch thread, waiting to be applied; a few, so memory stays bounded. */
   /**
    * How long closing the consumer waits. Its close sends each broker a request that ends the
-   * consumer's fetch session; the broker ends the session when the request arrives but answers it
-   * only after {@code fetch.max.wait.ms} (no data is coming), and a longer timeout would wait for
-   * that answer on every cache close. This is enough for the request to be written.
+   * consumer's fetch session and waits for the answer; the broker takes one request per
+   * connection at a time, so that answer comes only after the fetch already in flight, which the
+   * broker holds up to {@code fetch.max.wait.ms} when no data comes. A longer timeout would wait
+   * that out on every cache close; this one is enough to write the request. Should it not be
+   * written in time, the broker keeps the session until it evicts it (idle sessions become
+   * evictable after {@code min.incremental.fetch.session.eviction.ms}, 120 s by default): later
+   * fetches of other clients stay correct. The consumer's sockets and threads are closed either way.
    */
   static final Duration CONSUMER_CLOSE_TIMEOUT = Duration.ofMillis(20);
 
+  /** Batches polled by the fetch thread, waiting to be applied; a few, so memory stays bounded. */
   private final BlockingQueue<Fetched> fetched = new ArrayBlockingQueue<>(4);
   /** Put in {@link #fetched} by {@link #stop} so the apply thread stops now, not after its poll timeout. */
   private static final Fetched STOP = new Fetched(ConsumerRecords.empty(), new long[0], 0, null);
@@ -509,16 +513,19 @@ final class Applier<K, V> {
 
   /**
    * Stops both threads once {@code closed} is set: wakes the consumer and the apply thread's wait
-   * for a batch (the fetch thread sees {@code closed} within 100 ms wherever else it waits) and waits up to 30 s for each (the apply thread writes the snapshot, the fetch thread closes
-   * the consumer).
+   * for a batch (the fetch thread sees {@code closed} within 100 ms wherever else it waits) and
+   * waits up to 30 s for each (the apply thread writes the snapshot, the fetch thread closes the
+   * consumer).
    */
   void stop() throws InterruptedException {
     // Not an interrupt: an interrupted thread cannot close the consumer (InterruptException).
     consumer.wakeup();
     // Wakes the apply thread from its wait for a batch; when the queue is full it is not waiting.
     fetched.offer(STOP);
-    Thread fetch = fetcher;
     applier.join(TimeUnit.SECONDS.toMillis(30));
+    // Read after the join: an apply thread still starting up when close began may have started
+    // the fetch thread since (it stops at once, seeing closed), and it is that field's only writer.
+    Thread fetch = fetcher;
     if (fetch != null) {
       fetch.join(TimeUnit.SECONDS.toMillis(30));
     }

@@ -103,14 +103,14 @@ final class Sender {
    */
   void close() {
     stopping = true;
+    // Wakes the send thread from its wait for a record; when the queue is full it is not waiting.
+    queue.offer(STOP);
     try {
       // Also wakes a send blocked on metadata.
       producer.close(Duration.ofSeconds(5));
     } catch (RuntimeException e) {
       LOG.debug("Closing the producer of cache '{}' failed", name, e);
     }
-    // Wakes the send thread from its wait for a record; when the queue is full it is not waiting.
-    queue.offer(STOP);
     try {
       thread.join(TimeUnit.SECONDS.toMillis(5));
     } catch (InterruptedException e) {

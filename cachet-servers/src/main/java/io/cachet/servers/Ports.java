@@ -9,7 +9,10 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Free TCP ports for servers that are told their port before they bind it.
@@ -19,7 +22,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * the server's own bind, a Kafka client's connection or another server can take it. So the ports
  * given out here are picked from below that range ({@code /proc/sys/net/ipv4/ip_local_port_range},
  * 32768 when it cannot be read), where the kernel never assigns ports by itself, and far enough
- * below it that a Redis Cluster node's bus port (port + 10000) is outside it too. Each JVM walks
+ * below it that a Redis Cluster node's bus port (port + 10000) is outside it too, and outside the
+ * ports handed out. Each JVM walks
  * that range from a random start, so it does not give the same port twice until it has walked it
  * all, and two JVMs rarely probe the same port at once. When that range is too small, ports come
  * from {@code bind(0)}. {@link RedisProcess} still retries with another port when a bind fails.
@@ -32,7 +36,7 @@ public final class Ports {
     static final int BUS_OFFSET = 10_000;
     private static final int MIN_RANGE = 1_000;
     private static final int DEFAULT_EPHEMERAL_LOW = 32_768;
-    private static final Range RANGE = Range.belowEphemeral(ephemeralLow());
+    private static final @Nullable Range RANGE = Range.belowEphemeral(ephemeralLow());
 
     private Ports() {}
 
@@ -43,6 +47,7 @@ public final class Ports {
      * @param count how many ports
      * @return the ports
      * @throws UncheckedIOException when {@code host} has no free port or cannot be bound
+     * @throws IllegalArgumentException when {@code count} is negative or more than the range holds
      */
     public static int[] free(String host, int count) {
         if (count < 0) {
@@ -54,11 +59,7 @@ public final class Ports {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot resolve " + host, e);
         }
-        int[] ports = new int[count];
-        for (int i = 0; i < count; i++) {
-            ports[i] = RANGE == null ? ephemeral(address) : RANGE.next(address);
-        }
-        return ports;
+        return RANGE == null ? ephemeral(address, count) : RANGE.next(address, count);
     }
 
     /** The first port of the kernel's ephemeral range, or the Linux default when unknown. */
@@ -83,11 +84,27 @@ public final class Ports {
         }
     }
 
-    private static int ephemeral(InetAddress address) {
-        try (ServerSocket socket = new ServerSocket(0, 1, address)) {
-            return socket.getLocalPort();
+    /** {@code count} ports from {@code bind(0)}, every probe held until all are picked so they differ. */
+    static int[] ephemeral(InetAddress address, int count) {
+        List<ServerSocket> probes = new ArrayList<>();
+        try {
+            int[] ports = new int[count];
+            for (int i = 0; i < count; i++) {
+                ServerSocket probe = new ServerSocket(0, 1, address);
+                probes.add(probe);
+                ports[i] = probe.getLocalPort();
+            }
+            return ports;
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot find a free port on " + address, e);
+            throw new UncheckedIOException("cannot find free ports on " + address, e);
+        } finally {
+            for (ServerSocket probe : probes) {
+                try {
+                    probe.close();
+                } catch (IOException ignored) {
+                    // The probe is gone either way.
+                }
+            }
         }
     }
 
@@ -103,9 +120,12 @@ public final class Ports {
             this.cursor = ThreadLocalRandom.current().nextInt(size);
         }
 
-        /** The range below {@code ephemeralLow} that leaves room for bus ports, or null when too small. */
-        static Range belowEphemeral(int ephemeralLow) {
-            int high = Math.min(ephemeralLow, 65_536) - BUS_OFFSET;
+        /**
+         * The range below {@code ephemeralLow} whose bus ports (port + 10000) lie below
+         * {@code ephemeralLow} and outside the range itself, or null when that is too small.
+         */
+        static @Nullable Range belowEphemeral(int ephemeralLow) {
+            int high = Math.min(Math.min(ephemeralLow, 65_536) - BUS_OFFSET, LOWEST + BUS_OFFSET);
             return high - LOWEST >= MIN_RANGE ? new Range(LOWEST, high) : null;
         }
 
@@ -115,6 +135,19 @@ public final class Ports {
 
         int high() {
             return low + size;
+        }
+
+        /** The next {@code count} ports of the range that can be bound on {@code address} now. */
+        synchronized int[] next(InetAddress address, int count) {
+            if (count > size) {
+                throw new IllegalArgumentException(
+                        "asked for " + count + " ports; [" + low + ", " + high() + ") has " + size);
+            }
+            int[] ports = new int[count];
+            for (int i = 0; i < count; i++) {
+                ports[i] = next(address);
+            }
+            return ports;
         }
 
         /** The next port of the range that can be bound on {@code address} now. */

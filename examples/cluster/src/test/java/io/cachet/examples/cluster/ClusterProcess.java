@@ -129,7 +129,11 @@ final class ClusterProcess implements AutoCloseable {
   private void awaitAllReady(int nodes) {
     // The launcher exits when it cannot start (a port taken, say): fail then, not after the timeout.
     await().atMost(READY_TIMEOUT).pollInterval(Duration.ofMillis(200))
-        .failFast("the launcher exited", () -> !process.isAlive())
+        .failFast("the launcher exited", () -> {
+          if (!process.isAlive()) {
+            throw new AssertionError("exit code " + process.exitValue());
+          }
+        })
         .ignoreExceptions().until(() -> {
       JsonNode all = admin("GET", "/admin/nodes").json().get("nodes");
       if (all.size() != nodes) {
