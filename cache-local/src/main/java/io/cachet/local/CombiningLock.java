@@ -95,15 +95,6 @@ final class CombiningLock<R> {
     }
   }
 
-  /**
-   * Releases the lock without serving the published requests. Their waiters take the lock
-   * themselves when they find it free, so nothing waits forever; for a holder that must not run
-   * requests now (one that would wait on its caller).
-   */
-  void release() {
-    INTS.setRelease(word, WORD, 0);
-  }
-
   /** Runs {@code request} under the lock, here or on the holder's thread, and returns its response. */
   Object serve(R request) {
     if (tryLock()) {

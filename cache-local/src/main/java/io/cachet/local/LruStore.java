@@ -44,8 +44,9 @@ import org.jspecify.annotations.Nullable;
  *       read the value from before it, or sees the mark, waits and looks the key up again. A
  *       victim read just before its mark is spared and the next least recent key considered
  *       ({@link #insert}).
- *   <li>A hit that finds its entry expired, and every hit of a cache with {@code
- *       expireAfterAccess} or {@code refreshAfterWrite}, is a request to the lock ({@link
+ *   <li>A hit that finds its entry expired, the ring full or hits routed to the lock, and every
+ *       hit of a cache with {@code expireAfterAccess} or {@code refreshAfterWrite}, is a request
+ *       to the lock ({@link
  *       #serveRead}): the holder runs the published requests before releasing (flat combining),
  *       checks the deadline, moves the node (or removes it) and hands back its value in one step.
  *   <li>Insertion and the eviction it causes are one step for lock-free lookups too: the new node

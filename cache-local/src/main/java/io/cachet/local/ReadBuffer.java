@@ -9,28 +9,30 @@ import org.jspecify.annotations.Nullable;
 /**
  * The hits of an {@link LruStore} not yet applied to its recency order: a bounded ring of
  * sequence-numbered slots, filled without the cache's lock and drained, in sequence order and
- * under the lock, by whichever thread holds it. Nothing is ever dropped: a read waits for room.
+ * under the lock, by whichever thread holds it. Nothing is ever dropped: a hit that finds the ring
+ * full is served under the lock instead.
  *
  * <h2>Protocol</h2>
  *
  * <ul>
- *   <li>{@link #claim()} takes the next sequence number (one atomic add on the tail). The claim is
- *       the read's point in the order of hits: reads are applied in claim order.
- *   <li>A claimed slot may still hold a read {@link #CAPACITY} claims older that nobody has
- *       drained: {@link #hasRoom} says whether it is free, and until it is the reader either drains
- *       (holding the lock) or waits for the holder to drain.
+ *   <li>{@link #claim()} takes the next sequence number (a CAS on the tail), but only while its
+ *       slot is free: the claim {@link #CAPACITY} before it has been drained. The claim is the
+ *       read's point in the order of hits: reads are applied in claim order. A reader that finds
+ *       the ring full claims nothing, and its hit is served under the lock ({@link #SERVE}), by
+ *       itself or by the holder, after a drain of the ring.
  *   <li>{@link #publish} fills the claimed slot with the node read, or with {@link #SKIP} for a
- *       claim that read nothing. Every claim is published exactly once, and a reader publishes
- *       before it waits for anything but room, so a drain waiting for a slot always ends.
+ *       claim that read nothing. Every claim is published exactly once, a few loads after it was
+ *       taken (and, for an entry with a deadline, one {@link Ticker#read}), and a reader publishes
+ *       before it waits for anything, so a drain waiting for a slot waits for those steps only (or
+ *       for a reader descheduled among them).
  *   <li>{@link #drain} (under the lock) applies the published reads from the head up to a given
  *       sequence number, waiting for a claimed slot until it is published, and moves the head past
- *       them. It writes the head before it waits, so a reader waiting for room to publish the very
- *       slot it waits for gets it.
+ *       them.
  * </ul>
  *
  * <p>Memory: a slot's release store (publish) and the drainer's acquire load order what the reader
  * did before publishing before what the drainer does after; the drainer clears a slot before it
- * moves the head past it (release), and a reader reads the head (acquire) before it writes the
+ * moves the head past it (release), and a reader reads the head (acquire) before it claims the
  * slot, so a slot is never written twice before it is drained.
  *
  * @param <K> the key type
@@ -46,7 +48,10 @@ final class ReadBuffer<K, V> {
   static final int CAPACITY = 64;
   /** {@link #read}'s answer when the node is or was being changed or removed: look it up again. */
   static final Object RETRY = new Object();
-  /** {@link #read}'s answer when the entry expired or hits are routed: serve it under the lock. */
+  /**
+   * {@link #read}'s answer when the entry expired, hits are routed or the ring is full: serve the
+   * hit under the lock.
+   */
   static final Object SERVE = new Object();
   /** What a claim that read nothing publishes. */
   private static final Object SKIP = new Object();
@@ -54,7 +59,7 @@ final class ReadBuffer<K, V> {
   private static final int MASK = CAPACITY - 1;
   /** A read whose sequence number ends in these bits drains if the lock is free. */
   private static final int DRAIN_MASK = CAPACITY / 2 - 1;
-  /** A drain moves the head for waiting readers at least once per this many + 1 reads. */
+  /** A drain frees room for new claims at least once per this many + 1 reads. */
   private static final int PUBLISH_MASK = 15;
   /** Spins before a wait in the buffer starts yielding. */
   private static final int SPINS = 64;
@@ -89,12 +94,13 @@ final class ReadBuffer<K, V> {
   /**
    * A hit without the lock: claims the read's place in the order of hits, reads the node's state
    * and then its value and deadline, and publishes the read. Returns the value, {@link #RETRY} if
-   * the node is or was being changed or removed, or {@link #SERVE} if it has expired or hits are
-   * routed to the lock (the hit is then served under the lock, which removes an expired entry).
+   * the node is or was being changed or removed, or {@link #SERVE} if it has expired, hits are
+   * routed to the lock or the ring is full (the hit is then served under the lock, which removes an
+   * expired entry).
    *
    * <p>The claim is the read's linearization point. A change to this node first marks it {@link
    * RecencyList#BUSY} and then applies every read claimed so far, waiting for those not yet
-   * published ({@link #beginChange}). The claim (an atomic add) and the mark (a volatile write
+   * published ({@link #beginChange}). The claim (a CAS on the tail) and the mark (a volatile write
    * followed by a volatile read of the tail) are sequentially consistent, so either this claim is
    * among those the change applies, and the change waits until this read has published, after it
    * read the value and deadline, or this read sees the mark. The value and deadline read between
@@ -104,8 +110,8 @@ final class ReadBuffer<K, V> {
    */
   Object read(Node<K, V> node) {
     long seq = claim();
-    if (!hasRoom(seq)) {
-      makeRoom(seq);
+    if (seq < 0) {
+      return SERVE; // the ring is full: serve this hit under the lock, after a drain
     }
     if (routed) { // read after the claim: see routeToLock
       publish(seq, SKIP);
@@ -173,36 +179,28 @@ final class ReadBuffer<K, V> {
   }
 
   /**
-   * Waits until the slot of {@code seq} is free: drains up to {@code seq} if the lock is free,
-   * otherwise lets the holder's drain free it. Releases the lock without serving the lock's
-   * combined requests: serving one drains everything, which would wait for this very slot.
+   * Claims the next sequence number if its slot is free (the claim {@link #CAPACITY} before it is
+   * drained), or returns -1 if the ring is full. The caller must {@link #publish} a claim.
+   *
+   * <p>A claim is taken only when its slot is free, so no reader holds a claim while it waits: a
+   * drain waits for every claim below the point it drains to, and a reader waiting for room while
+   * holding one, if descheduled, would hold up every drain, and so every other reader, until it ran
+   * again (docs/local.md).
    */
-  private void makeRoom(long seq) {
-    for (int spins = 0; !hasRoom(seq); spins++) {
-      if (lock.tryLock()) {
-        try {
-          drain(seq, null, false); // stops early at a claim not yet published: look again
-        } finally {
-          lock.release();
-        }
+  private long claim() {
+    while (true) {
+      long tail = (long) LONGS.getVolatile(counters, TAIL);
+      if (tail - (long) LONGS.getAcquire(counters, HEAD) >= CAPACITY) {
+        return -1;
       }
-      waitBriefly(spins);
+      if (LONGS.compareAndSet(counters, TAIL, tail, tail + 1)) {
+        return tail;
+      }
     }
   }
 
-  /** Claims the next sequence number; the caller must {@link #publish} it. */
-  private long claim() {
-    return (long) LONGS.getAndAdd(counters, TAIL, 1L);
-  }
-
-  /** Whether the slot of {@code seq} is free: the claim {@link #CAPACITY} before it is drained. */
-  private boolean hasRoom(long seq) {
-    return seq - (long) LONGS.getAcquire(counters, HEAD) < CAPACITY;
-  }
-
   /**
-   * Fills the slot of {@code seq} (which must have room) with {@code read}: a node, or {@link
-   * #SKIP}.
+   * Fills the slot of claim {@code seq} with {@code read}: a node, or {@link #SKIP}.
    */
   private void publish(long seq, Object read) {
     REFS.setRelease(slots, (int) seq & MASK, read);
@@ -226,7 +224,7 @@ final class ReadBuffer<K, V> {
       int slot = (int) head & MASK;
       Object cell = REFS.getAcquire(slots, slot);
       if (cell == null) {
-        // Claimed, not yet published; its reader may be waiting for room, which this head gives.
+        // Claimed, not yet published (a few loads away): free what was drained so far first.
         LONGS.setRelease(counters, HEAD, head);
         if (!complete) {
           return read;
@@ -235,7 +233,7 @@ final class ReadBuffer<K, V> {
           waitBriefly(spins);
         }
       } else if ((head & PUBLISH_MASK) == 0) {
-        LONGS.setRelease(counters, HEAD, head); // room for waiting readers before the end, too
+        LONGS.setRelease(counters, HEAD, head); // room for new claims before the end, too
       }
       REFS.setOpaque(slots, slot, null);
       if (cell != SKIP) {

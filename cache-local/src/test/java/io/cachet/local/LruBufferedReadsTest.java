@@ -28,8 +28,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Hits on entries without a deadline go through {@link ReadBuffer} without the lock: many readers
- * keep the ring full, so reads wait for room, drain it themselves and drain early, while a writer
- * changes, removes and inserts keys. Checked: every read returns a value of its key and never an
+ * keep the ring full, so hits find it full and go to the lock, and readers drain early, while a
+ * writer changes, removes and inserts keys. Checked: every read returns a value of its key and never an
  * older one than the same thread read before; no read is lost or applied twice (a lost slot leaves
  * a later drain waiting forever, which the deadline catches; the list must hold every key once);
  * and, once quiet, a drain applies reads in the order they were made.
@@ -204,6 +204,50 @@ final class LruBufferedReadsTest {
     assertThat(cache.keysInRecencyOrder()).containsExactly(3, 2);
     cache.put(4, encode(4, 1));
     assertThat(cache.keysInRecencyOrder()).containsExactly(2, 4);
+  }
+
+  /**
+   * A hit that finds the ring full is served under the lock after the hits buffered before it:
+   * 64 hits fill the ring while an insert holds the lock, and the 65th, made once the lock is
+   * free, drains them and lands after them, with its own value.
+   */
+  @Test
+  void aHitOnAFullRing_isServedUnderTheLock_afterTheBufferedHits() throws Exception {
+    int capacity = ReadBuffer.CAPACITY + 2;
+    LruCache<Integer, Long> cache = lru(capacity);
+    for (int key = 0; key < capacity; key++) {
+      cache.put(key, encode(key, 1));
+    }
+    CountDownLatch evicted = new CountDownLatch(1);
+    CountDownLatch read = new CountDownLatch(1);
+    cache.store.afterEviction = () -> {
+      evicted.countDown();
+      try {
+        read.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    };
+    Future<?> insert = pool.submit(() -> cache.put(capacity, encode(capacity, 1))); // evicts 0
+    try {
+      assertThat(evicted.await(30, TimeUnit.SECONDS)).isTrue();
+      for (int key = 1; key <= ReadBuffer.CAPACITY; key++) {
+        assertThat(cache.get(key)).isEqualTo(encode(key, 1)); // buffered: the lock is held
+      }
+    } finally {
+      read.countDown();
+    }
+    insert.get(30, TimeUnit.SECONDS);
+    cache.store.afterEviction = null;
+
+    int last = ReadBuffer.CAPACITY + 1;
+    assertThat(cache.get(last)).isEqualTo(encode(last, 1)); // the ring is full: served under the lock
+    List<Integer> expected = new ArrayList<>();
+    expected.add(capacity);
+    for (int key = 1; key <= last; key++) {
+      expected.add(key);
+    }
+    assertThat(cache.keysInRecencyOrder()).containsExactlyElementsOf(expected);
   }
 
   /**
