@@ -182,14 +182,7 @@ final class LruBufferedReadsTest {
     cache.put(2, encode(2, 1)); // 1 is the least recent
     CountDownLatch evicted = new CountDownLatch(1);
     CountDownLatch read = new CountDownLatch(1);
-    cache.store.afterEviction = () -> {
-      evicted.countDown();
-      try {
-        read.await();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    };
+    cache.store.afterEviction = signalThenWait(evicted, read);
     Future<?> insert = pool.submit(() -> cache.put(3, encode(3, 1)));
     try {
       assertThat(evicted.await(30, TimeUnit.SECONDS)).isTrue();
@@ -220,14 +213,7 @@ final class LruBufferedReadsTest {
     }
     CountDownLatch evicted = new CountDownLatch(1);
     CountDownLatch read = new CountDownLatch(1);
-    cache.store.afterEviction = () -> {
-      evicted.countDown();
-      try {
-        read.await();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    };
+    cache.store.afterEviction = signalThenWait(evicted, read);
     Future<?> insert = pool.submit(() -> cache.put(capacity, encode(capacity, 1))); // evicts 0
     try {
       assertThat(evicted.await(30, TimeUnit.SECONDS)).isTrue();
@@ -330,6 +316,20 @@ final class LruBufferedReadsTest {
       done.set(true);
     }
     writer.get(60, TimeUnit.SECONDS);
+  }
+
+  /**
+   * A hook that counts {@code signal} down and then waits for {@code release}, holding the lock.
+   */
+  private static Runnable signalThenWait(CountDownLatch signal, CountDownLatch release) {
+    return () -> {
+      signal.countDown();
+      try {
+        release.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    };
   }
 
   private static long encode(int key, long version) {
