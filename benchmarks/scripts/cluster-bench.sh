@@ -61,17 +61,8 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-free_port() {
-  local port
-  for _ in $(seq 1 100); do
-    port=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return
-    fi
-  done
-  die "no free port found"
-}
+# free_port: a loopback port nothing listens on, below the ephemeral range.
+source "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
 
 port=$(free_port)
 java -jar "$JAR" --nodes "$NODES" --port "$port" --node-base-port 0 --log-dir "$work/logs" \

@@ -72,18 +72,8 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# A port nothing listens on (loopback only).
-free_port() {
-  local port
-  for _ in $(seq 1 100); do
-    port=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return
-    fi
-  done
-  die "no free port found"
-}
+# free_port: a loopback port nothing listens on, below the ephemeral range.
+source "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
 
 await() { # await DESCRIPTION COMMAND...: retry for 30 s
   local what=$1; shift
