@@ -199,9 +199,7 @@ final class ReadBuffer<K, V> {
     }
   }
 
-  /**
-   * Fills the slot of claim {@code seq} with {@code read}: a node, or {@link #SKIP}.
-   */
+  /** Fills the slot of claim {@code seq} with {@code read}: a node, or {@link #SKIP}. */
   private void publish(long seq, Object read) {
     REFS.setRelease(slots, (int) seq & MASK, read);
   }
