@@ -46,8 +46,9 @@ import org.jspecify.annotations.Nullable;
  *       ({@link #insert}).
  *   <li>A hit that finds its entry expired, the ring full or hits routed to the lock, and every
  *       hit of a cache with {@code expireAfterAccess} or {@code refreshAfterWrite}, is a request
- *       to the lock ({@link #serveRead}): the holder runs the published requests before releasing (flat combining),
- *       checks the deadline, moves the node (or removes it) and hands back its value in one step.
+ *       to the lock ({@link #serveRead}): the holder runs the published requests before
+ *       releasing (flat combining), checks the deadline, moves the node (or removes it) and hands
+ *       back its value in one step.
  *   <li>Insertion and the eviction it causes are one step for lock-free lookups too: the new node
  *       enters the map before the victims leave it, and is readable ({@code LIVE}) only once it is
  *       linked. Nobody sees the victim gone while the new key is still absent.
