@@ -129,8 +129,9 @@ final class RedisClient implements AutoCloseable {
 
         @Override
         public void onConnect(InetSocketAddress addr, NodeType nodeType) {
-          if (nodeType == NodeType.MASTER) {
-            hub.primaryConnected(addr);
+          // Any data node: Redisson reports a new primary's first connections as a replica's.
+          if (nodeType != NodeType.SENTINEL) {
+            hub.nodeConnected(addr);
           }
         }
 

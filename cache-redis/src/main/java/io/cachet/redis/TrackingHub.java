@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -31,13 +32,18 @@ import org.slf4j.LoggerFactory;
  * ({@link Listener#up}) moves each cache's epoch, so nothing cached before is served again.
  *
  * <p>The view of the primaries is Redisson's: {@code getRedisNodes(...)} read on this hub's thread
- * every {@code topologyInterval}, and Redisson's connection events. When Redisson connects to a
- * primary the hub does not track (a Sentinel failover, a Cluster failover or a node added by a
- * topology refresh), the hub turns incoherent <em>on Redisson's thread, before that connection
- * carries a command</em>, so no value read from the new primary is cached before its channel is up.
- * A node that leaves the view loses its channel; its keys now live on a tracked node. Slot
- * migration needs nothing more: both nodes are tracked in broadcast mode, so the source reports
- * the key's deletion ({@code MIGRATE}) and the target every later write.
+ * every {@code topologyInterval}, and Redisson's connection events. When Redisson opens its first
+ * connection to a data node the hub does not track (a Sentinel failover, a Cluster failover or a
+ * node added by a topology refresh), the hub starts tracking that node and turns incoherent <em>on
+ * Redisson's thread, before that connection carries a command</em>, so no value read from the node
+ * is cached before its channel is up. The event is taken for any node type but Sentinel: Redisson
+ * opens a new primary's connections before its own routing names the node a primary, so it
+ * reports them as a replica's. For the same reason the view lags such a node: a node tracked
+ * from an event is kept until the view has shown it, or for {@code 10 x topologyInterval} if it
+ * never does (a replica, which then costs one idle channel for that long). A node that leaves
+ * the view loses its channel; its keys now live on a tracked node. Slot migration needs nothing
+ * more: both nodes are tracked in broadcast mode, so the source reports the key's deletion
+ * ({@code MIGRATE}) and the target every later write.
  *
  * <p>Channels track the union of the caches' key prefixes ({@code BCAST PREFIX}), reduced so no
  * prefix contains another (Redis refuses overlapping ones); a cache whose prefix is not covered
@@ -62,6 +68,8 @@ final class TrackingHub implements AutoCloseable {
   private final Duration connectTimeout;
   private final Duration pingInterval;
   private final ScheduledExecutorService thread;
+  /** How long a node tracked from a connection event is kept while the view does not show it. */
+  private final long eventPinNanos;
   private final CopyOnWriteArrayList<Listener> listeners = new CopyOnWriteArrayList<>();
 
   private final Object lock = new Object();
@@ -87,6 +95,7 @@ final class TrackingHub implements AutoCloseable {
       return t;
     });
     long every = Math.max(1, topologyInterval.toMillis());
+    this.eventPinNanos = TimeUnit.MILLISECONDS.toNanos(10 * every);
     thread.scheduleWithFixedDelay(this::reconcileQuietly, every, every, TimeUnit.MILLISECONDS);
   }
 
@@ -114,7 +123,8 @@ final class TrackingHub implements AutoCloseable {
           nodes.clear();
           restarted = new ArrayList<>();
           for (Node old : retired) {
-            Node fresh = new Node(old.address);
+            Node fresh = new Node(old.address, old.pinnedUntil);
+            fresh.seen = old.seen;
             nodes.put(old.address, fresh);
             restarted.add(fresh);
           }
@@ -140,18 +150,28 @@ final class TrackingHub implements AutoCloseable {
   }
 
   /**
-   * Called on Redisson's thread when it opens a connection to a primary, before the connection
-   * carries a command: an untracked primary makes the hub incoherent at once. Never blocks.
+   * Called on Redisson's thread when it opens its first connection to a data node, before the
+   * connection carries a command: an untracked node is tracked from now on, and the hub is
+   * incoherent until its channel is up. Never blocks.
    */
-  void primaryConnected(InetSocketAddress address) {
-    String node = hostPort(address);
+  void nodeConnected(InetSocketAddress address) {
+    String key = hostPort(address);
+    Node node;
     synchronized (lock) {
-      if (closed || nodes.containsKey(node) || topology == null) {
+      if (closed || nodes.containsKey(key) || topology == null || listeners.isEmpty()) {
         return;
       }
-      markIncoherent(new IllegalStateException("Redis client connected to untracked primary " + node));
+      node = new Node(key, System.nanoTime() + eventPinNanos);
+      nodes.put(key, node);
+      markIncoherent(new IllegalStateException("Redis client connected to untracked node " + key));
+      log.info("Redis client {} tracks node {}, which it just connected to", name, key);
     }
-    thread.execute(this::reconcileQuietly);
+    node.start();
+    try {
+      thread.execute(this::reconcileQuietly);
+    } catch (RejectedExecutionException e) {
+      // closed meanwhile: close() closes the node too
+    }
   }
 
   private void reconcileQuietly() {
@@ -181,18 +201,22 @@ final class TrackingHub implements AutoCloseable {
         return;
       }
       for (String address : primaries) {
-        if (!nodes.containsKey(address)) {
-          Node node = new Node(address);
+        Node tracked = nodes.get(address);
+        if (tracked == null) {
+          Node node = new Node(address, 0);
           nodes.put(address, node);
           added.add(node);
+        } else {
+          tracked.seen = true;
         }
       }
       if (!added.isEmpty()) {
         markIncoherent(new IllegalStateException("new primaries " + added));
         log.info("Redis client {} tracks new primaries {}", name, added);
       }
+      long now = System.nanoTime();
       for (Node node : new ArrayList<>(nodes.values())) {
-        if (!primaries.contains(node.address)) {
+        if (!primaries.contains(node.address) && (node.seen || now - node.pinnedUntil >= 0)) {
           nodes.remove(node.address);
           removed.add(node);
         }
@@ -288,14 +312,21 @@ final class TrackingHub implements AutoCloseable {
     return address.getHostString() + ":" + address.getPort();
   }
 
-  /** One primary's channel and whether tracking is on there. */
+  /** One node's channel and whether tracking is on there. */
   private final class Node implements InvalidationChannel.Listener {
     final String address;
     final InvalidationChannel channel;
+    /** For a node tracked from a connection event: kept until then even if the view never shows it. */
+    final long pinnedUntil;
     boolean up; // guarded by lock
+    /** Whether the view has shown this node (from then on, it leaves with the view). Guarded by lock. */
+    boolean seen;
 
-    Node(String address) {
+    /** @param pinnedUntil {@code System.nanoTime()} until which the node stays unseen; 0 for a node from the view */
+    Node(String address, long pinnedUntil) {
       this.address = address;
+      this.pinnedUntil = pinnedUntil;
+      this.seen = pinnedUntil == 0;
       List<byte[]> tracked = List.copyOf(prefixes);
       this.channel = new InvalidationChannel(
           name + "-" + address,

@@ -10,9 +10,15 @@ import io.cachet.CacheManager;
 import io.cachet.testkit.fault.TcpRelay;
 import io.cachet.testkit.redis.RedisServer;
 import io.cachet.testkit.redis.RedisServerExtension;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArraySet;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -102,6 +108,96 @@ final class RedisTrackingHubIT {
       new RedisCache<>(CacheConfig.<String, String>builder("expiry").build(), options, client, c -> {});
       client.hub().reconcile();
       assertThat(client.hub().trackedForTest()).isEmpty();
+    }
+  }
+
+  /** Records what a hub tells one cache. */
+  private static final class Recording implements TrackingHub.Listener {
+    final ConcurrentLinkedQueue<String> invalidated = new ConcurrentLinkedQueue<>();
+    final AtomicInteger downs = new AtomicInteger();
+
+    @Override
+    public void up() {}
+
+    @Override
+    public void down(Throwable cause) {
+      downs.incrementAndGet();
+    }
+
+    @Override
+    public void invalidate(byte[] redisKey) {
+      invalidated.add(new String(redisKey, StandardCharsets.UTF_8));
+    }
+
+    @Override
+    public void invalidateAll() {}
+
+    @Override
+    public void unsupported(String reason) {}
+  }
+
+  @Test
+  void nodeRedissonConnectsTo_isTrackedBeforeTheViewShowsIt() {
+    // Redisson connects to a new primary before its routing (the view) names it: the hub must
+    // track the node from the connection event, and a reconcile against the old view must keep it.
+    RedisServer other = RedisServer.create().start();
+    Duration topologyInterval = Duration.ofMillis(100);
+    RedisOptions options = RedisOptions.builder().address(REDIS.server().uri()).build();
+    try (TrackingHub hub = new TrackingHub("hub-test", options, null, RedisClient.PING_INTERVAL, topologyInterval)) {
+      Recording listener = new Recording();
+      hub.register(listener, prefix.getBytes(StandardCharsets.UTF_8));
+      String first = REDIS.server().host() + ":" + REDIS.server().port();
+      String added = other.host() + ":" + other.port();
+      hub.follow(() -> Set.of(first));
+      await().atMost(DEADLINE).until(hub::isCoherent);
+
+      int downs = listener.downs.get();
+      hub.nodeConnected(new InetSocketAddress(other.host(), other.port()));
+      assertThat(listener.downs.get()).as("caches told at once, before the new node's channel is up").isEqualTo(downs + 1);
+      assertThat(hub.trackedForTest()).containsExactlyInAnyOrder(first, added);
+      await().atMost(DEADLINE).until(hub::isCoherent);
+      hub.reconcile(); // the view still shows only the first node
+      assertThat(hub.trackedForTest()).containsExactlyInAnyOrder(first, added);
+      assertThat(hub.isCoherent()).isTrue();
+
+      other.command("SET", prefix + "k", "v");
+      await().atMost(DEADLINE).until(() -> listener.invalidated.contains(prefix + "k"));
+
+      // Never shown by the view: dropped after ten topology intervals, without a loss of coherence.
+      await().atMost(DEADLINE).until(() -> {
+        hub.reconcile();
+        return hub.trackedForTest().equals(Set.of(first));
+      });
+      assertThat(hub.isCoherent()).isTrue();
+    } finally {
+      other.close();
+    }
+  }
+
+  @Test
+  void nodeTrackedFromAnEvent_staysWhileTheViewShowsIt() {
+    RedisServer other = RedisServer.create().start();
+    RedisOptions options = RedisOptions.builder().address(REDIS.server().uri()).build();
+    try (TrackingHub hub = new TrackingHub("hub-test", options, null, RedisClient.PING_INTERVAL, Duration.ofMillis(50))) {
+      hub.register(new Recording(), prefix.getBytes(StandardCharsets.UTF_8));
+      String first = REDIS.server().host() + ":" + REDIS.server().port();
+      String added = other.host() + ":" + other.port();
+      Set<String> view = new CopyOnWriteArraySet<>(Set.of(first));
+      hub.follow(() -> Set.copyOf(view));
+      await().atMost(DEADLINE).until(hub::isCoherent);
+      hub.nodeConnected(new InetSocketAddress(other.host(), other.port()));
+      view.add(added); // the view catches up
+      await().atMost(DEADLINE).until(hub::isCoherent);
+      // Past the ten intervals (500 ms) a node the view never showed would be kept.
+      await().during(Duration.ofMillis(800)).atMost(DEADLINE).until(() -> {
+        hub.reconcile();
+        return hub.trackedForTest().equals(Set.of(first, added));
+      });
+      view.remove(added); // and later leaves it: the node goes at once
+      hub.reconcile();
+      assertThat(hub.trackedForTest()).containsExactly(first);
+    } finally {
+      other.close();
     }
   }
 }
