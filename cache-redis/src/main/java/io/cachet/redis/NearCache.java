@@ -213,7 +213,9 @@ final class NearCache<K, V> {
    * Registers {@code mine} as the in-flight read of {@code key}, or returns the read already in
    * flight to join. A read that an invalidation has flagged is not joined: it may return a value
    * older than a write whose invalidation this caller has already seen, so {@code mine} replaces it
-   * (its own callers still get its result).
+   * (its own callers still get its result). Nor is a read registered in another epoch or while
+   * invalidations were not received (not cacheable): a write acknowledged before this caller
+   * started may have had its invalidation lost, and no flag would show it.
    */
   @Nullable Load<V> register(K key, Load<V> mine) {
     while (true) {
@@ -221,13 +223,17 @@ final class NearCache<K, V> {
       if (theirs == null) {
         return null;
       }
-      if (!theirs.entry.invalidated) {
+      if (joinable(theirs, mine)) {
         return theirs;
       }
       if (loads.replace(key, theirs, mine)) {
         return null;
       }
     }
+  }
+
+  private static boolean joinable(Load<?> theirs, Load<?> mine) {
+    return !theirs.entry.invalidated && theirs.cacheable && mine.cacheable && theirs.entry.epoch == mine.entry.epoch;
   }
 
   /** Removes {@code load} as {@code key}'s in-flight read, if it still is. */

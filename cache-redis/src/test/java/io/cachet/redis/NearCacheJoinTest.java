@@ -1,0 +1,62 @@
+package io.cachet.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.cachet.CacheConfig;
+import io.cachet.Ticker;
+import io.cachet.codec.Codecs;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+/** Which in-flight read of a key a new read may share instead of reading Redis itself. */
+final class NearCacheJoinTest {
+
+  private final NearCache<String, String> near = new NearCache<>(
+      CacheConfig.builder("join").maximumSize(100).build(),
+      RedisOptions.builder().address("redis://127.0.0.1:1").build(),
+      Codecs.utf8(), "p:".getBytes(StandardCharsets.UTF_8), true, Ticker.system());
+
+  @Test
+  void readOfTheSameCoherentEpoch_isJoined() {
+    near.listener().up();
+    NearCache.Load<String> theirs = near.newLoad();
+    assertThat(near.register("k", theirs)).isNull();
+    assertThat(near.register("k", near.newLoad())).isSameAs(theirs);
+  }
+
+  @Test
+  void readFlaggedByAnInvalidation_isReplaced() {
+    near.listener().up();
+    NearCache.Load<String> theirs = near.newLoad();
+    near.register("k", theirs);
+    near.listener().invalidate("p:k".getBytes(StandardCharsets.UTF_8));
+    NearCache.Load<String> mine = near.newLoad();
+    assertThat(near.register("k", mine)).isNull();
+  }
+
+  @Test
+  void readRegisteredWhileInvalidationsWereLost_isNotJoinedOnceTheyFlowAgain() {
+    // Tracking is down: a read goes to Redis, and a write's invalidation may be lost meanwhile.
+    near.listener().up();
+    near.listener().down(new IllegalStateException("connection lost"));
+    NearCache.Load<String> theirs = near.newLoad();
+    assertThat(near.register("k", theirs)).isNull();
+    // Tracking is back; a new reader must not take the older read's (possibly stale) answer.
+    near.listener().up();
+    NearCache.Load<String> mine = near.newLoad();
+    assertThat(near.register("k", mine)).isNull();
+    NearCache.Load<String> next = near.newLoad();
+    assertThat(near.register("k", next)).isSameAs(mine);
+  }
+
+  @Test
+  void readRegisteredInAnEarlierEpoch_isNotJoined() {
+    near.listener().up();
+    NearCache.Load<String> theirs = near.newLoad();
+    near.register("k", theirs);
+    near.listener().invalidateAll(); // a flush; the way back moves the epoch in any case
+    near.listener().down(new IllegalStateException("connection lost"));
+    near.listener().up();
+    assertThat(near.register("k", near.newLoad())).isNull();
+  }
+}
