@@ -172,9 +172,10 @@ final class Writer<K, V> implements RecordSender<K, V> {
       long expected = current != null ? current.offset() : position - 1;
       long request = requests.incrementAndGet();
       Waiting waiting = new Waiting();
-      pending.put(request, waiting);
+      // The record first: a value the codec cannot encode fails here, before anything waits for it.
       ProducerRecord<byte[], byte[]> record = record(keyBytes, partition, decision.op(), decision.conditional(),
           expected, decision.value(), decision.deadline(), request);
+      pending.put(request, waiting);
       if (!sender.offer(record, (metadata, error) -> onSent(request, waiting, metadata, error),
           waiting.applied::isDone)) {
         pending.remove(request);

@@ -2,12 +2,14 @@ package io.cachet.replicated;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.cachet.Cache;
 import io.cachet.CacheConfig;
 import io.cachet.CacheManager;
 import io.cachet.FakeTicker;
+import io.cachet.codec.Codec;
 import io.cachet.metrics.CacheMetrics;
 import io.cachet.testkit.kafka.KafkaBrokerExtension;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -223,6 +225,54 @@ final class BadRecordsIT {
     Cache<String, String> c = newNode(topic, "c", InstantSource.system());
     assertThat(c.get("k")).isEqualTo("b-4");
     assertThat(metric(c, SKIPPED)).isEqualTo(5.0 * BadRecord.values().length);
+  }
+
+  /** UTF-8 strings, but a value containing "unencodable" cannot be encoded. */
+  private static final Codec<String> PICKY = new Codec<>() {
+    @Override
+    public byte[] encode(String value) {
+      if (value.contains("unencodable")) {
+        throw new IllegalArgumentException("cannot encode " + value);
+      }
+      return value.getBytes(UTF_8);
+    }
+
+    @Override
+    public String decode(byte[] bytes) {
+      return new String(bytes, UTF_8);
+    }
+
+    @Override
+    public Class<String> type() {
+      return String.class;
+    }
+  };
+
+  @Test
+  void put_valueTheCodecCannotEncode_failsWithTheCodecsError_andLeavesNothingWaiting() {
+    String topic = newTopic();
+    CacheManager manager = CacheManager.create();
+    managers.add(manager);
+    Cache<String, String> a = manager.create(CacheConfig.builder("bad-values")
+        .backend(ReplicatedCacheProvider.NAME)
+        .valueCodec(PICKY)
+        .backendOptions(ReplicationOptions.builder()
+            .bootstrapServers(KAFKA.broker().bootstrapServers())
+            .topic(topic)
+            .nodeId("a")
+            .build())
+        .build());
+    a.put("k", "kept");
+    for (int i = 0; i < 100; i++) {
+      String value = "unencodable " + i;
+      assertThatThrownBy(() -> a.put("k", value))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessage("cannot encode " + value);
+    }
+    assertThat(a.get("k")).as("nothing lost, nothing written").isEqualTo("kept");
+    assertThat(metric(a, "cache.replication.writes.waiting")).as("no write left waiting").isZero();
+    a.put("k", "later");
+    assertThat(a.get("k")).isEqualTo("later");
   }
 
   private static String newTopic() {
