@@ -202,7 +202,7 @@ final class Applier<K, V> {
             applyRecord(record, now);
           }
           replayed.add(batch.records().count());
-          for (TopicPartition tp : batch.records().partitions()) {
+          for (TopicPartition tp : partitions) {
             replica.advance(tp.partition(), batch.positions()[tp.partition()]);
           }
           updateLag(batch, now);
@@ -251,9 +251,12 @@ final class Applier<K, V> {
           }
           continue;
         }
+        // Every partition's position, also of those that returned no record: the consumer skips
+        // transaction markers without returning them, and a poll that only passed one must still
+        // move the replica past it, or it would stay below the log's end offset.
         long[] positions = new long[partitions.size()];
-        for (TopicPartition tp : records.partitions()) {
-          positions[tp.partition()] = consumer.position(tp);
+        for (TopicPartition tp : partitions) {
+          positions[tp.partition()] = knownPosition(tp);
         }
         long lag = 0;
         for (TopicPartition tp : partitions) {
@@ -276,6 +279,18 @@ final class Applier<K, V> {
       }
     } finally {
       closeConsumer();
+    }
+  }
+
+  /**
+   * The consumer's position in {@code tp} if it knows it without asking the broker, else 0 (which
+   * moves nothing): a partition reset to its start is resolved by a later poll, not waited for here.
+   */
+  private long knownPosition(TopicPartition tp) {
+    try {
+      return consumer.position(tp, Duration.ZERO);
+    } catch (org.apache.kafka.common.errors.TimeoutException e) {
+      return 0;
     }
   }
 

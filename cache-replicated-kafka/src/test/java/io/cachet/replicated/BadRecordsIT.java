@@ -227,6 +227,32 @@ final class BadRecordsIT {
     assertThat(metric(c, SKIPPED)).isEqualTo(5.0 * BadRecord.values().length);
   }
 
+  @Test
+  void foreignTransaction_itsCommitMarkerDoesNotKeepTheReplicaBehindTheLog() throws Exception {
+    String topic = newTopic();
+    Cache<String, String> a = newNode(topic, "a", InstantSource.system());
+    a.put("k", "v");
+    try (KafkaProducer<byte[], byte[]> transactional = new KafkaProducer<>(Map.of(
+        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, KAFKA.broker().bootstrapServers(),
+        ProducerConfig.TRANSACTIONAL_ID_CONFIG, "foreign-" + topic,
+        ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName(),
+        ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName()))) {
+      transactional.initTransactions();
+      transactional.beginTransaction();
+      transactional.send(new ProducerRecord<>(topic, 0, bytes("foreign"), bytes("x"))).get(30, TimeUnit.SECONDS);
+      // The node has applied (skipped) the record: the marker will come in a fetch of its own.
+      await().atMost(Duration.ofSeconds(30)).until(() -> metric(a, SKIPPED) == 1.0);
+      transactional.commitTransaction();
+    }
+    // The log now ends with the commit marker, which the consumer skips: it never returns it as a
+    // record, but its position moves past it, and so must the replica's.
+    assertThat(replicated(a).readLatest("k")).isEqualTo("v");
+    assertThat(metric(a, SKIPPED)).isEqualTo(1.0);
+    Cache<String, String> b = newNode(topic, "b", InstantSource.system());
+    assertThat(b.unwrap(ReplicatedCache.class).isReady()).isTrue();
+    assertThat(replicated(b).readLatest("k")).isEqualTo("v");
+  }
+
   /** UTF-8 strings, but a value containing "unencodable" cannot be encoded. */
   private static final Codec<String> PICKY = new Codec<>() {
     @Override
