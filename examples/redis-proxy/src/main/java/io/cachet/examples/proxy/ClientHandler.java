@@ -18,6 +18,8 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The per-connection core shared by the RESP and HTTP handlers: replies in request order,
@@ -39,7 +41,8 @@ import org.jspecify.annotations.Nullable;
  *       the same connection). So with a limit of 1 the next request, from any client, starts
  *       only after the previous one has its answer.
  *   <li><b>Back-pressure.</b> A connection accepts no further request while it has
- *       {@code maxPending} unanswered requests, or while the replies queued for it (written and
+ *       {@code maxPending} unanswered keys (a request counts the keys it reads, at least one), or
+ *       while the replies queued for it (written and
  *       not yet taken by its socket, plus completed ones waiting behind an earlier request) reach
  *       the channel's write-buffer high water mark ({@code MAX_QUEUED_REPLY_BYTES}). It then
  *       stops reading, and the decoder in front stops decoding the requests it has already read
@@ -57,7 +60,9 @@ import org.jspecify.annotations.Nullable;
  */
 abstract class ClientHandler extends ChannelInboundHandlerAdapter {
 
-  /** Unanswered requests after which a connection stops reading, by default. */
+  private static final Logger LOG = LoggerFactory.getLogger(ClientHandler.class);
+
+  /** Unanswered keys (requests, an MGET counting its keys) after which a connection stops reading, by default. */
   static final int MAX_PENDING = 1024;
 
   /** What to do after a reply is written. */
@@ -78,13 +83,15 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
     Reply finish(@Nullable T value, @Nullable Throwable error);
   }
 
-  /** A reserved place in the reply order, and when its request's read started. */
+  /** A reserved place in the reply order, when its request's read started, and the keys it reads. */
   private static final class Slot {
     final long start;
+    final int keys;
     @Nullable Reply reply;
 
-    Slot(long start) {
+    Slot(long start, int keys) {
       this.start = start;
+      this.keys = keys;
     }
   }
 
@@ -94,8 +101,10 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
   protected final Parallelism parallelism;
   protected final ProxyMetrics metrics;
   private final RequestStats.Protocol protocol;
-  private final int maxPending;
+  protected final int maxPending;
   private final ArrayDeque<Slot> pending = new ArrayDeque<>();
+  /** Keys of the requests in {@link #pending}: what {@code maxPending} bounds. */
+  private long pendingKeys;
   /** Bytes of the replies in {@link #pending} that are complete and wait for an earlier one. */
   private long slotBytes;
   private boolean resumeScheduled;
@@ -135,6 +144,12 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
 
   /** Returns the reply for a client whose request stayed incomplete for the request timeout. */
   protected abstract Reply timedOut(ChannelHandlerContext ctx, RequestDeadline.TimedOut event);
+
+  /**
+   * Returns the reply, closing the connection, for a request whose reply could not be made
+   * ({@code cause}: a bug, or memory exhausted); it names no detail of the cause.
+   */
+  protected abstract Reply internalError(ChannelHandlerContext ctx, Throwable cause);
 
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
@@ -232,16 +247,21 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
    * makes of its outcome, in request order.
    */
   protected final <T> void submit(Supplier<? extends CompletionStage<T>> start, Finisher<T> finish) {
+    submit(start, finish, 1);
+  }
+
+  /** {@link #submit(Supplier, Finisher)} for a request that reads {@code keys} keys (MGET). */
+  protected final <T> void submit(Supplier<? extends CompletionStage<T>> start, Finisher<T> finish, int keys) {
     if (parallelism.tryAcquire()) {
       CompletableFuture<T> future = startSafely(start);
       if (future.isDone()) {
         deliver(null, future, finish); // the fast path: a near-cache hit, no slot
       } else {
-        started(future, finish);
+        started(future, finish, keys);
       }
       return;
     }
-    Slot slot = reserve();
+    Slot slot = reserve(keys);
     parallelism.enqueue(ctx().executor(), () -> {
       if (closing) {
         parallelism.release();
@@ -257,7 +277,11 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
    * order, with what {@code finish} makes of its outcome, and releases the permit.
    */
   protected final <T> void started(CompletableFuture<T> future, Finisher<T> finish) {
-    Slot slot = reserve();
+    started(future, finish, 1);
+  }
+
+  private <T> void started(CompletableFuture<T> future, Finisher<T> finish, int keys) {
+    Slot slot = reserve(keys);
     parallelism.awaitingRedis(1);
     future.whenComplete((v, e) -> onEventLoop(() -> deliver(slot, future, finish)));
   }
@@ -317,10 +341,11 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
       if (reading) {
         answeredInRead++;
       }
-      Slot slot = new Slot(readStart);
+      Slot slot = new Slot(readStart, 1);
       slot.reply = reply;
       slotBytes += size(reply.message());
       pending.add(slot);
+      pendingKeys += 1;
       updateAutoRead();
     }
   }
@@ -338,9 +363,10 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
     return ctx;
   }
 
-  private Slot reserve() {
-    Slot slot = new Slot(readStart);
+  private Slot reserve(int keys) {
+    Slot slot = new Slot(readStart, keys);
     pending.add(slot);
+    pendingKeys += keys;
     updateAutoRead();
     return slot;
   }
@@ -354,7 +380,15 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
       } catch (CompletionException | CancellationException e) {
         error = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
       }
-      Reply reply = finish.finish(value, error);
+      Reply reply;
+      try {
+        reply = finish.finish(value, error);
+      } catch (RuntimeException | OutOfMemoryError e) {
+        // A reply that cannot be made must not leave its slot empty: every later reply would wait
+        // behind it for good. The client learns it, and the connection is closed.
+        LOG.warn("A reply to {} could not be made; closing the connection", ctx().channel().remoteAddress(), e);
+        reply = internalError(ctx(), e);
+      }
       if (slot == null) {
         reply(reply);
       } else if (closing) {
@@ -390,6 +424,7 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
     Slot head;
     while (!closing && (head = pending.peek()) != null && head.reply != null) {
       pending.poll();
+      pendingKeys -= head.keys;
       slotBytes -= size(head.reply.message());
       write(head.reply);
       wrote = true;
@@ -454,11 +489,12 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
       }
     }
     pending.clear();
+    pendingKeys = 0;
     slotBytes = 0;
   }
 
   /**
-   * Whether this connection holds as much as it may: {@code maxPending} unanswered requests, or
+   * Whether this connection holds as much as it may: {@code maxPending} unanswered keys, or
    * queued reply bytes at the write buffer's high water mark (Netty counts what was written and
    * not yet taken by the socket; the completed replies waiting in {@link #pending} and the
    * output buffer not yet written count against what is left of it).
@@ -469,7 +505,7 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
       return false;
     }
     Channel channel = ctx.channel();
-    return pending.size() >= maxPending || !channel.isWritable() || heldBytes() >= channel.bytesBeforeUnwritable();
+    return pendingKeys >= maxPending || !channel.isWritable() || heldBytes() >= channel.bytesBeforeUnwritable();
   }
 
   private long heldBytes() {
@@ -486,7 +522,7 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
     boolean autoRead = channel.config().isAutoRead();
     if (autoRead && saturated()) {
       channel.config().setAutoRead(false);
-    } else if (!autoRead && pending.size() <= maxPending / 2 && channel.isWritable()
+    } else if (!autoRead && pendingKeys <= maxPending / 2 && channel.isWritable()
         && heldBytes() < channel.bytesBeforeUnwritable() / 2) {
       channel.config().setAutoRead(true);
       resumeDecoding(ctx);

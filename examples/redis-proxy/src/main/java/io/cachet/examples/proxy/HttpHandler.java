@@ -98,6 +98,13 @@ final class HttpHandler extends ClientHandler {
   }
 
   @Override
+  protected Reply internalError(ChannelHandlerContext ctx, Throwable cause) {
+    count(RequestStats.Outcome.http(500));
+    return new Reply(response(HttpVersion.HTTP_1_1, HttpResponseStatus.INTERNAL_SERVER_ERROR,
+        Json.error("InternalError", "the response could not be made"), false), After.LINGER);
+  }
+
+  @Override
   protected Reply timedOut(ChannelHandlerContext ctx, RequestDeadline.TimedOut event) {
     count(RequestStats.Outcome.http(408));
     return new Reply(response(HttpVersion.HTTP_1_1, HttpResponseStatus.REQUEST_TIMEOUT,
@@ -142,9 +149,12 @@ final class HttpHandler extends ClientHandler {
         reply(new Reply(response(version, HttpResponseStatus.OK, PROMETHEUS,
             Unpooled.copiedBuffer(metrics.scrape(), UTF_8), keepAlive), after));
       }
-      default -> error(ctx, version, HttpResponseStatus.NOT_FOUND, "NotFound",
-          "no endpoint " + Resp.quote(path.getBytes(UTF_8), MAX_KEY_IN_MESSAGE)
-              + "; use GET /proxy?key=K, GET /health or GET /metrics", after);
+      default -> {
+        count(RequestStats.Outcome.http(404));
+        reply(new Reply(headAware(request, response(version, HttpResponseStatus.NOT_FOUND, Json.error("NotFound",
+            "no endpoint " + Resp.quote(path.getBytes(UTF_8), MAX_KEY_IN_MESSAGE)
+                + "; use GET /proxy?key=K, GET /health or GET /metrics"), keepAlive)), after));
+      }
     }
   }
 
@@ -181,14 +191,22 @@ final class HttpHandler extends ClientHandler {
         Json.error("MethodNotAllowed", "only GET is allowed on " + path + ", was " + request.method().name()),
         after == After.KEEP);
     response.headers().set(HttpHeaderNames.ALLOW, "GET");
-    if (HttpMethod.HEAD.equals(request.method())) {
-      // A response to HEAD has no body; its headers describe the one a GET-like answer would have.
-      FullHttpResponse headOnly = response.replace(Unpooled.EMPTY_BUFFER);
-      response.release();
-      response = headOnly;
-    }
     count(RequestStats.Outcome.http(405));
-    reply(new Reply(response, after));
+    reply(new Reply(headAware(request, response), after));
+  }
+
+  /**
+   * {@code response} without its body when {@code request} is a HEAD: a response to HEAD has none
+   * (its headers describe the one a GET would get), and a body would be read as the start of the
+   * next response on the connection.
+   */
+  private static FullHttpResponse headAware(HttpRequest request, FullHttpResponse response) {
+    if (!HttpMethod.HEAD.equals(request.method())) {
+      return response;
+    }
+    FullHttpResponse headOnly = response.replace(Unpooled.EMPTY_BUFFER);
+    response.release();
+    return headOnly;
   }
 
   private void malformed(ChannelHandlerContext ctx, Throwable cause) {

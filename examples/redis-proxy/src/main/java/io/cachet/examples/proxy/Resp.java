@@ -36,13 +36,28 @@ final class Resp {
     return buf;
   }
 
-  /** An array of bulk strings, nil for null elements. */
-  static ByteBuf bulkArray(ByteBufAllocator alloc, List<byte @Nullable []> values) {
-    int size = 16;
+  /**
+   * The most bytes an array reply (MGET) may hold: 64 MiB. It is built as one buffer, and an MGET
+   * naming a large key many times would otherwise multiply its size.
+   */
+  static final long MAX_ARRAY_REPLY_BYTES = 64L * 1024 * 1024;
+
+  /** An upper bound of {@link #bulkArray}'s size in bytes. */
+  static long bulkArraySize(List<byte @Nullable []> values) {
+    long size = 16;
     for (byte[] v : values) {
-      size += v == null ? 5 : v.length + 16;
+      size += v == null ? 5 : v.length + 16L;
     }
-    ByteBuf buf = alloc.ioBuffer(size);
+    return size;
+  }
+
+  /** An array of bulk strings, nil for null elements; at most {@link #MAX_ARRAY_REPLY_BYTES}. */
+  static ByteBuf bulkArray(ByteBufAllocator alloc, List<byte @Nullable []> values) {
+    long size = bulkArraySize(values);
+    if (size > MAX_ARRAY_REPLY_BYTES) {
+      throw new IllegalArgumentException("an array reply of " + size + " bytes, more than " + MAX_ARRAY_REPLY_BYTES);
+    }
+    ByteBuf buf = alloc.ioBuffer((int) size);
     buf.writeByte('*');
     writeDecimal(buf, values.size());
     buf.writeBytes(CRLF);

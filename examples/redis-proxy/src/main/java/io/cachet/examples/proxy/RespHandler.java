@@ -90,6 +90,12 @@ final class RespHandler extends ClientHandler {
   }
 
   @Override
+  protected Reply internalError(ChannelHandlerContext ctx, Throwable cause) {
+    count(RequestStats.Outcome.RESP_ERROR);
+    return new Reply(Resp.error(ctx.alloc(), "ERR internal error: the reply could not be made"), After.LINGER);
+  }
+
+  @Override
   protected Reply timedOut(ChannelHandlerContext ctx, RequestDeadline.TimedOut event) {
     count(RequestStats.Outcome.RESP_ERROR);
     return new Reply(Resp.error(ctx.alloc(),
@@ -138,7 +144,14 @@ final class RespHandler extends ClientHandler {
       fail(ctx.alloc(), wrongArity("mget"));
       return;
     }
-    List<RedisKey> keys = new ArrayList<>(args.size() - 1);
+    int keyCount = args.size() - 1;
+    if (keyCount > maxPending) {
+      // Each key costs a read in flight: an MGET counts its keys against the connection's bound.
+      fail(ctx.alloc(), "ERR MGET of " + keyCount + " keys: a request may read at most " + maxPending
+          + " keys (MAX_PENDING_REQUESTS)");
+      return;
+    }
+    List<RedisKey> keys = new ArrayList<>(keyCount);
     for (int i = 1; i < args.size(); i++) {
       keys.add(RedisKey.wrap(args.get(i)));
     }
@@ -150,9 +163,15 @@ final class RespHandler extends ClientHandler {
       for (RedisKey key : keys) {
         ordered.add(values == null ? null : values.get(key));
       }
+      long size = Resp.bulkArraySize(ordered);
+      if (size > Resp.MAX_ARRAY_REPLY_BYTES) {
+        count(RequestStats.Outcome.RESP_ERROR);
+        return new Reply(Resp.error(ctx.alloc(), "ERR MGET reply of " + size + " bytes: a reply may hold at most "
+            + Resp.MAX_ARRAY_REPLY_BYTES + " bytes; read fewer keys at a time"), After.KEEP);
+      }
       count(RequestStats.Outcome.RESP_OK);
       return new Reply(Resp.bulkArray(ctx.alloc(), ordered), After.KEEP);
-    });
+    }, keyCount);
   }
 
   private Reply failure(Throwable error) {

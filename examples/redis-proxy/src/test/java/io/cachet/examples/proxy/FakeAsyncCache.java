@@ -42,8 +42,16 @@ final class FakeAsyncCache implements AsyncCache<RedisKey, byte[]> {
     return slow.computeIfAbsent(key, k -> new CompletableFuture<>());
   }
 
+  /** When set, every getAll returns it (the test completes it), after recording the keys. */
+  volatile @Nullable CompletableFuture<Map<RedisKey, byte[]>> slowGetAll;
+
   @Override
   public CompletionStage<Map<RedisKey, byte[]>> getAll(Iterable<? extends RedisKey> keys) {
+    CompletableFuture<Map<RedisKey, byte[]>> slowAll = slowGetAll;
+    if (slowAll != null) {
+      keys.forEach(k -> reads.add(name(k)));
+      return slowAll;
+    }
     Map<RedisKey, byte[]> found = new LinkedHashMap<>();
     for (RedisKey redisKey : keys) {
       String key = name(redisKey);

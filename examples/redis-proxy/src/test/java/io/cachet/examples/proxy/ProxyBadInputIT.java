@@ -278,6 +278,18 @@ final class ProxyBadInputIT {
     }
   }
 
+  @Test
+  void http_headOfAnUnknownPath_has404HeadersButNoBody_andTheNextResponseFollows() {
+    try (RespClient client = RespClient.open(proxy.httpPort())) { // a plain socket, used for HTTP
+      client.send("HEAD /nope HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+      String responses = client.readUntilClosed(CLOSED_WITHIN);
+      assertThat(responses).startsWith("HTTP/1.1 404 Not Found\r\n");
+      String afterHead = responses.substring(responses.indexOf("\r\n\r\n") + 4);
+      assertThat(afterHead).as("no body after the HEAD response's headers").startsWith("HTTP/1.1 200 OK\r\n");
+      assertThat(afterHead).endsWith("{\"status\":\"UP\"}");
+    }
+  }
+
   // ------------------------------------------------------------------ helpers
 
   private static void assertProtocolError(String input, String message) {

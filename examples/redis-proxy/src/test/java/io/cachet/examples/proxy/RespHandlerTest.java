@@ -10,6 +10,8 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.embedded.EmbeddedChannel;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
@@ -228,6 +230,70 @@ final class RespHandlerTest {
     assertThat(output(ch)).isEmpty();
     cache.slow.get("slow").complete(null);
     assertThat(output(ch)).isEqualTo("$-1\r\n-ERR Protocol error: expected '$', got ':'\r\n");
+    ch.runPendingTasks();
+    assertThat(ch.isOpen()).isFalse();
+  }
+
+  @Test
+  void mget_ofMoreKeysThanAConnectionMayHavePending_isRefused_andTheConnectionStaysOpen() {
+    EmbeddedChannel ch = channel(new Parallelism(0));
+    StringBuilder mget = new StringBuilder("MGET");
+    for (int i = 0; i <= ClientHandler.MAX_PENDING; i++) {
+      mget.append(" k").append(i);
+    }
+    write(ch, mget + "\r\nPING\r\n");
+    assertThat(output(ch)).isEqualTo("-ERR MGET of " + (ClientHandler.MAX_PENDING + 1) + " keys: a request may read at most "
+        + ClientHandler.MAX_PENDING + " keys (MAX_PENDING_REQUESTS)\r\n+PONG\r\n");
+    assertThat(cache.reads).as("nothing read").isEmpty();
+    assertThat(ch.isOpen()).isTrue();
+  }
+
+  @Test
+  void mget_countsEachOfItsKeysAgainstThePendingBound() {
+    cache.slowGetAll = new CompletableFuture<>();
+    RespHandler handler = new RespHandler(cache, new Parallelism(0), metrics, 8);
+    EmbeddedChannel ch = new EmbeddedChannel(new RespDecoder(64 * 1024, null, handler::directRead), handler);
+    write(ch, "MGET a b c d e f g\r\n");
+    assertThat(ch.config().isAutoRead()).as("7 keys pending, of 8").isTrue();
+    write(ch, "MGET h\r\n");
+    assertThat(ch.config().isAutoRead()).as("8 keys pending").isFalse();
+    cache.slowGetAll.complete(Map.of());
+    assertThat(output(ch)).startsWith("*7\r\n$-1\r\n");
+    assertThat(ch.config().isAutoRead()).isTrue();
+    ch.finishAndReleaseAll();
+  }
+
+  @Test
+  void mget_whoseReplyWouldExceedTheBound_isRefused_andTheConnectionStaysOpen() {
+    byte[] megabyte = new byte[1024 * 1024];
+    cache.values.put("big", megabyte);
+    EmbeddedChannel ch = channel(new Parallelism(0));
+    int times = (int) (Resp.MAX_ARRAY_REPLY_BYTES / megabyte.length) + 1; // one key, named again and again
+    write(ch, "MGET" + " big".repeat(times) + "\r\nPING\r\n");
+    String reply = output(ch);
+    assertThat(reply).startsWith("-ERR MGET reply of ").contains("a reply may hold at most " + Resp.MAX_ARRAY_REPLY_BYTES)
+        .endsWith("read fewer keys at a time\r\n+PONG\r\n");
+    assertThat(ch.isOpen()).isTrue();
+  }
+
+  @Test
+  void replyThatCannotBeMade_isAnErrorAndCloses_insteadOfHoldingLaterReplies() {
+    cache.slowGetAll = new CompletableFuture<>();
+    EmbeddedChannel ch = channel(new Parallelism(0));
+    write(ch, "MGET a\r\nPING\r\n");
+    assertThat(output(ch)).isEmpty();
+    cache.slowGetAll.complete(new java.util.AbstractMap<>() { // a map that fails when read
+      @Override
+      public java.util.Set<Map.Entry<RedisKey, byte[]>> entrySet() {
+        throw new IllegalStateException("broken");
+      }
+
+      @Override
+      public byte[] get(Object key) {
+        throw new IllegalStateException("broken");
+      }
+    });
+    assertThat(output(ch)).isEqualTo("-ERR internal error: the reply could not be made\r\n");
     ch.runPendingTasks();
     assertThat(ch.isOpen()).isFalse();
   }
