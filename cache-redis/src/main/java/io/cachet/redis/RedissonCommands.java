@@ -38,6 +38,9 @@ final class RedissonCommands {
   /** SCAN with its reply as raw [cursor, [keys...]]. */
   private static final RedisCommand<List<Object>> RAW_SCAN = new RedisCommand<>("SCAN", new ObjectListReplayDecoder<>());
 
+  /** How much longer than a command Redisson gives a batch of reads before it gives up on it. */
+  static final Duration BATCH_TIMEOUT_MARGIN = Duration.ofMillis(500);
+
   private final CommandAsyncExecutor executor;
   private final BatchOptions batchOptions;
 
@@ -50,11 +53,14 @@ final class RedissonCommands {
     // IN_MEMORY: plain pipelining, no MULTI/EXEC (the reads need no atomicity, see RedisTransport.read).
     // No retries, as for single commands: Redisson would resend only after commandTimeout, past the
     // caller's bound; a batch that never reached Redis is resent by RedisTransport within it.
-    // Response timeout: commandTimeout, the client's, stated here so that it stays the same.
+    // Response timeout: past the cache's own bound on a read (commandTimeout + 250 ms), so that
+    // the cache's fires first and fails the reads on its completion pool. Redisson's would complete
+    // them on its one timer thread, as answered batches whose keys carry the timeout, and run every
+    // caller's continuation there (see CommandTimeouts); it only frees the batch's resources now.
     this.batchOptions = BatchOptions.defaults()
         .executionMode(BatchOptions.ExecutionMode.IN_MEMORY)
         .retryAttempts(0)
-        .responseTimeout(commandTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        .responseTimeout(commandTimeout.plus(BATCH_TIMEOUT_MARGIN).toMillis(), TimeUnit.MILLISECONDS);
   }
 
   /** The retries of a {@link #readBatch} (for tests, which see no Redisson type: it is relocated). */
