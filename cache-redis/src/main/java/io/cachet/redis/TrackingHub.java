@@ -308,8 +308,10 @@ final class TrackingHub implements AutoCloseable {
     return bytes.length >= start.length && Arrays.equals(bytes, 0, start.length, start, 0, start.length);
   }
 
+  /** {@code host:port}, an IPv6 literal in brackets, as in a {@code redis://} URI. */
   static String hostPort(InetSocketAddress address) {
-    return address.getHostString() + ":" + address.getPort();
+    String host = address.getHostString();
+    return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + address.getPort();
   }
 
   /** One node's channel and whether tracking is on there. */
