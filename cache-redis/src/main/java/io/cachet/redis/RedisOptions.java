@@ -42,6 +42,8 @@ public final class RedisOptions implements BackendOptions {
   public static final Duration DEFAULT_COMMAND_TIMEOUT = Duration.ofSeconds(2);
   /** How long connecting may take. */
   public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
+  /** The longest {@code commandTimeout} or {@code connectTimeout}: one day. */
+  public static final Duration MAX_TIMEOUT = Duration.ofDays(1);
   /** The longest a near-cache entry is served without being re-read, whatever invalidations say. */
   public static final Duration DEFAULT_NEAR_CACHE_MAX_AGE = Duration.ofMinutes(10);
 
@@ -415,15 +417,18 @@ public final class RedisOptions implements BackendOptions {
       return this;
     }
 
-    /** Sets how long one Redis command may take (commands are not retried); must be positive. */
+    /**
+     * Sets how long one Redis command may take (commands are not retried); positive, at most
+     * {@link #MAX_TIMEOUT}.
+     */
     public Builder commandTimeout(Duration timeout) {
-      this.commandTimeout = positive("commandTimeout", timeout);
+      this.commandTimeout = timeout("commandTimeout", timeout);
       return this;
     }
 
-    /** Sets how long connecting may take; must be positive. */
+    /** Sets how long connecting may take; positive, at most {@link #MAX_TIMEOUT}. */
     public Builder connectTimeout(Duration timeout) {
-      this.connectTimeout = positive("connectTimeout", timeout);
+      this.connectTimeout = timeout("connectTimeout", timeout);
       return this;
     }
 
@@ -502,6 +507,15 @@ public final class RedisOptions implements BackendOptions {
         throw new IllegalStateException("database must be 0 for a Redis Cluster, was " + database);
       }
       return new RedisOptions(this);
+    }
+
+    /** A positive timeout that Redis clients and sockets can take (they count milliseconds in an {@code int}). */
+    private Duration timeout(String option, Duration value) {
+      requireNonNull(value, option);
+      if (value.compareTo(MAX_TIMEOUT) > 0) {
+        throw new IllegalArgumentException(option + " must be at most " + MAX_TIMEOUT + ", was " + value);
+      }
+      return positive(option, value);
     }
 
     private Duration positive(String option, Duration value) {

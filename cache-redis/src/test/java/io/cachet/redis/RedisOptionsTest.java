@@ -38,6 +38,12 @@ final class RedisOptionsTest {
     assertThatThrownBy(() -> RedisOptions.builder().commandTimeout(Duration.ZERO))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("commandTimeout must be > 0, was PT0S");
+    assertThatThrownBy(() -> RedisOptions.builder().connectTimeout(Duration.ofDays(30)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("connectTimeout must be at most PT24H, was PT720H");
+    assertThatThrownBy(() -> RedisOptions.builder().commandTimeout(Duration.ofDays(30)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("commandTimeout must be at most PT24H, was PT720H");
     assertThatThrownBy(() -> RedisOptions.builder().database(-1))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("database must be >= 0, was -1");
