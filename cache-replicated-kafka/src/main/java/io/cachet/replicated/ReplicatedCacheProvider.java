@@ -84,7 +84,15 @@ public final class ReplicatedCacheProvider implements CacheBackendProvider {
       return;
     }
     try {
-      if (!cache.awaitReady(options.startupWait())) {
+      boolean ready = cache.awaitReady(options.startupWait());
+      Throwable failure = cache.replicaFailure();
+      if (failure != null) {
+        // The replica stopped for good: a cache that can never become ready is not handed out.
+        cache.close();
+        throw new io.cachet.CacheException("cache '" + cache.name() + "' could not start: its replica stopped"
+            + " applying topic '" + options.topicFor(cache.name()) + "': " + failure, failure);
+      }
+      if (!ready) {
         LOG.warn("Cache '{}' is not ready after {}; returning it while it replays (reads throw CacheNotReadyException"
             + " until isReady())", cache.name(), options.startupWait());
       }

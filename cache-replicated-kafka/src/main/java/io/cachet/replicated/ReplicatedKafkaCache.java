@@ -123,7 +123,8 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
     applier.start();
   }
 
-  private @Nullable Throwable replicaFailure() {
+  /** Why the replica stopped applying records for good, or null while it runs. */
+  @Nullable Throwable replicaFailure() {
     return applier.failure();
   }
 

@@ -253,6 +253,53 @@ final class BadRecordsIT {
     assertThat(replicated(b).readLatest("k")).isEqualTo("v");
   }
 
+  @Test
+  void replicaThatStopsWhileStarting_failsCreate_insteadOfReturningACacheThatNeverGetsReady() {
+    String topic = newTopic();
+    newNode(topic, "a", InstantSource.system()).put("k", "poison");
+    long replicaThreadsBefore = replicaThreads();
+    Codec<String> failing = new Codec<>() { // an Error, not a refusal: the replica cannot go on
+      @Override
+      public byte[] encode(String value) {
+        return value.getBytes(UTF_8);
+      }
+
+      @Override
+      public String decode(byte[] bytes) {
+        throw new AssertionError("a codec bug");
+      }
+
+      @Override
+      public Class<String> type() {
+        return String.class;
+      }
+    };
+    CacheManager manager = CacheManager.create();
+    managers.add(manager);
+    assertThatThrownBy(() -> manager.create(CacheConfig.builder("bad-records")
+            .backend(ReplicatedCacheProvider.NAME)
+            .valueCodec(failing)
+            .backendOptions(ReplicationOptions.builder()
+                .bootstrapServers(KAFKA.broker().bootstrapServers())
+                .topic(topic)
+                .nodeId("b")
+                .build())
+            .build()))
+        .isInstanceOf(io.cachet.CacheException.class)
+        .hasMessageContaining("could not start: its replica stopped applying topic '" + topic + "'")
+        .hasMessageContaining("a codec bug");
+    // Closed, not left running: node "a"'s threads are the only ones of this cache's name again.
+    await().atMost(Duration.ofSeconds(30)).until(() -> replicaThreads() == replicaThreadsBefore);
+  }
+
+  /** Live apply, fetch and send threads of caches named "bad-records", in this JVM. */
+  private static long replicaThreads() {
+    return Thread.getAllStackTraces().keySet().stream()
+        .filter(t -> t.isAlive() && (t.getName().equals("cachet-replica-bad-records")
+            || t.getName().equals("cachet-fetch-bad-records") || t.getName().equals("cachet-send-bad-records")))
+        .count();
+  }
+
   /** UTF-8 strings, but a value containing "unencodable" cannot be encoded. */
   private static final Codec<String> PICKY = new Codec<>() {
     @Override
