@@ -51,8 +51,15 @@ final class Replica<K, V> {
   private final List<ArrayDeque<Tombstone<K>>> tombstones;
   /** Keys whose latest record is void (apply thread). */
   private final Map<K, Entry<V>> unanchored = new HashMap<>();
-  /** Live entries with a deadline, soonest first (apply thread); stale items are skipped when polled. */
+  /**
+   * Live entries with a deadline, soonest first (apply thread). An item goes stale when its key is
+   * written again; stale items are skipped when polled, and dropped all at once when they
+   * outnumber the entries ({@link #compactDeadlines}), so the queue follows the number of keys,
+   * not of writes.
+   */
   private final PriorityQueue<Deadline<K>> deadlines = new PriorityQueue<>(Comparator.comparingLong(Deadline::deadline));
+  /** Items the queue may hold beyond twice the entries before its stale ones are dropped. */
+  private static final int DEADLINE_SLACK = 4_096;
 
   Replica(Codec<K> keyCodec, Codec<V> valueCodec, int partitions) {
     this.keyCodec = keyCodec;
@@ -199,7 +206,7 @@ final class Replica<K, V> {
     if (next.value() == null) {
       tombstones.get(next.partition()).addLast(new Tombstone<>(key, next.offset(), next.timestamp()));
     } else if (next.deadline() != 0) {
-      deadlines.add(new Deadline<>(next.deadline(), key, next.offset()));
+      addDeadline(new Deadline<>(next.deadline(), key, next.offset()));
     }
   }
 
@@ -211,8 +218,42 @@ final class Replica<K, V> {
     replace(key, previous, next);
     unanchored.put(key, next);
     if (next.value() != null && next.deadline() != 0) {
-      deadlines.add(new Deadline<>(next.deadline(), key, offset));
+      addDeadline(new Deadline<>(next.deadline(), key, offset));
     }
+  }
+
+  private void addDeadline(Deadline<K> deadline) {
+    deadlines.add(deadline);
+    if (deadlines.size() > DEADLINE_SLACK && deadlines.size() > 2 * entries.mappingCount() + DEADLINE_SLACK) {
+      compactDeadlines();
+    }
+  }
+
+  /**
+   * Drops the items that no longer name their key's latest state (apply thread). What is left is
+   * at most one item per entry, so the next compaction comes after at least as many more writes:
+   * linear in the writes overall.
+   */
+  private void compactDeadlines() {
+    List<Deadline<K>> current = new ArrayList<>();
+    for (Deadline<K> d : deadlines) {
+      if (isCurrent(d)) {
+        current.add(d);
+      }
+    }
+    deadlines.clear();
+    deadlines.addAll(current);
+  }
+
+  /** Whether {@code d} names its key's latest state, with a value (what {@link #pollExpired} acts on). */
+  private boolean isCurrent(Deadline<K> d) {
+    Entry<V> e = entries.get(d.key());
+    return e != null && e.offset() == d.offset() && e.value() != null;
+  }
+
+  /** Items in the queue of deadlines, stale ones included; for tests. */
+  int deadlineItems() {
+    return deadlines.size();
   }
 
   private void replace(K key, @Nullable Entry<V> previous, Entry<V> next) {
@@ -251,9 +292,8 @@ final class Replica<K, V> {
     List<Map.Entry<K, Entry<V>>> due = new ArrayList<>();
     while (!deadlines.isEmpty() && deadlines.peek().deadline() <= nowMillis) {
       Deadline<K> d = deadlines.poll();
-      Entry<V> e = entries.get(d.key());
-      if (e != null && e.offset() == d.offset() && e.value() != null) {
-        due.add(Map.entry(d.key(), e));
+      if (isCurrent(d)) {
+        due.add(Map.entry(d.key(), entries.get(d.key())));
       }
     }
     return due;
@@ -261,7 +301,7 @@ final class Replica<K, V> {
 
   /** Puts an expiry back to be looked at again at {@code retryAtMillis} (apply thread). */
   void retryExpiry(K key, Entry<V> entry, long retryAtMillis) {
-    deadlines.add(new Deadline<>(retryAtMillis, key, entry.offset()));
+    addDeadline(new Deadline<>(retryAtMillis, key, entry.offset()));
   }
 
   /** Iterates every entry (for snapshots and tests); weakly consistent unless on the apply thread. */
