@@ -289,8 +289,13 @@ final class Replica<K, V> {
    * still the key's latest state (apply thread).
    */
   List<Map.Entry<K, Entry<V>>> pollExpired(long nowMillis) {
+    return pollExpired(nowMillis, Integer.MAX_VALUE);
+  }
+
+  /** As {@link #pollExpired(long)}, at most {@code max} entries; the others stay due. */
+  List<Map.Entry<K, Entry<V>>> pollExpired(long nowMillis, int max) {
     List<Map.Entry<K, Entry<V>>> due = new ArrayList<>();
-    while (!deadlines.isEmpty() && deadlines.peek().deadline() <= nowMillis) {
+    while (due.size() < max && !deadlines.isEmpty() && deadlines.peek().deadline() <= nowMillis) {
       Deadline<K> d = deadlines.poll();
       if (isCurrent(d)) {
         due.add(Map.entry(d.key(), entries.get(d.key())));

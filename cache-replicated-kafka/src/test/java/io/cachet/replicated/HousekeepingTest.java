@@ -104,6 +104,24 @@ final class HousekeepingTest {
   }
 
   /** Key {@code k}: "winner" put at offset 0, then a stale conditional "loser" at offset 1, void. */
+  @Test
+  void manyEntriesExpiringTogether_areRemovedABoundedShareAtATime() {
+    long t0 = 1_000_000;
+    int keys = Housekeeping.MAX_EXPIRED_PER_RUN * 2 + 10;
+    for (int i = 0; i < keys; i++) {
+      RecordMeta meta = new RecordMeta(Op.PUT, false, 0, t0 + 1_000, 1, i, "me");
+      replica.apply(0, i, t0, ("k" + i).getBytes(UTF_8), "v".getBytes(UTF_8), meta.encode(), t0);
+    }
+    long now = t0 + 1_000;
+    for (int run = 1; run <= 3; run++) {
+      housekeeping.run(now);
+      long removals = sent.stream().filter(s -> s.op() == Op.EXPIRED).count();
+      assertThat(removals).as("after run %d", run).isEqualTo(Math.min(keys, (long) run * Housekeeping.MAX_EXPIRED_PER_RUN));
+      now += Housekeeping.HOUSEKEEPING_INTERVAL_MS;
+    }
+    assertThat(sent.stream().filter(s -> s.op() == Op.EXPIRED).map(Sent::key).distinct().count()).isEqualTo(keys);
+  }
+
   private void leaveVoid(String key, long now) {
     apply(0, key, "winner", Op.PUT, false, 0, now);
     apply(1, key, "loser", Op.PUT_IF_ABSENT, true, -1, now);
