@@ -15,18 +15,19 @@ public final class Connections {
 
   /**
    * Sends {@code message} as the last thing on {@code channel}, then shuts its output down and
-   * drains input for {@value #LINGER_MILLIS} ms at most before closing, so the client is not reset
-   * before it reads the answer.
+   * drains input, closing {@value #LINGER_MILLIS} ms after this call at most, so the client is not
+   * reset before it reads the answer. The close comes then whatever happened to the write: a
+   * client that does not read cannot keep the connection open.
    *
    * @param channel the client's connection
    * @param message the last reply, e.g. an error response
    */
   public static void closeGracefully(Channel channel, Object message) {
     channel.config().setAutoRead(true);
+    channel.eventLoop().schedule(() -> channel.close(), LINGER_MILLIS, TimeUnit.MILLISECONDS);
     channel.writeAndFlush(message).addListener((ChannelFutureListener) f -> {
       if (f.isSuccess() && f.channel() instanceof DuplexChannel duplex && duplex.isActive()) {
         duplex.shutdownOutput();
-        duplex.eventLoop().schedule(() -> duplex.close(), LINGER_MILLIS, TimeUnit.MILLISECONDS);
       } else {
         f.channel().close();
       }
