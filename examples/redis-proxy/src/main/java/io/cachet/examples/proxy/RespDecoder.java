@@ -95,6 +95,7 @@ final class RespDecoder extends ByteToMessageDecoder {
       return;
     }
     boolean held = false;
+    boolean completed = false;
     try {
       // Every complete request in the buffer, in one call: cheaper than one call per request.
       while (in.isReadable()) {
@@ -105,6 +106,7 @@ final class RespDecoder extends ByteToMessageDecoder {
         int before = in.readerIndex();
         Object message = decodeOne(in);
         if (message != null) {
+          completed = true;
           emit(message, out);
         } else if (in.readerIndex() == before) {
           break; // the rest of a request has not arrived yet
@@ -115,6 +117,9 @@ final class RespDecoder extends ByteToMessageDecoder {
       emit(new ProtocolError(e.getMessage()), out);
     }
     if (deadline != null) {
+      if (completed) {
+        deadline.update(ctx, false); // a request ended: whatever follows it started in this read
+      }
       // Held-back requests are complete or the client's next ones: we stopped reading, not it.
       deadline.update(ctx, !failed && !held && (remainingArgs > 0 || in.isReadable()));
     }

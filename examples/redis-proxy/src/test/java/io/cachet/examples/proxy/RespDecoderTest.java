@@ -323,6 +323,37 @@ final class RespDecoderTest {
     assertThat(events).hasSize(1);
   }
 
+  @Test
+  void deadline_timesEachRequest_notAStreakOfReadsEndingMidRequest() {
+    AtomicLong clock = new AtomicLong();
+    RequestDeadline deadline = new RequestDeadline(Duration.ofSeconds(10), clock::get);
+    List<Object> events = new ArrayList<>();
+    List<Object> commands = new ArrayList<>();
+    EmbeddedChannel ch = new EmbeddedChannel();
+    ch.freezeTime();
+    ch.pipeline().addLast(new RespDecoder(MAX_REQUEST, deadline), new io.netty.channel.ChannelInboundHandlerAdapter() {
+      @Override
+      public void channelRead(io.netty.channel.ChannelHandlerContext ctx, Object msg) {
+        commands.add(msg);
+      }
+
+      @Override
+      public void userEventTriggered(io.netty.channel.ChannelHandlerContext ctx, Object evt) {
+        events.add(evt);
+      }
+    });
+    // A pipelining client whose every read ends inside its next request, each request taking 6 s.
+    ch.writeInbound(Unpooled.copiedBuffer("*1\r\n$4\r\nPI", UTF_8));
+    for (int i = 0; i < 5; i++) {
+      advance(ch, clock, Duration.ofSeconds(6));
+      ch.writeInbound(Unpooled.copiedBuffer("NG\r\n*1\r\n$4\r\nPI", UTF_8));
+    }
+    assertThat(commands).hasSize(5);
+    assertThat(events).as("no request took 10 s").isEmpty();
+    advance(ch, clock, Duration.ofSeconds(11));
+    assertThat(events).as("the last one did").containsExactly(new RequestDeadline.TimedOut(Duration.ofSeconds(10)));
+  }
+
   private static void advance(EmbeddedChannel ch, AtomicLong clock, Duration by) {
     clock.addAndGet(by.toNanos());
     ch.advanceTimeBy(by.toNanos(), TimeUnit.NANOSECONDS);
