@@ -258,33 +258,11 @@ final class BadRecordsIT {
     String topic = newTopic();
     newNode(topic, "a", InstantSource.system()).put("k", "poison");
     long replicaThreadsBefore = replicaThreads();
-    Codec<String> failing = new Codec<>() { // an Error, not a refusal: the replica cannot go on
-      @Override
-      public byte[] encode(String value) {
-        return value.getBytes(UTF_8);
-      }
-
-      @Override
-      public String decode(byte[] bytes) {
-        throw new AssertionError("a codec bug");
-      }
-
-      @Override
-      public Class<String> type() {
-        return String.class;
-      }
-    };
-    CacheManager manager = CacheManager.create();
-    managers.add(manager);
-    assertThatThrownBy(() -> manager.create(CacheConfig.builder("bad-records")
-            .backend(ReplicatedCacheProvider.NAME)
-            .valueCodec(failing)
-            .backendOptions(ReplicationOptions.builder()
-                .bootstrapServers(KAFKA.broker().bootstrapServers())
-                .topic(topic)
-                .nodeId("b")
-                .build())
-            .build()))
+    // An Error, not a refusal: the replica cannot go on.
+    Codec<String> failing = utf8(value -> { }, bytes -> {
+      throw new AssertionError("a codec bug");
+    });
+    assertThatThrownBy(() -> newNode(topic, "b", InstantSource.system(), failing))
         .isInstanceOf(io.cachet.CacheException.class)
         .hasMessageContaining("could not start: its replica stopped applying topic '" + topic + "'")
         .hasMessageContaining("a codec bug");
@@ -301,40 +279,39 @@ final class BadRecordsIT {
   }
 
   /** UTF-8 strings, but a value containing "unencodable" cannot be encoded. */
-  private static final Codec<String> PICKY = new Codec<>() {
-    @Override
-    public byte[] encode(String value) {
-      if (value.contains("unencodable")) {
-        throw new IllegalArgumentException("cannot encode " + value);
+  private static final Codec<String> PICKY = utf8(value -> {
+    if (value.contains("unencodable")) {
+      throw new IllegalArgumentException("cannot encode " + value);
+    }
+  }, bytes -> { });
+
+  /** A UTF-8 codec that first runs {@code onEncode} on each value and {@code onDecode} on each array. */
+  private static Codec<String> utf8(java.util.function.Consumer<String> onEncode,
+      java.util.function.Consumer<byte[]> onDecode) {
+    return new Codec<>() {
+      @Override
+      public byte[] encode(String value) {
+        onEncode.accept(value);
+        return value.getBytes(UTF_8);
       }
-      return value.getBytes(UTF_8);
-    }
 
-    @Override
-    public String decode(byte[] bytes) {
-      return new String(bytes, UTF_8);
-    }
+      @Override
+      public String decode(byte[] bytes) {
+        onDecode.accept(bytes);
+        return new String(bytes, UTF_8);
+      }
 
-    @Override
-    public Class<String> type() {
-      return String.class;
-    }
-  };
+      @Override
+      public Class<String> type() {
+        return String.class;
+      }
+    };
+  }
 
   @Test
   void put_valueTheCodecCannotEncode_failsWithTheCodecsError_andLeavesNothingWaiting() {
     String topic = newTopic();
-    CacheManager manager = CacheManager.create();
-    managers.add(manager);
-    Cache<String, String> a = manager.create(CacheConfig.builder("bad-values")
-        .backend(ReplicatedCacheProvider.NAME)
-        .valueCodec(PICKY)
-        .backendOptions(ReplicationOptions.builder()
-            .bootstrapServers(KAFKA.broker().bootstrapServers())
-            .topic(topic)
-            .nodeId("a")
-            .build())
-        .build());
+    Cache<String, String> a = newNode(topic, "a", InstantSource.system(), PICKY);
     a.put("k", "kept");
     for (int i = 0; i < 100; i++) {
       String value = "unencodable " + i;
@@ -355,10 +332,15 @@ final class BadRecordsIT {
   }
 
   private Cache<String, String> newNode(String topic, String nodeId, InstantSource clock) {
+    return newNode(topic, nodeId, clock, io.cachet.codec.Codecs.utf8());
+  }
+
+  private Cache<String, String> newNode(String topic, String nodeId, InstantSource clock, Codec<String> values) {
     CacheManager manager = CacheManager.create();
     managers.add(manager);
     return manager.create(CacheConfig.builder("bad-records")
         .backend(ReplicatedCacheProvider.NAME)
+        .valueCodec(values)
         .clock(clock)
         .backendOptions(ReplicationOptions.builder()
             .bootstrapServers(KAFKA.broker().bootstrapServers())

@@ -280,14 +280,7 @@ final class RespDecoderTest {
     AtomicLong clock = new AtomicLong();
     RequestDeadline deadline = new RequestDeadline(Duration.ofSeconds(10), clock::get);
     List<Object> events = new ArrayList<>();
-    EmbeddedChannel ch = new EmbeddedChannel();
-    ch.freezeTime();
-    ch.pipeline().addLast(new RespDecoder(MAX_REQUEST, deadline), new io.netty.channel.ChannelInboundHandlerAdapter() {
-      @Override
-      public void userEventTriggered(io.netty.channel.ChannelHandlerContext ctx, Object evt) {
-        events.add(evt);
-      }
-    });
+    EmbeddedChannel ch = deadlineChannel(deadline, events, new ArrayList<>());
     ch.writeInbound(Unpooled.copiedBuffer("*2\r\n$3\r\nGET\r\n$5\r\nke", UTF_8));
     assertThat(deadline.timing()).isTrue();
     advance(ch, clock, Duration.ofSeconds(9));
@@ -301,14 +294,7 @@ final class RespDecoderTest {
     AtomicLong clock = new AtomicLong();
     RequestDeadline deadline = new RequestDeadline(Duration.ofSeconds(10), clock::get);
     List<Object> events = new ArrayList<>();
-    EmbeddedChannel ch = new EmbeddedChannel();
-    ch.freezeTime();
-    ch.pipeline().addLast(new RespDecoder(MAX_REQUEST, deadline), new io.netty.channel.ChannelInboundHandlerAdapter() {
-      @Override
-      public void userEventTriggered(io.netty.channel.ChannelHandlerContext ctx, Object evt) {
-        events.add(evt);
-      }
-    });
+    EmbeddedChannel ch = deadlineChannel(deadline, events, new ArrayList<>());
     ch.writeInbound(Unpooled.copiedBuffer("*1\r\n$4\r\nPI", UTF_8));
     advance(ch, clock, Duration.ofSeconds(5));
     ch.writeInbound(Unpooled.copiedBuffer("NG\r\n", UTF_8)); // complete; idle from now on
@@ -329,6 +315,21 @@ final class RespDecoderTest {
     RequestDeadline deadline = new RequestDeadline(Duration.ofSeconds(10), clock::get);
     List<Object> events = new ArrayList<>();
     List<Object> commands = new ArrayList<>();
+    EmbeddedChannel ch = deadlineChannel(deadline, events, commands);
+    // A pipelining client whose every read ends inside its next request, each request taking 6 s.
+    ch.writeInbound(Unpooled.copiedBuffer("*1\r\n$4\r\nPI", UTF_8));
+    for (int i = 0; i < 5; i++) {
+      advance(ch, clock, Duration.ofSeconds(6));
+      ch.writeInbound(Unpooled.copiedBuffer("NG\r\n*1\r\n$4\r\nPI", UTF_8));
+    }
+    assertThat(commands).hasSize(5);
+    assertThat(events).as("no request took 10 s").isEmpty();
+    advance(ch, clock, Duration.ofSeconds(11));
+    assertThat(events).as("the last one did").containsExactly(new RequestDeadline.TimedOut(Duration.ofSeconds(10)));
+  }
+
+  /** A decoder with {@code deadline} on a channel whose time the test moves; what it emits is recorded. */
+  private static EmbeddedChannel deadlineChannel(RequestDeadline deadline, List<Object> events, List<Object> commands) {
     EmbeddedChannel ch = new EmbeddedChannel();
     ch.freezeTime();
     ch.pipeline().addLast(new RespDecoder(MAX_REQUEST, deadline), new io.netty.channel.ChannelInboundHandlerAdapter() {
@@ -342,16 +343,7 @@ final class RespDecoderTest {
         events.add(evt);
       }
     });
-    // A pipelining client whose every read ends inside its next request, each request taking 6 s.
-    ch.writeInbound(Unpooled.copiedBuffer("*1\r\n$4\r\nPI", UTF_8));
-    for (int i = 0; i < 5; i++) {
-      advance(ch, clock, Duration.ofSeconds(6));
-      ch.writeInbound(Unpooled.copiedBuffer("NG\r\n*1\r\n$4\r\nPI", UTF_8));
-    }
-    assertThat(commands).hasSize(5);
-    assertThat(events).as("no request took 10 s").isEmpty();
-    advance(ch, clock, Duration.ofSeconds(11));
-    assertThat(events).as("the last one did").containsExactly(new RequestDeadline.TimedOut(Duration.ofSeconds(10)));
+    return ch;
   }
 
   private static void advance(EmbeddedChannel ch, AtomicLong clock, Duration by) {
