@@ -238,8 +238,17 @@ final class Applier<K, V> {
       while (!closed.get() && applierFailure == null) {
         holdWhileTestAsks();
         ConsumerRecords<Object, Object> records;
+        long[] positions;
         try {
           records = consumer.poll(Duration.ofMillis(100));
+          // Every partition's position, also of those that returned no record: the consumer skips
+          // transaction markers without returning them, and a poll that only passed one must still
+          // move the replica past it, or it would stay below the log's end offset. Inside this try:
+          // reading a position may surface the same out-of-range error as the poll.
+          positions = new long[partitions.size()];
+          for (TopicPartition tp : partitions) {
+            positions[tp.partition()] = knownPosition(tp);
+          }
         } catch (OffsetOutOfRangeException e) {
           // Never a silent rewind: the apply thread rebuilds the replica from what the log holds now.
           consumer.seekToBeginning(partitions);
@@ -250,13 +259,6 @@ final class Applier<K, V> {
             return;
           }
           continue;
-        }
-        // Every partition's position, also of those that returned no record: the consumer skips
-        // transaction markers without returning them, and a poll that only passed one must still
-        // move the replica past it, or it would stay below the log's end offset.
-        long[] positions = new long[partitions.size()];
-        for (TopicPartition tp : partitions) {
-          positions[tp.partition()] = knownPosition(tp);
         }
         long lag = 0;
         for (TopicPartition tp : partitions) {
@@ -283,8 +285,9 @@ final class Applier<K, V> {
   }
 
   /**
-   * The consumer's position in {@code tp} if it knows it without asking the broker, else 0 (which
-   * moves nothing): a partition reset to its start is resolved by a later poll, not waited for here.
+   * The consumer's position in {@code tp} if it knows it without waiting for the broker, else 0
+   * (which moves nothing): a partition reset to its start is resolved by a later poll, not waited
+   * for here. Throws what the poll would ({@link OffsetOutOfRangeException} after a truncation).
    */
   private long knownPosition(TopicPartition tp) {
     try {
