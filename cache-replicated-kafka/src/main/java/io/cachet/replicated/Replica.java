@@ -53,13 +53,15 @@ final class Replica<K, V> {
   private final Map<K, Entry<V>> unanchored = new HashMap<>();
   /**
    * Live entries with a deadline, soonest first (apply thread). An item goes stale when its key is
-   * written again; stale items are skipped when polled, and dropped all at once when they
-   * outnumber the entries ({@link #compactDeadlines}), so the queue follows the number of keys,
-   * not of writes.
+   * written again; stale items are skipped when polled, and dropped all at once when the queue
+   * has grown to twice what the last such pass left ({@link #compactDeadlines}), so it follows the
+   * number of keys with a deadline, not of writes.
    */
   private final PriorityQueue<Deadline<K>> deadlines = new PriorityQueue<>(Comparator.comparingLong(Deadline::deadline));
-  /** Items the queue may hold beyond twice the entries before its stale ones are dropped. */
+  /** Items the queue may hold beyond twice what the last pass left before its stale ones are dropped. */
   private static final int DEADLINE_SLACK = 4_096;
+  /** Items the last pass over the queue left: all current (apply thread). */
+  private int deadlinesAfterCompaction;
 
   Replica(Codec<K> keyCodec, Codec<V> valueCodec, int partitions) {
     this.keyCodec = keyCodec;
@@ -224,25 +226,19 @@ final class Replica<K, V> {
 
   private void addDeadline(Deadline<K> deadline) {
     deadlines.add(deadline);
-    if (deadlines.size() > DEADLINE_SLACK && deadlines.size() > 2 * entries.mappingCount() + DEADLINE_SLACK) {
+    if (deadlines.size() > 2L * deadlinesAfterCompaction + DEADLINE_SLACK) {
       compactDeadlines();
     }
   }
 
   /**
-   * Drops the items that no longer name their key's latest state (apply thread). What is left is
-   * at most one item per entry, so the next compaction comes after at least as many more writes:
-   * linear in the writes overall.
+   * Drops the items that no longer name their key's latest state (apply thread): one pass and one
+   * re-heapify, both linear. What is left is at most one item per key, and the next pass comes
+   * only after as many more items again (plus the slack): linear in the writes overall.
    */
   private void compactDeadlines() {
-    List<Deadline<K>> current = new ArrayList<>();
-    for (Deadline<K> d : deadlines) {
-      if (isCurrent(d)) {
-        current.add(d);
-      }
-    }
-    deadlines.clear();
-    deadlines.addAll(current);
+    deadlines.removeIf(d -> !isCurrent(d));
+    deadlinesAfterCompaction = deadlines.size();
   }
 
   /** Whether {@code d} names its key's latest state, with a value (what {@link #pollExpired} acts on). */
@@ -335,6 +331,7 @@ final class Replica<K, V> {
     }
     unanchored.clear();
     deadlines.clear();
+    deadlinesAfterCompaction = 0;
   }
 
   /** Restores one entry from a snapshot (before the apply thread starts). */
@@ -347,6 +344,7 @@ final class Replica<K, V> {
       tombstones.get(entry.partition()).add(new Tombstone<>(key, entry.offset(), entry.timestamp()));
     } else if (entry.value() != null && entry.deadline() != 0) {
       deadlines.add(new Deadline<>(entry.deadline(), key, entry.offset()));
+      deadlinesAfterCompaction = deadlines.size(); // all current: no pass needed over them
     }
   }
 

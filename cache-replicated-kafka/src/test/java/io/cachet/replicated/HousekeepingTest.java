@@ -103,7 +103,6 @@ final class HousekeepingTest {
     }
   }
 
-  /** Key {@code k}: "winner" put at offset 0, then a stale conditional "loser" at offset 1, void. */
   @Test
   void manyEntriesExpiringTogether_areRemovedABoundedShareAtATime() {
     long t0 = 1_000_000;
@@ -122,6 +121,7 @@ final class HousekeepingTest {
     assertThat(sent.stream().filter(s -> s.op() == Op.EXPIRED).map(Sent::key).distinct().count()).isEqualTo(keys);
   }
 
+  /** Key {@code k}: "winner" put at offset 0, then a stale conditional "loser" at offset 1, void. */
   private void leaveVoid(String key, long now) {
     apply(0, key, "winner", Op.PUT, false, 0, now);
     apply(1, key, "loser", Op.PUT_IF_ABSENT, true, -1, now);

@@ -38,6 +38,17 @@ final class ReplicaDeadlinesTest {
   }
 
   @Test
+  void oneHotKeyWithADeadline_amongManyWithout_keepsTheQueueBounded() {
+    for (int k = 0; k < 20_000; k++) {
+      put("plain" + k, "v", 0); // no deadline: no item, but an entry
+    }
+    for (int i = 0; i < 50_000; i++) {
+      put("hot", "v" + i, DEADLINE + i);
+    }
+    assertThat(replica.deadlineItems()).as("items for one key with a deadline").isLessThan(5_000);
+  }
+
+  @Test
   void manyKeys_eachRewritten_queueStaysAboutTheLiveCount() {
     for (int round = 0; round < 20; round++) {
       for (int k = 0; k < 1_000; k++) {
