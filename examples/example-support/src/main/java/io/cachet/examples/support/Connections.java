@@ -1,7 +1,9 @@
 package io.cachet.examples.support;
 
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.socket.DuplexChannel;
 import java.util.concurrent.TimeUnit;
 
@@ -15,22 +17,52 @@ public final class Connections {
 
   /**
    * Sends {@code message} as the last thing on {@code channel}, then shuts its output down and
-   * drains input, closing {@value #LINGER_MILLIS} ms after this call at most, so the client is not
-   * reset before it reads the answer. The close comes then whatever happened to the write: a
-   * client that does not read cannot keep the connection open.
+   * drains input for {@value #LINGER_MILLIS} ms at most before closing, so the client is not reset
+   * before it reads the answer. While the replies queued before it, and it, are still being
+   * written, the connection stays open as long as the client takes some of them every
+   * {@value #LINGER_MILLIS} ms; a client that takes nothing for that long is closed then: one
+   * that does not read cannot keep the connection open.
    *
    * @param channel the client's connection
    * @param message the last reply, e.g. an error response
    */
   public static void closeGracefully(Channel channel, Object message) {
     channel.config().setAutoRead(true);
-    channel.eventLoop().schedule(() -> channel.close(), LINGER_MILLIS, TimeUnit.MILLISECONDS);
-    channel.writeAndFlush(message).addListener((ChannelFutureListener) f -> {
+    ChannelFuture written = channel.writeAndFlush(message);
+    written.addListener((ChannelFutureListener) f -> {
       if (f.isSuccess() && f.channel() instanceof DuplexChannel duplex && duplex.isActive()) {
         duplex.shutdownOutput();
+        duplex.eventLoop().schedule(() -> duplex.close(), LINGER_MILLIS, TimeUnit.MILLISECONDS);
       } else {
         f.channel().close();
       }
     });
+    if (!written.isDone()) {
+      closeIfStalled(channel, written, pendingBytes(channel));
+    }
+  }
+
+  /** Closes {@code channel} if none of its queued bytes were written in the last linger period. */
+  private static void closeIfStalled(Channel channel, ChannelFuture written, long pendingBefore) {
+    channel.eventLoop().schedule(() -> {
+      if (written.isDone() || !channel.isActive()) {
+        return;
+      }
+      long pending = pendingBytes(channel);
+      if (pending >= pendingBefore) {
+        channel.close();
+      } else {
+        closeIfStalled(channel, written, pending);
+      }
+    }, LINGER_MILLIS, TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * Bytes queued on {@code channel} and not yet taken by its socket: the queued messages' sizes
+   * less what was already written of the first (a message leaves the count only once written whole).
+   */
+  private static long pendingBytes(Channel channel) {
+    ChannelOutboundBuffer buffer = channel.unsafe().outboundBuffer();
+    return buffer == null ? 0 : buffer.totalPendingWriteBytes() - buffer.currentProgress();
   }
 }

@@ -11,6 +11,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.util.concurrent.CompletableFuture;
@@ -22,32 +23,63 @@ final class ConnectionsTest {
 
   @Test
   void clientThatNeverReadsTheLastReply_isClosedAfterTheLinger() throws Exception {
-    EventLoopGroup group = new NioEventLoopGroup(1);
-    CompletableFuture<Channel> accepted = new CompletableFuture<>();
-    try {
-      Channel server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+    // Far more than the socket buffers hold: the write cannot complete while nobody reads.
+    try (Server server = Server.closingWith(16 * 1024 * 1024); Socket client = server.connect()) {
+      Channel connection = server.accepted.get(10, TimeUnit.SECONDS);
+      assertThat(connection.closeFuture().await(Connections.LINGER_MILLIS + 5_000)).as("closed").isTrue();
+    }
+  }
+
+  @Test
+  void slowClientTakingTheLastReplyLongerThanTheLinger_getsAllOfIt() throws Exception {
+    int size = 2 * 1024 * 1024;
+    try (Server server = Server.closingWith(size); Socket client = server.connect()) {
+      InputStream in = client.getInputStream();
+      byte[] chunk = new byte[64 * 1024];
+      long received = 0;
+      long started = System.nanoTime();
+      for (int n; (n = in.read(chunk)) >= 0; ) {
+        received += n;
+        Thread.sleep(20); // a slow reader: 8 KB reads, several seconds for the whole reply, past the linger
+      }
+      assertThat(received).as("the whole reply, then end of stream").isEqualTo(size);
+      assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started)).isGreaterThan(Connections.LINGER_MILLIS);
+    }
+  }
+
+  /** A server that answers each connection with one reply of {@code size} bytes and closes it gracefully. */
+  private static final class Server implements AutoCloseable {
+    final CompletableFuture<Channel> accepted = new CompletableFuture<>();
+    final EventLoopGroup group = new NioEventLoopGroup(1);
+    final Channel channel;
+
+    private Server(int size) throws InterruptedException {
+      channel = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
           .childOption(ChannelOption.SO_SNDBUF, 8 * 1024)
           .childHandler(new ChannelInboundHandlerAdapter() {
             @Override
             public void channelActive(ChannelHandlerContext ctx) {
               accepted.complete(ctx.channel());
-              // Far more than the socket buffers hold: the write cannot complete while nobody reads.
-              Connections.closeGracefully(ctx.channel(), Unpooled.wrappedBuffer(new byte[16 * 1024 * 1024]));
+              Connections.closeGracefully(ctx.channel(), Unpooled.wrappedBuffer(new byte[size]));
             }
           })
           .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
-      try (Socket client = new Socket()) {
-        client.setReceiveBufferSize(8 * 1024);
-        client.connect(server.localAddress());
-        Channel connection = accepted.get(10, TimeUnit.SECONDS);
-        long started = System.nanoTime();
-        assertThat(connection.closeFuture().await(Connections.LINGER_MILLIS + 5_000)).as("closed").isTrue();
-        assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started))
-            .isLessThan(Connections.LINGER_MILLIS + 5_000);
-      } finally {
-        server.close().sync();
-      }
-    } finally {
+    }
+
+    static Server closingWith(int size) throws InterruptedException {
+      return new Server(size);
+    }
+
+    Socket connect() throws java.io.IOException {
+      Socket client = new Socket();
+      client.setReceiveBufferSize(8 * 1024);
+      client.connect(channel.localAddress());
+      return client;
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      channel.close().sync();
       group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
     }
   }
