@@ -39,11 +39,13 @@ import org.slf4j.LoggerFactory;
  * is cached before its channel is up. The event is taken for any node type but Sentinel: Redisson
  * opens a new primary's connections before its own routing names the node a primary, so it
  * reports them as a replica's. For the same reason the view lags such a node: a node tracked
- * from an event is kept until the view has shown it, or for {@code 10 x topologyInterval} if it
- * never does (a replica, which then costs one idle channel for that long). A node that leaves
- * the view loses its channel; its keys now live on a tracked node. Slot migration needs nothing
- * more: both nodes are tracked in broadcast mode, so the source reports the key's deletion
- * ({@code MIGRATE}) and the target every later write.
+ * from an event is kept until the view has shown it. If it never does (a replica, which then
+ * costs one idle channel meanwhile), it is dropped after {@code 10 x topologyInterval} or twice
+ * {@code connectTimeout + commandTimeout + 500 ms}, whichever is longer: twice the time Redisson
+ * may take to open the node's connections and route to it. A node that leaves the view loses its
+ * channel; its keys now live on a tracked node. Slot migration needs nothing more: both nodes are
+ * tracked in broadcast mode, so the source reports the key's deletion ({@code MIGRATE}) and the
+ * target every later write.
  *
  * <p>Channels track the union of the caches' key prefixes ({@code BCAST PREFIX}), reduced so no
  * prefix contains another (Redis refuses overlapping ones); a cache whose prefix is not covered
@@ -95,7 +97,10 @@ final class TrackingHub implements AutoCloseable {
       return t;
     });
     long every = Math.max(1, topologyInterval.toMillis());
-    this.eventPinNanos = TimeUnit.MILLISECONDS.toNanos(10 * every);
+    // Long enough for Redisson to open the node's pool and route to it (each connection bounded by
+    // connectTimeout and its handshake by commandTimeout plus slack), twice over.
+    Duration poolSetUp = options.connectTimeout().plus(options.commandTimeout()).plusMillis(500);
+    this.eventPinNanos = Math.max(TimeUnit.MILLISECONDS.toNanos(10 * every), 2 * poolSetUp.toNanos());
     thread.scheduleWithFixedDelay(this::reconcileQuietly, every, every, TimeUnit.MILLISECONDS);
   }
 
@@ -233,6 +238,11 @@ final class TrackingHub implements AutoCloseable {
   /** Whether every tracked primary's channel is up; for tests. */
   boolean isCoherent() {
     return coherent;
+  }
+
+  /** How long a node tracked from a connection event is kept unseen; for tests. */
+  Duration eventPinForTest() {
+    return Duration.ofNanos(eventPinNanos);
   }
 
   /** The addresses tracked now; for tests. */

@@ -111,6 +111,12 @@ final class RedisTrackingHubIT {
     }
   }
 
+  /** Options whose timeouts keep a node tracked from an event for 2.5 s only: 2 x (0.5 + 0.25 + 0.5 s). */
+  private static RedisOptions shortTimeouts() {
+    return RedisOptions.builder().address(REDIS.server().uri())
+        .connectTimeout(Duration.ofMillis(500)).commandTimeout(Duration.ofMillis(250)).build();
+  }
+
   /** Records what a hub tells one cache. */
   private static final class Recording implements TrackingHub.Listener {
     final ConcurrentLinkedQueue<String> invalidated = new ConcurrentLinkedQueue<>();
@@ -142,7 +148,7 @@ final class RedisTrackingHubIT {
     // track the node from the connection event, and a reconcile against the old view must keep it.
     RedisServer other = RedisServer.create().start();
     Duration topologyInterval = Duration.ofMillis(100);
-    RedisOptions options = RedisOptions.builder().address(REDIS.server().uri()).build();
+    RedisOptions options = shortTimeouts();
     try (TrackingHub hub = new TrackingHub("hub-test", options, null, RedisClient.PING_INTERVAL, topologyInterval)) {
       Recording listener = new Recording();
       hub.register(listener, prefix.getBytes(StandardCharsets.UTF_8));
@@ -163,7 +169,7 @@ final class RedisTrackingHubIT {
       other.command("SET", prefix + "k", "v");
       await().atMost(DEADLINE).until(() -> listener.invalidated.contains(prefix + "k"));
 
-      // Never shown by the view: dropped after ten topology intervals, without a loss of coherence.
+      // Never shown by the view: dropped once its pin ends, without a loss of coherence.
       await().atMost(DEADLINE).until(() -> {
         hub.reconcile();
         return hub.trackedForTest().equals(Set.of(first));
@@ -177,7 +183,7 @@ final class RedisTrackingHubIT {
   @Test
   void nodeTrackedFromAnEvent_staysWhileTheViewShowsIt() {
     RedisServer other = RedisServer.create().start();
-    RedisOptions options = RedisOptions.builder().address(REDIS.server().uri()).build();
+    RedisOptions options = shortTimeouts();
     try (TrackingHub hub = new TrackingHub("hub-test", options, null, RedisClient.PING_INTERVAL, Duration.ofMillis(50))) {
       hub.register(new Recording(), prefix.getBytes(StandardCharsets.UTF_8));
       String first = REDIS.server().host() + ":" + REDIS.server().port();
@@ -188,8 +194,8 @@ final class RedisTrackingHubIT {
       hub.nodeConnected(new InetSocketAddress(other.host(), other.port()));
       view.add(added); // the view catches up
       await().atMost(DEADLINE).until(hub::isCoherent);
-      // Past the ten intervals (500 ms) a node the view never showed would be kept.
-      await().during(Duration.ofMillis(800)).atMost(DEADLINE).until(() -> {
+      // Past the pin, after which a node the view never showed would be dropped.
+      await().during(hub.eventPinForTest().plusMillis(500)).atMost(DEADLINE).until(() -> {
         hub.reconcile();
         return hub.trackedForTest().equals(Set.of(first, added));
       });
