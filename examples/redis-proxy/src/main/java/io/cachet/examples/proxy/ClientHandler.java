@@ -383,7 +383,7 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
       Reply reply;
       try {
         reply = finish.finish(value, error);
-      } catch (RuntimeException | OutOfMemoryError e) {
+      } catch (RuntimeException | Error e) {
         // A reply that cannot be made must not leave its slot empty: every later reply would wait
         // behind it for good. The client learns it, and the connection is closed.
         LOG.warn("A reply to {} could not be made; closing the connection", ctx().channel().remoteAddress(), e);

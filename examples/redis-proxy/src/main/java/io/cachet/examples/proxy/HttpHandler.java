@@ -43,7 +43,7 @@ final class HttpHandler extends ClientHandler {
   private @Nullable HttpRequest current;
   private long bodyBytes;
 
-  /** @param maxPending unanswered requests after which the connection stops reading */
+  /** @param maxPending unanswered requests (each reads one key) after which the connection stops reading */
   HttpHandler(AsyncCache<RedisKey, byte[]> cache, Parallelism parallelism, ProxyMetrics metrics, int maxPending) {
     super(parallelism, metrics, RequestStats.Protocol.HTTP, maxPending);
     this.cache = cache;

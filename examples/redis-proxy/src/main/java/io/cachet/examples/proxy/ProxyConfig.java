@@ -28,7 +28,7 @@ import org.jspecify.annotations.Nullable;
  * @param requestTimeout how long a client may take to send a request once it started it
  * @param idleTimeout how long a client may stay silent before it is disconnected; zero: forever
  * @param threads the number of event-loop threads serving clients
- * @param maxPendingRequests unanswered requests per connection after which it stops reading
+ * @param maxPendingRequests unanswered keys per connection after which it stops reading (an MGET counts its keys)
  * @param maxQueuedReplyBytes reply bytes queued per connection after which it stops reading
  */
 record ProxyConfig(
@@ -181,6 +181,10 @@ record ProxyConfig(
 
     Builder redisTimeout(String value) {
       redisTimeout = seconds("--redis-timeout", "REDIS_TIMEOUT", value, false);
+      if (redisTimeout.compareTo(RedisOptions.MAX_TIMEOUT) > 0) {
+        throw invalid("--redis-timeout", "REDIS_TIMEOUT",
+            "must be a number of seconds > 0 and at most " + RedisOptions.MAX_TIMEOUT.toSeconds(), value);
+      }
       return this;
     }
 

@@ -108,7 +108,8 @@ public final class RedisProxy implements Callable<Integer> {
 
   @Option(names = "--max-pending-requests", paramLabel = "N",
       defaultValue = "${env:MAX_PENDING_REQUESTS:-" + ProxyConfig.DEFAULT_MAX_PENDING_REQUESTS + "}",
-      description = "Unanswered requests one connection may have; at this many the proxy stops reading it until half are answered "
+      description = "Unanswered keys one connection may have (a GET counts 1, an MGET its keys; an MGET of more is refused); "
+          + "at this many the proxy stops reading it until half are answered "
           + "[env MAX_PENDING_REQUESTS]. Default: ${DEFAULT-VALUE}.")
   private String maxPendingRequests = ProxyConfig.DEFAULT_MAX_PENDING_REQUESTS;
 

@@ -41,7 +41,7 @@ final class RespHandler extends ClientHandler {
     this(cache, parallelism, metrics, MAX_PENDING);
   }
 
-  /** @param maxPending unanswered requests after which the connection stops reading */
+  /** @param maxPending unanswered keys (an MGET counts its keys) after which the connection stops reading */
   RespHandler(AsyncCache<RedisKey, byte[]> cache, Parallelism parallelism, ProxyMetrics metrics, int maxPending) {
     super(parallelism, metrics, RequestStats.Protocol.RESP, maxPending);
     this.cache = cache;

@@ -76,6 +76,7 @@ final class ProxyOptionsTest {
     "--seed|-3|--seed (SEED) must be a whole number from 0",
     "--max-request-bytes|10|--max-request-bytes (MAX_REQUEST_BYTES) must be a whole number from 64",
     "--redis-timeout|0|--redis-timeout (REDIS_TIMEOUT) must be a number of seconds > 0",
+    "--redis-timeout|86401|--redis-timeout (REDIS_TIMEOUT) must be a number of seconds > 0 and at most 86400",
     "--request-timeout|x|--request-timeout (REQUEST_TIMEOUT) must be a number of seconds > 0",
     "--idle-timeout|-5|--idle-timeout (IDLE_TIMEOUT) must be a number of seconds >= 0",
     "--threads|0|--threads (THREADS) must be a whole number from 1",
