@@ -6,7 +6,8 @@
 # reads the process's CPU ticks (utime + stime, /proc/<pid>/stat) and Redis's before and after,
 # and prints requests/s and microseconds of CPU per request for the process in front and for
 # Redis. Throughput ratios swing with the load; CPU per request says what each request costs.
-# Loopback only; every process it starts is stopped by its PID on exit. Installs nothing.
+# Redis is the redis-server on the PATH, else the one bundled in the proxy jar. Loopback only;
+# every process it starts is stopped by its PID on exit. Installs nothing.
 #
 # Usage (from the repository root, after ./mvnw -q -pl examples/redis-proxy -am package -DskipTests):
 #   benchmarks/scripts/proxy-miss-cpu.sh
@@ -22,8 +23,8 @@ MISS_KEYS=${MISS_KEYS:-100000}
 PROXY_ENV=${PROXY_ENV:-}
 
 die() { echo "proxy-miss-cpu: $*" >&2; exit 2; }
-for tool in redis-server redis-benchmark redis-cli nutcracker curl java; do
-  command -v "$tool" >/dev/null 2>&1 || die "missing $tool; install: apt-get install -y redis-server redis-tools nutcracker curl"
+for tool in redis-benchmark redis-cli nutcracker curl java; do
+  command -v "$tool" >/dev/null 2>&1 || die "missing $tool; install: apt-get install -y redis-tools nutcracker curl"
 done
 [[ -f "$JAR" ]] || die "$JAR not found; build it: ./mvnw -q -pl examples/redis-proxy -am package -DskipTests"
 JAR=$(cd "$(dirname "$JAR")" && pwd)/$(basename "$JAR")
@@ -38,17 +39,11 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 source "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
-await() { # await DESCRIPTION COMMAND...: retry for 30 s
-  local what=$1; shift
-  for _ in $(seq 1 300); do
-    if "$@" >/dev/null 2>&1; then return; fi
-    sleep 0.1
-  done
-  die "$what did not come up; logs in $work"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/proxy-lib.sh"
 
+redis_server=$(redis_server_binary "$JAR")
 redis_port=$(free_port)
-redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" \
+"$redis_server" --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" \
   --logfile "$work/redis.log" &
 redis_pid=$!; pids+=("$redis_pid")
 await "Redis" redis-cli -p "$redis_port" ping

@@ -72,30 +72,12 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# free_port: a loopback port nothing listens on, below the ephemeral range.
+# free_port: a loopback port nothing listens on, below the ephemeral range; await; redis_server_binary.
 source "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
-
-await() { # await DESCRIPTION COMMAND...: retry for 30 s
-  local what=$1; shift
-  for _ in $(seq 1 300); do
-    if "$@" >/dev/null 2>&1; then return; fi
-    sleep 0.1
-  done
-  die "$what did not come up; logs in $work"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/proxy-lib.sh"
 
 # --- Redis: a redis-server on the PATH, otherwise the one bundled in the proxy jar.
-redis_server=$(command -v redis-server || true)
-if [[ -z "$redis_server" ]]; then
-  case "$(uname -m)" in
-    x86_64) entry=redis-server-6.2.6-v5-linux-amd64 ;;
-    aarch64) entry=redis-server-6.2.7-linux-arm64 ;;
-    *) die "no bundled redis-server for $(uname -m); install one" ;;
-  esac
-  (cd "$work" && { unzip -q -o "$JAR" "$entry" 2>/dev/null || jar xf "$JAR" "$entry"; })
-  redis_server="$work/$entry"
-  chmod +x "$redis_server"
-fi
+redis_server=$(redis_server_binary "$JAR")
 redis_port=$(free_port)
 "$redis_server" --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --daemonize no \
   --dir "$work" --logfile "$work/redis.log" &
