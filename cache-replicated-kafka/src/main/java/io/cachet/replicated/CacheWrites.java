@@ -165,19 +165,34 @@ final class CacheWrites<K, V> {
     });
   }
 
-  /** Removes every key this replica holds a value for, one tombstone each. */
-  CompletableFuture<Void> clear() {
+  /**
+   * Removes every key this replica holds a value for, one tombstone each, at most {@link
+   * BulkWrites#MAX_IN_FLIGHT} at a time. Fails with the first write that fails, after which no
+   * further key is removed.
+   */
+  BulkWrites<K> clear() {
     requireWritable.run();
-    List<CompletableFuture<Boolean>> writes = new ArrayList<>();
-    long now = clock.millis();
+    List<K> keys = new ArrayList<>();
     for (Map.Entry<K, Entry<V>> e : replica.entries()) {
       if (e.getValue().value() != null) {
-        K key = e.getKey();
-        writes.add(write(key, Op.CLEAR, (live, t) -> new Decision<>(Op.CLEAR, false, null, 0, Applied::wasPresent)));
+        keys.add(e.getKey());
       }
     }
-    LOG.debug("Cache '{}' clearing {} key(s) at {}", name, writes.size(), now);
-    return CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new));
+    LOG.debug("Cache '{}' clearing {} key(s) at {}", name, keys.size(), clock.millis());
+    return BulkWrites.run(keys.iterator(),
+        key -> write(key, Op.CLEAR, (live, t) -> new Decision<>(Op.CLEAR, false, null, 0, Applied::wasPresent)));
+  }
+
+  /**
+   * Puts every entry, at most {@link BulkWrites#MAX_IN_FLIGHT} at a time. Fails with the first
+   * write that fails, after which no further entry is written.
+   */
+  BulkWrites<? extends Map.Entry<? extends K, ? extends V>> putAll(Map<? extends K, ? extends V> entries) {
+    entries.forEach((k, v) -> {
+      requireNonNull(k, "key");
+      requireNonNull(v, "value");
+    });
+    return BulkWrites.run(List.copyOf(entries.entrySet()).iterator(), e -> put(e.getKey(), e.getValue(), null));
   }
 
   /** A record that keeps the key as it is: the answer is "no", and the log must say so at this point. */

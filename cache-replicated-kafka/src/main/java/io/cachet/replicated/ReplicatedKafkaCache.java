@@ -237,13 +237,7 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
   @Override
   public void putAll(Map<? extends K, ? extends V> entries) {
     requireNonNull(entries, "entries");
-    entries.forEach((k, v) -> {
-      requireNonNull(k, "key");
-      requireNonNull(v, "value");
-    });
-    List<CompletableFuture<Void>> puts = new ArrayList<>();
-    entries.forEach((k, v) -> puts.add(writes.put(k, v, null)));
-    join(CompletableFuture.allOf(puts.toArray(CompletableFuture[]::new)));
+    join(writes.putAll(entries));
   }
 
   @Override
@@ -396,6 +390,36 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
   }
 
   /**
+   * Waits for a bulk operation and rethrows its failure unchanged. Each of its writes fails by
+   * itself at its write timeout, and no write starts after one failed; the last-resort bound of
+   * {@link #join(CompletableFuture)} applies to each stretch without a completed write, so a large
+   * bulk operation that makes progress is never cut off.
+   */
+  private void join(BulkWrites<?> bulk) {
+    long boundMillis = options.writeTimeout().toMillis() + JOIN_MARGIN_MS;
+    long seen = 0;
+    while (true) {
+      try {
+        bulk.result().get(boundMillis, TimeUnit.MILLISECONDS);
+        return;
+      } catch (TimeoutException e) {
+        long completed = bulk.completed();
+        if (completed == seen) {
+          throw new CacheTimeoutException("cache '" + name() + "' completed no write of a bulk operation within "
+              + boundMillis + " ms (writeTimeout " + options.writeTimeout() + " plus " + JOIN_MARGIN_MS
+              + " ms); " + completed + " of its writes completed, and those started may still take effect", e);
+        }
+        seen = completed;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new CacheException("interrupted while waiting for cache '" + name() + "'", e);
+      } catch (ExecutionException e) {
+        throw failure(e);
+      }
+    }
+  }
+
+  /**
    * Waits for a write or barrier and rethrows its failure unchanged. The future fails by itself at
    * its write timeout; the bound here is a last resort, so that no caller hangs whatever happens.
    */
@@ -412,14 +436,19 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
           + " ms (writeTimeout " + options.writeTimeout() + " plus " + JOIN_MARGIN_MS + " ms); the operation may still"
           + " take effect", e);
     } catch (ExecutionException e) {
-      Throwable cause = Futures.unwrap(e);
-      if (cause instanceof RuntimeException r) {
-        throw r;
-      }
-      if (cause instanceof Error err) {
-        throw err;
-      }
-      throw new CacheException("cache '" + name() + "' failed: " + cause, cause);
+      throw failure(e);
     }
+  }
+
+  /** The failure of a write, barrier or bulk operation, unchanged where it is unchecked. */
+  private RuntimeException failure(ExecutionException e) {
+    Throwable cause = Futures.unwrap(e);
+    if (cause instanceof RuntimeException r) {
+      return r;
+    }
+    if (cause instanceof Error err) {
+      throw err;
+    }
+    return new CacheException("cache '" + name() + "' failed: " + cause, cause);
   }
 }
