@@ -8,6 +8,8 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayDeque;
@@ -56,6 +58,11 @@ import org.slf4j.LoggerFactory;
  *   <li><b>Closing.</b> After a fatal error the error reply is written, the output side is shut
  *       down (the client sees the reply, then end-of-stream) and input is drained for a short
  *       linger, so the client is not reset before it reads the reply.
+ *   <li><b>Half-close.</b> A client that shuts down its sending side after its requests (as
+ *       {@code nc -N} and some scripts do) still gets every reply, as from Redis: the connection
+ *       stays open for writing until every complete request it sent is answered and flushed, and
+ *       then closes ({@link #inputShutdown}). The bytes of a request left incomplete are
+ *       discarded.
  * </ul>
  */
 abstract class ClientHandler extends ChannelInboundHandlerAdapter {
@@ -108,6 +115,9 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
   /** Bytes of the replies in {@link #pending} that are complete and wait for an earlier one. */
   private long slotBytes;
   private boolean resumeScheduled;
+  /** The client shut down its sending side: close once everything it sent is answered. */
+  private boolean inputShutdown;
+  private boolean closeCheckScheduled;
   private @Nullable ChannelHandlerContext context;
   private RequestStats.@Nullable Recorder recorder;
   private @Nullable ByteBuf out;
@@ -215,6 +225,17 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
       flushNow();
     } else if (evt instanceof IdleStateEvent && !closing) {
       ctx.close();
+    } else if (evt instanceof ChannelInputShutdownEvent) {
+      inputShutdown = true;
+      if (closing) {
+        // Lingering after an error reply, or closing after QUIT: the client is done sending, so
+        // close once what is queued is written (a write after the output's shutdown just fails).
+        ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+      } else {
+        scheduleCloseCheck();
+      }
+    } else if (evt == ChannelInputShutdownReadComplete.INSTANCE) {
+      // Already handled at the shutdown event; not passed on to the pipeline's tail.
     } else {
       ctx.fireUserEventTriggered(evt);
     }
@@ -433,6 +454,37 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
       flushNow();
     }
     updateAutoRead();
+    if (inputShutdown && pending.isEmpty()) {
+      scheduleCloseCheck();
+    }
+  }
+
+  /**
+   * After the client shut down its sending side: closes the connection, once its replies are
+   * flushed, when every complete request it sent has been answered. Runs as a task of its own:
+   * it first has the decoder go on with the requests it held back (as {@link #resumeDecoding}
+   * does), since their bytes may be all that is left, and closes only if that left nothing to
+   * answer and nothing held back; what the decoder keeps then is an incomplete request. While
+   * requests are outstanding, the next answer that empties {@link #pending} checks again.
+   */
+  private void scheduleCloseCheck() {
+    if (closeCheckScheduled || closing) {
+      return;
+    }
+    closeCheckScheduled = true;
+    ChannelHandlerContext ctx = ctx();
+    ctx.executor().execute(() -> {
+      closeCheckScheduled = false;
+      if (closing || !ctx.channel().isActive() || !pending.isEmpty() || saturated()) {
+        return; // an answer that empties pending, or writability, checks again
+      }
+      ctx.pipeline().fireChannelRead(Unpooled.EMPTY_BUFFER);
+      ctx.pipeline().fireChannelReadComplete();
+      if (!closing && pending.isEmpty() && !saturated()) {
+        closing = true;
+        ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+      }
+    });
   }
 
   private void write(Reply reply) {
@@ -526,6 +578,9 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
         && heldBytes() < channel.bytesBeforeUnwritable() / 2) {
       channel.config().setAutoRead(true);
       resumeDecoding(ctx);
+      if (inputShutdown) {
+        scheduleCloseCheck();
+      }
     }
   }
 

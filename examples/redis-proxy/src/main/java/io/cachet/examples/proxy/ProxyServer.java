@@ -231,6 +231,9 @@ final class ProxyServer implements AutoCloseable {
               return;
             }
             ch.closeFuture().addListener(f -> clients.release());
+            // A client that half-closes after its requests still gets their replies (ClientHandler);
+            // a refused one is closed at its end-of-stream, as before.
+            ch.config().setAllowHalfClosure(true);
             if (idleMillis > 0) {
               pipeline.addLast(new IdleStateHandler(0, 0, idleMillis, TimeUnit.MILLISECONDS));
             }

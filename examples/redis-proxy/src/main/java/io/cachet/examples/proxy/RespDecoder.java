@@ -2,6 +2,7 @@ package io.cachet.examples.proxy;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.util.ByteProcessor;
 import java.util.ArrayList;
@@ -139,6 +140,12 @@ final class RespDecoder extends ByteToMessageDecoder {
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object event) throws Exception {
+    if (event instanceof ChannelInputShutdownEvent) {
+      // Not super's, which decodes what it can now and drops the rest: requests held back by the
+      // handler's back-pressure are still to be answered (ClientHandler#inputShutdown).
+      ctx.fireUserEventTriggered(event);
+      return;
+    }
     if (event instanceof RequestDeadline.TimedOut) {
       // The handler answers and closes; nothing after this can be framed.
       failed = true;

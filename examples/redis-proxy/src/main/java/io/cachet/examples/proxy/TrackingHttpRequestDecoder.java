@@ -5,6 +5,7 @@ import static io.cachet.examples.support.HttpErrors.MAX_INITIAL_LINE;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -81,6 +82,12 @@ final class TrackingHttpRequestDecoder extends HttpRequestDecoder {
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+    if (evt instanceof ChannelInputShutdownEvent) {
+      // Not super's, which decodes what it can now and drops the rest: requests held back by the
+      // handler's back-pressure are still to be answered (ClientHandler#inputShutdown).
+      ctx.fireUserEventTriggered(evt);
+      return;
+    }
     if (evt instanceof RequestDeadline.TimedOut) {
       done = true; // the handler answers 408 and closes; ignore whatever else arrives
     }

@@ -228,7 +228,64 @@ final class ProxySystemIT {
     assertThat(c).isGreaterThan(b);
   }
 
+  @Test
+  void http_clientThatHalfClosesAfterItsRequests_getsEveryResponse() throws IOException {
+    REDIS.server().command("SET", "half-http-a", "A");
+    String requests = "GET /proxy?key=half-http-a HTTP/1.1\r\nHost: x\r\n\r\n"
+        + "GET /proxy?key=half-http-missing HTTP/1.1\r\nHost: x\r\n\r\n";
+    String raw = new String(sendThenHalfClose(proxy.httpPort(), requests.getBytes(UTF_8)), UTF_8);
+    assertThat(raw).contains("\r\n\r\nA");
+    assertThat(raw.indexOf("404 Not Found")).isGreaterThan(raw.indexOf("\r\n\r\nA"));
+  }
+
   // ------------------------------------------------------------------ RESP
+
+  @Test
+  void resp_clientThatHalfClosesAfterItsRequests_getsEveryReply() throws IOException {
+    // More GETs than a connection may have unanswered (1,024 by default), each a read from Redis:
+    // the proxy holds the rest back, and must still answer them after the client's end-of-stream
+    // (printf '...' | nc -N does this; Redis answers every request sent before it).
+    int gets = 3_000;
+    REDIS.server().command("SET", "half-resp-0", "zero");
+    StringBuilder requests = new StringBuilder();
+    for (int i = 0; i < gets; i++) {
+      String key = "half-resp-" + i;
+      requests.append("*2\r\n$3\r\nGET\r\n$").append(key.length()).append("\r\n").append(key).append("\r\n");
+    }
+    requests.append("*2\r\n$3\r\nGET\r\n$9\r\nincomplet"); // a request cut short: dropped
+    String raw = new String(sendThenHalfClose(proxy.respPort(), requests.toString().getBytes(UTF_8)), UTF_8);
+    assertThat(raw).startsWith("$4\r\nzero\r\n$-1\r\n");
+    assertThat(raw.split("\\$-1\r\n", -1)).hasSize(gets); // the other 2,999 keys are absent
+    assertThat(raw).endsWith("$-1\r\n");
+  }
+
+  /**
+   * Sends {@code request}, shuts down the sending side, and returns every byte received until
+   * the proxy closes the connection.
+   */
+  private static byte[] sendThenHalfClose(int port, byte[] request) throws IOException {
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(10_000);
+      java.io.ByteArrayOutputStream received = new java.io.ByteArrayOutputStream();
+      Thread reader = new Thread(() -> {
+        try {
+          socket.getInputStream().transferTo(received);
+        } catch (IOException e) {
+          log.warn("reading the replies failed", e);
+        }
+      });
+      reader.start();
+      socket.getOutputStream().write(request);
+      socket.shutdownOutput();
+      try {
+        reader.join(15_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      assertThat(reader.isAlive()).as("the proxy closed the connection after its last reply").isFalse();
+      return received.toByteArray();
+    }
+  }
 
   @Test
   void resp_get_mget_ping_echo() {

@@ -107,6 +107,44 @@ final class RespHandlerTest {
   }
 
   /**
+   * A client that shuts down its sending side after pipelining more GETs than the pending bound:
+   * the connection stays open until every complete request is answered (those held back by the
+   * bound too), then closes; the incomplete request at the end is dropped.
+   */
+  @Test
+  void halfClose_answersEveryCompleteRequest_thenCloses() {
+    RespHandler handler = new RespHandler(cache, new Parallelism(0), metrics);
+    EmbeddedChannel ch = new EmbeddedChannel(
+        new RespDecoder(64 * 1024, null, handler::directRead, handler::acceptingRequests), handler);
+    int gets = ClientHandler.MAX_PENDING + 10;
+    write(ch, java.util.stream.IntStream.range(0, gets)
+        .mapToObj(i -> "GET k" + i + "\r\n").collect(java.util.stream.Collectors.joining()) + "*2\r\n$3\r\nGE");
+    assertThat(cache.reads).hasSize(ClientHandler.MAX_PENDING); // the rest held back, undecoded
+    ch.pipeline().fireUserEventTriggered(io.netty.channel.socket.ChannelInputShutdownEvent.INSTANCE);
+    ch.runPendingTasks();
+    assertThat(ch.isOpen()).as("replies outstanding").isTrue();
+
+    for (int i = 0; i < gets; i++) {
+      assertThat(ch.isOpen()).as("open until the last reply").isTrue();
+      cache.slow.get("k" + i).complete(("v" + i).getBytes(UTF_8));
+      ch.runPendingTasks();
+    }
+    String replies = output(ch);
+    assertThat(replies).startsWith("$2\r\nv0\r\n$2\r\nv1\r\n").endsWith("$5\r\nv" + (gets - 1) + "\r\n");
+    assertThat(cache.reads).hasSize(gets);
+    assertThat(ch.isOpen()).as("closed once everything sent was answered").isFalse();
+  }
+
+  @Test
+  void halfClose_withNothingOutstanding_closes() {
+    EmbeddedChannel ch = channel(new Parallelism(16));
+    write(ch, "PING\r\n");
+    ch.pipeline().fireUserEventTriggered(io.netty.channel.socket.ChannelInputShutdownEvent.INSTANCE);
+    assertThat(output(ch)).isEqualTo("+PONG\r\n");
+    assertThat(ch.isOpen()).isFalse();
+  }
+
+  /**
    * A client pipelining GETs of a 10 KB value and not reading (its socket takes nothing: flushes
    * are held): the replies queued for it stay within the write-buffer high water mark plus one
    * reply, the rest of its requests wait undecoded, and once it reads, every one is answered in
