@@ -166,11 +166,10 @@ final class CacheWrites<K, V> {
   }
 
   /**
-   * Removes every key this replica holds a value for, one tombstone each, at most {@link
-   * BulkWrites#MAX_IN_FLIGHT} at a time. Fails with the first write that fails, after which no
-   * further key is removed.
+   * The keys this replica holds a value for, which {@code clear()} removes with {@link #clear}
+   * one by one ({@link BulkWrites}); checks first that the cache takes writes.
    */
-  BulkWrites<K> clear() {
+  List<K> keysToClear() {
     requireWritable.run();
     List<K> keys = new ArrayList<>();
     for (Map.Entry<K, Entry<V>> e : replica.entries()) {
@@ -179,20 +178,12 @@ final class CacheWrites<K, V> {
       }
     }
     LOG.debug("Cache '{}' clearing {} key(s) at {}", name, keys.size(), clock.millis());
-    return BulkWrites.run(keys.iterator(),
-        key -> write(key, Op.CLEAR, (live, t) -> new Decision<>(Op.CLEAR, false, null, 0, Applied::wasPresent)));
+    return keys;
   }
 
-  /**
-   * Puts every entry, at most {@link BulkWrites#MAX_IN_FLIGHT} at a time. Fails with the first
-   * write that fails, after which no further entry is written.
-   */
-  BulkWrites<? extends Map.Entry<? extends K, ? extends V>> putAll(Map<? extends K, ? extends V> entries) {
-    entries.forEach((k, v) -> {
-      requireNonNull(k, "key");
-      requireNonNull(v, "value");
-    });
-    return BulkWrites.run(List.copyOf(entries.entrySet()).iterator(), e -> put(e.getKey(), e.getValue(), null));
+  /** Removes {@code key}, whatever it holds, as part of a {@code clear()}: one tombstone. */
+  CompletableFuture<Boolean> clear(K key) {
+    return write(key, Op.CLEAR, (live, t) -> new Decision<>(Op.CLEAR, false, null, 0, Applied::wasPresent));
   }
 
   /** A record that keeps the key as it is: the answer is "no", and the log must say so at this point. */

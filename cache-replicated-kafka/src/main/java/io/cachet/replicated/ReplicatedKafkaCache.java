@@ -21,6 +21,7 @@ import io.cachet.spi.StatsCounter;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -237,7 +238,10 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
   @Override
   public void putAll(Map<? extends K, ? extends V> entries) {
     requireNonNull(entries, "entries");
-    join(writes.putAll(entries));
+    // Copied first: the caller's map is read only here, on its thread, and checked for nulls whole.
+    List<Map.Entry<K, V>> copy = new ArrayList<>(entries.size());
+    entries.forEach((k, v) -> copy.add(Map.entry(requireNonNull(k, "key"), requireNonNull(v, "value"))));
+    bulk(copy.iterator(), e -> writes.put(e.getKey(), e.getValue(), null));
   }
 
   @Override
@@ -272,7 +276,7 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
 
   @Override
   public void clear() {
-    join(writes.clear());
+    bulk(writes.keysToClear().iterator(), writes::clear);
   }
 
   @Override
@@ -390,32 +394,26 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
   }
 
   /**
-   * Waits for a bulk operation and rethrows its failure unchanged. Each of its writes fails by
-   * itself at its write timeout, and no write starts after one failed; the last-resort bound of
-   * {@link #join(CompletableFuture)} applies to each stretch without a completed write, so a large
-   * bulk operation that makes progress is never cut off.
+   * Runs a bulk operation's writes, at most {@link BulkWrites#MAX_IN_FLIGHT} at a time, and
+   * rethrows the first failure unchanged. Each write fails by itself at its write timeout; the
+   * last-resort bound of {@link #join} applies to each stretch without a completed write, so a
+   * large bulk operation that makes progress is never cut off. After a failure, a timeout or an
+   * interrupt no further write starts.
    */
-  private void join(BulkWrites<?> bulk) {
+  private <T> void bulk(Iterator<T> items, Function<T, CompletableFuture<?>> write) {
     long boundMillis = options.writeTimeout().toMillis() + JOIN_MARGIN_MS;
-    long seen = 0;
-    while (true) {
-      try {
-        bulk.result().get(boundMillis, TimeUnit.MILLISECONDS);
-        return;
-      } catch (TimeoutException e) {
-        long completed = bulk.completed();
-        if (completed == seen) {
-          throw new CacheTimeoutException("cache '" + name() + "' completed no write of a bulk operation within "
-              + boundMillis + " ms (writeTimeout " + options.writeTimeout() + " plus " + JOIN_MARGIN_MS
-              + " ms); " + completed + " of its writes completed, and those started may still take effect", e);
-        }
-        seen = completed;
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new CacheException("interrupted while waiting for cache '" + name() + "'", e);
-      } catch (ExecutionException e) {
-        throw failure(e);
-      }
+    try {
+      BulkWrites.run(items, write, BulkWrites.MAX_IN_FLIGHT, TimeUnit.MILLISECONDS.toNanos(boundMillis));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new CacheException("interrupted while waiting for cache '" + name() + "'; no further write of the"
+          + " bulk operation was started", e);
+    } catch (TimeoutException e) {
+      throw new CacheTimeoutException("cache '" + name() + "' completed no write of a bulk operation within "
+          + boundMillis + " ms (writeTimeout " + options.writeTimeout() + " plus " + JOIN_MARGIN_MS + " ms): "
+          + e.getMessage() + "; no further write was started, and those in flight may still take effect", e);
+    } catch (ExecutionException e) {
+      throw failure(e);
     }
   }
 

@@ -8,101 +8,151 @@ import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
-/** A bulk operation keeps at most its bound of writes in flight, starts every one, and stops at a failure. */
+/**
+ * A bulk operation keeps at most its bound of writes in flight, starts each item's write once on
+ * the caller's thread, and starts none after a failure, a stall or an interrupt.
+ */
 final class BulkWritesTest {
 
-  private final List<CompletableFuture<Void>> started = new ArrayList<>();
-
-  private BulkWrites<Integer> run(int items, int maxInFlight) {
-    return BulkWrites.run(IntStream.range(0, items).boxed().iterator(), i -> {
-      CompletableFuture<Void> write = new CompletableFuture<>();
-      started.add(write);
-      return write;
-    }, maxInFlight);
-  }
-
-  private long inFlight() {
-    return started.stream().filter(f -> !f.isDone()).count();
-  }
+  private static final long STALL = TimeUnit.SECONDS.toNanos(30);
 
   @Test
-  void startsAtMostTheBound_andTheNextAsOneCompletes() {
-    BulkWrites<Integer> bulk = run(10, 3);
-    assertThat(started).hasSize(3);
-
-    started.get(1).complete(null);
-    assertThat(started).hasSize(4);
-    assertThat(inFlight()).isEqualTo(3);
-    assertThat(bulk.completed()).isEqualTo(1);
-
-    while (started.size() < 10) {
-      started.stream().filter(f -> !f.isDone()).findFirst().orElseThrow().complete(null);
-      assertThat(inFlight()).isLessThanOrEqualTo(3);
+  void completionsFromOtherThreads_neverMoreThanTheBoundInFlight_everyWriteStartedOnceOnTheCaller() throws Exception {
+    int bound = 8;
+    AtomicInteger outstanding = new AtomicInteger();
+    AtomicInteger mostOutstanding = new AtomicInteger();
+    List<Integer> started = Collections.synchronizedList(new ArrayList<>());
+    Thread caller = Thread.currentThread();
+    List<Thread> startingThreads = Collections.synchronizedList(new ArrayList<>());
+    ExecutorService completers = Executors.newFixedThreadPool(4);
+    try {
+      long writes = BulkWrites.run(IntStream.range(0, 50_000).boxed().iterator(), i -> {
+        started.add(i);
+        startingThreads.add(Thread.currentThread());
+        mostOutstanding.accumulateAndGet(outstanding.incrementAndGet(), Math::max);
+        return CompletableFuture.runAsync(outstanding::decrementAndGet, completers);
+      }, bound, STALL);
+      assertThat(writes).isEqualTo(50_000);
+      assertThat(started).hasSize(50_000).doesNotHaveDuplicates();
+      assertThat(mostOutstanding.get()).isBetween(1, bound);
+      assertThat(startingThreads).containsOnly(caller);
+    } finally {
+      completers.shutdownNow();
     }
-    assertThat(bulk.result()).isNotDone();
-    started.forEach(f -> f.complete(null));
-    assertThat(bulk.result()).isCompleted();
-    assertThat(bulk.completed()).isEqualTo(10);
   }
 
   @Test
-  void noItems_completesAtOnce() {
-    assertThat(run(0, 3).result()).isCompleted();
-    assertThat(started).isEmpty();
+  void noItems_returnsAtOnce() throws Exception {
+    assertThat(BulkWrites.run(List.<Integer>of().iterator(), i -> CompletableFuture.completedFuture(null), 3, STALL))
+        .isZero();
   }
 
   @Test
-  void aFailure_startsNoFurtherWrite_andFailsOnceTheStartedOnesComplete() {
-    BulkWrites<Integer> bulk = run(10, 3);
+  void aFailure_startsNoFurtherWrite_andIsThrownOnceTheStartedOnesComplete() {
     IllegalStateException boom = new IllegalStateException("queue full");
-    started.get(0).completeExceptionally(new CompletionException(boom));
-    assertThat(started).as("no write started after the failure").hasSize(3);
-    assertThat(bulk.result()).as("waits for the writes already started").isNotDone();
-
-    started.get(1).complete(null);
-    started.get(2).completeExceptionally(new IllegalArgumentException("second"));
-    assertThat(started).hasSize(3);
-    assertThatThrownBy(bulk.result()::join).hasCause(boom);
+    List<CompletableFuture<Void>> started = new ArrayList<>();
+    AtomicReference<Throwable> thrown = new AtomicReference<>();
+    Thread caller = new Thread(() -> {
+      try {
+        BulkWrites.run(IntStream.range(0, 100).boxed().iterator(), i -> {
+          CompletableFuture<Void> write = new CompletableFuture<>();
+          synchronized (started) {
+            started.add(write);
+          }
+          return write;
+        }, 3, STALL);
+      } catch (Exception e) {
+        thrown.set(e);
+      }
+    });
+    caller.start();
+    awaitStarted(started, 3);
+    first(started).completeExceptionally(new CompletionException(boom));
+    at(started, 1).complete(null);
+    assertThat(thrown.get()).as("waits for the write still in flight").isNull();
+    at(started, 2).completeExceptionally(new IllegalArgumentException("second"));
+    join(caller);
+    assertThat(thrown.get()).isInstanceOf(ExecutionException.class).hasCause(boom);
+    synchronized (started) {
+      assertThat(started).as("none started after the failure").hasSize(3);
+    }
   }
 
   @Test
   void aWriteThatThrows_isAFailure() {
-    BulkWrites<Integer> bulk = BulkWrites.run(List.of(1, 2).iterator(), i -> {
+    AtomicInteger calls = new AtomicInteger();
+    assertThatThrownBy(() -> BulkWrites.run(List.of(1, 2, 3).iterator(), i -> {
+      calls.incrementAndGet();
       throw new IllegalStateException("closed");
-    }, 5);
-    assertThatThrownBy(bulk.result()::join).hasCauseInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
-    assertThat(bulk.completed()).isEqualTo(1);
+    }, 5, STALL)).isInstanceOf(ExecutionException.class).hasCauseInstanceOf(IllegalStateException.class);
+    assertThat(calls.get()).isEqualTo(1);
   }
 
   @Test
-  void writesThatCompleteAtOnce_keepTheStackFlat() {
-    // Completed inside the call, on the starting thread: a recursive design would overflow here.
-    BulkWrites<Integer> bulk = BulkWrites.run(IntStream.range(0, 200_000).boxed().iterator(),
-        i -> CompletableFuture.completedFuture(null), 10);
-    assertThat(bulk.result()).isCompleted();
-    assertThat(bulk.completed()).isEqualTo(200_000);
+  void noWriteCompletingWithinTheStallBound_throws_andStartsNoFurtherWrite() {
+    AtomicInteger calls = new AtomicInteger();
+    assertThatThrownBy(() -> BulkWrites.run(IntStream.range(0, 10).boxed().iterator(), i -> {
+      calls.incrementAndGet();
+      return new CompletableFuture<Void>(); // never completes
+    }, 2, TimeUnit.MILLISECONDS.toNanos(50))).isInstanceOf(TimeoutException.class)
+        .hasMessageContaining("0 completed, 2 still in flight");
+    assertThat(calls.get()).isEqualTo(2);
   }
 
   @Test
-  void completionsFromOtherThreads_startEveryWriteOnce() throws Exception {
-    List<Integer> seen = Collections.synchronizedList(new ArrayList<>());
-    ExecutorService completers = Executors.newFixedThreadPool(4);
+  void anInterruptedCaller_startsNoFurtherWrite() {
+    AtomicInteger calls = new AtomicInteger();
+    Thread.currentThread().interrupt();
     try {
-      BulkWrites<Integer> bulk = BulkWrites.run(IntStream.range(0, 100_000).boxed().iterator(), i -> {
-        seen.add(i);
-        return CompletableFuture.runAsync(() -> { }, completers);
-      }, 16);
-      bulk.result().get(30, TimeUnit.SECONDS);
-      assertThat(seen).hasSize(100_000).doesNotHaveDuplicates();
-      assertThat(bulk.completed()).isEqualTo(100_000);
+      assertThatThrownBy(() -> BulkWrites.run(IntStream.range(0, 10).boxed().iterator(), i -> {
+        calls.incrementAndGet();
+        return new CompletableFuture<Void>();
+      }, 2, STALL)).isInstanceOf(InterruptedException.class);
+      assertThat(calls.get()).isEqualTo(2);
     } finally {
-      completers.shutdownNow();
+      Thread.interrupted();
     }
+  }
+
+  private static void awaitStarted(List<CompletableFuture<Void>> started, int n) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (true) {
+      synchronized (started) {
+        if (started.size() >= n) {
+          return;
+        }
+      }
+      assertThat(System.nanoTime() - deadline).as("writes started in time").isNegative();
+      Thread.onSpinWait();
+    }
+  }
+
+  private static CompletableFuture<Void> first(List<CompletableFuture<Void>> started) {
+    return at(started, 0);
+  }
+
+  private static CompletableFuture<Void> at(List<CompletableFuture<Void>> started, int i) {
+    synchronized (started) {
+      return started.get(i);
+    }
+  }
+
+  private static void join(Thread thread) {
+    try {
+      thread.join(10_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    assertThat(thread.isAlive()).isFalse();
   }
 }
