@@ -1,5 +1,6 @@
 package io.cachet.examples.support;
 
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
@@ -37,6 +38,21 @@ public final class Connections {
         f.channel().close();
       }
     });
+    if (!written.isDone()) {
+      closeIfStalled(channel, written, pendingBytes(channel));
+    }
+  }
+
+  /**
+   * Closes {@code channel} once everything queued on it is written (for a client that is done
+   * sending: it half-closed, or asked to quit). As with {@link #closeGracefully}, a client that
+   * takes none of those bytes for {@value #LINGER_MILLIS} ms is closed then.
+   *
+   * @param channel the client's connection
+   */
+  public static void closeWhenWritten(Channel channel) {
+    ChannelFuture written = channel.writeAndFlush(Unpooled.EMPTY_BUFFER);
+    written.addListener(ChannelFutureListener.CLOSE);
     if (!written.isDone()) {
       closeIfStalled(channel, written, pendingBytes(channel));
     }

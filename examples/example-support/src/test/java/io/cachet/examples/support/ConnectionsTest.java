@@ -47,20 +47,49 @@ final class ConnectionsTest {
     }
   }
 
-  /** A server that answers each connection with one reply of {@code size} bytes and closes it gracefully. */
+  @Test
+  void closeWhenWritten_clientThatReads_getsEverythingThenEndOfStream() throws Exception {
+    int size = 256 * 1024;
+    try (Server server = Server.closingWhenWritten(size); Socket client = server.connect()) {
+      client.setSoTimeout(10_000);
+      assertThat(client.getInputStream().readAllBytes()).hasSize(size);
+    }
+  }
+
+  @Test
+  void closeWhenWritten_clientThatNeverReads_isClosedAfterTheLinger() throws Exception {
+    try (Server server = Server.closingWhenWritten(16 * 1024 * 1024); Socket client = server.connect()) {
+      Channel connection = server.accepted.get(10, TimeUnit.SECONDS);
+      assertThat(connection.closeFuture().await(Connections.LINGER_MILLIS + 5_000)).as("closed").isTrue();
+    }
+  }
+
+  /**
+   * A server that answers each connection with one reply of {@code size} bytes and closes it
+   * gracefully, or when written.
+   */
   private static final class Server implements AutoCloseable {
     final CompletableFuture<Channel> accepted = new CompletableFuture<>();
     final EventLoopGroup group = new NioEventLoopGroup(1);
     final Channel channel;
 
     private Server(int size) throws InterruptedException {
+      this(size, false);
+    }
+
+    private Server(int size, boolean whenWritten) throws InterruptedException {
       channel = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
           .childOption(ChannelOption.SO_SNDBUF, 8 * 1024)
           .childHandler(new ChannelInboundHandlerAdapter() {
             @Override
             public void channelActive(ChannelHandlerContext ctx) {
               accepted.complete(ctx.channel());
-              Connections.closeGracefully(ctx.channel(), Unpooled.wrappedBuffer(new byte[size]));
+              if (whenWritten) {
+                ctx.write(Unpooled.wrappedBuffer(new byte[size]));
+                Connections.closeWhenWritten(ctx.channel());
+              } else {
+                Connections.closeGracefully(ctx.channel(), Unpooled.wrappedBuffer(new byte[size]));
+              }
             }
           })
           .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
@@ -68,6 +97,10 @@ final class ConnectionsTest {
 
     static Server closingWith(int size) throws InterruptedException {
       return new Server(size);
+    }
+
+    static Server closingWhenWritten(int size) throws InterruptedException {
+      return new Server(size, true);
     }
 
     Socket connect() throws java.io.IOException {

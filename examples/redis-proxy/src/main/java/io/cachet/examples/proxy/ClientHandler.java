@@ -5,11 +5,9 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufHolder;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
-import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayDeque;
@@ -118,6 +116,8 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
   /** The client shut down its sending side: close once everything it sent is answered. */
   private boolean inputShutdown;
   private boolean closeCheckScheduled;
+  /** The decoder was told to hold requests back since the close check cleared it. */
+  private boolean heldBack;
   private @Nullable ChannelHandlerContext context;
   private RequestStats.@Nullable Recorder recorder;
   private @Nullable ByteBuf out;
@@ -146,7 +146,9 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
       return true; // whatever arrives is discarded; nothing is held
     }
     updateAutoRead();
-    return !saturated();
+    boolean accepting = !saturated();
+    heldBack |= !accepting;
+    return accepting;
   }
 
   /** Handles one decoded message; runs on the event loop. */
@@ -230,12 +232,10 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
       if (closing) {
         // Lingering after an error reply, or closing after QUIT: the client is done sending, so
         // close once what is queued is written (a write after the output's shutdown just fails).
-        ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        Connections.closeWhenWritten(ctx.channel());
       } else {
         scheduleCloseCheck();
       }
-    } else if (evt == ChannelInputShutdownReadComplete.INSTANCE) {
-      // Already handled at the shutdown event; not passed on to the pipeline's tail.
     } else {
       ctx.fireUserEventTriggered(evt);
     }
@@ -353,22 +353,19 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
       ReferenceCountUtil.release(reply.message());
       return;
     }
-    if (pending.isEmpty()) {
-      if (reading) {
-        answeredInRead++;
-      }
-      write(reply);
-    } else {
-      if (reading) {
-        answeredInRead++;
-      }
-      Slot slot = new Slot(readStart, 1);
-      slot.reply = reply;
-      slotBytes += size(reply.message());
-      pending.add(slot);
-      pendingKeys += 1;
-      updateAutoRead();
+    if (reading) {
+      answeredInRead++;
     }
+    if (pending.isEmpty()) {
+      write(reply);
+      return;
+    }
+    Slot slot = new Slot(readStart, 1);
+    slot.reply = reply;
+    slotBytes += size(reply.message());
+    pending.add(slot);
+    pendingKeys += 1;
+    updateAutoRead();
   }
 
   /** Whether this connection is closing; further messages are ignored. */
@@ -478,11 +475,14 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
       if (closing || !ctx.channel().isActive() || !pending.isEmpty() || saturated()) {
         return; // an answer that empties pending, or writability, checks again
       }
+      heldBack = false;
       ctx.pipeline().fireChannelRead(Unpooled.EMPTY_BUFFER);
       ctx.pipeline().fireChannelReadComplete();
-      if (!closing && pending.isEmpty() && !saturated()) {
+      // Held back in this pass: the flush may have made room again (a resume and a new check are
+      // then scheduled), but those requests are still undecoded.
+      if (!closing && !heldBack && pending.isEmpty() && !saturated()) {
         closing = true;
-        ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        Connections.closeWhenWritten(ctx.channel());
       }
     });
   }
@@ -497,7 +497,8 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
       }
       case CLOSE -> {
         closing = true;
-        ctx.writeAndFlush(reply.message()).addListener(ChannelFutureListener.CLOSE);
+        ctx.write(reply.message(), ctx.voidPromise());
+        Connections.closeWhenWritten(ctx.channel());
         releasePending();
       }
       case LINGER -> {
