@@ -74,7 +74,14 @@ final class ReadBuffer<K, V> {
   private final RecencyList<K, V> recency;
   private final CombiningLock<?> lock;
   private final Ticker ticker;
-  private final Object[] slots = new Object[CAPACITY];
+  /**
+   * Each slot takes 16 references (64 bytes with compressed references, 128 without): a cache line
+   * of its own, so two readers publishing consecutive claims do not write the same line. Measured
+   * at two reading threads, forks alternated: 10-20% more reads/s than adjacent slots, no change at
+   * one thread or with writes (docs/benchmarks.md). Costs 4 KiB (8 KiB) per cache.
+   */
+  private static final int STRIDE_SHIFT = 4;
+  private final Object[] slots = new Object[CAPACITY << STRIDE_SHIFT];
   /** The tail (next sequence number to claim) at {@link #TAIL}, the head at {@link #HEAD}. */
   private final long[] counters = new long[3 * PAD];
   /** While set, hits are served under the lock instead of buffered ({@link #routeToLock}). */
@@ -201,7 +208,7 @@ final class ReadBuffer<K, V> {
 
   /** Fills the slot of claim {@code seq} with {@code read}: a node, or {@link #SKIP}. */
   private void publish(long seq, Object read) {
-    REFS.setRelease(slots, (int) seq & MASK, read);
+    REFS.setRelease(slots, ((int) seq & MASK) << STRIDE_SHIFT, read);
   }
 
   /** The next sequence number to be claimed; a drain up to it applies every read claimed so far. */
@@ -219,7 +226,7 @@ final class ReadBuffer<K, V> {
     long head = (long) LONGS.getOpaque(counters, HEAD);
     boolean read = false;
     for (; head < upTo; head++) {
-      int slot = (int) head & MASK;
+      int slot = ((int) head & MASK) << STRIDE_SHIFT;
       Object cell = REFS.getAcquire(slots, slot);
       if (cell == null) {
         // Claimed, not yet published (a few loads away): free what was drained so far first.
