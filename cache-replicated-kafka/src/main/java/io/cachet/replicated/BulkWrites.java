@@ -60,6 +60,9 @@ final class BulkWrites<T> {
   private long runAll(Iterator<T> items, Function<T, CompletableFuture<?>> write, int maxInFlight, long stallNanos)
       throws ExecutionException, TimeoutException, InterruptedException {
     while (items.hasNext()) {
+      if (Thread.interrupted()) {
+        throw new InterruptedException("interrupted before all writes of the bulk operation started");
+      }
       if (!awaitInFlightBelow(maxInFlight, stallNanos)) {
         break; // a write failed
       }
@@ -88,8 +91,13 @@ final class BulkWrites<T> {
       long left = stallNanos;
       while (failure == null ? inFlight >= bound : inFlight > 0) {
         if (left <= 0) {
-          throw new TimeoutException("no write completed for " + TimeUnit.NANOSECONDS.toMillis(stallNanos) + " ms; "
-              + completed + " completed, " + inFlight + " still in flight");
+          TimeoutException timeout = new TimeoutException("no write completed for "
+              + TimeUnit.NANOSECONDS.toMillis(stallNanos) + " ms; " + completed + " completed, " + inFlight
+              + " still in flight");
+          if (failure != null) {
+            timeout.addSuppressed(failure); // the first failure, which stopped the operation
+          }
+          throw timeout;
         }
         left = completion.awaitNanos(left);
         if (completed != seen) {
