@@ -7,6 +7,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.socket.DuplexChannel;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 
 /** Ending a client connection from the server side. */
 public final class Connections {
@@ -55,6 +56,54 @@ public final class Connections {
     written.addListener(ChannelFutureListener.CLOSE);
     if (!written.isDone()) {
       closeIfStalled(channel, written, pendingBytes(channel));
+    }
+  }
+
+  /**
+   * Watches {@code channel} until it closes, and closes it when its client has taken none of the
+   * bytes flushed to it for {@value #LINGER_MILLIS} ms: for a connection whose client is done
+   * sending (it half-closed), which could otherwise hold its place for as long as it neither reads
+   * nor closes. Progress is any byte written: the message being written advanced, or another took
+   * its place; a connection with nothing flushed and unwritten is never closed by this.
+   *
+   * @param channel the client's connection
+   */
+  public static void closeWhenStalled(Channel channel) {
+    new StallWatch(channel).arm();
+  }
+
+  /** The state of {@link #closeWhenStalled}: what was being written, how far, and how much was queued, at the last look. */
+  private static final class StallWatch implements Runnable {
+    private final Channel channel;
+    private @Nullable Object head;
+    private long progress;
+    private long pending;
+
+    StallWatch(Channel channel) {
+      this.channel = channel;
+    }
+
+    void arm() {
+      channel.eventLoop().schedule(this, LINGER_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public void run() {
+      if (!channel.isActive()) {
+        return;
+      }
+      ChannelOutboundBuffer buffer = channel.unsafe().outboundBuffer();
+      Object current = buffer == null ? null : buffer.current();
+      long now = buffer == null ? 0 : buffer.currentProgress();
+      long queued = buffer == null ? 0 : buffer.totalPendingWriteBytes();
+      if (current != null && current == head && now == progress && queued == pending) {
+        channel.close();
+        return;
+      }
+      head = current;
+      progress = now;
+      pending = queued;
+      arm();
     }
   }
 

@@ -229,6 +229,9 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
       ctx.close();
     } else if (evt instanceof ChannelInputShutdownEvent) {
       inputShutdown = true;
+      // Whatever holds the connection open from here (replies it does not read, requests held
+      // back behind them), a client that takes no byte for the linger is closed.
+      Connections.closeWhenStalled(ctx.channel());
       if (closing) {
         // Lingering after an error reply, or closing after QUIT: the client is done sending, so
         // close once what is queued is written (a write after the output's shutdown just fails).

@@ -275,6 +275,51 @@ final class ProxySystemIT {
     assertThat(raw.split("\\$10000\r\n", -1)).as("every GET answered").hasSize(gets + 1);
   }
 
+  @Test
+  void resp_clientThatHalfClosesAndNeverReads_isClosedAfterTheLinger() throws IOException {
+    // More reply bytes than the connection may queue: the proxy holds requests back behind
+    // replies this client never takes. It must not keep the connection (and its MAX_CLIENTS slot).
+    byte[] value = new byte[10_000];
+    Arrays.fill(value, (byte) 'w');
+    REDIS.server().command("SET", "half-stall", new String(value, UTF_8));
+    try (RespClient client = proxy.resp()) {
+      assertThat(client.string("GET", "half-stall")).hasSize(value.length);
+    }
+    assumeTrue(Files.isReadable(Path.of("/proc/net/tcp")), "needs Linux's /proc/net/tcp");
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", proxy.respPort())) {
+      socket.setReceiveBufferSize(4 * 1024);
+      socket.getOutputStream().write("*2\r\n$3\r\nGET\r\n$10\r\nhalf-stall\r\n".repeat(2_000).getBytes(UTF_8));
+      socket.shutdownOutput();
+      int port = socket.getLocalPort();
+      // The proxy's end of this connection, as the kernel sees it: CLOSE_WAIT (08) after this
+      // half-close, until the proxy closes it (LAST_ACK, or gone). Read without taking a byte.
+      await().atMost(Duration.ofSeconds(5)).until(() -> "08".equals(proxySideState(proxy.respPort(), port)));
+      // Closed within the 2 s linger of taking nothing, plus the watch's period.
+      await().atMost(Duration.ofSeconds(10)).until(() -> !"08".equals(proxySideState(proxy.respPort(), port)));
+    }
+  }
+
+  /**
+   * The TCP state (hex, as /proc/net/tcp shows it) of the local socket on port {@code local}
+   * connected to port {@code remote}, over IPv4 or IPv6; null if there is none.
+   */
+  private static @org.jspecify.annotations.Nullable String proxySideState(int local, int remote) throws IOException {
+    String localPort = String.format(":%04X", local);
+    String remotePort = String.format(":%04X", remote);
+    for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
+      if (!Files.isReadable(Path.of(table))) {
+        continue;
+      }
+      for (String line : Files.readAllLines(Path.of(table))) {
+        String[] f = line.trim().split("\\s+");
+        if (f.length > 3 && f[1].endsWith(localPort) && f[2].endsWith(remotePort)) {
+          return f[3];
+        }
+      }
+    }
+    return null;
+  }
+
   /**
    * Sends {@code request}, shuts down the sending side, and returns every byte received until
    * the proxy closes the connection.
