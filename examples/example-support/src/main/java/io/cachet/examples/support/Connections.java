@@ -6,6 +6,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.socket.DuplexChannel;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 
@@ -61,30 +62,38 @@ public final class Connections {
 
   /**
    * Watches {@code channel} until it closes, and closes it when its client has taken none of the
-   * bytes flushed to it for {@value #LINGER_MILLIS} ms: for a connection whose client is done
-   * sending (it half-closed), which could otherwise hold its place for as long as it neither reads
-   * nor closes. Progress is any byte written: the message being written advanced, or another took
-   * its place; a connection with nothing flushed and unwritten is never closed by this.
+   * bytes flushed to it for {@code stall} (checked every second, so within {@code stall} + 1 s):
+   * for a connection whose client is done sending (it half-closed), which could otherwise hold its
+   * place for as long as it neither reads nor closes. Progress is any byte the socket took: the
+   * message being written advanced, another took its place, or fewer bytes are queued. The socket
+   * takes bytes in steps of about a third of its send buffer as its client reads, so {@code stall}
+   * should leave a slow reader time for one step. A connection with nothing flushed and unwritten
+   * is never closed by this.
    *
    * @param channel the client's connection
+   * @param stall how long the client may take no byte
    */
-  public static void closeWhenStalled(Channel channel) {
-    new StallWatch(channel).arm();
+  public static void closeWhenStalled(Channel channel, Duration stall) {
+    new StallWatch(channel, stall.toNanos()).arm();
   }
 
-  /** The state of {@link #closeWhenStalled}: what was being written, how far, and how much was queued, at the last look. */
+  /** The state of {@link #closeWhenStalled}: what was being written, how far, how much was queued, and since when. */
   private static final class StallWatch implements Runnable {
+    private static final long PERIOD_MILLIS = 1_000;
     private final Channel channel;
+    private final long stallNanos;
     private @Nullable Object head;
     private long progress;
     private long pending;
+    private long unchangedSince = System.nanoTime();
 
-    StallWatch(Channel channel) {
+    StallWatch(Channel channel, long stallNanos) {
       this.channel = channel;
+      this.stallNanos = stallNanos;
     }
 
     void arm() {
-      channel.eventLoop().schedule(this, LINGER_MILLIS, TimeUnit.MILLISECONDS);
+      channel.eventLoop().schedule(this, PERIOD_MILLIS, TimeUnit.MILLISECONDS);
     }
 
     @Override
@@ -96,13 +105,16 @@ public final class Connections {
       Object current = buffer == null ? null : buffer.current();
       long now = buffer == null ? 0 : buffer.currentProgress();
       long queued = buffer == null ? 0 : buffer.totalPendingWriteBytes();
-      if (current != null && current == head && now == progress && queued == pending) {
+      long nowNanos = System.nanoTime();
+      if (current == null || current != head || now != progress || queued != pending) {
+        head = current;
+        progress = now;
+        pending = queued;
+        unchangedSince = nowNanos;
+      } else if (nowNanos - unchangedSince >= stallNanos) {
         channel.close();
         return;
       }
-      head = current;
-      progress = now;
-      pending = queued;
       arm();
     }
   }

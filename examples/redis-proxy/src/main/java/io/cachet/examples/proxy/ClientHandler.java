@@ -5,11 +5,13 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufHolder;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
@@ -66,6 +68,12 @@ import org.slf4j.LoggerFactory;
 abstract class ClientHandler extends ChannelInboundHandlerAdapter {
 
   private static final Logger LOG = LoggerFactory.getLogger(ClientHandler.class);
+
+  /**
+   * How long a client that half-closed may take none of its replies before its connection is
+   * closed: long enough for a slow reader to free a third of a socket's send buffer.
+   */
+  static final Duration HALF_CLOSED_STALL = Duration.ofSeconds(10);
 
   /** Unanswered keys (requests, an MGET counting its keys) after which a connection stops reading, by default. */
   static final int MAX_PENDING = 1024;
@@ -230,8 +238,8 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
     } else if (evt instanceof ChannelInputShutdownEvent) {
       inputShutdown = true;
       // Whatever holds the connection open from here (replies it does not read, requests held
-      // back behind them), a client that takes no byte for the linger is closed.
-      Connections.closeWhenStalled(ctx.channel());
+      // back behind them), a client that takes no byte for HALF_CLOSED_STALL is closed.
+      Connections.closeWhenStalled(ctx.channel(), HALF_CLOSED_STALL);
       if (closing) {
         // Lingering after an error reply, or closing after QUIT: the client is done sending, so
         // close once what is queued is written (a write after the output's shutdown just fails).
@@ -485,7 +493,8 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
       // then scheduled), but those requests are still undecoded.
       if (!closing && !heldBack && pending.isEmpty() && !saturated()) {
         closing = true;
-        Connections.closeWhenWritten(ctx.channel());
+        // Bounded by the stall watch started at the half-close: a slow reader gets every reply.
+        ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
       }
     });
   }

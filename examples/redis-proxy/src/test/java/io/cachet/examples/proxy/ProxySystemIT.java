@@ -276,7 +276,7 @@ final class ProxySystemIT {
   }
 
   @Test
-  void resp_clientThatHalfClosesAndNeverReads_isClosedAfterTheLinger() throws IOException {
+  void resp_clientThatHalfClosesAndNeverReads_isClosedOnceItTakesNothingForTheStallBound() throws IOException {
     // More reply bytes than the connection may queue: the proxy holds requests back behind
     // replies this client never takes. It must not keep the connection (and its MAX_CLIENTS slot).
     byte[] value = new byte[10_000];
@@ -294,8 +294,9 @@ final class ProxySystemIT {
       // The proxy's end of this connection, as the kernel sees it: CLOSE_WAIT (08) after this
       // half-close, until the proxy closes it (LAST_ACK, or gone). Read without taking a byte.
       await().atMost(Duration.ofSeconds(5)).until(() -> "08".equals(proxySideState(proxy.respPort(), port)));
-      // Closed within the 2 s linger of taking nothing, plus the watch's period.
-      await().atMost(Duration.ofSeconds(10)).until(() -> !"08".equals(proxySideState(proxy.respPort(), port)));
+      // Closed once it took nothing for HALF_CLOSED_STALL, plus the watch's period.
+      await().atMost(ClientHandler.HALF_CLOSED_STALL.plusSeconds(8))
+          .until(() -> !"08".equals(proxySideState(proxy.respPort(), port)));
     }
   }
 
