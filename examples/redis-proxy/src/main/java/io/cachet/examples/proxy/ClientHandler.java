@@ -2,7 +2,6 @@ package io.cachet.examples.proxy;
 
 import io.cachet.examples.support.Connections;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufHolder;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -12,7 +11,6 @@ import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -32,9 +30,10 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li><b>Order.</b> A client may send many requests before reading a reply (pipelining), and
  *       their answers may come back from Redis in any order. Each request that cannot be
- *       answered at once reserves a {@link Slot} in a FIFO; replies are written from the head of
- *       the FIFO as slots fill, so they leave in request order. A request answered at once while
- *       the FIFO is empty (a near-cache hit, the common case) is written directly.
+ *       answered at once reserves a slot in a FIFO ({@link ReplyQueue}); replies are written
+ *       from the head of the FIFO as slots fill, so they leave in request order. A request
+ *       answered at once while the FIFO is empty (a near-cache hit, the common case) is written
+ *       directly.
  *   <li><b>Threads.</b> Everything here runs on the connection's event loop. A cache stage
  *       completed elsewhere (Redisson's threads) hops back with {@code execute}. Nothing blocks:
  *       the cache is used only through its non-blocking {@code async()} view.
@@ -96,18 +95,6 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
     Reply finish(@Nullable T value, @Nullable Throwable error);
   }
 
-  /** A reserved place in the reply order, when its request's read started, and the keys it reads. */
-  private static final class Slot {
-    final long start;
-    final int keys;
-    @Nullable Reply reply;
-
-    Slot(long start, int keys) {
-      this.start = start;
-      this.keys = keys;
-    }
-  }
-
   /** Replies encoded straight into the output buffer flush it once it holds this much. */
   private static final int OUT_FLUSH_BYTES = 64 * 1024;
 
@@ -115,11 +102,8 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
   protected final ProxyMetrics metrics;
   private final RequestStats.Protocol protocol;
   protected final int maxPending;
-  private final ArrayDeque<Slot> pending = new ArrayDeque<>();
-  /** Keys of the requests in {@link #pending}: what {@code maxPending} bounds. */
-  private long pendingKeys;
-  /** Bytes of the replies in {@link #pending} that are complete and wait for an earlier one. */
-  private long slotBytes;
+  /** The replies in request order; its keys are what {@code maxPending} bounds. */
+  private final ReplyQueue pending = new ReplyQueue();
   private boolean resumeScheduled;
   /** The client shut down its sending side: close once everything it sent is answered. */
   private boolean inputShutdown;
@@ -293,7 +277,7 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
       }
       return;
     }
-    Slot slot = reserve(keys);
+    ReplyQueue.Slot slot = reserve(keys);
     parallelism.enqueue(ctx().executor(), () -> {
       if (closing) {
         parallelism.release();
@@ -313,7 +297,7 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
   }
 
   private <T> void started(CompletableFuture<T> future, Finisher<T> finish, int keys) {
-    Slot slot = reserve(keys);
+    ReplyQueue.Slot slot = reserve(keys);
     parallelism.awaitingRedis(1);
     future.whenComplete((v, e) -> onEventLoop(() -> deliver(slot, future, finish)));
   }
@@ -371,11 +355,7 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
       write(reply);
       return;
     }
-    Slot slot = new Slot(readStart, 1);
-    slot.reply = reply;
-    slotBytes += size(reply.message());
-    pending.add(slot);
-    pendingKeys += 1;
+    pending.addComplete(readStart, reply);
     updateAutoRead();
   }
 
@@ -392,15 +372,13 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
     return ctx;
   }
 
-  private Slot reserve(int keys) {
-    Slot slot = new Slot(readStart, keys);
-    pending.add(slot);
-    pendingKeys += keys;
+  private ReplyQueue.Slot reserve(int keys) {
+    ReplyQueue.Slot slot = pending.reserve(readStart, keys);
     updateAutoRead();
     return slot;
   }
 
-  private <T> void deliver(@Nullable Slot slot, CompletableFuture<T> future, Finisher<T> finish) {
+  private <T> void deliver(ReplyQueue.@Nullable Slot slot, CompletableFuture<T> future, Finisher<T> finish) {
     try {
       T value = null;
       Throwable error = null;
@@ -426,8 +404,7 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
       } else {
         parallelism.awaitingRedis(-1);
         recorder().latency(protocol, 1, System.nanoTime() - slot.start);
-        slot.reply = reply;
-        slotBytes += size(reply.message());
+        pending.fill(slot, reply);
         drain();
       }
     } finally {
@@ -450,12 +427,9 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
 
   private void drain() {
     boolean wrote = false;
-    Slot head;
-    while (!closing && (head = pending.peek()) != null && head.reply != null) {
-      pending.poll();
-      pendingKeys -= head.keys;
-      slotBytes -= size(head.reply.message());
-      write(head.reply);
+    Reply ready;
+    while (!closing && (ready = pending.pollReady()) != null) {
+      write(ready);
       wrote = true;
     }
     if (wrote && !reading) {
@@ -548,14 +522,7 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
   }
 
   private void releasePending() {
-    for (Slot slot : pending) {
-      if (slot.reply != null) {
-        ReferenceCountUtil.release(slot.reply.message());
-      }
-    }
-    pending.clear();
-    pendingKeys = 0;
-    slotBytes = 0;
+    pending.releaseAll();
   }
 
   /**
@@ -570,12 +537,12 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
       return false;
     }
     Channel channel = ctx.channel();
-    return pendingKeys >= maxPending || !channel.isWritable() || heldBytes() >= channel.bytesBeforeUnwritable();
+    return pending.keys() >= maxPending || !channel.isWritable() || heldBytes() >= channel.bytesBeforeUnwritable();
   }
 
   private long heldBytes() {
     ByteBuf buf = out;
-    return slotBytes + (buf == null ? 0 : buf.readableBytes());
+    return pending.bytes() + (buf == null ? 0 : buf.readableBytes());
   }
 
   private void updateAutoRead() {
@@ -587,7 +554,7 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
     boolean autoRead = channel.config().isAutoRead();
     if (autoRead && saturated()) {
       channel.config().setAutoRead(false);
-    } else if (!autoRead && pendingKeys <= maxPending / 2 && channel.isWritable()
+    } else if (!autoRead && pending.keys() <= maxPending / 2 && channel.isWritable()
         && heldBytes() < channel.bytesBeforeUnwritable() / 2) {
       channel.config().setAutoRead(true);
       resumeDecoding(ctx);
@@ -615,15 +582,5 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
         ctx.pipeline().fireChannelReadComplete();
       }
     });
-  }
-
-  private static long size(Object message) {
-    if (message instanceof ByteBuf buf) {
-      return buf.readableBytes();
-    }
-    if (message instanceof ByteBufHolder holder) {
-      return holder.content().readableBytes();
-    }
-    return 0;
   }
 }
