@@ -263,12 +263,7 @@ final class ProxySystemIT {
   void resp_clientThatHalfClosesAfterGetsOfALargeCachedValue_getsEveryReply() throws IOException {
     // The replies pass the queued-reply bound (64 KiB), so the proxy holds requests back; each
     // flush to a reading client makes room again at once. None may be lost at the close.
-    byte[] value = new byte[10_000];
-    Arrays.fill(value, (byte) 'v');
-    REDIS.server().command("SET", "half-big", new String(value, UTF_8));
-    try (RespClient client = proxy.resp()) {
-      assertThat(client.string("GET", "half-big")).hasSize(value.length); // cached from here on
-    }
+    setAndCache("half-big", 10_000);
     int gets = 200;
     String raw = new String(sendThenHalfClose(proxy.respPort(),
         "*2\r\n$3\r\nGET\r\n$8\r\nhalf-big\r\n".repeat(gets).getBytes(UTF_8)), UTF_8);
@@ -279,12 +274,7 @@ final class ProxySystemIT {
   void resp_clientThatHalfClosesAndNeverReads_isClosedOnceItTakesNothingForTheStallBound() throws IOException {
     // More reply bytes than the connection may queue: the proxy holds requests back behind
     // replies this client never takes. It must not keep the connection (and its MAX_CLIENTS slot).
-    byte[] value = new byte[10_000];
-    Arrays.fill(value, (byte) 'w');
-    REDIS.server().command("SET", "half-stall", new String(value, UTF_8));
-    try (RespClient client = proxy.resp()) {
-      assertThat(client.string("GET", "half-stall")).hasSize(value.length);
-    }
+    setAndCache("half-stall", 10_000);
     assumeTrue(Files.isReadable(Path.of("/proc/net/tcp")), "needs Linux's /proc/net/tcp");
     try (java.net.Socket socket = new java.net.Socket("127.0.0.1", proxy.respPort())) {
       socket.setReceiveBufferSize(4 * 1024);
@@ -319,6 +309,14 @@ final class ProxySystemIT {
       }
     }
     return null;
+  }
+
+  /** Sets {@code key} in Redis to {@code size} bytes and reads it once through the proxy, which caches it. */
+  private static void setAndCache(String key, int size) {
+    REDIS.server().command("SET", key, "v".repeat(size));
+    try (RespClient client = proxy.resp()) {
+      assertThat(client.string("GET", key)).hasSize(size);
+    }
   }
 
   /**
