@@ -3,6 +3,16 @@
 # await DESCRIPTION COMMAND...: retries COMMAND for 30 s, then dies naming DESCRIPTION.
 # redis_server_binary JAR: prints a redis-server to run: the one on the PATH, else the one
 #   bundled in the proxy jar, extracted into $work.
+# pids, stop_started: a script adds the PID of each process it starts to pids; stop_started
+#   (installed as the exit trap here) ends exactly those and removes $work.
+
+pids=()
+stop_started() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap stop_started EXIT INT TERM
 
 await() {
   local what=$1; shift

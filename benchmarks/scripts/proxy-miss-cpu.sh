@@ -31,13 +31,6 @@ JAR=$(cd "$(dirname "$JAR")" && pwd)/$(basename "$JAR")
 CLK_TCK=$(getconf CLK_TCK)
 
 work=$(mktemp -d -t proxy-miss-cpu.XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
 source "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/proxy-lib.sh"
 

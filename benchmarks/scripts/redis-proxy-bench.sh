@@ -60,18 +60,6 @@ fi
 JAR=$(cd "$(dirname "$JAR")" && pwd)/$(basename "$JAR")
 
 work=$(mktemp -d -t redis-proxy-bench.XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do
-    kill "$pid" 2>/dev/null || true
-  done
-  for pid in "${pids[@]}"; do
-    wait "$pid" 2>/dev/null || true
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
-
 # free_port: a loopback port nothing listens on, below the ephemeral range; await; redis_server_binary.
 source "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/proxy-lib.sh"
