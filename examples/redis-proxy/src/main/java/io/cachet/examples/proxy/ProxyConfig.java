@@ -26,7 +26,8 @@ import org.jspecify.annotations.Nullable;
  * @param maxRequestBytes the largest RESP request (command and arguments) a client may send
  * @param redisTimeout how long one Redis command may take
  * @param requestTimeout how long a client may take to send a request once it started it
- * @param idleTimeout how long a client may stay silent before it is disconnected; zero: forever
+ * @param idleTimeout how long a RESP client may stay silent before it is disconnected; zero: forever
+ * @param httpIdleTimeout how long an HTTP client may stay silent before it is disconnected; zero: forever
  * @param threads the number of event-loop threads serving clients
  * @param maxPendingRequests unanswered keys per connection after which it stops reading (an MGET counts its keys)
  * @param maxQueuedReplyBytes reply bytes queued per connection after which it stops reading
@@ -46,6 +47,7 @@ record ProxyConfig(
     Duration redisTimeout,
     Duration requestTimeout,
     Duration idleTimeout,
+    Duration httpIdleTimeout,
     int threads,
     int maxPendingRequests,
     int maxQueuedReplyBytes) {
@@ -63,6 +65,7 @@ record ProxyConfig(
   static final String DEFAULT_REDIS_TIMEOUT = "2";
   static final String DEFAULT_REQUEST_TIMEOUT = "10";
   static final String DEFAULT_IDLE_TIMEOUT = "0";
+  static final String DEFAULT_HTTP_IDLE_TIMEOUT = "60";
   static final String DEFAULT_MAX_PENDING_REQUESTS = "1024";
   static final String DEFAULT_MAX_QUEUED_REPLY_BYTES = "65536";
 
@@ -95,6 +98,7 @@ record ProxyConfig(
     private Duration redisTimeout = Duration.ofSeconds(2);
     private Duration requestTimeout = Duration.ofSeconds(10);
     private Duration idleTimeout = Duration.ZERO;
+    private Duration httpIdleTimeout = Duration.ofSeconds(Long.parseLong(DEFAULT_HTTP_IDLE_TIMEOUT));
     private int threads = Runtime.getRuntime().availableProcessors();
     private int maxPendingRequests = Integer.parseInt(DEFAULT_MAX_PENDING_REQUESTS);
     private int maxQueuedReplyBytes = Integer.parseInt(DEFAULT_MAX_QUEUED_REPLY_BYTES);
@@ -198,6 +202,11 @@ record ProxyConfig(
       return this;
     }
 
+    Builder httpIdleTimeout(String value) {
+      httpIdleTimeout = seconds("--http-idle-timeout", "HTTP_IDLE_TIMEOUT", value, true);
+      return this;
+    }
+
     Builder threads(String value) {
       threads = (int) number("--threads", "THREADS", value, 1, 1024);
       return this;
@@ -231,8 +240,8 @@ record ProxyConfig(
       }
       return new ProxyConfig(
           Optional.ofNullable(redisAddress), globalExpiry, capacity, host, httpPort, respPort, maxClients,
-          parallelism, coherence, seed, maxRequestBytes, redisTimeout, requestTimeout, idleTimeout, threads,
-          maxPendingRequests, maxQueuedReplyBytes);
+          parallelism, coherence, seed, maxRequestBytes, redisTimeout, requestTimeout, idleTimeout, httpIdleTimeout,
+          threads, maxPendingRequests, maxQueuedReplyBytes);
     }
 
     private static long number(String option, String env, @Nullable String value, long min, long max) {

@@ -133,15 +133,15 @@ final class ProxyServer implements AutoCloseable {
 
       ProxyServer server = new ProxyServer(config, embedded, manager, boss, workers);
       AsyncCache<RedisKey, byte[]> async = cache.async();
-      server.listen("PROXY_PORT / --proxy-port", config.httpPort(), channelType, clients, metrics, HTTP_TOO_MANY_CLIENTS,
-          deadline -> {
+      server.listen("PROXY_PORT / --proxy-port", config.httpPort(), config.httpIdleTimeout(), channelType, clients,
+          metrics, HTTP_TOO_MANY_CLIENTS, deadline -> {
             HttpHandler handler = new HttpHandler(async, parallelism, metrics, config.maxPendingRequests());
             return List.of(new TrackingHttpRequestDecoder(deadline, handler::acceptingRequests),
                 new HttpResponseEncoder(), handler);
           });
       if (config.respPort() != 0) {
-        server.listen("RESP_PORT / --resp-port", config.respPort(), channelType, clients, metrics, RESP_TOO_MANY_CLIENTS,
-            deadline -> {
+        server.listen("RESP_PORT / --resp-port", config.respPort(), config.idleTimeout(), channelType, clients,
+            metrics, RESP_TOO_MANY_CLIENTS, deadline -> {
               RespHandler handler = new RespHandler(async, parallelism, metrics, config.maxPendingRequests());
               return List.of(new RespDecoder(config.maxRequestBytes(), deadline, handler::directRead,
                   handler::acceptingRequests), handler);
@@ -207,9 +207,9 @@ final class ProxyServer implements AutoCloseable {
     List<io.netty.channel.ChannelHandler> create(@Nullable RequestDeadline deadline);
   }
 
-  private void listen(String option, int port, Class<? extends ServerChannel> channelType, ConnectionLimit clients,
-      ProxyMetrics metrics, byte[] refusal, Handlers handlers) {
-    long idleMillis = config.idleTimeout().toMillis();
+  private void listen(String option, int port, Duration idleTimeout, Class<? extends ServerChannel> channelType,
+      ConnectionLimit clients, ProxyMetrics metrics, byte[] refusal, Handlers handlers) {
+    long idleMillis = idleTimeout.toMillis();
     ServerBootstrap bootstrap = new ServerBootstrap()
         .group(boss, workers)
         .channel(channelType)

@@ -103,8 +103,13 @@ public final class RedisProxy implements Callable<Integer> {
 
   @Option(names = "--idle-timeout", paramLabel = "SECONDS",
       defaultValue = "${env:IDLE_TIMEOUT:-" + ProxyConfig.DEFAULT_IDLE_TIMEOUT + "}",
-      description = "Disconnect clients silent for this long; 0 = never [env IDLE_TIMEOUT]. Default: ${DEFAULT-VALUE}.")
+      description = "Disconnect RESP clients silent for this long; 0 = never, as Redis's timeout 0 [env IDLE_TIMEOUT]. Default: ${DEFAULT-VALUE}.")
   private String idleTimeout = ProxyConfig.DEFAULT_IDLE_TIMEOUT;
+
+  @Option(names = "--http-idle-timeout", paramLabel = "SECONDS",
+      defaultValue = "${env:HTTP_IDLE_TIMEOUT:-" + ProxyConfig.DEFAULT_HTTP_IDLE_TIMEOUT + "}",
+      description = "Disconnect HTTP clients (kept-alive connections) silent for this long; 0 = never [env HTTP_IDLE_TIMEOUT]. Default: ${DEFAULT-VALUE}.")
+  private String httpIdleTimeout = ProxyConfig.DEFAULT_HTTP_IDLE_TIMEOUT;
 
   @Option(names = "--max-pending-requests", paramLabel = "N",
       defaultValue = "${env:MAX_PENDING_REQUESTS:-" + ProxyConfig.DEFAULT_MAX_PENDING_REQUESTS + "}",
@@ -150,6 +155,7 @@ public final class RedisProxy implements Callable<Integer> {
         .redisTimeout(redisTimeout)
         .requestTimeout(requestTimeout)
         .idleTimeout(idleTimeout)
+        .httpIdleTimeout(httpIdleTimeout)
         .maxPendingRequests(maxPendingRequests)
         .maxQueuedReplyBytes(maxQueuedReplyBytes);
     if (threads != null && !threads.isBlank()) {

@@ -32,6 +32,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 final class ProxyBadInputIT {
 
   private static final Duration CLOSED_WITHIN = Duration.ofSeconds(10);
+  private static final Duration HTTP_IDLE_TIMEOUT = Duration.ofSeconds(2);
 
   @RegisterExtension
   static final RedisServerExtension REDIS = new RedisServerExtension();
@@ -44,7 +45,8 @@ final class ProxyBadInputIT {
     proxy = ProxyProcess.start(Map.of(
             "REDIS_ADDRESS", REDIS.server().address(),
             "MAX_CLIENTS", "2000",
-            "REQUEST_TIMEOUT", "1"),
+            "REQUEST_TIMEOUT", "1",
+            "HTTP_IDLE_TIMEOUT", String.valueOf(HTTP_IDLE_TIMEOUT.toSeconds())),
         "-Xmx64m", "-XX:MaxDirectMemorySize=64m");
   }
 
@@ -275,6 +277,20 @@ final class ProxyBadInputIT {
       slow.send("GET /proxy?key=good HTTP/1.1\r\nHost: x\r\n");
       String reply = slow.readUntilClosed(CLOSED_WITHIN);
       assertThat(reply).startsWith("HTTP/1.1 408 Request Timeout").contains("\"error\":\"RequestTimeout\"");
+    }
+  }
+
+  @Test
+  void http_keptAliveConnectionLeftIdle_isClosedAtTheHttpIdleTimeout_whileAnIdleRespClientStays() {
+    try (RespClient http = RespClient.open(proxy.httpPort()); RespClient resp = proxy.resp()) { // a plain socket, used for HTTP
+      assertThat(resp.command("PING")).isEqualTo("+PONG");
+      long start = System.nanoTime();
+      http.send("GET /proxy?key=good HTTP/1.1\r\nHost: x\r\n\r\n");
+      String response = http.readUntilClosed(CLOSED_WITHIN);
+      Duration open = Duration.ofNanos(System.nanoTime() - start);
+      assertThat(response).startsWith("HTTP/1.1 200 OK\r\n").endsWith("\r\n\r\nvalue");
+      assertThat(open).as("kept alive until the idle bound").isGreaterThan(HTTP_IDLE_TIMEOUT.minusMillis(250));
+      assertThat(resp.command("PING")).as("silent as long, but RESP has no idle bound by default").isEqualTo("+PONG");
     }
   }
 

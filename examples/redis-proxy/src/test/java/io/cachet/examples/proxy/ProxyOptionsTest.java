@@ -23,7 +23,8 @@ final class ProxyOptionsTest {
     assertThat(config.host()).isEqualTo("127.0.0.1");
     assertThat(config.coherence()).isEqualTo(Coherence.TRACKING);
     assertThat(config.requestTimeout()).isEqualTo(Duration.ofSeconds(10));
-    assertThat(config.idleTimeout()).isZero();
+    assertThat(config.idleTimeout()).as("RESP, as Redis's timeout 0").isZero();
+    assertThat(config.httpIdleTimeout()).isEqualTo(Duration.ofSeconds(60));
     assertThat(config.parallelism()).as("no limit").isZero();
     assertThat(config.maxPendingRequests()).isEqualTo(1024);
     assertThat(config.maxQueuedReplyBytes()).isEqualTo(64 * 1024);
@@ -35,7 +36,7 @@ final class ProxyOptionsTest {
         "--redis-address", "10.1.2.3:6400", "--global-cache-expiry", "0.25", "--cache-capacity", "10",
         "--proxy-host", "0.0.0.0", "--proxy-port", "9000", "--resp-port", "0", "--max-clients", "5",
         "--parallelism", "1", "--coherence", "EXPIRY", "--max-request-bytes", "1_000_000",
-        "--redis-timeout", "1.5", "--request-timeout", "3", "--idle-timeout", "60", "--threads", "4",
+        "--redis-timeout", "1.5", "--request-timeout", "3", "--idle-timeout", "60", "--http-idle-timeout", "0", "--threads", "4",
         "--max-pending-requests", "16", "--max-queued-reply-bytes", "1_048_576");
     // Kept as written (validated), so that credentials in it reach the Redis client.
     assertThat(config.redisAddress()).contains("10.1.2.3:6400");
@@ -51,6 +52,7 @@ final class ProxyOptionsTest {
     assertThat(config.redisTimeout()).isEqualTo(Duration.ofMillis(1500));
     assertThat(config.requestTimeout()).isEqualTo(Duration.ofSeconds(3));
     assertThat(config.idleTimeout()).isEqualTo(Duration.ofSeconds(60));
+    assertThat(config.httpIdleTimeout()).isZero();
     assertThat(config.threads()).isEqualTo(4);
     assertThat(config.maxPendingRequests()).isEqualTo(16);
     assertThat(config.maxQueuedReplyBytes()).isEqualTo(1_048_576);
@@ -79,6 +81,7 @@ final class ProxyOptionsTest {
     "--redis-timeout|86401|--redis-timeout (REDIS_TIMEOUT) must be a number of seconds > 0 and at most 86400",
     "--request-timeout|x|--request-timeout (REQUEST_TIMEOUT) must be a number of seconds > 0",
     "--idle-timeout|-5|--idle-timeout (IDLE_TIMEOUT) must be a number of seconds >= 0",
+    "--http-idle-timeout|soon|--http-idle-timeout (HTTP_IDLE_TIMEOUT) must be a number of seconds >= 0",
     "--threads|0|--threads (THREADS) must be a whole number from 1",
     "--max-pending-requests|0|--max-pending-requests (MAX_PENDING_REQUESTS) must be a whole number from 1",
     "--max-queued-reply-bytes|100|--max-queued-reply-bytes (MAX_QUEUED_REPLY_BYTES) must be a whole number from 1024",

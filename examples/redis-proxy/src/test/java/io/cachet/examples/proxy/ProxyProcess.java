@@ -36,7 +36,7 @@ final class ProxyProcess implements AutoCloseable {
   private static final List<String> PROXY_VARIABLES = List.of(
       "REDIS_ADDRESS", "GLOBAL_CACHE_EXPIRY", "CACHE_CAPACITY", "PROXY_HOST", "PROXY_PORT", "RESP_PORT",
       "MAX_CLIENTS", "PARALLELISM", "COHERENCE", "SEED", "MAX_REQUEST_BYTES", "REDIS_TIMEOUT",
-      "REQUEST_TIMEOUT", "IDLE_TIMEOUT", "THREADS", "MAX_PENDING_REQUESTS", "MAX_QUEUED_REPLY_BYTES");
+      "REQUEST_TIMEOUT", "IDLE_TIMEOUT", "HTTP_IDLE_TIMEOUT", "THREADS", "MAX_PENDING_REQUESTS", "MAX_QUEUED_REPLY_BYTES");
 
   private final Process process;
   private final Path logFile;
