@@ -42,12 +42,21 @@ public final class Checks {
   }
 
   /**
-   * Returns the key codec of {@code config}, for a backend that stores bytes.
+   * Returns the key codec of {@code config}, for a backend that stores bytes and finds keys again
+   * by {@code equals}.
    *
    * @throws IllegalArgumentException naming the cache, the backend and the key type if the
-   *     configuration has none
+   *     configuration has none, or if the key type is an array (arrays compare by identity, so a
+   *     key decoded from the bytes would never equal the one stored)
    */
   public static <K> Codec<K> keyCodec(CacheConfig<K, ?> config, String backend) {
+    if (config.keyType().isArray()) {
+      throw new IllegalArgumentException(
+          "cache '" + config.name() + "' on backend '" + backend + "': keyCodec must encode a type with value"
+              + " equality, was " + config.keyCodec().map(Object::toString).orElse("none")
+              + " for " + config.keyType().getName()
+              + " (arrays compare by identity, so a key could never be found again)");
+    }
     return config.keyCodec().orElseThrow(() -> missingCodec(config, backend, "key", config.keyType()));
   }
 

@@ -59,13 +59,7 @@ public final class RedisCacheProvider implements CacheBackendProvider {
   @Override
   public <K, V> Cache<K, V> create(CacheConfig<K, V> config, BackendContext context) {
     RedisOptions options = config.backendOptions(RedisOptions.class).orElseGet(RedisOptions::defaults);
-    if (config.keyType().isArray()) {
-      throw new IllegalArgumentException(
-          "keyCodec must encode a type with value equality for the redis backend, was "
-              + config.keyCodec().map(Object::toString).orElse("none, for " + config.keyType().getName())
-              + " (arrays compare by identity, so the near cache could never find a key again)");
-    }
-    Checks.keyCodec(config, NAME);
+    Checks.keyCodec(config, NAME); // refuses array keys too: the near cache finds keys by equals
     Checks.valueCodec(config, NAME);
     List<Object> key = sharingKey(options);
     RedisClient client = context.sharedResource(key, RedisClient.class, () -> RedisClient.connect(options));

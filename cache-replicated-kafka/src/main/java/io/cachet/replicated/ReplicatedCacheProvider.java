@@ -59,12 +59,7 @@ public final class ReplicatedCacheProvider implements CacheBackendProvider {
   public <K, V> Cache<K, V> create(CacheConfig<K, V> config, BackendContext context) {
     ReplicationOptions options =
         config.backendOptions(ReplicationOptions.class).orElseGet(ReplicationOptions::defaults);
-    if (config.keyType().isArray()) {
-      throw new IllegalArgumentException("keyCodec must encode a type with value equality for the " + NAME
-          + " backend, was " + config.keyCodec().map(Object::toString).orElse("none, for " + config.keyType().getName())
-          + " (arrays compare by identity)");
-    }
-    Checks.keyCodec(config, NAME);
+    Checks.keyCodec(config, NAME); // refuses array keys too: the replica finds keys by equals
     Checks.valueCodec(config, NAME);
     String topic = options.topicFor(config.name());
     Admin admin = Admin.create(KafkaClients.admin(options, topic + "-" + options.nodeId() + "-admin"));
