@@ -216,6 +216,11 @@ final class NearCache<K, V> {
    * (its own callers still get its result). Nor is a read registered in another epoch or while
    * invalidations were not received (not cacheable): a write acknowledged before this caller
    * started may have had its invalidation lost, and no flag would show it.
+   *
+   * <p>A replaced read is flagged first, whichever of the two is older: once out of {@link #loads}
+   * an invalidation can no longer flag it, so it must not store its answer. (Without this, an
+   * older read registering after a newer one of the next epoch would unregister that newer read,
+   * which would then cache an answer from before a write whose invalidation it never saw.)
    */
   @Nullable Load<V> register(K key, Load<V> mine) {
     while (true) {
@@ -226,6 +231,7 @@ final class NearCache<K, V> {
       if (joinable(theirs, mine)) {
         return theirs;
       }
+      theirs.entry.invalidated = true; // caches nothing more: its callers still get its answer
       if (loads.replace(key, theirs, mine)) {
         return null;
       }

@@ -60,6 +60,23 @@ final class NearCacheJoinTest {
   }
 
   @Test
+  void olderReadRegisteringAfterANewerOne_replacesIt_andTheNewerOneCachesNothing() {
+    near.listener().up();
+    NearCache.Load<String> older = near.newLoad(); // created, not yet registered
+    near.listener().invalidateAll(); // the epoch moves (a FLUSHDB, a clear, a reconnect)
+    NearCache.Load<String> newer = near.newLoad();
+    assertThat(near.register("k", newer)).isNull();
+    // The older read registers late: it may not join the newer one's epoch, so it replaces it.
+    assertThat(near.register("k", older)).isNull();
+    // Another client's write is acknowledged and its invalidation processed: it can only flag the
+    // read it finds registered, the older one.
+    near.listener().invalidate("p:k".getBytes(StandardCharsets.UTF_8));
+    // The newer read's answer predates that write; it must not be cached.
+    near.storeValue("k", newer, "before the write", -1L, 0L);
+    assertThat(near.peek("k")).isNull();
+  }
+
+  @Test
   void whileInvalidationsAreLost_concurrentReadsAreNotMerged() {
     // Nothing would show a foreign write between the two: each read goes to Redis itself.
     near.listener().up();
