@@ -179,7 +179,11 @@ final class Replica<K, V> {
       markVoid(key, previous, partition, offset, timestamp, "", nowMillis);
       return new Outcome<>(key, meta, false, false, wasPresent);
     }
-    boolean valid = previous == null || previous.offset() <= meta.expected();
+    // In the log it was written for, a record's expected offset is below its own (the writer saw
+    // it applied before sending). One at or above was computed against another log (the topic
+    // deleted and recreated, or truncated, while the writer still had the old one): void, or an
+    // old view would overwrite or delete values acknowledged in the new log.
+    boolean valid = meta.expected() < offset && (previous == null || previous.offset() <= meta.expected());
     if (!valid) {
       markVoid(key, previous, partition, offset, timestamp, meta.nodeId(), nowMillis);
       return new Outcome<>(key, meta, true, false, wasPresent);

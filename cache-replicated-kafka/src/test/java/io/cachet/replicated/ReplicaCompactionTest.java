@@ -107,6 +107,23 @@ final class ReplicaCompactionTest {
   }
 
   @Test
+  void conditionalRecordComputedAgainstAnotherLog_isVoid() {
+    // The topic was recreated: another node's put is acknowledged at offset 0 of the new log, then
+    // a node that still had the old log (applied up to offset 450) sends a replace, and its
+    // expired-entry removal and anchor, computed from that view.
+    Replica<String, String> replica = new Replica<>(Codecs.utf8(), Codecs.utf8(), 1);
+    applyTo(replica, new Rec(0, 0, "k", "new", meta(Op.PUT, false, 0)));
+    Replica.Outcome<String> replace = applyTo(replica, new Rec(1, 0, "k", "mine", meta(Op.REPLACE, true, 450)));
+    Replica.Outcome<String> removal = applyTo(replica, new Rec(2, 0, "k", null, meta(Op.EXPIRED, true, 450)));
+    Replica.Outcome<String> anchor = applyTo(replica, new Rec(3, 0, "k", "old", meta(Op.ANCHOR, true, 3)));
+
+    assertThat(replace.valid()).isFalse();
+    assertThat(removal.valid()).isFalse();
+    assertThat(anchor.valid()).as("expected at its own offset").isFalse();
+    assertThat(replica.get("k").value()).isEqualTo("new");
+  }
+
+  @Test
   void undecodableRecord_isVoidAndCounted() {
     Replica<String, String> replica = new Replica<>(Codecs.utf8(), Codecs.utf8(), 1);
     applyTo(replica, new Rec(0, 0, "k", "a", meta(Op.PUT, false, 0)));
