@@ -9,6 +9,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.BiConsumer;
 import java.util.function.LongSupplier;
 import org.jspecify.annotations.Nullable;
 
@@ -63,11 +64,17 @@ final class ReadBatcher {
   private final Sender sender;
   private final long timeoutNanos;
   private final LongSupplier nanoTime;
+  private final BiConsumer<CompletableFuture<?>, Throwable> fail;
 
-  ReadBatcher(Sender sender, long timeoutNanos, LongSupplier nanoTime) {
+  /**
+   * @param fail fails a read that expired in the queue, off the draining thread (which may be a
+   *     Redisson event loop or another caller): the client's completion pool
+   */
+  ReadBatcher(Sender sender, long timeoutNanos, LongSupplier nanoTime, BiConsumer<CompletableFuture<?>, Throwable> fail) {
     this.sender = sender;
     this.timeoutNanos = timeoutNanos;
     this.nanoTime = nanoTime;
+    this.fail = fail;
   }
 
   /** Reads {@code key}'s value and {@code PTTL}: sent now, or with the next batch. */
@@ -124,8 +131,7 @@ final class ReadBatcher {
         send(batch);
       }
       for (Pending late : expired) {
-        late.reply.completeExceptionally(new TimeoutException(
-            "queued for Redis for longer than " + Duration.ofNanos(timeoutNanos)));
+        fail.accept(late.reply, new TimeoutException("queued for Redis for longer than " + Duration.ofNanos(timeoutNanos)));
       }
     }
   }

@@ -48,7 +48,7 @@ final class RedisTransport {
    */
   private static final long BACKSTOP_NANOS = TimeUnit.SECONDS.toNanos(1);
   private static final int MAX_RESENDS = 2;
-  private static final long RESEND_DELAY_MILLIS = 100;
+  static final long RESEND_DELAY_MILLIS = 100;
   private static final int SCAN_COUNT = 1000;
 
   private final String cacheName;
@@ -74,7 +74,7 @@ final class RedisTransport {
     // Commands are not retried (a resent conditional write could apply twice), so one command
     // timeout plus a little scheduling slack bounds every call.
     this.operationTimeoutNanos = Checks.saturatedNanos(options.commandTimeout()) + SLACK_NANOS;
-    this.reads = new ReadBatcher(this::sendReads, operationTimeoutNanos, System::nanoTime);
+    this.reads = new ReadBatcher(this::sendReads, operationTimeoutNanos, System::nanoTime, timeouts::fail);
   }
 
   RedissonCommands commands() {
@@ -141,7 +141,7 @@ final class RedisTransport {
   private <R> CompletableFuture<R> send(Supplier<? extends CompletionStage<R>> command, long deadline) {
     CompletableFuture<R> reply = new CompletableFuture<>();
     roundTrips.increment();
-    attempt(command, reply, deadline, 0);
+    attempt(timeouts, command, reply, deadline, 0);
     return timeouts.bound(reply, deadline - System.nanoTime());
   }
 
@@ -159,8 +159,18 @@ final class RedisTransport {
     return timeouts.bound(future, callerBoundNanos());
   }
 
-  private <R> void attempt(
-      Supplier<? extends CompletionStage<R>> command, CompletableFuture<R> reply, long deadline, int resends) {
+  /**
+   * Sends {@code command} and completes {@code reply} with its outcome, resending a command that
+   * never reached Redis after {@value #RESEND_DELAY_MILLIS} ms while the bound allows. A resend
+   * goes out only if, when its turn comes, {@code reply} is still pending and {@code deadline} has
+   * not passed: once the caller has been failed it may write the key again, and an old write sent
+   * after that would overwrite the new one.
+   */
+  static <R> void attempt(CommandTimeouts timeouts, Supplier<? extends CompletionStage<R>> command,
+      CompletableFuture<R> reply, long deadline, int resends) {
+    if (resends > 0 && (reply.isDone() || deadline - System.nanoTime() <= 0)) {
+      return; // the bound fails (or failed) the reply
+    }
     try {
       command.get().whenComplete((r, e) -> {
         if (e == null) {
@@ -169,7 +179,7 @@ final class RedisTransport {
             && neverSent(unwrap(e))
             && !reply.isDone()
             && deadline - System.nanoTime() > TimeUnit.MILLISECONDS.toNanos(RESEND_DELAY_MILLIS)) {
-          timeouts.later(RESEND_DELAY_MILLIS, () -> attempt(command, reply, deadline, resends + 1));
+          timeouts.later(RESEND_DELAY_MILLIS, () -> attempt(timeouts, command, reply, deadline, resends + 1));
         } else if (!reply.isDone()) {
           // Redisson may fail commands from its single timer thread: complete on the pool.
           timeouts.fail(reply, e);

@@ -39,7 +39,15 @@ final class ReadBatcherTest {
     Sent batch = new Sent(names, deadline, new CompletableFuture<>());
     sent.add(batch);
     return batch.reply;
-  }, TIMEOUT, now::get);
+  }, TIMEOUT, now::get, ReadBatcherTest::failHere);
+
+  /** Where the batcher fails a read that expired in the queue; recorded, then failed at once. */
+  private static final List<Thread> FAILED_ON = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+  private static void failHere(CompletableFuture<?> read, Throwable error) {
+    FAILED_ON.add(Thread.currentThread());
+    read.completeExceptionally(error);
+  }
 
   private CompletableFuture<RedisTransport.Read> read(String key) {
     return batcher.read(key.getBytes(UTF_8));
@@ -162,7 +170,7 @@ final class ReadBatcherTest {
   void read_senderThrows_failsTheBatchAndFreesItsSlot() {
     ReadBatcher throwing = new ReadBatcher((keys, deadline) -> {
       throw new IllegalStateException("client is shut down");
-    }, TIMEOUT, now::get);
+    }, TIMEOUT, now::get, ReadBatcherTest::failHere);
     for (int i = 0; i < ReadBatcher.MAX_IN_FLIGHT + 2; i++) {
       CompletableFuture<RedisTransport.Read> read = throwing.read(("k" + i).getBytes(UTF_8));
       assertThatThrownBy(read::join).hasCauseInstanceOf(IllegalStateException.class);
@@ -177,9 +185,11 @@ final class ReadBatcherTest {
     CompletableFuture<RedisTransport.Read> newer = read("newer");
     now.addAndGet(TIMEOUT / 2);
 
+    FAILED_ON.clear();
     sent.get(0).answer();
 
     assertThatThrownBy(old::join).hasCauseInstanceOf(TimeoutException.class);
+    assertThat(FAILED_ON).as("failed through the batcher's failure hand-off (the completion pool)").hasSize(1);
     Sent batch = sent.get(ReadBatcher.MAX_IN_FLIGHT);
     assertThat(batch.keys()).as("only the read within its deadline").containsExactly("newer");
     assertThat(batch.deadline()).isEqualTo(1_000 + TIMEOUT / 2 + TIMEOUT);
@@ -212,7 +222,7 @@ final class ReadBatcherTest {
         out.decrementAndGet();
         return reads;
       }, redis);
-    }, TIMEOUT, System::nanoTime);
+    }, TIMEOUT, System::nanoTime, ReadBatcherTest::failHere);
     try {
       List<java.util.concurrent.Future<List<CompletableFuture<RedisTransport.Read>>>> submitted = new ArrayList<>();
       for (int t = 0; t < 4; t++) {
@@ -243,7 +253,7 @@ final class ReadBatcherTest {
   void senderThrowingAnError_givesTheSlotBack_andFailsTheReads() {
     ReadBatcher failing = new ReadBatcher((keys, deadline) -> {
       throw new NoClassDefFoundError("relocated class missing");
-    }, TIMEOUT, now::get);
+    }, TIMEOUT, now::get, ReadBatcherTest::failHere);
 
     for (int round = 0; round < ReadBatcher.MAX_IN_FLIGHT * 3; round++) {
       CompletableFuture<RedisTransport.Read> read = failing.read(("k" + round).getBytes(UTF_8));
@@ -263,7 +273,7 @@ final class ReadBatcherTest {
         return reply;
       }
       return CompletableFuture.failedFuture(new RedisException("no connection"));
-    }, TIMEOUT, now::get);
+    }, TIMEOUT, now::get, ReadBatcherTest::failHere);
     List<CompletableFuture<RedisTransport.Read>> reads = new ArrayList<>();
     for (int i = 0; i < ReadBatcher.MAX_IN_FLIGHT; i++) {
       reads.add(batcher.read(("held" + i).getBytes(UTF_8)));

@@ -1,13 +1,60 @@
 package io.cachet.redis;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.net.ConnectException;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.redisson.client.RedisConnectionException;
 import org.redisson.client.RedisException;
 
 final class RedisTransportTest {
+
+  private final CommandTimeouts timeouts = new CommandTimeouts("test client");
+
+  @AfterEach
+  void close() {
+    timeouts.close();
+  }
+
+  /** A command that never reaches Redis the first time (no connection), and is answered after. */
+  private static Supplier<CompletionStage<String>> unsentOnce(AtomicInteger sends) {
+    return () -> sends.incrementAndGet() == 1
+        ? CompletableFuture.failedFuture(new RedisConnectionException("no connection"))
+        : CompletableFuture.completedFuture("OK");
+  }
+
+  @Test
+  void commandThatNeverReachedRedis_isResentWithinTheBound() {
+    AtomicInteger sends = new AtomicInteger();
+    CompletableFuture<String> reply = new CompletableFuture<>();
+    RedisTransport.attempt(timeouts, unsentOnce(sends), reply, System.nanoTime() + TimeUnit.SECONDS.toNanos(2), 0);
+    assertThat(reply).succeedsWithin(Duration.ofSeconds(2)).isEqualTo("OK");
+    assertThat(sends).hasValue(2);
+  }
+
+  @Test
+  void resend_isNotSentOnceTheCallerWasFailed() {
+    // The caller is failed while the resend waits its turn (its bound fired, or a burst of
+    // failures delayed the resend past it): it may write the key again, so the old write must
+    // not go out after that.
+    AtomicInteger sends = new AtomicInteger();
+    CompletableFuture<String> reply = new CompletableFuture<>();
+    RedisTransport.attempt(timeouts, unsentOnce(sends), reply, System.nanoTime() + TimeUnit.SECONDS.toNanos(2), 0);
+    reply.completeExceptionally(new CommandTimeouts.CommandTimeoutException(1));
+    CompletableFuture<Void> resendTurnPassed = new CompletableFuture<>();
+    timeouts.later(RedisTransport.RESEND_DELAY_MILLIS * 3, () -> resendTurnPassed.complete(null));
+    assertThat(resendTurnPassed).succeedsWithin(Duration.ofSeconds(2));
+    await().during(Duration.ofMillis(200)).atMost(Duration.ofSeconds(2)).until(() -> sends.get() == 1);
+  }
 
   @Test
   void isUnavailable_connectionFailureWrappedInAPlainRedisException() {
