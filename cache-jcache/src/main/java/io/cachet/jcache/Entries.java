@@ -530,8 +530,8 @@ final class Entries<K, V> {
   }
 
   /**
-   * Accounts for an entry the backend dropped (an eviction, and an {@code EXPIRED} event for an
-   * expiry), unless it was replaced or accounted for since. Nobody waits for this, so it never waits
+   * Accounts for an entry the backend dropped (an eviction, and an {@code EXPIRED} event if its
+   * JCache deadline had passed), unless it was replaced or accounted for since. Nobody waits for this, so it never waits
    * for another thread; a synchronous listener's failure is logged.
    */
   private void handleRemoval(Object key, Expirable entry, RemovalCause cause) {
@@ -544,7 +544,10 @@ final class Entries<K, V> {
         if (!cache.isClosed() && current) {
           index.remove(key);
           statistics.recordEvictions(1);
-          if (cause == RemovalCause.EXPIRED) {
+          // By the JCache deadline, as when an operation finds the drop first (live): the
+          // backend's own cause differs from it both ways (a size eviction of an entry past its
+          // deadline, the backend's idle expiry of an entry whose deadline has not come).
+          if (entry.isExpired(clock.millis())) {
             publishExpired(key, entry, pending);
           }
         }

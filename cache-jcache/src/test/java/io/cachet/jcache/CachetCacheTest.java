@@ -781,6 +781,48 @@ final class CachetCacheTest {
     assertThat(cache.get("k")).isEqualTo("v2");
   }
 
+  @ParameterizedTest
+  @EnumSource(EvictionPolicy.class)
+  void sizeEvictionOfAnEntryPastItsDeadline_reportsExpired(EvictionPolicy policy) {
+    RecordingListener listener = new RecordingListener();
+    Cache<String, String> cache =
+        manager.createCache(
+            "c",
+            config(String.class, String.class)
+                .setOption("maximumSize", "1")
+                .setOption("evictionPolicy", policy.name())
+                .setExpiryPolicyFactory(CreatedExpiryPolicy.factoryOf(javax.cache.expiry.Duration.ONE_MINUTE))
+                .setStatisticsEnabled(true)
+                .addCacheEntryListenerConfiguration(listener.configuration(true)));
+    cache.put("a", "v");
+    ticker.advance(Duration.ofSeconds(90)); // past a's deadline, within the backend's grace
+    cache.put("b", "w"); // the backend evicts a for size, not knowing its deadline passed
+
+    CachetCache<?, ?> cachet = cache.unwrap(CachetCache.class);
+    await().atMost(Duration.ofSeconds(10)).until(() -> cachet.statistics().getCacheEvictions() == 1);
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+        assertThat(listener.events).extracting(e -> e.type + ":" + e.key).contains("EXPIRED:a"));
+  }
+
+  @Test
+  void backendIdleExpiryOfAnEntryWithinItsDeadline_isAnEvictionWithoutExpired() {
+    RecordingListener listener = new RecordingListener();
+    Cache<String, String> cache =
+        manager.createCache(
+            "c",
+            config(String.class, String.class)
+                .setOption("expireAfterAccess", "1m")
+                .setStatisticsEnabled(true)
+                .addCacheEntryListenerConfiguration(listener.configuration(true)));
+    cache.put("a", "v"); // eternal by JCache's policy
+    ticker.advance(Duration.ofMinutes(2));
+    cache.put("b", "w"); // the backend expires a, idle for longer than expireAfterAccess
+
+    CachetCache<?, ?> cachet = cache.unwrap(CachetCache.class);
+    await().atMost(Duration.ofSeconds(10)).until(() -> cachet.statistics().getCacheEvictions() == 1);
+    assertThat(listener.events).extracting(e -> e.type + ":" + e.key).containsExactly("CREATED:a", "CREATED:b");
+  }
+
   @Test
   void put_slowWriter_deadlineCountsFromTheEndOfTheWrite() {
     Cache<String, String> cache =
