@@ -14,7 +14,7 @@ import java.util.function.LongSupplier;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Pipelines one cache's reads of Redis: concurrent near misses share batches, each sent as one
+ * Pipelines one cache's reads of Redis (of one node, on a Cluster): concurrent near misses share batches, each sent as one
  * pipelined write per node ({@link RedissonCommands#readBatch}), instead of every read taking a
  * pooled connection for its {@code GET} and another for its {@code PTTL}.
  *
@@ -59,7 +59,7 @@ final class ReadBatcher {
   private final LongAdder batches = new LongAdder();
   private final LongAdder reads = new LongAdder();
   /** Whether this thread is inside {@link #drain()}: a completion it runs then leaves the draining to it. */
-  private static final ThreadLocal<Boolean> DRAINING = ThreadLocal.withInitial(() -> Boolean.FALSE);
+  private final ThreadLocal<Boolean> draining = ThreadLocal.withInitial(() -> Boolean.FALSE);
 
   private final Sender sender;
   private final long timeoutNanos;
@@ -101,15 +101,15 @@ final class ReadBatcher {
    * whoever finds a free slot after it was queued.
    */
   private void drain() {
-    boolean outermost = !DRAINING.get();
+    boolean outermost = !draining.get();
     if (outermost) {
-      DRAINING.set(true);
+      draining.set(true);
     }
     try {
       drainLoop();
     } finally {
       if (outermost) {
-        DRAINING.set(false);
+        draining.set(false);
       }
     }
   }
@@ -173,7 +173,7 @@ final class ReadBatcher {
         inFlight.decrementAndGet();
         // A batch that completes at once (a send that failed synchronously) completes here, on the
         // draining thread: its loop sends the next batch, instead of one stack level per batch.
-        if (!DRAINING.get()) {
+        if (!draining.get()) {
           drain();
         }
       } finally {

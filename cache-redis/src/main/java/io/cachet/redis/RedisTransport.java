@@ -14,6 +14,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
@@ -47,7 +48,7 @@ final class RedisTransport {
    * hanging on a bug.
    */
   private static final long BACKSTOP_NANOS = TimeUnit.SECONDS.toNanos(1);
-  private static final int MAX_RESENDS = 2;
+  private static final int MAX_RESENDS = NodeReads.MAX_RESENDS;
   static final long RESEND_DELAY_MILLIS = 100;
   private static final int SCAN_COUNT = 1000;
 
@@ -59,7 +60,15 @@ final class RedisTransport {
   private final boolean cluster;
   private final long operationTimeoutNanos;
   private final LongAdder roundTrips = new LongAdder();
+  private final LongAdder readBatches = new LongAdder();
+  private final LongAdder batchedReads = new LongAdder();
+  /** The reads of a single server or a Sentinel's primary. */
   private final ReadBatcher reads;
+  /**
+   * On a Cluster, one batcher per node (as Redisson routes keys now), so that a node that stops
+   * answering holds up the reads of its own keys only: each batcher has its own batches in flight.
+   */
+  private final ConcurrentHashMap<Object, ReadBatcher> readsByNode = new ConcurrentHashMap<>();
 
   /** A read's two replies: the value's bytes (null: no such key) and its {@code PTTL}. */
   record Read(@Nullable Object value, @Nullable Object pttl) {}
@@ -74,7 +83,28 @@ final class RedisTransport {
     // Commands are not retried (a resent conditional write could apply twice), so one command
     // timeout plus a little scheduling slack bounds every call.
     this.operationTimeoutNanos = Checks.saturatedNanos(options.commandTimeout()) + SLACK_NANOS;
-    this.reads = new ReadBatcher(this::sendReads, operationTimeoutNanos, System::nanoTime, timeouts::fail);
+    this.reads = newBatcher();
+  }
+
+  private ReadBatcher newBatcher() {
+    return new ReadBatcher(this::sendReads, operationTimeoutNanos, System::nanoTime, timeouts::fail);
+  }
+
+  /**
+   * The batcher of {@code node}. Batchers of nodes that left the topology are dropped once the map
+   * holds more than twice the nodes there are; dropping one that is still in use is harmless (it
+   * drains what it holds by itself), it only stops bounding that node's batches together.
+   */
+  private ReadBatcher batcherFor(Object node) {
+    ReadBatcher batcher = readsByNode.get(node);
+    if (batcher != null) {
+      return batcher;
+    }
+    batcher = readsByNode.computeIfAbsent(node, n -> newBatcher());
+    if (readsByNode.size() > 2 * commands.nodeCount() + 2) {
+      readsByNode.keySet().retainAll(commands.nodes());
+    }
+    return batcher;
   }
 
   RedissonCommands commands() {
@@ -96,12 +126,12 @@ final class RedisTransport {
 
   /** Batches of reads sent so far. */
   long readBatches() {
-    return reads.batches();
+    return readBatches.sum();
   }
 
   /** Keys read so far, in all batches; divided by {@link #readBatches()}, the mean batch size. */
   long batchedReads() {
-    return reads.reads();
+    return batchedReads.sum();
   }
 
   /**
@@ -115,12 +145,15 @@ final class RedisTransport {
    * key fails only this read.
    */
   CompletableFuture<Read> read(byte[] redisKey) {
-    return reads.read(redisKey);
+    return cluster ? batcherFor(commands.nodeOf(redisKey)).read(redisKey) : reads.read(redisKey);
   }
 
-  /** Sends one batch of reads as one command would be sent: bounded, and resent if it never reached Redis. */
+  /** Sends one batch of reads, bounded like one command (see {@link NodeReads}). */
   private CompletableFuture<List<RedissonCommands.KeyRead>> sendReads(List<byte[]> keys, long deadlineNanos) {
-    return send(() -> commands.readBatch(keys), deadlineNanos);
+    roundTrips.increment();
+    readBatches.increment();
+    batchedReads.add(keys.size());
+    return NodeReads.send(commands, timeouts, keys, deadlineNanos);
   }
 
   /**
@@ -194,7 +227,7 @@ final class RedisTransport {
    * Whether Redis cannot have received the command: Redisson found no connection, or writing to
    * the connection failed (a write that reached the socket completes its promise first).
    */
-  private static boolean neverSent(Throwable cause) {
+  static boolean neverSent(Throwable cause) {
     return cause instanceof RedisConnectionException; // WriteRedisConnectionException included
   }
 

@@ -2,7 +2,9 @@ package io.cachet.redis;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -19,6 +21,8 @@ import org.redisson.client.protocol.RedisCommands;
 import org.redisson.client.protocol.decoder.ObjectListReplayDecoder;
 import org.redisson.command.CommandAsyncExecutor;
 import org.redisson.command.CommandBatchService;
+import org.redisson.connection.ConnectionManager;
+import org.redisson.connection.MasterSlaveEntry;
 
 /**
  * The one place Cachet reaches into Redisson's internals: its command executor, to send plain
@@ -26,7 +30,9 @@ import org.redisson.command.CommandBatchService;
  * arbitrary key bytes would not round-trip) and offers no plain {@code GET}/{@code PTTL}/
  * {@code SET PX NX} on raw keys; the executor routes each command by its key's bytes (the right
  * Cluster slot, {@code MOVED}/{@code ASK} followed) over Redisson's pooled connections. Its batch
- * service ({@link #readBatch}) pipelines many reads on one connection per node.
+ * service ({@link #readBatch}) pipelines many reads on one connection per node, and its connection
+ * manager's slot map tells which node serves a key ({@link #nodeOf}), so that reads are batched per
+ * node.
  *
  * <p>{@code RedissonCommandsIT} runs every method here against a real Redis, so a Redisson upgrade
  * that changes any of these internals fails the build there (or fails to compile here).
@@ -78,6 +84,59 @@ final class RedissonCommands {
     return batchOptions.getExecutionMode().name();
   }
 
+  /** What {@link #nodeOf} answers for a key of a slot no node serves at the moment. */
+  private static final Object UNSERVED = new Object();
+
+  /**
+   * The node (a primary and its replicas) that serves {@code key} as Redisson routes it now: an
+   * object with identity, the same for every key of that node (one for every key on a single
+   * server or Sentinel).
+   */
+  Object nodeOf(byte[] key) {
+    ConnectionManager connections = executor.getConnectionManager();
+    MasterSlaveEntry entry = connections.getWriteEntry(connections.calcSlot(key));
+    return entry == null ? UNSERVED : entry;
+  }
+
+  /** The nodes {@link #nodeOf} may answer now. */
+  java.util.Set<Object> nodes() {
+    java.util.Set<Object> nodes = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+    nodes.addAll(executor.getConnectionManager().getEntrySet());
+    nodes.add(UNSERVED);
+    return nodes;
+  }
+
+  /** How many nodes Redisson knows now. */
+  int nodeCount() {
+    return executor.getConnectionManager().getEntrySet().size();
+  }
+
+  /**
+   * The positions of {@code keys} grouped by the node (primary and its replicas) that serves them,
+   * as Redisson routes them now: one group on a single server or Sentinel, one per primary on a
+   * Cluster (keys of a slot no node serves at the moment form a group of their own). Reading each
+   * group in a {@link #readBatch} of its own lets a node that is down fail its own keys only.
+   */
+  List<int[]> groupByNode(List<byte[]> keys) {
+    ConnectionManager connections = executor.getConnectionManager();
+    if (connections.getEntrySet().size() <= 1) {
+      int[] all = new int[keys.size()];
+      for (int i = 0; i < all.length; i++) {
+        all[i] = i;
+      }
+      return List.of(all);
+    }
+    Map<Object, List<Integer>> byNode = new IdentityHashMap<>();
+    for (int i = 0; i < keys.size(); i++) {
+      byNode.computeIfAbsent(nodeOf(keys.get(i)), e -> new ArrayList<>()).add(i);
+    }
+    List<int[]> groups = new ArrayList<>(byNode.size());
+    for (List<Integer> positions : byNode.values()) {
+      groups.add(positions.stream().mapToInt(Integer::intValue).toArray());
+    }
+    return groups;
+  }
+
   /** {@code GET key}: the value's bytes, or null. */
   CompletionStage<Object> get(byte[] key) {
     return executor.readAsync(key, ByteArrayCodec.INSTANCE, RedisCommands.GET, key);
@@ -95,13 +154,12 @@ final class RedissonCommands {
    * {@code MOVED} or {@code ASK} reply sends the commands that got it, and only those, to the node
    * named (with {@code ASKING} for an {@code ASK}); the commands already answered are not resent.
    *
-   * <p>The stage completes once every command is answered; element {@code i} holds
+   * <p>The stage completes once every command is answered or failed; element {@code i} holds
    * {@code keys.get(i)}'s replies, or the error for that key: Redis's error reply to its
-   * {@code GET} or {@code PTTL} ({@code WRONGTYPE}), or the batch's failure (a response timeout)
-   * when it got no reply. The stage fails as a whole only when part of the batch could not be
-   * written ({@link RedisConnectionException}: no connection, or writing to a dying one failed), so
-   * that the caller may resend the batch; reads are idempotent, keys already answered are simply
-   * read again.
+   * {@code GET} or {@code PTTL} ({@code WRONGTYPE}), a {@link RedisConnectionException} when its
+   * commands could not be written (no connection to its node, or writing to a dying one failed:
+   * the caller may resend that key), or the batch's failure (a response timeout) when it got no
+   * reply. So one unreachable Cluster node fails the keys it holds, not the whole batch.
    */
   CompletionStage<List<KeyRead>> readBatch(List<byte[]> keys) {
     CommandBatchService batch = new CommandBatchService(executor, batchOptions);
@@ -116,9 +174,6 @@ final class RedissonCommands {
       List<KeyRead> reads = new ArrayList<>(keys.size());
       for (int i = 0; i < keys.size(); i++) {
         Throwable failed = firstFailure(values.get(i), ttls.get(i), error);
-        if (failed instanceof RedisConnectionException unsent) {
-          throw unsent;
-        }
         reads.add(failed != null
             ? new KeyRead(null, null, failed)
             : new KeyRead(values.get(i).getNow(null), ttls.get(i).getNow(null), null));

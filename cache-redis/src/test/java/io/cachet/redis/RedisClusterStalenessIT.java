@@ -10,8 +10,12 @@ import io.cachet.testkit.redis.RedisCluster;
 import io.cachet.testkit.redis.RedisClusterExtension;
 import io.cachet.testkit.redis.RedisServer;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -22,7 +26,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The near cache is never silently stale on a Redis Cluster (see {@link StalenessHarness}) while a
  * primary is SIGKILLed and its replica takes over, and while a slot is migrated under load and its
- * keys are then written on their new node.
+ * keys are then written on their new node; and reads of the other primaries' keys are served while
+ * one primary is down.
  */
 @Tag("redis")
 final class RedisClusterStalenessIT {
@@ -68,6 +73,82 @@ final class RedisClusterStalenessIT {
       cluster.awaitHealthy();
       harness.runFor(Duration.ofMillis(1500));
       harness.stopAndVerify();
+    }
+  }
+
+  @Test
+  void primaryKilled_readsOfTheOtherPrimariesKeysAreServed() throws Exception {
+    RedisCluster cluster = CLUSTER.cluster();
+    cluster.awaitHealthy();
+    RedisServer victim = cluster.primaryFor(prefix + "k0");
+    try {
+      readsWhileOnePrimaryIsDown(cluster, victim, Duration.ofMillis(500), victim::kill);
+    } finally {
+      cluster.awaitHealthy();
+      victim.start();
+      cluster.awaitHealthy();
+    }
+  }
+
+  @Test
+  void primaryNotAnswering_readsOfTheOtherPrimariesKeysAreServed() throws Exception {
+    RedisCluster cluster = CLUSTER.cluster();
+    cluster.awaitHealthy();
+    RedisServer victim = cluster.primaryFor(prefix + "k0");
+    // Blocked for less than cluster-node-timeout: its connections stay open and nothing fails over.
+    Thread sleeper = new Thread(() -> victim.command("DEBUG", "SLEEP", "0.9"), "debug-sleep");
+    try {
+      readsWhileOnePrimaryIsDown(cluster, victim, Duration.ofMillis(250), () -> {
+        sleeper.start();
+        await().atMost(Duration.ofSeconds(5)).until(() -> sleeper.getState() != Thread.State.NEW);
+      });
+    } finally {
+      sleeper.join(10_000);
+      cluster.awaitHealthy();
+    }
+  }
+
+  /**
+   * Reads 400 keys spread over every primary concurrently, right after {@code fault} took
+   * {@code victim} down: only the victim's keys may fail.
+   */
+  private void readsWhileOnePrimaryIsDown(RedisCluster cluster, RedisServer victim, Duration commandTimeout,
+      Runnable fault) throws Exception {
+    try (CacheManager manager = CacheManager.create()) {
+      Cache<String, String> cache = manager.create(CacheConfig.builder("availability").backend("redis")
+          .maximumSize(10_000)
+          .backendOptions(RedisOptions.builder().address(cluster.uri()).keyPrefix(prefix)
+              .commandTimeout(commandTimeout).build())
+          .build());
+      List<String> keys = new ArrayList<>();
+      Set<String> onVictim = new java.util.HashSet<>();
+      for (int i = 0; i < 400; i++) {
+        String key = "fresh-" + i;
+        keys.add(key);
+        if (cluster.primaryFor(prefix + key) == victim) {
+          onVictim.add(key);
+        }
+      }
+      assertThat(cache.get("warm-up")).isNull(); // connections to every primary are open
+
+      fault.run();
+      // Concurrent near misses, so they share batches spread over every primary.
+      List<CompletableFuture<String>> reads = new ArrayList<>();
+      for (String key : keys) {
+        reads.add(cache.async().get(key).toCompletableFuture());
+      }
+      List<String> failed = new ArrayList<>();
+      for (int i = 0; i < keys.size(); i++) {
+        try {
+          reads.get(i).get(5, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+          failed.add(keys.get(i));
+        }
+      }
+      log.info("{} of {} reads failed while {} was down; {} of its keys", failed.size(), keys.size(),
+          victim.address(), onVictim.size());
+      assertThat(failed).as("only keys of the primary that is down fail").isSubsetOf(onVictim);
+      assertThat(failed).as("the fault was real").isNotEmpty();
     }
   }
 

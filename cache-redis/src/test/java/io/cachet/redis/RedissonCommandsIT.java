@@ -102,6 +102,14 @@ final class RedissonCommandsIT {
   }
 
   @Test
+  void groupByNode_onOneServer_isOneGroupOfEveryPosition() {
+    // On a Cluster (RedisClusterStalenessIT) the groups follow Redisson's slot map, one per primary.
+    assertThat(commands.groupByNode(List.of(key("a"), key("b"), key("c"))))
+        .singleElement()
+        .satisfies(group -> assertThat(group).containsExactly(0, 1, 2));
+  }
+
+  @Test
   void readBatch_valuesTtlsAbsentAndBinaryKeys_inOrder() throws Exception {
     byte[] binaryKey = {'b', (byte) 0xFF, 0, (byte) 0xFE, (byte) 0x80};
     byte[] binaryValue = {0, (byte) 0xFF, 10, 13};
