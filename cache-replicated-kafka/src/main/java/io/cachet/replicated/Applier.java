@@ -57,6 +57,13 @@ final class Applier<K, V> {
    * 1 s, ten times the 100 ms it waits for a batch.
    */
   static final long PAUSE_NANOS = TimeUnit.SECONDS.toNanos(1);
+  /**
+   * How often the fetch thread compares the topic's partition count, as its consumer's metadata
+   * (refreshed every {@code metadata.max.age.ms}, 5 minutes by default) knows it, with the count the
+   * node started with.
+   */
+  static final long PARTITION_CHECK_NANOS = TimeUnit.SECONDS.toNanos(1);
+  private static final long TOPIC_CHECK_RETRY_MS = 500;
 
   private final String name;
   private final ReplicationOptions options;
@@ -71,6 +78,8 @@ final class Applier<K, V> {
   private final ReadBarriers barriers;
   private final Housekeeping<K, V> housekeeping;
   private final AtomicBoolean closed;
+  /** Checks that the topic still suits this node (see TopicSetup.verify); run by the fetch thread. */
+  private final Runnable topicCheck;
   /** Counted down once ready (or failed, or closed); replaced when the replica is rebuilt. */
   private volatile CountDownLatch readyLatch = new CountDownLatch(1);
   private final Thread applier;
@@ -129,7 +138,8 @@ final class Applier<K, V> {
   /** Creates the apply thread; {@link #start} starts it. {@code closed} is set once by the cache's {@code close()}. */
   Applier(String name, ReplicationOptions options, Codec<V> valueCodec, InstantSource clock,
       KafkaConsumer<Object, Object> consumer, List<TopicPartition> partitions, SnapshotStore<K, V> snapshots,
-      Writer<K, V> writer, ReadBarriers barriers, Housekeeping<K, V> housekeeping, AtomicBoolean closed) {
+      Writer<K, V> writer, ReadBarriers barriers, Housekeeping<K, V> housekeeping, AtomicBoolean closed,
+      Runnable topicCheck) {
     this.name = name;
     this.options = options;
     this.topic = options.topicFor(name);
@@ -143,6 +153,7 @@ final class Applier<K, V> {
     this.barriers = barriers;
     this.housekeeping = housekeeping;
     this.closed = closed;
+    this.topicCheck = topicCheck;
     this.applier = new Thread(this::runApplier, "cachet-replica-" + name);
     applier.setDaemon(true);
   }
@@ -235,8 +246,17 @@ final class Applier<K, V> {
   /** Polls the consumer and hands each batch, with the positions after it, to the apply thread. */
   private void runFetcher() {
     try {
+      long nextPartitionCheck = System.nanoTime();
       while (!closed.get() && applierFailure == null) {
         holdWhileTestAsks();
+        if (System.nanoTime() - nextPartitionCheck >= 0) {
+          nextPartitionCheck = System.nanoTime() + PARTITION_CHECK_NANOS;
+          int count = knownPartitionCount();
+          if (count > 0 && count != partitions.size()) {
+            fail(TopicSetup.partitionCountChanged(topic, partitions.size(), count));
+            return;
+          }
+        }
         ConsumerRecords<Object, Object> records;
         long[] positions;
         try {
@@ -250,7 +270,11 @@ final class Applier<K, V> {
             positions[tp.partition()] = knownPosition(tp);
           }
         } catch (OffsetOutOfRangeException e) {
-          // Never a silent rewind: the apply thread rebuilds the replica from what the log holds now.
+          // Never a silent rewind: the apply thread rebuilds the replica from what the log holds now,
+          // once the topic is known to suit it (it may be one a producer's write auto-created).
+          if (!topicStillFits()) {
+            return;
+          }
           consumer.seekToBeginning(partitions);
           long[] starts = offsets(false);
           long[] ends = offsets(true);
@@ -281,6 +305,41 @@ final class Applier<K, V> {
       }
     } finally {
       closeConsumer();
+    }
+  }
+
+  /**
+   * Runs the topic check: true once it passes; false, having failed the replica, when the topic is
+   * unfit; false once closed. Retries every {@value #TOPIC_CHECK_RETRY_MS} ms while Kafka cannot
+   * tell (unreachable, or the topic is gone for now).
+   */
+  private boolean topicStillFits() throws InterruptedException {
+    boolean warned = false;
+    while (!closed.get()) {
+      try {
+        topicCheck.run();
+        return true;
+      } catch (IllegalStateException unfit) {
+        fail(unfit);
+        return false;
+      } catch (CacheException notNow) {
+        if (!warned) {
+          LOG.warn("Cache '{}' cannot check topic '{}' after its positions left the log ({}); still trying", name,
+              topic, notNow.getMessage());
+          warned = true;
+        }
+        Thread.sleep(TOPIC_CHECK_RETRY_MS);
+      }
+    }
+    return false;
+  }
+
+  /** The topic's partition count as the consumer's metadata knows it, without asking the broker; 0 if unknown. */
+  private int knownPartitionCount() {
+    try {
+      return consumer.partitionsFor(topic, Duration.ZERO).size();
+    } catch (RuntimeException e) { // not known yet, or the topic is gone: nothing to compare
+      return 0;
     }
   }
 

@@ -73,6 +73,46 @@ final class TopicSetup {
     }
   }
 
+  /**
+   * Checks that the topic a running node reads still suits it: it exists, with the partition
+   * count the node started with and the settings {@link #ensure} requires. Run when the node's
+   * positions left the log (the topic was deleted, and perhaps recreated by a producer's write with
+   * the broker's defaults if {@code auto.create.topics.enable} is on).
+   *
+   * @throws IllegalStateException when the topic is unfit: the node must not go on with it
+   * @throws BackendUnavailableException when the brokers cannot be reached in time, or the topic
+   *     does not exist (yet): worth asking again later
+   */
+  static void verify(Admin admin, String topic, ReplicationOptions options, int partitions) {
+    Duration timeout = options.writeTimeout().plusSeconds(5);
+    try {
+      Optional<TopicDescription> existing = describe(admin, topic, timeout);
+      if (existing.isEmpty()) {
+        throw new BackendUnavailableException("topic '" + topic + "' does not exist", null);
+      }
+      int now = existing.get().partitions().size();
+      if (now != partitions) {
+        throw partitionCountChanged(topic, partitions, now);
+      }
+      check(admin, topic, options, timeout);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new CacheException("interrupted while checking topic '" + topic + "'", e);
+    } catch (TimeoutException e) {
+      throw new BackendUnavailableException(
+          "Kafka at " + options.bootstrapServers() + " did not answer within " + timeout + " while checking topic '"
+              + topic + "'", e);
+    }
+  }
+
+  /** The error for a topic whose partition count is no longer the one a node started with. */
+  static IllegalStateException partitionCountChanged(String topic, int started, int now) {
+    return new IllegalStateException("topic '" + topic + "' has " + now + " partition(s), but this node started with "
+        + started + ": keys map to partitions by their count, so a key's records would now go to another partition"
+        + " and lose their order. A replicated cache's topic keeps its partition count; recreate the topic (and"
+        + " restart the nodes) to change it");
+  }
+
   private static Optional<TopicDescription> describe(Admin admin, String topic, Duration timeout)
       throws InterruptedException, TimeoutException {
     try {
@@ -123,8 +163,9 @@ final class TopicSetup {
     if (!policies.equals(Set.of(TopicConfig.CLEANUP_POLICY_COMPACT))) {
       throw new IllegalStateException(
           "topic '" + topic + "' has cleanup.policy=" + policy + "; a replicated cache needs cleanup.policy=compact"
-              + " (delete would drop live keys). Fix it with: kafka-configs.sh --alter --entity-type topics"
-              + " --entity-name " + topic + " --add-config cleanup.policy=compact");
+              + " (delete would drop live keys; a topic created by a producer's write, with the broker's"
+              + " auto.create.topics.enable, gets the broker's default). Fix it with: kafka-configs.sh --alter"
+              + " --entity-type topics --entity-name " + topic + " --add-config cleanup.policy=compact");
     }
     long lag = Long.parseLong(value(config, TopicConfig.MIN_COMPACTION_LAG_MS_CONFIG, "0"));
     long floor = ReplicationOptions.MIN_COMPACTION_LAG_FLOOR.toMillis();

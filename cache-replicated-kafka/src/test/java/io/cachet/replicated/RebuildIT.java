@@ -1,6 +1,7 @@
 package io.cachet.replicated;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.cachet.Cache;
@@ -60,6 +61,55 @@ final class RebuildIT {
       assertThat(b.get("old-0")).isNull();
       await().atMost(Duration.ofSeconds(30)).until(() -> "again".equals(b.get("old-1")));
     }
+  }
+
+  @Test
+  void topicDeletedThenAutoCreatedByAWrite_nodeStopsNamingTheTopicsPolicy() {
+    String topic = "rebuild-auto-created";
+    TestTopics.create(KAFKA.broker(), topic, 1);
+    Cache<String, String> a = node(topic, "a");
+    for (int i = 0; i < 5; i++) {
+      a.put("old-" + i, "v" + i);
+    }
+    TestTopics.delete(KAFKA.broker(), topic);
+
+    // The write's producer asks for the topic, and the broker (auto.create.topics.enable, Kafka's
+    // default) creates it with its own defaults: cleanup.policy=delete, which would drop live keys.
+    try {
+      a.put("written-while-gone", "v");
+    } catch (RuntimeException expected) {
+      // failed or timed out: the node stops rather than rebuild onto that topic
+    }
+    ReplicatedKafkaCache<?, ?> node = a.unwrap(ReplicatedKafkaCache.class);
+    await().atMost(Duration.ofSeconds(60)).until(() -> node.replicaFailure() != null);
+    assertThat(node.replicaFailure()).hasMessageContaining(topic).hasMessageContaining("cleanup.policy=delete");
+    await().atMost(Duration.ofSeconds(5)).until(() -> !node.isReady());
+    assertThat(TopicLog.metric(a, "cache.replication.rebuilds")).as("no rebuild onto the unfit topic").isZero();
+    assertThatThrownBy(() -> a.get("old-0")).as("a stopped replica serves nothing").hasMessageContaining("stopped");
+  }
+
+  @Test
+  void partitionsAdded_nodeStopsNamingTheCount() throws Exception {
+    String topic = "rebuild-partitions-added";
+    TestTopics.create(KAFKA.broker(), topic, 1);
+    CacheManager manager = CacheManager.create();
+    managers.add(manager);
+    // Metadata refreshed every 500 ms instead of 5 minutes, so the test need not wait that long.
+    Cache<String, String> a = manager.create(config(topic, "a",
+        ReplicationOptions.builder().kafkaProperty("metadata.max.age.ms", "500")));
+    a.put("k", "v");
+
+    try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
+        java.util.Map.of("bootstrap.servers", KAFKA.broker().bootstrapServers()))) {
+      admin.createPartitions(java.util.Map.of(topic, org.apache.kafka.clients.admin.NewPartitions.increaseTo(2)))
+          .all().get(30, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
+    ReplicatedKafkaCache<?, ?> node = a.unwrap(ReplicatedKafkaCache.class);
+    await().atMost(Duration.ofSeconds(30)).until(() -> node.replicaFailure() != null);
+    assertThat(node.replicaFailure()).hasMessageContaining(topic).hasMessageContaining("has 2 partition(s)")
+        .hasMessageContaining("started with 1");
+    assertThatThrownBy(() -> a.get("k")).as("a stopped replica serves nothing").hasMessageContaining("stopped");
   }
 
   private Cache<String, String> node(String topic, String nodeId) {
