@@ -2,13 +2,9 @@ package io.cachet.replicated;
 
 import io.cachet.CacheException;
 import io.cachet.codec.Codec;
-import java.time.Duration;
 import java.time.InstantSource;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -18,7 +14,6 @@ import java.util.concurrent.locks.LockSupport;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.Header;
@@ -27,8 +22,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Applies a cache's topic to its replica: owns the consumer and the fetch and apply threads, replays
- * the topic at start and tracks readiness, replay progress and lag. Thread-safe: the getters read
+ * Applies a cache's topic to its replica: owns the apply thread (and, through its {@link Fetcher},
+ * the consumer and the fetch thread), replays the topic at start and tracks readiness, replay
+ * progress and lag. Thread-safe: the getters read
  * volatile fields written by the apply thread.
  *
  * <p>The apply thread ({@code cachet-replica-<cache>}) does the start-up (assign, seek, end offsets,
@@ -57,13 +53,6 @@ final class Applier<K, V> {
    * 1 s, ten times the 100 ms it waits for a batch.
    */
   static final long PAUSE_NANOS = TimeUnit.SECONDS.toNanos(1);
-  /**
-   * How often the fetch thread compares the topic's partition count, as its consumer's metadata
-   * (refreshed every {@code metadata.max.age.ms}, 5 minutes by default) knows it, with the count the
-   * node started with.
-   */
-  static final long PARTITION_CHECK_NANOS = TimeUnit.SECONDS.toNanos(1);
-  private static final long TOPIC_CHECK_RETRY_MS = 500;
 
   private final String name;
   private final ReplicationOptions options;
@@ -78,30 +67,11 @@ final class Applier<K, V> {
   private final ReadBarriers barriers;
   private final Housekeeping<K, V> housekeeping;
   private final AtomicBoolean closed;
-  /** Checks that the topic still suits this node (see TopicSetup.verify); run by the fetch thread. */
-  private final Runnable topicCheck;
+  /** Owns the consumer once the start-up is done: the fetch thread. */
+  private final Fetcher fetcher;
   /** Counted down once ready (or failed, or closed); replaced when the replica is rebuilt. */
   private volatile CountDownLatch readyLatch = new CountDownLatch(1);
   private final Thread applier;
-  /**
-   * How long closing the consumer waits. Its close sends each broker a request that ends the
-   * consumer's fetch session and waits for the answer; the broker takes one request per
-   * connection at a time, so that answer comes only after the fetch already in flight, which the
-   * broker holds up to {@code fetch.max.wait.ms} when no data comes. A longer timeout would wait
-   * that out on every cache close; this one is enough to write the request. Should it not be
-   * written in time, the broker keeps the session until it evicts it (idle sessions become
-   * evictable after {@code min.incremental.fetch.session.eviction.ms}, 120 s by default): later
-   * fetches of other clients stay correct. The consumer's sockets and threads are closed either way.
-   */
-  static final Duration CONSUMER_CLOSE_TIMEOUT = Duration.ofMillis(20);
-
-  /** Batches polled by the fetch thread, waiting to be applied; a few, so memory stays bounded. */
-  private final BlockingQueue<Fetched> fetched = new ArrayBlockingQueue<>(4);
-  /** Put in {@link #fetched} by {@link #stop} so the apply thread stops now, not after its poll timeout. */
-  private static final Fetched STOP = new Fetched(ConsumerRecords.empty(), new long[0], 0, null);
-  private volatile @Nullable Thread fetcher;
-  private volatile boolean consumerOwnedByFetcher;
-
   // Written by the apply thread, read by any.
   /** The start-up replay (or a rebuild) has reached its target: reads and writes are served. */
   private volatile boolean ready;
@@ -124,17 +94,6 @@ final class Applier<K, V> {
   private long nextProgressLog;
   private long replayStartedNanos;
 
-  /**
-   * One poll's records, the consumer's positions after them, and the records still behind; or,
-   * with {@code rebuild}, the news that the consumer's positions left the log and it now reads the
-   * topic from the beginning.
-   */
-  private record Fetched(ConsumerRecords<Object, Object> records, long[] positions, long lag,
-      @Nullable Rebuild rebuild) {}
-
-  /** The positions that were out of range, and the log's bounds when the consumer went back to its start. */
-  private record Rebuild(Map<TopicPartition, Long> outOfRange, long[] starts, long[] ends) {}
-
   /** Creates the apply thread; {@link #start} starts it. {@code closed} is set once by the cache's {@code close()}. */
   Applier(String name, ReplicationOptions options, Codec<V> valueCodec, InstantSource clock,
       KafkaConsumer<Object, Object> consumer, List<TopicPartition> partitions, SnapshotStore<K, V> snapshots,
@@ -153,7 +112,8 @@ final class Applier<K, V> {
     this.barriers = barriers;
     this.housekeeping = housekeeping;
     this.closed = closed;
-    this.topicCheck = topicCheck;
+    this.fetcher = new Fetcher(name, options, consumer, partitions, closed,
+        () -> closed.get() || applierFailure != null, this::fail, topicCheck, this::holdWhileTestAsks);
     this.applier = new Thread(this::runApplier, "cachet-replica-" + name);
     applier.setDaemon(true);
   }
@@ -177,8 +137,8 @@ final class Applier<K, V> {
           consumer.seekToBeginning(List.of(tp));
         }
       }
-      long[] ends = offsets(true);
-      long[] starts = offsets(false);
+      long[] ends = fetcher.offsets(true);
+      long[] starts = fetcher.offsets(false);
       if (ends == null || starts == null) {
         return;
       }
@@ -193,15 +153,11 @@ final class Applier<K, V> {
       checkReady();
       // From here the fetch thread owns the consumer: parsing fetched batches overlaps with
       // applying the previous ones (measured: most of a replay is this thread's CPU).
-      Thread fetcher = new Thread(this::runFetcher, "cachet-fetch-" + name);
-      fetcher.setDaemon(true);
-      consumerOwnedByFetcher = true;
-      this.fetcher = fetcher;
       fetcher.start();
       while (!closed.get() && applierFailure == null) {
         holdWhileTestAsks();
-        Fetched batch = fetched.poll(100, TimeUnit.MILLISECONDS);
-        if (batch == STOP) {
+        Fetcher.Fetched batch = fetcher.next(100);
+        if (batch == Fetcher.STOP) {
           break;
         }
         beat();
@@ -237,168 +193,10 @@ final class Applier<K, V> {
       if (closed.get() && ready && applierFailure == null) {
         snapshots.save();
       }
-      if (!consumerOwnedByFetcher) {
-        closeConsumer();
+      if (!fetcher.started()) {
+        fetcher.closeConsumer();
       }
     }
-  }
-
-  /** Polls the consumer and hands each batch, with the positions after it, to the apply thread. */
-  private void runFetcher() {
-    try {
-      long nextPartitionCheck = System.nanoTime();
-      while (!closed.get() && applierFailure == null) {
-        holdWhileTestAsks();
-        if (System.nanoTime() - nextPartitionCheck >= 0) {
-          nextPartitionCheck = System.nanoTime() + PARTITION_CHECK_NANOS;
-          int count = knownPartitionCount();
-          if (count > 0 && count != partitions.size()) {
-            fail(TopicSetup.partitionCountChanged(topic, partitions.size(), count));
-            return;
-          }
-        }
-        ConsumerRecords<Object, Object> records;
-        long[] positions;
-        try {
-          records = consumer.poll(Duration.ofMillis(100));
-          // Every partition's position, also of those that returned no record: the consumer skips
-          // transaction markers without returning them, and a poll that only passed one must still
-          // move the replica past it, or it would stay below the log's end offset. Inside this try:
-          // reading a position may surface the same out-of-range error as the poll.
-          positions = new long[partitions.size()];
-          for (TopicPartition tp : partitions) {
-            positions[tp.partition()] = knownPosition(tp);
-          }
-        } catch (OffsetOutOfRangeException e) {
-          // Never a silent rewind: the apply thread rebuilds the replica from what the log holds now,
-          // once the topic is known to suit it (it may be one a producer's write auto-created).
-          if (!topicStillFits()) {
-            return;
-          }
-          consumer.seekToBeginning(partitions);
-          long[] starts = offsets(false);
-          long[] ends = offsets(true);
-          if (starts == null || ends == null || !enqueue(new Fetched(ConsumerRecords.empty(), new long[0], 0,
-              new Rebuild(Map.copyOf(e.offsetOutOfRangePartitions()), starts, ends)))) {
-            return;
-          }
-          continue;
-        }
-        long lag = 0;
-        for (TopicPartition tp : partitions) {
-          lag += consumer.currentLag(tp).orElse(0);
-        }
-        Fetched batch = new Fetched(records, positions, lag, null);
-        if (records.isEmpty()) {
-          fetched.offer(batch); // only news about the lag: dropped when the apply thread is busy
-        } else if (!enqueue(batch)) {
-          return;
-        }
-      }
-    } catch (WakeupException | InterruptedException e) {
-      if (!closed.get()) {
-        fail(e);
-      }
-    } catch (Throwable t) {
-      if (!closed.get()) {
-        fail(t);
-      }
-    } finally {
-      closeConsumer();
-    }
-  }
-
-  /**
-   * Runs the topic check: true once it passes; false, having failed the replica, when the topic is
-   * unfit; false once closed. Retries every {@value #TOPIC_CHECK_RETRY_MS} ms while Kafka cannot
-   * tell (unreachable, or the topic is gone for now).
-   */
-  private boolean topicStillFits() throws InterruptedException {
-    boolean warned = false;
-    while (!closed.get()) {
-      try {
-        topicCheck.run();
-        return true;
-      } catch (IllegalStateException unfit) {
-        fail(unfit);
-        return false;
-      } catch (CacheException notNow) {
-        if (!warned) {
-          LOG.warn("Cache '{}' cannot check topic '{}' after its positions left the log ({}); still trying", name,
-              topic, notNow.getMessage());
-          warned = true;
-        }
-        Thread.sleep(TOPIC_CHECK_RETRY_MS);
-      }
-    }
-    return false;
-  }
-
-  /** The topic's partition count as the consumer's metadata knows it, without asking the broker; 0 if unknown. */
-  private int knownPartitionCount() {
-    try {
-      return consumer.partitionsFor(topic, Duration.ZERO).size();
-    } catch (RuntimeException e) { // not known yet, or the topic is gone: nothing to compare
-      return 0;
-    }
-  }
-
-  /**
-   * The consumer's position in {@code tp} if it knows it without waiting for the broker, else 0
-   * (which moves nothing): a partition reset to its start is resolved by a later poll, not waited
-   * for here. Throws what the poll would ({@link OffsetOutOfRangeException} after a truncation).
-   */
-  private long knownPosition(TopicPartition tp) {
-    try {
-      return consumer.position(tp, Duration.ZERO);
-    } catch (org.apache.kafka.common.errors.TimeoutException e) {
-      return 0;
-    }
-  }
-
-  /** Hands {@code batch} to the apply thread, waiting while the queue is full; {@code false} once closed. */
-  private boolean enqueue(Fetched batch) throws InterruptedException {
-    while (!fetched.offer(batch, 100, TimeUnit.MILLISECONDS)) {
-      if (closed.get() || applierFailure != null) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private void closeConsumer() {
-    try {
-      consumer.close(CONSUMER_CLOSE_TIMEOUT);
-    } catch (RuntimeException e) {
-      LOG.debug("Closing the consumer of cache '{}' failed", name, e);
-    }
-  }
-
-  /**
-   * Returns the end (or start) offsets of the partitions, retrying while the brokers are
-   * unreachable; null once closed. Runs on whichever thread owns the consumer.
-   */
-  private long @Nullable [] offsets(boolean end) {
-    boolean warned = false;
-    while (!closed.get()) {
-      try {
-        Map<TopicPartition, Long> found = end
-            ? consumer.endOffsets(partitions, Duration.ofSeconds(5))
-            : consumer.beginningOffsets(partitions, Duration.ofSeconds(5));
-        long[] result = new long[partitions.size()];
-        for (TopicPartition tp : partitions) {
-          result[tp.partition()] = found.get(tp);
-        }
-        return result;
-      } catch (org.apache.kafka.common.errors.TimeoutException e) {
-        if (!warned) {
-          LOG.warn("Cache '{}' cannot reach Kafka at {} to read the {} of topic '{}'; still trying", name,
-              options.bootstrapServers(), end ? "end" : "start", topic);
-          warned = true;
-        }
-      }
-    }
-    return null;
   }
 
   /** Sets the replay's target: from the replica's positions (moved up to the log's start) to {@code ends}. */
@@ -423,7 +221,7 @@ final class Applier<K, V> {
    * replaying on top of it would move reads back in time. So it is emptied and rebuilt from the
    * log's start, not ready until it has caught up (apply thread).
    */
-  private void rebuild(Rebuild rebuild) {
+  private void rebuild(Fetcher.Rebuild rebuild) {
     readyLatch = new CountDownLatch(1);
     releaseIfFailed();
     ready = false;
@@ -464,7 +262,7 @@ final class Applier<K, V> {
   }
 
   /** Records behind the end of the topic, and how old the newest applied record was; 0 ms when caught up. */
-  private void updateLag(Fetched batch, long now) {
+  private void updateLag(Fetcher.Fetched batch, long now) {
     ConsumerRecords<Object, Object> records = batch.records();
     lagRecords = batch.lag();
     if (batch.lag() == 0) {
@@ -595,17 +393,11 @@ final class Applier<K, V> {
    * consumer).
    */
   void stop() throws InterruptedException {
-    // Not an interrupt: an interrupted thread cannot close the consumer (InterruptException).
-    consumer.wakeup();
-    // Wakes the apply thread from its wait for a batch; when the queue is full it is not waiting.
-    fetched.offer(STOP);
+    fetcher.wake();
     applier.join(TimeUnit.SECONDS.toMillis(30));
-    // Read after the join: an apply thread still starting up when close began may have started
-    // the fetch thread since (it stops at once, seeing closed), and it is that field's only writer.
-    Thread fetch = fetcher;
-    if (fetch != null) {
-      fetch.join(TimeUnit.SECONDS.toMillis(30));
-    }
+    // After the join: an apply thread still starting up when close began may have started the
+    // fetch thread since (it stops at once, seeing closed).
+    fetcher.join(TimeUnit.SECONDS.toMillis(30));
   }
 
   /**

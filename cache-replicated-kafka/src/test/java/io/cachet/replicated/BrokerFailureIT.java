@@ -280,7 +280,7 @@ final class BrokerFailureIT {
     // replays what it left must hold what the live node holds.
     String compactedTopic = topic + "-compacted";
     TestTopics.create(broker(), compactedTopic, 1);
-    TopicLog.append(broker().bootstrapServers(), compactedTopic,
+    TopicLog.appendAtOriginalOffsets(broker().bootstrapServers(), compactedTopic,
         TopicLog.compacted(TopicLog.readAll(broker().bootstrapServers(), topic)));
     Cache<String, String> replayed = node(compactedTopic, "replayed", UnaryOperator.identity());
     assertThat(replayed.get("k")).isEqualTo(a.get("k")).isEqualTo("winner");

@@ -62,11 +62,21 @@ final class TopicLog {
     return new ArrayList<>(latest.values());
   }
 
-  /** Appends records, key, value and headers as given, to partition 0 of {@code topic}. */
-  static void append(String bootstrap, String topic, List<ConsumerRecord<byte[], byte[]>> records) {
+  /**
+   * Writes records, key, value and headers as given, to partition 0 of the empty {@code topic}, each
+   * at its original offset, as Kafka's cleaner leaves them: the gaps are filled with records a
+   * replica skips (no Cachet header, a key no codec of the tests decodes). Offsets matter: a
+   * conditional record is void unless its expected offset is below its own.
+   */
+  static void appendAtOriginalOffsets(String bootstrap, String topic, List<ConsumerRecord<byte[], byte[]>> records) {
     List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>();
+    long next = 0;
     for (ConsumerRecord<byte[], byte[]> r : records) {
+      for (; next < r.offset(); next++) {
+        out.add(new ProducerRecord<>(topic, 0, new byte[] {(byte) 0xFF}, new byte[0]));
+      }
       out.add(new ProducerRecord<>(topic, 0, r.key(), r.value(), r.headers()));
+      next++;
     }
     send(bootstrap, out);
   }
