@@ -5,6 +5,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.LongSupplier;
 
 /**
  * The near stores' clock: {@link System#nanoTime()} sampled once every {@link #TICK_NANOS} by one
@@ -56,16 +57,24 @@ final class CoarseTicker implements Ticker, AutoCloseable {
 
   private final Thread thread;
   private final int awakeTicks;
-  private volatile long now = System.nanoTime();
+  private final LongSupplier clock;
+  private volatile long now;
   private volatile int state = RUNNING;
 
   CoarseTicker(String name) {
-    this(name, AWAKE_TICKS);
+    this(name, AWAKE_TICKS, System::nanoTime);
   }
 
   /** With {@code awakeTicks} ticks between going idle (for tests). */
   CoarseTicker(String name, int awakeTicks) {
+    this(name, awakeTicks, System::nanoTime);
+  }
+
+  /** With {@code awakeTicks} ticks between going idle, sampling {@code clock} (for tests). */
+  CoarseTicker(String name, int awakeTicks, LongSupplier clock) {
     this.awakeTicks = awakeTicks;
+    this.clock = clock;
+    this.now = clock.getAsLong();
     this.thread = new Thread(this::run, "cachet-redis-clock-" + name);
     thread.setDaemon(true);
     thread.start();
@@ -77,14 +86,17 @@ final class CoarseTicker implements Ticker, AutoCloseable {
   }
 
   private long readAndWake() {
-    long time = System.nanoTime();
     if (STATE.compareAndSet(this, IDLE, WAKING)) {
+      // Read after winning: a time read before could be older than what the thread wrote while a
+      // stalled waker waited, and writing it would move now back.
+      long time = clock.getAsLong();
       now = time;
       if (STATE.compareAndSet(this, WAKING, RUNNING)) { // not if closed meanwhile
         LockSupport.unpark(thread);
       }
+      return time;
     }
-    return time;
+    return clock.getAsLong();
   }
 
   private void run() {
@@ -97,7 +109,7 @@ final class CoarseTicker implements Ticker, AutoCloseable {
       if (state == CLOSED) {
         return;
       }
-      now = System.nanoTime();
+      now = clock.getAsLong();
       if (++ticks >= awakeTicks) {
         ticks = 0;
         if (!STATE.compareAndSet(this, RUNNING, IDLE)) {
@@ -116,6 +128,11 @@ final class CoarseTicker implements Ticker, AutoCloseable {
   public void close() {
     state = CLOSED;
     LockSupport.unpark(thread);
+  }
+
+  /** The sampled time, whatever the state (for tests). */
+  long nowForTest() {
+    return now;
   }
 
   /** The state (for tests). */

@@ -9,6 +9,9 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -111,6 +114,61 @@ final class CoarseTickerTest {
       assertThat(ticker.stopped()).as("round %d: the clock thread ended", round).isTrue();
       assertThat(violation.get()).isNull();
       assertThat(ticker.stateForTest()).isEqualTo(CoarseTicker.CLOSED);
+    }
+  }
+
+  /**
+   * A reader that wakes the idle clock and stalls before it writes the time: meanwhile another
+   * reader finds the clock idle too, or not. Whatever it finds, the sampled time never goes back.
+   */
+  @Test
+  void aWakerStalledWhileOthersWakeTheClock_neverMovesItBack() throws Exception {
+    AtomicLong time = new AtomicLong(1_000);
+    CountDownLatch stalled = new CountDownLatch(1);
+    CountDownLatch resume = new CountDownLatch(1);
+    AtomicBoolean clockThreadHeld = new AtomicBoolean();
+    Thread[] waker = new Thread[1];
+    AtomicBoolean wakerStalls = new AtomicBoolean(true);
+    LongSupplier clock = () -> {
+      long now = time.get();
+      if (Thread.currentThread() == waker[0] && wakerStalls.compareAndSet(true, false)) {
+        stalled.countDown(); // between reading the time and writing it, or before reading it
+        awaitLatch(resume);
+      }
+      while (clockThreadHeld.get() && Thread.currentThread().getName().startsWith("cachet-redis-clock-")) {
+        Thread.onSpinWait();
+      }
+      return now;
+    };
+    try (CoarseTicker ticker = new CoarseTicker("stall", 2, clock)) {
+      await().atMost(DEADLINE).until(() -> ticker.stateForTest() == CoarseTicker.IDLE);
+      long highest = ticker.nowForTest();
+      waker[0] = new Thread(ticker::read, "stalled-waker");
+      waker[0].start();
+      assertThat(stalled.await(DEADLINE.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
+
+      time.set(5_000);
+      ticker.read(); // another reader: wakes the clock if it is still idle
+      long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(300);
+      while (System.nanoTime() - until < 0) { // the clock runs its ticks and goes idle again, if it can
+        long now = ticker.nowForTest();
+        assertThat(now).as("sampled time").isGreaterThanOrEqualTo(highest);
+        highest = now;
+        Thread.onSpinWait();
+      }
+      clockThreadHeld.set(true); // the clock thread writes nothing from here
+      resume.countDown();
+      waker[0].join(DEADLINE.toMillis());
+      assertThat(ticker.nowForTest()).as("sampled time after the stalled waker wrote").isGreaterThanOrEqualTo(highest);
+      clockThreadHeld.set(false);
+    }
+  }
+
+  private static void awaitLatch(CountDownLatch latch) {
+    try {
+      latch.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 
