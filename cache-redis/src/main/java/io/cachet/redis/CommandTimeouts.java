@@ -86,6 +86,11 @@ final class CommandTimeouts implements AutoCloseable {
     return future;
   }
 
+  /** Completes {@code future} with {@code value} on the completion pool. */
+  <T> void complete(CompletableFuture<T> future, T value) {
+    run(() -> future.complete(value));
+  }
+
   /** Fails {@code future} with {@code error} on the completion pool. */
   void fail(CompletableFuture<?> future, Throwable error) {
     run(() -> future.completeExceptionally(completion(error)));

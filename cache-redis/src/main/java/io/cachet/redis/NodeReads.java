@@ -78,6 +78,9 @@ final class NodeReads {
     });
     reply.whenComplete((r, e) -> bound.complete(null)); // takes the deadline off the timer
     nodesLeft.set(nodes.size());
+    if (deadline - System.nanoTime() <= 0) {
+      return; // nothing is sent: the deadline fails every read
+    }
     for (int[] positions : nodes) {
       attempt(positions, 0);
     }
@@ -147,7 +150,18 @@ final class NodeReads {
 
   private void nodeDone() {
     if (nodesLeft.decrementAndGet() == 0) {
-      reply.complete(answersSoFar(new IllegalStateException("a batched read got no reply")));
+      List<KeyRead> answers = answersSoFar(new IllegalStateException("a batched read got no reply"));
+      boolean failures = false;
+      for (KeyRead answer : answers) {
+        failures |= answer.error() != null;
+      }
+      if (failures) {
+        // Failing reads runs their callers' code: on the completion pool, never on Redisson's
+        // event loop, whose I/O the other nodes' replies need (see CommandTimeouts).
+        timeouts.complete(reply, answers);
+      } else {
+        reply.complete(answers);
+      }
     }
   }
 

@@ -195,7 +195,7 @@ final class ReadBatcher {
       }
       KeyRead read = answered.get(i);
       if (read.error() != null) {
-        reply.completeExceptionally(read.error());
+        reply.completeExceptionally(CommandTimeouts.completion(read.error()));
       } else {
         reply.complete(new RedisTransport.Read(read.value(), read.pttl()));
       }

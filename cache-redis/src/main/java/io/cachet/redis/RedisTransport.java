@@ -145,7 +145,16 @@ final class RedisTransport {
    * key fails only this read.
    */
   CompletableFuture<Read> read(byte[] redisKey) {
-    return cluster ? batcherFor(commands.nodeOf(redisKey)).read(redisKey) : reads.read(redisKey);
+    if (!cluster) {
+      return reads.read(redisKey);
+    }
+    ReadBatcher batcher;
+    try {
+      batcher = batcherFor(commands.nodeOf(redisKey));
+    } catch (RuntimeException e) { // Redisson's routing failed: this read fails, no caller is left waiting
+      return CompletableFuture.failedFuture(e);
+    }
+    return batcher.read(redisKey);
   }
 
   /** Sends one batch of reads, bounded like one command (see {@link NodeReads}). */
@@ -205,7 +214,15 @@ final class RedisTransport {
       return; // the bound fails (or failed) the reply
     }
     try {
-      command.get().whenComplete((r, e) -> {
+      CompletionStage<R> stage = command.get();
+      // A command Redisson has not written yet (waiting for a connection) is dropped once the
+      // caller was failed, so it cannot land after the caller's next write of the key.
+      reply.whenComplete((r, e) -> {
+        if (e != null) {
+          stage.toCompletableFuture().cancel(false);
+        }
+      });
+      stage.whenComplete((r, e) -> {
         if (e == null) {
           reply.complete(r);
         } else if (resends < MAX_RESENDS

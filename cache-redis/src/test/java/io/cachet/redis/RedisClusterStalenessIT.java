@@ -134,8 +134,15 @@ final class RedisClusterStalenessIT {
       fault.run();
       // Concurrent near misses, so they share batches spread over every primary.
       List<CompletableFuture<String>> reads = new ArrayList<>();
+      Set<String> failedOn = java.util.concurrent.ConcurrentHashMap.newKeySet();
       for (String key : keys) {
-        reads.add(cache.async().get(key).toCompletableFuture());
+        CompletableFuture<String> read = cache.async().get(key).toCompletableFuture();
+        read.whenComplete((v, e) -> {
+          if (e != null) {
+            failedOn.add(Thread.currentThread().getName().replaceAll("\\d+", "N"));
+          }
+        });
+        reads.add(read);
       }
       List<String> failed = new ArrayList<>();
       for (int i = 0; i < keys.size(); i++) {
@@ -149,6 +156,8 @@ final class RedisClusterStalenessIT {
           victim.address(), onVictim.size());
       assertThat(failed).as("only keys of the primary that is down fail").isSubsetOf(onVictim);
       assertThat(failed).as("the fault was real").isNotEmpty();
+      assertThat(failedOn).as("threads that failed reads: the completion pool, never Redisson's event loop")
+          .allSatisfy(thread -> assertThat(thread).startsWith("cachet-redis-completions-"));
     }
   }
 

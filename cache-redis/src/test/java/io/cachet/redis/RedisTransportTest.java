@@ -42,6 +42,17 @@ final class RedisTransportTest {
   }
 
   @Test
+  void commandNotAnsweredWhenTheCallerIsFailed_isCancelled() {
+    // Redisson drops a cancelled command it has not written yet (one waiting for a connection),
+    // so it cannot land after the caller, told it failed, writes the key again.
+    CompletableFuture<String> sent = new CompletableFuture<>();
+    CompletableFuture<String> reply = new CompletableFuture<>();
+    RedisTransport.attempt(timeouts, () -> sent, reply, System.nanoTime() + TimeUnit.SECONDS.toNanos(2), 0);
+    reply.completeExceptionally(new CommandTimeouts.CommandTimeoutException(1));
+    assertThat(sent).isCancelled();
+  }
+
+  @Test
   void resend_isNotSentOnceTheCallerWasFailed() {
     // The caller is failed while the resend waits its turn (its bound fired, or a burst of
     // failures delayed the resend past it): it may write the key again, so the old write must
