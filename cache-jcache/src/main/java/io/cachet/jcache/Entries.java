@@ -523,7 +523,8 @@ final class Entries<K, V> {
       return;
     }
     try {
-      notices.execute(() -> handleRemoval(key, entry, cause));
+      long droppedAt = clock.millis(); // expired or not as the backend dropped it, not when handled
+      notices.execute(() -> handleRemoval(key, entry, droppedAt));
     } catch (RejectedExecutionException e) {
       log.debug("Cache '{}' dropped a backend removal notice: its manager is closing", name);
     }
@@ -534,7 +535,7 @@ final class Entries<K, V> {
    * JCache deadline had passed), unless it was replaced or accounted for since. Nobody waits for this, so it never waits
    * for another thread; a synchronous listener's failure is logged.
    */
-  private void handleRemoval(Object key, Expirable entry, RemovalCause cause) {
+  private void handleRemoval(Object key, Expirable entry, long droppedAt) {
     Pending pending = new Pending();
     try {
       KeyLocks.Handle lock = locks.lock(key);
@@ -547,7 +548,7 @@ final class Entries<K, V> {
           // By the JCache deadline, as when an operation finds the drop first (live): the
           // backend's own cause differs from it both ways (a size eviction of an entry past its
           // deadline, the backend's idle expiry of an entry whose deadline has not come).
-          if (entry.isExpired(clock.millis())) {
+          if (entry.isExpired(droppedAt)) {
             publishExpired(key, entry, pending);
           }
         }

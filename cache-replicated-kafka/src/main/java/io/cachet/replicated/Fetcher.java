@@ -29,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * <p>It also watches the topic: when the consumer's positions leave the log it checks the topic
  * before telling the apply thread to rebuild (a topic a producer's write auto-created, with the
  * broker's defaults, fails the check), and every {@link #PARTITION_CHECK_NANOS} it compares the
- * partition count in the consumer's metadata with the count the node started with.
+ * partition count in the consumer's metadata with the count the node started with (a difference is
+ * confirmed on the admin client before the replica stops).
  *
  * <p>Threads: {@link #offsets} runs on whichever thread owns the consumer (the apply thread before
  * {@link #start}, the fetch thread after); {@link #next} on the apply thread; {@link #wake} and
@@ -153,8 +154,7 @@ final class Fetcher {
         if (System.nanoTime() - nextPartitionCheck >= 0) {
           nextPartitionCheck = System.nanoTime() + PARTITION_CHECK_NANOS;
           int count = knownPartitionCount();
-          if (count > 0 && count != partitions.size()) {
-            fail.accept(TopicSetup.partitionCountChanged(topic, partitions.size(), count));
+          if (count > 0 && count != partitions.size() && partitionCountChanged()) {
             return;
           }
         }
@@ -211,12 +211,12 @@ final class Fetcher {
 
   /**
    * Runs the topic check: true once it passes; false, having failed the replica, when the topic is
-   * unfit; false once closed. Retries every {@value #TOPIC_CHECK_RETRY_MS} ms while Kafka cannot
+   * unfit; false once the replica stopped (closed, or failed). Retries every {@value #TOPIC_CHECK_RETRY_MS} ms while Kafka cannot
    * tell (unreachable, or the topic is gone for now).
    */
   private boolean topicStillFits() throws InterruptedException {
     boolean warned = false;
-    while (!closed.get()) {
+    while (!stopped.getAsBoolean()) {
       try {
         topicCheck.run();
         return true;
@@ -233,6 +233,24 @@ final class Fetcher {
       }
     }
     return false;
+  }
+
+  /**
+   * Confirms on the admin client a partition count that the consumer's metadata reports different
+   * (metadata from a lagging broker may list fewer partitions for a while): true, having failed the
+   * replica, when the topic check fails; false when it passes or cannot tell now (checked again in
+   * a second).
+   */
+  private boolean partitionCountChanged() {
+    try {
+      topicCheck.run();
+      return false;
+    } catch (IllegalStateException unfit) {
+      fail.accept(unfit);
+      return true;
+    } catch (CacheException notNow) {
+      return false;
+    }
   }
 
   /** The topic's partition count as the consumer's metadata knows it, without asking the broker; 0 if unknown. */

@@ -28,6 +28,9 @@ final class TopicSetup {
 
   private TopicSetup() {}
 
+  /** How long {@link #verify} waits for each answer of the brokers. */
+  static final Duration VERIFY_TIMEOUT = Duration.ofSeconds(5);
+
   /** What the backend needs to know about its topic. */
   record TopicInfo(int partitions, long deleteRetentionMillis, String topicId) {}
 
@@ -84,7 +87,8 @@ final class TopicSetup {
    *     does not exist (yet): worth asking again later
    */
   static void verify(Admin admin, String topic, ReplicationOptions options, int partitions) {
-    Duration timeout = options.writeTimeout().plusSeconds(5);
+    // Short: the fetch thread waits for it, and a cache that closes meanwhile waits for that.
+    Duration timeout = VERIFY_TIMEOUT;
     try {
       Optional<TopicDescription> existing = describe(admin, topic, timeout);
       if (existing.isEmpty()) {
