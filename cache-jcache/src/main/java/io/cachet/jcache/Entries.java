@@ -40,8 +40,14 @@ final class Entries<K, V> {
 
   private static final Logger log = LoggerFactory.getLogger(CachetCache.class);
 
-  /** What {@link #index} maps a key to when the backend's holders are not kept. */
+  /**
+   * What {@link #index} maps a key without deadline to when the backend's holders are not kept; a
+   * key with one maps to the {@code Long} time (epoch ms) past which the backend has dropped it
+   * (its deadline plus {@link CachetCache#BACKEND_GRACE}).
+   */
   private static final Object PRESENT = Boolean.TRUE;
+  /** Index size below which the keys a silent backend dropped are not looked for. */
+  static final int SWEEP_FLOOR = 1024;
 
   private final CachetCache<K, V> cache;
   private final String name;
@@ -56,6 +62,8 @@ final class Entries<K, V> {
   private final io.cachet.Cache<Object, Expirable> store;
   private final boolean backendTtl;
   private final boolean keepsHolders;
+  /** Index size at which the next sweep runs: twice the size after the last one, at least {@link #SWEEP_FLOOR}. */
+  private final java.util.concurrent.atomic.AtomicInteger nextSweep = new java.util.concurrent.atomic.AtomicInteger(SWEEP_FLOOR);
 
   /**
    * @param notices runs the handling of the backend's removal notices; never runs tasks inline
@@ -425,7 +433,38 @@ final class Entries<K, V> {
     } catch (io.cachet.CacheException e) {
       throw backendFailure("write an entry", e);
     }
-    index.put(storedKey, keepsHolders ? entry : PRESENT);
+    if (keepsHolders) {
+      index.put(storedKey, entry);
+      return;
+    }
+    index.put(storedKey, backendTtl && !entry.isEternal()
+        ? Long.valueOf(entry.expireAtMillis() + CachetCache.BACKEND_GRACE.toMillis())
+        : PRESENT);
+    int size = index.size();
+    int threshold = nextSweep.get();
+    if (size >= threshold && nextSweep.compareAndSet(threshold, Integer.MAX_VALUE)) {
+      sweep(now);
+    }
+  }
+
+  /**
+   * Drops from the index the keys a backend that never reports removals (Redis) has dropped by
+   * now: their time to live there, the deadline plus the grace, has passed. Without this, writing
+   * keys once (session ids) would grow the index by a key each, for good. Amortized: runs when the
+   * index has doubled since the last sweep. A key written again meanwhile maps to a new value and
+   * is kept ({@code remove(key, value)}). A touch after its deadline plus grace would have found
+   * nothing to report either, so no event is lost.
+   */
+  private void sweep(long now) {
+    try {
+      for (Map.Entry<Object, Object> e : index.entrySet()) {
+        if (e.getValue() instanceof Long droppedBy && droppedBy <= now) {
+          index.remove(e.getKey(), droppedBy);
+        }
+      }
+    } finally {
+      nextSweep.set(Math.max(SWEEP_FLOOR, 2 * index.size()));
+    }
   }
 
   private @Nullable Expirable storeGet(Object key) {
@@ -541,7 +580,7 @@ final class Entries<K, V> {
       KeyLocks.Handle lock = locks.lock(key);
       try {
         Object indexed = index.get(key);
-        boolean current = indexed == entry || (indexed == PRESENT && storeGet(key) == null);
+        boolean current = indexed == entry || (indexed != null && !(indexed instanceof Expirable) && storeGet(key) == null);
         if (!cache.isClosed() && current) {
           index.remove(key);
           statistics.recordEvictions(1);

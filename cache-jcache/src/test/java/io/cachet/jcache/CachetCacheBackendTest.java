@@ -18,6 +18,7 @@ import javax.cache.CacheException;
 import javax.cache.CacheManager;
 import javax.cache.Caching;
 import javax.cache.configuration.FactoryBuilder;
+import javax.cache.expiry.CreatedExpiryPolicy;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -71,6 +72,29 @@ final class CachetCacheBackendTest {
     List<String> iterated = new ArrayList<>();
     cache.forEach(e -> iterated.add(e.getKey()));
     assertThat(iterated).containsExactly("kept");
+  }
+
+  @Test
+  void keysWrittenOnceWithAnExpiry_leaveTheIndexOnceTheBackendHasDroppedThem_untouched() {
+    // Session ids, say: each written once, never read again. Redis drops them silently at their
+    // deadline plus the grace; the key index must not keep one entry per key for good.
+    Cache<String, String> cache = manager.createCache("c", config()
+        .setExpiryPolicyFactory(CreatedExpiryPolicy.factoryOf(javax.cache.expiry.Duration.ONE_MINUTE)));
+    CachetCache<?, ?> cachet = cache.unwrap(CachetCache.class);
+    int once = 3 * Entries.SWEEP_FLOOR;
+    for (int i = 0; i < once; i++) {
+      cache.put("session-" + i, "v");
+    }
+    ticker.advance(java.time.Duration.ofMinutes(1).plus(CachetCache.BACKEND_GRACE).plusSeconds(1));
+    for (int i = 0; i < once; i++) {
+      backend(cache).forget("session-" + i); // what Redis has done by now
+    }
+    cache.put("eternal-elsewhere", "v"); // expires a minute from now
+    for (int i = 0; cachet.indexedKeys().size() > Entries.SWEEP_FLOOR && i < 4 * once; i++) {
+      cache.put("later-" + i, "v");
+    }
+    assertThat(cachet.indexedKeys()).as("keys the backend dropped").noneMatch(k -> ((String) k).startsWith("session-"))
+        .contains("eternal-elsewhere");
   }
 
   @Test
