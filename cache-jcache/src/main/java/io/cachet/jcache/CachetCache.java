@@ -635,8 +635,7 @@ final class CachetCache<K, V> implements Cache<K, V> {
   /** Closes this cache and tells its manager to forget it; entries held remotely are kept. */
   @Override
   public void close() {
-    manager.forget(this);
-    shutdown(false);
+    manager.retire(this, false);
   }
 
   /**

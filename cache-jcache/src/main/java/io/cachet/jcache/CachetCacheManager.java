@@ -14,6 +14,7 @@ import java.net.URI;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -21,6 +22,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
@@ -81,6 +83,12 @@ public final class CachetCacheManager implements CacheManager {
   private final ExecutorService executor;
   private final Map<String, CacheBackendProvider> backends;
   private final ConcurrentHashMap<String, CachetCache<?, ?>> caches = new ConcurrentHashMap<>();
+  /**
+   * Caches closed or destroyed and not yet shut down (a destroy clears the backend, which can take a
+   * while), by name, each with a future completed once it has: creating a cache of that name waits
+   * for it, since its backing cache holds the name until then. Guarded by {@code caches}.
+   */
+  private final Map<String, CompletableFuture<Void>> closing = new HashMap<>();
   private final Map<String, CachetConfiguration<Object, Object>> declared; // guarded by caches
   private final CacheDefaults defaults;
   private volatile boolean closed;
@@ -186,17 +194,24 @@ public final class CachetCacheManager implements CacheManager {
     requireNonNull(cacheName, "cacheName");
     requireNonNull(configuration, "configuration");
     CachetConfiguration<K, V> requested = CachetConfiguration.copyOf(configuration);
-    synchronized (caches) {
-      checkOpen();
-      if (caches.containsKey(cacheName)) {
-        throw new CacheException("a cache named '" + cacheName + "' already exists in " + uri);
+    while (true) {
+      CompletableFuture<Void> shutDown;
+      synchronized (caches) {
+        checkOpen();
+        if (caches.containsKey(cacheName)) {
+          throw new CacheException("a cache named '" + cacheName + "' already exists in " + uri);
+        }
+        shutDown = closing.get(cacheName);
+        if (shutDown == null) {
+          CachetConfiguration<Object, Object> declaration = declared.get(cacheName);
+          boolean cachet = configuration instanceof CachetConfiguration;
+          CachetConfiguration<K, V> merged = CacheDeclarations.merge(requested, cachet, declaration);
+          boolean backendChosen =
+              (cachet && requested.isBackendChosen()) || (declaration != null && declaration.isBackendChosen());
+          return build(cacheName, merged, backendChosen);
+        }
       }
-      CachetConfiguration<Object, Object> declaration = declared.get(cacheName);
-      boolean cachet = configuration instanceof CachetConfiguration;
-      CachetConfiguration<K, V> merged = CacheDeclarations.merge(requested, cachet, declaration);
-      boolean backendChosen =
-          (cachet && requested.isBackendChosen()) || (declaration != null && declaration.isBackendChosen());
-      return build(cacheName, merged, backendChosen);
+      shutDown.join(); // a cache of this name is still shutting down; never fails (see retire)
     }
   }
 
@@ -335,10 +350,10 @@ public final class CachetCacheManager implements CacheManager {
     CachetCache<?, ?> cache;
     synchronized (caches) {
       declared.remove(cacheName);
-      cache = caches.remove(cacheName);
+      cache = caches.get(cacheName);
     }
     if (cache != null) {
-      cache.shutdown(true);
+      retire(cache, true);
     }
   }
 
@@ -362,9 +377,30 @@ public final class CachetCacheManager implements CacheManager {
     }
   }
 
-  /** Forgets {@code cache}, which is closing. */
-  void forget(CachetCache<?, ?> cache) {
-    caches.remove(cache.getName(), cache);
+  /**
+   * Forgets {@code cache} and shuts it down (clearing its backend when {@code destroy}); a cache of
+   * its name created meanwhile waits until it has. Only the first caller for a cache shuts it down.
+   */
+  void retire(CachetCache<?, ?> cache, boolean destroy) {
+    String name = cache.getName();
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    boolean mine;
+    synchronized (caches) {
+      mine = caches.remove(name, cache);
+      if (mine) {
+        closing.put(name, done);
+      }
+    }
+    try {
+      cache.shutdown(destroy);
+    } finally {
+      if (mine) {
+        synchronized (caches) {
+          closing.remove(name, done);
+        }
+        done.complete(null);
+      }
+    }
   }
 
   /** Closes every cache, the underlying Cachet manager and the event threads. Idempotent. */

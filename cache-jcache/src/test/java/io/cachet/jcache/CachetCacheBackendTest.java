@@ -2,6 +2,7 @@ package io.cachet.jcache;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import io.cachet.BackendUnavailableException;
 import io.cachet.FakeTicker;
@@ -13,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
 import javax.cache.Cache;
 import javax.cache.CacheException;
 import javax.cache.CacheManager;
@@ -95,6 +97,35 @@ final class CachetCacheBackendTest {
     }
     assertThat(cachet.indexedKeys()).as("keys the backend dropped").noneMatch(k -> ((String) k).startsWith("session-"))
         .contains("eternal-elsewhere");
+  }
+
+  @Test
+  void createCache_whileACacheOfThatNameIsBeingDestroyed_waitsForItAndSucceeds() throws Exception {
+    Cache<String, String> old = manager.createCache("c", config());
+    old.put("k", "old");
+    CountDownLatch gate = new CountDownLatch(1);
+    FakeRemoteBackend.CLEARING = new CountDownLatch(1);
+    FakeRemoteBackend.CLEAR_GATE.set(gate);
+    try {
+      Thread destroyer = new Thread(() -> manager.destroyCache("c"), "destroyer");
+      destroyer.start();
+      assertThat(FakeRemoteBackend.CLEARING.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+      java.util.concurrent.CompletableFuture<Cache<String, String>> created =
+          java.util.concurrent.CompletableFuture.supplyAsync(() -> manager.createCache("c", config()));
+      await().during(java.time.Duration.ofMillis(200)).atMost(java.time.Duration.ofSeconds(2))
+          .until(() -> !created.isDone());
+      FakeRemoteBackend.CLEAR_GATE.set(null);
+      gate.countDown();
+      Cache<String, String> fresh = created.get(10, java.util.concurrent.TimeUnit.SECONDS);
+      destroyer.join(10_000);
+      assertThat(fresh.isClosed()).isFalse();
+      assertThat(fresh.get("k")).isNull();
+      fresh.put("k", "new");
+      assertThat(manager.getCache("c", String.class, String.class).get("k")).isEqualTo("new");
+    } finally {
+      FakeRemoteBackend.CLEAR_GATE.set(null);
+      gate.countDown();
+    }
   }
 
   @Test

@@ -14,7 +14,9 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 
 /**
@@ -26,6 +28,11 @@ final class FakeRemoteBackend<K, V> implements Cache<K, V> {
 
   /** The backend name. */
   static final String NAME = "fake-remote";
+
+  /** When set, {@link #clear()} waits for it (a slow clear of a large remote cache). */
+  static final AtomicReference<CountDownLatch> CLEAR_GATE = new AtomicReference<>();
+  /** Counted down when a clear starts waiting for {@link #CLEAR_GATE}. */
+  static volatile CountDownLatch CLEARING = new CountDownLatch(1);
 
   /** When set, the next cache created answers {@link #config()} with a failure, once. */
   static final AtomicBoolean FAIL_NEXT_CONFIG = new AtomicBoolean();
@@ -187,6 +194,15 @@ final class FakeRemoteBackend<K, V> implements Cache<K, V> {
   @Override
   public void clear() {
     check();
+    CountDownLatch gate = CLEAR_GATE.get();
+    if (gate != null) {
+      CLEARING.countDown();
+      try {
+        gate.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
     map.clear();
   }
 
