@@ -195,8 +195,12 @@ final class CacheControl<K, V> {
     closeListeners(name, dispatcher);
   }
 
+  /** How long closing a cache waits for a listener call in progress before it closes the listener. */
+  static final long LISTENER_CLOSE_WAIT_MILLIS = 5_000;
+
   private static void closeListeners(String name, EventDispatcher<?, ?> dispatcher) {
     for (EventDispatcher.Registration<?, ?> registration : dispatcher.registrations()) {
+      registration.close(LISTENER_CLOSE_WAIT_MILLIS);
       closeQuietly(name, registration.listener);
       closeQuietly(name, registration.filter);
     }

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import javax.cache.Cache;
 import javax.cache.configuration.CacheEntryListenerConfiguration;
 import javax.cache.configuration.Factory;
@@ -161,6 +162,8 @@ final class EventDispatcher<K, V> {
     private final ArrayDeque<Delivery> queue = new ArrayDeque<>(); // guarded by this
     private @Nullable Thread drainer; // guarded by this
     private boolean scheduled; // guarded by this: a drain task was handed to the executor
+    /** Set when the cache closes: what is still queued is dropped, the listener is closed after. */
+    private volatile boolean closed;
 
     Registration(
         String cacheName,
@@ -183,6 +186,34 @@ final class EventDispatcher<K, V> {
         case REMOVED -> listener instanceof CacheEntryRemovedListener;
         case EXPIRED -> listener instanceof CacheEntryExpiredListener;
       };
+    }
+
+    /**
+     * Stops deliveries: events still queued are dropped, and one being delivered on another thread
+     * is waited for (at most {@code maxWaitMillis}), so that the listener can be closed after its
+     * last call. A delivery on the calling thread (a listener closing its cache) is not waited for.
+     */
+    void close(long maxWaitMillis) {
+      closed = true;
+      boolean interrupted = false;
+      synchronized (this) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(maxWaitMillis);
+        while (drainer != null && drainer != Thread.currentThread()) {
+          long left = deadline - System.nanoTime();
+          if (left <= 0) {
+            break;
+          }
+          try {
+            TimeUnit.NANOSECONDS.timedWait(this, left);
+          } catch (InterruptedException e) {
+            interrupted = true;
+            break;
+          }
+        }
+      }
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
     }
 
     private synchronized Delivery enqueue(CachetEntryEvent<K, V> event) {
@@ -329,6 +360,9 @@ final class EventDispatcher<K, V> {
       int[] depth = DELIVERING.get();
       depth[0]++;
       try {
+        if (closed) {
+          return null; // the cache closed: its listener is (being) closed and gets nothing more
+        }
         if (filter != null && !filter.evaluate((CacheEntryEvent) event)) {
           return null;
         }

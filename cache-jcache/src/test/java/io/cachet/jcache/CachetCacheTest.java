@@ -824,6 +824,28 @@ final class CachetCacheTest {
   }
 
   @Test
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  void close_eventsStillQueuedForAnAsynchronousListener_areDropped_notDeliveredAfterItsClose() {
+    List<Runnable> held = new CopyOnWriteArrayList<>();
+    CountingAfterClose listener = new CountingAfterClose();
+    Cache<String, String> cache =
+        manager.createCache(
+            "c",
+            config(String.class, String.class)
+                .setExecutor(held::add) // deliveries wait until the test runs them
+                .addCacheEntryListenerConfiguration(new MutableCacheEntryListenerConfiguration(
+                    FactoryBuilder.factoryOf(listener), null, false, false)));
+    cache.put("k", "v");
+    assertThat(held).as("a delivery task waits").isNotEmpty();
+
+    cache.close();
+    assertThat(listener.closed).isTrue();
+    held.forEach(Runnable::run);
+
+    assertThat(listener.afterClose).as("events after the listener was closed").hasValue(0);
+  }
+
+  @Test
   void put_slowWriter_deadlineCountsFromTheEndOfTheWrite() {
     Cache<String, String> cache =
         manager.createCache(
@@ -947,6 +969,26 @@ final class CachetCacheTest {
   record Seen(EventType type, Object key, Object value, Object oldValue) {}
 
   /** Records every event it gets, in order. */
+  /** A listener that counts the events it gets after it was closed. */
+  static final class CountingAfterClose implements CacheEntryCreatedListener<Object, Object>, java.io.Closeable,
+      Serializable {
+    private static final long serialVersionUID = 1L;
+    volatile boolean closed;
+    final java.util.concurrent.atomic.AtomicInteger before = new java.util.concurrent.atomic.AtomicInteger();
+    final java.util.concurrent.atomic.AtomicInteger afterClose = new java.util.concurrent.atomic.AtomicInteger();
+
+    @Override
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    public void onCreated(Iterable events) {
+      (closed ? afterClose : before).incrementAndGet();
+    }
+
+    @Override
+    public void close() {
+      closed = true;
+    }
+  }
+
   static final class RecordingListener
       implements CacheEntryCreatedListener<Object, Object>, CacheEntryUpdatedListener<Object, Object>,
           CacheEntryRemovedListener<Object, Object>, CacheEntryExpiredListener<Object, Object>,
