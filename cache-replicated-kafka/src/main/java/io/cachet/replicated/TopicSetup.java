@@ -180,6 +180,15 @@ final class TopicSetup {
               + " Fix it with: kafka-configs.sh --alter --entity-type topics --entity-name " + topic
               + " --add-config min.compaction.lag.ms=" + options.minCompactionLag().toMillis());
     }
+    String timestampType = value(config, TopicConfig.MESSAGE_TIMESTAMP_TYPE_CONFIG, "CreateTime");
+    if (!"LogAppendTime".equals(timestampType)) {
+      throw new IllegalStateException(
+          "topic '" + topic + "' has message.timestamp.type=" + timestampType + "; a replicated cache needs"
+              + " LogAppendTime: nodes forget tombstones by record time, which must come from the broker, not from"
+              + " each writer's clock (a writer whose clock runs ahead would make nodes forget a delete too early)."
+              + " Fix it with: kafka-configs.sh --alter --entity-type topics --entity-name " + topic
+              + " --add-config message.timestamp.type=LogAppendTime");
+    }
     return Long.parseLong(value(config, TopicConfig.DELETE_RETENTION_MS_CONFIG, "86400000"));
   }
 

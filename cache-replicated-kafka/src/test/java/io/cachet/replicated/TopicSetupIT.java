@@ -149,9 +149,28 @@ final class TopicSetupIT {
   }
 
   @Test
+  void create_existingTopicWithWritersTimestamps_throwsIllegalStateAndWritesNothing() throws Exception {
+    String topic = newTopicName();
+    createTopic(topic, 1, Map.of("cleanup.policy", "compact", "min.compaction.lag.ms", "3600000",
+        "message.timestamp.type", "CreateTime"));
+    CacheManager manager = newManager();
+
+    Throwable thrown = catchThrowable(() -> manager.create(config(topic, "a", ReplicationOptions.builder())));
+
+    assertThat(thrown)
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("'" + topic + "'")
+        .hasMessageContaining("message.timestamp.type=CreateTime")
+        .hasMessageContaining("--add-config message.timestamp.type=LogAppendTime");
+    assertThat(manager.cacheNames()).isEmpty();
+    assertThat(endOffsets(topic, 1)).containsOnly(0L);
+  }
+
+  @Test
   void create_existingTopicWithOtherPartitionCount_usesItsPartitionsOnEveryNode() throws Exception {
     String topic = newTopicName();
-    createTopic(topic, 3, Map.of("cleanup.policy", "compact", "min.compaction.lag.ms", "3600000"));
+    createTopic(topic, 3, Map.of("cleanup.policy", "compact", "min.compaction.lag.ms", "3600000",
+        "message.timestamp.type", "LogAppendTime"));
     Cache<String, String> a = newManager().create(config(topic, "a", ReplicationOptions.builder().partitions(1)));
     Cache<String, String> b = newManager().create(config(topic, "b", ReplicationOptions.builder().partitions(5)));
     Map<String, String> written = new HashMap<>();
