@@ -214,15 +214,9 @@ final class RedisTransport {
       return; // the bound fails (or failed) the reply
     }
     try {
-      CompletionStage<R> stage = command.get();
-      // A command Redisson has not written yet (waiting for a connection) is dropped once the
-      // caller was failed, so it cannot land after the caller's next write of the key.
-      reply.whenComplete((r, e) -> {
-        if (e != null) {
-          stage.toCompletableFuture().cancel(false);
-        }
-      });
-      stage.whenComplete((r, e) -> {
+      // Not cancelled when the caller is failed first: the stage may be a write's dependent stage,
+      // whose late completion must still invalidate the near copy (RedisCache.write).
+      command.get().whenComplete((r, e) -> {
         if (e == null) {
           reply.complete(r);
         } else if (resends < MAX_RESENDS
