@@ -88,7 +88,10 @@ public final class CachetCacheManager implements CacheManager {
    * while), by name, each with a future completed once it has: creating a cache of that name waits
    * for it, since its backing cache holds the name until then. Guarded by {@code caches}.
    */
-  private final Map<String, CompletableFuture<Void>> closing = new HashMap<>();
+  private final Map<String, Closing> closing = new HashMap<>();
+
+  /** A cache shutting down, by the thread that shuts it down. */
+  private record Closing(Thread thread, CompletableFuture<Void> done) {}
   private final Map<String, CachetConfiguration<Object, Object>> declared; // guarded by caches
   private final CacheDefaults defaults;
   private volatile boolean closed;
@@ -195,13 +198,17 @@ public final class CachetCacheManager implements CacheManager {
     requireNonNull(configuration, "configuration");
     CachetConfiguration<K, V> requested = CachetConfiguration.copyOf(configuration);
     while (true) {
-      CompletableFuture<Void> shutDown;
+      Closing shutDown;
       synchronized (caches) {
         checkOpen();
         if (caches.containsKey(cacheName)) {
           throw new CacheException("a cache named '" + cacheName + "' already exists in " + uri);
         }
         shutDown = closing.get(cacheName);
+        if (shutDown != null && shutDown.thread() == Thread.currentThread()) {
+          // Called from a loader, writer or listener the shutdown is closing: waiting would never end.
+          throw new CacheException("cache '" + cacheName + "' in " + uri + " is still closing on this thread");
+        }
         if (shutDown == null) {
           CachetConfiguration<Object, Object> declaration = declared.get(cacheName);
           boolean cachet = configuration instanceof CachetConfiguration;
@@ -211,7 +218,7 @@ public final class CachetCacheManager implements CacheManager {
           return build(cacheName, merged, backendChosen);
         }
       }
-      shutDown.join(); // a cache of this name is still shutting down; never fails (see retire)
+      shutDown.done().join(); // a cache of this name is still shutting down; never fails (see retire)
     }
   }
 
@@ -383,7 +390,7 @@ public final class CachetCacheManager implements CacheManager {
    */
   void retire(CachetCache<?, ?> cache, boolean destroy) {
     String name = cache.getName();
-    CompletableFuture<Void> done = new CompletableFuture<>();
+    Closing done = new Closing(Thread.currentThread(), new CompletableFuture<>());
     boolean mine;
     synchronized (caches) {
       mine = caches.remove(name, cache);
@@ -398,7 +405,7 @@ public final class CachetCacheManager implements CacheManager {
         synchronized (caches) {
           closing.remove(name, done);
         }
-        done.complete(null);
+        done.done().complete(null);
       }
     }
   }
@@ -407,6 +414,7 @@ public final class CachetCacheManager implements CacheManager {
   @Override
   public void close() {
     List<CachetCache<?, ?>> open;
+    List<CompletableFuture<Void>> stillClosing = new ArrayList<>();
     synchronized (caches) {
       if (closed) {
         return;
@@ -415,6 +423,11 @@ public final class CachetCacheManager implements CacheManager {
       open = new ArrayList<>(caches.values());
       caches.clear();
       declared.clear();
+      for (Closing other : closing.values()) {
+        if (other.thread() != Thread.currentThread()) {
+          stillClosing.add(other.done());
+        }
+      }
     }
     for (CachetCache<?, ?> cache : open) {
       try {
@@ -423,6 +436,9 @@ public final class CachetCacheManager implements CacheManager {
         log.warn("Closing cache '{}' failed", cache.getName(), e);
       }
     }
+    // Caches closed or destroyed on other threads finish first (a destroy clearing its backend),
+    // before the Cachet manager closes their backing caches under them.
+    stillClosing.forEach(CompletableFuture::join);
     try {
       cachet.close();
     } catch (RuntimeException e) {

@@ -846,6 +846,22 @@ final class CachetCacheTest {
   }
 
   @Test
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  void close_aListenerCreatingACacheOfTheSameNameInItsClose_isRefused_notLeftWaitingForItself() {
+    RecreatingOnClose listener = new RecreatingOnClose();
+    listener.manager = manager;
+    Cache<String, String> cache =
+        manager.createCache(
+            "c",
+            config(String.class, String.class)
+                .addCacheEntryListenerConfiguration(new MutableCacheEntryListenerConfiguration(
+                    FactoryBuilder.factoryOf(listener), null, false, true)));
+
+    assertThat(java.util.concurrent.CompletableFuture.runAsync(cache::close)).succeedsWithin(Duration.ofSeconds(10));
+    assertThat(listener.thrown).isInstanceOf(javax.cache.CacheException.class).hasMessageContaining("still closing");
+  }
+
+  @Test
   void put_slowWriter_deadlineCountsFromTheEndOfTheWrite() {
     Cache<String, String> cache =
         manager.createCache(
@@ -969,6 +985,27 @@ final class CachetCacheTest {
   record Seen(EventType type, Object key, Object value, Object oldValue) {}
 
   /** Records every event it gets, in order. */
+  /** A listener whose close() creates a cache of its own cache's name, and keeps what that threw. */
+  static final class RecreatingOnClose implements CacheEntryCreatedListener<Object, Object>, java.io.Closeable,
+      Serializable {
+    private static final long serialVersionUID = 1L;
+    transient CacheManager manager;
+    volatile Throwable thrown;
+
+    @Override
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    public void onCreated(Iterable events) {}
+
+    @Override
+    public void close() {
+      try {
+        manager.createCache("c", new MutableConfiguration<String, String>());
+      } catch (RuntimeException e) {
+        thrown = e;
+      }
+    }
+  }
+
   /** A listener that counts the events it gets after it was closed. */
   static final class CountingAfterClose implements CacheEntryCreatedListener<Object, Object>, java.io.Closeable,
       Serializable {

@@ -48,6 +48,8 @@ final class Fetcher {
    */
   static final long PARTITION_CHECK_NANOS = TimeUnit.SECONDS.toNanos(1);
   private static final long TOPIC_CHECK_RETRY_MS = 500;
+  /** How far apart two admin checks must both find the partition count changed before the replica stops. */
+  static final long PARTITION_CONFIRM_NANOS = TimeUnit.SECONDS.toNanos(5);
 
   /**
    * How long closing the consumer waits. Its close sends each broker a request that ends the
@@ -87,6 +89,8 @@ final class Fetcher {
   /** Batches polled, waiting to be applied. */
   private final BlockingQueue<Fetched> fetched = new ArrayBlockingQueue<>(4);
   private volatile @Nullable Thread thread;
+  /** When an admin check first confirmed a changed partition count ({@code System.nanoTime}); 0: not. Fetch thread only. */
+  private long unfitSince;
 
   /**
    * @param closed set once by the cache's {@code close()}
@@ -238,14 +242,25 @@ final class Fetcher {
   /**
    * Confirms on the admin client a partition count that the consumer's metadata reports different
    * (metadata from a lagging broker may list fewer partitions for a while): true, having failed the
-   * replica, when the topic check fails; false when it passes or cannot tell now (checked again in
-   * a second).
+   * replica, when the topic check has failed twice, {@link #PARTITION_CONFIRM_NANOS} apart; false
+   * otherwise (checked again in a second).
    */
   private boolean partitionCountChanged() {
     try {
       topicCheck.run();
+      unfitSince = 0;
       return false;
     } catch (IllegalStateException unfit) {
+      // The admin client asks one broker too, which may lag as well: the replica stops only when a
+      // second check, at least PARTITION_CONFIRM_NANOS after the first, still finds it so.
+      long now = System.nanoTime();
+      if (unfitSince == 0) {
+        unfitSince = now;
+        return false;
+      }
+      if (now - unfitSince < PARTITION_CONFIRM_NANOS) {
+        return false;
+      }
       fail.accept(unfit);
       return true;
     } catch (CacheException notNow) {
