@@ -15,7 +15,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Function;
@@ -29,7 +28,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The entries of one {@link CachetCache} in its backing Cachet cache, and every change to them as
- * one step per key: the key locks, the index of the keys held, expiry on touch, events published
+ * one step per key: the key locks, the index of the keys held ({@link KeyIndex}), expiry on touch, events published
  * under the lock, and the backend's own removals. {@link CachetCache} builds the JCache operations
  * from these steps; its class comment has the design.
  *
@@ -40,15 +39,6 @@ final class Entries<K, V> {
 
   private static final Logger log = LoggerFactory.getLogger(CachetCache.class);
 
-  /**
-   * What {@link #index} maps a key without deadline to when the backend's holders are not kept; a
-   * key with one maps to the {@code Long} time (epoch ms) past which the backend has dropped it
-   * (its deadline plus {@link CachetCache#BACKEND_GRACE}).
-   */
-  private static final Object PRESENT = Boolean.TRUE;
-  /** Index size below which the keys a silent backend dropped are not looked for. */
-  static final int SWEEP_FLOOR = 1024;
-
   private final CachetCache<K, V> cache;
   private final String name;
   private final InstantSource clock;
@@ -58,12 +48,10 @@ final class Entries<K, V> {
   private final EventDispatcher<K, V> dispatcher;
   private final Integration<K, V> integration;
   private final KeyLocks locks = new KeyLocks();
-  private final ConcurrentHashMap<Object, Object> index = new ConcurrentHashMap<>();
   private final io.cachet.Cache<Object, Expirable> store;
   private final boolean backendTtl;
   private final boolean keepsHolders;
-  /** Index size at which the next sweep runs: twice the size after the last one, at least {@link #SWEEP_FLOOR}. */
-  private final java.util.concurrent.atomic.AtomicInteger nextSweep = new java.util.concurrent.atomic.AtomicInteger(SWEEP_FLOOR);
+  private final KeyIndex index;
 
   /**
    * @param notices runs the handling of the backend's removal notices; never runs tasks inline
@@ -92,6 +80,7 @@ final class Entries<K, V> {
       this.backendTtl = config.perEntryTtl();
       // The local backend keeps the holders in this JVM and reports every removal.
       this.keepsHolders = config.backend().equals("local");
+      this.index = new KeyIndex(keepsHolders, backendTtl);
     } catch (RuntimeException | Error e) {
       try {
         store.close(); // the caller never gets it, so it is closed here
@@ -433,38 +422,7 @@ final class Entries<K, V> {
     } catch (io.cachet.CacheException e) {
       throw backendFailure("write an entry", e);
     }
-    if (keepsHolders) {
-      index.put(storedKey, entry);
-      return;
-    }
-    index.put(storedKey, backendTtl && !entry.isEternal()
-        ? Long.valueOf(entry.expireAtMillis() + CachetCache.BACKEND_GRACE.toMillis())
-        : PRESENT);
-    int size = index.size();
-    int threshold = nextSweep.get();
-    if (size >= threshold && nextSweep.compareAndSet(threshold, Integer.MAX_VALUE)) {
-      sweep(now);
-    }
-  }
-
-  /**
-   * Drops from the index the keys a backend that never reports removals (Redis) has dropped by
-   * now: their time to live there, the deadline plus the grace, has passed. Without this, writing
-   * keys once (session ids) would grow the index by a key each, for good. Amortized: runs when the
-   * index has doubled since the last sweep. A key written again meanwhile maps to a new value and
-   * is kept ({@code remove(key, value)}). A touch after its deadline plus grace would have found
-   * nothing to report either, so no event is lost.
-   */
-  private void sweep(long now) {
-    try {
-      for (Map.Entry<Object, Object> e : index.entrySet()) {
-        if (e.getValue() instanceof Long droppedBy && droppedBy <= now) {
-          index.remove(e.getKey(), droppedBy);
-        }
-      }
-    } finally {
-      nextSweep.set(Math.max(SWEEP_FLOOR, 2 * index.size()));
-    }
+    index.stored(storedKey, entry, now);
   }
 
   private @Nullable Expirable storeGet(Object key) {
@@ -495,12 +453,12 @@ final class Entries<K, V> {
 
   /** A weakly consistent iterator over the keys the backing cache is believed to hold. */
   Iterator<Object> keys() {
-    return index.keySet().iterator();
+    return index.keys();
   }
 
   /** A snapshot of the keys the backing cache is believed to hold. */
   List<Object> keySnapshot() {
-    return new ArrayList<>(index.keySet());
+    return index.snapshot();
   }
 
   /** Returns the number of keys whose lock is held or awaited; for tests. */
@@ -513,7 +471,7 @@ final class Entries<K, V> {
    * remote backend then clears the backing cache as a whole.
    */
   void clear() {
-    for (Object key : List.copyOf(index.keySet())) {
+    for (Object key : index.snapshot()) {
       KeyLocks.Handle lock = locks.lock(key);
       try {
         storeRemove(key);
@@ -580,7 +538,7 @@ final class Entries<K, V> {
       KeyLocks.Handle lock = locks.lock(key);
       try {
         Object indexed = index.get(key);
-        boolean current = indexed == entry || (indexed != null && !(indexed instanceof Expirable) && storeGet(key) == null);
+        boolean current = indexed == entry || (KeyIndex.isMarker(indexed) && storeGet(key) == null);
         if (!cache.isClosed() && current) {
           index.remove(key);
           statistics.recordEvictions(1);

@@ -83,7 +83,7 @@ final class CachetCacheBackendTest {
     Cache<String, String> cache = manager.createCache("c", config()
         .setExpiryPolicyFactory(CreatedExpiryPolicy.factoryOf(javax.cache.expiry.Duration.ONE_MINUTE)));
     CachetCache<?, ?> cachet = cache.unwrap(CachetCache.class);
-    int once = 3 * Entries.SWEEP_FLOOR;
+    int once = 3 * KeyIndex.SWEEP_FLOOR;
     for (int i = 0; i < once; i++) {
       cache.put("session-" + i, "v");
     }
@@ -92,7 +92,7 @@ final class CachetCacheBackendTest {
       backend(cache).forget("session-" + i); // what Redis has done by now
     }
     cache.put("eternal-elsewhere", "v"); // expires a minute from now
-    for (int i = 0; cachet.indexedKeys().size() > Entries.SWEEP_FLOOR && i < 4 * once; i++) {
+    for (int i = 0; cachet.indexedKeys().size() > KeyIndex.SWEEP_FLOOR && i < 4 * once; i++) {
       cache.put("later-" + i, "v");
     }
     assertThat(cachet.indexedKeys()).as("keys the backend dropped").noneMatch(k -> ((String) k).startsWith("session-"))
