@@ -98,7 +98,7 @@ final class Applier<K, V> {
   Applier(String name, ReplicationOptions options, Codec<V> valueCodec, InstantSource clock,
       KafkaConsumer<Object, Object> consumer, List<TopicPartition> partitions, SnapshotStore<K, V> snapshots,
       Writer<K, V> writer, ReadBarriers barriers, Housekeeping<K, V> housekeeping, AtomicBoolean closed,
-      Runnable topicCheck) {
+      Runnable topicCheck, String topicId, java.util.function.Supplier<@Nullable String> topicIdNow) {
     this.name = name;
     this.options = options;
     this.topic = options.topicFor(name);
@@ -113,7 +113,8 @@ final class Applier<K, V> {
     this.housekeeping = housekeeping;
     this.closed = closed;
     this.fetcher = new Fetcher(name, options, consumer, partitions, closed,
-        () -> closed.get() || applierFailure != null, this::fail, topicCheck, this::holdWhileTestAsks);
+        () -> closed.get() || applierFailure != null, this::fail, topicCheck, this::holdWhileTestAsks, topicId,
+        topicIdNow);
     this.applier = new Thread(this::runApplier, "cachet-replica-" + name);
     applier.setDaemon(true);
   }
@@ -230,12 +231,22 @@ final class Applier<K, V> {
     for (int p = 0; p < reached.length; p++) {
       reached[p] = replica.position(p);
     }
-    LOG.error("Cache '{}' (node {}): its positions in topic '{}' are no longer in the log (out of range: {};"
-            + " this replica had reached {}; the log now spans {} to {}): the topic was deleted and recreated,"
-            + " or its log was truncated (an unclean leader election, deleted records). The replica may hold"
-            + " values the log no longer has: it is emptied and rebuilt from the start of the log, and is not ready"
-            + " until it has caught up (rebuild {})", name, options.nodeId(), topic, rebuild.outOfRange(),
-        Arrays.toString(reached), Arrays.toString(rebuild.starts()), Arrays.toString(rebuild.ends()), rebuilds.sum());
+    if (rebuild.newTopicId() != null) {
+      LOG.error("Cache '{}' (node {}): topic '{}' was deleted and recreated (its id is now {}; this replica had"
+              + " reached {}; the new log spans {} to {}). The replica may hold values the new log does not have:"
+              + " it is emptied and rebuilt from the start of the log, and is not ready until it has caught up"
+              + " (rebuild {})", name, options.nodeId(), topic, rebuild.newTopicId(), Arrays.toString(reached),
+          Arrays.toString(rebuild.starts()), Arrays.toString(rebuild.ends()), rebuilds.sum());
+      snapshots.topicId(rebuild.newTopicId());
+    } else {
+      LOG.error("Cache '{}' (node {}): its positions in topic '{}' are no longer in the log (out of range: {};"
+              + " this replica had reached {}; the log now spans {} to {}): the topic was deleted and recreated,"
+              + " or its log was truncated (an unclean leader election, deleted records). The replica may hold"
+              + " values the log no longer has: it is emptied and rebuilt from the start of the log, and is not"
+              + " ready until it has caught up (rebuild {})", name, options.nodeId(), topic, rebuild.outOfRange(),
+          Arrays.toString(reached), Arrays.toString(rebuild.starts()), Arrays.toString(rebuild.ends()),
+          rebuilds.sum());
+    }
     replica.reset();
     replayed.reset();
     startReplay(rebuild.starts(), rebuild.ends());

@@ -10,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
@@ -50,6 +51,12 @@ final class Fetcher {
   private static final long TOPIC_CHECK_RETRY_MS = 500;
   /** How far apart two admin checks must both find the partition count changed before the replica stops. */
   static final long PARTITION_CONFIRM_NANOS = TimeUnit.SECONDS.toNanos(5);
+  /**
+   * How often the fetch thread compares the topic's id with the one it reads: a topic deleted and
+   * recreated, whose new log grew past this node's positions before it fetched (a stopped node),
+   * never leaves the positions out of range, and would otherwise be read on top of the old state.
+   */
+  static final long TOPIC_ID_CHECK_NANOS = TimeUnit.SECONDS.toNanos(2);
 
   /**
    * How long closing the consumer waits. Its close sends each broker a request that ends the
@@ -71,7 +78,7 @@ final class Fetcher {
   record Fetched(ConsumerRecords<Object, Object> records, long[] positions, long lag, @Nullable Rebuild rebuild) {}
 
   /** The positions that were out of range, and the log's bounds when the consumer went back to its start. */
-  record Rebuild(Map<TopicPartition, Long> outOfRange, long[] starts, long[] ends) {}
+  record Rebuild(Map<TopicPartition, Long> outOfRange, long[] starts, long[] ends, @Nullable String newTopicId) {}
 
   /** Put in the queue by {@link #wake} so the apply thread stops now, not after its poll timeout. */
   static final Fetched STOP = new Fetched(ConsumerRecords.empty(), new long[0], 0, null);
@@ -91,6 +98,10 @@ final class Fetcher {
   private volatile @Nullable Thread thread;
   /** When an admin check first confirmed a changed partition count ({@code System.nanoTime}); 0: not. Fetch thread only. */
   private long unfitSince;
+  /** Reads the topic's id now (null: no such topic now); throws a {@link CacheException} when Kafka cannot tell. */
+  private final Supplier<@Nullable String> topicIdNow;
+  /** The id of the topic this replica reads. Fetch thread only. */
+  private String topicId;
 
   /**
    * @param closed set once by the cache's {@code close()}
@@ -102,7 +113,7 @@ final class Fetcher {
    */
   Fetcher(String name, ReplicationOptions options, KafkaConsumer<Object, Object> consumer,
       List<TopicPartition> partitions, AtomicBoolean closed, BooleanSupplier stopped, Consumer<Throwable> fail,
-      Runnable topicCheck, Runnable holdWhileTestAsks) {
+      Runnable topicCheck, Runnable holdWhileTestAsks, String topicId, Supplier<@Nullable String> topicIdNow) {
     this.name = name;
     this.options = options;
     this.topic = options.topicFor(name);
@@ -113,6 +124,8 @@ final class Fetcher {
     this.fail = fail;
     this.topicCheck = topicCheck;
     this.holdWhileTestAsks = holdWhileTestAsks;
+    this.topicId = topicId;
+    this.topicIdNow = topicIdNow;
   }
 
   /** Starts the fetch thread, which owns the consumer from here on ({@code Thread.start} hands it over). */
@@ -153,8 +166,22 @@ final class Fetcher {
   private void run() {
     try {
       long nextPartitionCheck = System.nanoTime();
+      long nextTopicIdCheck = System.nanoTime() + TOPIC_ID_CHECK_NANOS;
       while (!stopped.getAsBoolean()) {
         holdWhileTestAsks.run();
+        if (System.nanoTime() - nextTopicIdCheck >= 0) {
+          nextTopicIdCheck = System.nanoTime() + TOPIC_ID_CHECK_NANOS;
+          String now = currentTopicId();
+          if (now != null && !now.equals(topicId)) {
+            // Recreated: the positions may still lie inside the new log, so no out-of-range error
+            // would ever say so. Rebuild from the new log, once it is known to suit the node.
+            if (!topicStillFits() || !rebuildFromStart(Map.of(), now)) {
+              return;
+            }
+            topicId = now;
+            continue;
+          }
+        }
         if (System.nanoTime() - nextPartitionCheck >= 0) {
           nextPartitionCheck = System.nanoTime() + PARTITION_CHECK_NANOS;
           int count = knownPartitionCount();
@@ -180,11 +207,7 @@ final class Fetcher {
           if (!topicStillFits()) {
             return;
           }
-          consumer.seekToBeginning(partitions);
-          long[] starts = offsets(false);
-          long[] ends = offsets(true);
-          if (starts == null || ends == null || !enqueue(new Fetched(ConsumerRecords.empty(), new long[0], 0,
-              new Rebuild(Map.copyOf(e.offsetOutOfRangePartitions()), starts, ends)))) {
+          if (!rebuildFromStart(Map.copyOf(e.offsetOutOfRangePartitions()), null)) {
             return;
           }
           continue;
@@ -210,6 +233,28 @@ final class Fetcher {
       }
     } finally {
       closeConsumer();
+    }
+  }
+
+  /**
+   * Moves the consumer to the start of the log and tells the apply thread to rebuild the replica
+   * from there; false once stopped.
+   */
+  private boolean rebuildFromStart(Map<TopicPartition, Long> outOfRange, @Nullable String newTopicId)
+      throws InterruptedException {
+    consumer.seekToBeginning(partitions);
+    long[] starts = offsets(false);
+    long[] ends = offsets(true);
+    return starts != null && ends != null
+        && enqueue(new Fetched(ConsumerRecords.empty(), new long[0], 0, new Rebuild(outOfRange, starts, ends, newTopicId)));
+  }
+
+  /** The topic's id now; null when unknown (no such topic at the moment, or Kafka cannot tell). */
+  private @Nullable String currentTopicId() {
+    try {
+      return topicIdNow.get();
+    } catch (CacheException e) {
+      return null;
     }
   }
 

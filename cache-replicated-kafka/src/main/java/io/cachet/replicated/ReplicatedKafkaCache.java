@@ -115,7 +115,8 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
     this.housekeeping = new Housekeeping<>(config.name(), options.nodeId(), replica, writer, snapshots,
         options.writeTimeout().toMillis() + Housekeeping.FALLBACK_DELAY_MS);
     this.applier = new Applier<>(config.name(), options, valueCodec, clock, consumer, partitions, snapshots, writer,
-        barriers, housekeeping, closed, () -> TopicSetup.verify(admin, topic, options, partitionCount));
+        barriers, housekeeping, closed, () -> TopicSetup.verify(admin, topic, options, partitionCount),
+        topicInfo.topicId(), () -> TopicSetup.topicId(admin, topic, options));
     this.writes = new CacheWrites<>(config.name(), config.perEntryTtl(), config.maximumSize(),
         config.expireAfterWrite().orElse(null), clock, stats, replica, writer, this::requireWritable);
     this.async = new AsyncView<>(this, writes, config.executor());

@@ -24,7 +24,8 @@ final class SnapshotStore<K, V> {
   private final String name;
   private final ReplicationOptions options;
   private final String topic;
-  private final String topicId;
+  /** The id of the topic the replica reflects; changed by a rebuild after the topic was recreated (apply thread). */
+  private String topicId;
   private final Codec<K> keyCodec;
   private final Codec<V> valueCodec;
   private final InstantSource clock;
@@ -32,6 +33,11 @@ final class SnapshotStore<K, V> {
   private final long[] startPositions;
   // Apply thread only.
   private long nextSnapshot;
+
+  /** Records that the replica now reflects the topic of this id (apply thread, on a rebuild). */
+  void topicId(String id) {
+    topicId = id;
+  }
 
   /** Loads the snapshot, if there is a usable one; otherwise starts from an empty replica at offset 0. */
   SnapshotStore(String name, ReplicationOptions options, TopicSetup.TopicInfo topicInfo, Codec<K> keyCodec,

@@ -18,6 +18,7 @@ import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -106,6 +107,25 @@ final class TopicSetup {
       throw new BackendUnavailableException(
           "Kafka at " + options.bootstrapServers() + " did not answer within " + timeout + " while checking topic '"
               + topic + "'", e);
+    }
+  }
+
+  /**
+   * The topic's id now, as {@link TopicInfo#topicId()} gives it; null when the topic does not
+   * exist at the moment.
+   *
+   * @throws BackendUnavailableException when the brokers cannot be reached in time
+   */
+  static @Nullable String topicId(Admin admin, String topic, ReplicationOptions options) {
+    try {
+      return describe(admin, topic, VERIFY_TIMEOUT).map(d -> String.valueOf(d.topicId())).orElse(null);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new CacheException("interrupted while reading the id of topic '" + topic + "'", e);
+    } catch (TimeoutException e) {
+      throw new BackendUnavailableException(
+          "Kafka at " + options.bootstrapServers() + " did not answer within " + VERIFY_TIMEOUT
+              + " while reading the id of topic '" + topic + "'", e);
     }
   }
 

@@ -64,6 +64,33 @@ final class RebuildIT {
   }
 
   @Test
+  void topicRecreatedAndWrittenPastANodesPositionWhileItWasStopped_replicaRebuiltFromTheNewLog() {
+    String topic = "rebuild-recreated-longer";
+    TestTopics.create(KAFKA.broker(), topic, 1);
+    Cache<String, String> a = node(topic, "a");
+    for (int i = 0; i < 3; i++) {
+      a.put("old-" + i, "v" + i);
+    }
+    ReplicatedKafkaCache<?, ?> stopped = a.unwrap(ReplicatedKafkaCache.class);
+    stopped.holdForTest(true); // as a stopped process: it fetches nothing meanwhile
+    try {
+      TestTopics.delete(KAFKA.broker(), topic);
+      TestTopics.create(KAFKA.broker(), topic, 1);
+      Cache<String, String> b = node(topic, "b");
+      for (int i = 0; i < 10; i++) {
+        b.put("new-" + i, "n" + i); // the new log passes a's position (3)
+      }
+    } finally {
+      stopped.holdForTest(false);
+    }
+    // The positions stay inside the new log, so only the topic id tells (checked every 2 s).
+    await().atMost(Duration.ofSeconds(60)).ignoreExceptions()
+        .until(() -> TopicLog.metric(a, "cache.replication.rebuilds") == 1 && "n9".equals(a.get("new-9")));
+    assertThat(a.get("old-0")).as("a key only the old log had").isNull();
+    assertThat(a.get("new-0")).as("a key of the new log below a's old position").isEqualTo("n0");
+  }
+
+  @Test
   void topicDeletedThenAutoCreatedByAWrite_nodeStopsNamingTheTopicsPolicy() {
     String topic = "rebuild-auto-created";
     TestTopics.create(KAFKA.broker(), topic, 1);
