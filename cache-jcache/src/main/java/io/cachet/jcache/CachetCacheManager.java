@@ -387,6 +387,10 @@ public final class CachetCacheManager implements CacheManager {
   /**
    * Forgets {@code cache} and shuts it down (clearing its backend when {@code destroy}); a cache of
    * its name created meanwhile waits until it has. Only the first caller for a cache shuts it down.
+   *
+   * <p>So a {@link #destroyCache} racing the cache's own {@code close()} that loses clears nothing:
+   * it takes effect after the close, as a destroy of a name no longer managed, which is a no-op
+   * (as a destroy after a close is), and the data stays as the close leaves it.
    */
   void retire(CachetCache<?, ?> cache, boolean destroy) {
     String name = cache.getName();
