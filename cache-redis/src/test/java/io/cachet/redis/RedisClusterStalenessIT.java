@@ -49,6 +49,17 @@ final class RedisClusterStalenessIT {
     return redisCache;
   }
 
+  /** The harness's keys ({@code "k0"} to {@code "k15"}) whose slots {@code primary} serves. */
+  private Set<String> keysOn(RedisCluster cluster, RedisServer primary) {
+    Set<String> keys = new java.util.HashSet<>();
+    for (int k = 0; k < StalenessHarness.KEYS; k++) {
+      if (cluster.primaryFor(prefix + "k" + k) == primary) {
+        keys.add("k" + k);
+      }
+    }
+    return keys;
+  }
+
   private static Set<String> primaries(RedisCluster cluster) {
     return cluster.primaries().stream().map(RedisServer::address).collect(Collectors.toSet());
   }
@@ -56,21 +67,27 @@ final class RedisClusterStalenessIT {
   @Test
   void primaryKilledAndFailedOver_noStaleRead() throws Exception {
     RedisCluster cluster = CLUSTER.cluster();
+    TopologyWrites writes = new TopologyWrites(cluster::primaryFor);
     try (CacheManager manager = CacheManager.create();
-        StalenessHarness harness = new StalenessHarness(prefix, new TopologyWrites(cluster::primaryFor))) {
+        StalenessHarness harness = new StalenessHarness(prefix, writes)) {
+      harness.phase("before the failover");
       RedisCache<?, ?> cache = start(manager, harness);
       assertThat(cache.hubForTest().trackedForTest()).isEqualTo(primaries(cluster));
       harness.runFor(Duration.ofMillis(1500));
 
       RedisServer victim = cluster.primaryFor(prefix + "k0");
+      Set<String> victimKeys = keysOn(cluster, victim);
       victim.kill();
       cluster.awaitHealthy();
       log.info("{} killed and failed over", victim.address());
       await().atMost(Duration.ofSeconds(30))
           .until(() -> cache.hubForTest().trackedForTest().equals(primaries(cluster)) && cache.isCoherent());
+      writes.acceptUnreplicated(); // the promoted replica has none of its own until the victim is back
+      harness.phase("after the failover, the victim's keys", victimKeys::contains);
       harness.runFor(Duration.ofMillis(1500));
       victim.start();
       cluster.awaitHealthy();
+      harness.phase("the victim back as a replica, its keys", victimKeys::contains);
       harness.runFor(Duration.ofMillis(1500));
       harness.stopAndVerify();
     }
@@ -166,6 +183,7 @@ final class RedisClusterStalenessIT {
     RedisCluster cluster = CLUSTER.cluster();
     try (CacheManager manager = CacheManager.create();
         StalenessHarness harness = new StalenessHarness(prefix, new TopologyWrites(cluster::primaryFor))) {
+      harness.phase("before the migration");
       start(manager, harness);
       harness.runFor(Duration.ofMillis(1500));
 
@@ -175,6 +193,7 @@ final class RedisClusterStalenessIT {
       cluster.migrateSlot(slot, target);
       log.info("slot {} moved from {} to {}", slot, source.address(), target.address());
       assertThat(cluster.primaryFor(prefix + "k3")).isSameAs(target);
+      harness.phase("after the migration, the migrated key", "k3"::equals);
       harness.runFor(Duration.ofMillis(2500));
       harness.stopAndVerify();
     }

@@ -33,14 +33,16 @@ final class RedisSentinelStalenessIT {
   void primaryKilledAndReplicaPromoted_noStaleRead() throws Exception {
     RedisSentinel sentinel = SENTINEL.sentinel();
     String prefix = "stale-" + UUID.randomUUID() + ":";
+    TopologyWrites writes = new TopologyWrites(key -> sentinel.primary());
     try (CacheManager manager = CacheManager.create();
-        StalenessHarness harness = new StalenessHarness(prefix, new TopologyWrites(key -> sentinel.primary()), Duration.ofMillis(1))) {
+        StalenessHarness harness = new StalenessHarness(prefix, writes, Duration.ofMillis(1))) {
       Cache<String, String> cache = manager.create(CacheConfig.builder("staleness").backend("redis").maximumSize(1_000)
           .backendOptions(RedisOptions.builder().address(sentinel.uri()).keyPrefix(prefix)
               .commandTimeout(Duration.ofMillis(500)).build())
           .build());
       RedisCache<?, ?> redisCache = cache.unwrap(RedisCache.class);
       await().atMost(Duration.ofSeconds(30)).until(redisCache::isCoherent);
+      harness.phase("before the failover");
       harness.start(cache);
       harness.runFor(Duration.ofMillis(1500));
 
@@ -50,9 +52,12 @@ final class RedisSentinelStalenessIT {
       log.info("{} killed, {} promoted", old.address(), promoted.address());
       await().atMost(Duration.ofSeconds(30)).until(() -> redisCache.hubForTest().trackedForTest().contains(promoted.address())
           && redisCache.isCoherent());
+      writes.acceptUnreplicated(); // the promoted primary has no replica until the old one is back
+      harness.phase("after the failover");
       harness.runFor(Duration.ofMillis(1500));
       old.start();
       sentinel.awaitReady();
+      harness.phase("the old primary back as a replica");
       harness.runFor(Duration.ofMillis(1500));
       harness.stopAndVerify();
       // The old primary, back as a replica, may be tracked for a while if Redisson reconnected to

@@ -65,6 +65,7 @@ final class RedisStalenessIT {
                           .commandTimeout(Duration.ofMillis(500))
                           .build())
                   .build());
+      harness.phase("before any fault");
       harness.start(cache);
       harness.runFor(Duration.ofMillis(1500));
       // Quiet the writer so nothing heals what the kill breaks, kill the cache's connections,
@@ -75,18 +76,21 @@ final class RedisStalenessIT {
       try (RespConnection chaos = RespConnection.open(REDIS.server().host(), REDIS.server().port(), Duration.ofSeconds(1))) {
         chaos.command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes");
         StalenessHarness.Writes direct = (key, value) -> chaos.command("SET", key, value);
+        harness.phase("connections killed");
         for (int k = 0; k < StalenessHarness.KEYS; k++) {
           harness.writeOnce(direct, "k" + k);
         }
       }
       log.info("killed the cache's connections and wrote every key");
       harness.runFor(Duration.ofMillis(300));
+      harness.phase("writer resumed");
       harness.resumeWriter();
       harness.runFor(Duration.ofMillis(1500));
       REDIS.server().stop();
       harness.wiped();
       REDIS.server().start();
       log.info("restarted Redis");
+      harness.phase("after the restart");
       harness.runFor(Duration.ofMillis(2000));
       harness.stopAndVerify();
     }

@@ -71,6 +71,17 @@ final class StalenessHarness implements AutoCloseable {
   private volatile Writes writes;
 
   private final long pauseNanos;
+  /** Phases the test wants exercised, in the order marked. */
+  private final List<Phase> phases = Collections.synchronizedList(new ArrayList<>());
+  /** Writes the writer thread could not get acknowledged (Redis down, failing over, no replica). */
+  private final java.util.concurrent.atomic.AtomicLong failedWrites = new java.util.concurrent.atomic.AtomicLong();
+
+  /** Acknowledged writes and reads that must reflect one, counted per phase, at least. */
+  static final int MIN_WRITES_PER_PHASE = 10;
+  static final int MIN_CHECKED_READS_PER_PHASE = 50;
+
+  /** A stretch of the run from {@code startNanos} to the next phase, over the keys {@code keys} accepts. */
+  private record Phase(String name, long startNanos, java.util.function.Predicate<String> keys) {}
 
   StalenessHarness(String prefix, Writes writes) {
     this(prefix, writes, Duration.ofNanos(20_000));
@@ -106,6 +117,22 @@ final class StalenessHarness implements AutoCloseable {
 
   void resumeWriter() {
     pauseWriter.set(false);
+  }
+
+  /**
+   * Starts a phase that must be exercised: from now to the next phase (or the end),
+   * {@link #stopAndVerify()} requires at least {@value #MIN_WRITES_PER_PHASE} acknowledged writes of
+   * the keys {@code keys} accepts ({@code "k0"} to {@code "k15"}) and at least
+   * {@value #MIN_CHECKED_READS_PER_PHASE} reads that had to reflect one of them, so a fault whose
+   * aftermath saw no write or no read fails instead of passing unchecked.
+   */
+  void phase(String name, java.util.function.Predicate<String> keys) {
+    phases.add(new Phase(name, System.nanoTime(), keys));
+  }
+
+  /** {@link #phase(String, java.util.function.Predicate)} over every key. */
+  void phase(String name) {
+    phase(name, key -> true);
   }
 
   /** Records that Redis lost every key now (a restart without persistence). */
@@ -159,6 +186,7 @@ final class StalenessHarness implements AutoCloseable {
         }
       } catch (RuntimeException e) {
         // Redis is restarting or failing over: reconnect after a short pause.
+        failedWrites.incrementAndGet();
         writes.reset();
         LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
       }
@@ -205,6 +233,20 @@ final class StalenessHarness implements AutoCloseable {
     });
     long wipedAt = sorted.values().stream().flatMap(List::stream).filter(e -> e.version() == WIPE)
         .mapToLong(Event::atNanos).findFirst().orElse(Long.MAX_VALUE);
+    List<Phase> marked;
+    synchronized (phases) {
+      marked = new ArrayList<>(phases);
+    }
+    int[] phaseWrites = new int[marked.size()];
+    int[] phaseReads = new int[marked.size()];
+    sorted.forEach((key, events) -> {
+      for (Event e : events) {
+        int p = phaseOf(marked, e.atNanos());
+        if (e.version() != WIPE && p >= 0 && marked.get(p).keys().test(key)) {
+          phaseWrites[p]++;
+        }
+      }
+    });
     List<Read> reads = new ArrayList<>();
     for (int r = 0; r < READERS; r++) {
       for (int i = 0; i < readCounts[r]; i++) {
@@ -229,6 +271,10 @@ final class StalenessHarness implements AutoCloseable {
             violations.add(read + " returned a value from before the restart");
           }
         } else {
+          int p = phaseOf(marked, e.atNanos());
+          if (p >= 0 && marked.get(p).keys().test(read.key())) {
+            phaseReads[p]++;
+          }
           // The write may have been lost only if the restart came after it and before the read
           // answered: a read that started while the server was stopping can be served by the
           // restarted, empty one.
@@ -241,14 +287,35 @@ final class StalenessHarness implements AutoCloseable {
       }
       maxStalenessNanos = Math.max(maxStalenessNanos, staleness(read, events));
     }
-    log.info("{} reads, {} writes; largest staleness observed: {} ms; violations: {}",
-        reads.size(), history.values().stream().mapToInt(List::size).sum(),
+    log.info("{} reads, {} writes ({} not acknowledged); largest staleness observed: {} ms; violations: {}",
+        reads.size(), history.values().stream().mapToInt(List::size).sum(), failedWrites.get(),
         TimeUnit.NANOSECONDS.toMillis(maxStalenessNanos), violations.size());
+    for (int p = 0; p < marked.size(); p++) {
+      log.info("phase '{}': {} acknowledged writes, {} reads that had to reflect one",
+          marked.get(p).name(), phaseWrites[p], phaseReads[p]);
+    }
     assertThat(reads).hasSizeGreaterThan(1_000);
+    for (int p = 0; p < marked.size(); p++) {
+      assertThat(phaseWrites[p]).as("acknowledged writes in phase '%s'", marked.get(p).name())
+          .isGreaterThanOrEqualTo(MIN_WRITES_PER_PHASE);
+      assertThat(phaseReads[p]).as("reads checked against a write of phase '%s'", marked.get(p).name())
+          .isGreaterThanOrEqualTo(MIN_CHECKED_READS_PER_PHASE);
+    }
     for (int r = 0; r < READERS; r++) {
       assertThat(readCounts[r]).as("reader %d read until the end, across the restart", r).isLessThan(MAX_READS);
     }
     assertThat(violations).isEmpty();
+  }
+
+  /** The index of the phase under way at {@code nanos}, or -1 before the first. */
+  private static int phaseOf(List<Phase> phases, long nanos) {
+    int found = -1;
+    for (int p = 0; p < phases.size(); p++) {
+      if (phases.get(p).startNanos() - nanos <= 0) {
+        found = p;
+      }
+    }
+    return found;
   }
 
   /** Index of the last event at or before {@code nanos}, or -1; events are sorted by time. */
