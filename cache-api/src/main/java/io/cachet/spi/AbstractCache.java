@@ -27,7 +27,8 @@ import org.jspecify.annotations.Nullable;
  * <p>A subclass implements the storage operations and two hooks of the load:
  * {@link #getQuietly(Object)} (is there a value now, without counting a hit or a miss) and
  * {@link #storeLoaded(Object, Object)} (store a loaded value unless another writer stored one
- * meanwhile). Thread-safe if the subclass is.
+ * meanwhile). It calls {@link #removing(Object)} at the start of every removal it is asked for, and
+ * {@link #clearing()} at the start of {@code clear()}. Thread-safe if the subclass is.
  *
  * <h2>Single-flight loads</h2>
  *
@@ -206,6 +207,7 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
       }
       stats.recordLoadSuccess(ticker.read() - start);
       V winner = storeLoaded(key, loaded);
+      undoIfRemoved(key, mine, loaded, winner);
       mine.future.complete(winner);
       return winner;
     } catch (Error e) {
@@ -225,6 +227,38 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
       mine.future.completeExceptionally(
           new CacheLoadException("the load of key '" + key + "' into cache '" + name() + "' ended without an outcome", null));
       loads.remove(key, mine);
+    }
+  }
+
+  /**
+   * Removes a value just stored by a load that a removal of its key overtook ({@link #removing}):
+   * the value was read before the removal, so it must not outlive it. The callers of the load still
+   * get it (the load ran before the removal). Checked after the store, and the flag set before the
+   * removal, so either the removal deletes the stored value or this sees the flag.
+   */
+  private void undoIfRemoved(K key, Load<V> load, V loaded, V winner) {
+    if (load.removed && winner == loaded && !isClosed()) {
+      remove(key, loaded);
+    }
+  }
+
+  /**
+   * Tells a load of {@code key} in flight, if any, that the key is being removed, so that the value
+   * it loaded before the removal is not left in the cache after it (a loader that read a database
+   * row before an update whose writer then removed the key). A backend calls this at the start of
+   * every operation that removes a key on request: {@code remove}, and {@code expire} to zero.
+   */
+  protected final void removing(K key) {
+    Load<V> load = loads.get(key);
+    if (load != null) {
+      load.removed = true;
+    }
+  }
+
+  /** {@link #removing} for every load in flight; a backend calls it at the start of {@code clear()}. */
+  protected final void clearing() {
+    for (Load<V> load : loads.values()) {
+      load.removed = true;
     }
   }
 
@@ -367,6 +401,7 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
         V winner = storeLoaded(key, value);
         Load<V> load = mine.get(key);
         if (load != null) {
+          undoIfRemoved(key, load, value, winner);
           found.put(key, winner);
           load.future.complete(winner);
         }
@@ -451,6 +486,8 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
    */
   static final class Load<V> {
     private volatile @Nullable Thread owner;
+    /** Set when the key was removed or the cache cleared while this load ran. */
+    volatile boolean removed;
     final CompletableFuture<@Nullable V> future = new CompletableFuture<>();
 
     Load(@Nullable Thread owner) {

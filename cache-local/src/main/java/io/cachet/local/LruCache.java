@@ -191,6 +191,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   public boolean remove(K key) {
     requireNonNull(key, "key");
     checkOpen();
+    removing(key);
     return removeIf(key, null);
   }
 
@@ -199,6 +200,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     requireNonNull(key, "key");
     requireNonNull(value, "value");
     checkOpen();
+    removing(key);
     return removeIf(key, value);
   }
 
@@ -215,6 +217,9 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     Checks.requireNonNegativeTtl(ttl);
     checkOpen();
     checkPerEntryTtl(); // so an expireAfterAccess cache never gets a per-entry deadline
+    if (ttl.isZero()) {
+      removing(key);
+    }
     Removals<K, V> removals = new Removals<>(this);
     boolean live = store.expire(key, ttl, removals);
     removals.publish();
@@ -224,6 +229,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   @Override
   public void clear() {
     checkOpen();
+    clearing();
     Removals<K, V> removals = new Removals<>(this);
     store.clear(removals);
     removals.publish();

@@ -196,6 +196,7 @@ final class TinyLfuCache<K, V> extends AbstractLocalCache<K, V> {
   public boolean remove(K key) {
     requireNonNull(key, "key");
     checkOpen();
+    removing(key);
     return map.remove(key) != null;
   }
 
@@ -204,6 +205,7 @@ final class TinyLfuCache<K, V> extends AbstractLocalCache<K, V> {
     requireNonNull(key, "key");
     requireNonNull(value, "value");
     checkOpen();
+    removing(key);
     return map.remove(key, value);
   }
 
@@ -213,6 +215,9 @@ final class TinyLfuCache<K, V> extends AbstractLocalCache<K, V> {
     Checks.requireNonNegativeTtl(ttl);
     checkOpen();
     checkPerEntryTtl();
+    if (ttl.isZero()) {
+      removing(key);
+    }
     // One atomic step under the entry's lock: a live entry keeps its value and gets the new time;
     // an absent or expired one stays absent. (Checking first and then setting the time would let
     // the entry expire, or be removed and written again, in between.) Returning the same value
@@ -223,6 +228,7 @@ final class TinyLfuCache<K, V> extends AbstractLocalCache<K, V> {
   @Override
   public void clear() {
     checkOpen();
+    clearing();
     cache.invalidateAll();
   }
 

@@ -413,6 +413,7 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
   CompletableFuture<Boolean> removeAsync(K key) {
     requireNonNull(key, "key");
     checkOpen();
+    removing(key);
     byte[] redisKey = keyspace.redisKey(key);
     return this.<Long>write(key, () -> redis.commands().del(redisKey))
         .thenApply(count -> count != null && count > 0);
@@ -423,6 +424,7 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     requireNonNull(key, "key");
     requireNonNull(value, "value");
     checkOpen();
+    removing(key);
     byte[] redisKey = keyspace.redisKey(key);
     return redis.await(eval(key, redisKey, COMPARE_AND_DELETE, keyspace.encode(key, value)));
   }
@@ -437,6 +439,9 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     Checks.requireNonNegativeTtl(ttl);
     checkOpen();
     checkPerEntryTtl();
+    if (ttl.isZero()) {
+      removing(key);
+    }
     byte[] redisKey = keyspace.redisKey(key);
     long ms = ttl.isZero() ? 0 : RedisKeys.millis(ttl);
     return this.<Boolean>write(key, () -> redis.commands().pexpire(redisKey, ms))
@@ -446,6 +451,7 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
   @Override
   public void clear() {
     checkOpen();
+    clearing();
     try {
       redis.clear(keyspace.pattern());
     } finally {

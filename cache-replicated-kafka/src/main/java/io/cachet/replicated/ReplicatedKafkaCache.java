@@ -262,21 +262,37 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
 
   @Override
   public boolean remove(K key) {
-    return join(writes.remove(key));
+    return join(removeAsync(key));
+  }
+
+  /** Removes {@code key}; the sync and async views' one way in, so a load in flight learns of it. */
+  CompletableFuture<Boolean> removeAsync(K key) {
+    removing(requireNonNull(key, "key"));
+    return writes.remove(key);
   }
 
   @Override
   public boolean remove(K key, V value) {
+    removing(requireNonNull(key, "key"));
     return join(writes.remove(key, value));
   }
 
   @Override
   public boolean expire(K key, Duration ttl) {
-    return join(writes.expire(key, ttl));
+    return join(expireAsync(key, ttl));
+  }
+
+  /** Sets {@code key}'s time to live; the sync and async views' one way in (zero removes it). */
+  CompletableFuture<Boolean> expireAsync(K key, Duration ttl) {
+    if (requireNonNull(ttl, "ttl").isZero()) {
+      removing(requireNonNull(key, "key"));
+    }
+    return writes.expire(key, ttl);
   }
 
   @Override
   public void clear() {
+    clearing();
     bulk(writes.keysToClear().iterator(), writes::clear);
   }
 

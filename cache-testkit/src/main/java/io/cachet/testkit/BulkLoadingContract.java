@@ -27,6 +27,30 @@ import org.junit.jupiter.api.Test;
 interface BulkLoadingContract extends ContractTopic {
 
   @Test
+  default void getAllWithLoader_keyRemovedWhileLoading_itsLoadedValueNotLeftInTheCache() throws Exception {
+    Cache<String, String> cache = contract().newCache();
+    CountDownLatch entered = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    ExecutorService pool = Executors.newSingleThreadExecutor();
+    try {
+      Future<Map<String, String>> load = pool.submit(() -> cache.getAll(List.of("a", "b"), keys -> {
+        entered.countDown();
+        await(release);
+        return Map.of("a", "old a", "b", "old b");
+      }));
+      assertThat(entered.await(30, TimeUnit.SECONDS)).isTrue();
+      cache.remove("a");
+      release.countDown();
+      assertThat(load.get(30, TimeUnit.SECONDS)).containsExactly(Map.entry("a", "old a"), Map.entry("b", "old b"));
+      assertThat(cache.get("a")).as("the value the removal outdated").isNull();
+      assertThat(cache.get("b")).isEqualTo("old b");
+    } finally {
+      release.countDown();
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
   default void getAllWithLoader_loadsTheMissingKeysInOneCallAndStoresThem() {
     Cache<String, String> cache = contract().newCache();
     cache.put("a", "1");

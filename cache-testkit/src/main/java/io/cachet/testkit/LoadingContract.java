@@ -124,6 +124,52 @@ interface LoadingContract extends ContractTopic {
   }
 
   @Test
+  default void getWithLoader_keyRemovedWhileLoading_loadedValueNotLeftInTheCache() throws Exception {
+    Cache<String, String> cache = contract().newCache();
+    assertThat(loadAcross(cache, () -> cache.remove("k"))).isEqualTo("read before the change");
+    assertThat(cache.get("k")).as("the value the removal outdated").isNull();
+  }
+
+  @Test
+  default void getWithLoader_cacheClearedWhileLoading_loadedValueNotLeftInTheCache() throws Exception {
+    Cache<String, String> cache = contract().newCache();
+    assertThat(loadAcross(cache, cache::clear)).isEqualTo("read before the change");
+    assertThat(cache.get("k")).as("the value the clear outdated").isNull();
+  }
+
+  @Test
+  default void getWithLoader_otherKeyRemovedWhileLoading_loadedValueStored() throws Exception {
+    Cache<String, String> cache = contract().newCache();
+    assertThat(loadAcross(cache, () -> cache.remove("other"))).isEqualTo("read before the change");
+    assertThat(cache.get("k")).isEqualTo("read before the change");
+  }
+
+  /**
+   * Runs {@code get("k", loader)} on another thread whose loader returns only after
+   * {@code meanwhile} ran on this one (an application changing its source, then removing the key);
+   * returns what the load returned.
+   */
+  private String loadAcross(Cache<String, String> cache, Runnable meanwhile) throws Exception {
+    CountDownLatch entered = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    ExecutorService pool = Executors.newSingleThreadExecutor();
+    try {
+      Future<String> load = pool.submit(() -> cache.get("k", key -> {
+        entered.countDown();
+        await(release);
+        return "read before the change";
+      }));
+      assertThat(entered.await(30, TimeUnit.SECONDS)).isTrue();
+      meanwhile.run();
+      release.countDown();
+      return load.get(30, TimeUnit.SECONDS);
+    } finally {
+      release.countDown();
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
   default void getWithLoader_waiterInterrupted_failsWithFlagSetWhileTheLoadGoesOn() throws Exception {
     Cache<String, String> cache = contract().newCache();
     CountDownLatch entered = new CountDownLatch(1);
