@@ -86,6 +86,43 @@ final class CacheManagerTest {
     return CacheConfig.builder(name).backend("stub").build();
   }
 
+  /** Throws {@code t}, checked or not, without declaring it, as Kotlin or Lombok's {@code @SneakyThrows} do. */
+  @SuppressWarnings("unchecked")
+  private static <T extends Throwable> RuntimeException sneaky(Throwable t) throws T {
+    throw (T) t;
+  }
+
+  @Test
+  void create_backendThrowsACheckedException_leavesNeitherTheNameNorTheResourceStuck() {
+    CacheBackendProvider failing = new CacheBackendProvider() {
+      @Override
+      public String name() {
+        return "failing";
+      }
+
+      @Override
+      public <K, V> Cache<K, V> create(CacheConfig<K, V> config, BackendContext context) {
+        context.sharedResource("client", AutoCloseable.class, () -> {
+          throw sneaky(new IOException("no route to the server"));
+        });
+        throw new AssertionError("unreachable");
+      }
+    };
+    CacheConfig<String, String> config = CacheConfig.builder("a").backend("failing").build();
+    try (CacheManager manager = CacheManager.builder().provider(failing).build()) {
+      for (int attempt = 0; attempt < 2; attempt++) {
+        // The second attempt runs the factory again: its slot was not left waiting for ever.
+        assertThat(org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(5),
+                () -> org.assertj.core.api.Assertions.catchThrowable(() -> manager.create(config))))
+            .isInstanceOf(IOException.class)
+            .hasMessage("no route to the server");
+        assertThat(org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(5),
+                () -> manager.getCache("a")))
+            .isNull();
+      }
+    }
+  }
+
   @Test
   void create_missingBackend_namesTheModuleToAdd() {
     try (CacheManager manager = CacheManager.create()) {

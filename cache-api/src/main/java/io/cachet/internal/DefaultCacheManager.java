@@ -95,7 +95,7 @@ public final class DefaultCacheManager implements CacheManager {
     Cache<K, V> cache;
     try {
       cache = provider.create(config, new Context());
-    } catch (RuntimeException | Error e) {
+    } catch (Throwable e) { // a checked exception thrown around the compiler too: never a stuck slot
       caches.remove(config.name(), slot);
       slot.completeExceptionally(e);
       throw e;
@@ -291,7 +291,7 @@ public final class DefaultCacheManager implements CacheManager {
       R resource;
       try {
         resource = requireNonNull(factory.get(), "factory returned null");
-      } catch (RuntimeException | Error e) {
+      } catch (Throwable e) { // a checked exception thrown around the compiler too: never a stuck slot
         resources.remove(key, slot);
         slot.completeExceptionally(e);
         throw e;
