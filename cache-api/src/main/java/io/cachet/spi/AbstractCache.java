@@ -393,11 +393,22 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
       toLoad.forEach(key -> mine.get(key).future.completeExceptionally(failure));
       throw failure;
     }
+    for (Map.Entry<? extends K, ? extends V> entry : loaded.entrySet()) {
+      // Checked before anything is stored: a bad map stores nothing and fails every caller alike.
+      String bad = entry.getKey() == null ? "a null key"
+          : entry.getValue() == null ? "a null value for key '" + entry.getKey() + "'" : null;
+      if (bad != null) {
+        stats.recordLoadFailure(ticker.read() - start);
+        CacheLoadException failure = bulkFailure(toLoad, new NullPointerException("the bulk loader returned " + bad));
+        toLoad.forEach(key -> mine.get(key).future.completeExceptionally(failure));
+        throw failure;
+      }
+    }
     stats.recordLoadSuccess(ticker.read() - start);
     try {
       for (Map.Entry<? extends K, ? extends V> entry : loaded.entrySet()) {
-        K key = requireNonNull(entry.getKey(), "the bulk loader returned a null key");
-        V value = requireNonNull(entry.getValue(), "the bulk loader returned a null value for a key");
+        K key = entry.getKey();
+        V value = entry.getValue();
         V winner = storeLoaded(key, value);
         Load<V> load = mine.get(key);
         if (load != null) {

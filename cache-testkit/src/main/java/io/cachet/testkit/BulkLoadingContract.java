@@ -139,6 +139,20 @@ interface BulkLoadingContract extends ContractTopic {
   }
 
   @Test
+  default void getAllWithLoader_loaderReturnsANullValue_failsNamingTheKeyAndStoresNothing() {
+    Cache<String, String> cache = contract().newCache();
+    Map<String, String> loaded = new LinkedHashMap<>();
+    loaded.put("a", "1");
+    loaded.put("b", null); // map.put(key, repository.find(key)) for a row that is gone
+    assertThatThrownBy(() -> cache.getAll(List.of("a", "b"), keys -> loaded))
+        .isInstanceOf(CacheLoadException.class)
+        .hasMessageContaining("null value for key 'b'");
+    assertThat(cache.get("a")).isNull();
+    assertThat(cache.getAll(List.of("a", "b"), keys -> Map.of("a", "2", "b", "3")))
+        .as("nothing left in flight").containsExactly(Map.entry("a", "2"), Map.entry("b", "3"));
+  }
+
+  @Test
   default void getAllWithLoader_nullArguments_rejected() {
     Cache<String, String> cache = contract().newCache();
     assertThatThrownBy(() -> cache.getAll(null, keys -> Map.of())).isInstanceOf(NullPointerException.class).hasMessage("keys");
