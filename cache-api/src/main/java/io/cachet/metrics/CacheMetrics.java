@@ -8,6 +8,7 @@ import io.cachet.spi.BackendMetric;
 import io.cachet.spi.MetricsSource;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.Tags;
@@ -34,6 +35,12 @@ import org.slf4j.LoggerFactory;
  * <p>The binder holds the cache weakly, like every {@link CacheMeterBinder}. A measurement that
  * throws (for example on a closed cache) is logged at WARN once per meter and reported as
  * {@code NaN}; it never breaks a scrape.
+ *
+ * <p>{@link #monitor} replaces the meters of an earlier binding with the same cache name and tags (Micrometer
+ * would otherwise hand back the existing meters, still reading the old cache): a cache closed and
+ * created again under its name, as JCache's {@code destroyCache} and {@code createCache} do, is
+ * measured again. The meters of a closed cache whose name does not come back stay registered,
+ * reporting no value, until the application removes them from the registry.
  */
 public final class CacheMetrics extends CacheMeterBinder<Cache<?, ?>> {
 
@@ -48,15 +55,40 @@ public final class CacheMetrics extends CacheMeterBinder<Cache<?, ?>> {
     this.cacheName = cache.name();
   }
 
-  /** Binds {@code cache}'s metrics to {@code registry} and returns the cache. */
+  /**
+   * Binds {@code cache}'s metrics to {@code registry}, replacing those of an earlier binding with
+   * the same cache name and tags, and returns the cache.
+   */
   public static <K, V, C extends Cache<K, V>> C monitor(MeterRegistry registry, C cache, Iterable<Tag> tags) {
-    new CacheMetrics(cache, tags).bindTo(registry);
+    CacheMetrics metrics = new CacheMetrics(cache, tags);
+    metrics.replaceEarlierBinding(registry);
+    metrics.bindTo(registry);
     return cache;
   }
 
-  /** Binds {@code cache}'s metrics to {@code registry} and returns the cache. */
+  /** {@link #monitor(MeterRegistry, Cache, Iterable)} with tags as key-value pairs. */
   public static <K, V, C extends Cache<K, V>> C monitor(MeterRegistry registry, C cache, String... tags) {
     return monitor(registry, cache, Tags.of(tags));
+  }
+
+  /**
+   * Removes from {@code registry} the meters an earlier binding of a cache with this binder's name
+   * and tags registered, so that {@link #bindTo} registers this cache's instead of being handed
+   * those.
+   */
+  private void replaceEarlierBinding(MeterRegistry registry) {
+    Tags mine = Tags.of(getTagsWithCacheName());
+    for (Meter meter : registry.getMeters()) {
+      Meter.Id id = meter.getId();
+      if (id.getName().startsWith("cache.") && withoutResult(id.getTags()).equals(mine)) {
+        registry.remove(meter);
+      }
+    }
+  }
+
+  /** A meter's tags without the {@code result} tag that splits some cache meters in two. */
+  private static Tags withoutResult(List<Tag> tags) {
+    return Tags.of(tags.stream().filter(tag -> !tag.getKey().equals("result")).toList());
   }
 
   @Override

@@ -40,6 +40,39 @@ final class CacheMetricsTest {
   }
 
   @Test
+  void cacheCreatedAgainUnderItsName_isMeasuredAgain() {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    try (CacheManager manager = CacheManager.create()) {
+      CacheMetrics.monitor(registry, manager.<String, String>create(CacheConfig.builder("orders").build()), "app", "shop")
+          .close();
+      Cache<String, String> again =
+          CacheMetrics.monitor(registry, manager.<String, String>create(CacheConfig.builder("orders").build()), "app", "shop");
+      again.put("k", "v");
+      again.get("k");
+
+      assertThat(registry.get("cache.puts").tag("cache", "orders").functionCounter().count()).isEqualTo(1);
+      assertThat(registry.get("cache.gets").tag("result", "hit").functionCounter().count()).isEqualTo(1);
+      assertThat(registry.get("cache.size").gauge().value()).isEqualTo(1);
+      assertThat(registry.get("cache.load").tag("result", "success").functionCounter().count()).isZero();
+      assertThat(registry.find("cache.gets").meters()).hasSize(2); // hit and miss, once each
+    }
+  }
+
+  @Test
+  void otherCachesAndTags_keepTheirMeters() {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    try (CacheManager manager = CacheManager.create()) {
+      Cache<String, String> orders =
+          CacheMetrics.monitor(registry, manager.<String, String>create(CacheConfig.builder("orders").build()), "app", "shop");
+      CacheMetrics.monitor(registry, manager.<String, String>create(CacheConfig.builder("users").build()), "app", "shop");
+      orders.put("k", "v");
+
+      assertThat(registry.get("cache.puts").tag("cache", "orders").functionCounter().count()).isEqualTo(1);
+      assertThat(registry.find("cache.puts").meters()).hasSize(2);
+    }
+  }
+
+  @Test
   void closedCache_meterReadsAreLoggedOnceAndReportNaN() {
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
     Logger logger = (Logger) LoggerFactory.getLogger(CacheMetrics.class);
