@@ -366,9 +366,17 @@ public final class RedisProcess implements AutoCloseable {
                 socket.getOutputStream().write(encode(List.of("PING")));
                 String reply = readLine(socket.getInputStream());
                 if (reply.equals("+PONG")) {
-                    return;
+                    // Another server on the port (ours then exits with "Address already in use")
+                    // answers PING too: only the process just started is ready.
+                    long answering = processId(socket);
+                    if (answering == started.pid()) {
+                        return;
+                    }
+                    last = new IOException("a Redis of another process (pid " + answering + ") answers on port "
+                            + candidatePort);
+                } else {
+                    last = new IOException("PING answered " + reply); // e.g. -LOADING
                 }
-                last = new IOException("PING answered " + reply); // e.g. -LOADING
             } catch (IOException e) {
                 last = e; // not listening yet
             }
@@ -431,6 +439,23 @@ public final class RedisProcess implements AutoCloseable {
         return frame.toByteArray();
     }
 
+    /** The {@code process_id} the Redis at the other end of {@code socket} reports. */
+    private static long processId(Socket socket) throws IOException {
+        socket.getOutputStream().write(encode(List.of("INFO", "server")));
+        InputStream in = socket.getInputStream();
+        String header = readLine(in);
+        if (!header.startsWith("$")) {
+            throw new IOException("INFO answered " + header);
+        }
+        byte[] body = in.readNBytes(Integer.parseInt(header.substring(1)));
+        for (String line : new String(body, UTF_8).split("\r\n")) {
+            if (line.startsWith("process_id:")) {
+                return Long.parseLong(line.substring("process_id:".length()).strip());
+            }
+        }
+        throw new IOException("INFO server without a process_id");
+    }
+
     /** Reads one reply line without its CRLF. */
     private static String readLine(InputStream in) throws IOException {
         ByteArrayOutputStream line = new ByteArrayOutputStream();
@@ -445,8 +470,8 @@ public final class RedisProcess implements AutoCloseable {
         return line.toString(UTF_8);
     }
 
-    /** Redis could not bind the port it was given. */
-    private static final class PortTakenException extends RuntimeException {
+    /** Redis could not bind the port it was given; thrown as is when the port is fixed (a restart). */
+    private static final class PortTakenException extends IllegalStateException {
         private static final long serialVersionUID = 1L;
 
         PortTakenException(String message) {

@@ -6,8 +6,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Path;
 import java.util.List;
@@ -77,6 +80,47 @@ final class RedisProcessIT {
         assertThatThrownBy(redis::pid).isInstanceOf(IllegalStateException.class);
         redis.start();
         assertThat(redis.pid()).isNotEqualTo(pid);
+    }
+
+    @Test
+    void restartOnAPortAnotherServerTook_failsInsteadOfTakingItsPongForReady() throws Exception {
+        try (RedisProcess own = RedisProcess.create().start()) {
+            int port = own.port();
+            own.stop();
+            try (ServerSocket impostor = new ServerSocket()) {
+                impostor.bind(new InetSocketAddress(own.host(), port));
+                Thread answering = new Thread(() -> answerAsAnotherRedis(impostor), "impostor");
+                answering.setDaemon(true);
+                answering.start();
+
+                assertThatThrownBy(own::start)
+                        .isInstanceOf(IllegalStateException.class)
+                        .hasMessageContaining("Address already in use");
+                assertThat(own.isRunning()).isFalse();
+            }
+        }
+    }
+
+    /** Answers PING with PONG and INFO with another process's id, on every connection, until closed. */
+    private static void answerAsAnotherRedis(ServerSocket server) {
+        while (!server.isClosed()) {
+            try (Socket client = server.accept()) {
+                client.setSoTimeout(2_000);
+                InputStream in = client.getInputStream();
+                OutputStream out = client.getOutputStream();
+                byte[] buffer = new byte[1024];
+                for (int n = in.read(buffer); n > 0; n = in.read(buffer)) {
+                    String command = new String(buffer, 0, n, UTF_8);
+                    if (command.contains("PING")) {
+                        out.write("+PONG\r\n".getBytes(UTF_8));
+                    } else if (command.contains("INFO")) {
+                        out.write("$14\r\nprocess_id:1\r\n\r\n".getBytes(UTF_8));
+                    }
+                }
+            } catch (IOException e) {
+                // The probe hung up, or the socket closed at the end of the test.
+            }
+        }
     }
 
     /** The first line of the reply to {@code GET key}: {@code $<length>} or {@code $-1}. */

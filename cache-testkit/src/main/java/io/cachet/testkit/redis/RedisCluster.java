@@ -2,6 +2,7 @@ package io.cachet.testkit.redis;
 
 import static java.util.Objects.requireNonNull;
 
+import io.cachet.servers.Ports;
 import io.cachet.servers.RedisBinary;
 import io.cachet.servers.RedisProcess;
 import java.io.IOException;
@@ -10,10 +11,8 @@ import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Collectors;
 
 /**
@@ -352,16 +351,19 @@ public final class RedisCluster implements AutoCloseable {
         return lines;
     }
 
-    /** Ports p, free on 127.0.0.1 together with their cluster bus port p + 10000. */
+    /**
+     * Ports p, free on 127.0.0.1 together with their cluster bus port p + 10000, from
+     * {@link Ports}: below the kernel's ephemeral range with their bus ports, so no outgoing
+     * connection (a health probe's, Redisson's, the nodes' gossip) takes a node's port while it
+     * is down for a restart.
+     */
     private static int[] clusterPorts(int count) {
         int[] ports = new int[count];
-        Set<Integer> taken = new HashSet<>();
         for (int i = 0; i < count; i++) {
             for (int attempt = 0; ; attempt++) {
-                int candidate = ThreadLocalRandom.current().nextInt(20_000, 40_000);
-                if (!taken.contains(candidate) && bindable(candidate) && bindable(candidate + BUS_OFFSET)) {
+                int candidate = Ports.free(HOST, 1)[0]; // distinct: one walk of the range per JVM
+                if (bindable(candidate + BUS_OFFSET)) {
                     ports[i] = candidate;
-                    taken.add(candidate);
                     break;
                 }
                 if (attempt > 1000) {

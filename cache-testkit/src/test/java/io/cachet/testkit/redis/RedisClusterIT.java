@@ -30,6 +30,22 @@ final class RedisClusterIT {
     }
 
     @Test
+    @Order(1)
+    void nodesAndTheirBusPorts_lieBelowTheEphemeralRange(RedisCluster cluster) throws Exception {
+        // Outgoing connections take ports from that range: a node's port or bus port among them
+        // could be taken while the node is down, and its restart could not bind it.
+        String range; // read by line: procfs reports a size that stops a whole-file read short
+        try (java.io.BufferedReader reader = java.nio.file.Files.newBufferedReader(
+                java.nio.file.Path.of("/proc/sys/net/ipv4/ip_local_port_range"))) {
+            range = reader.readLine();
+        }
+        int ephemeralLow = Integer.parseInt(range.trim().split("\\s+")[0]);
+        for (RedisServer node : cluster.nodes()) {
+            assertThat(node.port() + 10_000).as(node.address() + "'s bus port").isLessThan(ephemeralLow);
+        }
+    }
+
+    @Test
     @Order(2)
     void primaryFor_servesTheKey_othersRedirect(RedisCluster cluster) {
         RedisServer owner = cluster.primaryFor("greeting");
