@@ -142,9 +142,15 @@ public interface CacheManager extends AutoCloseable {
       return this;
     }
 
-    /** Adds cache declarations ({@code cache.<name>.<option>=value}) to create on build. */
+    /**
+     * Adds cache declarations ({@code cache.<name>.<option>=value}) to create on build, including
+     * those {@code properties} inherits from its defaults.
+     */
     public Builder properties(Properties properties) {
-      this.properties.putAll(java.util.Objects.requireNonNull(properties, "properties"));
+      java.util.Objects.requireNonNull(properties, "properties");
+      for (String key : properties.stringPropertyNames()) {
+        this.properties.setProperty(key, properties.getProperty(key));
+      }
       return this;
     }
 

@@ -221,6 +221,64 @@ final class CacheManagerTest {
   }
 
   @Test
+  void properties_backendValueWithTrailingSpace_takesItsOptions() {
+    Properties p = new Properties();
+    p.setProperty("cache.o.backend", "stub ");
+    p.setProperty("cache.o.stub.address", "127.0.0.1:6379");
+    try (CacheManager manager = CacheManager.builder().provider(new StubProvider()).properties(p).build()) {
+      assertThat(manager.getCache("o").config().backendOptions(StubOptions.class))
+          .contains(new StubOptions(Map.of("address", "127.0.0.1:6379")));
+    }
+  }
+
+  @Test
+  void properties_coreOptionUnderABackend_isRefusedNotReadAsAnotherCache() {
+    Properties p = new Properties();
+    p.setProperty("cache.orders.stub.maximumSize", "5");
+    assertThatThrownBy(() -> CacheManager.builder().provider(new StubProvider()).properties(p).build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("'cache.orders.stub.maximumSize'")
+        .hasMessageContaining("write it as cache.orders.maximumSize");
+  }
+
+  @Test
+  void properties_cacheNameHoldingABackendName_readTheSameWayOnEveryRun() {
+    CacheBackendProvider alpha = new CacheBackendProvider() {
+      @Override
+      public String name() {
+        return "alpha";
+      }
+
+      @Override
+      public <K, V> Cache<K, V> create(CacheConfig<K, V> config, BackendContext context) {
+        throw new AssertionError("not created by this test");
+      }
+    };
+    Properties p = new Properties();
+    p.setProperty("cache.x.alpha.y.backend", "stub");
+    p.setProperty("cache.x.alpha.y.stub.address", "a:1");
+    // Either backend name could start the option; the rightmost one does, whatever the order of
+    // the backends found (a hash set's, which differs between runs).
+    try (CacheManager manager =
+        CacheManager.builder().provider(alpha).provider(new StubProvider()).properties(p).build()) {
+      assertThat(manager.cacheNames()).containsExactly("x.alpha.y");
+      assertThat(manager.getCache("x.alpha.y").config().backendOptions(StubOptions.class))
+          .contains(new StubOptions(Map.of("address", "a:1")));
+    }
+  }
+
+  @Test
+  void properties_declarationsInTheDefaults_areCreatedToo() {
+    Properties defaults = new Properties();
+    defaults.setProperty("cache.d.backend", "stub");
+    Properties p = new Properties(defaults);
+    p.setProperty("cache.e.backend", "stub");
+    try (CacheManager manager = CacheManager.builder().provider(new StubProvider()).properties(p).build()) {
+      assertThat(manager.cacheNames()).containsExactlyInAnyOrder("d", "e");
+    }
+  }
+
+  @Test
   void properties_declareCachesWithCoreAndBackendOptions() {
     Properties p = new Properties();
     p.setProperty("cache.orders.backend", "stub");

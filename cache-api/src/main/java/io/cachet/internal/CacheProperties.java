@@ -14,8 +14,11 @@ import java.util.TreeSet;
  * {@link io.cachet.CacheManager#fromProperties(Properties)} and the JCache provider. Not API.
  *
  * <p>A cache name may contain dots; the option is recognised as the last segment (one of
- * {@link CacheConfig#OPTION_NAMES}) or as {@code <backend>.<option>}. Keys that do not start with
- * {@code cache.} are ignored.
+ * {@link CacheConfig#OPTION_NAMES}) or as {@code <backend>.<option>}, the rightmost backend name
+ * in the key when it holds several (so {@code cache.eu.local.redis.address} is the redis option
+ * {@code address} of cache {@code eu.local}, on every run). A core option written under a backend
+ * ({@code cache.orders.redis.maximumSize}) is refused rather than read as a cache named
+ * {@code orders.redis}. Keys that do not start with {@code cache.} are ignored.
  */
 public final class CacheProperties {
 
@@ -51,6 +54,12 @@ public final class CacheProperties {
       for (String option : CacheConfig.OPTION_NAMES) {
         if (rest.endsWith("." + option) && rest.length() > option.length() + 1) {
           String name = rest.substring(0, rest.length() - option.length() - 1);
+          String lastSegment = name.substring(name.lastIndexOf('.') + 1);
+          if (name.contains(".") && backends.contains(lastSegment)) {
+            throw new IllegalArgumentException(
+                "'" + key + "' in " + source + ": " + option + " is a core option, not a " + lastSegment
+                    + " option; write it as cache." + name.substring(0, name.lastIndexOf('.')) + "." + option);
+          }
           core.computeIfAbsent(name, n -> new LinkedHashMap<>()).put(option, value);
           matched = option;
           break;
@@ -59,18 +68,23 @@ public final class CacheProperties {
       if (matched != null) {
         continue;
       }
+      String chosen = null;
+      int chosenAt = -1;
       for (String providerName : backends) {
-        int at = rest.indexOf("." + providerName + ".");
-        if (at > 0) {
-          String name = rest.substring(0, at);
-          String option = rest.substring(at + providerName.length() + 2);
-          backend
-              .computeIfAbsent(name, n -> new TreeMap<>())
-              .computeIfAbsent(providerName, p -> new LinkedHashMap<>())
-              .put(option, value);
-          matched = option;
-          break;
+        int at = rest.lastIndexOf("." + providerName + ".");
+        if (at > chosenAt) {
+          chosen = providerName;
+          chosenAt = at;
         }
+      }
+      if (chosen != null && chosenAt > 0) {
+        String name = rest.substring(0, chosenAt);
+        String option = rest.substring(chosenAt + chosen.length() + 2);
+        backend
+            .computeIfAbsent(name, n -> new TreeMap<>())
+            .computeIfAbsent(chosen, p -> new LinkedHashMap<>())
+            .put(option, value);
+        matched = option;
       }
       if (matched == null) {
         throw new IllegalArgumentException(

@@ -253,7 +253,7 @@ public final class DefaultCacheManager implements CacheManager {
       }
       for (Map.Entry<String, Map<String, String>> entry :
           declared.getValue().backendOptions().entrySet()) {
-        String chosen = options.getOrDefault("backend", CacheConfig.DEFAULT_BACKEND);
+        String chosen = options.getOrDefault("backend", CacheConfig.DEFAULT_BACKEND).strip();
         if (!entry.getKey().equals(chosen)) {
           throw new IllegalArgumentException(
               "cache." + name + "." + entry.getKey() + ".* in " + source + ": cache '" + name
