@@ -41,7 +41,12 @@ public final class Codecs {
   /**
    * Returns a codec using Java serialization, resolving classes through {@code classLoader}.
    *
-   * <p>Only decode bytes this codec produced: Java deserialization of untrusted bytes is unsafe.
+   * <p>Only decode bytes this codec produced: Java deserialization of untrusted bytes is unsafe, and
+   * on a remote backend anyone who can write to the Redis server or the Kafka topic writes the
+   * bytes this codec reads. The codec sets no deserialization filter of its own (it cannot know
+   * which classes a value's object graph holds); the JVM-wide one ({@code -Djdk.serialFilter=...})
+   * applies, and is the place to allow only the application's classes. Prefer
+   * {@link #json(Class)} for remote backends.
    */
   public static Codec<Serializable> javaSerialization(ClassLoader classLoader) {
     return new JavaSerializationCodec<>(Serializable.class, requireNonNull(classLoader, "classLoader"));
@@ -51,7 +56,8 @@ public final class Codecs {
    * Returns a codec using Java serialization for values of {@code type}, resolving classes through
    * the type's class loader; decoding bytes of another type fails with a {@link CodecException}.
    *
-   * <p>Only decode bytes this codec produced: Java deserialization of untrusted bytes is unsafe.
+   * <p>The type is checked after the object graph was read, so it guards against mixed-up data,
+   * not against hostile bytes: the warning on {@link #javaSerialization(ClassLoader)} applies.
    */
   public static <T> Codec<T> javaSerialization(Class<T> type) {
     requireNonNull(type, "type");
