@@ -212,6 +212,76 @@ final class CacheManagerTest {
   }
 
   @Test
+  void cacheStillClosing_isNotHandedOut_andItsNameIsTakenOnceReleased() throws Exception {
+    CountDownLatch closing = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    CacheBackendProvider slowToClose = new CacheBackendProvider() {
+      @Override
+      public String name() {
+        return "slow";
+      }
+
+      @Override
+      @SuppressWarnings("unchecked")
+      public <K, V> Cache<K, V> create(CacheConfig<K, V> config, BackendContext context) {
+        AtomicBoolean closed = new AtomicBoolean();
+        events.add("created");
+        return (Cache<K, V>) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {Cache.class},
+            (proxy, method, args) -> switch (method.getName()) {
+              case "name" -> config.name();
+              case "config" -> config;
+              case "isClosed" -> closed.get();
+              case "close" -> {
+                if (closed.compareAndSet(false, true)) {
+                  closing.countDown();
+                  await(release); // a backend stopping its threads
+                  events.add("released");
+                  context.closed((Cache<?, ?>) proxy);
+                }
+                yield null;
+              }
+              case "hashCode" -> System.identityHashCode(proxy);
+              case "equals" -> proxy == args[0];
+              case "toString" -> "slow " + config.name() + (closed.get() ? " (closed)" : "");
+              default -> throw new AssertionError("not used by this test: " + method);
+            });
+      }
+    };
+    CacheConfig<String, String> config = CacheConfig.builder("a").backend("slow").build();
+    try (CacheManager manager = CacheManager.builder().provider(slowToClose).build()) {
+      Cache<String, String> old = manager.create(config);
+      CompletableFuture<Void> closingOld = CompletableFuture.runAsync(old::close);
+      assertThat(closing.await(10, TimeUnit.SECONDS)).isTrue();
+
+      assertThat(manager.getCache("a")).isNull();
+      assertThat(manager.cacheNames()).isEmpty();
+      CompletableFuture<Cache<String, String>> recreated = new CompletableFuture<>();
+      Thread creator = new Thread(() -> recreated.complete(manager.getOrCreate(config)));
+      creator.start();
+      // Let it get as far as it goes (waiting for the name, or done) before the old cache releases.
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (creator.getState() != Thread.State.WAITING && creator.isAlive() && System.nanoTime() < deadline) {
+        java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+      }
+      release.countDown();
+
+      Cache<String, String> fresh = recreated.get(10, TimeUnit.SECONDS);
+      closingOld.get(10, TimeUnit.SECONDS);
+      assertThat(fresh).isNotSameAs(old);
+      assertThat(fresh.isClosed()).isFalse();
+      assertThat(events).containsExactly("created", "released", "created");
+    }
+  }
+
+  private static void await(CountDownLatch latch) {
+    try {
+      assertThat(latch.await(10, TimeUnit.SECONDS)).isTrue();
+    } catch (InterruptedException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  @Test
   void afterClose_everyCallThrowsIllegalState() {
     CacheManager manager = stubManager();
     manager.close();

@@ -20,6 +20,7 @@ import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -46,6 +47,11 @@ public final class DefaultCacheManager implements CacheManager {
   private final Map<String, CacheBackendProvider> providers;
   private final ConcurrentHashMap<String, CompletableFuture<Cache<?, ?>>> caches =
       new ConcurrentHashMap<>();
+  /**
+   * Names whose cache is closing (closed, still releasing its resources), each with a future a
+   * creator of that name waits on, completed when the closing cache gives its name back.
+   */
+  private final ConcurrentHashMap<String, CompletableFuture<Void>> released = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Object, CompletableFuture<AutoCloseable>> resources =
       new ConcurrentHashMap<>();
   private final List<AutoCloseable> resourcesInOrder = Collections.synchronizedList(new ArrayList<>());
@@ -89,8 +95,13 @@ public final class DefaultCacheManager implements CacheManager {
     CacheBackendProvider provider = provider(config.backend(), config.name());
     provider.checkSupported(config);
     CompletableFuture<Cache<?, ?>> slot = new CompletableFuture<>();
-    if (caches.putIfAbsent(config.name(), slot) != null) {
-      throw new IllegalStateException("a cache named '" + config.name() + "' already exists");
+    for (CompletableFuture<Cache<?, ?>> existing; (existing = caches.putIfAbsent(config.name(), slot)) != null; ) {
+      Cache<?, ?> old = existing.getNow(null);
+      if (old == null || !old.isClosed()) {
+        throw new IllegalStateException("a cache named '" + config.name() + "' already exists");
+      }
+      awaitRelease(config.name(), existing);
+      checkOpen();
     }
     Cache<K, V> cache;
     try {
@@ -106,6 +117,27 @@ public final class DefaultCacheManager implements CacheManager {
       throw new IllegalStateException("the cache manager was closed while creating '" + config.name() + "'");
     }
     return cache;
+  }
+
+  /**
+   * Waits until the closed cache of {@code slot} has released its resources and given its name back
+   * (a replicated cache's threads, for instance, may take seconds to stop), so that a new cache of
+   * the name never runs beside it.
+   */
+  private void awaitRelease(String name, CompletableFuture<Cache<?, ?>> slot) {
+    CompletableFuture<Void> done = released.computeIfAbsent(name, n -> new CompletableFuture<>());
+    if (caches.get(name) != slot) {
+      released.remove(name, done); // given back meanwhile; it may have completed another future
+      return;
+    }
+    try {
+      done.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while cache '" + name + "' was closing", e);
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("cache '" + name + "' failed to close", e.getCause());
+    }
   }
 
   @Override
@@ -144,7 +176,8 @@ public final class DefaultCacheManager implements CacheManager {
       return null;
     }
     try {
-      return slot.join();
+      Cache<?, ?> cache = slot.join();
+      return cache.isClosed() ? null : cache; // closing: it only holds the name until released
     } catch (CompletionException e) {
       return null;
     }
@@ -169,7 +202,7 @@ public final class DefaultCacheManager implements CacheManager {
     Set<String> names = new TreeSet<>();
     caches.forEach(
         (name, slot) -> {
-          if (slot.isDone() && !slot.isCompletedExceptionally()) {
+          if (slot.isDone() && !slot.isCompletedExceptionally() && !slot.join().isClosed()) {
             names.add(name);
           }
         });
@@ -321,6 +354,10 @@ public final class DefaultCacheManager implements CacheManager {
     public void closed(Cache<?, ?> cache) {
       caches.computeIfPresent(
           cache.name(), (name, slot) -> slot.getNow(null) == cache ? null : slot);
+      CompletableFuture<Void> waiting = released.remove(cache.name());
+      if (waiting != null) {
+        waiting.complete(null);
+      }
     }
   }
 }
