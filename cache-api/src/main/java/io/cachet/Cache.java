@@ -11,8 +11,8 @@ import org.jspecify.annotations.Nullable;
  * because another writer changed the backing store.
  *
  * <p>Caches are thread-safe. Null keys and values are rejected with {@link NullPointerException}.
- * After {@link #close()} every operation but {@code close}, {@code name}, {@code config} and
- * {@code isClosed} throws {@link IllegalStateException}.
+ * After {@link #close()} every operation but {@code close}, {@code name}, {@code config},
+ * {@code isClosed} and {@code unwrap} (for diagnostics) throws {@link IllegalStateException}.
  *
  * <p>Expiry: an entry written by {@link #put(Object, Object)} lives for the configuration's
  * {@link CacheConfig#expireAfterWrite()}; one written with an explicit time to live lives for that

@@ -189,7 +189,8 @@ public final class CacheConfig<K, V> {
 
   /**
    * Returns the codec remote backends use for keys: the one set, or UTF-8 for {@code String} keys
-   * and the identity for {@code byte[]} keys when none was.
+   * when none was. (A {@code byte[]} key type gets the identity codec here too, but remote
+   * backends refuse array keys: see {@link Builder#keyType(Class)}.)
    */
   public Optional<Codec<K>> keyCodec() {
     return Optional.ofNullable(keyCodec);
@@ -457,7 +458,9 @@ public final class CacheConfig<K, V> {
 
     /**
      * Makes the keys of type {@code type}. Remote backends then need a key codec for it, unless it
-     * is {@code String} (UTF-8) or {@code byte[]} (as is).
+     * is {@code String} (UTF-8). Keys must have value equality: remote backends refuse array key
+     * types, and a local cache would compare array keys by identity, so wrap bytes in a type with
+     * {@code equals} (a {@code String}, a record, {@code ByteBuffer}).
      *
      * @throws IllegalArgumentException if a key codec of another type was set
      */
