@@ -60,6 +60,14 @@ final class Refresher<K, V> {
     try {
       cache.config.executor().execute(() -> reload(key, read, loader, mine));
     } catch (Throwable e) { // rejected, or an Error (no thread could be started): never left in flight
+      if (mine.owner() != null) {
+        // The executor ran the reload on this thread (Runnable::run, a caller-runs policy), which
+        // counted and logged its own failure: only its Error is left to pass on.
+        if (e instanceof Error error) {
+          throw error;
+        }
+        return;
+      }
       loads.remove(key, mine);
       cache.stats.recordLoadFailure(0);
       CacheLoadException failure = new CacheLoadException(

@@ -147,6 +147,21 @@ final class RefresherTest {
   }
 
   @Test
+  void reloadThrowingAnErrorOnTheCallersThread_isCountedOnceAsAFailedReload() {
+    MapCache cache = newCache(Runnable::run);
+    cache.put("k", "old");
+    ticker.advance(Duration.ofMinutes(2));
+
+    assertThatThrownBy(() -> cache.get("k", key -> { throw new StackOverflowError("deep"); }))
+        .isInstanceOf(StackOverflowError.class);
+
+    assertThat(cache.stats().loadFailureCount()).isEqualTo(1);
+    assertThat(warnings()).singleElement()
+        .satisfies(e -> assertThat(e.getThrowableProxy().getMessage()).contains("deep"));
+    assertThat(cache.get("k")).isEqualTo("old");
+  }
+
+  @Test
   void successfulReload_isALoadAndAPutAndLogsNothing() {
     MapCache cache = newCache(tasks::add);
     cache.put("k", "old");
