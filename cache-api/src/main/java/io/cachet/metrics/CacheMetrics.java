@@ -33,8 +33,9 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  *
  * <p>The binder holds the cache weakly, like every {@link CacheMeterBinder}. A measurement that
- * throws (for example on a closed cache) is logged at WARN once per meter and reported as
- * {@code NaN}; it never breaks a scrape.
+ * throws (for example on a closed cache) is logged at WARN once per meter and reported as no
+ * value: {@code NaN}, except for {@code cache.size}, {@code cache.gets{result=hit}} and
+ * {@code cache.puts}, which Micrometer's base binder reports as 0 then. It never breaks a scrape.
  *
  * <p>{@link #monitor} replaces the meters of an earlier binding with the same cache name and tags (Micrometer
  * would otherwise hand back the existing meters, still reading the old cache): a cache closed and
