@@ -16,7 +16,8 @@ import org.slf4j.LoggerFactory;
  * <p>Shutdown hooks run concurrently, and an application's own hook may be stopping its servers
  * in order (its clients first, then the server they talk to). So the reaper first waits up to
  * {@link #GRACE} for the registered processes to be stopped by their owners, and kills only what
- * is left. Thread-safe.
+ * is left. A JVM killed without running its hooks leaves them to {@link OrphanWatchdog}.
+ * Thread-safe.
  */
 final class ChildProcesses {
 
@@ -34,11 +35,13 @@ final class ChildProcesses {
     /** Remembers {@code process} so that it is killed if this JVM exits first. */
     static void add(Process process) {
         LIVE.add(process);
+        OrphanWatchdog.watch(process);
     }
 
     /** Forgets {@code process}, which has exited or been stopped. */
     static void remove(Process process) {
         LIVE.remove(process);
+        OrphanWatchdog.forget(process);
         synchronized (REMOVED) {
             REMOVED.notifyAll();
         }

@@ -101,6 +101,32 @@ final class RedisProcessIT {
         }
     }
 
+    @Test
+    void jvmKilledWithoutItsShutdownHooks_leavesNoServerBehind() throws Exception {
+        Process jvm = new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), OrphanProbe.class.getName())
+                .redirectErrorStream(true)
+                .start();
+        try {
+            BufferedReader out = new BufferedReader(new InputStreamReader(jvm.getInputStream(), UTF_8));
+            String line;
+            do {
+                line = out.readLine();
+            } while (line != null && !line.startsWith("redis-pid "));
+            assertThat(line).as("the probe's Redis pid").isNotNull();
+            ProcessHandle server = ProcessHandle.of(Long.parseLong(line.substring("redis-pid ".length()))).orElseThrow();
+
+            jvm.destroyForcibly().waitFor(); // SIGKILL: no shutdown hook runs
+
+            // The watchdog polls once a second.
+            server.onExit().get(15, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(server.isAlive()).isFalse();
+        } finally {
+            jvm.destroyForcibly();
+        }
+    }
+
     /** Answers PING with PONG and INFO with another process's id, on every connection, until closed. */
     private static void answerAsAnotherRedis(ServerSocket server) {
         while (!server.isClosed()) {
