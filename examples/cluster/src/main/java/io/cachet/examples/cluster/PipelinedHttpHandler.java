@@ -15,11 +15,12 @@ import java.util.concurrent.RejectedExecutionException;
 /**
  * One HTTP connection answered one request at a time, in request order: a pipelining client's
  * later requests wait in a short queue, and the connection stops reading while it holds
- * {@code maxQueued} of them (and reads again once half of them are answered). The next request
- * is taken up only while the connection is writable, that is while the responses queued for it
- * stay under the write buffer's high water mark ({@code --max-queued-response-bytes}): a client
- * that pipelines requests and never reads makes the server hold at most that plus one response,
- * and the queue. A subclass handles each message in {@link #process}, marks a request it answers
+ * {@code maxQueued} of them (and reads again once half of them are answered): it turns auto-read
+ * off, and the {@link ReadGate} in front of the codec keeps the decoders from reading on anyway.
+ * The next request is taken up only while the connection is writable, that is while the responses
+ * queued for it stay under the write buffer's high water mark ({@code --max-queued-response-bytes}):
+ * a client that pipelines requests and never reads makes the server hold at most that plus one
+ * response, and the queue. A subclass handles each message in {@link #process}, marks a request it answers
  * later with {@link #markBusy()}, and ends it with {@link #reply} (which moves on to the next
  * request) or {@link #fatal}. An idle connection ({@code --idle-timeout}) is closed; a request
  * not received whole in time ({@link RequestReadTimeout}) is answered 408 and closed. Everything

@@ -136,6 +136,22 @@ final class NodeHttpHandlerTest {
   }
 
   @Test
+  void trickledRequest_isNotTimedOutWhileTheServerHasPausedReading() {
+    EmbeddedChannel ch = serverChannel(ServerLimits.defaults().withRequestReadTimeout("2"));
+    write(ch, "POST /api/cache/slow HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + "Content-Length: 50\r\n\r\n\"abc");
+    ch.config().setAutoRead(false); // as the handler does while its queue is full
+    ch.advanceTimeBy(2_100, java.util.concurrent.TimeUnit.MILLISECONDS);
+    ch.runScheduledPendingTasks();
+    assertThat(output(ch)).as("the client could not send the rest").isEmpty();
+    ch.config().setAutoRead(true);
+    ch.advanceTimeBy(2_100, java.util.concurrent.TimeUnit.MILLISECONDS);
+    ch.runScheduledPendingTasks();
+    assertThat(output(ch)).startsWith("HTTP/1.1 408 Request Timeout");
+    ch.finishAndReleaseAll();
+  }
+
+  @Test
   void requestsArrivingWhole_neverTimeOut() {
     EmbeddedChannel ch = serverChannel(ServerLimits.defaults().withRequestReadTimeout("2"));
     for (int i = 0; i < 5; i++) {
