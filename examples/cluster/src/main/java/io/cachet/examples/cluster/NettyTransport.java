@@ -112,7 +112,8 @@ final class NettyTransport {
     pipeline.addLast(ReadGate.INSTANCE);
     long idleMillis = limits.idleTimeout().toMillis();
     if (idleMillis > 0) {
-      pipeline.addLast(new IdleStateHandler(0, 0, idleMillis, TimeUnit.MILLISECONDS));
+      // Observing output: a client slowly taking a large response is not idle.
+      pipeline.addLast(new IdleStateHandler(true, 0, 0, idleMillis, TimeUnit.MILLISECONDS));
     }
     RequestReadTimeout readTimeout = new RequestReadTimeout(limits.requestReadTimeout());
     pipeline.addLast(

@@ -5,6 +5,7 @@ import io.cachet.examples.support.Json;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.timeout.IdleStateEvent;
@@ -22,9 +23,11 @@ import java.util.concurrent.RejectedExecutionException;
  * a client that pipelines requests and never reads makes the server hold at most that plus one
  * response, and the queue. A subclass handles each message in {@link #process}, marks a request it answers
  * later with {@link #markBusy()}, and ends it with {@link #reply} (which moves on to the next
- * request) or {@link #fatal}. An idle connection ({@code --idle-timeout}) is closed; a request
- * not received whole in time ({@link RequestReadTimeout}) is answered 408 and closed. Everything
- * runs on the connection's event loop. Not sharable: one instance per connection.
+ * request) or {@link #fatal}. An idle connection ({@code --idle-timeout}) is closed, and so is one
+ * whose client took none of the responses waiting for it for that long (it pipelines and never
+ * reads: it would hold its connection, its queue and a response forever); a request not received
+ * whole in time ({@link RequestReadTimeout}) is answered 408 and closed. Everything runs on the
+ * connection's event loop. Not sharable: one instance per connection.
  */
 abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
 
@@ -69,9 +72,13 @@ abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
   @Override
   public final void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
     if (evt instanceof IdleStateEvent) {
-      if (!busy && queue.isEmpty() && !closing) {
+      // The idle handler observes output: this event means nothing was read, written or taken by
+      // the socket for the idle timeout. Nothing owed: close. Responses waiting that the client
+      // took none of: it does not read, and would hold its place (and the queue) forever. Only a
+      // request in flight with nothing to write yet (a slow write to Kafka) keeps the connection.
+      if (!closing && ((!busy && queue.isEmpty()) || unwrittenBytes(ctx) > 0)) {
         closing = true;
-        ctx.close(); // nothing owed to this client
+        ctx.close();
       }
       return;
     }
@@ -84,6 +91,11 @@ abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     ctx.fireUserEventTriggered(evt);
+  }
+
+  private static long unwrittenBytes(ChannelHandlerContext ctx) {
+    ChannelOutboundBuffer buffer = ctx.channel().unsafe().outboundBuffer();
+    return buffer == null ? 0 : buffer.totalPendingWriteBytes();
   }
 
   /** Headers every answer of this server carries (the node's or the balancer's id). */

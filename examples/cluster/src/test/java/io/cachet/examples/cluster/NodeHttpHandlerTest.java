@@ -185,8 +185,26 @@ final class NodeHttpHandlerTest {
    */
   @Test
   void clientNotReading_queuedResponsesStayWithinTheBound() {
-    ServerLimits limits = ServerLimits.defaults().withMaxQueuedResponseBytes("1024");
     java.util.concurrent.atomic.AtomicBoolean socketFull = new java.util.concurrent.atomic.AtomicBoolean(true);
+    EmbeddedChannel ch = nonReadingClient(ServerLimits.defaults().withMaxQueuedResponseBytes("1024"), socketFull);
+    long queued = ch.unsafe().outboundBuffer().totalPendingWriteBytes();
+    assertThat(queued).as("response bytes queued for a client that does not read").isPositive().isLessThan(1024 + 1024);
+    socketFull.set(false);
+    StringBuilder out = new StringBuilder();
+    for (int i = 0; i < 100 && count(out, "HTTP/1.1 200 OK") < 10; i++) {
+      ch.flush();
+      ch.runPendingTasks();
+      out.append(output(ch));
+    }
+    assertThat(count(out, "HTTP/1.1 200 OK")).isEqualTo(10);
+    ch.finishAndReleaseAll();
+  }
+
+  /**
+   * A client that pipelined 10 GETs of a 600-byte value and reads nothing: a pipeline as the
+   * server builds it behind a socket that takes no bytes while {@code socketFull}.
+   */
+  private EmbeddedChannel nonReadingClient(ServerLimits limits, java.util.concurrent.atomic.AtomicBoolean socketFull) {
     EmbeddedChannel ch = new EmbeddedChannel();
     ch.config().setWriteBufferWaterMark(new io.netty.channel.WriteBufferWaterMark(512, 1024));
     ch.pipeline().addLast(new io.netty.channel.ChannelOutboundHandlerAdapter() {
@@ -200,16 +218,21 @@ final class NodeHttpHandlerTest {
     NettyTransport.initHttp(ch.pipeline(), 4096, limits, new NodeHttpHandler(api, metrics, config.nodeId(), 16));
     local.cache.put("big", NodeJson.envelope("\"" + "v".repeat(600) + "\"", "2020-01-01T00:00:00Z"));
     write(ch, "GET /api/cache/big HTTP/1.1\r\nHost: x\r\n\r\n".repeat(10));
-    long queued = ch.unsafe().outboundBuffer().totalPendingWriteBytes();
-    assertThat(queued).as("response bytes queued for a client that does not read").isPositive().isLessThan(1024 + 1024);
-    socketFull.set(false);
-    StringBuilder out = new StringBuilder();
-    for (int i = 0; i < 100 && count(out, "HTTP/1.1 200 OK") < 10; i++) {
-      ch.flush();
-      ch.runPendingTasks();
-      out.append(output(ch));
-    }
-    assertThat(count(out, "HTTP/1.1 200 OK")).isEqualTo(10);
+    return ch;
+  }
+
+  /**
+   * A pipelining client that never reads cannot hold its connection: once it has taken none of
+   * its responses for the idle timeout, the connection is closed, queued requests and all.
+   */
+  @Test
+  void clientNotReading_isClosedAtTheIdleTimeout() {
+    ServerLimits limits = ServerLimits.defaults().withMaxQueuedResponseBytes("1024").withIdleTimeout("5");
+    EmbeddedChannel ch = nonReadingClient(limits, new java.util.concurrent.atomic.AtomicBoolean(true));
+    assertThat(ch.isWritable()).as("the responses fill the write buffer").isFalse();
+    // Netty's IdleStateHandler reads the system clock, not the channel's: deliver its event.
+    ch.pipeline().fireUserEventTriggered(io.netty.handler.timeout.IdleStateEvent.ALL_IDLE_STATE_EVENT);
+    assertThat(ch.isActive()).isFalse();
     ch.finishAndReleaseAll();
   }
 
