@@ -26,8 +26,8 @@ import java.util.concurrent.RejectedExecutionException;
  * request) or {@link #fatal}. An idle connection ({@code --idle-timeout}) is closed, and so is one
  * whose client took none of the responses waiting for it for that long (it pipelines and never
  * reads: it would hold its connection, its queue and a response forever); a request not received
- * whole in time ({@link RequestReadTimeout}) is answered 408 and closed. Everything runs on the
- * connection's event loop. Not sharable: one instance per connection.
+ * whole in time ({@link RequestReadTimeout}) is answered 408, after the requests before it, and
+ * closed. Everything runs on the connection's event loop. Not sharable: one instance per connection.
  */
 abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
 
@@ -38,6 +38,8 @@ abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
   private final ArrayDeque<Object> queue = new ArrayDeque<>();
   private boolean busy;
   private boolean closing;
+  /** A request timed out behind earlier ones: its 408 waits in the queue, nothing more is read. */
+  private boolean timedOut;
 
   PipelinedHttpHandler(int maxQueued) {
     if (maxQueued < 1) {
@@ -48,7 +50,7 @@ abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public final void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (closing) {
+    if (closing || timedOut) {
       ReferenceCountUtil.release(msg);
       return;
     }
@@ -82,11 +84,18 @@ abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
       }
       return;
     }
-    if (evt instanceof RequestReadTimeout.TimedOut timedOut) {
-      if (!closing) {
-        fatal(ctx, HttpReplies.response(HttpVersion.HTTP_1_1, 408, ApiResponse.JSON,
-            Json.error("RequestTimeout", "the request was not received whole within " + timedOut.timeout().toSeconds()
-                + " s (--request-read-timeout / REQUEST_READ_TIMEOUT)"), timeoutHeaders(), false));
+    if (evt instanceof RequestReadTimeout.TimedOut expired) {
+      if (closing || timedOut) {
+        return;
+      }
+      if (!busy && queue.isEmpty()) {
+        fatal(ctx, requestTimeout(expired));
+      } else {
+        // Earlier requests are owed their answers first: a 408 read as the answer to a write
+        // that was applied would have the client resend it.
+        timedOut = true;
+        queue.add(expired);
+        ctx.channel().config().setAutoRead(false);
       }
       return;
     }
@@ -96,6 +105,12 @@ abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
   private static long unwrittenBytes(ChannelHandlerContext ctx) {
     ChannelOutboundBuffer buffer = ctx.channel().unsafe().outboundBuffer();
     return buffer == null ? 0 : buffer.totalPendingWriteBytes();
+  }
+
+  private FullHttpResponse requestTimeout(RequestReadTimeout.TimedOut expired) {
+    return HttpReplies.response(HttpVersion.HTTP_1_1, 408, ApiResponse.JSON,
+        Json.error("RequestTimeout", "the request was not received whole within " + expired.timeout().toSeconds()
+            + " s (--request-read-timeout / REQUEST_READ_TIMEOUT)"), timeoutHeaders(), false);
   }
 
   /** Headers every answer of this server carries (the node's or the balancer's id). */
@@ -123,9 +138,13 @@ abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
       if (next == null) {
         break;
       }
+      if (next instanceof RequestReadTimeout.TimedOut expired) {
+        fatal(ctx, requestTimeout(expired));
+        break;
+      }
       process(ctx, next);
     }
-    if (!closing && queue.size() <= maxQueued / 2 && ctx.channel().isWritable()
+    if (!closing && !timedOut && queue.size() <= maxQueued / 2 && ctx.channel().isWritable()
         && !ctx.channel().config().isAutoRead()) {
       ctx.channel().config().setAutoRead(true);
     }

@@ -135,6 +135,28 @@ final class NodeHttpHandlerTest {
     ch.finishAndReleaseAll();
   }
 
+  /**
+   * A request that times out behind one still in flight: the 408 comes after the earlier answer,
+   * so the client cannot take it for the answer to the write it sent first (and resend it).
+   */
+  @Test
+  void trickledRequestBehindOneInFlight_is408AfterTheEarlierAnswer() {
+    EmbeddedChannel ch = serverChannel(ServerLimits.defaults().withRequestReadTimeout("2"));
+    local.writeGate = new java.util.concurrent.CompletableFuture<>();
+    write(ch, post("a", "1"));
+    write(ch, "POST /api/cache/b HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + "Content-Length: 50\r\n\r\n\"abc");
+    ch.advanceTimeBy(2_100, java.util.concurrent.TimeUnit.MILLISECONDS);
+    ch.runScheduledPendingTasks();
+    local.writeGate.complete(null);
+    String out = output(ch);
+    assertThat(out).startsWith("HTTP/1.1 201 Created");
+    assertThat(out.indexOf("HTTP/1.1 408 Request Timeout")).isGreaterThan(0);
+    assertThat(local.cache.get("a")).isNotNull();
+    assertThat(local.cache.get("b")).isNull();
+    ch.finishAndReleaseAll();
+  }
+
   @Test
   void trickledRequest_isNotTimedOutWhileTheServerHasPausedReading() {
     EmbeddedChannel ch = serverChannel(ServerLimits.defaults().withRequestReadTimeout("2"));
