@@ -167,6 +167,24 @@ final class NodeJson {
     return "{\"key\":" + quote(key) + ",\"value\":" + quote(stored) + ",\"last_updated_at\":null}";
   }
 
+  /** The length of {@code text} in UTF-8, without encoding it. */
+  static long utf8Length(CharSequence text) {
+    long bytes = 0;
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (c < 0x80) {
+        bytes += 1;
+      } else if (c < 0x800) {
+        bytes += 2;
+      } else if (Character.isSurrogate(c)) {
+        bytes += 2; // a pair is 4 bytes
+      } else {
+        bytes += 3;
+      }
+    }
+    return bytes;
+  }
+
   /** {@code {"message":"<message>","payload":<payload>}}. */
   static String message(String message, String payloadJson) {
     return "{\"message\":" + quote(message) + ",\"payload\":" + payloadJson + "}";

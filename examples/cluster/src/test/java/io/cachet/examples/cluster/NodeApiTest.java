@@ -295,6 +295,27 @@ final class NodeApiTest {
     assertThat(response.body()).startsWith("{\"error\":\"InsufficientStorage\"");
   }
 
+  /** A value within the body limit that compact JSON grows past what one Kafka record takes. */
+  @Test
+  void post_entryOverKafkasRecordLimit_is413_andNothingIsStored() {
+    String grows = "[" + "1e1,".repeat(247_000) + "1e1]"; // 988 kB sent, 1.2 MB in compact form
+    ApiResponse response = post("/api/cache/k", grows);
+    assertThat(response.status()).isEqualTo(413);
+    assertThat(response.body()).startsWith("{\"error\":\"PayloadTooLarge\"")
+        .contains("the replication log takes at most " + NodeConfig.MAX_ENTRY_BYTES);
+    assertThat(local.cache.get("k")).isNull();
+  }
+
+  /** A Kafka with a lower record limit than its default one refuses the record: 413, not 500. */
+  @Test
+  void recordRefusedAsTooLarge_is413() {
+    local.writeFailure = new io.cachet.CacheException("the record is larger than Kafka accepts",
+        new org.apache.kafka.common.errors.RecordTooLargeException("too large"));
+    ApiResponse response = post("/api/cache/k", "\"" + "v".repeat(1000) + "\"");
+    assertThat(response.status()).isEqualTo(413);
+    assertThat(response.body()).startsWith("{\"error\":\"PayloadTooLarge\"");
+  }
+
   @Test
   void unexpectedFailure_is500WithoutStackTrace() {
     local.readFailure = new IllegalArgumentException("boom");
