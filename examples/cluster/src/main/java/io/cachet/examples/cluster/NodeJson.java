@@ -68,7 +68,9 @@ final class NodeJson {
     checkUtf8(body);
     JsonNode node;
     try {
-      node = MAPPER.readTree(body);
+      // From text, not bytes: given bytes, Jackson guesses the encoding and reads NUL-padded
+      // ASCII (valid UTF-8, but no JSON) as UTF-16 or UTF-32 JSON.
+      node = MAPPER.readTree(new String(body, StandardCharsets.UTF_8));
     } catch (JsonProcessingException e) {
       throw new BadValue("the request body is not valid JSON: " + e.getOriginalMessage());
     } catch (IOException e) {

@@ -148,6 +148,20 @@ final class NodeApiTest {
     assertThat(get("/api/cache/%2F").status()).isEqualTo(404);
   }
 
+  /**
+   * Bytes that are also valid UTF-8 but spell JSON in UTF-16 or UTF-32 (NUL bytes around ASCII):
+   * read as the UTF-8 they are, they are not JSON; Jackson's encoding detection would store "a".
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"002200610022", "220061002200", "000000220000006100000022"})
+  void post_utf16Or32Body_is400(String hex) {
+    ApiResponse response = api.handle(new NodeApi.Request("POST", "/api/cache/k", JSON,
+        java.util.HexFormat.of().parseHex(hex))).toCompletableFuture().join();
+    assertThat(response.status()).isEqualTo(400);
+    assertThat(response.body()).startsWith("{\"error\":\"BadRequest\",\"message\":\"the request body is not valid JSON");
+    assertThat(get("/api/cache/k").status()).isEqualTo(404);
+  }
+
   @Test
   void post_validMultibyteUtf8_isStoredAsSent() {
     assertThat(post("/api/cache/k", "\"\u00e9\u20ac\ud83d\ude00\"").status()).isEqualTo(201);
