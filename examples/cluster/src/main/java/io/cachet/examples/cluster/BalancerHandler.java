@@ -95,8 +95,13 @@ final class BalancerHandler extends PipelinedHttpHandler {
         done.complete(ApiResponse.error("admin", 405, "MethodNotAllowed", "only GET is allowed here")
             .withHeader("Allow", "GET"));
       } else {
-        done.complete(ApiResponse.json("admin", 200, path.equals("/admin/nodes")
-            ? control.nodesJson() : control.kafkaJson()));
+        try {
+          done.complete(ApiResponse.json("admin", 200, path.equals("/admin/nodes")
+              ? control.nodesJson() : control.kafkaJson()));
+        } catch (RuntimeException e) {
+          done.complete(ApiResponse.error("admin", 500, "AdminQueryFailed",
+              e.getMessage() == null ? e.toString() : e.getMessage()));
+        }
       }
       return done;
     }

@@ -118,12 +118,15 @@ final class Cluster implements ClusterControl, AutoCloseable {
     return logDirectory;
   }
 
+  /** Never blocks: the status queries of {@link NodeProcess} take no lock, a stop in progress holds none up. */
   @Override
   public String nodesJson() {
     return nodes.stream().map(n -> {
       Backend b = backends.get(n.index - 1);
+      long pid = n.pid();
+      boolean alive = pid >= 0;
       return "{\"index\":" + n.index + ",\"id\":" + Json.quote(n.id) + ",\"url\":" + Json.quote(b.url())
-          + ",\"pid\":" + n.pid() + ",\"alive\":" + n.alive() + ",\"ready\":" + (n.alive() && b.ready())
+          + ",\"pid\":" + pid + ",\"alive\":" + alive + ",\"ready\":" + (alive && b.ready())
           + ",\"starts\":" + n.starts() + ",\"log\":" + Json.quote(n.logFile.toString()) + "}";
     }).collect(Collectors.joining(",", "{\"nodes\":[", "]}"));
   }
@@ -134,9 +137,14 @@ final class Cluster implements ClusterControl, AutoCloseable {
     if (b == null) {
       return "{\"bootstrap\":" + Json.quote(kafka) + ",\"embedded\":false}";
     }
-    boolean running = b.isRunning();
-    return "{\"bootstrap\":" + Json.quote(kafka) + ",\"embedded\":true,\"running\":" + running
-        + ",\"pid\":" + (running ? b.pid() : -1) + ",\"log\":" + Json.quote(b.logFile().toString()) + "}";
+    long pid;
+    try {
+      pid = b.pid();
+    } catch (IllegalStateException e) {
+      pid = -1; // not running, or it exited just now
+    }
+    return "{\"bootstrap\":" + Json.quote(kafka) + ",\"embedded\":true,\"running\":" + (pid >= 0)
+        + ",\"pid\":" + pid + ",\"log\":" + Json.quote(b.logFile().toString()) + "}";
   }
 
   @Override

@@ -5,7 +5,8 @@ import java.util.concurrent.CompletionStage;
 /**
  * What the balancer's {@code /admin} endpoints and the launcher's console commands act on. Node
  * numbers start at 1. Operations that wait (starting Kafka) complete their stage later; none
- * blocks the caller.
+ * blocks the caller. The balancer calls {@link #nodesJson()} and {@link #kafkaJson()} on an event
+ * loop: they must return at once, even while an action is in progress.
  */
 interface ClusterControl {
 

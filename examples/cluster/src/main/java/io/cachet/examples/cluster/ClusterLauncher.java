@@ -88,7 +88,8 @@ public final class ClusterLauncher implements Callable<Integer> {
   private @Nullable String defaultTtl;
 
   @Option(names = "--max-body", paramLabel = "BYTES", defaultValue = "${env:MAX_BODY_BYTES:-" + NodeConfig.DEFAULT_MAX_BODY + "}",
-      description = "Largest request body [env MAX_BODY_BYTES]. Default: ${DEFAULT-VALUE}.")
+      description = "Largest request body [env MAX_BODY_BYTES]. Default: ${DEFAULT-VALUE}; at most "
+          + NodeConfig.MAX_ENTRY_BYTES + ".")
   private String maxBody = NodeConfig.DEFAULT_MAX_BODY;
 
   @Option(names = "--max-key-length", paramLabel = "CHARS",

@@ -73,7 +73,8 @@ public final class ClusterNode implements Callable<Integer> {
 
   @Option(names = "--max-body", paramLabel = "BYTES",
       defaultValue = "${env:MAX_BODY_BYTES:-" + NodeConfig.DEFAULT_MAX_BODY + "}",
-      description = "Largest request body; larger is answered 413 [env MAX_BODY_BYTES]. Default: ${DEFAULT-VALUE} (1 MiB).")
+      description = "Largest request body; larger is answered 413 [env MAX_BODY_BYTES]. Default: ${DEFAULT-VALUE}; "
+          + "at most " + NodeConfig.MAX_ENTRY_BYTES + " (a value is one Kafka record).")
   private String maxBody = NodeConfig.DEFAULT_MAX_BODY;
 
   @Option(names = "--max-key-length", paramLabel = "CHARS",

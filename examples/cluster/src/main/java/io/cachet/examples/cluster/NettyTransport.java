@@ -104,11 +104,16 @@ final class NettyTransport {
     }
   }
 
-  /** Sets up one admitted HTTP connection's pipeline: timeouts, codec, aggregator, {@code handler}. */
+  /**
+   * Sets up one admitted HTTP connection's pipeline: the {@link ReadGate} (so pausing the
+   * connection stops its reads), timeouts, codec, aggregator, {@code handler}.
+   */
   static void initHttp(ChannelPipeline pipeline, int maxBodyBytes, ServerLimits limits, ChannelHandler handler) {
+    pipeline.addLast(ReadGate.INSTANCE);
     long idleMillis = limits.idleTimeout().toMillis();
     if (idleMillis > 0) {
-      pipeline.addLast(new IdleStateHandler(0, 0, idleMillis, TimeUnit.MILLISECONDS));
+      // Observing output: a client slowly taking a large response is not idle.
+      pipeline.addLast(new IdleStateHandler(true, 0, 0, idleMillis, TimeUnit.MILLISECONDS));
     }
     RequestReadTimeout readTimeout = new RequestReadTimeout(limits.requestReadTimeout());
     pipeline.addLast(

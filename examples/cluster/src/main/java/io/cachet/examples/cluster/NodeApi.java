@@ -16,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,6 +32,9 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code GET /health/live}, {@code GET /health/ready} (503 with replay progress until the
  *       replica is ready), {@code GET /metrics}.
  * </ul>
+ *
+ * <p>A value is written to Kafka as one record: an entry (key and value in compact JSON, with its
+ * timestamp) over {@link NodeConfig#MAX_ENTRY_BYTES}, or one Kafka refuses as too large, gets 413.
  *
  * <p>Bad input gets a 4xx with {@code {"error":..,"message":..}} and changes nothing. Until the
  * replica is ready, cache requests get 503 with {@code Retry-After: 1}. Cache operations use only
@@ -175,6 +179,13 @@ final class NodeApi {
     }
     String stamp = NodeJson.timestamp(clock.instant());
     String stored = NodeJson.envelope(value, stamp);
+    long entryBytes = NodeJson.utf8Length(key) + NodeJson.utf8Length(stored);
+    if (entryBytes > NodeConfig.MAX_ENTRY_BYTES) {
+      // Within --max-body, yet too large for one Kafka record: compact JSON can grow a value
+      // (1e1 becomes 1E+1), and the key and timestamp come on top.
+      return done(tooLargeForKafka("the entry would take " + entryBytes + " bytes (key, value in compact JSON "
+          + "and its timestamp); the replication log takes at most " + NodeConfig.MAX_ENTRY_BYTES));
+    }
     return whenReady(c -> {
       AsyncCache<String, String> async = c.async();
       CompletionStage<Void> write = ttl == null ? async.put(key, stored) : async.put(key, stored, ttl);
@@ -223,6 +234,11 @@ final class NodeApi {
     }
     if (e instanceof CacheNotReadyException) {
       return notReady("this node is replaying the log; retry shortly");
+    }
+    if (e.getCause() instanceof RecordTooLargeException) {
+      // A Kafka whose record limit is below its default one.
+      return tooLargeForKafka("the entry is larger than the replication log (Kafka) accepts "
+          + "(its max.request.size or message.max.bytes)");
     }
     if (e instanceof ReplicaFullException) {
       return ApiResponse.error(ROUTE_API, 507, "InsufficientStorage",
@@ -301,6 +317,10 @@ final class NodeApi {
   private static ApiResponse notFound(String key) {
     return ApiResponse.error(ROUTE_API, 404, "NotFound",
         "key " + Json.quote(abbreviate(key)) + " does not exist or has expired");
+  }
+
+  private static ApiResponse tooLargeForKafka(String message) {
+    return ApiResponse.error(ROUTE_API, 413, "PayloadTooLarge", message);
   }
 
   private static ApiResponse notReady(String message) {

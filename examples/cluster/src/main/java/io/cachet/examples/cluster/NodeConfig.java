@@ -18,7 +18,8 @@ import org.jspecify.annotations.Nullable;
  * @param cacheName the cache's name; its topic is {@code cachet-<name>}
  * @param capacity the most keys the cache holds; a write of a new key beyond it gets 507
  * @param defaultTtl how long an entry written without {@code ?ttl=} lives; empty: forever
- * @param maxBodyBytes the largest request body accepted; larger gets 413
+ * @param maxBodyBytes the largest request body accepted; larger gets 413. At most
+ *     {@link #MAX_ENTRY_BYTES}: a value is written to Kafka as one record
  * @param maxKeyLength the longest key accepted, in characters (code points)
  * @param writeTimeout how long a write may take before it is answered 503
  * @param threads the number of event-loop threads serving clients
@@ -43,7 +44,14 @@ record NodeConfig(
   static final String DEFAULT_PORT = "8080";
   static final String DEFAULT_CACHE = "cluster";
   static final String DEFAULT_CAPACITY = "100000";
-  static final String DEFAULT_MAX_BODY = "1048576";
+  static final String DEFAULT_MAX_BODY = "1000000";
+  /**
+   * The largest entry, key and stored value in UTF-8, a write sends to Kafka as one record: 1 MiB,
+   * the producer's default {@code max.request.size} (the broker's default {@code message.max.bytes}
+   * is 12 bytes more), less 8 KiB for the record's framing and headers. A larger one would be
+   * refused by Kafka; the node answers it 413 instead of sending it.
+   */
+  static final int MAX_ENTRY_BYTES = 1024 * 1024 - 8 * 1024;
   static final String DEFAULT_MAX_KEY_LENGTH = "256";
   static final String DEFAULT_WRITE_TIMEOUT = "10";
   /** The longest TTL accepted, in seconds (about ten years); Kafka records carry the deadline in ms. */
@@ -134,8 +142,15 @@ record NodeConfig(
       return this;
     }
 
+    /** At most {@link #MAX_ENTRY_BYTES}: a larger body could never be written to Kafka. */
     Builder maxBodyBytes(@Nullable String value) {
-      maxBodyBytes = (int) Options.number("--max-body", "MAX_BODY_BYTES", value, 16, 64L * 1024 * 1024);
+      long bytes = Options.number("--max-body", "MAX_BODY_BYTES", value, 16, Integer.MAX_VALUE);
+      if (bytes > MAX_ENTRY_BYTES) {
+        throw Options.invalid("--max-body", "MAX_BODY_BYTES", "must be at most " + MAX_ENTRY_BYTES
+            + ": a value is written to Kafka as one record, and Kafka takes records of up to 1 MiB by default "
+            + "(max.request.size, message.max.bytes)", value);
+      }
+      maxBodyBytes = (int) bytes;
       return this;
     }
 

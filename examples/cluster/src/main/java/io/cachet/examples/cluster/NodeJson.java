@@ -68,7 +68,9 @@ final class NodeJson {
     checkUtf8(body);
     JsonNode node;
     try {
-      node = MAPPER.readTree(body);
+      // From text, not bytes: given bytes, Jackson guesses the encoding and reads NUL-padded
+      // ASCII (valid UTF-8, but no JSON) as UTF-16 or UTF-32 JSON.
+      node = MAPPER.readTree(new String(body, StandardCharsets.UTF_8));
     } catch (JsonProcessingException e) {
       throw new BadValue("the request body is not valid JSON: " + e.getOriginalMessage());
     } catch (IOException e) {
@@ -165,6 +167,24 @@ final class NodeJson {
       return "{\"key\":" + quote(key) + "," + stored.substring(1);
     }
     return "{\"key\":" + quote(key) + ",\"value\":" + quote(stored) + ",\"last_updated_at\":null}";
+  }
+
+  /** The length of {@code text} in UTF-8, without encoding it. */
+  static long utf8Length(CharSequence text) {
+    long bytes = 0;
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (c < 0x80) {
+        bytes += 1;
+      } else if (c < 0x800) {
+        bytes += 2;
+      } else if (Character.isSurrogate(c)) {
+        bytes += 2; // a pair is 4 bytes
+      } else {
+        bytes += 3;
+      }
+    }
+    return bytes;
   }
 
   /** {@code {"message":"<message>","payload":<payload>}}. */

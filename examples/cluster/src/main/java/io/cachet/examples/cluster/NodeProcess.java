@@ -12,7 +12,9 @@ import org.jspecify.annotations.Nullable;
 /**
  * One node JVM the launcher started: {@code java <options> -cp <this jar> ClusterNode ...}. Its
  * id, port and log file stay the same across restarts. Only the process this object started is
- * ever signalled. Thread-safe.
+ * ever signalled. Thread-safe: starting and signalling hold this object's monitor ({@link #stop()}
+ * for up to 30 s); the status queries ({@link #alive()}, {@link #pid()}, {@link #starts()},
+ * {@link #process()}) take no lock and never block, as the balancer answers them on an event loop.
  */
 final class NodeProcess {
 
@@ -27,8 +29,8 @@ final class NodeProcess {
   final int port;
   final Path logFile;
   private final List<String> command;
-  private @Nullable Process process; // guarded by this
-  private int starts; // guarded by this
+  private volatile @Nullable Process process; // written under this
+  private volatile int starts; // written under this
 
   NodeProcess(int index, String id, int port, Path logFile, List<String> command) {
     this.index = index;
@@ -63,8 +65,9 @@ final class NodeProcess {
    * @throws IllegalStateException when it is running already
    */
   synchronized void start() {
-    if (process != null && process.isAlive()) {
-      throw new IllegalStateException(id + " is already running (pid " + process.pid() + ")");
+    Process running = process;
+    if (running != null && running.isAlive()) {
+      throw new IllegalStateException(id + " is already running (pid " + running.pid() + ")");
     }
     ProcessBuilder builder = new ProcessBuilder(command)
         .redirectErrorStream(true)
@@ -73,7 +76,7 @@ final class NodeProcess {
     NODE_VARIABLES.forEach(builder.environment()::remove);
     try {
       process = builder.start();
-      starts++;
+      starts = starts + 1;
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start " + id, e);
     }
@@ -110,21 +113,25 @@ final class NodeProcess {
     }
   }
 
-  synchronized boolean alive() {
-    return process != null && process.isAlive();
+  /** Whether the last process started is running; never blocks. */
+  boolean alive() {
+    Process p = process;
+    return p != null && p.isAlive();
   }
 
-  /** Returns the pid of the running process, or -1. */
-  synchronized long pid() {
-    return process != null && process.isAlive() ? process.pid() : -1;
+  /** Returns the pid of the running process, or -1; never blocks. */
+  long pid() {
+    Process p = process;
+    return p != null && p.isAlive() ? p.pid() : -1;
   }
 
-  synchronized int starts() {
+  /** Returns how often the node was started; never blocks. */
+  int starts() {
     return starts;
   }
 
-  /** Returns the last process, running or not, or null before the first start. */
-  synchronized @Nullable Process process() {
+  /** Returns the last process, running or not, or null before the first start; never blocks. */
+  @Nullable Process process() {
     return process;
   }
 

@@ -5,6 +5,7 @@ import io.cachet.examples.support.Json;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.timeout.IdleStateEvent;
@@ -15,15 +16,18 @@ import java.util.concurrent.RejectedExecutionException;
 /**
  * One HTTP connection answered one request at a time, in request order: a pipelining client's
  * later requests wait in a short queue, and the connection stops reading while it holds
- * {@code maxQueued} of them (and reads again once half of them are answered). The next request
- * is taken up only while the connection is writable, that is while the responses queued for it
- * stay under the write buffer's high water mark ({@code --max-queued-response-bytes}): a client
- * that pipelines requests and never reads makes the server hold at most that plus one response,
- * and the queue. A subclass handles each message in {@link #process}, marks a request it answers
+ * {@code maxQueued} of them (and reads again once half of them are answered): it turns auto-read
+ * off, and the {@link ReadGate} in front of the codec keeps the decoders from reading on anyway.
+ * The next request is taken up only while the connection is writable, that is while the responses
+ * queued for it stay under the write buffer's high water mark ({@code --max-queued-response-bytes}):
+ * a client that pipelines requests and never reads makes the server hold at most that plus one
+ * response, and the queue. A subclass handles each message in {@link #process}, marks a request it answers
  * later with {@link #markBusy()}, and ends it with {@link #reply} (which moves on to the next
- * request) or {@link #fatal}. An idle connection ({@code --idle-timeout}) is closed; a request
- * not received whole in time ({@link RequestReadTimeout}) is answered 408 and closed. Everything
- * runs on the connection's event loop. Not sharable: one instance per connection.
+ * request) or {@link #fatal}. An idle connection ({@code --idle-timeout}) is closed, and so is one
+ * whose client took none of the responses waiting for it for that long (it pipelines and never
+ * reads: it would hold its connection, its queue and a response forever); a request not received
+ * whole in time ({@link RequestReadTimeout}) is answered 408, after the requests before it, and
+ * closed. Everything runs on the connection's event loop. Not sharable: one instance per connection.
  */
 abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
 
@@ -34,6 +38,8 @@ abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
   private final ArrayDeque<Object> queue = new ArrayDeque<>();
   private boolean busy;
   private boolean closing;
+  /** A request timed out behind earlier ones: its 408 waits in the queue, nothing more is read. */
+  private boolean timedOut;
 
   PipelinedHttpHandler(int maxQueued) {
     if (maxQueued < 1) {
@@ -44,7 +50,7 @@ abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public final void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (closing) {
+    if (closing || timedOut) {
       ReferenceCountUtil.release(msg);
       return;
     }
@@ -68,21 +74,43 @@ abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
   @Override
   public final void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
     if (evt instanceof IdleStateEvent) {
-      if (!busy && queue.isEmpty() && !closing) {
+      // The idle handler observes output: this event means nothing was read, written or taken by
+      // the socket for the idle timeout. Nothing owed: close. Responses waiting that the client
+      // took none of: it does not read, and would hold its place (and the queue) forever. Only a
+      // request in flight with nothing to write yet (a slow write to Kafka) keeps the connection.
+      if (!closing && ((!busy && queue.isEmpty()) || unwrittenBytes(ctx) > 0)) {
         closing = true;
-        ctx.close(); // nothing owed to this client
+        ctx.close();
       }
       return;
     }
-    if (evt instanceof RequestReadTimeout.TimedOut timedOut) {
-      if (!closing) {
-        fatal(ctx, HttpReplies.response(HttpVersion.HTTP_1_1, 408, ApiResponse.JSON,
-            Json.error("RequestTimeout", "the request was not received whole within " + timedOut.timeout().toSeconds()
-                + " s (--request-read-timeout / REQUEST_READ_TIMEOUT)"), timeoutHeaders(), false));
+    if (evt instanceof RequestReadTimeout.TimedOut expired) {
+      if (closing || timedOut) {
+        return;
+      }
+      if (!busy && queue.isEmpty()) {
+        fatal(ctx, requestTimeout(expired));
+      } else {
+        // Earlier requests are owed their answers first: a 408 read as the answer to a write
+        // that was applied would have the client resend it.
+        timedOut = true;
+        queue.add(expired);
+        ctx.channel().config().setAutoRead(false);
       }
       return;
     }
     ctx.fireUserEventTriggered(evt);
+  }
+
+  private static long unwrittenBytes(ChannelHandlerContext ctx) {
+    ChannelOutboundBuffer buffer = ctx.channel().unsafe().outboundBuffer();
+    return buffer == null ? 0 : buffer.totalPendingWriteBytes();
+  }
+
+  private FullHttpResponse requestTimeout(RequestReadTimeout.TimedOut expired) {
+    return HttpReplies.response(HttpVersion.HTTP_1_1, 408, ApiResponse.JSON,
+        Json.error("RequestTimeout", "the request was not received whole within " + expired.timeout().toSeconds()
+            + " s (--request-read-timeout / REQUEST_READ_TIMEOUT)"), timeoutHeaders(), false);
   }
 
   /** Headers every answer of this server carries (the node's or the balancer's id). */
@@ -110,9 +138,13 @@ abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
       if (next == null) {
         break;
       }
+      if (next instanceof RequestReadTimeout.TimedOut expired) {
+        fatal(ctx, requestTimeout(expired));
+        break;
+      }
       process(ctx, next);
     }
-    if (!closing && queue.size() <= maxQueued / 2 && ctx.channel().isWritable()
+    if (!closing && !timedOut && queue.size() <= maxQueued / 2 && ctx.channel().isWritable()
         && !ctx.channel().config().isAutoRead()) {
       ctx.channel().config().setAutoRead(true);
     }

@@ -14,7 +14,9 @@ import org.jspecify.annotations.Nullable;
  * request and stops when the aggregator hands the whole request on; past the timeout the
  * pipeline gets a {@link TimedOut} event (the handler answers 408 and closes). Without it a
  * client trickling a body, one byte a minute, pins up to {@code --max-body} bytes and a
- * connection slot forever. Two handlers share the state: {@link #start()} sits in front of the
+ * connection slot forever. The clock does not blame the client while the server itself has
+ * paused reading the connection (auto-read off, see {@link ReadGate}): a timeout that ends then
+ * starts over. Two handlers share the state: {@link #start()} sits in front of the
  * HTTP codec and sees raw bytes, {@link #end()} after the aggregator and sees whole requests.
  * Event-loop confined; one instance per connection.
  */
@@ -38,7 +40,7 @@ final class RequestReadTimeout {
       public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
         if (!inRequest && msg instanceof ByteBuf buf && buf.isReadable()) {
           inRequest = true;
-          timer = ctx.executor().schedule(() -> fire(ctx), timeout.toNanos(), TimeUnit.NANOSECONDS);
+          arm(ctx);
         }
         ctx.fireChannelRead(msg);
       }
@@ -71,10 +73,21 @@ final class RequestReadTimeout {
     }
   }
 
+  private void arm(ChannelHandlerContext ctx) {
+    timer = ctx.executor().schedule(() -> fire(ctx), timeout.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
   private void fire(ChannelHandlerContext ctx) {
     timer = null;
-    if (inRequest && ctx.channel().isActive()) {
-      ctx.pipeline().fireUserEventTriggered(new TimedOut(timeout));
+    if (!inRequest || !ctx.channel().isActive()) {
+      return;
     }
+    if (!ctx.channel().config().isAutoRead()) {
+      // The server paused reading (see ReadGate): the rest of the request cannot arrive, and that
+      // is not the client's doing. It gets a whole timeout again.
+      arm(ctx);
+      return;
+    }
+    ctx.pipeline().fireUserEventTriggered(new TimedOut(timeout));
   }
 }

@@ -5,7 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -14,22 +16,34 @@ import org.junit.jupiter.api.Test;
 /** The jar's two entry points on the command line: help, and invalid options (exit code 2). */
 final class ClusterCommandLineIT {
 
+  private static final Duration EXIT_TIMEOUT = Duration.ofSeconds(60);
+
   record Run(int exitCode, String output) {}
 
+  /**
+   * Runs {@code java args} and returns its exit code and output, or fails when it has not exited
+   * within {@link #EXIT_TIMEOUT}. The output goes to a file, read once the process has exited:
+   * reading a pipe to its end would wait for the process however long it runs.
+   */
   private static Run run(String... args) {
     List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));
     command.addAll(List.of(args));
-    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
-    NodeProcess.NODE_VARIABLES.forEach(builder.environment()::remove);
     try {
-      Process process = builder.start();
-      byte[] output = process.getInputStream().readAllBytes();
-      if (!process.waitFor(60, TimeUnit.SECONDS)) {
-        process.destroyForcibly();
-        throw new IllegalStateException(command + " did not exit");
+      Path output = Files.createTempFile("cluster-command-line-", ".log");
+      try {
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile());
+        NodeProcess.NODE_VARIABLES.forEach(builder.environment()::remove);
+        Process process = builder.start();
+        if (!process.waitFor(EXIT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+          process.destroyForcibly();
+          throw new IllegalStateException(command + " did not exit within " + EXIT_TIMEOUT + ":\n"
+              + Files.readString(output, UTF_8));
+        }
+        return new Run(process.exitValue(), Files.readString(output, UTF_8));
+      } finally {
+        Files.deleteIfExists(output);
       }
-      return new Run(process.exitValue(), new String(output, UTF_8));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     } catch (InterruptedException e) {

@@ -16,6 +16,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -101,19 +102,39 @@ final class ClusterKafkaFaultIT {
     }
   }
 
+  /**
+   * Stops everything started, every step even when one fails (a node that exited already): the
+   * first failure is thrown at the end, the others suppressed in it.
+   */
   @AfterAll
   static void stop() {
+    List<Runnable> steps = new ArrayList<>();
     for (NodeJvm node : nodes) {
-      node.resume(); // in case a test failed while it was paused
-      node.close();
+      steps.add(node::resume); // in case a test failed while it was paused
+      steps.add(node::close);
     }
     if (kafka != null) {
-      kafka.close();
+      steps.add(kafka::close);
     }
     if (readinessRelay != null) {
-      readinessRelay.close();
+      steps.add(readinessRelay::close);
     }
-    relays.forEach(TcpRelay::close);
+    relays.forEach(relay -> steps.add(relay::close));
+    RuntimeException first = null;
+    for (Runnable step : steps) {
+      try {
+        step.run();
+      } catch (RuntimeException e) {
+        if (first == null) {
+          first = e;
+        } else {
+          first.addSuppressed(e);
+        }
+      }
+    }
+    if (first != null) {
+      throw first;
+    }
   }
 
   /** A stream of writes of new keys to one node, remembering what was acknowledged. */
@@ -258,22 +279,25 @@ final class ClusterKafkaFaultIT {
       // before it resumed must be readable on it at once (its readiness is not the consumer's view
       // from before the pause, but end offsets fetched after it). Writes acknowledged by the other
       // nodes after it resumed may trail by the usual replication lag: counted and logged.
-      while (true) {
+      AtomicReference<Map<String, String>> snapshotAtReady = new AtomicReference<>();
+      AtomicReference<String> readyBody = new AtomicReference<>();
+      await().atMost(CONVERGE).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(20)).until(() -> {
         Map<String, String> snapshot = Map.copyOf(acknowledged);
         RawHttp.Response ready;
         try {
           ready = paused.readiness();
         } catch (UncheckedIOException e) {
-          pause(50);
-          continue;
+          return false; // still resuming
         }
-        if (ready.status() == 200 && ready.body().contains("\"lag_records\":0,")) {
-          ackedBeforeCaughtUp = snapshot;
-          caughtUp = ready.body();
-          break;
+        if (ready.status() != 200 || !ready.body().contains("\"lag_records\":0,")) {
+          return false;
         }
-        pause(20);
-      }
+        snapshotAtReady.set(snapshot);
+        readyBody.set(ready.body());
+        return true;
+      });
+      ackedBeforeCaughtUp = snapshotAtReady.get();
+      caughtUp = readyBody.get();
       int lagging = 0;
       for (Map.Entry<String, String> e : ackedBeforeCaughtUp.entrySet()) {
         if (RawHttp.get(paused.port(), "/api/cache/" + e.getKey()).status() != 200) {

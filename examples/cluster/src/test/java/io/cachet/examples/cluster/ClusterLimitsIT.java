@@ -41,7 +41,7 @@ final class ClusterLimitsIT {
   private static final Logger log = LoggerFactory.getLogger(ClusterLimitsIT.class);
   private static final int MAX_CONNECTIONS = 40;
   private static final int READ_TIMEOUT_SECONDS = 3;
-  private static final int BODY = 1024 * 1024;
+  private static final int BODY = 1_000_000;
   private static final int SENT = 768 * 1024;
   private static ClusterProcess cluster;
 

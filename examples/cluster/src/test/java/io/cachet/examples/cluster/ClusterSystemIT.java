@@ -107,6 +107,30 @@ final class ClusterSystemIT {
     }
   }
 
+  /**
+   * With the default limits, a value is stored or refused with 413, never answered 500 because
+   * Kafka refused the record: the largest body accepted fits a record, and a value that grows
+   * past it in compact form ({@code 1e1} becomes {@code 1E+1}) is refused before it is sent.
+   */
+  @Test
+  void largeValues_areStoredOrRefused413_never500() {
+    String fits = "\"" + "v".repeat(999_000) + "\"";
+    assertThat(cluster.post(nodes.get(0), "large-fits", fits).status()).isEqualTo(201);
+    assertThat(cluster.get(nodes.get(0), "large-fits").body()).contains(fits);
+
+    String nearOneMib = "\"" + "v".repeat(1_048_498) + "\"";
+    ClusterProcess.Response tooLarge = cluster.post(nodes.get(0), "large-body", nearOneMib);
+    assertThat(tooLarge.status()).isEqualTo(413);
+    assertThat(tooLarge.json().get("error").asText()).isEqualTo("PayloadTooLarge");
+
+    String grows = "[" + "1e1,".repeat(247_000) + "1e1]"; // 988 kB sent, 1.2 MB in compact form
+    ClusterProcess.Response grown = cluster.post(nodes.get(0), "large-grown", grows);
+    assertThat(grown.status()).isEqualTo(413);
+    assertThat(grown.json().get("error").asText()).isEqualTo("PayloadTooLarge");
+    assertThat(cluster.get(nodes.get(0), "large-body").status()).isEqualTo(404);
+    assertThat(cluster.get(nodes.get(0), "large-grown").status()).isEqualTo(404);
+  }
+
   @Test
   void metrics_reportRequestsAndReplication() {
     cluster.get(nodes.get(0), "metrics-probe");

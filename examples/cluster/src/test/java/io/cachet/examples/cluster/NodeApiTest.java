@@ -148,6 +148,20 @@ final class NodeApiTest {
     assertThat(get("/api/cache/%2F").status()).isEqualTo(404);
   }
 
+  /**
+   * Bytes that are also valid UTF-8 but spell JSON in UTF-16 or UTF-32 (NUL bytes around ASCII):
+   * read as the UTF-8 they are, they are not JSON; Jackson's encoding detection would store "a".
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"002200610022", "220061002200", "000000220000006100000022"})
+  void post_utf16Or32Body_is400(String hex) {
+    ApiResponse response = api.handle(new NodeApi.Request("POST", "/api/cache/k", JSON,
+        java.util.HexFormat.of().parseHex(hex))).toCompletableFuture().join();
+    assertThat(response.status()).isEqualTo(400);
+    assertThat(response.body()).startsWith("{\"error\":\"BadRequest\",\"message\":\"the request body is not valid JSON");
+    assertThat(get("/api/cache/k").status()).isEqualTo(404);
+  }
+
   @Test
   void post_validMultibyteUtf8_isStoredAsSent() {
     assertThat(post("/api/cache/k", "\"\u00e9\u20ac\ud83d\ude00\"").status()).isEqualTo(201);
@@ -293,6 +307,27 @@ final class NodeApiTest {
     ApiResponse response = post("/api/cache/k", "1");
     assertThat(response.status()).isEqualTo(507);
     assertThat(response.body()).startsWith("{\"error\":\"InsufficientStorage\"");
+  }
+
+  /** A value within the body limit that compact JSON grows past what one Kafka record takes. */
+  @Test
+  void post_entryOverKafkasRecordLimit_is413_andNothingIsStored() {
+    String grows = "[" + "1e1,".repeat(247_000) + "1e1]"; // 988 kB sent, 1.2 MB in compact form
+    ApiResponse response = post("/api/cache/k", grows);
+    assertThat(response.status()).isEqualTo(413);
+    assertThat(response.body()).startsWith("{\"error\":\"PayloadTooLarge\"")
+        .contains("the replication log takes at most " + NodeConfig.MAX_ENTRY_BYTES);
+    assertThat(local.cache.get("k")).isNull();
+  }
+
+  /** A Kafka with a lower record limit than its default one refuses the record: 413, not 500. */
+  @Test
+  void recordRefusedAsTooLarge_is413() {
+    local.writeFailure = new io.cachet.CacheException("the record is larger than Kafka accepts",
+        new org.apache.kafka.common.errors.RecordTooLargeException("too large"));
+    ApiResponse response = post("/api/cache/k", "\"" + "v".repeat(1000) + "\"");
+    assertThat(response.status()).isEqualTo(413);
+    assertThat(response.body()).startsWith("{\"error\":\"PayloadTooLarge\"");
   }
 
   @Test

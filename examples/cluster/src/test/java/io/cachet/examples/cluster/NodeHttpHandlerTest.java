@@ -135,6 +135,44 @@ final class NodeHttpHandlerTest {
     ch.finishAndReleaseAll();
   }
 
+  /**
+   * A request that times out behind one still in flight: the 408 comes after the earlier answer,
+   * so the client cannot take it for the answer to the write it sent first (and resend it).
+   */
+  @Test
+  void trickledRequestBehindOneInFlight_is408AfterTheEarlierAnswer() {
+    EmbeddedChannel ch = serverChannel(ServerLimits.defaults().withRequestReadTimeout("2"));
+    local.writeGate = new java.util.concurrent.CompletableFuture<>();
+    write(ch, post("a", "1"));
+    write(ch, "POST /api/cache/b HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + "Content-Length: 50\r\n\r\n\"abc");
+    ch.advanceTimeBy(2_100, java.util.concurrent.TimeUnit.MILLISECONDS);
+    ch.runScheduledPendingTasks();
+    local.writeGate.complete(null);
+    String out = output(ch);
+    assertThat(out).startsWith("HTTP/1.1 201 Created");
+    assertThat(out.indexOf("HTTP/1.1 408 Request Timeout")).isGreaterThan(0);
+    assertThat(local.cache.get("a")).isNotNull();
+    assertThat(local.cache.get("b")).isNull();
+    ch.finishAndReleaseAll();
+  }
+
+  @Test
+  void trickledRequest_isNotTimedOutWhileTheServerHasPausedReading() {
+    EmbeddedChannel ch = serverChannel(ServerLimits.defaults().withRequestReadTimeout("2"));
+    write(ch, "POST /api/cache/slow HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + "Content-Length: 50\r\n\r\n\"abc");
+    ch.config().setAutoRead(false); // as the handler does while its queue is full
+    ch.advanceTimeBy(2_100, java.util.concurrent.TimeUnit.MILLISECONDS);
+    ch.runScheduledPendingTasks();
+    assertThat(output(ch)).as("the client could not send the rest").isEmpty();
+    ch.config().setAutoRead(true);
+    ch.advanceTimeBy(2_100, java.util.concurrent.TimeUnit.MILLISECONDS);
+    ch.runScheduledPendingTasks();
+    assertThat(output(ch)).startsWith("HTTP/1.1 408 Request Timeout");
+    ch.finishAndReleaseAll();
+  }
+
   @Test
   void requestsArrivingWhole_neverTimeOut() {
     EmbeddedChannel ch = serverChannel(ServerLimits.defaults().withRequestReadTimeout("2"));
@@ -169,8 +207,26 @@ final class NodeHttpHandlerTest {
    */
   @Test
   void clientNotReading_queuedResponsesStayWithinTheBound() {
-    ServerLimits limits = ServerLimits.defaults().withMaxQueuedResponseBytes("1024");
     java.util.concurrent.atomic.AtomicBoolean socketFull = new java.util.concurrent.atomic.AtomicBoolean(true);
+    EmbeddedChannel ch = nonReadingClient(ServerLimits.defaults().withMaxQueuedResponseBytes("1024"), socketFull);
+    long queued = ch.unsafe().outboundBuffer().totalPendingWriteBytes();
+    assertThat(queued).as("response bytes queued for a client that does not read").isPositive().isLessThan(1024 + 1024);
+    socketFull.set(false);
+    StringBuilder out = new StringBuilder();
+    for (int i = 0; i < 100 && count(out, "HTTP/1.1 200 OK") < 10; i++) {
+      ch.flush();
+      ch.runPendingTasks();
+      out.append(output(ch));
+    }
+    assertThat(count(out, "HTTP/1.1 200 OK")).isEqualTo(10);
+    ch.finishAndReleaseAll();
+  }
+
+  /**
+   * A client that pipelined 10 GETs of a 600-byte value and reads nothing: a pipeline as the
+   * server builds it behind a socket that takes no bytes while {@code socketFull}.
+   */
+  private EmbeddedChannel nonReadingClient(ServerLimits limits, java.util.concurrent.atomic.AtomicBoolean socketFull) {
     EmbeddedChannel ch = new EmbeddedChannel();
     ch.config().setWriteBufferWaterMark(new io.netty.channel.WriteBufferWaterMark(512, 1024));
     ch.pipeline().addLast(new io.netty.channel.ChannelOutboundHandlerAdapter() {
@@ -184,16 +240,21 @@ final class NodeHttpHandlerTest {
     NettyTransport.initHttp(ch.pipeline(), 4096, limits, new NodeHttpHandler(api, metrics, config.nodeId(), 16));
     local.cache.put("big", NodeJson.envelope("\"" + "v".repeat(600) + "\"", "2020-01-01T00:00:00Z"));
     write(ch, "GET /api/cache/big HTTP/1.1\r\nHost: x\r\n\r\n".repeat(10));
-    long queued = ch.unsafe().outboundBuffer().totalPendingWriteBytes();
-    assertThat(queued).as("response bytes queued for a client that does not read").isPositive().isLessThan(1024 + 1024);
-    socketFull.set(false);
-    StringBuilder out = new StringBuilder();
-    for (int i = 0; i < 100 && count(out, "HTTP/1.1 200 OK") < 10; i++) {
-      ch.flush();
-      ch.runPendingTasks();
-      out.append(output(ch));
-    }
-    assertThat(count(out, "HTTP/1.1 200 OK")).isEqualTo(10);
+    return ch;
+  }
+
+  /**
+   * A pipelining client that never reads cannot hold its connection: once it has taken none of
+   * its responses for the idle timeout, the connection is closed, queued requests and all.
+   */
+  @Test
+  void clientNotReading_isClosedAtTheIdleTimeout() {
+    ServerLimits limits = ServerLimits.defaults().withMaxQueuedResponseBytes("1024").withIdleTimeout("5");
+    EmbeddedChannel ch = nonReadingClient(limits, new java.util.concurrent.atomic.AtomicBoolean(true));
+    assertThat(ch.isWritable()).as("the responses fill the write buffer").isFalse();
+    // Netty's IdleStateHandler reads the system clock, not the channel's: deliver its event.
+    ch.pipeline().fireUserEventTriggered(io.netty.handler.timeout.IdleStateEvent.ALL_IDLE_STATE_EVENT);
+    assertThat(ch.isActive()).isFalse();
     ch.finishAndReleaseAll();
   }
 

@@ -96,9 +96,11 @@ final class NodeJvm implements AutoCloseable {
     signal("STOP");
   }
 
-  /** Resumes a paused process (SIGCONT). */
+  /** Resumes a paused process (SIGCONT); nothing to do once it has exited. */
   void resume() {
-    signal("CONT");
+    if (process.isAlive()) {
+      signal("CONT");
+    }
   }
 
   private void signal(String signal) {

@@ -34,9 +34,20 @@ final class OptionsTest {
     assertThat(config.nodeId()).isEqualTo("node-8080");
     assertThat(config.cacheName()).isEqualTo("cluster");
     assertThat(config.defaultTtl()).isEmpty();
-    assertThat(config.maxBodyBytes()).isEqualTo(1024 * 1024);
+    assertThat(config.maxBodyBytes()).isEqualTo(1_000_000);
     assertThat(config.maxKeyLength()).isEqualTo(256);
     assertThat(config.limits()).isEqualTo(new ServerLimits(1000, Duration.ofSeconds(60), Duration.ofSeconds(10), 16, 65536));
+  }
+
+  /** A body larger than Kafka's default record limit could never be stored: refused at start-up. */
+  @Test
+  void maxBody_overKafkasRecordLimit_isRejected() {
+    assertThat(NodeConfig.builder().maxBodyBytes(Integer.toString(NodeConfig.MAX_ENTRY_BYTES)).build().maxBodyBytes())
+        .isEqualTo(NodeConfig.MAX_ENTRY_BYTES);
+    assertThatThrownBy(() -> ClusterNode.parse("--max-body", "1048576"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("--max-body (MAX_BODY_BYTES) must be at most 1040384: a value is written to Kafka as one record, "
+            + "and Kafka takes records of up to 1 MiB by default (max.request.size, message.max.bytes), was '1048576'");
   }
 
   @Test

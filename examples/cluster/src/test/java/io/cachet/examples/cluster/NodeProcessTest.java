@@ -1,0 +1,62 @@
+package io.cachet.examples.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A node process as the launcher runs it, here a shell standing in for the node's JVM. */
+final class NodeProcessTest {
+
+  private final ExecutorService threads = Executors.newCachedThreadPool();
+  private NodeProcess node;
+
+  @AfterEach
+  void stop() {
+    if (node != null) {
+      Process p = node.process();
+      if (p != null) {
+        p.destroyForcibly(); // the one process this test started
+      }
+    }
+    threads.shutdownNow();
+  }
+
+  /**
+   * A node that ignores SIGTERM holds {@code stop()} for 15 s before it is killed; meanwhile
+   * {@code GET /admin/nodes}, answered on a balancer event loop, must not wait for it.
+   */
+  @Test
+  void statusQueries_doNotWaitForAStopInProgress(@TempDir Path dir) throws Exception {
+    Path log = dir.resolve("node-1.log");
+    node = new NodeProcess(1, "node-1", 1, log,
+        List.of("sh", "-c", "trap '' TERM; echo trapped; exec sleep 60"));
+    node.start();
+    await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(log) && Files.readString(log).contains("trapped"));
+    long pid = node.pid();
+
+    Thread[] stopper = new Thread[1];
+    CompletableFuture<Void> stopped = CompletableFuture.runAsync(() -> {
+      stopper[0] = Thread.currentThread();
+      node.stop();
+    }, threads);
+    // stop() has sent SIGTERM and waits for an exit that does not come.
+    await().atMost(Duration.ofSeconds(10)).until(() -> stopper[0] != null
+        && stopper[0].getState() == Thread.State.TIMED_WAITING);
+
+    String status = CompletableFuture.supplyAsync(() -> node.pid() + " " + node.alive() + " " + node.starts(), threads)
+        .get(5, TimeUnit.SECONDS);
+    assertThat(status).isEqualTo(pid + " true 1");
+    assertThat(stopped).isNotDone();
+  }
+}
