@@ -200,6 +200,8 @@ final class ConvergenceIT {
     // So can the acknowledgement check: a put that never happened is reported.
     Ack invented = new Ack(Op.PUT, "key-0", "invented", null, true, 0, 0, "nowhere");
     assertThat(checkAcknowledged(List.of(invented), model, end)).as("an invented put").hasSize(1);
+    Ack inventedRemove = new Ack(Op.REMOVE, "key-0", null, null, true, 0, 0, "nowhere");
+    assertThat(checkAcknowledged(List.of(inventedRemove), model, end)).as("an invented removal").hasSize(1);
 
     // Then the log must become self-contained, as compaction needs it: the writers remove expired
     // values and anchor keys whose latest record is void. The replicas still equal the model.
@@ -524,10 +526,35 @@ final class ConvergenceIT {
           }
         }
         default -> {
-          // Removals and expiry carry no value of their own to find in the log.
+          // Removals and expiry carry no value of their own to find in the log: counted below.
         }
       }
     }
+    // A removal or expiry answered true is in the log as a valid record of its kind, written by
+    // its node: per key and node, at least as many such records as acknowledgements.
+    Map<String, Long> acknowledged = new TreeMap<>();
+    for (Ack ack : acks) {
+      int code = switch (ack.op()) {
+        case REMOVE -> 2;
+        case REMOVE_IF_EQUAL -> 6;
+        case EXPIRE -> 7;
+        default -> 0;
+      };
+      if (code != 0 && ack.result()) {
+        acknowledged.merge(code + " " + ack.key() + " " + ack.node(), 1L, Long::sum);
+      }
+    }
+    acknowledged.forEach((what, count) -> {
+      String[] parts = what.split(" ", 3);
+      int code = Integer.parseInt(parts[0]);
+      long logged = model.byKey.getOrDefault(parts[1], List.of()).stream()
+          .filter(r -> r.valid() && r.meta() != null && r.meta().op() == code && r.meta().nodeId().equals(parts[2]))
+          .count();
+      if (logged < count) {
+        problems.add(count + " acknowledged op " + code + " of " + parts[1] + " by " + parts[2] + ", but "
+            + logged + " valid records of it in the log");
+      }
+    });
     placed.forEach((key, writes) -> {
       for (Map.Entry<Ack, Long> earlier : writes) {
         for (Map.Entry<Ack, Long> later : writes) {
