@@ -25,8 +25,10 @@ import org.springframework.core.convert.ConversionService;
  *       exception as its cause, and nothing is cached.
  *   <li>{@link #retrieve(Object)} and {@link #retrieve(Object, Supplier)} use the cache's
  *       non-blocking view, so {@code @Cacheable} methods returning {@code CompletableFuture} never
- *       block; the value supplier runs on the cache's executor, never on a backend I/O thread, and
- *       concurrent calls for one key in this process share one supplier call.
+ *       block; what follows a lookup that waited for the backend (the value supplier, or Spring
+ *       running the method and storing its result) runs on the cache's executor
+ *       ({@link io.cachet.CacheConfig#executor()}), never on a backend I/O thread, and concurrent
+ *       calls for one key in this process share one supplier call.
  *   <li>Keys of another type than the cache's are converted to it through the
  *       {@link ConversionService} (remote caches keep {@code String} keys, so a {@code Long} id or a
  *       {@code SimpleKey} becomes its string form); a key that cannot be converted is an
@@ -122,9 +124,18 @@ public final class CachetCache extends AbstractValueAdaptingCache {
     return checkedValue(key, value);
   }
 
+  /**
+   * Looks {@code key} up without blocking. A value already at hand (a local or near-cache hit)
+   * completes the future on the caller's thread; a lookup that waits for the backend completes it
+   * on the cache's {@linkplain io.cachet.CacheConfig#executor() executor}, never on the backend's
+   * I/O thread: on a miss, Spring runs the cached method and stores its result from there.
+   */
   @Override
   public @Nullable CompletableFuture<?> retrieve(Object key) {
-    return async().get(key(key)).toCompletableFuture().thenApply(this::toRetrieved);
+    CompletableFuture<@Nullable Object> found = async().get(key(key)).toCompletableFuture();
+    return found.isDone()
+        ? found.thenApply(this::toRetrieved)
+        : found.thenApplyAsync(this::toRetrieved, executor);
   }
 
   @Override
