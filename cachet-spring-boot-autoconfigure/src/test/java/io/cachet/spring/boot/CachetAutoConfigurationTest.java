@@ -7,8 +7,10 @@ import io.cachet.codec.Codecs;
 import io.cachet.spring.CachetCacheManager;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
@@ -172,6 +174,25 @@ final class CachetAutoConfigurationTest {
       typed.put("k", new Book("k", "t"));
       assertThat(typed.get("k", Book.class)).isEqualTo(new Book("k", "t"));
     });
+  }
+
+  @Test
+  void cacheConfigBeanWithARemovalListener_isCreatedAndTellsTheListener() {
+    List<String> removed = new CopyOnWriteArrayList<>();
+    runner.withBean("listened", CacheConfig.class, () -> CacheConfig.builder("listened")
+            .valueCodec(Codecs.json(Book.class))
+            .executor(Runnable::run)
+            .removalListener((key, value, cause) -> removed.add(key + "=" + value.title() + ":" + cause))
+            .build())
+        .run(context -> {
+          assertThat(context).hasNotFailed();
+          org.springframework.cache.Cache listened = context.getBean(CacheManager.class).getCache("listened");
+          listened.put("k", new Book("k", "t"));
+          listened.put("n", null);
+          listened.evict("k");
+          listened.evict("n");
+          assertThat(removed).containsExactly("k=t:EXPLICIT");
+        });
   }
 
   @Test
