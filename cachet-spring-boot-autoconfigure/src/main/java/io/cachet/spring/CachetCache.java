@@ -147,7 +147,17 @@ public final class CachetCache extends AbstractValueAdaptingCache {
     if (running != null) {
       return (CompletableFuture<T>) running.thenApply(this::fromStoreValue);
     }
-    async().get(k).toCompletableFuture()
+    CompletableFuture<@Nullable Object> lookup;
+    try {
+      lookup = async().get(k).toCompletableFuture();
+    } catch (RuntimeException | Error e) {
+      // Thrown before any callback could end the retrieval (after close): end it here, or the
+      // callers that joined it would wait forever.
+      retrievals.remove(k, mine);
+      mine.completeExceptionally(e);
+      throw e;
+    }
+    lookup
         .thenComposeAsync(
             found -> found != null
                 ? CompletableFuture.completedFuture(found)
@@ -164,12 +174,19 @@ public final class CachetCache extends AbstractValueAdaptingCache {
     return (CompletableFuture<T>) mine.thenApply(this::fromStoreValue);
   }
 
+  /**
+   * Stores a loaded value unless another writer stored one meanwhile, and returns the value the
+   * cache then holds, as {@link #get(Object, Callable)} does: a value put while the supplier ran
+   * is newer than the one it loaded.
+   */
   private CompletableFuture<@Nullable Object> store(Object key, Object k, @Nullable Object loaded) {
     if (loaded == null && !isAllowNullValues()) {
       return CompletableFuture.completedFuture(null);
     }
     Object value = loaded == null ? NullValue.INSTANCE : checkedValue(key, loaded);
-    return async().put(k, value).toCompletableFuture().thenApply(ignored -> value);
+    return async().putIfAbsent(k, value).toCompletableFuture().thenCompose(stored -> stored
+        ? CompletableFuture.completedFuture(value)
+        : async().get(k).toCompletableFuture().thenApply(winner -> winner != null ? winner : value));
   }
 
   private @Nullable Object toRetrieved(@Nullable Object stored) {
