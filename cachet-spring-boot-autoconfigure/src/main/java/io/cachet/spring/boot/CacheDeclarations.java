@@ -19,6 +19,10 @@ import org.springframework.boot.context.properties.source.InvalidConfigurationPr
  * Turns the caches declared under {@code cachet.caches} into {@link CacheConfig}s, failing at
  * start-up with an {@link InvalidConfigurationPropertyValueException} that names the property.
  *
+ * <p>A Redis cache without a {@code redis.key-prefix} gets its name and {@code ::} as its prefix, as
+ * with Spring Data Redis, so that caches keep their keys apart and clearing one deletes only its
+ * keys; an explicit prefix, even an empty one, is kept.
+ *
  * <p>Types follow what Spring stores: a local cache without a declared key or value type holds
  * {@code Object}s; a remote cache keeps {@code String} keys (Spring keys are converted) and needs a
  * value codec for anything but strings. Backend options are passed to the backend's own parser
@@ -27,6 +31,12 @@ import org.springframework.boot.context.properties.source.InvalidConfigurationPr
 final class CacheDeclarations {
 
   static final String PREFIX = "cachet.caches.";
+
+  /** What follows the cache's name in the Redis key prefix of a cache that sets none. */
+  static final String DEFAULT_KEY_PREFIX_SEPARATOR = "::";
+
+  private static final String REDIS = "redis";
+  private static final String KEY_PREFIX = "keyPrefix";
 
   /** A cache to create, and whether Spring may store null in it. */
   record Declared(CacheConfig<?, ?> config, boolean allowNullValues) {}
@@ -89,6 +99,11 @@ final class CacheDeclarations {
     b = types(at, spec, b, local, backend);
 
     Map<String, String> backendOptions = backendOptions(spec, backend, at);
+    if (backend.equals(REDIS) && !backendOptions.containsKey(KEY_PREFIX)) {
+      // As Spring Data Redis's cache manager: without a prefix, caches would share their keys, and
+      // clearing one (@CacheEvict(allEntries = true)) would empty the whole database.
+      backendOptions.put(KEY_PREFIX, name + DEFAULT_KEY_PREFIX_SEPARATOR);
+    }
     if (!backendOptions.isEmpty()) {
       CacheBackendProvider provider = providers.get(backend);
       if (provider == null) {
