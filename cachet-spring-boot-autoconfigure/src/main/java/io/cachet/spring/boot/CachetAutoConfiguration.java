@@ -27,7 +27,8 @@ import org.springframework.context.annotation.Configuration;
  *       manager, and it also stays out when {@code spring.cache.type} picks one of Boot's.
  *   <li>{@link CacheConfig} beans are created as caches too, for what properties cannot say (a
  *       codec with the application's {@code ObjectMapper}, a removal listener).
- *   <li>An invalid declaration fails start-up naming the property.
+ *   <li>An invalid declaration, or an unknown option of a cache, fails start-up naming the
+ *       property.
  * </ul>
  */
 @AutoConfiguration(beforeName = "org.springframework.boot.cache.autoconfigure.CacheAutoConfiguration")
@@ -38,6 +39,7 @@ public class CachetAutoConfiguration {
   @Bean
   @ConditionalOnMissingBean
   DeclaredCaches cachetDeclaredCaches(CachetProperties properties, ApplicationContext context) {
+    CacheDeclarations.rejectUnknownOptions(context.getEnvironment());
     ClassLoader loader = context.getClassLoader() != null ? context.getClassLoader() : getClass().getClassLoader();
     List<CacheDeclarations.Declared> declared = new CacheDeclarations(loader).declare(properties);
     boolean dynamic = properties.getDynamic() != null ? properties.getDynamic() : properties.getCaches().isEmpty();

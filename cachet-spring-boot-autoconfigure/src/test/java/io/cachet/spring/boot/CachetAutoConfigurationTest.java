@@ -73,6 +73,49 @@ final class CachetAutoConfigurationTest {
   }
 
   @Test
+  void misspelledCacheOption_failsStartUpNamingTheProperty() {
+    runner.withPropertyValues("cachet.caches.books.maximum-sise=5").run(context ->
+        assertThat(startupFailure(context))
+            .hasMessageContaining("cachet.caches.books.maximum-sise")
+            .hasMessageContaining("unknown option 'maximum-sise' of cache 'books'")
+            .hasMessageContaining("maximum-size"));
+  }
+
+  @Test
+  void misspelledCacheOptionInAnEnvironmentVariable_failsStartUp() {
+    runner.withInitializer(context -> context.getEnvironment().getPropertySources().addFirst(
+            new SystemEnvironmentPropertySource("test-systemEnvironment", Map.of(
+                "CACHET_CACHES_BOOKS_MAXIMUMSIZE", "7",
+                "CACHET_CACHES_BOOKS_EXPIREAFTERWRIT", "30s"))))
+        .run(context -> assertThat(startupFailure(context)).hasMessageContaining("cachet.caches.books.expireafterwrit"));
+  }
+
+  @Test
+  void everyCacheOptionAndOtherCachetProperties_startUp() {
+    runner.withPropertyValues(
+            "cachet.caches[shop.books].backend=local",
+            "cachet.caches[shop.books].maximum-size=5",
+            "cachet.caches[shop.books].eviction-policy=lru",
+            "cachet.caches[shop.books].expire-after-write=10m",
+            "cachet.caches[shop.books].refresh-after-write=1m",
+            "cachet.caches[shop.books].record-stats=false",
+            "cachet.caches[shop.books].key-type=java.lang.Object",
+            "cachet.caches[shop.books].value-codec=json:" + Book.class.getName(),
+            "cachet.caches[shop.books].allow-null-values=false",
+            "cachet.caches.idle.expire-after-access=5m",
+            "cachet.caches.idle.per-entry-ttl=false",
+            "cachet.caches.idle.key-codec=string",
+            "cachet.caches.idle.value-type=java.lang.String",
+            "cachet.caches.idle.maximumSize=3",
+            "cachet.testkit.servers=processes",
+            "cachet.jcache.default.backend=local")
+        .run(context -> {
+          assertThat(context).hasNotFailed();
+          assertThat(context.getBean(io.cachet.CacheManager.class).cacheNames()).containsExactlyInAnyOrder("shop.books", "idle");
+        });
+  }
+
+  @Test
   void unknownRedisOption_failsStartUpNamingTheProperty() {
     runner.withPropertyValues("cachet.caches.s.backend=redis", "cachet.caches.s.redis.adress=127.0.0.1:1")
         .run(context -> assertThat(startupFailure(context))
