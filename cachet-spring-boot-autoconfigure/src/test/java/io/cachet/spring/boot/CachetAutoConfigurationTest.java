@@ -51,6 +51,56 @@ final class CachetAutoConfigurationTest {
   }
 
   @Test
+  void applicationCachetManager_getsTheDeclaredCachesAndCacheConfigBeans() {
+    runner.withBean("applicationCachet", io.cachet.CacheManager.class, io.cachet.CacheManager::create)
+        .withUserConfiguration(ConfigBean.class)
+        .withPropertyValues("cachet.caches.books.maximum-size=5")
+        .run(context -> {
+          assertThat(context).hasNotFailed();
+          io.cachet.CacheManager cachet = context.getBean(io.cachet.CacheManager.class);
+          assertThat(cachet.cacheNames()).containsExactlyInAnyOrder("books", "typed");
+          assertThat(cachet.getCache("books").config().maximumSize()).isEqualTo(5);
+          CacheManager spring = context.getBean(CacheManager.class);
+          spring.getCache("books").put("1", new Book("1", "t"));
+          assertThat(spring.getCache("books").get("1", Book.class)).isEqualTo(new Book("1", "t"));
+          spring.getCache("typed").put("k", null);
+          assertThat(spring.getCache("typed").get("k")).isNotNull();
+        });
+  }
+
+  @Test
+  void applicationCachetManagerHoldingADeclaredNameAlready_servesItsCache() {
+    runner.withBean("applicationCachet", io.cachet.CacheManager.class, () -> {
+          io.cachet.CacheManager manager = io.cachet.CacheManager.create();
+          manager.create(CacheConfig.builder("books").keyType(Object.class).valueType(Object.class).maximumSize(9).build());
+          return manager;
+        })
+        .withPropertyValues("cachet.caches.books.maximum-size=5")
+        .run(context -> {
+          assertThat(context).hasNotFailed();
+          assertThat(context.getBean(io.cachet.CacheManager.class).getCache("books").config().maximumSize()).isEqualTo(9);
+          assertThat(context.getBean(CacheManager.class).getCache("books").getNativeCache())
+              .isSameAs(context.getBean(io.cachet.CacheManager.class).getCache("books"));
+        });
+  }
+
+  @Test
+  void applicationCachetManagerHoldingADeclaredNameWithOtherValues_failsStartUpSayingWhy() {
+    runner.withBean("applicationCachet", io.cachet.CacheManager.class, () -> {
+          io.cachet.CacheManager manager = io.cachet.CacheManager.create();
+          manager.create(CacheConfig.builder("books").build());
+          return manager;
+        })
+        .withPropertyValues("cachet.caches.books.maximum-size=5")
+        .run(context -> {
+          assertThat(context).hasFailed();
+          assertThat(context.getStartupFailure()).rootCause()
+              .hasMessageContaining("cache 'books', declared under cachet.caches.books, is already in the application's io.cachet.CacheManager")
+              .hasMessageContaining("java.lang.String values");
+        });
+  }
+
+  @Test
   void springCacheType_makesTheSpringManagerBackOff() {
     runner.withPropertyValues("spring.cache.type=simple").run(context ->
         assertThat(context).doesNotHaveBean(CacheManager.class).hasSingleBean(io.cachet.CacheManager.class));
