@@ -12,6 +12,7 @@ import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.health.autoconfigure.contributor.ConditionalOnEnabledHealthIndicator;
 import org.springframework.cache.support.NullValue;
 import org.springframework.context.ApplicationContext;
 import org.springframework.context.annotation.Bean;
@@ -158,12 +159,17 @@ public class CachetAutoConfiguration {
     }
   }
 
-  /** The {@code cachet} health component, when Boot's health support is present. */
+  /**
+   * The {@code cachet} health component, when Boot's health support is present and
+   * {@code management.health.cachet.enabled} (or {@code management.health.defaults.enabled}) is not
+   * {@code false}.
+   */
   @Configuration(proxyBeanMethods = false)
   @ConditionalOnClass(name = "org.springframework.boot.health.contributor.HealthIndicator")
   static class HealthConfiguration {
 
     @Bean
+    @ConditionalOnEnabledHealthIndicator("cachet")
     @ConditionalOnMissingBean(name = "cachetHealthIndicator")
     CachetHealthIndicator cachetHealthIndicator(CacheManager cachet) {
       return new CachetHealthIndicator(cachet);

@@ -14,6 +14,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
+import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.assertj.AssertableApplicationContext;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.cache.CacheManager;
@@ -286,6 +287,17 @@ final class CachetAutoConfigurationTest {
           listened.evict("n");
           assertThat(removed).containsExactly("k=t:EXPLICIT");
         });
+  }
+
+  @Test
+  void healthIndicator_isOnByDefault_andOffWhenDisabled() {
+    runner.run(context -> assertThat(context).hasSingleBean(CachetHealthIndicator.class));
+    runner.withPropertyValues("management.health.cachet.enabled=false")
+        .run(context -> assertThat(context).hasNotFailed().doesNotHaveBean(CachetHealthIndicator.class));
+    runner.withPropertyValues("management.health.defaults.enabled=false")
+        .run(context -> assertThat(context).hasNotFailed().doesNotHaveBean(CachetHealthIndicator.class));
+    runner.withClassLoader(new FilteredClassLoader("org.springframework.boot.health"))
+        .run(context -> assertThat(context).hasNotFailed().doesNotHaveBean(CachetHealthIndicator.class));
   }
 
   @Test
