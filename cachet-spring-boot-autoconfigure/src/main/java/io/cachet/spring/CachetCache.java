@@ -36,7 +36,9 @@ import org.springframework.core.convert.ConversionService;
  *   <li>A value that is not of the cache's declared value type is an
  *       {@link IllegalArgumentException} naming the cache and both types, before anything is stored.
  *   <li>With null values allowed, a {@code null} is stored as Spring's {@link NullValue}; without,
- *       storing {@code null} is refused as by every Spring cache.
+ *       storing {@code null} is refused as by every Spring cache, and so is a {@code null} from the
+ *       loader of {@link #get(Object, Callable)} (as a {@link ValueRetrievalException} whose cause
+ *       is an {@link IllegalArgumentException}).
  * </ul>
  *
  * <p>Thread-safe.
@@ -109,7 +111,7 @@ public final class CachetCache extends AbstractValueAdaptingCache {
     }
   }
 
-  private @Nullable Object load(Object key, Callable<?> valueLoader) {
+  private Object load(Object key, Callable<?> valueLoader) {
     Object value;
     try {
       value = valueLoader.call();
@@ -118,10 +120,13 @@ public final class CachetCache extends AbstractValueAdaptingCache {
     } catch (Exception e) {
       throw new LoaderFailure(e);
     }
-    if (value == null) {
-      return isAllowNullValues() ? NullValue.INSTANCE : null;
+    if (value == null && !isAllowNullValues()) {
+      // Refused as by Spring's own caches, whose get(key, Callable) wraps the refusal in a
+      // ValueRetrievalException; returning null would cache nothing and reload on every call.
+      throw new LoaderFailure(new IllegalArgumentException(
+          "cache '" + getName() + "' does not allow null values, and the loader returned null for key '" + key + "'"));
     }
-    return checkedValue(key, value);
+    return value == null ? NullValue.INSTANCE : checkedValue(key, value);
   }
 
   /**
