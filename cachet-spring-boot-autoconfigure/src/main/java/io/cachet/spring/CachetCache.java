@@ -25,8 +25,10 @@ import org.springframework.core.convert.ConversionService;
  *       exception as its cause, and nothing is cached.
  *   <li>{@link #retrieve(Object)} and {@link #retrieve(Object, Supplier)} use the cache's
  *       non-blocking view, so {@code @Cacheable} methods returning {@code CompletableFuture} never
- *       block; the value supplier runs on the cache's executor, never on a backend I/O thread, and
- *       concurrent calls for one key in this process share one supplier call.
+ *       block; what follows a lookup that waited for the backend (the value supplier, or Spring
+ *       running the method and storing its result) runs on the cache's executor
+ *       ({@link io.cachet.CacheConfig#executor()}), never on a backend I/O thread, and concurrent
+ *       calls for one key in this process share one supplier call.
  *   <li>Keys of another type than the cache's are converted to it through the
  *       {@link ConversionService} (remote caches keep {@code String} keys, so a {@code Long} id or a
  *       {@code SimpleKey} becomes its string form); a key that cannot be converted is an
@@ -34,7 +36,9 @@ import org.springframework.core.convert.ConversionService;
  *   <li>A value that is not of the cache's declared value type is an
  *       {@link IllegalArgumentException} naming the cache and both types, before anything is stored.
  *   <li>With null values allowed, a {@code null} is stored as Spring's {@link NullValue}; without,
- *       storing {@code null} is refused as by every Spring cache.
+ *       storing {@code null} is refused as by every Spring cache, and so is a {@code null} from the
+ *       loader of {@link #get(Object, Callable)} (as a {@link ValueRetrievalException} whose cause
+ *       is an {@link IllegalArgumentException}).
  * </ul>
  *
  * <p>Thread-safe.
@@ -107,7 +111,7 @@ public final class CachetCache extends AbstractValueAdaptingCache {
     }
   }
 
-  private @Nullable Object load(Object key, Callable<?> valueLoader) {
+  private Object load(Object key, Callable<?> valueLoader) {
     Object value;
     try {
       value = valueLoader.call();
@@ -116,15 +120,27 @@ public final class CachetCache extends AbstractValueAdaptingCache {
     } catch (Exception e) {
       throw new LoaderFailure(e);
     }
-    if (value == null) {
-      return isAllowNullValues() ? NullValue.INSTANCE : null;
+    if (value == null && !isAllowNullValues()) {
+      // Refused as by Spring's own caches, whose get(key, Callable) wraps the refusal in a
+      // ValueRetrievalException; returning null would cache nothing and reload on every call.
+      throw new LoaderFailure(new IllegalArgumentException(
+          "cache '" + getName() + "' does not allow null values, and the loader returned null for key '" + key + "'"));
     }
-    return checkedValue(key, value);
+    return value == null ? NullValue.INSTANCE : checkedValue(key, value);
   }
 
+  /**
+   * Looks {@code key} up without blocking. A value already at hand (a local or near-cache hit)
+   * completes the future on the caller's thread; a lookup that waits for the backend completes it
+   * on the cache's {@linkplain io.cachet.CacheConfig#executor() executor}, never on the backend's
+   * I/O thread: on a miss, Spring runs the cached method and stores its result from there.
+   */
   @Override
   public @Nullable CompletableFuture<?> retrieve(Object key) {
-    return async().get(key(key)).toCompletableFuture().thenApply(this::toRetrieved);
+    CompletableFuture<@Nullable Object> found = async().get(key(key)).toCompletableFuture();
+    return found.isDone()
+        ? found.thenApply(this::toRetrieved)
+        : found.thenApplyAsync(this::toRetrieved, executor);
   }
 
   @Override
@@ -136,7 +152,17 @@ public final class CachetCache extends AbstractValueAdaptingCache {
     if (running != null) {
       return (CompletableFuture<T>) running.thenApply(this::fromStoreValue);
     }
-    async().get(k).toCompletableFuture()
+    CompletableFuture<@Nullable Object> lookup;
+    try {
+      lookup = async().get(k).toCompletableFuture();
+    } catch (RuntimeException | Error e) {
+      // Thrown before any callback could end the retrieval (after close): end it here, or the
+      // callers that joined it would wait forever.
+      retrievals.remove(k, mine);
+      mine.completeExceptionally(e);
+      throw e;
+    }
+    lookup
         .thenComposeAsync(
             found -> found != null
                 ? CompletableFuture.completedFuture(found)
@@ -153,12 +179,19 @@ public final class CachetCache extends AbstractValueAdaptingCache {
     return (CompletableFuture<T>) mine.thenApply(this::fromStoreValue);
   }
 
+  /**
+   * Stores a loaded value unless another writer stored one meanwhile, and returns the value the
+   * cache then holds, as {@link #get(Object, Callable)} does: a value put while the supplier ran
+   * is newer than the one it loaded.
+   */
   private CompletableFuture<@Nullable Object> store(Object key, Object k, @Nullable Object loaded) {
     if (loaded == null && !isAllowNullValues()) {
       return CompletableFuture.completedFuture(null);
     }
     Object value = loaded == null ? NullValue.INSTANCE : checkedValue(key, loaded);
-    return async().put(k, value).toCompletableFuture().thenApply(ignored -> value);
+    return async().putIfAbsent(k, value).toCompletableFuture().thenCompose(stored -> stored
+        ? CompletableFuture.completedFuture(value)
+        : async().get(k).toCompletableFuture().thenApply(winner -> winner != null ? winner : value));
   }
 
   private @Nullable Object toRetrieved(@Nullable Object stored) {

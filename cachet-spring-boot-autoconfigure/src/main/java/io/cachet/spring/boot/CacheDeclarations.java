@@ -4,7 +4,9 @@ import io.cachet.CacheConfig;
 import io.cachet.codec.Codec;
 import io.cachet.codec.Codecs;
 import io.cachet.spi.CacheBackendProvider;
+import java.beans.PropertyDescriptor;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -13,11 +15,25 @@ import java.util.ServiceLoader;
 import java.util.Set;
 import java.util.TreeSet;
 import org.jspecify.annotations.Nullable;
+import org.springframework.beans.BeanUtils;
+import org.springframework.boot.context.properties.bind.BindException;
+import org.springframework.boot.context.properties.bind.BindHandler;
+import org.springframework.boot.context.properties.bind.Bindable;
+import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.context.properties.bind.UnboundConfigurationPropertiesException;
+import org.springframework.boot.context.properties.bind.handler.NoUnboundElementsBindHandler;
+import org.springframework.boot.context.properties.source.ConfigurationProperty;
+import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
+import org.springframework.core.env.Environment;
 
 /**
  * Turns the caches declared under {@code cachet.caches} into {@link CacheConfig}s, failing at
  * start-up with an {@link InvalidConfigurationPropertyValueException} that names the property.
+ *
+ * <p>A Redis cache without a {@code redis.key-prefix} gets its name and {@code ::} as its prefix, as
+ * with Spring Data Redis, so that caches keep their keys apart and clearing one deletes only its
+ * keys; an explicit prefix, even an empty one, is kept.
  *
  * <p>Types follow what Spring stores: a local cache without a declared key or value type holds
  * {@code Object}s; a remote cache keeps {@code String} keys (Spring keys are converted) and needs a
@@ -27,6 +43,17 @@ import org.springframework.boot.context.properties.source.InvalidConfigurationPr
 final class CacheDeclarations {
 
   static final String PREFIX = "cachet.caches.";
+
+  private static final String CACHES = "cachet.caches";
+
+  /** The options of a cache under {@code cachet.caches.<name>.}, in their kebab-case form. */
+  private static final Set<String> KNOWN_OPTIONS = knownOptions();
+
+  /** What follows the cache's name in the Redis key prefix of a cache that sets none. */
+  static final String DEFAULT_KEY_PREFIX_SEPARATOR = "::";
+
+  private static final String REDIS = "redis";
+  private static final String KEY_PREFIX = "keyPrefix";
 
   /** A cache to create, and whether Spring may store null in it. */
   record Declared(CacheConfig<?, ?> config, boolean allowNullValues) {}
@@ -44,6 +71,38 @@ final class CacheDeclarations {
     this.classLoader = classLoader;
     for (CacheBackendProvider provider : ServiceLoader.load(CacheBackendProvider.class, classLoader)) {
       providers.putIfAbsent(provider.name(), provider);
+    }
+  }
+
+  /**
+   * Fails with an {@link InvalidConfigurationPropertyValueException} naming the first property
+   * under {@code cachet.caches.<name>} that is no option of a cache, such as a misspelled
+   * {@code maximum-sise}; Boot's binding would ignore it, leaving the option at its default (or the
+   * cache undeclared). Only this subtree is checked: other properties may start with
+   * {@code cachet.} (the test kit's, or those of Cachet's JCache provider).
+   */
+  static void rejectUnknownOptions(Environment environment) {
+    try {
+      Binder.get(environment).bind(
+          CACHES, Bindable.mapOf(String.class, CachetProperties.CacheSpec.class),
+          new NoUnboundElementsBindHandler(BindHandler.DEFAULT));
+    } catch (BindException e) {
+      if (!(e.getCause() instanceof UnboundConfigurationPropertiesException unbound)) {
+        throw e;
+      }
+      List<ConfigurationProperty> unknown = new ArrayList<>(unbound.getUnboundProperties());
+      ConfigurationProperty first = unknown.get(0);
+      ConfigurationPropertyName name = first.getName();
+      StringBuilder option = new StringBuilder();
+      for (int i = 3; i < name.getNumberOfElements(); i++) {
+        option.append(option.isEmpty() ? "" : ".").append(name.getElement(i, ConfigurationPropertyName.Form.ORIGINAL));
+      }
+      String cache = name.getNumberOfElements() > 2 ? name.getElement(2, ConfigurationPropertyName.Form.ORIGINAL) : "";
+      String others = unknown.size() == 1 ? ""
+          : " (also unknown: " + unknown.subList(1, unknown.size()).stream().map(p -> p.getName().toString()).toList() + ")";
+      throw new InvalidConfigurationPropertyValueException(
+          name.toString(), first.getValue(),
+          "unknown option '" + option + "' of cache '" + cache + "'; known options: " + KNOWN_OPTIONS + others);
     }
   }
 
@@ -89,6 +148,11 @@ final class CacheDeclarations {
     b = types(at, spec, b, local, backend);
 
     Map<String, String> backendOptions = backendOptions(spec, backend, at);
+    if (backend.equals(REDIS) && !backendOptions.containsKey(KEY_PREFIX)) {
+      // As Spring Data Redis's cache manager: without a prefix, caches would share their keys, and
+      // clearing one (@CacheEvict(allEntries = true)) would empty the whole database.
+      backendOptions.put(KEY_PREFIX, name + DEFAULT_KEY_PREFIX_SEPARATOR);
+    }
     if (!backendOptions.isEmpty()) {
       CacheBackendProvider provider = providers.get(backend);
       if (provider == null) {
@@ -202,6 +266,16 @@ final class CacheDeclarations {
       }
     }
     return out.toString();
+  }
+
+  private static Set<String> knownOptions() {
+    Set<String> options = new TreeSet<>();
+    for (PropertyDescriptor property : BeanUtils.getPropertyDescriptors(CachetProperties.CacheSpec.class)) {
+      if (property.getWriteMethod() != null) {
+        options.add(kebab(property.getName()));
+      }
+    }
+    return Collections.unmodifiableSet(options);
   }
 
   static String kebab(String camel) {

@@ -12,6 +12,8 @@ import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.health.autoconfigure.contributor.ConditionalOnEnabledHealthIndicator;
+import org.springframework.cache.support.NullValue;
 import org.springframework.context.ApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Conditional;
@@ -23,11 +25,14 @@ import org.springframework.context.annotation.Configuration;
  * friends.
  *
  * <ul>
- *   <li>The Cachet manager backs off when the application defines one; so does the Spring cache
- *       manager, and it also stays out when {@code spring.cache.type} picks one of Boot's.
+ *   <li>The Cachet manager backs off when the application defines one, and the Spring cache
+ *       manager then creates the declared caches that manager lacks in it. The Spring cache manager
+ *       backs off when the application defines one, and also stays out when
+ *       {@code spring.cache.type} picks one of Boot's.
  *   <li>{@link CacheConfig} beans are created as caches too, for what properties cannot say (a
  *       codec with the application's {@code ObjectMapper}, a removal listener).
- *   <li>An invalid declaration fails start-up naming the property.
+ *   <li>An invalid declaration, or an unknown option of a cache, fails start-up naming the
+ *       property.
  * </ul>
  */
 @AutoConfiguration(beforeName = "org.springframework.boot.cache.autoconfigure.CacheAutoConfiguration")
@@ -38,6 +43,7 @@ public class CachetAutoConfiguration {
   @Bean
   @ConditionalOnMissingBean
   DeclaredCaches cachetDeclaredCaches(CachetProperties properties, ApplicationContext context) {
+    CacheDeclarations.rejectUnknownOptions(context.getEnvironment());
     ClassLoader loader = context.getClassLoader() != null ? context.getClassLoader() : getClass().getClassLoader();
     List<CacheDeclarations.Declared> declared = new CacheDeclarations(loader).declare(properties);
     boolean dynamic = properties.getDynamic() != null ? properties.getDynamic() : properties.getCaches().isEmpty();
@@ -56,20 +62,8 @@ public class CachetAutoConfiguration {
     }
     CacheManager manager = builder.build();
     try {
-      Set<String> names = new HashSet<>();
-      for (CacheDeclarations.Declared cache : declared.caches()) {
+      for (CacheDeclarations.Declared cache : everyCache(declared, properties, configs)) {
         manager.create(CachetCacheManager.springConfig(cache.config(), cache.allowNullValues()));
-        names.add(cache.config().name());
-      }
-      List<CacheConfig<?, ?>> beans = new ArrayList<>();
-      configs.orderedStream().forEach(beans::add);
-      for (CacheConfig<?, ?> config : beans) {
-        if (!names.add(config.name())) {
-          throw new IllegalStateException(
-              "cache '" + config.name() + "' is declared both under " + CacheDeclarations.PREFIX + config.name()
-                  + " and as a CacheConfig bean");
-        }
-        manager.create(CachetCacheManager.springConfig(config, properties.isAllowNullValues()));
       }
     } catch (RuntimeException e) {
       manager.close();
@@ -78,33 +72,77 @@ public class CachetAutoConfiguration {
     return manager;
   }
 
+  /** Returns the caches declared under {@code cachet.caches}, then those of CacheConfig beans. */
+  static List<CacheDeclarations.Declared> everyCache(
+      DeclaredCaches declared, CachetProperties properties, ObjectProvider<CacheConfig<?, ?>> configs) {
+    List<CacheDeclarations.Declared> caches = new ArrayList<>(declared.caches());
+    Set<String> names = new HashSet<>();
+    caches.forEach(cache -> names.add(cache.config().name()));
+    configs.orderedStream().forEach(config -> {
+      if (!names.add(config.name())) {
+        throw new IllegalStateException(
+            "cache '" + config.name() + "' is declared both under " + CacheDeclarations.PREFIX + config.name()
+                + " and as a CacheConfig bean");
+      }
+      caches.add(new CacheDeclarations.Declared(config, properties.isAllowNullValues()));
+    });
+    return caches;
+  }
+
   /** Spring's cache manager over Cachet: backs off when the application defines its own. */
   @Configuration(proxyBeanMethods = false)
   @ConditionalOnMissingBean(org.springframework.cache.CacheManager.class)
   @Conditional(NoSpringCacheTypeCondition.class)
   static class SpringCacheManagerConfiguration {
 
+    /**
+     * Serves every declared cache. The auto-configured Cachet manager holds them all already; an
+     * application's own manager gets those it lacks, and serves those it has under their names as
+     * they are, provided they can hold what Spring stores.
+     */
     @Bean
     CachetCacheManager cacheManager(
         CacheManager cachet, DeclaredCaches declared, CachetProperties properties,
         ObjectProvider<CacheConfig<?, ?>> configs) {
       CachetCacheManager spring = new CachetCacheManager(cachet, properties.isAllowNullValues());
-      for (CacheDeclarations.Declared cache : declared.caches()) {
-        io.cachet.Cache<?, ?> created = cachet.getCache(cache.config().name());
-        if (created != null) {
-          spring.adopt(created, cache.config().valueType(), cache.allowNullValues());
+      List<io.cachet.Cache<?, ?>> created = new ArrayList<>();
+      try {
+        for (CacheDeclarations.Declared cache : everyCache(declared, properties, configs)) {
+          serve(spring, cachet, cache, declared, created);
         }
+      } catch (RuntimeException e) {
+        created.forEach(io.cachet.Cache::close);
+        throw e;
       }
-      configs.orderedStream().forEach(config -> {
-        io.cachet.Cache<?, ?> created = cachet.getCache(config.name());
-        if (created != null) {
-          spring.adopt(created, config.valueType(), properties.isAllowNullValues());
-        }
-      });
       if (declared.dynamic()) {
         spring.setDynamic(CacheDeclarations::dynamic);
       }
       return spring;
+    }
+
+    private static void serve(
+        CachetCacheManager spring, CacheManager cachet, CacheDeclarations.Declared cache, DeclaredCaches declared,
+        List<io.cachet.Cache<?, ?>> created) {
+      CacheConfig<?, ?> config = cache.config();
+      io.cachet.Cache<?, ?> existing = cachet.getCache(config.name());
+      if (existing == null) {
+        created.add(spring.create(config, cache.allowNullValues()).getNativeCache());
+        return;
+      }
+      Class<?> holds = existing.config().valueType();
+      String problem = !holds.isAssignableFrom(config.valueType())
+          ? "it holds " + holds.getName() + " values, not the declared " + config.valueType().getName()
+          : cache.allowNullValues() && !holds.isAssignableFrom(NullValue.class)
+              ? "it holds " + holds.getName() + " values, which cannot hold Spring's NullValue for a null result"
+                  + " (disallow null values for it, or leave the cache to the auto-configuration)"
+              : null;
+      if (problem != null) {
+        boolean property = declared.caches().contains(cache);
+        throw new IllegalStateException(
+            "cache '" + config.name() + "', declared " + (property ? "under " + CacheDeclarations.PREFIX + config.name()
+                : "as a CacheConfig bean") + ", is already in the application's io.cachet.CacheManager, and " + problem);
+      }
+      spring.adopt(existing, config.valueType(), cache.allowNullValues());
     }
   }
 
@@ -121,12 +159,17 @@ public class CachetAutoConfiguration {
     }
   }
 
-  /** The {@code cachet} health component, when Boot's health support is present. */
+  /**
+   * The {@code cachet} health component, when Boot's health support is present and
+   * {@code management.health.cachet.enabled} (or {@code management.health.defaults.enabled}) is not
+   * {@code false}.
+   */
   @Configuration(proxyBeanMethods = false)
   @ConditionalOnClass(name = "org.springframework.boot.health.contributor.HealthIndicator")
   static class HealthConfiguration {
 
     @Bean
+    @ConditionalOnEnabledHealthIndicator("cachet")
     @ConditionalOnMissingBean(name = "cachetHealthIndicator")
     CachetHealthIndicator cachetHealthIndicator(CacheManager cachet) {
       return new CachetHealthIndicator(cachet);

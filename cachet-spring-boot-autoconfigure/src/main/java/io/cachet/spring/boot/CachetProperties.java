@@ -111,7 +111,10 @@ public class CachetProperties {
     /** Whether this cache stores a null result; cachet.allow-null-values when unset. */
     private @Nullable Boolean allowNullValues;
 
-    /** Options of the redis backend (address, key-prefix, coherence, near-cache-max-age, ...). */
+    /**
+     * Options of the redis backend (address, key-prefix, coherence, near-cache-max-age, ...); the
+     * key prefix defaults to the cache's name followed by "::".
+     */
     private Map<String, String> redis = new LinkedHashMap<>();
 
     /** Options of the replicated-kafka backend (bootstrap-servers, topic, node-id, ...). */

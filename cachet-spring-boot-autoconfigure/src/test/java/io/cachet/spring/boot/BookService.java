@@ -1,6 +1,8 @@
 package io.cachet.spring.boot;
 
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.springframework.cache.annotation.CacheEvict;
 import org.springframework.cache.annotation.CachePut;
@@ -10,15 +12,22 @@ import org.springframework.cache.annotation.Cacheable;
 public class BookService {
 
   private final AtomicInteger calls = new AtomicInteger();
+  private final List<String> asyncThreads = new CopyOnWriteArrayList<>();
 
   /** Returns how often a cached method's body ran since {@link #reset()}. */
   public int calls() {
     return calls.get();
   }
 
-  /** Resets the count of calls. */
+  /** Returns the names of the threads {@link #findAsync}'s body ran on since {@link #reset()}. */
+  public List<String> asyncThreads() {
+    return List.copyOf(asyncThreads);
+  }
+
+  /** Resets the count of calls and the threads recorded. */
   public void reset() {
     calls.set(0);
+    asyncThreads.clear();
   }
 
   @Cacheable("books")
@@ -34,6 +43,7 @@ public class BookService {
 
   @Cacheable("books")
   public CompletableFuture<Book> findAsync(String id) {
+    asyncThreads.add(Thread.currentThread().getName());
     int n = calls.incrementAndGet();
     return CompletableFuture.completedFuture(new Book(id, "Async " + id + " #" + n));
   }

@@ -7,11 +7,14 @@ import io.cachet.codec.Codecs;
 import io.cachet.spring.CachetCacheManager;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
+import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.assertj.AssertableApplicationContext;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.cache.CacheManager;
@@ -49,6 +52,56 @@ final class CachetAutoConfigurationTest {
   }
 
   @Test
+  void applicationCachetManager_getsTheDeclaredCachesAndCacheConfigBeans() {
+    runner.withBean("applicationCachet", io.cachet.CacheManager.class, io.cachet.CacheManager::create)
+        .withUserConfiguration(ConfigBean.class)
+        .withPropertyValues("cachet.caches.books.maximum-size=5")
+        .run(context -> {
+          assertThat(context).hasNotFailed();
+          io.cachet.CacheManager cachet = context.getBean(io.cachet.CacheManager.class);
+          assertThat(cachet.cacheNames()).containsExactlyInAnyOrder("books", "typed");
+          assertThat(cachet.getCache("books").config().maximumSize()).isEqualTo(5);
+          CacheManager spring = context.getBean(CacheManager.class);
+          spring.getCache("books").put("1", new Book("1", "t"));
+          assertThat(spring.getCache("books").get("1", Book.class)).isEqualTo(new Book("1", "t"));
+          spring.getCache("typed").put("k", null);
+          assertThat(spring.getCache("typed").get("k")).isNotNull();
+        });
+  }
+
+  @Test
+  void applicationCachetManagerHoldingADeclaredNameAlready_servesItsCache() {
+    runner.withBean("applicationCachet", io.cachet.CacheManager.class, () -> {
+          io.cachet.CacheManager manager = io.cachet.CacheManager.create();
+          manager.create(CacheConfig.builder("books").keyType(Object.class).valueType(Object.class).maximumSize(9).build());
+          return manager;
+        })
+        .withPropertyValues("cachet.caches.books.maximum-size=5")
+        .run(context -> {
+          assertThat(context).hasNotFailed();
+          assertThat(context.getBean(io.cachet.CacheManager.class).getCache("books").config().maximumSize()).isEqualTo(9);
+          assertThat(context.getBean(CacheManager.class).getCache("books").getNativeCache())
+              .isSameAs(context.getBean(io.cachet.CacheManager.class).getCache("books"));
+        });
+  }
+
+  @Test
+  void applicationCachetManagerHoldingADeclaredNameWithOtherValues_failsStartUpSayingWhy() {
+    runner.withBean("applicationCachet", io.cachet.CacheManager.class, () -> {
+          io.cachet.CacheManager manager = io.cachet.CacheManager.create();
+          manager.create(CacheConfig.builder("books").build());
+          return manager;
+        })
+        .withPropertyValues("cachet.caches.books.maximum-size=5")
+        .run(context -> {
+          assertThat(context).hasFailed();
+          assertThat(context.getStartupFailure()).rootCause()
+              .hasMessageContaining("cache 'books', declared under cachet.caches.books, is already in the application's io.cachet.CacheManager")
+              .hasMessageContaining("java.lang.String values");
+        });
+  }
+
+  @Test
   void springCacheType_makesTheSpringManagerBackOff() {
     runner.withPropertyValues("spring.cache.type=simple").run(context ->
         assertThat(context).doesNotHaveBean(CacheManager.class).hasSingleBean(io.cachet.CacheManager.class));
@@ -68,6 +121,49 @@ final class CachetAutoConfigurationTest {
         assertThat(startupFailure(context))
             .hasMessageContaining("cachet.caches.books.value-codec")
             .hasMessageContaining("valueCodec must name a class on the class path, was 'com.example.Missing'"));
+  }
+
+  @Test
+  void misspelledCacheOption_failsStartUpNamingTheProperty() {
+    runner.withPropertyValues("cachet.caches.books.maximum-sise=5").run(context ->
+        assertThat(startupFailure(context))
+            .hasMessageContaining("cachet.caches.books.maximum-sise")
+            .hasMessageContaining("unknown option 'maximum-sise' of cache 'books'")
+            .hasMessageContaining("maximum-size"));
+  }
+
+  @Test
+  void misspelledCacheOptionInAnEnvironmentVariable_failsStartUp() {
+    runner.withInitializer(context -> context.getEnvironment().getPropertySources().addFirst(
+            new SystemEnvironmentPropertySource("test-systemEnvironment", Map.of(
+                "CACHET_CACHES_BOOKS_MAXIMUMSIZE", "7",
+                "CACHET_CACHES_BOOKS_EXPIREAFTERWRIT", "30s"))))
+        .run(context -> assertThat(startupFailure(context)).hasMessageContaining("cachet.caches.books.expireafterwrit"));
+  }
+
+  @Test
+  void everyCacheOptionAndOtherCachetProperties_startUp() {
+    runner.withPropertyValues(
+            "cachet.caches[shop.books].backend=local",
+            "cachet.caches[shop.books].maximum-size=5",
+            "cachet.caches[shop.books].eviction-policy=lru",
+            "cachet.caches[shop.books].expire-after-write=10m",
+            "cachet.caches[shop.books].refresh-after-write=1m",
+            "cachet.caches[shop.books].record-stats=false",
+            "cachet.caches[shop.books].key-type=java.lang.Object",
+            "cachet.caches[shop.books].value-codec=json:" + Book.class.getName(),
+            "cachet.caches[shop.books].allow-null-values=false",
+            "cachet.caches.idle.expire-after-access=5m",
+            "cachet.caches.idle.per-entry-ttl=false",
+            "cachet.caches.idle.key-codec=string",
+            "cachet.caches.idle.value-type=java.lang.String",
+            "cachet.caches.idle.maximumSize=3",
+            "cachet.testkit.servers=processes",
+            "cachet.jcache.default.backend=local")
+        .run(context -> {
+          assertThat(context).hasNotFailed();
+          assertThat(context.getBean(io.cachet.CacheManager.class).cacheNames()).containsExactlyInAnyOrder("shop.books", "idle");
+        });
   }
 
   @Test
@@ -157,8 +253,9 @@ final class CachetAutoConfigurationTest {
       org.assertj.core.api.Assertions.assertThatThrownBy(() -> books.put("1", null))
           .isInstanceOf(IllegalArgumentException.class)
           .hasMessageContaining("null");
-      Object loaded = books.get("1", () -> null);
-      assertThat(loaded).isNull();
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> books.get("1", () -> null))
+          .isInstanceOf(org.springframework.cache.Cache.ValueRetrievalException.class)
+          .cause().isInstanceOf(IllegalArgumentException.class).hasMessageContaining("null");
       assertThat(books.get("1")).isNull();
     });
   }
@@ -172,6 +269,36 @@ final class CachetAutoConfigurationTest {
       typed.put("k", new Book("k", "t"));
       assertThat(typed.get("k", Book.class)).isEqualTo(new Book("k", "t"));
     });
+  }
+
+  @Test
+  void cacheConfigBeanWithARemovalListener_isCreatedAndTellsTheListener() {
+    List<String> removed = new CopyOnWriteArrayList<>();
+    runner.withBean("listened", CacheConfig.class, () -> CacheConfig.builder("listened")
+            .valueCodec(Codecs.json(Book.class))
+            .executor(Runnable::run)
+            .removalListener((key, value, cause) -> removed.add(key + "=" + value.title() + ":" + cause))
+            .build())
+        .run(context -> {
+          assertThat(context).hasNotFailed();
+          org.springframework.cache.Cache listened = context.getBean(CacheManager.class).getCache("listened");
+          listened.put("k", new Book("k", "t"));
+          listened.put("n", null);
+          listened.evict("k");
+          listened.evict("n");
+          assertThat(removed).containsExactly("k=t:EXPLICIT");
+        });
+  }
+
+  @Test
+  void healthIndicator_isOnByDefault_andOffWhenDisabled() {
+    runner.run(context -> assertThat(context).hasSingleBean(CachetHealthIndicator.class));
+    runner.withPropertyValues("management.health.cachet.enabled=false")
+        .run(context -> assertThat(context).hasNotFailed().doesNotHaveBean(CachetHealthIndicator.class));
+    runner.withPropertyValues("management.health.defaults.enabled=false")
+        .run(context -> assertThat(context).hasNotFailed().doesNotHaveBean(CachetHealthIndicator.class));
+    runner.withClassLoader(new FilteredClassLoader("org.springframework.boot.health"))
+        .run(context -> assertThat(context).hasNotFailed().doesNotHaveBean(CachetHealthIndicator.class));
   }
 
   @Test

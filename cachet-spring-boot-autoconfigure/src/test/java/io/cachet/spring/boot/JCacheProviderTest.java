@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.cachet.jcache.spi.CachetCachingProvider;
 import io.cachet.redis.RedisCacheProvider;
+import io.cachet.spi.CacheBackendProvider;
+import java.util.ServiceLoader;
+import javax.cache.spi.CachingProvider;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.cache.autoconfigure.CacheAutoConfiguration;
@@ -30,7 +33,12 @@ final class JCacheProviderTest {
 
   @Test
   void springCacheTypeJCache_withCacheRedisOnTheClassPath_usesCachetsProvider() {
-    assertThat(RedisCacheProvider.class).as("cache-redis is on the class path").isNotNull();
+    assertThat(ServiceLoader.load(CacheBackendProvider.class).stream().map(ServiceLoader.Provider::type))
+        .as("cache-redis's backend is registered on the class path")
+        .contains(RedisCacheProvider.class);
+    assertThat(ServiceLoader.load(CachingProvider.class).stream().map(ServiceLoader.Provider::type))
+        .as("the JCache providers registered on the class path")
+        .containsExactly(CachetCachingProvider.class);
 
     runner.withPropertyValues("spring.cache.type=jcache", "spring.cache.cache-names=books").run(context -> {
       assertThat(context).hasNotFailed();

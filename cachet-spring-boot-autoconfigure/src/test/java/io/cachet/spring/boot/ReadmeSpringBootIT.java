@@ -94,9 +94,9 @@ final class ReadmeSpringBootIT {
 
       assertThat(catalog.find("1")).isEqualTo(catalog.find("1"));
       assertThat(repository.loads).hasValue(1);
-      assertThat(REDIS.server().command("GET", "1")).asString().isEqualTo("{\"id\":\"1\",\"title\":\"Title 1\"}");
+      assertThat(REDIS.server().command("GET", "books::1")).asString().isEqualTo("{\"id\":\"1\",\"title\":\"Title 1\"}");
       catalog.evict("1");
-      assertThat(REDIS.server().command("EXISTS", "1")).isEqualTo(0L);
+      assertThat(REDIS.server().command("EXISTS", "books::1")).isEqualTo(0L);
     }
   }
 

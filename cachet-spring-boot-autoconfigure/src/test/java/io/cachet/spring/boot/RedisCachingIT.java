@@ -12,6 +12,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -92,6 +93,17 @@ final class RedisCachingIT {
 
     books.remove("2");
     assertThat(REDIS.server().command("EXISTS", PREFIX + "2")).isEqualTo(0L);
+  }
+
+  @Test
+  void completableFutureCacheable_onAMiss_runsTheMethodOffRedissonsEventLoop() throws Exception {
+    for (int i = 0; i < 5; i++) {
+      Book first = books.findAsync("async-" + i).get(DEADLINE.toSeconds(), TimeUnit.SECONDS);
+      assertThat(books.findAsync("async-" + i).get(DEADLINE.toSeconds(), TimeUnit.SECONDS)).isEqualTo(first);
+    }
+
+    assertThat(books.calls()).isEqualTo(5);
+    assertThat(books.asyncThreads()).hasSize(5).noneMatch(name -> name.startsWith("redisson-netty"));
   }
 
   @Test
