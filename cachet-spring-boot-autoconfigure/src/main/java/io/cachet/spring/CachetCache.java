@@ -168,14 +168,16 @@ public final class CachetCache extends AbstractValueAdaptingCache {
                 ? CompletableFuture.completedFuture(found)
                 : valueLoader.get().thenCompose(loaded -> store(key, k, loaded)),
             executor)
-        .whenComplete((value, error) -> {
+        // On the executor too: the store's stage completes on the backend's I/O thread, and what
+        // the callers chain on the returned future must not run there.
+        .whenCompleteAsync((value, error) -> {
           retrievals.remove(k, mine);
           if (error != null) {
             mine.completeExceptionally(error);
           } else {
             mine.complete(value);
           }
-        });
+        }, executor);
     return (CompletableFuture<T>) mine.thenApply(this::fromStoreValue);
   }
 
