@@ -558,6 +558,18 @@ public final class CacheConfig<K, V> {
       return this;
     }
 
+    /**
+     * Drops the removal listener this builder holds, such as one copied by
+     * {@link CacheConfig#toBuilder()}, so that the key or value type can change; a listener for the
+     * new types may be set after.
+     */
+    public Builder<K, V> withoutRemovalListener() {
+      checkLive();
+      this.removalListener = null;
+      explicitlySet.remove("removalListener");
+      return this;
+    }
+
     /** Adds options for a backend; one instance per options class. */
     public Builder<K, V> backendOptions(BackendOptions options) {
       requireNonNull(options, "backendOptions");

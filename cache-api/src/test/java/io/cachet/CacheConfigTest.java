@@ -12,6 +12,20 @@ final class CacheConfigTest {
   record TestOptions(String value) implements BackendOptions {}
 
   @Test
+  void withoutRemovalListener_letsTheValueTypeChange_andAnotherListenerBeSet() {
+    CacheConfig<String, String> config = CacheConfig.builder("c").removalListener((k, v, cause) -> {}).build();
+    assertThatThrownBy(() -> config.toBuilder().valueType(Object.class))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("must be set before removalListener");
+
+    CacheConfig<String, Object> widened = config.toBuilder().withoutRemovalListener().valueType(Object.class).build();
+    assertThat(widened.removalListener()).isEmpty();
+    RemovalListener<String, Object> another = (k, v, cause) -> {};
+    assertThat(config.toBuilder().withoutRemovalListener().valueType(Object.class).removalListener(another).build()
+        .removalListener()).containsSame(another);
+  }
+
+  @Test
   void builder_defaults() {
     CacheConfig<String, String> config = CacheConfig.builder("c").build();
     assertThat(config.name()).isEqualTo("c");

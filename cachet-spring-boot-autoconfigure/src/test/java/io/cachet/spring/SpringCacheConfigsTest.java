@@ -92,14 +92,16 @@ final class SpringCacheConfigsTest {
   record OtherOptions(String setting) implements BackendOptions {}
 
   @Test
-  void forSpring_withARemovalListenerAndOptionsNoBackendNames_refusesToDropThem() {
+  void forSpring_withARemovalListenerAndOptionsOfAnyBackend_keepsThem() {
     CacheConfig<String, String> config = CacheConfig.builder("other")
         .backendOptions(new OtherOptions("x"))
         .removalListener((key, value, cause) -> {})
         .build();
 
-    assertThatThrownBy(() -> SpringCacheConfigs.forSpring(config, true))
-        .isInstanceOf(IllegalStateException.class)
-        .hasMessageContaining("cache 'other' has a removal listener and backend options");
+    CacheConfig<?, ?> spring = SpringCacheConfigs.forSpring(config, true);
+
+    assertThat(spring.backendOptions(OtherOptions.class)).contains(new OtherOptions("x"));
+    assertThat(spring.valueType()).isEqualTo(Object.class);
+    assertThat(spring.removalListener()).isPresent();
   }
 }
