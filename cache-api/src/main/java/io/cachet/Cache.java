@@ -158,8 +158,11 @@ public interface Cache<K, V> extends AutoCloseable {
 
   /**
    * Returns a non-blocking view of this cache, for callers such as network servers that must not
-   * block their threads. Remote backends complete the stages from their I/O threads; local caches
-   * complete them before returning.
+   * block their threads. Local caches complete the stages before returning. The Redis backend
+   * completes a near-cache hit (or known absence) before returning, a reply on Redisson's I/O
+   * threads, and a failure or time-out on its completion threads; the replicated backend completes
+   * every stage on the cache's executor. Callers that block in a callback should hand it to their
+   * own executor.
    */
   AsyncCache<K, V> async();
 

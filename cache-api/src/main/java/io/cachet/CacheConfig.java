@@ -550,7 +550,11 @@ public final class CacheConfig<K, V> {
       return this;
     }
 
-    /** Sets the listener told about every removal. */
+    /**
+     * Sets the listener told about every removal the cache makes or is asked for. Local caches
+     * only: the remote backends accept it and never call it (Redis does not report removals;
+     * replicas never evict).
+     */
     public Builder<K, V> removalListener(RemovalListener<? super K, ? super V> listener) {
       requireNonNull(listener, "removalListener");
       once("removalListener", this.removalListener);
@@ -584,8 +588,9 @@ public final class CacheConfig<K, V> {
      * builder; the type options return it with types known only at run time.
      *
      * <p>Durations accept {@code 500ms}, {@code 30s}, {@code 5m}, {@code 2h}, {@code 1d} or ISO-8601
-     * ({@code PT5M}); codecs accept {@code string}, {@code bytes}, {@code java} or
-     * {@code java:<class name>}; types are class names, loaded through {@code classLoader}.
+     * ({@code PT5M}); codecs accept {@code string} (also {@code utf8}, {@code utf-8}), {@code bytes},
+     * {@code java}, {@code java:<class name>} or {@code json:<class name>} (Jackson); types are class
+     * names, loaded through {@code classLoader}.
      *
      * @throws IllegalArgumentException naming the option if it is unknown or its value is invalid
      */

@@ -27,8 +27,9 @@ public interface Codec<T> {
    * Returns the value {@code length} bytes of {@code bytes} from {@code offset} stand for, as
    * {@link #decode(byte[])} of those bytes would. The caller may reuse the array once this returns,
    * so an implementation must not keep a reference to it. The default copies the range; codecs
-   * that can read in place (the built-in ones) override it, which saves a copy per value when
-   * values are read out of a larger buffer (a snapshot file).
+   * that can read in place (the built-in UTF-8 and JSON ones) override it, which saves a copy per
+   * value when values are read out of a larger buffer (a snapshot file). The built-in byte-array
+   * codec must copy (the caller reuses the array), and Java serialization uses the default.
    *
    * @throws IndexOutOfBoundsException if the range is not within {@code bytes}
    * @throws CodecException if the bytes are not a valid encoding

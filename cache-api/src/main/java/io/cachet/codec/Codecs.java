@@ -33,7 +33,10 @@ public final class Codecs {
     return Utf8Codec.INSTANCE;
   }
 
-  /** Returns the identity codec for byte arrays (the array is copied neither way). */
+  /**
+   * Returns the identity codec for byte arrays: the array is copied neither way, except when a
+   * range of a larger buffer is decoded (the caller may reuse that buffer).
+   */
   public static Codec<byte[]> bytes() {
     return BytesCodec.INSTANCE;
   }

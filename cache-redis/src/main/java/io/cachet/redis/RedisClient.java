@@ -120,7 +120,7 @@ final class RedisClient implements AutoCloseable {
     config.setCodec(ByteArrayCodec.INSTANCE);
     // Sized for a cache client, not Redisson's defaults (32 event-loop threads, 24 idle connections).
     config.setNettyThreads(Math.max(2, Runtime.getRuntime().availableProcessors()));
-    // Scripts (GET+PTTL, compare-and-set) are sent as EVALSHA once loaded.
+    // Scripts (compare-and-set, conditional writes) are sent as EVALSHA once loaded.
     config.setUseScriptCache(true);
     if (address.topology() != RedisAddress.Topology.STANDALONE) {
       config.setConnectionListener(new ConnectionListener() {

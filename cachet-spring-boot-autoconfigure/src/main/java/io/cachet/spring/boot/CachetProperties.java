@@ -81,7 +81,7 @@ public class CachetProperties {
     /** How long an entry lives after it is written, such as 10m. */
     private @Nullable Duration expireAfterWrite;
 
-    /** How long an entry lives after it is last read or written, such as 5m (local tiny-lfu caches). */
+    /** How long an entry lives after it is last read or written, such as 5m (local caches, either eviction policy). */
     private @Nullable Duration expireAfterAccess;
 
     /**
