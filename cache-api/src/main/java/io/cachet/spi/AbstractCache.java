@@ -52,6 +52,8 @@ import org.jspecify.annotations.Nullable;
  */
 public abstract class AbstractCache<K, V> implements Cache<K, V> {
 
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(AbstractCache.class);
+
   /** This cache's configuration. */
   protected final CacheConfig<K, V> config;
   /** This cache's counters; {@link StatsCounter#disabled()} when statistics are off. */
@@ -174,13 +176,17 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
 
   private @Nullable V load(K key, Function<? super K, ? extends @Nullable V> loader) {
     Load<V> mine = new Load<>(Thread.currentThread());
-    Load<V> theirs = loads.putIfAbsent(key, mine);
-    if (theirs != null) {
+    for (Load<V> theirs; (theirs = loads.putIfAbsent(key, mine)) != null; ) {
       if (theirs.owner() == Thread.currentThread()) {
         throw new IllegalStateException(
             "recursive load of key '" + key + "' in cache '" + name() + "': the loader asked for its own key");
       }
-      return await(key, theirs);
+      if (!theirs.removed) {
+        return await(key, theirs);
+      }
+      // A removal overtook that load (perhaps this caller's own, just before): its value may be
+      // older than the removal, so wait for it to end and load afresh.
+      awaitEnd(key, theirs);
     }
     try {
       V raced = getQuietly(key);
@@ -238,7 +244,15 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
    */
   private void undoIfRemoved(K key, Load<V> load, V loaded, V winner) {
     if (load.removed && winner == loaded && !isClosed()) {
-      remove(key, loaded);
+      try {
+        remove(key, loaded);
+      } catch (RuntimeException e) {
+        // The callers still get the value, which the load read before the removal; it stays
+        // cached until it expires or is removed again.
+        if (!isClosed()) {
+          log.warn("Cache '{}' could not remove the value of key '{}' loaded before a removal: {}", name(), key, e.toString());
+        }
+      }
     }
   }
 
@@ -259,6 +273,19 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
   protected final void clearing() {
     for (Load<V> load : loads.values()) {
       load.removed = true;
+    }
+  }
+
+  /** Waits, interruptibly, until another caller's load of {@code key} has ended, whatever its outcome. */
+  private void awaitEnd(K key, Load<V> theirs) {
+    try {
+      theirs.future.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new CacheLoadException(
+          "interrupted while waiting for another caller to load key '" + key + "' into cache '" + name() + "'", e);
+    } catch (ExecutionException e) {
+      // Its outcome is not this caller's: it loads afresh.
     }
   }
 

@@ -26,7 +26,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
-/** The SPI's refresh, on a minimal map-backed cache, with fake time and a queueing executor. */
+/**
+ * The SPI's refresh, and a load a removal overtook, on a minimal map-backed cache, with fake time
+ * and a queueing executor.
+ */
 final class RefresherTest {
 
   private final FakeTicker ticker = new FakeTicker();
@@ -162,6 +165,34 @@ final class RefresherTest {
   }
 
   @Test
+  void loadOvertakenByARemoval_whoseUndoFails_stillHandsItsCallerTheValue() throws Exception {
+    Logger loads = (Logger) LoggerFactory.getLogger(AbstractCache.class);
+    loads.addAppender(logged);
+    MapCache cache = newCache(tasks::add);
+    cache.removeIfEqualFails = true;
+    java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CompletableFuture<String> load = java.util.concurrent.CompletableFuture.supplyAsync(
+        () -> cache.get("k", key -> {
+          entered.countDown();
+          try {
+            release.await();
+          } catch (InterruptedException e) {
+            throw new IllegalStateException(e);
+          }
+          return "read before the removal";
+        }));
+    assertThat(entered.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    cache.remove("k");
+    release.countDown();
+
+    assertThat(load.get(10, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo("read before the removal");
+    assertThat(warnings()).singleElement()
+        .satisfies(e -> assertThat(e.getFormattedMessage()).contains("could not remove the value of key 'k'"));
+    loads.detachAppender(logged);
+  }
+
+  @Test
   void successfulReload_isALoadAndAPutAndLogsNothing() {
     MapCache cache = newCache(tasks::add);
     cache.put("k", "old");
@@ -260,13 +291,20 @@ final class RefresherTest {
       return replaced;
     }
 
+    /** Makes {@code remove(key, value)} fail, as a backend in an outage does. */
+    volatile boolean removeIfEqualFails;
+
     @Override
     public boolean remove(String key) {
+      removing(key);
       return map.remove(key) != null;
     }
 
     @Override
     public boolean remove(String key, String value) {
+      if (removeIfEqualFails) {
+        throw new IllegalStateException("the backend is down");
+      }
       return false;
     }
 

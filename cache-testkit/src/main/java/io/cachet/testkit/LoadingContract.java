@@ -138,6 +138,42 @@ interface LoadingContract extends ContractTopic {
   }
 
   @Test
+  default void getWithLoader_afterARemovalThatOvertookALoad_loadsAfreshInsteadOfJoiningIt() throws Exception {
+    Cache<String, String> cache = contract().newCache();
+    CountDownLatch entered = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    ExecutorService pool = Executors.newSingleThreadExecutor();
+    try {
+      Future<String> old = pool.submit(() -> cache.get("k", key -> {
+        entered.countDown();
+        await(release);
+        return "read before the change";
+      }));
+      assertThat(entered.await(30, TimeUnit.SECONDS)).isTrue();
+      cache.remove("k"); // an application changed its source, then removed the key
+      CompletableFuture<String> fresh = new CompletableFuture<>();
+      Thread second = new Thread(() -> {
+        try {
+          fresh.complete(cache.get("k", key -> "read after the change"));
+        } catch (Throwable t) {
+          fresh.completeExceptionally(t);
+        }
+      });
+      second.start();
+      // The second caller finds the first load in flight; it must not share its outdated value.
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30))
+          .until(() -> fresh.isDone() || contract().waitsForALoad(second));
+      release.countDown();
+      assertThat(old.get(30, TimeUnit.SECONDS)).isEqualTo("read before the change");
+      assertThat(fresh.get(30, TimeUnit.SECONDS)).isEqualTo("read after the change");
+      assertThat(cache.get("k")).isEqualTo("read after the change");
+    } finally {
+      release.countDown();
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
   default void getWithLoader_otherKeyRemovedWhileLoading_loadedValueStored() throws Exception {
     Cache<String, String> cache = contract().newCache();
     assertThat(loadAcross(cache, () -> cache.remove("other"))).isEqualTo("read before the change");
