@@ -260,7 +260,8 @@ final class CacheManagerTest {
       creator.start();
       // Let it get as far as it goes (waiting for the name, or done) before the old cache releases.
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (creator.getState() != Thread.State.WAITING && creator.isAlive() && System.nanoTime() < deadline) {
+      while (creator.getState() != Thread.State.WAITING && creator.getState() != Thread.State.TIMED_WAITING
+          && creator.isAlive() && System.nanoTime() < deadline) {
         java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
       }
       release.countDown();
@@ -270,6 +271,59 @@ final class CacheManagerTest {
       assertThat(fresh).isNotSameAs(old);
       assertThat(fresh.isClosed()).isFalse();
       assertThat(events).containsExactly("created", "released", "created");
+    }
+  }
+
+  @Test
+  void manyThreadsClosingAndRecreatingOneName_neverWaitForEver() {
+    CacheBackendProvider slowish = new CacheBackendProvider() {
+      @Override
+      public String name() {
+        return "slowish";
+      }
+
+      @Override
+      @SuppressWarnings("unchecked")
+      public <K, V> Cache<K, V> create(CacheConfig<K, V> config, BackendContext context) {
+        AtomicBoolean closed = new AtomicBoolean();
+        return (Cache<K, V>) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {Cache.class},
+            (proxy, method, args) -> switch (method.getName()) {
+              case "name" -> config.name();
+              case "config" -> config;
+              case "isClosed" -> closed.get();
+              case "close" -> {
+                if (closed.compareAndSet(false, true)) {
+                  java.util.concurrent.locks.LockSupport.parkNanos(
+                      java.util.concurrent.ThreadLocalRandom.current().nextLong(200_000)); // releasing
+                  context.closed((Cache<?, ?>) proxy);
+                }
+                yield null;
+              }
+              case "hashCode" -> System.identityHashCode(proxy);
+              case "equals" -> proxy == args[0];
+              case "toString" -> "slowish " + config.name();
+              default -> throw new AssertionError("not used by this test: " + method);
+            });
+      }
+    };
+    CacheConfig<String, String> config = CacheConfig.builder("a").backend("slowish").build();
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+    try (CacheManager manager = CacheManager.builder().provider(slowish).build()) {
+      org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(60), () -> {
+        List<CompletableFuture<Void>> threads = new ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+          threads.add(CompletableFuture.runAsync(() -> {
+            for (int i = 0; i < 2_000; i++) {
+              manager.getOrCreate(config).close();
+            }
+          }, pool));
+        }
+        for (CompletableFuture<Void> thread : threads) {
+          thread.join();
+        }
+      });
+    } finally {
+      pool.shutdownNow();
     }
   }
 
@@ -309,6 +363,19 @@ final class CacheManagerTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("'cache.orders.stub.maximumSize'")
         .hasMessageContaining("write it as cache.orders.maximumSize");
+  }
+
+  @Test
+  void properties_cacheNamedAfterABackend_thatChoosesItsBackend_isDeclared() {
+    Properties p = new Properties();
+    p.setProperty("cache.eu.stub.backend", "stub");
+    p.setProperty("cache.eu.stub.maximumSize", "5");
+    p.setProperty("cache.eu.stub.stub.address", "a:1");
+    try (CacheManager manager = CacheManager.builder().provider(new StubProvider()).properties(p).build()) {
+      assertThat(manager.getCache("eu.stub").config().maximumSize()).isEqualTo(5);
+      assertThat(manager.getCache("eu.stub").config().backendOptions(StubOptions.class))
+          .contains(new StubOptions(Map.of("address", "a:1")));
+    }
   }
 
   @Test

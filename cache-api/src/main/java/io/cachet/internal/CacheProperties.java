@@ -16,9 +16,10 @@ import java.util.TreeSet;
  * <p>A cache name may contain dots; the option is recognised as the last segment (one of
  * {@link CacheConfig#OPTION_NAMES}) or as {@code <backend>.<option>}, the rightmost backend name
  * in the key when it holds several (so {@code cache.eu.local.redis.address} is the redis option
- * {@code address} of cache {@code eu.local}, on every run). A core option written under a backend
- * ({@code cache.orders.redis.maximumSize}) is refused rather than read as a cache named
- * {@code orders.redis}. Keys that do not start with {@code cache.} are ignored.
+ * {@code address} of cache {@code eu.local}, on every run). A cache whose name ends with a backend's
+ * name must set its {@code backend}: otherwise {@code cache.orders.redis.maximumSize}, a core option
+ * written under a backend, would declare a cache named {@code orders.redis}, and is refused. Keys
+ * that do not start with {@code cache.} are ignored.
  */
 public final class CacheProperties {
 
@@ -54,12 +55,6 @@ public final class CacheProperties {
       for (String option : CacheConfig.OPTION_NAMES) {
         if (rest.endsWith("." + option) && rest.length() > option.length() + 1) {
           String name = rest.substring(0, rest.length() - option.length() - 1);
-          String lastSegment = name.substring(name.lastIndexOf('.') + 1);
-          if (name.contains(".") && backends.contains(lastSegment)) {
-            throw new IllegalArgumentException(
-                "'" + key + "' in " + source + ": " + option + " is a core option, not a " + lastSegment
-                    + " option; write it as cache." + name.substring(0, name.lastIndexOf('.')) + "." + option);
-          }
           core.computeIfAbsent(name, n -> new LinkedHashMap<>()).put(option, value);
           matched = option;
           break;
@@ -93,6 +88,19 @@ public final class CacheProperties {
                 + new TreeSet<>(backends));
       }
     }
+    // A cache whose name ends with a backend's name and that does not choose its backend is most
+    // likely a core option written under a backend (cache.orders.redis.maximumSize): refused, as
+    // it would otherwise declare a cache of the default backend named orders.redis.
+    core.forEach((name, options) -> {
+      int dot = name.lastIndexOf('.');
+      if (dot > 0 && backends.contains(name.substring(dot + 1)) && !options.containsKey("backend")) {
+        String option = options.keySet().iterator().next();
+        throw new IllegalArgumentException(
+            "'cache." + name + "." + option + "' in " + source + ": " + option + " is a core option, not a "
+                + name.substring(dot + 1) + " option; write it as cache." + name.substring(0, dot) + "." + option
+                + " (or, for a cache named '" + name + "', set cache." + name + ".backend)");
+      }
+    });
     Set<String> names = new TreeSet<>(core.keySet());
     names.addAll(backend.keySet());
     SortedMap<String, Declaration> declared = new TreeMap<>();

@@ -20,7 +20,7 @@ import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -48,10 +48,12 @@ public final class DefaultCacheManager implements CacheManager {
   private final ConcurrentHashMap<String, CompletableFuture<Cache<?, ?>>> caches =
       new ConcurrentHashMap<>();
   /**
-   * Names whose cache is closing (closed, still releasing its resources), each with a future a
-   * creator of that name waits on, completed when the closing cache gives its name back.
+   * Notified, under its own monitor, whenever a cache gives its name back or the manager closes:
+   * a creator waiting for a closing cache's name re-checks then.
    */
-  private final ConcurrentHashMap<String, CompletableFuture<Void>> released = new ConcurrentHashMap<>();
+  private final Object released = new Object();
+  /** How long a creator waits for a closing cache of its name to release it. */
+  static final long RELEASE_WAIT_MILLIS = 60_000;
   private final ConcurrentHashMap<Object, CompletableFuture<AutoCloseable>> resources =
       new ConcurrentHashMap<>();
   private final List<AutoCloseable> resourcesInOrder = Collections.synchronizedList(new ArrayList<>());
@@ -81,7 +83,7 @@ public final class DefaultCacheManager implements CacheManager {
       for (CacheConfig<?, ?> config : declared) {
         manager.create(config);
       }
-    } catch (RuntimeException e) {
+    } catch (Throwable e) { // an Error or a checked exception thrown around the compiler too
       manager.close();
       throw e;
     }
@@ -96,7 +98,7 @@ public final class DefaultCacheManager implements CacheManager {
     provider.checkSupported(config);
     CompletableFuture<Cache<?, ?>> slot = new CompletableFuture<>();
     for (CompletableFuture<Cache<?, ?>> existing; (existing = caches.putIfAbsent(config.name(), slot)) != null; ) {
-      Cache<?, ?> old = existing.getNow(null);
+      Cache<?, ?> old = existing.isDone() && !existing.isCompletedExceptionally() ? existing.join() : null;
       if (old == null || !old.isClosed()) {
         throw new IllegalStateException("a cache named '" + config.name() + "' already exists");
       }
@@ -125,18 +127,22 @@ public final class DefaultCacheManager implements CacheManager {
    * the name never runs beside it.
    */
   private void awaitRelease(String name, CompletableFuture<Cache<?, ?>> slot) {
-    CompletableFuture<Void> done = released.computeIfAbsent(name, n -> new CompletableFuture<>());
-    if (caches.get(name) != slot) {
-      released.remove(name, done); // given back meanwhile; it may have completed another future
-      return;
-    }
-    try {
-      done.get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while cache '" + name + "' was closing", e);
-    } catch (ExecutionException e) {
-      throw new IllegalStateException("cache '" + name + "' failed to close", e.getCause());
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RELEASE_WAIT_MILLIS);
+    synchronized (released) {
+      // The closer removes the slot before it notifies, under this monitor: no lost wake-up.
+      while (caches.get(name) == slot && !closed) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          throw new IllegalStateException("cache '" + name + "' is still closing after "
+              + RELEASE_WAIT_MILLIS + " ms; its name cannot be taken yet");
+        }
+        try {
+          TimeUnit.NANOSECONDS.timedWait(released, left);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IllegalStateException("interrupted while cache '" + name + "' was closing", e);
+        }
+      }
     }
   }
 
@@ -151,7 +157,7 @@ public final class DefaultCacheManager implements CacheManager {
       try {
         return create(config);
       } catch (IllegalStateException e) {
-        if (closed || !caches.containsKey(config.name())) {
+        if (closed || !caches.containsKey(config.name()) || Thread.currentThread().isInterrupted()) {
           throw e;
         }
         // Lost a race with another creator of the same name: return theirs.
@@ -231,6 +237,9 @@ public final class DefaultCacheManager implements CacheManager {
       }
     }
     caches.clear();
+    synchronized (released) {
+      released.notifyAll(); // creators waiting for a closing cache's name: the manager is closed
+    }
     List<AutoCloseable> toClose;
     synchronized (resourcesInOrder) {
       toClose = new ArrayList<>(resourcesInOrder);
@@ -286,7 +295,7 @@ public final class DefaultCacheManager implements CacheManager {
       }
       for (Map.Entry<String, Map<String, String>> entry :
           declared.getValue().backendOptions().entrySet()) {
-        String chosen = options.getOrDefault("backend", CacheConfig.DEFAULT_BACKEND).strip();
+        String chosen = options.getOrDefault("backend", CacheConfig.DEFAULT_BACKEND).trim();
         if (!entry.getKey().equals(chosen)) {
           throw new IllegalArgumentException(
               "cache." + name + "." + entry.getKey() + ".* in " + source + ": cache '" + name
@@ -354,9 +363,8 @@ public final class DefaultCacheManager implements CacheManager {
     public void closed(Cache<?, ?> cache) {
       caches.computeIfPresent(
           cache.name(), (name, slot) -> slot.getNow(null) == cache ? null : slot);
-      CompletableFuture<Void> waiting = released.remove(cache.name());
-      if (waiting != null) {
-        waiting.complete(null);
+      synchronized (released) {
+        released.notifyAll();
       }
     }
   }
