@@ -34,18 +34,24 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The binder holds the cache weakly, like every {@link CacheMeterBinder}. A measurement that
  * throws (for example on a closed cache) is logged at WARN once per meter and reported as no
- * value: {@code NaN}, except for {@code cache.size}, {@code cache.gets{result=hit}} and
- * {@code cache.puts}, which Micrometer's base binder reports as 0 then. It never breaks a scrape.
+ * value: 0 for the standard meters ({@code cache.size}, {@code cache.gets}, {@code cache.puts},
+ * {@code cache.evictions}), which Micrometer's base binder reports so, and {@code NaN} for the load
+ * and backend meters. It never breaks a scrape.
  *
  * <p>{@link #monitor} replaces the meters of an earlier binding with the same cache name and tags (Micrometer
  * would otherwise hand back the existing meters, still reading the old cache): a cache closed and
  * created again under its name, as JCache's {@code destroyCache} and {@code createCache} do, is
- * measured again. The meters of a closed cache whose name does not come back stay registered,
+ * measured again. (So of two live caches of one name in two managers, monitored with the same
+ * tags, the last one monitored is measured: tell them apart with a tag.) The meters of a closed cache whose name does not come back stay registered,
  * reporting no value, until the application removes them from the registry.
  */
 public final class CacheMetrics extends CacheMeterBinder<Cache<?, ?>> {
 
   private static final Logger log = LoggerFactory.getLogger(CacheMetrics.class);
+  /** The meters every binding registers; the backend's own come on top. */
+  private static final List<String> METER_NAMES =
+      List.of("cache.gets", "cache.puts", "cache.evictions", "cache.size", "cache.load", "cache.load.duration");
+  private static final Object BINDING = new Object();
 
   private final String cacheName;
   private final Set<String> warned = ConcurrentHashMap.newKeySet();
@@ -62,8 +68,10 @@ public final class CacheMetrics extends CacheMeterBinder<Cache<?, ?>> {
    */
   public static <K, V, C extends Cache<K, V>> C monitor(MeterRegistry registry, C cache, Iterable<Tag> tags) {
     CacheMetrics metrics = new CacheMetrics(cache, tags);
-    metrics.replaceEarlierBinding(registry);
-    metrics.bindTo(registry);
+    synchronized (BINDING) { // two bindings of one name at once would mix their meters
+      metrics.replaceEarlierBinding(registry, cache);
+      metrics.bindTo(registry);
+    }
     return cache;
   }
 
@@ -77,19 +85,19 @@ public final class CacheMetrics extends CacheMeterBinder<Cache<?, ?>> {
    * and tags registered, so that {@link #bindTo} registers this cache's instead of being handed
    * those.
    */
-  private void replaceEarlierBinding(MeterRegistry registry) {
-    Tags mine = Tags.of(getTagsWithCacheName());
-    for (Meter meter : registry.getMeters()) {
-      Meter.Id id = meter.getId();
-      if (id.getName().startsWith("cache.") && withoutResult(id.getTags()).equals(mine)) {
+  private void replaceEarlierBinding(MeterRegistry registry, Cache<?, ?> cache) {
+    Iterable<Tag> mine = getTagsWithCacheName();
+    Set<String> names = new java.util.LinkedHashSet<>(METER_NAMES);
+    if (cache instanceof MetricsSource source) {
+      source.backendMetrics().forEach(metric -> names.add(metric.name()));
+    }
+    // Found by name and by the tags they carry (a registry's common tags come on top): the meters
+    // this binder registers, never another binder's of other names.
+    for (String name : names) {
+      for (Meter meter : registry.find(name).tags(mine).meters()) {
         registry.remove(meter);
       }
     }
-  }
-
-  /** A meter's tags without the {@code result} tag that splits some cache meters in two. */
-  private static Tags withoutResult(List<Tag> tags) {
-    return Tags.of(tags.stream().filter(tag -> !tag.getKey().equals("result")).toList());
   }
 
   @Override

@@ -59,6 +59,24 @@ final class CacheMetricsTest {
   }
 
   @Test
+  void cacheCreatedAgainUnderItsName_isMeasuredAgain_withCommonTagsToo() {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    registry.config().commonTags("env", "test");
+    try (CacheManager manager = CacheManager.create()) {
+      CacheMetrics.monitor(registry, manager.<String, String>create(CacheConfig.builder("orders").build())).close();
+      Cache<String, String> again = CacheMetrics.monitor(registry, manager.<String, String>create(CacheConfig.builder("orders").build()));
+      again.put("k", "v");
+
+      assertThat(registry.get("cache.puts").tag("cache", "orders").tag("env", "test").functionCounter().count()).isEqualTo(1);
+      // Another binder's meter under the same tags stays.
+      io.micrometer.core.instrument.Counter.builder("cache.eviction.weight").tag("cache", "orders").register(registry);
+      CacheMetrics.monitor(registry, again);
+      assertThat(registry.find("cache.eviction.weight").meters()).hasSize(1);
+      assertThat(registry.get("cache.puts").tag("cache", "orders").functionCounter().count()).isEqualTo(1);
+    }
+  }
+
+  @Test
   void otherCachesAndTags_keepTheirMeters() {
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
     try (CacheManager manager = CacheManager.create()) {
