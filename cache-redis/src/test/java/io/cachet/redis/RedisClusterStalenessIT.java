@@ -84,11 +84,11 @@ final class RedisClusterStalenessIT {
           .until(() -> cache.hubForTest().trackedForTest().equals(primaries(cluster)) && cache.isCoherent());
       writes.acceptUnreplicated(); // the promoted replica has none of its own until the victim is back
       harness.phase("after the failover, the victim's keys", victimKeys::contains);
-      harness.runFor(Duration.ofMillis(1500));
+      harness.runPhase(Duration.ofMillis(1500));
       victim.start();
       cluster.awaitHealthy();
       harness.phase("the victim back as a replica, its keys", victimKeys::contains);
-      harness.runFor(Duration.ofMillis(1500));
+      harness.runPhase(Duration.ofMillis(1500));
       harness.stopAndVerify();
     }
   }
@@ -194,7 +194,7 @@ final class RedisClusterStalenessIT {
       log.info("slot {} moved from {} to {}", slot, source.address(), target.address());
       assertThat(cluster.primaryFor(prefix + "k3")).isSameAs(target);
       harness.phase("after the migration, the migrated key", "k3"::equals);
-      harness.runFor(Duration.ofMillis(2500));
+      harness.runPhase(Duration.ofMillis(2500));
       harness.stopAndVerify();
     }
   }

@@ -54,11 +54,11 @@ final class RedisSentinelStalenessIT {
           && redisCache.isCoherent());
       writes.acceptUnreplicated(); // the promoted primary has no replica until the old one is back
       harness.phase("after the failover");
-      harness.runFor(Duration.ofMillis(1500));
+      harness.runPhase(Duration.ofMillis(1500));
       old.start();
       sentinel.awaitReady();
       harness.phase("the old primary back as a replica");
-      harness.runFor(Duration.ofMillis(1500));
+      harness.runPhase(Duration.ofMillis(1500));
       harness.stopAndVerify();
       // The old primary, back as a replica, may be tracked for a while if Redisson reconnected to
       // it (a node tracked from a connection event is kept for ten topology intervals); then only

@@ -91,7 +91,7 @@ final class RedisStalenessIT {
       REDIS.server().start();
       log.info("restarted Redis");
       harness.phase("after the restart");
-      harness.runFor(Duration.ofMillis(2000));
+      harness.runPhase(Duration.ofMillis(2000));
       harness.stopAndVerify();
     }
   }

@@ -369,6 +369,38 @@ final class StalenessHarness implements AutoCloseable {
     return supersededAt < read.startNanos() ? read.startNanos() - supersededAt : 0;
   }
 
+  /**
+   * Runs the current phase for at least {@code duration}, then until it has
+   * {@value #MIN_WRITES_PER_PHASE} acknowledged writes of its keys (a slow machine, or a phase over
+   * one key, may need longer; at most 20 s more), then 300 ms more for reads to check them.
+   */
+  void runPhase(Duration duration) {
+    runFor(duration);
+    Phase current;
+    synchronized (phases) {
+      current = phases.get(phases.size() - 1);
+    }
+    org.awaitility.Awaitility.await().pollInterval(Duration.ofMillis(50)).atMost(Duration.ofSeconds(20))
+        .until(() -> acknowledgedSince(current) >= MIN_WRITES_PER_PHASE);
+    runFor(Duration.ofMillis(300));
+  }
+
+  private long acknowledgedSince(Phase phase) {
+    long count = 0;
+    for (Map.Entry<String, List<Event>> key : history.entrySet()) {
+      if (phase.keys().test(key.getKey())) {
+        synchronized (key.getValue()) {
+          for (Event e : key.getValue()) {
+            if (e.version() != WIPE && e.atNanos() - phase.startNanos() >= 0) {
+              count++;
+            }
+          }
+        }
+      }
+    }
+    return count;
+  }
+
   void runFor(Duration duration) {
     long until = System.nanoTime() + duration.toNanos();
     org.awaitility.Awaitility.await().pollInterval(Duration.ofMillis(50)).atMost(duration.plusSeconds(10))
