@@ -14,7 +14,8 @@ import org.slf4j.LoggerFactory;
  * Kills this JVM's server processes after the JVM died without running its shutdown hooks
  * (SIGKILL, the kernel's OOM killer), which {@link ChildProcesses} cannot. On the first server a
  * JVM starts, a small shell process is started beside it: it polls the JVM once a second and,
- * once the JVM is gone, sends SIGKILL to every server still listed in its directory, then
+ * once the JVM is gone (its pid no longer names a process started when it was), sends SIGKILL to
+ * every server still listed in its directory, then
  * deletes the directory. A server is listed as its pid and its start time (from
  * {@code /proc/<pid>/stat}), and only a process with both is killed, never one that reused the
  * pid. Linux only (it needs {@code /proc}); elsewhere it does nothing. Thread-safe.
@@ -23,17 +24,18 @@ final class OrphanWatchdog {
 
     private static final Logger LOG = LoggerFactory.getLogger(OrphanWatchdog.class);
 
-    /** Waits for the JVM (argument 2) to go, then kills the listed servers of directory (argument 1). */
+    /**
+     * Waits for the JVM (argument 2, started at argument 3) to go, then kills the listed servers of
+     * the directory (argument 1). A process is identified by its pid and start time both.
+     */
     private static final String SCRIPT = String.join("\n",
-            "dir=$1; jvm=$2",
-            "while kill -0 \"$jvm\" 2>/dev/null; do sleep 1; done",
+            "dir=$1; jvm=$2; jvmstart=$3",
+            "started() { s=$(cat \"/proc/$1/stat\" 2>/dev/null) || return 1; set -- ${s##*) }; shift 19; echo \"$1\"; }",
+            "while [ \"$(started \"$jvm\")\" = \"$jvmstart\" ]; do sleep 1; done",
             "for f in \"$dir\"/*.pid; do",
             "  [ -f \"$f\" ] || continue",
             "  read -r pid start < \"$f\"",
-            "  stat=$(cat \"/proc/$pid/stat\" 2>/dev/null) || continue",
-            "  set -- ${stat##*) }",
-            "  shift 19",
-            "  [ \"$1\" = \"$start\" ] && kill -9 \"$pid\" 2>/dev/null",
+            "  [ \"$(started \"$pid\")\" = \"$start\" ] && kill -9 \"$pid\" 2>/dev/null",
             "done",
             "rm -rf \"$dir\"");
 
@@ -71,14 +73,15 @@ final class OrphanWatchdog {
         if (directory != null || unavailable) {
             return directory;
         }
-        if (startTime(ProcessHandle.current().pid()) == null) {
+        String jvmStart = startTime(ProcessHandle.current().pid());
+        if (jvmStart == null) {
             unavailable = true; // no /proc: not Linux
             return null;
         }
         try {
             Path dir = Files.createTempDirectory("cachet-servers-watch-");
             new ProcessBuilder("sh", "-c", SCRIPT, "cachet-servers-watchdog", dir.toString(),
-                    Long.toString(ProcessHandle.current().pid()))
+                    Long.toString(ProcessHandle.current().pid()), jvmStart)
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                     .redirectError(ProcessBuilder.Redirect.DISCARD)

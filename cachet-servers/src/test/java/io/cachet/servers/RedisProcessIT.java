@@ -108,6 +108,7 @@ final class RedisProcessIT {
                 "-cp", System.getProperty("java.class.path"), OrphanProbe.class.getName())
                 .redirectErrorStream(true)
                 .start();
+        ProcessHandle server = null;
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(jvm.getInputStream(), UTF_8));
             String line;
@@ -115,7 +116,7 @@ final class RedisProcessIT {
                 line = out.readLine();
             } while (line != null && !line.startsWith("redis-pid "));
             assertThat(line).as("the probe's Redis pid").isNotNull();
-            ProcessHandle server = ProcessHandle.of(Long.parseLong(line.substring("redis-pid ".length()))).orElseThrow();
+            server = ProcessHandle.of(Long.parseLong(line.substring("redis-pid ".length()))).orElseThrow();
 
             jvm.destroyForcibly().waitFor(); // SIGKILL: no shutdown hook runs
 
@@ -124,6 +125,9 @@ final class RedisProcessIT {
             assertThat(server.isAlive()).isFalse();
         } finally {
             jvm.destroyForcibly();
+            if (server != null) {
+                server.destroyForcibly(); // the probe's server, should the watchdog have failed
+            }
         }
     }
 

@@ -359,11 +359,13 @@ public final class RedisCluster implements AutoCloseable {
      */
     private static int[] clusterPorts(int count) {
         int[] ports = new int[count];
+        Set<Integer> taken = new java.util.HashSet<>();
         for (int i = 0; i < count; i++) {
             for (int attempt = 0; ; attempt++) {
                 int candidate = Ports.free(HOST, 1)[0]; // distinct: one walk of the range per JVM
-                if (bindable(candidate + BUS_OFFSET)) {
+                if (candidate + BUS_OFFSET <= 65_535 && !taken.contains(candidate) && bindable(candidate + BUS_OFFSET)) {
                     ports[i] = candidate;
+                    taken.add(candidate); // the fallback to bind(0) may hand out a port twice
                     break;
                 }
                 if (attempt > 1000) {
