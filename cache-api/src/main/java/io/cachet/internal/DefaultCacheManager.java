@@ -92,6 +92,18 @@ public final class DefaultCacheManager implements CacheManager {
 
   @Override
   public <K, V> Cache<K, V> create(CacheConfig<K, V> config) {
+    Cache<K, V> cache = tryCreate(config);
+    if (cache == null) {
+      throw new IllegalStateException("a cache named '" + config.name() + "' already exists");
+    }
+    return cache;
+  }
+
+  /**
+   * Creates the cache, waiting first for a closing cache of its name to release it; returns null
+   * when another cache of the name exists or is being created.
+   */
+  private <K, V> @Nullable Cache<K, V> tryCreate(CacheConfig<K, V> config) {
     requireNonNull(config, "config");
     checkOpen();
     CacheBackendProvider provider = provider(config.backend(), config.name());
@@ -100,7 +112,7 @@ public final class DefaultCacheManager implements CacheManager {
     for (CompletableFuture<Cache<?, ?>> existing; (existing = caches.putIfAbsent(config.name(), slot)) != null; ) {
       Cache<?, ?> old = existing.isDone() && !existing.isCompletedExceptionally() ? existing.join() : null;
       if (old == null || !old.isClosed()) {
-        throw new IllegalStateException("a cache named '" + config.name() + "' already exists");
+        return null;
       }
       awaitRelease(config.name(), existing);
       checkOpen();
@@ -154,14 +166,11 @@ public final class DefaultCacheManager implements CacheManager {
       if (existing != null) {
         return existing;
       }
-      try {
-        return create(config);
-      } catch (IllegalStateException e) {
-        if (closed || !caches.containsKey(config.name()) || Thread.currentThread().isInterrupted()) {
-          throw e;
-        }
-        // Lost a race with another creator of the same name: return theirs.
+      Cache<K, V> created = tryCreate(config);
+      if (created != null) {
+        return created;
       }
+      // Lost a race with another creator of the name: return theirs, or try again if it is gone.
     }
   }
 
