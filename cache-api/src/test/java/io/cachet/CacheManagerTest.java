@@ -47,35 +47,41 @@ final class CacheManagerTest {
     }
 
     @Override
-    @SuppressWarnings("unchecked") // a proxy of Cache is a Cache of any type
     public <K, V> Cache<K, V> create(CacheConfig<K, V> config, BackendContext context) {
       context.sharedResource("client", AutoCloseable.class, () -> {
         events.add("open client");
         return () -> events.add("close client");
       });
-      AtomicBoolean closed = new AtomicBoolean();
-      return (Cache<K, V>)
-          Proxy.newProxyInstance(
-              getClass().getClassLoader(),
-              new Class<?>[] {Cache.class},
-              (proxy, method, args) ->
-                  switch (method.getName()) {
-                    case "name" -> config.name();
-                    case "config" -> config;
-                    case "isClosed" -> closed.get();
-                    case "close" -> {
-                      if (closed.compareAndSet(false, true)) {
-                        events.add("close " + config.name());
-                        context.closed((Cache<?, ?>) proxy);
-                      }
-                      yield null;
-                    }
-                    case "hashCode" -> System.identityHashCode(proxy);
-                    case "equals" -> proxy == args[0];
-                    case "toString" -> "stub " + config.name();
-                    default -> throw new AssertionError("not used by these tests: " + method);
-                  });
+      return lifecycleOnly(config, proxy -> {
+        events.add("close " + config.name());
+        context.closed(proxy);
+      });
     }
+  }
+
+  /**
+   * A cache that knows only its name, configuration and lifecycle; its first {@code close()} runs
+   * {@code onClose}, which must tell the manager ({@code context.closed}).
+   */
+  @SuppressWarnings("unchecked") // a proxy of Cache is a Cache of any type
+  private static <K, V> Cache<K, V> lifecycleOnly(CacheConfig<K, V> config, java.util.function.Consumer<Cache<?, ?>> onClose) {
+    AtomicBoolean closed = new AtomicBoolean();
+    return (Cache<K, V>) Proxy.newProxyInstance(CacheManagerTest.class.getClassLoader(), new Class<?>[] {Cache.class},
+        (proxy, method, args) -> switch (method.getName()) {
+          case "name" -> config.name();
+          case "config" -> config;
+          case "isClosed" -> closed.get();
+          case "close" -> {
+            if (closed.compareAndSet(false, true)) {
+              onClose.accept((Cache<?, ?>) proxy);
+            }
+            yield null;
+          }
+          case "hashCode" -> System.identityHashCode(proxy);
+          case "equals" -> proxy == args[0];
+          case "toString" -> "stub " + config.name() + (closed.get() ? " (closed)" : "");
+          default -> throw new AssertionError("not used by these tests: " + method);
+        });
   }
 
   private CacheManager stubManager() {
@@ -222,29 +228,14 @@ final class CacheManagerTest {
       }
 
       @Override
-      @SuppressWarnings("unchecked")
       public <K, V> Cache<K, V> create(CacheConfig<K, V> config, BackendContext context) {
-        AtomicBoolean closed = new AtomicBoolean();
         events.add("created");
-        return (Cache<K, V>) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {Cache.class},
-            (proxy, method, args) -> switch (method.getName()) {
-              case "name" -> config.name();
-              case "config" -> config;
-              case "isClosed" -> closed.get();
-              case "close" -> {
-                if (closed.compareAndSet(false, true)) {
-                  closing.countDown();
-                  await(release); // a backend stopping its threads
-                  events.add("released");
-                  context.closed((Cache<?, ?>) proxy);
-                }
-                yield null;
-              }
-              case "hashCode" -> System.identityHashCode(proxy);
-              case "equals" -> proxy == args[0];
-              case "toString" -> "slow " + config.name() + (closed.get() ? " (closed)" : "");
-              default -> throw new AssertionError("not used by this test: " + method);
-            });
+        return lifecycleOnly(config, proxy -> {
+          closing.countDown();
+          await(release); // a backend stopping its threads
+          events.add("released");
+          context.closed(proxy);
+        });
       }
     };
     CacheConfig<String, String> config = CacheConfig.builder("a").backend("slow").build();
@@ -283,27 +274,12 @@ final class CacheManagerTest {
       }
 
       @Override
-      @SuppressWarnings("unchecked")
       public <K, V> Cache<K, V> create(CacheConfig<K, V> config, BackendContext context) {
-        AtomicBoolean closed = new AtomicBoolean();
-        return (Cache<K, V>) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {Cache.class},
-            (proxy, method, args) -> switch (method.getName()) {
-              case "name" -> config.name();
-              case "config" -> config;
-              case "isClosed" -> closed.get();
-              case "close" -> {
-                if (closed.compareAndSet(false, true)) {
-                  java.util.concurrent.locks.LockSupport.parkNanos(
-                      java.util.concurrent.ThreadLocalRandom.current().nextLong(200_000)); // releasing
-                  context.closed((Cache<?, ?>) proxy);
-                }
-                yield null;
-              }
-              case "hashCode" -> System.identityHashCode(proxy);
-              case "equals" -> proxy == args[0];
-              case "toString" -> "slowish " + config.name();
-              default -> throw new AssertionError("not used by this test: " + method);
-            });
+        return lifecycleOnly(config, proxy -> {
+          java.util.concurrent.locks.LockSupport.parkNanos(
+              java.util.concurrent.ThreadLocalRandom.current().nextLong(200_000)); // releasing
+          context.closed(proxy);
+        });
       }
     };
     CacheConfig<String, String> config = CacheConfig.builder("a").backend("slowish").build();

@@ -5,8 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.cachet.examples.support.RawHttp;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -35,7 +33,7 @@ final class BalancerAdminTest {
   }
 
   /** Status queries that throw, as {@code KafkaProcess.pid()} does once the broker has exited. */
-  private static final class FailingControl implements ClusterControl {
+  private static final class FailingControl extends NoClusterControl {
     @Override
     public String nodesJson() {
       throw new IllegalStateException("Kafka is not running");
@@ -44,31 +42,6 @@ final class BalancerAdminTest {
     @Override
     public String kafkaJson() {
       return nodesJson();
-    }
-
-    @Override
-    public CompletionStage<ApiResponse> killNode(int n) {
-      return CompletableFuture.failedFuture(new UnsupportedOperationException());
-    }
-
-    @Override
-    public CompletionStage<ApiResponse> stopNode(int n) {
-      return killNode(n);
-    }
-
-    @Override
-    public CompletionStage<ApiResponse> startNode(int n) {
-      return killNode(n);
-    }
-
-    @Override
-    public CompletionStage<ApiResponse> killKafka() {
-      return killNode(0);
-    }
-
-    @Override
-    public CompletionStage<ApiResponse> startKafka() {
-      return killNode(0);
     }
   }
 }

@@ -11,8 +11,6 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -85,7 +83,7 @@ final class BalancerRetryTest {
     List<Backend> backends = List.of(
         new Backend(1, "node-slow", "127.0.0.1", slow.getAddress().getPort()),
         new Backend(2, "node-fast", "127.0.0.1", fast.getAddress().getPort()));
-    balancer = Balancer.start("127.0.0.1", 0, backends, new NoControl(), 1024, Duration.ofMillis(500), 1,
+    balancer = Balancer.start("127.0.0.1", 0, backends, new NoClusterControl(), 1024, Duration.ofMillis(500), 1,
         ServerLimits.defaults());
     await().atMost(Duration.ofSeconds(10)).until(() -> backends.stream().allMatch(Backend::ready));
   }
@@ -132,44 +130,6 @@ final class BalancerRetryTest {
       RawHttp.Response response = RawHttp.get(balancer.port(), "/api/cache/k");
       assertThat(response.status()).isEqualTo(200);
       assertThat(response.head()).contains("x-cachet-node: node-fast");
-    }
-  }
-
-  /** No launcher behind this balancer. */
-  private static final class NoControl implements ClusterControl {
-    @Override
-    public String nodesJson() {
-      return "{}";
-    }
-
-    @Override
-    public CompletionStage<ApiResponse> killNode(int n) {
-      return CompletableFuture.failedFuture(new UnsupportedOperationException());
-    }
-
-    @Override
-    public CompletionStage<ApiResponse> stopNode(int n) {
-      return killNode(n);
-    }
-
-    @Override
-    public CompletionStage<ApiResponse> startNode(int n) {
-      return killNode(n);
-    }
-
-    @Override
-    public String kafkaJson() {
-      return "{}";
-    }
-
-    @Override
-    public CompletionStage<ApiResponse> killKafka() {
-      return killNode(0);
-    }
-
-    @Override
-    public CompletionStage<ApiResponse> startKafka() {
-      return killNode(0);
     }
   }
 }
