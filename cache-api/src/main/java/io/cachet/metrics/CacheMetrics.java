@@ -14,8 +14,13 @@ import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.TimeGauge;
 import io.micrometer.core.instrument.binder.cache.CacheMeterBinder;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.WeakHashMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.ToDoubleFunction;
@@ -51,7 +56,12 @@ public final class CacheMetrics extends CacheMeterBinder<Cache<?, ?>> {
   /** The meters every binding registers; the backend's own come on top. */
   private static final List<String> METER_NAMES =
       List.of("cache.gets", "cache.puts", "cache.evictions", "cache.size", "cache.load", "cache.load.duration");
-  private static final Object BINDING = new Object();
+  /**
+   * The meters each binding made through {@link #monitor} registered, per registry (held weakly) and
+   * by cache name and tags, so that binding that name and those tags again replaces exactly them.
+   * Guarded by itself.
+   */
+  private static final Map<MeterRegistry, Map<Tags, List<Meter>>> BINDINGS = new WeakHashMap<>();
 
   private final String cacheName;
   private final Set<String> warned = ConcurrentHashMap.newKeySet();
@@ -68,9 +78,16 @@ public final class CacheMetrics extends CacheMeterBinder<Cache<?, ?>> {
    */
   public static <K, V, C extends Cache<K, V>> C monitor(MeterRegistry registry, C cache, Iterable<Tag> tags) {
     CacheMetrics metrics = new CacheMetrics(cache, tags);
-    synchronized (BINDING) { // two bindings of one name at once would mix their meters
-      metrics.replaceEarlierBinding(registry, cache);
+    synchronized (BINDINGS) { // two bindings of one name at once would mix their meters
+      Map<Tags, List<Meter>> bound = BINDINGS.computeIfAbsent(registry, r -> new HashMap<>());
+      Tags key = Tags.of(metrics.getTagsWithCacheName());
+      List<Meter> earlier = bound.remove(key);
+      if (earlier != null) {
+        earlier.forEach(registry::remove);
+      }
+      Set<Meter> before = new HashSet<>(registry.getMeters());
       metrics.bindTo(registry);
+      bound.put(key, metrics.registeredSince(registry, before, cache));
     }
     return cache;
   }
@@ -81,23 +98,32 @@ public final class CacheMetrics extends CacheMeterBinder<Cache<?, ?>> {
   }
 
   /**
-   * Removes from {@code registry} the meters an earlier binding of a cache with this binder's name
-   * and tags registered, so that {@link #bindTo} registers this cache's instead of being handed
-   * those.
+   * The meters of this binding that {@link #bindTo} added to {@code registry}, which held
+   * {@code before}: of this binder's names and carrying its tags (a registry's common tags come on
+   * top), so that meters another thread registered meanwhile are not taken for them.
    */
-  private void replaceEarlierBinding(MeterRegistry registry, Cache<?, ?> cache) {
-    Iterable<Tag> mine = getTagsWithCacheName();
-    Set<String> names = new java.util.LinkedHashSet<>(METER_NAMES);
+  private List<Meter> registeredSince(MeterRegistry registry, Set<Meter> before, Cache<?, ?> cache) {
+    Set<String> names = new HashSet<>(METER_NAMES);
     if (cache instanceof MetricsSource source) {
       source.backendMetrics().forEach(metric -> names.add(metric.name()));
     }
-    // Found by name and by the tags they carry (a registry's common tags come on top): the meters
-    // this binder registers, never another binder's of other names.
-    for (String name : names) {
-      for (Meter meter : registry.find(name).tags(mine).meters()) {
-        registry.remove(meter);
+    List<Meter> added = new ArrayList<>();
+    for (Meter meter : registry.getMeters()) {
+      Meter.Id id = meter.getId();
+      if (!before.contains(meter) && names.contains(id.getName()) && hasAll(id, getTagsWithCacheName())) {
+        added.add(meter);
       }
     }
+    return added;
+  }
+
+  private static boolean hasAll(Meter.Id id, Iterable<Tag> tags) {
+    for (Tag tag : tags) {
+      if (!tag.getValue().equals(id.getTag(tag.getKey()))) {
+        return false;
+      }
+    }
+    return true;
   }
 
   @Override

@@ -77,6 +77,20 @@ final class CacheMetricsTest {
   }
 
   @Test
+  void sameNameWithOtherTags_keepsTheLiveBindingsMeters() {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    try (CacheManager spring = CacheManager.create(); CacheManager other = CacheManager.create()) {
+      Cache<String, String> tagged =
+          CacheMetrics.monitor(registry, spring.<String, String>create(CacheConfig.builder("orders").build()), "cache.manager", "cacheManager");
+      CacheMetrics.monitor(registry, other.<String, String>create(CacheConfig.builder("orders").build()));
+      tagged.put("k", "v");
+
+      assertThat(registry.get("cache.puts").tag("cache.manager", "cacheManager").functionCounter().count()).isEqualTo(1);
+      assertThat(registry.find("cache.puts").meters()).hasSize(2);
+    }
+  }
+
+  @Test
   void otherCachesAndTags_keepTheirMeters() {
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
     try (CacheManager manager = CacheManager.create()) {
