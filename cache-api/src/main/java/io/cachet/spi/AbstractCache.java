@@ -62,6 +62,8 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
   private final ConcurrentHashMap<K, Load<V>> loads = new ConcurrentHashMap<>();
   private final AtomicBoolean closed = new AtomicBoolean();
   private final @Nullable Refresher<K, V> refresher;
+  /** Failed undos of loads a removal overtook, logged at most once per interval. */
+  private final WarningLimiter undoWarnings;
 
   /**
    * Creates the skeleton for {@code config}; {@code onClose} is told once when the cache closes
@@ -72,6 +74,7 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
     this.onClose = requireNonNull(onClose, "onClose");
     this.stats = config.recordStats() ? StatsCounter.concurrent() : StatsCounter.disabled();
     this.refresher = config.refreshAfterWrite().isPresent() ? new Refresher<>(this, loads) : null;
+    this.undoWarnings = new WarningLimiter(config.ticker(), Refresher.WARNING_INTERVAL);
   }
 
   @Override
@@ -185,8 +188,11 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
         return await(key, theirs);
       }
       // A removal overtook that load (perhaps this caller's own, just before): its value may be
-      // older than the removal, so wait for it to end and load afresh.
+      // older than the removal, so wait for it to end and load afresh. Its owner takes it out of
+      // the map only after completing it (a bulk load after storing every key): done here too, so
+      // this caller does not spin on it meanwhile.
       awaitEnd(key, theirs);
+      loads.remove(key, theirs);
     }
     try {
       V raced = getQuietly(key);
@@ -249,8 +255,11 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
       } catch (RuntimeException e) {
         // The callers still get the value, which the load read before the removal; it stays
         // cached until it expires or is removed again.
-        if (!isClosed()) {
-          log.warn("Cache '{}' could not remove the value of key '{}' loaded before a removal: {}", name(), key, e.toString());
+        long suppressed = isClosed() ? -1 : undoWarnings.tryAcquire();
+        if (suppressed >= 0) {
+          log.warn("Cache '{}' could not remove the value of key '{}' loaded before a removal"
+              + " ({} more such failures were not logged in the last {} s)",
+              name(), key, suppressed, Refresher.WARNING_INTERVAL.toSeconds(), e);
         }
       }
     }
