@@ -9,6 +9,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.springframework.cache.support.AbstractValueAdaptingCache;
@@ -168,16 +169,24 @@ public final class CachetCache extends AbstractValueAdaptingCache {
                 ? CompletableFuture.completedFuture(found)
                 : valueLoader.get().thenCompose(loaded -> store(key, k, loaded)),
             executor)
-        // On the executor too: the store's stage completes on the backend's I/O thread, and what
-        // the callers chain on the returned future must not run there.
-        .whenCompleteAsync((value, error) -> {
+        .whenComplete((value, error) -> {
           retrievals.remove(k, mine);
-          if (error != null) {
-            mine.completeExceptionally(error);
-          } else {
-            mine.complete(value);
+          Runnable finish = () -> {
+            if (error != null) {
+              mine.completeExceptionally(error);
+            } else {
+              mine.complete(value);
+            }
+          };
+          // On the executor too: the store's stage completes on the backend's I/O thread, and what
+          // the callers chain on the returned future must not run there. An executor that refuses
+          // (shut down, saturated) must not leave the callers waiting: then it completes here.
+          try {
+            executor.execute(finish);
+          } catch (RejectedExecutionException e) {
+            finish.run();
           }
-        }, executor);
+        });
     return (CompletableFuture<T>) mine.thenApply(this::fromStoreValue);
   }
 

@@ -36,6 +36,28 @@ final class CachetCacheTest {
   }
 
   @Test
+  void retrieveWithSupplier_executorRefusing_failsOrCompletes_neverLeavesCallersWaiting() throws Exception {
+    java.util.concurrent.atomic.AtomicBoolean refusing = new java.util.concurrent.atomic.AtomicBoolean();
+    CachetCache refused = new CachetCacheManager(cachet, true).create(
+        CacheConfig.builder("refused").valueType(Book.class).executor(task -> {
+          if (refusing.get()) {
+            throw new java.util.concurrent.RejectedExecutionException("shut down");
+          }
+          task.run();
+        }).build());
+    refusing.set(true);
+
+    CompletableFuture<Book> first = refused.retrieve("k", () -> CompletableFuture.completedFuture(new Book("k", "v")));
+    assertThat(first).failsWithin(java.time.Duration.ofSeconds(5))
+        .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+        .withRootCauseInstanceOf(java.util.concurrent.RejectedExecutionException.class);
+    refusing.set(false);
+    // Nothing left in flight for the key: the next call runs.
+    assertThat(refused.retrieve("k", () -> CompletableFuture.completedFuture(new Book("k", "w"))).get(5, java.util.concurrent.TimeUnit.SECONDS))
+        .isEqualTo(new Book("k", "w"));
+  }
+
+  @Test
   void retrieveWithSupplier_storesTheLoadedValueOnAMiss() throws Exception {
     assertThat(books.retrieve("k", () -> CompletableFuture.completedFuture(new Book("k", "loaded"))).get())
         .isEqualTo(new Book("k", "loaded"));
