@@ -363,9 +363,11 @@ public final class RedisCluster implements AutoCloseable {
         for (int i = 0; i < count; i++) {
             for (int attempt = 0; ; attempt++) {
                 int candidate = Ports.free(HOST, 1)[0]; // distinct: one walk of the range per JVM
-                if (candidate + BUS_OFFSET <= 65_535 && !taken.contains(candidate) && bindable(candidate + BUS_OFFSET)) {
+                int bus = candidate + BUS_OFFSET;
+                if (bus <= 65_535 && !taken.contains(candidate) && !taken.contains(bus) && bindable(bus)) {
                     ports[i] = candidate;
-                    taken.add(candidate); // the fallback to bind(0) may hand out a port twice
+                    taken.add(candidate); // the fallback to bind(0) may hand out a port twice,
+                    taken.add(bus); // or one that is another node's bus port
                     break;
                 }
                 if (attempt > 1000) {
