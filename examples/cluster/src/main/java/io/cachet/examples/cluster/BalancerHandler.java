@@ -63,6 +63,12 @@ final class BalancerHandler extends PipelinedHttpHandler {
       fatal(ctx, response);
       return;
     }
+    FullHttpResponse expectationFailed = HttpReplies.expectationFailed(request, BALANCER);
+    if (expectationFailed != null) {
+      request.release();
+      fatal(ctx, expectationFailed);
+      return;
+    }
     markBusy();
     String path = Uris.path(request.uri());
     if (path.equals("/admin") || path.startsWith("/admin/")) {

@@ -11,10 +11,13 @@ import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import java.util.Locale;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * HTTP plumbing the node and the balancer share: building responses and errors. The request
@@ -62,6 +65,26 @@ final class HttpReplies {
   static FullHttpResponse tooLarge(int limit, Map<String, String> headers) {
     return response(HttpVersion.HTTP_1_1, 413, ApiResponse.JSON, Json.error("PayloadTooLarge",
         "the request body is limited to " + limit + " bytes (--max-body / MAX_BODY_BYTES)"), headers, false);
+  }
+
+  /**
+   * The 417 for a request whose {@code Expect} header asks for anything but {@code 100-continue},
+   * or null when it asks for nothing else. The connection is closed after it.
+   */
+  static @Nullable FullHttpResponse expectationFailed(HttpRequest request, Map<String, String> headers) {
+    if (!unsupportedExpectation(request)) {
+      return null;
+    }
+    String expect = request.headers().get(HttpHeaderNames.EXPECT);
+    return response(request.protocolVersion(), 417, ApiResponse.JSON, Json.error("ExpectationFailed",
+        "only 'Expect: 100-continue' is supported, got " + Json.quote(expect == null ? "" : expect)), headers, false);
+  }
+
+  /** Whether an HTTP/1.1 message's {@code Expect} header asks for anything but {@code 100-continue}. */
+  static boolean unsupportedExpectation(HttpMessage message) {
+    String expect = message.headers().get(HttpHeaderNames.EXPECT);
+    return expect != null && message.protocolVersion().compareTo(HttpVersion.HTTP_1_1) >= 0
+        && !HttpHeaderValues.CONTINUE.contentEqualsIgnoreCase(expect.trim());
   }
 
   /** The method as a metrics tag: the API's methods by name, anything else as {@code other}. */

@@ -59,6 +59,12 @@ final class NodeHttpHandler extends PipelinedHttpHandler {
         fatal(ctx, response);
         return;
       }
+      FullHttpResponse expectationFailed = HttpReplies.expectationFailed(request, nodeHeader);
+      if (expectationFailed != null) {
+        metrics.record(NodeApi.ROUTE_OTHER, HttpReplies.methodTag(request.method().name()), 417, System.nanoTime() - start);
+        fatal(ctx, expectationFailed);
+        return;
+      }
       version = request.protocolVersion();
       keepAlive = HttpUtil.isKeepAlive(request);
       method = request.method().name();

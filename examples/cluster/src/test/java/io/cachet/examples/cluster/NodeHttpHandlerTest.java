@@ -91,6 +91,20 @@ final class NodeHttpHandlerTest {
   }
 
   @Test
+  void unsupportedExpectation_is417Json_inOrder_andNothingIsStored() {
+    EmbeddedChannel ch = channel();
+    write(ch, "GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n"
+        + "POST /api/cache/k HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + "Expect: foo\r\nContent-Length: 3\r\n\r\n\"v\"");
+    String out = output(ch);
+    assertThat(out).startsWith("HTTP/1.1 200 OK");
+    assertThat(out.substring(out.indexOf("HTTP/1.1", 1)))
+        .startsWith("HTTP/1.1 417 Expectation Failed")
+        .contains("{\"error\":\"ExpectationFailed\",\"message\":\"only 'Expect: 100-continue' is supported, got \\\"foo\\\"\"}");
+    assertThat(local.cache.get("k")).isNull();
+  }
+
+  @Test
   void malformedRequest_is400Json() {
     EmbeddedChannel ch = channel();
     write(ch, "GET /api/cache/k HTTP/x.y\r\n\r\n");
