@@ -375,6 +375,15 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
     }
     theirs.forEach((key, load) -> {
       V value = await(key, load);
+      if (load.removed) {
+        // A removal overtook that load (this caller's own, perhaps): its value may predate it.
+        // This caller's own loads are done, so it can load the key afresh without deadlock.
+        loads.remove(key, load);
+        value = load(key, k -> {
+          Map<? extends K, ? extends V> one = bulkLoader.apply(Set.of(k));
+          return one == null ? null : one.get(k);
+        });
+      }
       if (value != null) {
         found.put(key, value);
       }

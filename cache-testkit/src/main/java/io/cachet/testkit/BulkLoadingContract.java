@@ -139,6 +139,41 @@ interface BulkLoadingContract extends ContractTopic {
   }
 
   @Test
+  default void getAllWithLoader_afterARemovalThatOvertookABulkLoad_loadsTheKeyAfresh() throws Exception {
+    Cache<String, String> cache = contract().newCache();
+    CountDownLatch entered = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    ExecutorService pool = Executors.newSingleThreadExecutor();
+    try {
+      Future<Map<String, String>> old = pool.submit(() -> cache.getAll(List.of("a"), keys -> {
+        entered.countDown();
+        await(release);
+        return Map.of("a", "read before the change");
+      }));
+      assertThat(entered.await(30, TimeUnit.SECONDS)).isTrue();
+      cache.remove("a"); // an application changed its source, then removed the key
+      CompletableFuture<Map<String, String>> fresh = new CompletableFuture<>();
+      Thread second = new Thread(() -> {
+        try {
+          fresh.complete(cache.getAll(List.of("a"), keys -> Map.of("a", "read after the change")));
+        } catch (Throwable t) {
+          fresh.completeExceptionally(t);
+        }
+      });
+      second.start();
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30))
+          .until(() -> fresh.isDone() || contract().waitsForALoad(second));
+      release.countDown();
+      assertThat(old.get(30, TimeUnit.SECONDS)).containsExactly(Map.entry("a", "read before the change"));
+      assertThat(fresh.get(30, TimeUnit.SECONDS)).containsExactly(Map.entry("a", "read after the change"));
+      assertThat(cache.get("a")).isEqualTo("read after the change");
+    } finally {
+      release.countDown();
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
   default void getAllWithLoader_loaderReturnsANullValue_failsNamingTheKeyAndStoresNothing() {
     Cache<String, String> cache = contract().newCache();
     Map<String, String> loaded = new LinkedHashMap<>();
