@@ -169,12 +169,12 @@ final class HttpHandler extends ClientHandler {
     submit(() -> cache.get(key), (value, failure) -> {
       if (failure != null) {
         ProxyMetrics.Failure f = metrics.classify(failure);
-        HttpResponseStatus status = f.unavailable()
-            ? HttpResponseStatus.SERVICE_UNAVAILABLE
+        HttpResponseStatus status = f.unavailable() ? HttpResponseStatus.SERVICE_UNAVAILABLE
+            : f.wrongType() ? HttpResponseStatus.CONFLICT
             : HttpResponseStatus.INTERNAL_SERVER_ERROR;
+        String code = f.unavailable() ? "ServiceUnavailable" : f.wrongType() ? "WrongType" : "InternalError";
         count(RequestStats.Outcome.http(status.code()));
-        return new Reply(response(version, status,
-            Json.error(f.unavailable() ? "ServiceUnavailable" : "InternalError", f.message()), keepAlive), after);
+        return new Reply(response(version, status, Json.error(code, f.message()), keepAlive), after);
       }
       if (value == null) {
         count(RequestStats.Outcome.http(404));

@@ -33,13 +33,20 @@ final class ProxyMetrics {
   private static final Logger log = LoggerFactory.getLogger(ProxyMetrics.class);
   private static final long WARN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
 
-  /** How a failed cache read is reported to a client. */
-  record Failure(boolean unavailable, String message) {}
+  /**
+   * How a failed cache read is reported to a client: Redis unavailable, the key holding another
+   * type than a string (as Redis's {@code WRONGTYPE}), or an internal error.
+   */
+  record Failure(boolean unavailable, boolean wrongType, String message) {}
+
+  /** Redis's own text for a read of a key that holds another type. */
+  static final String WRONG_TYPE = "Operation against a key holding the wrong kind of value";
 
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final RequestStats stats = new RequestStats();
   private final Counter rejectedClients;
   private final AtomicLong lastWarn = new AtomicLong(System.nanoTime() - WARN_INTERVAL_NANOS);
+  private final AtomicLong lastFailureWarn = new AtomicLong(System.nanoTime() - WARN_INTERVAL_NANOS);
 
   ProxyMetrics() {
     for (RequestStats.Outcome outcome : RequestStats.Outcome.values()) {
@@ -100,20 +107,33 @@ final class ProxyMetrics {
   }
 
   /**
-   * Classifies a failed cache read; unavailability is logged at most every ten seconds, so an
-   * outage does not flood the log.
+   * Classifies a failed cache read. A key of another type is the client's business, not logged
+   * above DEBUG; unavailability and other failures are logged at most every ten seconds each, so
+   * neither an outage nor a client repeating a failing read floods the log.
    */
   Failure classify(Throwable error) {
     if (error instanceof BackendUnavailableException || error instanceof CacheTimeoutException) {
-      long now = System.nanoTime();
-      long last = lastWarn.get();
-      if (now - last >= WARN_INTERVAL_NANOS && lastWarn.compareAndSet(last, now)) {
+      if (due(lastWarn)) {
         log.warn("Redis unavailable, answering 503 / -ERR: {}", error.getMessage());
       }
-      return new Failure(true, "Redis is unavailable: " + error.getMessage());
+      return new Failure(true, false, "Redis is unavailable: " + error.getMessage());
     }
-    log.warn("Cache read failed", error);
-    return new Failure(false, "internal error: " + error.getClass().getSimpleName());
+    for (Throwable t = error; t != null; t = t.getCause()) {
+      if (t.getMessage() != null && t.getMessage().contains("WRONGTYPE")) {
+        log.debug("A read of a key holding another type: {}", t.getMessage());
+        return new Failure(false, true, WRONG_TYPE);
+      }
+    }
+    if (due(lastFailureWarn)) {
+      log.warn("Cache read failed (further failures within 10 s are not logged)", error);
+    }
+    return new Failure(false, false, "internal error: " + error.getClass().getSimpleName());
+  }
+
+  private static boolean due(AtomicLong last) {
+    long now = System.nanoTime();
+    long then = last.get();
+    return now - then >= WARN_INTERVAL_NANOS && last.compareAndSet(then, now);
   }
 
   /** Formats a duration as seconds for messages ("1.5"). */

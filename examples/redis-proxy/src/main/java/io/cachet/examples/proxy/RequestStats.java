@@ -33,6 +33,7 @@ final class RequestStats {
     HTTP_404(Protocol.HTTP, "404"),
     HTTP_405(Protocol.HTTP, "405"),
     HTTP_408(Protocol.HTTP, "408"),
+    HTTP_409(Protocol.HTTP, "409"),
     HTTP_413(Protocol.HTTP, "413"),
     HTTP_414(Protocol.HTTP, "414"),
     HTTP_431(Protocol.HTTP, "431"),
@@ -56,6 +57,7 @@ final class RequestStats {
         case 404 -> HTTP_404;
         case 405 -> HTTP_405;
         case 408 -> HTTP_408;
+        case 409 -> HTTP_409;
         case 413 -> HTTP_413;
         case 414 -> HTTP_414;
         case 431 -> HTTP_431;

@@ -23,8 +23,10 @@ import org.jspecify.annotations.Nullable;
  *   <li>Nothing is allocated by a length a client claims. A bulk string is copied out only when
  *       all its bytes have arrived; until then they wait in the cumulation buffer, which grows by
  *       the bytes actually received. A claimed array length only sizes a counter.
- *   <li>A request (header lines, lengths and arguments together) may be at most
- *       {@code maxRequestBytes}; a larger claimed or received request is a protocol error.
+ *   <li>A request (header lines, lengths and arguments together, each argument counted with the
+ *       {@value #ARG_OVERHEAD} bytes of heap its array and list slot take, so a flood of empty
+ *       arguments is bounded too) may be at most {@code maxRequestBytes}; a larger claimed or
+ *       received request is a protocol error.
  *       So is an array of more than {@value #MAX_ARGS} elements and an inline command longer
  *       than {@value #MAX_INLINE_BYTES} bytes.
  *   <li>A number line ({@code *N}, {@code $N}) must end within {@value #MAX_NUMBER_LINE}
@@ -50,6 +52,8 @@ final class RespDecoder extends ByteToMessageDecoder {
   static final int MAX_ARGS = 1024 * 1024;
   static final int MAX_NUMBER_LINE = 32;
 
+  /** Heap bytes an argument costs beyond its content: its array's header and its list slot. */
+  static final int ARG_OVERHEAD = 24;
   private final int maxRequestBytes;
   private final @Nullable RequestDeadline deadline;
   private final @Nullable Consumer<Object> sink;
@@ -221,12 +225,12 @@ final class RespDecoder extends ByteToMessageDecoder {
         }
         long length = parseNumber(in, in.readerIndex() + 1, lineEnd, "invalid bulk length");
         long lineBytes = lineEnd + 2 - in.readerIndex();
-        if (length > maxRequestBytes || requestBytes + lineBytes + length + 2 > maxRequestBytes) {
+        if (length > maxRequestBytes || requestBytes + lineBytes + ARG_OVERHEAD + length + 2 > maxRequestBytes) {
           throw new ProtocolException(
               "invalid bulk length (the request would exceed max-request-bytes " + maxRequestBytes + ")");
         }
         in.readerIndex(lineEnd + 2);
-        requestBytes += lineBytes;
+        requestBytes += lineBytes + ARG_OVERHEAD;
         bulkLength = length;
       }
       // Wait, without allocating, until the whole argument and its CRLF have arrived.

@@ -177,7 +177,8 @@ final class RespHandler extends ClientHandler {
   private Reply failure(Throwable error) {
     ProxyMetrics.Failure failure = metrics.classify(error);
     count(failure.unavailable() ? RequestStats.Outcome.RESP_UNAVAILABLE : RequestStats.Outcome.RESP_ERROR);
-    return new Reply(Resp.error(ctx().alloc(), "ERR " + failure.message()), After.KEEP);
+    String line = failure.wrongType() ? "WRONGTYPE " + failure.message() : "ERR " + failure.message();
+    return new Reply(Resp.error(ctx().alloc(), line), After.KEEP);
   }
 
   private void ok(ByteBuf reply) {

@@ -166,6 +166,33 @@ final class ProxyBadInputIT {
   }
 
   @Test
+  void keyHoldingAList_isWrongTypeOnBothProtocols_andNotLoggedAsAFailure() {
+    REDIS.server().command("LPUSH", "a-list", "x");
+    try (RespClient client = proxy.resp()) {
+      for (int i = 0; i < 200; i++) {
+        assertThat(client.command("GET", "a-list"))
+            .isEqualTo("-WRONGTYPE Operation against a key holding the wrong kind of value");
+      }
+    }
+    RawHttp.Response response = RawHttp.get(proxy.httpPort(), "/proxy?key=a-list");
+    assertThat(response.status()).isEqualTo(409);
+    assertThat(response.body()).contains("\"error\":\"WrongType\"");
+    assertThat(proxy.log()).doesNotContain("Cache read failed");
+  }
+
+  @Test
+  void resp_manyEmptyArguments_countTowardsTheRequestBound() {
+    // 50,000 empty arguments: 300 KB on the wire, under the bound, but over 1 MB of heap decoded.
+    StringBuilder frame = new StringBuilder("*50001\r\n$3\r\nGET\r\n");
+    frame.append("$0\r\n\r\n".repeat(50_000));
+    try (RespClient client = proxy.resp()) {
+      client.send(frame.toString());
+      assertThat(client.readUntilClosed(CLOSED_WITHIN))
+          .startsWith("-ERR Protocol error: invalid bulk length (the request would exceed max-request-bytes 524288)");
+    }
+  }
+
+  @Test
   void resp_oneMegabyteKey_isRefusedAndClosed() {
     byte[] key = new byte[1_000_000];
     java.util.Arrays.fill(key, (byte) 'k');
