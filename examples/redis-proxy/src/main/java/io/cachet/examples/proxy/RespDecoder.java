@@ -337,24 +337,97 @@ final class RespDecoder extends ByteToMessageDecoder {
       end--;
     }
     checkPrintable(in, in.readerIndex(), end);
-    List<byte[]> parts = new ArrayList<>(4);
-    int i = in.readerIndex();
-    while (i < end) {
-      byte b = in.getByte(i);
-      if (b == ' ' || b == '\t') {
-        i++;
-        continue;
-      }
-      int start = i;
-      while (i < end && in.getByte(i) != ' ' && in.getByte(i) != '\t') {
-        i++;
-      }
-      byte[] part = new byte[i - start];
-      in.getBytes(start, part);
-      parts.add(part);
-    }
+    List<byte[]> parts = splitInline(in, in.readerIndex(), end);
     in.readerIndex(newline + 1);
     return parts.isEmpty() ? null : new Command(parts); // an empty line is ignored, as Redis does
+  }
+
+  /**
+   * Splits an inline command into arguments as Redis does ({@code sdssplitargs}): separated by
+   * spaces and tabs; {@code "..."} holds spaces and the escapes {@code \xHH}, {@code \n},
+   * {@code \r}, {@code \t}, {@code \b}, {@code \a} and a backslash before any other
+   * character; {@code '...'} holds spaces and {@code \'}. A closing quote must be followed by a
+   * space or the end; an unclosed one is a protocol error ("unbalanced quotes").
+   */
+  static List<byte[]> splitInline(ByteBuf in, int from, int end) {
+    List<byte[]> parts = new ArrayList<>(4);
+    int i = from;
+    while (true) {
+      while (i < end && isSpace(in.getByte(i))) {
+        i++;
+      }
+      if (i >= end) {
+        return parts;
+      }
+      java.io.ByteArrayOutputStream part = new java.io.ByteArrayOutputStream();
+      boolean inDouble = false;
+      boolean inSingle = false;
+      boolean done = false;
+      while (!done) {
+        if (i >= end) {
+          if (inDouble || inSingle) {
+            throw new ProtocolException("unbalanced quotes in request");
+          }
+          break;
+        }
+        byte b = in.getByte(i);
+        if (inDouble) {
+          if (b == '\\' && i + 3 < end && in.getByte(i + 1) == 'x'
+              && hexValue(in.getByte(i + 2)) >= 0 && hexValue(in.getByte(i + 3)) >= 0) {
+            part.write(hexValue(in.getByte(i + 2)) * 16 + hexValue(in.getByte(i + 3)));
+            i += 3;
+          } else if (b == '\\' && i + 1 < end) {
+            i++;
+            byte c = in.getByte(i);
+            part.write(switch (c) {
+              case 'n' -> '\n';
+              case 'r' -> '\r';
+              case 't' -> '\t';
+              case 'b' -> '\b';
+              case 'a' -> 7;
+              default -> c;
+            });
+          } else if (b == '"') {
+            if (i + 1 < end && !isSpace(in.getByte(i + 1))) {
+              throw new ProtocolException("unbalanced quotes in request"); // closing quote must be followed by a space
+            }
+            done = true;
+          } else {
+            part.write(b);
+          }
+        } else if (inSingle) {
+          if (b == '\\' && i + 1 < end && in.getByte(i + 1) == '\'') {
+            i++;
+            part.write('\'');
+          } else if (b == '\'') {
+            if (i + 1 < end && !isSpace(in.getByte(i + 1))) {
+              throw new ProtocolException("unbalanced quotes in request");
+            }
+            done = true;
+          } else {
+            part.write(b);
+          }
+        } else if (isSpace(b)) {
+          done = true;
+        } else if (b == '"') {
+          inDouble = true;
+        } else if (b == '\'') {
+          inSingle = true;
+        } else {
+          part.write(b);
+        }
+        i++;
+      }
+      parts.add(part.toByteArray());
+    }
+  }
+
+  private static boolean isSpace(byte b) {
+    return b == ' ' || b == '\t';
+  }
+
+  private static int hexValue(byte b) {
+    return Character.digit(b, 16);
   }
 
   private static void checkPrintable(ByteBuf in, int from, int to) {

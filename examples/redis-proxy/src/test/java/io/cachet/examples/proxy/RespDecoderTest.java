@@ -92,6 +92,28 @@ final class RespDecoderTest {
   }
 
   @Test
+  void decode_inlineCommandsWithQuotes_asRedisSplitsThem() {
+    write("GET \"a b\"\r\nGET 'it\\'s'\r\nGET \"\\x41\\n\\\"\"\r\nGET \"foo\"\r\nSET k \"\"\r\n");
+    assertThat(args(read())).containsExactly("GET", "a b");
+    assertThat(args(read())).containsExactly("GET", "it's");
+    assertThat(args(read())).containsExactly("GET", "A\n\"");
+    assertThat(args(read())).containsExactly("GET", "foo");
+    assertThat(args(read())).containsExactly("SET", "k", "");
+  }
+
+  @Test
+  void decode_inlineUnbalancedQuotes_isAProtocolError() {
+    write("GET 'x\r\n");
+    assertThat(error()).isEqualTo("unbalanced quotes in request");
+  }
+
+  @Test
+  void decode_inlineClosingQuoteFollowedByText_isAProtocolError() {
+    write("GET \"a\"b\r\n");
+    assertThat(error()).isEqualTo("unbalanced quotes in request");
+  }
+
+  @Test
   void decode_emptyArrayIsIgnored() {
     write("*0\r\n*1\r\n$4\r\nPING\r\n");
     assertThat(args(read())).containsExactly("PING");
