@@ -31,6 +31,8 @@ import org.jspecify.annotations.Nullable;
  * @param threads the number of event-loop threads serving clients
  * @param maxPendingRequests unanswered keys per connection after which it stops reading (an MGET counts its keys)
  * @param maxQueuedReplyBytes reply bytes queued per connection after which it stops reading
+ * @param replyStallTimeout how long a client with replies waiting may take none of their bytes
+ *     before it is disconnected; zero: forever
  */
 record ProxyConfig(
     Optional<String> redisAddress,
@@ -50,7 +52,8 @@ record ProxyConfig(
     Duration httpIdleTimeout,
     int threads,
     int maxPendingRequests,
-    int maxQueuedReplyBytes) {
+    int maxQueuedReplyBytes,
+    Duration replyStallTimeout) {
 
   static final String DEFAULT_GLOBAL_EXPIRY = "60";
   static final String DEFAULT_CAPACITY = "10000";
@@ -68,6 +71,7 @@ record ProxyConfig(
   static final String DEFAULT_HTTP_IDLE_TIMEOUT = "60";
   static final String DEFAULT_MAX_PENDING_REQUESTS = "1024";
   static final String DEFAULT_MAX_QUEUED_REPLY_BYTES = "65536";
+  static final String DEFAULT_REPLY_STALL_TIMEOUT = "30";
 
   /** The longest time any duration option may be set to: about 31 years. */
   private static final BigDecimal MAX_SECONDS = BigDecimal.valueOf(1_000_000_000L);
@@ -99,6 +103,7 @@ record ProxyConfig(
     private Duration requestTimeout = Duration.ofSeconds(10);
     private Duration idleTimeout = Duration.ZERO;
     private Duration httpIdleTimeout = Duration.ofSeconds(Long.parseLong(DEFAULT_HTTP_IDLE_TIMEOUT));
+    private Duration replyStallTimeout = Duration.ofSeconds(Long.parseLong(DEFAULT_REPLY_STALL_TIMEOUT));
     private int threads = Runtime.getRuntime().availableProcessors();
     private int maxPendingRequests = Integer.parseInt(DEFAULT_MAX_PENDING_REQUESTS);
     private int maxQueuedReplyBytes = Integer.parseInt(DEFAULT_MAX_QUEUED_REPLY_BYTES);
@@ -217,6 +222,11 @@ record ProxyConfig(
       return this;
     }
 
+    Builder replyStallTimeout(String value) {
+      replyStallTimeout = seconds("--reply-stall-timeout", "REPLY_STALL_TIMEOUT", value, true);
+      return this;
+    }
+
     Builder maxQueuedReplyBytes(String value) {
       maxQueuedReplyBytes = (int) number("--max-queued-reply-bytes", "MAX_QUEUED_REPLY_BYTES", value, 1024,
           1024 * 1024 * 1024);
@@ -241,7 +251,7 @@ record ProxyConfig(
       return new ProxyConfig(
           Optional.ofNullable(redisAddress), globalExpiry, capacity, host, httpPort, respPort, maxClients,
           parallelism, coherence, seed, maxRequestBytes, redisTimeout, requestTimeout, idleTimeout, httpIdleTimeout,
-          threads, maxPendingRequests, maxQueuedReplyBytes);
+          threads, maxPendingRequests, maxQueuedReplyBytes, replyStallTimeout);
     }
 
     private static long number(String option, String env, @Nullable String value, long min, long max) {

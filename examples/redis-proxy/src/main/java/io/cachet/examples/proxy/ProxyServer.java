@@ -10,6 +10,7 @@ import io.cachet.CacheManager;
 import io.cachet.EvictionPolicy;
 import io.cachet.codec.Codecs;
 import io.cachet.examples.support.ConnectionLimit;
+import io.cachet.examples.support.Connections;
 import io.cachet.metrics.CacheMetrics;
 import io.cachet.redis.Coherence;
 import io.cachet.redis.RedisOptions;
@@ -236,6 +237,11 @@ final class ProxyServer implements AutoCloseable {
             ch.config().setAllowHalfClosure(true);
             if (idleMillis > 0) {
               pipeline.addLast(new IdleStateHandler(0, 0, idleMillis, TimeUnit.MILLISECONDS));
+            }
+            if (!config.replyStallTimeout().isZero()) {
+              // A client that stops reading would otherwise hold its slot, its queued replies and
+              // the one reply past the bound for ever (IDLE_TIMEOUT is 0 for RESP by default).
+              Connections.closeWhenStalled(ch, config.replyStallTimeout());
             }
             RequestDeadline deadline = RequestDeadline.of(config.requestTimeout());
             handlers.create(deadline).forEach(pipeline::addLast);

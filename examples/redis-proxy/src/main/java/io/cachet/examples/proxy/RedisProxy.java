@@ -124,6 +124,13 @@ public final class RedisProxy implements Callable<Integer> {
           + "request from it until it has read half [env MAX_QUEUED_REPLY_BYTES]. Default: ${DEFAULT-VALUE}.")
   private String maxQueuedReplyBytes = ProxyConfig.DEFAULT_MAX_QUEUED_REPLY_BYTES;
 
+  @Option(names = "--reply-stall-timeout", paramLabel = "SECONDS",
+      defaultValue = "${env:REPLY_STALL_TIMEOUT:-" + ProxyConfig.DEFAULT_REPLY_STALL_TIMEOUT + "}",
+      description = "Disconnect a client (RESP or HTTP) that has replies waiting and takes none of their bytes for this long, "
+          + "so one that stops reading cannot hold its slot and queued replies for ever; 0 = never "
+          + "[env REPLY_STALL_TIMEOUT]. Default: ${DEFAULT-VALUE}.")
+  private String replyStallTimeout = ProxyConfig.DEFAULT_REPLY_STALL_TIMEOUT;
+
   @Option(names = "--threads", paramLabel = "N", defaultValue = "${env:THREADS}",
       description = "Event-loop threads serving clients [env THREADS]. Default: the number of CPUs.")
   private @Nullable String threads;
@@ -157,7 +164,8 @@ public final class RedisProxy implements Callable<Integer> {
         .idleTimeout(idleTimeout)
         .httpIdleTimeout(httpIdleTimeout)
         .maxPendingRequests(maxPendingRequests)
-        .maxQueuedReplyBytes(maxQueuedReplyBytes);
+        .maxQueuedReplyBytes(maxQueuedReplyBytes)
+        .replyStallTimeout(replyStallTimeout);
     if (threads != null && !threads.isBlank()) {
       b.threads(threads);
     }

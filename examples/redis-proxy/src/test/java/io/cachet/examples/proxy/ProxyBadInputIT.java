@@ -193,6 +193,30 @@ final class ProxyBadInputIT {
   }
 
   @Test
+  void resp_clientThatStopsReading_isDisconnectedAtTheReplyStallTimeout_freeingItsSlot() {
+    REDIS.server().command("SET", "big", "v".repeat(20_000));
+    try (ProxyProcess small = ProxyProcess.start(Map.of(
+            "REDIS_ADDRESS", REDIS.server().address(),
+            "MAX_CLIENTS", "1",
+            "REPLY_STALL_TIMEOUT", "2"),
+        "-Xmx64m");
+        RespClient stalled = small.resp()) {
+      // 2,000 GETs of a 20 KB value, never read: far more than the socket buffers and the queued bound.
+      ByteArrayOutputStream requests = new ByteArrayOutputStream();
+      for (int i = 0; i < 2_000; i++) {
+        requests.writeBytes(RespClient.frame("GET", "big"));
+      }
+      stalled.send(requests.toByteArray());
+      // The only slot is taken until the proxy gives up on the client that does not read.
+      await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+        try (RespClient next = small.resp()) {
+          assertThat(next.command("PING")).isEqualTo("+PONG");
+        }
+      });
+    }
+  }
+
+  @Test
   void resp_oneMegabyteKey_isRefusedAndClosed() {
     byte[] key = new byte[1_000_000];
     java.util.Arrays.fill(key, (byte) 'k');

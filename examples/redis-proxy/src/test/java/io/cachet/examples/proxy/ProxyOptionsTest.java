@@ -28,6 +28,7 @@ final class ProxyOptionsTest {
     assertThat(config.parallelism()).as("no limit").isZero();
     assertThat(config.maxPendingRequests()).isEqualTo(1024);
     assertThat(config.maxQueuedReplyBytes()).isEqualTo(64 * 1024);
+    assertThat(config.replyStallTimeout()).isEqualTo(Duration.ofSeconds(30));
   }
 
   @Test
@@ -37,7 +38,7 @@ final class ProxyOptionsTest {
         "--proxy-host", "0.0.0.0", "--proxy-port", "9000", "--resp-port", "0", "--max-clients", "5",
         "--parallelism", "1", "--coherence", "EXPIRY", "--max-request-bytes", "1_000_000",
         "--redis-timeout", "1.5", "--request-timeout", "3", "--idle-timeout", "60", "--http-idle-timeout", "0", "--threads", "4",
-        "--max-pending-requests", "16", "--max-queued-reply-bytes", "1_048_576");
+        "--max-pending-requests", "16", "--max-queued-reply-bytes", "1_048_576", "--reply-stall-timeout", "0");
     // Kept as written (validated), so that credentials in it reach the Redis client.
     assertThat(config.redisAddress()).contains("10.1.2.3:6400");
     assertThat(config.globalExpiry()).isEqualTo(Duration.ofMillis(250));
@@ -56,6 +57,7 @@ final class ProxyOptionsTest {
     assertThat(config.threads()).isEqualTo(4);
     assertThat(config.maxPendingRequests()).isEqualTo(16);
     assertThat(config.maxQueuedReplyBytes()).isEqualTo(1_048_576);
+    assertThat(config.replyStallTimeout()).isZero();
   }
 
   @ParameterizedTest
