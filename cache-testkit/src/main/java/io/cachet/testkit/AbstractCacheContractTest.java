@@ -5,6 +5,7 @@ import io.cachet.CacheConfig;
 import io.cachet.CacheManager;
 import io.cachet.FakeTicker;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -123,6 +124,25 @@ public abstract class AbstractCacheContractTest
       }
     }
     return false;
+  }
+
+  /**
+   * Runs {@code call} on a thread of its own and returns once it has finished or is waiting for
+   * another caller's load ({@link #waitsForALoad}); its outcome completes the returned future.
+   */
+  protected <T> CompletableFuture<T> callUntilItWaitsForALoad(java.util.concurrent.Callable<T> call) {
+    CompletableFuture<T> outcome = new CompletableFuture<>();
+    Thread caller = new Thread(() -> {
+      try {
+        outcome.complete(call.call());
+      } catch (Throwable t) {
+        outcome.completeExceptionally(t);
+      }
+    });
+    caller.start();
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30))
+        .until(() -> outcome.isDone() || waitsForALoad(caller));
+    return outcome;
   }
 
   /** Waits for {@code latch}, failing the test after a generous deadline instead of hanging it. */

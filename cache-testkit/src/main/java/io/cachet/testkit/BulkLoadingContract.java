@@ -152,17 +152,8 @@ interface BulkLoadingContract extends ContractTopic {
       }));
       assertThat(entered.await(30, TimeUnit.SECONDS)).isTrue();
       cache.remove("a"); // an application changed its source, then removed the key
-      CompletableFuture<Map<String, String>> fresh = new CompletableFuture<>();
-      Thread second = new Thread(() -> {
-        try {
-          fresh.complete(cache.getAll(List.of("a"), keys -> Map.of("a", "read after the change")));
-        } catch (Throwable t) {
-          fresh.completeExceptionally(t);
-        }
-      });
-      second.start();
-      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30))
-          .until(() -> fresh.isDone() || contract().waitsForALoad(second));
+      CompletableFuture<Map<String, String>> fresh = contract().callUntilItWaitsForALoad(
+          () -> cache.getAll(List.of("a"), keys -> Map.of("a", "read after the change")));
       release.countDown();
       assertThat(old.get(30, TimeUnit.SECONDS)).containsExactly(Map.entry("a", "read before the change"));
       assertThat(fresh.get(30, TimeUnit.SECONDS)).containsExactly(Map.entry("a", "read after the change"));

@@ -151,18 +151,9 @@ interface LoadingContract extends ContractTopic {
       }));
       assertThat(entered.await(30, TimeUnit.SECONDS)).isTrue();
       cache.remove("k"); // an application changed its source, then removed the key
-      CompletableFuture<String> fresh = new CompletableFuture<>();
-      Thread second = new Thread(() -> {
-        try {
-          fresh.complete(cache.get("k", key -> "read after the change"));
-        } catch (Throwable t) {
-          fresh.completeExceptionally(t);
-        }
-      });
-      second.start();
       // The second caller finds the first load in flight; it must not share its outdated value.
-      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30))
-          .until(() -> fresh.isDone() || contract().waitsForALoad(second));
+      CompletableFuture<String> fresh =
+          contract().callUntilItWaitsForALoad(() -> cache.get("k", key -> "read after the change"));
       release.countDown();
       assertThat(old.get(30, TimeUnit.SECONDS)).isEqualTo("read before the change");
       assertThat(fresh.get(30, TimeUnit.SECONDS)).isEqualTo("read after the change");
