@@ -23,7 +23,6 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
@@ -117,12 +116,10 @@ final class NettyTransport {
     }
     RequestReadTimeout readTimeout = new RequestReadTimeout(limits.requestReadTimeout());
     pipeline.addLast(
-        readTimeout.start(),
-        new HttpServerCodec(new HttpDecoderConfig()
+        readTimeout.codec(new HttpDecoderConfig()
             .setMaxInitialLineLength(HttpErrors.MAX_INITIAL_LINE)
             .setMaxHeaderSize(HttpErrors.MAX_HEADER_SIZE)),
         new BoundedAggregator(maxBodyBytes),
-        readTimeout.end(),
         handler);
   }
 

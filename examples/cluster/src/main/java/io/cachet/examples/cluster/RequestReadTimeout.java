@@ -1,23 +1,38 @@
 package io.cachet.examples.cluster;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.CombinedChannelDuplexHandler;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpRequestDecoder;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseEncoder;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Bounds the time a client may take to send one request: the clock starts at the first byte of a
- * request and stops when the aggregator hands the whole request on; past the timeout the
- * pipeline gets a {@link TimedOut} event (the handler answers 408 and closes). Without it a
- * client trickling a body, one byte a minute, pins up to {@code --max-body} bytes and a
- * connection slot forever. The clock does not blame the client while the server itself has
- * paused reading the connection (auto-read off, see {@link ReadGate}): a timeout that ends then
- * starts over. Two handlers share the state: {@link #start()} sits in front of the
- * HTTP codec and sees raw bytes, {@link #end()} after the aggregator and sees whole requests.
+ * Bounds the time a client may take to send one request: the clock starts when the HTTP decoder
+ * is handed the first byte of a request (blank lines between requests do not count) and stops
+ * when the decoder has read the request's last byte; past the timeout the pipeline gets a
+ * {@link TimedOut} event (the handler answers 408 and closes). Without it a client trickling a
+ * body, one byte a minute, pins up to {@code --max-body} bytes and a connection slot forever.
+ *
+ * <p>The clock lives in the decoder itself, so a read carrying the end of one request and the
+ * start of the next starts the next one's clock, whether the decoder has consumed those bytes or
+ * still holds them. The clock does not blame the client while the server itself has paused
+ * reading the connection (auto-read off, see {@link ReadGate}): a timeout that ends then starts over.
+ *
+ * <p>{@link #codec} is Netty's HTTP server codec with that clock: the request decoder, and a
+ * response encoder that, like {@code HttpServerCodec}'s, writes no body in the answer to a
+ * {@code HEAD} (the methods of the requests decoded are queued, and answers come in order).
  * Event-loop confined; one instance per connection.
  */
 final class RequestReadTimeout {
@@ -26,6 +41,8 @@ final class RequestReadTimeout {
   record TimedOut(Duration timeout) {}
 
   private final Duration timeout;
+  /** Methods of the requests decoded and not yet answered, oldest first. */
+  private final ArrayDeque<HttpMethod> methods = new ArrayDeque<>();
   private @Nullable ScheduledFuture<?> timer;
   private boolean inRequest;
 
@@ -33,35 +50,61 @@ final class RequestReadTimeout {
     this.timeout = timeout;
   }
 
-  /** The handler in front of the codec: starts the clock at a request's first byte. */
-  ChannelInboundHandlerAdapter start() {
-    return new ChannelDuplexHandler() {
-      @Override
-      public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
-        if (!inRequest && msg instanceof ByteBuf buf && buf.isReadable()) {
-          inRequest = true;
-          arm(ctx);
-        }
-        ctx.fireChannelRead(msg);
-      }
-
-      @Override
-      public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-        stop();
-        ctx.fireChannelInactive();
-      }
-    };
+  /** Returns the HTTP server codec (decoder and encoder) driving this clock. */
+  ChannelHandler codec(HttpDecoderConfig config) {
+    return new CombinedChannelDuplexHandler<>(new TimedRequestDecoder(config), new ResponseEncoder());
   }
 
-  /** The handler after the aggregator: stops the clock once a whole request (or its refusal) arrived. */
-  ChannelInboundHandlerAdapter end() {
-    return new ChannelInboundHandlerAdapter() {
-      @Override
-      public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        stop();
-        ctx.fireChannelRead(msg);
+  private final class TimedRequestDecoder extends HttpRequestDecoder {
+
+    TimedRequestDecoder(HttpDecoderConfig config) {
+      super(config);
+    }
+
+    @Override
+    protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+      if (!inRequest && startsRequest(in)) {
+        inRequest = true;
+        arm(ctx);
       }
-    };
+      int before = out.size();
+      super.decode(ctx, in, out);
+      for (int i = before; i < out.size(); i++) {
+        Object message = out.get(i);
+        if (message instanceof HttpRequest request) {
+          methods.add(request.method());
+        }
+        if (message instanceof LastHttpContent) {
+          stop();
+        }
+      }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+      stop();
+      super.channelInactive(ctx);
+    }
+
+    @Override
+    protected void handlerRemoved0(ChannelHandlerContext ctx) throws Exception {
+      stop();
+      super.handlerRemoved0(ctx);
+    }
+  }
+
+  /** Whether {@code in} holds a byte of a request: anything but the blank lines the decoder skips. */
+  private static boolean startsRequest(ByteBuf in) {
+    return in.forEachByte(in.readerIndex(), in.readableBytes(),
+        b -> Character.isISOControl(b & 0xff) || Character.isWhitespace(b & 0xff)) >= 0;
+  }
+
+  private final class ResponseEncoder extends HttpResponseEncoder {
+
+    @Override
+    protected boolean isContentAlwaysEmpty(HttpResponse msg) {
+      return HttpMethod.HEAD.equals(methods.poll()) || super.isContentAlwaysEmpty(msg);
+    }
   }
 
   private void stop() {

@@ -171,6 +171,80 @@ final class NodeHttpHandlerTest {
     ch.finishAndReleaseAll();
   }
 
+  /**
+   * A whole request and the first bytes of the next in one read: the second request's clock starts
+   * with that read, even with no idle timeout and nothing more ever sent.
+   */
+  @Test
+  void requestStartedInTheReadThatEndedThePreviousOne_is408AfterTheReadTimeout() {
+    EmbeddedChannel ch = serverChannel(ServerLimits.defaults().withRequestReadTimeout("2").withIdleTimeout("0"));
+    write(ch, "GET /health/live HTTP/1.1\r\nHost: x\r\n\r\nPOST /api/cache/half HTTP/1.1\r\nHost: x\r\n");
+    assertThat(output(ch)).startsWith("HTTP/1.1 200 OK").doesNotContain("408");
+    ch.advanceTimeBy(2_100, java.util.concurrent.TimeUnit.MILLISECONDS);
+    ch.runScheduledPendingTasks();
+    assertThat(output(ch)).startsWith("HTTP/1.1 408 Request Timeout");
+    assertThat(ch.isOpen()).isFalse();
+    assertThat(local.cache.get("half")).isNull();
+    ch.finishAndReleaseAll();
+  }
+
+  /** The same with only part of the next request line left over (bytes the decoder has not consumed). */
+  @Test
+  void partialRequestLineLeftInTheDecoder_is408AfterTheReadTimeout() {
+    EmbeddedChannel ch = serverChannel(ServerLimits.defaults().withRequestReadTimeout("2").withIdleTimeout("0"));
+    write(ch, "GET /health/live HTTP/1.1\r\nHost: x\r\n\r\nGET /hea");
+    assertThat(output(ch)).startsWith("HTTP/1.1 200 OK");
+    ch.advanceTimeBy(2_100, java.util.concurrent.TimeUnit.MILLISECONDS);
+    ch.runScheduledPendingTasks();
+    assertThat(output(ch)).startsWith("HTTP/1.1 408 Request Timeout");
+    ch.finishAndReleaseAll();
+  }
+
+  /** Blank lines between requests (some clients send one after a body) are not a request in progress. */
+  @Test
+  void blankLineAfterARequest_doesNotStartTheClock() {
+    EmbeddedChannel ch = serverChannel(ServerLimits.defaults().withRequestReadTimeout("2").withIdleTimeout("0"));
+    write(ch, post("k", "1") + "\r\n");
+    assertThat(output(ch)).startsWith("HTTP/1.1 201");
+    ch.advanceTimeBy(5_000, java.util.concurrent.TimeUnit.MILLISECONDS);
+    ch.runScheduledPendingTasks();
+    assertThat(output(ch)).isEmpty();
+    assertThat(ch.isActive()).isTrue();
+    write(ch, "GET /api/cache/k HTTP/1.1\r\nHost: x\r\n\r\n");
+    assertThat(output(ch)).startsWith("HTTP/1.1 200 OK");
+    ch.finishAndReleaseAll();
+  }
+
+  /** An interim {@code 100 Continue} shifts no answer: the write keeps its body, the HEAD gets none. */
+  @Test
+  void expectContinueThenHead_eachAnswerKeepsItsBody() {
+    EmbeddedChannel ch = serverChannel(ServerLimits.defaults());
+    write(ch, "POST /api/cache/k HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + "Expect: 100-continue\r\nContent-Length: 1\r\n\r\n");
+    assertThat(output(ch)).startsWith("HTTP/1.1 100 Continue");
+    write(ch, "1HEAD /api/cache/k HTTP/1.1\r\nHost: x\r\n\r\n");
+    String out = output(ch);
+    System.out.println("OUT>>" + out + "<<OUT");
+    int head = out.indexOf("HTTP/1.1", 1);
+    assertThat(out.substring(0, head)).startsWith("HTTP/1.1 201").contains("{");
+    assertThat(out.substring(head)).startsWith("HTTP/1.1 405").endsWith("\r\n\r\n").doesNotContain("{");
+    ch.finishAndReleaseAll();
+  }
+
+  /** A response to {@code HEAD} carries its headers and no body, also behind pipelined requests. */
+  @Test
+  void headRequest_isAnsweredWithoutABody() {
+    EmbeddedChannel ch = serverChannel(ServerLimits.defaults());
+    write(ch, post("k", "1") + "HEAD /api/cache/k HTTP/1.1\r\nHost: x\r\n\r\nGET /api/cache/k HTTP/1.1\r\nHost: x\r\n\r\n");
+    String out = output(ch);
+    int head = out.indexOf("HTTP/1.1", out.indexOf("HTTP/1.1") + 1);
+    int get = out.indexOf("HTTP/1.1", head + 1);
+    String headResponse = out.substring(head, get);
+    assertThat(headResponse).endsWith("\r\n\r\n").doesNotContain("{");
+    assertThat(out.substring(get)).startsWith("HTTP/1.1 200 OK").contains("\"value\":1");
+    ch.finishAndReleaseAll();
+  }
+
   @Test
   void trickledRequest_isNotTimedOutWhileTheServerHasPausedReading() {
     EmbeddedChannel ch = serverChannel(ServerLimits.defaults().withRequestReadTimeout("2"));
