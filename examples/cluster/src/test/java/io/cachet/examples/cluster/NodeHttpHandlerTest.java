@@ -231,6 +231,19 @@ final class NodeHttpHandlerTest {
     ch.finishAndReleaseAll();
   }
 
+  /** A key over the 8 KiB request line once percent-encoded: 414 (not a 400 about its length), nothing stored. */
+  @Test
+  void keyPercentEncodedPastTheRequestLine_is414Json() {
+    EmbeddedChannel ch = serverChannel(ServerLimits.defaults());
+    String key = "%C3%A9".repeat(1_400); // 1,400 characters, 8,400 bytes on the wire
+    write(ch, "POST /api/cache/" + key + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + "Content-Length: 1\r\n\r\n1");
+    assertThat(output(ch)).startsWith("HTTP/1.1 414")
+        .contains("{\"error\":\"URITooLong\",\"message\":\"the request line is limited to 8192 bytes");
+    assertThat(ch.isOpen()).isFalse();
+    assertThat(local.cache.get("\u00e9".repeat(1_400))).isNull();
+  }
+
   /** A response to {@code HEAD} carries its headers and no body, also behind pipelined requests. */
   @Test
   void headRequest_isAnsweredWithoutABody() {
