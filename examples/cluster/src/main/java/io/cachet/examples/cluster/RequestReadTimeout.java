@@ -10,6 +10,7 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseEncoder;
+import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
@@ -32,7 +33,9 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>{@link #codec} is Netty's HTTP server codec with that clock: the request decoder, and a
  * response encoder that, like {@code HttpServerCodec}'s, writes no body in the answer to a
- * {@code HEAD} (the methods of the requests decoded are queued, and answers come in order).
+ * {@code HEAD} (the methods of the requests decoded are queued, and answers come in order). Unlike
+ * {@code HttpServerCodec}'s, an interim {@code 100 Continue} does not take its request's place in
+ * that queue, which left a later answer without its body.
  * Event-loop confined; one instance per connection.
  */
 final class RequestReadTimeout {
@@ -103,6 +106,9 @@ final class RequestReadTimeout {
 
     @Override
     protected boolean isContentAlwaysEmpty(HttpResponse msg) {
+      if (msg.status().codeClass() == HttpStatusClass.INFORMATIONAL) {
+        return super.isContentAlwaysEmpty(msg); // an interim answer (100 Continue): its request's comes later
+      }
       return HttpMethod.HEAD.equals(methods.poll()) || super.isContentAlwaysEmpty(msg);
     }
   }
