@@ -8,7 +8,6 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
-import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -71,7 +70,10 @@ final class InvalidationChannel implements AutoCloseable {
     void unsupported(String reason);
   }
 
-  private final URI address;
+  /** The node, {@code host:port}; its host (an IPv6 literal in brackets) and port. */
+  private final String address;
+  private final String host;
+  private final int port;
   private final @Nullable SSLSocketFactory tls;
   private final @Nullable String username;
   private final @Nullable String password;
@@ -91,11 +93,13 @@ final class InvalidationChannel implements AutoCloseable {
   /**
    * Creates the channel; {@link #start()} connects.
    *
-   * @param tls the factory for a {@code rediss://} address, null for plain TCP
+   * @param hostPort the node, {@code host:port} ({@code [v6]:port} for an IPv6 literal); the host
+   *     is any name the resolver knows, including ones {@link java.net.URI} refuses ({@code my_redis})
+   * @param tls the factory for a TLS connection, null for plain TCP
    */
   InvalidationChannel(
       String name,
-      URI address,
+      String hostPort,
       @Nullable SSLSocketFactory tls,
       @Nullable String username,
       @Nullable String password,
@@ -103,7 +107,13 @@ final class InvalidationChannel implements AutoCloseable {
       Duration connectTimeout,
       Duration pingInterval,
       Listener listener) {
-    this.address = address;
+    int colon = hostPort.lastIndexOf(':');
+    if (colon <= 0) {
+      throw new IllegalArgumentException("not host:port: '" + hostPort + "'");
+    }
+    this.address = hostPort;
+    this.host = hostPort.substring(0, colon);
+    this.port = Integer.parseInt(hostPort.substring(colon + 1));
     this.tls = tls;
     this.username = username;
     this.password = password;
@@ -122,6 +132,15 @@ final class InvalidationChannel implements AutoCloseable {
   /** Drops the current connection, as if Redis had closed it; for tests. */
   void disconnectForTest() {
     closeSocket();
+  }
+
+  /** The host connected to, as the node address names it. */
+  String host() {
+    return host;
+  }
+
+  int port() {
+    return port;
   }
 
   /** Connection attempts that failed since the channel started; for tests. */
@@ -242,13 +261,13 @@ final class InvalidationChannel implements AutoCloseable {
     socket = s;
     try {
       s.setTcpNoDelay(true);
-      s.connect(new InetSocketAddress(address.getHost(), address.getPort()), (int) connectTimeout.toMillis());
+      s.connect(new InetSocketAddress(host, port), (int) connectTimeout.toMillis());
       if (closed) {
         throw new IOException("closed");
       }
       Socket connected = s;
       if (tls != null) {
-        SSLSocket ssl = (SSLSocket) tls.createSocket(s, address.getHost(), address.getPort(), true);
+        SSLSocket ssl = (SSLSocket) tls.createSocket(s, host, port, true);
         SSLParameters parameters = ssl.getSSLParameters();
         parameters.setEndpointIdentificationAlgorithm("HTTPS"); // check the certificate names this host
         ssl.setSSLParameters(parameters);

@@ -141,7 +141,7 @@ record RedisAddress(
     String node = hostPort(hostPort);
     if (node == null) {
       // The message existing callers (and users) know for the common mistake of a missing port.
-      throw new IllegalArgumentException("address must be host:port or redis://host:port, was '" + text + "'");
+      throw new IllegalArgumentException("address must be host:port or redis://host:port, was '" + mask(text) + "'");
     }
     return new RedisAddress(Topology.STANDALONE, tls, List.of(node), null, database, username, password);
   }

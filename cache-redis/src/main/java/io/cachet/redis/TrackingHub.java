@@ -1,7 +1,6 @@
 package io.cachet.redis;
 
 import java.net.InetSocketAddress;
-import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -342,7 +341,7 @@ final class TrackingHub implements AutoCloseable {
       List<byte[]> tracked = List.copyOf(prefixes);
       this.channel = new InvalidationChannel(
           name + "-" + address,
-          URI.create((tls != null ? "rediss://" : "redis://") + address),
+          address,
           tls != null ? tls.sockets() : null,
           username,
           password,

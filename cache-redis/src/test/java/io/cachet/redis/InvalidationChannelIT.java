@@ -15,7 +15,6 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.KeyStore;
@@ -99,7 +98,7 @@ final class InvalidationChannelIT {
 
   private InvalidationChannel start(String address, javax.net.ssl.@Nullable SSLSocketFactory tls, Recorder recorder) {
     InvalidationChannel channel = new InvalidationChannel(
-        "test", URI.create(address), tls, null, null, java.util.List.of(prefix.getBytes(StandardCharsets.UTF_8)),
+        "test", address, tls, null, null, java.util.List.of(prefix.getBytes(StandardCharsets.UTF_8)),
         Duration.ofSeconds(2), Duration.ofSeconds(1), recorder);
     channels.add(channel);
     channel.start();
@@ -114,7 +113,7 @@ final class InvalidationChannelIT {
     TlsProxy proxy = new TlsProxy(tls, REDIS.server().port());
     closeables.add(proxy);
     Recorder recorder = new Recorder();
-    start("rediss://127.0.0.1:" + proxy.port(), tls.getSocketFactory(), recorder);
+    start("127.0.0.1:" + proxy.port(), tls.getSocketFactory(), recorder);
 
     await().atMost(DEADLINE).until(() -> recorder.ups.get() == 1);
     assertThat(proxy.handshakes.get()).as("the connection went through the TLS terminator").isEqualTo(1);
@@ -128,7 +127,7 @@ final class InvalidationChannelIT {
     TlsProxy proxy = new TlsProxy(tls, REDIS.server().port());
     closeables.add(proxy);
     Recorder recorder = new Recorder();
-    InvalidationChannel channel = start("rediss://127.0.0.1:" + proxy.port(), tls.getSocketFactory(), recorder);
+    InvalidationChannel channel = start("127.0.0.1:" + proxy.port(), tls.getSocketFactory(), recorder);
 
     await().atMost(DEADLINE).until(() -> channel.failedAttempts() >= 2);
     assertThat(recorder.ups).hasValue(0);
@@ -140,7 +139,7 @@ final class InvalidationChannelIT {
   @Test
   void serverRefusingTheConnection_isRetriedNotTakenForMissingSupport() {
     Recorder recorder = new Recorder();
-    InvalidationChannel channel = start(REDIS.server().uri(), null, recorder);
+    InvalidationChannel channel = start(REDIS.server().address(), null, recorder);
     await().atMost(DEADLINE).until(() -> recorder.ups.get() == 1);
 
     try (RespConnection admin = REDIS.server().connect()) {
@@ -165,7 +164,7 @@ final class InvalidationChannelIT {
   @Test
   void errorThrownOnTheChannelThread_goesDownAndReconnects() {
     Recorder recorder = new Recorder();
-    start(REDIS.server().uri(), null, recorder);
+    start(REDIS.server().address(), null, recorder);
     await().atMost(DEADLINE).until(() -> recorder.ups.get() == 1);
 
     recorder.throwOnNextInvalidation.set(true);
@@ -187,7 +186,7 @@ final class InvalidationChannelIT {
     logger.addAppender(appender);
     try {
       Recorder recorder = new Recorder();
-      InvalidationChannel channel = start("redis://127.0.0.1:" + port, null, recorder);
+      InvalidationChannel channel = start("127.0.0.1:" + port, null, recorder);
       await().atMost(DEADLINE).until(() -> channel.failedAttempts() >= InvalidationChannel.WARN_AFTER_FAILURES + 2);
       channel.close();
       List<ILoggingEvent> warnings = new ArrayList<>(appender.list).stream().filter(e -> e.getLevel() == Level.WARN).toList();

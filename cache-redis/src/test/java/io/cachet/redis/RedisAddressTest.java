@@ -8,6 +8,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 final class RedisAddressTest {
 
@@ -76,6 +77,15 @@ final class RedisAddressTest {
     assertThatThrownBy(() -> RedisAddress.parse("redis://u:hunter2@h:1,h:2"))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageEndingWith("was 'redis://u:****@h:1,h:2'")
+        .message().doesNotContain("hunter2");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"redis://u:hunter2@host", "rediss://u:hunter2@host/0", "redis://:hunter2@h:x"})
+  void parse_invalidStandalone_masksThePassword(String address) {
+    assertThatThrownBy(() -> RedisAddress.parse(address))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining(":****@")
         .message().doesNotContain("hunter2");
   }
 

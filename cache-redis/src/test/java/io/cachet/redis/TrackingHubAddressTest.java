@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.URI;
 import org.junit.jupiter.api.Test;
 
 /** The node addresses the hub keys its channels by, and connects them to. */
@@ -17,11 +16,36 @@ final class TrackingHubAddressTest {
   }
 
   @Test
-  void ipv6Literal_isBracketed_soTheChannelsUriNamesHostAndPort() throws Exception {
+  void ipv6Literal_isBracketed() throws Exception {
     String node = TrackingHub.hostPort(new InetSocketAddress(InetAddress.getByName("::1"), 6379));
     assertThat(node).isEqualTo("[0:0:0:0:0:0:0:1]:6379");
-    URI uri = URI.create("redis://" + node);
-    assertThat(uri.getHost()).isEqualTo("[0:0:0:0:0:0:0:1]");
-    assertThat(uri.getPort()).isEqualTo(6379);
+  }
+
+  /**
+   * A host name with an underscore (a Docker Compose service name) is legal for the resolver but
+   * not for {@link java.net.URI}, which read its host as null: the channel could never connect.
+   */
+  @Test
+  void hostNameWithAnUnderscore_isConnectedTo() throws Exception {
+    InvalidationChannel.Listener ignored = new InvalidationChannel.Listener() {
+      @Override
+      public void up() {}
+
+      @Override
+      public void down(Throwable cause) {}
+
+      @Override
+      public void invalidate(byte[] redisKey) {}
+
+      @Override
+      public void invalidateAll() {}
+
+      @Override
+      public void unsupported(String reason) {}
+    };
+    InvalidationChannel channel = new InvalidationChannel("test", "my_redis:6379", null, null, null,
+        java.util.List.of(new byte[0]), java.time.Duration.ofSeconds(1), java.time.Duration.ofSeconds(1), ignored);
+    assertThat(channel.host()).isEqualTo("my_redis");
+    assertThat(channel.port()).isEqualTo(6379);
   }
 }
