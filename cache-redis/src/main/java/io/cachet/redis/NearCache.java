@@ -12,6 +12,8 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -94,6 +96,8 @@ final class NearCache<K, V> {
   private final LongAdder invalidations = new LongAdder();
   private final LongAdder flushes = new LongAdder();
   private final boolean expiryOnly;
+  /** Runs {@link #clearLater}'s clear: the cache's executor. */
+  private final Executor executor;
   private volatile boolean coherent;
   private volatile boolean tracking;
   private volatile boolean fallback;
@@ -111,6 +115,7 @@ final class NearCache<K, V> {
     this.keyCodec = keyCodec;
     this.prefix = prefix;
     this.ticker = config.ticker();
+    this.executor = config.executor();
     this.values = store(config, "-near", Stamped.<V>type(), options.nearCacheMaxAge(), storeTicker);
     this.absent = options.negativeCacheMaxAge().isZero() ? null
         : store(config, "-absent", Stamped.<V>type(), options.negativeCacheMaxAge(), storeTicker);
@@ -343,6 +348,19 @@ final class NearCache<K, V> {
     clear();
   }
 
+  /**
+   * Frees the near stores on the cache's executor. For a loss of tracking: the epoch has moved, so
+   * nothing stored is served any more, and the caller (Redisson's I/O thread, under the hub's
+   * lock) must not wait for a store of a million entries to be emptied.
+   */
+  private void clearLater() {
+    try {
+      executor.execute(this::clear);
+    } catch (RejectedExecutionException e) {
+      clear();
+    }
+  }
+
   private void flagLoads() {
     for (Load<V> load : loads.values()) {
       load.entry.invalidated = true;
@@ -386,7 +404,7 @@ final class NearCache<K, V> {
       epoch.incrementAndGet();
       flagLoads();
       if (!options.serveStaleOnError()) {
-        clear();
+        clearLater();
       }
       if (wasCoherent) {
         flushes.increment();

@@ -85,4 +85,31 @@ final class NearCacheJoinTest {
     assertThat(near.register("k", theirs)).isNull();
     assertThat(near.register("k", near.newLoad())).isNull();
   }
+
+  /**
+   * A loss of tracking is reported on Redisson's I/O thread under the hub's lock: the stores are
+   * emptied on the cache's executor, not there, and nothing in them is served meanwhile.
+   */
+  @Test
+  void lossOfTracking_emptiesTheStoresOnTheExecutor_andServesNothingMeanwhile() {
+    java.util.List<Runnable> tasks = new java.util.ArrayList<>();
+    NearCache<String, String> near = new NearCache<>(
+        CacheConfig.builder("down").maximumSize(100).executor(tasks::add).build(),
+        RedisOptions.builder().address("redis://127.0.0.1:1").build(),
+        Codecs.utf8(), "p:".getBytes(StandardCharsets.UTF_8), true, Ticker.system());
+    near.listener().up();
+    NearCache.Load<String> load = near.newLoad();
+    near.register("k", load);
+    near.storeValue("k", load, "v", null, 0);
+    near.deregister("k", load);
+    assertThat(near.peek("k")).isEqualTo("v");
+
+    tasks.clear();
+    near.listener().down(new IllegalStateException("connection lost"));
+    assertThat(near.peek("k")).as("not served once tracking is lost").isNull();
+    assertThat(near.estimatedSize()).as("emptied later, on the executor").isEqualTo(1);
+    assertThat(tasks).hasSize(1);
+    tasks.get(0).run();
+    assertThat(near.estimatedSize()).isZero();
+  }
 }
