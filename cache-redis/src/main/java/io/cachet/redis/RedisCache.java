@@ -45,6 +45,8 @@ import org.jspecify.annotations.Nullable;
  */
 final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSource {
 
+  /** Writes of a {@link #putAll} in flight at a time (see there). */
+  static final int PUT_ALL_ROUND = 128;
   private static final String COMPARE_AND_SET =
       "if redis.call('GET', KEYS[1]) == ARGV[1] then "
           + "if ARGV[3] ~= '' then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) "
@@ -351,9 +353,19 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
       byte[] redisKey = keyspace.redisKey(k);
       commands.put(k, RedisKeys.setArgs(redisKey, keyspace.encode(k, v), expireAfterWriteMillis));
     });
-    List<CompletableFuture<Void>> writes = new ArrayList<>();
-    commands.forEach((k, args) -> writes.add(set(k, (byte[]) args[0], args)));
-    redis.await(CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)));
+    // In rounds of PUT_ALL_ROUND writes, each bounded from when it is sent: Redisson holds a pooled
+    // connection per command until its reply, so a map sent whole would have its last writes wait
+    // behind the others and fail their bound against a healthy Redis. A failed round stops the rest.
+    List<CompletableFuture<Void>> round = new ArrayList<>(PUT_ALL_ROUND);
+    for (Map.Entry<K, Object[]> command : commands.entrySet()) {
+      Object[] args = command.getValue();
+      round.add(set(command.getKey(), (byte[]) args[0], args));
+      if (round.size() == PUT_ALL_ROUND) {
+        redis.await(CompletableFuture.allOf(round.toArray(CompletableFuture[]::new)));
+        round.clear();
+      }
+    }
+    redis.await(CompletableFuture.allOf(round.toArray(CompletableFuture[]::new)));
   }
 
   @Override

@@ -244,26 +244,37 @@ final class RedisTransport {
 
   /**
    * Deletes every key matching {@code pattern}, blocking the caller: {@code SCAN} and
-   * {@code UNLINK} in batches on a single server, Redisson's {@code deleteByPattern} on every
-   * primary of a Cluster (a {@code SCAN} covers one node).
+   * {@code UNLINK} in steps, on every primary in turn (a {@code SCAN} covers one node), each step
+   * bounded like one command. So a large keyspace takes as many bounds as it needs, and a failure
+   * stops the clear at once: nothing keeps deleting after the caller was told it failed. On a
+   * Cluster the keys of one step are unlinked in one pipelined batch (they span many slots).
    */
   void clear(String pattern) {
-    if (cluster) {
-      await(this.<Long>send(() -> client.redisson().getKeys().deleteByPatternAsync(pattern)).exceptionallyCompose(this::failed));
+    for (Object primary : commands.primaries()) {
+      String cursor = "0";
+      do {
+        String at = cursor;
+        List<Object> reply = await(this.<List<Object>>send(() -> commands.scan(primary, at, pattern, SCAN_COUNT))
+            .exceptionallyCompose(this::failed));
+        cursor = new String((byte[]) reply.get(0), StandardCharsets.US_ASCII);
+        @SuppressWarnings("unchecked")
+        List<Object> keys = (List<Object>) reply.get(1);
+        unlink(keys);
+      } while (!cursor.equals("0"));
+    }
+  }
+
+  /** Unlinks {@code keys}: one {@code UNLINK} on a single server, a pipelined one per key on a Cluster. */
+  private void unlink(List<Object> keys) {
+    if (keys.isEmpty()) {
       return;
     }
-    String cursor = "0";
-    do {
-      String at = cursor;
-      List<Object> reply = await(this.<List<Object>>send(() -> commands.scan(at, pattern, SCAN_COUNT)).exceptionallyCompose(this::failed));
-      cursor = new String((byte[]) reply.get(0), StandardCharsets.US_ASCII);
-      @SuppressWarnings("unchecked")
-      List<Object> keys = (List<Object>) reply.get(1);
-      if (!keys.isEmpty()) {
-        Object[] batch = keys.toArray();
-        await(this.<Object>send(() -> commands.unlink(batch)).exceptionallyCompose(this::failed));
-      }
-    } while (!cursor.equals("0"));
+    if (cluster) {
+      await(this.<Void>send(() -> commands.unlinkEach(keys)).exceptionallyCompose(this::failed));
+    } else {
+      Object[] batch = keys.toArray();
+      await(this.<Object>send(() -> commands.unlink(batch)).exceptionallyCompose(this::failed));
+    }
   }
 
   private <T> CompletionStage<T> failed(Throwable error) {

@@ -227,13 +227,35 @@ final class RedissonCommands {
     return executor.evalWriteAsync(routing, ByteArrayCodec.INSTANCE, RedisCommands.EVAL_BOOLEAN, script, List.of(key), args);
   }
 
-  /** {@code SCAN cursor MATCH pattern COUNT count} on a single server: [cursor, [keys...]]. */
-  CompletionStage<List<Object>> scan(String cursor, String pattern, int count) {
-    return executor.readAsync(new byte[] {0}, ByteArrayCodec.INSTANCE, RAW_SCAN, cursor, "MATCH", pattern, "COUNT", count);
+  /** The primaries Redisson knows now, each as the handle {@link #scan} takes: one on a single server or Sentinel. */
+  List<Object> primaries() {
+    return new ArrayList<>(executor.getConnectionManager().getEntrySet());
   }
 
-  /** {@code UNLINK key...} on a single server. */
+  /**
+   * {@code SCAN cursor MATCH pattern COUNT count} on {@code primary} (one of {@link #primaries()}):
+   * [cursor, [keys...]]. A {@code SCAN} covers only the node it is sent to.
+   */
+  CompletionStage<List<Object>> scan(Object primary, String cursor, String pattern, int count) {
+    return executor.writeAsync((MasterSlaveEntry) primary, ByteArrayCodec.INSTANCE, RAW_SCAN, cursor, "MATCH", pattern,
+        "COUNT", count);
+  }
+
+  /** {@code UNLINK key...} on a single server (on a Cluster the keys would have to share a slot). */
   CompletionStage<Object> unlink(Object[] keys) {
     return executor.writeAsync((byte[]) keys[0], ByteArrayCodec.INSTANCE, RedisCommands.UNLINK, keys);
+  }
+
+  /**
+   * {@code UNLINK key} for each of {@code keys}, pipelined as {@link #readBatch} is (grouped by
+   * node, one flush per node, {@code MOVED}/{@code ASK} followed): for a Cluster, where the keys
+   * of one {@code SCAN} page span many slots. Completes once all are answered; fails if any failed.
+   */
+  CompletionStage<Void> unlinkEach(List<Object> keys) {
+    CommandBatchService batch = new CommandBatchService(executor, batchOptions);
+    for (Object key : keys) {
+      batch.writeAsync((byte[]) key, ByteArrayCodec.INSTANCE, RedisCommands.UNLINK, key);
+    }
+    return batch.executeAsync().thenApply(result -> null);
   }
 }

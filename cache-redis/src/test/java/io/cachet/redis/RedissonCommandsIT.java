@@ -89,7 +89,8 @@ final class RedissonCommandsIT {
     for (int i = 0; i < 5; i++) {
       REDIS.server().command("SET", prefix + "scan" + i, "v");
     }
-    List<Object> reply = await(commands.scan("0", prefix + "scan*", 1000));
+    assertThat(commands.primaries()).hasSize(1);
+    List<Object> reply = await(commands.scan(commands.primaries().get(0), "0", prefix + "scan*", 1000));
     assertThat(reply).hasSize(2);
     assertThat(reply.get(0)).isInstanceOf(byte[].class);
     List<?> keys = (List<?>) reply.get(1);
