@@ -26,8 +26,10 @@ import org.jspecify.annotations.Nullable;
  * <p>Bounds: a read's deadline is {@code timeout} after it was queued, and a batch is bounded by
  * the deadline of its oldest read, so no read waits longer than {@code timeout} in all; a read
  * still queued at its deadline fails with a {@link TimeoutException} without being sent. The queue
- * holds at most the reads the application has in flight (one per key: concurrent reads of a key
- * share one), and drains at the speed Redis answers.
+ * holds at most the reads the application has in flight (one per key while tracking is up, since
+ * concurrent reads of a key then share one; while it is down reads are not shared, so one per
+ * caller), and drains at the speed Redis answers; so it is bounded by the callers' rate times
+ * {@code timeout}, which for asynchronous callers (a proxy) is the rate Redis is asked at.
  *
  * <p>Thread-safe and lock-free. Nothing here blocks: a caller's thread only enqueues and may send a
  * batch (asynchronously); a batch's completion, on a Redisson event loop or the timer that bounds

@@ -258,7 +258,7 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     if (putIfAbsent(key, value)) {
       return value;
     }
-    V winner = get(key);
+    V winner = getQuietly(key); // not a second lookup of the caller's: no hit nor miss
     return winner != null ? winner : value;
   }
 

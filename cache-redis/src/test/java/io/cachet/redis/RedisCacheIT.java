@@ -261,6 +261,22 @@ final class RedisCacheIT {
     assertThat(cache.getAll(List.of("good1", "good2", "absent"))).containsOnlyKeys("good1", "good2");
   }
 
+  /** A load whose value another client stored first returns theirs, counted as the one miss it was. */
+  @Test
+  void getWithLoader_whenAnotherClientStoredFirst_returnsTheirsAndCountsOneMissNoHit() {
+    RedisCache<String, String> cache = cache();
+    CacheStats before = cache.stats();
+    String value = cache.get("raced", key -> {
+      REDIS.server().command("SET", prefix + "raced", "theirs");
+      return "mine";
+    });
+    assertThat(value).isEqualTo("theirs");
+    CacheStats delta = cache.stats().minus(before);
+    assertThat(delta.missCount()).isEqualTo(1);
+    assertThat(delta.hitCount()).isZero();
+    assertThat(delta.putCount()).isZero();
+  }
+
   // ------------------------------------------------------------ batched reads
 
   @Test
