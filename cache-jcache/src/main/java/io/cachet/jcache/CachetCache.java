@@ -24,7 +24,6 @@ import javax.cache.CacheException;
 import javax.cache.CacheManager;
 import javax.cache.configuration.CacheEntryListenerConfiguration;
 import javax.cache.configuration.Configuration;
-import javax.cache.integration.CacheLoaderException;
 import javax.cache.integration.CacheWriterException;
 import javax.cache.integration.CompletionListener;
 import javax.cache.processor.EntryProcessor;
@@ -216,7 +215,8 @@ final class CachetCache<K, V> implements Cache<K, V> {
    * <p>Runs on the cache's executor. Synchronous listeners get the loaded entries' events before
    * the completion listener is told, except those that another thread is delivering to at that
    * moment (that thread delivers them); a synchronous listener that throws is reported through
-   * {@link CompletionListener#onException}.
+   * {@link CompletionListener#onException}, and so is a loader that throws, even an {@link Error}
+   * (see {@link LoadAllTask}).
    */
   @Override
   public void loadAll(
@@ -226,35 +226,16 @@ final class CachetCache<K, V> implements Cache<K, V> {
     for (K key : keys) {
       requireNonNull(key, "keys contains null");
     }
-    CompletionListener listener =
-        completionListener != null ? completionListener : NoCompletionListener.INSTANCE;
+    LoadAllTask<K, V> task =
+        new LoadAllTask<>(name, entries, new LinkedHashSet<>(keys), replaceExistingValues, completionListener);
     if (!integration.hasLoader()) {
-      listener.onCompletion();
+      task.listener().onCompletion();
       return;
     }
-    Set<K> requested = new LinkedHashSet<>(keys);
-    Runnable task =
-        () -> {
-          Throwable listenerFailure;
-          try {
-            listenerFailure = entries.loadAll(requested, replaceExistingValues);
-          } catch (Exception e) {
-            listener.onException(e instanceof CacheException ? e : new CacheLoaderException(e));
-            return;
-          }
-          if (listenerFailure == null) {
-            listener.onCompletion();
-          } else {
-            listener.onException(
-                listenerFailure instanceof Exception exception
-                    ? exception
-                    : new CacheException("a synchronous cache entry listener failed: " + listenerFailure, listenerFailure));
-          }
-        };
     try {
       executor.execute(task);
     } catch (RejectedExecutionException e) {
-      listener.onException(new CacheException("cache '" + name + "' could not start loadAll", e));
+      task.listener().onException(new CacheException("cache '" + name + "' could not start loadAll", e));
     }
   }
 
@@ -698,17 +679,6 @@ final class CachetCache<K, V> implements Cache<K, V> {
   @SuppressWarnings("unchecked")
   private <T> T copy(Object object) {
     return (T) copier.copy(object);
-  }
-
-  /** A completion listener that ignores the outcome, for {@code loadAll(keys, b, null)}. */
-  private enum NoCompletionListener implements CompletionListener {
-    INSTANCE;
-
-    @Override
-    public void onCompletion() {}
-
-    @Override
-    public void onException(Exception e) {}
   }
 
   /** Returns whether the requested types are those configured, or supertypes of them. */

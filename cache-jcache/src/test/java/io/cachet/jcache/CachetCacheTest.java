@@ -738,6 +738,29 @@ final class CachetCacheTest {
   }
 
   @Test
+  void loadAll_loaderThrowsAnError_reportsItThroughOnException() throws Exception {
+    Cache<String, String> cache =
+        manager.createCache(
+            "c",
+            new CachetConfiguration<String, String>() // loadAll on the manager's threads
+                .setTypes(String.class, String.class)
+                .setCacheLoaderFactory(FactoryBuilder.factoryOf(new SimpleLoader(key -> {
+                  throw new AssertionError("loader bug");
+                }))));
+    CompletionListenerFuture future = new CompletionListenerFuture();
+
+    cache.loadAll(Set.of("k"), false, future);
+
+    assertThatThrownBy(() -> future.get(5, TimeUnit.SECONDS))
+        .isInstanceOf(ExecutionException.class)
+        .cause()
+        .isInstanceOf(CacheLoaderException.class)
+        .hasCauseInstanceOf(AssertionError.class)
+        .hasRootCauseMessage("loader bug");
+    assertThat(cache.containsKey("k")).isFalse();
+  }
+
+  @Test
   @SuppressWarnings({"unchecked", "rawtypes"})
   void typedCache_wrongKeyType_throwsClassCastExceptionFromEveryOperation() {
     Cache<Object, Object> raw = (Cache) manager.createCache("c", config(String.class, Long.class));
