@@ -485,6 +485,12 @@ final class CachetCache<K, V> implements Cache<K, V> {
     });
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Processes one key at a time, as {@link #invoke} does; whatever fails for a key is reported
+   * in its result as an {@link EntryProcessorException}.
+   */
   @Override
   public <T> Map<K, EntryProcessorResult<T>> invokeAll(
       Set<? extends K> keys, EntryProcessor<K, V, T> entryProcessor, Object... arguments) {
@@ -502,12 +508,15 @@ final class CachetCache<K, V> implements Cache<K, V> {
         if (result != null) {
           results.put(key, () -> result);
         }
-      } catch (EntryProcessorException e) {
-        results.put(
-            key,
-            () -> {
-              throw e;
-            });
+      } catch (Exception e) {
+        // Failures after the change too (a synchronous listener's, a copy's, the backend's): the
+        // key's result reports it, and the other keys are processed all the same.
+        EntryProcessorException failure = e instanceof EntryProcessorException processorException
+            ? processorException
+            : new EntryProcessorException("invokeAll on cache '" + name + "' failed for a key: " + e, e);
+        results.put(key, () -> {
+          throw failure;
+        });
       }
     }
     return results;

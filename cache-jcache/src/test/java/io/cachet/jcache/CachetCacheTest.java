@@ -388,6 +388,33 @@ final class CachetCacheTest {
   }
 
   @Test
+  void invokeAll_synchronousListenerThrowsForOneKey_reportsItAndProcessesTheOthers() {
+    Cache<String, String> cache =
+        manager.createCache(
+            "c",
+            config(String.class, String.class)
+                .addCacheEntryListenerConfiguration(
+                    new MutableCacheEntryListenerConfiguration<>(
+                        FactoryBuilder.factoryOf(new ThrowingForKeyListener("a")), null, false, true)));
+    Set<String> keys = new java.util.LinkedHashSet<>(List.of("a", "b", "c"));
+
+    Map<String, EntryProcessorResult<String>> results =
+        cache.invokeAll(keys, (entry, args) -> {
+          entry.setValue("x");
+          return "done";
+        });
+
+    assertThatThrownBy(() -> results.get("a").get())
+        .isInstanceOf(EntryProcessorException.class)
+        .hasCauseInstanceOf(CacheEntryListenerException.class)
+        .hasRootCauseMessage("listener bug on a");
+    assertThat(results.get("b").get()).isEqualTo("done");
+    assertThat(results.get("c").get()).isEqualTo("done");
+    // The listener fails the call after the change, which stays.
+    assertThat(cache.getAll(keys)).containsOnly(Map.entry("a", "x"), Map.entry("b", "x"), Map.entry("c", "x"));
+  }
+
+  @Test
   void invoke_concurrentIncrements_areAtomicPerKey() throws Exception {
     Cache<String, Integer> cache = manager.createCache("c", config(String.class, Integer.class));
     ExecutorService threads = Executors.newFixedThreadPool(4);
@@ -1107,6 +1134,18 @@ final class CachetCacheTest {
     @Override
     public void onUpdated(Iterable<CacheEntryEvent<?, ?>> events) {
       throw new IllegalStateException("listener bug");
+    }
+  }
+
+  /** Throws on the creation of one key. */
+  record ThrowingForKeyListener(String key) implements CacheEntryCreatedListener<String, String>, Serializable {
+    @Override
+    public void onCreated(Iterable<CacheEntryEvent<? extends String, ? extends String>> events) {
+      for (CacheEntryEvent<? extends String, ? extends String> event : events) {
+        if (event.getKey().equals(key)) {
+          throw new IllegalStateException("listener bug on " + key);
+        }
+      }
     }
   }
 
