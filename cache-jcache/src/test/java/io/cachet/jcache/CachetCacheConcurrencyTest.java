@@ -524,6 +524,49 @@ final class CachetCacheConcurrencyTest {
     assertThat(closedListeners).as("every listener created is closed").hasValue(created.get());
   }
 
+  /** An asynchronous listener whose calls wait until released; records what happened in order. */
+  static final class BlockingListener implements CacheEntryCreatedListener<String, String>, java.io.Closeable {
+    final CountDownLatch inCall = new CountDownLatch(1);
+    final CountDownLatch release = new CountDownLatch(1);
+    final List<String> happened = new CopyOnWriteArrayList<>();
+
+    @Override
+    public void onCreated(Iterable<CacheEntryEvent<? extends String, ? extends String>> events) {
+      inCall.countDown();
+      CachetCacheTest.awaitLatch(release);
+      events.forEach(event -> happened.add(event.getKey()));
+    }
+
+    @Override
+    public void close() {
+      happened.add("close");
+    }
+  }
+
+  @Test
+  void deregisterListener_duringADelivery_closesItOnceAfterTheEventsQueuedBefore() throws Exception {
+    BlockingListener listener = new BlockingListener();
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    MutableCacheEntryListenerConfiguration<String, String> registration =
+        new MutableCacheEntryListenerConfiguration(
+            (Factory<CacheEntryCreatedListener<String, String>>) () -> listener, null, false, false);
+    Cache<String, String> cache =
+        manager.createCache(
+            "c", config(String.class, String.class, EventExecutor.SINGLE_THREAD).addCacheEntryListenerConfiguration(registration));
+    cache.put("a", "v");
+    assertThat(listener.inCall.await(20, TimeUnit.SECONDS)).isTrue();
+    cache.put("b", "v"); // queued behind "a"
+
+    cache.deregisterCacheEntryListener(registration);
+    cache.put("c", "v"); // after the deregistration: not delivered
+
+    assertThat(listener.happened).as("nothing closed during the call").isEmpty();
+    listener.release.countDown();
+    await().atMost(DEADLINE).until(() -> listener.happened.contains("close"));
+    cache.close();
+    assertThat(listener.happened).containsExactly("a", "b", "close");
+  }
+
   /**
    * Runs {@code action} on another thread so that it waits for the lock the cache takes for its
    * configuration, MBeans and listeners (CacheControl's configuration, held here), while the cache

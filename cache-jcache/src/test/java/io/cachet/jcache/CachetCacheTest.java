@@ -513,6 +513,60 @@ final class CachetCacheTest {
         .isInstanceOf(IllegalArgumentException.class);
   }
 
+  @Test
+  void deregisterCacheEntryListener_closesItsCloseableListenerAndFilterOnce() {
+    Cache<String, String> cache = manager.createCache("c", config(String.class, String.class));
+    AtomicInteger closed = new AtomicInteger();
+    for (int i = 0; i < 3; i++) {
+      CloseCounting listener = new CloseCounting(closed);
+      CloseCounting filter = new CloseCounting(closed);
+      @SuppressWarnings({"unchecked", "rawtypes"})
+      CacheEntryListenerConfiguration<String, String> registration =
+          new MutableCacheEntryListenerConfiguration(
+              FactoryBuilder.factoryOf(listener), FactoryBuilder.factoryOf(filter), false, true);
+      cache.registerCacheEntryListener(registration);
+      cache.put("k" + i, "v");
+
+      cache.deregisterCacheEntryListener(registration);
+
+      assertThat(listener.closes).as("listener " + i).hasValue(1);
+      assertThat(filter.closes).as("filter " + i).hasValue(1);
+    }
+    cache.close();
+    assertThat(closed).as("closes in all").hasValue(6);
+  }
+
+  @Test
+  void deregisterCacheEntryListener_byTheListenerInItsCall_closesItAfterTheCallReturns() {
+    List<String> happened = new CopyOnWriteArrayList<>();
+    AtomicReference<Cache<String, String>> cache = new AtomicReference<>();
+    AtomicReference<CacheEntryListenerConfiguration<String, String>> registration = new AtomicReference<>();
+    class SelfDeregistering implements CacheEntryCreatedListener<String, String>, Closeable {
+      @Override
+      public void onCreated(Iterable<CacheEntryEvent<? extends String, ? extends String>> events) {
+        cache.get().deregisterCacheEntryListener(registration.get());
+        happened.add("call returns");
+      }
+
+      @Override
+      public void close() {
+        happened.add("close");
+      }
+    }
+    SelfDeregistering listener = new SelfDeregistering();
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    CacheEntryListenerConfiguration<String, String> configuration =
+        new MutableCacheEntryListenerConfiguration(
+            (javax.cache.configuration.Factory<SelfDeregistering>) () -> listener, null, false, true);
+    registration.set(configuration);
+    cache.set(manager.createCache("c", config(String.class, String.class).addCacheEntryListenerConfiguration(configuration)));
+
+    cache.get().put("k", "v");
+    cache.get().put("j", "v");
+
+    assertThat(happened).containsExactly("call returns", "close");
+  }
+
   // ---------------------------------------------------------------- lifecycle, statistics, bounds
 
   @Test
@@ -1146,6 +1200,33 @@ final class CachetCacheTest {
           throw new IllegalStateException("listener bug on " + key);
         }
       }
+    }
+  }
+
+  /** A listener and filter that counts its closes, and all closes in {@code total}. */
+  static final class CloseCounting
+      implements CacheEntryCreatedListener<Object, Object>, CacheEntryEventFilter<Object, Object>, Closeable,
+          Serializable {
+    private static final long serialVersionUID = 1L;
+    final AtomicInteger closes = new AtomicInteger();
+    private final transient AtomicInteger total;
+
+    CloseCounting(AtomicInteger total) {
+      this.total = total;
+    }
+
+    @Override
+    public void onCreated(Iterable<CacheEntryEvent<?, ?>> events) {}
+
+    @Override
+    public boolean evaluate(CacheEntryEvent<?, ?> event) {
+      return true;
+    }
+
+    @Override
+    public void close() {
+      closes.incrementAndGet();
+      total.incrementAndGet();
     }
   }
 
