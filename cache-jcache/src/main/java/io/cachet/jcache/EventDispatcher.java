@@ -268,9 +268,9 @@ final class EventDispatcher<K, V> {
         }
         listenerClosed = true;
       }
+      retiring.remove(this);
       closeQuietly(listener);
       closeQuietly(filter);
-      retiring.remove(this);
     }
 
     private void closeQuietly(@Nullable Object resource) {
