@@ -1055,6 +1055,34 @@ final class CachetCacheTest {
     }
   }
 
+  @Test
+  void createCache_nameWhoseMBeanNameIsTaken_warnsNamingTheCacheAndTheClash() {
+    ch.qos.logback.classic.Logger log =
+        (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(JmxRegistration.class);
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> appender =
+        new ch.qos.logback.core.read.ListAppender<>();
+    appender.start();
+    ch.qos.logback.classic.Level level = log.getLevel();
+    log.setLevel(ch.qos.logback.classic.Level.WARN);
+    log.setAdditive(false); // not on the console
+    log.addAppender(appender);
+    try {
+      manager.createCache("a:b", config(String.class, String.class).setStatisticsEnabled(true));
+      manager.createCache("a.b", config(String.class, String.class).setStatisticsEnabled(true));
+    } finally {
+      log.detachAppender(appender);
+      log.setAdditive(true);
+      log.setLevel(level);
+    }
+
+    assertThat(appender.list)
+        .singleElement()
+        .extracting(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
+        .asString()
+        .contains("cache 'a.b'", "CacheStatistics", "another cache", "same URI",
+            "javax.cache:type=CacheStatistics,CacheManager=urn.cachet.test.CachetCacheTest,Cache=a.b");
+  }
+
   // ---------------------------------------------------------------- helpers
 
   private static List<Integer> range(int end) {
