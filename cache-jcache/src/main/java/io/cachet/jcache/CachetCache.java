@@ -55,7 +55,8 @@ import org.jspecify.annotations.Nullable;
  * and reports every entry it drops, the index maps each key to the very holder stored; for other
  * backends to a marker, so that it never keeps values alive. The backend drops entries on its own
  * (size bound, grace period) and tells us later, on some thread. Its notices go straight to
- * the manager's notice executor, another thread that handles them under the key's lock; a notice counts only if
+ * the cache's notice executor, which handles them one at a time, in order, under the key's lock, on
+ * a thread of the manager's (see {@link CachetCacheManager}); a notice counts only if
  * the index still holds the dropped holder. A key touched after the backend dropped it but before
  * its notice was handled is handled then and there (an eviction, and an {@code EXPIRED} event if
  * its deadline had passed), so the event comes before whatever the touching operation does. A

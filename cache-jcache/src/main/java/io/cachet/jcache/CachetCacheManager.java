@@ -76,18 +76,19 @@ import org.slf4j.LoggerFactory;
  * keys' locks too, each on a thread of its own.
  *
  * <p>Why a bounded pool cannot deadlock: a task that waits for a key lock waits for the thread
- * holding it, and no thread ever waits for a pool task while holding a key lock. Under a key lock
- * run only the backend's calls, copies, the application's loader, writer, expiry policy and entry
- * processor, and handing tasks over ({@link SerialExecutor#execute} and the pool's
- * {@code execute} never block: the pool's queue is unbounded); events are only enqueued there
- * (see {@link EventDispatcher}). Code that waits for another thread does so with no key lock held:
- * a synchronous listener's caller waits for the thread already delivering to that listener, never
- * for a queued task, and the pool's own tasks ({@code loadAll}, notices, asynchronous deliveries)
- * never wait for another thread's delivery at all. So every key lock is released without any
- * queued task running first, every task waiting for one gets it, and the queue drains. (The
- * application's own code can still starve the pool: a loader, writer or entry processor, which runs
- * under a key lock, or a listener on the pool, that blocks until a {@code loadAll} or an
- * asynchronous delivery of this manager completes. docs/jcache.md says so.)
+ * holding it, and no thread holding a key lock ever waits for a pool task. Under a key lock run
+ * only the backend's calls, copies, the application's loader, writer, expiry policy and entry
+ * processor, and handing tasks over, which never blocks ({@link SerialExecutor#execute}, and the
+ * pool's {@code execute}: its queue is unbounded); events are only enqueued there (see
+ * {@link EventDispatcher}). What waits for another thread, with no key lock held, waits for one
+ * that is running, never for a queued task: a synchronous listener's caller waits for the thread
+ * delivering to that listener (or delivers itself), closing a cache waits for listener calls in
+ * progress, and the pool's own tasks ({@code loadAll}, notices, asynchronous deliveries) never wait
+ * for a delivery (a busy synchronous listener is left to the thread delivering to it). So every key
+ * lock is released without a queued task having to run first, every task waiting for one gets it,
+ * and the queue drains. (The application's own code can still starve the pool: a loader, writer or
+ * entry processor, which runs under a key lock, or a listener on the pool, that blocks until a
+ * {@code loadAll} or an asynchronous delivery of this manager completes. docs/jcache.md says so.)
  */
 public final class CachetCacheManager implements CacheManager {
 
