@@ -83,7 +83,7 @@ final class CacheControl<K, V> {
       for (Object resource : created) {
         closeQuietly(name, resource);
       }
-      closeListeners(name, events);
+      closeListeners(events);
       throw e;
     }
   }
@@ -133,10 +133,18 @@ final class CacheControl<K, V> {
     }
   }
 
+  /**
+   * Removes a listener from the configuration and stops delivering to it; closes it and its filter
+   * once the events queued for it were delivered (see {@link EventDispatcher}).
+   */
   void deregister(CacheEntryListenerConfiguration<K, V> listenerConfiguration) {
+    EventDispatcher.Registration<K, V> removed;
     synchronized (configuration) {
       configuration.removeCacheEntryListenerConfiguration(listenerConfiguration);
-      dispatcher.deregister(listenerConfiguration);
+      removed = dispatcher.deregister(listenerConfiguration);
+    }
+    if (removed != null) {
+      removed.deregister(); // not under the lock: it may close the listener
     }
   }
 
@@ -192,17 +200,15 @@ final class CacheControl<K, V> {
     for (Object resource : integration.resources()) {
       closeQuietly(name, resource);
     }
-    closeListeners(name, dispatcher);
+    closeListeners(dispatcher);
   }
 
   /** How long closing a cache waits for a listener call in progress before it closes the listener. */
   static final long LISTENER_CLOSE_WAIT_MILLIS = 5_000;
 
-  private static void closeListeners(String name, EventDispatcher<?, ?> dispatcher) {
+  private static void closeListeners(EventDispatcher<?, ?> dispatcher) {
     for (EventDispatcher.Registration<?, ?> registration : dispatcher.registrations()) {
       registration.close(LISTENER_CLOSE_WAIT_MILLIS);
-      closeQuietly(name, registration.listener);
-      closeQuietly(name, registration.filter);
     }
   }
 

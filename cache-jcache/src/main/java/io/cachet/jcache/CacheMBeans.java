@@ -25,7 +25,8 @@ final class CacheMBeans {
   /** Registers or unregisters the statistics MBean; does nothing if it already is as asked. */
   void statistics(boolean enabled) {
     if (enabled && !statisticsRegistered) {
-      statisticsRegistered = JmxRegistration.register(statistics, objectName(JmxRegistration.Kind.CacheStatistics));
+      statisticsRegistered =
+          JmxRegistration.register(statistics, JmxRegistration.Kind.CacheStatistics, managerUri, cacheName);
     } else if (!enabled && statisticsRegistered) {
       JmxRegistration.unregister(objectName(JmxRegistration.Kind.CacheStatistics));
       statisticsRegistered = false;
@@ -36,7 +37,7 @@ final class CacheMBeans {
   void management(boolean enabled) {
     if (enabled && !managementRegistered) {
       managementRegistered =
-          JmxRegistration.register(configuration, objectName(JmxRegistration.Kind.CacheConfiguration));
+          JmxRegistration.register(configuration, JmxRegistration.Kind.CacheConfiguration, managerUri, cacheName);
     } else if (!enabled && managementRegistered) {
       JmxRegistration.unregister(objectName(JmxRegistration.Kind.CacheConfiguration));
       managementRegistered = false;

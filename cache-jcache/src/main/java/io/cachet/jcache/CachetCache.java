@@ -24,7 +24,6 @@ import javax.cache.CacheException;
 import javax.cache.CacheManager;
 import javax.cache.configuration.CacheEntryListenerConfiguration;
 import javax.cache.configuration.Configuration;
-import javax.cache.integration.CacheLoaderException;
 import javax.cache.integration.CacheWriterException;
 import javax.cache.integration.CompletionListener;
 import javax.cache.processor.EntryProcessor;
@@ -56,7 +55,8 @@ import org.jspecify.annotations.Nullable;
  * and reports every entry it drops, the index maps each key to the very holder stored; for other
  * backends to a marker, so that it never keeps values alive. The backend drops entries on its own
  * (size bound, grace period) and tells us later, on some thread. Its notices go straight to
- * the manager's notice executor, another thread that handles them under the key's lock; a notice counts only if
+ * the cache's notice executor, which handles them one at a time, in order, under the key's lock, on
+ * a thread of the manager's (see {@link CachetCacheManager}); a notice counts only if
  * the index still holds the dropped holder. A key touched after the backend dropped it but before
  * its notice was handled is handled then and there (an eviction, and an {@code EXPIRED} event if
  * its deadline had passed), so the event comes before whatever the touching operation does. A
@@ -216,7 +216,8 @@ final class CachetCache<K, V> implements Cache<K, V> {
    * <p>Runs on the cache's executor. Synchronous listeners get the loaded entries' events before
    * the completion listener is told, except those that another thread is delivering to at that
    * moment (that thread delivers them); a synchronous listener that throws is reported through
-   * {@link CompletionListener#onException}.
+   * {@link CompletionListener#onException}, and so is a loader that throws, even an {@link Error}
+   * (see {@link LoadAllTask}).
    */
   @Override
   public void loadAll(
@@ -226,35 +227,16 @@ final class CachetCache<K, V> implements Cache<K, V> {
     for (K key : keys) {
       requireNonNull(key, "keys contains null");
     }
-    CompletionListener listener =
-        completionListener != null ? completionListener : NoCompletionListener.INSTANCE;
+    LoadAllTask<K, V> task =
+        new LoadAllTask<>(name, entries, new LinkedHashSet<>(keys), replaceExistingValues, completionListener);
     if (!integration.hasLoader()) {
-      listener.onCompletion();
+      task.listener().onCompletion();
       return;
     }
-    Set<K> requested = new LinkedHashSet<>(keys);
-    Runnable task =
-        () -> {
-          Throwable listenerFailure;
-          try {
-            listenerFailure = entries.loadAll(requested, replaceExistingValues);
-          } catch (Exception e) {
-            listener.onException(e instanceof CacheException ? e : new CacheLoaderException(e));
-            return;
-          }
-          if (listenerFailure == null) {
-            listener.onCompletion();
-          } else {
-            listener.onException(
-                listenerFailure instanceof Exception exception
-                    ? exception
-                    : new CacheException("a synchronous cache entry listener failed: " + listenerFailure, listenerFailure));
-          }
-        };
     try {
       executor.execute(task);
     } catch (RejectedExecutionException e) {
-      listener.onException(new CacheException("cache '" + name + "' could not start loadAll", e));
+      task.listener().onException(new CacheException("cache '" + name + "' could not start loadAll", e));
     }
   }
 
@@ -504,6 +486,12 @@ final class CachetCache<K, V> implements Cache<K, V> {
     });
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Processes one key at a time, as {@link #invoke} does; whatever fails for a key is reported
+   * in its result as an {@link EntryProcessorException}.
+   */
   @Override
   public <T> Map<K, EntryProcessorResult<T>> invokeAll(
       Set<? extends K> keys, EntryProcessor<K, V, T> entryProcessor, Object... arguments) {
@@ -521,12 +509,15 @@ final class CachetCache<K, V> implements Cache<K, V> {
         if (result != null) {
           results.put(key, () -> result);
         }
-      } catch (EntryProcessorException e) {
-        results.put(
-            key,
-            () -> {
-              throw e;
-            });
+      } catch (Exception e) {
+        // Failures after the change too (a synchronous listener's, a copy's, the backend's): the
+        // key's result reports it, and the other keys are processed all the same.
+        EntryProcessorException failure = e instanceof EntryProcessorException processorException
+            ? processorException
+            : new EntryProcessorException("invokeAll on cache '" + name + "' failed for a key: " + e, e);
+        results.put(key, () -> {
+          throw failure;
+        });
       }
     }
     return results;
@@ -698,17 +689,6 @@ final class CachetCache<K, V> implements Cache<K, V> {
   @SuppressWarnings("unchecked")
   private <T> T copy(Object object) {
     return (T) copier.copy(object);
-  }
-
-  /** A completion listener that ignores the outcome, for {@code loadAll(keys, b, null)}. */
-  private enum NoCompletionListener implements CompletionListener {
-    INSTANCE;
-
-    @Override
-    public void onCompletion() {}
-
-    @Override
-    public void onException(Exception e) {}
   }
 
   /** Returns whether the requested types are those configured, or supertypes of them. */

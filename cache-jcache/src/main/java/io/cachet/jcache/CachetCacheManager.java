@@ -25,9 +25,9 @@ import java.util.ServiceLoader;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.cache.Cache;
@@ -64,15 +64,43 @@ import org.slf4j.LoggerFactory;
  * <p>Design notes. The manager refers to its class loader only weakly (the provider keys its
  * managers by class loader in a weak map, so a strong reference from a manager would keep every
  * class loader alive), and so does everything it creates: store-by-value copies and the
- * {@code java} codec resolve classes through {@link #serializationCodec()}. Its own threads (a
- * cached pool) deliver asynchronous events unless a cache's configuration names an executor, run
- * {@code loadAll} likewise, and always handle the backing caches' removal notices; the backing caches themselves get a same-thread executor,
- * since the JCache layer hands every notice it cares about to those threads at once.
+ * {@code java} codec resolve classes through {@link #serializationCodec()}.
+ *
+ * <p>Threads. The manager's pool, at most {@link #MAX_THREADS} daemon threads (idle ones end after
+ * a minute; tasks beyond the bound wait in its queue), delivers asynchronous events and runs
+ * {@code loadAll} unless a cache's configuration names an executor, and always handles the backing
+ * caches' removal notices. The backing caches themselves get a same-thread executor, since the
+ * JCache layer hands every notice it cares about to the pool at once. Each cache's notices run one
+ * at a time, in order, on a {@link SerialExecutor} over the pool: a notice waits for its key's lock,
+ * and however many wait, a cache's notices hold one thread. {@code loadAll} tasks wait for their
+ * keys' locks too, each on a thread of its own.
+ *
+ * <p>Why a bounded pool cannot deadlock: a task that waits for a key lock waits for the thread
+ * holding it, and no thread holding a key lock ever waits for a pool task. Under a key lock run
+ * only the backend's calls, copies, the application's loader, writer, expiry policy and entry
+ * processor, and handing tasks over, which never blocks ({@link SerialExecutor#execute}, and the
+ * pool's {@code execute}: its queue is unbounded); events are only enqueued there (see
+ * {@link EventDispatcher}). What waits for another thread, with no key lock held, waits for one
+ * that is running, never for a queued task: a synchronous listener's caller waits for the thread
+ * delivering to that listener (or delivers itself), closing a cache waits for listener calls in
+ * progress, and the pool's own tasks ({@code loadAll}, notices, asynchronous deliveries) never wait
+ * for a delivery (a busy synchronous listener is left to the thread delivering to it). So every key
+ * lock is released without a queued task having to run first, every task waiting for one gets it,
+ * and the queue drains. (The application's own code can still starve the pool: a loader, writer or
+ * entry processor, which runs under a key lock, or a listener on the pool, that blocks until a
+ * {@code loadAll} or an asynchronous delivery of this manager completes. docs/jcache.md says so.)
  */
 public final class CachetCacheManager implements CacheManager {
 
   private static final Logger log = LoggerFactory.getLogger(CachetCacheManager.class);
-  private static final AtomicInteger THREADS = new AtomicInteger();
+  private static final AtomicInteger THREAD_NUMBERS = new AtomicInteger();
+
+  /**
+   * The most threads a manager runs: {@value}. Its tasks wait for key locks and for loaders, not
+   * for the CPU, so the bound does not follow the number of cores; it only keeps what callers do
+   * ({@code loadAll} calls, large batches evicting entries) from choosing the number of threads.
+   */
+  static final int MAX_THREADS = 16;
 
   private final CachingProvider provider;
   private final URI uri;
@@ -80,7 +108,7 @@ public final class CachetCacheManager implements CacheManager {
   private final Codec<Serializable> serializationCodec;
   private final Properties properties;
   private final io.cachet.CacheManager cachet;
-  private final ExecutorService executor;
+  private final ThreadPoolExecutor executor;
   private final Map<String, CacheBackendProvider> backends;
   private final ConcurrentHashMap<String, CachetCache<?, ?>> caches = new ConcurrentHashMap<>();
   /**
@@ -126,7 +154,11 @@ public final class CachetCacheManager implements CacheManager {
     this.declared = declarations;
     this.defaults = CacheDefaults.read(this.properties, System.getProperties(), backends);
     this.cachet = io.cachet.CacheManager.builder().classLoader(classLoader).build();
-    this.executor = Executors.newCachedThreadPool(daemonThreads());
+    ThreadPoolExecutor pool =
+        new ThreadPoolExecutor(
+            MAX_THREADS, MAX_THREADS, 1, TimeUnit.MINUTES, new LinkedBlockingQueue<>(), daemonThreads());
+    pool.allowCoreThreadTimeOut(true);
+    this.executor = pool;
   }
 
   private static Map<String, CacheBackendProvider> backends(ClassLoader classLoader) {
@@ -143,7 +175,7 @@ public final class CachetCacheManager implements CacheManager {
 
   private static ThreadFactory daemonThreads() {
     return runnable -> {
-      Thread thread = new Thread(runnable, "cachet-jcache-" + THREADS.incrementAndGet());
+      Thread thread = new Thread(runnable, "cachet-jcache-" + THREAD_NUMBERS.incrementAndGet());
       thread.setDaemon(true);
       return thread;
     };
@@ -236,7 +268,8 @@ public final class CachetCacheManager implements CacheManager {
     try {
       cache =
           new CachetCache<>(
-              cacheName, this, config, clock, events, executor,
+              cacheName, this, config, clock, events,
+              new SerialExecutor("the removal notices of cache '" + cacheName + "'", executor),
               listener -> cachet.create(backingConfig(cacheName, config, clock, listener)));
     } catch (CacheException | ClassCastException | NullPointerException e) {
       throw e;
@@ -449,6 +482,11 @@ public final class CachetCacheManager implements CacheManager {
       log.warn("Closing the Cachet cache manager of {} failed", uri, e);
     }
     executor.shutdown();
+  }
+
+  /** Returns the number of threads of the manager's pool; for tests. */
+  int poolThreads() {
+    return executor.getPoolSize();
   }
 
   @Override

@@ -5,6 +5,8 @@ import static java.util.Objects.requireNonNull;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -53,6 +55,11 @@ import org.slf4j.LoggerFactory;
  * current call returns. Everywhere else the call that caused an event returns after its
  * synchronous listeners have seen it.
  *
+ * <p>Deregistration queues no more events for the listener; those queued already are delivered,
+ * and then the listener and its filter are closed (if {@link java.io.Closeable}) by whoever
+ * drains the last of them, after its last call, or at once if none is queued or being delivered.
+ * When the cache closes first, its shutdown closes them. Either way they are closed exactly once.
+ *
  * <p>A synchronous listener that throws fails the operation that caused the event, after the
  * change was made: the exception reaches the caller as a {@link CacheEntryListenerException}
  * (errors as they are). An asynchronous listener that throws, or a synchronous one whose event
@@ -68,6 +75,8 @@ final class EventDispatcher<K, V> {
   private final String cacheName;
   private final Executor executor;
   private final CopyOnWriteArrayList<Registration<K, V>> registrations = new CopyOnWriteArrayList<>();
+  /** Deregistered, with their listeners not closed yet: the cache's shutdown closes them too. */
+  private final Set<Registration<?, ?>> retiring = ConcurrentHashMap.newKeySet();
 
   EventDispatcher(String cacheName, Executor executor) {
     this.cacheName = cacheName;
@@ -88,17 +97,29 @@ final class EventDispatcher<K, V> {
         configuration.getCacheEntryEventFilterFactory();
     CacheEntryEventFilter<? super K, ? super V> filter =
         filterFactory == null ? null : filterFactory.create();
-    registrations.add(new Registration<>(cacheName, configuration, listener, filter, executor));
+    registrations.add(new Registration<>(cacheName, configuration, listener, filter, executor, retiring));
   }
 
-  /** Stops delivering to the listener of {@code configuration}; returns whether it was registered. */
-  boolean deregister(CacheEntryListenerConfiguration<K, V> configuration) {
-    return registrations.removeIf(r -> r.configuration.equals(configuration));
+  /**
+   * Stops publishing to the listener of {@code configuration}; returns its registration, whose
+   * {@link Registration#deregister()} the caller calls next (holding no lock: it may close the
+   * listener), or null if it was not registered.
+   */
+  @Nullable Registration<K, V> deregister(CacheEntryListenerConfiguration<K, V> configuration) {
+    for (Registration<K, V> registration : registrations) {
+      if (registration.configuration.equals(configuration) && registrations.remove(registration)) {
+        retiring.add(registration);
+        return registration;
+      }
+    }
+    return null;
   }
 
-  /** Returns the current registrations, to close their listeners. */
-  List<Registration<K, V>> registrations() {
-    return List.copyOf(registrations);
+  /** Returns the registrations whose listeners are not closed yet, deregistered ones included. */
+  List<Registration<?, ?>> registrations() {
+    List<Registration<?, ?>> all = new ArrayList<>(registrations);
+    all.addAll(retiring);
+    return all;
   }
 
   /** Returns whether any listener wants events of {@code type}. */
@@ -164,14 +185,20 @@ final class EventDispatcher<K, V> {
     private boolean scheduled; // guarded by this: a drain task was handed to the executor
     /** Set when the cache closes: what is still queued is dropped, the listener is closed after. */
     private volatile boolean closed;
+    /** Set by deregistration: nothing more is queued; once the queue is drained, the listener is closed. */
+    private boolean deregistered; // guarded by this
+    private boolean listenerClosed; // guarded by this: the listener and filter are closed, or being closed
+    private final Set<Registration<?, ?>> retiring;
 
     Registration(
         String cacheName,
         CacheEntryListenerConfiguration<K, V> configuration,
         CacheEntryListener<? super K, ? super V> listener,
         @Nullable CacheEntryEventFilter<? super K, ? super V> filter,
-        Executor executor) {
+        Executor executor,
+        Set<Registration<?, ?>> retiring) {
       this.cacheName = cacheName;
+      this.retiring = retiring;
       this.configuration = configuration;
       this.synchronous = configuration.isSynchronous();
       this.listener = listener;
@@ -189,9 +216,10 @@ final class EventDispatcher<K, V> {
     }
 
     /**
-     * Stops deliveries: events still queued are dropped, and one being delivered on another thread
-     * is waited for (at most {@code maxWaitMillis}), so that the listener can be closed after its
-     * last call. A delivery on the calling thread (a listener closing its cache) is not waited for.
+     * Stops deliveries and closes the listener and filter: events still queued are dropped, and one
+     * being delivered on another thread is waited for (at most {@code maxWaitMillis}), so that the
+     * listener is closed after its last call. A delivery on the calling thread (a listener closing
+     * its cache) is not waited for.
      */
     void close(long maxWaitMillis) {
       closed = true;
@@ -214,11 +242,54 @@ final class EventDispatcher<K, V> {
       if (interrupted) {
         Thread.currentThread().interrupt();
       }
+      closeListener();
+    }
+
+    /**
+     * Queues no more events, and closes the listener and filter after the events queued already
+     * were delivered: here if none is queued or being delivered, else by the thread that drains
+     * the last of them. A listener deregistering itself is closed once its call returns.
+     */
+    void deregister() {
+      synchronized (this) {
+        deregistered = true;
+        if (drainer != null || !queue.isEmpty()) {
+          return; // closed when released, with the queue empty (see release)
+        }
+      }
+      closeListener();
+    }
+
+    /** Closes the listener and the filter, if {@link AutoCloseable}, the first time only. */
+    private void closeListener() {
+      synchronized (this) {
+        if (listenerClosed) {
+          return;
+        }
+        listenerClosed = true;
+      }
+      retiring.remove(this);
+      closeQuietly(listener);
+      closeQuietly(filter);
+    }
+
+    private void closeQuietly(@Nullable Object resource) {
+      if (resource instanceof AutoCloseable closeable) {
+        try {
+          closeable.close();
+        } catch (Exception e) {
+          log.warn("Closing {} of cache '{}' failed", resource.getClass().getName(), cacheName, e);
+        }
+      }
     }
 
     private synchronized Delivery enqueue(CachetEntryEvent<K, V> event) {
       Delivery delivery = new Delivery(event);
-      queue.add(delivery);
+      if (deregistered) {
+        delivery.done = true; // deregistered since the publisher looked: the listener gets no more
+      } else {
+        queue.add(delivery);
+      }
       return delivery;
     }
 
@@ -315,15 +386,15 @@ final class EventDispatcher<K, V> {
      */
     private void drain(@Nullable Delivery own) {
       boolean released = false;
+      boolean closeListener = false;
       try {
         while (true) {
           Delivery next;
           synchronized (this) {
             next = queue.peek();
             if (next == null || ((own == null || own.done) && next.awaited)) {
-              drainer = null;
+              closeListener = release();
               released = true;
-              notifyAll();
               return;
             }
             queue.poll();
@@ -341,11 +412,23 @@ final class EventDispatcher<K, V> {
       } finally {
         if (!released) {
           synchronized (this) {
-            drainer = null;
-            notifyAll();
+            closeListener = release();
           }
         }
+        if (closeListener) {
+          closeListener(); // deregistered, and this thread delivered the last event
+        }
       }
+    }
+
+    /**
+     * Stops draining, under this registration's lock; returns whether the caller must now close
+     * the listener: it was deregistered and nothing is left to deliver.
+     */
+    private boolean release() {
+      drainer = null;
+      notifyAll();
+      return deregistered && queue.isEmpty();
     }
 
     private void logFailure(CachetEntryEvent<?, ?> event, Throwable failure) {

@@ -39,17 +39,23 @@ final class JmxRegistration {
   }
 
   /**
-   * Registers {@code bean} and returns true; when another cache's bean has that name, keeps it,
-   * logs a warning and returns false.
+   * Registers {@code bean} as the {@code kind} MBean of cache {@code cacheName} of the manager
+   * {@code managerUri} and returns true; when another cache's bean has that name, keeps it, logs a
+   * warning naming both names and returns false.
    */
-  static boolean register(Object bean, ObjectName name) {
+  static boolean register(Object bean, Kind kind, String managerUri, String cacheName) {
+    ObjectName name = objectName(kind, managerUri, cacheName);
     MBeanServer server = ManagementFactory.getPlatformMBeanServer();
     try {
       server.registerMBean(bean, name);
       return true;
     } catch (InstanceAlreadyExistsException e) {
-      log.warn("An MBean named {} is already registered (a cache of the same name in a cache manager "
-          + "with the same URI but another class loader?); not registering another", name);
+      // JCache's names replace these characters, so "a:b" and "a.b" share their MBean names; so do
+      // the caches of one name in the managers of one URI and different class loaders.
+      log.warn("The {} MBean of cache '{}' in cache manager {} is not registered: another cache, of "
+          + "this manager or of another manager with the same URI, already has its name {} (cache "
+          + "names and URIs that differ only in ',', ':', '=' or newlines share MBean names)",
+          kind, cacheName, managerUri, name);
       return false;
     } catch (JMException | JMRuntimeException e) {
       throw new CacheException("cannot register MBean " + name, e);

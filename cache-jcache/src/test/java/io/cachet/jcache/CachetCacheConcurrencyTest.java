@@ -399,6 +399,92 @@ final class CachetCacheConcurrencyTest {
     assertThat(loads).hasValue(1);
   }
 
+  // ---------------------------------------------------------------- the manager's threads
+
+  @Test
+  void loadAll_manyCallsWaitingForAKeyLock_useNoMoreThanTheManagersThreads() throws Exception {
+    CountDownLatch loading = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    CacheLoader<String, String> loader = new CacheLoader<>() {
+      @Override
+      public String load(String key) {
+        return "loaded " + key;
+      }
+
+      @Override
+      public Map<String, String> loadAll(Iterable<? extends String> keys) {
+        loading.countDown();
+        CachetCacheTest.awaitLatch(release);
+        Map<String, String> loaded = new java.util.HashMap<>();
+        keys.forEach(k -> loaded.put(k, load(k)));
+        return loaded;
+      }
+    };
+    Cache<String, String> cache =
+        manager.createCache(
+            "c", config(String.class, String.class, EventExecutor.MANAGER_THREADS).setCacheLoaderFactory(() -> loader));
+    CachetCacheManager cachet = manager.unwrap(CachetCacheManager.class);
+    List<CompletionListenerFuture> calls = new ArrayList<>();
+
+    // The first call loads (and waits), holding the key's lock; the others wait for that lock.
+    for (int i = 0; i < 200; i++) {
+      CompletionListenerFuture call = new CompletionListenerFuture();
+      cache.loadAll(Set.of("hot"), false, call);
+      calls.add(call);
+    }
+    assertThat(loading.await(20, TimeUnit.SECONDS)).isTrue();
+
+    assertThat(cachet.poolThreads()).isBetween(1, CachetCacheManager.MAX_THREADS);
+    release.countDown();
+    for (CompletionListenerFuture call : calls) {
+      call.get(20, TimeUnit.SECONDS); // the calls queued behind the bound run too
+    }
+    assertThat(cache.get("hot")).isEqualTo("loaded hot");
+  }
+
+  @Test
+  void backendEvictionsWaitingForKeyLocks_holdOneManagerThreadPerCache() throws Exception {
+    int size = 40;
+    BlockingWriter writer = new BlockingWriter();
+    Cache<String, String> cache =
+        manager.createCache(
+            "c",
+            config(String.class, String.class, EventExecutor.SAME_THREAD)
+                .setOption("maximumSize", Integer.toString(size))
+                .setOption("evictionPolicy", "LRU")
+                .setWriteThrough(true)
+                .setCacheWriterFactory(() -> writer));
+    CachetCacheManager cachet = manager.unwrap(CachetCacheManager.class);
+    Map<String, String> old = new java.util.HashMap<>();
+    for (int i = 0; i < size; i++) {
+      cache.put("old" + i, "v");
+      old.put("old" + i, "again");
+    }
+    Future<?> batch = pool(1).submit(() -> cache.putAll(old)); // holds the old keys' locks...
+    assertThat(writer.inWriteAll.await(20, TimeUnit.SECONDS)).isTrue(); // ...while its writer runs
+
+    // Each put evicts an old key; the notice of that eviction waits for the key's lock.
+    for (int i = 0; i < size; i++) {
+      cache.put("new" + i, "v");
+    }
+
+    assertThat(cachet.poolThreads()).as("threads handling the notices").isEqualTo(1);
+    writer.release.countDown();
+    batch.get(20, TimeUnit.SECONDS);
+    CachetCache<?, ?> cachetCache = cache.unwrap(CachetCache.class);
+    @SuppressWarnings("unchecked")
+    io.cachet.Cache<Object, ?> store = cache.unwrap(io.cachet.Cache.class);
+    List<String> universe = new ArrayList<>(old.keySet());
+    for (int i = 0; i < size; i++) {
+      universe.add("new" + i);
+    }
+    // Every notice was handled, in the end: the index matches the store.
+    await().atMost(DEADLINE).untilAsserted(() -> {
+      assertThat(cachetCache.locksInUse()).isZero();
+      assertThat(cachetCache.indexedKeys()).isEqualTo(present(store, universe));
+    });
+  }
+
   // ---------------------------------------------------------------- MBeans racing close (#8)
 
   @ParameterizedTest
@@ -436,6 +522,49 @@ final class CachetCacheConcurrencyTest {
     assertThat(whileClosing(cache, () -> cache.registerCacheEntryListener(listener)))
         .isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
     assertThat(closedListeners).as("every listener created is closed").hasValue(created.get());
+  }
+
+  /** An asynchronous listener whose calls wait until released; records what happened in order. */
+  static final class BlockingListener implements CacheEntryCreatedListener<String, String>, java.io.Closeable {
+    final CountDownLatch inCall = new CountDownLatch(1);
+    final CountDownLatch release = new CountDownLatch(1);
+    final List<String> happened = new CopyOnWriteArrayList<>();
+
+    @Override
+    public void onCreated(Iterable<CacheEntryEvent<? extends String, ? extends String>> events) {
+      inCall.countDown();
+      CachetCacheTest.awaitLatch(release);
+      events.forEach(event -> happened.add(event.getKey()));
+    }
+
+    @Override
+    public void close() {
+      happened.add("close");
+    }
+  }
+
+  @Test
+  void deregisterListener_duringADelivery_closesItOnceAfterTheEventsQueuedBefore() throws Exception {
+    BlockingListener listener = new BlockingListener();
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    MutableCacheEntryListenerConfiguration<String, String> registration =
+        new MutableCacheEntryListenerConfiguration(
+            (Factory<CacheEntryCreatedListener<String, String>>) () -> listener, null, false, false);
+    Cache<String, String> cache =
+        manager.createCache(
+            "c", config(String.class, String.class, EventExecutor.SINGLE_THREAD).addCacheEntryListenerConfiguration(registration));
+    cache.put("a", "v");
+    assertThat(listener.inCall.await(20, TimeUnit.SECONDS)).isTrue();
+    cache.put("b", "v"); // queued behind "a"
+
+    cache.deregisterCacheEntryListener(registration);
+    cache.put("c", "v"); // after the deregistration: not delivered
+
+    assertThat(listener.happened).as("nothing closed during the call").isEmpty();
+    listener.release.countDown();
+    await().atMost(DEADLINE).until(() -> listener.happened.contains("close"));
+    cache.close();
+    assertThat(listener.happened).containsExactly("a", "b", "close");
   }
 
   /**

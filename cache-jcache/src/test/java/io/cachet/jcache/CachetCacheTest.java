@@ -388,6 +388,33 @@ final class CachetCacheTest {
   }
 
   @Test
+  void invokeAll_synchronousListenerThrowsForOneKey_reportsItAndProcessesTheOthers() {
+    Cache<String, String> cache =
+        manager.createCache(
+            "c",
+            config(String.class, String.class)
+                .addCacheEntryListenerConfiguration(
+                    new MutableCacheEntryListenerConfiguration<>(
+                        FactoryBuilder.factoryOf(new ThrowingForKeyListener("a")), null, false, true)));
+    Set<String> keys = new java.util.LinkedHashSet<>(List.of("a", "b", "c"));
+
+    Map<String, EntryProcessorResult<String>> results =
+        cache.invokeAll(keys, (entry, args) -> {
+          entry.setValue("x");
+          return "done";
+        });
+
+    assertThatThrownBy(() -> results.get("a").get())
+        .isInstanceOf(EntryProcessorException.class)
+        .hasCauseInstanceOf(CacheEntryListenerException.class)
+        .hasRootCauseMessage("listener bug on a");
+    assertThat(results.get("b").get()).isEqualTo("done");
+    assertThat(results.get("c").get()).isEqualTo("done");
+    // The listener fails the call after the change, which stays.
+    assertThat(cache.getAll(keys)).containsOnly(Map.entry("a", "x"), Map.entry("b", "x"), Map.entry("c", "x"));
+  }
+
+  @Test
   void invoke_concurrentIncrements_areAtomicPerKey() throws Exception {
     Cache<String, Integer> cache = manager.createCache("c", config(String.class, Integer.class));
     ExecutorService threads = Executors.newFixedThreadPool(4);
@@ -484,6 +511,60 @@ final class CachetCacheTest {
 
     assertThatThrownBy(() -> cache.registerCacheEntryListener(listener))
         .isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  void deregisterCacheEntryListener_closesItsCloseableListenerAndFilterOnce() {
+    Cache<String, String> cache = manager.createCache("c", config(String.class, String.class));
+    AtomicInteger closed = new AtomicInteger();
+    for (int i = 0; i < 3; i++) {
+      CloseCounting listener = new CloseCounting(closed);
+      CloseCounting filter = new CloseCounting(closed);
+      @SuppressWarnings({"unchecked", "rawtypes"})
+      CacheEntryListenerConfiguration<String, String> registration =
+          new MutableCacheEntryListenerConfiguration(
+              FactoryBuilder.factoryOf(listener), FactoryBuilder.factoryOf(filter), false, true);
+      cache.registerCacheEntryListener(registration);
+      cache.put("k" + i, "v");
+
+      cache.deregisterCacheEntryListener(registration);
+
+      assertThat(listener.closes).as("listener " + i).hasValue(1);
+      assertThat(filter.closes).as("filter " + i).hasValue(1);
+    }
+    cache.close();
+    assertThat(closed).as("closes in all").hasValue(6);
+  }
+
+  @Test
+  void deregisterCacheEntryListener_byTheListenerInItsCall_closesItAfterTheCallReturns() {
+    List<String> happened = new CopyOnWriteArrayList<>();
+    AtomicReference<Cache<String, String>> cache = new AtomicReference<>();
+    AtomicReference<CacheEntryListenerConfiguration<String, String>> registration = new AtomicReference<>();
+    class SelfDeregistering implements CacheEntryCreatedListener<String, String>, Closeable {
+      @Override
+      public void onCreated(Iterable<CacheEntryEvent<? extends String, ? extends String>> events) {
+        cache.get().deregisterCacheEntryListener(registration.get());
+        happened.add("call returns");
+      }
+
+      @Override
+      public void close() {
+        happened.add("close");
+      }
+    }
+    SelfDeregistering listener = new SelfDeregistering();
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    CacheEntryListenerConfiguration<String, String> configuration =
+        new MutableCacheEntryListenerConfiguration(
+            (javax.cache.configuration.Factory<SelfDeregistering>) () -> listener, null, false, true);
+    registration.set(configuration);
+    cache.set(manager.createCache("c", config(String.class, String.class).addCacheEntryListenerConfiguration(configuration)));
+
+    cache.get().put("k", "v");
+    cache.get().put("j", "v");
+
+    assertThat(happened).containsExactly("call returns", "close");
   }
 
   // ---------------------------------------------------------------- lifecycle, statistics, bounds
@@ -738,6 +819,29 @@ final class CachetCacheTest {
   }
 
   @Test
+  void loadAll_loaderThrowsAnError_reportsItThroughOnException() throws Exception {
+    Cache<String, String> cache =
+        manager.createCache(
+            "c",
+            new CachetConfiguration<String, String>() // loadAll on the manager's threads
+                .setTypes(String.class, String.class)
+                .setCacheLoaderFactory(FactoryBuilder.factoryOf(new SimpleLoader(key -> {
+                  throw new AssertionError("loader bug");
+                }))));
+    CompletionListenerFuture future = new CompletionListenerFuture();
+
+    cache.loadAll(Set.of("k"), false, future);
+
+    assertThatThrownBy(() -> future.get(5, TimeUnit.SECONDS))
+        .isInstanceOf(ExecutionException.class)
+        .cause()
+        .isInstanceOf(CacheLoaderException.class)
+        .hasCauseInstanceOf(AssertionError.class)
+        .hasRootCauseMessage("loader bug");
+    assertThat(cache.containsKey("k")).isFalse();
+  }
+
+  @Test
   @SuppressWarnings({"unchecked", "rawtypes"})
   void typedCache_wrongKeyType_throwsClassCastExceptionFromEveryOperation() {
     Cache<Object, Object> raw = (Cache) manager.createCache("c", config(String.class, Long.class));
@@ -951,6 +1055,34 @@ final class CachetCacheTest {
     }
   }
 
+  @Test
+  void createCache_nameWhoseMBeanNameIsTaken_warnsNamingTheCacheAndTheClash() {
+    ch.qos.logback.classic.Logger log =
+        (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(JmxRegistration.class);
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> appender =
+        new ch.qos.logback.core.read.ListAppender<>();
+    appender.start();
+    ch.qos.logback.classic.Level level = log.getLevel();
+    log.setLevel(ch.qos.logback.classic.Level.WARN);
+    log.setAdditive(false); // not on the console
+    log.addAppender(appender);
+    try {
+      manager.createCache("a:b", config(String.class, String.class).setStatisticsEnabled(true));
+      manager.createCache("a.b", config(String.class, String.class).setStatisticsEnabled(true));
+    } finally {
+      log.detachAppender(appender);
+      log.setAdditive(true);
+      log.setLevel(level);
+    }
+
+    assertThat(appender.list)
+        .singleElement()
+        .extracting(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
+        .asString()
+        .contains("cache 'a.b'", "CacheStatistics", "another cache", "same URI",
+            "javax.cache:type=CacheStatistics,CacheManager=urn.cachet.test.CachetCacheTest,Cache=a.b");
+  }
+
   // ---------------------------------------------------------------- helpers
 
   private static List<Integer> range(int end) {
@@ -1084,6 +1216,45 @@ final class CachetCacheTest {
     @Override
     public void onUpdated(Iterable<CacheEntryEvent<?, ?>> events) {
       throw new IllegalStateException("listener bug");
+    }
+  }
+
+  /** Throws on the creation of one key. */
+  record ThrowingForKeyListener(String key) implements CacheEntryCreatedListener<String, String>, Serializable {
+    @Override
+    public void onCreated(Iterable<CacheEntryEvent<? extends String, ? extends String>> events) {
+      for (CacheEntryEvent<? extends String, ? extends String> event : events) {
+        if (event.getKey().equals(key)) {
+          throw new IllegalStateException("listener bug on " + key);
+        }
+      }
+    }
+  }
+
+  /** A listener and filter that counts its closes, and all closes in {@code total}. */
+  static final class CloseCounting
+      implements CacheEntryCreatedListener<Object, Object>, CacheEntryEventFilter<Object, Object>, Closeable,
+          Serializable {
+    private static final long serialVersionUID = 1L;
+    final AtomicInteger closes = new AtomicInteger();
+    private final transient AtomicInteger total;
+
+    CloseCounting(AtomicInteger total) {
+      this.total = total;
+    }
+
+    @Override
+    public void onCreated(Iterable<CacheEntryEvent<?, ?>> events) {}
+
+    @Override
+    public boolean evaluate(CacheEntryEvent<?, ?> event) {
+      return true;
+    }
+
+    @Override
+    public void close() {
+      closes.incrementAndGet();
+      total.incrementAndGet();
     }
   }
 

@@ -29,9 +29,12 @@ import org.slf4j.LoggerFactory;
  * URI only names the default manager; a URI with the {@code classpath:}, {@code file:} or
  * {@code jar:} scheme names a properties file that declares caches.
  *
- * <p>Managers are kept in a map keyed weakly by class loader, and a manager refers to its class
- * loader only weakly, so a class loader nothing else refers to (an undeployed application's) can
- * be garbage collected along with its managers even if they were never closed.
+ * <p>Managers are kept in a map keyed weakly by class loader, and each stays in it, strongly held,
+ * until it is closed, so that {@link #getCacheManager} returns the same open manager. A manager
+ * refers to its class loader only weakly, but its caches usually refer to it: through their key and
+ * value types, their loaders, writers, expiry policies and listeners, their values. An application
+ * being undeployed therefore closes its managers ({@link #close(ClassLoader)} closes all those of
+ * a class loader); after that, nothing here keeps its class loader alive.
  */
 public final class CachetCachingProvider implements CachingProvider {
 

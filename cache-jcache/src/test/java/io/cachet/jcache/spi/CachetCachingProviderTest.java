@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.cachet.jcache.CachetCacheManager;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.Serializable;
 import java.lang.ref.WeakReference;
 import java.net.URI;
 import java.net.URL;
@@ -49,6 +52,79 @@ final class CachetCachingProviderTest {
         manager.createCache("c", new MutableConfiguration<String, ArrayList<String>>().setStoreByValue(true));
     cache.put("k", new ArrayList<>(List.of("copied through serialization")));
     assertThat(cache.get("k")).containsExactly("copied through serialization");
+    return new WeakReference<>(loader);
+  }
+
+  @Test
+  void close_ofAClassLoaderWhoseClassTypesACache_letsItBeCollected() throws Exception {
+    WeakReference<ClassLoader> collected = useAClassLoadersOwnClassAndClose();
+
+    await().atMost(Duration.ofSeconds(20)).until(() -> {
+      System.gc();
+      return collected.get() == null;
+    });
+  }
+
+  /** A key class of an application's own. */
+  public static final class AppKey implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    @Override
+    public boolean equals(Object other) {
+      return other != null && other.getClass() == getClass();
+    }
+
+    @Override
+    public int hashCode() {
+      return 1;
+    }
+  }
+
+  /** Defines {@link AppKey} itself, from the test's class file; delegates everything else. */
+  private static final class AppClassLoader extends ClassLoader {
+    AppClassLoader(ClassLoader parent) {
+      super(parent);
+    }
+
+    @Override
+    protected Class<?> loadClass(String name, boolean resolve) throws ClassNotFoundException {
+      if (!name.equals(AppKey.class.getName())) {
+        return super.loadClass(name, resolve);
+      }
+      synchronized (getClassLoadingLock(name)) {
+        Class<?> loaded = findLoadedClass(name);
+        if (loaded == null) {
+          try (InputStream in = getParent().getResourceAsStream(name.replace('.', '/') + ".class")) {
+            byte[] bytes = in.readAllBytes();
+            loaded = defineClass(name, bytes, 0, bytes.length);
+          } catch (IOException e) {
+            throw new ClassNotFoundException(name, e);
+          }
+        }
+        return loaded;
+      }
+    }
+  }
+
+  /**
+   * Types a cache with a class of a fresh class loader (stored by value, so copies resolve it
+   * there too), then closes the loader's managers through the provider and drops the loader.
+   */
+  private WeakReference<ClassLoader> useAClassLoadersOwnClassAndClose() throws Exception {
+    ClassLoader loader = new AppClassLoader(getClass().getClassLoader());
+    @SuppressWarnings("unchecked")
+    Class<Object> keyType = (Class<Object>) loader.loadClass(AppKey.class.getName());
+    assertThat(keyType).isNotSameAs(AppKey.class);
+    CacheManager manager = provider.getCacheManager(URI.create("urn:cachet:test:undeployed"), loader);
+    Cache<Object, String> cache =
+        manager.createCache("c", new MutableConfiguration<Object, String>().setTypes(keyType, String.class));
+    Object key = keyType.getDeclaredConstructor().newInstance();
+    cache.put(key, "v");
+    assertThat(cache.get(key)).isEqualTo("v");
+
+    provider.close(loader);
+
+    assertThat(manager.isClosed()).isTrue();
     return new WeakReference<>(loader);
   }
 
