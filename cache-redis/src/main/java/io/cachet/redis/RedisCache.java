@@ -22,7 +22,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -45,8 +47,8 @@ import org.jspecify.annotations.Nullable;
  */
 final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSource {
 
-  /** Writes of a {@link #putAll} in flight at a time (see there). */
-  static final int PUT_ALL_ROUND = 128;
+  /** Writes of a {@link #putAll} in flight at once (see there). */
+  static final int PUT_ALL_WINDOW = 128;
   private static final String COMPARE_AND_SET =
       "if redis.call('GET', KEYS[1]) == ARGV[1] then "
           + "if ARGV[3] ~= '' then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) "
@@ -353,19 +355,34 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
       byte[] redisKey = keyspace.redisKey(k);
       commands.put(k, RedisKeys.setArgs(redisKey, keyspace.encode(k, v), expireAfterWriteMillis));
     });
-    // In rounds of PUT_ALL_ROUND writes, each bounded from when it is sent: Redisson holds a pooled
-    // connection per command until its reply, so a map sent whole would have its last writes wait
-    // behind the others and fail their bound against a healthy Redis. A failed round stops the rest.
-    List<CompletableFuture<Void>> round = new ArrayList<>(PUT_ALL_ROUND);
+    // At most PUT_ALL_WINDOW writes in flight, each bounded from when it is sent: Redisson holds a
+    // pooled connection per command until its reply, so a map sent whole would have its last
+    // writes wait behind the others and fail their bound against a healthy Redis. Each write's
+    // completion lets the next one go; after a failure nothing more is sent.
+    Semaphore window = new Semaphore(PUT_ALL_WINDOW);
+    AtomicReference<@Nullable Throwable> failed = new AtomicReference<>();
+    List<CompletableFuture<Void>> writes = new ArrayList<>(commands.size());
     for (Map.Entry<K, Object[]> command : commands.entrySet()) {
-      Object[] args = command.getValue();
-      round.add(set(command.getKey(), (byte[]) args[0], args));
-      if (round.size() == PUT_ALL_ROUND) {
-        redis.await(CompletableFuture.allOf(round.toArray(CompletableFuture[]::new)));
-        round.clear();
+      try {
+        window.acquire(); // bounded: every write in flight completes within its own bound
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new CacheException("interrupted while writing to Redis; some entries may have been written", e);
       }
+      if (failed.get() != null) {
+        break;
+      }
+      Object[] args = command.getValue();
+      CompletableFuture<Void> write = set(command.getKey(), (byte[]) args[0], args);
+      write.whenComplete((ok, error) -> {
+        if (error != null) {
+          failed.compareAndSet(null, error);
+        }
+        window.release();
+      });
+      writes.add(write);
     }
-    redis.await(CompletableFuture.allOf(round.toArray(CompletableFuture[]::new)));
+    redis.await(CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)));
   }
 
   @Override
