@@ -48,6 +48,7 @@ final class RequestReadTimeout {
   private final ArrayDeque<HttpMethod> methods = new ArrayDeque<>();
   private @Nullable ScheduledFuture<?> timer;
   private boolean inRequest;
+  private boolean closed;
 
   RequestReadTimeout(Duration timeout) {
     this.timeout = timeout;
@@ -66,7 +67,7 @@ final class RequestReadTimeout {
 
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
-      if (!inRequest && startsRequest(in)) {
+      if (!inRequest && !closed && startsRequest(in)) {
         inRequest = true;
         arm(ctx);
       }
@@ -85,8 +86,12 @@ final class RequestReadTimeout {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-      stop();
-      super.channelInactive(ctx);
+      closed = true; // the last decode of what is held (below) must not start a clock
+      try {
+        super.channelInactive(ctx);
+      } finally {
+        stop();
+      }
     }
 
     @Override
@@ -96,10 +101,12 @@ final class RequestReadTimeout {
     }
   }
 
-  /** Whether {@code in} holds a byte of a request: anything but the blank lines the decoder skips. */
+  /**
+   * Whether {@code in} holds a byte of a request: anything the decoder does not skip between
+   * requests, which is bytes up to a space (0x00-0x20); 0x7F-0xFF start a request line too.
+   */
   private static boolean startsRequest(ByteBuf in) {
-    return in.forEachByte(in.readerIndex(), in.readableBytes(),
-        b -> Character.isISOControl(b & 0xff) || Character.isWhitespace(b & 0xff)) >= 0;
+    return in.forEachByte(in.readerIndex(), in.readableBytes(), b -> (b & 0xff) <= 0x20) >= 0;
   }
 
   private final class ResponseEncoder extends HttpResponseEncoder {

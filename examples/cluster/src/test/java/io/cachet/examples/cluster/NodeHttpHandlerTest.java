@@ -200,6 +200,27 @@ final class NodeHttpHandlerTest {
     ch.finishAndReleaseAll();
   }
 
+  /** A request line may start with any byte above a space (0x7F-0xFF included): the clock runs from it. */
+  @Test
+  void requestStartingWithAByteAbove0x7e_is408AfterTheReadTimeout() {
+    EmbeddedChannel ch = serverChannel(ServerLimits.defaults().withRequestReadTimeout("2").withIdleTimeout("0"));
+    ch.writeInbound(Unpooled.wrappedBuffer(new byte[] {(byte) 0x80}));
+    ch.advanceTimeBy(2_100, java.util.concurrent.TimeUnit.MILLISECONDS);
+    ch.runScheduledPendingTasks();
+    assertThat(output(ch)).startsWith("HTTP/1.1 408 Request Timeout");
+    ch.finishAndReleaseAll();
+  }
+
+  /** A connection closed in the middle of a request leaves no timer behind (it would keep the channel reachable). */
+  @Test
+  void connectionClosedMidRequest_leavesNoTimerScheduled() {
+    EmbeddedChannel ch = serverChannel(ServerLimits.defaults().withRequestReadTimeout("2").withIdleTimeout("0"));
+    write(ch, "GET /hea");
+    ch.pipeline().fireChannelInactive(); // the decoder decodes what it holds once more on its way out
+    assertThat(ch.runScheduledPendingTasks()).as("nanos to the next scheduled task, -1 for none").isEqualTo(-1);
+    ch.finishAndReleaseAll();
+  }
+
   /** Blank lines between requests (some clients send one after a body) are not a request in progress. */
   @Test
   void blankLineAfterARequest_doesNotStartTheClock() {
@@ -226,7 +247,6 @@ final class NodeHttpHandlerTest {
     write(ch, "1HEAD /api/cache/k HTTP/1.1\r\nHost: x\r\n\r\n");
     local.writeGate.complete(null);
     String out = output(ch);
-    System.out.println("OUT>>" + out + "<<OUT");
     int head = out.indexOf("HTTP/1.1", 1);
     assertThat(out.substring(0, head)).startsWith("HTTP/1.1 201").contains("{");
     assertThat(out.substring(head)).startsWith("HTTP/1.1 405").endsWith("\r\n\r\n").doesNotContain("{");
