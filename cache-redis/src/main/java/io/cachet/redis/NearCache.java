@@ -13,7 +13,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -356,7 +355,7 @@ final class NearCache<K, V> {
   private void clearLater() {
     try {
       executor.execute(this::clear);
-    } catch (RejectedExecutionException e) {
+    } catch (RuntimeException e) { // rejected, or an executor failing otherwise: never fail down()
       clear();
     }
   }

@@ -212,14 +212,15 @@ record RedisAddress(
   /** {@code text} with the password of its user info replaced by {@code ****}. */
   static String mask(String text) {
     int schemeEnd = text.indexOf("://");
+    int start = schemeEnd < 0 ? 0 : schemeEnd + 3; // user info without a scheme is masked too
     int at = text.lastIndexOf('@');
-    if (schemeEnd < 0 || at < schemeEnd) {
+    if (at < start) {
       return text;
     }
-    String userInfo = text.substring(schemeEnd + 3, at);
+    String userInfo = text.substring(start, at);
     int colon = userInfo.indexOf(':');
     String masked = colon >= 0 ? userInfo.substring(0, colon) + ":****" : "****";
-    return text.substring(0, schemeEnd + 3) + masked + text.substring(at);
+    return text.substring(0, start) + masked + text.substring(at);
   }
 
   /** The URI Redisson takes for {@code node}: {@code redis://host:port} or {@code rediss://host:port}. */

@@ -245,23 +245,89 @@ final class RedisTransport {
   /**
    * Deletes every key matching {@code pattern}, blocking the caller: {@code SCAN} and
    * {@code UNLINK} in steps, on every primary in turn (a {@code SCAN} covers one node), each step
-   * bounded like one command. So a large keyspace takes as many bounds as it needs, and a failure
-   * stops the clear at once: nothing keeps deleting after the caller was told it failed. On a
-   * Cluster the keys of one step are unlinked in one pipelined batch (they span many slots).
+   * bounded like one command (see {@link #walk}). On a Cluster the keys of one step are unlinked
+   * in one pipelined batch (they span many slots).
    */
   void clear(String pattern) {
-    for (Object primary : commands.primaries()) {
-      String cursor = "0";
-      do {
-        String at = cursor;
-        List<Object> reply = await(this.<List<Object>>send(() -> commands.scan(primary, at, pattern, SCAN_COUNT))
-            .exceptionallyCompose(this::failed));
-        cursor = new String((byte[]) reply.get(0), StandardCharsets.US_ASCII);
-        @SuppressWarnings("unchecked")
-        List<Object> keys = (List<Object>) reply.get(1);
-        unlink(keys);
-      } while (!cursor.equals("0"));
+    walk(new Walk() {
+      @Override
+      public List<Object> primaries() {
+        return commands.primaries();
+      }
+
+      @Override
+      public Object serverOf(Object primary) {
+        return commands.serverOf(primary);
+      }
+
+      @Override
+      public List<Object> scan(Object primary, String cursor) {
+        return await(RedisTransport.this.<List<Object>>send(() -> commands.scan(primary, cursor, pattern, SCAN_COUNT))
+            .exceptionallyCompose(RedisTransport.this::failed));
+      }
+
+      @Override
+      public void unlink(List<Object> keys) {
+        RedisTransport.this.unlink(keys);
+      }
+    }, cacheName);
+  }
+
+  /** What {@link #walk} needs from Redis; blocking, each call bounded. */
+  interface Walk {
+    /** The primaries now (one on a single server or Sentinel). */
+    List<Object> primaries();
+
+    /** Which server is {@code primary}'s primary now (it changes on a failover). */
+    Object serverOf(Object primary);
+
+    /** One {@code SCAN} step on {@code primary}: [cursor bytes, [keys...]]. */
+    List<Object> scan(Object primary, String cursor);
+
+    void unlink(List<Object> keys);
+  }
+
+  /** How often one primary's walk starts over because its server changed before {@link #walk} fails. */
+  static final int MAX_WALK_RESTARTS = 3;
+
+  /**
+   * Walks every primary's keyspace with {@code SCAN}, unlinking each page, so a large keyspace
+   * takes as many bounds as it needs and a failed step ends the walk (no further step starts). A
+   * {@code SCAN} cursor means something only to the server that issued it: when a failover
+   * changes a primary's server during its walk, that walk starts over from cursor 0 (at most
+   * {@value #MAX_WALK_RESTARTS} times), instead of skipping keys without a word. No primary at all
+   * is a failure, not an empty keyspace.
+   */
+  static void walk(Walk walk, String cacheName) {
+    List<Object> primaries = walk.primaries();
+    if (primaries.isEmpty()) {
+      throw new BackendUnavailableException("cannot clear cache '" + cacheName + "': no Redis primary is known", null);
     }
+    for (Object primary : primaries) {
+      for (int restarts = 0; !walkOnce(walk, primary); restarts++) {
+        if (restarts == MAX_WALK_RESTARTS) {
+          throw new BackendUnavailableException("cannot clear cache '" + cacheName + "': the primary changed "
+              + (restarts + 1) + " times while its keys were being walked", null);
+        }
+      }
+    }
+  }
+
+  /** One walk of {@code primary}'s keyspace; false when its server changed meanwhile (start over). */
+  private static boolean walkOnce(Walk walk, Object primary) {
+    Object server = walk.serverOf(primary);
+    String cursor = "0";
+    do {
+      List<Object> reply = walk.scan(primary, cursor);
+      if (!walk.serverOf(primary).equals(server)) {
+        return false;
+      }
+      cursor = new String((byte[]) reply.get(0), StandardCharsets.US_ASCII);
+      @SuppressWarnings("unchecked")
+      List<Object> keys = (List<Object>) reply.get(1);
+      walk.unlink(keys);
+    } while (!cursor.equals("0"));
+    return true;
   }
 
   /** Unlinks {@code keys}: one {@code UNLINK} on a single server, a pipelined one per key on a Cluster. */

@@ -232,6 +232,11 @@ final class RedissonCommands {
     return new ArrayList<>(executor.getConnectionManager().getEntrySet());
   }
 
+  /** The address of the server that is {@code primary}'s primary now (a failover changes it). */
+  Object serverOf(Object primary) {
+    return ((MasterSlaveEntry) primary).getClient().getAddr();
+  }
+
   /**
    * {@code SCAN cursor MATCH pattern COUNT count} on {@code primary} (one of {@link #primaries()}):
    * [cursor, [keys...]]. A {@code SCAN} covers only the node it is sent to.

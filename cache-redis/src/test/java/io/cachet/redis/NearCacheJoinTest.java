@@ -112,4 +112,24 @@ final class NearCacheJoinTest {
     tasks.get(0).run();
     assertThat(near.estimatedSize()).isZero();
   }
+
+  /** An executor that throws cannot fail down(): the hub must tell every cache, and the stores are emptied here. */
+  @Test
+  void lossOfTracking_withAnExecutorThatThrows_stillGoesDown_andEmptiesTheStoresInline() {
+    NearCache<String, String> near = new NearCache<>(
+        CacheConfig.builder("down").maximumSize(100).executor(task -> {
+          throw new IllegalStateException("shut down");
+        }).build(),
+        RedisOptions.builder().address("redis://127.0.0.1:1").build(),
+        Codecs.utf8(), "p:".getBytes(StandardCharsets.UTF_8), true, Ticker.system());
+    near.listener().up();
+    NearCache.Load<String> load = near.newLoad();
+    near.register("k", load);
+    near.storeValue("k", load, "v", null, 0);
+    near.deregister("k", load);
+
+    near.listener().down(new IllegalStateException("connection lost"));
+    assertThat(near.peek("k")).isNull();
+    assertThat(near.estimatedSize()).isZero();
+  }
 }

@@ -81,7 +81,8 @@ final class RedisAddressTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"redis://u:hunter2@host", "rediss://u:hunter2@host/0", "redis://:hunter2@h:x"})
+  @ValueSource(strings = {"redis://u:hunter2@host", "rediss://u:hunter2@host/0", "redis://:hunter2@h:x",
+      "default:hunter2@redis.internal:6379"})
   void parse_invalidStandalone_masksThePassword(String address) {
     assertThatThrownBy(() -> RedisAddress.parse(address))
         .isInstanceOf(IllegalArgumentException.class)

@@ -90,6 +90,7 @@ final class RedissonCommandsIT {
       REDIS.server().command("SET", prefix + "scan" + i, "v");
     }
     assertThat(commands.primaries()).hasSize(1);
+    assertThat(commands.serverOf(commands.primaries().get(0)).toString()).endsWith(":" + REDIS.server().port());
     List<Object> reply = await(commands.scan(commands.primaries().get(0), "0", prefix + "scan*", 1000));
     assertThat(reply).hasSize(2);
     assertThat(reply.get(0)).isInstanceOf(byte[].class);
