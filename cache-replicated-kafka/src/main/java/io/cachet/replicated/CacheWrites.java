@@ -78,9 +78,14 @@ final class CacheWrites<K, V> {
     }
   }
 
-  /** New keys are refused once the replica holds maximumSize values; replicas never evict. */
-  private void checkCapacity(K key, @Nullable Entry<V> live) {
-    if (live == null && replica.size() >= maximumSize) {
+  /**
+   * New keys are refused once the replica holds maximumSize values; replicas never evict. A key
+   * whose value has expired but is still held (its removal record has not landed) is not new: the
+   * size counts it, and writing it adds nothing.
+   */
+  private void checkCapacity(K key) {
+    Entry<V> held = replica.get(key);
+    if ((held == null || held.value() == null) && replica.size() >= maximumSize) {
       throw new ReplicaFullException("cache '" + name + "' holds " + replica.size()
           + " entries, its maximumSize is " + maximumSize + "; key '" + key + "' was not written");
     }
@@ -95,7 +100,7 @@ final class CacheWrites<K, V> {
     }
     // Counted once, when the record applied: never for a write that failed, never per attempt.
     return write(key, Op.PUT, (live, now) ->
-        admit(key, live, new Decision<>(Op.PUT, false, value, deadlineFor(ttl, now), a -> {
+        admit(key, new Decision<>(Op.PUT, false, value, deadlineFor(ttl, now), a -> {
           stats.recordPuts(1);
           return null;
         })));
@@ -108,7 +113,7 @@ final class CacheWrites<K, V> {
       if (live != null) {
         return restate(Op.PUT_IF_ABSENT, live, a -> false);
       }
-      return admit(key, null, new Decision<>(Op.PUT_IF_ABSENT, true, value, deadlineFor(null, now), a -> {
+      return admit(key, new Decision<>(Op.PUT_IF_ABSENT, true, value, deadlineFor(null, now), a -> {
         stats.recordPuts(1);
         return true;
       }));
@@ -194,8 +199,8 @@ final class CacheWrites<K, V> {
   }
 
   /** Returns {@code decision} unless it would add a key to a full replica. */
-  <R> Decision<V, R> admit(K key, @Nullable Entry<V> live, Decision<V, R> decision) {
-    checkCapacity(key, live);
+  <R> Decision<V, R> admit(K key, Decision<V, R> decision) {
+    checkCapacity(key);
     return decision;
   }
 

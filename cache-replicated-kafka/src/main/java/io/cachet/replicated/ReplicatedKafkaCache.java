@@ -191,7 +191,7 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
   protected V storeLoaded(K key, V value) {
     return join(writes.write(key, Op.PUT_IF_ABSENT, (live, now) -> live != null
         ? CacheWrites.restate(Op.PUT_IF_ABSENT, live, a -> live.value())
-        : writes.admit(key, live,
+        : writes.admit(key,
             new Decision<>(Op.PUT_IF_ABSENT, true, value, writes.deadlineFor(null, now), a -> value))));
   }
 

@@ -1,0 +1,61 @@
+package io.cachet.replicated;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.cachet.codec.Codecs;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What each write operation decides, records and answers, on a replica fed by the test
+ * ({@link LocalLog}); no broker.
+ */
+final class CacheWritesTest {
+
+  private static final Duration WAIT = Duration.ofSeconds(5);
+
+  @Test
+  void put_fullReplicaHoldingTheKeyExpired_isNotRefused() {
+    try (LocalLog log = fullWithExpiredKey()) {
+      CompletableFuture<Void> put = log.writes.put("a", "2", null);
+
+      assertThat(put).as("not refused as a new key").isNotDone();
+      log.apply(log.nextSent());
+      assertThat(put).succeedsWithin(WAIT);
+      assertThat(log.replica.get("a").value()).isEqualTo("2");
+      assertThat(log.replica.size()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void putIfAbsent_fullReplicaHoldingTheKeyExpired_storesTheValue() {
+    try (LocalLog log = fullWithExpiredKey()) {
+      CompletableFuture<Boolean> put = log.writes.putIfAbsent("a", "2");
+
+      assertThat(put).as("not refused as a new key").isNotDone();
+      log.apply(log.nextSent());
+      assertThat(put).succeedsWithin(WAIT).isEqualTo(true);
+      assertThat(log.replica.get("a").value()).isEqualTo("2");
+    }
+  }
+
+  @Test
+  void put_fullReplica_refusesANewKey() {
+    try (LocalLog log = fullWithExpiredKey()) {
+      assertThat(log.writes.put("b", "2", null)).failsWithin(WAIT)
+          .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+          .withCauseInstanceOf(ReplicaFullException.class)
+          .withMessageContaining("key 'b' was not written");
+    }
+  }
+
+  /** A replica of maximumSize 1 holding key "a", whose value expired before its removal record landed. */
+  private static LocalLog fullWithExpiredKey() {
+    LocalLog log = new LocalLog(1, true, Codecs.utf8());
+    log.applyOther("a", "1", log.clock.millis() + 1_000);
+    log.clock.advance(Duration.ofSeconds(2));
+    assertThat(log.replica.size()).isEqualTo(1);
+    return log;
+  }
+}
