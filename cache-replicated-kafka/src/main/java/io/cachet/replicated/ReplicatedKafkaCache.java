@@ -10,6 +10,7 @@ import io.cachet.CacheLoadException;
 import io.cachet.CacheNotReadyException;
 import io.cachet.CacheStats;
 import io.cachet.CacheTimeoutException;
+import io.cachet.Ticker;
 import io.cachet.codec.Codec;
 import io.cachet.replicated.RecordMeta.Op;
 import io.cachet.replicated.Writer.Decision;
@@ -110,7 +111,7 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
     }
     Sender sender = new Sender(config.name(), p);
     this.writer = new Writer<>(config.name(), options, keyCodec, valueCodec, clock, replica, partitionCount, sender,
-        closed, this::replicaFailure);
+        closed, this::replicaFailure, Ticker.system());
     this.barriers = new ReadBarriers(config.name(), options, admin, partitions, replica, closed);
     this.housekeeping = new Housekeeping<>(config.name(), options.nodeId(), replica, writer, snapshots,
         options.writeTimeout().toMillis() + Housekeeping.FALLBACK_DELAY_MS);

@@ -2,6 +2,7 @@ package io.cachet.replicated;
 
 import io.cachet.BackendUnavailableException;
 import io.cachet.CacheException;
+import io.cachet.Ticker;
 import io.cachet.codec.Codec;
 import io.cachet.replicated.RecordMeta.Op;
 import java.time.InstantSource;
@@ -34,7 +35,8 @@ import org.slf4j.LoggerFactory;
  * decides the key's new state from the live entry, and sends it with the offset it read as
  * {@code expected}. The apply thread completes the write's future when the local replica applies
  * its record ({@link #onApplied}); a void record means a concurrent write got in first, so the
- * write decides again after a random back-off.
+ * write decides again after a random back-off, and fails with a {@link WriteConflictException}
+ * once its write timeout leaves no time for another attempt.
  *
  * <p>Threads: nothing here blocks. Records go to the {@link Sender}'s thread, the only one that
  * calls {@code producer.send}. A write's deadline is a timer of its own ({@code orTimeout}), so it
@@ -59,6 +61,8 @@ final class Writer<K, V> implements RecordSender<K, V> {
   private final Sender sender;
   private final AtomicBoolean closed;
   private final Supplier<@Nullable Throwable> replicaFailure;
+  /** Measures write timeouts: {@link Ticker#system()}, a fake one in tests. */
+  private final Ticker timer;
   private final long session = ThreadLocalRandom.current().nextLong();
   private final AtomicLong requests = new AtomicLong();
   private final ConcurrentHashMap<Long, Waiting> pending = new ConcurrentHashMap<>();
@@ -86,10 +90,11 @@ final class Writer<K, V> implements RecordSender<K, V> {
   /**
    * @param closed set once by the cache's {@code close()}
    * @param replicaFailure why the apply thread stopped, or {@code null}; named in timeout messages
+   * @param timer measures write timeouts (each attempt's wait also has a timer of its own)
    */
   Writer(String name, ReplicationOptions options, Codec<K> keyCodec, Codec<V> valueCodec, InstantSource clock,
       Replica<K, V> replica, int partitionCount, Sender sender, AtomicBoolean closed,
-      Supplier<@Nullable Throwable> replicaFailure) {
+      Supplier<@Nullable Throwable> replicaFailure, Ticker timer) {
     this.name = name;
     this.options = options;
     this.topic = options.topicFor(name);
@@ -101,6 +106,7 @@ final class Writer<K, V> implements RecordSender<K, V> {
     this.sender = sender;
     this.closed = closed;
     this.replicaFailure = replicaFailure;
+    this.timer = timer;
   }
 
   private ProducerRecord<byte[], byte[]> record(byte[] keyBytes, int partition, Op op, boolean conditional,
@@ -152,7 +158,7 @@ final class Writer<K, V> implements RecordSender<K, V> {
   /** Writes {@code key} as {@code decider} decides; completes once the local replica applied it, or fails. */
   <R> CompletableFuture<R> write(K key, Op op, Decider<V, R> decider) {
     CompletableFuture<R> result = new CompletableFuture<>();
-    attempt(key, op, decider, System.nanoTime() + options.writeTimeout().toNanos(), 0, result);
+    attempt(key, op, decider, timer.read() + options.writeTimeout().toNanos(), 0, result);
     return result;
   }
 
@@ -183,7 +189,7 @@ final class Writer<K, V> implements RecordSender<K, V> {
             + " records waiting to be sent to Kafka at " + options.bootstrapServers() + ", or is closing; the write"
             + " to key '" + key + "' was not sent", null);
       }
-      long remaining = deadlineNanos - System.nanoTime();
+      long remaining = deadlineNanos - timer.read();
       waiting.applied.orTimeout(Math.max(1, remaining), TimeUnit.NANOSECONDS).whenComplete((outcome, error) -> {
         if (error != null) {
           pending.remove(request, waiting);
@@ -199,11 +205,14 @@ final class Writer<K, V> implements RecordSender<K, V> {
           retries.increment();
           long delayNanos = TimeUnit.MILLISECONDS.toNanos(
               ThreadLocalRandom.current().nextLong(1, Math.min(100, 2L << Math.min(attempt, 6)) + 1));
-          if (System.nanoTime() + delayNanos >= deadlineNanos) {
-            result.completeExceptionally(new ReplicationTimeoutException(
-                "write to key '" + key + "' of cache '" + name + "' kept conflicting with concurrent writes to the"
-                    + " same key and was not applied within " + options.writeTimeout(), outcome.partition(),
-                outcome.offset(), replica.position(outcome.partition()), null));
+          if (timer.read() + delayNanos >= deadlineNanos) {
+            // Every record of this write was applied as void and none is on its way: unlike a
+            // timeout, nothing of it can still take effect.
+            result.completeExceptionally(new WriteConflictException("conditional write to key '" + key
+                + "' of cache '" + name + "' lost to concurrent writes of the same key on each of its " + (attempt + 1)
+                + " attempt(s) within " + options.writeTimeout() + ": every record it wrote was applied as void (the"
+                + " last at " + topic + "-" + outcome.partition() + " offset " + outcome.offset() + "), so it did not"
+                + " take effect and may be retried"));
             return;
           }
           // The retry only reads the replica and queues a record: fine on the JDK's delay scheduler.

@@ -26,7 +26,8 @@ import org.jspecify.annotations.Nullable;
  * over a one-partition {@link Replica}, with a {@link MockProducer} behind the send thread. The
  * test plays the log and the apply thread: it takes each record the writer sent ({@link #nextSent})
  * and applies it ({@link #apply}), after another node's records ({@link #applyOther}) if it likes.
- * Wall-clock time is a {@link FakeTicker}.
+ * Wall-clock time and the writer's timer (write timeouts) are one {@link FakeTicker}: a write
+ * times out only when the test advances it, or after its write timeout in real time.
  */
 final class LocalLog implements AutoCloseable {
 
@@ -60,7 +61,7 @@ final class LocalLog implements AutoCloseable {
         };
     sender = new Sender(NAME, producer);
     writer = new Writer<>(NAME, options, writerKeys, Codecs.utf8(), clock, replica, 1, sender, new AtomicBoolean(),
-        () -> null);
+        () -> null, clock);
     writes = new CacheWrites<>(NAME, perEntryTtl, maximumSize, null, clock, stats, replica, writer, () -> { });
     sender.start();
   }
