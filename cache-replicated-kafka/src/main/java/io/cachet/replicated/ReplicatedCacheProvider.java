@@ -20,7 +20,12 @@ import org.slf4j.LoggerFactory;
  * {@link ReplicationOptions#startupWait()} while it still replays (then it reports
  * {@link ReplicatedCache#isReady()} when it has caught up). Each cache has its own producer, consumer and admin client, closed with it.
  *
- * <p>Keys must have value equality: a key codec for an array type is rejected.
+ * <p>Keys must have value equality: a key codec for an array type is rejected. The key codec must
+ * also encode equal keys to identical bytes, on every node and across upgrades: records are
+ * partitioned and compacted by the encoded key but merged by {@code equals}, so two encodings of
+ * one key lose their order and can bring a removed value back when a node replays the topic (a key
+ * holding a {@code Map} or {@code Set} does not qualify; see docs/replication.md). This is not
+ * checked.
  */
 public final class ReplicatedCacheProvider implements CacheBackendProvider {
 
