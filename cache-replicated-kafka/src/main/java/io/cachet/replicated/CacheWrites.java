@@ -55,13 +55,13 @@ final class CacheWrites<K, V> {
   }
 
   /** Writes {@code key} as {@code decider} decides, once the cache takes writes. */
-  <R> CompletableFuture<R> write(K key, Op op, Decider<V, R> decider) {
+  private <R> CompletableFuture<R> write(K key, Op op, Decider<V, R> decider) {
     requireWritable.run();
     return writer.write(key, op, decider);
   }
 
   /** Returns the absolute deadline of a value written at {@code now}: {@code ttl}, else the default; 0 for none. */
-  long deadlineFor(@Nullable Duration ttl, long now) {
+  private long deadlineFor(@Nullable Duration ttl, long now) {
     Duration d = ttl != null ? ttl : defaultTtl;
     if (d == null) {
       return 0;
@@ -118,6 +118,19 @@ final class CacheWrites<K, V> {
         return true;
       }));
     });
+  }
+
+  /**
+   * Stores {@code value}, loaded by {@code get(key, loader)}, unless the key holds a live value;
+   * completes with the value the key holds afterwards.
+   */
+  CompletableFuture<V> storeLoaded(K key, V value) {
+    return write(key, Op.PUT_IF_ABSENT, (live, now) -> live != null
+        ? restate(Op.PUT_IF_ABSENT, live, a -> live.value())
+        : admit(key, new Decision<>(Op.PUT_IF_ABSENT, true, value, deadlineFor(null, now), a -> {
+          stats.recordPuts(1); // a value stored counts as a put (AbstractCache.storeLoaded)
+          return value;
+        })));
   }
 
   CompletableFuture<Boolean> replace(K key, V value) {
@@ -192,14 +205,14 @@ final class CacheWrites<K, V> {
   }
 
   /** A record that keeps the key as it is: the answer is "no", and the log must say so at this point. */
-  static <V, R> Decision<V, R> restate(Op op, @Nullable Entry<V> live, Function<Applied, R> result) {
+  private static <V, R> Decision<V, R> restate(Op op, @Nullable Entry<V> live, Function<Applied, R> result) {
     return live == null
         ? new Decision<>(op, true, null, 0, result)
         : new Decision<>(op, true, live.value(), live.deadline(), result);
   }
 
   /** Returns {@code decision} unless it would add a key to a full replica. */
-  <R> Decision<V, R> admit(K key, Decision<V, R> decision) {
+  private <R> Decision<V, R> admit(K key, Decision<V, R> decision) {
     checkCapacity(key);
     return decision;
   }

@@ -12,8 +12,6 @@ import io.cachet.CacheStats;
 import io.cachet.CacheTimeoutException;
 import io.cachet.Ticker;
 import io.cachet.codec.Codec;
-import io.cachet.replicated.RecordMeta.Op;
-import io.cachet.replicated.Writer.Decision;
 import io.cachet.spi.AbstractCache;
 import io.cachet.spi.BackendMetric;
 import io.cachet.spi.Checks;
@@ -190,10 +188,7 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
 
   @Override
   protected V storeLoaded(K key, V value) {
-    return join(writes.write(key, Op.PUT_IF_ABSENT, (live, now) -> live != null
-        ? CacheWrites.restate(Op.PUT_IF_ABSENT, live, a -> live.value())
-        : writes.admit(key,
-            new Decision<>(Op.PUT_IF_ABSENT, true, value, writes.deadlineFor(null, now), a -> value))));
+    return join(writes.storeLoaded(key, value));
   }
 
   @Override

@@ -43,6 +43,42 @@ final class CacheWritesTest {
   }
 
   @Test
+  void storeLoaded_fullReplicaHoldingTheKeyExpired_storesTheValue() {
+    try (LocalLog log = fullWithExpiredKey()) {
+      CompletableFuture<String> stored = log.writes.storeLoaded("a", "loaded");
+
+      assertThat(stored).as("not refused as a new key").isNotDone();
+      log.apply(log.nextSent());
+      assertThat(stored).succeedsWithin(WAIT).isEqualTo("loaded");
+    }
+  }
+
+  @Test
+  void storeLoaded_storesTheValue_countsAPut() {
+    try (LocalLog log = new LocalLog()) {
+      CompletableFuture<String> stored = log.writes.storeLoaded("k", "loaded");
+      log.apply(log.nextSent());
+
+      assertThat(stored).succeedsWithin(WAIT).isEqualTo("loaded");
+      assertThat(log.replica.get("k").value()).isEqualTo("loaded");
+      assertThat(log.stats.snapshot().putCount()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void storeLoaded_anotherValueIsThere_returnsItAndCountsNoPut() {
+    try (LocalLog log = new LocalLog()) {
+      log.applyOther("k", "theirs", 0);
+      CompletableFuture<String> stored = log.writes.storeLoaded("k", "loaded");
+      log.apply(log.nextSent());
+
+      assertThat(stored).succeedsWithin(WAIT).isEqualTo("theirs");
+      assertThat(log.replica.get("k").value()).isEqualTo("theirs");
+      assertThat(log.stats.snapshot().putCount()).isZero();
+    }
+  }
+
+  @Test
   void put_fullReplica_refusesANewKey() {
     try (LocalLog log = fullWithExpiredKey()) {
       assertThat(log.writes.put("b", "2", null)).failsWithin(WAIT)
