@@ -235,6 +235,7 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
   @Override
   public void putAll(Map<? extends K, ? extends V> entries) {
     requireNonNull(entries, "entries");
+    requireWritable(); // an empty map included, as on every backend
     // Copied first: the caller's map is read only here, on its thread, and checked for nulls whole.
     List<Map.Entry<K, V>> copy = new ArrayList<>(entries.size());
     entries.forEach((k, v) -> copy.add(Map.entry(requireNonNull(k, "key"), requireNonNull(v, "value"))));
@@ -288,8 +289,9 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
 
   @Override
   public void clear() {
+    List<K> keys = writes.keysToClear(); // first: it checks that the cache takes writes
     clearing();
-    bulk(writes.keysToClear().iterator(), writes::clear);
+    bulk(keys.iterator(), writes::clear);
   }
 
   @Override

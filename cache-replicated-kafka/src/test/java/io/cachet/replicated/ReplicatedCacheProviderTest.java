@@ -8,7 +8,6 @@ import io.cachet.CacheConfig;
 import io.cachet.CacheManager;
 import io.cachet.codec.Codecs;
 import io.cachet.spi.BackendContext;
-import java.lang.reflect.Proxy;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.apache.kafka.clients.admin.Admin;
@@ -35,15 +34,7 @@ final class ReplicatedCacheProviderTest {
   void create_failsWithAnError_closesTheAdminClient() {
     AtomicInteger closes = new AtomicInteger();
     // Fails every call but close() with an Error, as a class that fails to load would.
-    Admin admin = (Admin) Proxy.newProxyInstance(Admin.class.getClassLoader(), new Class<?>[] {Admin.class},
-        (proxy, method, args) -> switch (method.getName()) {
-          case "close" -> {
-            closes.incrementAndGet();
-            yield null;
-          }
-          case "toString" -> "failing admin";
-          default -> throw new AdminError();
-        });
+    Admin admin = FakeAdmin.of(closes, AdminError::new);
     CacheConfig<String, String> config = CacheConfig.builder("failing").backend(ReplicatedCacheProvider.NAME)
         .backendOptions(ReplicationOptions.builder().bootstrapServers("127.0.0.1:1").build())
         .build();
