@@ -109,7 +109,7 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
     }
     Sender sender = new Sender(config.name(), p);
     this.writer = new Writer<>(config.name(), options, keyCodec, valueCodec, clock, replica, partitionCount, sender,
-        closed, this::replicaFailure, Ticker.system());
+        this::requireWritable, this::replicaFailure, Ticker.system());
     this.barriers = new ReadBarriers(config.name(), options, admin, partitions, replica, closed);
     this.housekeeping = new Housekeeping<>(config.name(), options.nodeId(), replica, writer, snapshots,
         options.writeTimeout().toMillis() + Housekeeping.FALLBACK_DELAY_MS);

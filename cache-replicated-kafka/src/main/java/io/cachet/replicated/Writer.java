@@ -2,6 +2,7 @@ package io.cachet.replicated;
 
 import io.cachet.BackendUnavailableException;
 import io.cachet.CacheException;
+import io.cachet.CacheNotReadyException;
 import io.cachet.Ticker;
 import io.cachet.codec.Codec;
 import io.cachet.replicated.RecordMeta.Op;
@@ -12,7 +13,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
@@ -59,7 +59,7 @@ final class Writer<K, V> implements RecordSender<K, V> {
   private final Replica<K, V> replica;
   private final int partitionCount;
   private final Sender sender;
-  private final AtomicBoolean closed;
+  private final Runnable requireWritable;
   private final Supplier<@Nullable Throwable> replicaFailure;
   /** Measures write timeouts: {@link Ticker#system()}, a fake one in tests. */
   private final Ticker timer;
@@ -88,12 +88,13 @@ final class Writer<K, V> implements RecordSender<K, V> {
   }
 
   /**
-   * @param closed set once by the cache's {@code close()}
+   * @param requireWritable throws unless the cache takes writes now (open, running, ready); checked
+   *     by every attempt, so a retry fails once the cache is closed or rebuilds its replica
    * @param replicaFailure why the apply thread stopped, or {@code null}; named in timeout messages
    * @param timer measures write timeouts (each attempt's wait also has a timer of its own)
    */
   Writer(String name, ReplicationOptions options, Codec<K> keyCodec, Codec<V> valueCodec, InstantSource clock,
-      Replica<K, V> replica, int partitionCount, Sender sender, AtomicBoolean closed,
+      Replica<K, V> replica, int partitionCount, Sender sender, Runnable requireWritable,
       Supplier<@Nullable Throwable> replicaFailure, Ticker timer) {
     this.name = name;
     this.options = options;
@@ -104,7 +105,7 @@ final class Writer<K, V> implements RecordSender<K, V> {
     this.replica = replica;
     this.partitionCount = partitionCount;
     this.sender = sender;
-    this.closed = closed;
+    this.requireWritable = requireWritable;
     this.replicaFailure = replicaFailure;
     this.timer = timer;
   }
@@ -165,14 +166,18 @@ final class Writer<K, V> implements RecordSender<K, V> {
   private <R> void attempt(K key, Op op, Decider<V, R> decider, long deadlineNanos, int attempt,
       CompletableFuture<R> result) {
     try {
-      if (closed.get()) {
-        throw new IllegalStateException("cache '" + name + "' is closed");
-      }
+      requireWritable.run();
       byte[] keyBytes = keyCodec.encode(key);
       int partition = partitionOf(keyBytes);
-      // Position first, then the entry: a record applied in between makes the write void, never wrong.
+      // Position first, then the entry: a record applied in between makes the write void, never
+      // wrong. A reset in between (a rebuild) would not, so the stamp must not have moved.
+      long stamp = replica.resetStamp();
       long position = replica.position(partition);
       Entry<V> current = replica.get(key);
+      if (!replica.unchangedSince(stamp)) {
+        throw new CacheNotReadyException("cache '" + name + "' is rebuilding its replica from the start of topic '"
+            + topic + "'; the write to key '" + key + "' was not sent", null);
+      }
       long now = clock.millis();
       Decision<V, R> decision = decider.decide(current != null && current.isLive(now) ? current : null, now);
       long expected = current != null ? current.offset() : position - 1;

@@ -6,7 +6,6 @@ import io.cachet.codec.Codecs;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -85,28 +84,6 @@ final class CacheWritesTest {
           .withThrowableOfType(ExecutionException.class)
           .withCauseInstanceOf(ReplicaFullException.class)
           .withMessageContaining("key 'b' was not written");
-    }
-  }
-
-  @Test
-  void conditionalWrite_voidOnEveryAttemptUntilItsDeadline_failsAsAConflictThatDidNotTakeEffect() {
-    try (LocalLog log = new LocalLog()) {
-      CompletableFuture<Boolean> write = log.writes.putIfAbsent("k", "mine");
-
-      // Each of its records lands after another node's write of the key: void, retried.
-      log.applyOther("k", "theirs-1", 0);
-      assertThat(log.apply(log.nextSent()).valid()).isFalse();
-      ProducerRecord<byte[], byte[]> retry = log.nextSent();
-      log.clock.advance(ReplicationOptions.DEFAULT_WRITE_TIMEOUT);
-      log.applyOther("k", "theirs-2", 0);
-      assertThat(log.apply(retry).valid()).isFalse();
-
-      assertThat(write).failsWithin(WAIT).withThrowableOfType(ExecutionException.class)
-          .havingCause().isExactlyInstanceOf(WriteConflictException.class)
-          .withMessageContaining("key 'k'").withMessageContaining("2 attempt(s)")
-          .withMessageContaining("did not take effect");
-      assertThat(log.replica.get("k").value()).isEqualTo("theirs-2");
-      assertThat(log.writer.waiting()).as("nothing of it still on its way").isZero();
     }
   }
 

@@ -3,6 +3,7 @@ package io.cachet.replicated;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.cachet.CacheNotReadyException;
 import io.cachet.FakeTicker;
 import io.cachet.codec.Codec;
 import io.cachet.codec.Codecs;
@@ -13,7 +14,6 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -41,6 +41,8 @@ final class LocalLog implements AutoCloseable {
   private final BlockingQueue<ProducerRecord<byte[], byte[]>> sent = new LinkedBlockingQueue<>();
   private final Sender sender;
   private long otherRequests;
+  /** Whether the cache takes writes; false as in a rebuild, which makes writes fail with {@link CacheNotReadyException}. */
+  volatile boolean writable = true;
 
   /** A cache of at most 10,000 keys that allows per-entry TTLs. */
   LocalLog() {
@@ -60,10 +62,17 @@ final class LocalLog implements AutoCloseable {
           }
         };
     sender = new Sender(NAME, producer);
-    writer = new Writer<>(NAME, options, writerKeys, Codecs.utf8(), clock, replica, 1, sender, new AtomicBoolean(),
+    writer = new Writer<>(NAME, options, writerKeys, Codecs.utf8(), clock, replica, 1, sender, this::requireWritable,
         () -> null, clock);
-    writes = new CacheWrites<>(NAME, perEntryTtl, maximumSize, null, clock, stats, replica, writer, () -> { });
+    writes = new CacheWrites<>(NAME, perEntryTtl, maximumSize, null, clock, stats, replica, writer,
+        this::requireWritable);
     sender.start();
+  }
+
+  private void requireWritable() {
+    if (!writable) {
+      throw new CacheNotReadyException("cache '" + NAME + "' is rebuilding its replica", null);
+    }
   }
 
   /** Returns the next record the writer sent, waiting up to 5 s for it. */
