@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -39,10 +40,16 @@ final class CacheWrites<K, V> {
   private final Replica<K, V> replica;
   private final Writer<K, V> writer;
   private final Runnable requireWritable;
+  private final Consumer<K> removing;
 
-  /** @param requireWritable throws unless the cache takes writes now (open, running, ready) */
+  /**
+   * @param requireWritable throws unless the cache takes writes now (open, running, ready)
+   * @param removing tells a load of the key in flight that the key is being removed
+   *     ({@code AbstractCache.removing})
+   */
   CacheWrites(String name, boolean perEntryTtl, long maximumSize, @Nullable Duration defaultTtl, InstantSource clock,
-      StatsCounter stats, Replica<K, V> replica, Writer<K, V> writer, Runnable requireWritable) {
+      StatsCounter stats, Replica<K, V> replica, Writer<K, V> writer, Runnable requireWritable,
+      Consumer<K> removing) {
     this.name = name;
     this.perEntryTtl = perEntryTtl;
     this.maximumSize = maximumSize;
@@ -52,11 +59,23 @@ final class CacheWrites<K, V> {
     this.replica = replica;
     this.writer = writer;
     this.requireWritable = requireWritable;
+    this.removing = removing;
   }
 
   /** Writes {@code key} as {@code decider} decides, once the cache takes writes. */
   private <R> CompletableFuture<R> write(K key, Op op, Decider<V, R> decider) {
     requireWritable.run();
+    return writer.write(key, op, decider);
+  }
+
+  /**
+   * Writes a removal of {@code key} the caller asked for, its arguments checked: once the cache
+   * takes writes, a load of the key in flight learns of it first, so that the value it loaded
+   * before the removal does not outlive it. A removal refused here tells the load nothing.
+   */
+  private <R> CompletableFuture<R> removal(K key, Op op, Decider<V, R> decider) {
+    requireWritable.run();
+    removing.accept(key);
     return writer.write(key, op, decider);
   }
 
@@ -158,29 +177,32 @@ final class CacheWrites<K, V> {
 
   CompletableFuture<Boolean> remove(K key) {
     requireNonNull(key, "key");
-    return write(key, Op.REMOVE, (live, now) -> new Decision<>(Op.REMOVE, false, null, 0, Applied::wasPresent));
+    return removal(key, Op.REMOVE, (live, now) -> new Decision<>(Op.REMOVE, false, null, 0, Applied::wasPresent));
   }
 
   CompletableFuture<Boolean> remove(K key, V value) {
     requireNonNull(key, "key");
     requireNonNull(value, "value");
-    return write(key, Op.REMOVE_IF_EQUAL, (live, now) -> live == null || !live.value().equals(value)
+    return removal(key, Op.REMOVE_IF_EQUAL, (live, now) -> live == null || !live.value().equals(value)
         ? restate(Op.REMOVE_IF_EQUAL, live, a -> false)
         : new Decision<>(Op.REMOVE_IF_EQUAL, true, null, 0, a -> true));
   }
 
+  /** Sets {@code key}'s time to live; zero removes it. */
   CompletableFuture<Boolean> expire(K key, Duration ttl) {
     requireNonNull(key, "key");
+    requireNonNull(ttl, "ttl");
     requireTtlAllowed();
     Checks.requireNonNegativeTtl(ttl);
-    return write(key, Op.EXPIRE, (live, now) -> {
+    Decider<V, Boolean> decider = (live, now) -> {
       if (live == null) {
         return restate(Op.EXPIRE, null, a -> false);
       }
       return ttl.isZero()
           ? new Decision<>(Op.EXPIRE, true, null, 0, a -> true)
           : new Decision<>(Op.EXPIRE, true, live.value(), deadlineFor(ttl, now), a -> true);
-    });
+    };
+    return ttl.isZero() ? removal(key, Op.EXPIRE, decider) : write(key, Op.EXPIRE, decider);
   }
 
   /**

@@ -117,7 +117,7 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
         barriers, housekeeping, closed, () -> TopicSetup.verify(admin, topic, options, partitionCount),
         topicInfo.topicId(), () -> TopicSetup.topicId(admin, topic, options));
     this.writes = new CacheWrites<>(config.name(), config.perEntryTtl(), config.maximumSize(),
-        config.expireAfterWrite().orElse(null), clock, stats, replica, writer, this::requireWritable);
+        config.expireAfterWrite().orElse(null), clock, stats, replica, writer, this::requireWritable, this::removing);
     this.async = new AsyncView<>(this, writes, config.executor());
     this.expireAfterWriteMillis = config.expireAfterWrite().map(Duration::toMillis).orElse(0L);
     sender.start();
@@ -259,32 +259,17 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
 
   @Override
   public boolean remove(K key) {
-    return join(removeAsync(key));
-  }
-
-  /** Removes {@code key}; the sync and async views' one way in, so a load in flight learns of it. */
-  CompletableFuture<Boolean> removeAsync(K key) {
-    removing(requireNonNull(key, "key"));
-    return writes.remove(key);
+    return join(writes.remove(key));
   }
 
   @Override
   public boolean remove(K key, V value) {
-    removing(requireNonNull(key, "key"));
     return join(writes.remove(key, value));
   }
 
   @Override
   public boolean expire(K key, Duration ttl) {
-    return join(expireAsync(key, ttl));
-  }
-
-  /** Sets {@code key}'s time to live; the sync and async views' one way in (zero removes it). */
-  CompletableFuture<Boolean> expireAsync(K key, Duration ttl) {
-    if (requireNonNull(ttl, "ttl").isZero()) {
-      removing(requireNonNull(key, "key"));
-    }
-    return writes.expire(key, ttl);
+    return join(writes.expire(key, ttl));
   }
 
   @Override

@@ -196,38 +196,46 @@ final class Writer<K, V> implements RecordSender<K, V> {
       }
       long remaining = deadlineNanos - timer.read();
       waiting.applied.orTimeout(Math.max(1, remaining), TimeUnit.NANOSECONDS).whenComplete((outcome, error) -> {
-        if (error != null) {
-          pending.remove(request, waiting);
-          result.completeExceptionally(error instanceof TimeoutException ? timeout(key, partition, waiting, error)
-              : error);
-        } else if (outcome.valid()) {
-          try {
+        try {
+          if (error != null) {
+            pending.remove(request, waiting);
+            result.completeExceptionally(error instanceof TimeoutException ? timeout(key, partition, waiting, error)
+                : error);
+          } else if (outcome.valid()) {
             result.complete(decision.result().apply(outcome));
-          } catch (RuntimeException e) {
-            result.completeExceptionally(e);
+          } else {
+            retry(key, op, decider, deadlineNanos, attempt, outcome, result);
           }
-        } else {
-          retries.increment();
-          long delayNanos = TimeUnit.MILLISECONDS.toNanos(
-              ThreadLocalRandom.current().nextLong(1, Math.min(100, 2L << Math.min(attempt, 6)) + 1));
-          if (timer.read() + delayNanos >= deadlineNanos) {
-            // Every record of this write was applied as void and none is on its way: unlike a
-            // timeout, nothing of it can still take effect.
-            result.completeExceptionally(new WriteConflictException("conditional write to key '" + key
-                + "' of cache '" + name + "' lost to concurrent writes of the same key on each of its " + (attempt + 1)
-                + " attempt(s) within " + options.writeTimeout() + ": every record it wrote was applied as void (the"
-                + " last at " + topic + "-" + outcome.partition() + " offset " + outcome.offset() + "), so it did not"
-                + " take effect and may be retried"));
-            return;
-          }
-          // The retry only reads the replica and queues a record: fine on the JDK's delay scheduler.
-          CompletableFuture.delayedExecutor(delayNanos, TimeUnit.NANOSECONDS, Runnable::run)
-              .execute(() -> attempt(key, op, decider, deadlineNanos, attempt + 1, result));
+        } catch (Throwable t) { // user code (a key's toString) must not leave the write waiting for ever
+          result.completeExceptionally(t);
         }
       });
-    } catch (RuntimeException e) {
-      result.completeExceptionally(e);
+    } catch (Throwable t) {
+      // An Error too (user code: a key's equals or encoding): on a retry this runs on the JDK's
+      // delay scheduler, which would swallow it and leave the write waiting for ever.
+      result.completeExceptionally(t);
     }
+  }
+
+  /** Attempts the write again after a random back-off, or fails it when its deadline leaves no time. */
+  private <R> void retry(K key, Op op, Decider<V, R> decider, long deadlineNanos, int attempt, Applied voided,
+      CompletableFuture<R> result) {
+    retries.increment();
+    long delayNanos = TimeUnit.MILLISECONDS.toNanos(
+        ThreadLocalRandom.current().nextLong(1, Math.min(100, 2L << Math.min(attempt, 6)) + 1));
+    if (timer.read() + delayNanos >= deadlineNanos) {
+      // Every record of this write was applied as void and none is on its way: unlike a
+      // timeout, nothing of it can still take effect.
+      result.completeExceptionally(new WriteConflictException("conditional write to key '" + key
+          + "' of cache '" + name + "' lost to concurrent writes of the same key on each of its " + (attempt + 1)
+          + " attempt(s) within " + options.writeTimeout() + ": every record it wrote was applied as void (the"
+          + " last at " + topic + "-" + voided.partition() + " offset " + voided.offset() + "), so it did not"
+          + " take effect and may be retried"));
+      return;
+    }
+    // The retry only reads the replica and queues a record: fine on the JDK's delay scheduler.
+    CompletableFuture.delayedExecutor(delayNanos, TimeUnit.NANOSECONDS, Runnable::run)
+        .execute(() -> attempt(key, op, decider, deadlineNanos, attempt + 1, result));
   }
 
   /** The failure of a write whose deadline passed; runs on a timer thread, so it must not block. */

@@ -1,7 +1,9 @@
 package io.cachet.replicated;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.cachet.CacheNotReadyException;
 import io.cachet.codec.Codecs;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -84,6 +86,31 @@ final class CacheWritesTest {
           .withThrowableOfType(ExecutionException.class)
           .withCauseInstanceOf(ReplicaFullException.class)
           .withMessageContaining("key 'b' was not written");
+    }
+  }
+
+  @Test
+  void removals_tellALoadInFlightOnceTheyAreSure() {
+    try (LocalLog log = new LocalLog()) {
+      log.writes.remove("a");
+      log.writes.remove("b", "v");
+      log.writes.expire("c", Duration.ZERO);
+      log.writes.expire("d", Duration.ofMinutes(1));
+
+      assertThat(log.removing).containsExactly("a", "b", "c");
+    }
+  }
+
+  @Test
+  void removals_refused_tellALoadInFlightNothing() {
+    try (LocalLog log = new LocalLog(10_000, false, Codecs.utf8())) {
+      assertThatThrownBy(() -> log.writes.remove("k", null)).isInstanceOf(NullPointerException.class);
+      assertThatThrownBy(() -> log.writes.expire("k", Duration.ZERO)).isInstanceOf(IllegalStateException.class)
+          .hasMessageContaining("perEntryTtl(false)");
+      log.writable = false;
+      assertThatThrownBy(() -> log.writes.remove("k")).isInstanceOf(CacheNotReadyException.class);
+
+      assertThat(log.removing).isEmpty();
     }
   }
 

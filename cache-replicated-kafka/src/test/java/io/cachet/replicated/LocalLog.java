@@ -10,7 +10,9 @@ import io.cachet.codec.Codecs;
 import io.cachet.replicated.RecordMeta.Op;
 import io.cachet.spi.StatsCounter;
 import java.time.Instant;
+import java.util.List;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -41,6 +43,8 @@ final class LocalLog implements AutoCloseable {
   private final BlockingQueue<ProducerRecord<byte[], byte[]>> sent = new LinkedBlockingQueue<>();
   private final Sender sender;
   private long otherRequests;
+  /** The keys whose loads in flight were told of a removal, in order. */
+  final List<String> removing = new CopyOnWriteArrayList<>();
   /** Whether the cache takes writes; false as in a rebuild, which makes writes fail with {@link CacheNotReadyException}. */
   volatile boolean writable = true;
 
@@ -65,7 +69,7 @@ final class LocalLog implements AutoCloseable {
     writer = new Writer<>(NAME, options, writerKeys, Codecs.utf8(), clock, replica, 1, sender, this::requireWritable,
         () -> null, clock);
     writes = new CacheWrites<>(NAME, perEntryTtl, maximumSize, null, clock, stats, replica, writer,
-        this::requireWritable);
+        this::requireWritable, removing::add);
     sender.start();
   }
 

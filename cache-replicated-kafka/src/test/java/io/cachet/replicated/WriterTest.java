@@ -1,11 +1,14 @@
 package io.cachet.replicated;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.cachet.CacheNotReadyException;
+import io.cachet.codec.Codec;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
@@ -38,6 +41,45 @@ final class WriterTest {
       assertThat(log.replica.get("k").value()).isEqualTo("theirs-2");
       assertThat(log.writer.waiting()).as("nothing of it still on its way").isZero();
     }
+  }
+
+  @Test
+  void retry_failingWithAnError_failsTheWrite() {
+    AtomicBoolean failing = new AtomicBoolean();
+    Codec<String> keys = new Codec<>() {
+      @Override
+      public byte[] encode(String key) {
+        if (failing.get()) {
+          throw new CodecError(); // as user code may, on the delay scheduler's thread, which swallows it
+        }
+        return key.getBytes(UTF_8);
+      }
+
+      @Override
+      public String decode(byte[] bytes) {
+        return new String(bytes, UTF_8);
+      }
+
+      @Override
+      public Class<String> type() {
+        return String.class;
+      }
+    };
+    try (LocalLog log = new LocalLog(10_000, true, keys)) {
+      CompletableFuture<Boolean> write = log.writes.putIfAbsent("k", "mine");
+      ProducerRecord<byte[], byte[]> first = log.nextSent();
+
+      log.applyOther("k", "theirs", 0);
+      failing.set(true);
+      assertThat(log.apply(first).valid()).isFalse();
+
+      assertThat(write).failsWithin(WAIT).withThrowableOfType(ExecutionException.class)
+          .withCauseInstanceOf(CodecError.class);
+    }
+  }
+
+  private static final class CodecError extends Error {
+    private static final long serialVersionUID = 1L;
   }
 
   @Test
