@@ -211,7 +211,7 @@ final class Writer<K, V> implements RecordSender<K, V> {
         }
       });
     } catch (Throwable t) {
-      // An Error too (user code: a key's equals or encoding): on a retry this runs on the JDK's
+      // An Error too (user code: a value's equals, a codec): on a retry this runs on the JDK's
       // delay scheduler, which would swallow it and leave the write waiting for ever.
       result.completeExceptionally(t);
     }

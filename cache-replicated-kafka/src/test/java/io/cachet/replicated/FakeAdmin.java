@@ -10,7 +10,7 @@ final class FakeAdmin {
 
   private FakeAdmin() {}
 
-  /** Returns an admin client that counts {@code close} calls in {@code closes} and throws {@code failure} for the rest. */
+  /** Returns an admin client counting its {@code close} calls in {@code closes}, throwing {@code failure} otherwise. */
   static Admin of(AtomicInteger closes, Supplier<? extends Throwable> failure) {
     return (Admin) Proxy.newProxyInstance(Admin.class.getClassLoader(), new Class<?>[] {Admin.class},
         (proxy, method, args) -> switch (method.getName()) {

@@ -45,7 +45,7 @@ final class LocalLog implements AutoCloseable {
   private long otherRequests;
   /** The keys whose loads in flight were told of a removal, in order. */
   final List<String> removing = new CopyOnWriteArrayList<>();
-  /** Whether the cache takes writes; false as in a rebuild, which makes writes fail with {@link CacheNotReadyException}. */
+  /** Whether the cache takes writes; false, as in a rebuild, fails writes with {@link CacheNotReadyException}. */
   volatile boolean writable = true;
 
   /** A cache of at most 10,000 keys that allows per-entry TTLs. */

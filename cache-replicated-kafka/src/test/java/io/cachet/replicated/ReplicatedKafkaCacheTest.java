@@ -29,7 +29,8 @@ final class ReplicatedKafkaCacheTest {
   private static ReplicatedKafkaCache<String, String> unconnected(String name) {
     CacheConfig<String, String> config = CacheConfig.builder(name).backend(ReplicatedCacheProvider.NAME).build();
     ReplicationOptions options = ReplicationOptions.builder().bootstrapServers("127.0.0.1:1").build();
-    return new ReplicatedKafkaCache<>(config, options, FakeAdmin.of(new AtomicInteger(), UnsupportedOperationException::new),
+    return new ReplicatedKafkaCache<>(config, options,
+        FakeAdmin.of(new AtomicInteger(), UnsupportedOperationException::new),
         new TopicSetup.TopicInfo(1, 86_400_000L, "id"), c -> { });
   }
 }
