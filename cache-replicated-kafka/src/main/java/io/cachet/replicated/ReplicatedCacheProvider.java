@@ -25,8 +25,8 @@ import org.slf4j.LoggerFactory;
  * also encode equal keys to identical bytes, on every node and across upgrades: records are
  * partitioned and compacted by the encoded key but merged by {@code equals}, so two encodings of
  * one key lose their order and can bring a removed value back when a node replays the topic (a key
- * holding a {@code Map} or {@code Set} does not qualify; see docs/replication.md). This is not
- * checked.
+ * holding a {@code HashMap} or a {@code Set.of} does not qualify; see docs/replication.md). This is
+ * not checked.
  */
 public final class ReplicatedCacheProvider implements CacheBackendProvider {
 
