@@ -69,13 +69,13 @@ final class AsyncView<K, V> implements AsyncCache<K, V> {
 
   @Override
   public CompletionStage<Boolean> remove(K key) {
-    return start(() -> cache.removeAsync(key));
+    return start(() -> writes.remove(key));
   }
 
   @Override
   public CompletionStage<Boolean> expire(K key, Duration ttl) {
     requireNonNull(ttl, "ttl");
-    return start(() -> cache.expireAsync(key, ttl));
+    return start(() -> writes.expire(key, ttl));
   }
 
   /** Argument errors throw; everything else completes the returned stage, on the executor. */

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -39,10 +40,16 @@ final class CacheWrites<K, V> {
   private final Replica<K, V> replica;
   private final Writer<K, V> writer;
   private final Runnable requireWritable;
+  private final Consumer<K> removing;
 
-  /** @param requireWritable throws unless the cache takes writes now (open, running, ready) */
+  /**
+   * @param requireWritable throws unless the cache takes writes now (open, running, ready)
+   * @param removing tells a load of the key in flight that the key is being removed
+   *     ({@code AbstractCache.removing})
+   */
   CacheWrites(String name, boolean perEntryTtl, long maximumSize, @Nullable Duration defaultTtl, InstantSource clock,
-      StatsCounter stats, Replica<K, V> replica, Writer<K, V> writer, Runnable requireWritable) {
+      StatsCounter stats, Replica<K, V> replica, Writer<K, V> writer, Runnable requireWritable,
+      Consumer<K> removing) {
     this.name = name;
     this.perEntryTtl = perEntryTtl;
     this.maximumSize = maximumSize;
@@ -52,16 +59,28 @@ final class CacheWrites<K, V> {
     this.replica = replica;
     this.writer = writer;
     this.requireWritable = requireWritable;
+    this.removing = removing;
   }
 
   /** Writes {@code key} as {@code decider} decides, once the cache takes writes. */
-  <R> CompletableFuture<R> write(K key, Op op, Decider<V, R> decider) {
+  private <R> CompletableFuture<R> write(K key, Op op, Decider<V, R> decider) {
     requireWritable.run();
     return writer.write(key, op, decider);
   }
 
+  /**
+   * Writes a removal of {@code key} the caller asked for, its arguments checked: once the cache
+   * takes writes, a load of the key in flight learns of it first, so that the value it loaded
+   * before the removal does not outlive it. A removal refused here tells the load nothing.
+   */
+  private <R> CompletableFuture<R> removal(K key, Op op, Decider<V, R> decider) {
+    requireWritable.run();
+    removing.accept(key);
+    return writer.write(key, op, decider);
+  }
+
   /** Returns the absolute deadline of a value written at {@code now}: {@code ttl}, else the default; 0 for none. */
-  long deadlineFor(@Nullable Duration ttl, long now) {
+  private long deadlineFor(@Nullable Duration ttl, long now) {
     Duration d = ttl != null ? ttl : defaultTtl;
     if (d == null) {
       return 0;
@@ -78,9 +97,14 @@ final class CacheWrites<K, V> {
     }
   }
 
-  /** New keys are refused once the replica holds maximumSize values; replicas never evict. */
-  private void checkCapacity(K key, @Nullable Entry<V> live) {
-    if (live == null && replica.size() >= maximumSize) {
+  /**
+   * New keys are refused once the replica holds maximumSize values; replicas never evict. A key
+   * whose value has expired but is still held (its removal record has not landed) is not new: the
+   * size counts it, and writing it adds nothing.
+   */
+  private void checkCapacity(K key) {
+    Entry<V> held = replica.get(key);
+    if ((held == null || held.value() == null) && replica.size() >= maximumSize) {
       throw new ReplicaFullException("cache '" + name + "' holds " + replica.size()
           + " entries, its maximumSize is " + maximumSize + "; key '" + key + "' was not written");
     }
@@ -95,7 +119,7 @@ final class CacheWrites<K, V> {
     }
     // Counted once, when the record applied: never for a write that failed, never per attempt.
     return write(key, Op.PUT, (live, now) ->
-        admit(key, live, new Decision<>(Op.PUT, false, value, deadlineFor(ttl, now), a -> {
+        admit(key, new Decision<>(Op.PUT, false, value, deadlineFor(ttl, now), a -> {
           stats.recordPuts(1);
           return null;
         })));
@@ -108,11 +132,24 @@ final class CacheWrites<K, V> {
       if (live != null) {
         return restate(Op.PUT_IF_ABSENT, live, a -> false);
       }
-      return admit(key, null, new Decision<>(Op.PUT_IF_ABSENT, true, value, deadlineFor(null, now), a -> {
+      return admit(key, new Decision<>(Op.PUT_IF_ABSENT, true, value, deadlineFor(null, now), a -> {
         stats.recordPuts(1);
         return true;
       }));
     });
+  }
+
+  /**
+   * Stores {@code value}, loaded by {@code get(key, loader)}, unless the key holds a live value;
+   * completes with the value the key holds afterwards.
+   */
+  CompletableFuture<V> storeLoaded(K key, V value) {
+    return write(key, Op.PUT_IF_ABSENT, (live, now) -> live != null
+        ? restate(Op.PUT_IF_ABSENT, live, a -> live.value())
+        : admit(key, new Decision<>(Op.PUT_IF_ABSENT, true, value, deadlineFor(null, now), a -> {
+          stats.recordPuts(1); // a value stored counts as a put (AbstractCache.storeLoaded)
+          return value;
+        })));
   }
 
   CompletableFuture<Boolean> replace(K key, V value) {
@@ -140,29 +177,32 @@ final class CacheWrites<K, V> {
 
   CompletableFuture<Boolean> remove(K key) {
     requireNonNull(key, "key");
-    return write(key, Op.REMOVE, (live, now) -> new Decision<>(Op.REMOVE, false, null, 0, Applied::wasPresent));
+    return removal(key, Op.REMOVE, (live, now) -> new Decision<>(Op.REMOVE, false, null, 0, Applied::wasPresent));
   }
 
   CompletableFuture<Boolean> remove(K key, V value) {
     requireNonNull(key, "key");
     requireNonNull(value, "value");
-    return write(key, Op.REMOVE_IF_EQUAL, (live, now) -> live == null || !live.value().equals(value)
+    return removal(key, Op.REMOVE_IF_EQUAL, (live, now) -> live == null || !live.value().equals(value)
         ? restate(Op.REMOVE_IF_EQUAL, live, a -> false)
         : new Decision<>(Op.REMOVE_IF_EQUAL, true, null, 0, a -> true));
   }
 
+  /** Sets {@code key}'s time to live; zero removes it. */
   CompletableFuture<Boolean> expire(K key, Duration ttl) {
     requireNonNull(key, "key");
+    requireNonNull(ttl, "ttl");
     requireTtlAllowed();
     Checks.requireNonNegativeTtl(ttl);
-    return write(key, Op.EXPIRE, (live, now) -> {
+    Decider<V, Boolean> decider = (live, now) -> {
       if (live == null) {
         return restate(Op.EXPIRE, null, a -> false);
       }
       return ttl.isZero()
           ? new Decision<>(Op.EXPIRE, true, null, 0, a -> true)
           : new Decision<>(Op.EXPIRE, true, live.value(), deadlineFor(ttl, now), a -> true);
-    });
+    };
+    return ttl.isZero() ? removal(key, Op.EXPIRE, decider) : write(key, Op.EXPIRE, decider);
   }
 
   /**
@@ -187,15 +227,15 @@ final class CacheWrites<K, V> {
   }
 
   /** A record that keeps the key as it is: the answer is "no", and the log must say so at this point. */
-  static <V, R> Decision<V, R> restate(Op op, @Nullable Entry<V> live, Function<Applied, R> result) {
+  private static <V, R> Decision<V, R> restate(Op op, @Nullable Entry<V> live, Function<Applied, R> result) {
     return live == null
         ? new Decision<>(op, true, null, 0, result)
         : new Decision<>(op, true, live.value(), live.deadline(), result);
   }
 
   /** Returns {@code decision} unless it would add a key to a full replica. */
-  <R> Decision<V, R> admit(K key, @Nullable Entry<V> live, Decision<V, R> decision) {
-    checkCapacity(key, live);
+  private <R> Decision<V, R> admit(K key, Decision<V, R> decision) {
+    checkCapacity(key);
     return decision;
   }
 

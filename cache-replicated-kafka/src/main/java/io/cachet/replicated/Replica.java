@@ -43,6 +43,8 @@ final class Replica<K, V> {
   /** Replaced only while empty, before the replica is ready ({@link #presize}); volatile for the readers. */
   private volatile ConcurrentHashMap<K, Entry<V>> entries = new ConcurrentHashMap<>();
   private final AtomicLongArray positions;
+  /** How many times {@link #reset} began and ended: odd while one runs (written by the apply thread). */
+  private volatile long resets;
   /** Written by one thread at a time (the apply thread, or the snapshot loader before it starts). */
   private final AtomicLong present = new AtomicLong();
   private final AtomicLong skipped = new AtomicLong();
@@ -325,17 +327,44 @@ final class Replica<K, V> {
     }
   }
 
+  /**
+   * Returns the replica's reset stamp, for a writer to read before the position and the entry it
+   * decides on, and to pass to {@link #unchangedSince} after them.
+   */
+  long resetStamp() {
+    return resets;
+  }
+
+  /**
+   * Returns whether no reset began or ran since {@code stamp} was read: then the position and the
+   * entry read in between belong to one replica, and the apply rule keeps a write decided on them
+   * right (a record applied in between makes it void). Across a reset, the write might pair a
+   * position of the old log with the emptied map, and be applied as valid in the new one.
+   */
+  boolean unchangedSince(long stamp) {
+    return (stamp & 1) == 0 && resets == stamp;
+  }
+
   /** Forgets everything, for a replay from the beginning (apply thread, before the replica is ready). */
   void reset() {
-    entries.clear();
-    present.set(0);
+    reset(() -> { });
+  }
+
+  /** As {@link #reset()}, running {@code midway} (tests) while the replica is half reset. */
+  void reset(Runnable midway) {
+    resets = resets + 1; // odd: under way (one writer, the apply thread)
+    // Positions first: a writer that sees an emptied map then sees position 0, never an old one.
     for (int p = 0; p < positions.length(); p++) {
       positions.set(p, 0);
       tombstones.get(p).clear();
     }
+    midway.run();
+    entries.clear();
+    present.set(0);
     unanchored.clear();
     deadlines.clear();
     deadlinesAfterCompaction = 0;
+    resets = resets + 1;
   }
 
   /** Restores one entry from a snapshot (before the apply thread starts). */

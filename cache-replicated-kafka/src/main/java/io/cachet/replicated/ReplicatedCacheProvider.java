@@ -8,6 +8,7 @@ import io.cachet.spi.CacheBackendProvider;
 import io.cachet.spi.Checks;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Function;
 import org.apache.kafka.clients.admin.Admin;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -20,7 +21,12 @@ import org.slf4j.LoggerFactory;
  * {@link ReplicationOptions#startupWait()} while it still replays (then it reports
  * {@link ReplicatedCache#isReady()} when it has caught up). Each cache has its own producer, consumer and admin client, closed with it.
  *
- * <p>Keys must have value equality: a key codec for an array type is rejected.
+ * <p>Keys must have value equality: a key codec for an array type is rejected. The key codec must
+ * also encode equal keys to identical bytes, on every node and across upgrades: records are
+ * partitioned and compacted by the encoded key but merged by {@code equals}, so two encodings of
+ * one key lose their order and can bring a removed value back when a node replays the topic (a key
+ * holding a {@code HashMap} or a {@code Set.of} does not qualify; see docs/replication.md). This is
+ * not checked.
  */
 public final class ReplicatedCacheProvider implements CacheBackendProvider {
 
@@ -29,8 +35,18 @@ public final class ReplicatedCacheProvider implements CacheBackendProvider {
   /** The backend name: {@value}. */
   public static final String NAME = "replicated-kafka";
 
+  /** Creates each cache's admin client from its properties. */
+  private final Function<Map<String, Object>, Admin> admins;
+
   /** Creates the provider; called by {@link java.util.ServiceLoader}. */
-  public ReplicatedCacheProvider() {}
+  public ReplicatedCacheProvider() {
+    this(Admin::create);
+  }
+
+  /** Creates a provider whose caches get their admin client from {@code admins} (tests pass a fake one). */
+  ReplicatedCacheProvider(Function<Map<String, Object>, Admin> admins) {
+    this.admins = admins;
+  }
 
   @Override
   public String name() {
@@ -62,15 +78,24 @@ public final class ReplicatedCacheProvider implements CacheBackendProvider {
     Checks.keyCodec(config, NAME); // refuses array keys too: the replica finds keys by equals
     Checks.valueCodec(config, NAME);
     String topic = options.topicFor(config.name());
-    Admin admin = Admin.create(KafkaClients.admin(options, topic + "-" + options.nodeId() + "-admin"));
+    Admin admin = admins.apply(KafkaClients.admin(options, topic + "-" + options.nodeId() + "-admin"));
+    ReplicatedKafkaCache<K, V> cache = null;
     try {
       TopicSetup.TopicInfo info = TopicSetup.ensure(admin, topic, options);
-      ReplicatedKafkaCache<K, V> cache = new ReplicatedKafkaCache<>(config, options, admin, info, context::closed);
+      cache = new ReplicatedKafkaCache<>(config, options, admin, info, context::closed);
       awaitStartup(cache, options);
       return cache;
-    } catch (RuntimeException e) {
-      admin.close(java.time.Duration.ofSeconds(1));
-      throw e;
+    } catch (Throwable t) { // an Error too: no client or thread may outlive the failed creation
+      try {
+        if (cache != null) {
+          cache.close(); // closes the admin client too; a no-op if awaitStartup closed it
+        } else {
+          admin.close(java.time.Duration.ofSeconds(1));
+        }
+      } catch (RuntimeException e) {
+        t.addSuppressed(e);
+      }
+      throw t;
     }
   }
 

@@ -10,9 +10,8 @@ import io.cachet.CacheLoadException;
 import io.cachet.CacheNotReadyException;
 import io.cachet.CacheStats;
 import io.cachet.CacheTimeoutException;
+import io.cachet.Ticker;
 import io.cachet.codec.Codec;
-import io.cachet.replicated.RecordMeta.Op;
-import io.cachet.replicated.Writer.Decision;
 import io.cachet.spi.AbstractCache;
 import io.cachet.spi.BackendMetric;
 import io.cachet.spi.Checks;
@@ -110,7 +109,7 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
     }
     Sender sender = new Sender(config.name(), p);
     this.writer = new Writer<>(config.name(), options, keyCodec, valueCodec, clock, replica, partitionCount, sender,
-        closed, this::replicaFailure);
+        this::requireWritable, this::replicaFailure, Ticker.system());
     this.barriers = new ReadBarriers(config.name(), options, admin, partitions, replica, closed);
     this.housekeeping = new Housekeeping<>(config.name(), options.nodeId(), replica, writer, snapshots,
         options.writeTimeout().toMillis() + Housekeeping.FALLBACK_DELAY_MS);
@@ -118,7 +117,7 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
         barriers, housekeeping, closed, () -> TopicSetup.verify(admin, topic, options, partitionCount),
         topicInfo.topicId(), () -> TopicSetup.topicId(admin, topic, options));
     this.writes = new CacheWrites<>(config.name(), config.perEntryTtl(), config.maximumSize(),
-        config.expireAfterWrite().orElse(null), clock, stats, replica, writer, this::requireWritable);
+        config.expireAfterWrite().orElse(null), clock, stats, replica, writer, this::requireWritable, this::removing);
     this.async = new AsyncView<>(this, writes, config.executor());
     this.expireAfterWriteMillis = config.expireAfterWrite().map(Duration::toMillis).orElse(0L);
     sender.start();
@@ -189,10 +188,7 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
 
   @Override
   protected V storeLoaded(K key, V value) {
-    return join(writes.write(key, Op.PUT_IF_ABSENT, (live, now) -> live != null
-        ? CacheWrites.restate(Op.PUT_IF_ABSENT, live, a -> live.value())
-        : writes.admit(key, live,
-            new Decision<>(Op.PUT_IF_ABSENT, true, value, writes.deadlineFor(null, now), a -> value))));
+    return join(writes.storeLoaded(key, value));
   }
 
   @Override
@@ -239,6 +235,7 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
   @Override
   public void putAll(Map<? extends K, ? extends V> entries) {
     requireNonNull(entries, "entries");
+    requireWritable(); // an empty map included, as on every backend
     // Copied first: the caller's map is read only here, on its thread, and checked for nulls whole.
     List<Map.Entry<K, V>> copy = new ArrayList<>(entries.size());
     entries.forEach((k, v) -> copy.add(Map.entry(requireNonNull(k, "key"), requireNonNull(v, "value"))));
@@ -262,38 +259,24 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
 
   @Override
   public boolean remove(K key) {
-    return join(removeAsync(key));
-  }
-
-  /** Removes {@code key}; the sync and async views' one way in, so a load in flight learns of it. */
-  CompletableFuture<Boolean> removeAsync(K key) {
-    removing(requireNonNull(key, "key"));
-    return writes.remove(key);
+    return join(writes.remove(key));
   }
 
   @Override
   public boolean remove(K key, V value) {
-    removing(requireNonNull(key, "key"));
     return join(writes.remove(key, value));
   }
 
   @Override
   public boolean expire(K key, Duration ttl) {
-    return join(expireAsync(key, ttl));
-  }
-
-  /** Sets {@code key}'s time to live; the sync and async views' one way in (zero removes it). */
-  CompletableFuture<Boolean> expireAsync(K key, Duration ttl) {
-    if (requireNonNull(ttl, "ttl").isZero()) {
-      removing(requireNonNull(key, "key"));
-    }
-    return writes.expire(key, ttl);
+    return join(writes.expire(key, ttl));
   }
 
   @Override
   public void clear() {
+    List<K> keys = writes.keysToClear(); // first: it checks that the cache takes writes
     clearing();
-    bulk(writes.keysToClear().iterator(), writes::clear);
+    bulk(keys.iterator(), writes::clear);
   }
 
   @Override

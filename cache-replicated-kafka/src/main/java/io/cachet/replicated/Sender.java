@@ -7,6 +7,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,7 +34,7 @@ final class Sender {
   static final int MAX_QUEUED_RECORDS = 100_000;
 
   private final String name;
-  private final KafkaProducer<byte[], byte[]> producer;
+  private final Producer<byte[], byte[]> producer;
   private final BlockingQueue<Outgoing> queue = new LinkedBlockingQueue<>(MAX_QUEUED_RECORDS);
   private final Thread thread;
   private volatile boolean stopping;
@@ -44,7 +45,8 @@ final class Sender {
   /** Put in the queue by {@link #close} so the send thread stops now, not after its poll timeout. */
   private static final Outgoing STOP = new Outgoing(null, null, () -> true);
 
-  Sender(String name, KafkaProducer<byte[], byte[]> producer) {
+  /** @param producer the cache's {@link KafkaProducer}; tests pass a {@code MockProducer} */
+  Sender(String name, Producer<byte[], byte[]> producer) {
     this.name = name;
     this.producer = producer;
     this.thread = new Thread(this::run, "cachet-send-" + name);

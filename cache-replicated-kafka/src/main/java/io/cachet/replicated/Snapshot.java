@@ -72,6 +72,10 @@ final class Snapshot {
     UnusableSnapshotException(String message) {
       super(message);
     }
+
+    UnusableSnapshotException(String message, Throwable cause) {
+      super(message, cause);
+    }
   }
 
   /** Entries written between two calls of a save's progress callback. */
@@ -202,8 +206,9 @@ final class Snapshot {
    * @param maxAgeMillis the topic's {@code delete.retention.ms}: an older snapshot may have missed
    *     tombstones the cleaner has since dropped, so it is refused
    * @throws UnusableSnapshotException when the file is corrupt, truncated, too old, of another
-   *     format version, or belongs to another topic; the replica may then hold part of it and must
-   *     be discarded
+   *     format version, belongs to another topic, or holds a key or value the codecs fail on
+   *     (whatever they throw: an {@link Error}, or a checked exception thrown around the compiler);
+   *     the replica may then hold part of it and must be discarded
    * @throws IOException when the file cannot be read
    */
   static <K, V> long[] read(Path path, String topic, String topicId, Replica<K, V> replica, Codec<K> keys,
@@ -295,8 +300,10 @@ final class Snapshot {
       throw new UnusableSnapshotException("truncated");
     } catch (java.io.UTFDataFormatException e) {
       throw new UnusableSnapshotException("undecodable header: " + e.getMessage());
-    } catch (RuntimeException e) {
-      throw new UnusableSnapshotException("undecodable: " + e);
+    } catch (IOException e) {
+      throw e;
+    } catch (Throwable t) { // a codec's failure, an Error or a checked exception thrown around the compiler included
+      throw new UnusableSnapshotException("undecodable: " + t, t);
     }
   }
 
@@ -355,10 +362,10 @@ final class Snapshot {
       Throwable t = failure.get();
       if (t instanceof IOException e) {
         throw e;
-      } else if (t instanceof RuntimeException e) {
-        throw e;
-      } else if (t instanceof Error e) {
-        throw e;
+      } else if (t != null) {
+        // Whatever stopped a thread (a codec's Error, or a checked exception thrown around the
+        // compiler) left sections unread: the file cannot be used.
+        throw new UnusableSnapshotException("undecodable: " + t, t);
       }
       for (Map.Entry<K, Entry<V>> e : others) {
         if (replica.get(e.getKey()) != null) {

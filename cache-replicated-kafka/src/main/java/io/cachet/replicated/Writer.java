@@ -2,6 +2,8 @@ package io.cachet.replicated;
 
 import io.cachet.BackendUnavailableException;
 import io.cachet.CacheException;
+import io.cachet.CacheNotReadyException;
+import io.cachet.Ticker;
 import io.cachet.codec.Codec;
 import io.cachet.replicated.RecordMeta.Op;
 import java.time.InstantSource;
@@ -11,7 +13,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
@@ -34,7 +35,8 @@ import org.slf4j.LoggerFactory;
  * decides the key's new state from the live entry, and sends it with the offset it read as
  * {@code expected}. The apply thread completes the write's future when the local replica applies
  * its record ({@link #onApplied}); a void record means a concurrent write got in first, so the
- * write decides again after a random back-off.
+ * write decides again after a random back-off, and fails with a {@link WriteConflictException}
+ * once its write timeout leaves no time for another attempt.
  *
  * <p>Threads: nothing here blocks. Records go to the {@link Sender}'s thread, the only one that
  * calls {@code producer.send}. A write's deadline is a timer of its own ({@code orTimeout}), so it
@@ -57,8 +59,10 @@ final class Writer<K, V> implements RecordSender<K, V> {
   private final Replica<K, V> replica;
   private final int partitionCount;
   private final Sender sender;
-  private final AtomicBoolean closed;
+  private final Runnable requireWritable;
   private final Supplier<@Nullable Throwable> replicaFailure;
+  /** Measures write timeouts: {@link Ticker#system()}, a fake one in tests. */
+  private final Ticker timer;
   private final long session = ThreadLocalRandom.current().nextLong();
   private final AtomicLong requests = new AtomicLong();
   private final ConcurrentHashMap<Long, Waiting> pending = new ConcurrentHashMap<>();
@@ -84,12 +88,14 @@ final class Writer<K, V> implements RecordSender<K, V> {
   }
 
   /**
-   * @param closed set once by the cache's {@code close()}
+   * @param requireWritable throws unless the cache takes writes now (open, running, ready); checked
+   *     by every attempt, so a retry fails once the cache is closed or rebuilds its replica
    * @param replicaFailure why the apply thread stopped, or {@code null}; named in timeout messages
+   * @param timer measures write timeouts (each attempt's wait also has a timer of its own)
    */
   Writer(String name, ReplicationOptions options, Codec<K> keyCodec, Codec<V> valueCodec, InstantSource clock,
-      Replica<K, V> replica, int partitionCount, Sender sender, AtomicBoolean closed,
-      Supplier<@Nullable Throwable> replicaFailure) {
+      Replica<K, V> replica, int partitionCount, Sender sender, Runnable requireWritable,
+      Supplier<@Nullable Throwable> replicaFailure, Ticker timer) {
     this.name = name;
     this.options = options;
     this.topic = options.topicFor(name);
@@ -99,8 +105,9 @@ final class Writer<K, V> implements RecordSender<K, V> {
     this.replica = replica;
     this.partitionCount = partitionCount;
     this.sender = sender;
-    this.closed = closed;
+    this.requireWritable = requireWritable;
     this.replicaFailure = replicaFailure;
+    this.timer = timer;
   }
 
   private ProducerRecord<byte[], byte[]> record(byte[] keyBytes, int partition, Op op, boolean conditional,
@@ -152,21 +159,25 @@ final class Writer<K, V> implements RecordSender<K, V> {
   /** Writes {@code key} as {@code decider} decides; completes once the local replica applied it, or fails. */
   <R> CompletableFuture<R> write(K key, Op op, Decider<V, R> decider) {
     CompletableFuture<R> result = new CompletableFuture<>();
-    attempt(key, op, decider, System.nanoTime() + options.writeTimeout().toNanos(), 0, result);
+    attempt(key, op, decider, timer.read() + options.writeTimeout().toNanos(), 0, result);
     return result;
   }
 
   private <R> void attempt(K key, Op op, Decider<V, R> decider, long deadlineNanos, int attempt,
       CompletableFuture<R> result) {
     try {
-      if (closed.get()) {
-        throw new IllegalStateException("cache '" + name + "' is closed");
-      }
+      requireWritable.run();
       byte[] keyBytes = keyCodec.encode(key);
       int partition = partitionOf(keyBytes);
-      // Position first, then the entry: a record applied in between makes the write void, never wrong.
+      // Position first, then the entry: a record applied in between makes the write void, never
+      // wrong. A reset in between (a rebuild) would not, so the stamp must not have moved.
+      long stamp = replica.resetStamp();
       long position = replica.position(partition);
       Entry<V> current = replica.get(key);
+      if (!replica.unchangedSince(stamp)) {
+        throw new CacheNotReadyException("cache '" + name + "' is rebuilding its replica from the start of topic '"
+            + topic + "'; the write to key '" + key + "' was not sent", null);
+      }
       long now = clock.millis();
       Decision<V, R> decision = decider.decide(current != null && current.isLive(now) ? current : null, now);
       long expected = current != null ? current.offset() : position - 1;
@@ -183,37 +194,48 @@ final class Writer<K, V> implements RecordSender<K, V> {
             + " records waiting to be sent to Kafka at " + options.bootstrapServers() + ", or is closing; the write"
             + " to key '" + key + "' was not sent", null);
       }
-      long remaining = deadlineNanos - System.nanoTime();
+      long remaining = deadlineNanos - timer.read();
       waiting.applied.orTimeout(Math.max(1, remaining), TimeUnit.NANOSECONDS).whenComplete((outcome, error) -> {
-        if (error != null) {
-          pending.remove(request, waiting);
-          result.completeExceptionally(error instanceof TimeoutException ? timeout(key, partition, waiting, error)
-              : error);
-        } else if (outcome.valid()) {
-          try {
+        try {
+          if (error != null) {
+            pending.remove(request, waiting);
+            result.completeExceptionally(error instanceof TimeoutException ? timeout(key, partition, waiting, error)
+                : error);
+          } else if (outcome.valid()) {
             result.complete(decision.result().apply(outcome));
-          } catch (RuntimeException e) {
-            result.completeExceptionally(e);
+          } else {
+            retry(key, op, decider, deadlineNanos, attempt, outcome, result);
           }
-        } else {
-          retries.increment();
-          long delayNanos = TimeUnit.MILLISECONDS.toNanos(
-              ThreadLocalRandom.current().nextLong(1, Math.min(100, 2L << Math.min(attempt, 6)) + 1));
-          if (System.nanoTime() + delayNanos >= deadlineNanos) {
-            result.completeExceptionally(new ReplicationTimeoutException(
-                "write to key '" + key + "' of cache '" + name + "' kept conflicting with concurrent writes to the"
-                    + " same key and was not applied within " + options.writeTimeout(), outcome.partition(),
-                outcome.offset(), replica.position(outcome.partition()), null));
-            return;
-          }
-          // The retry only reads the replica and queues a record: fine on the JDK's delay scheduler.
-          CompletableFuture.delayedExecutor(delayNanos, TimeUnit.NANOSECONDS, Runnable::run)
-              .execute(() -> attempt(key, op, decider, deadlineNanos, attempt + 1, result));
+        } catch (Throwable t) { // user code (a key's toString) must not leave the write waiting for ever
+          result.completeExceptionally(t);
         }
       });
-    } catch (RuntimeException e) {
-      result.completeExceptionally(e);
+    } catch (Throwable t) {
+      // An Error too (user code: a value's equals, a codec): on a retry this runs on the JDK's
+      // delay scheduler, which would swallow it and leave the write waiting for ever.
+      result.completeExceptionally(t);
     }
+  }
+
+  /** Attempts the write again after a random back-off, or fails it when its deadline leaves no time. */
+  private <R> void retry(K key, Op op, Decider<V, R> decider, long deadlineNanos, int attempt, Applied voided,
+      CompletableFuture<R> result) {
+    retries.increment();
+    long delayNanos = TimeUnit.MILLISECONDS.toNanos(
+        ThreadLocalRandom.current().nextLong(1, Math.min(100, 2L << Math.min(attempt, 6)) + 1));
+    if (timer.read() + delayNanos >= deadlineNanos) {
+      // Every record of this write was applied as void and none is on its way: unlike a
+      // timeout, nothing of it can still take effect.
+      result.completeExceptionally(new WriteConflictException("conditional write to key '" + key
+          + "' of cache '" + name + "' lost to concurrent writes of the same key on each of its " + (attempt + 1)
+          + " attempt(s) within " + options.writeTimeout() + ": every record it wrote was applied as void (the"
+          + " last at " + topic + "-" + voided.partition() + " offset " + voided.offset() + "), so it did not"
+          + " take effect and may be retried"));
+      return;
+    }
+    // The retry only reads the replica and queues a record: fine on the JDK's delay scheduler.
+    CompletableFuture.delayedExecutor(delayNanos, TimeUnit.NANOSECONDS, Runnable::run)
+        .execute(() -> attempt(key, op, decider, deadlineNanos, attempt + 1, result));
   }
 
   /** The failure of a write whose deadline passed; runs on a timer thread, so it must not block. */

@@ -4,6 +4,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.cachet.codec.Codec;
 import io.cachet.codec.Codecs;
 import io.cachet.replicated.RecordMeta.Op;
 import io.cachet.replicated.Snapshot.UnusableSnapshotException;
@@ -146,6 +147,70 @@ final class SnapshotTest {
     assertThat(store.replica().size()).isZero();
     assertThat(store.replica().get("k")).isNull();
     assertThat(store.startPositions()).containsExactly(0);
+  }
+
+  @Test
+  void read_codecThrowsACheckedExceptionAroundTheCompiler_isUnusable() throws IOException {
+    Path file = directory.resolve("sneaky.snapshot");
+    Snapshot.write(file, TOPIC, TOPIC_ID, sample(1, 1_000), Codecs.utf8(), Codecs.utf8(), NOW, 100);
+    Codec<String> values = failingOn("value-500-", new java.text.ParseException("not a value", 0));
+    Replica<String, String> copy = new Replica<>(Codecs.utf8(), values, 1);
+
+    assertThatThrownBy(() -> Snapshot.read(file, TOPIC, TOPIC_ID, copy, Codecs.utf8(), values, NOW, RETENTION))
+        .isInstanceOf(UnusableSnapshotException.class).hasMessageContaining("ParseException: not a value");
+  }
+
+  @Test
+  void snapshotStore_codecThrowsAnError_warnsAndStartsEmptyFromOffsetZero() throws IOException {
+    Path file = directory.resolve("error.snapshot");
+    Snapshot.write(file, TOPIC, TOPIC_ID, sample(1, 1_000), Codecs.utf8(), Codecs.utf8(), NOW, 100);
+    Codec<String> values = failingOn("value-500-", new CodecError());
+    ReplicationOptions options = ReplicationOptions.builder().topic(TOPIC).snapshotPath(file).build();
+
+    SnapshotStore<String, String> store;
+    try (CapturedLogs logs = CapturedLogs.of(ReplicatedKafkaCache.class)) {
+      store = new SnapshotStore<>("snap", options, new TopicSetup.TopicInfo(1, RETENTION, TOPIC_ID), Codecs.utf8(),
+          values, InstantSource.fixed(java.time.Instant.ofEpochMilli(NOW)));
+      assertThat(logs.warnings()).anySatisfy(w -> assertThat(w).contains(file.toString()).contains("unusable")
+          .contains(CodecError.class.getName()));
+    }
+
+    assertThat(store.replica().size()).isZero();
+    assertThat(store.startPositions()).containsExactly(0);
+  }
+
+  /** An Error a codec may throw (a class it needs failed to load, an assertion). */
+  private static final class CodecError extends Error {
+    private static final long serialVersionUID = 1L;
+  }
+
+  /** UTF-8, except that decoding a value starting with {@code prefix} throws {@code failure}, checked or not. */
+  private static Codec<String> failingOn(String prefix, Throwable failure) {
+    return new Codec<>() {
+      @Override
+      public byte[] encode(String value) {
+        return value.getBytes(UTF_8);
+      }
+
+      @Override
+      public String decode(byte[] bytes) {
+        String value = new String(bytes, UTF_8);
+        if (value.startsWith(prefix)) {
+          throw SnapshotTest.<RuntimeException>sneaky(failure);
+        }
+        return value;
+      }
+
+      @Override
+      public Class<String> type() {
+        return String.class;
+      }
+    };
+  }
+
+  @SuppressWarnings("unchecked")
+  private static <E extends Throwable> E sneaky(Throwable failure) throws E {
+    throw (E) failure;
   }
 
   private void assertUnusable(Path file, int partitions) {

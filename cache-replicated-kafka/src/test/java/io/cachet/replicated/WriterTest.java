@@ -1,0 +1,117 @@
+package io.cachet.replicated;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.cachet.CacheNotReadyException;
+import io.cachet.codec.Codec;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The write protocol: how a write reads the replica, retries a void record and fails, on a replica
+ * fed by the test ({@link LocalLog}); no broker.
+ */
+final class WriterTest {
+
+  private static final Duration WAIT = Duration.ofSeconds(5);
+
+  @Test
+  void write_voidOnEveryAttemptUntilItsDeadline_failsAsAConflictThatDidNotTakeEffect() {
+    try (LocalLog log = new LocalLog()) {
+      CompletableFuture<Boolean> write = log.writes.putIfAbsent("k", "mine");
+
+      // Each of its records lands after another node's write of the key: void, retried.
+      log.applyOther("k", "theirs-1", 0);
+      assertThat(log.apply(log.nextSent()).valid()).isFalse();
+      ProducerRecord<byte[], byte[]> retry = log.nextSent();
+      log.clock.advance(ReplicationOptions.DEFAULT_WRITE_TIMEOUT);
+      log.applyOther("k", "theirs-2", 0);
+      assertThat(log.apply(retry).valid()).isFalse();
+
+      assertThat(write).failsWithin(WAIT).withThrowableOfType(ExecutionException.class)
+          .havingCause().isExactlyInstanceOf(WriteConflictException.class)
+          .withMessageContaining("key 'k'").withMessageContaining("2 attempt(s)")
+          .withMessageContaining("did not take effect");
+      assertThat(log.replica.get("k").value()).isEqualTo("theirs-2");
+      assertThat(log.writer.waiting()).as("nothing of it still on its way").isZero();
+    }
+  }
+
+  @Test
+  void retry_failingWithAnError_failsTheWrite() {
+    AtomicBoolean failing = new AtomicBoolean();
+    Codec<String> keys = new Codec<>() {
+      @Override
+      public byte[] encode(String key) {
+        if (failing.get()) {
+          throw new CodecError(); // as user code may, on the delay scheduler's thread, which swallows it
+        }
+        return key.getBytes(UTF_8);
+      }
+
+      @Override
+      public String decode(byte[] bytes) {
+        return new String(bytes, UTF_8);
+      }
+
+      @Override
+      public Class<String> type() {
+        return String.class;
+      }
+    };
+    try (LocalLog log = new LocalLog(10_000, true, keys)) {
+      CompletableFuture<Boolean> write = log.writes.putIfAbsent("k", "mine");
+      ProducerRecord<byte[], byte[]> first = log.nextSent();
+
+      log.applyOther("k", "theirs", 0);
+      failing.set(true);
+      assertThat(log.apply(first).valid()).isFalse();
+
+      assertThat(write).failsWithin(WAIT).withThrowableOfType(ExecutionException.class)
+          .withCauseInstanceOf(CodecError.class);
+    }
+  }
+
+  private static final class CodecError extends Error {
+    private static final long serialVersionUID = 1L;
+  }
+
+  @Test
+  void write_whileTheReplicaIsReset_failsWithoutDecidingOnAHalfResetReplica() {
+    try (LocalLog log = new LocalLog()) {
+      log.applyOther("k", "present", 0);
+      AtomicReference<CompletableFuture<Boolean>> during = new AtomicReference<>();
+
+      // A retry on the delay scheduler, or a write that passed the readiness check just before
+      // the rebuild began, runs while the apply thread empties the replica.
+      log.replica.reset(() -> during.set(log.writes.putIfAbsent("k", "mine")));
+
+      assertThat(during.get()).as("failed at once, nothing sent").isCompletedExceptionally();
+      assertThat(during.get()).failsWithin(WAIT).withThrowableOfType(ExecutionException.class)
+          .withCauseInstanceOf(CacheNotReadyException.class);
+      assertThat(log.writer.waiting()).isZero();
+    }
+  }
+
+  @Test
+  void retry_onceTheCacheTakesNoWrites_failsWithoutSendingAnotherRecord() {
+    try (LocalLog log = new LocalLog()) {
+      CompletableFuture<Boolean> write = log.writes.putIfAbsent("k", "mine");
+      ProducerRecord<byte[], byte[]> first = log.nextSent();
+
+      log.applyOther("k", "theirs", 0);
+      log.writable = false; // a rebuild began: the replica is emptied and replays the log
+      assertThat(log.apply(first).valid()).isFalse();
+
+      assertThat(write).failsWithin(WAIT).withThrowableOfType(ExecutionException.class)
+          .withCauseInstanceOf(CacheNotReadyException.class);
+      assertThat(log.writer.waiting()).isZero();
+    }
+  }
+}
