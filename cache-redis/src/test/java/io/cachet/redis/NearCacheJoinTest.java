@@ -97,11 +97,7 @@ final class NearCacheJoinTest {
         CacheConfig.builder("down").maximumSize(100).executor(tasks::add).build(),
         RedisOptions.builder().address("redis://127.0.0.1:1").build(),
         Codecs.utf8(), "p:".getBytes(StandardCharsets.UTF_8), true, Ticker.system());
-    near.listener().up();
-    NearCache.Load<String> load = near.newLoad();
-    near.register("k", load);
-    near.storeValue("k", load, "v", null, 0);
-    near.deregister("k", load);
+    cacheAValue(near);
     assertThat(near.peek("k")).isEqualTo("v");
 
     tasks.clear();
@@ -122,14 +118,19 @@ final class NearCacheJoinTest {
         }).build(),
         RedisOptions.builder().address("redis://127.0.0.1:1").build(),
         Codecs.utf8(), "p:".getBytes(StandardCharsets.UTF_8), true, Ticker.system());
+    cacheAValue(near);
+
+    near.listener().down(new IllegalStateException("connection lost"));
+    assertThat(near.peek("k")).isNull();
+    assertThat(near.estimatedSize()).isZero();
+  }
+
+  /** Tracking up, then {@code k = v} read and stored as a near entry. */
+  private static void cacheAValue(NearCache<String, String> near) {
     near.listener().up();
     NearCache.Load<String> load = near.newLoad();
     near.register("k", load);
     near.storeValue("k", load, "v", null, 0);
     near.deregister("k", load);
-
-    near.listener().down(new IllegalStateException("connection lost"));
-    assertThat(near.peek("k")).isNull();
-    assertThat(near.estimatedSize()).isZero();
   }
 }
