@@ -510,6 +510,9 @@ final class CachetCache<K, V> implements Cache<K, V> {
           results.put(key, () -> result);
         }
       } catch (Exception e) {
+        if (isClosed()) {
+          throw new IllegalStateException("cache '" + name + "' was closed during invokeAll", e);
+        }
         // Failures after the change too (a synchronous listener's, a copy's, the backend's): the
         // key's result reports it, and the other keys are processed all the same.
         EntryProcessorException failure = e instanceof EntryProcessorException processorException

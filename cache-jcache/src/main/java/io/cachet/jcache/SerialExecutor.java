@@ -73,6 +73,7 @@ final class SerialExecutor implements Executor {
           }
         }
         try {
+          Thread.interrupted(); // a task that left its thread interrupted must not fail the next one
           next.run();
         } catch (RuntimeException e) {
           log.warn("A task of {} failed", name, e);

@@ -414,6 +414,26 @@ final class CachetCacheTest {
     assertThat(cache.getAll(keys)).containsOnly(Map.entry("a", "x"), Map.entry("b", "x"), Map.entry("c", "x"));
   }
 
+  /** A cache closed during invokeAll fails the call, as a closed cache's every operation does. */
+  @Test
+  void invokeAll_cacheClosedByAnotherThreadMidway_throwsIllegalState() {
+    Cache<String, String> cache = manager.createCache("c", config(String.class, String.class));
+    Set<String> keys = new java.util.LinkedHashSet<>(List.of("a", "b", "c"));
+
+    assertThatThrownBy(() -> cache.invokeAll(keys, (entry, args) -> {
+      if (entry.getKey().equals("a")) {
+        Thread closer = new Thread(cache::close);
+        closer.start();
+        try {
+          closer.join();
+        } catch (InterruptedException e) {
+          throw new IllegalStateException(e);
+        }
+      }
+      return "done";
+    })).isInstanceOf(IllegalStateException.class);
+  }
+
   @Test
   void invoke_concurrentIncrements_areAtomicPerKey() throws Exception {
     Cache<String, Integer> cache = manager.createCache("c", config(String.class, Integer.class));

@@ -95,4 +95,17 @@ final class SerialExecutorTest {
     pool.runNext();
     assertThat(ran).containsExactly(1);
   }
+
+  @Test
+  void taskLeavingItsThreadInterrupted_doesNotInterruptTheNext() {
+    List<Boolean> interrupted = new ArrayList<>();
+    serial.execute(() -> Thread.currentThread().interrupt());
+    serial.execute(() -> interrupted.add(Thread.currentThread().isInterrupted()));
+    try {
+      pool.runNext();
+    } finally {
+      Thread.interrupted(); // the test's own thread ran the tasks
+    }
+    assertThat(interrupted).containsExactly(false);
+  }
 }
