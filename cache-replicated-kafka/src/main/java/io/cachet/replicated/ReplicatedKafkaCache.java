@@ -274,8 +274,11 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
 
   @Override
   public void clear() {
-    List<K> keys = writes.keysToClear(); // first: it checks that the cache takes writes
+    requireWritable(); // a cache that takes no writes flags no load
+    // The loads in flight are flagged before the keys are picked: a load storing meanwhile either
+    // stored before the pick (its key is cleared) or sees the flag and undoes its store.
     clearing();
+    List<K> keys = writes.keysToClear();
     bulk(keys.iterator(), writes::clear);
   }
 

@@ -171,15 +171,21 @@ final class Writer<K, V> implements RecordSender<K, V> {
       int partition = partitionOf(keyBytes);
       // Position first, then the entry: a record applied in between makes the write void, never
       // wrong. A reset in between (a rebuild) would not, so the stamp must not have moved.
+      // The decision may read the replica again (its size, for capacity): the stamp is checked
+      // after it, and a refusal decided during a reset is not believed either.
       long stamp = replica.resetStamp();
       long position = replica.position(partition);
       Entry<V> current = replica.get(key);
-      if (!replica.unchangedSince(stamp)) {
-        throw new CacheNotReadyException("cache '" + name + "' is rebuilding its replica from the start of topic '"
-            + topic + "'; the write to key '" + key + "' was not sent", null);
-      }
       long now = clock.millis();
-      Decision<V, R> decision = decider.decide(current != null && current.isLive(now) ? current : null, now);
+      Decision<V, R> decision;
+      try {
+        decision = decider.decide(current != null && current.isLive(now) ? current : null, now);
+      } catch (ReplicaFullException e) {
+        throw replica.unchangedSince(stamp) ? e : rebuilding(key);
+      }
+      if (!replica.unchangedSince(stamp)) {
+        throw rebuilding(key);
+      }
       long expected = current != null ? current.offset() : position - 1;
       long request = requests.incrementAndGet();
       Waiting waiting = new Waiting();
@@ -218,6 +224,11 @@ final class Writer<K, V> implements RecordSender<K, V> {
   }
 
   /** Attempts the write again after a random back-off, or fails it when its deadline leaves no time. */
+  private CacheNotReadyException rebuilding(K key) {
+    return new CacheNotReadyException("cache '" + name + "' is rebuilding its replica from the start of topic '"
+        + topic + "'; the write to key '" + key + "' was not sent", null);
+  }
+
   private <R> void retry(K key, Op op, Decider<V, R> decider, long deadlineNanos, int attempt, Applied voided,
       CompletableFuture<R> result) {
     retries.increment();
