@@ -234,7 +234,8 @@ final class RedissonCommands {
 
   /** The address of the server that is {@code primary}'s primary now (a failover changes it). */
   Object serverOf(Object primary) {
-    return ((MasterSlaveEntry) primary).getClient().getAddr();
+    org.redisson.client.RedisClient client = ((MasterSlaveEntry) primary).getClient();
+    return client == null ? "no primary" : client.getAddr(); // none while a failover swaps it
   }
 
   /**
