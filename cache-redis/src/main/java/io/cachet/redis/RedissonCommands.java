@@ -205,6 +205,19 @@ final class RedissonCommands {
     return executor.writeAsync(key, ByteArrayCodec.INSTANCE, RedisCommands.SET, args);
   }
 
+  /**
+   * {@code SET} of each of {@code args} (each starting with its key), pipelined as
+   * {@link #readBatch} is: grouped by node, one flush per node, {@code MOVED}/{@code ASK}
+   * followed. Completes once all are answered; fails if any failed.
+   */
+  CompletionStage<Void> setEach(List<Object[]> args) {
+    CommandBatchService batch = new CommandBatchService(executor, batchOptions);
+    for (Object[] set : args) {
+      batch.writeAsync((byte[]) set[0], ByteArrayCodec.INSTANCE, RedisCommands.SET, set);
+    }
+    return batch.executeAsync().thenApply(result -> null);
+  }
+
   /** {@code SET key value [PX ms] NX|XX}: whether it was stored. */
   CompletionStage<Boolean> setIf(byte[] key, Object[] args) {
     return executor.writeAsync(key, ByteArrayCodec.INSTANCE, RedisCommands.SET_BOOLEAN, args);

@@ -255,6 +255,26 @@ final class RedisCoherenceIT {
     await().atMost(DEADLINE).until(() -> "later".equals(cache.get("k")));
   }
 
+  /**
+   * putAll's pipelined batches replace this process's near copies before it returns, with no
+   * invalidation from Redis to help (expiry-only coherence serves near copies until their age).
+   */
+  @Test
+  void putAll_replacesThisProcesssNearCopiesBeforeItReturns() {
+    RedisCache<String, String> cache = cache(o -> o.coherence(Coherence.EXPIRY), c -> {});
+    Map<String, String> updates = new java.util.HashMap<>();
+    for (int i = 0; i < RedisCache.PUT_ALL_BATCH + 10; i++) { // two batches
+      set("k" + i, "old");
+      updates.put("k" + i, "new");
+    }
+    readUntilNearCached(cache, "k0");
+    readUntilNearCached(cache, "k" + RedisCache.PUT_ALL_BATCH);
+    cache.putAll(updates);
+    assertThat(cache.get("k0")).isEqualTo("new");
+    assertThat(cache.get("k" + RedisCache.PUT_ALL_BATCH)).isEqualTo("new");
+    assertThat(cache.stats().putCount()).isEqualTo(updates.size());
+  }
+
   // ------------------------------------------------------------ failure
 
   @Test
