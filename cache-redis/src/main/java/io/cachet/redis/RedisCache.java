@@ -18,14 +18,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -48,10 +45,6 @@ import org.jspecify.annotations.Nullable;
  */
 final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSource {
 
-  /** SETs per pipelined batch of a {@link #putAll}. */
-  static final int PUT_ALL_BATCH = 256;
-  /** Batches of a {@link #putAll} in flight at once. */
-  static final int PUT_ALL_BATCHES = 4;
   private static final String COMPARE_AND_SET =
       "if redis.call('GET', KEYS[1]) == ARGV[1] then "
           + "if ARGV[3] ~= '' then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) "
@@ -344,22 +337,6 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
         });
   }
 
-  /** The SETs of {@code keys}, pipelined; as {@link #write}, every key's near copy is invalidated when it completes. */
-  private CompletableFuture<Void> setEach(List<K> keys, List<Object[]> sets) {
-    return redis.<Void>send(() -> redis.commands().setEach(sets).whenComplete((ok, error) -> keys.forEach(near::invalidate)))
-        .handle((ok, error) -> {
-          if (error == null) {
-            stats.recordPuts(keys.size());
-            return null;
-          }
-          Throwable cause = RedisTransport.unwrap(error);
-          if (cause instanceof TimeoutException) {
-            keys.forEach(near::invalidate);
-          }
-          throw redis.failure(null, cause); // a batch: no single key to name
-        });
-  }
-
   @Override
   public void putAll(Map<? extends K, ? extends V> entries) {
     requireNonNull(entries, "entries");
@@ -374,44 +351,7 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
       byte[] redisKey = keyspace.redisKey(k);
       commands.put(k, RedisKeys.setArgs(redisKey, keyspace.encode(k, v), expireAfterWriteMillis));
     });
-    // Pipelined in batches of PUT_ALL_BATCH SETs (one flush per node, as reads are sent), at most
-    // PUT_ALL_BATCHES in flight, each bounded from when it is sent: so a large map takes as long as
-    // it needs, and never queues writes behind the others until they fail their bound. A batch's
-    // completion lets the next one go; after a failure nothing more is sent.
-    Semaphore window = new Semaphore(PUT_ALL_BATCHES);
-    AtomicReference<@Nullable Throwable> failed = new AtomicReference<>();
-    List<CompletableFuture<Void>> writes = new ArrayList<>();
-    List<K> keys = new ArrayList<>(PUT_ALL_BATCH);
-    List<Object[]> sets = new ArrayList<>(PUT_ALL_BATCH);
-    Iterator<Map.Entry<K, Object[]>> pending = commands.entrySet().iterator();
-    while (pending.hasNext() && failed.get() == null) {
-      Map.Entry<K, Object[]> command = pending.next();
-      keys.add(command.getKey());
-      sets.add(command.getValue());
-      if (sets.size() < PUT_ALL_BATCH && pending.hasNext()) {
-        continue;
-      }
-      try {
-        window.acquire(); // bounded: every batch in flight completes within its own bound
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new CacheException("interrupted while writing to Redis; some entries may have been written", e);
-      }
-      if (failed.get() != null) {
-        break;
-      }
-      CompletableFuture<Void> batch = setEach(List.copyOf(keys), List.copyOf(sets));
-      batch.whenComplete((ok, error) -> {
-        if (error != null) {
-          failed.compareAndSet(null, error);
-        }
-        window.release();
-      });
-      writes.add(batch);
-      keys.clear();
-      sets.clear();
-    }
-    redis.await(CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)));
+    new PipelinedPuts<>(redis, near, stats).putAll(commands);
   }
 
   @Override

@@ -263,15 +263,15 @@ final class RedisCoherenceIT {
   void putAll_replacesThisProcesssNearCopiesBeforeItReturns() {
     RedisCache<String, String> cache = cache(o -> o.coherence(Coherence.EXPIRY), c -> {});
     Map<String, String> updates = new java.util.HashMap<>();
-    for (int i = 0; i < RedisCache.PUT_ALL_BATCH + 10; i++) { // two batches
+    for (int i = 0; i < PipelinedPuts.BATCH + 10; i++) { // two batches
       set("k" + i, "old");
       updates.put("k" + i, "new");
     }
     readUntilNearCached(cache, "k0");
-    readUntilNearCached(cache, "k" + RedisCache.PUT_ALL_BATCH);
+    readUntilNearCached(cache, "k" + PipelinedPuts.BATCH);
     cache.putAll(updates);
     assertThat(cache.get("k0")).isEqualTo("new");
-    assertThat(cache.get("k" + RedisCache.PUT_ALL_BATCH)).isEqualTo("new");
+    assertThat(cache.get("k" + PipelinedPuts.BATCH)).isEqualTo("new");
     assertThat(cache.stats().putCount()).isEqualTo(updates.size());
   }
 

@@ -1,0 +1,101 @@
+package io.cachet.redis;
+
+import io.cachet.CacheException;
+import io.cachet.spi.StatsCounter;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A {@code putAll}'s writes: pipelined batches of {@value #BATCH} {@code SET}s (grouped by node,
+ * one flush per node, as near misses are sent), at most {@value #IN_FLIGHT} in flight, each
+ * bounded from when it is sent. So a large map takes as long as it needs, and never queues
+ * writes behind the others until they fail their bound (Redisson holds a pooled connection per
+ * single command until its reply). A batch's completion lets the next one go; after a failure
+ * nothing more is sent. As for a single write, a batch invalidates its keys' near copies when
+ * Redis answers, fails, or is given up on, before the caller returns.
+ *
+ * @param <K> the cache's key type
+ */
+final class PipelinedPuts<K> {
+
+  /** SETs per pipelined batch. */
+  static final int BATCH = 256;
+  /** Batches in flight at once, per call. */
+  static final int IN_FLIGHT = 4;
+
+  private final RedisTransport redis;
+  private final NearCache<K, ?> near;
+  private final StatsCounter stats;
+
+  PipelinedPuts(RedisTransport redis, NearCache<K, ?> near, StatsCounter stats) {
+    this.redis = redis;
+    this.near = near;
+    this.stats = stats;
+  }
+
+  /**
+   * Writes {@code commands} (each key's {@code SET} arguments, starting with its Redis key),
+   * blocking the caller until every batch sent is answered.
+   *
+   * @throws CacheException the first failure; what was written before it stays
+   */
+  void putAll(Map<K, Object[]> commands) {
+    Semaphore window = new Semaphore(IN_FLIGHT);
+    AtomicReference<@Nullable Throwable> failed = new AtomicReference<>();
+    List<CompletableFuture<Void>> sent = new ArrayList<>();
+    List<K> keys = new ArrayList<>(BATCH);
+    List<Object[]> sets = new ArrayList<>(BATCH);
+    Iterator<Map.Entry<K, Object[]>> pending = commands.entrySet().iterator();
+    while (pending.hasNext() && failed.get() == null) {
+      Map.Entry<K, Object[]> command = pending.next();
+      keys.add(command.getKey());
+      sets.add(command.getValue());
+      if (sets.size() < BATCH && pending.hasNext()) {
+        continue;
+      }
+      try {
+        window.acquire(); // bounded: every batch in flight completes within its own bound
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new CacheException("interrupted while writing to Redis; some entries may have been written", e);
+      }
+      if (failed.get() != null) {
+        break;
+      }
+      CompletableFuture<Void> batch = send(List.copyOf(keys), List.copyOf(sets));
+      batch.whenComplete((ok, error) -> {
+        if (error != null) {
+          failed.compareAndSet(null, error);
+        }
+        window.release();
+      });
+      sent.add(batch);
+      keys.clear();
+      sets.clear();
+    }
+    redis.await(CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new)));
+  }
+
+  /** One batch; every key's near copy is invalidated when it completes, and again if it is given up on. */
+  private CompletableFuture<Void> send(List<K> keys, List<Object[]> sets) {
+    return redis.<Void>send(() -> redis.commands().setEach(sets).whenComplete((ok, error) -> keys.forEach(near::invalidate)))
+        .handle((ok, error) -> {
+          if (error == null) {
+            stats.recordPuts(keys.size());
+            return null;
+          }
+          Throwable cause = RedisTransport.unwrap(error);
+          if (cause instanceof TimeoutException) {
+            keys.forEach(near::invalidate);
+          }
+          throw redis.failure(null, cause); // a batch: no single key to name
+        });
+  }
+}
