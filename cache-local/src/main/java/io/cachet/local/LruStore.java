@@ -2,65 +2,73 @@ package io.cachet.local;
 
 import static io.cachet.local.AbstractLocalCache.deadline;
 import static io.cachet.local.AbstractLocalCache.ttlNanos;
-import static io.cachet.local.RecencyList.BUSY;
-import static io.cachet.local.RecencyList.DEAD;
-import static io.cachet.local.RecencyList.LIVE;
+import static io.cachet.local.RecencyHeap.BUSY;
+import static io.cachet.local.RecencyHeap.DEAD;
 import static java.util.Objects.requireNonNull;
 
 import io.cachet.CacheConfig;
 import io.cachet.RemovalCause;
 import io.cachet.Ticker;
-import io.cachet.local.RecencyList.AccessNode;
-import io.cachet.local.RecencyList.Node;
-import io.cachet.local.RecencyList.WrittenAccessNode;
-import io.cachet.local.RecencyList.WrittenNode;
+import io.cachet.local.RecencyHeap.AccessNode;
+import io.cachet.local.RecencyHeap.Node;
+import io.cachet.local.RecencyHeap.WrittenAccessNode;
+import io.cachet.local.RecencyHeap.WrittenNode;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The data structure behind {@link LruCache}: the map, the recency order, the buffered hits and
- * the lock, with every operation on them as one linearizable step. It knows nothing of the SPI:
- * {@link LruCache} checks arguments, counts statistics and tells listeners, from the {@link
- * Removals} each operation here fills in.
+ * The data structure behind {@link LruCache}: the map, the recency order, the clock and the lock,
+ * with every operation on them as one linearizable step. It knows nothing of the SPI: {@link
+ * LruCache} checks arguments, counts statistics and tells listeners, from the {@link Removals}
+ * each operation here fills in.
  *
  * <h2>Design</h2>
  *
  * <ul>
- *   <li>Keys map to {@link Node}s in a {@link ConcurrentHashMap}; the recency order is a doubly
- *       linked list ({@link RecencyList}, head = least recent). The list, every change to the map
- *       and every write to a node happen under one {@link CombiningLock}. A miss does not lock: a
- *       key absent from the map is absent.
- *   <li>A hit does not lock either ({@link ReadBuffer#read}; not with {@code expireAfterAccess}
- *       or {@code refreshAfterWrite}, below): it claims a sequence number, reads the node's state,
- *       value and deadline (and, if it has one, the ticker), and publishes the node in a ring that
- *       lock holders drain in claim order, moving each node to the most recent end. Every
- *       critical section starts by draining, so it is ordered after every hit that returned before
- *       it began. The claim is the hit's linearization point: a write to a node, its removal
- *       (expiry included) and its eviction first mark it {@code BUSY} and drain every claim made
- *       so far ({@link ReadBuffer#beginChange}), so a hit either is applied before the change and
- *       read the value from before it, or sees the mark, waits and looks the key up again. A
- *       victim read just before its mark is spared and the next least recent key considered
- *       ({@link #insert}).
- *   <li>A hit that finds its entry expired, the ring full or hits routed to the lock, and every
- *       hit of a cache with {@code expireAfterAccess} or {@code refreshAfterWrite}, is a request
- *       to the lock ({@link #serveRead}): the holder runs the published requests before
- *       releasing (flat combining), checks the deadline, moves the node (or removes it) and hands
- *       back its value in one step.
+ *   <li>Keys map to {@link Node}s in a {@link ConcurrentHashMap}. Every read and write of a key
+ *       takes a ticket from one counter, the clock, and leaves it in the node's {@link
+ *       Node#stamp}: the least recently used key is the one with the smallest stamp. A miss takes
+ *       no ticket and no lock: a key absent from the map is absent.
+ *   <li>A hit takes no lock either ({@link #readLockFree}; not with {@code expireAfterAccess} or
+ *       {@code refreshAfterWrite}, below): it reads the node's stamp, value and deadline, takes a
+ *       ticket (and reads the ticker if the entry has a deadline), and replaces the stamp it read
+ *       with its ticket by a CAS. The ticket is the hit's linearization point. If the CAS fails the
+ *       node was read or changed meanwhile, and the hit starts again with a new ticket.
+ *   <li>Writes, evictions and removals run under one {@link CombiningLock}. A change to a node
+ *       first swaps its stamp for {@link RecencyHeap#BUSY} (a hit that finds it waits, and a hit
+ *       that read the stamp before fails its CAS), then changes the value or deadline, then stamps
+ *       it with a new ticket, the write's linearization point; a removal ends with {@link
+ *       RecencyHeap#DEAD} instead.
+ *   <li>The recency order is a min-heap of the nodes ({@link RecencyHeap}) keyed by a lower bound
+ *       of their stamps; hits and writes to present keys do not touch it. An insert over the
+ *       capacity looks at the root: if its stamp still equals its key it is the least recent key,
+ *       and the insert takes a ticket, its linearization point, and swaps the root's stamp for
+ *       {@code BUSY} by a CAS; otherwise (or if the CAS loses to a hit) it re-keys the root to its
+ *       stamp and looks again ({@link #insert}).
  *   <li>Insertion and the eviction it causes are one step for lock-free lookups too: the new node
- *       enters the map before the victims leave it, and is readable ({@code LIVE}) only once it is
- *       linked. Nobody sees the victim gone while the new key is still absent.
- *   <li>Expired entries are removed when read, on any write to them, when they reach the head and
- *       a write to any key finds them there ({@link #expireHead}, which pops the head while it is
- *       expired), and by {@link #cleanUp}; until then they occupy a slot (and count towards the
- *       bound). Entries without a deadline never read the ticker.
+ *       enters the map {@code BUSY} before the victim leaves it, and is readable only once
+ *       stamped, after the victim is gone. Nobody sees the victim gone while the new key is still
+ *       absent.
+ *   <li>A hit that finds its entry expired, and every hit of a cache with {@code expireAfterAccess}
+ *       or {@code refreshAfterWrite}, is a request to the lock ({@link #serveRead}): the holder
+ *       runs the published requests before releasing (flat combining), checks the deadline,
+ *       stamps the node (or removes it) and hands back its value in one step.
+ *   <li>Expired entries are removed when read, on any write to them, when they are the least recent
+ *       entry and a write to any key finds them there ({@link #expireHead}), and by {@link
+ *       #cleanUp}; until then they occupy a slot (and count towards the bound). Entries without a
+ *       deadline never read the ticker.
  *   <li>{@code expireAfterAccess}: a node's {@code expiresAt} is the earlier of its write deadline
  *       and its last read or write plus the idle time. A hit moves it in {@link #serveRead}, under
- *       the lock, in the same step as the recency move (such hits are never buffered), so the idle
- *       deadline follows the linearization order as exactly as the recency does. The list is then
- *       also in idle-deadline order, so {@link #expireHead} finds idle entries at its head.
+ *       the lock, in the same step as its stamp (such hits are never lock-free), so the idle
+ *       deadline follows the linearization order as exactly as the recency does, and the least
+ *       recent entry is also the first to become idle.
  *   <li>Removals are collected under the lock and published by the caller after it is released.
  *   <li>Only a cache that needs them pays for more than a {@link Node} ({@link NodeDeadlines}):
  *       with {@code refreshAfterWrite} nodes keep their write time ({@link WrittenNode}), with
@@ -75,14 +83,31 @@ import org.jspecify.annotations.Nullable;
 final class LruStore<K, V> {
 
   /** The answer to a read whose node was removed before it was served: look the key up again. */
-  private static final Object RETRY = ReadBuffer.RETRY;
+  static final Object RETRY = new Object();
+  /** {@link #readLockFree}'s answer when the hit must be served under the lock. */
+  private static final Object SERVE = new Object();
   /** {@link #replaceIf}'s "compare values by equality, not instance and write time". */
   static final long NO_WRITE_TIME = Long.MIN_VALUE;
+
+  private static final VarHandle STAMP;
+  private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
+  /** The clock's index in {@link #clock}: 128 bytes from either end, a cache line of its own. */
+  private static final int CLOCK = 16;
+
+  static {
+    try {
+      STAMP = MethodHandles.lookup().findVarHandle(Node.class, "stamp", long.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
 
   private final ConcurrentHashMap<K, Node<K, V>> map = new ConcurrentHashMap<>();
   @SuppressWarnings({"unchecked", "rawtypes"})
   private final CombiningLock<Node<K, V>> lock =
       new CombiningLock<>((Class) Node.class, node -> serveRead((Node<K, V>) node));
+  /** The last ticket taken, at {@link #CLOCK}; tickets start at 1 (0 is {@code BUSY}). */
+  private final long[] clock = new long[2 * CLOCK];
   private final Ticker ticker;
   private final long capacity;
   /** Whether nodes keep their write time, for refresh. */
@@ -91,24 +116,26 @@ final class LruStore<K, V> {
   private final NodeDeadlines<K, V> deadlines;
   /** Whether every write reads the ticker, whatever its deadlines: refresh or access expiry. */
   private final boolean writesReadTicker;
-  /** Whether hits go through {@link #reads}: only when no idle or write times are kept. */
-  private final boolean bufferedReads;
+  /** Whether hits may run without the lock: only when no idle or write times are kept. */
+  private final boolean lockFreeReads;
   /** Runs under the lock after an insert removed its victim; a hook for tests. */
   @Nullable Runnable afterEviction;
-  /** Runs under the lock when an insert has picked a victim, before it looks at it; a hook for tests. */
+  /** Runs under the lock when an insert has picked a victim, before it marks it; a hook for tests. */
   @Nullable Runnable beforeVictimCheck;
   /** Wraps a value read with its write time, for a refreshing cache's reads. */
   private final WithWriteTime<V> withWriteTime;
   /** Entries in the map; guarded by the lock. */
   private long count;
+  /**
+   * Entries in the map with a deadline; guarded by the lock. While none has one, a write does not
+   * look for the least recent entry to expire it ({@link #expireHead}).
+   */
+  private volatile long timedCount;
   /** Entries once the last write completed; written under the lock, read without it. */
   private volatile long size;
 
-  /** The recency order of the map's nodes, least recent first. */
-  // @GuardedBy("lock")
-  private final RecencyList<K, V> recency = new RecencyList<>();
-  /** Hits not yet applied to {@link #recency}; drained under the lock. */
-  private final ReadBuffer<K, V> reads;
+  /** The recency order of the map's nodes; guarded by the lock. */
+  private final RecencyHeap<K, V> recency;
 
   LruStore(CacheConfig<K, V> config, WithWriteTime<V> withWriteTime) {
     this.withWriteTime = withWriteTime;
@@ -118,8 +145,8 @@ final class LruStore<K, V> {
     this.deadlines = new NodeDeadlines<>(
         refreshing, config.expireAfterAccess().map(AbstractLocalCache::ttlNanos).orElse(Long.MAX_VALUE));
     this.writesReadTicker = refreshing || deadlines.expiresAfterAccess();
-    this.bufferedReads = !writesReadTicker;
-    this.reads = new ReadBuffer<>(recency, lock, ticker);
+    this.lockFreeReads = !writesReadTicker;
+    this.recency = new RecencyHeap<>(capacity);
   }
 
   // ---------------------------------------------------------------- reads
@@ -134,8 +161,8 @@ final class LruStore<K, V> {
       if (node == null) {
         return null; // absent from the map: a miss, without locking
       }
-      Object response = bufferedReads ? reads.read(node) : ReadBuffer.SERVE;
-      if (response == ReadBuffer.SERVE) {
+      Object response = lockFreeReads ? readLockFree(node) : SERVE;
+      if (response == SERVE) {
         response = lock.serve(node);
       }
       if (response == RETRY) {
@@ -149,12 +176,36 @@ final class LruStore<K, V> {
   }
 
   /**
-   * Takes the lock and applies the buffered hits claimed so far, so that the critical section is
-   * ordered after every hit that returned before it began.
+   * A hit without the lock: returns the node's value, {@link #RETRY} if it was removed, or {@link
+   * #SERVE} if it has expired (the hit is then served under the lock, which removes it).
+   *
+   * <p>The ticket is the hit's linearization point. A change to the node swaps its stamp for
+   * {@code BUSY} before it writes the value or deadline and stamps it with a ticket taken after
+   * them, and a stamp is never set back to a value it had (tickets only grow), so a successful CAS
+   * from the stamp read first means no change began between that read and the CAS: the value and
+   * deadline read in between are the node's at the ticket, and the node was in the map then. An
+   * entry with a deadline reads the ticker after the ticket: not expired then, it was not expired
+   * at the ticket either, as the ticker never goes back.
    */
-  private void lockAndDrain() {
-    lock.lock();
-    reads.drainAll();
+  private Object readLockFree(Node<K, V> node) {
+    for (int spins = 0; ; ) {
+      long stamp = node.stamp;
+      if (stamp > BUSY) {
+        V value = node.value;
+        long deadline = node.expiresAt;
+        long ticket = tick();
+        if (deadline != Long.MAX_VALUE && ticker.read() - deadline >= 0) {
+          return SERVE;
+        }
+        if (STAMP.compareAndSet(node, stamp, ticket)) {
+          return value;
+        }
+      } else if (stamp == DEAD) {
+        return RETRY;
+      } else {
+        CombiningLock.backOff(spins++); // BUSY: a write to this node or its insert runs
+      }
+    }
   }
 
   /**
@@ -163,41 +214,66 @@ final class LruStore<K, V> {
    * map since the reader found it, or {@link Expired} if it was removed now because it expired.
    */
   private Object serveRead(Node<K, V> node) {
-    reads.drainAll();
-    if (node.state == DEAD) {
+    if (node.stamp == DEAD) {
       return RETRY;
     }
-    if (node.expiresAt != Long.MAX_VALUE) {
-      long now = ticker.read();
-      if (node.isExpired(now)) {
-        Object expired = new Expired<>(node.key, node.value);
-        reads.beginChange(node);
-        unlinkAndRemove(node);
-        publishSize();
-        return expired;
+    long stamp = mark(node);
+    try {
+      if (node.expiresAt != Long.MAX_VALUE) {
+        long now = ticker.read();
+        if (node.isExpired(now)) {
+          Object expired = new Expired<>(node.key, node.value);
+          map.remove(requireNonNull(node.key), node);
+          unlinkMarked(node);
+          publishSize();
+          return expired;
+        }
+        deadlines.accessed(node, now);
       }
-      deadlines.accessed(node, now);
+      node.stamp = tick();
+      return refreshing ? withWriteTime.wrap(node.value, node.writeTime()) : node.value;
+    } finally {
+      unmark(node, stamp);
     }
-    recency.moveToTail(node);
-    return refreshing ? withWriteTime.wrap(node.value, node.writeTime()) : node.value;
   }
 
   // ---------------------------------------------------------------- writes
+  //
+  // Under the lock, a write to a present key marks its node first (mark waits while a lock-free
+  // update holds it) and reads the node's fields only then; it ends by stamping the node with a
+  // new ticket (a use), marking it DEAD (removed) or, in the finally block, giving back the stamp
+  // it had (unchanged: a hit that read that stamp before may still succeed, and reads what the
+  // node still holds).
 
   /** Stores {@code value} for {@code key}, expiring {@code ttl} nanoseconds from now. */
   void write(K key, V value, long ttl, Removals<K, V> removals) {
-    lockAndDrain();
+    if (ttl == Long.MAX_VALUE && lockFreeReads && timedCount == 0) {
+      Node<K, V> node = map.get(key);
+      if (node != null && overwriteLockFree(node, value, removals)) {
+        return;
+      }
+    }
+    lock.lock();
     try {
       Node<K, V> node = map.get(key);
-      boolean timed = needsTicker(node == null ? Long.MAX_VALUE : node.expiresAt, ttl);
-      long now = timed ? ticker.read() : 0L;
+      boolean timed = false;
+      long now = 0L;
       if (node != null) {
-        overwrite(node, value, now, ttl,
-            node.isExpired(now) ? RemovalCause.EXPIRED : RemovalCause.REPLACED, removals);
+        long stamp = mark(node);
+        try {
+          timed = needsTicker(node.expiresAt, ttl);
+          now = timed ? ticker.read() : 0L;
+          overwrite(node, value, now, ttl,
+              node.isExpired(now) ? RemovalCause.EXPIRED : RemovalCause.REPLACED, removals);
+        } finally {
+          unmark(node, stamp);
+        }
       } else {
+        timed = needsTicker(Long.MAX_VALUE, ttl);
+        now = timed ? ticker.read() : 0L;
         insert(key, value, ttl, now, removals);
       }
-      expireHead(now, timed, removals);
+      expireHead(now, timed, removals); // after unmarking: the node may be the least recent
       publishSize();
     } finally {
       lock.unlock();
@@ -205,29 +281,69 @@ final class LruStore<K, V> {
   }
 
   /**
+   * Overwrites the value of a present key without the lock, when neither the node nor the write
+   * has a deadline and no entry of the cache has one (so no write needs to look for an expired
+   * least recent entry); returns false, having changed nothing, when the node is gone or has a
+   * deadline. The node is marked like under the lock, which waits for this write; the write takes
+   * effect at its ticket, taken after the value is written. Nothing else changes: the count stays,
+   * the heap's key for the node stays a lower bound of its stamp.
+   */
+  private boolean overwriteLockFree(Node<K, V> node, V value, Removals<K, V> removals) {
+    long stamp;
+    for (int spins = 0; ; ) {
+      stamp = node.stamp;
+      if (stamp == DEAD) {
+        return false;
+      }
+      if (stamp == BUSY) {
+        CombiningLock.backOff(spins++);
+      } else if (STAMP.compareAndSet(node, stamp, BUSY)) {
+        break;
+      }
+    }
+    if (node.expiresAt != Long.MAX_VALUE) {
+      node.stamp = stamp; // unchanged; the lock's way counts deadlines
+      return false;
+    }
+    V old = node.value;
+    node.value = value;
+    node.stamp = tick();
+    removals.add(requireNonNull(node.key), old, RemovalCause.REPLACED);
+    return true;
+  }
+
+  /**
    * Stores {@code value} unless a live value exists; returns that live value (now the most recent:
    * a failed put-if-absent reads the key), or null if stored.
    */
   @Nullable V storeIfAbsent(K key, V value, long ttl, Removals<K, V> removals) {
-    V existing;
-    lockAndDrain();
+    V existing = null;
+    lock.lock();
     try {
       Node<K, V> node = map.get(key);
-      boolean timed = needsTicker(node == null ? Long.MAX_VALUE : node.expiresAt, ttl);
-      long now = timed ? ticker.read() : 0L;
-      if (node != null && !node.isExpired(now)) {
-        deadlines.accessed(node, now);
-        recency.moveToTail(node);
-        existing = node.value;
-      } else {
-        if (node != null) {
-          overwrite(node, value, now, ttl, RemovalCause.EXPIRED, removals);
-        } else {
-          insert(key, value, ttl, now, removals);
+      boolean timed = false;
+      long now = 0L;
+      if (node != null) {
+        long stamp = mark(node);
+        try {
+          timed = needsTicker(node.expiresAt, ttl);
+          now = timed ? ticker.read() : 0L;
+          if (!node.isExpired(now)) {
+            deadlines.accessed(node, now);
+            existing = node.value;
+            node.stamp = tick();
+          } else {
+            overwrite(node, value, now, ttl, RemovalCause.EXPIRED, removals);
+          }
+        } finally {
+          unmark(node, stamp);
         }
-        existing = null;
+      } else {
+        timed = needsTicker(Long.MAX_VALUE, ttl);
+        now = timed ? ticker.read() : 0L;
+        insert(key, value, ttl, now, removals);
       }
-      expireHead(now, timed, removals);
+      expireHead(now, timed, removals); // after unmarking: the node may be the least recent
       publishSize();
     } finally {
       lock.unlock();
@@ -243,25 +359,30 @@ final class LruStore<K, V> {
   boolean replaceIf(
       K key, @Nullable V expected, long expectedWriteTime, V value, long ttl, Removals<K, V> removals) {
     boolean replaced = false;
-    lockAndDrain();
+    lock.lock();
     try {
       Node<K, V> node = map.get(key);
       boolean timed = false;
       long now = 0L;
       if (node != null) {
-        timed = needsTicker(node.expiresAt, ttl);
-        now = timed ? ticker.read() : 0L;
-        if (node.isExpired(now)) {
-          remove(node, RemovalCause.EXPIRED, removals);
-        } else if (expected == null
-            || (expectedWriteTime == NO_WRITE_TIME
-                ? node.value.equals(expected)
-                : node.value == expected && refreshing && node.writeTime() == expectedWriteTime)) {
-          overwrite(node, value, now, ttl, RemovalCause.REPLACED, removals);
-          replaced = true;
+        long stamp = mark(node);
+        try {
+          timed = needsTicker(node.expiresAt, ttl);
+          now = timed ? ticker.read() : 0L;
+          if (node.isExpired(now)) {
+            removeMarked(node, RemovalCause.EXPIRED, removals);
+          } else if (expected == null
+              || (expectedWriteTime == NO_WRITE_TIME
+                  ? node.value.equals(expected)
+                  : node.value == expected && refreshing && node.writeTime() == expectedWriteTime)) {
+            overwrite(node, value, now, ttl, RemovalCause.REPLACED, removals);
+            replaced = true;
+          }
+        } finally {
+          unmark(node, stamp);
         }
       }
-      expireHead(now, timed, removals);
+      expireHead(now, timed, removals); // after unmarking: the node may be the least recent
       publishSize();
     } finally {
       lock.unlock();
@@ -272,15 +393,20 @@ final class LruStore<K, V> {
   /** Removes the live value of {@code key}: any ({@code expected} null) or one equal to it. */
   boolean removeIf(K key, @Nullable V expected, Removals<K, V> removals) {
     boolean removed = false;
-    lockAndDrain();
+    lock.lock();
     try {
       Node<K, V> node = map.get(key);
       if (node != null) {
-        if (isExpiredNow(node)) {
-          remove(node, RemovalCause.EXPIRED, removals);
-        } else if (expected == null || node.value.equals(expected)) {
-          remove(node, RemovalCause.EXPLICIT, removals);
-          removed = true;
+        long stamp = mark(node);
+        try {
+          if (isExpiredNow(node)) {
+            removeMarked(node, RemovalCause.EXPIRED, removals);
+          } else if (expected == null || node.value.equals(expected)) {
+            removeMarked(node, RemovalCause.EXPLICIT, removals);
+            removed = true;
+          }
+        } finally {
+          unmark(node, stamp);
         }
       }
       publishSize();
@@ -296,24 +422,34 @@ final class LruStore<K, V> {
    */
   boolean expire(K key, Duration ttl, Removals<K, V> removals) {
     boolean live = false;
-    lockAndDrain();
+    lock.lock();
     try {
       long now = ticker.read();
       Node<K, V> node = map.get(key);
       if (node != null) {
-        if (node.isExpired(now)) {
-          remove(node, RemovalCause.EXPIRED, removals);
-        } else {
-          live = true;
-          reads.beginChange(node);
-          if (ttl.isZero()) {
-            unlinkAndRemove(node, RemovalCause.EXPIRED, removals);
+        long stamp = mark(node);
+        try {
+          if (node.isExpired(now)) {
+            removeMarked(node, RemovalCause.EXPIRED, removals);
           } else {
-            // Changing the deadline is not a use of the key: its recency stays. An AccessNode
-            // never gets here: expireAfterAccess turns per-entry TTLs off.
-            node.expiresAt = deadline(now, ttlNanos(ttl));
-            node.state = LIVE;
+            live = true;
+            if (ttl.isZero()) {
+              removeMarked(node, RemovalCause.EXPIRED, removals);
+            } else {
+              // Changing the deadline is not a use of the key: its stamp stays. A new node takes
+              // it, so that no hit that read the old deadline can succeed (see readLockFree). An
+              // AccessNode never gets here: expireAfterAccess turns per-entry TTLs off.
+              Node<K, V> fresh = deadlines.copyOf(node);
+              fresh.expiresAt = deadline(now, ttlNanos(ttl));
+              map.put(requireNonNull(node.key), fresh); // BUSY until stamped: a hit waits
+              recency.replace(node, fresh);
+              timedCount += timed(fresh) - timed(node);
+              node.stamp = DEAD;
+              fresh.stamp = stamp;
+            }
           }
+        } finally {
+          unmark(node, stamp);
         }
       }
       publishSize();
@@ -323,54 +459,61 @@ final class LruStore<K, V> {
     return live;
   }
 
-  /** Removes every entry, expired ones as expired. */
+  /**
+   * Removes every entry, expired ones as expired, as one step: every node is marked {@code BUSY}
+   * first (a hit on one waits, then finds it gone), then all leave.
+   */
   void clear(Removals<K, V> removals) {
-    boolean removed = false;
-    lockAndDrain();
+    lock.lock();
     try {
       long now = ticker.read();
-      recency.forEach(node -> node.state = BUSY); // one beginChange for all of them
-      reads.drainAll();
-      while (!recency.isEmpty()) {
-        Node<K, V> node = recency.first();
-        unlinkAndRemove(
-            node, node.isExpired(now) ? RemovalCause.EXPIRED : RemovalCause.EXPLICIT, removals);
+      List<Node<K, V>> nodes = new ArrayList<>((int) Math.min(Integer.MAX_VALUE - 8, count));
+      recency.forEach(nodes::add);
+      long[] stamps = new long[nodes.size()];
+      for (int i = 0; i < stamps.length; i++) {
+        stamps[i] = mark(nodes.get(i));
       }
-      removed = true;
-      publishSize();
+      int done = 0;
+      try {
+        for (; done < stamps.length; done++) {
+          Node<K, V> node = nodes.get(done);
+          removals.add(requireNonNull(node.key), node.value,
+              node.isExpired(now) ? RemovalCause.EXPIRED : RemovalCause.EXPLICIT);
+          map.remove(node.key, node);
+          unlinkMarked(node);
+        }
+      } finally {
+        // A failure part way (an Error such as running out of memory): the nodes not removed get
+        // their stamps back, unchanged, so no hit waits on them forever.
+        for (int i = done; i < stamps.length; i++) {
+          nodes.get(i).stamp = stamps[i];
+        }
+        publishSize();
+      }
     } finally {
-      if (!removed) {
-        unmarkRemaining();
-      }
       lock.unlock();
     }
   }
 
-  /** Removes every expired entry now; O(size). */
+  /** Removes every expired entry now, one at a time; O(size). */
   void cleanUp(Removals<K, V> removals) {
-    boolean removed = false;
-    lockAndDrain();
+    lock.lock();
     try {
       long now = ticker.read();
-      // One beginChange for all: mark, drain once, then remove (a drain moves nodes, so it
-      // cannot run inside the walk that removes them).
+      List<Node<K, V>> expired = new ArrayList<>();
       recency.forEach(node -> {
         if (node.isExpired(now)) {
-          node.state = BUSY;
+          expired.add(node);
         }
       });
-      reads.drainAll();
-      recency.forEach(node -> {
-        if (node.state == BUSY) {
-          unlinkAndRemove(node, RemovalCause.EXPIRED, removals);
+      try {
+        for (Node<K, V> node : expired) {
+          remove(node, RemovalCause.EXPIRED, removals);
         }
-      });
-      removed = true;
-      publishSize();
-    } finally {
-      if (!removed) {
-        unmarkRemaining();
+      } finally {
+        publishSize();
       }
+    } finally {
       lock.unlock();
     }
   }
@@ -382,28 +525,74 @@ final class LruStore<K, V> {
 
   /** Forgets every entry without reporting it; the cache is closing. */
   void release() {
-    lockAndDrain();
+    lock.lock();
     try {
-      recency.forEach(node -> node.state = DEAD);
-      reads.drainAll(); // hits that saw a node live are applied before the list is forgotten
+      recency.forEach(node -> {
+        mark(node);
+        node.stamp = DEAD;
+      });
       recency.reset();
       map.clear();
       count = 0;
+      timedCount = 0;
       publishSize();
     } finally {
       lock.unlock();
     }
   }
 
-  /** Returns the keys from least to most recently used; for tests. O(size). */
+  /** Returns the keys from least to most recently used; for tests. O(size log size). */
   List<K> keysInRecencyOrder() {
-    lockAndDrain();
+    lock.lock();
     try {
-      List<K> keys = new ArrayList<>();
-      recency.forEach(node -> keys.add(requireNonNull(node.key)));
+      List<Node<K, V>> nodes = new ArrayList<>();
+      recency.forEach(nodes::add);
+      long[] stamps = new long[nodes.size()];
+      for (int i = 0; i < stamps.length; i++) {
+        Node<K, V> node = nodes.get(i);
+        stamps[i] = mark(node); // not BUSY under a lock-free update
+        unmark(node, stamps[i]);
+      }
+      Integer[] order = new Integer[stamps.length];
+      Arrays.setAll(order, i -> i);
+      Arrays.sort(order, Comparator.comparingLong(i -> stamps[i]));
+      List<K> keys = new ArrayList<>(nodes.size());
+      for (int i : order) {
+        keys.add(requireNonNull(nodes.get(i).key));
+      }
       return keys;
     } finally {
       lock.unlock();
+    }
+  }
+
+  // ---------------------------------------------------------------- stamps
+
+  /** Takes the next ticket from the clock: larger than every ticket taken before it. */
+  private long tick() {
+    return (long) LONGS.getAndAdd(clock, CLOCK, 1L) + 1;
+  }
+
+  /**
+   * Under the lock: swaps the {@code node}'s stamp for {@code BUSY}, waiting while a lock-free
+   * update holds it, so that hits wait from now on and a hit that read the stamp before fails its
+   * CAS; returns the stamp it had. The node must be in the map.
+   */
+  private long mark(Node<K, V> node) {
+    for (int spins = 0; ; ) {
+      long stamp = node.stamp;
+      if (stamp == BUSY) {
+        CombiningLock.backOff(spins++);
+      } else if (STAMP.compareAndSet(node, stamp, BUSY)) {
+        return stamp;
+      }
+    }
+  }
+
+  /** Gives a node still marked its stamp back: nothing about it changed. */
+  private static void unmark(Node<?, ?> node, long stamp) {
+    if (node.stamp == BUSY) {
+      node.stamp = stamp;
     }
   }
 
@@ -422,24 +611,27 @@ final class LruStore<K, V> {
     return node.expiresAt != Long.MAX_VALUE && node.isExpired(ticker.read());
   }
 
-  /** Writes {@code value} over a linked node's, which leaves for {@code cause}; now the most recent. */
+  /**
+   * Writes {@code value} over a marked node's, which leaves for {@code cause}; the node is then the
+   * most recent.
+   */
   private void overwrite(
       Node<K, V> node, V value, long now, long ttl, RemovalCause cause, Removals<K, V> removals) {
-    reads.beginChange(node);
     removals.add(requireNonNull(node.key), node.value, cause);
     node.value = value;
+    timedCount -= timed(node);
     deadlines.written(node, now, ttl);
-    recency.moveToTail(node);
-    node.state = LIVE;
+    timedCount += timed(node);
+    node.stamp = tick(); // the write's point: after the value, so a hit that sees it reads it
   }
 
   /**
    * Adds a new key as the most recent and evicts as needed, as one step for lock-free lookups:
-   * the node enters the map first, the least recent keys leave it, and only then is the node
-   * linked as the most recent. A lookup that finds the new node needs the lock to read it, so it
-   * sees the finished step; a lookup can never see a victim gone while the new key is still absent.
-   * The map holds one node over the capacity meanwhile, but {@link #size()} reports the size as of
-   * the last completed write.
+   * the node enters the map {@code BUSY}, the least recent key leaves it, and only then is the node
+   * stamped. A hit that finds the new node waits for the stamp, so it sees the finished step; a
+   * lookup can never see a victim gone while the new key is still absent. The map holds one node
+   * over the capacity meanwhile, but {@link #size()} reports the size as of the last completed
+   * write.
    */
   private void insert(K key, V value, long ttl, long now, Removals<K, V> removals) {
     if (capacity == 0) {
@@ -448,70 +640,108 @@ final class LruStore<K, V> {
     }
     Node<K, V> node = deadlines.newNode(key, value);
     deadlines.written(node, now, ttl);
-    map.put(key, node); // BUSY until linked: a buffered read that finds it waits
+    map.put(key, node); // BUSY until stamped: a hit that finds it waits
     count++;
-    boolean evicted = false;
-    boolean routed = false;
+    timedCount += timed(node);
+    long ticket = 0L;
     try {
-      // Victims come from the list, which does not hold the new node yet. A victim read just
-      // before its mark is the least recent no more: spared (unless it is the only candidate).
-      // After one spare, new hits go to the lock until this write is done, so that the next
-      // pass's drain is the last that can spare: at most two spares per insert.
+      recency.add(node, Long.MAX_VALUE); // never the root while another node is there
       while (count > capacity) {
-        Node<K, V> victim = recency.first();
-        Runnable check = beforeVictimCheck;
-        if (check != null) {
-          check.run();
-        }
-        // The ticker before the mark: if it throws, no node is left marked.
-        RemovalCause cause = isExpiredNow(victim) ? RemovalCause.EXPIRED : RemovalCause.SIZE;
-        // An expired victim goes whatever was read: it is not a live key to keep.
-        if (reads.beginChange(victim) && cause == RemovalCause.SIZE && recency.first() != victim) {
-          victim.state = LIVE;
-          if (!routed) {
-            reads.routeToLock(true);
-            routed = true;
-          }
-          continue;
-        }
-        unlinkAndRemove(victim, cause, removals);
-        evicted = true;
-        Runnable hook = afterEviction;
-        if (hook != null) {
-          hook.run();
-        }
+        ticket = evictLeastRecent(removals);
       }
     } catch (RuntimeException | Error e) {
       map.remove(key, node);
       count--;
-      node.state = DEAD;
-      throw e;
-    } finally {
-      if (routed) {
-        reads.routeToLock(false);
+      timedCount -= timed(node);
+      if (node.index >= 0) {
+        recency.remove(node);
       }
+      node.stamp = DEAD;
+      throw e;
     }
-    // The write takes effect at its last drain: the victim's mark, or here, after the new key
-    // entered the map. Draining between a victim's removal and the link would order a hit that
-    // followed a miss of the victim before this write.
-    if (!evicted) {
-      reads.drainAll();
+    if (ticket == 0L) {
+      ticket = tick(); // no eviction: the insert takes effect here
     }
-    recency.linkLast(node);
-    node.state = LIVE;
+    recency.setKey(node, ticket);
+    node.stamp = ticket;
   }
 
   /**
-   * Removes the least recent entries while they are expired, as part of a write: O(1) amortized,
-   * as each entry leaves once. With {@code expireAfterAccess} the list's order is the idle
-   * deadlines' order, so idle entries leave without being read; an entry expired by its write
-   * deadline behind a live head waits for a read, a write, the capacity or {@link #cleanUp}.
-   * {@code now} is the write's ticker reading when {@code timed}; otherwise the ticker is read
-   * here, and only if the head has a deadline.
+   * Removes the least recent key, as part of an insert, and returns the insert's ticket. The root
+   * of the heap is the least recent key if its stamp still equals its key; the insert then takes
+   * its ticket, its linearization point, and marks the victim by a CAS from that stamp. A hit on
+   * the victim before the CAS, with a ticket from before the insert's or after it, makes the CAS
+   * fail, and the root is looked at again: so the victim is the least recent key as of the ticket,
+   * counting every hit that took effect before it, and no hit after the ticket finds it.
+   */
+  private long evictLeastRecent(Removals<K, V> removals) {
+    for (int spins = 0; ; ) {
+      Node<K, V> victim = recency.root();
+      long stamp = victim.stamp;
+      if (stamp == BUSY) {
+        CombiningLock.backOff(spins++); // a lock-free update of the root: it is being used
+        continue;
+      }
+      // An expired root goes as expired whatever was read: it is not a live key to keep.
+      if (stamp != recency.rootKey() && !isExpiredNow(victim)) {
+        recency.rekeyRoot(stamp); // used since it was placed: it goes where its stamp puts it
+        continue;
+      }
+      Runnable check = beforeVictimCheck;
+      if (check != null) {
+        check.run();
+      }
+      // The ticker before the mark: if it throws, no node is left marked.
+      RemovalCause cause = isExpiredNow(victim) ? RemovalCause.EXPIRED : RemovalCause.SIZE;
+      long ticket = tick();
+      if (!STAMP.compareAndSet(victim, stamp, BUSY)) {
+        continue; // read just now: no longer the least recent, perhaps
+      }
+      try {
+        removals.add(requireNonNull(victim.key), victim.value, cause);
+        map.remove(victim.key, victim);
+      } catch (RuntimeException | Error e) {
+        victim.stamp = stamp;
+        throw e;
+      }
+      unlinkMarked(victim);
+      Runnable hook = afterEviction;
+      if (hook != null) {
+        hook.run();
+      }
+      return ticket;
+    }
+  }
+
+  /**
+   * Returns the least recent node, re-keying roots whose stamps have moved until one has not; the
+   * heap must not be empty.
+   */
+  private Node<K, V> leastRecent() {
+    for (int spins = 0; ; ) {
+      Node<K, V> root = recency.root();
+      long stamp = root.stamp;
+      if (stamp == BUSY) {
+        CombiningLock.backOff(spins++); // a lock-free update of the root
+      } else if (stamp == recency.rootKey()) {
+        return root;
+      } else {
+        recency.rekeyRoot(stamp);
+      }
+    }
+  }
+
+  /**
+   * Removes the least recent entries while they are expired, as part of a write: O(log n)
+   * amortized, as each entry leaves once. With {@code expireAfterAccess} the recency order is the
+   * idle deadlines' order, so idle entries leave without being read; an entry expired by its write
+   * deadline behind a live least recent one waits for a read, a write, the capacity or {@link
+   * #cleanUp}. {@code now} is the write's ticker reading when {@code timed}; otherwise the ticker
+   * is read here, and only if the least recent entry has a deadline.
    */
   private void expireHead(long now, boolean timed, Removals<K, V> removals) {
-    while (!recency.isEmpty()) {
-      Node<K, V> head = recency.first();
+    while (timedCount > 0) {
+      Node<K, V> head = leastRecent();
       if (head.expiresAt == Long.MAX_VALUE) {
         return;
       }
@@ -526,16 +756,9 @@ final class LruStore<K, V> {
     }
   }
 
-  /**
-   * When a bulk removal failed part way (an {@code Error} such as running out of memory): gives
-   * back the nodes it marked and did not remove, so no hit waits on them forever.
-   */
-  private void unmarkRemaining() {
-    recency.forEach(node -> {
-      if (node.state == BUSY) {
-        node.state = LIVE;
-      }
-    });
+  /** 1 if {@code node} has a deadline, else 0: its share of {@link #timedCount}. */
+  private static int timed(Node<?, ?> node) {
+    return node.expiresAt == Long.MAX_VALUE ? 0 : 1;
   }
 
   /** Records the size for {@link #size()}; at the end of a write. */
@@ -543,22 +766,29 @@ final class LruStore<K, V> {
     size = count;
   }
 
-  /** Removes a linked node that buffered hits may be reading: marks it first. */
+  /** Removes a live node, reporting it for {@code cause}. */
   private void remove(Node<K, V> node, RemovalCause cause, Removals<K, V> removals) {
-    reads.beginChange(node);
-    unlinkAndRemove(node, cause, removals);
+    long stamp = mark(node);
+    try {
+      removeMarked(node, cause, removals);
+    } finally {
+      unmark(node, stamp); // only if the map failed: then nothing changed
+    }
   }
 
-  private void unlinkAndRemove(Node<K, V> node, RemovalCause cause, Removals<K, V> removals) {
+  /** Removes a marked node, reporting it for {@code cause}: out of the map, then out of the heap. */
+  private void removeMarked(Node<K, V> node, RemovalCause cause, Removals<K, V> removals) {
     removals.add(requireNonNull(node.key), node.value, cause);
-    unlinkAndRemove(node);
+    map.remove(requireNonNull(node.key), node);
+    unlinkMarked(node);
   }
 
-  private void unlinkAndRemove(Node<K, V> node) {
-    map.remove(requireNonNull(node.key), node);
+  /** A marked node already out of the map leaves the heap and the count: {@code DEAD}. */
+  private void unlinkMarked(Node<K, V> node) {
     count--;
-    node.state = DEAD;
-    recency.unlink(node);
+    timedCount -= timed(node);
+    recency.remove(node);
+    node.stamp = DEAD;
   }
 
   /**

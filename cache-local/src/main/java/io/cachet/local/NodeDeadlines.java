@@ -1,11 +1,12 @@
 package io.cachet.local;
 
 import static io.cachet.local.AbstractLocalCache.deadline;
+import static java.util.Objects.requireNonNull;
 
-import io.cachet.local.RecencyList.AccessNode;
-import io.cachet.local.RecencyList.Node;
-import io.cachet.local.RecencyList.WrittenAccessNode;
-import io.cachet.local.RecencyList.WrittenNode;
+import io.cachet.local.RecencyHeap.AccessNode;
+import io.cachet.local.RecencyHeap.Node;
+import io.cachet.local.RecencyHeap.WrittenAccessNode;
+import io.cachet.local.RecencyHeap.WrittenNode;
 
 /**
  * Which {@link Node} class an {@link LruStore} uses and how its writes and hits set a node's
@@ -41,6 +42,22 @@ final class NodeDeadlines<K, V> {
       return refreshing ? new WrittenAccessNode<>(key, value) : new AccessNode<>(key, value);
     }
     return refreshing ? new WrittenNode<>(key, value) : new Node<>(key, value, Long.MAX_VALUE);
+  }
+
+  /**
+   * A new node with the key, value, deadlines and write time of {@code node}, to take its place;
+   * without a stamp until the caller gives it one.
+   */
+  Node<K, V> copyOf(Node<K, V> node) {
+    Node<K, V> copy = newNode(requireNonNull(node.key), node.value);
+    copy.expiresAt = node.expiresAt;
+    if (expiresAfterAccess()) {
+      ((AccessNode<K, V>) copy).writeDeadline = ((AccessNode<K, V>) node).writeDeadline;
+    }
+    if (refreshing) {
+      copy.written(node.writeTime());
+    }
+    return copy;
   }
 
   /**

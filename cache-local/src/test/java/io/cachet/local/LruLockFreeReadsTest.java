@@ -27,14 +27,13 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Hits on entries without a deadline go through {@link ReadBuffer} without the lock: many readers
- * keep the ring full, so hits find it full and go to the lock, and readers drain early, while a
- * writer changes, removes and inserts keys. Checked: every read returns a value of its key and never an
- * older one than the same thread read before; no read is lost or applied twice (a lost slot leaves
- * a later drain waiting forever, which the deadline catches; the list must hold every key once);
- * and, once quiet, a drain applies reads in the order they were made.
+ * Hits run without the lock ({@link LruStore}: a ticket and a CAS on the node's stamp), many
+ * readers at once, while a writer changes, removes and inserts keys. Checked: every read returns a
+ * value of its key and never an older one than the same thread read before; no read waits forever
+ * on a node left marked (the deadline catches it); the recency order holds every key once and
+ * matches the map; and, once quiet, hits order the keys as they were made.
  */
-final class LruBufferedReadsTest {
+final class LruLockFreeReadsTest {
 
   private static final int READERS = 3;
   private static final int KEYS = 64;
@@ -124,7 +123,7 @@ final class LruBufferedReadsTest {
   }
 
   /**
-   * Buffered hits on entries with a deadline never return an expired value: the one writer moves
+   * Lock-free hits on entries with a deadline never return an expired value: the one writer moves
    * the (fake) ticker and stores values that are their own deadlines, with a per-entry TTL of a
    * few ticks, so entries expire all the time under the readers; a reader that read the ticker
    * before its get must never be given a value whose deadline had passed by then.
@@ -200,44 +199,45 @@ final class LruBufferedReadsTest {
   }
 
   /**
-   * A hit that finds the ring full is served under the lock after the hits buffered before it:
-   * 64 hits fill the ring while an insert holds the lock, and the 65th, made once the lock is
-   * free, drains them and lands after them, with its own value.
+   * A hit on the least recent key after an insert picked it as its victim, but before the insert
+   * marks it, makes the mark fail: the key is no longer the least recent, and the insert evicts
+   * the next one. The hit runs on another thread while the insert holds the lock, which a hit
+   * does not need.
    */
   @Test
-  void aHitOnAFullRing_isServedUnderTheLock_afterTheBufferedHits() throws Exception {
-    int capacity = ReadBuffer.CAPACITY + 2;
-    LruCache<Integer, Long> cache = lru(capacity);
-    for (int key = 0; key < capacity; key++) {
-      cache.put(key, encode(key, 1));
-    }
-    CountDownLatch evicted = new CountDownLatch(1);
-    CountDownLatch read = new CountDownLatch(1);
-    cache.store.afterEviction = signalThenWait(evicted, read);
-    Future<?> insert = pool.submit(() -> cache.put(capacity, encode(capacity, 1))); // evicts 0
-    try {
-      assertThat(evicted.await(30, TimeUnit.SECONDS)).isTrue();
-      for (int key = 1; key <= ReadBuffer.CAPACITY; key++) {
-        assertThat(cache.get(key)).isEqualTo(encode(key, 1)); // buffered: the lock is held
+  void aVictimReadJustBeforeItsMark_isSpared() throws Exception {
+    List<String> removals = Collections.synchronizedList(new ArrayList<>());
+    LruCache<String, String> cache =
+        (LruCache<String, String>)
+            LocalCacheProvider.<String, String>createStandalone(
+                CacheConfig.builder("spared-victim")
+                    .evictionPolicy(EvictionPolicy.LRU)
+                    .maximumSize(2)
+                    .executor(Runnable::run)
+                    .removalListener((String key, String value, RemovalCause cause) -> removals.add(key + ":" + cause))
+                    .build());
+    cache.put("a", "1");
+    cache.put("b", "2"); // "a" is the least recent
+    AtomicBoolean hooked = new AtomicBoolean();
+    cache.store.beforeVictimCheck = () -> {
+      if (hooked.compareAndSet(false, true)) {
+        try {
+          assertThat(pool.submit(() -> cache.get("a")).get(30, TimeUnit.SECONDS)).isEqualTo("1");
+        } catch (Exception e) {
+          throw new AssertionError(e);
+        }
       }
-    } finally {
-      read.countDown();
-    }
-    insert.get(30, TimeUnit.SECONDS);
-    cache.store.afterEviction = null;
+    };
+    cache.put("c", "3");
+    cache.store.beforeVictimCheck = null;
 
-    int last = ReadBuffer.CAPACITY + 1;
-    assertThat(cache.get(last)).isEqualTo(encode(last, 1)); // the ring is full: served under the lock
-    List<Integer> expected = new ArrayList<>();
-    expected.add(capacity);
-    for (int key = 1; key <= last; key++) {
-      expected.add(key);
-    }
-    assertThat(cache.keysInRecencyOrder()).containsExactlyElementsOf(expected);
+    assertThat(hooked).isTrue();
+    assertThat(removals).containsExactly("b:SIZE");
+    assertThat(cache.keysInRecencyOrder()).containsExactly("a", "c");
   }
 
   /**
-   * An expired victim is evicted as expired even when a hit claimed just before its mark moves it:
+   * An expired victim is evicted as expired even when a hit just before its mark moves it:
    * the hit read it before its deadline, the insert finds it past the deadline. A version that
    * spared every victim read just before its mark kept the expired key and evicted the live one
    * behind it ({@code "c"} gone, {@code "a"} kept, cause {@code SIZE}).
@@ -265,7 +265,7 @@ final class LruBufferedReadsTest {
     cache.store.beforeVictimCheck = () -> {
       if (hooked.compareAndSet(false, true)) {
         try {
-          // A hit on the victim after the insert's first drain, at t=9: buffered, still live.
+          // A hit on the victim after the insert picked it, at t=9: without the lock, still live.
           assertThat(pool.submit(() -> cache.get("a")).get(30, TimeUnit.SECONDS)).isEqualTo("1");
         } catch (Exception e) {
           throw new AssertionError(e);
@@ -285,7 +285,7 @@ final class LruBufferedReadsTest {
   /**
    * Runs {@link #READERS} readers, each given its index, against one writer called over and over
    * (with its own random source) until every reader is done; fails if any thread fails or takes
-   * more than a minute (a lost read leaves a drain waiting forever).
+   * more than a minute (a node left marked leaves its readers waiting forever).
    */
   private void race(IntConsumer reader, Consumer<SplittableRandom> writeOnce) throws Exception {
     CyclicBarrier start = new CyclicBarrier(READERS + 1);
