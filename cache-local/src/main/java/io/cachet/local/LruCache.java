@@ -19,7 +19,8 @@ import org.jspecify.annotations.Nullable;
  * When an insertion would make the store exceed its capacity, the key least recently read or
  * written is evicted, and the store never holds more than {@code maximumSize} entries once an
  * operation returns. "Least recently" is with respect to the linearization order of the
- * operations. Every operation is O(1) (amortized for reads).
+ * operations. Hits and overwrites are O(1); an insert that evicts is O(log n) amortized over the
+ * uses since (see {@link RecencyHeap}).
  *
  * <h2>Structure</h2>
  *

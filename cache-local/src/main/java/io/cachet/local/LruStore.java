@@ -2,8 +2,10 @@ package io.cachet.local;
 
 import static io.cachet.local.AbstractLocalCache.deadline;
 import static io.cachet.local.AbstractLocalCache.ttlNanos;
-import static io.cachet.local.RecencyHeap.BUSY;
-import static io.cachet.local.RecencyHeap.DEAD;
+import static io.cachet.local.Stamps.BUSY;
+import static io.cachet.local.Stamps.DEAD;
+import static io.cachet.local.Stamps.mark;
+import static io.cachet.local.Stamps.unmark;
 import static java.util.Objects.requireNonNull;
 
 import io.cachet.CacheConfig;
@@ -13,8 +15,6 @@ import io.cachet.local.RecencyHeap.AccessNode;
 import io.cachet.local.RecencyHeap.Node;
 import io.cachet.local.RecencyHeap.WrittenAccessNode;
 import io.cachet.local.RecencyHeap.WrittenNode;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -36,16 +36,23 @@ import org.jspecify.annotations.Nullable;
  *       takes a ticket from one counter, the clock, and leaves it in the node's {@link
  *       Node#stamp}: the least recently used key is the one with the smallest stamp. A miss takes
  *       no ticket and no lock: a key absent from the map is absent.
- *   <li>A hit takes no lock either ({@link #readLockFree}; not with {@code expireAfterAccess} or
+ *   <li>A hit takes no lock either ({@link Stamps#hit}; not with {@code expireAfterAccess} or
  *       {@code refreshAfterWrite}, below): it reads the node's stamp, value and deadline, takes a
  *       ticket (and reads the ticker if the entry has a deadline), and replaces the stamp it read
  *       with its ticket by a CAS. The ticket is the hit's linearization point. If the CAS fails the
  *       node was read or changed meanwhile, and the hit starts again with a new ticket.
  *   <li>Writes, evictions and removals run under one {@link CombiningLock}. A change to a node
- *       first swaps its stamp for {@link RecencyHeap#BUSY} (a hit that finds it waits, and a hit
+ *       first swaps its stamp for {@link Stamps#BUSY} (a hit that finds it waits, and a hit
  *       that read the stamp before fails its CAS), then changes the value or deadline, then stamps
  *       it with a new ticket, the write's linearization point; a removal ends with {@link
- *       RecencyHeap#DEAD} instead.
+ *       Stamps#DEAD} instead, and a change that changed nothing gives the stamp back.
+ *   <li>An overwrite of a present key without a deadline, while no entry of the cache has one
+ *       (the default configuration), takes no lock ({@link Stamps#overwrite}): it marks the node
+ *       {@link Stamps#WRITING} the same way, and changes nothing else the lock guards (the count,
+ *       the heap: the node's key stays a lower bound of its stamp). A mark under the lock waits
+ *       for it. The check that no entry has a deadline may be stale; the overwrite checks its own
+ *       node's deadline once marked, so it never changes one, and at worst skips {@link
+ *       #expireHead}, which only removes entries that are already invisible.
  *   <li>The recency order is a min-heap of the nodes ({@link RecencyHeap}) keyed by a lower bound
  *       of their stamps; hits and writes to present keys do not touch it. An insert over the
  *       capacity looks at the root: if its stamp still equals its key it is the least recent key,
@@ -83,31 +90,16 @@ import org.jspecify.annotations.Nullable;
 final class LruStore<K, V> {
 
   /** The answer to a read whose node was removed before it was served: look the key up again. */
-  static final Object RETRY = new Object();
-  /** {@link #readLockFree}'s answer when the hit must be served under the lock. */
-  private static final Object SERVE = new Object();
+  static final Object RETRY = Stamps.RETRY;
   /** {@link #replaceIf}'s "compare values by equality, not instance and write time". */
   static final long NO_WRITE_TIME = Long.MIN_VALUE;
-
-  private static final VarHandle STAMP;
-  private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
-  /** The clock's index in {@link #clock}: 128 bytes from either end, a cache line of its own. */
-  private static final int CLOCK = 16;
-
-  static {
-    try {
-      STAMP = MethodHandles.lookup().findVarHandle(Node.class, "stamp", long.class);
-    } catch (ReflectiveOperationException e) {
-      throw new ExceptionInInitializerError(e);
-    }
-  }
 
   private final ConcurrentHashMap<K, Node<K, V>> map = new ConcurrentHashMap<>();
   @SuppressWarnings({"unchecked", "rawtypes"})
   private final CombiningLock<Node<K, V>> lock =
       new CombiningLock<>((Class) Node.class, node -> serveRead((Node<K, V>) node));
-  /** The last ticket taken, at {@link #CLOCK}; tickets start at 1 (0 is {@code BUSY}). */
-  private final long[] clock = new long[2 * CLOCK];
+  /** The clock, and how hits and overwrites run without the lock; its hook is for tests. */
+  final Stamps stamps;
   private final Ticker ticker;
   private final long capacity;
   /** Whether nodes keep their write time, for refresh. */
@@ -122,6 +114,8 @@ final class LruStore<K, V> {
   @Nullable Runnable afterEviction;
   /** Runs under the lock when an insert has picked a victim, before it marks it; a hook for tests. */
   @Nullable Runnable beforeVictimCheck;
+  /** Runs under the lock when a read or write of a present key ends its change; a hook for tests. */
+  @Nullable Runnable beforeEndChange;
   /** Wraps a value read with its write time, for a refreshing cache's reads. */
   private final WithWriteTime<V> withWriteTime;
   /** Entries in the map; guarded by the lock. */
@@ -147,6 +141,7 @@ final class LruStore<K, V> {
     this.writesReadTicker = refreshing || deadlines.expiresAfterAccess();
     this.lockFreeReads = !writesReadTicker;
     this.recency = new RecencyHeap<>(capacity);
+    this.stamps = new Stamps(ticker);
   }
 
   // ---------------------------------------------------------------- reads
@@ -161,50 +156,20 @@ final class LruStore<K, V> {
       if (node == null) {
         return null; // absent from the map: a miss, without locking
       }
-      Object response = lockFreeReads ? readLockFree(node) : SERVE;
-      if (response == SERVE) {
+      Object response = lockFreeReads ? stamps.hit(node) : Stamps.SERVE;
+      if (response == Stamps.SERVE) {
         response = lock.serve(node);
       }
       if (response == RETRY) {
-        continue; // removed after our lookup: look again
+        // Removed after our lookup: look again. A node is marked DEAD after it left the map,
+        // except by an insert whose map removal failed (a key's hashCode threw): take it out.
+        map.remove(key, node);
+        continue;
       }
       if (response instanceof CombiningLock.Failure failure) {
         throw failure.rethrow();
       }
       return response;
-    }
-  }
-
-  /**
-   * A hit without the lock: returns the node's value, {@link #RETRY} if it was removed, or {@link
-   * #SERVE} if it has expired (the hit is then served under the lock, which removes it).
-   *
-   * <p>The ticket is the hit's linearization point. A change to the node swaps its stamp for
-   * {@code BUSY} before it writes the value or deadline and stamps it with a ticket taken after
-   * them, and a stamp is never set back to a value it had (tickets only grow), so a successful CAS
-   * from the stamp read first means no change began between that read and the CAS: the value and
-   * deadline read in between are the node's at the ticket, and the node was in the map then. An
-   * entry with a deadline reads the ticker after the ticket: not expired then, it was not expired
-   * at the ticket either, as the ticker never goes back.
-   */
-  private Object readLockFree(Node<K, V> node) {
-    for (int spins = 0; ; ) {
-      long stamp = node.stamp;
-      if (stamp > BUSY) {
-        V value = node.value;
-        long deadline = node.expiresAt;
-        long ticket = tick();
-        if (deadline != Long.MAX_VALUE && ticker.read() - deadline >= 0) {
-          return SERVE;
-        }
-        if (STAMP.compareAndSet(node, stamp, ticket)) {
-          return value;
-        }
-      } else if (stamp == DEAD) {
-        return RETRY;
-      } else {
-        CombiningLock.backOff(spins++); // BUSY: a write to this node or its insert runs
-      }
     }
   }
 
@@ -230,10 +195,10 @@ final class LruStore<K, V> {
         }
         deadlines.accessed(node, now);
       }
-      node.stamp = tick();
+      node.stamp = stamps.tick();
       return refreshing ? withWriteTime.wrap(node.value, node.writeTime()) : node.value;
     } finally {
-      unmark(node, stamp);
+      endChange(node, stamp);
     }
   }
 
@@ -249,7 +214,13 @@ final class LruStore<K, V> {
   void write(K key, V value, long ttl, Removals<K, V> removals) {
     if (ttl == Long.MAX_VALUE && lockFreeReads && timedCount == 0) {
       Node<K, V> node = map.get(key);
-      if (node != null && overwriteLockFree(node, value, removals)) {
+      // Nothing else to do: the count stays, and the heap's key for the node stays a lower
+      // bound of its stamp. No entry has a deadline, so no write needs to look for an expired one.
+      Object old = node == null ? Stamps.NOT_WRITTEN : stamps.overwrite(node, value);
+      if (old != Stamps.NOT_WRITTEN) {
+        @SuppressWarnings("unchecked")
+        V replaced = (V) old;
+        removals.add(key, replaced, RemovalCause.REPLACED);
         return;
       }
     }
@@ -266,7 +237,7 @@ final class LruStore<K, V> {
           overwrite(node, value, now, ttl,
               node.isExpired(now) ? RemovalCause.EXPIRED : RemovalCause.REPLACED, removals);
         } finally {
-          unmark(node, stamp);
+          endChange(node, stamp);
         }
       } else {
         timed = needsTicker(Long.MAX_VALUE, ttl);
@@ -278,38 +249,6 @@ final class LruStore<K, V> {
     } finally {
       lock.unlock();
     }
-  }
-
-  /**
-   * Overwrites the value of a present key without the lock, when neither the node nor the write
-   * has a deadline and no entry of the cache has one (so no write needs to look for an expired
-   * least recent entry); returns false, having changed nothing, when the node is gone or has a
-   * deadline. The node is marked like under the lock, which waits for this write; the write takes
-   * effect at its ticket, taken after the value is written. Nothing else changes: the count stays,
-   * the heap's key for the node stays a lower bound of its stamp.
-   */
-  private boolean overwriteLockFree(Node<K, V> node, V value, Removals<K, V> removals) {
-    long stamp;
-    for (int spins = 0; ; ) {
-      stamp = node.stamp;
-      if (stamp == DEAD) {
-        return false;
-      }
-      if (stamp == BUSY) {
-        CombiningLock.backOff(spins++);
-      } else if (STAMP.compareAndSet(node, stamp, BUSY)) {
-        break;
-      }
-    }
-    if (node.expiresAt != Long.MAX_VALUE) {
-      node.stamp = stamp; // unchanged; the lock's way counts deadlines
-      return false;
-    }
-    V old = node.value;
-    node.value = value;
-    node.stamp = tick();
-    removals.add(requireNonNull(node.key), old, RemovalCause.REPLACED);
-    return true;
   }
 
   /**
@@ -331,12 +270,12 @@ final class LruStore<K, V> {
           if (!node.isExpired(now)) {
             deadlines.accessed(node, now);
             existing = node.value;
-            node.stamp = tick();
+            node.stamp = stamps.tick();
           } else {
             overwrite(node, value, now, ttl, RemovalCause.EXPIRED, removals);
           }
         } finally {
-          unmark(node, stamp);
+          endChange(node, stamp);
         }
       } else {
         timed = needsTicker(Long.MAX_VALUE, ttl);
@@ -379,7 +318,7 @@ final class LruStore<K, V> {
             replaced = true;
           }
         } finally {
-          unmark(node, stamp);
+          endChange(node, stamp);
         }
       }
       expireHead(now, timed, removals); // after unmarking: the node may be the least recent
@@ -406,7 +345,7 @@ final class LruStore<K, V> {
             removed = true;
           }
         } finally {
-          unmark(node, stamp);
+          endChange(node, stamp);
         }
       }
       publishSize();
@@ -437,7 +376,7 @@ final class LruStore<K, V> {
               removeMarked(node, RemovalCause.EXPIRED, removals);
             } else {
               // Changing the deadline is not a use of the key: its stamp stays. A new node takes
-              // it, so that no hit that read the old deadline can succeed (see readLockFree). An
+              // it, so that no hit that read the old deadline can succeed (see Stamps). An
               // AccessNode never gets here: expireAfterAccess turns per-entry TTLs off.
               Node<K, V> fresh = deadlines.copyOf(node);
               fresh.expiresAt = deadline(now, ttlNanos(ttl));
@@ -449,7 +388,7 @@ final class LruStore<K, V> {
             }
           }
         } finally {
-          unmark(node, stamp);
+          endChange(node, stamp);
         }
       }
       publishSize();
@@ -566,36 +505,6 @@ final class LruStore<K, V> {
     }
   }
 
-  // ---------------------------------------------------------------- stamps
-
-  /** Takes the next ticket from the clock: larger than every ticket taken before it. */
-  private long tick() {
-    return (long) LONGS.getAndAdd(clock, CLOCK, 1L) + 1;
-  }
-
-  /**
-   * Under the lock: swaps the {@code node}'s stamp for {@code BUSY}, waiting while a lock-free
-   * update holds it, so that hits wait from now on and a hit that read the stamp before fails its
-   * CAS; returns the stamp it had. The node must be in the map.
-   */
-  private long mark(Node<K, V> node) {
-    for (int spins = 0; ; ) {
-      long stamp = node.stamp;
-      if (stamp == BUSY) {
-        CombiningLock.backOff(spins++);
-      } else if (STAMP.compareAndSet(node, stamp, BUSY)) {
-        return stamp;
-      }
-    }
-  }
-
-  /** Gives a node still marked its stamp back: nothing about it changed. */
-  private static void unmark(Node<?, ?> node, long stamp) {
-    if (node.stamp == BUSY) {
-      node.stamp = stamp;
-    }
-  }
-
   // ---------------------------------------------------------------- under the lock
 
   /**
@@ -619,10 +528,10 @@ final class LruStore<K, V> {
       Node<K, V> node, V value, long now, long ttl, RemovalCause cause, Removals<K, V> removals) {
     removals.add(requireNonNull(node.key), node.value, cause);
     node.value = value;
-    timedCount -= timed(node);
+    int timedBefore = timed(node);
     deadlines.written(node, now, ttl);
-    timedCount += timed(node);
-    node.stamp = tick(); // the write's point: after the value, so a hit that sees it reads it
+    timedCount += timed(node) - timedBefore; // one write: a lock-free overwrite reads it
+    node.stamp = stamps.tick(); // the write's point: after the value, so a hit that sees it reads it
   }
 
   /**
@@ -650,17 +559,20 @@ final class LruStore<K, V> {
         ticket = evictLeastRecent(removals);
       }
     } catch (RuntimeException | Error e) {
-      map.remove(key, node);
       count--;
       timedCount -= timed(node);
       if (node.index >= 0) {
         recency.remove(node);
       }
-      node.stamp = DEAD;
+      try {
+        map.remove(key, node);
+      } finally {
+        node.stamp = DEAD; // even if the map failed: a hit then looks again instead of waiting
+      }
       throw e;
     }
     if (ticket == 0L) {
-      ticket = tick(); // no eviction: the insert takes effect here
+      ticket = stamps.tick(); // no eviction: the insert takes effect here
     }
     recency.setKey(node, ticket);
     node.stamp = ticket;
@@ -678,8 +590,8 @@ final class LruStore<K, V> {
     for (int spins = 0; ; ) {
       Node<K, V> victim = recency.root();
       long stamp = victim.stamp;
-      if (stamp == BUSY) {
-        CombiningLock.backOff(spins++); // a lock-free update of the root: it is being used
+      if (stamp <= BUSY) {
+        CombiningLock.backOff(spins++); // a lock-free overwrite of the root: it is being used
         continue;
       }
       // An expired root goes as expired whatever was read: it is not a live key to keep.
@@ -693,8 +605,8 @@ final class LruStore<K, V> {
       }
       // The ticker before the mark: if it throws, no node is left marked.
       RemovalCause cause = isExpiredNow(victim) ? RemovalCause.EXPIRED : RemovalCause.SIZE;
-      long ticket = tick();
-      if (!STAMP.compareAndSet(victim, stamp, BUSY)) {
+      long ticket = stamps.tick();
+      if (!mark(victim, stamp)) {
         continue; // read just now: no longer the least recent, perhaps
       }
       try {
@@ -721,8 +633,8 @@ final class LruStore<K, V> {
     for (int spins = 0; ; ) {
       Node<K, V> root = recency.root();
       long stamp = root.stamp;
-      if (stamp == BUSY) {
-        CombiningLock.backOff(spins++); // a lock-free update of the root
+      if (stamp <= BUSY) {
+        CombiningLock.backOff(spins++); // a lock-free overwrite of the root
       } else if (stamp == recency.rootKey()) {
         return root;
       } else {
@@ -753,6 +665,21 @@ final class LruStore<K, V> {
         return;
       }
       remove(head, RemovalCause.EXPIRED, removals);
+    }
+  }
+
+  /**
+   * Ends a change to a present key's node, in a {@code finally} block: gives the mark back if this
+   * thread still holds it, having changed nothing (see {@link Stamps#unmark}).
+   */
+  private void endChange(Node<K, V> node, long stamp) {
+    try {
+      Runnable hook = beforeEndChange;
+      if (hook != null) {
+        hook.run();
+      }
+    } finally {
+      unmark(node, stamp);
     }
   }
 

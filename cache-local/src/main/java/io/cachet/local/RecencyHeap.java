@@ -158,15 +158,10 @@ final class RecencyHeap<K, V> {
     node.index = i;
   }
 
-  /** {@link Node#stamp}: being inserted or changed by the lock holder; a lock-free hit waits. */
-  static final long BUSY = 0L;
-  /** {@link Node#stamp}: removed from the map (or about to be); never live again. */
-  static final long DEAD = -1L;
-
   /**
    * A key's entry and its recency. {@code value}, {@code expiresAt} and the subclasses' fields are
-   * written under the cache's lock only, and only while {@code stamp} is {@link #BUSY} (see
-   * {@link LruStore}), which is what lets a lock-free hit read them between reading the stamp and
+   * written under the cache's lock (or by a lock-free overwrite, {@link Stamps#overwrite}) only,
+   * and only while {@code stamp} is {@link Stamps#BUSY}, which is what lets a lock-free hit read them between reading the stamp and
    * replacing it; {@code index} is the heap's, under the lock.
    */
   static class Node<K, V> {
@@ -175,8 +170,8 @@ final class RecencyHeap<K, V> {
     /** Deadline in ticker nanoseconds; {@code Long.MAX_VALUE}: never. */
     long expiresAt;
     /**
-     * The ticket of the last read or write of this key (positive), {@link #BUSY} or {@link #DEAD}.
-     * Only ever replaced by a larger ticket, except by {@code BUSY} and {@code DEAD}.
+     * The ticket of the last read or write of this key (positive), {@link Stamps#BUSY} or {@link
+     * Stamps#DEAD}; see {@link Stamps} for how it changes.
      */
     volatile long stamp;
     /** Position in the {@link RecencyHeap}; -1 when not in it. */

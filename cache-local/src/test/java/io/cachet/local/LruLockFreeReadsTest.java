@@ -237,6 +237,60 @@ final class LruLockFreeReadsTest {
   }
 
   /**
+   * A lock-free overwrite that marks a node just after a write under the lock stamped it, before
+   * that write gives back a mark it no longer holds, keeps its mark: the write under the lock
+   * leaves the stamp alone. A version that gave back any mark it found restored the node's old
+   * stamp under the overwrite's feet: the key looked unused since it was placed, the next insert
+   * evicted it instead of the least recent key, and the overwrite then wrote to a removed node
+   * ({@code k} absent although {@code put(k, k2)} had returned, {@code j} kept).
+   */
+  @Test
+  void aLockFreeOverwriteRightAfterAWriteUnderTheLock_keepsItsMark() throws Exception {
+    LruCache<String, String> cache =
+        (LruCache<String, String>)
+            LocalCacheProvider.<String, String>createStandalone(
+                CacheConfig.builder("marks")
+                    .keyType(String.class)
+                    .valueType(String.class)
+                    .evictionPolicy(EvictionPolicy.LRU)
+                    .maximumSize(2)
+                    .executor(Runnable::run)
+                    .build());
+    cache.put("k", "k0");
+    cache.put("j", "j0"); // "k" is the least recent
+    CountDownLatch overwriteMarked = new CountDownLatch(1);
+    CountDownLatch overwriteGo = new CountDownLatch(1);
+    cache.store.stamps.afterOverwriteMark = () -> {
+      overwriteMarked.countDown();
+      await(overwriteGo);
+    };
+    List<Future<?>> overwrite = new ArrayList<>();
+    cache.store.beforeEndChange = () -> {
+      cache.store.beforeEndChange = null;
+      overwrite.add(pool.submit(() -> cache.put("k", "k2"))); // without the lock
+      await(overwriteMarked);
+    };
+    assertThat(cache.putIfAbsent("k", "kX")).isFalse(); // reads "k": now "j" is the least recent
+    cache.store.stamps.afterOverwriteMark = null;
+    Future<?> insert = pool.submit(() -> cache.put("x", "x0")); // waits for the overwrite's mark
+    overwriteGo.countDown();
+    overwrite.get(0).get(30, TimeUnit.SECONDS);
+    insert.get(30, TimeUnit.SECONDS);
+
+    assertThat(cache.keysInRecencyOrder()).as("j, the least recent, evicted").containsExactly("k", "x");
+    assertThat(cache.getQuietly("k")).isEqualTo("k2");
+  }
+
+  private static void await(CountDownLatch latch) {
+    try {
+      assertThat(latch.await(30, TimeUnit.SECONDS)).isTrue();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+
+  /**
    * An expired victim is evicted as expired even when a hit just before its mark moves it:
    * the hit read it before its deadline, the insert finds it past the deadline. A version that
    * spared every victim read just before its mark kept the expired key and evicted the live one
