@@ -114,7 +114,10 @@ final class LruStore<K, V> {
   @Nullable Runnable afterEviction;
   /** Runs under the lock when an insert has picked a victim, before it marks it; a hook for tests. */
   @Nullable Runnable beforeVictimCheck;
-  /** Runs under the lock when a read or write of a present key ends its change; a hook for tests. */
+  /**
+   * Runs under the lock when a read or write of a present key ends its change; a hook for tests,
+   * which must not throw.
+   */
   @Nullable Runnable beforeEndChange;
   /** Wraps a value read with its write time, for a refreshing cache's reads. */
   private final WithWriteTime<V> withWriteTime;
@@ -163,7 +166,9 @@ final class LruStore<K, V> {
       if (response == RETRY) {
         // Removed after our lookup: look again. A node is marked DEAD after it left the map,
         // except by an insert whose map removal failed (a key's hashCode threw): take it out.
-        map.remove(key, node);
+        if (map.get(key) == node) {
+          map.remove(key, node);
+        }
         continue;
       }
       if (response instanceof CombiningLock.Failure failure) {
@@ -226,7 +231,7 @@ final class LruStore<K, V> {
     }
     lock.lock();
     try {
-      Node<K, V> node = map.get(key);
+      Node<K, V> node = liveNode(key);
       boolean timed = false;
       long now = 0L;
       if (node != null) {
@@ -259,7 +264,7 @@ final class LruStore<K, V> {
     V existing = null;
     lock.lock();
     try {
-      Node<K, V> node = map.get(key);
+      Node<K, V> node = liveNode(key);
       boolean timed = false;
       long now = 0L;
       if (node != null) {
@@ -300,7 +305,7 @@ final class LruStore<K, V> {
     boolean replaced = false;
     lock.lock();
     try {
-      Node<K, V> node = map.get(key);
+      Node<K, V> node = liveNode(key);
       boolean timed = false;
       long now = 0L;
       if (node != null) {
@@ -334,7 +339,7 @@ final class LruStore<K, V> {
     boolean removed = false;
     lock.lock();
     try {
-      Node<K, V> node = map.get(key);
+      Node<K, V> node = liveNode(key);
       if (node != null) {
         long stamp = mark(node);
         try {
@@ -364,7 +369,7 @@ final class LruStore<K, V> {
     lock.lock();
     try {
       long now = ticker.read();
-      Node<K, V> node = map.get(key);
+      Node<K, V> node = liveNode(key);
       if (node != null) {
         long stamp = mark(node);
         try {
@@ -380,7 +385,13 @@ final class LruStore<K, V> {
               // AccessNode never gets here: expireAfterAccess turns per-entry TTLs off.
               Node<K, V> fresh = deadlines.copyOf(node);
               fresh.expiresAt = deadline(now, ttlNanos(ttl));
-              map.put(requireNonNull(node.key), fresh); // BUSY until stamped: a hit waits
+              try {
+                map.put(requireNonNull(node.key), fresh); // BUSY until stamped: a hit waits
+              } catch (RuntimeException | Error e) {
+                map.replace(requireNonNull(node.key), fresh, node); // if the put failed late
+                fresh.stamp = DEAD;
+                throw e;
+              }
               recency.replace(node, fresh);
               timedCount += timed(fresh) - timed(node);
               node.stamp = DEAD;
@@ -549,25 +560,31 @@ final class LruStore<K, V> {
     }
     Node<K, V> node = deadlines.newNode(key, value);
     deadlines.written(node, now, ttl);
-    map.put(key, node); // BUSY until stamped: a hit that finds it waits
-    count++;
-    timedCount += timed(node);
     long ticket = 0L;
+    boolean counted = false;
     try {
+      map.put(key, node); // BUSY until stamped: a hit that finds it waits
+      count++;
+      timedCount += timed(node);
+      counted = true;
       recency.add(node, Long.MAX_VALUE); // never the root while another node is there
       while (count > capacity) {
         ticket = evictLeastRecent(removals);
       }
     } catch (RuntimeException | Error e) {
-      count--;
-      timedCount -= timed(node);
+      if (counted) {
+        count--;
+        timedCount -= timed(node);
+      }
       if (node.index >= 0) {
         recency.remove(node);
       }
       try {
-        map.remove(key, node);
+        map.remove(key, node); // the map may hold it even if its put failed
       } finally {
-        node.stamp = DEAD; // even if the map failed: a hit then looks again instead of waiting
+        // Even if the map failed: a hit looks again instead of waiting, and takes it out; a write
+        // under the lock takes it out first (liveNode).
+        node.stamp = DEAD;
       }
       throw e;
     }
@@ -666,6 +683,20 @@ final class LruStore<K, V> {
       }
       remove(head, RemovalCause.EXPIRED, removals);
     }
+  }
+
+  /**
+   * Under the lock: the node of {@code key} in the map, or null. A node left in the map marked
+   * {@code DEAD} by a failed insert (whose removal from the map failed too) is taken out here, so
+   * no mark waits on it.
+   */
+  private @Nullable Node<K, V> liveNode(K key) {
+    Node<K, V> node = map.get(key);
+    if (node != null && node.stamp == DEAD) {
+      map.remove(key, node);
+      return null;
+    }
+    return node;
   }
 
   /**

@@ -161,8 +161,9 @@ final class RecencyHeap<K, V> {
   /**
    * A key's entry and its recency. {@code value}, {@code expiresAt} and the subclasses' fields are
    * written under the cache's lock (or by a lock-free overwrite, {@link Stamps#overwrite}) only,
-   * and only while {@code stamp} is {@link Stamps#BUSY}, which is what lets a lock-free hit read them between reading the stamp and
-   * replacing it; {@code index} is the heap's, under the lock.
+   * and only while the node is marked ({@link Stamps#BUSY} or {@link Stamps#WRITING}), which is
+   * what lets a lock-free hit read them between reading the stamp and replacing it; {@code index}
+   * is the heap's, under the lock.
    */
   static class Node<K, V> {
     final @Nullable K key;
@@ -170,8 +171,8 @@ final class RecencyHeap<K, V> {
     /** Deadline in ticker nanoseconds; {@code Long.MAX_VALUE}: never. */
     long expiresAt;
     /**
-     * The ticket of the last read or write of this key (positive), {@link Stamps#BUSY} or {@link
-     * Stamps#DEAD}; see {@link Stamps} for how it changes.
+     * The ticket of the last read or write of this key (positive), or a mark ({@link Stamps#BUSY},
+     * {@link Stamps#WRITING}), or {@link Stamps#DEAD}; see {@link Stamps} for how it changes.
      */
     volatile long stamp;
     /** Position in the {@link RecencyHeap}; -1 when not in it. */

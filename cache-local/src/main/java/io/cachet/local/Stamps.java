@@ -12,7 +12,8 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>A stamp is the ticket of the node's last use (positive; tickets only grow), {@link #BUSY}
  * while the lock holder changes the node (or inserts it), {@link #WRITING} while a lock-free
- * overwrite does, or {@link #DEAD} once the node left the map. A positive stamp is only ever
+ * overwrite does, or {@link #DEAD} once the node is removed (it leaves the map before, or, when
+ * the cache closes or a failed insert could not take it out, just after). A positive stamp is only ever
  * replaced by a larger ticket, by a mark or by {@code DEAD}; a mark is taken by a CAS from a
  * positive stamp, so one thread at a time holds it, and only that thread sets the stamp again:
  * with a new ticket, {@code DEAD}, or the stamp it had when it changed nothing about the node
@@ -28,7 +29,7 @@ final class Stamps {
 
   /** {@link Node#stamp}: the lock holder changes the node, or inserts it; hits and marks wait. */
   static final long BUSY = 0L;
-  /** {@link Node#stamp}: removed from the map; never used again. */
+  /** {@link Node#stamp}: removed; never used again. */
   static final long DEAD = -1L;
   /** {@link Node#stamp}: a lock-free overwrite changes the node; hits and marks wait. */
   static final long WRITING = -2L;
@@ -55,7 +56,7 @@ final class Stamps {
   /** The last ticket taken, at {@link #CLOCK}; tickets start at 1 (0 is {@code BUSY}). */
   private final long[] clock = new long[2 * CLOCK];
   private final Ticker ticker;
-  /** Runs in a lock-free overwrite once it holds its mark; a hook for tests. */
+  /** Runs in a lock-free overwrite once it holds its mark; a hook for tests, which must not throw. */
   @Nullable Runnable afterOverwriteMark;
 
   /** @param ticker the cache's ticker, read by hits on entries with a deadline */
@@ -70,7 +71,7 @@ final class Stamps {
 
   /**
    * A hit without the lock: returns the node's value, {@link #RETRY} if it was removed, or {@link
-   * #SERVE} if it has expired. Waits while the node is {@code BUSY}.
+   * #SERVE} if it has expired. Waits while the node is marked ({@code BUSY} or {@code WRITING}).
    *
    * <p>The ticket is the hit's linearization point. A change swaps the stamp for {@code BUSY}
    * before it writes the value or deadline and stamps the node with a ticket taken after them, so
@@ -103,8 +104,9 @@ final class Stamps {
   /**
    * Overwrites the value of a node without a deadline without the lock, and returns the value it
    * replaced; returns {@link #NOT_WRITTEN}, having changed nothing, when the node is gone or has a
-   * deadline. The node is marked as under the lock (which waits for it); the write takes effect at
-   * the ticket it stamps the node with, taken after the value is written.
+   * deadline. The node is marked {@link #WRITING}, not {@code BUSY}: a mark under the lock waits
+   * for it, and the lock holder never gives it back as its own. The write takes effect at the
+   * ticket it stamps the node with, taken after the value is written.
    */
   <V> Object overwrite(Node<?, V> node, V value) {
     long stamp;
@@ -136,7 +138,8 @@ final class Stamps {
   /**
    * Under the lock: swaps the {@code node}'s stamp for {@code BUSY}, waiting while a lock-free
    * overwrite holds it ({@link #WRITING}), so that hits wait from now on and a hit that read the
-   * stamp before fails its CAS; returns the stamp it had. The node must be in the map.
+   * stamp before fails its CAS; returns the stamp it had. The node must be in the map and not
+   * {@code DEAD} (see {@code LruStore.liveNode}).
    */
   static long mark(Node<?, ?> node) {
     for (int spins = 0; ; ) {

@@ -66,6 +66,34 @@ final class LruBulkRemovalFailureTest {
     assertThat(cache.estimatedSize()).isEqualTo(1);
   }
 
+  /**
+   * An insert whose eviction fails (the victim's key throws) and whose own removal from the map
+   * fails too (its key throws from then on) leaves its node in the map marked removed. A later write
+   * of that key takes it out and inserts afresh; before, it waited for the node under the lock for
+   * ever, and every other operation needing the lock with it.
+   */
+  @Test
+  void anInsertWhoseEvictionAndUndoBothFail_leavesTheKeyWritable() {
+    LruCache<Key, String> cache = lru(null, 1);
+    Key a = new Key("a");
+    Key b = new Key("b");
+    cache.put(a, "A");
+    cache.store.beforeVictimCheck = () -> { // b is in the map by now
+      a.armed = true;
+      b.armed = true;
+    };
+    assertThatThrownBy(() -> cache.put(b, "B")).isInstanceOf(OutOfMemoryError.class);
+    cache.store.beforeVictimCheck = null;
+    a.armed = false;
+    b.armed = false;
+    assertTimeoutPreemptively(DEADLINE, () -> {
+      cache.put(b, "B2");
+      assertThat(cache.get(b)).isEqualTo("B2");
+      assertThat(cache.get(a)).as("evicted by B2").isNull();
+    });
+    assertThat(cache.estimatedSize()).isEqualTo(1);
+  }
+
   /** A key whose {@code hashCode} throws while armed, as an allocation could run out of memory. */
   private static final class Key {
     private final String name;
@@ -94,13 +122,17 @@ final class LruBulkRemovalFailureTest {
     }
   }
 
-  @SuppressWarnings("unchecked")
   private LruCache<Key, String> lru(Duration expireAfterWrite) {
+    return lru(expireAfterWrite, 10);
+  }
+
+  @SuppressWarnings("unchecked")
+  private LruCache<Key, String> lru(Duration expireAfterWrite, int maximumSize) {
     CacheConfig.Builder<Key, String> config = CacheConfig.builder("bulk-failure")
         .keyType(Key.class)
         .valueType(String.class)
         .evictionPolicy(EvictionPolicy.LRU)
-        .maximumSize(10)
+        .maximumSize(maximumSize)
         .ticker(ticker)
         .executor(Runnable::run);
     if (expireAfterWrite != null) {
