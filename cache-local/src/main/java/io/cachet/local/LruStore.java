@@ -189,7 +189,7 @@ final class LruStore<K, V> {
     }
     long stamp = mark(node);
     try {
-      if (node.expiresAt != Long.MAX_VALUE) {
+      if (node.expiresAt() != Long.MAX_VALUE) {
         long now = ticker.read();
         if (node.isExpired(now)) {
           Object expired = new Expired<>(node.key, node.value);
@@ -237,7 +237,7 @@ final class LruStore<K, V> {
       if (node != null) {
         long stamp = mark(node);
         try {
-          timed = needsTicker(node.expiresAt, ttl);
+          timed = needsTicker(node.expiresAt(), ttl);
           now = timed ? ticker.read() : 0L;
           overwrite(node, value, now, ttl,
               node.isExpired(now) ? RemovalCause.EXPIRED : RemovalCause.REPLACED, removals);
@@ -270,7 +270,7 @@ final class LruStore<K, V> {
       if (node != null) {
         long stamp = mark(node);
         try {
-          timed = needsTicker(node.expiresAt, ttl);
+          timed = needsTicker(node.expiresAt(), ttl);
           now = timed ? ticker.read() : 0L;
           if (!node.isExpired(now)) {
             deadlines.accessed(node, now);
@@ -311,7 +311,7 @@ final class LruStore<K, V> {
       if (node != null) {
         long stamp = mark(node);
         try {
-          timed = needsTicker(node.expiresAt, ttl);
+          timed = needsTicker(node.expiresAt(), ttl);
           now = timed ? ticker.read() : 0L;
           if (node.isExpired(now)) {
             removeMarked(node, RemovalCause.EXPIRED, removals);
@@ -384,17 +384,8 @@ final class LruStore<K, V> {
               // it, so that no hit that read the old deadline can succeed (see Stamps). An
               // AccessNode never gets here: expireAfterAccess turns per-entry TTLs off.
               Node<K, V> fresh = deadlines.copyOf(node);
-              fresh.expiresAt = deadline(now, ttlNanos(ttl));
-              try {
-                map.put(requireNonNull(node.key), fresh); // BUSY until stamped: a hit waits
-              } catch (RuntimeException | Error e) {
-                map.replace(requireNonNull(node.key), fresh, node); // if the put failed late
-                fresh.stamp = DEAD;
-                throw e;
-              }
-              recency.replace(node, fresh);
-              timedCount += timed(fresh) - timed(node);
-              node.stamp = DEAD;
+              fresh.expiresAt(deadline(now, ttlNanos(ttl)));
+              replaceNode(node, fresh);
               fresh.stamp = stamp;
             }
           }
@@ -528,7 +519,7 @@ final class LruStore<K, V> {
 
   /** Whether {@code node} is expired now; reads the ticker only if the node has a deadline. */
   private boolean isExpiredNow(Node<K, V> node) {
-    return node.expiresAt != Long.MAX_VALUE && node.isExpired(ticker.read());
+    return node.expiresAt() != Long.MAX_VALUE && node.isExpired(ticker.read());
   }
 
   /**
@@ -538,11 +529,38 @@ final class LruStore<K, V> {
   private void overwrite(
       Node<K, V> node, V value, long now, long ttl, RemovalCause cause, Removals<K, V> removals) {
     removals.add(requireNonNull(node.key), node.value, cause);
+    if (!node.canExpire() && ttl != Long.MAX_VALUE) {
+      // A plain node cannot hold a deadline: a node that can takes its place.
+      Node<K, V> fresh = deadlines.newNode(node.key, value, true);
+      deadlines.written(fresh, now, ttl);
+      replaceNode(node, fresh);
+      fresh.stamp = stamps.tick();
+      return;
+    }
     node.value = value;
     int timedBefore = timed(node);
     deadlines.written(node, now, ttl);
     timedCount += timed(node) - timedBefore; // one write: a lock-free overwrite reads it
     node.stamp = stamps.tick(); // the write's point: after the value, so a hit that sees it reads it
+  }
+
+  /**
+   * Puts {@code fresh} ({@code BUSY}, a hit waits for it) in the place of the marked {@code node},
+   * in the map and the heap (with its key, a lower bound of any stamp the caller gives it), and
+   * marks {@code node} {@code DEAD}; the caller then stamps {@code fresh}. A failure leaves the
+   * map as it was.
+   */
+  private void replaceNode(Node<K, V> node, Node<K, V> fresh) {
+    try {
+      map.put(node.key, fresh);
+    } catch (RuntimeException | Error e) {
+      map.replace(node.key, fresh, node); // if the put failed after replacing
+      fresh.stamp = DEAD;
+      throw e;
+    }
+    recency.replace(node, fresh);
+    timedCount += timed(fresh) - timed(node);
+    node.stamp = DEAD;
   }
 
   /**
@@ -558,7 +576,7 @@ final class LruStore<K, V> {
       removals.add(key, value, RemovalCause.SIZE);
       return;
     }
-    Node<K, V> node = deadlines.newNode(key, value);
+    Node<K, V> node = deadlines.newNode(key, value, ttl != Long.MAX_VALUE);
     deadlines.written(node, now, ttl);
     long ticket = 0L;
     boolean counted = false;
@@ -671,7 +689,7 @@ final class LruStore<K, V> {
   private void expireHead(long now, boolean timed, Removals<K, V> removals) {
     while (timedCount > 0) {
       Node<K, V> head = leastRecent();
-      if (head.expiresAt == Long.MAX_VALUE) {
+      if (head.expiresAt() == Long.MAX_VALUE) {
         return;
       }
       if (!timed) {
@@ -716,7 +734,7 @@ final class LruStore<K, V> {
 
   /** 1 if {@code node} has a deadline, else 0: its share of {@link #timedCount}. */
   private static int timed(Node<?, ?> node) {
-    return node.expiresAt == Long.MAX_VALUE ? 0 : 1;
+    return node.expiresAt() == Long.MAX_VALUE ? 0 : 1;
   }
 
   /** Records the size for {@link #size()}; at the end of a write. */

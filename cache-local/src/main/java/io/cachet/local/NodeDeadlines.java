@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 
 import io.cachet.local.RecencyHeap.AccessNode;
 import io.cachet.local.RecencyHeap.Node;
+import io.cachet.local.RecencyHeap.TimedNode;
 import io.cachet.local.RecencyHeap.WrittenAccessNode;
 import io.cachet.local.RecencyHeap.WrittenNode;
 
@@ -36,21 +37,27 @@ final class NodeDeadlines<K, V> {
     return expireAfterAccessNanos != Long.MAX_VALUE;
   }
 
-  /** A new node, without a deadline until {@link #written}. */
-  Node<K, V> newNode(K key, V value) {
+  /**
+   * A new node, without a deadline until {@link #written}: one that can hold a deadline if {@code
+   * timed} or the cache keeps idle or write times, else a plain node (8 bytes less).
+   */
+  Node<K, V> newNode(K key, V value, boolean timed) {
     if (expiresAfterAccess()) {
       return refreshing ? new WrittenAccessNode<>(key, value) : new AccessNode<>(key, value);
     }
-    return refreshing ? new WrittenNode<>(key, value) : new Node<>(key, value, Long.MAX_VALUE);
+    if (refreshing) {
+      return new WrittenNode<>(key, value);
+    }
+    return timed ? new TimedNode<>(key, value) : new Node<>(key, value);
   }
 
   /**
    * A new node with the key, value, deadlines and write time of {@code node}, to take its place;
-   * without a stamp until the caller gives it one.
+   * one that can hold a deadline; without a stamp until the caller gives it one.
    */
   Node<K, V> copyOf(Node<K, V> node) {
-    Node<K, V> copy = newNode(requireNonNull(node.key), node.value);
-    copy.expiresAt = node.expiresAt;
+    Node<K, V> copy = newNode(requireNonNull(node.key), node.value, true);
+    copy.expiresAt(node.expiresAt());
     if (expiresAfterAccess()) {
       ((AccessNode<K, V>) copy).writeDeadline = ((AccessNode<K, V>) node).writeDeadline;
     }
@@ -61,16 +68,17 @@ final class NodeDeadlines<K, V> {
   }
 
   /**
-   * Sets the deadlines of a write at ticker reading {@code now} with time to live {@code ttl}:
+   * Sets the deadlines of a write (the node must {@linkplain Node#canExpire can hold} them unless
+   * {@code ttl} is never) at ticker reading {@code now} with time to live {@code ttl}:
    * the write deadline, and with {@code expireAfterAccess} the earlier of it and the idle deadline.
    */
   void written(Node<K, V> node, long now, long ttl) {
     long writeDeadline = deadline(now, ttl);
     if (expiresAfterAccess()) {
       ((AccessNode<K, V>) node).writeDeadline = writeDeadline;
-      node.expiresAt = earlier(writeDeadline, deadline(now, expireAfterAccessNanos));
+      node.expiresAt(earlier(writeDeadline, deadline(now, expireAfterAccessNanos)));
     } else {
-      node.expiresAt = writeDeadline;
+      node.expiresAt(writeDeadline);
     }
     node.written(now);
   }
@@ -81,7 +89,7 @@ final class NodeDeadlines<K, V> {
    */
   void accessed(Node<K, V> node, long now) {
     if (expiresAfterAccess()) {
-      node.expiresAt = earlier(((AccessNode<K, V>) node).writeDeadline, deadline(now, expireAfterAccessNanos));
+      node.expiresAt(earlier(((AccessNode<K, V>) node).writeDeadline, deadline(now, expireAfterAccessNanos)));
     }
   }
 

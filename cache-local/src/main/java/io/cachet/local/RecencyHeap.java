@@ -159,17 +159,15 @@ final class RecencyHeap<K, V> {
   }
 
   /**
-   * A key's entry and its recency. {@code value}, {@code expiresAt} and the subclasses' fields are
+   * A key's entry and its recency. {@code value}, the deadline and the subclasses' fields are
    * written under the cache's lock (or by a lock-free overwrite, {@link Stamps#overwrite}) only,
    * and only while the node is marked ({@link Stamps#BUSY} or {@link Stamps#WRITING}), which is
    * what lets a lock-free hit read them between reading the stamp and replacing it; {@code index}
    * is the heap's, under the lock.
    */
   static class Node<K, V> {
-    final @Nullable K key;
+    final K key;
     V value;
-    /** Deadline in ticker nanoseconds; {@code Long.MAX_VALUE}: never. */
-    long expiresAt;
     /**
      * The ticket of the last read or write of this key (positive), or a mark ({@link Stamps#BUSY},
      * {@link Stamps#WRITING}), or {@link Stamps#DEAD}; see {@link Stamps} for how it changes.
@@ -178,15 +176,34 @@ final class RecencyHeap<K, V> {
     /** Position in the {@link RecencyHeap}; -1 when not in it. */
     int index = -1;
 
-    @SuppressWarnings("unchecked")
-    Node(@Nullable K key, @Nullable V value, long expiresAt) {
+    Node(K key, V value) {
       this.key = key;
-      this.value = value == null ? (V) new Object() : value;
-      this.expiresAt = expiresAt;
+      this.value = value;
+    }
+
+    /**
+     * Deadline in ticker nanoseconds; {@code Long.MAX_VALUE}: never. A plain node has none: it
+     * costs 8 bytes less, and a {@link TimedNode} takes its place when a write gives the key one.
+     */
+    long expiresAt() {
+      return Long.MAX_VALUE;
+    }
+
+    /** Sets the deadline; a plain node takes only {@code Long.MAX_VALUE}. */
+    void expiresAt(long deadline) {
+      if (deadline != Long.MAX_VALUE) {
+        throw new IllegalStateException("a plain node has no deadline");
+      }
+    }
+
+    /** Whether this node can hold a deadline other than never. */
+    boolean canExpire() {
+      return false;
     }
 
     boolean isExpired(long now) {
-      return expiresAt != Long.MAX_VALUE && now - expiresAt >= 0;
+      long deadline = expiresAt();
+      return deadline != Long.MAX_VALUE && now - deadline >= 0;
     }
 
     /** Records a write at ticker reading {@code now}; only nodes of a refreshing cache keep it. */
@@ -198,13 +215,38 @@ final class RecencyHeap<K, V> {
     }
   }
 
+  /** A node that can hold a deadline. */
+  static class TimedNode<K, V> extends Node<K, V> {
+    /** Deadline in ticker nanoseconds; {@code Long.MAX_VALUE}: never. */
+    private long expiresAt = Long.MAX_VALUE;
+
+    TimedNode(K key, V value) {
+      super(key, value);
+    }
+
+    @Override
+    final long expiresAt() {
+      return expiresAt;
+    }
+
+    @Override
+    final void expiresAt(long deadline) {
+      expiresAt = deadline;
+    }
+
+    @Override
+    final boolean canExpire() {
+      return true;
+    }
+  }
+
   /** A node of a cache with {@code refreshAfterWrite}: it also keeps its write time. */
-  static final class WrittenNode<K, V> extends Node<K, V> {
+  static final class WrittenNode<K, V> extends TimedNode<K, V> {
     /** Ticker reading of the last write; under the lock, like every other field. */
     long writeTime;
 
     WrittenNode(K key, V value) {
-      super(key, value, Long.MAX_VALUE);
+      super(key, value);
     }
 
     @Override
@@ -223,12 +265,12 @@ final class RecencyHeap<K, V> {
    * write deadline, kept here because reads move {@code expiresAt} but never past it, and the
    * last read or write plus the idle time.
    */
-  static class AccessNode<K, V> extends Node<K, V> {
+  static class AccessNode<K, V> extends TimedNode<K, V> {
     /** Deadline set by the last write (global or per-entry); {@code Long.MAX_VALUE}: never. */
     long writeDeadline = Long.MAX_VALUE;
 
     AccessNode(K key, V value) {
-      super(key, value, Long.MAX_VALUE);
+      super(key, value);
     }
   }
 

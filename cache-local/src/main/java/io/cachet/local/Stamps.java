@@ -85,7 +85,7 @@ final class Stamps {
       long stamp = node.stamp;
       if (stamp > BUSY) {
         V value = node.value;
-        long deadline = node.expiresAt;
+        long deadline = node.expiresAt();
         long ticket = tick();
         if (deadline != Long.MAX_VALUE && ticker.read() - deadline >= 0) {
           return SERVE;
@@ -125,7 +125,7 @@ final class Stamps {
     if (hook != null) {
       hook.run();
     }
-    if (node.expiresAt != Long.MAX_VALUE) {
+    if (node.expiresAt() != Long.MAX_VALUE) {
       node.stamp = stamp; // nothing changed; the lock's way keeps count of deadlines
       return NOT_WRITTEN;
     }

@@ -188,6 +188,32 @@ final class LocalCacheTest {
     assertThat(cache.keysInRecencyOrder()).containsExactly("a", "b");
   }
 
+  /**
+   * A key written without a deadline has a plain node, which cannot hold one; a TTL given later
+   * (by a put or by expire) puts a node that can in its place, keeping the value and, for expire,
+   * the recency.
+   */
+  @Test
+  void lru_aTtlGivenToAKeyWrittenWithoutOne_expiresIt() {
+    LruCache<String, String> cache =
+        (LruCache<String, String>) cache(EvictionPolicy.LRU, b -> b.maximumSize(3));
+    cache.put("a", "1");
+    cache.put("b", "2");
+    cache.put("a", "3", Duration.ofSeconds(10)); // a write: "a" is now the most recent
+    cache.put("c", "4");
+    assertThat(cache.expire("b", Duration.ofSeconds(5))).isTrue(); // not a use: "b" stays first
+    assertThat(cache.keysInRecencyOrder()).containsExactly("b", "a", "c");
+    ticker.advance(Duration.ofSeconds(6));
+    assertThat(cache.get("b")).isNull();
+    assertThat(cache.get("a")).isEqualTo("3");
+    ticker.advance(Duration.ofSeconds(5));
+    assertThat(cache.get("a")).isNull();
+    cache.put("c", "5"); // back to no deadline: a plain overwrite
+    ticker.advance(Duration.ofDays(1));
+    assertThat(cache.get("c")).isEqualTo("5");
+    assertThat(cache.estimatedSize()).isEqualTo(1);
+  }
+
   @Test
   void lru_expiredHeadIsReportedAsExpiredNotSize() {
     Cache<String, String> cache =
