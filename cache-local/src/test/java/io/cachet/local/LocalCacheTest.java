@@ -240,7 +240,7 @@ final class LocalCacheTest {
     cache.put("a", "1");
     cache.put("b", "2");
     cache.put("c", "3");
-    // More reads than the read buffer holds, ending with b then a.
+    // Many reads, ending with b then a.
     for (int i = 0; i < 5_000; i++) {
       cache.get(i % 2 == 0 ? "c" : "b");
     }
