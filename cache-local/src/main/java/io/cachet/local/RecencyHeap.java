@@ -26,6 +26,8 @@ import org.jspecify.annotations.Nullable;
 final class RecencyHeap<K, V> {
 
   private static final long[] NO_KEYS = {};
+  /** The longest array the heap allocates. */
+  private static final int MAX_ARRAY = Integer.MAX_VALUE - 8;
 
   private final int maxLength;
   private long[] keys = NO_KEYS;
@@ -33,9 +35,12 @@ final class RecencyHeap<K, V> {
   private Node<K, V>[] nodes = new Node[0];
   private int size;
 
-  /** @param capacity the most nodes the heap will hold at once, minus one */
+  /**
+   * @param capacity the most nodes the heap will hold at once, minus one; {@code Long.MAX_VALUE}
+   *     (no bound) holds as many as an array can, about two billion
+   */
   RecencyHeap(long capacity) {
-    this.maxLength = (int) Math.min(Integer.MAX_VALUE - 8, capacity + 1);
+    this.maxLength = capacity >= MAX_ARRAY - 1 ? MAX_ARRAY : (int) Math.max(1L, capacity + 1);
   }
 
   boolean isEmpty() {

@@ -189,6 +189,22 @@ final class LocalCacheTest {
   }
 
   /**
+   * An LRU without a bound (the JCache provider's default) takes entries: its recency heap is
+   * sized from the bound, which must not overflow.
+   */
+  @Test
+  void lru_withoutABound_takesEntries() {
+    LruCache<String, String> cache =
+        (LruCache<String, String>) cache(EvictionPolicy.LRU, b -> b.maximumSize(Long.MAX_VALUE));
+    for (int i = 0; i < 100; i++) {
+      cache.put("k" + i, "v" + i);
+    }
+    assertThat(cache.estimatedSize()).isEqualTo(100);
+    assertThat(cache.get("k0")).isEqualTo("v0");
+    assertThat(cache.keysInRecencyOrder()).startsWith("k1").endsWith("k0");
+  }
+
+  /**
    * A key written without a deadline has a plain node, which cannot hold one; a TTL given later
    * (by a put or by expire) puts a node that can in its place, keeping the value and, for expire,
    * the recency.
