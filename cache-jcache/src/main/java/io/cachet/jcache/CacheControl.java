@@ -212,7 +212,8 @@ final class CacheControl<K, V> {
     }
   }
 
-  private static void closeQuietly(String name, @Nullable Object resource) {
+  /** Closes {@code resource} if it is {@link AutoCloseable}, logging a failure at WARN. */
+  static void closeQuietly(String name, @Nullable Object resource) {
     if (resource instanceof AutoCloseable closeable) {
       try {
         closeable.close();

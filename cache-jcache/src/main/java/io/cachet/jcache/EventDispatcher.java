@@ -93,11 +93,18 @@ final class EventDispatcher<K, V> {
     }
     CacheEntryListener<? super K, ? super V> listener =
         requireNonNull(listenerFactory.create(), "the listener factory returned null");
-    Factory<CacheEntryEventFilter<? super K, ? super V>> filterFactory =
-        configuration.getCacheEntryEventFilterFactory();
-    CacheEntryEventFilter<? super K, ? super V> filter =
-        filterFactory == null ? null : filterFactory.create();
-    registrations.add(new Registration<>(cacheName, configuration, listener, filter, executor, retiring));
+    CacheEntryEventFilter<? super K, ? super V> filter = null;
+    try {
+      Factory<CacheEntryEventFilter<? super K, ? super V>> filterFactory =
+          configuration.getCacheEntryEventFilterFactory();
+      filter = filterFactory == null ? null : filterFactory.create();
+      registrations.add(new Registration<>(cacheName, configuration, listener, filter, executor, retiring));
+    } catch (RuntimeException | Error e) {
+      // Not registered: nobody else would ever close what was created for it.
+      CacheControl.closeQuietly(cacheName, listener);
+      CacheControl.closeQuietly(cacheName, filter);
+      throw e;
+    }
   }
 
   /**
@@ -269,18 +276,8 @@ final class EventDispatcher<K, V> {
         listenerClosed = true;
       }
       retiring.remove(this);
-      closeQuietly(listener);
-      closeQuietly(filter);
-    }
-
-    private void closeQuietly(@Nullable Object resource) {
-      if (resource instanceof AutoCloseable closeable) {
-        try {
-          closeable.close();
-        } catch (Exception e) {
-          log.warn("Closing {} of cache '{}' failed", resource.getClass().getName(), cacheName, e);
-        }
-      }
+      CacheControl.closeQuietly(cacheName, listener);
+      CacheControl.closeQuietly(cacheName, filter);
     }
 
     private synchronized Delivery enqueue(CachetEntryEvent<K, V> event) {

@@ -32,6 +32,7 @@ import javax.cache.CacheException;
 import javax.cache.CacheManager;
 import javax.cache.Caching;
 import javax.cache.configuration.CacheEntryListenerConfiguration;
+import javax.cache.configuration.CompleteConfiguration;
 import javax.cache.configuration.FactoryBuilder;
 import javax.cache.configuration.MutableCacheEntryListenerConfiguration;
 import javax.cache.configuration.MutableConfiguration;
@@ -554,6 +555,32 @@ final class CachetCacheTest {
     }
     cache.close();
     assertThat(closed).as("closes in all").hasValue(6);
+  }
+
+  @Test
+  void registerCacheEntryListener_whoseFilterFactoryFails_closesTheListenerItCreated() {
+    Cache<String, String> cache = manager.createCache("c", config(String.class, String.class));
+    AtomicInteger closed = new AtomicInteger();
+    CloseCounting listener = new CloseCounting(closed);
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    CacheEntryListenerConfiguration<String, String> registration =
+        new MutableCacheEntryListenerConfiguration(
+            FactoryBuilder.factoryOf(listener),
+            (javax.cache.configuration.Factory<CloseCounting>) () -> {
+              throw new IllegalStateException("no filter today");
+            },
+            false, true);
+
+    assertThatThrownBy(() -> cache.registerCacheEntryListener(registration))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("no filter today");
+
+    assertThat(listener.closes).as("the listener that was never registered").hasValue(1);
+    assertThat(cache.getConfiguration(CompleteConfiguration.class).getCacheEntryListenerConfigurations())
+        .isEmpty();
+    cache.put("k", "v"); // the cache still works, and nothing else is closed later
+    cache.close();
+    assertThat(closed).hasValue(1);
   }
 
   @Test
