@@ -97,6 +97,8 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
 
   /** Replies encoded straight into the output buffer flush it once it holds this much. */
   private static final int OUT_FLUSH_BYTES = 64 * 1024;
+  /** The size of a streamed reply's chunks ({@link ArrayReplyStream}). */
+  static final int STREAM_CHUNK_BYTES = 64 * 1024;
 
   protected final Parallelism parallelism;
   protected final ProxyMetrics metrics;
@@ -105,6 +107,8 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
   /** The replies in request order; its keys are what {@code maxPending} bounds. */
   private final ReplyQueue pending = new ReplyQueue();
   private boolean resumeScheduled;
+  /** A streamed reply is being written by {@link #stream}. */
+  private boolean streaming;
   /** The client shut down its sending side: close once everything it sent is answered. */
   private boolean inputShutdown;
   private boolean closeCheckScheduled;
@@ -208,7 +212,11 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-    updateAutoRead();
+    if (ctx.channel().isWritable() && !streaming) {
+      drain(); // a reply streamed to the socket may go on
+    } else {
+      updateAutoRead();
+    }
     ctx.fireChannelWritabilityChanged();
   }
 
@@ -351,12 +359,17 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
     if (reading) {
       answeredInRead++;
     }
-    if (pending.isEmpty()) {
+    boolean streamed = reply.message() instanceof ArrayReplyStream;
+    if (pending.isEmpty() && !streamed) {
       write(reply);
       return;
     }
     pending.addComplete(readStart, reply);
-    updateAutoRead();
+    if (streamed) {
+      drain(); // it holds its place in the queue until the socket has taken it all
+    } else {
+      updateAutoRead();
+    }
   }
 
   /** Whether this connection is closing; further messages are ignored. */
@@ -428,9 +441,17 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
   private void drain() {
     boolean wrote = false;
     Reply ready;
-    while (!closing && (ready = pending.pollReady()) != null) {
-      write(ready);
+    while (!closing && (ready = pending.peekReady()) != null) {
       wrote = true;
+      if (ready.message() instanceof ArrayReplyStream stream) {
+        if (!stream(stream)) {
+          break; // the socket is full: its writability resumes the stream, in its place
+        }
+        pending.pollReady();
+      } else {
+        pending.pollReady();
+        write(ready);
+      }
     }
     if (wrote && !reading) {
       flushNow();
@@ -496,6 +517,37 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
         Connections.closeGracefully(ctx.channel(), reply.message());
         releasePending();
       }
+    }
+  }
+
+  /**
+   * Writes the next chunks of a streamed reply while the channel is writable (flushing when it is
+   * not, in case the socket takes them at once); returns whether the reply was all written. The
+   * stream stays at the head of {@link #pending} meanwhile, so nothing overtakes it. At most the
+   * write buffer's high water mark plus one chunk is queued for the socket at a time.
+   */
+  private boolean stream(ArrayReplyStream stream) {
+    ChannelHandlerContext ctx = ctx();
+    Channel channel = ctx.channel();
+    pushOut();
+    streaming = true; // a writability change fired by our own flush must not re-enter drain()
+    try {
+      while (true) {
+        while (channel.isWritable()) {
+          ByteBuf chunk = stream.next(ctx.alloc(), STREAM_CHUNK_BYTES);
+          if (chunk == null) {
+            return true;
+          }
+          ctx.write(chunk, ctx.voidPromise());
+          needsFlush = true;
+        }
+        flushNow();
+        if (closing || !channel.isActive() || !channel.isWritable()) {
+          return false;
+        }
+      }
+    } finally {
+      streaming = false;
     }
   }
 

@@ -68,6 +68,12 @@ final class ReplyQueue {
     bytes += size(reply.message());
   }
 
+  /** Returns the head's reply if it is complete, leaving it in place; null if none is ready. */
+  @Nullable Reply peekReady() {
+    Slot head = slots.peek();
+    return head == null ? null : head.reply;
+  }
+
   /** Removes and returns the head's reply if it is complete; null if none is ready. */
   @Nullable Reply pollReady() {
     Slot head = slots.peek();

@@ -37,10 +37,11 @@ final class Resp {
   }
 
   /**
-   * The most bytes an array reply (MGET) may hold: 64 MiB. It is built as one buffer, and an MGET
-   * naming a large key many times would otherwise multiply its size.
+   * Array replies (MGET) larger than this, 64 KiB, are not built as one buffer but streamed as the
+   * socket takes them ({@link ArrayReplyStream}): an MGET naming a large value many times would
+   * otherwise multiply its size in the proxy's memory.
    */
-  static final long MAX_ARRAY_REPLY_BYTES = 64L * 1024 * 1024;
+  static final long MAX_BUILT_ARRAY_REPLY_BYTES = 64L * 1024;
 
   /** An upper bound of {@link #bulkArray}'s size in bytes. */
   static long bulkArraySize(List<byte @Nullable []> values) {
@@ -51,11 +52,11 @@ final class Resp {
     return size;
   }
 
-  /** An array of bulk strings, nil for null elements; at most {@link #MAX_ARRAY_REPLY_BYTES}. */
+  /** An array of bulk strings, nil for null elements; at most {@link #MAX_BUILT_ARRAY_REPLY_BYTES}. */
   static ByteBuf bulkArray(ByteBufAllocator alloc, List<byte @Nullable []> values) {
     long size = bulkArraySize(values);
-    if (size > MAX_ARRAY_REPLY_BYTES) {
-      throw new IllegalArgumentException("an array reply of " + size + " bytes, more than " + MAX_ARRAY_REPLY_BYTES);
+    if (size > MAX_BUILT_ARRAY_REPLY_BYTES) {
+      throw new IllegalArgumentException("an array reply of " + size + " bytes is streamed, not built");
     }
     ByteBuf buf = alloc.ioBuffer((int) size);
     buf.writeByte('*');

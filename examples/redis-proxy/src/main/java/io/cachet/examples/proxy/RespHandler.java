@@ -163,13 +163,10 @@ final class RespHandler extends ClientHandler {
       for (RedisKey key : keys) {
         ordered.add(values == null ? null : values.get(key));
       }
-      long size = Resp.bulkArraySize(ordered);
-      if (size > Resp.MAX_ARRAY_REPLY_BYTES) {
-        count(RequestStats.Outcome.RESP_ERROR);
-        return new Reply(Resp.error(ctx.alloc(), "ERR MGET reply of " + size + " bytes: a reply may hold at most "
-            + Resp.MAX_ARRAY_REPLY_BYTES + " bytes; read fewer keys at a time"), After.KEEP);
-      }
       count(RequestStats.Outcome.RESP_OK);
+      if (Resp.bulkArraySize(ordered) > Resp.MAX_BUILT_ARRAY_REPLY_BYTES) {
+        return new Reply(new ArrayReplyStream(ordered), After.KEEP); // written as the socket takes it
+      }
       return new Reply(Resp.bulkArray(ctx.alloc(), ordered), After.KEEP);
     }, keyCount);
   }

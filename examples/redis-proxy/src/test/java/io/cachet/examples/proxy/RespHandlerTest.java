@@ -8,8 +8,12 @@ import io.cachet.BackendUnavailableException;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.embedded.EmbeddedChannel;
+import java.io.ByteArrayOutputStream;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -302,16 +306,66 @@ final class RespHandlerTest {
   }
 
   @Test
-  void mget_whoseReplyWouldExceedTheBound_isRefused_andTheConnectionStaysOpen() {
-    byte[] megabyte = new byte[1024 * 1024];
-    cache.values.put("big", megabyte);
+  void mget_ofALargeValueNamedManyTimes_isStreamedInChunks_asTheSocketTakesThem() {
+    byte[] big = new byte[100_000];
+    for (int i = 0; i < big.length; i++) {
+      big[i] = (byte) ('a' + i % 26);
+    }
+    cache.values.put("big", big);
+    cache.values.put("small", "s".getBytes(UTF_8));
     EmbeddedChannel ch = channel(new Parallelism(0));
-    int times = (int) (Resp.MAX_ARRAY_REPLY_BYTES / megabyte.length) + 1; // one key, named again and again
-    write(ch, "MGET" + " big".repeat(times) + "\r\nPING\r\n");
-    String reply = output(ch);
-    assertThat(reply).startsWith("-ERR MGET reply of ").contains("a reply may hold at most " + Resp.MAX_ARRAY_REPLY_BYTES)
-        .endsWith("read fewer keys at a time\r\n+PONG\r\n");
+    int times = 60; // a 6 MB reply from one 100 kB value
+    ChannelOutboundBuffer socket = ch.unsafe().outboundBuffer();
+    socket.setUserDefinedWritability(1, false); // a client that reads nothing yet
+
+    write(ch, "MGET" + " big small nokey".repeat(times) + "\r\nPING\r\n");
+
+    List<ByteBuf> queued = new ArrayList<>();
+    for (Object o = ch.readOutbound(); o != null; o = ch.readOutbound()) {
+      queued.add((ByteBuf) o);
+    }
+    assertThat(queued).as("nothing written while the socket is full, the PING behind it included").isEmpty();
+    assertThat(ch.config().isAutoRead()).as("no further request is read meanwhile").isFalse();
+
+    socket.setUserDefinedWritability(1, true); // the client reads
+    ch.runPendingTasks();
+    ByteArrayOutputStream reply = new ByteArrayOutputStream();
+    int chunks = 0;
+    for (Object o = ch.readOutbound(); o != null; o = ch.readOutbound()) {
+      ByteBuf buf = (ByteBuf) o;
+      assertThat(buf.readableBytes()).as("chunk " + chunks).isLessThanOrEqualTo(ClientHandler.STREAM_CHUNK_BYTES);
+      byte[] bytes = new byte[buf.readableBytes()];
+      buf.readBytes(bytes);
+      reply.writeBytes(bytes);
+      buf.release();
+      chunks++;
+    }
+    ByteArrayOutputStream expected = new ByteArrayOutputStream();
+    expected.writeBytes(("*" + 3 * times + "\r\n").getBytes(UTF_8));
+    for (int i = 0; i < times; i++) {
+      expected.writeBytes(("$" + big.length + "\r\n").getBytes(UTF_8));
+      expected.writeBytes(big);
+      expected.writeBytes("\r\n$1\r\ns\r\n$-1\r\n".getBytes(UTF_8));
+    }
+    expected.writeBytes("+PONG\r\n".getBytes(UTF_8));
+    assertThat(chunks).as("chunks").isGreaterThan(times);
+    assertThat(reply.toByteArray()).as("the whole reply, then the PING's").isEqualTo(expected.toByteArray());
+    assertThat(ch.config().isAutoRead()).isTrue();
     assertThat(ch.isOpen()).isTrue();
+  }
+
+  @Test
+  void mget_streamedReply_keepsItsPlace_amongPipelinedReplies() {
+    byte[] big = new byte[70_000];
+    cache.values.put("big", big);
+    cache.slowGetAll = new CompletableFuture<>();
+    EmbeddedChannel ch = channel(new Parallelism(16));
+    write(ch, "PING\r\nMGET big big\r\nPING\r\n");
+    assertThat(output(ch)).isEqualTo("+PONG\r\n"); // the MGET's read is pending: the second PING waits
+    cache.slowGetAll.complete(Map.of(RedisKey.wrap("big".getBytes(UTF_8)), big));
+    String header = "$" + big.length + "\r\n";
+    String value = new String(big, ISO_8859_1);
+    assertThat(output(ch)).isEqualTo("*2\r\n" + header + value + "\r\n" + header + value + "\r\n+PONG\r\n");
   }
 
   @Test
