@@ -13,6 +13,8 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Map;
@@ -21,6 +23,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeoutException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One client connection of the balancer: forwards each request to a node (see {@link Balancer})
@@ -76,7 +79,12 @@ final class BalancerHandler extends PipelinedHttpHandler {
       boolean keepAlive = HttpUtil.isKeepAlive(request);
       String method = request.method().name();
       request.release();
-      admin(method, path).whenComplete((r, e) -> onEventLoop(ctx, () -> {
+      CompletionStage<ApiResponse> action = fromThisMachine(ctx.channel().remoteAddress())
+          ? admin(method, path)
+          : java.util.concurrent.CompletableFuture.completedFuture(ApiResponse.error("admin", 403, "Forbidden",
+              "/admin answers clients on this machine only (it kills and starts nodes); use the launcher's"
+                  + " stdin commands, or connect from the balancer's host"));
+      action.whenComplete((r, e) -> onEventLoop(ctx, () -> {
         ApiResponse answer = r != null ? r : ApiResponse.error("admin", 500, "InternalError",
             "admin action failed: " + (e == null ? "unknown" : e.getMessage()));
         Map<String, String> headers = new java.util.LinkedHashMap<>(answer.headers());
@@ -92,6 +100,15 @@ final class BalancerHandler extends PipelinedHttpHandler {
   @Override
   protected Map<String, String> timeoutHeaders() {
     return BALANCER;
+  }
+
+  /**
+   * Whether a client connected from a loopback address: {@code /admin} kills and starts processes,
+   * so a balancer bound to a public address ({@code --host 0.0.0.0}) still serves it only locally.
+   */
+  static boolean fromThisMachine(@Nullable SocketAddress remote) {
+    return remote instanceof InetSocketAddress inet && inet.getAddress() != null
+        && inet.getAddress().isLoopbackAddress();
   }
 
   private CompletionStage<ApiResponse> admin(String method, String path) {
