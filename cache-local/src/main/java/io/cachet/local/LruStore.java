@@ -94,6 +94,11 @@ final class LruStore<K, V> {
   /** {@link #replaceIf}'s "compare values by equality, not instance and write time". */
   static final long NO_WRITE_TIME = Long.MIN_VALUE;
 
+  /** {@link #writeUnderLock}'s kinds of write. */
+  private static final int PUT = 0;
+  private static final int PUT_IF_ABSENT = 1;
+  private static final int REPLACE = 2;
+
   private final ConcurrentHashMap<K, Node<K, V>> map = new ConcurrentHashMap<>();
   @SuppressWarnings({"unchecked", "rawtypes"})
   private final CombiningLock<Node<K, V>> lock =
@@ -229,31 +234,7 @@ final class LruStore<K, V> {
         return;
       }
     }
-    lock.lock();
-    try {
-      Node<K, V> node = liveNode(key);
-      boolean timed = false;
-      long now = 0L;
-      if (node != null) {
-        long stamp = mark(node);
-        try {
-          timed = needsTicker(node.expiresAt(), ttl);
-          now = timed ? ticker.read() : 0L;
-          overwrite(node, value, now, ttl,
-              node.isExpired(now) ? RemovalCause.EXPIRED : RemovalCause.REPLACED, removals);
-        } finally {
-          endChange(node, stamp);
-        }
-      } else {
-        timed = needsTicker(Long.MAX_VALUE, ttl);
-        now = timed ? ticker.read() : 0L;
-        insert(key, value, ttl, now, removals);
-      }
-      expireHead(now, timed, removals); // after unmarking: the node may be the least recent
-      publishSize();
-    } finally {
-      lock.unlock();
-    }
+    writeUnderLock(PUT, key, value, null, NO_WRITE_TIME, ttl, removals);
   }
 
   /**
@@ -261,37 +242,8 @@ final class LruStore<K, V> {
    * a failed put-if-absent reads the key), or null if stored.
    */
   @Nullable V storeIfAbsent(K key, V value, long ttl, Removals<K, V> removals) {
-    V existing = null;
-    lock.lock();
-    try {
-      Node<K, V> node = liveNode(key);
-      boolean timed = false;
-      long now = 0L;
-      if (node != null) {
-        long stamp = mark(node);
-        try {
-          timed = needsTicker(node.expiresAt(), ttl);
-          now = timed ? ticker.read() : 0L;
-          if (!node.isExpired(now)) {
-            deadlines.accessed(node, now);
-            existing = node.value;
-            node.stamp = stamps.tick();
-          } else {
-            overwrite(node, value, now, ttl, RemovalCause.EXPIRED, removals);
-          }
-        } finally {
-          endChange(node, stamp);
-        }
-      } else {
-        timed = needsTicker(Long.MAX_VALUE, ttl);
-        now = timed ? ticker.read() : 0L;
-        insert(key, value, ttl, now, removals);
-      }
-      expireHead(now, timed, removals); // after unmarking: the node may be the least recent
-      publishSize();
-    } finally {
-      lock.unlock();
-    }
+    @SuppressWarnings("unchecked")
+    V existing = (V) writeUnderLock(PUT_IF_ABSENT, key, value, null, NO_WRITE_TIME, ttl, removals);
     return existing;
   }
 
@@ -302,36 +254,84 @@ final class LruStore<K, V> {
    */
   boolean replaceIf(
       K key, @Nullable V expected, long expectedWriteTime, V value, long ttl, Removals<K, V> removals) {
-    boolean replaced = false;
+    return writeUnderLock(REPLACE, key, value, expected, expectedWriteTime, ttl, removals) == Boolean.TRUE;
+  }
+
+  /**
+   * A single-key write under the lock, as one step: the key's node is marked and changed as
+   * {@code kind} says ({@link #changePresent}), or, if the key is absent, {@code value} inserted
+   * (not by a {@code REPLACE}); then the least recent entries are expired if due. Returns
+   * {@code changePresent}'s answer, or null after an insert.
+   */
+  private @Nullable Object writeUnderLock(int kind, K key, V value, @Nullable V expected, long expectedWriteTime,
+      long ttl, Removals<K, V> removals) {
     lock.lock();
     try {
       Node<K, V> node = liveNode(key);
       boolean timed = false;
       long now = 0L;
+      Object answer = null;
       if (node != null) {
         long stamp = mark(node);
         try {
           timed = needsTicker(node.expiresAt(), ttl);
           now = timed ? ticker.read() : 0L;
-          if (node.isExpired(now)) {
-            removeMarked(node, RemovalCause.EXPIRED, removals);
-          } else if (expected == null
-              || (expectedWriteTime == NO_WRITE_TIME
-                  ? node.value.equals(expected)
-                  : node.value == expected && refreshing && node.writeTime() == expectedWriteTime)) {
-            overwrite(node, value, now, ttl, RemovalCause.REPLACED, removals);
-            replaced = true;
-          }
+          answer = changePresent(kind, node, value, expected, expectedWriteTime, now, ttl, removals);
         } finally {
           endChange(node, stamp);
         }
+      } else if (kind != REPLACE) {
+        timed = needsTicker(Long.MAX_VALUE, ttl);
+        now = timed ? ticker.read() : 0L;
+        insert(key, value, ttl, now, removals);
       }
       expireHead(now, timed, removals); // after unmarking: the node may be the least recent
       publishSize();
+      return answer;
     } finally {
       lock.unlock();
     }
-    return replaced;
+  }
+
+  /**
+   * Changes a present key's marked node for {@link #writeUnderLock}: a {@code PUT} overwrites it
+   * (null); a {@code PUT_IF_ABSENT} reads its live value (returned) or overwrites an expired one
+   * (null); a {@code REPLACE} overwrites a live value that matches (true) and removes an expired
+   * one (false).
+   */
+  private @Nullable Object changePresent(int kind, Node<K, V> node, V value, @Nullable V expected,
+      long expectedWriteTime, long now, long ttl, Removals<K, V> removals) {
+    boolean expired = node.isExpired(now);
+    switch (kind) {
+      case PUT -> {
+        overwrite(node, value, now, ttl, expired ? RemovalCause.EXPIRED : RemovalCause.REPLACED, removals);
+        return null;
+      }
+      case PUT_IF_ABSENT -> {
+        if (expired) {
+          overwrite(node, value, now, ttl, RemovalCause.EXPIRED, removals);
+          return null;
+        }
+        deadlines.accessed(node, now);
+        V existing = node.value;
+        node.stamp = stamps.tick();
+        return existing;
+      }
+      default -> {
+        if (expired) {
+          removeMarked(node, RemovalCause.EXPIRED, removals);
+          return Boolean.FALSE;
+        }
+        if (expected == null
+            || (expectedWriteTime == NO_WRITE_TIME
+                ? node.value.equals(expected)
+                : node.value == expected && refreshing && node.writeTime() == expectedWriteTime)) {
+          overwrite(node, value, now, ttl, RemovalCause.REPLACED, removals);
+          return Boolean.TRUE;
+        }
+        return Boolean.FALSE;
+      }
+    }
   }
 
   /** Removes the live value of {@code key}: any ({@code expected} null) or one equal to it. */
