@@ -75,13 +75,25 @@ abstract class AbstractLocalCache<K, V> extends AbstractCache<K, V> {
     }
   }
 
-  /** Returns {@code now + nanos}, saturating at {@link Long#MAX_VALUE} (meaning never). */
+  /**
+   * Times to live of this many nanoseconds or more (about 146 years) never expire: a deadline is
+   * compared with ticker readings by their difference, so it must stay within half the ticker's
+   * range of them.
+   */
+  static final long NEVER_NANOS = 1L << 62;
+
+  /**
+   * Returns the ticker reading {@code nanos} after {@code now}, wrapping past {@link
+   * Long#MAX_VALUE} as the ticker itself may (only differences of readings matter), or {@link
+   * Long#MAX_VALUE}, meaning never, for {@code nanos} of {@link #NEVER_NANOS} or more. A deadline
+   * that falls on {@code Long.MAX_VALUE} itself comes a nanosecond early.
+   */
   static long deadline(long now, long nanos) {
-    if (nanos == Long.MAX_VALUE) {
+    if (nanos >= NEVER_NANOS) {
       return Long.MAX_VALUE;
     }
     long sum = now + nanos;
-    return ((now ^ sum) & (nanos ^ sum)) < 0 ? Long.MAX_VALUE : sum;
+    return sum == Long.MAX_VALUE ? sum - 1 : sum;
   }
 
   static long ttlNanos(Duration ttl) {

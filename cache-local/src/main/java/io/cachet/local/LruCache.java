@@ -130,9 +130,12 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
 
   private void write(K key, V value, long ttl) {
     Removals<K, V> removals = new Removals<>(this);
-    store.write(key, value, ttl, removals);
-    stats.recordPuts(1);
-    removals.publish();
+    try {
+      store.write(key, value, ttl, removals);
+      stats.recordPuts(1);
+    } finally {
+      removals.publish(); // what left before a failure left for good: it is counted and reported
+    }
   }
 
   @Override
@@ -146,12 +149,15 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   /** Stores {@code value} unless a live value exists; returns that live value, or null if stored. */
   private @Nullable V storeIfAbsent(K key, V value) {
     Removals<K, V> removals = new Removals<>(this);
-    V existing = store.storeIfAbsent(key, value, expireAfterWriteNanos, removals);
-    if (existing == null) {
-      stats.recordPuts(1);
+    try {
+      V existing = store.storeIfAbsent(key, value, expireAfterWriteNanos, removals);
+      if (existing == null) {
+        stats.recordPuts(1);
+      }
+      return existing;
+    } finally {
+      removals.publish();
     }
-    removals.publish();
-    return existing;
   }
 
   @Override
@@ -179,13 +185,16 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
 
   private boolean replaceIf(K key, @Nullable V expected, long expectedWriteTime, V value) {
     Removals<K, V> removals = new Removals<>(this);
-    boolean replaced =
-        store.replaceIf(key, expected, expectedWriteTime, value, expireAfterWriteNanos, removals);
-    if (replaced) {
-      stats.recordPuts(1);
+    try {
+      boolean replaced =
+          store.replaceIf(key, expected, expectedWriteTime, value, expireAfterWriteNanos, removals);
+      if (replaced) {
+        stats.recordPuts(1);
+      }
+      return replaced;
+    } finally {
+      removals.publish();
     }
-    removals.publish();
-    return replaced;
   }
 
   @Override
@@ -207,9 +216,11 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
 
   private boolean removeIf(K key, @Nullable V expected) {
     Removals<K, V> removals = new Removals<>(this);
-    boolean removed = store.removeIf(key, expected, removals);
-    removals.publish();
-    return removed;
+    try {
+      return store.removeIf(key, expected, removals);
+    } finally {
+      removals.publish();
+    }
   }
 
   @Override
@@ -222,9 +233,11 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
       removing(key);
     }
     Removals<K, V> removals = new Removals<>(this);
-    boolean live = store.expire(key, ttl, removals);
-    removals.publish();
-    return live;
+    try {
+      return store.expire(key, ttl, removals);
+    } finally {
+      removals.publish();
+    }
   }
 
   @Override
@@ -232,15 +245,21 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     checkOpen();
     clearing();
     Removals<K, V> removals = new Removals<>(this);
-    store.clear(removals);
-    removals.publish();
+    try {
+      store.clear(removals);
+    } finally {
+      removals.publish();
+    }
   }
 
   /** Removes every expired entry now; O(size). */
   void cleanUp() {
     Removals<K, V> removals = new Removals<>(this);
-    store.cleanUp(removals);
-    removals.publish();
+    try {
+      store.cleanUp(removals);
+    } finally {
+      removals.publish();
+    }
   }
 
   @Override

@@ -418,10 +418,10 @@ final class LruStore<K, V> {
       try {
         for (; done < stamps.length; done++) {
           Node<K, V> node = nodes.get(done);
-          removals.add(requireNonNull(node.key), node.value,
-              node.isExpired(now) ? RemovalCause.EXPIRED : RemovalCause.EXPLICIT);
-          map.remove(node.key, node);
+          RemovalCause cause = node.isExpired(now) ? RemovalCause.EXPIRED : RemovalCause.EXPLICIT;
+          map.remove(requireNonNull(node.key), node);
           unlinkMarked(node);
+          removals.add(node.key, node.value, cause);
         }
       } finally {
         // A failure part way (an Error such as running out of memory): the nodes not removed get
@@ -528,20 +528,22 @@ final class LruStore<K, V> {
    */
   private void overwrite(
       Node<K, V> node, V value, long now, long ttl, RemovalCause cause, Removals<K, V> removals) {
-    removals.add(requireNonNull(node.key), node.value, cause);
+    K key = requireNonNull(node.key);
+    V old = node.value;
     if (!node.canExpire() && ttl != Long.MAX_VALUE) {
       // A plain node cannot hold a deadline: a node that can takes its place.
-      Node<K, V> fresh = deadlines.newNode(node.key, value, true);
+      Node<K, V> fresh = deadlines.newNode(key, value, true);
       deadlines.written(fresh, now, ttl);
       replaceNode(node, fresh);
       fresh.stamp = stamps.tick();
-      return;
+    } else {
+      node.value = value;
+      int timedBefore = timed(node);
+      deadlines.written(node, now, ttl);
+      timedCount += timed(node) - timedBefore; // one write: a lock-free overwrite reads it
+      node.stamp = stamps.tick(); // the write's point: after the value, so a hit that sees it reads it
     }
-    node.value = value;
-    int timedBefore = timed(node);
-    deadlines.written(node, now, ttl);
-    timedCount += timed(node) - timedBefore; // one write: a lock-free overwrite reads it
-    node.stamp = stamps.tick(); // the write's point: after the value, so a hit that sees it reads it
+    removals.add(key, old, cause); // once done: a failed replacement reports nothing
   }
 
   /**
@@ -645,13 +647,13 @@ final class LruStore<K, V> {
         continue; // read just now: no longer the least recent, perhaps
       }
       try {
-        removals.add(requireNonNull(victim.key), victim.value, cause);
-        map.remove(victim.key, victim);
+        map.remove(requireNonNull(victim.key), victim);
       } catch (RuntimeException | Error e) {
         victim.stamp = stamp;
         throw e;
       }
       unlinkMarked(victim);
+      removals.add(victim.key, victim.value, cause); // reported once done: a failure reports nothing undone
       Runnable hook = afterEviction;
       if (hook != null) {
         hook.run();
@@ -752,11 +754,14 @@ final class LruStore<K, V> {
     }
   }
 
-  /** Removes a marked node, reporting it for {@code cause}: out of the map, then out of the heap. */
+  /**
+   * Removes a marked node, reporting it for {@code cause}: out of the map, then out of the heap,
+   * then reported (a removal that failed is not reported).
+   */
   private void removeMarked(Node<K, V> node, RemovalCause cause, Removals<K, V> removals) {
-    removals.add(requireNonNull(node.key), node.value, cause);
     map.remove(requireNonNull(node.key), node);
     unlinkMarked(node);
+    removals.add(node.key, node.value, cause);
   }
 
   /** A marked node already out of the map leaves the heap and the count: {@code DEAD}. */

@@ -8,6 +8,8 @@ import io.cachet.CacheConfig;
 import io.cachet.EvictionPolicy;
 import io.cachet.FakeTicker;
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -21,6 +23,7 @@ final class LruBulkRemovalFailureTest {
   private static final Duration DEADLINE = Duration.ofSeconds(10);
 
   private final FakeTicker ticker = new FakeTicker();
+  private final List<String> events = new CopyOnWriteArrayList<>();
 
   @Test
   void clearFailingPartWay_leavesTheRestReadable() {
@@ -94,6 +97,43 @@ final class LruBulkRemovalFailureTest {
     assertThat(cache.estimatedSize()).isEqualTo(1);
   }
 
+  /**
+   * What a failing operation removed before it failed is gone for good: it is reported to the
+   * listener (and counted), as if the operation had succeeded that far.
+   */
+  @Test
+  void clearFailingPartWay_reportsWhatItRemoved() {
+    LruCache<Key, String> cache = lru(null);
+    Key a = new Key("a");
+    Key b = new Key("b");
+    cache.put(a, "A");
+    cache.put(b, "B");
+    b.armed = true;
+    assertThatThrownBy(cache::clear).isInstanceOf(OutOfMemoryError.class);
+    b.armed = false;
+    assertThat(cache.get(a)).isNull();
+    assertThat(events).containsExactly("a=A:EXPLICIT");
+    assertThat(cache.get(b)).as("not removed, not reported").isEqualTo("B");
+  }
+
+  @Test
+  void putWhoseExpiryOfAnotherEntryFails_reportsTheEvictionItMade() {
+    LruCache<Key, String> cache = lru(null, 2);
+    Key a = new Key("a");
+    Key b = new Key("b");
+    Key c = new Key("c");
+    cache.put(a, "A");
+    cache.put(b, "B", Duration.ofSeconds(1));
+    ticker.advance(Duration.ofSeconds(2)); // b expired; a the least recent
+    b.armed = true; // removing b, after c's insert evicted a, fails
+    assertThatThrownBy(() -> cache.put(c, "C")).isInstanceOf(OutOfMemoryError.class);
+    b.armed = false;
+    assertThat(events).containsExactly("a=A:SIZE");
+    assertThat(cache.stats().evictionCount()).isEqualTo(1);
+    assertThat(cache.get(c)).isEqualTo("C");
+    assertThat(cache.get(a)).isNull();
+  }
+
   /** A key whose {@code hashCode} throws while armed, as an allocation could run out of memory. */
   private static final class Key {
     private final String name;
@@ -134,7 +174,8 @@ final class LruBulkRemovalFailureTest {
         .evictionPolicy(EvictionPolicy.LRU)
         .maximumSize(maximumSize)
         .ticker(ticker)
-        .executor(Runnable::run);
+        .executor(Runnable::run)
+        .removalListener((key, value, cause) -> events.add(key + "=" + value + ":" + cause));
     if (expireAfterWrite != null) {
       config.expireAfterWrite(expireAfterWrite);
     }
