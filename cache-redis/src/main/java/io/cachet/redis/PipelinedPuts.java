@@ -13,8 +13,8 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.jspecify.annotations.Nullable;
 
 /**
- * A {@code putAll}'s writes: pipelined batches of {@value #BATCH} {@code SET}s (grouped by node,
- * one flush per node, as near misses are sent), at most {@value #IN_FLIGHT} in flight, each
+ * A {@code putAll}'s writes: pipelined batches of {@value #BATCH} {@code SET}s (one pipeline per
+ * node, each sent and resent on its own, as near misses are), at most {@value #IN_FLIGHT} in flight, each
  * bounded from when it is sent. So a large map takes as long as it needs, and never queues
  * writes behind the others until they fail their bound (Redisson holds a pooled connection per
  * single command until its reply). A batch's completion lets the next one go; after a failure
@@ -83,8 +83,41 @@ final class PipelinedPuts<K> {
     redis.await(CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new)));
   }
 
-  /** One batch; every key's near copy is invalidated when it completes, and again if it is given up on. */
+  /**
+   * One batch, sent as one pipeline per node (on a Cluster), each resent on its own: a node that
+   * cannot be reached fails, and resends, only its own keys' {@code SET}s, never those another
+   * node has applied already (whose resend could overwrite a later write of another client).
+   */
   private CompletableFuture<Void> send(List<K> keys, List<Object[]> sets) {
+    List<int[]> nodes;
+    try {
+      List<byte[]> redisKeys = new ArrayList<>(sets.size());
+      for (Object[] set : sets) {
+        redisKeys.add((byte[]) set[0]);
+      }
+      nodes = redis.commands().groupByNode(redisKeys);
+    } catch (RuntimeException e) {
+      nodes = List.of(); // no topology to group by: one pipeline, which fails as a command would
+    }
+    if (nodes.size() <= 1) {
+      return sendToOneNode(keys, sets);
+    }
+    CompletableFuture<?>[] parts = new CompletableFuture<?>[nodes.size()];
+    for (int n = 0; n < parts.length; n++) {
+      int[] positions = nodes.get(n);
+      List<K> nodeKeys = new ArrayList<>(positions.length);
+      List<Object[]> nodeSets = new ArrayList<>(positions.length);
+      for (int i : positions) {
+        nodeKeys.add(keys.get(i));
+        nodeSets.add(sets.get(i));
+      }
+      parts[n] = sendToOneNode(nodeKeys, nodeSets);
+    }
+    return CompletableFuture.allOf(parts);
+  }
+
+  /** One node's pipeline; every key's near copy is invalidated when it completes, and again if it is given up on. */
+  private CompletableFuture<Void> sendToOneNode(List<K> keys, List<Object[]> sets) {
     return redis.<Void>send(() -> redis.commands().setEach(sets).whenComplete((ok, error) -> keys.forEach(near::invalidate)))
         .handle((ok, error) -> {
           if (error == null) {

@@ -208,7 +208,8 @@ final class RedissonCommands {
   /**
    * {@code SET} of each of {@code args} (each starting with its key), pipelined as
    * {@link #readBatch} is: grouped by node, one flush per node, {@code MOVED}/{@code ASK}
-   * followed. Completes once all are answered; fails if any failed.
+   * followed. Completes once all are answered; fails if any failed, as a whole, even where other
+   * nodes applied theirs: callers send one node's keys per call ({@link #groupByNode}).
    */
   CompletionStage<Void> setEach(List<Object[]> args) {
     CommandBatchService batch = new CommandBatchService(executor, batchOptions);
