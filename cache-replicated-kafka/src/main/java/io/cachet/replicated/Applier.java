@@ -207,8 +207,8 @@ final class Applier<K, V> {
       replica.advance(p, starts[p]);
       target += Math.max(0, ends[p] - replica.position(p));
     }
-    // The log holds at most this many keys; a topic within min.compaction.lag.ms holds every update
-    // of a key, so this can be more than needed (4 bytes of table per record replayed, at most).
+    // The log holds at most this many keys; offsets count every write since the log began (compaction
+    // leaves gaps, it does not move the start), so this can be far more than needed: capped.
     replica.presize(target);
     endAtStart = ends;
     replayTarget = target;

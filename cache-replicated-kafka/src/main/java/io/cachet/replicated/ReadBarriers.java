@@ -54,6 +54,7 @@ final class ReadBarriers {
     long timeoutNanos = options.writeTimeout().toNanos();
     long deadline = System.nanoTime() + timeoutNanos;
     long[] targets = new long[partitions.size()];
+    AtomicBoolean targetsKnown = new AtomicBoolean(); // set after targets is filled: publishes it
     admin.listOffsets(request).all().toCompletionStage().toCompletableFuture()
         .orTimeout(timeoutNanos, TimeUnit.NANOSECONDS)
         .whenComplete((offsets, error) -> {
@@ -64,6 +65,7 @@ final class ReadBarriers {
             return;
           }
           offsets.forEach((tp, info) -> targets[tp.partition()] = info.offset());
+          targetsKnown.set(true);
           if (reached(targets)) {
             done.complete(null);
             return;
@@ -78,6 +80,12 @@ final class ReadBarriers {
       Throwable cause = Futures.unwrap(error);
       if (!(cause instanceof TimeoutException)) {
         return CompletableFuture.failedFuture(cause);
+      }
+      if (!targetsKnown.get()) {
+        // Kafka never said where the topic ends: an outage, not a replica behind a known end.
+        return CompletableFuture.failedFuture(new BackendUnavailableException("Kafka at "
+            + options.bootstrapServers() + " did not return the end of topic '" + topic + "' within "
+            + options.writeTimeout(), cause));
       }
       int behind = 0;
       for (int p = 0; p < targets.length; p++) {

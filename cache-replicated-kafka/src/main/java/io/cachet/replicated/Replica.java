@@ -35,8 +35,13 @@ final class Replica<K, V> {
    * is forgotten. Fixed, because every replica must forget at the same record.
    */
   static final long FORGET_TOMBSTONES_AFTER_MS = 10 * 60_000L;
-  /** The most keys {@link #presize} sizes for: a table of 32 M slots, 128 MiB with compressed references. */
-  private static final long MAX_PRESIZE = 1 << 24;
+  /**
+   * The most keys {@link #presize} sizes for: a table of 2 M slots, 8 MiB with compressed
+   * references, kept for the replica's life however few keys it ends up holding (an offset range
+   * counts every write since the log began, not the keys compaction kept). Beyond it the map
+   * grows as it fills.
+   */
+  static final long MAX_PRESIZE = 1 << 20;
 
   private final Codec<K> keyCodec;
   private final Codec<V> valueCodec;

@@ -5,7 +5,11 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * A write reached the log but the local replica did not apply it within the write timeout, or a
- * read barrier did not reach its target in time. The write may still take effect; it was not lost.
+ * read barrier did not reach its target in time. The write was not lost: its record is in the log
+ * and every replica applies it. An unconditional write ({@code put}, {@code remove(key)}) takes
+ * effect then; a conditional one ({@code putIfAbsent}, {@code replace}, {@code remove(key, value)})
+ * takes effect only if its condition still holds when its record is applied in log order (another
+ * node's write of the key may come first): read the key to know.
  */
 public class ReplicationTimeoutException extends CacheTimeoutException {
 
