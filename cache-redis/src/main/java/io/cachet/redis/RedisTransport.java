@@ -21,6 +21,7 @@ import org.jspecify.annotations.Nullable;
 import org.redisson.RedissonShutdownException;
 import org.redisson.client.RedisConnectionException;
 import org.redisson.client.RedisNodeNotFoundException;
+import org.redisson.client.RedisReadonlyException;
 import org.redisson.client.RedisReconnectedException;
 import org.redisson.client.RedisRetryException;
 import org.redisson.client.RedisTimeoutException;
@@ -380,6 +381,7 @@ final class RedisTransport {
         || cause instanceof RedisConnectionException
         || cause instanceof RedisTimeoutException
         || cause instanceof RedisRetryException
+        || cause instanceof RedisReadonlyException // a replica: the primary moved (failover) or is not here
         || cause instanceof RedisNodeNotFoundException
         || cause instanceof RedisReconnectedException
         || cause instanceof RedissonShutdownException

@@ -17,6 +17,7 @@ import io.cachet.FakeTicker;
 import io.cachet.codec.Codec;
 import io.cachet.codec.CodecException;
 import io.cachet.codec.Codecs;
+import io.cachet.testkit.redis.RedisServer;
 import io.cachet.testkit.redis.RedisServerExtension;
 import io.cachet.testkit.redis.RespConnection;
 import java.time.Duration;
@@ -90,6 +91,24 @@ final class RedisCacheIT {
         && Arrays.stream(t.getStackTrace())
             .anyMatch(frame -> frame.getClassName().equals("io.cachet.spi.AbstractCache")
                 && frame.getMethodName().equals(method));
+  }
+
+  /**
+   * A write answered {@code -READONLY} (a primary just demoted in a failover, or an address that
+   * names a replica) is the outage it is, not a command Redis rejected for good; nothing is stored.
+   */
+  @Test
+  void writeToAReplica_failsAsUnavailable() {
+    try (RedisServer replica = RedisServer.create().start()) {
+      replica.command("REPLICAOF", REDIS.server().host(), Integer.toString(REDIS.server().port()));
+      Cache<String, String> cache = manager.create(CacheConfig.builder("on-a-replica").backend("redis")
+          .keyType(String.class).valueType(String.class)
+          .backendOptions(RedisOptions.builder().address(replica.uri()).keyPrefix(prefix).build()).build());
+      assertThatThrownBy(() -> cache.put("k", "v"))
+          .isInstanceOf(BackendUnavailableException.class)
+          .hasMessageContaining("READONLY");
+      assertThat(redisGet(prefix + "k")).isNull();
+    }
   }
 
   // ------------------------------------------------------------ get(key, loader) liveness
