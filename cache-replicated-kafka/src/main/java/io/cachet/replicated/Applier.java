@@ -232,19 +232,25 @@ final class Applier<K, V> {
       reached[p] = replica.position(p);
     }
     if (rebuild.newTopicId() != null) {
+      // Whichever check found it: snapshots saved from here on carry the id of the log replayed.
+      snapshots.topicId(rebuild.newTopicId());
+    }
+    if (rebuild.newTopicId() != null && rebuild.outOfRange().isEmpty()) {
       LOG.error("Cache '{}' (node {}): topic '{}' was deleted and recreated (its id is now {}; this replica had"
               + " reached {}; the new log spans {} to {}). The replica may hold values the new log does not have:"
               + " it is emptied and rebuilt from the start of the log, and is not ready until it has caught up"
               + " (rebuild {})", name, options.nodeId(), topic, rebuild.newTopicId(), Arrays.toString(reached),
           Arrays.toString(rebuild.starts()), Arrays.toString(rebuild.ends()), rebuilds.sum());
-      snapshots.topicId(rebuild.newTopicId());
     } else {
+      String cause = rebuild.newTopicId() != null
+          ? "the topic was deleted and recreated (its id is now " + rebuild.newTopicId() + ")"
+          : "the topic was deleted and recreated, or its log was truncated (an unclean leader election,"
+              + " deleted records)";
       LOG.error("Cache '{}' (node {}): its positions in topic '{}' are no longer in the log (out of range: {};"
-              + " this replica had reached {}; the log now spans {} to {}): the topic was deleted and recreated,"
-              + " or its log was truncated (an unclean leader election, deleted records). The replica may hold"
+              + " this replica had reached {}; the log now spans {} to {}): {}. The replica may hold"
               + " values the log no longer has: it is emptied and rebuilt from the start of the log, and is not"
               + " ready until it has caught up (rebuild {})", name, options.nodeId(), topic, rebuild.outOfRange(),
-          Arrays.toString(reached), Arrays.toString(rebuild.starts()), Arrays.toString(rebuild.ends()),
+          Arrays.toString(reached), Arrays.toString(rebuild.starts()), Arrays.toString(rebuild.ends()), cause,
           rebuilds.sum());
     }
     replica.reset();

@@ -29,7 +29,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>It also watches the topic: when the consumer's positions leave the log it checks the topic
  * before telling the apply thread to rebuild (a topic a producer's write auto-created, with the
- * broker's defaults, fails the check), and every {@link #PARTITION_CHECK_NANOS} it compares the
+ * broker's defaults, fails the check) and reads its id (a recreated topic is rebuilt once, not
+ * again by the periodic id check), and every {@link #PARTITION_CHECK_NANOS} it compares the
  * partition count in the consumer's metadata with the count the node started with (a difference is
  * confirmed on the admin client before the replica stops).
  *
@@ -77,7 +78,10 @@ final class Fetcher {
    */
   record Fetched(ConsumerRecords<Object, Object> records, long[] positions, long lag, @Nullable Rebuild rebuild) {}
 
-  /** The positions that were out of range, and the log's bounds when the consumer went back to its start. */
+  /**
+   * The positions that were out of range (none when only the topic's id told), the log's bounds
+   * when the consumer went back to its start, and the topic's new id if it was recreated.
+   */
   record Rebuild(Map<TopicPartition, Long> outOfRange, long[] starts, long[] ends, @Nullable String newTopicId) {}
 
   /** Put in the queue by {@link #wake} so the apply thread stops now, not after its poll timeout. */
@@ -207,8 +211,12 @@ final class Fetcher {
           if (!topicStillFits()) {
             return;
           }
-          if (!rebuildFromStart(Map.copyOf(e.offsetOutOfRangePartitions()), null)) {
+          String recreated = recreatedTopicId();
+          if (!rebuildFromStart(Map.copyOf(e.offsetOutOfRangePartitions()), recreated)) {
             return;
+          }
+          if (recreated != null) {
+            topicId = recreated;
           }
           continue;
         }
@@ -247,6 +255,17 @@ final class Fetcher {
     long[] ends = offsets(true);
     return starts != null && ends != null
         && enqueue(new Fetched(ConsumerRecords.empty(), new long[0], 0, new Rebuild(outOfRange, starts, ends, newTopicId)));
+  }
+
+  /**
+   * The topic's id now if it is not the one this replica reads (the topic was deleted and
+   * recreated); null when it is the same or unknown. Read before a rebuild's seek to the start of
+   * the log: the rebuild then reads this topic (or a later one, which the periodic check finds), so
+   * recording its id keeps that check from rebuilding once more.
+   */
+  private @Nullable String recreatedTopicId() {
+    String now = currentTopicId();
+    return now != null && !now.equals(topicId) ? now : null;
   }
 
   /** The topic's id now; null when unknown (no such topic at the moment, or Kafka cannot tell). */
