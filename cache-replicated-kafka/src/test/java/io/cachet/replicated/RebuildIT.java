@@ -80,7 +80,7 @@ final class RebuildIT {
         .until(() -> TopicLog.metric(a, "cache.replication.rebuilds") >= 1 && node.isReady());
     // The positions left the log first; the periodic topic-id check, which runs every 2 s, must then
     // find the id the rebuild already read, not empty the replica a second time.
-    Duration checks = Duration.ofNanos(2 * Fetcher.TOPIC_ID_CHECK_NANOS).plusSeconds(1);
+    Duration checks = Duration.ofNanos(Fetcher.TOPIC_ID_CHECK_NANOS).plusMillis(500); // one check at least
     await().during(checks).atMost(checks.plusSeconds(1))
         .until(() -> TopicLog.metric(a, "cache.replication.rebuilds") == 1 && node.isReady());
     a.put("new", "n");
