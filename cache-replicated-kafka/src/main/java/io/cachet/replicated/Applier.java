@@ -6,7 +6,6 @@ import java.time.InstantSource;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
@@ -69,8 +68,8 @@ final class Applier<K, V> {
   private final AtomicBoolean closed;
   /** Owns the consumer once the start-up is done: the fetch thread. */
   private final Fetcher fetcher;
-  /** Counted down once ready (or failed, or closed); replaced when the replica is rebuilt. */
-  private volatile CountDownLatch readyLatch = new CountDownLatch(1);
+  /** Open once ready (or failed, or closed); closed again by a pause or a rebuild. */
+  private final ReadyGate readyGate = new ReadyGate();
   private final Thread applier;
   // Written by the apply thread, read by any.
   /** The start-up replay (or a rebuild) has reached its target: reads and writes are served. */
@@ -223,7 +222,7 @@ final class Applier<K, V> {
    * log's start, not ready until it has caught up (apply thread).
    */
   private void rebuild(Fetcher.Rebuild rebuild) {
-    readyLatch = new CountDownLatch(1);
+    readyGate.close();
     releaseIfFailed();
     ready = false;
     rebuilds.increment();
@@ -312,7 +311,7 @@ final class Applier<K, V> {
         seconds > 0 ? Math.round(count / seconds) : count, replica.size());
     ready = true;
     if (!resyncing) {
-      readyLatch.countDown();
+      readyGate.open();
     }
   }
 
@@ -327,8 +326,8 @@ final class Applier<K, V> {
     long gapNanos = nowNanos - heartbeatNanos;
     if (gapNanos > PAUSE_NANOS) {
       // Also during a resynchronization: a barrier taken before this pause would be met too early.
-      if (readyLatch.getCount() == 0) {
-        readyLatch = new CountDownLatch(1);
+      if (readyGate.isOpen()) {
+        readyGate.close();
         releaseIfFailed();
       }
       resyncing = true;
@@ -340,10 +339,10 @@ final class Applier<K, V> {
     heartbeatNanos = nowNanos;
   }
 
-  /** A new readiness latch must not outlive a failure or close reported on the old one. */
+  /** A closed gate must not outlive a failure or close reported while it was open. */
   private void releaseIfFailed() {
     if (applierFailure != null || closed.get()) {
-      readyLatch.countDown();
+      readyGate.open();
     }
   }
 
@@ -362,7 +361,7 @@ final class Applier<K, V> {
     resyncing = false;
     LOG.info("Cache '{}' (node {}) caught up with topic '{}' after a pause", name, options.nodeId(), topic);
     if (ready) {
-      readyLatch.countDown();
+      readyGate.open();
     }
   }
 
@@ -395,7 +394,7 @@ final class Applier<K, V> {
 
   private void fail(Throwable t) {
     applierFailure = t;
-    readyLatch.countDown();
+    readyGate.open();
     LOG.error("Cache '{}': the replica of topic '{}' stopped applying records; the cache no longer changes and"
         + " must be recreated", name, topic, t);
     CacheException failure = new CacheException("the replica of cache '" + name + "' stopped: " + t, t);
@@ -434,24 +433,12 @@ final class Applier<K, V> {
 
   /** Waits until ready, failed, or released by {@link #releaseWaiters}, at most {@code nanos}. */
   void awaitReady(long nanos) throws InterruptedException {
-    long deadline = System.nanoTime() + nanos;
-    while (true) {
-      CountDownLatch latch = readyLatch;
-      long remaining = deadline - System.nanoTime();
-      if (!latch.await(Math.max(0, remaining), TimeUnit.NANOSECONDS) || isReady() || applierFailure != null
-          || closed.get() || deadline - System.nanoTime() <= 0) {
-        return;
-      }
-      if (latch == readyLatch) {
-        // Paused, and the apply thread has not yet seen it (its next turn replaces the latch).
-        LockSupport.parkNanos(Math.min(remaining, TimeUnit.MILLISECONDS.toNanos(10)));
-      }
-    }
+    readyGate.await(System.nanoTime() + nanos, () -> isReady() || applierFailure != null || closed.get());
   }
 
   /** Releases the threads waiting in {@link #awaitReady} (on close). */
   void releaseWaiters() {
-    readyLatch.countDown();
+    readyGate.open();
   }
 
   /** Returns why the replica stopped applying records, or {@code null} while it runs. */
