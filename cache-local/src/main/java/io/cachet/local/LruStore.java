@@ -416,11 +416,12 @@ final class LruStore<K, V> {
       }
       int done = 0;
       try {
-        for (; done < stamps.length; done++) {
+        while (done < stamps.length) {
           Node<K, V> node = nodes.get(done);
           RemovalCause cause = node.isExpired(now) ? RemovalCause.EXPIRED : RemovalCause.EXPLICIT;
           map.remove(requireNonNull(node.key), node);
           unlinkMarked(node);
+          done++; // removed: its stamp stays DEAD even if reporting it fails
           removals.add(node.key, node.value, cause);
         }
       } finally {

@@ -99,6 +99,8 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
   private static final int OUT_FLUSH_BYTES = 64 * 1024;
   /** The size of a streamed reply's chunks ({@link ArrayReplyStream}). */
   static final int STREAM_CHUNK_BYTES = 64 * 1024;
+  /** The most chunks of a streamed reply written in one event-loop task (1 MiB). */
+  static final int STREAM_CHUNKS_PER_TURN = 16;
 
   protected final Parallelism parallelism;
   protected final ProxyMetrics metrics;
@@ -524,7 +526,9 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
    * Writes the next chunks of a streamed reply while the channel is writable (flushing when it is
    * not, in case the socket takes them at once); returns whether the reply was all written. The
    * stream stays at the head of {@link #pending} meanwhile, so nothing overtakes it. At most the
-   * write buffer's high water mark plus one chunk is queued for the socket at a time.
+   * write buffer's high water mark plus one chunk is queued for the socket at a time, and at most
+   * {@value #STREAM_CHUNKS_PER_TURN} chunks are written per event-loop task: a client that reads as
+   * fast as they come must not keep the loop's other connections waiting for the whole reply.
    */
   private boolean stream(ArrayReplyStream stream) {
     ChannelHandlerContext ctx = ctx();
@@ -532,8 +536,14 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
     pushOut();
     streaming = true; // a writability change fired by our own flush must not re-enter drain()
     try {
+      int chunks = 0;
       while (true) {
         while (channel.isWritable()) {
+          if (chunks++ == STREAM_CHUNKS_PER_TURN) {
+            flushNow();
+            ctx.executor().execute(this::drain); // the rest in a later task, after the others'
+            return false;
+          }
           ByteBuf chunk = stream.next(ctx.alloc(), STREAM_CHUNK_BYTES);
           if (chunk == null) {
             return true;

@@ -354,6 +354,38 @@ final class RespHandlerTest {
     assertThat(ch.isOpen()).isTrue();
   }
 
+  /**
+   * A client that reads as fast as the chunks come never fills the socket: the reply must still
+   * go out a bounded number of chunks per event-loop task, the rest in later tasks, so that the
+   * loop's other connections are served in between.
+   */
+  @Test
+  void mget_streamedToAClientThatKeepsUp_yieldsTheEventLoopBetweenTurns() {
+    byte[] big = new byte[100_000];
+    cache.values.put("big", big);
+    EmbeddedChannel ch = channel(new Parallelism(0));
+    // Not writeInbound, nor a read-complete event: an embedded channel runs its pending tasks then.
+    ch.pipeline().fireChannelRead(Unpooled.copiedBuffer("MGET" + " big".repeat(60) + "\r\n", ISO_8859_1));
+
+    long firstTurn = drainOutbound(ch);
+    assertThat(firstTurn).as("bytes written in the first task")
+        .isLessThanOrEqualTo((long) ClientHandler.STREAM_CHUNKS_PER_TURN * ClientHandler.STREAM_CHUNK_BYTES);
+    ch.runPendingTasks();
+    long rest = drainOutbound(ch);
+    assertThat(firstTurn + rest).as("the whole reply, over later tasks")
+        .isEqualTo(("*60\r\n").length() + 60L * (("$" + big.length + "\r\n").length() + big.length + 2));
+  }
+
+  private static long drainOutbound(EmbeddedChannel ch) {
+    long bytes = 0;
+    for (Object o = ch.readOutbound(); o != null; o = ch.readOutbound()) {
+      ByteBuf buf = (ByteBuf) o;
+      bytes += buf.readableBytes();
+      buf.release();
+    }
+    return bytes;
+  }
+
   @Test
   void mget_streamedReply_keepsItsPlace_amongPipelinedReplies() {
     byte[] big = new byte[70_000];
