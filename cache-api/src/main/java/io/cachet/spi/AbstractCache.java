@@ -6,6 +6,7 @@ import io.cachet.Cache;
 import io.cachet.CacheConfig;
 import io.cachet.CacheLoadException;
 import io.cachet.Ticker;
+import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -14,6 +15,8 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -177,12 +180,26 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
    */
   protected abstract V storeLoaded(K key, V value);
 
+  /**
+   * How long a miss waits for a reload of its key that the executor has not started, before it
+   * loads the key itself (the executor may have dropped the reload).
+   */
+  static final Duration QUEUED_RELOAD_PATIENCE = Duration.ofSeconds(1);
+
   private @Nullable V load(K key, Function<? super K, ? extends @Nullable V> loader) {
     Load<V> mine = new Load<>(Thread.currentThread());
     for (Load<V> theirs; (theirs = loads.putIfAbsent(key, mine)) != null; ) {
       if (theirs.owner() == Thread.currentThread()) {
         throw new IllegalStateException(
             "recursive load of key '" + key + "' in cache '" + name() + "': the loader asked for its own key");
+      }
+      if (theirs.owner() == null && !awaitQueuedReload(key, theirs)) {
+        // A reload the executor has not started after all that time: it may never run it (a
+        // discarding policy). This miss loads the key itself; the reload does nothing if it starts.
+        if (loads.replace(key, theirs, mine)) {
+          break;
+        }
+        continue;
       }
       if (!theirs.removed) {
         return await(key, theirs);
@@ -210,6 +227,7 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
         throw e;
       } catch (Throwable e) { // an exception, or a checked one thrown around the compiler (Kotlin, Lombok)
         stats.recordLoadFailure(ticker.read() - start);
+        restoreInterrupt(e);
         throw loadFailure(key, e);
       }
       if (loaded == null) {
@@ -285,6 +303,27 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
     }
   }
 
+  /**
+   * Waits, interruptibly and for at most {@link #QUEUED_RELOAD_PATIENCE}, for a reload of {@code
+   * key} that is queued on the executor (not started) to end; returns {@code false} if it still had
+   * not started then. A miss shares a reload's value, as it shares a load's, but an executor may
+   * drop a task without a word, and a miss must not wait for it for ever.
+   */
+  private boolean awaitQueuedReload(K key, Load<V> reload) {
+    try {
+      reload.future.get(QUEUED_RELOAD_PATIENCE.toNanos(), TimeUnit.NANOSECONDS);
+      return true;
+    } catch (TimeoutException e) {
+      return reload.owner() != null; // started meanwhile: waited for as any load
+    } catch (ExecutionException e) {
+      return true; // ended: its outcome is handled as any load's
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new CacheLoadException(
+          "interrupted while waiting for a reload of key '" + key + "' in cache '" + name() + "'", e);
+    }
+  }
+
   /** Waits, interruptibly, until another caller's load of {@code key} has ended, whatever its outcome. */
   private void awaitEnd(K key, Load<V> theirs) {
     try {
@@ -309,6 +348,9 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
     } catch (ExecutionException e) {
       Throwable cause = e.getCause() != null ? e.getCause() : e;
       if (cause instanceof CacheLoadException shared) {
+        if (shared.getClass() != CacheLoadException.class) {
+          throw shared; // the loader's own subclass, which callers catch by type, as the loading caller got it
+        }
         // A new exception per waiter, with the same message and cause: this thread's stack, and
         // no other thread adding to it.
         throw new CacheLoadException(shared.getMessage(), shared.getCause());
@@ -317,6 +359,16 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
         throw re; // the backend's own failure (an outage), as the loading caller got it
       }
       throw loadFailure(key, cause);
+    }
+  }
+
+  /**
+   * A loader that threw {@link InterruptedException} (around the compiler) cleared the thread's
+   * interrupt flag doing so: set it again, so that the code above the cache still sees it.
+   */
+  static void restoreInterrupt(Throwable e) {
+    if (e instanceof InterruptedException) {
+      Thread.currentThread().interrupt();
     }
   }
 
@@ -374,6 +426,18 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
       });
     }
     theirs.forEach((key, load) -> {
+      if (load.owner() == null && !awaitQueuedReload(key, load)) {
+        // A reload the executor never started (see load): this caller loads the key itself.
+        loads.remove(key, load);
+        V value = load(key, k -> {
+          Map<? extends K, ? extends V> one = bulkLoader.apply(Set.of(k));
+          return one == null ? null : one.get(k);
+        });
+        if (value != null) {
+          found.put(key, value);
+        }
+        return;
+      }
       V value = await(key, load);
       if (load.removed) {
         // A removal overtook that load (this caller's own, perhaps): its value may predate it.
@@ -428,6 +492,7 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
       throw e;
     } catch (Throwable e) { // an exception, or a checked one thrown around the compiler
       stats.recordLoadFailure(ticker.read() - start);
+      restoreInterrupt(e);
       CacheLoadException failure = bulkFailure(toLoad, e);
       toLoad.forEach(key -> mine.get(key).future.completeExceptionally(failure));
       throw failure;
@@ -544,6 +609,8 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
     private volatile @Nullable Thread owner;
     /** Set when the key was removed or the cache cleared while this load ran. */
     volatile boolean removed;
+    /** For a reload: the ticker reading when it was handed to the executor (published by the map). */
+    long queuedAt;
     final CompletableFuture<@Nullable V> future = new CompletableFuture<>();
 
     Load(@Nullable Thread owner) {

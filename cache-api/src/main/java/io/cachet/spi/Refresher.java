@@ -54,9 +54,15 @@ final class Refresher<K, V> {
       return;
     }
     Load<V> mine = new Load<>(null);
-    if (loads.putIfAbsent(key, mine) != null) {
+    mine.queuedAt = ticker.read();
+    Load<V> theirs = loads.putIfAbsent(key, mine);
+    if (theirs != null
+        && (theirs.owner() != null || ticker.read() - theirs.queuedAt < refreshNanos
+            || !loads.replace(key, theirs, mine))) {
       return; // a load or another reload of the key is in flight
     }
+    // else: a reload queued a whole refresh interval ago and never started (the executor dropped
+    // it): this one takes its place, and the old one does nothing if it ever starts.
     try {
       cache.config.executor().execute(() -> reload(key, read, loader, mine));
     } catch (Throwable e) { // rejected, or an Error (no thread could be started): never left in flight
@@ -82,6 +88,11 @@ final class Refresher<K, V> {
 
   private void reload(K key, Written<V> read, Function<? super K, ? extends @Nullable V> loader, Load<V> mine) {
     mine.runBy(Thread.currentThread());
+    if (loads.get(key) != mine) {
+      // Replaced while it waited for the executor: a miss loads the key itself (see AbstractCache.load).
+      mine.future.complete(null);
+      return;
+    }
     long start = ticker.read();
     try {
       V loaded;
@@ -89,6 +100,7 @@ final class Refresher<K, V> {
         loaded = loader.apply(key);
       } catch (Throwable e) { // an exception, an Error, or a checked one thrown around the compiler
         cache.stats.recordLoadFailure(ticker.read() - start);
+        AbstractCache.restoreInterrupt(e); // for the executor's thread, as for a caller's
         CacheLoadException failure = cache.loadFailure(key, e);
         warn(key, failure);
         mine.future.completeExceptionally(failure);

@@ -2,12 +2,14 @@ package io.cachet.spi;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import io.cachet.AsyncCache;
+import io.cachet.CacheLoadException;
 import io.cachet.CacheConfig;
 import io.cachet.CacheStats;
 import io.cachet.FakeTicker;
@@ -17,9 +19,15 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -227,6 +235,118 @@ final class RefresherTest {
   }
 
   /** A cache over a map of values with their write times; just enough for refresh. */
+  /**
+   * An executor that drops a task without a word (a discarding rejection policy) leaves a reload
+   * that never runs: a later miss of the key must load it, not wait for that reload for ever.
+   */
+  @Test
+  void aReloadTheExecutorDrops_doesNotHoldUpALaterMiss() {
+    MapCache cache = newCache(tasks::add);
+    cache.put("k", "old");
+    ticker.advance(Duration.ofMinutes(2));
+    assertThat(cache.get("k", key -> "reloaded")).isEqualTo("old");
+    assertThat(tasks).hasSize(1);
+    tasks.clear(); // dropped
+    cache.remove("k");
+
+    String loaded = assertTimeoutPreemptively(AbstractCache.QUEUED_RELOAD_PATIENCE.plusSeconds(4),
+        () -> cache.get("k", key -> "fresh"));
+
+    assertThat(loaded).isEqualTo("fresh");
+    assertThat(cache.get("k")).isEqualTo("fresh");
+  }
+
+  /** ... nor stop the key from being refreshed again, once a refresh interval has passed. */
+  @Test
+  void aReloadTheExecutorDrops_isQueuedAgainAfterARefreshInterval() {
+    MapCache cache = newCache(tasks::add);
+    cache.put("k", "old");
+    ticker.advance(Duration.ofMinutes(2));
+    cache.get("k", key -> "reloaded");
+    tasks.clear(); // dropped
+    cache.get("k", key -> "reloaded");
+    assertThat(tasks).as("a reload is taken as in flight for one refresh interval").isEmpty();
+
+    ticker.advance(Duration.ofMinutes(1));
+    assertThat(cache.get("k", key -> "reloaded")).isEqualTo("old");
+    assertThat(tasks).hasSize(1);
+    runTasks();
+    assertThat(cache.get("k")).isEqualTo("reloaded");
+  }
+
+  /** A loader throwing InterruptedException (around the compiler) cleared the flag: it is set again. */
+  @Test
+  void aLoaderThrowingInterruptedException_leavesTheThreadInterrupted() {
+    MapCache cache = newCache(tasks::add);
+    try {
+      assertThatThrownBy(() -> cache.get("k", key -> { throw sneaky(new InterruptedException("stop")); }))
+          .isInstanceOf(CacheLoadException.class).hasCauseInstanceOf(InterruptedException.class);
+      assertThat(Thread.currentThread().isInterrupted()).isTrue();
+    } finally {
+      Thread.interrupted();
+    }
+  }
+
+  /** Callers waiting for another's load get the loader's own {@link CacheLoadException} subclass. */
+  @Test
+  void aWaiterForAFailedLoad_getsTheLoadersOwnExceptionType() throws Exception {
+    MapCache cache = newCache(tasks::add);
+    CountDownLatch loading = new CountDownLatch(1);
+    CountDownLatch fail = new CountDownLatch(1);
+    ExecutorService pool = Executors.newSingleThreadExecutor();
+    try {
+      Future<?> owner = pool.submit(() -> cache.get("k", key -> {
+        loading.countDown();
+        await(fail);
+        throw new NotFound("no such k");
+      }));
+      assertThat(loading.await(5, TimeUnit.SECONDS)).isTrue();
+      AtomicReference<Throwable> waited = new AtomicReference<>();
+      Thread waiter = new Thread(() -> {
+        try {
+          cache.get("k", key -> "never");
+        } catch (Throwable t) {
+          waited.set(t);
+        }
+      });
+      waiter.start();
+      for (long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+          waiter.getState() != Thread.State.WAITING && System.nanoTime() < end; ) {
+        Thread.onSpinWait(); // until it waits for the owner's load
+      }
+      assertThat(waiter.getState()).isEqualTo(Thread.State.WAITING);
+      fail.countDown();
+      waiter.join(5_000);
+      assertThat(waited.get()).isInstanceOf(NotFound.class).hasMessage("no such k");
+      assertThatThrownBy(owner::get).hasCauseInstanceOf(NotFound.class);
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  /** A loader's own failure type. */
+  static final class NotFound extends CacheLoadException {
+    private static final long serialVersionUID = 1L;
+
+    NotFound(String message) {
+      super(message, null);
+    }
+  }
+
+  private static void await(CountDownLatch latch) {
+    try {
+      latch.await();
+    } catch (InterruptedException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Throws {@code t}, checked or not, without declaring it, as Kotlin or Lombok's {@code @SneakyThrows} do. */
+  @SuppressWarnings("unchecked")
+  private static <T extends Throwable> RuntimeException sneaky(Throwable t) throws T {
+    throw (T) t;
+  }
+
   private final class MapCache extends AbstractCache<String, String> {
     final ConcurrentHashMap<String, Written<String>> map = new ConcurrentHashMap<>();
 
