@@ -295,6 +295,9 @@ public final class CachetCache extends AbstractValueAdaptingCache {
         return converted;
       }
     }
+    if (keyType == String.class) {
+      return key.toString(); // its own toString() (checked above): SimpleKey [a,2], a record's form
+    }
     throw new IllegalArgumentException(
         "cache '" + getName() + "' has " + keyType.getName() + " keys and cannot convert a "
             + key.getClass().getName() + " key to one");

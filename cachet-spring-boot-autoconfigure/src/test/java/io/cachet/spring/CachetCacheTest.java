@@ -8,6 +8,7 @@ import io.cachet.CacheManager;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.springframework.cache.interceptor.SimpleKey;
 
 /** The Spring adapter's non-blocking loads, on a local cache whose executor runs in the caller. */
 final class CachetCacheTest {
@@ -21,6 +22,26 @@ final class CachetCacheTest {
   @AfterEach
   void close() {
     cachet.close();
+  }
+
+  /**
+   * {@code @Cacheable} on a method with no parameter, or with two or more, passes a {@code
+   * SimpleKey}; a cache with {@code String} keys (every remote cache's default) takes its string
+   * form, as documented. It used to refuse it: no conversion to {@code String} is registered.
+   */
+  @Test
+  void simpleKeys_ofCompositeOrNoParameters_becomeTheirStringForm() {
+    assertThat(books.getNativeCache().config().keyType()).isEqualTo(String.class);
+    books.put(new SimpleKey("tolkien", 2), new Book("t2", "page 2"));
+    books.put(new SimpleKey("tolkien", 3), new Book("t3", "page 3"));
+    books.put(SimpleKey.EMPTY, new Book("all", "all"));
+
+    assertThat(books.get(new SimpleKey("tolkien", 2), Book.class)).isEqualTo(new Book("t2", "page 2"));
+    assertThat(books.get(new SimpleKey("tolkien", 3), Book.class)).isEqualTo(new Book("t3", "page 3"));
+    assertThat(books.get(SimpleKey.EMPTY, Book.class)).isEqualTo(new Book("all", "all"));
+    @SuppressWarnings("unchecked")
+    io.cachet.Cache<String, Object> underlying = (io.cachet.Cache<String, Object>) books.getNativeCache();
+    assertThat(underlying.get(new SimpleKey("tolkien", 2).toString())).isEqualTo(new Book("t2", "page 2"));
   }
 
   @Test
