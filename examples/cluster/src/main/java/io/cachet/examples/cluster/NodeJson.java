@@ -75,10 +75,14 @@ final class NodeJson {
       throw new BadValue("the request body is not valid JSON: " + e.getOriginalMessage());
     } catch (IOException e) {
       throw new BadValue("the request body is not valid JSON");
+    } catch (NumberFormatException | ArithmeticException e) {
+      // Jackson builds a BigDecimal whose exponent does not fit an int (1e2147483648).
+      throw new BadValue("the request body holds a number out of range: " + e.getMessage());
     }
     if (node == null || node.isMissingNode()) {
       throw new BadValue("the request body must be a JSON value (a string, number, object or array), was empty");
     }
+    checkNoLoneSurrogate(node);
     switch (node.getNodeType()) {
       case STRING -> {
         if (node.textValue().isEmpty()) {
@@ -101,6 +105,30 @@ final class NodeJson {
       return MAPPER.writeValueAsString(node);
     } catch (JsonProcessingException e) {
       throw new BadValue("the value cannot be written back as JSON: " + e.getOriginalMessage());
+    }
+  }
+
+  /**
+   * Refuses a string holding half of a surrogate pair (<code>"&#92;ud800"</code>): JSON lets an escape spell
+   * it, but it is no character, and encoding it back (the value's bytes in Kafka, the reply) would
+   * turn it into {@code ?}: the value stored would not be the one sent.
+   */
+  private static void checkNoLoneSurrogate(JsonNode node) throws BadValue {
+    if (node.isTextual()) {
+      String text = node.textValue();
+      for (int i = 0; i < text.length(); i++) {
+        char c = text.charAt(i);
+        if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+          i++;
+        } else if (Character.isSurrogate(c)) {
+          throw new BadValue(String.format(
+              "the value holds a lone surrogate (\\u%04x), which is not a character", (int) c));
+        }
+      }
+    } else if (node.isContainerNode()) {
+      for (JsonNode child : node) {
+        checkNoLoneSurrogate(child);
+      }
     }
   }
 

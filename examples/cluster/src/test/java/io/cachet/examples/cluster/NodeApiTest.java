@@ -113,6 +113,11 @@ final class NodeApiTest {
     "null                   | was null",
     "true                   | a boolean",
     "'   '                  | was empty",
+    "1e2147483648           | number out of range",
+    "1e-2147483649          | number out of range",
+    "\"\\ud800\"           | lone surrogate",
+    "\"a\\udc00b\"         | lone surrogate",
+    "[\"ok\",{\"x\":\"\\ud83d\"}] | lone surrogate",
   })
   void post_badValue_is400_andChangesNothing(String body, String message) {
     post("/api/cache/k", "\"before\"");
