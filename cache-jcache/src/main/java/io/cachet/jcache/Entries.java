@@ -8,8 +8,10 @@ import io.cachet.jcache.EventDispatcher.Pending;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -253,17 +255,28 @@ final class Entries<K, V> {
       Set<Object> failed = Set.of();
       CacheWriterException writerFailure = null;
       if (integration.hasWriter()) {
+        // The writer gets copies (the keys may be the cache's own, from removeAll()), and what it
+        // leaves undeleted is mapped back by identity: it may change the keys it is given.
+        Map<Object, Object> originals = new IdentityHashMap<>(found.size());
         Collection<Object> undeleted = new ArrayList<>(found.size());
         found.forEach((key, entry) -> {
           if (!liveOnly || entry != null) {
-            undeleted.add(key);
+            Object given = copy(key);
+            originals.put(given, key);
+            undeleted.add(given);
           }
         });
         if (!undeleted.isEmpty()) {
           writerFailure = integration.deleteAll(undeleted);
           if (writerFailure != null) {
             // The writer leaves in the collection the keys it did not delete.
-            failed = new HashSet<>(undeleted);
+            failed = Collections.newSetFromMap(new IdentityHashMap<>());
+            for (Object given : undeleted) {
+              Object original = originals.get(given);
+              if (original != null) {
+                failed.add(original);
+              }
+            }
           }
         }
       }

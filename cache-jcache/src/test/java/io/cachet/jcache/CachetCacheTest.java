@@ -557,6 +557,53 @@ final class CachetCacheTest {
     assertThat(closed).as("closes in all").hasValue(6);
   }
 
+  /**
+   * {@code removeAll()} takes its keys from the cache itself: the writer must get copies, as on
+   * every other path, or a writer that changes a key it is given changes the stored one, which can
+   * then no longer be found and never leaves.
+   */
+  @Test
+  void removeAll_givesTheWriterCopiesOfTheStoredKeys() {
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    MutableConfiguration<ArrayList, String> configuration = new MutableConfiguration<ArrayList, String>()
+        .setTypes(ArrayList.class, String.class).setStoreByValue(true).setWriteThrough(true)
+        .setCacheWriterFactory((javax.cache.configuration.Factory) FactoryBuilder.factoryOf(new KeyChangingWriter()));
+    Cache<ArrayList, String> cache = manager.createCache("rm", configuration);
+    ArrayList<String> key = new ArrayList<>(List.of("a"));
+    cache.put(key, "v");
+
+    cache.removeAll();
+
+    assertThat(cache.get(new ArrayList<>(List.of("a")))).isNull();
+    assertThat(cache.iterator().hasNext()).isFalse();
+    assertThat(cache.unwrap(io.cachet.Cache.class).estimatedSize()).as("entries left in the backend").isZero();
+  }
+
+  /** A writer that changes the keys it is given, and reports every delete done. */
+  static final class KeyChangingWriter implements CacheWriter<Object, Object>, Serializable {
+    private static final long serialVersionUID = 1L;
+
+    @Override
+    public void write(Cache.Entry<?, ?> entry) {}
+
+    @Override
+    public void writeAll(Collection<Cache.Entry<?, ?>> entries) {
+      entries.clear();
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public void delete(Object key) {
+      ((List<String>) key).add("changed by the writer");
+    }
+
+    @Override
+    public void deleteAll(Collection<?> keys) {
+      keys.forEach(this::delete);
+      keys.clear();
+    }
+  }
+
   @Test
   void registerCacheEntryListener_whoseFilterFactoryFails_closesTheListenerItCreated() {
     Cache<String, String> cache = manager.createCache("c", config(String.class, String.class));
