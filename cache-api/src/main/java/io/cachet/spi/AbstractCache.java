@@ -18,6 +18,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
@@ -63,6 +64,12 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
   protected final StatsCounter stats;
   private final Consumer<Cache<?, ?>> onClose;
   private final ConcurrentHashMap<K, Load<V>> loads = new ConcurrentHashMap<>();
+  /**
+   * Counts the removals and clears begun ({@link #removing}, {@link #clearing}): a bulk load stores
+   * the keys its loader returned unasked only if none began while it ran (no load of theirs was
+   * registered for a removal to mark).
+   */
+  private final AtomicLong removalsBegun = new AtomicLong();
   private final AtomicBoolean closed = new AtomicBoolean();
   private final @Nullable Refresher<K, V> refresher;
   /** Failed undos of loads a removal overtook, logged at most once per interval. */
@@ -267,7 +274,11 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
    * removal, so either the removal deletes the stored value or this sees the flag.
    */
   private void undoIfRemoved(K key, Load<V> load, V loaded, V winner) {
-    if (load.removed && winner == loaded && !isClosed()) {
+    undoIfRemoved(key, load.removed, loaded, winner);
+  }
+
+  private void undoIfRemoved(K key, boolean removed, V loaded, V winner) {
+    if (removed && winner == loaded && !isClosed()) {
       try {
         remove(key, loaded);
       } catch (RuntimeException e) {
@@ -290,6 +301,7 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
    * every operation that removes a key on request: {@code remove}, and {@code expire} to zero.
    */
   protected final void removing(K key) {
+    removalsBegun.incrementAndGet();
     Load<V> load = loads.get(key);
     if (load != null) {
       load.removed = true;
@@ -298,6 +310,7 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
 
   /** {@link #removing} for every load in flight; a backend calls it at the start of {@code clear()}. */
   protected final void clearing() {
+    removalsBegun.incrementAndGet();
     for (Load<V> load : loads.values()) {
       load.removed = true;
     }
@@ -482,6 +495,7 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
     }
     Ticker ticker = config.ticker();
     long start = ticker.read();
+    long removalsBefore = removalsBegun.get();
     Map<? extends K, ? extends V> loaded;
     try {
       loaded = bulkLoader.apply(Collections.unmodifiableSet(toLoad));
@@ -525,6 +539,10 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
           undoIfRemoved(key, load, value, winner);
           found.put(key, winner);
           load.future.complete(winner);
+        } else {
+          // Not asked for, so no load of it a removal could mark: any removal begun while the
+          // loader ran may have been of it. Checked after the store, counted before the removal.
+          undoIfRemoved(key, removalsBegun.get() != removalsBefore, value, winner);
         }
       }
     } catch (RuntimeException e) {

@@ -17,7 +17,9 @@ import io.cachet.metrics.CacheMetrics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.Map;
 import java.util.Queue;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
@@ -324,6 +326,32 @@ final class RefresherTest {
     }
   }
 
+  /**
+   * A key the bulk loader returned without being asked for it, read before a removal of the key
+   * that ran while the loader did: it must not be left cached after the removal.
+   */
+  @Test
+  void aKeyABulkLoaderReturnsUnasked_removedWhileItRan_isNotLeftCached() {
+    MapCache cache = newCache(tasks::add);
+    cache.put("b", "b-v1");
+
+    Map<String, String> got = cache.getAll(Set.of("a"), keys -> {
+      Map<String, String> rows = Map.of("a", "a-v1", "b", cache.get("b")); // read b...
+      cache.remove("b"); // ... then its writer removes it
+      return rows;
+    });
+
+    assertThat(got).containsExactly(Map.entry("a", "a-v1"));
+    assertThat(cache.get("b")).isNull();
+  }
+
+  @Test
+  void aKeyABulkLoaderReturnsUnasked_withoutARemoval_isStored() {
+    MapCache cache = newCache(tasks::add);
+    cache.getAll(Set.of("a"), keys -> Map.of("a", "a-v1", "b", "b-v1"));
+    assertThat(cache.get("b")).isEqualTo("b-v1");
+  }
+
   /** A loader's own failure type. */
   static final class NotFound extends CacheLoadException {
     private static final long serialVersionUID = 1L;
@@ -425,7 +453,8 @@ final class RefresherTest {
       if (removeIfEqualFails) {
         throw new IllegalStateException("the backend is down");
       }
-      return false;
+      Written<String> current = map.get(key);
+      return current != null && current.value().equals(value) && map.remove(key, current);
     }
 
     @Override
