@@ -89,10 +89,10 @@ public interface Cache<K, V> extends AutoCloseable {
    * Keys the loader leaves out of its map stay absent and are left out of the result; entries it
    * returns for keys not asked for are stored too, unless a removal or clear of this cache began
    * while the loader ran (it may have been of that key, read before it). A value stored by
-   * another writer while the loader ran wins over the loaded one. A loader that throws, returns {@code null}, or returns a
-   * map holding a {@code null} key or value stores nothing and fails every key it was loading, as
-   * {@code get(key, loader)} describes; the whole call then fails. The returned map follows the
-   * order of {@code keys}.
+   * another writer while the loader ran wins over the loaded one. A loader that throws, returns
+   * {@code null}, or returns a map holding a {@code null} key or value stores nothing and fails
+   * every key it was loading, as {@code get(key, loader)} describes; the whole call then fails.
+   * The returned map follows the order of {@code keys}.
    *
    * @throws CacheLoadException if the loader throws an exception, returns {@code null} or a map
    *     with a {@code null} key or value, or a wait for another caller's load is interrupted
