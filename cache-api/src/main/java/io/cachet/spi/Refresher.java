@@ -89,7 +89,9 @@ final class Refresher<K, V> {
   private void reload(K key, Written<V> read, Function<? super K, ? extends @Nullable V> loader, Load<V> mine) {
     mine.runBy(Thread.currentThread());
     if (loads.get(key) != mine) {
-      // Replaced while it waited for the executor: a miss loads the key itself (see AbstractCache.load).
+      // Replaced while it waited for the executor: a miss loads the key itself (see
+      // AbstractCache.load). Marked as a removal would: a caller that waited for it loads afresh.
+      mine.removed = true;
       mine.future.complete(null);
       return;
     }

@@ -258,6 +258,38 @@ final class RefresherTest {
     assertThat(cache.get("k")).isEqualTo("fresh");
   }
 
+  /**
+   * A caller that waited for a queued reload which another miss then replaced must not take the
+   * replaced reload's empty outcome for the key's: it waits for the load that replaced it.
+   */
+  @Test
+  void aWaiterForAReplacedReload_getsTheValueOfTheLoadThatReplacedIt() throws Exception {
+    MapCache cache = newCache(tasks::add);
+    cache.put("k", "old");
+    ticker.advance(Duration.ofMinutes(2));
+    cache.get("k", key -> "reloaded"); // the reload, queued
+    cache.map.remove("k"); // gone without a removal (evicted, say)
+    CountDownLatch loading = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    ExecutorService pool = Executors.newFixedThreadPool(2);
+    try {
+      Future<String> first = pool.submit(() -> cache.get("k", key -> {
+        loading.countDown();
+        await(release);
+        return "loaded";
+      }));
+      Thread.sleep(300); // the second caller starts waiting for the queued reload later
+      Future<String> second = pool.submit(() -> cache.get("k", key -> "second's own"));
+      assertThat(loading.await(5, TimeUnit.SECONDS)).as("the first replaced the reload").isTrue();
+      runTasks(); // the replaced reload starts, and ends at once; the second was waiting for it
+      release.countDown();
+      assertThat(first.get(5, TimeUnit.SECONDS)).isEqualTo("loaded");
+      assertThat(second.get(5, TimeUnit.SECONDS)).isIn("loaded", "second's own");
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
   /** ... nor stop the key from being refreshed again, once a refresh interval has passed. */
   @Test
   void aReloadTheExecutorDrops_isQueuedAgainAfterARefreshInterval() {
