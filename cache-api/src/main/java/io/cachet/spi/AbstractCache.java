@@ -200,7 +200,7 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
         throw new IllegalStateException(
             "recursive load of key '" + key + "' in cache '" + name() + "': the loader asked for its own key");
       }
-      if (theirs.owner() == null && !awaitQueuedReload(key, theirs)) {
+      if (theirs.owner() == null && !awaitQueuedReload(key, theirs, System.nanoTime() + QUEUED_RELOAD_PATIENCE.toNanos())) {
         // A reload the executor has not started after all that time: it may never run it (a
         // discarding policy). This miss loads the key itself; the reload does nothing if it starts.
         if (loads.replace(key, theirs, mine)) {
@@ -317,14 +317,15 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
   }
 
   /**
-   * Waits, interruptibly and for at most {@link #QUEUED_RELOAD_PATIENCE}, for a reload of {@code
-   * key} that is queued on the executor (not started) to end; returns {@code false} if it still had
-   * not started then. A miss shares a reload's value, as it shares a load's, but an executor may
-   * drop a task without a word, and a miss must not wait for it for ever.
+   * Waits, interruptibly and until {@code deadline} ({@code System.nanoTime()}; {@link
+   * #QUEUED_RELOAD_PATIENCE} from the caller's first wait), for a reload of {@code key} that is
+   * queued on the executor (not started) to end; returns {@code false} if it still had not started
+   * then. A miss shares a reload's value, as it shares a load's, but an executor may drop a task
+   * without a word, and a miss must not wait for it for ever.
    */
-  private boolean awaitQueuedReload(K key, Load<V> reload) {
+  private boolean awaitQueuedReload(K key, Load<V> reload, long deadline) {
     try {
-      reload.future.get(QUEUED_RELOAD_PATIENCE.toNanos(), TimeUnit.NANOSECONDS);
+      reload.future.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
       return true;
     } catch (TimeoutException e) {
       return reload.owner() != null; // started meanwhile: waited for as any load
@@ -438,8 +439,9 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
         loads.remove(key, load);
       });
     }
+    long patience = System.nanoTime() + QUEUED_RELOAD_PATIENCE.toNanos(); // one for the whole call
     theirs.forEach((key, load) -> {
-      if (load.owner() == null && !awaitQueuedReload(key, load)) {
+      if (load.owner() == null && !awaitQueuedReload(key, load, patience)) {
         // A reload the executor never started (see load): this caller loads the key itself.
         loads.remove(key, load);
         V value = load(key, k -> {

@@ -31,9 +31,18 @@ final class Refresher<K, V> {
   static final Duration WARNING_INTERVAL = Duration.ofSeconds(10);
 
   private final AbstractCache<K, V> cache;
+  /** The least time a reload queued without starting is taken as in flight (see {@code stalledNanos}). */
+  static final Duration STALLED_RELOAD = Duration.ofMinutes(1);
+
   private final ConcurrentHashMap<K, Load<V>> loads;
   private final Ticker ticker;
   private final long refreshNanos;
+  /**
+   * How long a reload may stay queued without starting before a stale read takes it for dropped
+   * and queues another: the refresh interval, and at least {@link #STALLED_RELOAD}, so that a
+   * busy executor with a short interval is not handed a new reload of every hot key each time.
+   */
+  private final long stalledNanos;
   private final WarningLimiter warnings;
 
   Refresher(AbstractCache<K, V> cache, ConcurrentHashMap<K, Load<V>> loads) {
@@ -42,6 +51,7 @@ final class Refresher<K, V> {
     this.loads = loads;
     this.ticker = config.ticker();
     this.refreshNanos = Checks.saturatedNanos(config.refreshAfterWrite().orElseThrow());
+    this.stalledNanos = Math.max(refreshNanos, STALLED_RELOAD.toNanos());
     this.warnings = new WarningLimiter(ticker, WARNING_INTERVAL);
   }
 
@@ -57,12 +67,12 @@ final class Refresher<K, V> {
     mine.queuedAt = ticker.read();
     Load<V> theirs = loads.putIfAbsent(key, mine);
     if (theirs != null
-        && (theirs.owner() != null || ticker.read() - theirs.queuedAt < refreshNanos
+        && (theirs.owner() != null || ticker.read() - theirs.queuedAt < stalledNanos
             || !loads.replace(key, theirs, mine))) {
       return; // a load or another reload of the key is in flight
     }
-    // else: a reload queued a whole refresh interval ago and never started (the executor dropped
-    // it): this one takes its place, and the old one does nothing if it ever starts.
+    // else: a reload queued that long ago and never started (the executor dropped it): this one
+    // takes its place, and the old one does nothing if it ever starts.
     try {
       cache.config.executor().execute(() -> reload(key, read, loader, mine));
     } catch (Throwable e) { // rejected, or an Error (no thread could be started): never left in flight

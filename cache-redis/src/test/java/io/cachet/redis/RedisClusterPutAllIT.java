@@ -1,7 +1,9 @@
 package io.cachet.redis;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
+import io.cachet.BackendUnavailableException;
 import io.cachet.Cache;
 import io.cachet.CacheConfig;
 import io.cachet.CacheManager;
@@ -37,7 +39,7 @@ final class RedisClusterPutAllIT {
   private final String prefix = "putall-" + UUID.randomUUID() + ":";
 
   @Test
-  void putAll_withOnePrimaryDown_writesTheOtherPrimariesKeysOnce() throws Exception {
+  void putAll_withOnePrimaryDown_writesTheOtherPrimariesKeysOnce() {
     RedisCluster cluster = CLUSTER.cluster();
     RedisServer victim = cluster.primaries().get(2);
     RedisServer healthy = cluster.primaries().get(0);
@@ -64,7 +66,15 @@ final class RedisClusterPutAllIT {
         cache.put("warm-" + key, "x"); // connections to every primary are open
       }
       victim.kill();
-      Thread.sleep(300); // the client has seen its connections to the victim close
+      String probe = onVictim.get(0);
+      await().atMost(Duration.ofSeconds(10)).until(() -> { // the client has seen the victim go
+        try {
+          cache.put(probe, "probe");
+          return false;
+        } catch (BackendUnavailableException e) {
+          return true;
+        }
+      });
       healthy.command("CONFIG", "RESETSTAT");
 
       RuntimeException failure = null;
