@@ -6,6 +6,8 @@ import io.cachet.Cache;
 import io.cachet.CacheConfig;
 import io.cachet.CacheLoadException;
 import io.cachet.Ticker;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -202,8 +204,9 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
       }
       if (theirs.owner() == null && !awaitQueuedReload(key, theirs, System.nanoTime() + QUEUED_RELOAD_PATIENCE.toNanos())) {
         // A reload the executor has not started after all that time: it may never run it (a
-        // discarding policy). This miss loads the key itself; the reload does nothing if it starts.
-        if (loads.replace(key, theirs, mine)) {
+        // discarding policy). This miss takes it over and loads the key itself; if it started
+        // meanwhile, the claim fails and it is waited for as any load.
+        if (theirs.claim() && loads.replace(key, theirs, mine)) {
           break;
         }
         continue;
@@ -441,7 +444,7 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
     }
     long patience = System.nanoTime() + QUEUED_RELOAD_PATIENCE.toNanos(); // one for the whole call
     theirs.forEach((key, load) -> {
-      if (load.owner() == null && !awaitQueuedReload(key, load, patience)) {
+      if (load.owner() == null && !awaitQueuedReload(key, load, patience) && load.claim()) {
         // A reload the executor never started (see load): this caller loads the key itself.
         loads.remove(key, load);
         V value = load(key, k -> {
@@ -641,8 +644,35 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
       return owner;
     }
 
-    void runBy(Thread thread) {
-      owner = thread;
+    /** Starts a queued reload on {@code thread}; false if a caller took it over first ({@link #claim}). */
+    boolean start(Thread thread) {
+      return OWNER.compareAndSet(this, null, thread);
+    }
+
+    /**
+     * Takes over a queued reload that has not started: it will never run its loader, and the callers
+     * waiting for it load afresh, as after a removal. Returns whether it did; false if it started.
+     */
+    boolean claim() {
+      if (!OWNER.compareAndSet(this, null, CLAIMED)) {
+        return false;
+      }
+      removed = true;
+      future.complete(null);
+      return true;
+    }
+  }
+
+  /** {@link Load#owner} of a reload a caller took over before it started; never run. */
+  private static final Thread CLAIMED = new Thread("claimed reload");
+  private static final VarHandle OWNER;
+
+  static {
+    try {
+      OWNER = MethodHandles.privateLookupIn(Load.class, MethodHandles.lookup())
+          .findVarHandle(Load.class, "owner", Thread.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
     }
   }
 }

@@ -68,7 +68,7 @@ final class Refresher<K, V> {
     Load<V> theirs = loads.putIfAbsent(key, mine);
     if (theirs != null
         && (theirs.owner() != null || ticker.read() - theirs.queuedAt < stalledNanos
-            || !loads.replace(key, theirs, mine))) {
+            || !theirs.claim() || !loads.replace(key, theirs, mine))) {
       return; // a load or another reload of the key is in flight
     }
     // else: a reload queued that long ago and never started (the executor dropped it): this one
@@ -97,13 +97,8 @@ final class Refresher<K, V> {
   }
 
   private void reload(K key, Written<V> read, Function<? super K, ? extends @Nullable V> loader, Load<V> mine) {
-    mine.runBy(Thread.currentThread());
-    if (loads.get(key) != mine) {
-      // Replaced while it waited for the executor: a miss loads the key itself (see
-      // AbstractCache.load). Marked as a removal would: a caller that waited for it loads afresh.
-      mine.removed = true;
-      mine.future.complete(null);
-      return;
+    if (!mine.start(Thread.currentThread())) {
+      return; // taken over while it waited for the executor (Load.claim): a caller loads the key
     }
     long start = ticker.read();
     try {

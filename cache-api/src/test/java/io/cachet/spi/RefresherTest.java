@@ -384,6 +384,25 @@ final class RefresherTest {
     assertThat(cache.get("b")).isEqualTo("b-v1");
   }
 
+  /**
+   * A queued reload is either started by the executor or taken over by a caller, never both: the
+   * two race for one compare-and-set, so a reload taken over never runs its loader beside the
+   * caller's load.
+   */
+  @Test
+  void aQueuedReload_isStartedOrTakenOver_notBoth() {
+    AbstractCache.Load<String> taken = new AbstractCache.Load<>(null);
+    assertThat(taken.claim()).isTrue();
+    assertThat(taken.start(Thread.currentThread())).as("the executor, after the take-over").isFalse();
+    assertThat(taken.removed).as("its waiters load afresh").isTrue();
+    assertThat(taken.future).isCompletedWithValue(null);
+
+    AbstractCache.Load<String> started = new AbstractCache.Load<>(null);
+    assertThat(started.start(Thread.currentThread())).isTrue();
+    assertThat(started.claim()).as("a caller, after the start").isFalse();
+    assertThat(started.future).isNotDone();
+  }
+
   /** A loader's own failure type. */
   static final class NotFound extends CacheLoadException {
     private static final long serialVersionUID = 1L;
