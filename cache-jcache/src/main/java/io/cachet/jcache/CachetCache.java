@@ -539,19 +539,21 @@ final class CachetCache<K, V> implements Cache<K, V> {
    * but never loading; null if it is not live.
    */
   Cache.@Nullable Entry<K, V> readForIteration(Object key) {
-    long start = statistics.isEnabled() ? timer.read() : 0L;
-    Cache.Entry<K, V> read = entries.atomically(key, (existing, now, pending) -> {
+    return entries.atomically(key, (existing, now, pending) -> {
       if (existing == null) {
         return null;
       }
-      statistics.recordHits(1);
       entries.touch(key, existing, now);
       return new CachetEntry<K, V>(copy(key), copy(existing.value()));
     });
-    if (read != null && statistics.isEnabled()) {
-      statistics.recordGetTime(timer.read() - start);
-    }
-    return read;
+  }
+
+  /**
+   * Counts an entry an iterator hands out as a hit: counted when {@code next()} returns it, not
+   * when {@code hasNext()} finds it, so an entry looked ahead at and never taken counts nothing.
+   */
+  void recordIterationHit() {
+    statistics.recordHits(1);
   }
 
   // ---------------------------------------------------------------- listeners and configuration

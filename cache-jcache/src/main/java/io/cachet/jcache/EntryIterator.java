@@ -9,7 +9,8 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * A {@link CachetCache}'s iterator over a weakly consistent view of its keys; each entry is read
- * like {@code get} (a hit that refreshes its access expiry) but never loaded. {@code remove()} is
+ * like {@code get} but never loaded: found by {@code hasNext()}, which refreshes its access expiry
+ * (as Caffeine's JCache iterator does), and counted as a hit when {@code next()} returns it. {@code remove()} is
  * {@code Cache.remove(key)}. Not thread-safe, as iterators are not.
  *
  * @param <K> the key type
@@ -43,6 +44,7 @@ final class EntryIterator<K, V> implements Iterator<Cache.Entry<K, V>> {
     }
     last = next;
     next = null;
+    cache.recordIterationHit();
     return requireNonNull(last);
   }
 

@@ -764,6 +764,29 @@ final class CachetCacheTest {
   }
 
   @Test
+  void iterator_countsAHitPerEntryReturned_notPerLookAhead() {
+    Cache<String, String> cache =
+        manager.createCache("c", config(String.class, String.class).setStatisticsEnabled(true));
+    cache.put("a", "1");
+    cache.put("b", "2");
+    CachetStatistics statistics = cache.unwrap(CachetCache.class).statistics();
+
+    Iterator<Cache.Entry<String, String>> it = cache.iterator();
+    assertThat(it.hasNext()).isTrue();
+    assertThat(it.hasNext()).isTrue();
+    assertThat(statistics.getCacheHits()).as("hits after looking ahead only").isZero();
+
+    it.next();
+    assertThat(it.hasNext()).isTrue();
+    assertThat(statistics.getCacheHits()).as("hits after one entry taken").isEqualTo(1);
+
+    it.next();
+    assertThat(it.hasNext()).isFalse();
+    assertThat(statistics.getCacheHits()).isEqualTo(2);
+    assertThat(statistics.getCacheMisses()).isZero();
+  }
+
+  @Test
   void clear_removesWithoutEventsOrWriter() {
     RecordingWriter writer = new RecordingWriter();
     RecordingListener listener = new RecordingListener();
