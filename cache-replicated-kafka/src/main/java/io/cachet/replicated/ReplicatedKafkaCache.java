@@ -21,7 +21,6 @@ import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -69,6 +68,7 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
   private final Housekeeping<K, V> housekeeping;
   private final Applier<K, V> applier;
   private final CacheWrites<K, V> writes;
+  private final ReplicaReads<K, V> reads;
   /** Set once when the cache closes; shared with the components, which stop on it. */
   private final AtomicBoolean closed = new AtomicBoolean();
   private final AsyncCache<K, V> async;
@@ -118,6 +118,7 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
         topicInfo.topicId(), () -> TopicSetup.topicId(admin, topic, options));
     this.writes = new CacheWrites<>(config.name(), config.perEntryTtl(), config.maximumSize(),
         config.expireAfterWrite().orElse(null), clock, stats, replica, writer, this::requireWritable, this::removing);
+    this.reads = new ReplicaReads<>(config.name(), topic, replica, stats, clock, this::requireReadable);
     this.async = new AsyncView<>(this, writes, config.executor());
     this.expireAfterWriteMillis = config.expireAfterWrite().map(Duration::toMillis).orElse(0L);
     sender.start();
@@ -134,21 +135,11 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
   @Override
   public @Nullable V get(K key) {
     requireNonNull(key, "key");
-    requireReadable();
+    long stamp = reads.begin();
     if (options.readLatest()) {
       join(barriers.barrier());
     }
-    return read(key);
-  }
-
-  private @Nullable V read(K key) {
-    Entry<V> entry = replica.get(key);
-    if (entry != null && entry.isLive(clock.millis())) {
-      stats.recordHits(1);
-      return entry.value();
-    }
-    stats.recordMisses(1);
-    return null;
+    return reads.get(key, stamp);
   }
 
   /**
@@ -160,11 +151,11 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
   @Override
   protected @Nullable Written<V> getWritten(K key) {
     requireNonNull(key, "key");
-    requireReadable();
+    long stamp = reads.begin();
     if (options.readLatest()) {
       join(barriers.barrier());
     }
-    Entry<V> entry = replica.get(key);
+    Entry<V> entry = reads.entry(key, stamp);
     long now = clock.millis();
     if (entry == null || !entry.isLive(now)) {
       stats.recordMisses(1);
@@ -193,32 +184,21 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
 
   @Override
   public Map<K, V> getAll(Iterable<? extends K> keys) {
-    List<K> list = readableKeys(keys);
+    List<K> list = keyList(keys);
+    long stamp = reads.begin();
     if (options.readLatest()) {
       join(barriers.barrier());
     }
-    return readAll(list);
+    return reads.getAll(list, stamp);
   }
 
-  private List<K> readableKeys(Iterable<? extends K> keys) {
+  private static <K> List<K> keyList(Iterable<? extends K> keys) {
     requireNonNull(keys, "keys");
-    requireReadable();
     List<K> list = new ArrayList<>();
     for (K key : keys) {
       list.add(requireNonNull(key, "key"));
     }
     return list;
-  }
-
-  private Map<K, V> readAll(List<K> list) {
-    Map<K, V> found = new LinkedHashMap<>();
-    for (K key : list) {
-      V value = read(key);
-      if (value != null) {
-        found.put(key, value);
-      }
-    }
-    return found;
   }
 
   @Override
@@ -339,25 +319,26 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
   @Override
   public @Nullable V readLatest(K key) {
     requireNonNull(key, "key");
-    requireReadable();
+    long stamp = reads.begin();
     join(barriers.barrier());
-    return read(key);
+    return reads.get(key, stamp);
   }
 
   /** Returns the value of {@code key} once readable, after a read barrier when {@code readLatest} is set. */
   CompletableFuture<@Nullable V> getAsync(K key) {
-    requireReadable();
+    long stamp = reads.begin();
     return options.readLatest()
-        ? barriers.barrier().thenApply(x -> read(key))
-        : CompletableFuture.completedFuture(read(key));
+        ? barriers.barrier().thenApply(x -> reads.get(key, stamp))
+        : CompletableFuture.completedFuture(reads.get(key, stamp));
   }
 
   /** Returns the values of {@code keys} once readable, after a read barrier (never waited for here) when {@code readLatest} is set. */
   CompletableFuture<Map<K, V>> getAllAsync(Iterable<? extends K> keys) {
-    List<K> list = readableKeys(keys);
+    List<K> list = keyList(keys);
+    long stamp = reads.begin();
     return options.readLatest()
-        ? barriers.barrier().thenApply(x -> readAll(list))
-        : CompletableFuture.completedFuture(readAll(list));
+        ? barriers.barrier().thenApply(x -> reads.getAll(list, stamp))
+        : CompletableFuture.completedFuture(reads.getAll(list, stamp));
   }
 
   @Override
