@@ -211,13 +211,14 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
         }
         continue;
       }
-      if (!theirs.removed) {
+      if (!theirs.isVoid()) {
         return await(key, theirs);
       }
       // A removal overtook that load (perhaps this caller's own, just before): its value may be
-      // older than the removal, so wait for it to end and load afresh. Its owner takes it out of
-      // the map only after completing it (a bulk load after storing every key): done here too, so
-      // this caller does not spin on it meanwhile.
+      // older than the removal, so wait for it to end and load afresh; the same for a reload taken
+      // over before it started, which has no value. Its owner takes it out of the map only after
+      // completing it (a bulk load after storing every key): done here too, so this caller does
+      // not spin on it meanwhile.
       awaitEnd(key, theirs);
       loads.remove(key, theirs);
     }
@@ -276,7 +277,7 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
    * get it (the load ran before the removal). Checked after the store, and the flag set before the
    * removal, so either the removal deletes the stored value or this sees the flag.
    */
-  private void undoIfRemoved(K key, Load<V> load, V loaded, V winner) {
+  void undoIfRemoved(K key, Load<V> load, V loaded, V winner) {
     undoIfRemoved(key, load.removed, loaded, winner);
   }
 
@@ -457,8 +458,9 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
         return;
       }
       V value = await(key, load);
-      if (load.removed) {
-        // A removal overtook that load (this caller's own, perhaps): its value may predate it.
+      if (load.isVoid()) {
+        // A removal overtook that load (this caller's own, perhaps): its value may predate it. Or a
+        // reload taken over before it started: it has none to share.
         // This caller's own loads are done, so it can load the key afresh without deadlock.
         loads.remove(key, load);
         value = load(key, k -> {
@@ -652,14 +654,23 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
     /**
      * Takes over a queued reload that has not started: it will never run its loader, and the callers
      * waiting for it load afresh, as after a removal. Returns whether it did; false if it started.
+     * The compare-and-set alone makes the load void ({@link #isVoid}), so no caller can see it
+     * taken over and yet wait for it as for a value.
      */
     boolean claim() {
       if (!OWNER.compareAndSet(this, null, CLAIMED)) {
         return false;
       }
-      removed = true;
       future.complete(null);
       return true;
+    }
+
+    /**
+     * Whether this load's outcome is for no one to take as the key's value: a removal overtook it,
+     * or it is a reload taken over before it started.
+     */
+    boolean isVoid() {
+      return removed || owner == CLAIMED;
     }
   }
 

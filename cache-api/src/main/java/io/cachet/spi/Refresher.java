@@ -84,12 +84,13 @@ final class Refresher<K, V> {
         }
         return;
       }
+      // Taken over as a dropped reload would be: a miss that waits for it loads the key itself
+      // rather than fail for a reload it did not ask for. (If a miss took it over first, it is.)
+      mine.claim();
       loads.remove(key, mine);
       cache.stats.recordLoadFailure(0);
-      CacheLoadException failure = new CacheLoadException(
-          "the executor of cache '" + cache.name() + "' did not take the reload of key '" + key + "'", e);
-      mine.future.completeExceptionally(failure);
-      warn(key, failure);
+      warn(key, new CacheLoadException(
+          "the executor of cache '" + cache.name() + "' did not take the reload of key '" + key + "'", e));
       if (e instanceof Error error) {
         throw error;
       }
@@ -124,11 +125,18 @@ final class Refresher<K, V> {
         return;
       }
       cache.stats.recordLoadSuccess(ticker.read() - start);
+      V shared = loaded;
       if (!cache.isClosed()) {
         try {
-          boolean stored = cache.replaceReloaded(key, read, loaded);
-          if (!stored) {
-            log.debug("Reload of key '{}' in cache '{}' discarded: the entry changed meanwhile", key, cache.name());
+          if (!cache.replaceReloaded(key, read, loaded) && !mine.removed) {
+            // The entry changed or left (expired, evicted) meanwhile. A miss may be waiting for
+            // this reload: it gets what a load of its own would, the value written meanwhile if
+            // there is one, else the reloaded value, stored.
+            shared = cache.storeLoaded(key, loaded);
+            cache.undoIfRemoved(key, mine, loaded, shared);
+            if (shared != loaded) {
+              log.debug("Reload of key '{}' in cache '{}' discarded: the entry changed meanwhile", key, cache.name());
+            }
           }
         } catch (RuntimeException e) {
           // The load worked; storing it did not (an outage, or the cache closed meanwhile).
@@ -137,7 +145,7 @@ final class Refresher<K, V> {
           }
         }
       }
-      mine.future.complete(loaded);
+      mine.future.complete(shared);
     } finally {
       mine.future.completeExceptionally(new CacheLoadException(
           "the reload of key '" + key + "' in cache '" + cache.name() + "' ended without an outcome", null));

@@ -15,6 +15,7 @@ import io.cachet.CacheStats;
 import io.cachet.FakeTicker;
 import io.cachet.metrics.CacheMetrics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.lang.reflect.Field;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Map;
@@ -26,6 +27,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -400,13 +402,153 @@ final class RefresherTest {
     AbstractCache.Load<String> taken = new AbstractCache.Load<>(null);
     assertThat(taken.claim()).isTrue();
     assertThat(taken.start(Thread.currentThread())).as("the executor, after the take-over").isFalse();
-    assertThat(taken.removed).as("its waiters load afresh").isTrue();
+    assertThat(taken.isVoid()).as("its waiters load afresh").isTrue();
     assertThat(taken.future).isCompletedWithValue(null);
 
     AbstractCache.Load<String> started = new AbstractCache.Load<>(null);
     assertThat(started.start(Thread.currentThread())).isTrue();
     assertThat(started.claim()).as("a caller, after the start").isFalse();
     assertThat(started.future).isNotDone();
+  }
+
+  /**
+   * The instant a caller takes a queued reload over, before the reload's future completes: a miss
+   * that finds it then must not wait for it as for a value (it completes with none) but load the
+   * key. The state is built by hand, as the take-over's compare-and-set leaves it.
+   */
+  @Test
+  void aMissFindingAReloadJustTakenOver_loadsTheKey_notNull() throws Exception {
+    MapCache cache = newCache(tasks::add);
+    AbstractCache.Load<String> takenOver = new AbstractCache.Load<>(null);
+    Field claimed = AbstractCache.class.getDeclaredField("CLAIMED");
+    claimed.setAccessible(true);
+    Field owner = AbstractCache.Load.class.getDeclaredField("owner");
+    owner.setAccessible(true);
+    owner.set(takenOver, claimed.get(null)); // the compare-and-set done, the future not yet completed
+    loadsOf(cache).put("k", takenOver);
+
+    FutureTask<String> miss = new FutureTask<>(() -> cache.get("k", key -> "loaded"));
+    Thread missing = new Thread(miss);
+    missing.start();
+    awaitWaiting(missing);
+    loadsOf(cache).remove("k", takenOver); // the taker's own load would replace it
+    takenOver.future.complete(null); // the take-over completes it with no value
+
+    assertThat(miss.get(10, TimeUnit.SECONDS)).isEqualTo("loaded");
+  }
+
+  /**
+   * A miss shares a running reload's value. When the entry left while the reload ran (evicted,
+   * expired), the reload's value must still end up cached: the miss returned it as the key's.
+   */
+  @Test
+  void aMissSharingAReloadWhoseEntryLeft_getsItsValue_andTheCacheHoldsIt() throws Exception {
+    MapCache cache = newCache(tasks::add);
+    cache.put("k", "old");
+    ticker.advance(Duration.ofMinutes(2));
+    CountDownLatch reloading = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    AtomicInteger calls = new AtomicInteger();
+    java.util.function.Function<String, String> loader = key -> {
+      if (calls.incrementAndGet() == 1) {
+        reloading.countDown();
+        await(release);
+      }
+      return "v" + calls.get();
+    };
+    assertThat(cache.get("k", loader)).isEqualTo("old"); // the reload, queued
+    Thread executor = new Thread(tasks.poll());
+    executor.start();
+    assertThat(reloading.await(10, TimeUnit.SECONDS)).isTrue();
+    cache.map.remove("k"); // gone while the reload runs, without a removal (evicted, expired)
+    FutureTask<String> miss = new FutureTask<>(() -> cache.get("k", loader));
+    Thread missing = new Thread(miss);
+    missing.start();
+    awaitWaiting(missing); // for the reload, as a miss during a reload does
+    release.countDown();
+
+    assertThat(miss.get(10, TimeUnit.SECONDS)).isEqualTo("v1");
+    executor.join(10_000);
+    assertThat(cache.get("k")).as("what the miss returned is cached").isEqualTo("v1");
+    assertThat(calls).as("one load for both").hasValue(1);
+  }
+
+  /** ... and when the entry was written meanwhile, the miss gets the written value, not the reload's. */
+  @Test
+  void aMissSharingAReloadOvertakenByAPut_getsThePutsValue() throws Exception {
+    MapCache cache = newCache(tasks::add);
+    cache.put("k", "old");
+    ticker.advance(Duration.ofMinutes(2));
+    CountDownLatch reloading = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    assertThat(cache.get("k", key -> {
+      reloading.countDown();
+      await(release);
+      return "reloaded before the put";
+    })).isEqualTo("old");
+    Thread executor = new Thread(tasks.poll());
+    executor.start();
+    assertThat(reloading.await(10, TimeUnit.SECONDS)).isTrue();
+    cache.map.remove("k"); // gone (evicted), then written again by another caller
+    FutureTask<String> miss = new FutureTask<>(() -> cache.get("k", key -> "loaded"));
+    Thread missing = new Thread(miss);
+    missing.start();
+    awaitWaiting(missing);
+    cache.put("k", "put");
+    release.countDown();
+
+    assertThat(miss.get(10, TimeUnit.SECONDS)).isEqualTo("put");
+    executor.join(10_000);
+    assertThat(cache.get("k")).isEqualTo("put");
+  }
+
+  /**
+   * An executor that takes its time and then rejects the reload (a bounded hand-off with a
+   * timeout): a miss that waited for that reload meanwhile loads the key itself, not fail.
+   */
+  @Test
+  void aMissWaitingForAReloadTheExecutorThenRejects_loadsTheKey() throws Exception {
+    CountDownLatch handingOff = new CountDownLatch(1);
+    CountDownLatch reject = new CountDownLatch(1);
+    MapCache cache = newCache(task -> {
+      handingOff.countDown();
+      await(reject);
+      throw new RejectedExecutionException("full");
+    });
+    cache.put("k", "old");
+    ticker.advance(Duration.ofMinutes(2));
+    FutureTask<String> stale = new FutureTask<>(() -> cache.get("k", key -> "reloaded"));
+    new Thread(stale).start();
+    assertThat(handingOff.await(10, TimeUnit.SECONDS)).isTrue();
+    cache.map.remove("k"); // evicted
+    FutureTask<String> miss = new FutureTask<>(() -> cache.get("k", key -> "loaded"));
+    Thread missing = new Thread(miss);
+    missing.start();
+    awaitWaiting(missing);
+    reject.countDown();
+
+    assertThat(stale.get(10, TimeUnit.SECONDS)).isEqualTo("old");
+    assertThat(miss.get(10, TimeUnit.SECONDS)).isEqualTo("loaded");
+    assertThat(cache.stats().loadFailureCount()).as("the rejected reload").isEqualTo(1);
+    assertThat(warnings()).hasSize(1);
+  }
+
+  /** The cache's registered loads and reloads, by key. */
+  @SuppressWarnings("unchecked")
+  private static Map<String, AbstractCache.Load<String>> loadsOf(MapCache cache) throws ReflectiveOperationException {
+    Field loads = AbstractCache.class.getDeclaredField("loads");
+    loads.setAccessible(true);
+    return (Map<String, AbstractCache.Load<String>>) loads.get(cache);
+  }
+
+  /** Waits until {@code thread} waits (for another's load), at most 10 s. */
+  private static void awaitWaiting(Thread thread) {
+    for (long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        thread.getState() != Thread.State.WAITING && thread.getState() != Thread.State.TIMED_WAITING
+            && System.nanoTime() < end; ) {
+      Thread.onSpinWait();
+    }
+    assertThat(thread.getState()).isIn(Thread.State.WAITING, Thread.State.TIMED_WAITING);
   }
 
   /** A loader's own failure type. */
