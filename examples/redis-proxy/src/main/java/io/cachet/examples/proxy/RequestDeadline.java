@@ -14,7 +14,9 @@ import org.jspecify.annotations.Nullable;
  * pipeline gets a {@link TimedOut} user event.
  *
  * <p>At most one timer is pending per connection; it re-arms itself for the remaining time when
- * the request it was armed for completed and a newer one is pending. Event-loop confined.
+ * the request it was armed for completed and a newer one is pending. A request is not timed while
+ * the proxy holds reading off: a timer that finds reading off re-arms for a whole timeout from
+ * then. Event-loop confined.
  */
 final class RequestDeadline {
 
@@ -62,7 +64,16 @@ final class RequestDeadline {
     if (incompleteSince < 0 || !ctx.channel().isActive()) {
       return;
     }
-    long remaining = incompleteSince + timeoutNanos - clock.getAsLong();
+    long now = clock.getAsLong();
+    if (!ctx.channel().config().isAutoRead()) {
+      // The proxy holds reading off (replies the client has not taken yet): the rest of the
+      // request may be waiting unread in the socket, so the client is not late. It gets a whole
+      // timeout again from now; a client that takes no reply is the reply stall watch's to close.
+      incompleteSince = now;
+      arm(ctx, timeoutNanos);
+      return;
+    }
+    long remaining = incompleteSince + timeoutNanos - now;
     if (remaining > 0) {
       arm(ctx, remaining);
       return;

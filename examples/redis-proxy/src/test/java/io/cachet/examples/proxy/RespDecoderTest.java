@@ -350,6 +350,33 @@ final class RespDecoderTest {
     assertThat(events).as("the last one did").containsExactly(new RequestDeadline.TimedOut(Duration.ofSeconds(10)));
   }
 
+  /**
+   * While the proxy holds reading off (a client not taking its replies), the rest of a request may
+   * sit unread in the socket: the request is not late, and is not timed out meanwhile.
+   */
+  @Test
+  void deadline_doesNotFireWhileReadingIsHeldOff() {
+    AtomicLong clock = new AtomicLong();
+    RequestDeadline deadline = new RequestDeadline(Duration.ofSeconds(10), clock::get);
+    List<Object> events = new ArrayList<>();
+    List<Object> commands = new ArrayList<>();
+    EmbeddedChannel ch = deadlineChannel(deadline, events, commands);
+    ch.writeInbound(Unpooled.copiedBuffer("*2\r\n$3\r\nGET\r\n$4\r\ngo", UTF_8));
+    ch.config().setAutoRead(false); // replies queued: the proxy stops reading
+
+    advance(ch, clock, Duration.ofSeconds(25));
+    assertThat(events).as("timed out while not reading").isEmpty();
+
+    ch.config().setAutoRead(true);
+    ch.writeInbound(Unpooled.copiedBuffer("od\r\n", UTF_8));
+    assertThat(commands).hasSize(1);
+    assertThat(deadline.timing()).isFalse();
+    // A client that then stalls mid-request while the proxy reads is still timed out.
+    ch.writeInbound(Unpooled.copiedBuffer("*1\r\n", UTF_8));
+    advance(ch, clock, Duration.ofSeconds(21));
+    assertThat(events).containsExactly(new RequestDeadline.TimedOut(Duration.ofSeconds(10)));
+  }
+
   /** A decoder with {@code deadline} on a channel whose time the test moves; what it emits is recorded. */
   private static EmbeddedChannel deadlineChannel(RequestDeadline deadline, List<Object> events, List<Object> commands) {
     EmbeddedChannel ch = new EmbeddedChannel();
