@@ -30,6 +30,21 @@ public final class Connections {
    * @param message the last reply, e.g. an error response
    */
   public static void closeGracefully(Channel channel, Object message) {
+    closeGracefully(channel, message, Duration.ofMillis(LINGER_MILLIS));
+  }
+
+  /**
+   * As {@link #closeGracefully(Channel, Object)}, but while the replies queued before
+   * {@code message}, and it, are being written, the client may take none of their bytes for
+   * {@code stall} before it is closed (rather than {@value #LINGER_MILLIS} ms): for a server
+   * whose replies may be large, so that a client that pauses reading is not cut off mid-reply. The
+   * linger after the last byte stays {@value #LINGER_MILLIS} ms.
+   *
+   * @param channel the client's connection
+   * @param message the last reply, e.g. an error response
+   * @param stall how long the client may take no byte of what is queued
+   */
+  public static void closeGracefully(Channel channel, Object message, Duration stall) {
     channel.config().setAutoRead(true);
     ChannelFuture written = channel.writeAndFlush(message);
     written.addListener((ChannelFutureListener) f -> {
@@ -41,7 +56,7 @@ public final class Connections {
       }
     });
     if (!written.isDone()) {
-      closeIfStalled(channel, written, pendingBytes(channel));
+      closeIfStalled(channel, written, pendingBytes(channel), stall.toMillis());
     }
   }
 
@@ -53,10 +68,21 @@ public final class Connections {
    * @param channel the client's connection
    */
   public static void closeWhenWritten(Channel channel) {
+    closeWhenWritten(channel, Duration.ofMillis(LINGER_MILLIS));
+  }
+
+  /**
+   * As {@link #closeWhenWritten(Channel)}, but a client may take none of the queued bytes for
+   * {@code stall} before it is closed.
+   *
+   * @param channel the client's connection
+   * @param stall how long the client may take no byte of what is queued
+   */
+  public static void closeWhenWritten(Channel channel, Duration stall) {
     ChannelFuture written = channel.writeAndFlush(Unpooled.EMPTY_BUFFER);
     written.addListener(ChannelFutureListener.CLOSE);
     if (!written.isDone()) {
-      closeIfStalled(channel, written, pendingBytes(channel));
+      closeIfStalled(channel, written, pendingBytes(channel), stall.toMillis());
     }
   }
 
@@ -119,8 +145,8 @@ public final class Connections {
     }
   }
 
-  /** Closes {@code channel} if none of its queued bytes were written in the last linger period. */
-  private static void closeIfStalled(Channel channel, ChannelFuture written, long pendingBefore) {
+  /** Closes {@code channel} if none of its queued bytes were written in the last {@code stallMillis}. */
+  private static void closeIfStalled(Channel channel, ChannelFuture written, long pendingBefore, long stallMillis) {
     channel.eventLoop().schedule(() -> {
       if (written.isDone() || !channel.isActive()) {
         return;
@@ -129,9 +155,9 @@ public final class Connections {
       if (pending >= pendingBefore) {
         channel.close();
       } else {
-        closeIfStalled(channel, written, pending);
+        closeIfStalled(channel, written, pending, stallMillis);
       }
-    }, LINGER_MILLIS, TimeUnit.MILLISECONDS);
+    }, Math.max(1, stallMillis), TimeUnit.MILLISECONDS);
   }
 
   /**

@@ -14,8 +14,10 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
 
 /** Closing a connection after a last reply, whatever the client does. */
@@ -56,11 +58,31 @@ final class ConnectionsTest {
     }
   }
 
+  /**
+   * A server whose replies may be large gives a closing connection's client longer than the linger
+   * to take what is queued: a client that pauses past the linger, then reads, gets all of it.
+   */
   @Test
-  void closeWhenWritten_clientThatNeverReads_isClosedAfterTheLinger() throws Exception {
-    try (Server server = Server.closingWhenWritten(16 * 1024 * 1024); Socket client = server.connect()) {
+  void closingWithALongerStall_clientPausingPastTheLinger_getsEverything() throws Exception {
+    int size = 1024 * 1024;
+    // The first check may see the socket take its first bytes: two lingers without any is a stall.
+    Duration stall = Duration.ofMillis(3 * Connections.LINGER_MILLIS + 2_000);
+    try (Server graceful = new Server(size, false, stall); Socket first = graceful.connect();
+        Server whenWritten = new Server(size, true, stall); Socket second = whenWritten.connect()) {
+      Thread.sleep(2 * Connections.LINGER_MILLIS + 500); // both read nothing, past two lingers
+      for (Socket client : new Socket[] {first, second}) {
+        client.setSoTimeout(10_000);
+        assertThat(client.getInputStream().readAllBytes()).hasSize(size);
+      }
+    }
+  }
+
+  /** ... and one that never reads is closed once it has taken nothing for that stall. */
+  @Test
+  void closeWhenWritten_clientThatNeverReads_isClosedAfterTheStall() throws Exception {
+    try (Server server = new Server(16 * 1024 * 1024, true, Duration.ofMillis(200)); Socket client = server.connect()) {
       Channel connection = server.accepted.get(10, TimeUnit.SECONDS);
-      assertThat(connection.closeFuture().await(Connections.LINGER_MILLIS + 5_000)).as("closed").isTrue();
+      assertThat(connection.closeFuture().await(5_000)).as("closed").isTrue();
     }
   }
 
@@ -78,6 +100,11 @@ final class ConnectionsTest {
     }
 
     private Server(int size, boolean whenWritten) throws InterruptedException {
+      this(size, whenWritten, null);
+    }
+
+    /** @param stall how long the client may take nothing while the reply is written; null for the default */
+    private Server(int size, boolean whenWritten, @Nullable Duration stall) throws InterruptedException {
       channel = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
           .childOption(ChannelOption.SO_SNDBUF, 8 * 1024)
           .childHandler(new ChannelInboundHandlerAdapter() {
@@ -86,9 +113,15 @@ final class ConnectionsTest {
               accepted.complete(ctx.channel());
               if (whenWritten) {
                 ctx.write(Unpooled.wrappedBuffer(new byte[size]));
-                Connections.closeWhenWritten(ctx.channel());
-              } else {
+                if (stall == null) {
+                  Connections.closeWhenWritten(ctx.channel());
+                } else {
+                  Connections.closeWhenWritten(ctx.channel(), stall);
+                }
+              } else if (stall == null) {
                 Connections.closeGracefully(ctx.channel(), Unpooled.wrappedBuffer(new byte[size]));
+              } else {
+                Connections.closeGracefully(ctx.channel(), Unpooled.wrappedBuffer(new byte[size]), stall);
               }
             }
           })

@@ -74,6 +74,13 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
    */
   static final Duration HALF_CLOSED_STALL = Duration.ofSeconds(10);
 
+  /**
+   * How long a connection being closed (after {@code QUIT}, {@code Connection: close} or an error
+   * reply) may have its client take none of the replies still queued before it is closed: as for
+   * a half-closed client, so that one pausing between reads of a large reply is not cut off.
+   */
+  static final Duration CLOSING_STALL = HALF_CLOSED_STALL;
+
   /** Unanswered keys (requests, an MGET counting its keys) after which a connection stops reading, by default. */
   static final int MAX_PENDING = 1024;
 
@@ -237,7 +244,7 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
       if (closing) {
         // Lingering after an error reply, or closing after QUIT: the client is done sending, so
         // close once what is queued is written (a write after the output's shutdown just fails).
-        Connections.closeWhenWritten(ctx.channel());
+        Connections.closeWhenWritten(ctx.channel(), CLOSING_STALL);
       } else {
         scheduleCloseCheck();
       }
@@ -507,7 +514,7 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
       case CLOSE -> {
         closing = true;
         ctx.write(reply.message(), ctx.voidPromise());
-        Connections.closeWhenWritten(ctx.channel());
+        Connections.closeWhenWritten(ctx.channel(), CLOSING_STALL);
         releasePending();
       }
       case LINGER -> {
@@ -516,7 +523,7 @@ abstract class ClientHandler extends ChannelInboundHandlerAdapter {
           needsFlush = false;
           ctx.flush();
         }
-        Connections.closeGracefully(ctx.channel(), reply.message());
+        Connections.closeGracefully(ctx.channel(), reply.message(), CLOSING_STALL);
         releasePending();
       }
     }
