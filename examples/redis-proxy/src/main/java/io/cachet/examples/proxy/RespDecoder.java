@@ -301,7 +301,10 @@ final class RespDecoder extends ByteToMessageDecoder {
     }
     int keyStart = p + 2;
     long requestEnd = (long) keyStart + length + 2;
-    if (requestEnd - start > maxRequestBytes || requestEnd > end || in.getShort(keyStart + length) != CRLF) {
+    // Counted as the general path counts it (two arguments), so that whether a GET near the limit
+    // is taken does not depend on how its bytes were split across reads; over it, that path says so.
+    if (requestEnd - start + 2L * ARG_OVERHEAD > maxRequestBytes || requestEnd > end
+        || in.getShort(keyStart + length) != CRLF) {
       return null;
     }
     byte[] key = new byte[length];

@@ -214,6 +214,31 @@ final class RespDecoderTest {
     assertThat(error()).contains("max-request-bytes");
   }
 
+  /** A GET just over the limit (counting each argument's overhead) is refused whole or split. */
+  @Test
+  void decode_getJustOverTheLimit_isRefusedWhetherItArrivesWholeOrSplit() {
+    // "*2\r\n", "$3\r\n", "GET\r\n", "$NNNN\r\n" (a four-digit length), the key and its CRLF, 2 x 24.
+    int keyLength = MAX_REQUEST - (4 + 4 + 5 + 7 + 2 + 2 * RespDecoder.ARG_OVERHEAD) + 1;
+    String frame = "*2\r\n$3\r\nGET\r\n$" + keyLength + "\r\n" + "k".repeat(keyLength) + "\r\n";
+    write(frame);
+    assertThat(error()).contains("max-request-bytes " + MAX_REQUEST);
+
+    EmbeddedChannel split = new EmbeddedChannel(new RespDecoder(MAX_REQUEST, null));
+    split.writeInbound(Unpooled.copiedBuffer(frame.substring(0, 20), ISO_8859_1));
+    split.writeInbound(Unpooled.copiedBuffer(frame.substring(20), ISO_8859_1));
+    assertThat(split.<Object>readInbound()).isInstanceOf(RespDecoder.ProtocolError.class);
+
+    // One byte shorter, it fits either way.
+    String fits = "*2\r\n$3\r\nGET\r\n$" + (keyLength - 1) + "\r\n" + "k".repeat(keyLength - 1) + "\r\n";
+    EmbeddedChannel whole = new EmbeddedChannel(new RespDecoder(MAX_REQUEST, null));
+    whole.writeInbound(Unpooled.copiedBuffer(fits, ISO_8859_1));
+    assertThat(whole.<Object>readInbound()).isInstanceOf(RespDecoder.Command.class);
+    EmbeddedChannel inTwo = new EmbeddedChannel(new RespDecoder(MAX_REQUEST, null));
+    inTwo.writeInbound(Unpooled.copiedBuffer(fits.substring(0, 20), ISO_8859_1));
+    inTwo.writeInbound(Unpooled.copiedBuffer(fits.substring(20), ISO_8859_1));
+    assertThat(inTwo.<Object>readInbound()).isInstanceOf(RespDecoder.Command.class);
+  }
+
   @Test
   void decode_claimedLength_allocatesNothingUntilTheBytesArrive() {
     TrackingAllocator alloc = new TrackingAllocator();
