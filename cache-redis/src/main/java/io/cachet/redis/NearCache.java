@@ -116,10 +116,16 @@ final class NearCache<K, V> {
     this.ticker = config.ticker();
     this.executor = config.executor();
     this.values = store(config, "-near", Stamped.<V>type(), options.nearCacheMaxAge(), storeTicker);
-    this.absent = options.negativeCacheMaxAge().isZero() ? null
-        : store(config, "-absent", Stamped.<V>type(), options.negativeCacheMaxAge(), storeTicker);
+    // An absence is a near entry like a value: never trusted past nearCacheMaxAge either.
+    Duration absentMaxAge = min(options.negativeCacheMaxAge(), options.nearCacheMaxAge());
+    this.absent = absentMaxAge.isZero() ? null
+        : store(config, "-absent", Stamped.<V>type(), absentMaxAge, storeTicker);
     this.expiryOnly = !tracked;
     this.coherent = !tracked;
+  }
+
+  private static Duration min(Duration a, Duration b) {
+    return a.compareTo(b) <= 0 ? a : b;
   }
 
   private static <K, T> Cache<K, T> store(CacheConfig<K, ?> config, String suffix, Class<T> type, Duration maxAge,

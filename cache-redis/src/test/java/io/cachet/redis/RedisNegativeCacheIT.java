@@ -116,6 +116,20 @@ final class RedisNegativeCacheIT {
     assertThat(cache.get("k")).isEqualTo("created");
   }
 
+  /** An absence is a near entry: never remembered past nearCacheMaxAge, whatever negativeCacheMaxAge says. */
+  @Test
+  void absentRecord_expiresAfterNearCacheMaxAge_whenThatIsShorter() {
+    RedisCache<String, String> cache = cache(o -> o.coherence(Coherence.EXPIRY)
+        .nearCacheMaxAge(Duration.ofSeconds(5)).negativeCacheMaxAge(Duration.ofSeconds(60)));
+    assertThat(cache.get("k")).isNull();
+    REDIS.server().command("SET", prefix + "k", "created"); // expiry-only: no invalidation
+
+    ticker.advance(Duration.ofSeconds(4));
+    assertThat(cache.get("k")).as("still remembered as absent").isNull();
+    ticker.advance(Duration.ofSeconds(1));
+    assertThat(cache.get("k")).isEqualTo("created");
+  }
+
   @Test
   void negativeCacheMaxAgeZero_readsRedisEveryTime() {
     RedisCache<String, String> cache = cache(o -> o.negativeCacheMaxAge(Duration.ZERO));
