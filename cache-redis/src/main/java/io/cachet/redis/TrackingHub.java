@@ -33,9 +33,13 @@ import org.slf4j.LoggerFactory;
  * <p>The view of the primaries is Redisson's: {@code getRedisNodes(...)} read on this hub's thread
  * every {@code topologyInterval}, and Redisson's connection events. When Redisson opens its first
  * connection to a data node the hub does not track (a Sentinel failover, a Cluster failover or a
- * node added by a topology refresh), the hub starts tracking that node and turns incoherent <em>on
- * Redisson's thread, before that connection carries a command</em>, so no value read from the node
- * is cached before its channel is up. The event is taken for any node type but Sentinel: Redisson
+ * node added by a topology refresh), the hub starts tracking that node and turns incoherent when
+ * Redisson reports the connection. Redisson reports it on its executor just after handing the
+ * connection out, so a read over it may be cached in between (milliseconds); turning incoherent
+ * then makes that value unservable (a cache's epoch moves before it serves again), but a read of
+ * it in that window may be served from the near cache without its invalidations being tracked;
+ * the periodic reconcile bounds the window for a node whose event is late. The event is taken
+ * for any node type but Sentinel: Redisson
  * opens a new primary's connections before its own routing names the node a primary, so it
  * reports them as a replica's. For the same reason the view lags such a node: a node tracked
  * from an event is kept until the view has shown it. If it never does (a replica, which then
@@ -148,15 +152,25 @@ final class TrackingHub implements AutoCloseable {
     }
   }
 
-  /** Removes a cache; its prefix stays tracked (harmless) until the client closes. */
+  /**
+   * Removes a cache; its prefix stays tracked (harmless) until the client closes. When the last one
+   * leaves, the hub stops following the topology ({@link #reconcile} and {@link #nodeConnected}
+   * do nothing without caches), so it is no longer taken as coherent: a cache registered later is
+   * told {@code up} only once a reconcile has brought the channels in line with the view again.
+   */
   void unregister(Listener listener) {
-    listeners.remove(listener);
+    synchronized (lock) {
+      listeners.remove(listener);
+      if (listeners.isEmpty()) {
+        coherent = false; // no one to tell
+      }
+    }
   }
 
   /**
-   * Called on Redisson's thread when it opens its first connection to a data node, before the
-   * connection carries a command: an untracked node is tracked from now on, and the hub is
-   * incoherent until its channel is up. Never blocks.
+   * Called on Redisson's executor when it has opened its first connection to a data node (just
+   * after the connection is handed out, so it may already carry a read): an untracked node is
+   * tracked from now on, and the hub is incoherent until its channel is up. Never blocks.
    */
   void nodeConnected(InetSocketAddress address) {
     String key = hostPort(address);

@@ -118,7 +118,7 @@ final class RedisTrackingHubIT {
   }
 
   /** Records what a hub tells one cache. */
-  private static final class Recording implements TrackingHub.Listener {
+  private static class Recording implements TrackingHub.Listener {
     final ConcurrentLinkedQueue<String> invalidated = new ConcurrentLinkedQueue<>();
     final AtomicInteger downs = new AtomicInteger();
 
@@ -175,6 +175,44 @@ final class RedisTrackingHubIT {
         return hub.trackedForTest().equals(Set.of(first));
       });
       assertThat(hub.isCoherent()).isTrue();
+    } finally {
+      other.close();
+    }
+  }
+
+  /**
+   * Without caches the hub follows neither the view nor connection events: a primary added then is
+   * unknown to it. A cache registered afterwards must not be told to trust its near copies until
+   * the hub tracks that primary too.
+   */
+  @Test
+  void cacheRegisteredAfterTheLastLeft_isToldUpOnlyOnceTheCurrentViewIsTracked() {
+    RedisServer other = RedisServer.create().start();
+    try (TrackingHub hub = new TrackingHub("hub-test", shortTimeouts(), null, RedisClient.PING_INTERVAL,
+        Duration.ofHours(1))) {
+      Recording first = new Recording();
+      byte[] keys = prefix.getBytes(StandardCharsets.UTF_8);
+      hub.register(first, keys);
+      String known = REDIS.server().host() + ":" + REDIS.server().port();
+      String added = other.host() + ":" + other.port();
+      Set<String> view = new CopyOnWriteArraySet<>(Set.of(known));
+      hub.follow(() -> Set.copyOf(view));
+      await().atMost(DEADLINE).until(hub::isCoherent);
+      hub.unregister(first);
+      view.add(added); // a primary added while no cache was registered
+
+      ConcurrentLinkedQueue<Set<String>> trackedAtUp = new ConcurrentLinkedQueue<>();
+      Recording second = new Recording() {
+        @Override
+        public void up() {
+          trackedAtUp.add(hub.trackedForTest());
+        }
+      };
+      hub.register(second, keys);
+
+      await().atMost(DEADLINE).until(() -> !trackedAtUp.isEmpty());
+      assertThat(trackedAtUp).as("what the hub tracked each time it told the cache up")
+          .allSatisfy(tracked -> assertThat(tracked).contains(added));
     } finally {
       other.close();
     }
