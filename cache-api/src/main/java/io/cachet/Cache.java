@@ -37,7 +37,9 @@ public interface Cache<K, V> extends AutoCloseable {
    *
    * <p>Concurrent misses on one key in this process call the loader once; the other callers wait
    * for its outcome and share it. A value stored by another writer while the loader ran wins over
-   * the loaded one, which is then returned to nobody. A removal of the key or a {@link #clear()}
+   * the loaded one, which is then returned to nobody; should that value be gone again when the
+   * load ends (evicted, expired), a write in this process still keeps the loaded value out of the
+   * cache, as a removal does. A removal of the key or a {@link #clear()}
    * in this process while the loader ran leaves the loaded value out of the cache (its callers
    * still get it): the loader may have read its source before the change that the removal
    * announces. Removals by other processes sharing a remote backend are not seen by the load; the

@@ -312,6 +312,21 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
     }
   }
 
+  /**
+   * Tells a load of {@code key} in flight, if any, that the key is being written: the written value
+   * wins over the loaded one, which was read before the write, and should the written value be
+   * gone again when the load ends (evicted, expired), the loaded value must not take its place. A
+   * backend calls this at the start of every write on request: {@code put}, {@code putIfAbsent},
+   * both {@code replace}s and each key of {@code putAll}; never from {@link #storeLoaded} or
+   * {@link #replaceReloaded}, which are the load's own writes.
+   */
+  protected final void writing(K key) {
+    Load<V> load = loads.get(key);
+    if (load != null) {
+      load.removed = true;
+    }
+  }
+
   /** {@link #removing} for every load in flight; a backend calls it at the start of {@code clear()}. */
   protected final void clearing() {
     removalsBegun.incrementAndGet();
@@ -632,7 +647,7 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
    */
   static final class Load<V> {
     private volatile @Nullable Thread owner;
-    /** Set when the key was removed or the cache cleared while this load ran. */
+    /** Set when the key was removed or written, or the cache cleared, while this load ran. */
     volatile boolean removed;
     /** For a reload: the ticker reading when it was handed to the executor (published by the map). */
     long queuedAt;

@@ -128,13 +128,19 @@ final class Refresher<K, V> {
       V shared = loaded;
       if (!cache.isClosed()) {
         try {
-          if (!cache.replaceReloaded(key, read, loaded) && !mine.removed) {
+          if (!cache.replaceReloaded(key, read, loaded)) {
             // The entry changed or left (expired, evicted) meanwhile. A miss may be waiting for
             // this reload: it gets what a load of its own would, the value written meanwhile if
-            // there is one, else the reloaded value, stored.
-            shared = cache.storeLoaded(key, loaded);
-            cache.undoIfRemoved(key, mine, loaded, shared);
-            if (shared != loaded) {
+            // there is one, else the reloaded value, stored unless the key was removed or written
+            // meanwhile (then the value is older than that, and only handed to the waiters).
+            if (!mine.removed) {
+              shared = cache.storeLoaded(key, loaded);
+              cache.undoIfRemoved(key, mine, loaded, shared);
+            } else {
+              V current = cache.getQuietly(key);
+              shared = current != null ? current : loaded;
+            }
+            if (shared != loaded || mine.removed) {
               log.debug("Reload of key '{}' in cache '{}' discarded: the entry changed meanwhile", key, cache.name());
             }
           }

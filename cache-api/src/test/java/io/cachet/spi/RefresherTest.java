@@ -607,6 +607,7 @@ final class RefresherTest {
     @Override
     public void put(String key, String value) {
       checkOpen();
+      writing(key);
       map.put(key, new Written<>(value, ticker.read()));
       stats.recordPuts(1);
     }

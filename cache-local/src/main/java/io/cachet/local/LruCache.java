@@ -115,6 +115,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     requireNonNull(key, "key");
     requireNonNull(value, "value");
     checkOpen();
+    writing(key);
     write(key, value, expireAfterWriteNanos);
   }
 
@@ -125,6 +126,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     Checks.requirePositiveTtl(ttl);
     checkOpen();
     checkPerEntryTtl();
+    writing(key);
     write(key, value, ttlNanos(ttl));
   }
 
@@ -143,6 +145,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     requireNonNull(key, "key");
     requireNonNull(value, "value");
     checkOpen();
+    writing(key);
     return storeIfAbsent(key, value) == null;
   }
 
@@ -165,6 +168,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     requireNonNull(key, "key");
     requireNonNull(value, "value");
     checkOpen();
+    writing(key);
     return replaceIf(key, null, LruStore.NO_WRITE_TIME, value);
   }
 
@@ -174,6 +178,7 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
     requireNonNull(oldValue, "oldValue");
     requireNonNull(newValue, "newValue");
     checkOpen();
+    writing(key);
     return replaceIf(key, oldValue, LruStore.NO_WRITE_TIME, newValue);
   }
 

@@ -117,7 +117,7 @@ final class TinyLfuCache<K, V> extends AbstractLocalCache<K, V> {
     if (now == null || now.value() != read.value() || now.writeTime() != read.writeTime()) {
       return false;
     }
-    return replace(key, read.value(), value);
+    return replaceQuietly(key, read.value(), value);
   }
 
   @Override
@@ -140,6 +140,7 @@ final class TinyLfuCache<K, V> extends AbstractLocalCache<K, V> {
     requireNonNull(key, "key");
     requireNonNull(value, "value");
     checkOpen();
+    writing(key);
     cache.put(key, value);
     stats.recordPuts(1);
   }
@@ -151,6 +152,7 @@ final class TinyLfuCache<K, V> extends AbstractLocalCache<K, V> {
     Checks.requirePositiveTtl(ttl);
     checkOpen();
     checkPerEntryTtl();
+    writing(key);
     requireNonNull(varExpiration).put(key, value, ttl);
     stats.recordPuts(1);
   }
@@ -160,6 +162,7 @@ final class TinyLfuCache<K, V> extends AbstractLocalCache<K, V> {
     requireNonNull(key, "key");
     requireNonNull(value, "value");
     checkOpen();
+    writing(key);
     boolean stored = map.putIfAbsent(key, value) == null;
     if (stored) {
       stats.recordPuts(1);
@@ -172,6 +175,7 @@ final class TinyLfuCache<K, V> extends AbstractLocalCache<K, V> {
     requireNonNull(key, "key");
     requireNonNull(value, "value");
     checkOpen();
+    writing(key);
     boolean replaced = map.replace(key, value) != null;
     if (replaced) {
       stats.recordPuts(1);
@@ -185,6 +189,12 @@ final class TinyLfuCache<K, V> extends AbstractLocalCache<K, V> {
     requireNonNull(oldValue, "oldValue");
     requireNonNull(newValue, "newValue");
     checkOpen();
+    writing(key);
+    return replaceQuietly(key, oldValue, newValue);
+  }
+
+  /** {@code replace(key, oldValue, newValue)} without telling a load of the key: the reload's own write. */
+  private boolean replaceQuietly(K key, V oldValue, V newValue) {
     boolean replaced = map.replace(key, oldValue, newValue);
     if (replaced) {
       stats.recordPuts(1);

@@ -253,7 +253,7 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
   @Override
   protected V storeLoaded(K key, V value) {
     // Store unless another client did meanwhile; then theirs wins, as in a local cache.
-    if (putIfAbsent(key, value)) {
+    if (redis.await(conditionalSetQuietly(key, value, "NX"))) {
       return value;
     }
     V winner = getQuietly(key); // not a second lookup of the caller's: no hit nor miss
@@ -325,6 +325,7 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     requireNonNull(key, "key");
     requireNonNull(value, "value");
     checkOpen();
+    writing(key);
     byte[] redisKey = keyspace.redisKey(key);
     return set(key, redisKey, RedisKeys.setArgs(redisKey, keyspace.encode(key, value), ttlMillis));
   }
@@ -346,6 +347,7 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
       requireNonNull(v, "entries contains a null value");
     });
     // Encode everything before sending anything: a codec failure must not leave half the map written.
+    entries.keySet().forEach(this::writing);
     Map<K, Object[]> commands = new LinkedHashMap<>();
     entries.forEach((k, v) -> {
       byte[] redisKey = keyspace.redisKey(k);
@@ -368,6 +370,12 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     requireNonNull(key, "key");
     requireNonNull(value, "value");
     checkOpen();
+    writing(key);
+    return conditionalSetQuietly(key, value, condition);
+  }
+
+  /** {@link #conditionalSet} without telling a load of the key: a load's own store. */
+  private CompletableFuture<Boolean> conditionalSetQuietly(K key, V value, String condition) {
     byte[] redisKey = keyspace.redisKey(key);
     Object[] base = RedisKeys.setArgs(redisKey, keyspace.encode(key, value), expireAfterWriteMillis);
     Object[] args = Arrays.copyOf(base, base.length + 1);
@@ -392,6 +400,17 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     requireNonNull(oldValue, "oldValue");
     requireNonNull(newValue, "newValue");
     checkOpen();
+    writing(key);
+    return compareAndSetQuietly(key, oldValue, newValue);
+  }
+
+  /** A reload's own write: {@link #compareAndSet} without telling the reload it was overtaken. */
+  @Override
+  protected boolean replaceReloaded(K key, Written<V> read, V value) {
+    return redis.await(compareAndSetQuietly(key, read.value(), value));
+  }
+
+  private CompletableFuture<Boolean> compareAndSetQuietly(K key, V oldValue, V newValue) {
     byte[] redisKey = keyspace.redisKey(key);
     String ttl = expireAfterWriteMillis == null ? "" : Long.toString(expireAfterWriteMillis);
     return eval(key, redisKey, COMPARE_AND_SET, keyspace.encode(key, oldValue), keyspace.encode(key, newValue), ttl)

@@ -41,15 +41,18 @@ final class CacheWrites<K, V> {
   private final Writer<K, V> writer;
   private final Runnable requireWritable;
   private final Consumer<K> removing;
+  private final Consumer<K> writing;
 
   /**
    * @param requireWritable throws unless the cache takes writes now (open, running, ready)
    * @param removing tells a load of the key in flight that the key is being removed
    *     ({@code AbstractCache.removing})
+   * @param writing tells a load of the key in flight that the key is being written
+   *     ({@code AbstractCache.writing})
    */
   CacheWrites(String name, boolean perEntryTtl, long maximumSize, @Nullable Duration defaultTtl, InstantSource clock,
       StatsCounter stats, Replica<K, V> replica, Writer<K, V> writer, Runnable requireWritable,
-      Consumer<K> removing) {
+      Consumer<K> removing, Consumer<K> writing) {
     this.name = name;
     this.perEntryTtl = perEntryTtl;
     this.maximumSize = maximumSize;
@@ -60,6 +63,7 @@ final class CacheWrites<K, V> {
     this.writer = writer;
     this.requireWritable = requireWritable;
     this.removing = removing;
+    this.writing = writing;
   }
 
   /** Writes {@code key} as {@code decider} decides, once the cache takes writes. */
@@ -76,6 +80,13 @@ final class CacheWrites<K, V> {
   private <R> CompletableFuture<R> removal(K key, Op op, Decider<V, R> decider) {
     requireWritable.run();
     removing.accept(key);
+    return writer.write(key, op, decider);
+  }
+
+  /** As {@link #removal}, for a write of a value the caller asked for. */
+  private <R> CompletableFuture<R> userWrite(K key, Op op, Decider<V, R> decider) {
+    requireWritable.run();
+    writing.accept(key);
     return writer.write(key, op, decider);
   }
 
@@ -118,7 +129,7 @@ final class CacheWrites<K, V> {
       Checks.requirePositiveTtl(ttl);
     }
     // Counted once, when the record applied: never for a write that failed, never per attempt.
-    return write(key, Op.PUT, (live, now) ->
+    return userWrite(key, Op.PUT, (live, now) ->
         admit(key, new Decision<>(Op.PUT, false, value, deadlineFor(ttl, now), a -> {
           stats.recordPuts(1);
           return null;
@@ -128,7 +139,7 @@ final class CacheWrites<K, V> {
   CompletableFuture<Boolean> putIfAbsent(K key, V value) {
     requireNonNull(key, "key");
     requireNonNull(value, "value");
-    return write(key, Op.PUT_IF_ABSENT, (live, now) -> {
+    return userWrite(key, Op.PUT_IF_ABSENT, (live, now) -> {
       if (live != null) {
         return restate(Op.PUT_IF_ABSENT, live, a -> false);
       }
@@ -155,7 +166,7 @@ final class CacheWrites<K, V> {
   CompletableFuture<Boolean> replace(K key, V value) {
     requireNonNull(key, "key");
     requireNonNull(value, "value");
-    return write(key, Op.REPLACE, (live, now) -> live == null
+    return userWrite(key, Op.REPLACE, (live, now) -> live == null
         ? restate(Op.REPLACE, null, a -> false)
         : new Decision<>(Op.REPLACE, true, value, deadlineFor(null, now), a -> {
           stats.recordPuts(1); // a replace that applied stored a value, as on every backend
@@ -167,6 +178,13 @@ final class CacheWrites<K, V> {
     requireNonNull(key, "key");
     requireNonNull(oldValue, "oldValue");
     requireNonNull(newValue, "newValue");
+    requireWritable.run();
+    writing.accept(key);
+    return replaceReloaded(key, oldValue, newValue);
+  }
+
+  /** {@code replace(key, oldValue, newValue)} as a reload's own write: no load of the key is told. */
+  CompletableFuture<Boolean> replaceReloaded(K key, V oldValue, V newValue) {
     return write(key, Op.REPLACE_IF_EQUAL, (live, now) -> live == null || !live.value().equals(oldValue)
         ? restate(Op.REPLACE_IF_EQUAL, live, a -> false)
         : new Decision<>(Op.REPLACE_IF_EQUAL, true, newValue, deadlineFor(null, now), a -> {

@@ -117,7 +117,8 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
         barriers, housekeeping, closed, () -> TopicSetup.verify(admin, topic, options, partitionCount),
         topicInfo.topicId(), () -> TopicSetup.topicId(admin, topic, options));
     this.writes = new CacheWrites<>(config.name(), config.perEntryTtl(), config.maximumSize(),
-        config.expireAfterWrite().orElse(null), clock, stats, replica, writer, this::requireWritable, this::removing);
+        config.expireAfterWrite().orElse(null), clock, stats, replica, writer, this::requireWritable, this::removing,
+        this::writing);
     this.reads = new ReplicaReads<>(config.name(), topic, replica, stats, clock, this::requireReadable);
     this.async = new AsyncView<>(this, writes, config.executor());
     this.expireAfterWriteMillis = config.expireAfterWrite().map(Duration::toMillis).orElse(0L);
@@ -180,6 +181,11 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
   @Override
   protected V storeLoaded(K key, V value) {
     return join(writes.storeLoaded(key, value));
+  }
+
+  @Override
+  protected boolean replaceReloaded(K key, Written<V> read, V value) {
+    return join(writes.replaceReloaded(key, read.value(), value));
   }
 
   @Override

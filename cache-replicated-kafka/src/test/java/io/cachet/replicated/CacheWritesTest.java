@@ -102,6 +102,20 @@ final class CacheWritesTest {
   }
 
   @Test
+  void writesAskedFor_tellALoadInFlight_theLoadsOwnWritesDoNot() {
+    try (LocalLog log = new LocalLog()) {
+      log.writes.put("a", "1", null);
+      log.writes.putIfAbsent("b", "1");
+      log.writes.replace("c", "1");
+      log.writes.replace("d", "0", "1");
+      log.writes.storeLoaded("e", "1");
+      log.writes.replaceReloaded("f", "0", "1");
+
+      assertThat(log.written).containsExactly("a", "b", "c", "d");
+    }
+  }
+
+  @Test
   void removals_refused_tellALoadInFlightNothing() {
     try (LocalLog log = new LocalLog(10_000, false, Codecs.utf8())) {
       assertThatThrownBy(() -> log.writes.remove("k", null)).isInstanceOf(NullPointerException.class);

@@ -45,6 +45,8 @@ final class LocalLog implements AutoCloseable {
   private long otherRequests;
   /** The keys whose loads in flight were told of a removal, in order. */
   final List<String> removing = new CopyOnWriteArrayList<>();
+  /** The keys whose loads in flight were told of a write, in order. */
+  final List<String> written = new CopyOnWriteArrayList<>();
   /** Whether the cache takes writes; false, as in a rebuild, fails writes with {@link CacheNotReadyException}. */
   volatile boolean writable = true;
 
@@ -69,7 +71,7 @@ final class LocalLog implements AutoCloseable {
     writer = new Writer<>(NAME, options, writerKeys, Codecs.utf8(), clock, replica, 1, sender, this::requireWritable,
         () -> null, clock);
     writes = new CacheWrites<>(NAME, perEntryTtl, maximumSize, null, clock, stats, replica, writer,
-        this::requireWritable, removing::add);
+        this::requireWritable, removing::add, written::add);
     sender.start();
   }
 

@@ -164,6 +164,22 @@ interface LoadingContract extends ContractTopic {
     }
   }
 
+  /**
+   * A value written while the loader ran is newer than the loaded one; should it be gone again when
+   * the load ends (here it expired; an eviction is the same), the loaded value must not take its
+   * place.
+   */
+  @Test
+  default void getWithLoader_keyWrittenWhileLoadingThenGone_loadedValueNotLeftInTheCache() throws Exception {
+    Cache<String, String> cache = contract().newCache();
+    String got = loadAcross(cache, () -> {
+      cache.put("k", "written while loading", contract().ttlUnit());
+      contract().elapse(contract().ttlUnit());
+    });
+    assertThat(got).isEqualTo("read before the change");
+    assertThat(cache.get("k")).as("the value the write outdated").isNull();
+  }
+
   @Test
   default void getWithLoader_otherKeyRemovedWhileLoading_loadedValueStored() throws Exception {
     Cache<String, String> cache = contract().newCache();
