@@ -183,6 +183,16 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
   protected abstract @Nullable V getQuietly(K key);
 
   /**
+   * Whether every removal of a key from this cache goes through this object (a local backend), so
+   * that an entry that left without one was evicted or expired. A remote backend returns
+   * {@code false}: there another process may have removed it. Decides whether a reload whose
+   * entry left meanwhile stores its value (see {@link Refresher}).
+   */
+  protected boolean removalsAreLocal() {
+    return false;
+  }
+
+  /**
    * Stores a loaded {@code value} for {@code key} unless a live value is there, and returns the
    * value the cache now holds for the key (the other one, if it won). A value stored counts as a
    * put in the statistics.
@@ -247,7 +257,7 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
         return null;
       }
       stats.recordLoadSuccess(ticker.read() - start);
-      V winner = storeLoaded(key, loaded);
+      V winner = storeUnlessWritten(key, mine, loaded);
       undoIfRemoved(key, mine, loaded, winner);
       mine.future.complete(winner);
       return winner;
@@ -269,6 +279,21 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
           new CacheLoadException("the load of key '" + key + "' into cache '" + name() + "' ended without an outcome", null));
       loads.remove(key, mine);
     }
+  }
+
+  /**
+   * Stores {@code loaded} by {@link #storeLoaded} and returns the value the key now holds, unless
+   * the key was written while {@code load} ran ({@link #writing}): then the written value wins,
+   * or, if it is gone again (evicted, expired), nothing is stored and the loaded value is only
+   * handed to the load's callers. Checked before the store, so a write's own value is never
+   * undone: a write that marks the load after the check lands over the stored value.
+   */
+  V storeUnlessWritten(K key, Load<V> load, V loaded) {
+    if (!load.written) {
+      return storeLoaded(key, loaded);
+    }
+    V current = getQuietly(key);
+    return current != null ? current : loaded;
   }
 
   /**
@@ -323,7 +348,7 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
   protected final void writing(K key) {
     Load<V> load = loads.get(key);
     if (load != null) {
-      load.removed = true;
+      load.written = true;
     }
   }
 
@@ -555,8 +580,8 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
       for (Map.Entry<? extends K, ? extends V> entry : loaded.entrySet()) {
         K key = entry.getKey();
         V value = entry.getValue();
-        V winner = storeLoaded(key, value);
         Load<V> load = mine.get(key);
+        V winner = load != null ? storeUnlessWritten(key, load, value) : storeLoaded(key, value);
         if (load != null) {
           undoIfRemoved(key, load, value, winner);
           found.put(key, winner);
@@ -647,8 +672,10 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
    */
   static final class Load<V> {
     private volatile @Nullable Thread owner;
-    /** Set when the key was removed or written, or the cache cleared, while this load ran. */
+    /** Set when the key was removed or the cache cleared while this load ran. */
     volatile boolean removed;
+    /** Set when the key was written on request while this load ran. */
+    volatile boolean written;
     /** For a reload: the ticker reading when it was handed to the executor (published by the map). */
     long queuedAt;
     final CompletableFuture<@Nullable V> future = new CompletableFuture<>();

@@ -129,18 +129,19 @@ final class Refresher<K, V> {
       if (!cache.isClosed()) {
         try {
           if (!cache.replaceReloaded(key, read, loaded)) {
-            // The entry changed or left (expired, evicted) meanwhile. A miss may be waiting for
-            // this reload: it gets what a load of its own would, the value written meanwhile if
-            // there is one, else the reloaded value, stored unless the key was removed or written
-            // meanwhile (then the value is older than that, and only handed to the waiters).
-            if (!mine.removed) {
+            // The entry changed or left meanwhile. A miss may be waiting for this reload: it gets
+            // the value written meanwhile if there is one. Else, on a local backend, where an entry
+            // that left without a removal was evicted or expired, the reloaded value is stored as
+            // a miss's own load would store it; on a remote one another process may have removed
+            // the key, so it is only handed to the waiters, as after a removal here.
+            V current = cache.getQuietly(key);
+            if (current != null) {
+              shared = current;
+            } else if (!mine.removed && !mine.written && cache.removalsAreLocal()) {
               shared = cache.storeLoaded(key, loaded);
               cache.undoIfRemoved(key, mine, loaded, shared);
-            } else {
-              V current = cache.getQuietly(key);
-              shared = current != null ? current : loaded;
             }
-            if (shared != loaded || mine.removed) {
+            if (shared != loaded) {
               log.debug("Reload of key '{}' in cache '{}' discarded: the entry changed meanwhile", key, cache.name());
             }
           }

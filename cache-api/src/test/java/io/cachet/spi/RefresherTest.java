@@ -444,6 +444,7 @@ final class RefresherTest {
   @Test
   void aMissSharingAReloadWhoseEntryLeft_getsItsValue_andTheCacheHoldsIt() throws Exception {
     MapCache cache = newCache(tasks::add);
+    cache.local = true; // an entry that left without a removal here was evicted or expired
     cache.put("k", "old");
     ticker.advance(Duration.ofMinutes(2));
     CountDownLatch reloading = new CountDownLatch(1);
@@ -471,6 +472,33 @@ final class RefresherTest {
     executor.join(10_000);
     assertThat(cache.get("k")).as("what the miss returned is cached").isEqualTo("v1");
     assertThat(calls).as("one load for both").hasValue(1);
+  }
+
+  /**
+   * On a remote backend an entry that left while its reload ran may have been removed by another
+   * process, after the reload read its source: the reload must not store its value again (for
+   * every process); a miss that shared it still gets it, as after a removal here.
+   */
+  @Test
+  void aReloadWhoseEntryLeftOnARemoteBackend_storesNothing() throws Exception {
+    MapCache cache = newCache(tasks::add);
+    cache.put("k", "old");
+    ticker.advance(Duration.ofMinutes(2));
+    CountDownLatch reloading = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    assertThat(cache.get("k", key -> {
+      reloading.countDown();
+      await(release);
+      return "read before the other process's removal";
+    })).isEqualTo("old");
+    Thread executor = new Thread(tasks.poll());
+    executor.start();
+    assertThat(reloading.await(10, TimeUnit.SECONDS)).isTrue();
+    cache.map.remove("k"); // removed by another process: no removal through this cache
+    release.countDown();
+    executor.join(10_000);
+
+    assertThat(cache.get("k")).isNull();
   }
 
   /** ... and when the entry was written meanwhile, the miss gets the written value, not the reload's. */
@@ -576,6 +604,13 @@ final class RefresherTest {
 
   private final class MapCache extends AbstractCache<String, String> {
     final ConcurrentHashMap<String, Written<String>> map = new ConcurrentHashMap<>();
+    /** Whether this cache plays a local backend (every removal through it) or a remote one. */
+    boolean local;
+
+    @Override
+    protected boolean removalsAreLocal() {
+      return local;
+    }
 
     MapCache(CacheConfig<String, String> config) {
       super(config, cache -> {});

@@ -548,12 +548,26 @@ final class CachetCache<K, V> implements Cache<K, V> {
     });
   }
 
+  /** Returns a reading of the clock that times gets, when statistics are on (else 0). */
+  long iterationReadStart() {
+    return statistics.isEnabled() ? timer.read() : 0L;
+  }
+
   /**
-   * Counts an entry an iterator hands out as a hit: counted when {@code next()} returns it, not
-   * when {@code hasNext()} finds it, so an entry looked ahead at and never taken counts nothing.
+   * Counts an entry an iterator hands out as a hit, with the time its read took: counted when
+   * {@code next()} returns it, not when {@code hasNext()} finds it, so an entry looked ahead at
+   * and never taken counts nothing.
    */
-  void recordIterationHit() {
+  void recordIterationHit(long readNanos) {
     statistics.recordHits(1);
+    if (statistics.isEnabled()) {
+      statistics.recordGetTime(readNanos);
+    }
+  }
+
+  /** Returns the time since {@link #iterationReadStart} returned {@code start}. */
+  long iterationReadTime(long start) {
+    return statistics.isEnabled() ? timer.read() - start : 0L;
   }
 
   // ---------------------------------------------------------------- listeners and configuration

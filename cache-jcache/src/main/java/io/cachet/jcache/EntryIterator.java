@@ -21,6 +21,8 @@ final class EntryIterator<K, V> implements Iterator<Cache.Entry<K, V>> {
   private final CachetCache<K, V> cache;
   private final Iterator<Object> keys;
   private Cache.@Nullable Entry<K, V> next;
+  /** How long reading {@link #next} took, for the statistics' get time. */
+  private long nextReadNanos;
   private Cache.@Nullable Entry<K, V> last;
 
   EntryIterator(CachetCache<K, V> cache, Iterator<Object> keys) {
@@ -32,7 +34,9 @@ final class EntryIterator<K, V> implements Iterator<Cache.Entry<K, V>> {
   public boolean hasNext() {
     cache.checkOpen();
     while (next == null && keys.hasNext()) {
+      long start = cache.iterationReadStart();
       next = cache.readForIteration(keys.next());
+      nextReadNanos = cache.iterationReadTime(start);
     }
     return next != null;
   }
@@ -44,7 +48,7 @@ final class EntryIterator<K, V> implements Iterator<Cache.Entry<K, V>> {
     }
     last = next;
     next = null;
-    cache.recordIterationHit();
+    cache.recordIterationHit(nextReadNanos);
     return requireNonNull(last);
   }
 

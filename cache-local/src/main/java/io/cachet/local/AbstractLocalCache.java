@@ -38,6 +38,12 @@ abstract class AbstractLocalCache<K, V> extends AbstractCache<K, V> {
     this.async = new CompletedAsyncCache<>(this);
   }
 
+  /** Every removal goes through this cache: an entry that left without one was evicted or expired. */
+  @Override
+  protected final boolean removalsAreLocal() {
+    return true;
+  }
+
   @Override
   public final AsyncCache<K, V> async() {
     checkOpen();

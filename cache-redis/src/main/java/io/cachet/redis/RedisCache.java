@@ -253,6 +253,7 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
   @Override
   protected V storeLoaded(K key, V value) {
     // Store unless another client did meanwhile; then theirs wins, as in a local cache.
+    checkOpen();
     if (redis.await(conditionalSetQuietly(key, value, "NX"))) {
       return value;
     }
@@ -347,12 +348,12 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
       requireNonNull(v, "entries contains a null value");
     });
     // Encode everything before sending anything: a codec failure must not leave half the map written.
-    entries.keySet().forEach(this::writing);
     Map<K, Object[]> commands = new LinkedHashMap<>();
     entries.forEach((k, v) -> {
       byte[] redisKey = keyspace.redisKey(k);
       commands.put(k, RedisKeys.setArgs(redisKey, keyspace.encode(k, v), expireAfterWriteMillis));
     });
+    commands.keySet().forEach(this::writing);
     new PipelinedPuts<>(redis, near, stats).putAll(commands);
   }
 

@@ -304,8 +304,8 @@ final class TrackingHub implements AutoCloseable {
 
   /** Turns coherent when every channel is up. Holds lock. */
   private void maybeCoherent() {
-    if (coherent || nodes.isEmpty() || unsupported != null) {
-      return;
+    if (coherent || nodes.isEmpty() || unsupported != null || listeners.isEmpty()) {
+      return; // without caches the hub follows nothing: see unregister
     }
     for (Node node : nodes.values()) {
       if (!node.up) {

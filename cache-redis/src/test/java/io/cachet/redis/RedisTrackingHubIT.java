@@ -218,6 +218,28 @@ final class RedisTrackingHubIT {
     }
   }
 
+  /** ... nor does a channel that reconnects while no cache is registered make the hub coherent again. */
+  @Test
+  void channelReconnectingWithoutCaches_leavesTheHubIncoherent() {
+    try (TrackingHub hub = new TrackingHub("hub-test", shortTimeouts(), null, RedisClient.PING_INTERVAL,
+        Duration.ofHours(1))) {
+      Recording only = new Recording();
+      hub.register(only, prefix.getBytes(StandardCharsets.UTF_8));
+      hub.follow(() -> Set.of(REDIS.server().host() + ":" + REDIS.server().port()));
+      await().atMost(DEADLINE).until(hub::isCoherent);
+      long tracking = trackingConnections(REDIS.server());
+      hub.unregister(only);
+      assertThat(hub.isCoherent()).isFalse();
+
+      hub.dropConnectionsForTest(true);
+      await().atMost(DEADLINE).until(() -> trackingConnections(REDIS.server()) == tracking - 1);
+      hub.dropConnectionsForTest(false);
+      await().atMost(DEADLINE).until(() -> trackingConnections(REDIS.server()) == tracking);
+
+      await().during(Duration.ofMillis(500)).atMost(DEADLINE).until(() -> !hub.isCoherent());
+    }
+  }
+
   @Test
   void nodeTrackedFromAnEvent_staysWhileTheViewShowsIt() {
     RedisServer other = RedisServer.create().start();

@@ -180,6 +180,15 @@ interface LoadingContract extends ContractTopic {
     assertThat(cache.get("k")).as("the value the write outdated").isNull();
   }
 
+  /** A write while the loader ran wins, even of the very value the loader returns: never undone. */
+  @Test
+  default void getWithLoader_keyWrittenWithTheLoadedValueWhileLoading_writeStays() throws Exception {
+    Cache<String, String> cache = contract().newCache();
+    String got = loadAcross(cache, () -> cache.put("k", "read before the change")); // the same instance
+    assertThat(got).isEqualTo("read before the change");
+    assertThat(cache.get("k")).as("the value put while the load ran").isEqualTo("read before the change");
+  }
+
   @Test
   default void getWithLoader_otherKeyRemovedWhileLoading_loadedValueStored() throws Exception {
     Cache<String, String> cache = contract().newCache();
