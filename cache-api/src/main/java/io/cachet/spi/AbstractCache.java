@@ -6,8 +6,6 @@ import io.cachet.Cache;
 import io.cachet.CacheConfig;
 import io.cachet.CacheLoadException;
 import io.cachet.Ticker;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -663,69 +661,6 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
   protected final void checkPerEntryTtl() {
     if (!config.perEntryTtl()) {
       throw new IllegalStateException("cache '" + name() + "' was configured with perEntryTtl(false)");
-    }
-  }
-
-  /**
-   * One load or reload in flight: who runs it, for recursion detection (a reload's runner is known
-   * once it starts on the executor), and its outcome.
-   */
-  static final class Load<V> {
-    private volatile @Nullable Thread owner;
-    /** Set when the key was removed or the cache cleared while this load ran. */
-    volatile boolean removed;
-    /** Set when the key was written on request while this load ran. */
-    volatile boolean written;
-    /** For a reload: the ticker reading when it was handed to the executor (published by the map). */
-    long queuedAt;
-    final CompletableFuture<@Nullable V> future = new CompletableFuture<>();
-
-    Load(@Nullable Thread owner) {
-      this.owner = owner;
-    }
-
-    @Nullable Thread owner() {
-      return owner;
-    }
-
-    /** Starts a queued reload on {@code thread}; false if a caller took it over first ({@link #claim}). */
-    boolean start(Thread thread) {
-      return OWNER.compareAndSet(this, null, thread);
-    }
-
-    /**
-     * Takes over a queued reload that has not started: it will never run its loader, and the callers
-     * waiting for it load afresh, as after a removal. Returns whether it did; false if it started.
-     * The compare-and-set alone makes the load void ({@link #isVoid}), so no caller can see it
-     * taken over and yet wait for it as for a value.
-     */
-    boolean claim() {
-      if (!OWNER.compareAndSet(this, null, CLAIMED)) {
-        return false;
-      }
-      future.complete(null);
-      return true;
-    }
-
-    /**
-     * Whether this load's outcome is for no one to take as the key's value: a removal overtook it,
-     * or it is a reload taken over before it started.
-     */
-    boolean isVoid() {
-      return removed || owner == CLAIMED;
-    }
-  }
-
-  /** {@link Load#owner} of a reload a caller took over before it started; never run. */
-  private static final Thread CLAIMED = new Thread("claimed reload");
-  private static final VarHandle OWNER;
-
-  static {
-    try {
-      OWNER = MethodHandles.privateLookupIn(Load.class, MethodHandles.lookup())
-          .findVarHandle(Load.class, "owner", Thread.class);
-    } catch (ReflectiveOperationException e) {
-      throw new ExceptionInInitializerError(e);
     }
   }
 }

@@ -3,7 +3,6 @@ package io.cachet.spi;
 import io.cachet.CacheConfig;
 import io.cachet.CacheLoadException;
 import io.cachet.Ticker;
-import io.cachet.spi.AbstractCache.Load;
 import io.cachet.spi.AbstractCache.Written;
 import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;

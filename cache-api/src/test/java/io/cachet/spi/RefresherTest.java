@@ -399,13 +399,13 @@ final class RefresherTest {
    */
   @Test
   void aQueuedReload_isStartedOrTakenOver_notBoth() {
-    AbstractCache.Load<String> taken = new AbstractCache.Load<>(null);
+    Load<String> taken = new Load<>(null);
     assertThat(taken.claim()).isTrue();
     assertThat(taken.start(Thread.currentThread())).as("the executor, after the take-over").isFalse();
     assertThat(taken.isVoid()).as("its waiters load afresh").isTrue();
     assertThat(taken.future).isCompletedWithValue(null);
 
-    AbstractCache.Load<String> started = new AbstractCache.Load<>(null);
+    Load<String> started = new Load<>(null);
     assertThat(started.start(Thread.currentThread())).isTrue();
     assertThat(started.claim()).as("a caller, after the start").isFalse();
     assertThat(started.future).isNotDone();
@@ -419,10 +419,10 @@ final class RefresherTest {
   @Test
   void aMissFindingAReloadJustTakenOver_loadsTheKey_notNull() throws Exception {
     MapCache cache = newCache(tasks::add);
-    AbstractCache.Load<String> takenOver = new AbstractCache.Load<>(null);
-    Field claimed = AbstractCache.class.getDeclaredField("CLAIMED");
+    Load<String> takenOver = new Load<>(null);
+    Field claimed = Load.class.getDeclaredField("CLAIMED");
     claimed.setAccessible(true);
-    Field owner = AbstractCache.Load.class.getDeclaredField("owner");
+    Field owner = Load.class.getDeclaredField("owner");
     owner.setAccessible(true);
     owner.set(takenOver, claimed.get(null)); // the compare-and-set done, the future not yet completed
     loadsOf(cache).put("k", takenOver);
@@ -563,10 +563,10 @@ final class RefresherTest {
 
   /** The cache's registered loads and reloads, by key. */
   @SuppressWarnings("unchecked")
-  private static Map<String, AbstractCache.Load<String>> loadsOf(MapCache cache) throws ReflectiveOperationException {
+  private static Map<String, Load<String>> loadsOf(MapCache cache) throws ReflectiveOperationException {
     Field loads = AbstractCache.class.getDeclaredField("loads");
     loads.setAccessible(true);
-    return (Map<String, AbstractCache.Load<String>>) loads.get(cache);
+    return (Map<String, Load<String>>) loads.get(cache);
   }
 
   /** Waits until {@code thread} waits (for another's load), at most 10 s. */
