@@ -34,7 +34,7 @@ final class ConnectionsTest {
 
   @Test
   void slowClientTakingTheLastReplyLongerThanTheLinger_getsAllOfIt() throws Exception {
-    int size = 2 * 1024 * 1024;
+    int size = 3 * 512 * 1024; // read 8 KB at a time, 20 ms apart: about 4 s, twice the linger
     try (Server server = Server.closingWith(size); Socket client = server.connect()) {
       InputStream in = client.getInputStream();
       byte[] chunk = new byte[64 * 1024];
