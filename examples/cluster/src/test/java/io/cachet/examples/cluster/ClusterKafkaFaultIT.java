@@ -32,11 +32,11 @@ import org.slf4j.LoggerFactory;
  * traffic goes through its own relay.
  *
  * <ul>
- *   <li>a node cut off from Kafka (its relay black-holed) for 7 s while writes go on on every
+ *   <li>a node cut off from Kafka (its relay black-holed) for 10 s while writes go on on every
  *       node: its writes fail within the write timeout, its reads keep answering within
  *       milliseconds (reads never wait for writes), and after the heal it converges with the
  *       others, no acknowledged write lost;
- *   <li>a node paused with SIGSTOP for 7 s while the others take writes, then SIGCONT: it does not
+ *   <li>a node paused with SIGSTOP for 5 s while the others take writes, then SIGCONT: it does not
  *       report ready until every write acknowledged before it resumed is readable on it, and it
  *       loses no acknowledged write.
  * </ul>
@@ -49,8 +49,10 @@ final class ClusterKafkaFaultIT {
   private static final int WRITE_TIMEOUT_SECONDS = 3;
   /** The write timeout plus a margin for a loaded two-CPU machine. */
   private static final double WRITE_FAILS_WITHIN_SECONDS = WRITE_TIMEOUT_SECONDS + 1.5;
-  /** Longer than a write timeout plus its margin, so writes on a cut-off node fail during it. */
-  private static final Duration FAULT = Duration.ofSeconds(7);
+  /** Long enough for two write timeouts with their margin: writes on a cut-off node fail during it. */
+  private static final Duration FAULT = Duration.ofSeconds(10);
+  /** Five times the pause a node notices (its apply thread's heartbeat older than 1 s). */
+  private static final Duration STOP = Duration.ofSeconds(5);
   /** A read of an existing key on a node cut off from Kafka: milliseconds, bounded generously for a loaded machine. */
   private static final double READ_ANSWERS_WITHIN_SECONDS = 0.5;
   private static final Duration CONVERGE = Duration.ofSeconds(60);
@@ -269,7 +271,7 @@ final class ClusterKafkaFaultIT {
       paused.pause();
       try {
         int atPause = acknowledged.size();
-        pause(FAULT.toMillis());
+        pause(STOP.toMillis());
         assertThat(acknowledged.size()).as("the other nodes keep taking writes").isGreaterThan(atPause);
       } finally {
         // Every write acknowledged by now is in the log before the node runs again.
