@@ -87,6 +87,12 @@ final class Applier<K, V> {
   private volatile @Nullable Throwable applierFailure;
   private final LongAdder replayed = new LongAdder();
   private final LongAdder rebuilds = new LongAdder();
+  /** How long ago the replica was confirmed caught up: set when a replay ends, then by {@link #confirmCaughtUp}. */
+  private final ViewAge viewAge;
+  /** Set while a confirmation's read barrier is pending (apply thread sets, any thread clears). */
+  private volatile boolean confirming;
+  /** The view-age reading when the current replay's end offsets were taken. */
+  private long replayEndsTakenAt;
 
   // Apply thread only.
   private @Nullable CompletableFuture<Void> resync;
@@ -97,10 +103,12 @@ final class Applier<K, V> {
   Applier(String name, ReplicationOptions options, Codec<V> valueCodec, InstantSource clock,
       KafkaConsumer<Object, Object> consumer, List<TopicPartition> partitions, SnapshotStore<K, V> snapshots,
       Writer<K, V> writer, ReadBarriers barriers, Housekeeping<K, V> housekeeping, AtomicBoolean closed,
-      Runnable topicCheck, String topicId, java.util.function.Supplier<@Nullable String> topicIdNow) {
+      Runnable topicCheck, String topicId, java.util.function.Supplier<@Nullable String> topicIdNow,
+      ViewAge viewAge) {
     this.name = name;
     this.options = options;
     this.topic = options.topicFor(name);
+    this.viewAge = viewAge;
     this.valueCodec = valueCodec;
     this.clock = clock;
     this.consumer = consumer;
@@ -178,6 +186,7 @@ final class Applier<K, V> {
         barriers.check();
         checkResync();
         if (ready) {
+          confirmCaughtUp();
           housekeeping.run(now, this::beat); // a long snapshot save keeps the heartbeat going
         }
       }
@@ -210,6 +219,7 @@ final class Applier<K, V> {
     // leaves gaps, it does not move the start), so this can be far more than needed: capped.
     replica.presize(target);
     endAtStart = ends;
+    replayEndsTakenAt = viewAge.now();
     replayTarget = target;
     replayStartedNanos = System.nanoTime();
     nextProgressLog = 0;
@@ -310,9 +320,30 @@ final class Applier<K, V> {
         name, options.nodeId(), count, topic, String.format("%.2f", seconds),
         seconds > 0 ? Math.round(count / seconds) : count, replica.size());
     ready = true;
+    viewAge.caughtUpAsOf(replayEndsTakenAt);
     if (!resyncing) {
       readyGate.open();
     }
+  }
+
+  /**
+   * Every {@link ViewAge#CHECK_EVERY_NANOS}, takes the topic's end offsets and, once the replica
+   * has applied up to them, records it caught up as of then (apply thread; the barrier completes
+   * on the apply thread or the admin client's). A barrier that fails (Kafka out of reach) records
+   * nothing, so the view ages and conditional records stop being decided on it.
+   */
+  private void confirmCaughtUp() {
+    if (confirming || !viewAge.checkDue()) {
+      return;
+    }
+    confirming = true;
+    long asOf = viewAge.now();
+    barriers.barrier().whenComplete((reached, error) -> {
+      if (error == null) {
+        viewAge.caughtUpAsOf(asOf);
+      }
+      confirming = false;
+    });
   }
 
   /**

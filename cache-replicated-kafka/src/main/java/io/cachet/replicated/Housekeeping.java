@@ -63,6 +63,9 @@ final class Housekeeping<K, V> {
    */
   static final int MAX_EXPIRED_PER_RUN = 10_000;
 
+  /** Anchors one run sends, at most, for the same reason; the keys left are due in the next run. */
+  static final int MAX_ANCHORS_PER_RUN = 10_000;
+
   /** An anchor sent for the void record at {@code offset}; sent again from {@code retryAt} unless it lands. */
   private record Sent<K>(K key, long offset, long retryAt) {}
 
@@ -127,6 +130,7 @@ final class Housekeeping<K, V> {
     }
     anchorAttempts.keySet().removeIf(k -> !unanchored.containsKey(k));
     long oldest = Long.MAX_VALUE;
+    int sent = 0;
     for (Map.Entry<K, Entry<V>> e : unanchored.entrySet()) {
       K key = e.getKey();
       Entry<V> entry = e.getValue();
@@ -139,9 +143,10 @@ final class Housekeeping<K, V> {
         long age = now - entry.appliedAtMillis();
         due = age >= (entry.writer().equals(nodeId) ? OWN_ANCHOR_DELAY_MS : FALLBACK_DELAY_MS);
       }
-      if (!due) {
-        continue;
+      if (!due || sent >= MAX_ANCHORS_PER_RUN) {
+        continue; // (past the cap, the loop still finds the oldest unanchored key for the gauge)
       }
+      sent++;
       boolean live = entry.isLive(now);
       long offset = entry.offset();
       boolean queued = sender.send(key, Op.ANCHOR, true, offset, live ? entry.value() : null,

@@ -108,14 +108,15 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
       throw new CacheException("could not create the Kafka clients of cache '" + config.name() + "': " + e, e);
     }
     Sender sender = new Sender(config.name(), p);
+    ViewAge viewAge = new ViewAge(Ticker.system());
     this.writer = new Writer<>(config.name(), options, keyCodec, valueCodec, clock, replica, partitionCount, sender,
-        this::requireWritable, this::replicaFailure, Ticker.system());
+        this::requireWritable, this::replicaFailure, Ticker.system(), viewAge);
     this.barriers = new ReadBarriers(config.name(), options, admin, partitions, replica, closed);
     this.housekeeping = new Housekeeping<>(config.name(), options.nodeId(), replica, writer, snapshots,
         options.writeTimeout().toMillis() + Housekeeping.FALLBACK_DELAY_MS);
     this.applier = new Applier<>(config.name(), options, valueCodec, clock, consumer, partitions, snapshots, writer,
         barriers, housekeeping, closed, () -> TopicSetup.verify(admin, topic, options, partitionCount),
-        topicInfo.topicId(), () -> TopicSetup.topicId(admin, topic, options));
+        topicInfo.topicId(), () -> TopicSetup.topicId(admin, topic, options), viewAge);
     this.writes = new CacheWrites<>(config.name(), config.perEntryTtl(), config.maximumSize(),
         config.expireAfterWrite().orElse(null), clock, stats, replica, writer, this::requireWritable, this::removing,
         this::writing);

@@ -9,6 +9,7 @@ import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -90,12 +91,20 @@ final class Sender {
         producer.send(next.record(), next.callback());
       } catch (RuntimeException e) {
         // Metadata or buffer space did not come within max.block.ms, or the producer was closed.
-        try {
-          next.callback().onCompletion(null, e);
-        } catch (RuntimeException callbackFailure) {
-          LOG.warn("Cache '{}': a send callback failed", name, callbackFailure);
-        }
+        complete(next, e);
+      } catch (Error e) {
+        // Out of memory, say: this thread must go on, or every later write would wait for nothing.
+        LOG.error("Cache '{}': sending a record to Kafka failed", name, e);
+        complete(next, new KafkaException("sending the record failed: " + e, e));
       }
+    }
+  }
+
+  private void complete(Outgoing outgoing, Exception failure) {
+    try {
+      outgoing.callback().onCompletion(null, failure);
+    } catch (RuntimeException callbackFailure) {
+      LOG.warn("Cache '{}': a send callback failed", name, callbackFailure);
     }
   }
 

@@ -63,6 +63,8 @@ final class Writer<K, V> implements RecordSender<K, V> {
   private final Supplier<@Nullable Throwable> replicaFailure;
   /** Measures write timeouts: {@link Ticker#system()}, a fake one in tests. */
   private final Ticker timer;
+  /** How old the replica's view is; conditional records are decided on a recent one only. */
+  private final ViewAge viewAge;
   private final long session = ThreadLocalRandom.current().nextLong();
   private final AtomicLong requests = new AtomicLong();
   private final ConcurrentHashMap<Long, Waiting> pending = new ConcurrentHashMap<>();
@@ -92,10 +94,11 @@ final class Writer<K, V> implements RecordSender<K, V> {
    *     by every attempt, so a retry fails once the cache is closed or rebuilds its replica
    * @param replicaFailure why the apply thread stopped, or {@code null}; named in timeout messages
    * @param timer measures write timeouts (each attempt's wait also has a timer of its own)
+   * @param viewAge how long ago the replica was confirmed caught up, read with {@code timer}
    */
   Writer(String name, ReplicationOptions options, Codec<K> keyCodec, Codec<V> valueCodec, InstantSource clock,
       Replica<K, V> replica, int partitionCount, Sender sender, Runnable requireWritable,
-      Supplier<@Nullable Throwable> replicaFailure, Ticker timer) {
+      Supplier<@Nullable Throwable> replicaFailure, Ticker timer, ViewAge viewAge) {
     this.name = name;
     this.options = options;
     this.topic = options.topicFor(name);
@@ -108,6 +111,7 @@ final class Writer<K, V> implements RecordSender<K, V> {
     this.requireWritable = requireWritable;
     this.replicaFailure = replicaFailure;
     this.timer = timer;
+    this.viewAge = viewAge;
   }
 
   private ProducerRecord<byte[], byte[]> record(byte[] keyBytes, int partition, Op op, boolean conditional,
@@ -119,9 +123,17 @@ final class Writer<K, V> implements RecordSender<K, V> {
         List.of(new RecordHeader(RecordMeta.HEADER, meta.encode())));
   }
 
+  /**
+   * {@inheritDoc} A conditional record is refused (false) while the replica's view is not recent
+   * ({@link ViewAge}), and dropped unsent if the send thread has not taken it in time.
+   */
   @Override
   public boolean send(K key, Op op, boolean conditional, long expected, @Nullable V value, long deadline,
       Consumer<@Nullable Exception> onDone) {
+    if (conditional && !viewAge.fresh()) {
+      return false;
+    }
+    long sendBy = timer.read() + Math.min(options.writeTimeout().toNanos(), ViewAge.MAX_AGE_NANOS);
     byte[] keyBytes = keyCodec.encode(key);
     ProducerRecord<byte[], byte[]> record = record(keyBytes, partitionOf(keyBytes), op, conditional, expected,
         value, deadline, requests.incrementAndGet());
@@ -130,7 +142,7 @@ final class Writer<K, V> implements RecordSender<K, V> {
         LOG.debug("Cache '{}': a {} record could not be written: {}", name, op, error.toString());
       }
       onDone.accept(error);
-    }, () -> false);
+    }, () -> timer.read() - sendBy > 0);
   }
 
   private void onSent(long request, Waiting waiting, @Nullable RecordMetadata metadata, @Nullable Exception error) {
@@ -186,6 +198,12 @@ final class Writer<K, V> implements RecordSender<K, V> {
       if (!replica.unchangedSince(stamp)) {
         throw rebuilding(key);
       }
+      if (decision.conditional() && !viewAge.fresh()) {
+        throw staleView(key);
+      }
+      // Not sent after this: a view that old could restore a key removed meanwhile (see ViewAge).
+      long latest = timer.read() + ViewAge.MAX_AGE_NANOS;
+      long sendBy = deadlineNanos - latest < 0 ? deadlineNanos : latest;
       long expected = current != null ? current.offset() : position - 1;
       long request = requests.incrementAndGet();
       Waiting waiting = new Waiting();
@@ -194,7 +212,7 @@ final class Writer<K, V> implements RecordSender<K, V> {
           expected, decision.value(), decision.deadline(), request);
       pending.put(request, waiting);
       if (!sender.offer(record, (metadata, error) -> onSent(request, waiting, metadata, error),
-          waiting.applied::isDone)) {
+          () -> waiting.applied.isDone() || timer.read() - sendBy > 0)) {
         pending.remove(request);
         throw new BackendUnavailableException("cache '" + name + "' has " + Sender.MAX_QUEUED_RECORDS
             + " records waiting to be sent to Kafka at " + options.bootstrapServers() + ", or is closing; the write"
@@ -221,6 +239,13 @@ final class Writer<K, V> implements RecordSender<K, V> {
       // delay scheduler, which would swallow it and leave the write waiting for ever.
       result.completeExceptionally(t);
     }
+  }
+
+  private CacheNotReadyException staleView(K key) {
+    long ageSeconds = TimeUnit.NANOSECONDS.toSeconds(viewAge.ageNanos());
+    return new CacheNotReadyException("the replica of cache '" + name + "' was last confirmed caught up with topic '"
+        + topic + "' " + ageSeconds + " s ago (Kafka out of reach, or the process paused): the conditional write to"
+        + " key '" + key + "' was not sent, as a view that old could restore a key removed meanwhile", null);
   }
 
   /** Attempts the write again after a random back-off, or fails it when its deadline leaves no time. */

@@ -121,6 +121,22 @@ final class HousekeepingTest {
     assertThat(sent.stream().filter(s -> s.op() == Op.EXPIRED).map(Sent::key).distinct().count()).isEqualTo(keys);
   }
 
+  @Test
+  void manyUnanchoredKeys_areAnchoredABoundedShareAtATime() {
+    long t0 = 1_000_000;
+    int keys = Housekeeping.MAX_ANCHORS_PER_RUN + 10;
+    for (int i = 0; i < keys; i++) {
+      // A record without Cachet's metadata (another producer's): void, and so unanchored.
+      replica.apply(0, i, t0, ("k" + i).getBytes(UTF_8), "v".getBytes(UTF_8), null, t0);
+    }
+    long now = t0 + Housekeeping.FALLBACK_DELAY_MS;
+    housekeeping.run(now);
+    assertThat(anchors()).as("first run").hasSize(Housekeeping.MAX_ANCHORS_PER_RUN);
+    assertThat(housekeeping.unanchoredKeys()).isEqualTo(keys);
+    housekeeping.run(now + Housekeeping.HOUSEKEEPING_INTERVAL_MS);
+    assertThat(anchors().stream().map(Sent::key).distinct().count()).as("after the second run").isEqualTo(keys);
+  }
+
   /** Key {@code k}: "winner" put at offset 0, then a stale conditional "loser" at offset 1, void. */
   private void leaveVoid(String key, long now) {
     apply(0, key, "winner", Op.PUT, false, 0, now);

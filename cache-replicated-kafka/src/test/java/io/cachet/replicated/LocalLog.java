@@ -38,6 +38,8 @@ final class LocalLog implements AutoCloseable {
   final FakeTicker clock = new FakeTicker(Instant.ofEpochMilli(1_700_000_000_000L));
   final StatsCounter stats = StatsCounter.concurrent();
   final Replica<String, String> replica = new Replica<>(Codecs.utf8(), Codecs.utf8(), 1);
+  /** The replica's view: confirmed caught up when the log is made; the test ages it with {@link #clock}. */
+  final ViewAge viewAge = new ViewAge(clock);
   final Writer<String, String> writer;
   final CacheWrites<String, String> writes;
   private final BlockingQueue<ProducerRecord<byte[], byte[]>> sent = new LinkedBlockingQueue<>();
@@ -68,8 +70,9 @@ final class LocalLog implements AutoCloseable {
           }
         };
     sender = new Sender(NAME, producer);
+    viewAge.caughtUpAsOf(clock.read());
     writer = new Writer<>(NAME, options, writerKeys, Codecs.utf8(), clock, replica, 1, sender, this::requireWritable,
-        () -> null, clock);
+        () -> null, clock, viewAge);
     writes = new CacheWrites<>(NAME, perEntryTtl, maximumSize, null, clock, stats, replica, writer,
         this::requireWritable, removing::add, written::add);
     sender.start();
@@ -87,6 +90,16 @@ final class LocalLog implements AutoCloseable {
       ProducerRecord<byte[], byte[]> record = sent.poll(5, TimeUnit.SECONDS);
       assertThat(record).as("a record sent within 5 s").isNotNull();
       return record;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+
+  /** Returns whether the writer sent a record within {@code millis} ms (taking it if so). */
+  boolean sentWithin(long millis) {
+    try {
+      return sent.poll(millis, TimeUnit.MILLISECONDS) != null;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new AssertionError(e);
