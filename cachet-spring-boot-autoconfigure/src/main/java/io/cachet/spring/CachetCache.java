@@ -10,10 +10,12 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.springframework.cache.support.AbstractValueAdaptingCache;
 import org.springframework.cache.support.NullValue;
+import org.springframework.core.convert.ConversionException;
 import org.springframework.core.convert.ConversionService;
 
 /**
@@ -26,10 +28,11 @@ import org.springframework.core.convert.ConversionService;
  *       exception as its cause, and nothing is cached.
  *   <li>{@link #retrieve(Object)} and {@link #retrieve(Object, Supplier)} use the cache's
  *       non-blocking view, so {@code @Cacheable} methods returning {@code CompletableFuture} never
- *       block; what follows a lookup that waited for the backend (the value supplier, or Spring
- *       running the method and storing its result) runs on the cache's executor
- *       ({@link io.cachet.CacheConfig#executor()}), never on a backend I/O thread, and concurrent
- *       calls for one key in this process share one supplier call.
+ *       block; the value supplier runs on the caller's thread when the lookup is answered at once
+ *       (a local cache, a near-cache entry), and otherwise on the cache's executor
+ *       ({@link io.cachet.CacheConfig#executor()}), never on a backend I/O thread; what the callers
+ *       chain on the returned future runs on that executor; concurrent calls for one key in this
+ *       process share one supplier call.
  *   <li>Keys of another type than the cache's are converted to it through the
  *       {@link ConversionService} (remote caches keep {@code String} keys, so a {@code Long} id or a
  *       {@code SimpleKey} becomes its string form); a key that cannot be converted is an
@@ -50,8 +53,14 @@ public final class CachetCache extends AbstractValueAdaptingCache {
   private final Class<?> valueType;
   private final ConversionService conversions;
   private final Executor executor;
-  private final ConcurrentHashMap<Object, CompletableFuture<@Nullable Object>> retrievals =
-      new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Object, Retrieval> retrievals = new ConcurrentHashMap<>();
+
+  /** A {@link #retrieve(Object, Supplier)} in flight: its outcome, and whether an eviction overtook it. */
+  private static final class Retrieval {
+    final CompletableFuture<@Nullable Object> future = new CompletableFuture<>();
+    /** Set when the key was evicted or the cache cleared while the supplier ran. */
+    volatile boolean evicted;
+  }
 
   /**
    * Creates an adapter over {@code cache}.
@@ -148,10 +157,11 @@ public final class CachetCache extends AbstractValueAdaptingCache {
   @SuppressWarnings("unchecked")
   public <T> CompletableFuture<T> retrieve(Object key, Supplier<CompletableFuture<T>> valueLoader) {
     Object k = key(key);
-    CompletableFuture<@Nullable Object> mine = new CompletableFuture<>();
-    CompletableFuture<@Nullable Object> running = retrievals.putIfAbsent(k, mine);
+    Retrieval retrieval = new Retrieval();
+    CompletableFuture<@Nullable Object> mine = retrieval.future;
+    Retrieval running = retrievals.putIfAbsent(k, retrieval);
     if (running != null) {
-      return (CompletableFuture<T>) running.thenApply(this::fromStoreValue);
+      return (CompletableFuture<T>) running.future.thenApply(this::fromStoreValue);
     }
     CompletableFuture<@Nullable Object> lookup;
     try {
@@ -159,18 +169,19 @@ public final class CachetCache extends AbstractValueAdaptingCache {
     } catch (RuntimeException | Error e) {
       // Thrown before any callback could end the retrieval (after close): end it here, or the
       // callers that joined it would wait forever.
-      retrievals.remove(k, mine);
+      retrievals.remove(k, retrieval);
       mine.completeExceptionally(e);
       throw e;
     }
-    lookup
-        .thenComposeAsync(
-            found -> found != null
-                ? CompletableFuture.completedFuture(found)
-                : valueLoader.get().thenCompose(loaded -> store(key, k, loaded)),
-            executor)
+    Function<@Nullable Object, CompletableFuture<@Nullable Object>> orLoad = found -> found != null
+        ? CompletableFuture.completedFuture(found)
+        : valueLoader.get().thenCompose(loaded -> store(key, k, loaded, retrieval));
+    // A lookup answered at once (a local or near-cache hit or miss) goes on on the caller's thread,
+    // as Spring's own caches run the supplier: its thread-bound state (a transaction, a security
+    // context) stays. One that waited for the backend goes on on the executor, never on its I/O thread.
+    (lookup.isDone() ? lookup.thenCompose(orLoad) : lookup.thenComposeAsync(orLoad, executor))
         .whenComplete((value, error) -> {
-          retrievals.remove(k, mine);
+          retrievals.remove(k, retrieval);
           Runnable finish = () -> {
             if (error != null) {
               mine.completeExceptionally(error);
@@ -193,16 +204,38 @@ public final class CachetCache extends AbstractValueAdaptingCache {
   /**
    * Stores a loaded value unless another writer stored one meanwhile, and returns the value the
    * cache then holds, as {@link #get(Object, Callable)} does: a value put while the supplier ran
-   * is newer than the one it loaded.
+   * is newer than the one it loaded. An eviction of the key or a clear while the supplier ran
+   * wins over it, also as there: the value is handed to the callers, not left in the cache (the
+   * flag is read after the store, and set before the eviction, so one of them removes it).
    */
-  private CompletableFuture<@Nullable Object> store(Object key, Object k, @Nullable Object loaded) {
+  private CompletableFuture<@Nullable Object> store(Object key, Object k, @Nullable Object loaded, Retrieval retrieval) {
     if (loaded == null && !isAllowNullValues()) {
       return CompletableFuture.completedFuture(null);
     }
     Object value = loaded == null ? NullValue.INSTANCE : checkedValue(key, loaded);
-    return async().putIfAbsent(k, value).toCompletableFuture().thenCompose(stored -> stored
-        ? CompletableFuture.completedFuture(value)
-        : async().get(k).toCompletableFuture().thenApply(winner -> winner != null ? winner : value));
+    if (retrieval.evicted) {
+      return CompletableFuture.completedFuture(value);
+    }
+    return async().putIfAbsent(k, value).toCompletableFuture().thenCompose(stored -> {
+      if (stored && retrieval.evicted) {
+        // On the executor: a remote cache's remove blocks, and this may run on its I/O thread.
+        return CompletableFuture.supplyAsync(() -> {
+          cache.remove(k, value);
+          return value;
+        }, executor);
+      }
+      return stored
+          ? CompletableFuture.completedFuture(value)
+          : async().get(k).toCompletableFuture().thenApply(winner -> winner != null ? winner : value);
+    });
+  }
+
+  /** Tells a {@link #retrieve(Object, Supplier)} of {@code k} in flight that the key is being evicted. */
+  private void evicting(Object k) {
+    Retrieval running = retrievals.get(k);
+    if (running != null) {
+      running.evicted = true;
+    }
   }
 
   private @Nullable Object toRetrieved(@Nullable Object stored) {
@@ -236,16 +269,21 @@ public final class CachetCache extends AbstractValueAdaptingCache {
 
   @Override
   public void evict(Object key) {
-    cache.remove(key(key));
+    Object k = key(key);
+    evicting(k);
+    cache.remove(k);
   }
 
   @Override
   public boolean evictIfPresent(Object key) {
-    return cache.remove(key(key));
+    Object k = key(key);
+    evicting(k);
+    return cache.remove(k);
   }
 
   @Override
   public void clear() {
+    retrievals.values().forEach(r -> r.evicted = true);
     cache.clear();
   }
 
@@ -256,7 +294,7 @@ public final class CachetCache extends AbstractValueAdaptingCache {
   @Override
   public boolean invalidate() {
     boolean had = cache.estimatedSize() > 0;
-    cache.clear();
+    clear();
     return had;
   }
 
@@ -290,7 +328,14 @@ public final class CachetCache extends AbstractValueAdaptingCache {
               + " key has no toString() of its own to become one; convert it, or give the cache a key codec");
     }
     if (conversions.canConvert(key.getClass(), keyType)) {
-      Object converted = conversions.convert(key, keyType);
+      Object converted;
+      try {
+        converted = conversions.convert(key, keyType);
+      } catch (ConversionException e) {
+        throw new IllegalArgumentException(
+            "cache '" + getName() + "' has " + keyType.getName() + " keys and cannot convert the "
+                + key.getClass().getName() + " key '" + key + "' to one: " + e.getMessage(), e);
+      }
       if (converted != null) {
         return converted;
       }

@@ -45,6 +45,17 @@ final class CachetCacheTest {
   }
 
   @Test
+  void keyThatCannotBeConverted_isAnIllegalArgumentNamingTheCacheAndTypes() {
+    CachetCache byId = new CachetCacheManager(cachet, true).create(
+        CacheConfig.builder("by-id").keyType(Long.class).valueType(Book.class).executor(Runnable::run).build());
+    assertThatThrownBy(() -> byId.get("abc"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("cache 'by-id' has java.lang.Long keys and cannot convert the java.lang.String key 'abc'");
+    byId.put("42", new Book("42", "converted"));
+    assertThat(byId.get(42L, Book.class)).isEqualTo(new Book("42", "converted"));
+  }
+
+  @Test
   void retrieveWithSupplier_keepsAValuePutWhileLoading() throws Exception {
     CompletableFuture<Book> slow = new CompletableFuture<>();
     CompletableFuture<Book> retrieved = books.retrieve("k", () -> slow);
@@ -54,6 +65,28 @@ final class CachetCacheTest {
 
     assertThat(books.get("k", Book.class)).isEqualTo(new Book("k", "newer"));
     assertThat(retrieved.get()).isEqualTo(new Book("k", "newer"));
+  }
+
+  /** As with get(key, Callable): an eviction or clear while the supplier ran wins over its value. */
+  @Test
+  void retrieveWithSupplier_evictedOrClearedWhileLoading_leavesTheLoadedValueOut() throws Exception {
+    CompletableFuture<Book> slow = new CompletableFuture<>();
+    CompletableFuture<Book> retrieved = books.retrieve("k", () -> slow);
+    books.evict("k"); // @CacheEvict after the source changed
+    slow.complete(new Book("k", "read before the change"));
+    assertThat(retrieved.get(5, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(new Book("k", "read before the change"));
+    assertThat(books.get("k")).as("left in the cache").isNull();
+
+    CompletableFuture<Book> slower = new CompletableFuture<>();
+    CompletableFuture<Book> again = books.retrieve("j", () -> slower);
+    books.clear();
+    slower.complete(new Book("j", "read before the clear"));
+    assertThat(again.get(5, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(new Book("j", "read before the clear"));
+    assertThat(books.get("j")).as("left in the cache").isNull();
+
+    CompletableFuture<Book> later = books.retrieve("k", () -> CompletableFuture.completedFuture(new Book("k", "fresh")));
+    assertThat(later.get(5, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(new Book("k", "fresh"));
+    assertThat(books.get("k", Book.class)).as("a later retrieval stores").isEqualTo(new Book("k", "fresh"));
   }
 
   @Test
@@ -68,14 +101,29 @@ final class CachetCacheTest {
         }).build());
     refusing.set(true);
 
+    // A local lookup is answered at once, so the supplier runs on this thread; only the hand-over of
+    // the outcome to the executor is refused, and then it completes here.
     CompletableFuture<Book> first = refused.retrieve("k", () -> CompletableFuture.completedFuture(new Book("k", "v")));
-    assertThat(first).failsWithin(java.time.Duration.ofSeconds(5))
-        .withThrowableOfType(java.util.concurrent.ExecutionException.class)
-        .withRootCauseInstanceOf(java.util.concurrent.RejectedExecutionException.class);
+    assertThat(first).succeedsWithin(java.time.Duration.ofSeconds(5)).isEqualTo(new Book("k", "v"));
+    refused.evict("k");
     refusing.set(false);
     // Nothing left in flight for the key: the next call runs.
     assertThat(refused.retrieve("k", () -> CompletableFuture.completedFuture(new Book("k", "w"))).get(5, java.util.concurrent.TimeUnit.SECONDS))
         .isEqualTo(new Book("k", "w"));
+  }
+
+  /** As with Spring's own caches: a local miss runs the supplier with the caller's thread-bound state. */
+  @Test
+  void retrieveWithSupplier_onALocalMiss_runsTheSupplierOnTheCallersThread() throws Exception {
+    CachetCache elsewhere = new CachetCacheManager(cachet, true).create(
+        CacheConfig.builder("elsewhere").valueType(Book.class).executor(task -> new Thread(task).start()).build());
+    java.util.concurrent.atomic.AtomicReference<Thread> ranOn = new java.util.concurrent.atomic.AtomicReference<>();
+    CompletableFuture<Book> retrieved = elsewhere.retrieve("k", () -> {
+      ranOn.set(Thread.currentThread());
+      return CompletableFuture.completedFuture(new Book("k", "v"));
+    });
+    assertThat(retrieved.get(5, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(new Book("k", "v"));
+    assertThat(ranOn.get()).isSameAs(Thread.currentThread());
   }
 
   @Test

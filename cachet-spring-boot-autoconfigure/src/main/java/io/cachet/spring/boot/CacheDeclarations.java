@@ -26,6 +26,7 @@ import org.springframework.boot.context.properties.source.ConfigurationProperty;
 import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 import org.springframework.core.env.Environment;
+import org.springframework.core.env.SystemEnvironmentPropertySource;
 
 /**
  * Turns the caches declared under {@code cachet.caches} into {@link CacheConfig}s, failing at
@@ -91,6 +92,10 @@ final class CacheDeclarations {
         throw e;
       }
       List<ConfigurationProperty> unknown = new ArrayList<>(unbound.getUnboundProperties());
+      unknown.removeIf(CacheDeclarations::underscoredOption);
+      if (unknown.isEmpty()) {
+        return;
+      }
       ConfigurationProperty first = unknown.get(0);
       ConfigurationPropertyName name = first.getName();
       StringBuilder option = new StringBuilder();
@@ -104,6 +109,23 @@ final class CacheDeclarations {
           name.toString(), first.getValue(),
           "unknown option '" + option + "' of cache '" + cache + "'; known options: " + KNOWN_OPTIONS + others);
     }
+  }
+
+  /**
+   * Whether {@code property} is an environment variable that spells a known option with
+   * underscores between its words ({@code CACHET_CACHES_BOOKS_MAXIMUM_SIZE}): Boot binds it to the
+   * option, but lists it as unbound under the dotted name it maps the variable to.
+   */
+  private static boolean underscoredOption(ConfigurationProperty property) {
+    if (!(property.getSource().getUnderlyingSource() instanceof SystemEnvironmentPropertySource)) {
+      return false;
+    }
+    ConfigurationPropertyName name = property.getName();
+    StringBuilder option = new StringBuilder();
+    for (int i = 3; i < name.getNumberOfElements(); i++) {
+      option.append(option.isEmpty() ? "" : "-").append(name.getElement(i, ConfigurationPropertyName.Form.DASHED));
+    }
+    return name.getNumberOfElements() > 4 && KNOWN_OPTIONS.contains(option.toString());
   }
 
   List<Declared> declare(CachetProperties properties) {
@@ -173,7 +195,21 @@ final class CacheDeclarations {
       }
     }
     boolean allowNull = spec.getAllowNullValues() != null ? spec.getAllowNullValues() : properties.isAllowNullValues();
-    return new Declared(b.build(), allowNull);
+    return new Declared(built(at, b), allowNull);
+  }
+
+  /**
+   * Builds the cache's config; options that are each valid but do not go together (say
+   * {@code refresh-after-write} not under {@code expire-after-write}) fail naming the cache's
+   * properties, so Boot's failure report points at them.
+   */
+  private static CacheConfig<?, ?> built(String at, CacheConfig.Builder<?, ?> b) {
+    try {
+      return b.build();
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      String name = at.endsWith(".") ? at.substring(0, at.length() - 1) : at;
+      throw new InvalidConfigurationPropertyValueException(name, "(its options)", e.getMessage());
+    }
   }
 
   private CacheConfig.Builder<?, ?> types(
@@ -191,7 +227,7 @@ final class CacheDeclarations {
     }
     if (spec.getValueType() != null) {
       b = option(b, at + "value-type", "valueType", spec.getValueType());
-      Class<?> type = b.build().valueType();
+      Class<?> type = built(at, b).valueType();
       if (!local && spec.getValueCodec() == null && type != String.class && type != byte[].class) {
         throw new InvalidConfigurationPropertyValueException(
             at + "value-type", spec.getValueType(),

@@ -42,11 +42,14 @@ public class CachetAutoConfiguration {
 
   @Bean
   @ConditionalOnMissingBean
-  DeclaredCaches cachetDeclaredCaches(CachetProperties properties, ApplicationContext context) {
+  DeclaredCaches cachetDeclaredCaches(CachetProperties properties, ApplicationContext context,
+      ObjectProvider<CacheConfig<?, ?>> configs) {
     CacheDeclarations.rejectUnknownOptions(context.getEnvironment());
     ClassLoader loader = context.getClassLoader() != null ? context.getClassLoader() : getClass().getClassLoader();
     List<CacheDeclarations.Declared> declared = new CacheDeclarations(loader).declare(properties);
-    boolean dynamic = properties.getDynamic() != null ? properties.getDynamic() : properties.getCaches().isEmpty();
+    // CacheConfig beans declare caches too: with any, an unknown name is an error, not a new cache.
+    boolean dynamic = properties.getDynamic() != null ? properties.getDynamic()
+        : properties.getCaches().isEmpty() && configs.orderedStream().findAny().isEmpty();
     return new DeclaredCaches(declared, dynamic);
   }
 

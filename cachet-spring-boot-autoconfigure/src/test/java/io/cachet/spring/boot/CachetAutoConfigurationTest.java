@@ -116,6 +116,24 @@ final class CachetAutoConfigurationTest {
   }
 
   @Test
+  void optionsThatDoNotGoTogether_failStartUpNamingTheCache() {
+    runner.withPropertyValues("cachet.caches.books.refresh-after-write=10m", "cachet.caches.books.expire-after-write=5m")
+        .run(context -> assertThat(startupFailure(context))
+            .isInstanceOf(org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException.class)
+            .hasMessageContaining("cachet.caches.books")
+            .hasMessageContaining("refreshAfterWrite"));
+  }
+
+  @Test
+  void cacheConfigBeansAlone_declareTheCaches_soAnUnknownNameIsNotCreated() {
+    runner.withUserConfiguration(ConfigBean.class).run(context -> {
+      CacheManager spring = context.getBean(CacheManager.class);
+      assertThat(spring.getCache("typed")).isNotNull();
+      assertThat(spring.getCache("typo")).as("a cache for an undeclared name").isNull();
+    });
+  }
+
+  @Test
   void unknownCodec_failsStartUpNamingTheProperty() {
     runner.withPropertyValues("cachet.caches.books.value-codec=json:com.example.Missing").run(context ->
         assertThat(startupFailure(context))
@@ -139,6 +157,20 @@ final class CachetAutoConfigurationTest {
                 "CACHET_CACHES_BOOKS_MAXIMUMSIZE", "7",
                 "CACHET_CACHES_BOOKS_EXPIREAFTERWRIT", "30s"))))
         .run(context -> assertThat(startupFailure(context)).hasMessageContaining("cachet.caches.books.expireafterwrit"));
+  }
+
+  @Test
+  void cacheOptionsInEnvironmentVariablesWithUnderscoresBetweenWords_bindAndStartUp() {
+    runner.withInitializer(context -> context.getEnvironment().getPropertySources().addFirst(
+            new SystemEnvironmentPropertySource("test-systemEnvironment", Map.of(
+                "CACHET_CACHES_BOOKS_MAXIMUM_SIZE", "7",
+                "CACHET_CACHES_BOOKS_EXPIRE_AFTER_WRITE", "30s"))))
+        .run(context -> {
+          assertThat(context).hasNotFailed();
+          io.cachet.Cache<?, ?> books = context.getBean(io.cachet.CacheManager.class).getCache("books");
+          assertThat(books.config().maximumSize()).isEqualTo(7);
+          assertThat(books.config().expireAfterWrite()).contains(java.time.Duration.ofSeconds(30));
+        });
   }
 
   @Test
