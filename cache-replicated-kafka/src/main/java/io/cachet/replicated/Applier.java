@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -89,9 +90,17 @@ final class Applier<K, V> {
   private final LongAdder rebuilds = new LongAdder();
   /** How long ago the replica was confirmed caught up: set when a replay ends, then by {@link #confirmCaughtUp}. */
   private final ViewAge viewAge;
-  /** Set while a confirmation's read barrier is pending (apply thread sets, any thread clears). */
-  private volatile boolean confirming;
-  /** The view-age reading when the current replay's end offsets were taken. */
+  /**
+   * Per partition, the end offset the pending confirmation waits for: {@link #AWAITED} until Kafka
+   * answers (the admin client's thread sets it), {@link #NONE} once confirmed or given up.
+   */
+  private final AtomicLongArray confirmTargets;
+  private static final long AWAITED = -2;
+  private static final long NONE = -1;
+  /** The view-age reading when the pending (or last) confirmation's end offsets were asked for (apply thread). */
+  private long confirmAsOf;
+  private boolean confirmPending;
+  /** The view-age reading taken before the current replay's end offsets were asked for. */
   private long replayEndsTakenAt;
 
   // Apply thread only.
@@ -109,6 +118,8 @@ final class Applier<K, V> {
     this.options = options;
     this.topic = options.topicFor(name);
     this.viewAge = viewAge;
+    this.confirmTargets = new AtomicLongArray(partitions.size());
+    this.confirmAsOf = viewAge.now();
     this.valueCodec = valueCodec;
     this.clock = clock;
     this.consumer = consumer;
@@ -145,6 +156,7 @@ final class Applier<K, V> {
           consumer.seekToBeginning(List.of(tp));
         }
       }
+      long endsAsOf = viewAge.now(); // before asking: the replay's end is at least this recent
       long[] ends = fetcher.offsets(true);
       long[] starts = fetcher.offsets(false);
       if (ends == null || starts == null) {
@@ -154,7 +166,7 @@ final class Applier<K, V> {
         replica.reset();
         consumer.seekToBeginning(partitions);
       }
-      startReplay(starts, ends);
+      startReplay(starts, ends, endsAsOf);
       LOG.info("Cache '{}' (node {}) replaying topic '{}': {} record(s) to apply", name, options.nodeId(),
           topic, replayTarget);
       heartbeatNanos = System.nanoTime();
@@ -209,7 +221,7 @@ final class Applier<K, V> {
   }
 
   /** Sets the replay's target: from the replica's positions (moved up to the log's start) to {@code ends}. */
-  private void startReplay(long[] starts, long[] ends) {
+  private void startReplay(long[] starts, long[] ends, long endsAsOf) {
     long target = 0;
     for (int p = 0; p < ends.length; p++) {
       replica.advance(p, starts[p]);
@@ -219,7 +231,7 @@ final class Applier<K, V> {
     // leaves gaps, it does not move the start), so this can be far more than needed: capped.
     replica.presize(target);
     endAtStart = ends;
-    replayEndsTakenAt = viewAge.now();
+    replayEndsTakenAt = endsAsOf;
     replayTarget = target;
     replayStartedNanos = System.nanoTime();
     nextProgressLog = 0;
@@ -264,7 +276,7 @@ final class Applier<K, V> {
     }
     replica.reset();
     replayed.reset();
-    startReplay(rebuild.starts(), rebuild.ends());
+    startReplay(rebuild.starts(), rebuild.ends(), viewAge.now());
     checkReady();
   }
 
@@ -320,30 +332,49 @@ final class Applier<K, V> {
         name, options.nodeId(), count, topic, String.format("%.2f", seconds),
         seconds > 0 ? Math.round(count / seconds) : count, replica.size());
     ready = true;
-    viewAge.caughtUpAsOf(replayEndsTakenAt);
+    viewAge.allCaughtUpAsOf(replayEndsTakenAt);
     if (!resyncing) {
       readyGate.open();
     }
   }
 
   /**
-   * Every {@link ViewAge#CHECK_EVERY_NANOS}, takes the topic's end offsets and, once the replica
-   * has applied up to them, records it caught up as of then (apply thread; the barrier completes
-   * on the apply thread or the admin client's). A barrier that fails (Kafka out of reach) records
-   * nothing, so the view ages and conditional records stop being decided on it.
+   * Every {@link ViewAge#CHECK_EVERY_NANOS}, asks for the topic's end offsets and records each
+   * partition caught up as of then once the replica has applied up to its end (apply thread; the
+   * answers arrive on the admin client's thread). A partition Kafka gives no end for, or that is
+   * not reached within the write timeout, records nothing this time, so its view ages and
+   * conditional records of its keys stop being decided on it; the other partitions go on.
    */
   private void confirmCaughtUp() {
-    if (confirming || !viewAge.checkDue()) {
+    long now = viewAge.now();
+    if (confirmPending) {
+      boolean open = false;
+      for (int p = 0; p < confirmTargets.length(); p++) {
+        long target = confirmTargets.get(p);
+        if (target >= 0 && replica.position(p) >= target) {
+          viewAge.caughtUpAsOf(p, confirmAsOf);
+          confirmTargets.set(p, NONE);
+        } else if (target != NONE) {
+          open = true;
+        }
+      }
+      if (open && now - confirmAsOf < options.writeTimeout().toNanos()) {
+        return;
+      }
+      confirmPending = false;
+      for (int p = 0; p < confirmTargets.length(); p++) {
+        confirmTargets.set(p, NONE); // an answer arriving late finds no AWAITED left
+      }
+    }
+    if (now - confirmAsOf < ViewAge.CHECK_EVERY_NANOS) {
       return;
     }
-    confirming = true;
-    long asOf = viewAge.now();
-    barriers.barrier().whenComplete((reached, error) -> {
-      if (error == null) {
-        viewAge.caughtUpAsOf(asOf);
-      }
-      confirming = false;
-    });
+    confirmAsOf = now;
+    confirmPending = true;
+    for (int p = 0; p < confirmTargets.length(); p++) {
+      confirmTargets.set(p, AWAITED);
+    }
+    barriers.endOffsets((p, end) -> confirmTargets.compareAndSet(p, AWAITED, end));
   }
 
   /**

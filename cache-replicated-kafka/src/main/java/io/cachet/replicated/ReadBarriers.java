@@ -101,6 +101,23 @@ final class ReadBarriers {
     });
   }
 
+  /**
+   * Asks for each partition's end offset now; {@code onEach} gets each one Kafka answers for (on
+   * the admin client's thread), so a partition without a leader holds up none of the others.
+   */
+  void endOffsets(java.util.function.BiConsumer<Integer, Long> onEach) {
+    Map<TopicPartition, OffsetSpec> request = new HashMap<>();
+    partitions.forEach(tp -> request.put(tp, OffsetSpec.latest()));
+    var result = admin.listOffsets(request);
+    for (TopicPartition tp : partitions) {
+      result.partitionResult(tp).whenComplete((info, error) -> {
+        if (error == null) {
+          onEach.accept(tp.partition(), info.offset());
+        }
+      });
+    }
+  }
+
   /** Completes the barriers the replica has reached and drops those already done (apply thread). */
   void check() {
     for (Iterator<Barrier> it = barriers.iterator(); it.hasNext(); ) {

@@ -108,7 +108,7 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
       throw new CacheException("could not create the Kafka clients of cache '" + config.name() + "': " + e, e);
     }
     Sender sender = new Sender(config.name(), p);
-    ViewAge viewAge = new ViewAge(Ticker.system());
+    ViewAge viewAge = new ViewAge(Ticker.system(), partitionCount);
     this.writer = new Writer<>(config.name(), options, keyCodec, valueCodec, clock, replica, partitionCount, sender,
         this::requireWritable, this::replicaFailure, Ticker.system(), viewAge);
     this.barriers = new ReadBarriers(config.name(), options, admin, partitions, replica, closed);

@@ -130,12 +130,13 @@ final class Writer<K, V> implements RecordSender<K, V> {
   @Override
   public boolean send(K key, Op op, boolean conditional, long expected, @Nullable V value, long deadline,
       Consumer<@Nullable Exception> onDone) {
-    if (conditional && !viewAge.fresh()) {
+    byte[] keyBytes = keyCodec.encode(key);
+    int partition = partitionOf(keyBytes);
+    if (conditional && !viewAge.fresh(partition)) {
       return false;
     }
-    long sendBy = timer.read() + Math.min(options.writeTimeout().toNanos(), ViewAge.MAX_AGE_NANOS);
-    byte[] keyBytes = keyCodec.encode(key);
-    ProducerRecord<byte[], byte[]> record = record(keyBytes, partitionOf(keyBytes), op, conditional, expected,
+    long sendBy = timer.read() + ViewAge.MAX_AGE_NANOS;
+    ProducerRecord<byte[], byte[]> record = record(keyBytes, partition, op, conditional, expected,
         value, deadline, requests.incrementAndGet());
     return sender.offer(record, (metadata, error) -> {
       if (error != null) {
@@ -185,6 +186,7 @@ final class Writer<K, V> implements RecordSender<K, V> {
       // wrong. A reset in between (a rebuild) would not, so the stamp must not have moved.
       // The decision may read the replica again (its size, for capacity): the stamp is checked
       // after it, and a refusal decided during a reset is not believed either.
+      boolean freshView = viewAge.fresh(partition); // before the reads: a view is as old as when it was read
       long stamp = replica.resetStamp();
       long position = replica.position(partition);
       Entry<V> current = replica.get(key);
@@ -198,8 +200,8 @@ final class Writer<K, V> implements RecordSender<K, V> {
       if (!replica.unchangedSince(stamp)) {
         throw rebuilding(key);
       }
-      if (decision.conditional() && !viewAge.fresh()) {
-        throw staleView(key);
+      if (decision.conditional() && !freshView) {
+        throw staleView(key, partition);
       }
       // Not sent after this: a view that old could restore a key removed meanwhile (see ViewAge).
       long latest = timer.read() + ViewAge.MAX_AGE_NANOS;
@@ -241,11 +243,12 @@ final class Writer<K, V> implements RecordSender<K, V> {
     }
   }
 
-  private CacheNotReadyException staleView(K key) {
-    long ageSeconds = TimeUnit.NANOSECONDS.toSeconds(viewAge.ageNanos());
-    return new CacheNotReadyException("the replica of cache '" + name + "' was last confirmed caught up with topic '"
-        + topic + "' " + ageSeconds + " s ago (Kafka out of reach, or the process paused): the conditional write to"
-        + " key '" + key + "' was not sent, as a view that old could restore a key removed meanwhile", null);
+  private CacheNotReadyException staleView(K key, int partition) {
+    long ageSeconds = TimeUnit.NANOSECONDS.toSeconds(viewAge.ageNanos(partition));
+    return new CacheNotReadyException("the replica of cache '" + name + "' was last confirmed caught up with "
+        + topic + "-" + partition + " " + ageSeconds + " s ago (Kafka out of reach, or the process paused): the"
+        + " conditional write to key '" + key + "' was not sent, as a view that old could restore a key removed"
+        + " meanwhile", null);
   }
 
   /** Attempts the write again after a random back-off, or fails it when its deadline leaves no time. */

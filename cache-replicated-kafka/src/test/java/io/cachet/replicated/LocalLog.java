@@ -39,7 +39,7 @@ final class LocalLog implements AutoCloseable {
   final StatsCounter stats = StatsCounter.concurrent();
   final Replica<String, String> replica = new Replica<>(Codecs.utf8(), Codecs.utf8(), 1);
   /** The replica's view: confirmed caught up when the log is made; the test ages it with {@link #clock}. */
-  final ViewAge viewAge = new ViewAge(clock);
+  final ViewAge viewAge = new ViewAge(clock, 1);
   final Writer<String, String> writer;
   final CacheWrites<String, String> writes;
   private final BlockingQueue<ProducerRecord<byte[], byte[]>> sent = new LinkedBlockingQueue<>();
@@ -70,7 +70,7 @@ final class LocalLog implements AutoCloseable {
           }
         };
     sender = new Sender(NAME, producer);
-    viewAge.caughtUpAsOf(clock.read());
+    viewAge.allCaughtUpAsOf(clock.read());
     writer = new Writer<>(NAME, options, writerKeys, Codecs.utf8(), clock, replica, 1, sender, this::requireWritable,
         () -> null, clock, viewAge);
     writes = new CacheWrites<>(NAME, perEntryTtl, maximumSize, null, clock, stats, replica, writer,

@@ -56,7 +56,7 @@ final class StaleViewTest {
       for (Supplier<CompletableFuture<?>> write : writes) {
         assertThat(write.get()).failsWithin(WAIT).withThrowableOfType(ExecutionException.class)
             .withCauseInstanceOf(CacheNotReadyException.class)
-            .withMessageContaining("was last confirmed caught up with topic");
+            .withMessageContaining("was last confirmed caught up with");
       }
       assertThat(log.sentWithin(200)).as("a record sent").isFalse();
       assertThat(log.writer.send("k", Op.ANCHOR, true, 0, "v", 0, error -> { })).as("an anchor queued").isFalse();
@@ -72,7 +72,7 @@ final class StaleViewTest {
       log.apply(log.nextSent());
       assertThat(put).succeedsWithin(WAIT);
 
-      log.viewAge.caughtUpAsOf(log.clock.read());
+      log.viewAge.caughtUpAsOf(0, log.clock.read());
       CompletableFuture<Boolean> replaced = log.writes.replace("k", "v", "w");
       log.apply(log.nextSent());
       assertThat(replaced).succeedsWithin(WAIT).isEqualTo(true);

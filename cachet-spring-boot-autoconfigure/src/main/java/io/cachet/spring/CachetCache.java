@@ -49,6 +49,8 @@ import org.springframework.core.convert.ConversionService;
  */
 public final class CachetCache extends AbstractValueAdaptingCache {
 
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(CachetCache.class);
+
   private final Cache<Object, Object> cache;
   private final Class<?> valueType;
   private final ConversionService conversions;
@@ -218,11 +220,7 @@ public final class CachetCache extends AbstractValueAdaptingCache {
     }
     return async().putIfAbsent(k, value).toCompletableFuture().thenCompose(stored -> {
       if (stored && retrieval.evicted) {
-        // On the executor: a remote cache's remove blocks, and this may run on its I/O thread.
-        return CompletableFuture.supplyAsync(() -> {
-          cache.remove(k, value);
-          return value;
-        }, executor);
+        return undo(k, value);
       }
       return stored
           ? CompletableFuture.completedFuture(value)
@@ -230,11 +228,38 @@ public final class CachetCache extends AbstractValueAdaptingCache {
     });
   }
 
-  /** Tells a {@link #retrieve(Object, Supplier)} of {@code k} in flight that the key is being evicted. */
+  /**
+   * Removes {@code value}, stored by a retrieval that an eviction overtook, and completes with it:
+   * on the executor, as a remote cache's remove blocks and this may run on its I/O thread. The
+   * callers get the value whatever happens to the removal; one that fails is logged.
+   */
+  private CompletableFuture<@Nullable Object> undo(Object k, Object value) {
+    Runnable remove = () -> {
+      try {
+        cache.remove(k, value);
+      } catch (RuntimeException e) {
+        LOG.warn("Cache '{}' could not remove the value of key '{}' loaded before an eviction", getName(), k, e);
+      }
+    };
+    try {
+      return CompletableFuture.runAsync(remove, executor).handle((ignored, error) -> value);
+    } catch (RejectedExecutionException e) {
+      LOG.warn("Cache '{}' could not remove the value of key '{}' loaded before an eviction: its executor refused",
+          getName(), k);
+      return CompletableFuture.completedFuture(value);
+    }
+  }
+
+  /**
+   * Tells a {@link #retrieve(Object, Supplier)} of {@code k} in flight that the key is being
+   * evicted, and takes it out of the map, so that a caller arriving after the eviction starts a
+   * load of its own rather than join one that may have read the source before the change.
+   */
   private void evicting(Object k) {
     Retrieval running = retrievals.get(k);
     if (running != null) {
       running.evicted = true;
+      retrievals.remove(k, running);
     }
   }
 
@@ -283,7 +308,7 @@ public final class CachetCache extends AbstractValueAdaptingCache {
 
   @Override
   public void clear() {
-    retrievals.values().forEach(r -> r.evicted = true);
+    retrievals.forEach((k, r) -> evicting(k));
     cache.clear();
   }
 

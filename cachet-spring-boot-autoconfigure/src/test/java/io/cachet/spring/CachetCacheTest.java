@@ -73,6 +73,10 @@ final class CachetCacheTest {
     CompletableFuture<Book> slow = new CompletableFuture<>();
     CompletableFuture<Book> retrieved = books.retrieve("k", () -> slow);
     books.evict("k"); // @CacheEvict after the source changed
+    // A caller arriving after the eviction does not join the load that read the old source.
+    CompletableFuture<Book> after = books.retrieve("k", () -> CompletableFuture.completedFuture(new Book("k", "new")));
+    assertThat(after.get(5, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(new Book("k", "new"));
+    books.evict("k");
     slow.complete(new Book("k", "read before the change"));
     assertThat(retrieved.get(5, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(new Book("k", "read before the change"));
     assertThat(books.get("k")).as("left in the cache").isNull();
