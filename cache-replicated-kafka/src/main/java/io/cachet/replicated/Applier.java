@@ -94,14 +94,18 @@ final class Applier<K, V> {
    * Per partition, the end offset the pending confirmation waits for: {@link #AWAITED} until Kafka
    * answers (the admin client's thread sets it), {@link #NONE} once confirmed or given up.
    */
-  private final AtomicLongArray confirmTargets;
+  private AtomicLongArray confirmTargets;
   private static final long AWAITED = -2;
   private static final long NONE = -1;
+  /** For {@link #startReplay}: the end offsets' age is not known. */
+  private static final long UNDATED = Long.MIN_VALUE;
   /** The view-age reading when the pending (or last) confirmation's end offsets were asked for (apply thread). */
   private long confirmAsOf;
   private boolean confirmPending;
   /** The view-age reading taken before the current replay's end offsets were asked for. */
   private long replayEndsTakenAt;
+  /** Whether {@link #replayEndsTakenAt} is known (not for a rebuild, whose ends the fetch thread took earlier). */
+  private boolean replayEndsDated;
 
   // Apply thread only.
   private @Nullable CompletableFuture<Void> resync;
@@ -118,7 +122,7 @@ final class Applier<K, V> {
     this.options = options;
     this.topic = options.topicFor(name);
     this.viewAge = viewAge;
-    this.confirmTargets = new AtomicLongArray(partitions.size());
+    this.confirmTargets = new AtomicLongArray(partitions.size()); // all NONE: no round yet
     this.confirmAsOf = viewAge.now();
     this.valueCodec = valueCodec;
     this.clock = clock;
@@ -232,6 +236,7 @@ final class Applier<K, V> {
     replica.presize(target);
     endAtStart = ends;
     replayEndsTakenAt = endsAsOf;
+    replayEndsDated = endsAsOf != UNDATED;
     replayTarget = target;
     replayStartedNanos = System.nanoTime();
     nextProgressLog = 0;
@@ -276,7 +281,7 @@ final class Applier<K, V> {
     }
     replica.reset();
     replayed.reset();
-    startReplay(rebuild.starts(), rebuild.ends(), viewAge.now());
+    startReplay(rebuild.starts(), rebuild.ends(), UNDATED); // confirmed by the next round instead
     checkReady();
   }
 
@@ -332,7 +337,9 @@ final class Applier<K, V> {
         name, options.nodeId(), count, topic, String.format("%.2f", seconds),
         seconds > 0 ? Math.round(count / seconds) : count, replica.size());
     ready = true;
-    viewAge.allCaughtUpAsOf(replayEndsTakenAt);
+    if (replayEndsDated) {
+      viewAge.allCaughtUpAsOf(replayEndsTakenAt);
+    }
     if (!resyncing) {
       readyGate.open();
     }
@@ -341,9 +348,10 @@ final class Applier<K, V> {
   /**
    * Every {@link ViewAge#CHECK_EVERY_NANOS}, asks for the topic's end offsets and records each
    * partition caught up as of then once the replica has applied up to its end (apply thread; the
-   * answers arrive on the admin client's thread). A partition Kafka gives no end for, or that is
-   * not reached within the write timeout, records nothing this time, so its view ages and
-   * conditional records of its keys stop being decided on it; the other partitions go on.
+   * answers arrive on the admin client's thread). A partition Kafka gives no end for within the
+   * write timeout records nothing this round, so its view ages and conditional records of its keys
+   * stop being decided on it; the other partitions go on. A partition that lags is waited for
+   * until reaching its end would no longer confirm a usable view.
    */
   private void confirmCaughtUp() {
     long now = viewAge.now();
@@ -354,27 +362,31 @@ final class Applier<K, V> {
         if (target >= 0 && replica.position(p) >= target) {
           viewAge.caughtUpAsOf(p, confirmAsOf);
           confirmTargets.set(p, NONE);
+        } else if (target == AWAITED && now - confirmAsOf >= options.writeTimeout().toNanos()) {
+          confirmTargets.set(p, NONE); // no answer in time: this partition is not confirmed this round
+        } else if (target != NONE && now - confirmAsOf >= ViewAge.MAX_AGE_NANOS) {
+          confirmTargets.set(p, NONE); // reached this late, the confirmation would be stale anyway
         } else if (target != NONE) {
           open = true;
         }
       }
-      if (open && now - confirmAsOf < options.writeTimeout().toNanos()) {
+      if (open) {
         return;
       }
       confirmPending = false;
-      for (int p = 0; p < confirmTargets.length(); p++) {
-        confirmTargets.set(p, NONE); // an answer arriving late finds no AWAITED left
-      }
     }
     if (now - confirmAsOf < ViewAge.CHECK_EVERY_NANOS) {
       return;
     }
+    // A round of its own: an answer to an earlier round, however late, lands in that round's array.
+    AtomicLongArray round = new AtomicLongArray(confirmTargets.length());
+    for (int p = 0; p < round.length(); p++) {
+      round.set(p, AWAITED);
+    }
+    confirmTargets = round;
     confirmAsOf = now;
     confirmPending = true;
-    for (int p = 0; p < confirmTargets.length(); p++) {
-      confirmTargets.set(p, AWAITED);
-    }
-    barriers.endOffsets((p, end) -> confirmTargets.compareAndSet(p, AWAITED, end));
+    barriers.endOffsets((p, end) -> round.compareAndSet(p, AWAITED, end));
   }
 
   /**

@@ -57,7 +57,27 @@ final class ViewAge {
 
   /** Whether a conditional record of a key in {@code partition} may be decided now. */
   boolean fresh(int partition) {
-    return confirmed.get(partition) == 1 && ageNanos(partition) < MAX_AGE_NANOS;
+    return freshSince(asOf(partition));
+  }
+
+  /**
+   * The ticker reading as of which {@code partition} was last confirmed; one too old to be fresh
+   * if it never was. A writer reads it before it reads the replica, and checks it with
+   * {@link #freshSince} once it has decided: a pause in between counts against the view.
+   */
+  long asOf(int partition) {
+    long at = caughtUpAt.get(partition);
+    return confirmed.get(partition) == 1 ? at : ticker.read() - 2 * MAX_AGE_NANOS;
+  }
+
+  /** Whether a view as of {@code asOf} is recent enough now to decide a conditional record on. */
+  boolean freshSince(long asOf) {
+    return ticker.read() - asOf < MAX_AGE_NANOS;
+  }
+
+  /** The latest ticker reading at which a record decided on a view as of {@code asOf} may be handed to the producer. */
+  static long sendBy(long asOf) {
+    return asOf + 2 * MAX_AGE_NANOS;
   }
 
   /** Nanoseconds since {@code partition} was last confirmed; meaningful once it was. */

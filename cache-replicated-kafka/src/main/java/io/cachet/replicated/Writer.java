@@ -132,10 +132,11 @@ final class Writer<K, V> implements RecordSender<K, V> {
       Consumer<@Nullable Exception> onDone) {
     byte[] keyBytes = keyCodec.encode(key);
     int partition = partitionOf(keyBytes);
-    if (conditional && !viewAge.fresh(partition)) {
+    long asOf = viewAge.asOf(partition);
+    if (conditional && !viewAge.freshSince(asOf)) {
       return false;
     }
-    long sendBy = timer.read() + ViewAge.MAX_AGE_NANOS;
+    long sendBy = ViewAge.sendBy(asOf);
     ProducerRecord<byte[], byte[]> record = record(keyBytes, partition, op, conditional, expected,
         value, deadline, requests.incrementAndGet());
     return sender.offer(record, (metadata, error) -> {
@@ -186,7 +187,7 @@ final class Writer<K, V> implements RecordSender<K, V> {
       // wrong. A reset in between (a rebuild) would not, so the stamp must not have moved.
       // The decision may read the replica again (its size, for capacity): the stamp is checked
       // after it, and a refusal decided during a reset is not believed either.
-      boolean freshView = viewAge.fresh(partition); // before the reads: a view is as old as when it was read
+      long viewAsOf = viewAge.asOf(partition); // before the reads: a view is as old as when it was read
       long stamp = replica.resetStamp();
       long position = replica.position(partition);
       Entry<V> current = replica.get(key);
@@ -200,12 +201,12 @@ final class Writer<K, V> implements RecordSender<K, V> {
       if (!replica.unchangedSince(stamp)) {
         throw rebuilding(key);
       }
-      if (decision.conditional() && !freshView) {
+      if (decision.conditional() && !viewAge.freshSince(viewAsOf)) {
         throw staleView(key, partition);
       }
       // Not sent after this: a view that old could restore a key removed meanwhile (see ViewAge).
-      long latest = timer.read() + ViewAge.MAX_AGE_NANOS;
-      long sendBy = deadlineNanos - latest < 0 ? deadlineNanos : latest;
+      long latest = ViewAge.sendBy(viewAsOf);
+      long sendBy = !decision.conditional() || deadlineNanos - latest < 0 ? deadlineNanos : latest;
       long expected = current != null ? current.offset() : position - 1;
       long request = requests.incrementAndGet();
       Waiting waiting = new Waiting();
