@@ -69,6 +69,8 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
   private final Applier<K, V> applier;
   private final CacheWrites<K, V> writes;
   private final ReplicaReads<K, V> reads;
+  /** How long ago each partition was confirmed caught up; gates conditional writes. */
+  private final ViewAge viewAge;
   /** Set once when the cache closes; shared with the components, which stop on it. */
   private final AtomicBoolean closed = new AtomicBoolean();
   private final AsyncCache<K, V> async;
@@ -108,7 +110,7 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
       throw new CacheException("could not create the Kafka clients of cache '" + config.name() + "': " + e, e);
     }
     Sender sender = new Sender(config.name(), p);
-    ViewAge viewAge = new ViewAge(Ticker.system(), partitionCount);
+    this.viewAge = new ViewAge(Ticker.system(), partitionCount);
     this.writer = new Writer<>(config.name(), options, keyCodec, valueCodec, clock, replica, partitionCount, sender,
         this::requireWritable, this::replicaFailure, Ticker.system(), viewAge);
     this.barriers = new ReadBarriers(config.name(), options, admin, partitions, replica, closed);
@@ -362,7 +364,7 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
 
   @Override
   public List<BackendMetric> backendMetrics() {
-    return ReplicationMetrics.of(applier, writer, housekeeping, replica);
+    return ReplicationMetrics.of(applier, writer, housekeeping, replica, viewAge);
   }
 
   // ------------------------------------------------------------------ helpers

@@ -2,6 +2,7 @@ package io.cachet.replicated;
 
 import io.cachet.spi.BackendMetric;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /** The replication metrics of one cache, beyond the standard cache metrics (docs/replication.md, Operations). */
 final class ReplicationMetrics {
@@ -10,7 +11,7 @@ final class ReplicationMetrics {
 
   /** Returns the metrics, each reading its figure when measured. */
   static List<BackendMetric> of(Applier<?, ?> applier, Writer<?, ?> writer, Housekeeping<?, ?> housekeeping,
-      Replica<?, ?> replica) {
+      Replica<?, ?> replica, ViewAge viewAge) {
     return List.of(
         new BackendMetric("cache.replication.lag.records", "Records in the topic not yet applied here",
             BackendMetric.Kind.GAUGE, applier::lagRecords),
@@ -20,6 +21,11 @@ final class ReplicationMetrics {
             BackendMetric.Kind.GAUGE, () -> applier.status().replayProgress()),
         new BackendMetric("cache.replication.ready", "1 once the start-up replay has finished",
             BackendMetric.Kind.GAUGE, () -> applier.isReady() ? 1 : 0),
+        new BackendMetric("cache.replication.view.age.ms",
+            "Time since the replica was last confirmed caught up with the topic, for its least recently confirmed"
+                + " partition; past " + TimeUnit.NANOSECONDS.toMillis(ViewAge.MAX_AGE_NANOS) + " conditional writes to"
+                + " that partition's keys fail",
+            BackendMetric.Kind.GAUGE, () -> TimeUnit.NANOSECONDS.toMillis(viewAge.oldestAgeNanos())),
         new BackendMetric("cache.replication.rebuilds",
             "Times the replica was emptied and rebuilt because its positions were no longer in the log",
             BackendMetric.Kind.COUNTER, applier::rebuilds),

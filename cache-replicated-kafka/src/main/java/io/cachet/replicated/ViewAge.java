@@ -35,11 +35,14 @@ final class ViewAge {
   private final AtomicLongArray caughtUpAt;
   /** Per partition, 1 once it was confirmed at all. */
   private final AtomicLongArray confirmed;
+  /** The ticker reading when the cache started: a partition never confirmed is as old as the cache. */
+  private final long createdAt;
 
   ViewAge(Ticker ticker, int partitions) {
     this.ticker = ticker;
     this.caughtUpAt = new AtomicLongArray(partitions);
     this.confirmed = new AtomicLongArray(partitions);
+    this.createdAt = ticker.read();
   }
 
   /** Records that {@code partition} has applied everything the topic held at ticker reading {@code asOf}. */
@@ -80,9 +83,25 @@ final class ViewAge {
     return asOf + 2 * MAX_AGE_NANOS;
   }
 
-  /** Nanoseconds since {@code partition} was last confirmed; meaningful once it was. */
+  /**
+   * Nanoseconds since {@code partition} was last confirmed caught up, or since the cache started if
+   * it never was.
+   */
   long ageNanos(int partition) {
-    return ticker.read() - caughtUpAt.get(partition);
+    long at = caughtUpAt.get(partition);
+    return ticker.read() - (confirmed.get(partition) == 1 ? at : createdAt);
+  }
+
+  /**
+   * {@link #ageNanos} of the least recently confirmed partition: once it passes {@link
+   * #MAX_AGE_NANOS}, conditional records of that partition's keys fail.
+   */
+  long oldestAgeNanos() {
+    long oldest = 0L;
+    for (int p = 0; p < caughtUpAt.length(); p++) {
+      oldest = Math.max(oldest, ageNanos(p));
+    }
+    return oldest;
   }
 
   /** The ticker reading now. */

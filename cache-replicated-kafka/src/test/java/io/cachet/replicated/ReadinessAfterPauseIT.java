@@ -45,6 +45,8 @@ final class ReadinessAfterPauseIT {
     writer.put("before", "b");
     await().atMost(Duration.ofSeconds(30)).until(() -> "b".equals(paused.get("before")));
     assertThat(replicated.isReady()).isTrue();
+    assertThat(TopicLog.metric(paused, "cache.replication.view.age.ms")).as("confirmed when its replay ended")
+        .isBetween(0.0, 30_000.0);
 
     Map<String, String> acknowledged = new LinkedHashMap<>();
     paused.unwrap(ReplicatedKafkaCache.class).holdForTest(true);

@@ -30,4 +30,20 @@ final class ViewAgeTest {
     assertThat(age.ageNanos(0)).isEqualTo(Duration.ofMinutes(2).toNanos());
     assertThat(age.fresh(1)).as("five minutes unconfirmed").isFalse();
   }
+
+  @Test
+  void oldestAge_isTheLeastRecentlyConfirmedPartitions_aPartitionNeverConfirmedCountingFromTheStart() {
+    ticker.advance(Duration.ofHours(1)); // the cache starts an hour after the ticker's origin
+    ViewAge started = new ViewAge(ticker, 2);
+    ticker.advance(Duration.ofSeconds(10));
+    started.caughtUpAsOf(0, ticker.read());
+    ticker.advance(Duration.ofSeconds(5));
+
+    assertThat(started.ageNanos(0)).isEqualTo(Duration.ofSeconds(5).toNanos());
+    assertThat(started.ageNanos(1)).as("never confirmed").isEqualTo(Duration.ofSeconds(15).toNanos());
+    assertThat(started.oldestAgeNanos()).isEqualTo(Duration.ofSeconds(15).toNanos());
+
+    started.caughtUpAsOf(1, ticker.read());
+    assertThat(started.oldestAgeNanos()).isEqualTo(Duration.ofSeconds(5).toNanos());
+  }
 }
