@@ -5,20 +5,11 @@ import static java.util.Objects.requireNonNull;
 import io.cachet.Cache;
 import io.cachet.CacheConfig;
 import io.cachet.CacheLoadException;
-import io.cachet.Ticker;
-import java.time.Duration;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
@@ -56,24 +47,15 @@ import org.jspecify.annotations.Nullable;
  */
 public abstract class AbstractCache<K, V> implements Cache<K, V> {
 
-  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(AbstractCache.class);
-
   /** This cache's configuration. */
   protected final CacheConfig<K, V> config;
   /** This cache's counters; {@link StatsCounter#disabled()} when statistics are off. */
   protected final StatsCounter stats;
   private final Consumer<Cache<?, ?>> onClose;
-  private final ConcurrentHashMap<K, Load<V>> loads = new ConcurrentHashMap<>();
-  /**
-   * Counts the removals and clears begun ({@link #removing}, {@link #clearing}): a bulk load stores
-   * the keys its loader returned unasked only if none began while it ran (no load of theirs was
-   * registered for a removal to mark).
-   */
-  private final AtomicLong removalsBegun = new AtomicLong();
+  /** The single-flight loads in flight; package-private for tests. */
+  final Loads<K, V> loads;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final @Nullable Refresher<K, V> refresher;
-  /** Failed undos of loads a removal overtook, logged at most once per interval. */
-  private final WarningLimiter undoWarnings;
 
   /**
    * Creates the skeleton for {@code config}; {@code onClose} is told once when the cache closes
@@ -83,8 +65,8 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
     this.config = requireNonNull(config, "config");
     this.onClose = requireNonNull(onClose, "onClose");
     this.stats = config.recordStats() ? StatsCounter.concurrent() : StatsCounter.disabled();
+    this.loads = new Loads<>(this);
     this.refresher = config.refreshAfterWrite().isPresent() ? new Refresher<>(this, loads) : null;
-    this.undoWarnings = new WarningLimiter(config.ticker(), Refresher.WARNING_INTERVAL);
   }
 
   @Override
@@ -126,11 +108,11 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
     Refresher<K, V> r = refresher;
     if (r == null) {
       V present = get(key);
-      return present != null ? present : load(key, loader);
+      return present != null ? present : loads.load(key, loader);
     }
     Written<V> written = getWritten(key);
     if (written == null) {
-      return load(key, loader);
+      return loads.load(key, loader);
     }
     r.refreshIfStale(key, written, loader);
     return written.value();
@@ -198,141 +180,13 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
   protected abstract V storeLoaded(K key, V value);
 
   /**
-   * How long a miss waits for a reload of its key that the executor has not started, before it
-   * loads the key itself (the executor may have dropped the reload).
-   */
-  static final Duration QUEUED_RELOAD_PATIENCE = Duration.ofSeconds(1);
-
-  private @Nullable V load(K key, Function<? super K, ? extends @Nullable V> loader) {
-    Load<V> mine = new Load<>(Thread.currentThread());
-    for (Load<V> theirs; (theirs = loads.putIfAbsent(key, mine)) != null; ) {
-      if (theirs.owner() == Thread.currentThread()) {
-        throw new IllegalStateException(
-            "recursive load of key '" + key + "' in cache '" + name() + "': the loader asked for its own key");
-      }
-      if (theirs.owner() == null && !awaitQueuedReload(key, theirs, System.nanoTime() + QUEUED_RELOAD_PATIENCE.toNanos())) {
-        // A reload the executor has not started after all that time: it may never run it (a
-        // discarding policy). This miss takes it over and loads the key itself; if it started
-        // meanwhile, the claim fails and it is waited for as any load.
-        if (theirs.claim() && loads.replace(key, theirs, mine)) {
-          break;
-        }
-        continue;
-      }
-      if (!theirs.isVoid()) {
-        return await(key, theirs);
-      }
-      // A removal overtook that load (perhaps this caller's own, just before): its value may be
-      // older than the removal, so wait for it to end and load afresh; the same for a reload taken
-      // over before it started, which has no value. Its owner takes it out of the map only after
-      // completing it (a bulk load after storing every key): done here too, so this caller does
-      // not spin on it meanwhile.
-      awaitEnd(key, theirs);
-      loads.remove(key, theirs);
-    }
-    try {
-      V raced = getQuietly(key);
-      if (raced != null) {
-        mine.future.complete(raced);
-        return raced;
-      }
-      Ticker ticker = config.ticker();
-      long start = ticker.read();
-      V loaded;
-      try {
-        loaded = loader.apply(key);
-      } catch (Error e) {
-        stats.recordLoadFailure(ticker.read() - start);
-        throw e;
-      } catch (Throwable e) { // an exception, or a checked one thrown around the compiler (Kotlin, Lombok)
-        stats.recordLoadFailure(ticker.read() - start);
-        restoreInterrupt(e);
-        throw loadFailure(key, e);
-      }
-      if (loaded == null) {
-        stats.recordLoadFailure(ticker.read() - start);
-        mine.future.complete(null);
-        return null;
-      }
-      stats.recordLoadSuccess(ticker.read() - start);
-      V winner = storeUnlessWritten(key, mine, loaded);
-      undoIfRemoved(key, mine, loaded, winner);
-      mine.future.complete(winner);
-      return winner;
-    } catch (Error e) {
-      mine.future.completeExceptionally(loadFailure(key, e));
-      throw e; // as itself to the thread that ran the loader; wrapped for the waiters
-    } catch (RuntimeException e) {
-      // The loader's own failure, already wrapped, or the backend's (an outage while looking or
-      // storing), which every caller gets as it is.
-      mine.future.completeExceptionally(e);
-      throw e;
-    } catch (Throwable t) { // a checked exception thrown around the compiler by a backend hook
-      CacheLoadException failure = loadFailure(key, t);
-      mine.future.completeExceptionally(failure);
-      throw failure;
-    } finally {
-      // Never leave a waiter waiting: whatever ended the load has completed it, or does now.
-      mine.future.completeExceptionally(
-          new CacheLoadException("the load of key '" + key + "' into cache '" + name() + "' ended without an outcome", null));
-      loads.remove(key, mine);
-    }
-  }
-
-  /**
-   * Stores {@code loaded} by {@link #storeLoaded} and returns the value the key now holds, unless
-   * the key was written while {@code load} ran ({@link #writing}): then the written value wins,
-   * or, if it is gone again (evicted, expired), nothing is stored and the loaded value is only
-   * handed to the load's callers. Checked before the store, so a write's own value is never
-   * undone: a write that marks the load after the check lands over the stored value.
-   */
-  V storeUnlessWritten(K key, Load<V> load, V loaded) {
-    if (!load.written) {
-      return storeLoaded(key, loaded);
-    }
-    V current = getQuietly(key);
-    return current != null ? current : loaded;
-  }
-
-  /**
-   * Removes a value just stored by a load that a removal of its key overtook ({@link #removing}):
-   * the value was read before the removal, so it must not outlive it. The callers of the load still
-   * get it (the load ran before the removal). Checked after the store, and the flag set before the
-   * removal, so either the removal deletes the stored value or this sees the flag.
-   */
-  void undoIfRemoved(K key, Load<V> load, V loaded, V winner) {
-    undoIfRemoved(key, load.removed, loaded, winner);
-  }
-
-  private void undoIfRemoved(K key, boolean removed, V loaded, V winner) {
-    if (removed && winner == loaded && !isClosed()) {
-      try {
-        remove(key, loaded);
-      } catch (RuntimeException e) {
-        // The callers still get the value, which the load read before the removal; it stays
-        // cached until it expires or is removed again.
-        long suppressed = isClosed() ? -1 : undoWarnings.tryAcquire();
-        if (suppressed >= 0) {
-          log.warn("Cache '{}' could not remove the value of key '{}' loaded before a removal"
-              + " ({} more such failures were not logged in the last {} s)",
-              name(), key, suppressed, Refresher.WARNING_INTERVAL.toSeconds(), e);
-        }
-      }
-    }
-  }
-
-  /**
    * Tells a load of {@code key} in flight, if any, that the key is being removed, so that the value
    * it loaded before the removal is not left in the cache after it (a loader that read a database
    * row before an update whose writer then removed the key). A backend calls this at the start of
    * every operation that removes a key on request: {@code remove}, and {@code expire} to zero.
    */
   protected final void removing(K key) {
-    removalsBegun.incrementAndGet();
-    Load<V> load = loads.get(key);
-    if (load != null) {
-      load.removed = true;
-    }
+    loads.removing(key);
   }
 
   /**
@@ -344,88 +198,12 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
    * {@link #replaceReloaded}, which are the load's own writes.
    */
   protected final void writing(K key) {
-    Load<V> load = loads.get(key);
-    if (load != null) {
-      load.written = true;
-    }
+    loads.writing(key);
   }
 
   /** {@link #removing} for every load in flight; a backend calls it at the start of {@code clear()}. */
   protected final void clearing() {
-    removalsBegun.incrementAndGet();
-    for (Load<V> load : loads.values()) {
-      load.removed = true;
-    }
-  }
-
-  /**
-   * Waits, interruptibly and until {@code deadline} ({@code System.nanoTime()}; {@link
-   * #QUEUED_RELOAD_PATIENCE} from the caller's first wait), for a reload of {@code key} that is
-   * queued on the executor (not started) to end; returns {@code false} if it still had not started
-   * then. A miss shares a reload's value, as it shares a load's, but an executor may drop a task
-   * without a word, and a miss must not wait for it for ever.
-   */
-  private boolean awaitQueuedReload(K key, Load<V> reload, long deadline) {
-    try {
-      reload.future.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-      return true;
-    } catch (TimeoutException e) {
-      return reload.owner() != null; // started meanwhile: waited for as any load
-    } catch (ExecutionException e) {
-      return true; // ended: its outcome is handled as any load's
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new CacheLoadException(
-          "interrupted while waiting for a reload of key '" + key + "' in cache '" + name() + "'", e);
-    }
-  }
-
-  /** Waits, interruptibly, until another caller's load of {@code key} has ended, whatever its outcome. */
-  private void awaitEnd(K key, Load<V> theirs) {
-    try {
-      theirs.future.get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new CacheLoadException(
-          "interrupted while waiting for another caller to load key '" + key + "' into cache '" + name() + "'", e);
-    } catch (ExecutionException e) {
-      // Its outcome is not this caller's: it loads afresh.
-    }
-  }
-
-  /** Waits, interruptibly, for another caller's load of {@code key}. */
-  private @Nullable V await(K key, Load<V> theirs) {
-    try {
-      return theirs.future.get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new CacheLoadException(
-          "interrupted while waiting for another caller to load key '" + key + "' into cache '" + name() + "'", e);
-    } catch (ExecutionException e) {
-      Throwable cause = e.getCause() != null ? e.getCause() : e;
-      if (cause instanceof CacheLoadException shared) {
-        if (shared.getClass() != CacheLoadException.class) {
-          throw shared; // the loader's own subclass, which callers catch by type, as the loading caller got it
-        }
-        // A new exception per waiter, with the same message and cause: this thread's stack, and
-        // no other thread adding to it.
-        throw new CacheLoadException(shared.getMessage(), shared.getCause());
-      }
-      if (cause instanceof RuntimeException re) {
-        throw re; // the backend's own failure (an outage), as the loading caller got it
-      }
-      throw loadFailure(key, cause);
-    }
-  }
-
-  /**
-   * A loader that threw {@link InterruptedException} (around the compiler) cleared the thread's
-   * interrupt flag doing so: set it again, so that the code above the cache still sees it.
-   */
-  static void restoreInterrupt(Throwable e) {
-    if (e instanceof InterruptedException) {
-      Thread.currentThread().interrupt();
-    }
+    loads.clearing();
   }
 
   /**
@@ -451,157 +229,7 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
     for (K key : keys) {
       wanted.add(requireNonNull(key, "keys contains null"));
     }
-    Map<K, V> found = getAll(wanted);
-    Map<K, Load<V>> mine = new LinkedHashMap<>();
-    Map<K, Load<V>> theirs = new LinkedHashMap<>();
-    try {
-      for (K key : wanted) {
-        if (found.containsKey(key)) {
-          continue;
-        }
-        Load<V> load = new Load<>(Thread.currentThread());
-        Load<V> other = loads.putIfAbsent(key, load);
-        if (other == null) {
-          mine.put(key, load);
-        } else if (other.owner() == Thread.currentThread()) {
-          throw new IllegalStateException(
-              "recursive load of key '" + key + "' in cache '" + name() + "': the loader asked for its own key");
-        } else {
-          theirs.put(key, other);
-        }
-      }
-      if (!mine.isEmpty()) {
-        loadAll(mine, bulkLoader, found);
-      }
-    } finally {
-      mine.forEach((key, load) -> {
-        // Anything not completed by now failed before its outcome was known (an error above).
-        load.future.completeExceptionally(new CacheLoadException(
-            "the bulk load of key '" + key + "' into cache '" + name() + "' did not finish", null));
-        loads.remove(key, load);
-      });
-    }
-    long patience = System.nanoTime() + QUEUED_RELOAD_PATIENCE.toNanos(); // one for the whole call
-    theirs.forEach((key, load) -> {
-      if (load.owner() == null && !awaitQueuedReload(key, load, patience) && load.claim()) {
-        // A reload the executor never started (see load): this caller loads the key itself.
-        loads.remove(key, load);
-        V value = load(key, k -> {
-          Map<? extends K, ? extends V> one = bulkLoader.apply(Set.of(k));
-          return one == null ? null : one.get(k);
-        });
-        if (value != null) {
-          found.put(key, value);
-        }
-        return;
-      }
-      V value = await(key, load);
-      if (load.isVoid()) {
-        // A removal overtook that load (this caller's own, perhaps): its value may predate it. Or a
-        // reload taken over before it started: it has none to share.
-        // This caller's own loads are done, so it can load the key afresh without deadlock.
-        loads.remove(key, load);
-        value = load(key, k -> {
-          Map<? extends K, ? extends V> one = bulkLoader.apply(Set.of(k));
-          return one == null ? null : one.get(k);
-        });
-      }
-      if (value != null) {
-        found.put(key, value);
-      }
-    });
-    Map<K, V> ordered = new LinkedHashMap<>();
-    for (K key : wanted) {
-      V value = found.get(key);
-      if (value != null) {
-        ordered.put(key, value);
-      }
-    }
-    return ordered;
-  }
-
-  /** Loads the keys of {@code mine} with one call of the bulk loader; completes each load. */
-  private void loadAll(
-      Map<K, Load<V>> mine,
-      Function<? super Set<? extends K>, ? extends @Nullable Map<? extends K, ? extends V>> bulkLoader,
-      Map<K, V> found) {
-    Set<K> toLoad = new LinkedHashSet<>();
-    for (Map.Entry<K, Load<V>> entry : mine.entrySet()) {
-      V raced = getQuietly(entry.getKey());
-      if (raced != null) {
-        found.put(entry.getKey(), raced);
-        entry.getValue().future.complete(raced);
-      } else {
-        toLoad.add(entry.getKey());
-      }
-    }
-    if (toLoad.isEmpty()) {
-      return;
-    }
-    Ticker ticker = config.ticker();
-    long start = ticker.read();
-    long removalsBefore = removalsBegun.get();
-    Map<? extends K, ? extends V> loaded;
-    try {
-      loaded = bulkLoader.apply(Collections.unmodifiableSet(toLoad));
-    } catch (Error e) {
-      stats.recordLoadFailure(ticker.read() - start);
-      CacheLoadException failure = bulkFailure(toLoad, e);
-      toLoad.forEach(key -> mine.get(key).future.completeExceptionally(failure));
-      throw e;
-    } catch (Throwable e) { // an exception, or a checked one thrown around the compiler
-      stats.recordLoadFailure(ticker.read() - start);
-      restoreInterrupt(e);
-      CacheLoadException failure = bulkFailure(toLoad, e);
-      toLoad.forEach(key -> mine.get(key).future.completeExceptionally(failure));
-      throw failure;
-    }
-    if (loaded == null) {
-      stats.recordLoadFailure(ticker.read() - start);
-      CacheLoadException failure = bulkFailure(toLoad, new NullPointerException("the bulk loader returned null"));
-      toLoad.forEach(key -> mine.get(key).future.completeExceptionally(failure));
-      throw failure;
-    }
-    for (Map.Entry<? extends K, ? extends V> entry : loaded.entrySet()) {
-      // Checked before anything is stored: a bad map stores nothing and fails every caller alike.
-      String bad = entry.getKey() == null ? "a null key"
-          : entry.getValue() == null ? "a null value for key '" + entry.getKey() + "'" : null;
-      if (bad != null) {
-        stats.recordLoadFailure(ticker.read() - start);
-        CacheLoadException failure = bulkFailure(toLoad, new NullPointerException("the bulk loader returned " + bad));
-        toLoad.forEach(key -> mine.get(key).future.completeExceptionally(failure));
-        throw failure;
-      }
-    }
-    stats.recordLoadSuccess(ticker.read() - start);
-    try {
-      for (Map.Entry<? extends K, ? extends V> entry : loaded.entrySet()) {
-        K key = entry.getKey();
-        V value = entry.getValue();
-        Load<V> load = mine.get(key);
-        V winner = load != null ? storeUnlessWritten(key, load, value) : storeLoaded(key, value);
-        if (load != null) {
-          undoIfRemoved(key, load, value, winner);
-          found.put(key, winner);
-          load.future.complete(winner);
-        } else {
-          // Not asked for, so no load of it a removal could mark: any removal begun while the
-          // loader ran may have been of it. Checked after the store, counted before the removal.
-          undoIfRemoved(key, removalsBegun.get() != removalsBefore, value, winner);
-        }
-      }
-    } catch (RuntimeException e) {
-      toLoad.forEach(key -> mine.get(key).future.completeExceptionally(e));
-      throw e;
-    }
-    for (K key : toLoad) {
-      mine.get(key).future.complete(null); // left out by the loader: absent (no-op if completed)
-    }
-  }
-
-  private CacheLoadException bulkFailure(Set<K> keys, Throwable cause) {
-    return new CacheLoadException(
-        "loading " + keys.size() + " key(s) into cache '" + name() + "' failed: " + cause, cause);
+    return loads.loadMissing(wanted, getAll(wanted), bulkLoader);
   }
 
   /** Returns the present values for {@code keys}, one {@link #get(Object)} each; backends may batch. */

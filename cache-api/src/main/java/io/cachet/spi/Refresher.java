@@ -33,6 +33,8 @@ final class Refresher<K, V> {
   /** The least time a reload queued without starting is taken as in flight (see {@code stalledNanos}). */
   static final Duration STALLED_RELOAD = Duration.ofMinutes(1);
 
+  /** The cache's loads: this registers its reloads among them. */
+  private final Loads<K, V> owner;
   private final ConcurrentHashMap<K, Load<V>> loads;
   private final Ticker ticker;
   private final long refreshNanos;
@@ -44,10 +46,11 @@ final class Refresher<K, V> {
   private final long stalledNanos;
   private final WarningLimiter warnings;
 
-  Refresher(AbstractCache<K, V> cache, ConcurrentHashMap<K, Load<V>> loads) {
+  Refresher(AbstractCache<K, V> cache, Loads<K, V> loads) {
     CacheConfig<K, V> config = cache.config;
     this.cache = cache;
-    this.loads = loads;
+    this.owner = loads;
+    this.loads = loads.inFlight();
     this.ticker = config.ticker();
     this.refreshNanos = Checks.saturatedNanos(config.refreshAfterWrite().orElseThrow());
     this.stalledNanos = Math.max(refreshNanos, STALLED_RELOAD.toNanos());
@@ -107,7 +110,7 @@ final class Refresher<K, V> {
         loaded = loader.apply(key);
       } catch (Throwable e) { // an exception, an Error, or a checked one thrown around the compiler
         cache.stats.recordLoadFailure(ticker.read() - start);
-        AbstractCache.restoreInterrupt(e); // for the executor's thread, as for a caller's
+        Loads.restoreInterrupt(e); // for the executor's thread, as for a caller's
         CacheLoadException failure = cache.loadFailure(key, e);
         warn(key, failure);
         mine.future.completeExceptionally(failure);
@@ -138,7 +141,7 @@ final class Refresher<K, V> {
               shared = current;
             } else if (!mine.removed && !mine.written && cache.removalsAreLocal()) {
               shared = cache.storeLoaded(key, loaded);
-              cache.undoIfRemoved(key, mine, loaded, shared);
+              owner.undoIfRemoved(key, mine, loaded, shared);
             }
             if (shared != loaded) {
               log.debug("Reload of key '{}' in cache '{}' discarded: the entry changed meanwhile", key, cache.name());

@@ -178,7 +178,7 @@ final class RefresherTest {
 
   @Test
   void loadOvertakenByARemoval_whoseUndoFails_stillHandsItsCallerTheValue() throws Exception {
-    Logger loads = (Logger) LoggerFactory.getLogger(AbstractCache.class);
+    Logger loads = (Logger) LoggerFactory.getLogger(Loads.class);
     loads.addAppender(logged);
     MapCache cache = newCache(tasks::add);
     cache.removeIfEqualFails = true;
@@ -253,7 +253,7 @@ final class RefresherTest {
     tasks.clear(); // dropped
     cache.remove("k");
 
-    String loaded = assertTimeoutPreemptively(AbstractCache.QUEUED_RELOAD_PATIENCE.plusSeconds(4),
+    String loaded = assertTimeoutPreemptively(Loads.QUEUED_RELOAD_PATIENCE.plusSeconds(4),
         () -> cache.get("k", key -> "fresh"));
 
     assertThat(loaded).isEqualTo("fresh");
@@ -563,10 +563,8 @@ final class RefresherTest {
 
   /** The cache's registered loads and reloads, by key. */
   @SuppressWarnings("unchecked")
-  private static Map<String, Load<String>> loadsOf(MapCache cache) throws ReflectiveOperationException {
-    Field loads = AbstractCache.class.getDeclaredField("loads");
-    loads.setAccessible(true);
-    return (Map<String, Load<String>>) loads.get(cache);
+  private static Map<String, Load<String>> loadsOf(MapCache cache) {
+    return cache.loads.inFlight();
   }
 
   /** Waits until {@code thread} waits (for another's load), at most 10 s. */

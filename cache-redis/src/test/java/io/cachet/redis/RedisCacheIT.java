@@ -89,7 +89,7 @@ final class RedisCacheIT {
     return t != null
         && t.getState() == Thread.State.WAITING
         && Arrays.stream(t.getStackTrace())
-            .anyMatch(frame -> frame.getClassName().equals("io.cachet.spi.AbstractCache")
+            .anyMatch(frame -> frame.getClassName().equals("io.cachet.spi.Loads")
                 && frame.getMethodName().equals(method));
   }
 

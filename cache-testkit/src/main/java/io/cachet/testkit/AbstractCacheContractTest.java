@@ -110,17 +110,17 @@ public abstract class AbstractCacheContractTest
 
   /**
    * Returns whether {@code thread} is parked waiting for another caller's load: by default, inside
-   * the SPI skeleton's single flight ({@code io.cachet.spi.AbstractCache}, in {@code await} or
+   * the SPI skeleton's single flight ({@code io.cachet.spi.Loads}, in {@code await} or
    * {@code awaitEnd}). A backend that does not
    * extend it overrides this to recognise its own wait.
    */
   protected boolean waitsForALoad(Thread thread) {
     Thread.State state = thread.getState();
     if (state != Thread.State.WAITING && state != Thread.State.TIMED_WAITING) {
-      return false; // a miss waits for a queued reload with a bound (AbstractCache.QUEUED_RELOAD_PATIENCE)
+      return false; // a miss waits for a queued reload with a bound (one second, in the shared skeleton)
     }
     for (StackTraceElement frame : thread.getStackTrace()) {
-      if (frame.getClassName().equals("io.cachet.spi.AbstractCache") && frame.getMethodName().startsWith("await")) {
+      if (frame.getClassName().equals("io.cachet.spi.Loads") && frame.getMethodName().startsWith("await")) {
         return true;
       }
     }
