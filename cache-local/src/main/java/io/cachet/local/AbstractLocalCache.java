@@ -59,7 +59,12 @@ abstract class AbstractLocalCache<K, V> extends AbstractCache<K, V> {
     stats.recordEvictions(count);
   }
 
-  /** Tells the listener, on the configured executor, that an entry left; never throws. */
+  /**
+   * Tells the listener, on the configured executor, that an entry left; never throws. Whatever the
+   * listener throws, an {@link Error} too (an {@code AssertionError} of a test), is logged and goes
+   * no further, as in Caffeine: the change it reports is done, and the other removals of the same
+   * operation are still to be told.
+   */
   final void notifyRemoval(K key, V value, RemovalCause cause) {
     RemovalListener<? super K, ? super V> l = listener;
     if (l == null || isClosed()) {
@@ -69,7 +74,7 @@ abstract class AbstractLocalCache<K, V> extends AbstractCache<K, V> {
         () -> {
           try {
             l.onRemoval(key, value, cause);
-          } catch (RuntimeException e) {
+          } catch (Throwable e) {
             log.warn("Removal listener of cache '{}' threw for cause {}", config.name(), cause, e);
           }
         };

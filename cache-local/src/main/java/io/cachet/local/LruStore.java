@@ -230,7 +230,9 @@ final class LruStore<K, V> {
       if (old != Stamps.NOT_WRITTEN) {
         @SuppressWarnings("unchecked")
         V replaced = (V) old;
-        removals.add(key, replaced, RemovalCause.REPLACED);
+        if (replaced != value) { // a value written over itself is no replacement, as in Caffeine
+          removals.add(key, replaced, RemovalCause.REPLACED);
+        }
         return;
       }
     }
@@ -544,7 +546,9 @@ final class LruStore<K, V> {
       timedCount += timed(node) - timedBefore; // one write: a lock-free overwrite reads it
       node.stamp = stamps.tick(); // the write's point: after the value, so a hit that sees it reads it
     }
-    removals.add(key, old, cause); // once done: a failed replacement reports nothing
+    if (cause != RemovalCause.REPLACED || old != value) { // a value written over itself is no replacement
+      removals.add(key, old, cause); // once done: a failed replacement reports nothing
+    }
   }
 
   /**

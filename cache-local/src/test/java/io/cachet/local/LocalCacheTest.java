@@ -121,6 +121,51 @@ final class LocalCacheTest {
 
   @ParameterizedTest
   @EnumSource(EvictionPolicy.class)
+  void listenerThrowingAnError_isLogged_andEveryOtherRemovalIsStillReported(EvictionPolicy policy) {
+    Logger logger = (Logger) LoggerFactory.getLogger(AbstractLocalCache.class);
+    ListAppender<ILoggingEvent> appender = new ListAppender<>();
+    appender.start();
+    logger.addAppender(appender);
+    try {
+      List<String> told = new CopyOnWriteArrayList<>();
+      Cache<String, String> cache = cache(policy, b -> b.removalListener((k, v, cause) -> {
+        told.add(k + "=" + v + ":" + cause);
+        throw new AssertionError("listener error");
+      }));
+      cache.put("k", "v1");
+      cache.put("k", "v2");
+      cache.put("a", "1");
+      cache.put("b", "2");
+      cache.clear();
+
+      assertThat(told).containsExactlyInAnyOrder("k=v1:REPLACED", "k=v2:EXPLICIT", "a=1:EXPLICIT", "b=2:EXPLICIT");
+      assertThat(cache.estimatedSize()).isZero();
+      assertThat(appender.list).filteredOn(e -> e.getLevel() == Level.WARN).hasSize(4)
+          .allSatisfy(e -> assertThat(e.getThrowableProxy().getMessage()).isEqualTo("listener error"));
+    } finally {
+      logger.detachAppender(appender);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(EvictionPolicy.class)
+  void writingTheSameInstanceAgain_isNoReplacement(EvictionPolicy policy) {
+    List<RemovalCause> told = new CopyOnWriteArrayList<>();
+    Cache<String, String> cache = cache(policy, b -> b.removalListener((k, v, cause) -> told.add(cause)));
+    String value = "v";
+    cache.put("k", value);
+    cache.put("k", value);
+    assertThat(cache.replace("k", value)).isTrue();
+    assertThat(cache.replace("k", value, value)).isTrue();
+    cache.put("k", value, Duration.ofMinutes(1));
+
+    assertThat(told).as("Caffeine reports no replacement of a value by itself").isEmpty();
+    cache.put("k", new String("v"));
+    assertThat(told).containsExactly(RemovalCause.REPLACED);
+  }
+
+  @ParameterizedTest
+  @EnumSource(EvictionPolicy.class)
   void recursiveLoadOfTheSameKey_failsInsteadOfDeadlocking(EvictionPolicy policy) {
     Cache<String, String> cache = cache(policy, b -> {});
     assertThatThrownBy(() -> cache.get("k", k -> cache.get("k", k2 -> "inner")))
