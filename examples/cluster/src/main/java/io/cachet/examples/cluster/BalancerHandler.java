@@ -78,12 +78,20 @@ final class BalancerHandler extends PipelinedHttpHandler {
       HttpVersion version = request.protocolVersion();
       boolean keepAlive = HttpUtil.isKeepAlive(request);
       String method = request.method().name();
+      String fromBrowser = browserRequest(request.headers());
       request.release();
-      CompletionStage<ApiResponse> action = fromThisMachine(ctx.channel().remoteAddress())
-          ? admin(method, path)
-          : java.util.concurrent.CompletableFuture.completedFuture(ApiResponse.error("admin", 403, "Forbidden",
-              "/admin answers clients on this machine only (it kills and starts nodes); use the launcher's"
-                  + " stdin commands, or connect from the balancer's host"));
+      CompletionStage<ApiResponse> action;
+      if (!fromThisMachine(ctx.channel().remoteAddress())) {
+        action = java.util.concurrent.CompletableFuture.completedFuture(ApiResponse.error("admin", 403, "Forbidden",
+            "/admin answers clients on this machine only (it kills and starts nodes); use the launcher's"
+                + " stdin commands, or connect from the balancer's host"));
+      } else if (fromBrowser != null) {
+        action = java.util.concurrent.CompletableFuture.completedFuture(ApiResponse.error("admin", 403, "Forbidden",
+            "/admin answers no request a web page may have made (" + fromBrowser + "); use curl or the"
+                + " launcher's stdin commands"));
+      } else {
+        action = admin(method, path);
+      }
       action.whenComplete((r, e) -> onEventLoop(ctx, () -> {
         ApiResponse answer = r != null ? r : ApiResponse.error("admin", 500, "InternalError",
             "admin action failed: " + (e == null ? "unknown" : e.getMessage()));
@@ -109,6 +117,44 @@ final class BalancerHandler extends PipelinedHttpHandler {
   static boolean fromThisMachine(@Nullable SocketAddress remote) {
     return remote instanceof InetSocketAddress inet && inet.getAddress() != null
         && inet.getAddress().isLoopbackAddress();
+  }
+
+  /**
+   * Why a request from this machine may have been made by a web page rather than by its user, or
+   * null: a browser on this machine is a client on this machine too, so a page from anywhere could
+   * otherwise post a form to {@code /admin} (it carries an {@code Origin}, or a {@code
+   * Sec-Fetch-Site} other than {@code none}, which a typed address gives), or read it through a
+   * name of its own that resolves to this machine (DNS rebinding: its {@code Host} is then no
+   * loopback name). curl and other tools send none of these.
+   */
+  static @Nullable String browserRequest(io.netty.handler.codec.http.HttpHeaders headers) {
+    String origin = headers.get(HttpHeaderNames.ORIGIN);
+    if (origin != null) {
+      return "it has the Origin '" + origin + "'";
+    }
+    String site = headers.get("Sec-Fetch-Site");
+    if (site != null && !site.equals("none")) {
+      return "Sec-Fetch-Site is '" + site + "'";
+    }
+    String host = headers.get(HttpHeaderNames.HOST);
+    if (host != null && !loopbackHost(host)) {
+      return "its Host '" + host + "' is no loopback name";
+    }
+    return null;
+  }
+
+  /** Whether a {@code Host} header names this machine: localhost, a 127/8 address or [::1], with any port. */
+  private static boolean loopbackHost(String host) {
+    String name = host.trim().toLowerCase(java.util.Locale.ROOT);
+    if (name.startsWith("[")) {
+      int end = name.indexOf(']');
+      return end > 0 && name.substring(1, end).equals("::1");
+    }
+    int colon = name.indexOf(':');
+    if (colon >= 0) {
+      name = name.substring(0, colon);
+    }
+    return name.equals("localhost") || name.matches("127\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}");
   }
 
   private CompletionStage<ApiResponse> admin(String method, String path) {

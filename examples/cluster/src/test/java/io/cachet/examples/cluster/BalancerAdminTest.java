@@ -83,6 +83,64 @@ final class BalancerAdminTest {
     assertThat(BalancerHandler.fromThisMachine(null)).isFalse();
   }
 
+  /**
+   * A browser on this machine is a client on this machine too: a request a web page may have made
+   * (a form posted from any site, a name of the page's own resolving here) is refused, and nothing
+   * is done; a tool's request, without those headers, is served.
+   */
+  @Test
+  void adminAction_thatAWebPageMayHaveMade_isRefused403_andNotDone() throws Exception {
+    List<String> done = new CopyOnWriteArrayList<>();
+    NoClusterControl control = new NoClusterControl() {
+      @Override
+      public String nodesJson() {
+        done.add("nodes");
+        return "{}";
+      }
+
+      @Override
+      public CompletionStage<ApiResponse> killNode(int n) {
+        done.add("kill " + n);
+        return super.killNode(n);
+      }
+    };
+    EmbeddedChannel ch = new PeerChannel(new InetSocketAddress("127.0.0.1", 40000),
+        new BalancerHandler(new BackendSelector(List.of()), new Upstream(64 * 1024, Duration.ofSeconds(1)),
+            control, Duration.ofSeconds(1), 16));
+    List<String[]> browserHeaders = List.of(
+        new String[] {"Origin", "http://evil.example"},
+        new String[] {"Origin", "null"},
+        new String[] {"Sec-Fetch-Site", "cross-site"},
+        new String[] {"Host", "evil.example:8080"});
+    for (String[] header : browserHeaders) {
+      for (String[] request : List.of(new String[] {"POST", "/admin/nodes/2/kill"}, new String[] {"GET", "/admin/nodes"})) {
+        DefaultFullHttpRequest http =
+            new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.valueOf(request[0]), request[1]);
+        http.headers().set("Host", "127.0.0.1:8080").set(header[0], header[1]);
+        ch.writeInbound(http);
+        ch.runPendingTasks();
+        FullHttpResponse response = ch.readOutbound();
+        assertThat(response.status().code()).as(header[0] + ": " + header[1] + " " + request[1]).isEqualTo(403);
+        assertThat(response.content().toString(UTF_8)).contains("\"error\":\"Forbidden\"")
+            .contains("a web page may have made");
+        response.release();
+      }
+    }
+    assertThat(done).as("actions run").isEmpty();
+
+    for (String host : List.of("127.0.0.1:8080", "localhost", "[::1]:8080")) {
+      DefaultFullHttpRequest http = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/admin/nodes");
+      http.headers().set("Host", host).set("Sec-Fetch-Site", "none"); // an address typed into the browser
+      ch.writeInbound(http);
+      ch.runPendingTasks();
+      FullHttpResponse response = ch.readOutbound();
+      assertThat(response.status().code()).as(host).isEqualTo(200);
+      response.release();
+    }
+    assertThat(done).containsExactly("nodes", "nodes", "nodes");
+    ch.finishAndReleaseAll();
+  }
+
   /** An embedded channel whose peer is {@code remote}. */
   private static final class PeerChannel extends EmbeddedChannel {
     private final SocketAddress remote;
