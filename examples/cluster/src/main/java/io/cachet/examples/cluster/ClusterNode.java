@@ -2,6 +2,7 @@ package io.cachet.examples.cluster;
 
 import java.io.PrintWriter;
 import java.time.InstantSource;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -95,9 +96,10 @@ public final class ClusterNode implements Callable<Integer> {
       description = "Event-loop threads serving clients [env THREADS]. Default: the number of CPUs, at most 4.")
   private @Nullable String threads;
 
-  @Option(names = "--exit-with-parent", hidden = true,
-      description = "Exit when the parent process exits (the launcher sets it, so no node outlives it).")
-  private boolean exitWithParent;
+  @Option(names = "--exit-with-parent", hidden = true, paramLabel = "PID",
+      description = "Exit when process PID (the launcher, which sets it so that no node outlives it) exits,"
+          + " at once if it has already.")
+  private @Nullable Long exitWithParent;
 
   /** Runs the node until it is stopped (SIGTERM, Ctrl-C); see {@code --help}. */
   public static void main(String[] args) {
@@ -142,6 +144,19 @@ public final class ClusterNode implements Callable<Integer> {
       err.println("Run java -cp cluster.jar io.cachet.examples.cluster.ClusterNode --help for the options.");
       return 2;
     }
+    if (exitWithParent != null) {
+      // Watched by its pid, not as this process's parent: a launcher killed before this JVM got
+      // here would already be replaced by init as the parent, and the node would run on alone.
+      Optional<ProcessHandle> launcher = ProcessHandle.of(exitWithParent).filter(ProcessHandle::isAlive);
+      if (launcher.isEmpty()) {
+        log.error("The launcher (pid {}) has already exited; not starting", exitWithParent);
+        return 1;
+      }
+      launcher.get().onExit().thenRun(() -> {
+        log.warn("The launcher (pid {}) exited; stopping", exitWithParent);
+        System.exit(0);
+      });
+    }
     NodeServer server;
     try {
       server = NodeServer.start(config, ReplicatedNodeCache::open, InstantSource.system());
@@ -151,12 +166,6 @@ public final class ClusterNode implements Callable<Integer> {
       return 1;
     }
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "cluster-node-shutdown"));
-    if (exitWithParent) {
-      ProcessHandle.current().parent().ifPresent(parent -> parent.onExit().thenRun(() -> {
-        log.warn("The launcher (pid {}) exited; stopping", parent.pid());
-        System.exit(0);
-      }));
-    }
     // One line on stdout for scripts and the launcher; the rest goes to the log (stderr).
     System.out.println("cluster node " + config.nodeId() + " listening on " + server.url()
         + " (Kafka " + config.kafka() + ", cache " + config.cacheName() + ", " + NettyTransport.name() + ")");

@@ -49,7 +49,7 @@ final class NodeProcess {
     command.add("-cp");
     command.add(classpath);
     command.add(ClusterNode.class.getName());
-    command.add("--exit-with-parent");
+    command.addAll(List.of("--exit-with-parent", Long.toString(ProcessHandle.current().pid())));
     command.addAll(List.of("--kafka", kafka, "--node-id", id, "--host", node.host(), "--port", Integer.toString(port),
         "--cache", node.cacheName(), "--capacity", Long.toString(node.capacity()),
         "--max-body", Integer.toString(node.maxBodyBytes()), "--max-key-length", Integer.toString(node.maxKeyLength()),

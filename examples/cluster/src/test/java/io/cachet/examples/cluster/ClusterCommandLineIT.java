@@ -76,6 +76,18 @@ final class ClusterCommandLineIT {
     assertThat(run.output()).contains("cluster-node: invalid option: --port (NODE_PORT) must be a whole number");
   }
 
+  /** A node whose launcher died before the node's JVM started exits instead of running on alone. */
+  @Test
+  void node_whoseLauncherHasAlreadyExited_exits1AtOnce() throws Exception {
+    Process gone = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-version")
+        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    assertThat(gone.waitFor(EXIT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
+    Run run = run("-cp", ClusterProcess.jar().toString(), ClusterNode.class.getName(), "--kafka", "127.0.0.1:1",
+        "--port", "0", "--exit-with-parent", Long.toString(gone.pid()));
+    assertThat(run.exitCode()).isEqualTo(1);
+    assertThat(run.output()).contains("The launcher (pid " + gone.pid() + ") has already exited; not starting");
+  }
+
   @Test
   void launcher_invalidOption_exits2WithAMessage() {
     Run run = run("-jar", ClusterProcess.jar().toString(), "--nodes", "0");

@@ -46,7 +46,8 @@ final class NodeJvm implements AutoCloseable {
         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-Xms32m", "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
         "-cp", ClusterProcess.jar().toString(), ClusterNode.class.getName(),
-        "--kafka", kafka, "--node-id", id, "--port", "0", "--threads", "2", "--exit-with-parent"));
+        "--kafka", kafka, "--node-id", id, "--port", "0", "--threads", "2", "--exit-with-parent",
+        Long.toString(ProcessHandle.current().pid())));
     command.addAll(List.of(args));
     try {
       Path logs = Files.createDirectories(Path.of("target", "cluster-logs"));
