@@ -40,6 +40,8 @@ abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
   private boolean closing;
   /** A request timed out behind earlier ones: its 408 waits in the queue, nothing more is read. */
   private boolean timedOut;
+  /** {@link #drain} is running: an answer made meanwhile leaves the next request to its loop. */
+  private boolean draining;
 
   PipelinedHttpHandler(int maxQueued) {
     if (maxQueued < 1) {
@@ -130,19 +132,33 @@ abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
     ctx.close();
   }
 
+  /**
+   * Takes up queued requests, one at a time, while none is in flight, then reads on if the queue
+   * is down to half. A request answered at once (its {@link #reply} comes from within
+   * {@link #process}) does not call this again from there: the loop takes the next one, so a long
+   * backlog of such requests costs no stack depth.
+   */
   private void drain(ChannelHandlerContext ctx) {
-    // Only while writable: a response is produced only once the previous ones have mostly been
-    // taken by the socket, so a client that does not read holds the server to one response.
-    while (!busy && !closing && ctx.channel().isWritable()) {
-      Object next = queue.poll();
-      if (next == null) {
-        break;
+    if (draining) {
+      return; // called from a reply made within process(): the loop below goes on
+    }
+    draining = true;
+    try {
+      // Only while writable: a response is produced only once the previous ones have mostly been
+      // taken by the socket, so a client that does not read holds the server to one response.
+      while (!busy && !closing && ctx.channel().isWritable()) {
+        Object next = queue.poll();
+        if (next == null) {
+          break;
+        }
+        if (next instanceof RequestReadTimeout.TimedOut expired) {
+          fatal(ctx, requestTimeout(expired));
+          break;
+        }
+        process(ctx, next);
       }
-      if (next instanceof RequestReadTimeout.TimedOut expired) {
-        fatal(ctx, requestTimeout(expired));
-        break;
-      }
-      process(ctx, next);
+    } finally {
+      draining = false;
     }
     if (!closing && !timedOut && queue.size() <= maxQueued / 2 && ctx.channel().isWritable()
         && !ctx.channel().config().isAutoRead()) {

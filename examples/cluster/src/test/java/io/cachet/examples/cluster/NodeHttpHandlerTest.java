@@ -122,13 +122,59 @@ final class NodeHttpHandlerTest {
 
   /** A pipeline as the server builds it, with {@code limits}. */
   private EmbeddedChannel serverChannel(ServerLimits limits) {
+    return serverChannel(limits, new NodeHttpHandler(api, metrics, config.nodeId(), limits.maxPendingRequests()));
+  }
+
+  /** A pipeline as the server builds it, with {@code limits} and {@code handler}. */
+  private EmbeddedChannel serverChannel(ServerLimits limits, NodeHttpHandler handler) {
     EmbeddedChannel ch = new EmbeddedChannel();
     ch.freezeTime();
     ch.config().setWriteBufferWaterMark(new io.netty.channel.WriteBufferWaterMark(
         limits.maxQueuedResponseBytes() / 2, limits.maxQueuedResponseBytes()));
-    NettyTransport.initHttp(ch.pipeline(), config.maxBodyBytes(), limits,
-        new NodeHttpHandler(api, metrics, config.nodeId(), limits.maxPendingRequests()));
+    NettyTransport.initHttp(ch.pipeline(), config.maxBodyBytes(), limits, handler);
     return ch;
+  }
+
+  /**
+   * A backlog of pipelined requests answered at once when the write in front of them completes
+   * (each answer is ready immediately): they are answered one after another, not by a call per
+   * request nested in the previous one's, so even a thread with a small stack answers them all.
+   */
+  @Test
+  void backlogAnsweredAtOnce_doesNotNestACallPerRequest() throws Exception {
+    java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+    Thread small = new Thread(null, () -> {
+      try {
+        answerBacklog();
+      } catch (Throwable t) {
+        failure.set(t);
+      }
+    }, "small-stack", 512 * 1024);
+    small.start();
+    small.join(10_000);
+    assertThat(small.isAlive()).as("still answering after 10 s").isFalse();
+    if (failure.get() != null) {
+      throw new AssertionError(failure.get());
+    }
+  }
+
+  private void answerBacklog() {
+    ServerLimits limits = ServerLimits.defaults().withMaxPendingRequests("1024").withIdleTimeout("0");
+    NodeHttpHandler handler = new NodeHttpHandler(api, metrics, config.nodeId(), limits.maxPendingRequests());
+    EmbeddedChannel ch = serverChannel(limits, handler);
+    local.writeGate = new java.util.concurrent.CompletableFuture<>();
+    write(ch, post("a", "1") + "GET /api/cache/a HTTP/1.1\r\n\r\n".repeat(3_000));
+    assertThat(handler.busy()).isTrue();
+    local.writeGate.complete(null); // on this thread: every queued request is answered from here
+    StringBuilder out = new StringBuilder();
+    for (int i = 0; i < 100 && count(out, "HTTP/1.1 200 OK") < 3_000; i++) {
+      out.append(output(ch));
+    }
+    assertThat(out).startsWith("HTTP/1.1 201 Created");
+    assertThat(count(out, "HTTP/1.1 200 OK")).isEqualTo(3_000);
+    assertThat(handler.busy()).isFalse();
+    assertThat(handler.queued()).isZero();
+    ch.finishAndReleaseAll();
   }
 
   @Test
@@ -382,8 +428,9 @@ final class NodeHttpHandlerTest {
   }
 
   private static int count(CharSequence text, String part) {
+    String all = text.toString();
     int n = 0;
-    for (int i = text.toString().indexOf(part); i >= 0; i = text.toString().indexOf(part, i + 1)) {
+    for (int i = all.indexOf(part); i >= 0; i = all.indexOf(part, i + 1)) {
       n++;
     }
     return n;
