@@ -7,7 +7,6 @@ import io.cachet.examples.support.HttpErrors;
 import io.cachet.examples.support.Json;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
@@ -70,7 +69,8 @@ final class NettyTransport {
    *     are then shut down
    */
   static Channel bindHttp(EventLoopGroup boss, EventLoopGroup workers, String host, int port, String portOption,
-      int maxBodyBytes, ServerLimits limits, ConnectionLimit connections, Supplier<? extends ChannelHandler> handler) {
+      int maxBodyBytes, ServerLimits limits, ConnectionLimit connections,
+      Supplier<? extends PipelinedHttpHandler> handler) {
     byte[] refusal = tooManyConnections(connections.max());
     try {
       return new ServerBootstrap()
@@ -105,9 +105,10 @@ final class NettyTransport {
 
   /**
    * Sets up one admitted HTTP connection's pipeline: the {@link ReadGate} (so pausing the
-   * connection stops its reads), timeouts, codec, aggregator, {@code handler}.
+   * connection stops its reads), timeouts, codec (decoding a request only while {@code handler}
+   * takes one), aggregator, {@code handler}.
    */
-  static void initHttp(ChannelPipeline pipeline, int maxBodyBytes, ServerLimits limits, ChannelHandler handler) {
+  static void initHttp(ChannelPipeline pipeline, int maxBodyBytes, ServerLimits limits, PipelinedHttpHandler handler) {
     pipeline.addLast(ReadGate.INSTANCE);
     long idleMillis = limits.idleTimeout().toMillis();
     if (idleMillis > 0) {
@@ -118,7 +119,7 @@ final class NettyTransport {
     pipeline.addLast(
         readTimeout.codec(new HttpDecoderConfig()
             .setMaxInitialLineLength(HttpErrors.MAX_INITIAL_LINE)
-            .setMaxHeaderSize(HttpErrors.MAX_HEADER_SIZE)),
+            .setMaxHeaderSize(HttpErrors.MAX_HEADER_SIZE), handler::acceptingRequests),
         new BoundedAggregator(maxBodyBytes),
         handler);
   }

@@ -2,6 +2,8 @@ package io.cachet.examples.cluster;
 
 import io.cachet.examples.support.Connections;
 import io.cachet.examples.support.Json;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -18,6 +20,9 @@ import java.util.concurrent.RejectedExecutionException;
  * later requests wait in a short queue, and the connection stops reading while it holds
  * {@code maxQueued} of them (and reads again once half of them are answered): it turns auto-read
  * off, and the {@link ReadGate} in front of the codec keeps the decoders from reading on anyway.
+ * Bytes already read may hold many more small requests than that: the decoder starts a new one
+ * only while {@link #acceptingRequests}, keeping the rest undecoded until the queue is down to
+ * half, then decodes them before the connection is read again ({@link #resumeDecoding}).
  * The next request is taken up only while the connection is writable, that is while the responses
  * queued for it stay under the write buffer's high water mark ({@code --max-queued-response-bytes}):
  * a client that pipelines requests and never reads makes the server hold at most that plus one
@@ -40,6 +45,9 @@ abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
   private boolean closing;
   /** A request timed out behind earlier ones: its 408 waits in the queue, nothing more is read. */
   private boolean timedOut;
+  /** The decoder declined to start a request: it holds bytes read and not decoded yet. */
+  private boolean heldBack;
+  private boolean resumeScheduled;
   /** {@link #drain} is running: an answer made meanwhile leaves the next request to its loop. */
   private boolean draining;
 
@@ -48,6 +56,24 @@ abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
       throw new IllegalArgumentException("maxQueued must be >= 1, was " + maxQueued);
     }
     this.maxQueued = maxQueued;
+  }
+
+  /**
+   * Whether the decoder in front may start decoding another request now: not while the queue
+   * holds {@code maxQueued}, the client does not take its responses, or a request timed out. When
+   * not, the decoder keeps what it read undecoded, this connection stops reading (so those bytes
+   * are all it holds), and once the queue is down to half {@link #resumeDecoding} hands them to the
+   * decoder again. Always while closing: the connection then drains its input (so the client reads
+   * the last answer rather than a reset), and what is decoded is dropped, nothing held.
+   */
+  final boolean acceptingRequests(Channel channel) {
+    if (closing || (!timedOut && queue.size() < maxQueued && channel.isWritable())) {
+      return true;
+    }
+    heldBack = true;
+    // Usually off already; not when the write buffer filled and its event is still to come.
+    channel.config().setAutoRead(false);
+    return false;
   }
 
   @Override
@@ -160,9 +186,49 @@ abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
     } finally {
       draining = false;
     }
-    if (!closing && !timedOut && queue.size() <= maxQueued / 2 && ctx.channel().isWritable()
-        && !ctx.channel().config().isAutoRead()) {
+    readOnIfDue(ctx);
+  }
+
+  /**
+   * Once the queue is down to half and the client takes its responses: decodes the requests held
+   * back first, and reads the connection again only when none are left, so the bytes held
+   * undecoded never grow past what one read brought.
+   */
+  private void readOnIfDue(ChannelHandlerContext ctx) {
+    if (closing || timedOut || queue.size() > maxQueued / 2 || !ctx.channel().isWritable()) {
+      return;
+    }
+    if (heldBack) {
+      resumeDecoding(ctx);
+    } else if (!ctx.channel().config().isAutoRead()) {
       ctx.channel().config().setAutoRead(true);
+    }
+  }
+
+  /**
+   * Has the decoder go on with the requests it read and held back: they may be all a pipelining
+   * client sent, so new input cannot be waited for. Runs as a task of its own, never inside the
+   * decoder's loop (this may be called from within it): an empty buffer fired from the pipeline's
+   * head makes the decoder decode what it holds, until it holds back again or holds nothing.
+   */
+  private void resumeDecoding(ChannelHandlerContext ctx) {
+    if (resumeScheduled) {
+      return;
+    }
+    resumeScheduled = true;
+    try {
+      ctx.executor().execute(() -> {
+        resumeScheduled = false;
+        if (closing || !heldBack || !ctx.channel().isActive()) {
+          return;
+        }
+        heldBack = false;
+        ctx.pipeline().fireChannelRead(Unpooled.EMPTY_BUFFER);
+        ctx.pipeline().fireChannelReadComplete();
+        readOnIfDue(ctx); // all decoded (or held back anew): read the socket, or wait for the queue
+      });
+    } catch (RejectedExecutionException e) {
+      resumeScheduled = false; // shutting down: nothing more will be answered
     }
   }
 

@@ -1,6 +1,7 @@
 package io.cachet.examples.cluster;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.CombinedChannelDuplexHandler;
@@ -17,6 +18,7 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -30,6 +32,11 @@ import org.jspecify.annotations.Nullable;
  * start of the next starts the next one's clock, whether the decoder has consumed those bytes or
  * still holds them. The clock does not blame the client while the server itself has paused
  * reading the connection (auto-read off, see {@link ReadGate}): a timeout that ends then starts over.
+ *
+ * <p>The decoder starts decoding a request only while the handler accepts one (see {@link
+ * PipelinedHttpHandler#acceptingRequests}); otherwise it leaves the bytes it holds undecoded, and
+ * no clock runs for them, until the handler has it decode them. A request it has started it
+ * decodes on.
  *
  * <p>{@link #codec} is Netty's HTTP server codec with that clock: the request decoder, and a
  * response encoder that, like {@code HttpServerCodec}'s, writes no body in the answer to a
@@ -54,20 +61,32 @@ final class RequestReadTimeout {
     this.timeout = timeout;
   }
 
-  /** Returns the HTTP server codec (decoder and encoder) driving this clock. */
-  ChannelHandler codec(HttpDecoderConfig config) {
-    return new CombinedChannelDuplexHandler<>(new TimedRequestDecoder(config), new ResponseEncoder());
+  /**
+   * Returns the HTTP server codec (decoder and encoder) driving this clock; its decoder starts a
+   * request only while {@code accepting} says so for its channel.
+   */
+  ChannelHandler codec(HttpDecoderConfig config, Predicate<Channel> accepting) {
+    return new CombinedChannelDuplexHandler<>(new TimedRequestDecoder(config, accepting), new ResponseEncoder());
   }
 
   private final class TimedRequestDecoder extends HttpRequestDecoder {
 
-    TimedRequestDecoder(HttpDecoderConfig config) {
+    private final Predicate<Channel> accepting;
+
+    TimedRequestDecoder(HttpDecoderConfig config, Predicate<Channel> accepting) {
       super(config);
+      this.accepting = accepting;
     }
 
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
-      if (!inRequest && !closed && startsRequest(in)) {
+      if (!inRequest && (closed || !accepting.test(ctx.channel()))) {
+        // Between requests, and the handler takes no more (or the connection is gone, with no one
+        // to answer): leave the bytes undecoded in the cumulation buffer. The decoder's loop stops
+        // when a call consumes nothing; the handler fires a read to go on.
+        return;
+      }
+      if (!inRequest && startsRequest(in)) {
         inRequest = true;
         arm(ctx);
       }

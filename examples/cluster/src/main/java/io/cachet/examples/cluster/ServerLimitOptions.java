@@ -29,8 +29,9 @@ final class ServerLimitOptions {
 
   @Option(names = "--max-pending-requests", paramLabel = "N",
       defaultValue = "${env:MAX_PENDING_REQUESTS:-" + ServerLimits.DEFAULT_MAX_PENDING_REQUESTS + "}",
-      description = "Requests one connection may have queued behind the one in flight; at this many it is not read "
-          + "until half are answered [env MAX_PENDING_REQUESTS]. Default: ${DEFAULT-VALUE}.")
+      description = "Requests one connection may have queued behind the one in flight; at this many it is not read, "
+          + "nor are requests already read decoded, until half are answered [env MAX_PENDING_REQUESTS]. "
+          + "Default: ${DEFAULT-VALUE}.")
   String maxPendingRequests = ServerLimits.DEFAULT_MAX_PENDING_REQUESTS;
 
   @Option(names = "--max-queued-response-bytes", paramLabel = "BYTES",

@@ -14,7 +14,8 @@ import java.time.Duration;
  *     once its first byte arrived, else 408 and the connection closes (a trickled body cannot pin
  *     {@code --max-body} bytes)
  * @param maxPendingRequests requests one connection may have queued behind the one in flight;
- *     at this many the server stops reading it until half are answered
+ *     at this many the server stops decoding and reading it until half are answered (requests
+ *     already read wait undecoded)
  * @param maxQueuedResponseBytes response bytes queued for one connection that does not read
  *     them; at this many the server answers no further request on it until it has read half
  */

@@ -136,6 +136,34 @@ final class NodeHttpHandlerTest {
   }
 
   /**
+   * Many small pipelined requests in one read while a write is in flight: the node decodes no
+   * more of them than {@code --max-pending-requests}, the rest wait undecoded in the bytes already
+   * read, and every one is answered, in order, once the write is.
+   */
+  @Test
+  void smallPipelinedRequestsInOneRead_queueNoMoreThanTheBound() {
+    ServerLimits limits = ServerLimits.defaults().withMaxPendingRequests("2").withIdleTimeout("0");
+    NodeHttpHandler handler = new NodeHttpHandler(api, metrics, config.nodeId(), limits.maxPendingRequests());
+    EmbeddedChannel ch = serverChannel(limits, handler);
+    local.writeGate = new java.util.concurrent.CompletableFuture<>();
+    write(ch, post("a", "1") + "GET /api/cache/a HTTP/1.1\r\n\r\n".repeat(3_000));
+    ch.runPendingTasks();
+    assertThat(handler.busy()).isTrue();
+    assertThat(handler.queued()).as("requests queued behind the write in flight").isLessThanOrEqualTo(2);
+
+    local.writeGate.complete(null);
+    StringBuilder out = new StringBuilder();
+    for (int i = 0; i < 100 && count(out, "HTTP/1.1 200 OK") < 3_000; i++) {
+      out.append(output(ch));
+    }
+    assertThat(out).startsWith("HTTP/1.1 201 Created");
+    assertThat(count(out, "HTTP/1.1 200 OK")).isEqualTo(3_000);
+    assertThat(count(out, "HTTP/1.1 ")).as("no other answer").isEqualTo(3_001);
+    assertThat(ch.isActive()).isTrue();
+    ch.finishAndReleaseAll();
+  }
+
+  /**
    * A backlog of pipelined requests answered at once when the write in front of them completes
    * (each answer is ready immediately): they are answered one after another, not by a call per
    * request nested in the previous one's, so even a thread with a small stack answers them all.

@@ -73,6 +73,53 @@ final class PendingRequestBoundTest {
     assertThat(written.get()).as("bytes the node took of %d", total).isLessThan(12L * 1024 * 1024);
   }
 
+  /**
+   * Thousands of small pipelined requests sent at once behind a write in flight: the node holds
+   * most of them undecoded, and once the write completes answers every one, in order, on the same
+   * connection (the requests held back are decoded without waiting for more input).
+   */
+  @Test
+  void smallPipelinedRequestsBehindAWrite_areAllAnsweredInOrder() throws Exception {
+    local.writeGate = new CompletableFuture<>();
+    NodeConfig config = NodeConfig.builder().nodeId("n1").port("0").threads("1").maxPendingRequests("2").build();
+    server = NodeServer.start(config, c -> local, InstantSource.system());
+    await().atMost(Duration.ofSeconds(10)).until(() -> server.cache() != null);
+
+    client = new Socket();
+    client.connect(new InetSocketAddress("127.0.0.1", server.port()), 5_000);
+    client.setSoTimeout(10_000);
+    int gets = 3_000;
+    String requests = "POST /api/cache/k HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + "Content-Length: 1\r\n\r\n7" + "GET /api/cache/k HTTP/1.1\r\n\r\n".repeat(gets);
+    client.getOutputStream().write(requests.getBytes(UTF_8));
+    client.getOutputStream().flush();
+    Thread.sleep(200); // the node has read what it takes and waits for the write
+    local.writeGate.complete(null);
+
+    java.io.InputStream in = client.getInputStream();
+    StringBuilder out = new StringBuilder();
+    byte[] buffer = new byte[64 * 1024];
+    int answers = 0;
+    while (answers < gets + 1) {
+      int n = in.read(buffer);
+      assertThat(n).as("answers received before the connection ended: %d", answers).isPositive();
+      out.append(new String(buffer, 0, n, java.nio.charset.StandardCharsets.ISO_8859_1));
+      answers = count(out, "HTTP/1.1 ");
+    }
+    assertThat(out).startsWith("HTTP/1.1 201 Created");
+    assertThat(count(out, "HTTP/1.1 200 OK")).isEqualTo(gets);
+    assertThat(out.toString()).contains("\"value\":7");
+  }
+
+  private static int count(CharSequence text, String part) {
+    String all = text.toString();
+    int n = 0;
+    for (int i = all.indexOf(part); i >= 0; i = all.indexOf(part, i + 1)) {
+      n++;
+    }
+    return n;
+  }
+
   private static void stream(Socket socket, AtomicLong written) {
     byte[] head = ("POST /api/cache/k HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
         + BODY + "\r\n\r\n\"").getBytes(UTF_8);
