@@ -13,7 +13,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.apache.kafka.common.errors.RecordTooLargeException;
@@ -62,6 +64,10 @@ final class NodeApi {
   private final Supplier<String> metrics;
   private final InstantSource clock;
   private final AtomicLong lastWarn = new AtomicLong(System.nanoTime() - WARN_INTERVAL_NANOS);
+  /** Requests taken up and not yet answered on their connection ({@link #started}, {@link #answered}). */
+  private final AtomicInteger inFlight = new AtomicInteger();
+  /** Set once the node shuts down: cache requests and readiness answer 503 from then on. */
+  private volatile boolean stopping;
 
   /**
    * @param cache the node's cache, or null while it is being opened
@@ -73,6 +79,35 @@ final class NodeApi {
     this.cache = cache;
     this.metrics = metrics;
     this.clock = clock;
+  }
+
+  /** Counts a request a connection takes up; it calls {@link #answered} once its answer is written. */
+  void started() {
+    inFlight.incrementAndGet();
+  }
+
+  /** Counts a request answered (its answer handed to its connection). */
+  void answered() {
+    inFlight.decrementAndGet();
+  }
+
+  /**
+   * Starts the shutdown: from now on a cache request is answered 503 {@code NotReady} (nothing
+   * done, so a balancer tries another node) and {@code /health/ready} 503 {@code STOPPING}.
+   */
+  void stop() {
+    stopping = true;
+  }
+
+  /**
+   * Waits until every request taken up has been answered, at most until {@code deadline}
+   * ({@code System.nanoTime()}); returns how many are still in flight then.
+   */
+  int awaitAnswered(long deadline) {
+    while (inFlight.get() > 0 && System.nanoTime() - deadline < 0) {
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+    }
+    return Math.max(0, inFlight.get());
   }
 
   /** Answers {@code request}; the stage never fails (errors become 5xx responses). */
@@ -112,7 +147,8 @@ final class NodeApi {
   private ApiResponse readiness() {
     NodeCache current = cache.get();
     ReplicaState state = current == null ? ReplicaState.STARTING : current.state();
-    String status = state.ready() ? "READY" : current == null ? "STARTING" : "REPLAYING";
+    boolean ready = state.ready() && !stopping;
+    String status = stopping ? "STOPPING" : state.ready() ? "READY" : current == null ? "STARTING" : "REPLAYING";
     String body = "{\"status\":\"" + status + "\",\"node\":" + Json.quote(config.nodeId())
         + ",\"replayed\":" + state.replayedRecords()
         + ",\"target\":" + state.replayTarget()
@@ -120,8 +156,8 @@ final class NodeApi {
         + ",\"lag_records\":" + state.lagRecords()
         + ",\"lag_ms\":" + state.lagMillis()
         + ",\"entries\":" + state.entries() + "}";
-    ApiResponse response = ApiResponse.json(ROUTE_READY, state.ready() ? 200 : 503, body);
-    return state.ready() ? response : response.withHeader("Retry-After", "1");
+    ApiResponse response = ApiResponse.json(ROUTE_READY, ready ? 200 : 503, body);
+    return ready ? response : response.withHeader("Retry-After", "1");
   }
 
   private CompletableFuture<ApiResponse> api(Request request, String path) {
@@ -212,6 +248,9 @@ final class NodeApi {
    * failures to responses.
    */
   private CompletableFuture<ApiResponse> whenReady(Function<NodeCache, CompletionStage<ApiResponse>> operation) {
+    if (stopping) {
+      return done(notReady("this node is shutting down; retry on another node"));
+    }
     NodeCache current = cache.get();
     if (current == null || !current.state().ready()) {
       ReplicaState state = current == null ? ReplicaState.STARTING : current.state();

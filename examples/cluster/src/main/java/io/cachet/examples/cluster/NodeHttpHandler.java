@@ -74,13 +74,24 @@ final class NodeHttpHandler extends PipelinedHttpHandler {
       request.release();
     }
     markBusy();
-    CompletionStage<ApiResponse> answer = api.handle(apiRequest);
+    api.started(); // answered() once the answer is handed to the connection: a shutdown waits for it
+    CompletionStage<ApiResponse> answer;
+    try {
+      answer = api.handle(apiRequest);
+    } catch (RuntimeException | Error e) {
+      api.answered();
+      throw e;
+    }
     answer.whenComplete((response, error) -> onEventLoop(ctx, () -> {
-      ApiResponse r = response != null ? response
-          : ApiResponse.error(NodeApi.ROUTE_OTHER, 500, "InternalError", "internal error");
-      metrics.record(r.route(), HttpReplies.methodTag(method), r.status(), System.nanoTime() - start);
-      reply(ctx, HttpReplies.response(version, r.status(), r.contentType(), r.body(), merged(r.headers()), keepAlive),
-          keepAlive);
+      try {
+        ApiResponse r = response != null ? response
+            : ApiResponse.error(NodeApi.ROUTE_OTHER, 500, "InternalError", "internal error");
+        metrics.record(r.route(), HttpReplies.methodTag(method), r.status(), System.nanoTime() - start);
+        reply(ctx, HttpReplies.response(version, r.status(), r.contentType(), r.body(), merged(r.headers()), keepAlive),
+            keepAlive);
+      } finally {
+        api.answered();
+      }
     }));
   }
 

@@ -20,8 +20,12 @@ import org.slf4j.LoggerFactory;
  * <p>The server listens first and the cache is opened afterwards on a thread of its own, retried
  * every few seconds while Kafka cannot be reached; meanwhile {@code /health/live} answers 200 and
  * {@code /health/ready} and the API answer 503, so a balancer sees the node replay and only then
- * sends it traffic. {@link #close()} stops accepting, then closes the cache (its Kafka clients).
- * Thread-safe; {@code close} is idempotent.
+ * sends it traffic. {@link #close()} (SIGTERM, the launcher's {@code stop N}) shuts down
+ * gracefully: from its start, cache requests and {@code /health/ready} answer 503 (a balancer
+ * retries such a request on another node: nothing was done), the node stops accepting, and the
+ * requests already taken up are answered, for at most the write timeout plus a second; only then
+ * do its threads stop and the cache close (its Kafka clients). Thread-safe; {@code close} is
+ * idempotent.
  */
 final class NodeServer implements AutoCloseable {
 
@@ -36,19 +40,21 @@ final class NodeServer implements AutoCloseable {
   private final Channel listener;
   private final AtomicReference<@Nullable NodeCache> cache;
   private final NodeMetrics metrics;
+  private final NodeApi api;
   private final Thread opener;
   private final CountDownLatch closed = new CountDownLatch(1);
   private final Object lock = new Object();
   private boolean closing; // guarded by lock
 
   private NodeServer(NodeConfig config, EventLoopGroup boss, EventLoopGroup workers, Channel listener,
-      AtomicReference<@Nullable NodeCache> cache, NodeMetrics metrics, NodeCache.Opener openerFunction) {
+      AtomicReference<@Nullable NodeCache> cache, NodeMetrics metrics, NodeApi api, NodeCache.Opener openerFunction) {
     this.config = config;
     this.boss = boss;
     this.workers = workers;
     this.listener = listener;
     this.cache = cache;
     this.metrics = metrics;
+    this.api = api;
     this.opener = new Thread(() -> openCache(openerFunction), "node-open-cache");
     this.opener.setDaemon(true);
   }
@@ -72,7 +78,7 @@ final class NodeServer implements AutoCloseable {
     Channel listener = NettyTransport.bindHttp(boss, workers, config.host(), config.port(), "--port / NODE_PORT",
         config.maxBodyBytes(), config.limits(), connections,
         () -> new NodeHttpHandler(api, metrics, config.nodeId(), config.limits().maxPendingRequests()));
-    NodeServer server = new NodeServer(config, boss, workers, listener, cache, metrics, openerFunction);
+    NodeServer server = new NodeServer(config, boss, workers, listener, cache, metrics, api, openerFunction);
     server.opener.start();
     return server;
   }
@@ -181,6 +187,14 @@ final class NodeServer implements AutoCloseable {
     }
     log.info("Node {} shutting down", config.nodeId());
     try {
+      api.stop();
+      listener.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
+      Duration patience = config.writeTimeout().plusSeconds(1);
+      int unanswered = api.awaitAnswered(System.nanoTime() + patience.toNanos());
+      if (unanswered > 0) {
+        log.warn("Node {}: {} request(s) still unanswered {} s into the shutdown; closing their connections",
+            config.nodeId(), unanswered, patience.toSeconds());
+      }
       NettyTransport.shutdown(listener, boss, workers);
       NodeCache current = cache.getAndSet(null);
       if (current != null) {

@@ -38,6 +38,9 @@ final class PendingRequestBoundTest {
     if (writer != null) {
       writer.join(10_000);
     }
+    if (local.writeGate != null) {
+      local.writeGate.complete(null); // else closing waits for the write's answer
+    }
     if (server != null) {
       server.close();
     }
@@ -93,7 +96,8 @@ final class PendingRequestBoundTest {
         + "Content-Length: 1\r\n\r\n7" + "GET /api/cache/k HTTP/1.1\r\n\r\n".repeat(gets);
     client.getOutputStream().write(requests.getBytes(UTF_8));
     client.getOutputStream().flush();
-    Thread.sleep(200); // the node has read what it takes and waits for the write
+    // The node has read what it takes and waits for the write.
+    await().atMost(Duration.ofSeconds(10)).until(() -> local.writeGate.getNumberOfDependents() > 0);
     local.writeGate.complete(null);
 
     java.io.InputStream in = client.getInputStream();
