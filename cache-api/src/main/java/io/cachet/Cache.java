@@ -56,7 +56,8 @@ public interface Cache<K, V> extends AutoCloseable {
    *       error itself, unwrapped, and every caller waiting for it a {@link CacheLoadException}
    *       whose cause is that error.
    *   <li>A loader that calls {@code get(key, loader)} for the same key on the same cache gets an
-   *       {@link IllegalStateException}: the load would wait for itself.
+   *       {@link IllegalStateException}: the load would wait for itself. Unless the loader catches
+   *       it, its caller then gets a {@link CacheLoadException} with it as the cause.
    *   <li>A caller interrupted while it waits for another's load gets a {@link CacheLoadException}
    *       whose cause is an {@link InterruptedException}, with its interrupt flag set again; the
    *       load goes on for the others.

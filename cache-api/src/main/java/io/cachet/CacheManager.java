@@ -62,6 +62,9 @@ public interface CacheManager extends AutoCloseable {
    * Returns a manager that has created every cache declared in {@code properties}.
    *
    * @throws IllegalArgumentException naming the key if an option is unknown or invalid
+   * @throws IllegalStateException if a declaration's options contradict each other (such as
+   *     {@code expireAfterAccess} with {@code perEntryTtl=true}), or it names a backend whose module
+   *     is not on the class path
    */
   static CacheManager fromProperties(Properties properties) {
     return builder().properties(properties).build();
@@ -72,6 +75,9 @@ public interface CacheManager extends AutoCloseable {
    *
    * @throws UncheckedIOException if the file cannot be read
    * @throws IllegalArgumentException naming the key if an option is unknown or invalid
+   * @throws IllegalStateException if a declaration's options contradict each other (such as
+   *     {@code expireAfterAccess} with {@code perEntryTtl=true}), or it names a backend whose module
+   *     is not on the class path
    */
   static CacheManager fromProperties(Path path) {
     Properties properties = new Properties();
@@ -163,6 +169,8 @@ public interface CacheManager extends AutoCloseable {
      * Returns the manager, with every declared cache created.
      *
      * @throws IllegalArgumentException naming the key if a declaration is invalid
+     * @throws IllegalStateException if a declaration's options contradict each other, or it names a
+     *     backend whose module is not on the class path
      */
     public CacheManager build() {
       ClassLoader loader = classLoader != null ? classLoader : CacheManager.class.getClassLoader();
