@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import javax.cache.Cache;
 import javax.cache.CacheException;
@@ -642,7 +643,10 @@ final class CachetCache<K, V> implements Cache<K, V> {
     return closed;
   }
 
-  /** Closes this cache and tells its manager to forget it; entries held remotely are kept. */
+  /**
+   * Closes this cache and tells its manager to forget it; entries held remotely are kept. When the
+   * cache is being closed or destroyed on another thread already, returns once that has finished.
+   */
   @Override
   public void close() {
     manager.retire(this, false);
@@ -650,14 +654,16 @@ final class CachetCache<K, V> implements Cache<K, V> {
 
   /**
    * Closes this cache: unregisters its MBeans, closes the backing cache (after clearing it when
-   * {@code destroy}) and every {@link Closeable} customization. Idempotent.
+   * {@code destroy}, asked once no configuration change can run any more) and every
+   * {@link Closeable} customization. Only its manager calls this, from the one thread that shuts
+   * the cache down; idempotent.
    */
-  void shutdown(boolean destroy) {
+  void shutdown(BooleanSupplier destroy) {
     closed = true;
     if (!control.close()) {
       return; // closed by another call
     }
-    entries.close(destroy);
+    entries.close(destroy.getAsBoolean());
     control.closeResources();
   }
 

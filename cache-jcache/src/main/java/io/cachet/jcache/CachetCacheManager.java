@@ -83,12 +83,14 @@ import org.slf4j.LoggerFactory;
  * {@link EventDispatcher}). What waits for another thread, with no key lock held, waits for one
  * that is running, never for a queued task: a synchronous listener's caller waits for the thread
  * delivering to that listener (or delivers itself), closing a cache waits for listener calls in
- * progress, and the pool's own tasks ({@code loadAll}, notices, asynchronous deliveries) never wait
- * for a delivery (a busy synchronous listener is left to the thread delivering to it). So every key
- * lock is released without a queued task having to run first, every task waiting for one gets it,
- * and the queue drains. (The application's own code can still starve the pool: a loader, writer or
- * entry processor, which runs under a key lock, or a listener on the pool, that blocks until a
- * {@code loadAll} or an asynchronous delivery of this manager completes. docs/jcache.md says so.)
+ * progress (for a bounded time), a close or destroy of a cache another thread is shutting down
+ * waits for that thread, which takes no key lock, and the pool's own tasks ({@code loadAll},
+ * notices, asynchronous deliveries) never wait for a delivery (a busy synchronous listener is left
+ * to the thread delivering to it). So every key lock is released without a queued task having to
+ * run first, every task waiting for one gets it, and the queue drains. (The application's own code
+ * can still starve the pool: a loader, writer or entry processor, which runs under a key lock, or a
+ * listener on the pool, that blocks until a {@code loadAll} or an asynchronous delivery of this
+ * manager completes. docs/jcache.md says so.)
  */
 public final class CachetCacheManager implements CacheManager {
 
@@ -113,13 +115,29 @@ public final class CachetCacheManager implements CacheManager {
   private final ConcurrentHashMap<String, CachetCache<?, ?>> caches = new ConcurrentHashMap<>();
   /**
    * Caches closed or destroyed and not yet shut down (a destroy clears the backend, which can take a
-   * while), by name, each with a future completed once it has: creating a cache of that name waits
-   * for it, since its backing cache holds the name until then. Guarded by {@code caches}.
+   * while), by name: creating a cache of that name waits for it, since its backing cache holds the
+   * name until then, and so does any other call closing or destroying it. Guarded by {@code caches}.
    */
   private final Map<String, Closing> closing = new HashMap<>();
 
-  /** A cache shutting down, by the thread that shuts it down. */
-  private record Closing(Thread thread, CompletableFuture<Void> done) {}
+  /**
+   * A cache shutting down, created by the thread that shuts it down: the one that took it from
+   * {@code caches}, and the only one that does.
+   */
+  private static final class Closing {
+    final CachetCache<?, ?> cache;
+    final Thread thread = Thread.currentThread();
+    /** Completed once the cache is shut down, whether or not that failed. */
+    final CompletableFuture<Void> done = new CompletableFuture<>();
+    /** Whether to clear the backend: set by the owner's destroy, or by a destroy joining it. */
+    volatile boolean destroy;
+
+    Closing(CachetCache<?, ?> cache, boolean destroy) {
+      this.cache = cache;
+      this.destroy = destroy;
+    }
+  }
+
   private final Map<String, CachetConfiguration<Object, Object>> declared; // guarded by caches
   private final CacheDefaults defaults;
   private volatile boolean closed;
@@ -237,7 +255,7 @@ public final class CachetCacheManager implements CacheManager {
           throw new CacheException("a cache named '" + cacheName + "' already exists in " + uri);
         }
         shutDown = closing.get(cacheName);
-        if (shutDown != null && shutDown.thread() == Thread.currentThread()) {
+        if (shutDown != null && shutDown.thread == Thread.currentThread()) {
           // Called from a loader, writer or listener the shutdown is closing: waiting would never end.
           throw new CacheException("cache '" + cacheName + "' in " + uri + " is still closing on this thread");
         }
@@ -250,7 +268,7 @@ public final class CachetCacheManager implements CacheManager {
           return build(cacheName, merged, backendChosen);
         }
       }
-      shutDown.done().join(); // a cache of this name is still shutting down; never fails (see retire)
+      shutDown.done.join(); // a cache of this name is still shutting down; never fails (see shutDown)
     }
   }
 
@@ -419,58 +437,100 @@ public final class CachetCacheManager implements CacheManager {
 
   /**
    * Forgets {@code cache} and shuts it down (clearing its backend when {@code destroy}); a cache of
-   * its name created meanwhile waits until it has. Only the first caller for a cache shuts it down.
+   * its name created meanwhile waits until it has. Returns once the cache is shut down.
    *
-   * <p>So a {@link #destroyCache} racing the cache's own {@code close()} that loses clears nothing:
-   * it takes effect after the close, as a destroy of a name no longer managed, which is a no-op
-   * (as a destroy after a close is), and the data stays as the close leaves it.
+   * <p>Only the caller that takes the cache from the manager shuts it down; any other call for the
+   * same cache (its own {@code close()}, {@link #destroyCache}, or this manager's {@link #close()}
+   * racing them) waits for that one, so that none returns before the cache's backing cache, loader,
+   * writer and listeners are closed. A destroy joining a close in progress has it clear the backend
+   * too, unless the close has already begun closing the backing cache: the destroy then comes after
+   * the close, as a destroy of a name no longer managed, which is a no-op. A call made on a thread
+   * that is shutting a cache down itself (by a listener, loader or writer being closed) returns at
+   * once: the thread it would wait for may be this one, or be waiting for it.
    */
   void retire(CachetCache<?, ?> cache, boolean destroy) {
     String name = cache.getName();
-    Closing done = new Closing(Thread.currentThread(), new CompletableFuture<>());
-    boolean mine;
+    Closing mine = null;
+    Closing awaited = null;
     synchronized (caches) {
-      mine = caches.remove(name, cache);
-      if (mine) {
-        closing.put(name, done);
+      if (caches.remove(name, cache)) {
+        mine = new Closing(cache, destroy);
+        closing.put(name, mine);
+      } else {
+        Closing owner = closing.get(name);
+        if (owner != null && owner.cache == cache) { // else shut down already
+          if (destroy) {
+            owner.destroy = true;
+          }
+          if (!shuttingDownOnThisThread()) {
+            awaited = owner;
+          }
+        }
       }
     }
-    try {
-      cache.shutdown(destroy);
-    } finally {
-      if (mine) {
-        synchronized (caches) {
-          closing.remove(name, done);
-        }
-        done.done().complete(null);
+    if (mine != null) {
+      shutDown(mine);
+    } else if (awaited != null) {
+      awaited.done.join(); // never fails (see shutDown)
+    }
+  }
+
+  /** Whether the current thread is shutting a cache down; the caller holds the {@code caches} lock. */
+  private boolean shuttingDownOnThisThread() {
+    for (Closing any : closing.values()) {
+      if (any.thread == Thread.currentThread()) {
+        return true;
       }
+    }
+    return false;
+  }
+
+  /**
+   * Shuts down the cache of {@code owned}, which the current thread took from {@code caches}, then
+   * forgets it and completes its future, also when the shutdown failed.
+   */
+  private void shutDown(Closing owned) {
+    try {
+      // Read once the cache is closed to new configuration changes, as late as can be: a destroy
+      // that joined meanwhile still clears the backend.
+      owned.cache.shutdown(() -> owned.destroy);
+    } finally {
+      synchronized (caches) {
+        closing.remove(owned.cache.getName(), owned);
+      }
+      owned.done.complete(null);
     }
   }
 
   /** Closes every cache, the underlying Cachet manager and the event threads. Idempotent. */
   @Override
   public void close() {
-    List<CachetCache<?, ?>> open;
+    List<Closing> mine = new ArrayList<>();
     List<CompletableFuture<Void>> stillClosing = new ArrayList<>();
     synchronized (caches) {
       if (closed) {
         return;
       }
       closed = true;
-      open = new ArrayList<>(caches.values());
-      caches.clear();
-      declared.clear();
       for (Closing other : closing.values()) {
-        if (other.thread() != Thread.currentThread()) {
-          stillClosing.add(other.done());
+        if (other.thread != Thread.currentThread()) {
+          stillClosing.add(other.done);
         }
       }
+      // This thread shuts these caches down: a close or destroy of one of them racing this waits.
+      for (CachetCache<?, ?> cache : caches.values()) {
+        Closing owned = new Closing(cache, false);
+        closing.put(cache.getName(), owned);
+        mine.add(owned);
+      }
+      caches.clear();
+      declared.clear();
     }
-    for (CachetCache<?, ?> cache : open) {
+    for (Closing owned : mine) {
       try {
-        cache.shutdown(false);
+        shutDown(owned);
       } catch (RuntimeException e) {
-        log.warn("Closing cache '{}' failed", cache.getName(), e);
+        log.warn("Closing cache '{}' failed", owned.cache.getName(), e);
       }
     }
     // Caches closed or destroyed on other threads finish first (a destroy clearing its backend),

@@ -10,16 +10,23 @@ import io.cachet.jcache.CachetCacheTest.ClosingLoader;
 import io.cachet.jcache.CachetCacheTest.ClosingWriter;
 import io.cachet.jcache.CachetCacheTest.RecordingWriter;
 import java.net.URI;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import javax.cache.Cache;
 import javax.cache.CacheException;
 import javax.cache.CacheManager;
 import javax.cache.Caching;
+import javax.cache.configuration.Factory;
 import javax.cache.configuration.FactoryBuilder;
+import javax.cache.configuration.MutableCacheEntryListenerConfiguration;
+import javax.cache.event.CacheEntryCreatedListener;
+import javax.cache.event.CacheEntryListener;
 import javax.cache.expiry.CreatedExpiryPolicy;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -125,6 +132,120 @@ final class CachetCacheBackendTest {
     } finally {
       FakeRemoteBackend.CLEAR_GATE.set(null);
       gate.countDown();
+    }
+  }
+
+  @Test
+  void destroyCache_racingTheCachesClose_clearsTheBackend() throws Exception {
+    for (int round = 0; round < 20; round++) {
+      Cache<String, String> cache = manager.createCache("c", config());
+      cache.put("k", "v");
+      FakeRemoteBackend<Object, Object> store = backend(cache);
+      CountDownLatch release = new CountDownLatch(1);
+      Thread registrar = registeringAListenerUntil(release, cache);
+      // The destroy takes the cache from the manager, then waits for the registration's lock; the
+      // close comes second and must leave the shutdown to the destroy, not close the cache itself
+      // without clearing it.
+      Thread destroyer = start("destroyer", () -> manager.destroyCache("c"));
+      awaitParked(destroyer);
+      Thread closer = start("closer", cache::close);
+      awaitParked(closer);
+
+      release.countDown();
+
+      joinAll(registrar, destroyer, closer);
+      assertThat(manager.getCache("c")).isNull();
+      assertThat(store.estimatedSize()).as("entries left by the destroy, round %d", round).isZero();
+      assertThat(store.isClosed()).isTrue();
+    }
+  }
+
+  @Test
+  void destroy_joiningACloseInProgress_stillClearsTheBackend() throws Exception {
+    Cache<String, String> cache = manager.createCache("c", config());
+    cache.put("k", "v");
+    FakeRemoteBackend<Object, Object> store = backend(cache);
+    CountDownLatch release = new CountDownLatch(1);
+    Thread registrar = registeringAListenerUntil(release, cache);
+    Thread closer = start("closer", cache::close);
+    awaitParked(closer); // took the cache from the manager, waits for the registration's lock
+    // What destroyCache does once it has found the cache, which the close took meanwhile.
+    CachetCacheManager cachet = manager.unwrap(CachetCacheManager.class);
+    Thread destroyer = start("destroyer", () -> cachet.retire(cache.unwrap(CachetCache.class), true));
+    awaitParked(destroyer);
+
+    release.countDown();
+
+    joinAll(registrar, closer, destroyer);
+    assertThat(store.estimatedSize()).as("entries left").isZero();
+    assertThat(store.isClosed()).isTrue();
+  }
+
+  @Test
+  void close_whileTheCacheIsBeingDestroyed_returnsOnceTheDestroyIsDone() throws Exception {
+    Cache<String, String> cache = manager.createCache("c", config());
+    cache.put("k", "v");
+    FakeRemoteBackend<Object, Object> store = backend(cache);
+    CountDownLatch gate = new CountDownLatch(1);
+    FakeRemoteBackend.CLEARING = new CountDownLatch(1);
+    FakeRemoteBackend.CLEAR_GATE.set(gate);
+    try {
+      Thread destroyer = start("destroyer", () -> manager.destroyCache("c"));
+      assertThat(FakeRemoteBackend.CLEARING.await(10, TimeUnit.SECONDS)).isTrue();
+
+      CompletableFuture<Void> closed = CompletableFuture.runAsync(cache::close);
+
+      await("close waiting for the destroy").during(Duration.ofMillis(200)).atMost(Duration.ofSeconds(2))
+          .until(() -> !closed.isDone());
+      FakeRemoteBackend.CLEAR_GATE.set(null);
+      gate.countDown();
+      closed.get(10, TimeUnit.SECONDS);
+      assertThat(store.estimatedSize()).isZero();
+      assertThat(store.isClosed()).as("the backing cache closed when close returns").isTrue();
+      joinAll(destroyer);
+    } finally {
+      FakeRemoteBackend.CLEAR_GATE.set(null);
+      gate.countDown();
+    }
+  }
+
+  /**
+   * Registers, on a thread of its own, a listener whose factory waits for {@code release}; returns
+   * once the factory runs. The registration holds the lock that a cache's shutdown takes first, so a
+   * close or destroy started meanwhile waits there.
+   */
+  private static Thread registeringAListenerUntil(CountDownLatch release, Cache<String, String> cache)
+      throws InterruptedException {
+    CountDownLatch inFactory = new CountDownLatch(1);
+    Factory<CacheEntryListener<? super String, ? super String>> factory = () -> {
+      inFactory.countDown();
+      CachetCacheTest.awaitLatch(release);
+      return (CacheEntryCreatedListener<String, String>) events -> {};
+    };
+    Thread registrar = start("registrar", () -> cache.registerCacheEntryListener(
+        new MutableCacheEntryListenerConfiguration<>(factory, null, false, true)));
+    assertThat(inFactory.await(10, TimeUnit.SECONDS)).isTrue();
+    return registrar;
+  }
+
+  private static Thread start(String name, Runnable action) {
+    Thread thread = new Thread(action, name);
+    thread.start();
+    return thread;
+  }
+
+  /** Waits until {@code thread} waits for a lock or for another thread. */
+  private static void awaitParked(Thread thread) {
+    await().pollInterval(Duration.ofMillis(1)).atMost(Duration.ofSeconds(10)).until(() -> switch (thread.getState()) {
+      case BLOCKED, WAITING, TIMED_WAITING -> true;
+      default -> false;
+    });
+  }
+
+  private static void joinAll(Thread... threads) throws InterruptedException {
+    for (Thread thread : threads) {
+      thread.join(10_000);
+      assertThat(thread.isAlive()).as("%s still running", thread.getName()).isFalse();
     }
   }
 

@@ -692,6 +692,27 @@ final class CachetCacheTest {
   }
 
   @Test
+  void close_ofACacheItsManagerIsClosing_returnsOnceTheManagerHasClosedIt() throws Exception {
+    SlowClosingWriter writer = new SlowClosingWriter();
+    Cache<String, String> cache =
+        manager.createCache(
+            "c", config(String.class, String.class).setWriteThrough(true).setCacheWriterFactory(() -> writer));
+    java.util.concurrent.CompletableFuture<Void> managerClosed =
+        java.util.concurrent.CompletableFuture.runAsync(manager::close);
+    assertThat(writer.closing.await(10, TimeUnit.SECONDS)).isTrue();
+
+    java.util.concurrent.CompletableFuture<Void> cacheClosed =
+        java.util.concurrent.CompletableFuture.runAsync(cache::close);
+
+    await("close waiting for the manager's").during(Duration.ofMillis(200)).atMost(Duration.ofSeconds(2))
+        .until(() -> !cacheClosed.isDone());
+    writer.release.countDown();
+    cacheClosed.get(10, TimeUnit.SECONDS);
+    assertThat(writer.closed).as("the writer closed when the cache's close returns").isTrue();
+    managerClosed.get(10, TimeUnit.SECONDS);
+  }
+
+  @Test
   void enableStatistics_registersTheStandardMXBeansAndDestroyUnregistersThem() throws Exception {
     Cache<String, String> cache = manager.createCache("stats cache", config(String.class, String.class));
     MBeanServer server = java.lang.management.ManagementFactory.getPlatformMBeanServer();
@@ -1596,6 +1617,32 @@ final class CachetCacheTest {
 
     @Override
     public void close() {
+      closed = true;
+    }
+  }
+
+  /** A writer whose close waits until released. */
+  static final class SlowClosingWriter implements CacheWriter<String, String>, Closeable {
+    final CountDownLatch closing = new CountDownLatch(1);
+    final CountDownLatch release = new CountDownLatch(1);
+    volatile boolean closed;
+
+    @Override
+    public void write(Cache.Entry<? extends String, ? extends String> entry) {}
+
+    @Override
+    public void writeAll(Collection<Cache.Entry<? extends String, ? extends String>> entries) {}
+
+    @Override
+    public void delete(Object key) {}
+
+    @Override
+    public void deleteAll(Collection<?> keys) {}
+
+    @Override
+    public void close() {
+      closing.countDown();
+      awaitLatch(release);
       closed = true;
     }
   }
