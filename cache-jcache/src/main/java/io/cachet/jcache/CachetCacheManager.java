@@ -7,6 +7,7 @@ import io.cachet.RemovalListener;
 import io.cachet.Ticker;
 import io.cachet.codec.Codec;
 import io.cachet.codec.Codecs;
+import io.cachet.jcache.spi.CachetCachingProvider;
 import io.cachet.spi.CacheBackendProvider;
 import java.io.Serializable;
 import java.lang.ref.WeakReference;
@@ -502,7 +503,10 @@ public final class CachetCacheManager implements CacheManager {
     }
   }
 
-  /** Closes every cache, the underlying Cachet manager and the event threads. Idempotent. */
+  /**
+   * Closes every cache, the underlying Cachet manager and the event threads, and has the caching
+   * provider forget this manager. Idempotent.
+   */
   @Override
   public void close() {
     List<Closing> mine = new ArrayList<>();
@@ -525,6 +529,9 @@ public final class CachetCacheManager implements CacheManager {
       }
       caches.clear();
       declared.clear();
+    }
+    if (provider instanceof CachetCachingProvider cachingProvider) {
+      cachingProvider.forget(this);
     }
     for (Closing owned : mine) {
       try {

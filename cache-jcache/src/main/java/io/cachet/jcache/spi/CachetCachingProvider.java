@@ -30,11 +30,12 @@ import org.slf4j.LoggerFactory;
  * {@code jar:} scheme names a properties file that declares caches.
  *
  * <p>Managers are kept in a map keyed weakly by class loader, and each stays in it, strongly held,
- * until it is closed, so that {@link #getCacheManager} returns the same open manager. A manager
- * refers to its class loader only weakly, but its caches usually refer to it: through their key and
- * value types, their loaders, writers, expiry policies and listeners, their values. An application
- * being undeployed therefore closes its managers ({@link #close(ClassLoader)} closes all those of
- * a class loader); after that, nothing here keeps its class loader alive.
+ * until it is closed (by {@link CacheManager#close()} or through this provider), so that
+ * {@link #getCacheManager} returns the same open manager. A manager refers to its class loader only
+ * weakly, but its caches usually refer to it: through their key and value types, their loaders,
+ * writers, expiry policies and listeners, their values. An application being undeployed therefore
+ * closes its managers ({@link #close(ClassLoader)} closes all those of a class loader); after that,
+ * nothing here keeps its class loader alive.
  */
 public final class CachetCachingProvider implements CachingProvider {
 
@@ -134,6 +135,25 @@ public final class CachetCachingProvider implements CachingProvider {
     }
     if (manager != null) {
       closeQuietly(manager);
+    }
+  }
+
+  /**
+   * Forgets {@code manager} if it is closed and still the one kept for its URI and class loader;
+   * called by {@link CachetCacheManager#close()}, so that a closed manager is not held until
+   * replaced. Does nothing for an open manager. (Public only because the managers live in another
+   * package.)
+   */
+  public void forget(CachetCacheManager manager) {
+    if (!manager.isClosed()) {
+      return;
+    }
+    synchronized (this) {
+      ClassLoader loader = manager.getClassLoader();
+      Map<URI, CachetCacheManager> byUri = managers.get(loader);
+      if (byUri != null && byUri.remove(manager.getURI(), manager) && byUri.isEmpty()) {
+        managers.remove(loader);
+      }
     }
   }
 

@@ -129,6 +129,51 @@ final class CachetCachingProviderTest {
   }
 
   @Test
+  void close_ofAManager_hasTheProviderForgetIt() {
+    ClassLoader loader = new URLClassLoader(new URL[0], getClass().getClassLoader());
+    URI uri = URI.create("urn:cachet:test:closed");
+    try {
+      WeakReference<CacheManager> closed = getAndClose(uri, loader);
+
+      await("the closed manager collected").atMost(Duration.ofSeconds(10)).until(() -> {
+        System.gc();
+        return closed.get() == null;
+      });
+      CacheManager next = provider.getCacheManager(uri, loader);
+      assertThat(next.isClosed()).isFalse();
+      assertThat(provider.getCacheManager(uri, loader)).isSameAs(next);
+    } finally {
+      provider.close(loader);
+    }
+  }
+
+  private WeakReference<CacheManager> getAndClose(URI uri, ClassLoader loader) {
+    CacheManager manager = provider.getCacheManager(uri, loader);
+    manager.createCache("c", new MutableConfiguration<String, String>());
+    manager.close();
+    return new WeakReference<>(manager);
+  }
+
+  @Test
+  void forget_leavesAnOpenManagerAndTheOneThatReplacedAClosedOne() {
+    URI uri = URI.create("urn:cachet:test:replaced");
+    ClassLoader loader = new URLClassLoader(new URL[0], getClass().getClassLoader());
+    CachetCachingProvider cachet = (CachetCachingProvider) provider;
+    try {
+      CachetCacheManager open = provider.getCacheManager(uri, loader).unwrap(CachetCacheManager.class);
+      cachet.forget(open);
+      assertThat(provider.getCacheManager(uri, loader)).as("an open manager is kept").isSameAs(open);
+
+      open.close();
+      CacheManager next = provider.getCacheManager(uri, loader);
+      cachet.forget(open);
+      assertThat(provider.getCacheManager(uri, loader)).as("the manager replacing it is kept").isSameAs(next);
+    } finally {
+      provider.close(loader);
+    }
+  }
+
+  @Test
   void getCacheManager_perUriAndClassLoader() {
     URI uri = URI.create("urn:cachet:test:isolation");
     ClassLoader mine = getClass().getClassLoader();
