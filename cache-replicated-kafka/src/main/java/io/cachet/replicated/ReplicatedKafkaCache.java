@@ -94,7 +94,9 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
     }
     List<TopicPartition> partitions = List.copyOf(tps);
     String clientId = topic + "-" + options.nodeId();
-    SnapshotStore<K, V> snapshots = new SnapshotStore<>(config.name(), options, topicInfo, keyCodec, valueCodec, clock);
+    this.viewAge = new ViewAge(Ticker.system(), partitionCount);
+    SnapshotStore<K, V> snapshots = new SnapshotStore<>(config.name(), options, topicInfo, keyCodec, valueCodec, clock,
+        () -> TimeUnit.NANOSECONDS.toMillis(viewAge.oldestAgeNanos()));
     this.replica = snapshots.replica();
     KafkaProducer<byte[], byte[]> p = null;
     KafkaConsumer<Object, Object> consumer;
@@ -110,7 +112,6 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
       throw new CacheException("could not create the Kafka clients of cache '" + config.name() + "': " + e, e);
     }
     Sender sender = new Sender(config.name(), p);
-    this.viewAge = new ViewAge(Ticker.system(), partitionCount);
     this.writer = new Writer<>(config.name(), options, keyCodec, valueCodec, clock, replica, partitionCount, sender,
         this::requireWritable, this::replicaFailure, Ticker.system(), viewAge);
     this.barriers = new ReadBarriers(config.name(), options, admin, partitions, replica, closed);

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.time.InstantSource;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 import org.apache.kafka.common.TopicPartition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,6 +30,8 @@ final class SnapshotStore<K, V> {
   private final Codec<K> keyCodec;
   private final Codec<V> valueCodec;
   private final InstantSource clock;
+  /** How long ago the replica was last confirmed caught up with the topic, in milliseconds. */
+  private final LongSupplier viewAgeMillis;
   private final Replica<K, V> replica;
   private final long[] startPositions;
   // Apply thread only.
@@ -39,9 +42,15 @@ final class SnapshotStore<K, V> {
     topicId = id;
   }
 
-  /** Loads the snapshot, if there is a usable one; otherwise starts from an empty replica at offset 0. */
+  /**
+   * Loads the snapshot, if there is a usable one; otherwise starts from an empty replica at offset 0.
+   *
+   * @param viewAgeMillis how long ago the replica was last confirmed caught up with the topic: a
+   *     snapshot is dated that much before it is saved, since a node cut off from Kafka goes on
+   *     saving a view no newer than that
+   */
   SnapshotStore(String name, ReplicationOptions options, TopicSetup.TopicInfo topicInfo, Codec<K> keyCodec,
-      Codec<V> valueCodec, InstantSource clock) {
+      Codec<V> valueCodec, InstantSource clock, LongSupplier viewAgeMillis) {
     int partitionCount = topicInfo.partitions();
     this.name = name;
     this.options = options;
@@ -50,6 +59,7 @@ final class SnapshotStore<K, V> {
     this.keyCodec = keyCodec;
     this.valueCodec = valueCodec;
     this.clock = clock;
+    this.viewAgeMillis = viewAgeMillis;
     Replica<K, V> loaded = null;
     long[] positions = new long[partitionCount];
     if (options.snapshotPath().isPresent()) {
@@ -122,7 +132,10 @@ final class SnapshotStore<K, V> {
     }
     try {
       long started = System.nanoTime();
-      long count = Snapshot.write(path, topic, topicId, replica, keyCodec, valueCodec, clock.millis(),
+      // Dated as of the view, not the save: the age check on restart (delete.retention.ms) must
+      // count from the last moment the replica was known to hold every tombstone written so far.
+      long asOf = clock.millis() - Math.max(0, viewAgeMillis.getAsLong());
+      long count = Snapshot.write(path, topic, topicId, replica, keyCodec, valueCodec, asOf,
           Snapshot.ENTRIES_PER_SECTION, progress);
       LOG.debug("Cache '{}' wrote snapshot {} ({} entries) in {} ms", name, path, count,
           TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));

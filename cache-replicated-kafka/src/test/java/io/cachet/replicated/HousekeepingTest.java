@@ -39,7 +39,7 @@ final class HousekeepingTest {
       return true;
     };
     SnapshotStore<String, String> snapshots = new SnapshotStore<>("hk", ReplicationOptions.defaults(),
-        new TopicSetup.TopicInfo(1, 86_400_000L, "id"), Codecs.utf8(), Codecs.utf8(), InstantSource.system());
+        new TopicSetup.TopicInfo(1, 86_400_000L, "id"), Codecs.utf8(), Codecs.utf8(), InstantSource.system(), () -> 0);
     housekeeping = new Housekeeping<>("hk", "me", replica, sender, snapshots, RETRY_MS);
   }
 

@@ -130,6 +130,26 @@ final class SnapshotTest {
         .hasMessageContaining("format version 1");
   }
 
+  /**
+   * A node cut off from Kafka goes on saving its replica: the snapshot is dated by the last time
+   * the replica was confirmed caught up, so a restart from it past delete.retention.ms of that view
+   * replays the log instead of keeping keys whose tombstones were dropped meanwhile.
+   */
+  @Test
+  void snapshotStore_datesTheSnapshotByItsViewNotItsSave() throws IOException {
+    Path file = directory.resolve("stale-view.snapshot");
+    ReplicationOptions options = ReplicationOptions.builder().topic(TOPIC).snapshotPath(file).build();
+    InstantSource now = InstantSource.fixed(java.time.Instant.ofEpochMilli(NOW));
+    TopicSetup.TopicInfo info = new TopicSetup.TopicInfo(1, RETENTION, TOPIC_ID);
+
+    new SnapshotStore<>("snap", options, info, Codecs.utf8(), Codecs.utf8(), now, () -> 1_000).save();
+    assertThat(read(file, 1)).as("a view a second old").containsExactly(0);
+
+    new SnapshotStore<>("snap", options, info, Codecs.utf8(), Codecs.utf8(), now, () -> RETENTION + 1_000).save();
+    assertThatThrownBy(() -> read(file, 1)).as("saved now, from a view older than delete.retention.ms")
+        .isInstanceOf(UnusableSnapshotException.class).hasMessageContaining("older than the topic's delete.retention.ms");
+  }
+
   @Test
   void snapshotStore_formatVersion1_warnsAndStartsEmptyFromOffsetZero() throws IOException {
     Path file = directory.resolve("v1.snapshot");
@@ -139,7 +159,7 @@ final class SnapshotTest {
     SnapshotStore<String, String> store;
     try (CapturedLogs logs = CapturedLogs.of(ReplicatedKafkaCache.class)) {
       store = new SnapshotStore<>("snap", options, new TopicSetup.TopicInfo(1, RETENTION, TOPIC_ID), Codecs.utf8(),
-          Codecs.utf8(), InstantSource.system());
+          Codecs.utf8(), InstantSource.system(), () -> 0);
       assertThat(logs.warnings()).anySatisfy(w -> assertThat(w).contains(file.toString()).contains("unusable")
           .contains("format version 1"));
     }
@@ -170,7 +190,7 @@ final class SnapshotTest {
     SnapshotStore<String, String> store;
     try (CapturedLogs logs = CapturedLogs.of(ReplicatedKafkaCache.class)) {
       store = new SnapshotStore<>("snap", options, new TopicSetup.TopicInfo(1, RETENTION, TOPIC_ID), Codecs.utf8(),
-          values, InstantSource.fixed(java.time.Instant.ofEpochMilli(NOW)));
+          values, InstantSource.fixed(java.time.Instant.ofEpochMilli(NOW)), () -> 0);
       assertThat(logs.warnings()).anySatisfy(w -> assertThat(w).contains(file.toString()).contains("unusable")
           .contains(CodecError.class.getName()));
     }
