@@ -182,6 +182,25 @@ final class CachetCacheBackendTest {
   }
 
   @Test
+  void destroyCache_afterACloseTookTheCache_waitsForIt_andClearsTheBackend() throws Exception {
+    Cache<String, String> cache = manager.createCache("c", config());
+    cache.put("k", "v");
+    FakeRemoteBackend<Object, Object> store = backend(cache);
+    CountDownLatch release = new CountDownLatch(1);
+    Thread registrar = registeringAListenerUntil(release, cache);
+    Thread closer = start("closer", cache::close);
+    awaitParked(closer); // took the cache from the manager, waits for the registration's lock
+    Thread destroyer = start("destroyer", () -> manager.destroyCache("c")); // finds no cache of that name
+    awaitParked(destroyer);
+
+    release.countDown();
+
+    joinAll(registrar, closer, destroyer);
+    assertThat(store.estimatedSize()).as("entries left").isZero();
+    assertThat(store.isClosed()).isTrue();
+  }
+
+  @Test
   void close_whileTheCacheIsBeingDestroyed_returnsOnceTheDestroyIsDone() throws Exception {
     Cache<String, String> cache = manager.createCache("c", config());
     cache.put("k", "v");
