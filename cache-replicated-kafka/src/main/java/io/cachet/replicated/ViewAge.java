@@ -69,8 +69,8 @@ final class ViewAge {
    * {@link #freshSince} once it has decided: a pause in between counts against the view.
    */
   long asOf(int partition) {
-    long at = caughtUpAt.get(partition);
-    return confirmed.get(partition) == 1 ? at : ticker.read() - 2 * MAX_AGE_NANOS;
+    // The flag first: it is set after the reading, so once it is seen the reading is too.
+    return confirmed.get(partition) == 1 ? caughtUpAt.get(partition) : ticker.read() - 2 * MAX_AGE_NANOS;
   }
 
   /** Whether a view as of {@code asOf} is recent enough now to decide a conditional record on. */
@@ -88,8 +88,8 @@ final class ViewAge {
    * it never was.
    */
   long ageNanos(int partition) {
-    long at = caughtUpAt.get(partition);
-    return ticker.read() - (confirmed.get(partition) == 1 ? at : createdAt);
+    long since = confirmed.get(partition) == 1 ? caughtUpAt.get(partition) : createdAt; // the flag first, as in asOf
+    return ticker.read() - since;
   }
 
   /**
