@@ -181,6 +181,15 @@ final class CacheControl<K, V> {
   }
 
   /**
+   * Whether the current thread holds this cache's configuration lock: it runs a listener or
+   * filter factory (see {@link #register}), and a shutdown of this cache, which takes the lock in
+   * {@link #close}, must not be waited for on it.
+   */
+  boolean configuringOnThisThread() {
+    return Thread.holdsLock(configuration);
+  }
+
+  /**
    * Unregisters the MBeans for good; true for the first call only, whose caller then closes the
    * cache and, last, calls {@link #closeResources}.
    */
@@ -195,12 +204,25 @@ final class CacheControl<K, V> {
     }
   }
 
-  /** Closes every {@link AutoCloseable} the factories created; failures are logged, not thrown. */
+  /**
+   * Closes every {@link AutoCloseable} the factories created; exceptions are logged, not thrown.
+   * An {@link Error} (a test's assertion in a close) is logged too, and thrown once every other
+   * resource and listener is closed.
+   */
   void closeResources() {
+    Error first = null;
     for (Object resource : integration.resources()) {
-      closeQuietly(name, resource);
+      try {
+        closeQuietly(name, resource);
+      } catch (Error e) {
+        log.warn("Closing {} of cache '{}' failed", resource.getClass().getName(), name, e);
+        first = first == null ? e : first;
+      }
     }
     closeListeners(dispatcher);
+    if (first != null) {
+      throw first;
+    }
   }
 
   /** How long closing a cache waits for a listener call in progress before it closes the listener. */

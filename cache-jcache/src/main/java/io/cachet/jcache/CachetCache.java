@@ -658,6 +658,11 @@ final class CachetCache<K, V> implements Cache<K, V> {
    * {@link Closeable} customization. Only its manager calls this, from the one thread that shuts
    * the cache down; idempotent.
    */
+  /** Whether the current thread holds this cache's configuration lock (see {@link CacheControl}). */
+  boolean configuringOnThisThread() {
+    return control.configuringOnThisThread();
+  }
+
   void shutdown(BooleanSupplier destroy) {
     closed = true;
     if (!control.close()) {

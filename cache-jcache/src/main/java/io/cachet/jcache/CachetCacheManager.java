@@ -248,6 +248,7 @@ public final class CachetCacheManager implements CacheManager {
     requireNonNull(cacheName, "cacheName");
     requireNonNull(configuration, "configuration");
     CachetConfiguration<K, V> requested = CachetConfiguration.copyOf(configuration);
+    boolean underManagerLock = Thread.holdsLock(caches);
     while (true) {
       Closing shutDown;
       synchronized (caches) {
@@ -256,11 +257,12 @@ public final class CachetCacheManager implements CacheManager {
           throw new CacheException("a cache named '" + cacheName + "' already exists in " + uri);
         }
         shutDown = closing.get(cacheName);
-        if (shutDown != null && shuttingDownOnThisThread()) {
+        if (shutDown != null && !mayWaitFor(shutDown, underManagerLock)) {
           // Called from a loader, writer or listener a shutdown on this thread is closing: waiting
           // would never end if the shutdown is this one, or if its thread waits for this one.
           throw new CacheException("cache '" + cacheName + "' in " + uri
-              + " is still closing, and this thread is shutting a cache down");
+              + " is still closing, and this thread holds what its shutdown needs (it is shutting a cache"
+              + " down, or runs a factory under the manager's or that cache's lock)");
         }
         if (shutDown == null) {
           CachetConfiguration<Object, Object> declaration = declared.get(cacheName);
@@ -410,6 +412,7 @@ public final class CachetCacheManager implements CacheManager {
     requireNonNull(cacheName, "cacheName");
     CachetCache<?, ?> cache;
     Closing awaited = null;
+    boolean underManagerLock = Thread.holdsLock(caches);
     synchronized (caches) {
       declared.remove(cacheName);
       cache = caches.get(cacheName);
@@ -418,7 +421,7 @@ public final class CachetCacheManager implements CacheManager {
         // A close that took the cache already: it clears the backend too (unless it has begun
         // closing the backing cache, see retire), and this returns once it is done.
         owner.destroy = true;
-        if (!shuttingDownOnThisThread()) {
+        if (mayWaitFor(owner, underManagerLock)) {
           awaited = owner;
         }
       }
@@ -467,6 +470,7 @@ public final class CachetCacheManager implements CacheManager {
     String name = cache.getName();
     Closing mine = null;
     Closing awaited = null;
+    boolean underManagerLock = Thread.holdsLock(caches);
     synchronized (caches) {
       if (caches.remove(name, cache)) {
         mine = new Closing(cache, destroy);
@@ -477,7 +481,7 @@ public final class CachetCacheManager implements CacheManager {
           if (destroy) {
             owner.destroy = true;
           }
-          if (!shuttingDownOnThisThread()) {
+          if (mayWaitFor(owner, underManagerLock)) {
             awaited = owner;
           }
         }
@@ -488,6 +492,19 @@ public final class CachetCacheManager implements CacheManager {
     } else if (awaited != null) {
       awaited.done.join(); // never fails (see shutDown)
     }
+  }
+
+  /**
+   * Whether the current thread may wait for the shutdown {@code owner} runs on another thread: not
+   * if it holds what that shutdown needs, which a loader, writer, expiry or listener factory or
+   * close may call the manager with. That is the manager's lock ({@code underManagerLock}, taken
+   * before the caller's own {@code synchronized}: factories run under it, and a shutdown takes it
+   * last), the cache's configuration lock (listener factories run under it, and a shutdown takes it
+   * first), or a shutdown of its own (whose owner may wait for this one). Such a call returns at
+   * once instead, its destroy, if any, still noted. The caller holds the {@code caches} lock.
+   */
+  private boolean mayWaitFor(Closing owner, boolean underManagerLock) {
+    return !underManagerLock && !owner.cache.configuringOnThisThread() && !shuttingDownOnThisThread();
   }
 
   /** Whether the current thread is shutting a cache down; the caller holds the {@code caches} lock. */
@@ -525,13 +542,14 @@ public final class CachetCacheManager implements CacheManager {
   public void close() {
     List<Closing> mine = new ArrayList<>();
     List<CompletableFuture<Void>> stillClosing = new ArrayList<>();
+    boolean underManagerLock = Thread.holdsLock(caches);
     synchronized (caches) {
       if (closed) {
         return;
       }
       closed = true;
       for (Closing other : closing.values()) {
-        if (other.thread != Thread.currentThread()) {
+        if (other.thread != Thread.currentThread() && mayWaitFor(other, underManagerLock)) {
           stillClosing.add(other.done);
         }
       }
@@ -543,9 +561,6 @@ public final class CachetCacheManager implements CacheManager {
       }
       caches.clear();
       declared.clear();
-    }
-    if (provider instanceof CachetCachingProvider cachingProvider) {
-      cachingProvider.forget(this);
     }
     Error firstError = null;
     for (Closing owned : mine) {
@@ -571,6 +586,9 @@ public final class CachetCacheManager implements CacheManager {
       log.warn("Closing the Cachet cache manager of {} failed", uri, e);
     } finally {
       executor.shutdown();
+      if (provider instanceof CachetCachingProvider cachingProvider) {
+        cachingProvider.forget(this);
+      }
     }
     if (firstError != null) {
       throw firstError;

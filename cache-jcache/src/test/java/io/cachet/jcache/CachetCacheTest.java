@@ -729,6 +729,72 @@ final class CachetCacheTest {
     }
   }
 
+  /**
+   * A factory the manager runs under its lock may destroy a cache that another thread is shutting
+   * down: the destroy is noted and returns, since that shutdown ends by taking the same lock.
+   */
+  @Test
+  void destroyCache_fromAFactoryRunUnderTheManagersLock_doesNotWaitForTheShutdownThatNeedsIt() throws Exception {
+    SlowClosingWriter writer = new SlowClosingWriter();
+    Cache<String, String> x = manager.createCache(
+        "x", config(String.class, String.class).setWriteThrough(true).setCacheWriterFactory(() -> writer));
+    java.util.concurrent.CompletableFuture<Void> closed = java.util.concurrent.CompletableFuture.runAsync(x::close);
+    assertThat(writer.closing.await(10, TimeUnit.SECONDS)).isTrue();
+    javax.cache.configuration.Factory<CacheLoader<String, String>> tidyingUp = () -> {
+      manager.destroyCache("x"); // a factory tidying up an old cache
+      return new CacheLoader<>() {
+        @Override
+        public String load(String key) {
+          return null;
+        }
+
+        @Override
+        public Map<String, String> loadAll(Iterable<? extends String> keys) {
+          return Map.of();
+        }
+      };
+    };
+
+    java.util.concurrent.CompletableFuture<Cache<String, String>> created = java.util.concurrent.CompletableFuture
+        .supplyAsync(() -> manager.createCache("y", config(String.class, String.class).setReadThrough(true)
+            .setCacheLoaderFactory(tidyingUp)));
+    assertThat(created.get(10, TimeUnit.SECONDS)).isNotNull(); // before: waited for x's shutdown, holding its lock
+    writer.release.countDown();
+    closed.get(10, TimeUnit.SECONDS);
+    assertThat(writer.closed).isTrue();
+  }
+
+  /**
+   * A listener factory runs under its cache's configuration lock, which the cache's shutdown takes
+   * first: destroying that cache from it, while another thread shuts it down, does not wait.
+   */
+  @Test
+  void destroyCache_fromAListenerFactoryOfTheCacheBeingClosed_doesNotWaitForTheShutdownThatNeedsIt()
+      throws Exception {
+    Cache<String, String> x = manager.createCache("x", config(String.class, String.class));
+    CountDownLatch inFactory = new CountDownLatch(1);
+    CountDownLatch go = new CountDownLatch(1);
+    javax.cache.configuration.Factory<javax.cache.event.CacheEntryListener<? super String, ? super String>> factory =
+        () -> {
+          inFactory.countDown();
+          awaitLatch(go);
+          manager.destroyCache("x");
+          return (CacheEntryCreatedListener<String, String>) events -> { };
+        };
+    java.util.concurrent.CompletableFuture<Void> registered = java.util.concurrent.CompletableFuture.runAsync(
+        () -> x.registerCacheEntryListener(new MutableCacheEntryListenerConfiguration<>(factory, null, false, true)));
+    assertThat(inFactory.await(10, TimeUnit.SECONDS)).isTrue();
+    Thread closer = new Thread(x::close, "closer");
+    closer.start();
+    await().atMost(Duration.ofSeconds(10)).until(() -> closer.getState() == Thread.State.BLOCKED); // on that lock
+
+    go.countDown();
+    registered.get(10, TimeUnit.SECONDS); // before: the destroy waited for the closer, which waited for it
+    closer.join(10_000);
+    assertThat(closer.isAlive()).isFalse();
+    assertThat(x.isClosed()).isTrue();
+  }
+
   /** A writer whose close fails with an Error, as a test's assertion in it would. */
   static final class FailingCloseWriter implements CacheWriter<String, String>, Closeable {
     @Override
