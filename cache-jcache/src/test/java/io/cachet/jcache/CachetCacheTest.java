@@ -795,6 +795,44 @@ final class CachetCacheTest {
     assertThat(x.isClosed()).isTrue();
   }
 
+  @Test
+  void close_whoseLoaderThrowsAnErrorOnClose_stillClosesEveryOtherCustomization() {
+    ClosingWriter writer = new ClosingWriter();
+    ClosingExpiry expiry = new ClosingExpiry();
+    ClosingListener listener = new ClosingListener();
+    Cache<String, String> cache = manager.createCache("c", config(String.class, String.class)
+        .setReadThrough(true)
+        .setCacheLoaderFactory(FailingCloseLoader::new)
+        .setWriteThrough(true)
+        .setCacheWriterFactory(FactoryBuilder.factoryOf(writer))
+        .setExpiryPolicyFactory(FactoryBuilder.factoryOf(expiry))
+        .addCacheEntryListenerConfiguration(
+            new MutableCacheEntryListenerConfiguration<>(FactoryBuilder.factoryOf(listener), null, false, true)));
+
+    assertThatThrownBy(cache::close).isInstanceOf(AssertionError.class).hasMessage("loader close");
+
+    assertThat(List.of(writer.closed, expiry.closed, listener.closed)).containsOnly(true);
+    assertThat(cache.isClosed()).isTrue();
+  }
+
+  /** A loader whose close fails with an Error. */
+  static final class FailingCloseLoader implements CacheLoader<String, String>, Closeable {
+    @Override
+    public String load(String key) {
+      return null;
+    }
+
+    @Override
+    public Map<String, String> loadAll(Iterable<? extends String> keys) {
+      return Map.of();
+    }
+
+    @Override
+    public void close() {
+      throw new AssertionError("loader close");
+    }
+  }
+
   /** A writer whose close fails with an Error, as a test's assertion in it would. */
   static final class FailingCloseWriter implements CacheWriter<String, String>, Closeable {
     @Override
