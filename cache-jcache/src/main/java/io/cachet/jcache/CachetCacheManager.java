@@ -85,9 +85,10 @@ import org.slf4j.LoggerFactory;
  * that is running, never for a queued task: a synchronous listener's caller waits for the thread
  * delivering to that listener (or delivers itself), closing a cache waits for listener calls in
  * progress (for a bounded time), a close or destroy of a cache another thread is shutting down
- * waits for that thread, which takes no key lock, and the pool's own tasks ({@code loadAll},
- * notices, asynchronous deliveries) never wait for a delivery (a busy synchronous listener is left
- * to the thread delivering to it). So every key lock is released without a queued task having to
+ * waits for that thread, which takes no key lock (and is not waited for by a thread holding the
+ * manager's lock or that cache's configuration lock, which it needs), and the pool's own tasks
+ * ({@code loadAll}, notices, asynchronous deliveries) never wait for a delivery (a busy
+ * synchronous listener is left to the thread delivering to it). So every key lock is released without a queued task having to
  * run first, every task waiting for one gets it, and the queue drains. (The application's own code
  * can still starve the pool: a loader, writer or entry processor, which runs under a key lock, or a
  * listener on the pool, that blocks until a {@code loadAll} or an asynchronous delivery of this
@@ -463,8 +464,9 @@ public final class CachetCacheManager implements CacheManager {
    * writer and listeners are closed. A destroy joining a close in progress has it clear the backend
    * too, unless the close has already begun closing the backing cache: the destroy then comes after
    * the close, as a destroy of a name no longer managed, which is a no-op. A call made on a thread
-   * that is shutting a cache down itself (by a listener, loader or writer being closed) returns at
-   * once: the thread it would wait for may be this one, or be waiting for it.
+   * that holds what the shutdown needs returns at once instead of waiting ({@link #mayWaitFor}): one
+   * shutting a cache down itself (a listener, loader or writer being closed), or one running a
+   * factory under the manager's lock or under that cache's configuration lock.
    */
   void retire(CachetCache<?, ?> cache, boolean destroy) {
     String name = cache.getName();
