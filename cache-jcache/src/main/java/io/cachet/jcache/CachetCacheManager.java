@@ -88,11 +88,11 @@ import org.slf4j.LoggerFactory;
  * waits for that thread, which takes no key lock (and is not waited for by a thread holding the
  * manager's lock or that cache's configuration lock, which it needs), and the pool's own tasks
  * ({@code loadAll}, notices, asynchronous deliveries) never wait for a delivery (a busy
- * synchronous listener is left to the thread delivering to it). So every key lock is released without a queued task having to
- * run first, every task waiting for one gets it, and the queue drains. (The application's own code
- * can still starve the pool: a loader, writer or entry processor, which runs under a key lock, or a
- * listener on the pool, that blocks until a {@code loadAll} or an asynchronous delivery of this
- * manager completes. docs/jcache.md says so.)
+ * synchronous listener is left to the thread delivering to it). So every key lock is released
+ * without a queued task having to run first, every task waiting for one gets it, and the queue
+ * drains. (The application's own code can still starve the pool: a loader, writer or entry
+ * processor, which runs under a key lock, or a listener on the pool, that blocks until a
+ * {@code loadAll} or an asynchronous delivery of this manager completes. docs/jcache.md says so.)
  */
 public final class CachetCacheManager implements CacheManager {
 
