@@ -162,27 +162,23 @@ final class CachetCacheBackendTest {
 
   @Test
   void destroy_joiningACloseInProgress_stillClearsTheBackend() throws Exception {
-    Cache<String, String> cache = manager.createCache("c", config());
-    cache.put("k", "v");
-    FakeRemoteBackend<Object, Object> store = backend(cache);
-    CountDownLatch release = new CountDownLatch(1);
-    Thread registrar = registeringAListenerUntil(release, cache);
-    Thread closer = start("closer", cache::close);
-    awaitParked(closer); // took the cache from the manager, waits for the registration's lock
     // What destroyCache does once it has found the cache, which the close took meanwhile.
-    CachetCacheManager cachet = manager.unwrap(CachetCacheManager.class);
-    Thread destroyer = start("destroyer", () -> cachet.retire(cache.unwrap(CachetCache.class), true));
-    awaitParked(destroyer);
-
-    release.countDown();
-
-    joinAll(registrar, closer, destroyer);
-    assertThat(store.estimatedSize()).as("entries left").isZero();
-    assertThat(store.isClosed()).isTrue();
+    assertDestroyJoiningACloseClearsTheBackend(
+        cache -> manager.unwrap(CachetCacheManager.class).retire(cache.unwrap(CachetCache.class), true));
   }
 
   @Test
   void destroyCache_afterACloseTookTheCache_waitsForIt_andClearsTheBackend() throws Exception {
+    assertDestroyJoiningACloseClearsTheBackend(cache -> manager.destroyCache("c")); // finds no cache of that name
+  }
+
+  /**
+   * Closes cache "c" holding an entry, stopped just after the close took it from the manager, then
+   * runs {@code destroy} on another thread, which must wait for the close; once both end, the
+   * backend is cleared and closed.
+   */
+  private void assertDestroyJoiningACloseClearsTheBackend(java.util.function.Consumer<Cache<String, String>> destroy)
+      throws Exception {
     Cache<String, String> cache = manager.createCache("c", config());
     cache.put("k", "v");
     FakeRemoteBackend<Object, Object> store = backend(cache);
@@ -190,7 +186,7 @@ final class CachetCacheBackendTest {
     Thread registrar = registeringAListenerUntil(release, cache);
     Thread closer = start("closer", cache::close);
     awaitParked(closer); // took the cache from the manager, waits for the registration's lock
-    Thread destroyer = start("destroyer", () -> manager.destroyCache("c")); // finds no cache of that name
+    Thread destroyer = start("destroyer", () -> destroy.accept(cache));
     awaitParked(destroyer);
 
     release.countDown();

@@ -47,20 +47,8 @@ final class BalancerAdminTest {
   /** {@code /admin} kills processes: a client on another machine is refused, and nothing is done. */
   @Test
   void adminAction_fromAnotherMachine_isRefused403_andNotDone() throws Exception {
-    List<String> done = new CopyOnWriteArrayList<>();
-    NoClusterControl control = new NoClusterControl() {
-      @Override
-      public String nodesJson() {
-        done.add("nodes");
-        return "{}";
-      }
-
-      @Override
-      public CompletionStage<ApiResponse> killNode(int n) {
-        done.add("kill " + n);
-        return super.killNode(n);
-      }
-    };
+    RecordingControl control = new RecordingControl();
+    List<String> done = control.done;
     for (String peer : List.of("192.0.2.2", "10.0.0.7", "fd00::2")) {
       EmbeddedChannel ch = new PeerChannel(new InetSocketAddress(peer, 40000),
           new BalancerHandler(new BackendSelector(List.of()), new Upstream(64 * 1024, Duration.ofSeconds(1)),
@@ -90,20 +78,8 @@ final class BalancerAdminTest {
    */
   @Test
   void adminAction_thatAWebPageMayHaveMade_isRefused403_andNotDone() throws Exception {
-    List<String> done = new CopyOnWriteArrayList<>();
-    NoClusterControl control = new NoClusterControl() {
-      @Override
-      public String nodesJson() {
-        done.add("nodes");
-        return "{}";
-      }
-
-      @Override
-      public CompletionStage<ApiResponse> killNode(int n) {
-        done.add("kill " + n);
-        return super.killNode(n);
-      }
-    };
+    RecordingControl control = new RecordingControl();
+    List<String> done = control.done;
     EmbeddedChannel ch = new PeerChannel(new InetSocketAddress("127.0.0.1", 40000),
         new BalancerHandler(new BackendSelector(List.of()), new Upstream(64 * 1024, Duration.ofSeconds(1)),
             control, Duration.ofSeconds(1), 16));
@@ -139,6 +115,23 @@ final class BalancerAdminTest {
     }
     assertThat(done).containsExactly("nodes", "nodes", "nodes");
     ch.finishAndReleaseAll();
+  }
+
+  /** Records the status queries and kills it is asked for. */
+  private static final class RecordingControl extends NoClusterControl {
+    final List<String> done = new CopyOnWriteArrayList<>();
+
+    @Override
+    public String nodesJson() {
+      done.add("nodes");
+      return "{}";
+    }
+
+    @Override
+    public CompletionStage<ApiResponse> killNode(int n) {
+      done.add("kill " + n);
+      return super.killNode(n);
+    }
   }
 
   /** An embedded channel whose peer is {@code remote}. */
