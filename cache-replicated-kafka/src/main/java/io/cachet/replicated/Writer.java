@@ -36,7 +36,8 @@ import org.slf4j.LoggerFactory;
  * {@code expected}. The apply thread completes the write's future when the local replica applies
  * its record ({@link #onApplied}); a void record means a concurrent write got in first, so the
  * write decides again after a random back-off, and fails with a {@link WriteConflictException}
- * once its write timeout leaves no time for another attempt.
+ * once its write timeout leaves no time for another attempt (less than twice what the last one
+ * took, after the back-off).
  *
  * <p>Threads: nothing here blocks. Records go to the {@link Sender}'s thread, the only one that
  * calls {@code producer.send}. A write's deadline is a timer of its own ({@code orTimeout}), so it
@@ -68,6 +69,12 @@ final class Writer<K, V> implements RecordSender<K, V> {
   private final long session = ThreadLocalRandom.current().nextLong();
   private final AtomicLong requests = new AtomicLong();
   private final ConcurrentHashMap<Long, Waiting> pending = new ConcurrentHashMap<>();
+  /**
+   * A void write is retried only if, after the back-off, its deadline leaves at least this many
+   * times what the attempt that lost took: otherwise it fails as a conflict.
+   */
+  static final int RETRY_BUDGET_FACTOR = 2;
+
   private final LongAdder retries = new LongAdder();
 
   /** The outcome of a record this cache wrote, seen when the local replica applied it. */
@@ -181,6 +188,7 @@ final class Writer<K, V> implements RecordSender<K, V> {
       CompletableFuture<R> result) {
     try {
       requireWritable.run();
+      long startedNanos = timer.read();
       byte[] keyBytes = keyCodec.encode(key);
       int partition = partitionOf(keyBytes);
       // Position first, then the entry: a record applied in between makes the write void, never
@@ -231,7 +239,7 @@ final class Writer<K, V> implements RecordSender<K, V> {
           } else if (outcome.valid()) {
             result.complete(decision.result().apply(outcome));
           } else {
-            retry(key, op, decider, deadlineNanos, attempt, outcome, result);
+            retry(key, op, decider, deadlineNanos, attempt, timer.read() - startedNanos, outcome, result);
           }
         } catch (Throwable t) { // user code (a key's toString) must not leave the write waiting for ever
           result.completeExceptionally(t);
@@ -252,18 +260,25 @@ final class Writer<K, V> implements RecordSender<K, V> {
         + " meanwhile", null);
   }
 
-  /** Attempts the write again after a random back-off, or fails it when its deadline leaves no time. */
+  /** The failure of a write that found the replica being rebuilt. */
   private CacheNotReadyException rebuilding(K key) {
     return new CacheNotReadyException("cache '" + name + "' is rebuilding its replica from the start of topic '"
         + topic + "'; the write to key '" + key + "' was not sent", null);
   }
 
-  private <R> void retry(K key, Op op, Decider<V, R> decider, long deadlineNanos, int attempt, Applied voided,
-      CompletableFuture<R> result) {
-    retries.increment();
+  /**
+   * Attempts the write again after a random back-off, or fails it with a {@link
+   * WriteConflictException} when its deadline leaves no time for another attempt: less than the
+   * back-off plus {@link #RETRY_BUDGET_FACTOR} times what the attempt that just lost took. A retry
+   * that could not be applied before the deadline would turn a known outcome (nothing of the write
+   * took effect) into an unknown one (a timeout: the record may still be applied).
+   */
+  private <R> void retry(K key, Op op, Decider<V, R> decider, long deadlineNanos, int attempt, long lastAttemptNanos,
+      Applied voided, CompletableFuture<R> result) {
     long delayNanos = TimeUnit.MILLISECONDS.toNanos(
         ThreadLocalRandom.current().nextLong(1, Math.min(100, 2L << Math.min(attempt, 6)) + 1));
-    if (timer.read() + delayNanos >= deadlineNanos) {
+    long needed = delayNanos + RETRY_BUDGET_FACTOR * Math.max(0, lastAttemptNanos);
+    if (deadlineNanos - timer.read() <= needed) {
       // Every record of this write was applied as void and none is on its way: unlike a
       // timeout, nothing of it can still take effect.
       result.completeExceptionally(new WriteConflictException("conditional write to key '" + key
@@ -273,6 +288,7 @@ final class Writer<K, V> implements RecordSender<K, V> {
           + " take effect and may be retried"));
       return;
     }
+    retries.increment();
     // The retry only reads the replica and queues a record: fine on the JDK's delay scheduler.
     CompletableFuture.delayedExecutor(delayNanos, TimeUnit.NANOSECONDS, Runnable::run)
         .execute(() -> attempt(key, op, decider, deadlineNanos, attempt + 1, result));

@@ -44,6 +44,45 @@ final class WriterTest {
   }
 
   @Test
+  void voidRecord_whenTheDeadlineLeavesLessThanAnotherAttemptTakes_failsAsAConflictWithoutRetrying() {
+    try (LocalLog log = new LocalLog()) {
+      CompletableFuture<Boolean> write = log.writes.putIfAbsent("k", "mine");
+      ProducerRecord<byte[], byte[]> first = log.nextSent();
+
+      // The attempt takes all but 50 ms of the write timeout before its record comes back void:
+      // a retry sent now (its back-off is 1-2 ms) would most likely end in a timeout, whose
+      // outcome the caller cannot know.
+      log.clock.advance(ReplicationOptions.DEFAULT_WRITE_TIMEOUT.minusMillis(50));
+      log.applyOther("k", "theirs", 0);
+      assertThat(log.apply(first).valid()).isFalse();
+
+      assertThat(write).failsWithin(WAIT).withThrowableOfType(ExecutionException.class)
+          .havingCause().isExactlyInstanceOf(WriteConflictException.class)
+          .withMessageContaining("1 attempt(s)");
+      assertThat(log.sentWithin(200)).as("no retry sent").isFalse();
+      assertThat(log.writer.waiting()).isZero();
+      assertThat(log.writer.retried()).isZero();
+    }
+  }
+
+  @Test
+  void voidRecord_withTimeForAnotherAttempt_retries() {
+    try (LocalLog log = new LocalLog()) {
+      CompletableFuture<Boolean> write = log.writes.putIfAbsent("k", "mine");
+      ProducerRecord<byte[], byte[]> first = log.nextSent();
+
+      log.clock.advance(Duration.ofSeconds(1)); // the attempt took 1 s of the 10 s
+      log.applyOther("k", "theirs", 0);
+      assertThat(log.apply(first).valid()).isFalse();
+
+      ProducerRecord<byte[], byte[]> retry = log.nextSent();
+      assertThat(log.writer.retried()).isEqualTo(1);
+      assertThat(log.apply(retry).valid()).as("decided again on 'theirs'").isTrue();
+      assertThat(write).succeedsWithin(WAIT).isEqualTo(false);
+    }
+  }
+
+  @Test
   void retry_failingWithAnError_failsTheWrite() {
     AtomicBoolean failing = new AtomicBoolean();
     Codec<String> keys = new Codec<>() {
