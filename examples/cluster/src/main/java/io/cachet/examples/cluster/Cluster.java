@@ -88,7 +88,8 @@ final class Cluster implements ClusterControl, AutoCloseable {
       String id = "node-" + i;
       int port = ports != null ? ports[i - 1] : config.nodeBasePort() + i - 1;
       nodes.add(new NodeProcess(i, id, port, logDirectory.resolve(id + ".log"),
-          NodeProcess.command(classpath, config.nodeJvmOptions(), config.node(), kafka, id, port)));
+          NodeProcess.command(classpath, config.nodeJvmOptions(), config.node(), kafka, id, port),
+          NodeProcess.stopGrace(config.node())));
     }
     return new Cluster(config, broker, kafka, logDirectory, nodes);
   }
@@ -238,7 +239,10 @@ final class Cluster implements ClusterControl, AutoCloseable {
     }
   }
 
-  /** Stops every node (SIGTERM, all at once, SIGKILL after 15 s), then the broker. */
+  /**
+   * Stops every node (SIGTERM, all at once; SIGKILL for a node still running after its stop grace,
+   * {@code --write-timeout} + 21 s), then the broker.
+   */
   @Override
   public void close() {
     synchronized (this) {

@@ -13,7 +13,7 @@ import org.jspecify.annotations.Nullable;
  * One node JVM the launcher started: {@code java <options> -cp <this jar> ClusterNode ...}. Its
  * id, port and log file stay the same across restarts. Only the process this object started is
  * ever signalled. Thread-safe: starting and signalling hold this object's monitor ({@link #stop()}
- * for up to 30 s); the status queries ({@link #alive()}, {@link #pid()}, {@link #starts()},
+ * for up to its stop grace and 15 s more); the status queries ({@link #alive()}, {@link #pid()}, {@link #starts()},
  * {@link #process()}) take no lock and never block, as the balancer answers them on an event loop.
  */
 final class NodeProcess {
@@ -22,22 +22,40 @@ final class NodeProcess {
   static final List<String> NODE_VARIABLES = List.of("KAFKA_BOOTSTRAP_SERVERS", "NODE_ID", "NODE_HOST", "NODE_PORT",
       "CACHE_NAME", "CACHE_CAPACITY", "DEFAULT_TTL", "MAX_BODY_BYTES", "MAX_KEY_LENGTH", "WRITE_TIMEOUT", "THREADS",
       "MAX_CONNECTIONS", "IDLE_TIMEOUT", "REQUEST_READ_TIMEOUT", "MAX_PENDING_REQUESTS", "MAX_QUEUED_RESPONSE_BYTES");
-  private static final Duration STOP_TIMEOUT = Duration.ofSeconds(15);
+  /**
+   * What a stopping node needs besides answering its requests ({@link NodeServer#answerPatience}):
+   * closing its listener and event loops (up to 8 s) and its cache (the producer and admin client,
+   * 5 s each), with room to spare.
+   */
+  static final Duration CLOSE_ALLOWANCE = Duration.ofSeconds(20);
+  /** How long {@link #kill()} waits for a SIGKILLed node to be gone. */
+  private static final Duration KILL_WAIT = Duration.ofSeconds(15);
 
   final int index;
   final String id;
   final int port;
   final Path logFile;
   private final List<String> command;
+  private final Duration stopGrace;
   private volatile @Nullable Process process; // written under this
   private volatile int starts; // written under this
 
-  NodeProcess(int index, String id, int port, Path logFile, List<String> command) {
+  /** @param stopGrace how long {@link #stop()} waits after SIGTERM before it SIGKILLs the node */
+  NodeProcess(int index, String id, int port, Path logFile, List<String> command, Duration stopGrace) {
     this.index = index;
+    this.stopGrace = stopGrace;
     this.id = id;
     this.port = port;
     this.logFile = logFile;
     this.command = List.copyOf(command);
+  }
+
+  /**
+   * How long a node configured as {@code node} may take to stop after SIGTERM before it is
+   * SIGKILLed: long enough to answer a write that takes its whole timeout, then close.
+   */
+  static Duration stopGrace(NodeConfig node) {
+    return NodeServer.answerPatience(node.writeTimeout()).plus(CLOSE_ALLOWANCE);
   }
 
   /** Builds the command that runs node {@code id} from {@code classpath}. */
@@ -89,19 +107,22 @@ final class NodeProcess {
       return;
     }
     p.destroyForcibly();
-    waitFor(p, STOP_TIMEOUT);
+    waitFor(p, KILL_WAIT);
   }
 
-  /** SIGTERMs the node (it closes its Kafka clients), SIGKILLs it after 15 s, and waits. */
+  /**
+   * SIGTERMs the node (it answers what it has taken up and closes its Kafka clients), SIGKILLs it
+   * if it is still running after the stop grace, and waits.
+   */
   synchronized void stop() {
     Process p = process;
     if (p == null || !p.isAlive()) {
       return;
     }
     p.destroy();
-    if (!waitFor(p, STOP_TIMEOUT)) {
+    if (!waitFor(p, stopGrace)) {
       p.destroyForcibly();
-      waitFor(p, STOP_TIMEOUT);
+      waitFor(p, KILL_WAIT);
     }
   }
 

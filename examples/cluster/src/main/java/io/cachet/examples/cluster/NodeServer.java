@@ -177,6 +177,14 @@ final class NodeServer implements AutoCloseable {
     }
   }
 
+  /**
+   * How long a stopping node waits for the requests it has taken up to be answered: a write may
+   * take its whole timeout, and 1 s more covers its reply.
+   */
+  static Duration answerPatience(Duration writeTimeout) {
+    return writeTimeout.plusSeconds(1);
+  }
+
   @Override
   public void close() {
     synchronized (lock) {
@@ -189,7 +197,7 @@ final class NodeServer implements AutoCloseable {
     try {
       api.stop();
       listener.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
-      Duration patience = config.writeTimeout().plusSeconds(1);
+      Duration patience = answerPatience(config.writeTimeout());
       int unanswered = api.awaitAnswered(System.nanoTime() + patience.toNanos());
       if (unanswered > 0) {
         log.warn("Node {}: {} request(s) still unanswered {} s into the shutdown; closing their connections",

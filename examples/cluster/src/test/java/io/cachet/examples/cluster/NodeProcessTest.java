@@ -33,14 +33,14 @@ final class NodeProcessTest {
   }
 
   /**
-   * A node that ignores SIGTERM holds {@code stop()} for 15 s before it is killed; meanwhile
+   * A node that ignores SIGTERM holds {@code stop()} for its stop grace before it is killed; meanwhile
    * {@code GET /admin/nodes}, answered on a balancer event loop, must not wait for it.
    */
   @Test
   void statusQueries_doNotWaitForAStopInProgress(@TempDir Path dir) throws Exception {
     Path log = dir.resolve("node-1.log");
     node = new NodeProcess(1, "node-1", 1, log,
-        List.of("sh", "-c", "trap '' TERM; echo trapped; exec sleep 60"));
+        List.of("sh", "-c", "trap '' TERM; echo trapped; exec sleep 60"), Duration.ofSeconds(15));
     node.start();
     await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(log) && Files.readString(log).contains("trapped"));
     long pid = node.pid();
@@ -58,5 +58,38 @@ final class NodeProcessTest {
         .get(5, TimeUnit.SECONDS);
     assertThat(status).isEqualTo(pid + " true 1");
     assertThat(stopped).isNotDone();
+  }
+
+  @Test
+  void stopGrace_outlastsTheNodesOwnWaitForItsAnswers() {
+    for (long seconds : new long[] {1, 10, 60}) {
+      NodeConfig config = NodeConfig.builder().writeTimeout(String.valueOf(seconds)).build();
+      Duration answering = NodeServer.answerPatience(config.writeTimeout());
+      assertThat(answering).isGreaterThan(config.writeTimeout());
+      // The node closes its listener (2 s), its event loops and its Kafka clients (5 s each) after that.
+      assertThat(NodeProcess.stopGrace(config)).as("write timeout %s s", seconds)
+          .isGreaterThanOrEqualTo(answering.plusSeconds(15));
+    }
+  }
+
+  @Test
+  void stop_killsANodeStillRunningAfterItsGrace_andLetsOneThatExitsInTimeExitByItself(@TempDir Path dir)
+      throws Exception {
+    Path log = dir.resolve("node-1.log");
+    node = new NodeProcess(1, "node-1", 1, log,
+        List.of("sh", "-c", "trap '' TERM; echo trapped; exec sleep 60"), Duration.ofMillis(500));
+    node.start();
+    await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(log) && Files.readString(log).contains("trapped"));
+    node.stop();
+    assertThat(node.process().exitValue()).as("SIGKILLed").isEqualTo(128 + 9);
+
+    Path slow = dir.resolve("node-2.log");
+    node = new NodeProcess(2, "node-2", 2, slow,
+        List.of("sh", "-c", "trap 'sleep 1; exit 0' TERM; echo trapped; while :; do sleep 0.1; done"),
+        Duration.ofSeconds(10));
+    node.start();
+    await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(slow) && Files.readString(slow).contains("trapped"));
+    node.stop();
+    assertThat(node.process().exitValue()).as("exited by itself after 1 s of shutting down").isZero();
   }
 }
