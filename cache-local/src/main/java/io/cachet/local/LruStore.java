@@ -2,7 +2,6 @@ package io.cachet.local;
 
 import static io.cachet.local.AbstractLocalCache.deadline;
 import static io.cachet.local.AbstractLocalCache.ttlNanos;
-import static io.cachet.local.Stamps.BUSY;
 import static io.cachet.local.Stamps.DEAD;
 import static io.cachet.local.Stamps.mark;
 import static io.cachet.local.Stamps.unmark;
@@ -20,14 +19,13 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
-import java.util.concurrent.ConcurrentHashMap;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The data structure behind {@link LruCache}: the map, the recency order, the clock and the lock,
- * with every operation on them as one linearizable step. It knows nothing of the SPI: {@link
- * LruCache} checks arguments, counts statistics and tells listeners, from the {@link Removals}
- * each operation here fills in.
+ * The data structure behind {@link LruCache}: the clock and the lock over the entries ({@link
+ * LruTable}: the map, the recency order), with every operation on them as one linearizable step.
+ * It knows nothing of the SPI: {@link LruCache} checks arguments, counts statistics and tells
+ * listeners, from the {@link Removals} each operation here fills in.
  *
  * <h2>Design</h2>
  *
@@ -58,7 +56,7 @@ import org.jspecify.annotations.Nullable;
  *       capacity looks at the root: if its stamp still equals its key it is the least recent key,
  *       and the insert takes a ticket, its linearization point, and swaps the root's stamp for
  *       {@code BUSY} by a CAS; otherwise (or if the CAS loses to a hit) it re-keys the root to its
- *       stamp and looks again ({@link #insert}).
+ *       stamp and looks again ({@link LruTable#insert}).
  *   <li>Insertion and the eviction it causes are one step for lock-free lookups too: the new node
  *       enters the map {@code BUSY} before the victim leaves it, and is readable only once
  *       stamped, after the victim is gone. Nobody sees the victim gone while the new key is still
@@ -68,7 +66,7 @@ import org.jspecify.annotations.Nullable;
  *       runs the published requests before releasing (flat combining), checks the deadline,
  *       stamps the node (or removes it) and hands back its value in one step.
  *   <li>Expired entries are removed when read, on any write to them, when they are the least recent
- *       entry and a write to any key finds them there ({@link #expireHead}), and by {@link
+ *       entry and a write to any key finds them there ({@link LruTable#expireHead}), and by {@link
  *       #cleanUp}; until then they occupy a slot (and count towards the bound). Entries without a
  *       deadline never read the ticker.
  *   <li>{@code expireAfterAccess}: a node's {@code expiresAt} is the earlier of its write deadline
@@ -99,14 +97,12 @@ final class LruStore<K, V> {
   private static final int PUT_IF_ABSENT = 1;
   private static final int REPLACE = 2;
 
-  private final ConcurrentHashMap<K, Node<K, V>> map = new ConcurrentHashMap<>();
   @SuppressWarnings({"unchecked", "rawtypes"})
   private final CombiningLock<Node<K, V>> lock =
       new CombiningLock<>((Class) Node.class, node -> serveRead((Node<K, V>) node));
   /** The clock, and how hits and overwrites run without the lock; its hook is for tests. */
   final Stamps stamps;
   private final Ticker ticker;
-  private final long capacity;
   /** Whether nodes keep their write time, for refresh. */
   private final boolean refreshing;
   /** The node class and how reads and writes set its deadline. */
@@ -115,10 +111,6 @@ final class LruStore<K, V> {
   private final boolean writesReadTicker;
   /** Whether hits may run without the lock: only when no idle or write times are kept. */
   private final boolean lockFreeReads;
-  /** Runs under the lock after an insert removed its victim; a hook for tests. */
-  @Nullable Runnable afterEviction;
-  /** Runs under the lock when an insert has picked a victim, before it marks it; a hook for tests. */
-  @Nullable Runnable beforeVictimCheck;
   /**
    * Runs under the lock when a read or write of a present key ends its change; a hook for tests,
    * which must not throw.
@@ -126,30 +118,19 @@ final class LruStore<K, V> {
   @Nullable Runnable beforeEndChange;
   /** Wraps a value read with its write time, for a refreshing cache's reads. */
   private final WithWriteTime<V> withWriteTime;
-  /** Entries in the map; guarded by the lock. */
-  private long count;
-  /**
-   * Entries in the map with a deadline; guarded by the lock. While none has one, a write does not
-   * look for the least recent entry to expire it ({@link #expireHead}).
-   */
-  private volatile long timedCount;
-  /** Entries once the last write completed; written under the lock, read without it. */
-  private volatile long size;
-
-  /** The recency order of the map's nodes; guarded by the lock. */
-  private final RecencyHeap<K, V> recency;
+  /** The map, the recency heap and the counts; its hooks are for tests. */
+  final LruTable<K, V> table;
 
   LruStore(CacheConfig<K, V> config, WithWriteTime<V> withWriteTime) {
     this.withWriteTime = withWriteTime;
     this.ticker = config.ticker();
-    this.capacity = config.maximumSize();
     this.refreshing = config.refreshAfterWrite().isPresent();
     this.deadlines = new NodeDeadlines<>(
         refreshing, config.expireAfterAccess().map(AbstractLocalCache::ttlNanos).orElse(Long.MAX_VALUE));
     this.writesReadTicker = refreshing || deadlines.expiresAfterAccess();
     this.lockFreeReads = !writesReadTicker;
-    this.recency = new RecencyHeap<>(capacity);
     this.stamps = new Stamps(ticker);
+    this.table = new LruTable<>(config.maximumSize(), stamps, ticker, deadlines);
   }
 
   // ---------------------------------------------------------------- reads
@@ -160,7 +141,7 @@ final class LruStore<K, V> {
    */
   @Nullable Object read(K key) {
     while (true) {
-      Node<K, V> node = map.get(key);
+      Node<K, V> node = table.lookup(key);
       if (node == null) {
         return null; // absent from the map: a miss, without locking
       }
@@ -171,9 +152,7 @@ final class LruStore<K, V> {
       if (response == RETRY) {
         // Removed after our lookup: look again. A node is marked DEAD after it left the map,
         // except by an insert whose map removal failed (a key's hashCode threw): take it out.
-        if (map.get(key) == node) {
-          map.remove(key, node);
-        }
+        table.forget(key, node);
         continue;
       }
       if (response instanceof CombiningLock.Failure failure) {
@@ -198,9 +177,8 @@ final class LruStore<K, V> {
         long now = ticker.read();
         if (node.isExpired(now)) {
           Object expired = new Expired<>(node.key, node.value);
-          map.remove(requireNonNull(node.key), node);
-          unlinkMarked(node);
-          publishSize();
+          table.unlink(node);
+          table.publishSize();
           return expired;
         }
         deadlines.accessed(node, now);
@@ -222,8 +200,8 @@ final class LruStore<K, V> {
 
   /** Stores {@code value} for {@code key}, expiring {@code ttl} nanoseconds from now. */
   void write(K key, V value, long ttl, Removals<K, V> removals) {
-    if (ttl == Long.MAX_VALUE && lockFreeReads && timedCount == 0) {
-      Node<K, V> node = map.get(key);
+    if (ttl == Long.MAX_VALUE && lockFreeReads && !table.anyTimed()) {
+      Node<K, V> node = table.lookup(key);
       // Nothing else to do: the count stays, and the heap's key for the node stays a lower
       // bound of its stamp. No entry has a deadline, so no write needs to look for an expired one.
       Object old = node == null ? Stamps.NOT_WRITTEN : stamps.overwrite(node, value);
@@ -269,7 +247,7 @@ final class LruStore<K, V> {
       long ttl, Removals<K, V> removals) {
     lock.lock();
     try {
-      Node<K, V> node = liveNode(key);
+      Node<K, V> node = table.liveNode(key);
       boolean timed = false;
       long now = 0L;
       Object answer = null;
@@ -285,10 +263,10 @@ final class LruStore<K, V> {
       } else if (kind != REPLACE) {
         timed = needsTicker(Long.MAX_VALUE, ttl);
         now = timed ? ticker.read() : 0L;
-        insert(key, value, ttl, now, removals);
+        table.insert(key, value, ttl, now, removals);
       }
-      expireHead(now, timed, removals); // after unmarking: the node may be the least recent
-      publishSize();
+      table.expireHead(now, timed, removals); // after unmarking: the node may be the least recent
+      table.publishSize();
       return answer;
     } finally {
       lock.unlock();
@@ -321,7 +299,7 @@ final class LruStore<K, V> {
       }
       default -> {
         if (expired) {
-          removeMarked(node, RemovalCause.EXPIRED, removals);
+          table.removeMarked(node, RemovalCause.EXPIRED, removals);
           return Boolean.FALSE;
         }
         if (expected == null
@@ -341,21 +319,21 @@ final class LruStore<K, V> {
     boolean removed = false;
     lock.lock();
     try {
-      Node<K, V> node = liveNode(key);
+      Node<K, V> node = table.liveNode(key);
       if (node != null) {
         long stamp = mark(node);
         try {
-          if (isExpiredNow(node)) {
-            removeMarked(node, RemovalCause.EXPIRED, removals);
+          if (table.isExpiredNow(node)) {
+            table.removeMarked(node, RemovalCause.EXPIRED, removals);
           } else if (expected == null || node.value.equals(expected)) {
-            removeMarked(node, RemovalCause.EXPLICIT, removals);
+            table.removeMarked(node, RemovalCause.EXPLICIT, removals);
             removed = true;
           }
         } finally {
           endChange(node, stamp);
         }
       }
-      publishSize();
+      table.publishSize();
     } finally {
       lock.unlock();
     }
@@ -371,23 +349,23 @@ final class LruStore<K, V> {
     lock.lock();
     try {
       long now = ticker.read();
-      Node<K, V> node = liveNode(key);
+      Node<K, V> node = table.liveNode(key);
       if (node != null) {
         long stamp = mark(node);
         try {
           if (node.isExpired(now)) {
-            removeMarked(node, RemovalCause.EXPIRED, removals);
+            table.removeMarked(node, RemovalCause.EXPIRED, removals);
           } else {
             live = true;
             if (ttl.isZero()) {
-              removeMarked(node, RemovalCause.EXPIRED, removals);
+              table.removeMarked(node, RemovalCause.EXPIRED, removals);
             } else {
               // Changing the deadline is not a use of the key: its stamp stays. A new node takes
               // it, so that no hit that read the old deadline can succeed (see Stamps). An
               // AccessNode never gets here: expireAfterAccess turns per-entry TTLs off.
               Node<K, V> fresh = deadlines.copyOf(node);
               fresh.expiresAt(deadline(now, ttlNanos(ttl)));
-              replaceNode(node, fresh);
+              table.replaceNode(node, fresh);
               fresh.stamp = stamp;
             }
           }
@@ -395,7 +373,7 @@ final class LruStore<K, V> {
           endChange(node, stamp);
         }
       }
-      publishSize();
+      table.publishSize();
     } finally {
       lock.unlock();
     }
@@ -410,8 +388,8 @@ final class LruStore<K, V> {
     lock.lock();
     try {
       long now = ticker.read();
-      List<Node<K, V>> nodes = new ArrayList<>((int) Math.min(Integer.MAX_VALUE - 8, count));
-      recency.forEach(nodes::add);
+      List<Node<K, V>> nodes = new ArrayList<>((int) Math.min(Integer.MAX_VALUE - 8, table.count()));
+      table.forEach(nodes::add);
       long[] stamps = new long[nodes.size()];
       for (int i = 0; i < stamps.length; i++) {
         stamps[i] = mark(nodes.get(i));
@@ -421,8 +399,7 @@ final class LruStore<K, V> {
         while (done < stamps.length) {
           Node<K, V> node = nodes.get(done);
           RemovalCause cause = node.isExpired(now) ? RemovalCause.EXPIRED : RemovalCause.EXPLICIT;
-          map.remove(requireNonNull(node.key), node);
-          unlinkMarked(node);
+          table.unlink(node);
           done++; // removed: its stamp stays DEAD even if reporting it fails
           removals.add(node.key, node.value, cause);
         }
@@ -432,7 +409,7 @@ final class LruStore<K, V> {
         for (int i = done; i < stamps.length; i++) {
           nodes.get(i).stamp = stamps[i];
         }
-        publishSize();
+        table.publishSize();
       }
     } finally {
       lock.unlock();
@@ -445,17 +422,17 @@ final class LruStore<K, V> {
     try {
       long now = ticker.read();
       List<Node<K, V>> expired = new ArrayList<>();
-      recency.forEach(node -> {
+      table.forEach(node -> {
         if (node.isExpired(now)) {
           expired.add(node);
         }
       });
       try {
         for (Node<K, V> node : expired) {
-          remove(node, RemovalCause.EXPIRED, removals);
+          table.remove(node, RemovalCause.EXPIRED, removals);
         }
       } finally {
-        publishSize();
+        table.publishSize();
       }
     } finally {
       lock.unlock();
@@ -464,22 +441,18 @@ final class LruStore<K, V> {
 
   /** Entries as of the last completed write. */
   long size() {
-    return size;
+    return table.size();
   }
 
   /** Forgets every entry without reporting it; the cache is closing. */
   void release() {
     lock.lock();
     try {
-      recency.forEach(node -> {
+      table.forEach(node -> {
         mark(node);
         node.stamp = DEAD;
       });
-      recency.reset();
-      map.clear();
-      count = 0;
-      timedCount = 0;
-      publishSize();
+      table.reset();
     } finally {
       lock.unlock();
     }
@@ -490,7 +463,7 @@ final class LruStore<K, V> {
     lock.lock();
     try {
       List<Node<K, V>> nodes = new ArrayList<>();
-      recency.forEach(nodes::add);
+      table.forEach(nodes::add);
       long[] stamps = new long[nodes.size()];
       for (int i = 0; i < stamps.length; i++) {
         Node<K, V> node = nodes.get(i);
@@ -520,10 +493,6 @@ final class LruStore<K, V> {
     return oldDeadline != Long.MAX_VALUE || ttl != Long.MAX_VALUE || writesReadTicker;
   }
 
-  /** Whether {@code node} is expired now; reads the ticker only if the node has a deadline. */
-  private boolean isExpiredNow(Node<K, V> node) {
-    return node.expiresAt() != Long.MAX_VALUE && node.isExpired(ticker.read());
-  }
 
   /**
    * Writes {@code value} over a marked node's, which leaves for {@code cause}; the node is then the
@@ -537,13 +506,13 @@ final class LruStore<K, V> {
       // A plain node cannot hold a deadline: a node that can takes its place.
       Node<K, V> fresh = deadlines.newNode(key, value, true);
       deadlines.written(fresh, now, ttl);
-      replaceNode(node, fresh);
+      table.replaceNode(node, fresh);
       fresh.stamp = stamps.tick();
     } else {
       node.value = value;
-      int timedBefore = timed(node);
+      int timedBefore = LruTable.timed(node);
       deadlines.written(node, now, ttl);
-      timedCount += timed(node) - timedBefore; // one write: a lock-free overwrite reads it
+      table.retimed(node, timedBefore);
       node.stamp = stamps.tick(); // the write's point: after the value, so a hit that sees it reads it
     }
     if (cause != RemovalCause.REPLACED || old != value) { // a value written over itself is no replacement
@@ -551,178 +520,11 @@ final class LruStore<K, V> {
     }
   }
 
-  /**
-   * Puts {@code fresh} ({@code BUSY}, a hit waits for it) in the place of the marked {@code node},
-   * in the map and the heap (with its key, a lower bound of any stamp the caller gives it), and
-   * marks {@code node} {@code DEAD}; the caller then stamps {@code fresh}. A failure leaves the
-   * map as it was.
-   */
-  private void replaceNode(Node<K, V> node, Node<K, V> fresh) {
-    try {
-      map.put(node.key, fresh);
-    } catch (RuntimeException | Error e) {
-      map.replace(node.key, fresh, node); // if the put failed after replacing
-      fresh.stamp = DEAD;
-      throw e;
-    }
-    recency.replace(node, fresh);
-    timedCount += timed(fresh) - timed(node);
-    node.stamp = DEAD;
-  }
 
-  /**
-   * Adds a new key as the most recent and evicts as needed, as one step for lock-free lookups:
-   * the node enters the map {@code BUSY}, the least recent key leaves it, and only then is the node
-   * stamped. A hit that finds the new node waits for the stamp, so it sees the finished step; a
-   * lookup can never see a victim gone while the new key is still absent. The map holds one node
-   * over the capacity meanwhile, but {@link #size()} reports the size as of the last completed
-   * write.
-   */
-  private void insert(K key, V value, long ttl, long now, Removals<K, V> removals) {
-    if (capacity == 0) {
-      removals.add(key, value, RemovalCause.SIZE);
-      return;
-    }
-    Node<K, V> node = deadlines.newNode(key, value, ttl != Long.MAX_VALUE);
-    deadlines.written(node, now, ttl);
-    long ticket = 0L;
-    boolean counted = false;
-    try {
-      map.put(key, node); // BUSY until stamped: a hit that finds it waits
-      count++;
-      timedCount += timed(node);
-      counted = true;
-      recency.add(node, Long.MAX_VALUE); // never the root while another node is there
-      while (count > capacity) {
-        ticket = evictLeastRecent(removals);
-      }
-    } catch (RuntimeException | Error e) {
-      if (counted) {
-        count--;
-        timedCount -= timed(node);
-      }
-      if (node.index >= 0) {
-        recency.remove(node);
-      }
-      try {
-        map.remove(key, node); // the map may hold it even if its put failed
-      } finally {
-        // Even if the map failed: a hit looks again instead of waiting, and takes it out; a write
-        // under the lock takes it out first (liveNode).
-        node.stamp = DEAD;
-      }
-      throw e;
-    }
-    if (ticket == 0L) {
-      ticket = stamps.tick(); // no eviction: the insert takes effect here
-    }
-    recency.setKey(node, ticket);
-    node.stamp = ticket;
-  }
 
-  /**
-   * Removes the least recent key, as part of an insert, and returns the insert's ticket. The root
-   * of the heap is the least recent key if its stamp still equals its key; the insert then takes
-   * its ticket, its linearization point, and marks the victim by a CAS from that stamp. A hit on
-   * the victim before the CAS, with a ticket from before the insert's or after it, makes the CAS
-   * fail, and the root is looked at again: so the victim is the least recent key as of the ticket,
-   * counting every hit that took effect before it, and no hit after the ticket finds it.
-   */
-  private long evictLeastRecent(Removals<K, V> removals) {
-    for (int spins = 0; ; ) {
-      Node<K, V> victim = recency.root();
-      long stamp = victim.stamp;
-      if (stamp <= BUSY) {
-        CombiningLock.backOff(spins++); // a lock-free overwrite of the root: it is being used
-        continue;
-      }
-      // An expired root goes as expired whatever was read: it is not a live key to keep.
-      if (stamp != recency.rootKey() && !isExpiredNow(victim)) {
-        recency.rekeyRoot(stamp); // used since it was placed: it goes where its stamp puts it
-        continue;
-      }
-      Runnable check = beforeVictimCheck;
-      if (check != null) {
-        check.run();
-      }
-      // The ticker before the mark: if it throws, no node is left marked.
-      RemovalCause cause = isExpiredNow(victim) ? RemovalCause.EXPIRED : RemovalCause.SIZE;
-      long ticket = stamps.tick();
-      if (!mark(victim, stamp)) {
-        continue; // read just now: no longer the least recent, perhaps
-      }
-      try {
-        map.remove(requireNonNull(victim.key), victim);
-      } catch (RuntimeException | Error e) {
-        victim.stamp = stamp;
-        throw e;
-      }
-      unlinkMarked(victim);
-      removals.add(victim.key, victim.value, cause); // reported once done: a failure reports nothing undone
-      Runnable hook = afterEviction;
-      if (hook != null) {
-        hook.run();
-      }
-      return ticket;
-    }
-  }
 
-  /**
-   * Returns the least recent node, re-keying roots whose stamps have moved until one has not; the
-   * heap must not be empty.
-   */
-  private Node<K, V> leastRecent() {
-    for (int spins = 0; ; ) {
-      Node<K, V> root = recency.root();
-      long stamp = root.stamp;
-      if (stamp <= BUSY) {
-        CombiningLock.backOff(spins++); // a lock-free overwrite of the root
-      } else if (stamp == recency.rootKey()) {
-        return root;
-      } else {
-        recency.rekeyRoot(stamp);
-      }
-    }
-  }
 
-  /**
-   * Removes the least recent entries while they are expired, as part of a write: O(log n)
-   * amortized, as each entry leaves once. With {@code expireAfterAccess} the recency order is the
-   * idle deadlines' order, so idle entries leave without being read; an entry expired by its write
-   * deadline behind a live least recent one waits for a read, a write, the capacity or {@link
-   * #cleanUp}. {@code now} is the write's ticker reading when {@code timed}; otherwise the ticker
-   * is read here, and only if the least recent entry has a deadline.
-   */
-  private void expireHead(long now, boolean timed, Removals<K, V> removals) {
-    while (timedCount > 0) {
-      Node<K, V> head = leastRecent();
-      if (head.expiresAt() == Long.MAX_VALUE) {
-        return;
-      }
-      if (!timed) {
-        now = ticker.read();
-        timed = true;
-      }
-      if (!head.isExpired(now)) {
-        return;
-      }
-      remove(head, RemovalCause.EXPIRED, removals);
-    }
-  }
 
-  /**
-   * Under the lock: the node of {@code key} in the map, or null. A node left in the map marked
-   * {@code DEAD} by a failed insert (whose removal from the map failed too) is taken out here, so
-   * no mark waits on it.
-   */
-  private @Nullable Node<K, V> liveNode(K key) {
-    Node<K, V> node = map.get(key);
-    if (node != null && node.stamp == DEAD) {
-      map.remove(key, node);
-      return null;
-    }
-    return node;
-  }
 
   /**
    * Ends a change to a present key's node, in a {@code finally} block: gives the mark back if this
@@ -739,43 +541,10 @@ final class LruStore<K, V> {
     }
   }
 
-  /** 1 if {@code node} has a deadline, else 0: its share of {@link #timedCount}. */
-  private static int timed(Node<?, ?> node) {
-    return node.expiresAt() == Long.MAX_VALUE ? 0 : 1;
-  }
 
-  /** Records the size for {@link #size()}; at the end of a write. */
-  private void publishSize() {
-    size = count;
-  }
 
-  /** Removes a live node, reporting it for {@code cause}. */
-  private void remove(Node<K, V> node, RemovalCause cause, Removals<K, V> removals) {
-    long stamp = mark(node);
-    try {
-      removeMarked(node, cause, removals);
-    } finally {
-      unmark(node, stamp); // only if the map failed: then nothing changed
-    }
-  }
 
-  /**
-   * Removes a marked node, reporting it for {@code cause}: out of the map, then out of the heap,
-   * then reported (a removal that failed is not reported).
-   */
-  private void removeMarked(Node<K, V> node, RemovalCause cause, Removals<K, V> removals) {
-    map.remove(requireNonNull(node.key), node);
-    unlinkMarked(node);
-    removals.add(node.key, node.value, cause);
-  }
 
-  /** A marked node already out of the map leaves the heap and the count: {@code DEAD}. */
-  private void unlinkMarked(Node<K, V> node) {
-    count--;
-    timedCount -= timed(node);
-    recency.remove(node);
-    node.stamp = DEAD;
-  }
 
   /**
    * How a refreshing cache's reads answer: the value with its write time, in an object that is

@@ -81,12 +81,12 @@ final class LruBulkRemovalFailureTest {
     Key a = new Key("a");
     Key b = new Key("b");
     cache.put(a, "A");
-    cache.store.beforeVictimCheck = () -> { // b is in the map by now
+    cache.store.table.beforeVictimCheck = () -> { // b is in the map by now
       a.armed = true;
       b.armed = true;
     };
     assertThatThrownBy(() -> cache.put(b, "B")).isInstanceOf(OutOfMemoryError.class);
-    cache.store.beforeVictimCheck = null;
+    cache.store.table.beforeVictimCheck = null;
     a.armed = false;
     b.armed = false;
     assertTimeoutPreemptively(DEADLINE, () -> {

@@ -181,7 +181,7 @@ final class LruLockFreeReadsTest {
     cache.put(2, encode(2, 1)); // 1 is the least recent
     CountDownLatch evicted = new CountDownLatch(1);
     CountDownLatch read = new CountDownLatch(1);
-    cache.store.afterEviction = signalThenWait(evicted, read);
+    cache.store.table.afterEviction = signalThenWait(evicted, read);
     Future<?> insert = pool.submit(() -> cache.put(3, encode(3, 1)));
     try {
       assertThat(evicted.await(30, TimeUnit.SECONDS)).isTrue();
@@ -191,7 +191,7 @@ final class LruLockFreeReadsTest {
       read.countDown();
     }
     insert.get(30, TimeUnit.SECONDS);
-    cache.store.afterEviction = null;
+    cache.store.table.afterEviction = null;
 
     assertThat(cache.keysInRecencyOrder()).containsExactly(3, 2);
     cache.put(4, encode(4, 1));
@@ -219,7 +219,7 @@ final class LruLockFreeReadsTest {
     cache.put("a", "1");
     cache.put("b", "2"); // "a" is the least recent
     AtomicBoolean hooked = new AtomicBoolean();
-    cache.store.beforeVictimCheck = () -> {
+    cache.store.table.beforeVictimCheck = () -> {
       if (hooked.compareAndSet(false, true)) {
         try {
           assertThat(pool.submit(() -> cache.get("a")).get(30, TimeUnit.SECONDS)).isEqualTo("1");
@@ -229,7 +229,7 @@ final class LruLockFreeReadsTest {
       }
     };
     cache.put("c", "3");
-    cache.store.beforeVictimCheck = null;
+    cache.store.table.beforeVictimCheck = null;
 
     assertThat(hooked).isTrue();
     assertThat(removals).containsExactly("b:SIZE");
@@ -316,7 +316,7 @@ final class LruLockFreeReadsTest {
     cache.put("c", "3"); // t=5, expires at 15; "a" is the least recent
     ticker.advanceNanos(4); // t=9
     AtomicBoolean hooked = new AtomicBoolean();
-    cache.store.beforeVictimCheck = () -> {
+    cache.store.table.beforeVictimCheck = () -> {
       if (hooked.compareAndSet(false, true)) {
         try {
           // A hit on the victim after the insert picked it, at t=9: without the lock, still live.
@@ -328,7 +328,7 @@ final class LruLockFreeReadsTest {
       }
     };
     cache.put("b", "2");
-    cache.store.beforeVictimCheck = null;
+    cache.store.table.beforeVictimCheck = null;
 
     assertThat(hooked).isTrue();
     assertThat(removals).containsExactly("a:EXPIRED");
