@@ -29,15 +29,16 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Writes a cache's records to its topic: runs the optimistic write protocol, waiting for each
- * write's own record to be applied locally, retrying void ones until the write timeout. Thread-safe.
+ * write's own record to be applied locally, retrying void ones while the write timeout leaves time.
+ * Thread-safe.
  *
  * <p>Protocol (docs/replication.md): a write reads the partition's position, then the key's entry,
  * decides the key's new state from the live entry, and sends it with the offset it read as
  * {@code expected}. The apply thread completes the write's future when the local replica applies
  * its record ({@link #onApplied}); a void record means a concurrent write got in first, so the
  * write decides again after a random back-off, and fails with a {@link WriteConflictException}
- * once its write timeout leaves no time for another attempt (less than twice what the last one
- * took, after the back-off).
+ * once its write timeout leaves no time for another attempt (no more than the last one took,
+ * after the back-off).
  *
  * <p>Threads: nothing here blocks. Records go to the {@link Sender}'s thread, the only one that
  * calls {@code producer.send}. A write's deadline is a timer of its own ({@code orTimeout}), so it
@@ -69,11 +70,6 @@ final class Writer<K, V> implements RecordSender<K, V> {
   private final long session = ThreadLocalRandom.current().nextLong();
   private final AtomicLong requests = new AtomicLong();
   private final ConcurrentHashMap<Long, Waiting> pending = new ConcurrentHashMap<>();
-  /**
-   * A void write is retried only if, after the back-off, its deadline leaves at least this many
-   * times what the attempt that lost took: otherwise it fails as a conflict.
-   */
-  static final int RETRY_BUDGET_FACTOR = 2;
 
   private final LongAdder retries = new LongAdder();
 
@@ -268,16 +264,16 @@ final class Writer<K, V> implements RecordSender<K, V> {
 
   /**
    * Attempts the write again after a random back-off, or fails it with a {@link
-   * WriteConflictException} when its deadline leaves no time for another attempt: less than the
-   * back-off plus {@link #RETRY_BUDGET_FACTOR} times what the attempt that just lost took. A retry
-   * that could not be applied before the deadline would turn a known outcome (nothing of the write
-   * took effect) into an unknown one (a timeout: the record may still be applied).
+   * WriteConflictException} when its deadline leaves no time for another attempt: no more than the
+   * back-off plus what the attempt that just lost took, the best guess of what the next one takes.
+   * A retry that could not be applied before the deadline would turn a known outcome (nothing of
+   * the write took effect) into an unknown one (a timeout: the record may still be applied).
    */
   private <R> void retry(K key, Op op, Decider<V, R> decider, long deadlineNanos, int attempt, long lastAttemptNanos,
       Applied voided, CompletableFuture<R> result) {
     long delayNanos = TimeUnit.MILLISECONDS.toNanos(
         ThreadLocalRandom.current().nextLong(1, Math.min(100, 2L << Math.min(attempt, 6)) + 1));
-    long needed = delayNanos + RETRY_BUDGET_FACTOR * Math.max(0, lastAttemptNanos);
+    long needed = delayNanos + Math.max(0, lastAttemptNanos);
     if (deadlineNanos - timer.read() <= needed) {
       // Every record of this write was applied as void and none is on its way: unlike a
       // timeout, nothing of it can still take effect.

@@ -83,6 +83,28 @@ final class WriterTest {
   }
 
   @Test
+  void retryBudget_isWhatTheLatestAttemptTook() {
+    try (LocalLog log = new LocalLog()) {
+      CompletableFuture<Boolean> write = log.writes.putIfAbsent("k", "mine");
+
+      log.clock.advance(Duration.ofSeconds(1)); // the first attempt takes 1 s: 9 s left, retried
+      log.applyOther("k", "theirs-1", 0);
+      assertThat(log.apply(log.nextSent()).valid()).isFalse();
+      ProducerRecord<byte[], byte[]> second = log.nextSent();
+
+      log.clock.advance(Duration.ofSeconds(5)); // the second takes 5 s: 4 s left is not enough
+      log.applyOther("k", "theirs-2", 0);
+      assertThat(log.apply(second).valid()).isFalse();
+
+      assertThat(write).failsWithin(WAIT).withThrowableOfType(ExecutionException.class)
+          .havingCause().isExactlyInstanceOf(WriteConflictException.class)
+          .withMessageContaining("2 attempt(s)");
+      assertThat(log.sentWithin(200)).as("no third attempt").isFalse();
+      assertThat(log.writer.retried()).isEqualTo(1);
+    }
+  }
+
+  @Test
   void retry_failingWithAnError_failsTheWrite() {
     AtomicBoolean failing = new AtomicBoolean();
     Codec<String> keys = new Codec<>() {
