@@ -493,7 +493,6 @@ final class LruStore<K, V> {
     return oldDeadline != Long.MAX_VALUE || ttl != Long.MAX_VALUE || writesReadTicker;
   }
 
-
   /**
    * Writes {@code value} over a marked node's, which leaves for {@code cause}; the node is then the
    * most recent.
@@ -520,12 +519,6 @@ final class LruStore<K, V> {
     }
   }
 
-
-
-
-
-
-
   /**
    * Ends a change to a present key's node, in a {@code finally} block: gives the mark back if this
    * thread still holds it, having changed nothing (see {@link Stamps#unmark}).
@@ -540,11 +533,6 @@ final class LruStore<K, V> {
       unmark(node, stamp);
     }
   }
-
-
-
-
-
 
   /**
    * How a refreshing cache's reads answer: the value with its write time, in an object that is

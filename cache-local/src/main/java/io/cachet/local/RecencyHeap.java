@@ -14,7 +14,7 @@ import org.jspecify.annotations.Nullable;
  * <p>The keys are lazy. A hit raises its node's stamp without the lock and without touching the
  * heap, and a write under the lock raises it without moving the node; so a node's key is the stamp
  * it had when it was last placed, never more than its stamp now. The least recent node is found
- * at eviction time ({@link LruStore}): the root whose stamp still equals its key has the smallest
+ * at eviction time ({@link LruTable}): the root whose stamp still equals its key has the smallest
  * stamp of all (every other stamp is at least its node's key, which is at least the root's); a
  * root whose stamp has moved is re-keyed to it and sifted down, and the next root examined. Each
  * re-key pays for at least one hit or write since the node was last placed, so the cost is

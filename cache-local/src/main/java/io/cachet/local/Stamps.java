@@ -139,7 +139,7 @@ final class Stamps {
    * Under the lock: swaps the {@code node}'s stamp for {@code BUSY}, waiting while a lock-free
    * overwrite holds it ({@link #WRITING}), so that hits wait from now on and a hit that read the
    * stamp before fails its CAS; returns the stamp it had. The node must be in the map and not
-   * {@code DEAD} (see {@code LruStore.liveNode}).
+   * {@code DEAD} (see {@code LruTable.liveNode}).
    */
   static long mark(Node<?, ?> node) {
     for (int spins = 0; ; ) {
