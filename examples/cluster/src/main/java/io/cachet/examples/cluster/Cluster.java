@@ -240,8 +240,8 @@ final class Cluster implements ClusterControl, AutoCloseable {
   }
 
   /**
-   * Stops every node (SIGTERM, all at once; SIGKILL for a node still running after its stop grace,
-   * {@code --write-timeout} + 21 s), then the broker.
+   * Stops every node (SIGTERM, all at once; SIGKILL for those still running {@code
+   * --write-timeout} + 21 s later), then the broker.
    */
   @Override
   public void close() {
@@ -254,7 +254,9 @@ final class Cluster implements ClusterControl, AutoCloseable {
     admin.shutdownNow();
     backends.forEach(b -> b.ready(false));
     nodes.forEach(NodeProcess::terminate);
-    nodes.forEach(NodeProcess::stop);
+    // One deadline for all: each node has had its whole grace since the SIGTERM above.
+    long deadline = System.nanoTime() + NodeProcess.stopGrace(config.node()).toNanos();
+    nodes.forEach(node -> node.stopBy(deadline));
     KafkaProcess b = broker;
     if (b != null) {
       b.close();

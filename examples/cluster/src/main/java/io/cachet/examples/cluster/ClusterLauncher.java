@@ -14,6 +14,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -53,6 +54,8 @@ public final class ClusterLauncher implements Callable<Integer> {
 
   private static final Logger log = LoggerFactory.getLogger(ClusterLauncher.class);
   private static final Duration READY_TIMEOUT = Duration.ofMinutes(3);
+  /** How long the console waits for an admin action's answer. */
+  static final Duration CONSOLE_PATIENCE = Duration.ofMinutes(5);
 
   @Option(names = "--nodes", paramLabel = "N", defaultValue = "${env:NODES:-" + LauncherConfig.DEFAULT_NODES + "}",
       description = "Number of nodes [env NODES]. Default: ${DEFAULT-VALUE}.")
@@ -292,14 +295,14 @@ public final class ClusterLauncher implements Callable<Integer> {
             case "stop" -> control.stopNode(n);
             default -> control.startNode(n);
           };
-          return stage.toCompletableFuture().get(2, TimeUnit.MINUTES).body();
+          return awaitAdmin(stage);
         }
         case "kafka" -> {
           if (words.length != 2 || !(words[1].equals("kill") || words[1].equals("start"))) {
             return "usage: kafka kill | kafka start";
           }
           CompletionStage<ApiResponse> stage = words[1].equals("kill") ? control.killKafka() : control.startKafka();
-          return stage.toCompletableFuture().get(2, TimeUnit.MINUTES).body();
+          return awaitAdmin(stage);
         }
         default -> {
           return "unknown command '" + words[0] + "'; commands: kill N | stop N | start N | status | kafka kill | "
@@ -311,6 +314,20 @@ public final class ClusterLauncher implements Callable<Integer> {
       return "interrupted";
     } catch (Exception e) {
       return "failed: " + e.getMessage();
+    }
+  }
+
+  /**
+   * Waits for an admin action's answer. A {@code stop N} takes at most the node's stop grace (2 min
+   * 21 s with the longest write timeout) plus 15 s for a SIGKILL to take effect, and the actions
+   * run one at a time, so the console waits 5 min before it gives up on the answer (the action
+   * goes on).
+   */
+  private static String awaitAdmin(CompletionStage<ApiResponse> stage) throws Exception {
+    try {
+      return stage.toCompletableFuture().get(CONSOLE_PATIENCE.toMinutes(), TimeUnit.MINUTES).body();
+    } catch (TimeoutException e) {
+      return "still running after " + CONSOLE_PATIENCE.toMinutes() + " min; see status";
     }
   }
 

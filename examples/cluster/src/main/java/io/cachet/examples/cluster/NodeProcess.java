@@ -13,7 +13,7 @@ import org.jspecify.annotations.Nullable;
  * One node JVM the launcher started: {@code java <options> -cp <this jar> ClusterNode ...}. Its
  * id, port and log file stay the same across restarts. Only the process this object started is
  * ever signalled. Thread-safe: starting and signalling hold this object's monitor ({@link #stop()}
- * for up to its stop grace and 15 s more); the status queries ({@link #alive()}, {@link #pid()}, {@link #starts()},
+ * for up to its stop grace and 15 s more, see {@link #stopBy}); the status queries ({@link #alive()}, {@link #pid()}, {@link #starts()},
  * {@link #process()}) take no lock and never block, as the balancer answers them on an event loop.
  */
 final class NodeProcess {
@@ -24,8 +24,11 @@ final class NodeProcess {
       "MAX_CONNECTIONS", "IDLE_TIMEOUT", "REQUEST_READ_TIMEOUT", "MAX_PENDING_REQUESTS", "MAX_QUEUED_RESPONSE_BYTES");
   /**
    * What a stopping node needs besides answering its requests ({@link NodeServer#answerPatience}):
-   * closing its listener and event loops (up to 8 s) and its cache (the producer and admin client,
-   * 5 s each), with room to spare.
+   * closing its listener (up to 2 s, before it starts waiting for the answers) and event loops
+   * (up to 8 s), then its cache: the producer's close (5 s) and its thread, the admin client (5 s).
+   * With Kafka out of reach and a write in flight that comes to about 13 s. The threads' joins each
+   * have longer bounds of their own (up to 30 s), which no healthy node comes near; a node that
+   * needs them is SIGKILLed.
    */
   static final Duration CLOSE_ALLOWANCE = Duration.ofSeconds(20);
   /** How long {@link #kill()} waits for a SIGKILLed node to be gone. */
@@ -52,7 +55,8 @@ final class NodeProcess {
 
   /**
    * How long a node configured as {@code node} may take to stop after SIGTERM before it is
-   * SIGKILLed: long enough to answer a write that takes its whole timeout, then close.
+   * SIGKILLed: long enough to answer a write that takes its whole timeout, then close. At most
+   * 2 min 21 s, as the write timeout is at most 2 min.
    */
   static Duration stopGrace(NodeConfig node) {
     return NodeServer.answerPatience(node.writeTimeout()).plus(CLOSE_ALLOWANCE);
@@ -112,18 +116,31 @@ final class NodeProcess {
 
   /**
    * SIGTERMs the node (it answers what it has taken up and closes its Kafka clients), SIGKILLs it
-   * if it is still running after the stop grace, and waits.
+   * if it is still running after its stop grace, and waits.
    */
   synchronized void stop() {
+    stopBy(System.nanoTime() + stopGrace.toNanos());
+  }
+
+  /**
+   * As {@link #stop()}, but SIGKILLs the node if it is still running at {@code deadlineNanos} (a
+   * {@link System#nanoTime()} reading): nodes stopped together share one deadline.
+   */
+  synchronized void stopBy(long deadlineNanos) {
     Process p = process;
     if (p == null || !p.isAlive()) {
       return;
     }
     p.destroy();
-    if (!waitFor(p, stopGrace)) {
+    if (!waitFor(p, Duration.ofNanos(Math.max(0, deadlineNanos - System.nanoTime())))) {
       p.destroyForcibly();
       waitFor(p, KILL_WAIT);
     }
+  }
+
+  /** How long {@link #stop()} waits after SIGTERM before it SIGKILLs the node. */
+  Duration stopGrace() {
+    return stopGrace;
   }
 
   /** Sends SIGTERM without waiting; for stopping all nodes at once. */

@@ -34,7 +34,11 @@ final class ClusterProcess implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(ClusterProcess.class);
   private static final Duration READY_TIMEOUT = Duration.ofSeconds(120);
-  private static final Duration STOP_TIMEOUT = Duration.ofSeconds(40);
+  /**
+   * The launcher's own worst case: its nodes' stop grace (31 s with the default write timeout),
+   * 15 s for a SIGKILL to take, then the broker's stop; normally it takes a few seconds.
+   */
+  private static final Duration STOP_TIMEOUT = Duration.ofSeconds(90);
   private static final ObjectMapper JSON = new ObjectMapper();
   /** Fast-starting, small node JVMs: three of them and a broker share two CPUs. */
   static final String NODE_JVM_OPTIONS = "-Xms32m -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1";

@@ -61,15 +61,28 @@ final class NodeProcessTest {
   }
 
   @Test
-  void stopGrace_outlastsTheNodesOwnWaitForItsAnswers() {
-    for (long seconds : new long[] {1, 10, 60}) {
+  void stopGrace_coversTheNodesWaitForItsAnswersWhateverTheWriteTimeout() {
+    for (long seconds : new long[] {1, 10, 60, 120}) {
       NodeConfig config = NodeConfig.builder().writeTimeout(String.valueOf(seconds)).build();
+      // What the node itself waits after SIGTERM before it closes: a write may take its whole timeout.
       Duration answering = NodeServer.answerPatience(config.writeTimeout());
       assertThat(answering).isGreaterThan(config.writeTimeout());
-      // The node closes its listener (2 s), its event loops and its Kafka clients (5 s each) after that.
       assertThat(NodeProcess.stopGrace(config)).as("write timeout %s s", seconds)
-          .isGreaterThanOrEqualTo(answering.plusSeconds(15));
+          .isEqualTo(answering.plus(NodeProcess.CLOSE_ALLOWANCE));
     }
+  }
+
+  @Test
+  void stopBy_sharesOneDeadline_soALaterNodeIsNotGivenAGraceOfItsOwn(@TempDir Path dir) throws Exception {
+    Path log = dir.resolve("node-1.log");
+    node = new NodeProcess(1, "node-1", 1, log,
+        List.of("sh", "-c", "trap '' TERM; echo trapped; exec sleep 60"), Duration.ofSeconds(30));
+    node.start();
+    await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(log) && Files.readString(log).contains("trapped"));
+    long start = System.nanoTime();
+    node.stopBy(start); // the deadline has passed: SIGKILL at once, not after the node's own 30 s
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
+    assertThat(node.process().exitValue()).as("SIGKILLed").isEqualTo(128 + 9);
   }
 
   @Test
