@@ -87,7 +87,6 @@ final class CachetCache<K, V> implements Cache<K, V> {
   /** How many keys {@link #removeAll()} locks (and hands to the writer) at a time. */
   private static final int REMOVE_ALL_BATCH = 1024;
 
-
   private final String name;
   private final CachetCacheManager manager;
   private final Class<?> keyType;
@@ -652,17 +651,17 @@ final class CachetCache<K, V> implements Cache<K, V> {
     manager.retire(this, false);
   }
 
+  /** Whether the current thread holds this cache's configuration lock (see {@link CacheControl}). */
+  boolean configuringOnThisThread() {
+    return control.configuringOnThisThread();
+  }
+
   /**
    * Closes this cache: unregisters its MBeans, closes the backing cache (after clearing it when
    * {@code destroy}, asked once no configuration change can run any more) and every
    * {@link Closeable} customization. Only its manager calls this, from the one thread that shuts
    * the cache down; idempotent.
    */
-  /** Whether the current thread holds this cache's configuration lock (see {@link CacheControl}). */
-  boolean configuringOnThisThread() {
-    return control.configuringOnThisThread();
-  }
-
   void shutdown(BooleanSupplier destroy) {
     closed = true;
     if (!control.close()) {
