@@ -347,10 +347,17 @@ public final class CachetCache extends AbstractValueAdaptingCache {
     if (keyType.isInstance(key)) {
       return key;
     }
-    if (keyType == String.class && !overridesToString(key.getClass())) {
+    if (keyType == String.class && !SimpleKeys.ownsToString(key.getClass())) {
       throw new IllegalArgumentException(
           "cache '" + getName() + "' has String keys and a " + key.getClass().getName()
               + " key has no toString() of its own to become one; convert it, or give the cache a key codec");
+    }
+    Class<?> identityString = keyType == String.class ? SimpleKeys.identityStringParameter(key) : null;
+    if (identityString != null) {
+      throw new IllegalArgumentException(
+          "cache '" + getName() + "' has String keys and the key of a method call has a parameter of type "
+              + identityString.getName() + ", which has no toString() of its own, so the key cannot become one;"
+              + " give the method a key expression, or the cache a key codec");
     }
     if (conversions.canConvert(key.getClass(), keyType)) {
       Object converted;
@@ -371,14 +378,6 @@ public final class CachetCache extends AbstractValueAdaptingCache {
     throw new IllegalArgumentException(
         "cache '" + getName() + "' has " + keyType.getName() + " keys and cannot convert a "
             + key.getClass().getName() + " key to one");
-  }
-
-  private static boolean overridesToString(Class<?> type) {
-    try {
-      return type.getMethod("toString").getDeclaringClass() != Object.class;
-    } catch (NoSuchMethodException e) {
-      return false;
-    }
   }
 
   /** Carries a loader's exception through Cachet's load, so it reaches Spring unwrapped once. */

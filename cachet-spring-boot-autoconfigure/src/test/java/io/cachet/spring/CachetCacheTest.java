@@ -44,6 +44,48 @@ final class CachetCacheTest {
     assertThat(underlying.get(new SimpleKey("tolkien", 2).toString())).isEqualTo(new Book("t2", "page 2"));
   }
 
+  /** Value equality, and no toString() of its own. */
+  static final class Isbn {
+    private final String code;
+
+    Isbn(String code) {
+      this.code = code;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof Isbn other && other.code.equals(code);
+    }
+
+    @Override
+    public int hashCode() {
+      return code.hashCode();
+    }
+  }
+
+  /**
+   * A method call's key whose parameter has only {@code Object.toString()} would become
+   * {@code "SimpleKey [...Isbn@840,1]"}: different in every JVM, and shared by unequal parameters
+   * whose hash codes are equal ("Aa" and "BB" here). It is refused, as such a key on its own is.
+   */
+  @Test
+  void simpleKeyWithAParameterWithoutItsOwnToString_isRefusedNamingTheType() {
+    assertThat(SimpleKeys.available()).as("SimpleKey's parameters can be read").isTrue();
+    assertThat("Aa".hashCode()).isEqualTo("BB".hashCode());
+
+    assertThatThrownBy(() -> books.put(new SimpleKey(new Isbn("Aa"), 1), new Book("a", "Aa")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("cache 'books'").hasMessageContaining(Isbn.class.getName());
+    assertThatThrownBy(() -> books.get(new SimpleKey(new Isbn("BB"), 1), Book.class))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> books.put(new SimpleKey(new int[] {1}, 1), new Book("a", "array")))
+        .as("an array's string form is its identity too").isInstanceOf(IllegalArgumentException.class);
+    assertThat(books.getNativeCache().estimatedSize()).as("nothing stored").isZero();
+
+    books.put(new SimpleKey(null, "tolkien"), new Book("n", "null and a string")); // null is "null"
+    assertThat(books.get(new SimpleKey(null, "tolkien"), Book.class)).isEqualTo(new Book("n", "null and a string"));
+  }
+
   @Test
   void keyThatCannotBeConverted_isAnIllegalArgumentNamingTheCacheAndTypes() {
     CachetCache byId = new CachetCacheManager(cachet, true).create(

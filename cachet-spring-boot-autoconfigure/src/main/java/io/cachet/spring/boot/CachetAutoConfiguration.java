@@ -12,12 +12,15 @@ import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.context.properties.bind.Bindable;
+import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.boot.health.autoconfigure.contributor.ConditionalOnEnabledHealthIndicator;
 import org.springframework.cache.support.NullValue;
 import org.springframework.context.ApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
 
 /**
  * Creates a Cachet {@link CacheManager} with the caches declared under {@code cachet.caches}, and
@@ -31,6 +34,11 @@ import org.springframework.context.annotation.Configuration;
  *       {@code spring.cache.type} picks one of Boot's.
  *   <li>{@link CacheConfig} beans are created as caches too, for what properties cannot say (a
  *       codec with the application's {@code ObjectMapper}, a removal listener).
+ *   <li>The names in {@code spring.cache.cache-names} are declared too, as local caches with
+ *       every default, and make the manager static as with Boot's own managers.
+ *   <li>When {@code spring.cache.type} picks one of Boot's managers (including {@code none}), the
+ *       declared caches serve no Spring manager, so none is created: the Cachet manager starts
+ *       empty and connects to nothing. The declarations are still checked.
  *   <li>An invalid declaration, or an unknown option of a cache, fails start-up naming the
  *       property.
  * </ul>
@@ -47,10 +55,29 @@ public class CachetAutoConfiguration {
     CacheDeclarations.rejectUnknownOptions(context.getEnvironment());
     ClassLoader loader = context.getClassLoader() != null ? context.getClassLoader() : getClass().getClassLoader();
     List<CacheDeclarations.Declared> declared = new CacheDeclarations(loader).declare(properties);
+    // Boot's own list of names: each a cache with every default, unless declared otherwise.
+    Set<String> named = new HashSet<>(properties.getCaches().keySet());
+    configs.orderedStream().forEach(config -> named.add(config.name()));
+    List<String> springNames = springCacheNames(context.getEnvironment());
+    for (String name : springNames) {
+      if (named.add(name)) {
+        declared.add(new CacheDeclarations.Declared(CacheDeclarations.dynamic(name), properties.isAllowNullValues()));
+      }
+    }
     // CacheConfig beans declare caches too: with any, an unknown name is an error, not a new cache.
     boolean dynamic = properties.getDynamic() != null ? properties.getDynamic()
-        : properties.getCaches().isEmpty() && configs.orderedStream().findAny().isEmpty();
-    return new DeclaredCaches(declared, dynamic);
+        : properties.getCaches().isEmpty() && configs.orderedStream().findAny().isEmpty() && springNames.isEmpty();
+    return new DeclaredCaches(declared, dynamic, NoSpringCacheTypeCondition.springCacheType(context.getEnvironment()));
+  }
+
+  /** {@code spring.cache.cache-names}, trimmed, without blanks. */
+  private static List<String> springCacheNames(Environment environment) {
+    return Binder.get(environment).bind("spring.cache.cache-names", Bindable.listOf(String.class))
+        .orElse(List.of()).stream()
+        .map(String::trim)
+        .filter(name -> !name.isEmpty())
+        .distinct()
+        .toList();
   }
 
   /** The Cachet manager, closed with the context, holding every declared cache. */
@@ -64,6 +91,9 @@ public class CachetAutoConfiguration {
       builder.classLoader(context.getClassLoader());
     }
     CacheManager manager = builder.build();
+    if (declared.springCacheType() != null) {
+      return manager; // Boot's manager serves Spring: the declared caches would serve nothing
+    }
     try {
       for (CacheDeclarations.Declared cache : everyCache(declared, properties, configs)) {
         manager.create(CachetCacheManager.springConfig(cache.config(), cache.allowNullValues()));

@@ -108,6 +108,46 @@ final class CachetAutoConfigurationTest {
   }
 
   @Test
+  void springCacheTypeNone_createsNoDeclaredCache_soNothingIsConnected() {
+    // An address nothing listens on: creating the cache would fail start-up.
+    runner.withPropertyValues("spring.cache.type=none", "cachet.caches.orders.backend=redis",
+            "cachet.caches.orders.redis.address=redis://127.0.0.1:1", "cachet.caches.orders.value-codec=utf8")
+        .run(context -> {
+          assertThat(context).hasNotFailed();
+          assertThat(context).doesNotHaveBean(CachetCacheManager.class);
+          assertThat(context.getBean(io.cachet.CacheManager.class).cacheNames()).isEmpty();
+        });
+  }
+
+  @Test
+  void springCacheTypeWithABadDeclaration_stillFailsStartUpNamingTheProperty() {
+    runner.withPropertyValues("spring.cache.type=none", "cachet.caches.orders.maximum-size=-1")
+        .run(context -> assertThat(context).hasFailed().getFailure()
+            .hasMessageContaining("cachet.caches.orders.maximum-size"));
+  }
+
+  @Test
+  void springCacheNames_declareLocalCaches_andMakeTheManagerStatic() {
+    runner.withPropertyValues("spring.cache.cache-names=books, authors", "cachet.caches.authors.maximum-size=7")
+        .run(context -> {
+          CacheManager spring = context.getBean(CacheManager.class);
+          assertThat(spring.getCacheNames()).containsExactlyInAnyOrder("books", "authors");
+          assertThat(spring.getCache("bokos")).as("a misspelt name is not a new cache").isNull();
+          io.cachet.CacheManager cachet = context.getBean(io.cachet.CacheManager.class);
+          assertThat(cachet.getCache("books").config().backend()).isEqualTo("local");
+          assertThat(cachet.getCache("authors").config().maximumSize()).as("declared under cachet.caches").isEqualTo(7);
+          spring.getCache("books").put("1", new Book("1", "t"));
+          assertThat(spring.getCache("books").get("1", Book.class)).isEqualTo(new Book("1", "t"));
+        });
+  }
+
+  @Test
+  void springCacheNames_withCachetDynamicTrue_stillCreateUnknownNames() {
+    runner.withPropertyValues("spring.cache.cache-names=books", "cachet.dynamic=true")
+        .run(context -> assertThat(context.getBean(CacheManager.class).getCache("other")).isNotNull());
+  }
+
+  @Test
   void negativeMaximumSize_failsStartUpNamingTheProperty() {
     runner.withPropertyValues("cachet.caches.books.maximum-size=-1").run(context ->
         assertThat(startupFailure(context))
