@@ -84,6 +84,10 @@ final class NearCache<K, V> {
   private final Codec<K> keyCodec;
   private final byte[] prefix;
   private final Ticker ticker;
+  /** The maximum ages' clock, also read when a read starts ({@link Stamped#readAt}). */
+  private final Ticker storeTicker;
+  private final long valuesMaxAgeNanos;
+  private final long absentMaxAgeNanos;
   private final Cache<K, Stamped<V>> values;
   private final @Nullable Cache<K, Stamped<V>> absent;
   private final ConcurrentHashMap<K, Load<V>> loads = new ConcurrentHashMap<>();
@@ -115,13 +119,24 @@ final class NearCache<K, V> {
     this.prefix = prefix;
     this.ticker = config.ticker();
     this.executor = config.executor();
+    this.storeTicker = storeTicker;
     this.values = store(config, "-near", Stamped.<V>type(), options.nearCacheMaxAge(), storeTicker);
     // An absence is a near entry like a value: never trusted past nearCacheMaxAge either.
     Duration absentMaxAge = min(options.negativeCacheMaxAge(), options.nearCacheMaxAge());
+    this.valuesMaxAgeNanos = saturatedNanos(options.nearCacheMaxAge());
+    this.absentMaxAgeNanos = saturatedNanos(absentMaxAge);
     this.absent = absentMaxAge.isZero() ? null
         : store(config, "-absent", Stamped.<V>type(), absentMaxAge, storeTicker);
     this.expiryOnly = !tracked;
     this.coherent = !tracked;
+  }
+
+  private static long saturatedNanos(Duration d) {
+    try {
+      return d.toNanos();
+    } catch (ArithmeticException e) {
+      return Long.MAX_VALUE;
+    }
   }
 
   private static Duration min(Duration a, Duration b) {
@@ -148,7 +163,7 @@ final class NearCache<K, V> {
   /** The fresh near value of {@code key}, counting a near hit; null if none. */
   @Nullable Stamped<V> lookup(K key) {
     Stamped<V> stamped = values.get(key);
-    if (stamped != null && isFresh(stamped)) {
+    if (stamped != null && isFresh(stamped, valuesMaxAgeNanos)) {
       valueHits.increment();
       return stamped;
     }
@@ -173,13 +188,20 @@ final class NearCache<K, V> {
       return false;
     }
     Stamped<V> marker = absent.get(key);
-    return marker != null && isFresh(marker);
+    return marker != null && isFresh(marker, absentMaxAgeNanos);
   }
 
-  private boolean isFresh(Stamped<V> stamped) {
+  /**
+   * Whether a near entry may be served: coherent, not flushed or invalidated, before its key's
+   * deadline in Redis, and younger than {@code maxAgeNanos} counted from when its read started.
+   * The store expires it {@code maxAgeNanos} after it was stored, which comes later by the read's
+   * time; the age check here keeps that time out of the bound.
+   */
+  private boolean isFresh(Stamped<V> stamped, long maxAgeNanos) {
     return coherent
         && stamped.epoch == epoch.get()
         && !stamped.invalidated
+        && storeTicker.read() - stamped.readAt < maxAgeNanos
         && beforeRedisDeadline(stamped);
   }
 
@@ -216,7 +238,7 @@ final class NearCache<K, V> {
 
   /** A new read of one key, stamped with the current epoch. */
   Load<V> newLoad() {
-    return new Load<>(epoch.get(), coherent);
+    return new Load<>(epoch.get(), coherent, storeTicker.read());
   }
 
   /**
@@ -477,7 +499,7 @@ final class NearCache<K, V> {
   /** The value served for {@code key} now, without counting or reading Redis; for tests. */
   @Nullable V peek(K key) {
     Stamped<V> stamped = values.get(key);
-    return stamped != null && isFresh(stamped) ? stamped.value() : null;
+    return stamped != null && isFresh(stamped, valuesMaxAgeNanos) ? stamped.value() : null;
   }
 
   /** Whether {@code key} is remembered as absent now, without counting; for tests. */
@@ -510,21 +532,24 @@ final class NearCache<K, V> {
   // ------------------------------------------------------------ types
 
   /**
-   * A near entry: the epoch its read was registered in, its value (null in the absent store), the
-   * ticker reading at which its key expires in Redis ({@code Long.MAX_VALUE}: no TTL), and its
-   * read's invalidation flag. Created with its read, which sets value and deadline once, before
+   * A near entry: the epoch its read was registered in, when that read began (on the stores'
+   * clock), its value (null in the absent store), the ticker reading at which its key expires in
+   * Redis ({@code Long.MAX_VALUE}: no TTL), and its read's invalidation flag. Created with its read, which sets value and deadline once, before
    * publishing it in a store; the flag is raised once, never lowered, before or after that. One
    * object, so a near hit reads one entry, not an entry and a separate flag.
    */
   static final class Stamped<V> {
     final long epoch;
+    /** The stores' clock when the read began, before it was sent: the entry's age counts from it. */
+    final long readAt;
     private @Nullable V value;
     private long deadline = Long.MAX_VALUE;
     /** Raised by an invalidation of the key, a write of it by this process, or a flush. */
     volatile boolean invalidated;
 
-    Stamped(long epoch) {
+    Stamped(long epoch, long readAt) {
       this.epoch = epoch;
+      this.readAt = readAt;
     }
 
     /** The value read; only called on entries of the value store, which always have one. */
@@ -552,8 +577,8 @@ final class NearCache<K, V> {
     /** The key's Redis deadline as read ({@link #redisDeadline}); set before the future completes. */
     volatile long deadline = Long.MAX_VALUE;
 
-    Load(long epoch, boolean cacheable) {
-      this.entry = new Stamped<>(epoch);
+    Load(long epoch, boolean cacheable, long readAt) {
+      this.entry = new Stamped<>(epoch, readAt);
       this.cacheable = cacheable;
     }
   }

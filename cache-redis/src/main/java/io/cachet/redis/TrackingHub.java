@@ -63,7 +63,10 @@ final class TrackingHub implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(TrackingHub.class);
 
-  /** What a cache learns from the hub; calls for one cache never overlap. */
+  /**
+   * What a cache learns from the hub. Calls may overlap: each node's channel calls from its own
+   * thread, and {@code up}/{@code down} come under the hub's lock; a listener must be thread-safe.
+   */
   interface Listener extends InvalidationChannel.Listener {}
 
   private final String name;
@@ -192,12 +195,20 @@ final class TrackingHub implements AutoCloseable {
     }
   }
 
+  /**
+   * One periodic reconcile. Catches everything, {@link Error}s included: anything thrown would
+   * cancel the periodic task, silently, and the hub would stop following the topology for good.
+   */
   private void reconcileQuietly() {
     try {
       reconcile();
     } catch (RuntimeException e) {
       if (!closed) {
         log.debug("Reading the Redis topology of {} failed; retrying", name, e);
+      }
+    } catch (Error e) { // kept running, as the channels' threads are
+      if (!closed) {
+        log.warn("Reading the Redis topology of {} failed with an error; retrying", name, e);
       }
     }
   }

@@ -51,6 +51,32 @@ final class NearCacheClocksTest {
     assertThat(near.lookup("ttl")).isNull();
   }
 
+  /**
+   * The maximum age counts from when the read began, not from when its reply was stored: a reply
+   * that took 2 s (a batch waiting for a slow node, up to the command timeout) does not make a
+   * value read 11 s ago fresh under a 10 s maximum age.
+   */
+  @Test
+  void maxAge_countsFromTheReadsStart_notFromItsStore() {
+    near.listener().up();
+    NearCache.Load<String> load = near.newLoad();
+    assertThat(near.register("slow", load)).isNull();
+    NearCache.Load<String> absentLoad = near.newLoad();
+    assertThat(near.register("slow-absent", absentLoad)).isNull();
+    storeTicker.advance(Duration.ofSeconds(2));
+    near.storeValue("slow", load, "v", null, cacheTicker.read());
+    near.deregister("slow", load);
+    near.storeAbsent("slow-absent", absentLoad);
+    near.deregister("slow-absent", absentLoad);
+
+    storeTicker.advance(Duration.ofSeconds(7)); // 9 s after the reads began
+    assertThat(near.lookup("slow")).isNotNull();
+    assertThat(near.lookupAbsent("slow-absent")).isTrue();
+    storeTicker.advance(Duration.ofSeconds(1)); // 10 s after, 8 s after the store
+    assertThat(near.lookup("slow")).isNull();
+    assertThat(near.lookupAbsent("slow-absent")).isFalse();
+  }
+
   private void store(String key, Long pttl) {
     NearCache.Load<String> load = near.newLoad();
     assertThat(near.register(key, load)).isNull();
