@@ -476,7 +476,8 @@ public final class RedisOptions implements BackendOptions {
      * Returns the immutable options.
      *
      * @throws IllegalStateException when options contradict each other: credentials or a database
-     *     both in the address and set on their own, or TLS stores for an address without TLS
+     *     both in the address and set on their own, a user name without a password, or TLS stores
+     *     for an address without TLS
      */
     public RedisOptions build() {
       if (address.username() != null) {
@@ -505,6 +506,12 @@ public final class RedisOptions implements BackendOptions {
       }
       if (address.topology() == RedisAddress.Topology.CLUSTER && database != 0) {
         throw new IllegalStateException("database must be 0 for a Redis Cluster, was " + database);
+      }
+      if (username != null && password == null) {
+        // Without a password no AUTH is sent, and the user name would be ignored: the connections
+        // would run as Redis's default user instead.
+        throw new IllegalStateException("username " + username + " is set without a password; Redis authenticates"
+            + " a user with both (AUTH user password; for a user without one, nopass, any password will do)");
       }
       return new RedisOptions(this);
     }

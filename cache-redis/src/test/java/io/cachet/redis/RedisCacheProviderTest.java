@@ -36,7 +36,7 @@ final class RedisCacheProviderTest {
         RedisOptions.builder().address("h:1").username("u").password("p").database(1).build(),
         RedisOptions.builder().address("h:1").username("v").password("p").build(),
         RedisOptions.builder().address("h:1").username("u").password("q").build(),
-        RedisOptions.builder().address("h:1").username("u").build(),
+        RedisOptions.builder().address("h:1").password("p").build(),
         RedisOptions.builder().address("h:1").username("u").password("p").commandTimeout(Duration.ofSeconds(9)).build(),
         RedisOptions.builder().address("h:1").username("u").password("p").connectTimeout(Duration.ofSeconds(9)).build()}) {
       assertThat(RedisCacheProvider.sharingKey(other)).as(other.toString()).isNotEqualTo(RedisCacheProvider.sharingKey(base));

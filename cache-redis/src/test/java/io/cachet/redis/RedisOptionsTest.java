@@ -117,6 +117,11 @@ final class RedisOptionsTest {
     assertThatThrownBy(() -> RedisOptions.builder().address("redis-cluster://h:1").database(3).build())
         .isInstanceOf(IllegalStateException.class)
         .hasMessage("database must be 0 for a Redis Cluster, was 3");
+    assertThatThrownBy(() -> RedisOptions.builder().address("redis://h:1").username("app").build())
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("username app is set without a password");
+    assertThat(RedisOptions.builder().address("redis://h:1").username("app").password("p").build().username())
+        .hasValue("app");
   }
 
   @Test
