@@ -27,22 +27,7 @@ final class TrackingHubAddressTest {
    */
   @Test
   void hostNameWithAnUnderscore_isConnectedTo() throws Exception {
-    InvalidationChannel.Listener ignored = new InvalidationChannel.Listener() {
-      @Override
-      public void up() {}
-
-      @Override
-      public void down(Throwable cause) {}
-
-      @Override
-      public void invalidate(byte[] redisKey) {}
-
-      @Override
-      public void invalidateAll() {}
-
-      @Override
-      public void unsupported(String reason) {}
-    };
+    InvalidationChannel.Listener ignored = TrackingHubReconcileTest.IGNORING;
     InvalidationChannel channel = new InvalidationChannel("test", "my_redis:6379", null, null, null,
         java.util.List.of(new byte[0]), java.time.Duration.ofSeconds(1), java.time.Duration.ofSeconds(1), ignored);
     assertThat(channel.host()).isEqualTo("my_redis");

@@ -38,11 +38,7 @@ final class NodeProcessTest {
    */
   @Test
   void statusQueries_doNotWaitForAStopInProgress(@TempDir Path dir) throws Exception {
-    Path log = dir.resolve("node-1.log");
-    node = new NodeProcess(1, "node-1", 1, log,
-        List.of("sh", "-c", "trap '' TERM; echo trapped; exec sleep 60"), Duration.ofSeconds(15));
-    node.start();
-    await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(log) && Files.readString(log).contains("trapped"));
+    node = started(dir, 1, "trap '' TERM; echo trapped; exec sleep 60", Duration.ofSeconds(15));
     long pid = node.pid();
 
     Thread[] stopper = new Thread[1];
@@ -74,11 +70,7 @@ final class NodeProcessTest {
 
   @Test
   void stopBy_sharesOneDeadline_soALaterNodeIsNotGivenAGraceOfItsOwn(@TempDir Path dir) throws Exception {
-    Path log = dir.resolve("node-1.log");
-    node = new NodeProcess(1, "node-1", 1, log,
-        List.of("sh", "-c", "trap '' TERM; echo trapped; exec sleep 60"), Duration.ofSeconds(30));
-    node.start();
-    await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(log) && Files.readString(log).contains("trapped"));
+    node = started(dir, 1, "trap '' TERM; echo trapped; exec sleep 60", Duration.ofSeconds(30));
     long start = System.nanoTime();
     node.stopBy(start); // the deadline has passed: SIGKILL at once, not after the node's own 30 s
     assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
@@ -88,21 +80,27 @@ final class NodeProcessTest {
   @Test
   void stop_killsANodeStillRunningAfterItsGrace_andLetsOneThatExitsInTimeExitByItself(@TempDir Path dir)
       throws Exception {
-    Path log = dir.resolve("node-1.log");
-    node = new NodeProcess(1, "node-1", 1, log,
-        List.of("sh", "-c", "trap '' TERM; echo trapped; exec sleep 60"), Duration.ofMillis(500));
-    node.start();
-    await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(log) && Files.readString(log).contains("trapped"));
+    node = started(dir, 1, "trap '' TERM; echo trapped; exec sleep 60", Duration.ofMillis(500));
     node.stop();
     assertThat(node.process().exitValue()).as("SIGKILLed").isEqualTo(128 + 9);
 
-    Path slow = dir.resolve("node-2.log");
-    node = new NodeProcess(2, "node-2", 2, slow,
-        List.of("sh", "-c", "trap 'sleep 1; exit 0' TERM; echo trapped; while :; do sleep 0.1; done"),
+    node = started(dir, 2, "trap 'sleep 1; exit 0' TERM; echo trapped; while :; do sleep 0.1; done",
         Duration.ofSeconds(10));
-    node.start();
-    await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(slow) && Files.readString(slow).contains("trapped"));
     node.stop();
     assertThat(node.process().exitValue()).as("exited by itself after 1 s of shutting down").isZero();
+  }
+
+  /**
+   * Starts node {@code n} as a shell running {@code script}, which must print "trapped" once its
+   * signal handling is set, and waits for that line. It is the test's {@link #node} from the
+   * start, so that it is killed after the test whatever happens.
+   */
+  private NodeProcess started(Path dir, int n, String script, Duration stopGrace) {
+    Path log = dir.resolve("node-" + n + ".log");
+    NodeProcess started = new NodeProcess(n, "node-" + n, n, log, List.of("sh", "-c", script), stopGrace);
+    node = started;
+    started.start();
+    await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(log) && Files.readString(log).contains("trapped"));
+    return started;
   }
 }
