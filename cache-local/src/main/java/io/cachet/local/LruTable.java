@@ -18,8 +18,9 @@ import org.jspecify.annotations.Nullable;
  * nodes and the counts kept with them, and the steps that change them together: an insert with the
  * eviction it causes, a removal, a node taking another's place, the expiry of the least recent
  * entries. {@link #lookup}, {@link #size}, {@link #anyTimed} and {@link #forget} take no lock;
- * every other method runs under the store's lock, on nodes the caller has marked where it says so. {@link LruStore}'s class comment
- * has the design; {@link #insert} and {@link #evictLeastRecent} the argument for eviction.
+ * every other method runs under the store's lock, on nodes the caller has marked where it says so.
+ * {@link LruStore}'s class comment has the design; {@link #insert} and {@link #evictLeastRecent}
+ * the argument for eviction.
  *
  * @param <K> the key type
  * @param <V> the value type

@@ -534,9 +534,10 @@ final class NearCache<K, V> {
   /**
    * A near entry: the epoch its read was registered in, when that read began (on the stores'
    * clock), its value (null in the absent store), the ticker reading at which its key expires in
-   * Redis ({@code Long.MAX_VALUE}: no TTL), and its read's invalidation flag. Created with its read, which sets value and deadline once, before
-   * publishing it in a store; the flag is raised once, never lowered, before or after that. One
-   * object, so a near hit reads one entry, not an entry and a separate flag.
+   * Redis ({@code Long.MAX_VALUE}: no TTL), and its read's invalidation flag. Created with its
+   * read, which sets value and deadline once, before publishing it in a store; the flag is raised
+   * once, never lowered, before or after that. One object, so a near hit reads one entry, not an
+   * entry and a separate flag.
    */
   static final class Stamped<V> {
     final long epoch;
