@@ -56,6 +56,8 @@ final class Housekeeping<K, V> {
   private final Map<K, Sent<K>> anchorAttempts = new HashMap<>();
   private long nextHousekeeping;
   private long nextWarning;
+  /** When a record that could not be made (a codec that refuses a key or value) may next be logged. */
+  private long nextRefusalWarning;
 
   /**
    * Expired entries whose removal one run sends, at most: 10,000 every 250 ms, 40,000 a second,
@@ -106,11 +108,15 @@ final class Housekeeping<K, V> {
       if (mine || now >= entry.deadline() + FALLBACK_DELAY_MS) {
         // Removes the expired value so compaction can drop the key; void if the key changed meanwhile.
         // Retried below whatever happens to it: the entry stays due until a later record replaces it.
-        sender.send(e.getKey(), Op.EXPIRED, true, entry.offset(), null, 0, error -> {
-          if (error == null) {
-            expiredRemoved.increment();
-          }
-        });
+        try {
+          sender.send(e.getKey(), Op.EXPIRED, true, entry.offset(), null, 0, error -> {
+            if (error == null) {
+              expiredRemoved.increment();
+            }
+          });
+        } catch (RuntimeException refused) {
+          refused(e.getKey(), "the removal of its expired value", refused, now);
+        }
         replica.retryExpiry(e.getKey(), entry, now + FALLBACK_DELAY_MS);
       } else {
         replica.retryExpiry(e.getKey(), entry, entry.deadline() + FALLBACK_DELAY_MS + jitter());
@@ -149,8 +155,14 @@ final class Housekeeping<K, V> {
       sent++;
       boolean live = entry.isLive(now);
       long offset = entry.offset();
-      boolean queued = sender.send(key, Op.ANCHOR, true, offset, live ? entry.value() : null,
-          live ? entry.deadline() : 0, error -> anchorSent(key, offset, error));
+      boolean queued;
+      try {
+        queued = sender.send(key, Op.ANCHOR, true, offset, live ? entry.value() : null,
+            live ? entry.deadline() : 0, error -> anchorSent(key, offset, error));
+      } catch (RuntimeException refused) {
+        refused(key, "its anchor", refused, now);
+        queued = false;
+      }
       if (!queued) {
         anchorsFailed.increment();
       }
@@ -165,6 +177,19 @@ final class Housekeeping<K, V> {
               + " their anchors have not reached the log ({} anchor send(s) failed so far) and are being retried."
               + " If this lasts longer than the topic's min.compaction.lag.ms, a node that replays the topic may"
               + " hold a different value for them", name, unanchored.size(), age / 1000, anchorsFailed.sum());
+    }
+  }
+
+  /**
+   * A record for {@code key} could not be made: the key or value codec refused it (an exception
+   * from user code). It is tried again like a record that could not be sent; the apply thread goes
+   * on, as one key must not stop the replica. Logged at WARN at most once a minute.
+   */
+  private void refused(K key, String what, RuntimeException error, long now) {
+    if (now >= nextRefusalWarning) {
+      nextRefusalWarning = now + UNANCHORED_WARN_AFTER_MS;
+      LOG.warn("Cache '{}' could not make the record for {} of key '{}' and will try again (further failures"
+          + " are logged at most once a minute)", name, what, key, error);
     }
   }
 

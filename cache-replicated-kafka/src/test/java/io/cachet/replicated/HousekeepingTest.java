@@ -25,6 +25,8 @@ final class HousekeepingTest {
   private final Replica<String, String> replica = new Replica<>(Codecs.utf8(), Codecs.utf8(), 1);
   private final List<Sent> sent = new ArrayList<>();
   private boolean refuse;
+  /** What the sender throws, as a codec that refuses a key or value throws while the record is made. */
+  private @Nullable RuntimeException codecRefusal;
   private Housekeeping<String, String> housekeeping;
 
   private record Sent(String key, Op op, long expected, @Nullable String value, Consumer<@Nullable Exception> onDone) {}
@@ -32,6 +34,9 @@ final class HousekeepingTest {
   @BeforeEach
   void setUp() {
     RecordSender<String, String> sender = (key, op, conditional, expected, value, deadline, onDone) -> {
+      if (codecRefusal != null) {
+        throw codecRefusal;
+      }
       if (refuse) {
         return false;
       }
@@ -138,6 +143,29 @@ final class HousekeepingTest {
   }
 
   /** Key {@code k}: "winner" put at offset 0, then a stale conditional "loser" at offset 1, void. */
+  /**
+   * Making the anchor's record fails in user code (the value codec refuses a value it decoded, as
+   * a stricter codec version may): the run goes on, the anchor is counted as failed and sent again
+   * after the back-off. On the apply thread, the exception would have stopped the replica.
+   */
+  @Test
+  void anchor_whoseRecordTheCodecRefuses_doesNotStopTheRun_andIsSentAgain() {
+    long t0 = 1_000_000;
+    leaveVoid("k", t0);
+    // And a value of this node's that expires: its removal's record is refused the same way.
+    RecordMeta expiring = new RecordMeta(Op.PUT, false, 0, t0 + 1_000, 1, 2, "me");
+    replica.apply(0, 2, t0, "e".getBytes(UTF_8), "soon".getBytes(UTF_8), expiring.encode(), t0);
+    codecRefusal = new IllegalArgumentException("value too long for this codec version");
+
+    housekeeping.run(t0 + Housekeeping.OWN_ANCHOR_DELAY_MS);
+    assertThat(housekeeping.anchorsFailed()).isEqualTo(1);
+    assertThat(housekeeping.unanchoredKeys()).isEqualTo(1);
+
+    codecRefusal = null;
+    housekeeping.run(t0 + Housekeeping.OWN_ANCHOR_DELAY_MS + Housekeeping.FAILED_ANCHOR_BACKOFF_MS);
+    assertThat(anchors()).as("sent once the codec takes it").hasSize(1);
+  }
+
   private void leaveVoid(String key, long now) {
     apply(0, key, "winner", Op.PUT, false, 0, now);
     apply(1, key, "loser", Op.PUT_IF_ABSENT, true, -1, now);
