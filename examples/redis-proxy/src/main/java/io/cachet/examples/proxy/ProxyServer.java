@@ -31,7 +31,6 @@ import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.HttpResponseEncoder;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.time.Duration;
 import java.net.InetSocketAddress;
@@ -236,7 +235,7 @@ final class ProxyServer implements AutoCloseable {
             // a refused one is closed at its end-of-stream, as before.
             ch.config().setAllowHalfClosure(true);
             if (idleMillis > 0) {
-              pipeline.addLast(new IdleStateHandler(0, 0, idleMillis, TimeUnit.MILLISECONDS));
+              pipeline.addLast(new TransferAwareIdleHandler(idleMillis));
             }
             if (!config.replyStallTimeout().isZero()) {
               // A client that stops reading would otherwise hold its slot, its queued replies and
