@@ -118,16 +118,24 @@ final class ProxyMetrics {
       }
       return new Failure(true, false, "Redis is unavailable: " + error.getMessage());
     }
-    for (Throwable t = error; t != null; t = t.getCause()) {
-      if (t.getMessage() != null && t.getMessage().contains("WRONGTYPE")) {
-        log.debug("A read of a key holding another type: {}", t.getMessage());
-        return new Failure(false, true, WRONG_TYPE);
-      }
+    if (isWrongType(error)) {
+      log.debug("A read of a key holding another type: {}", error.getMessage());
+      return new Failure(false, true, WRONG_TYPE);
     }
     if (due(lastFailureWarn)) {
       log.warn("Cache read failed (further failures within 10 s are not logged)", error);
     }
     return new Failure(false, false, "internal error: " + error.getClass().getSimpleName());
+  }
+
+  /** Whether {@code error} is Redis's {@code WRONGTYPE}: a key holding another type than a string. */
+  static boolean isWrongType(Throwable error) {
+    for (Throwable t = error; t != null; t = t.getCause()) {
+      if (t.getMessage() != null && t.getMessage().contains("WRONGTYPE")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static boolean due(AtomicLong last) {

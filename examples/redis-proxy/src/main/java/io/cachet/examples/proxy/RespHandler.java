@@ -7,11 +7,13 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelHandlerContext;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -155,7 +157,7 @@ final class RespHandler extends ClientHandler {
     for (int i = 1; i < args.size(); i++) {
       keys.add(RedisKey.wrap(args.get(i)));
     }
-    submit(() -> cache.getAll(keys), (Map<RedisKey, byte[]> values, @Nullable Throwable error) -> {
+    submit(() -> readAll(keys), (Map<RedisKey, byte[]> values, @Nullable Throwable error) -> {
       if (error != null) {
         return failure(error);
       }
@@ -169,6 +171,37 @@ final class RespHandler extends ClientHandler {
       }
       return new Reply(Resp.bulkArray(ctx.alloc(), ordered), After.KEEP);
     }, keyCount);
+  }
+
+  /**
+   * MGET's reads: one {@code getAll}. Should it fail because a key holds another type than a
+   * string, each key is read on its own, and such a key answers nil, as Redis's MGET does.
+   */
+  private CompletionStage<Map<RedisKey, byte[]>> readAll(List<RedisKey> keys) {
+    return cache.getAll(keys).exceptionallyCompose(error -> ProxyMetrics.isWrongType(error)
+        ? eachOnItsOwn(keys) : CompletableFuture.failedFuture(error));
+  }
+
+  private CompletionStage<Map<RedisKey, byte[]>> eachOnItsOwn(List<RedisKey> keys) {
+    List<CompletableFuture<byte @Nullable []>> reads = new ArrayList<>(keys.size());
+    for (RedisKey key : keys) {
+      reads.add(cache.get(key).toCompletableFuture().handle((value, error) -> {
+        if (error == null || ProxyMetrics.isWrongType(error)) {
+          return error == null ? value : null;
+        }
+        throw error instanceof CompletionException completion ? completion : new CompletionException(error);
+      }));
+    }
+    return CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new)).thenApply(done -> {
+      Map<RedisKey, byte[]> found = new HashMap<>();
+      for (int i = 0; i < keys.size(); i++) {
+        byte[] value = reads.get(i).join();
+        if (value != null) {
+          found.put(keys.get(i), value);
+        }
+      }
+      return found;
+    });
   }
 
   private Reply failure(Throwable error) {

@@ -22,6 +22,8 @@ final class FakeAsyncCache implements AsyncCache<RedisKey, byte[]> {
   final Map<String, byte[]> values = new ConcurrentHashMap<>();
   final Map<String, CompletableFuture<byte @Nullable []>> slow = new ConcurrentHashMap<>();
   final List<String> reads = new CopyOnWriteArrayList<>();
+  /** Keys whose reads fail with this error (a key holding another type than a string, in Redis). */
+  final Map<String, RuntimeException> failing = new ConcurrentHashMap<>();
   volatile boolean recordReads = true;
 
   @Override
@@ -34,6 +36,10 @@ final class FakeAsyncCache implements AsyncCache<RedisKey, byte[]> {
     String key = name(redisKey);
     if (recordReads) {
       reads.add(key);
+    }
+    RuntimeException failure = failing.get(key);
+    if (failure != null) {
+      return CompletableFuture.failedFuture(failure);
     }
     byte[] value = values.get(key);
     if (value != null) {
@@ -56,6 +62,10 @@ final class FakeAsyncCache implements AsyncCache<RedisKey, byte[]> {
     for (RedisKey redisKey : keys) {
       String key = name(redisKey);
       reads.add(key);
+      RuntimeException failure = failing.get(key);
+      if (failure != null) {
+        return CompletableFuture.failedFuture(failure); // one key's failure fails the whole read, as on Redis
+      }
       byte[] value = values.get(key);
       if (value != null) {
         found.put(redisKey, value);

@@ -61,6 +61,24 @@ final class RespHandlerTest {
     assertThat(output(ch)).isEqualTo("*4\r\n$1\r\n3\r\n$-1\r\n$1\r\n1\r\n$1\r\n3\r\n");
   }
 
+  /**
+   * Redis's MGET answers nil for a key holding another type than a string; a cache's getAll fails
+   * as a whole. The proxy reads the keys one by one then, and answers as Redis does.
+   */
+  @Test
+  void mget_withAKeyOfAnotherType_answersNilForIt_asRedisDoes() {
+    cache.values.put("s", "v".getBytes(UTF_8));
+    cache.failing.put("l", new io.cachet.CacheException("WRONGTYPE Operation against a key holding the wrong kind of value", null));
+    EmbeddedChannel ch = channel(new Parallelism(16));
+    write(ch, "MGET s l nokey\r\n");
+    cache.slow.get("nokey").complete(null);
+    assertThat(output(ch)).isEqualTo("*3\r\n$1\r\nv\r\n$-1\r\n$-1\r\n");
+
+    cache.failing.put("down", new io.cachet.BackendUnavailableException("Redis at h:1 is unavailable", null));
+    write(ch, "MGET s down\r\n");
+    assertThat(output(ch)).as("any other failure still fails the MGET").startsWith("-ERR Redis is unavailable");
+  }
+
   @Test
   void sequential_secondClientsReadStartsOnlyAfterTheFirstIsAnswered() {
     Parallelism one = new Parallelism(1);
