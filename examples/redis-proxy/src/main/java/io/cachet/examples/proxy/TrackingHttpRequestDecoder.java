@@ -60,12 +60,26 @@ final class TrackingHttpRequestDecoder extends HttpRequestDecoder {
     for (int i = produced; i < out.size(); i++) {
       incomplete = !(out.get(i) instanceof LastHttpContent);
     }
-    if (out.size() == produced && (in.readerIndex() != before || in.isReadable())) {
-      incomplete = true; // bytes of a request that has not produced its next part yet
+    if (out.size() == produced && (in.readerIndex() != before || in.isReadable())
+        && (incomplete || in.isReadable() || !onlyLineBreaks(in, before))) {
+      // Bytes of a request that has not produced its next part yet. Empty lines between requests,
+      // which the decoder skips and RFC 9112 (2.2) says to ignore, start no request.
+      incomplete = true;
     }
     if (deadline != null) {
       deadline.update(ctx, incomplete);
     }
+  }
+
+  /** Whether the bytes of {@code in} from {@code from} to its reader index are CR, LF, space or tab. */
+  private static boolean onlyLineBreaks(ByteBuf in, int from) {
+    for (int i = from; i < in.readerIndex(); i++) {
+      byte b = in.getByte(i);
+      if (b != '\r' && b != '\n' && b != ' ' && b != '\t') {
+        return false;
+      }
+    }
+    return true;
   }
 
   @Override
