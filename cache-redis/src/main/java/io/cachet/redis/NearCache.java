@@ -58,6 +58,10 @@ final class NearCache<K, V> {
 
   private static final Logger log = LoggerFactory.getLogger(NearCache.class);
   private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
+  /** A read that took longer than this gets its maximum age as a deadline ({@link #ageBound}): 1 ms. */
+  static final long SLOW_READ_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+  /** Maximum ages from this on are not bounded per read: 2^62 ns, about 146 years. */
+  private static final long MAX_AGE_BOUNDED = 1L << 62;
 
   /**
    * Points where a test may hold or observe a read; every method does nothing by default, so reads
@@ -84,8 +88,7 @@ final class NearCache<K, V> {
   private final Codec<K> keyCodec;
   private final byte[] prefix;
   private final Ticker ticker;
-  /** The maximum ages' clock, also read when a read starts ({@link Stamped#readAt}). */
-  private final Ticker storeTicker;
+  /** {@code nearCacheMaxAge} and the absences' maximum age, in nanoseconds (saturated). */
   private final long valuesMaxAgeNanos;
   private final long absentMaxAgeNanos;
   private final Cache<K, Stamped<V>> values;
@@ -119,7 +122,6 @@ final class NearCache<K, V> {
     this.prefix = prefix;
     this.ticker = config.ticker();
     this.executor = config.executor();
-    this.storeTicker = storeTicker;
     this.values = store(config, "-near", Stamped.<V>type(), options.nearCacheMaxAge(), storeTicker);
     // An absence is a near entry like a value: never trusted past nearCacheMaxAge either.
     Duration absentMaxAge = min(options.negativeCacheMaxAge(), options.nearCacheMaxAge());
@@ -163,7 +165,7 @@ final class NearCache<K, V> {
   /** The fresh near value of {@code key}, counting a near hit; null if none. */
   @Nullable Stamped<V> lookup(K key) {
     Stamped<V> stamped = values.get(key);
-    if (stamped != null && isFresh(stamped, valuesMaxAgeNanos)) {
+    if (stamped != null && isFresh(stamped)) {
       valueHits.increment();
       return stamped;
     }
@@ -188,20 +190,13 @@ final class NearCache<K, V> {
       return false;
     }
     Stamped<V> marker = absent.get(key);
-    return marker != null && isFresh(marker, absentMaxAgeNanos);
+    return marker != null && isFresh(marker);
   }
 
-  /**
-   * Whether a near entry may be served: coherent, not flushed or invalidated, before its key's
-   * deadline in Redis, and younger than {@code maxAgeNanos} counted from when its read started.
-   * The store expires it {@code maxAgeNanos} after it was stored, which comes later by the read's
-   * time; the age check here keeps that time out of the bound.
-   */
-  private boolean isFresh(Stamped<V> stamped, long maxAgeNanos) {
+  private boolean isFresh(Stamped<V> stamped) {
     return coherent
         && stamped.epoch == epoch.get()
         && !stamped.invalidated
-        && storeTicker.read() - stamped.readAt < maxAgeNanos
         && beforeRedisDeadline(stamped);
   }
 
@@ -238,7 +233,7 @@ final class NearCache<K, V> {
 
   /** A new read of one key, stamped with the current epoch. */
   Load<V> newLoad() {
-    return new Load<>(epoch.get(), coherent, storeTicker.read());
+    return new Load<>(epoch.get(), coherent);
   }
 
   /**
@@ -290,14 +285,36 @@ final class NearCache<K, V> {
 
   /**
    * Stores {@code value} unless an invalidation or an epoch change got there first, in the load's
-   * own entry (its epoch and flag), with the ticker reading at which the key expires in Redis:
+   * own entry (its epoch and flag), with the ticker reading at which its key expires in Redis:
    * {@code pttl} milliseconds after {@code start}, the reading taken before the read was sent.
    */
   void storeValue(K key, Load<V> load, V value, @Nullable Object pttl, long start) {
     if (pttl instanceof Long ms && ms == -2) {
       return; // deleted between GET and PTTL: its invalidation is on its way; cache nothing
     }
-    store(values, key, load, value, redisDeadline(pttl, start));
+    store(values, key, load, value, ageBound(redisDeadline(pttl, start), start, valuesMaxAgeNanos));
+  }
+
+  /**
+   * A read's entry must not be served past its maximum age counted from {@code start}, when the
+   * read was sent. The store counts the age from when the entry is stored, which comes later by the
+   * read's own time: up to the command timeout for a slow reply. A read that took longer than
+   * {@link #SLOW_READ_NANOS} therefore gets a deadline at {@code start} plus the maximum age (if
+   * sooner than its key's own), checked on each hit against the cache's ticker like a TTL. A faster
+   * one adds no more than the age's sampled clock already may, and costs its hits nothing.
+   */
+  private long ageBound(long deadline, long start, long maxAgeNanos) {
+    if (ticker.read() - start <= SLOW_READ_NANOS) {
+      return deadline;
+    }
+    if (maxAgeNanos >= MAX_AGE_BOUNDED) {
+      return deadline; // about 146 years or more: never reached
+    }
+    long byAge = start + maxAgeNanos; // compared by difference, as the ticker may wrap
+    if (byAge == Long.MAX_VALUE) {
+      byAge--; // MAX_VALUE means "no deadline"
+    }
+    return deadline == Long.MAX_VALUE || byAge - deadline < 0 ? byAge : deadline;
   }
 
   /**
@@ -313,10 +330,10 @@ final class NearCache<K, V> {
     return Long.MAX_VALUE;
   }
 
-  /** Remembers that Redis had no {@code key}, under the same rule as {@link #storeValue}. */
-  void storeAbsent(K key, Load<V> load) {
+  /** Remembers that Redis had no {@code key}, under the same rules as {@link #storeValue}. */
+  void storeAbsent(K key, Load<V> load, long start) {
     if (absent != null) {
-      store(absent, key, load, null, Long.MAX_VALUE);
+      store(absent, key, load, null, ageBound(Long.MAX_VALUE, start, absentMaxAgeNanos));
     }
   }
 
@@ -499,7 +516,7 @@ final class NearCache<K, V> {
   /** The value served for {@code key} now, without counting or reading Redis; for tests. */
   @Nullable V peek(K key) {
     Stamped<V> stamped = values.get(key);
-    return stamped != null && isFresh(stamped, valuesMaxAgeNanos) ? stamped.value() : null;
+    return stamped != null && isFresh(stamped) ? stamped.value() : null;
   }
 
   /** Whether {@code key} is remembered as absent now, without counting; for tests. */
@@ -532,25 +549,21 @@ final class NearCache<K, V> {
   // ------------------------------------------------------------ types
 
   /**
-   * A near entry: the epoch its read was registered in, when that read began (on the stores'
-   * clock), its value (null in the absent store), the ticker reading at which its key expires in
-   * Redis ({@code Long.MAX_VALUE}: no TTL), and its read's invalidation flag. Created with its
-   * read, which sets value and deadline once, before publishing it in a store; the flag is raised
-   * once, never lowered, before or after that. One object, so a near hit reads one entry, not an
-   * entry and a separate flag.
+   * A near entry: the epoch its read was registered in, its value (null in the absent store), the
+   * ticker reading at which its key expires in Redis ({@code Long.MAX_VALUE}: no TTL), and its
+   * read's invalidation flag. Created with its read, which sets value and deadline once, before
+   * publishing it in a store; the flag is raised once, never lowered, before or after that. One
+   * object, so a near hit reads one entry, not an entry and a separate flag.
    */
   static final class Stamped<V> {
     final long epoch;
-    /** The stores' clock when the read began, before it was sent: the entry's age counts from it. */
-    final long readAt;
     private @Nullable V value;
     private long deadline = Long.MAX_VALUE;
     /** Raised by an invalidation of the key, a write of it by this process, or a flush. */
     volatile boolean invalidated;
 
-    Stamped(long epoch, long readAt) {
+    Stamped(long epoch) {
       this.epoch = epoch;
-      this.readAt = readAt;
     }
 
     /** The value read; only called on entries of the value store, which always have one. */
@@ -578,8 +591,8 @@ final class NearCache<K, V> {
     /** The key's Redis deadline as read ({@link #redisDeadline}); set before the future completes. */
     volatile long deadline = Long.MAX_VALUE;
 
-    Load(long epoch, boolean cacheable, long readAt) {
-      this.entry = new Stamped<>(epoch, readAt);
+    Load(long epoch, boolean cacheable) {
+      this.entry = new Stamped<>(epoch);
       this.cacheable = cacheable;
     }
   }

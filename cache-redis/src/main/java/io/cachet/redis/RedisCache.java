@@ -201,7 +201,7 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     if (!(reply.value() instanceof byte[] bytes)) {
       // No such key: a miss, not a load; remembered as absent like a value is remembered.
       try {
-        near.storeAbsent(key, load);
+        near.storeAbsent(key, load, start);
       } finally {
         near.deregister(key, load);
       }

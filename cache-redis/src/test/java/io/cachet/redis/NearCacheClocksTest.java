@@ -29,7 +29,7 @@ final class NearCacheClocksTest {
     store("plain", null);
     store("ttl", 5_000L);
     NearCache.Load<String> absentLoad = near.newLoad();
-    near.storeAbsent("gone", absentLoad);
+    near.storeAbsent("gone", absentLoad, cacheTicker.read());
 
     cacheTicker.advance(Duration.ofHours(1));
     assertThat(near.lookup("plain")).as("max age runs on the stores' clock").isNotNull();
@@ -52,9 +52,10 @@ final class NearCacheClocksTest {
   }
 
   /**
-   * The maximum age counts from when the read began, not from when its reply was stored: a reply
-   * that took 2 s (a batch waiting for a slow node, up to the command timeout) does not make a
-   * value read 11 s ago fresh under a 10 s maximum age.
+   * The maximum age counts from when the read was sent, not from when its reply was stored: a
+   * reply that took 2 s (a batch waiting for a slow node, up to the command timeout) does not make
+   * a value read 11 s ago fresh under a 10 s maximum age. Such an entry's bound is a deadline on
+   * the cache's clock, as a TTL's is.
    */
   @Test
   void maxAge_countsFromTheReadsStart_notFromItsStore() {
@@ -63,18 +64,32 @@ final class NearCacheClocksTest {
     assertThat(near.register("slow", load)).isNull();
     NearCache.Load<String> absentLoad = near.newLoad();
     assertThat(near.register("slow-absent", absentLoad)).isNull();
+    long start = cacheTicker.read();
+    cacheTicker.advance(Duration.ofSeconds(2));
     storeTicker.advance(Duration.ofSeconds(2));
-    near.storeValue("slow", load, "v", null, cacheTicker.read());
+    near.storeValue("slow", load, "v", null, start);
     near.deregister("slow", load);
-    near.storeAbsent("slow-absent", absentLoad);
+    near.storeAbsent("slow-absent", absentLoad, start);
     near.deregister("slow-absent", absentLoad);
 
-    storeTicker.advance(Duration.ofSeconds(7)); // 9 s after the reads began
+    cacheTicker.advance(Duration.ofSeconds(7)); // 9 s after the reads were sent
+    storeTicker.advance(Duration.ofSeconds(7));
     assertThat(near.lookup("slow")).isNotNull();
     assertThat(near.lookupAbsent("slow-absent")).isTrue();
-    storeTicker.advance(Duration.ofSeconds(1)); // 10 s after, 8 s after the store
+    cacheTicker.advance(Duration.ofSeconds(1)); // 10 s after, 8 s after the store
+    storeTicker.advance(Duration.ofSeconds(1));
     assertThat(near.lookup("slow")).isNull();
     assertThat(near.lookupAbsent("slow-absent")).isFalse();
+  }
+
+  /** A fast read's entry gets no deadline of its own: its hits read no clock but the store's. */
+  @Test
+  void fastRead_getsNoDeadlineOfItsOwn() {
+    near.listener().up();
+    store("fast", null);
+    NearCache.Stamped<String> stamped = near.lookup("fast");
+    assertThat(stamped).isNotNull();
+    assertThat(stamped.deadline()).isEqualTo(Long.MAX_VALUE);
   }
 
   private void store(String key, Long pttl) {

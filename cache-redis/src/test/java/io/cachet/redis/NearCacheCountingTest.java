@@ -31,8 +31,8 @@ final class NearCacheCountingTest {
       String key = "k" + i;
       NearCache.Load<String> load = near.newLoad();
       assertThat(near.register(key, load)).isNull();
-      near.storeValue(key, load, "v" + i, null, 0);
-      near.storeAbsent("absent" + i, near.newLoad());
+      near.storeValue(key, load, "v" + i, null, Ticker.system().read());
+      near.storeAbsent("absent" + i, near.newLoad(), Ticker.system().read());
       near.deregister(key, load);
     }
     assertThat(near.lookup("k0")).isNotNull();

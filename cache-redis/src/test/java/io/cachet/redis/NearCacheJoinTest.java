@@ -72,7 +72,7 @@ final class NearCacheJoinTest {
     // read it finds registered, the older one.
     near.listener().invalidate("p:k".getBytes(StandardCharsets.UTF_8));
     // The newer read's answer predates that write; it must not be cached.
-    near.storeValue("k", newer, "before the write", -1L, 0L);
+    near.storeValue("k", newer, "before the write", -1L, Ticker.system().read());
     assertThat(near.peek("k")).isNull();
   }
 
@@ -130,7 +130,7 @@ final class NearCacheJoinTest {
     near.listener().up();
     NearCache.Load<String> load = near.newLoad();
     near.register("k", load);
-    near.storeValue("k", load, "v", null, 0);
+    near.storeValue("k", load, "v", null, Ticker.system().read());
     near.deregister("k", load);
   }
 }
