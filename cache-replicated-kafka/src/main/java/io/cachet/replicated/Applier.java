@@ -1,6 +1,7 @@
 package io.cachet.replicated;
 
 import io.cachet.CacheException;
+import io.cachet.codec.Codec;
 import java.time.InstantSource;
 import java.util.Arrays;
 import java.util.List;
@@ -56,6 +57,7 @@ final class Applier<K, V> {
   private final String name;
   private final ReplicationOptions options;
   private final String topic;
+  private final Codec<V> valueCodec;
   private final InstantSource clock;
   private final KafkaConsumer<Object, Object> consumer;
   private final List<TopicPartition> partitions;
@@ -111,7 +113,7 @@ final class Applier<K, V> {
   private long replayStartedNanos;
 
   /** Creates the apply thread; {@link #start} starts it. {@code closed} is set once by the cache's {@code close()}. */
-  Applier(String name, ReplicationOptions options, InstantSource clock,
+  Applier(String name, ReplicationOptions options, Codec<V> valueCodec, InstantSource clock,
       KafkaConsumer<Object, Object> consumer, List<TopicPartition> partitions, SnapshotStore<K, V> snapshots,
       Writer<K, V> writer, ReadBarriers barriers, Housekeeping<K, V> housekeeping, AtomicBoolean closed,
       Runnable topicCheck, String topicId, java.util.function.Supplier<@Nullable String> topicIdNow,
@@ -122,6 +124,7 @@ final class Applier<K, V> {
     this.viewAge = viewAge;
     this.confirmTargets = new AtomicLongArray(partitions.size()); // all NONE: no round yet
     this.confirmAsOf = viewAge.now();
+    this.valueCodec = valueCodec;
     this.clock = clock;
     this.consumer = consumer;
     this.partitions = partitions;
@@ -289,7 +292,9 @@ final class Applier<K, V> {
     if (outcome == null || !outcome.decodable()) {
       LOG.warn("Cache '{}' skipped the record at {}-{} offset {}: not written by Cachet ({}); skipped records: {}",
           name, topic, record.partition(), record.offset(),
-          outcome == null ? "its key cannot be decoded" : "no decodable '" + RecordMeta.HEADER + "' header",
+          outcome == null ? "its key cannot be decoded"
+              : outcome.meta() == null ? "no decodable '" + RecordMeta.HEADER + "' header"
+              : "its value cannot be decoded by " + valueCodec,
           replica.skippedRecords());
     }
     if (outcome == null || outcome.meta() == null) {

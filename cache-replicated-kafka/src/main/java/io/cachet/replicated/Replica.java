@@ -1,6 +1,5 @@
 package io.cachet.replicated;
 
-import io.cachet.CacheException;
 import io.cachet.codec.Codec;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -136,26 +135,17 @@ final class Replica<K, V> {
    * Applies one record whose key and value the consumer already decoded ({@link RecordDecoder}:
    * a {@code K} or {@code V}, {@code null} for none, or {@link RecordDecoder#UNDECODABLE}) (apply
    * thread). Returns {@code null} when the record was skipped because its key cannot be decoded; a
-   * record whose key decodes but whose metadata does not is void.
-   *
-   * @throws UnreadableValueException when the metadata decodes (Cachet wrote it) but the value does
-   *     not; the record is not applied and the position does not move past it
+   * record whose key decodes but whose metadata or value does not is void.
    */
   @Nullable Outcome<K> applyDecoded(
       int partition, long offset, long timestamp, @Nullable Object decodedKey, @Nullable Object decodedValue,
       byte @Nullable [] metaBytes, long nowMillis) {
-    boolean moveOn = true;
     try {
       return applyRecord(partition, offset, timestamp, decodedKey, decodedValue, metaBytes, nowMillis);
-    } catch (UnreadableValueException e) {
-      moveOn = false; // not applied: the position stays before it, and the replica stops there
-      throw e;
     } finally {
       // Only after the entry is stored: writers and read barriers read the position first and
       // rely on every record below it being visible in the map.
-      if (moveOn) {
-        advance(partition, offset + 1);
-      }
+      advance(partition, offset + 1);
     }
   }
 
@@ -176,12 +166,10 @@ final class Replica<K, V> {
     boolean decodable = meta != null;
     if (decodable && decodedValue != null) {
       if (decodedValue == RecordDecoder.UNDECODABLE) {
-        // Written by a Cachet node whose codec this one cannot read. Skipping it would leave this
-        // node with another state than the nodes that applied it, and its anchor would then
-        // restate the old value over the acknowledged one on every node.
-        throw new UnreadableValueException(key, meta, partition, offset, valueCodec);
+        decodable = false;
+      } else {
+        value = (V) decodedValue;
       }
-      value = (V) decodedValue;
     }
     if (decodable && !meta.conditional()) {
       // Applies whatever came before: one map operation (most records of a replay are these).
@@ -211,22 +199,6 @@ final class Replica<K, V> {
     replace(key, previous, next);
     stored(key, next);
     return new Outcome<>(key, meta, true, true, wasPresent);
-  }
-
-  /**
-   * A record that Cachet wrote (its header decodes) whose value this node's value codec cannot
-   * decode: the replica cannot hold the state the other nodes hold, so it stops.
-   */
-  static final class UnreadableValueException extends CacheException {
-    private static final long serialVersionUID = 1L;
-
-    UnreadableValueException(Object key, RecordMeta meta, int partition, long offset, Codec<?> codec) {
-      super("the value of the record at partition " + partition + " offset " + offset + " (key '" + key
-          + "', written by node '" + meta.nodeId() + "') cannot be decoded by this node's value codec " + codec
-          + ". Every node must read what the others write; when a codec's form changes, every node must be able to"
-          + " read the new form before any node writes it. The replica stops here rather than hold another state"
-          + " than the nodes that applied the record", null);
-    }
   }
 
   private static boolean isPresentAt(@Nullable Entry<?> entry, long timestamp) {

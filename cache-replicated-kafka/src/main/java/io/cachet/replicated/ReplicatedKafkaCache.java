@@ -117,7 +117,7 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
     this.barriers = new ReadBarriers(config.name(), options, admin, partitions, replica, closed);
     this.housekeeping = new Housekeeping<>(config.name(), options.nodeId(), replica, writer, snapshots,
         options.writeTimeout().toMillis() + Housekeeping.FALLBACK_DELAY_MS);
-    this.applier = new Applier<>(config.name(), options, clock, consumer, partitions, snapshots, writer,
+    this.applier = new Applier<>(config.name(), options, valueCodec, clock, consumer, partitions, snapshots, writer,
         barriers, housekeeping, closed, () -> TopicSetup.verify(admin, topic, options, partitionCount),
         topicInfo.topicId(), () -> TopicSetup.topicId(admin, topic, options), viewAge);
     this.writes = new CacheWrites<>(config.name(), config.perEntryTtl(), config.maximumSize(),

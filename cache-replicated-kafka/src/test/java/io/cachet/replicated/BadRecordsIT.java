@@ -78,6 +78,15 @@ final class BadRecordsIT {
             List.<Header>of(new RecordHeader(RecordMeta.HEADER, bytes("not cachet metadata at all"))));
       }
     },
+    UNDECODABLE_VALUE(true) {
+      @Override
+      ProducerRecord<byte[], byte[]> record(String topic) {
+        RecordMeta meta = new RecordMeta(RecordMeta.Op.PUT, false, 0, 0, 42L, 1L, "foreign");
+        // 0xC3 0x28 is not UTF-8, and the default value codec is Codecs.utf8().
+        return new ProducerRecord<>(topic, 0, bytes("k"), new byte[] {(byte) 0xC3, 0x28},
+            List.<Header>of(new RecordHeader(RecordMeta.HEADER, meta.encode())));
+      }
+    },
     UNDECODABLE_KEY(false) {
       @Override
       ProducerRecord<byte[], byte[]> record(String topic) {
@@ -194,32 +203,6 @@ final class BadRecordsIT {
           .as("the skipped record is logged at WARN with where it is")
           .anySatisfy(w -> assertThat(w).contains(topic).contains("offset " + badOffset));
     }
-  }
-
-  /**
-   * A record with Cachet's header whose value this node's codec cannot decode, as another node's
-   * newer codec may write: the node stops applying and says why, rather than hold another state than
-   * the nodes that read it (its anchor would then restate its old value over the acknowledged one on
-   * every node); a node that replays the topic refuses to start.
-   */
-  @Test
-  void cachetRecordWhoseValueTheCodecCannotDecode_stopsTheReplica_namingIt() throws Exception {
-    String topic = newTopic();
-    Cache<String, String> a = newNode(topic, "a", InstantSource.system());
-    a.put("k", "before");
-    RecordMeta meta = new RecordMeta(RecordMeta.Op.PUT, false, 0, 0, 42L, 1L, "newer");
-    // 0xC3 0x28 is not UTF-8, and the default value codec is Codecs.utf8().
-    long offset = foreign.send(new ProducerRecord<>(topic, 0, bytes("k"), new byte[] {(byte) 0xC3, 0x28},
-        List.<Header>of(new RecordHeader(RecordMeta.HEADER, meta.encode())))).get(30, TimeUnit.SECONDS).offset();
-
-    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThatThrownBy(() -> a.get("k"))
-        .isInstanceOf(io.cachet.CacheException.class)
-        .hasMessageContaining("offset " + offset)
-        .hasMessageContaining("cannot be decoded by this node's value codec"));
-    assertThatThrownBy(() -> a.put("other", "v")).isInstanceOf(io.cachet.CacheException.class);
-    assertThatThrownBy(() -> newNode(topic, "b", InstantSource.system()))
-        .isInstanceOf(io.cachet.CacheException.class)
-        .hasMessageContaining("cannot be decoded by this node's value codec");
   }
 
   @Test

@@ -2,7 +2,6 @@ package io.cachet.replicated;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.cachet.codec.Codecs;
 import io.cachet.replicated.RecordMeta.Op;
@@ -125,41 +124,22 @@ final class ReplicaCompactionTest {
   }
 
   @Test
-  void foreignRecords_areVoidAndCounted() {
+  void undecodableRecord_isVoidAndCounted() {
     Replica<String, String> replica = new Replica<>(Codecs.utf8(), Codecs.utf8(), 1);
     applyTo(replica, new Rec(0, 0, "k", "a", meta(Op.PUT, false, 0)));
 
     Replica.Outcome<String> foreign = replica.apply(0, 1, 0, "k".getBytes(UTF_8), "x".getBytes(UTF_8), null, 0);
+    Replica.Outcome<String> badValue =
+        replica.apply(0, 2, 0, "k".getBytes(UTF_8), new byte[] {(byte) 0xff}, meta(Op.PUT, false, 0).encode(), 0);
     Replica.Outcome<String> badKey =
-        replica.apply(0, 2, 0, new byte[] {(byte) 0xc3}, "x".getBytes(UTF_8), meta(Op.PUT, false, 0).encode(), 0);
+        replica.apply(0, 3, 0, new byte[] {(byte) 0xc3}, "x".getBytes(UTF_8), meta(Op.PUT, false, 0).encode(), 0);
 
     assertThat(foreign.valid()).isFalse();
+    assertThat(badValue.valid()).isFalse();
     assertThat(badKey).isNull();
     assertThat(replica.get("k").value()).isEqualTo("a");
-    assertThat(replica.skippedRecords()).isEqualTo(2);
-    assertThat(replica.position(0)).isEqualTo(3);
-  }
-
-  /**
-   * A record Cachet wrote whose value this node's codec cannot read (another node's newer codec):
-   * skipping it would leave this node's old value in place, and its anchor would later restate that
-   * old value over the acknowledged one on every node. The replica stops before it instead.
-   */
-  @Test
-  void cachetRecordWhoseValueThisNodeCannotDecode_stopsTheReplicaBeforeIt() {
-    Replica<String, String> replica = new Replica<>(Codecs.utf8(), Codecs.utf8(), 1);
-    applyTo(replica, new Rec(0, 0, "k", "a", meta(Op.PUT, false, 0)));
-
-    assertThatThrownBy(() -> replica.apply(0, 1, 0, "k".getBytes(UTF_8), new byte[] {(byte) 0xff},
-            meta(Op.PUT, false, 0).encode(), 0))
-        .isInstanceOf(Replica.UnreadableValueException.class)
-        .hasMessageContaining("partition 0 offset 1").hasMessageContaining("key 'k'")
-        .hasMessageContaining("cannot be decoded by this node's value codec");
-
-    assertThat(replica.position(0)).as("not moved past it").isEqualTo(1);
-    assertThat(replica.get("k").value()).isEqualTo("a");
-    assertThat(replica.unanchored()).as("nothing left for an anchor to restate").isEmpty();
-    assertThat(replica.skippedRecords()).isZero();
+    assertThat(replica.skippedRecords()).isEqualTo(3);
+    assertThat(replica.position(0)).isEqualTo(4);
   }
 
   @Test
