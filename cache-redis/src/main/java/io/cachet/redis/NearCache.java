@@ -173,6 +173,19 @@ final class NearCache<K, V> {
   }
 
   /**
+   * As {@link #lookup}, for a read that needs the key's write time: an entry whose deadline is its
+   * read's maximum age, not its TTL, is not answered (nor counted), so the caller reads Redis.
+   */
+  @Nullable Stamped<V> lookupWithTtl(K key) {
+    Stamped<V> stamped = values.get(key);
+    if (stamped != null && stamped.deadlineIsTtl() && isFresh(stamped)) {
+      valueHits.increment();
+      return stamped;
+    }
+    return null;
+  }
+
+  /**
    * Whether {@code key} is fresh-known absent (a near hit, counted as {@link #absentHits}); if not,
    * counts a near miss.
    */
@@ -286,13 +299,16 @@ final class NearCache<K, V> {
   /**
    * Stores {@code value} unless an invalidation or an epoch change got there first, in the load's
    * own entry (its epoch and flag), with the ticker reading at which its key expires in Redis:
-   * {@code pttl} milliseconds after {@code start}, the reading taken before the read was sent.
+   * {@code pttl} milliseconds after {@code start}, the reading taken before the read was sent; or,
+   * for a slow read, the reading at which its maximum age runs out, if sooner ({@link #ageBound}).
    */
   void storeValue(K key, Load<V> load, V value, @Nullable Object pttl, long start) {
     if (pttl instanceof Long ms && ms == -2) {
       return; // deleted between GET and PTTL: its invalidation is on its way; cache nothing
     }
-    store(values, key, load, value, ageBound(redisDeadline(pttl, start), start, valuesMaxAgeNanos));
+    long ttlDeadline = redisDeadline(pttl, start);
+    long deadline = ageBound(ttlDeadline, start, valuesMaxAgeNanos);
+    store(values, key, load, value, deadline, deadline != ttlDeadline);
   }
 
   /**
@@ -333,12 +349,14 @@ final class NearCache<K, V> {
   /** Remembers that Redis had no {@code key}, under the same rules as {@link #storeValue}. */
   void storeAbsent(K key, Load<V> load, long start) {
     if (absent != null) {
-      store(absent, key, load, null, ageBound(Long.MAX_VALUE, start, absentMaxAgeNanos));
+      long deadline = ageBound(Long.MAX_VALUE, start, absentMaxAgeNanos);
+      store(absent, key, load, null, deadline, deadline != Long.MAX_VALUE);
     }
   }
 
   /** Publishes the load's entry in {@code store}; a load stores once, so the entry is never changed after. */
-  private void store(Cache<K, Stamped<V>> store, K key, Load<V> load, @Nullable V value, long deadline) {
+  private void store(Cache<K, Stamped<V>> store, K key, Load<V> load, @Nullable V value, long deadline,
+      boolean ageBounded) {
     Stamped<V> entry = load.entry;
     if (!load.cacheable || entry.invalidated || entry.epoch != epoch.get() || !coherent || closed) {
       return;
@@ -348,6 +366,7 @@ final class NearCache<K, V> {
       current.beforeNearPut(key);
       entry.value = value;
       entry.deadline = deadline;
+      entry.ageBounded = ageBounded;
       store.put(key, entry); // publishes the two fields above
       current.afterNearPut(key);
     } catch (RuntimeException e) {
@@ -559,6 +578,11 @@ final class NearCache<K, V> {
     final long epoch;
     private @Nullable V value;
     private long deadline = Long.MAX_VALUE;
+    /**
+     * Whether {@link #deadline} is the read's maximum age rather than its key's TTL in Redis (a
+     * slow read whose age ran out first): the key's write time cannot be derived from it.
+     */
+    private boolean ageBounded;
     /** Raised by an invalidation of the key, a write of it by this process, or a flush. */
     volatile boolean invalidated;
 
@@ -573,6 +597,11 @@ final class NearCache<K, V> {
 
     long deadline() {
       return deadline;
+    }
+
+    /** Whether {@link #deadline()} is its key's TTL in Redis (or none), from which a write time follows. */
+    boolean deadlineIsTtl() {
+      return !ageBounded;
     }
 
     /** The class of {@code Stamped<V>}, for the near store's configuration. */

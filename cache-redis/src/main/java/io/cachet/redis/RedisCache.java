@@ -161,7 +161,7 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
   protected @Nullable Written<V> getWritten(K key) {
     requireNonNull(key, "key");
     checkOpen();
-    NearCache.Stamped<V> stamped = near.lookup(key);
+    NearCache.Stamped<V> stamped = near.lookupWithTtl(key);
     if (stamped != null) {
       return written(stamped.value(), stamped.deadline());
     }

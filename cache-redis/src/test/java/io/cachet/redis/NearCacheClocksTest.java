@@ -82,6 +82,29 @@ final class NearCacheClocksTest {
     assertThat(near.lookupAbsent("slow-absent")).isFalse();
   }
 
+  /**
+   * A slow read's deadline may be its maximum age, not its key's TTL: a caller that derives the
+   * key's write time from the deadline (refreshAfterWrite) must not get that entry, or a key written
+   * a minute ago would look fifty minutes old.
+   */
+  @Test
+  void slowReadsAgeBoundedEntry_isNotAnsweredToAReadThatNeedsItsTtl() {
+    near.listener().up();
+    NearCache.Load<String> slow = near.newLoad();
+    assertThat(near.register("slow", slow)).isNull();
+    long start = cacheTicker.read();
+    cacheTicker.advance(Duration.ofMillis(5));
+    near.storeValue("slow", slow, "v", Duration.ofHours(1).toMillis(), start); // TTL: 1 h; max age: 10 s
+    near.deregister("slow", slow);
+    store("fast", Duration.ofHours(1).toMillis());
+
+    assertThat(near.lookup("slow")).as("served while younger than its max age").isNotNull();
+    assertThat(near.lookupWithTtl("slow")).as("but not to a read that needs its TTL").isNull();
+    NearCache.Stamped<String> fast = near.lookupWithTtl("fast");
+    assertThat(fast).isNotNull();
+    assertThat(fast.deadline() - cacheTicker.read()).as("a TTL's deadline").isGreaterThan(Duration.ofMinutes(59).toNanos());
+  }
+
   /** A fast read's entry gets no deadline of its own: its hits read no clock but the store's. */
   @Test
   void fastRead_getsNoDeadlineOfItsOwn() {
