@@ -128,10 +128,18 @@ final class ProxyMetrics {
     return new Failure(false, false, "internal error: " + error.getClass().getSimpleName());
   }
 
-  /** Whether {@code error} is Redis's {@code WRONGTYPE}: a key holding another type than a string. */
+  /**
+   * Whether {@code error} is Redis's {@code WRONGTYPE} reply (a key holding another type than a
+   * string): an error in its causes whose message starts with it, as Redis's error replies do. Not
+   * a message that merely names such a key ({@code "... for key 'WRONGTYPEx'"}), nor Redis being
+   * out of reach.
+   */
   static boolean isWrongType(Throwable error) {
+    if (error instanceof BackendUnavailableException || error instanceof CacheTimeoutException) {
+      return false;
+    }
     for (Throwable t = error; t != null; t = t.getCause()) {
-      if (t.getMessage() != null && t.getMessage().contains("WRONGTYPE")) {
+      if (t.getMessage() != null && t.getMessage().startsWith("WRONGTYPE")) {
         return true;
       }
     }

@@ -77,6 +77,12 @@ final class RespHandlerTest {
     cache.failing.put("down", new io.cachet.BackendUnavailableException("Redis at h:1 is unavailable", null));
     write(ch, "MGET s down\r\n");
     assertThat(output(ch)).as("any other failure still fails the MGET").startsWith("-ERR Redis is unavailable");
+
+    // A key whose name contains WRONGTYPE, in a failure that names it, is no WRONGTYPE reply.
+    cache.failing.put("WRONGTYPEx", new io.cachet.BackendUnavailableException(
+        "Redis at h:1 did not answer within 2 s for key 'WRONGTYPEx'", null));
+    write(ch, "MGET l WRONGTYPEx\r\n");
+    assertThat(output(ch)).startsWith("-ERR Redis is unavailable");
   }
 
   @Test
