@@ -23,17 +23,26 @@ final class SimpleKeys {
 
   /**
    * Returns the class of the first parameter of {@code key} (a {@link SimpleKey}) whose string form
-   * is {@code Object.toString()}'s, an array's included; null if there is none or {@code key} is no
-   * {@code SimpleKey}.
+   * is {@code Object.toString()}'s; null if there is none or {@code key} is no {@code SimpleKey}.
+   * {@code SimpleKey} writes arrays by their elements ({@code Arrays.deepToString}), so an array
+   * counts by its elements, at any depth.
    */
   static @Nullable Class<?> identityStringParameter(Object key) {
     VarHandle params = PARAMS;
     if (!(key instanceof SimpleKey) || params == null) {
       return null;
     }
-    for (Object param : (Object[]) params.get(key)) {
-      if (param != null && !ownsToString(param.getClass())) {
-        return param.getClass();
+    return identityString((Object[]) params.get(key));
+  }
+
+  private static @Nullable Class<?> identityString(Object[] values) {
+    for (Object value : values) {
+      Class<?> found = value == null ? null
+          : value instanceof Object[] nested ? identityString(nested)
+          : value.getClass().isArray() ? null // primitives: written by value
+          : ownsToString(value.getClass()) ? null : value.getClass();
+      if (found != null) {
+        return found;
       }
     }
     return null;

@@ -78,9 +78,15 @@ final class CachetCacheTest {
         .hasMessageContaining("cache 'books'").hasMessageContaining(Isbn.class.getName());
     assertThatThrownBy(() -> books.get(new SimpleKey(new Isbn("BB"), 1), Book.class))
         .isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> books.put(new SimpleKey(new int[] {1}, 1), new Book("a", "array")))
-        .as("an array's string form is its identity too").isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> books.put(new SimpleKey(new Object[] {"x", new Isbn("Aa")}, 1), new Book("a", "nested")))
+        .as("inside an array too").isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining(Isbn.class.getName());
     assertThat(books.getNativeCache().estimatedSize()).as("nothing stored").isZero();
+
+    // SimpleKey writes arrays by their elements (Arrays.deepToString): varargs and arrays are keys.
+    books.put(new SimpleKey(new int[] {1, 2}, new String[] {"a", "b"}), new Book("arr", "arrays"));
+    assertThat(books.get(new SimpleKey(new int[] {1, 2}, new String[] {"a", "b"}), Book.class))
+        .isEqualTo(new Book("arr", "arrays"));
 
     books.put(new SimpleKey(null, "tolkien"), new Book("n", "null and a string")); // null is "null"
     assertThat(books.get(new SimpleKey(null, "tolkien"), Book.class)).isEqualTo(new Book("n", "null and a string"));
