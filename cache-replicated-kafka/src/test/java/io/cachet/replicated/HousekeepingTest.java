@@ -142,11 +142,11 @@ final class HousekeepingTest {
     assertThat(anchors().stream().map(Sent::key).distinct().count()).as("after the second run").isEqualTo(keys);
   }
 
-  /** Key {@code k}: "winner" put at offset 0, then a stale conditional "loser" at offset 1, void. */
   /**
-   * Making the anchor's record fails in user code (the value codec refuses a value it decoded, as
-   * a stricter codec version may): the run goes on, the anchor is counted as failed and sent again
-   * after the back-off. On the apply thread, the exception would have stopped the replica.
+   * Making a record fails in user code (the key or value codec refuses what it decoded, as a
+   * stricter codec version may), for an anchor and for an expired entry's removal: the run goes on,
+   * the anchor is counted as failed and sent again after the back-off (a removal after 30 s). On
+   * the apply thread, the exception would have stopped the replica.
    */
   @Test
   void anchor_whoseRecordTheCodecRefuses_doesNotStopTheRun_andIsSentAgain() {
@@ -166,6 +166,7 @@ final class HousekeepingTest {
     assertThat(anchors()).as("sent once the codec takes it").hasSize(1);
   }
 
+  /** Key {@code k}: "winner" put at offset 0, then a stale conditional "loser" at offset 1, void. */
   private void leaveVoid(String key, long now) {
     apply(0, key, "winner", Op.PUT, false, 0, now);
     apply(1, key, "loser", Op.PUT_IF_ABSENT, true, -1, now);
