@@ -91,6 +91,23 @@ final class ClusterProcess implements AutoCloseable {
    * balancer) and {@code nodeJvmOptions} for the nodes'.
    */
   static ClusterProcess start(int nodes, List<String> launcherJvmOptions, String nodeJvmOptions, String... args) {
+    // The balancer's port is picked here and bound by the launcher, which picks its broker's and
+    // nodes' ports in its own JVM: rarely, both pick the same one. The launcher then exits at once
+    // saying so, and a new port is tried.
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return startOnce(nodes, launcherJvmOptions, nodeJvmOptions, args);
+      } catch (IllegalStateException e) {
+        if (attempt == 3 || e.getMessage() == null || !e.getMessage().contains("Address already in use")) {
+          throw e;
+        }
+        log.warn("cluster launcher could not bind a port another process took meanwhile; starting it again");
+      }
+    }
+  }
+
+  private static ClusterProcess startOnce(int nodes, List<String> launcherJvmOptions, String nodeJvmOptions,
+      String... args) {
     int port = freePort();
     List<String> command = new ArrayList<>(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
