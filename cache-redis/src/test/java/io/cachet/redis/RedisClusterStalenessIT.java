@@ -173,8 +173,10 @@ final class RedisClusterStalenessIT {
           victim.address(), onVictim.size());
       assertThat(failed).as("only keys of the primary that is down fail").isSubsetOf(onVictim);
       assertThat(failed).as("the fault was real").isNotEmpty();
+      // "main": the read had failed before its callback was attached, which then runs on the caller
+      // (seen once on a loaded machine, with 400 reads issued against a 250 ms command timeout).
       assertThat(failedOn).as("threads that failed reads: the completion pool, never Redisson's event loop")
-          .allSatisfy(thread -> assertThat(thread).startsWith("cachet-redis-completions-"));
+          .allSatisfy(thread -> assertThat(thread).matches("cachet-redis-completions-.*|main"));
     }
   }
 
