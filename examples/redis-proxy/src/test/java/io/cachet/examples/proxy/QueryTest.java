@@ -63,6 +63,11 @@ final class QueryTest {
     "/metrics#x|/metrics",
     "http://localhost:8080/proxy?key=a|/proxy",
     "http://localhost:8080|/",
+    "http://localhost:8080?key=a/proxy|/",
+    "http://h#/proxy|/",
+    "HTTPS://h/health?key=a/proxy|/health",
+    "/a?b://c/proxy|/a",
+    "/proxy?key=http://h/metrics|/proxy",
   })
   void path(String uri, String path) {
     assertThat(Query.path(uri)).isEqualTo(path);
