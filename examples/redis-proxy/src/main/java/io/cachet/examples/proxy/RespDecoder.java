@@ -340,7 +340,7 @@ final class RespDecoder extends ByteToMessageDecoder {
       end--;
     }
     checkPrintable(in, in.readerIndex(), end);
-    List<byte[]> parts = splitInline(in, in.readerIndex(), end);
+    List<byte[]> parts = splitInline(in, in.readerIndex(), end, maxRequestBytes);
     in.readerIndex(newline + 1);
     return parts.isEmpty() ? null : new Command(parts); // an empty line is ignored, as Redis does
   }
@@ -350,10 +350,14 @@ final class RespDecoder extends ByteToMessageDecoder {
    * spaces and tabs; {@code "..."} holds spaces and the escapes {@code \xHH}, {@code \n},
    * {@code \r}, {@code \t}, {@code \b}, {@code \a} and a backslash before any other
    * character; {@code '...'} holds spaces and {@code \'}. A closing quote must be followed by a
-   * space or the end; an unclosed one is a protocol error ("unbalanced quotes").
+   * space or the end; an unclosed one is a protocol error ("unbalanced quotes"). The arguments,
+   * each counted with {@value #ARG_OVERHEAD} bytes as in an array request, may take at most
+   * {@code maxRequestBytes}: a line of many one-byte arguments would otherwise take several
+   * times its own length.
    */
-  static List<byte[]> splitInline(ByteBuf in, int from, int end) {
+  static List<byte[]> splitInline(ByteBuf in, int from, int end, long maxRequestBytes) {
     List<byte[]> parts = new ArrayList<>(4);
+    long requestBytes = 0;
     int i = from;
     while (true) {
       while (i < end && isSpace(in.getByte(i))) {
@@ -420,6 +424,11 @@ final class RespDecoder extends ByteToMessageDecoder {
           part.write(b);
         }
         i++;
+      }
+      requestBytes += part.size() + ARG_OVERHEAD;
+      if (requestBytes > maxRequestBytes) {
+        throw new ProtocolException("too big inline request (its arguments would exceed max-request-bytes "
+            + maxRequestBytes + ")");
       }
       parts.add(part.toByteArray());
     }

@@ -297,6 +297,19 @@ final class RespDecoderTest {
   }
 
   @Test
+  void decode_inlineOfManySmallArguments_countsEachArgumentsHeap() {
+    // 2,005 bytes on the wire, under the limit, but 1,001 arguments take about 25 KB of heap.
+    write("MGET" + " a".repeat(1000) + "\r\n");
+    assertThat(error()).isEqualTo("too big inline request (its arguments would exceed max-request-bytes 4096)");
+  }
+
+  @Test
+  void decode_inlineOfSmallArguments_withinTheLimit_isTaken() {
+    write("MGET" + " a".repeat(100) + "\r\n");
+    assertThat(read().args()).hasSize(101);
+  }
+
+  @Test
   void decode_inlineTrickledByteByByte_isScannedOnce() {
     for (char c : "ECHO abc".toCharArray()) {
       write(String.valueOf(c));
