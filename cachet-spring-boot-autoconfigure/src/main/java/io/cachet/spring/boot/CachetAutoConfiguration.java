@@ -21,6 +21,7 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
+import org.springframework.util.ClassUtils;
 
 /**
  * Creates a Cachet {@link CacheManager} with the caches declared under {@code cachet.caches}, and
@@ -128,27 +129,34 @@ public class CachetAutoConfiguration {
   @Conditional(NoSpringCacheTypeCondition.class)
   static class SpringCacheManagerConfiguration {
 
+    private static final String CUSTOMIZERS = "org.springframework.boot.cache.autoconfigure.CacheManagerCustomizers";
+
     /**
      * Serves every declared cache. The auto-configured Cachet manager holds them all already; an
      * application's own manager gets those it lacks, and serves those it has under their names as
-     * they are, provided they can hold what Spring stores.
+     * they are, provided they can hold what Spring stores. The application's
+     * {@code CacheManagerCustomizer} beans that apply to it run last, as with Boot's managers.
      */
     @Bean
     CachetCacheManager cacheManager(
         CacheManager cachet, DeclaredCaches declared, CachetProperties properties,
-        ObjectProvider<CacheConfig<?, ?>> configs) {
+        ObjectProvider<CacheConfig<?, ?>> configs, ApplicationContext context) {
       CachetCacheManager spring = new CachetCacheManager(cachet, properties.isAllowNullValues());
       List<io.cachet.Cache<?, ?>> created = new ArrayList<>();
       try {
         for (CacheDeclarations.Declared cache : everyCache(declared, properties, configs)) {
           serve(spring, cachet, cache, declared, created);
         }
+        if (declared.dynamic()) {
+          spring.setDynamic(CacheDeclarations::dynamic);
+        }
+        // Boot's cache support is optional; the class that names its types loads only with it.
+        if (ClassUtils.isPresent(CUSTOMIZERS, context.getClassLoader())) {
+          BootCustomizers.apply(context, spring);
+        }
       } catch (RuntimeException e) {
         created.forEach(io.cachet.Cache::close);
         throw e;
-      }
-      if (declared.dynamic()) {
-        spring.setDynamic(CacheDeclarations::dynamic);
       }
       return spring;
     }

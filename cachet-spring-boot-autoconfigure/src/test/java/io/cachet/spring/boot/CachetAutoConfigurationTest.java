@@ -13,6 +13,7 @@ import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.cache.autoconfigure.CacheManagerCustomizer;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.assertj.AssertableApplicationContext;
@@ -138,6 +139,27 @@ final class CachetAutoConfigurationTest {
           assertThat(cachet.getCache("authors").config().maximumSize()).as("declared under cachet.caches").isEqualTo(7);
           spring.getCache("books").put("1", new Book("1", "t"));
           assertThat(spring.getCache("books").get("1", Book.class)).isEqualTo(new Book("1", "t"));
+        });
+  }
+
+  @Test
+  void cacheManagerCustomizers_thatApplyToTheManager_runInOrder_andOthersDoNot() {
+    runner.withUserConfiguration(Customizers.class)
+        .run(context -> {
+          assertThat(context).hasNotFailed();
+          assertThat(context.getBean(Customizers.class).ran).containsExactly("any manager", "cachet manager");
+          CacheManager spring = context.getBean(CacheManager.class);
+          assertThat(spring.getCacheNames()).as("created by a customizer").containsExactly("customized");
+          assertThat(spring.getCache("other")).as("the customizer made the dynamic manager static").isNull();
+        });
+  }
+
+  @Test
+  void withoutBootsCacheSupport_theManagerStartsWithoutCustomizing() {
+    runner.withClassLoader(new FilteredClassLoader("org.springframework.boot.cache."))
+        .run(context -> {
+          assertThat(context).hasNotFailed();
+          assertThat(context.getBean(CacheManager.class).getCache("anything")).isNotNull();
         });
   }
 
@@ -397,6 +419,33 @@ final class CachetAutoConfigurationTest {
     @Bean
     CacheManager cacheManager() {
       return new ConcurrentMapCacheManager();
+    }
+  }
+
+  /** Customizers of three manager types, one of which is not Cachet's. */
+  @Configuration(proxyBeanMethods = false)
+  static class Customizers {
+    final List<String> ran = new CopyOnWriteArrayList<>();
+
+    @Bean
+    @org.springframework.core.annotation.Order(2)
+    CacheManagerCustomizer<CachetCacheManager> cachetCustomizer() {
+      return manager -> {
+        ran.add("cachet manager");
+        manager.create(CacheConfig.builder("customized").keyType(Object.class).valueType(Object.class).build());
+        manager.setDynamic(null);
+      };
+    }
+
+    @Bean
+    @org.springframework.core.annotation.Order(1)
+    CacheManagerCustomizer<CacheManager> anyCustomizer() {
+      return manager -> ran.add("any manager");
+    }
+
+    @Bean
+    CacheManagerCustomizer<ConcurrentMapCacheManager> otherCustomizer() {
+      return manager -> ran.add("another manager");
     }
   }
 
