@@ -7,6 +7,8 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
@@ -116,9 +118,15 @@ final class PipelinedPuts<K> {
     return CompletableFuture.allOf(parts);
   }
 
-  /** One node's pipeline; every key's near copy is invalidated when it completes, and again if it is given up on. */
+  /**
+   * One node's pipeline; every key's near copy is invalidated when it completes, and again if it
+   * is given up on. A resend carries only the {@code SET}s that never reached Redis: a node can
+   * apply part of the pipeline and redirect the rest ({@code MOVED}/{@code ASK}) to a node that
+   * cannot be reached, and the part it applied must not be written again.
+   */
   private CompletableFuture<Void> sendToOneNode(List<K> keys, List<Object[]> sets) {
-    return redis.<Void>send(() -> redis.commands().setEach(sets).whenComplete((ok, error) -> keys.forEach(near::invalidate)))
+    AtomicReference<List<Object[]>> unsent = new AtomicReference<>(sets);
+    return redis.<Void>send(() -> sendEach(unsent).whenComplete((ok, error) -> keys.forEach(near::invalidate)))
         .handle((ok, error) -> {
           if (error == null) {
             stats.recordPuts(keys.size());
@@ -130,5 +138,34 @@ final class PipelinedPuts<K> {
           }
           throw redis.failure(null, cause); // a batch: no single key to name
         });
+  }
+
+  /**
+   * Sends {@code unsent}'s {@code SET}s and leaves in it those that never reached Redis. Fails
+   * with a failure that may have reached Redis if any did (nothing is resent then), else with one
+   * that did not (the transport resends what is left), else completes.
+   */
+  private CompletionStage<Void> sendEach(AtomicReference<List<Object[]>> unsent) {
+    List<Object[]> now = unsent.get();
+    return redis.commands().setEach(now).thenApply(failures -> {
+      List<Object[]> again = new ArrayList<>();
+      Throwable neverSent = null;
+      for (int i = 0; i < failures.size(); i++) {
+        Throwable failure = failures.get(i);
+        if (failure == null) {
+          continue;
+        }
+        if (!RedisTransport.neverSent(RedisTransport.unwrap(failure))) {
+          throw new CompletionException(failure);
+        }
+        again.add(now.get(i));
+        neverSent = failure;
+      }
+      if (neverSent != null) {
+        unsent.set(again);
+        throw new CompletionException(neverSent);
+      }
+      return null;
+    });
   }
 }

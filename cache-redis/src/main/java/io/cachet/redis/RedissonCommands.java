@@ -185,16 +185,20 @@ final class RedissonCommands {
   /** The failure of one key's commands, or null when both were answered. */
   private static @Nullable Throwable firstFailure(
       CompletableFuture<?> value, CompletableFuture<?> ttl, @Nullable Throwable batchError) {
-    for (CompletableFuture<?> command : List.of(value, ttl)) {
-      if (!command.isDone()) {
-        return batchError != null ? batchError : new IllegalStateException("a batched command was not answered");
-      }
-      if (command.isCompletedExceptionally()) {
-        try {
-          command.join();
-        } catch (CompletionException | CancellationException e) {
-          return e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
-        }
+    Throwable failed = failureOf(value, batchError);
+    return failed != null ? failed : failureOf(ttl, batchError);
+  }
+
+  /** The failure of one batched command, or null when it was answered. */
+  private static @Nullable Throwable failureOf(CompletableFuture<?> command, @Nullable Throwable batchError) {
+    if (!command.isDone()) {
+      return batchError != null ? batchError : new IllegalStateException("a batched command was not answered");
+    }
+    if (command.isCompletedExceptionally()) {
+      try {
+        command.join();
+      } catch (CompletionException | CancellationException e) {
+        return e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
       }
     }
     return null;
@@ -208,15 +212,25 @@ final class RedissonCommands {
   /**
    * {@code SET} of each of {@code args} (each starting with its key), pipelined as
    * {@link #readBatch} is: grouped by node, one flush per node, {@code MOVED}/{@code ASK}
-   * followed. Completes once all are answered; fails if any failed, as a whole, even where other
-   * nodes applied theirs: callers send one node's keys per call ({@link #groupByNode}).
+   * followed. Completes once all are answered; element {@code i} is null when the {@code i}th
+   * {@code SET} was applied, else its failure (as {@link #readBatch} reports a key's), so a
+   * caller can tell the commands that never reached Redis from those a node applied before another
+   * part of the pipeline, redirected elsewhere, failed.
    */
-  CompletionStage<Void> setEach(List<Object[]> args) {
+  CompletionStage<List<@Nullable Throwable>> setEach(List<Object[]> args) {
     CommandBatchService batch = new CommandBatchService(executor, batchOptions);
+    List<CompletableFuture<Object>> sets = new ArrayList<>(args.size());
     for (Object[] set : args) {
-      batch.writeAsync((byte[]) set[0], ByteArrayCodec.INSTANCE, RedisCommands.SET, set);
+      sets.add(batch.<Void, Object>writeAsync((byte[]) set[0], ByteArrayCodec.INSTANCE, RedisCommands.SET, set)
+          .toCompletableFuture());
     }
-    return batch.executeAsync().thenApply(result -> null);
+    return batch.executeAsync().handle((result, error) -> {
+      List<@Nullable Throwable> failures = new ArrayList<>(sets.size());
+      for (CompletableFuture<Object> set : sets) {
+        failures.add(failureOf(set, error));
+      }
+      return failures;
+    });
   }
 
   /** {@code SET key value [PX ms] NX|XX}: whether it was stored. */

@@ -19,17 +19,22 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A {@code putAll} on a Cluster with one primary down: the keys of the primaries that are up are
  * written once each. A pipeline spanning nodes used to fail as a whole when one node could not be
  * reached and be resent whole, writing the healthy nodes' keys again (over any later write of
- * another client).
+ * another client). The same holds for a pipeline that one node partly applies and partly
+ * redirects to another.
  */
 @Tag("redis")
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class) // each kills a primary; primaries() lists the running ones
 final class RedisClusterPutAllIT {
 
   /** No replicas: the primary killed stays down for the rest of this class. */
@@ -39,6 +44,7 @@ final class RedisClusterPutAllIT {
   private final String prefix = "putall-" + UUID.randomUUID() + ":";
 
   @Test
+  @Order(1)
   void putAll_withOnePrimaryDown_writesTheOtherPrimariesKeysOnce() {
     RedisCluster cluster = CLUSTER.cluster();
     RedisServer victim = cluster.primaries().get(2);
@@ -90,6 +96,92 @@ final class RedisClusterPutAllIT {
       for (String key : onHealthy) {
         assertThat(healthy.command("GET", prefix + key)).isEqualTo("v-" + key);
       }
+    }
+  }
+
+  /**
+   * One node's pipeline partly applied there and partly redirected ({@code ASK}, a slot being
+   * migrated) to a node that cannot be reached: the keys the first node applied are not written
+   * again when the redirected ones are resent. Runs after the other test, on the two primaries it
+   * left running.
+   */
+  @Test
+  @Order(2)
+  void putAll_partlyRedirectedToANodeThatIsDown_doesNotWriteTheAppliedKeysAgain() {
+    RedisCluster cluster = CLUSTER.cluster();
+    RedisServer source = cluster.primaries().get(0);
+    RedisServer target = cluster.primaries().get(1);
+    String tagged = null;
+    while (tagged == null || !servedBy(cluster, tagged + "x", source)) {
+      tagged = "ask-{" + UUID.randomUUID() + "}:"; // one hash tag: every key in one slot, on source
+    }
+    String slot = Integer.toString(cluster.slotOf(tagged + "x"));
+    Map<String, String> entries = new LinkedHashMap<>();
+    List<String> present = new ArrayList<>();
+    for (int i = 0; i < 40; i++) {
+      String key = "k" + i;
+      entries.put(key, "v-" + key);
+      if (i % 2 == 0) {
+        present.add(key);
+        source.command("SET", tagged + key, "old"); // stays on source: written there, not asked on
+      }
+    }
+    String onTarget = null;
+    for (int i = 0; onTarget == null || !servedBy(cluster, prefix + onTarget, target); i++) {
+      onTarget = "t" + i;
+    }
+    try (CacheManager manager = CacheManager.create()) {
+      Cache<String, String> cache = manager.create(CacheConfig.builder("ask").backend("redis")
+          .keyType(String.class).valueType(String.class)
+          .backendOptions(RedisOptions.builder().address(cluster.uri()).keyPrefix(tagged)
+              .commandTimeout(Duration.ofSeconds(2)).build())
+          .build());
+      Cache<String, String> probe = manager.create(CacheConfig.builder("probe").backend("redis")
+          .keyType(String.class).valueType(String.class)
+          .backendOptions(RedisOptions.builder().address(cluster.uri()).keyPrefix(prefix)
+              .commandTimeout(Duration.ofSeconds(2)).build())
+          .build());
+      cache.put("warm", "x");
+      probe.put(onTarget, "x"); // a connection to the target is open
+      target.command("CLUSTER", "SETSLOT", slot, "IMPORTING", (String) source.command("CLUSTER", "MYID"));
+      source.command("CLUSTER", "SETSLOT", slot, "MIGRATING", (String) target.command("CLUSTER", "MYID"));
+      try {
+        target.kill();
+        String probeKey = onTarget;
+        await().atMost(Duration.ofSeconds(10)).until(() -> { // the client has seen the target go
+          try {
+            probe.put(probeKey, "probe");
+            return false;
+          } catch (BackendUnavailableException e) {
+            return true;
+          }
+        });
+        source.command("CONFIG", "RESETSTAT");
+
+        RuntimeException failure = null;
+        try {
+          cache.putAll(entries);
+        } catch (RuntimeException e) {
+          failure = e;
+        }
+
+        assertThat(failure).as("the keys asked to the target could not be written").isNotNull();
+        assertThat(setCalls(source)).as("SETs the source ran").isEqualTo(present.size());
+        for (String key : present) {
+          assertThat(source.command("GET", tagged + key)).isEqualTo("v-" + key);
+        }
+      } finally {
+        source.command("CLUSTER", "SETSLOT", slot, "STABLE");
+      }
+    }
+  }
+
+  /** Whether {@code node} serves {@code key}'s slot; false for a slot of a primary that is down. */
+  private static boolean servedBy(RedisCluster cluster, String key, RedisServer node) {
+    try {
+      return cluster.primaryFor(key) == node;
+    } catch (IllegalStateException noRunningPrimary) {
+      return false;
     }
   }
 
