@@ -27,16 +27,16 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Coherence protocol</h2>
  *
- * Near entries are {@link Stamped} with the <em>epoch</em> in which their read was registered. The
+ * Near entries are {@link NearEntry} with the <em>epoch</em> in which their read was registered. The
  * epoch changes whenever the client's tracking goes down or comes up (and on a flush), and a near
  * entry is served only while tracking is up ({@code coherent}) and its stamp equals the current
  * epoch. So a disconnect flushes the whole near cache in O(1), and nothing cached before it is
  * served again without re-reading Redis; the stale copies stay only for {@code serveStaleOnError}.
  *
- * <p>A read that misses registers a {@link Load} for its key in {@code loads} <em>before</em>
+ * <p>A read that misses registers a {@link NearLoad} for its key in {@code loads} <em>before</em>
  * sending {@code GET}; concurrent misses on the key share it (single-flight). An invalidation of
  * the key raises the registered load's flag and then removes the near entry. The flag lives in the
- * load's own {@link Stamped} entry, the very object the load stores (unless the flag is already
+ * load's own {@link NearEntry} entry, the very object the load stores (unless the flag is already
  * raised or the epoch moved), and a near entry whose flag is raised is never served. So whatever
  * the interleaving, once an invalidation has been processed, no value read before it is served
  * from the near cache.
@@ -91,9 +91,9 @@ final class NearCache<K, V> {
   /** {@code nearCacheMaxAge} and the absences' maximum age, in nanoseconds (saturated). */
   private final long valuesMaxAgeNanos;
   private final long absentMaxAgeNanos;
-  private final Cache<K, Stamped<V>> values;
-  private final @Nullable Cache<K, Stamped<V>> absent;
-  private final ConcurrentHashMap<K, Load<V>> loads = new ConcurrentHashMap<>();
+  private final Cache<K, NearEntry<V>> values;
+  private final @Nullable Cache<K, NearEntry<V>> absent;
+  private final ConcurrentHashMap<K, NearLoad<V>> loads = new ConcurrentHashMap<>();
   private final AtomicLong epoch = new AtomicLong();
   private final AtomicBoolean warnedFallback = new AtomicBoolean();
   private final LongAdder valueHits = new LongAdder();
@@ -122,13 +122,13 @@ final class NearCache<K, V> {
     this.prefix = prefix;
     this.ticker = config.ticker();
     this.executor = config.executor();
-    this.values = store(config, "-near", Stamped.<V>type(), options.nearCacheMaxAge(), storeTicker);
+    this.values = store(config, "-near", NearEntry.<V>type(), options.nearCacheMaxAge(), storeTicker);
     // An absence is a near entry like a value: never trusted past nearCacheMaxAge either.
     Duration absentMaxAge = min(options.negativeCacheMaxAge(), options.nearCacheMaxAge());
     this.valuesMaxAgeNanos = saturatedNanos(options.nearCacheMaxAge());
     this.absentMaxAgeNanos = saturatedNanos(absentMaxAge);
     this.absent = absentMaxAge.isZero() ? null
-        : store(config, "-absent", Stamped.<V>type(), absentMaxAge, storeTicker);
+        : store(config, "-absent", NearEntry.<V>type(), absentMaxAge, storeTicker);
     this.expiryOnly = !tracked;
     this.coherent = !tracked;
   }
@@ -163,8 +163,8 @@ final class NearCache<K, V> {
   // ------------------------------------------------------------ lookups
 
   /** The fresh near value of {@code key}, counting a near hit; null if none. */
-  @Nullable Stamped<V> lookup(K key) {
-    Stamped<V> stamped = values.get(key);
+  @Nullable NearEntry<V> lookup(K key) {
+    NearEntry<V> stamped = values.get(key);
     if (stamped != null && isFresh(stamped)) {
       valueHits.increment();
       return stamped;
@@ -176,8 +176,8 @@ final class NearCache<K, V> {
    * As {@link #lookup}, for a read that needs the key's write time: an entry whose deadline is its
    * read's maximum age, not its TTL, is not answered (nor counted), so the caller reads Redis.
    */
-  @Nullable Stamped<V> lookupWithTtl(K key) {
-    Stamped<V> stamped = values.get(key);
+  @Nullable NearEntry<V> lookupWithTtl(K key) {
+    NearEntry<V> stamped = values.get(key);
     if (stamped != null && stamped.deadlineIsTtl() && isFresh(stamped)) {
       valueHits.increment();
       return stamped;
@@ -202,19 +202,20 @@ final class NearCache<K, V> {
     if (absent == null) {
       return false;
     }
-    Stamped<V> marker = absent.get(key);
+    NearEntry<V> marker = absent.get(key);
     return marker != null && isFresh(marker);
   }
 
-  private boolean isFresh(Stamped<V> stamped) {
+  private boolean isFresh(NearEntry<V> stamped) {
     return coherent
         && stamped.epoch == epoch.get()
         && !stamped.invalidated
         && beforeRedisDeadline(stamped);
   }
 
-  private boolean beforeRedisDeadline(Stamped<V> stamped) {
-    return stamped.deadline == Long.MAX_VALUE || ticker.read() - stamped.deadline < 0;
+  private boolean beforeRedisDeadline(NearEntry<V> stamped) {
+    long deadline = stamped.deadline();
+    return deadline == Long.MAX_VALUE || ticker.read() - deadline < 0;
   }
 
   /** Near hits that answered a value. */
@@ -232,8 +233,8 @@ final class NearCache<K, V> {
    * flagged by an invalidation or a write of this process and within its Redis TTL; for
    * {@code serveStaleOnError}.
    */
-  @Nullable Stamped<V> staleCopy(K key) {
-    Stamped<V> copy;
+  @Nullable NearEntry<V> staleCopy(K key) {
+    NearEntry<V> copy;
     try {
       copy = values.get(key);
     } catch (IllegalStateException e) {
@@ -245,8 +246,8 @@ final class NearCache<K, V> {
   // ------------------------------------------------------------ loads
 
   /** A new read of one key, stamped with the current epoch. */
-  Load<V> newLoad() {
-    return new Load<>(epoch.get(), coherent);
+  NearLoad<V> newLoad() {
+    return new NearLoad<>(epoch.get(), coherent);
   }
 
   /**
@@ -262,9 +263,9 @@ final class NearCache<K, V> {
    * older read registering after a newer one of the next epoch would unregister that newer read,
    * which would then cache an answer from before a write whose invalidation it never saw.)
    */
-  @Nullable Load<V> register(K key, Load<V> mine) {
+  @Nullable NearLoad<V> register(K key, NearLoad<V> mine) {
     while (true) {
-      Load<V> theirs = loads.putIfAbsent(key, mine);
+      NearLoad<V> theirs = loads.putIfAbsent(key, mine);
       if (theirs == null) {
         return null;
       }
@@ -278,12 +279,12 @@ final class NearCache<K, V> {
     }
   }
 
-  private static boolean joinable(Load<?> theirs, Load<?> mine) {
+  private static boolean joinable(NearLoad<?> theirs, NearLoad<?> mine) {
     return !theirs.entry.invalidated && theirs.cacheable && mine.cacheable && theirs.entry.epoch == mine.entry.epoch;
   }
 
   /** Removes {@code load} as {@code key}'s in-flight read, if it still is. */
-  void deregister(K key, Load<V> load) {
+  void deregister(K key, NearLoad<V> load) {
     loads.remove(key, load);
   }
 
@@ -302,7 +303,7 @@ final class NearCache<K, V> {
    * {@code pttl} milliseconds after {@code start}, the reading taken before the read was sent; or,
    * for a slow read, the reading at which its maximum age runs out, if sooner ({@link #ageBound}).
    */
-  void storeValue(K key, Load<V> load, V value, @Nullable Object pttl, long start) {
+  void storeValue(K key, NearLoad<V> load, V value, @Nullable Object pttl, long start) {
     if (pttl instanceof Long ms && ms == -2) {
       return; // deleted between GET and PTTL: its invalidation is on its way; cache nothing
     }
@@ -347,7 +348,7 @@ final class NearCache<K, V> {
   }
 
   /** Remembers that Redis had no {@code key}, under the same rules as {@link #storeValue}. */
-  void storeAbsent(K key, Load<V> load, long start) {
+  void storeAbsent(K key, NearLoad<V> load, long start) {
     if (absent != null) {
       long deadline = ageBound(Long.MAX_VALUE, start, absentMaxAgeNanos);
       store(absent, key, load, null, deadline, deadline != Long.MAX_VALUE);
@@ -355,19 +356,17 @@ final class NearCache<K, V> {
   }
 
   /** Publishes the load's entry in {@code store}; a load stores once, so the entry is never changed after. */
-  private void store(Cache<K, Stamped<V>> store, K key, Load<V> load, @Nullable V value, long deadline,
+  private void store(Cache<K, NearEntry<V>> store, K key, NearLoad<V> load, @Nullable V value, long deadline,
       boolean ageBounded) {
-    Stamped<V> entry = load.entry;
+    NearEntry<V> entry = load.entry;
     if (!load.cacheable || entry.invalidated || entry.epoch != epoch.get() || !coherent || closed) {
       return;
     }
     try {
       Hooks current = hooks;
       current.beforeNearPut(key);
-      entry.value = value;
-      entry.deadline = deadline;
-      entry.ageBounded = ageBounded;
-      store.put(key, entry); // publishes the two fields above
+      entry.set(value, deadline, ageBounded);
+      store.put(key, entry); // publishes what was set
       current.afterNearPut(key);
     } catch (RuntimeException e) {
       if (!closed) {
@@ -385,7 +384,7 @@ final class NearCache<K, V> {
    * must complete, even after close.
    */
   void invalidate(K key) {
-    Load<V> load = loads.get(key);
+    NearLoad<V> load = loads.get(key);
     if (load != null) {
       load.entry.invalidated = true;
     }
@@ -425,7 +424,7 @@ final class NearCache<K, V> {
   }
 
   private void flagLoads() {
-    for (Load<V> load : loads.values()) {
+    for (NearLoad<V> load : loads.values()) {
       load.entry.invalidated = true;
     }
   }
@@ -534,7 +533,7 @@ final class NearCache<K, V> {
 
   /** The value served for {@code key} now, without counting or reading Redis; for tests. */
   @Nullable V peek(K key) {
-    Stamped<V> stamped = values.get(key);
+    NearEntry<V> stamped = values.get(key);
     return stamped != null && isFresh(stamped) ? stamped.value() : null;
   }
 
@@ -566,63 +565,4 @@ final class NearCache<K, V> {
   }
 
   // ------------------------------------------------------------ types
-
-  /**
-   * A near entry: the epoch its read was registered in, its value (null in the absent store), the
-   * ticker reading at which its key expires in Redis ({@code Long.MAX_VALUE}: no TTL), and its
-   * read's invalidation flag. Created with its read, which sets value and deadline once, before
-   * publishing it in a store; the flag is raised once, never lowered, before or after that. One
-   * object, so a near hit reads one entry, not an entry and a separate flag.
-   */
-  static final class Stamped<V> {
-    final long epoch;
-    private @Nullable V value;
-    private long deadline = Long.MAX_VALUE;
-    /**
-     * Whether {@link #deadline} is the read's maximum age rather than its key's TTL in Redis (a
-     * slow read whose age ran out first): the key's write time cannot be derived from it.
-     */
-    private boolean ageBounded;
-    /** Raised by an invalidation of the key, a write of it by this process, or a flush. */
-    volatile boolean invalidated;
-
-    Stamped(long epoch) {
-      this.epoch = epoch;
-    }
-
-    /** The value read; only called on entries of the value store, which always have one. */
-    V value() {
-      return value;
-    }
-
-    long deadline() {
-      return deadline;
-    }
-
-    /** Whether {@link #deadline()} is its key's TTL in Redis (or none), from which a write time follows. */
-    boolean deadlineIsTtl() {
-      return !ageBounded;
-    }
-
-    /** The class of {@code Stamped<V>}, for the near store's configuration. */
-    @SuppressWarnings("unchecked") // erasure: Stamped.class is the class of every Stamped<V>
-    static <V> Class<Stamped<V>> type() {
-      return (Class<Stamped<V>>) (Class<?>) Stamped.class;
-    }
-  }
-
-  /** An in-flight read of one key. */
-  static final class Load<V> {
-    final boolean cacheable;
-    final CompletableFuture<@Nullable V> future = new CompletableFuture<>();
-    /** The entry this read may store, with its epoch and its invalidation flag. */
-    final Stamped<V> entry;
-    /** The key's Redis deadline as read ({@link #redisDeadline}); set before the future completes. */
-    volatile long deadline = Long.MAX_VALUE;
-
-    Load(long epoch, boolean cacheable) {
-      this.entry = new Stamped<>(epoch);
-      this.cacheable = cacheable;
-    }
-  }
 }

@@ -86,7 +86,7 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
   public @Nullable V get(K key) {
     requireNonNull(key, "key");
     checkOpen();
-    NearCache.Stamped<V> stamped = near.lookup(key);
+    NearEntry<V> stamped = near.lookup(key);
     if (stamped != null) {
       return stamped.value(); // counted by the near cache; no future
     }
@@ -96,7 +96,7 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
   CompletableFuture<@Nullable V> getAsync(K key) {
     requireNonNull(key, "key");
     checkOpen();
-    NearCache.Stamped<V> stamped = near.lookup(key);
+    NearEntry<V> stamped = near.lookup(key);
     if (stamped != null) {
       return CompletableFuture.completedFuture(stamped.value());
     }
@@ -125,9 +125,9 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
   }
 
   /** Starts a read of {@code key}, or joins the one in flight; returns it. */
-  private NearCache.Load<V> startLoad(K key) {
-    NearCache.Load<V> mine = near.newLoad();
-    NearCache.Load<V> theirs = near.register(key, mine);
+  private NearLoad<V> startLoad(K key) {
+    NearLoad<V> mine = near.newLoad();
+    NearLoad<V> theirs = near.register(key, mine);
     if (theirs != null) {
       return theirs;
     }
@@ -161,14 +161,14 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
   protected @Nullable Written<V> getWritten(K key) {
     requireNonNull(key, "key");
     checkOpen();
-    NearCache.Stamped<V> stamped = near.lookupWithTtl(key);
+    NearEntry<V> stamped = near.lookupWithTtl(key);
     if (stamped != null) {
       return written(stamped.value(), stamped.deadline());
     }
     if (near.lookupAbsent(key)) {
       return null;
     }
-    NearCache.Load<V> load = startLoad(key);
+    NearLoad<V> load = startLoad(key);
     V value = redis.await(load.future.copy());
     if (value == null) {
       stats.recordMisses(1);
@@ -190,7 +190,7 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
    * this finished one (see NearCache.register).
    */
   private void complete(
-      K key, NearCache.Load<V> load, RedisTransport.@Nullable Read reply, @Nullable Throwable error, long start,
+      K key, NearLoad<V> load, RedisTransport.@Nullable Read reply, @Nullable Throwable error, long start,
       long loadNanos) {
     if (error != null || reply == null) {
       stats.recordLoadFailure(loadNanos);
@@ -235,7 +235,7 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
   private void failRead(K key, CompletableFuture<@Nullable V> future, Throwable error) {
     Throwable cause = RedisTransport.unwrap(error);
     if (options.serveStaleOnError() && RedisTransport.isUnavailable(cause)) {
-      NearCache.Stamped<V> copy = near.staleCopy(key);
+      NearEntry<V> copy = near.staleCopy(key);
       if (copy != null) {
         staleServed.increment();
         future.complete(copy.value());

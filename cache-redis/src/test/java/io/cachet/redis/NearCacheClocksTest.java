@@ -28,7 +28,7 @@ final class NearCacheClocksTest {
     near.listener().up();
     store("plain", null);
     store("ttl", 5_000L);
-    NearCache.Load<String> absentLoad = near.newLoad();
+    NearLoad<String> absentLoad = near.newLoad();
     near.storeAbsent("gone", absentLoad, cacheTicker.read());
 
     cacheTicker.advance(Duration.ofHours(1));
@@ -60,9 +60,9 @@ final class NearCacheClocksTest {
   @Test
   void maxAge_countsFromTheReadsStart_notFromItsStore() {
     near.listener().up();
-    NearCache.Load<String> load = near.newLoad();
+    NearLoad<String> load = near.newLoad();
     assertThat(near.register("slow", load)).isNull();
-    NearCache.Load<String> absentLoad = near.newLoad();
+    NearLoad<String> absentLoad = near.newLoad();
     assertThat(near.register("slow-absent", absentLoad)).isNull();
     long start = cacheTicker.read();
     cacheTicker.advance(Duration.ofSeconds(2));
@@ -90,7 +90,7 @@ final class NearCacheClocksTest {
   @Test
   void slowReadsAgeBoundedEntry_isNotAnsweredToAReadThatNeedsItsTtl() {
     near.listener().up();
-    NearCache.Load<String> slow = near.newLoad();
+    NearLoad<String> slow = near.newLoad();
     assertThat(near.register("slow", slow)).isNull();
     long start = cacheTicker.read();
     cacheTicker.advance(Duration.ofMillis(5));
@@ -100,7 +100,7 @@ final class NearCacheClocksTest {
 
     assertThat(near.lookup("slow")).as("served while younger than its max age").isNotNull();
     assertThat(near.lookupWithTtl("slow")).as("but not to a read that needs its TTL").isNull();
-    NearCache.Stamped<String> fast = near.lookupWithTtl("fast");
+    NearEntry<String> fast = near.lookupWithTtl("fast");
     assertThat(fast).isNotNull();
     assertThat(fast.deadline() - cacheTicker.read()).as("a TTL's deadline").isGreaterThan(Duration.ofMinutes(59).toNanos());
   }
@@ -110,13 +110,13 @@ final class NearCacheClocksTest {
   void fastRead_getsNoDeadlineOfItsOwn() {
     near.listener().up();
     store("fast", null);
-    NearCache.Stamped<String> stamped = near.lookup("fast");
+    NearEntry<String> stamped = near.lookup("fast");
     assertThat(stamped).isNotNull();
     assertThat(stamped.deadline()).isEqualTo(Long.MAX_VALUE);
   }
 
   private void store(String key, Long pttl) {
-    NearCache.Load<String> load = near.newLoad();
+    NearLoad<String> load = near.newLoad();
     assertThat(near.register(key, load)).isNull();
     near.storeValue(key, load, "v-" + key, pttl, cacheTicker.read());
     near.deregister(key, load);

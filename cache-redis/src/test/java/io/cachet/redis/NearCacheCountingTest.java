@@ -29,7 +29,7 @@ final class NearCacheCountingTest {
     near.listener().up();
     for (int i = 0; i < KEYS; i++) {
       String key = "k" + i;
-      NearCache.Load<String> load = near.newLoad();
+      NearLoad<String> load = near.newLoad();
       assertThat(near.register(key, load)).isNull();
       near.storeValue(key, load, "v" + i, null, Ticker.system().read());
       near.storeAbsent("absent" + i, near.newLoad(), Ticker.system().read());

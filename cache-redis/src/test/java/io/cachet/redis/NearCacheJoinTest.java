@@ -19,7 +19,7 @@ final class NearCacheJoinTest {
   @Test
   void readOfTheSameCoherentEpoch_isJoined() {
     near.listener().up();
-    NearCache.Load<String> theirs = near.newLoad();
+    NearLoad<String> theirs = near.newLoad();
     assertThat(near.register("k", theirs)).isNull();
     assertThat(near.register("k", near.newLoad())).isSameAs(theirs);
   }
@@ -27,10 +27,10 @@ final class NearCacheJoinTest {
   @Test
   void readFlaggedByAnInvalidation_isReplaced() {
     near.listener().up();
-    NearCache.Load<String> theirs = near.newLoad();
+    NearLoad<String> theirs = near.newLoad();
     near.register("k", theirs);
     near.listener().invalidate("p:k".getBytes(StandardCharsets.UTF_8));
-    NearCache.Load<String> mine = near.newLoad();
+    NearLoad<String> mine = near.newLoad();
     assertThat(near.register("k", mine)).isNull();
   }
 
@@ -39,20 +39,20 @@ final class NearCacheJoinTest {
     // Tracking is down: a read goes to Redis, and a write's invalidation may be lost meanwhile.
     near.listener().up();
     near.listener().down(new IllegalStateException("connection lost"));
-    NearCache.Load<String> theirs = near.newLoad();
+    NearLoad<String> theirs = near.newLoad();
     assertThat(near.register("k", theirs)).isNull();
     // Tracking is back; a new reader must not take the older read's (possibly stale) answer.
     near.listener().up();
-    NearCache.Load<String> mine = near.newLoad();
+    NearLoad<String> mine = near.newLoad();
     assertThat(near.register("k", mine)).isNull();
-    NearCache.Load<String> next = near.newLoad();
+    NearLoad<String> next = near.newLoad();
     assertThat(near.register("k", next)).isSameAs(mine);
   }
 
   @Test
   void readRegisteredInAnEarlierEpoch_isNotJoined_evenUnflagged() {
     near.listener().up();
-    NearCache.Load<String> theirs = near.newLoad();
+    NearLoad<String> theirs = near.newLoad();
     near.register("k", theirs);
     near.listener().up(); // the epoch moves without flagging the load: only the epoch tells them apart
     assertThat(theirs.entry.invalidated).isFalse();
@@ -62,9 +62,9 @@ final class NearCacheJoinTest {
   @Test
   void olderReadRegisteringAfterANewerOne_replacesIt_andTheNewerOneCachesNothing() {
     near.listener().up();
-    NearCache.Load<String> older = near.newLoad(); // created, not yet registered
+    NearLoad<String> older = near.newLoad(); // created, not yet registered
     near.listener().invalidateAll(); // the epoch moves (a FLUSHDB, a clear, a reconnect)
-    NearCache.Load<String> newer = near.newLoad();
+    NearLoad<String> newer = near.newLoad();
     assertThat(near.register("k", newer)).isNull();
     // The older read registers late: it may not join the newer one's epoch, so it replaces it.
     assertThat(near.register("k", older)).isNull();
@@ -81,7 +81,7 @@ final class NearCacheJoinTest {
     // Nothing would show a foreign write between the two: each read goes to Redis itself.
     near.listener().up();
     near.listener().down(new IllegalStateException("connection lost"));
-    NearCache.Load<String> theirs = near.newLoad();
+    NearLoad<String> theirs = near.newLoad();
     assertThat(near.register("k", theirs)).isNull();
     assertThat(near.register("k", near.newLoad())).isNull();
   }
@@ -128,7 +128,7 @@ final class NearCacheJoinTest {
   /** Tracking up, then {@code k = v} read and stored as a near entry. */
   private static void cacheAValue(NearCache<String, String> near) {
     near.listener().up();
-    NearCache.Load<String> load = near.newLoad();
+    NearLoad<String> load = near.newLoad();
     near.register("k", load);
     near.storeValue("k", load, "v", null, Ticker.system().read());
     near.deregister("k", load);
