@@ -2,11 +2,7 @@ package io.cachet.jcache;
 
 import static java.util.Objects.requireNonNull;
 
-import io.cachet.CacheConfig;
-import io.cachet.RemovalListener;
-import io.cachet.Ticker;
 import io.cachet.codec.Codec;
-import io.cachet.codec.Codecs;
 import io.cachet.jcache.spi.CachetCachingProvider;
 import io.cachet.spi.CacheBackendProvider;
 import java.io.Serializable;
@@ -109,7 +105,7 @@ public final class CachetCacheManager implements CacheManager {
   private final CachingProvider provider;
   private final URI uri;
   private final WeakReference<ClassLoader> classLoader;
-  private final Codec<Serializable> serializationCodec;
+  private final BackingConfigs backing;
   private final Properties properties;
   private final io.cachet.CacheManager cachet;
   private final ThreadPoolExecutor executor;
@@ -159,7 +155,7 @@ public final class CachetCacheManager implements CacheManager {
     this.provider = requireNonNull(provider, "provider");
     this.uri = requireNonNull(uri, "uri");
     this.classLoader = new WeakReference<>(requireNonNull(classLoader, "classLoader"));
-    this.serializationCodec = new ManagerSerializationCodec(this.classLoader);
+    this.backing = new BackingConfigs(this::getClassLoader);
     this.properties = new Properties();
     this.properties.putAll(requireNonNull(properties, "properties"));
     this.backends = backends(classLoader);
@@ -228,7 +224,7 @@ public final class CachetCacheManager implements CacheManager {
    * {@link #getClassLoader()}, read at each use, so the codec does not keep the class loader alive.
    */
   Codec<Serializable> serializationCodec() {
-    return serializationCodec;
+    return backing.serializationCodec();
   }
 
   @Override
@@ -294,7 +290,7 @@ public final class CachetCacheManager implements CacheManager {
           new CachetCache<>(
               cacheName, this, config, clock, events,
               new SerialExecutor("the removal notices of cache '" + cacheName + "'", executor),
-              listener -> cachet.create(backingConfig(cacheName, config, clock, listener)));
+              listener -> cachet.create(backing.config(cacheName, config, clock, listener)));
     } catch (CacheException | ClassCastException | NullPointerException e) {
       throw e;
     } catch (IllegalArgumentException | IllegalStateException e) {
@@ -303,48 +299,6 @@ public final class CachetCacheManager implements CacheManager {
     caches.put(cacheName, cache);
     declared.remove(cacheName);
     return cache;
-  }
-
-  /** The Cachet configuration of the cache that backs a JCache cache. */
-  private CacheConfig<Object, Expirable> backingConfig(
-      String cacheName, CachetConfiguration<?, ?> config, InstantSource clock,
-      RemovalListener<Object, Expirable> listener) {
-    Map<String, String> options = config.getOptions();
-    CacheConfig.Builder<Object, Expirable> builder =
-        CacheConfig.builder(cacheName)
-            .keyCodec(ObjectCodec.of(codec(options.get("keyCodec"))))
-            .valueCodec(new ExpirableCodec(codec(options.get("valueCodec"))))
-            .backend(config.getBackend());
-    for (Map.Entry<String, String> option : options.entrySet()) {
-      switch (option.getKey()) {
-        // JCache keeps its own expiry and types; codecs are set above.
-        case "backend", "expireAfterWrite", "keyCodec", "valueCodec", "keyType", "valueType" -> {}
-        default -> builder.option(option.getKey(), option.getValue());
-      }
-    }
-    if (!options.containsKey("maximumSize")) {
-      builder.maximumSize(Long.MAX_VALUE); // JCache caches do not evict unless asked to
-    }
-    // The backend's time to live runs on its ticker, JCache deadlines on the clock: keep them on
-    // one time line when the clock is not the system's (a Ticker, or a custom clock).
-    if (clock instanceof Ticker ticker) {
-      builder.ticker(ticker);
-    } else if (config.getClock().isPresent()) {
-      builder.ticker(() -> TimeUnit.MILLISECONDS.toNanos(clock.millis()));
-    }
-    builder.clock(clock);
-    // The JCache layer hands each removal notice it cares about to this manager's threads at once.
-    builder.executor(Runnable::run);
-    builder.removalListener(listener);
-    config.getBackendOptions().forEach(builder::backendOptions);
-    return builder.build();
-  }
-
-  private Codec<?> codec(@Nullable String name) {
-    if (name == null || name.equalsIgnoreCase("java")) {
-      return serializationCodec;
-    }
-    return Codecs.named("codec", name, getClassLoader());
   }
 
   @Override
@@ -627,41 +581,6 @@ public final class CachetCacheManager implements CacheManager {
   private void checkOpen() {
     if (closed) {
       throw new IllegalStateException("the cache manager " + uri + " is closed");
-    }
-  }
-
-  /** Java serialization that resolves classes with a weakly held class loader. Thread-safe. */
-  private static final class ManagerSerializationCodec implements Codec<Serializable> {
-
-    private final WeakReference<ClassLoader> classLoader;
-
-    ManagerSerializationCodec(WeakReference<ClassLoader> classLoader) {
-      this.classLoader = classLoader;
-    }
-
-    private Codec<Serializable> delegate() {
-      ClassLoader loader = classLoader.get();
-      return Codecs.javaSerialization(loader != null ? loader : CachetCacheManager.class.getClassLoader());
-    }
-
-    @Override
-    public byte[] encode(Serializable value) {
-      return delegate().encode(value);
-    }
-
-    @Override
-    public Serializable decode(byte[] bytes) {
-      return delegate().decode(bytes);
-    }
-
-    @Override
-    public Class<Serializable> type() {
-      return Serializable.class;
-    }
-
-    @Override
-    public String toString() {
-      return "Codecs.javaSerialization()";
     }
   }
 }
