@@ -101,6 +101,10 @@ final class Applier<K, V> {
   private static final long UNDATED = Long.MIN_VALUE;
   /** The view-age reading when the pending (or last) confirmation's end offsets were asked for (apply thread). */
   private long confirmAsOf;
+  /** {@link Replica#unreadableRecords()} when it was last logged, and when it may be logged again (apply thread). */
+  private long unreadableWarned;
+  private long nextUnreadableWarning;
+  static final long UNREADABLE_WARN_EVERY_MS = 60_000;
   private boolean confirmPending;
   /** The view-age reading taken before the current replay's end offsets were asked for. */
   private long replayEndsTakenAt;
@@ -293,12 +297,21 @@ final class Applier<K, V> {
       LOG.warn("Cache '{}' skipped the record at {}-{} offset {}: not written by Cachet ({}); skipped records: {}",
           name, topic, record.partition(), record.offset(),
           outcome == null ? "its key cannot be decoded"
-              : outcome.meta() == null ? "no decodable '" + RecordMeta.HEADER + "' header"
-              : "its value cannot be decoded by " + valueCodec,
+              : "no decodable '" + RecordMeta.HEADER + "' header",
           replica.skippedRecords());
     }
     if (outcome == null || outcome.meta() == null) {
       return;
+    }
+    long unreadable = replica.unreadableRecords();
+    if (unreadable > unreadableWarned && now >= nextUnreadableWarning) {
+      unreadableWarned = unreadable;
+      nextUnreadableWarning = now + UNREADABLE_WARN_EVERY_MS;
+      LOG.warn("Cache '{}' (node {}) cannot decode the value of the record at {}-{} offset {} with {}: the record"
+              + " applies, and reads of its key fail here until the key is written again; every node's value codec"
+              + " must read what the others write (see docs/replication.md). Such records so far: {} (logged at"
+              + " most once a minute)", name, options.nodeId(), topic, record.partition(), record.offset(), valueCodec,
+          unreadable);
     }
     RecordMeta meta = outcome.meta();
     writer.onApplied(meta, outcome, record.partition(), record.offset());

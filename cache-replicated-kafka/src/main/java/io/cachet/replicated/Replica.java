@@ -22,7 +22,7 @@ import org.jspecify.annotations.Nullable;
  * unconditional record always applies. A conditional record applies only if the key's latest
  * record is at an offset no higher than the record's {@code expected} offset, i.e. nothing touched
  * the key since the writer read the state it computed the record from; otherwise it is void and
- * changes nothing but the key's latest offset. A key whose latest record is void (or undecodable)
+ * changes nothing but the key's latest offset. A key whose latest record is void (or not Cachet's)
  * is "unanchored": compaction could keep only that record, so some node must append an anchor.
  *
  * <p>Threading: {@link #apply} and the methods marked "apply thread" are called by one thread at a
@@ -53,6 +53,8 @@ final class Replica<K, V> {
   /** Written by one thread at a time (the apply thread, or the snapshot loader before it starts). */
   private final AtomicLong present = new AtomicLong();
   private final AtomicLong skipped = new AtomicLong();
+  /** Records applied whose value this node's codec cannot decode (apply thread). */
+  private final AtomicLong unreadable = new AtomicLong();
   private final AtomicLong applied = new AtomicLong();
   /** Per partition, tombstone entries in offset order (apply thread). */
   private final List<ArrayDeque<Tombstone<K>>> tombstones;
@@ -117,6 +119,11 @@ final class Replica<K, V> {
     return skipped.get();
   }
 
+  /** Returns how many records applied held a value this node's codec cannot decode ({@link Unreadable}). */
+  long unreadableRecords() {
+    return unreadable.get();
+  }
+
   long appliedRecords() {
     return applied.get();
   }
@@ -127,15 +134,16 @@ final class Replica<K, V> {
   @Nullable Outcome<K> apply(
       int partition, long offset, long timestamp, byte @Nullable [] keyBytes, byte @Nullable [] valueBytes,
       byte @Nullable [] metaBytes, long nowMillis) {
-    return applyDecoded(partition, offset, timestamp, RecordDecoder.decode(keyCodec, keyBytes),
-        RecordDecoder.decode(valueCodec, valueBytes), metaBytes, nowMillis);
+    return applyDecoded(partition, offset, timestamp, Unreadable.decode(keyCodec, keyBytes),
+        Unreadable.decode(valueCodec, valueBytes), metaBytes, nowMillis);
   }
 
   /**
    * Applies one record whose key and value the consumer already decoded ({@link RecordDecoder}:
-   * a {@code K} or {@code V}, {@code null} for none, or {@link RecordDecoder#UNDECODABLE}) (apply
-   * thread). Returns {@code null} when the record was skipped because its key cannot be decoded; a
-   * record whose key decodes but whose metadata or value does not is void.
+   * a {@code K} or {@code V}, {@code null} for none, or an {@link Unreadable}) (apply thread).
+   * Returns {@code null} when the record was skipped because its key cannot be decoded; a record
+   * whose key decodes but whose metadata does not is void; a value that cannot be decoded is
+   * kept as the {@link Unreadable} it is.
    */
   @Nullable Outcome<K> applyDecoded(
       int partition, long offset, long timestamp, @Nullable Object decodedKey, @Nullable Object decodedValue,
@@ -153,7 +161,7 @@ final class Replica<K, V> {
   private @Nullable Outcome<K> applyRecord(
       int partition, long offset, long timestamp, @Nullable Object decodedKey, @Nullable Object decodedValue,
       byte @Nullable [] metaBytes, long nowMillis) {
-    if (decodedKey == null || decodedKey == RecordDecoder.UNDECODABLE) {
+    if (decodedKey == null || Unreadable.is(decodedKey)) {
       skipped.incrementAndGet();
       return null;
     }
@@ -162,14 +170,12 @@ final class Replica<K, V> {
     applied.setRelease(applied.getPlain() + 1);
     forgetOldTombstones(partition, timestamp);
     RecordMeta meta = RecordMeta.decode(metaBytes);
-    V value = null;
     boolean decodable = meta != null;
-    if (decodable && decodedValue != null) {
-      if (decodedValue == RecordDecoder.UNDECODABLE) {
-        decodable = false;
-      } else {
-        value = (V) decodedValue;
-      }
+    // A value this node cannot decode in a record Cachet wrote is kept as it is (see Unreadable):
+    // the record applies here as on the nodes that can read it.
+    V value = decodable ? (V) decodedValue : null;
+    if (decodable && Unreadable.is(decodedValue)) {
+      unreadable.setRelease(unreadable.getPlain() + 1);
     }
     if (decodable && !meta.conditional()) {
       // Applies whatever came before: one map operation (most records of a replay are these).

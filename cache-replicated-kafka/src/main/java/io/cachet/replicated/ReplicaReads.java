@@ -54,12 +54,20 @@ final class ReplicaReads<K, V> {
     return entry;
   }
 
-  /** Returns the live value of {@code key}, or {@code null}, counting a hit or a miss. */
+  /**
+   * Returns the live value of {@code key}, or {@code null}, counting a hit or a miss.
+   *
+   * @throws io.cachet.CacheException when this node cannot decode the value ({@link Unreadable})
+   */
   @Nullable V get(K key, long stamp) {
-    return counted(entry(key, stamp));
+    return counted(key, entry(key, stamp));
   }
 
-  /** Returns the live values of {@code keys}, in their order, counting a hit or a miss per key. */
+  /**
+   * Returns the live values of {@code keys}, in their order, counting a hit or a miss per key.
+   *
+   * @throws io.cachet.CacheException when this node cannot decode one of the values ({@link Unreadable})
+   */
   Map<K, V> getAll(List<K> keys, long stamp) {
     List<@Nullable Entry<V>> entries = new ArrayList<>(keys.size());
     for (K key : keys) {
@@ -68,7 +76,7 @@ final class ReplicaReads<K, V> {
     requireNoResetSince(stamp);
     Map<K, V> found = new LinkedHashMap<>();
     for (int i = 0; i < keys.size(); i++) {
-      V value = counted(entries.get(i));
+      V value = counted(keys.get(i), entries.get(i));
       if (value != null) {
         found.put(keys.get(i), value);
       }
@@ -76,8 +84,9 @@ final class ReplicaReads<K, V> {
     return found;
   }
 
-  private @Nullable V counted(@Nullable Entry<V> entry) {
+  private @Nullable V counted(K key, @Nullable Entry<V> entry) {
     if (entry != null && entry.isLive(clock.millis())) {
+      Unreadable.check(entry.value(), name, key, "read");
       stats.recordHits(1);
       return entry.value();
     }

@@ -166,6 +166,7 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
       stats.recordMisses(1);
       return null;
     }
+    Unreadable.check(entry.value(), config.name(), key, "read");
     stats.recordHits(1);
     V value = requireNonNull(entry.value());
     long deadline = entry.deadline();
@@ -179,7 +180,11 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
   @Override
   protected @Nullable V getQuietly(K key) {
     Entry<V> entry = replica.get(key);
-    return entry != null && entry.isLive(clock.millis()) ? entry.value() : null;
+    if (entry == null || !entry.isLive(clock.millis())) {
+      return null;
+    }
+    Unreadable.check(entry.value(), config.name(), key, "read");
+    return entry.value();
   }
 
   @Override

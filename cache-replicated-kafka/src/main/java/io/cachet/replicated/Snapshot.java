@@ -160,12 +160,12 @@ final class Snapshot {
     out.writeVarLong(entry.offset());
     out.writeBytes(key);
     if (plain) {
-      out.writeBytes(values.encode(entry.value()));
+      out.writeBytes(Unreadable.encode(values, entry.value()));
       return;
     }
     out.writeByte(entry.value() != null ? 1 : 0);
     if (entry.value() != null) {
-      out.writeBytes(values.encode(entry.value()));
+      out.writeBytes(Unreadable.encode(values, entry.value()));
     }
     out.writeLong(entry.deadline());
     out.writeLong(entry.timestamp());
@@ -400,13 +400,13 @@ final class Snapshot {
         }
         K key = in.read(keys);
         if (kind == PLAIN) {
-          V value = in.read(values);
+          V value = in.readValue(values);
           if (!replica.restoreConcurrently(key, Entry.of(value, 0, partition, offset, 0, true, "", nowMillis))) {
             throw new UnusableSnapshotException("a key appears twice");
           }
           present++;
         } else if (kind == FULL) {
-          V value = in.readByte() != 0 ? in.read(values) : null;
+          V value = in.readByte() != 0 ? in.readValue(values) : null;
           long deadline = in.readLong();
           long timestamp = in.readLong();
           boolean anchored = in.readByte() != 0;

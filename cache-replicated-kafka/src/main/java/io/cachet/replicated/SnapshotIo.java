@@ -183,6 +183,25 @@ final class SnapshotIo {
       return value;
     }
 
+    /**
+     * Reads a length-prefixed value as {@link #read} does, but bytes {@code codec} refuses come
+     * back as an {@link Unreadable} holding them, as they do from the log.
+     */
+    @SuppressWarnings("unchecked") // an Unreadable stands in for a V: see Unreadable
+    <T> T readValue(Codec<T> codec) throws IOException {
+      long length = readVarLong();
+      if (length < 0 || length > remaining()) {
+        throw new UnusableSnapshotException("length " + length + " overruns its section");
+      }
+      if (length > buffer.length) {
+        return (T) Unreadable.decode(codec, readBytes((int) length));
+      }
+      need((int) length);
+      T value = (T) Unreadable.decode(codec, buffer, position, (int) length);
+      position += (int) length;
+      return value;
+    }
+
     /** Reads a length-prefixed byte string into an array of its own. */
     byte[] readBytes() throws IOException {
       long length = readVarLong();

@@ -7,7 +7,9 @@ import io.cachet.Ticker;
 import io.cachet.codec.Codec;
 import io.cachet.replicated.RecordMeta.Op;
 import java.time.InstantSource;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
@@ -73,6 +75,12 @@ final class Writer<K, V> implements RecordSender<K, V> {
 
   private final LongAdder retries = new LongAdder();
 
+  /**
+   * The writes a key whose value this node cannot decode ({@link Unreadable}) still takes: none of
+   * them depends on the value ({@code EXPIRE} restates it as the bytes it was read from).
+   */
+  private static final Set<Op> KEEPS_UNREADABLE = EnumSet.of(Op.PUT, Op.REMOVE, Op.EXPIRE, Op.CLEAR);
+
   /** The outcome of a record this cache wrote, seen when the local replica applied it. */
   record Applied(boolean valid, boolean wasPresent, int partition, long offset) {}
 
@@ -119,7 +127,7 @@ final class Writer<K, V> implements RecordSender<K, V> {
 
   private ProducerRecord<byte[], byte[]> record(byte[] keyBytes, int partition, Op op, boolean conditional,
       long expected, @Nullable V value, long deadline, long request) {
-    byte[] valueBytes = value == null ? null : valueCodec.encode(value);
+    byte[] valueBytes = value == null ? null : Unreadable.encode(valueCodec, value);
     RecordMeta meta = new RecordMeta(op, conditional, conditional ? expected : 0, value == null ? 0 : deadline,
         session, request, options.nodeId());
     return new ProducerRecord<>(topic, partition, null, keyBytes, valueBytes,
@@ -196,9 +204,13 @@ final class Writer<K, V> implements RecordSender<K, V> {
       long position = replica.position(partition);
       Entry<V> current = replica.get(key);
       long now = clock.millis();
+      Entry<V> live = current != null && current.isLive(now) ? current : null;
+      if (live != null && !KEEPS_UNREADABLE.contains(op)) {
+        Unreadable.check(live.value(), name, key, "decide " + op + " on"); // it depends on a value not known here
+      }
       Decision<V, R> decision;
       try {
-        decision = decider.decide(current != null && current.isLive(now) ? current : null, now);
+        decision = decider.decide(live, now);
       } catch (ReplicaFullException e) {
         throw replica.unchangedSince(stamp) ? e : rebuilding(key);
       }

@@ -78,15 +78,6 @@ final class BadRecordsIT {
             List.<Header>of(new RecordHeader(RecordMeta.HEADER, bytes("not cachet metadata at all"))));
       }
     },
-    UNDECODABLE_VALUE(true) {
-      @Override
-      ProducerRecord<byte[], byte[]> record(String topic) {
-        RecordMeta meta = new RecordMeta(RecordMeta.Op.PUT, false, 0, 0, 42L, 1L, "foreign");
-        // 0xC3 0x28 is not UTF-8, and the default value codec is Codecs.utf8().
-        return new ProducerRecord<>(topic, 0, bytes("k"), new byte[] {(byte) 0xC3, 0x28},
-            List.<Header>of(new RecordHeader(RecordMeta.HEADER, meta.encode())));
-      }
-    },
     UNDECODABLE_KEY(false) {
       @Override
       ProducerRecord<byte[], byte[]> record(String topic) {
@@ -202,6 +193,57 @@ final class BadRecordsIT {
       assertThat(logs.warnings())
           .as("the skipped record is logged at WARN with where it is")
           .anySatisfy(w -> assertThat(w).contains(topic).contains("offset " + badOffset));
+    }
+  }
+
+  /**
+   * A rolling upgrade: node "b" runs a newer codec whose values node "a" cannot decode. Node "a"
+   * applies b's record all the same: reads of the key fail there, writes that depend on its value
+   * are refused, and "a" never restates its older value over the acknowledged one (which it used to
+   * do in an anchor, on every node). A foreign record of another key shows when a's anchors ran.
+   */
+  @Test
+  void valueThisNodesCodecCannotDecode_failsReadsHere_andIsNeverAnchoredOver() throws Exception {
+    String topic = newTopic();
+    FakeTicker clock = new FakeTicker(Instant.now());
+    Codec<String> older = utf8(value -> { }, bytes -> {
+      if (new String(bytes, UTF_8).startsWith("v2:")) {
+        throw new IllegalArgumentException("unknown format");
+      }
+    });
+    Cache<String, String> a = newNode(topic, "a", clock, older);
+    Cache<String, String> b = newNode(topic, "b", InstantSource.system());
+    a.put("k", "before");
+
+    try (CapturedLogs logs = CapturedLogs.of(ReplicatedKafkaCache.class)) {
+      foreign.send(new ProducerRecord<>(topic, 0, bytes("witness"), bytes("foreign"))).get(30, TimeUnit.SECONDS);
+      b.put("k", "v2:acknowledged");
+      long unreadableOffset = lastRecordOf(topic, "k").offset();
+      a.put("later", "applied"); // after b's record in the log: "a" has applied it
+
+      assertThatThrownBy(() -> a.get("k")).isInstanceOf(io.cachet.CacheException.class)
+          .hasMessageContaining("key 'k'").hasMessageContaining("unknown format");
+      assertThatThrownBy(() -> a.replace("k", "before", "mine")).isInstanceOf(io.cachet.CacheException.class)
+          .hasMessageContaining("key 'k'");
+      assertThat(a.get("later")).isEqualTo("applied");
+      assertThat(metric(a, "cache.replication.records.unreadable")).isEqualTo(1.0);
+      assertThat(metric(a, SKIPPED)).as("the witness only").isEqualTo(1.0);
+
+      clock.advance(Duration.ofMillis(Housekeeping.FALLBACK_DELAY_MS).plusSeconds(1));
+      await().atMost(Duration.ofSeconds(30)).until(() -> metric(a, ANCHORS) == 1.0); // the witness's
+      a.put("flush", "x"); // queued behind any anchor of that run: in the log after it
+      ConsumerRecord<byte[], byte[]> last = lastRecordOf(topic, "k");
+      assertThat(last.offset()).as("no anchor of 'k' after b's record").isEqualTo(unreadableOffset);
+      assertThat(metric(a, ANCHORS)).isEqualTo(1.0);
+      assertThat(b.get("k")).isEqualTo("v2:acknowledged");
+      assertThat(newNode(topic, "c", InstantSource.system()).get("k")).isEqualTo("v2:acknowledged");
+
+      a.put("k", "plain"); // a write that does not depend on the value replaces it
+      assertThat(a.get("k")).isEqualTo("plain");
+      await().atMost(Duration.ofSeconds(30)).until(() -> "plain".equals(b.get("k")));
+      assertThat(logs.warnings())
+          .as("logged at WARN with where it is")
+          .anySatisfy(w -> assertThat(w).contains("cannot decode the value").contains("offset " + unreadableOffset));
     }
   }
 

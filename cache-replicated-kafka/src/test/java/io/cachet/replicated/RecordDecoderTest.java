@@ -37,13 +37,22 @@ final class RecordDecoderTest {
   }
 
   @Test
-  void absentBytes_areNull_andBytesTheCodecRefuses_areUndecodable_withoutThrowing() {
+  void absentBytes_areNull_andBytesTheCodecRefuses_areUnreadable_holdingACopy_withoutThrowing() {
     assertThat(strings.deserialize("t", new RecordHeaders(), (ByteBuffer) null)).isNull();
     assertThat(strings.deserialize("t", (byte[]) null)).isNull();
-    byte[] invalid = {(byte) 0xC3, (byte) 0x28};
-    assertThat(strings.deserialize("t", new RecordHeaders(), ByteBuffer.wrap(invalid))).isSameAs(RecordDecoder.UNDECODABLE);
-    assertThat(strings.deserialize("t", invalid)).isSameAs(RecordDecoder.UNDECODABLE);
-    assertThat(RecordDecoder.decode(Codecs.json(Integer.class), "not json".getBytes(UTF_8)))
-        .isSameAs(RecordDecoder.UNDECODABLE);
+    byte[] fetched = {9, (byte) 0xC3, 0x28, 9};
+    Object sliced = strings.deserialize("t", new RecordHeaders(), ByteBuffer.wrap(fetched, 1, 2));
+    fetched[1] = 7; // the consumer reuses its buffers
+    assertThat(Unreadable.is(sliced)).isTrue();
+    assertThat(bytesOf(sliced)).containsExactly(0xC3, 0x28);
+    assertThat(Unreadable.is(strings.deserialize("t", new byte[] {(byte) 0xC3, 0x28}))).isTrue();
+    Object json = Unreadable.decode(Codecs.json(Integer.class), "not json".getBytes(UTF_8));
+    assertThat(Unreadable.is(json)).isTrue();
+    assertThat(json.toString()).startsWith("Unreadable[8 bytes: ");
+  }
+
+  @SuppressWarnings({"unchecked", "rawtypes"}) // an Unreadable stands in for a value of any type
+  private static byte[] bytesOf(Object value) {
+    return Unreadable.encode((io.cachet.codec.Codec) Codecs.utf8(), value);
   }
 }

@@ -124,22 +124,35 @@ final class ReplicaCompactionTest {
   }
 
   @Test
-  void undecodableRecord_isVoidAndCounted() {
+  void foreignRecordOrKey_isSkipped_butAValueThisNodeCannotDecode_appliesAsUnreadable() {
     Replica<String, String> replica = new Replica<>(Codecs.utf8(), Codecs.utf8(), 1);
     applyTo(replica, new Rec(0, 0, "k", "a", meta(Op.PUT, false, 0)));
 
     Replica.Outcome<String> foreign = replica.apply(0, 1, 0, "k".getBytes(UTF_8), "x".getBytes(UTF_8), null, 0);
-    Replica.Outcome<String> badValue =
-        replica.apply(0, 2, 0, "k".getBytes(UTF_8), new byte[] {(byte) 0xff}, meta(Op.PUT, false, 0).encode(), 0);
     Replica.Outcome<String> badKey =
-        replica.apply(0, 3, 0, new byte[] {(byte) 0xc3}, "x".getBytes(UTF_8), meta(Op.PUT, false, 0).encode(), 0);
-
+        replica.apply(0, 2, 0, new byte[] {(byte) 0xc3}, "x".getBytes(UTF_8), meta(Op.PUT, false, 0).encode(), 0);
     assertThat(foreign.valid()).isFalse();
-    assertThat(badValue.valid()).isFalse();
     assertThat(badKey).isNull();
     assertThat(replica.get("k").value()).isEqualTo("a");
-    assertThat(replica.skippedRecords()).isEqualTo(3);
+
+    // Written by Cachet with a codec this node lacks: it applies, as on the nodes that can read it,
+    // and the key is not left for an anchor to restate "a" over it.
+    Replica.Outcome<String> badValue =
+        replica.apply(0, 3, 0, "k".getBytes(UTF_8), new byte[] {(byte) 0xff}, meta(Op.PUT, false, 0).encode(), 0);
+    assertThat(badValue.valid()).isTrue();
+    Object held = replica.get("k").value();
+    assertThat(Unreadable.is(held)).isTrue();
+    assertThat(replica.get("k").offset()).isEqualTo(3);
+    assertThat(replica.unanchored()).isEmpty();
+    assertThat(replica.size()).isEqualTo(1);
+    assertThat(replica.skippedRecords()).isEqualTo(2);
+    assertThat(replica.unreadableRecords()).isEqualTo(1);
     assertThat(replica.position(0)).isEqualTo(4);
+
+    // A conditional record on it applies by offset, as any other.
+    Replica.Outcome<String> replace = applyTo(replica, new Rec(4, 0, "k", "b", meta(Op.REPLACE, true, 3)));
+    assertThat(replace.valid()).isTrue();
+    assertThat(replica.get("k").value()).isEqualTo("b");
   }
 
   @Test

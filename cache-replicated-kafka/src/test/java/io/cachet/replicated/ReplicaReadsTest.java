@@ -73,4 +73,17 @@ final class ReplicaReadsTest {
       assertThatThrownBy(() -> reads.get("a", stamp)).isInstanceOf(CacheNotReadyException.class);
     });
   }
+
+  @Test
+  void valueThisNodeCannotDecode_failsTheRead_namingTheKey_insteadOfAnsweringAnotherValue() {
+    replica.apply(0, 2, 0, "u".getBytes(java.nio.charset.StandardCharsets.UTF_8), new byte[] {(byte) 0xff},
+        new RecordMeta(RecordMeta.Op.PUT, false, 0, 0, 1, 1, "newer").encode(), 0);
+
+    assertThatThrownBy(() -> reads.get("u", reads.begin())).isInstanceOf(io.cachet.CacheException.class)
+        .hasMessageContaining("cache 'c' cannot read key 'u'")
+        .hasMessageContaining("codec");
+    assertThatThrownBy(() -> reads.getAll(List.of("a", "u"), reads.begin()))
+        .isInstanceOf(io.cachet.CacheException.class).hasMessageContaining("key 'u'");
+    assertThat(reads.get("a", reads.begin())).isEqualTo("1");
+  }
 }

@@ -63,6 +63,29 @@ final class SnapshotTest {
   }
 
   @Test
+  void valueThisNodeCannotDecode_isSavedAsItsBytes_andANodeWithTheNewerCodecReadsIt() throws IOException {
+    Replica<String, String> source = new Replica<>(Codecs.utf8(), Codecs.utf8(), 1);
+    byte[] newer = {(byte) 0xff, 0x01};
+    source.apply(0, 0, NOW, "plain".getBytes(UTF_8), newer, new RecordMeta(Op.PUT, false, 0, 0, 1, 1, "b").encode(),
+        NOW);
+    source.apply(0, 1, NOW, "expiring".getBytes(UTF_8), newer,
+        new RecordMeta(Op.PUT, false, 0, NOW + 60_000, 1, 2, "b").encode(), NOW);
+    Path file = directory.resolve("u.snapshot");
+    Snapshot.write(file, TOPIC, TOPIC_ID, source, Codecs.utf8(), Codecs.utf8(), NOW, 3_000);
+
+    Replica<String, String> same = new Replica<>(Codecs.utf8(), Codecs.utf8(), 1);
+    Snapshot.read(file, TOPIC, TOPIC_ID, same, Codecs.utf8(), Codecs.utf8(), NOW, RETENTION);
+    assertThat(Unreadable.is(same.get("plain").value())).isTrue();
+    assertThat(Unreadable.is(same.get("expiring").value())).isTrue();
+    assertThat(same.get("expiring").deadline()).isEqualTo(NOW + 60_000);
+
+    Replica<String, byte[]> upgraded = new Replica<>(Codecs.utf8(), Codecs.bytes(), 1);
+    Snapshot.read(file, TOPIC, TOPIC_ID, upgraded, Codecs.utf8(), Codecs.bytes(), NOW, RETENTION);
+    assertThat(upgraded.get("plain").value()).containsExactly(newer);
+    assertThat(upgraded.get("expiring").value()).containsExactly(newer);
+  }
+
+  @Test
   void write_runsItsProgressCallbackAsItGoes_soALongSaveIsNotTakenForAPause() throws IOException {
     Replica<String, String> source = sample(2, 20_000);
     java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();

@@ -2,12 +2,15 @@ package io.cachet.replicated;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.cachet.CacheNotReadyException;
 import io.cachet.codec.Codec;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -173,6 +176,36 @@ final class WriterTest {
       assertThat(write).failsWithin(WAIT).withThrowableOfType(ExecutionException.class)
           .withCauseInstanceOf(CacheNotReadyException.class);
       assertThat(log.writer.waiting()).isZero();
+    }
+  }
+
+  @Test
+  void keyWhoseValueThisNodeCannotDecode_refusesWritesThatDependOnIt_andRestatesItsBytes() throws Exception {
+    try (LocalLog log = new LocalLog()) {
+      byte[] newer = {(byte) 0xff, 0x01}; // not UTF-8: a value from a node with another codec
+      RecordMeta meta = new RecordMeta(RecordMeta.Op.PUT, false, 0, 0, 42, 1, "other");
+      log.replica.apply(0, 0, log.clock.millis(), "k".getBytes(java.nio.charset.StandardCharsets.UTF_8), newer,
+          meta.encode(), log.clock.millis());
+
+      for (CompletableFuture<Boolean> dependent : List.of(log.writes.putIfAbsent("k", "x"),
+          log.writes.replace("k", "x"), log.writes.replace("k", "a", "b"), log.writes.remove("k", "a"))) {
+        assertThatThrownBy(() -> dependent.get(WAIT.toMillis(), TimeUnit.MILLISECONDS))
+            .hasCauseInstanceOf(io.cachet.CacheException.class)
+            .hasMessageContaining("cannot decide")
+            .hasMessageContaining("key 'k'");
+      }
+      assertThat(log.sentWithin(100)).as("nothing sent for them").isFalse();
+
+      CompletableFuture<Boolean> expire = log.writes.expire("k", Duration.ofMinutes(5));
+      ProducerRecord<byte[], byte[]> restated = log.nextSent();
+      assertThat(restated.value()).as("the bytes as written, not re-encoded").containsExactly(newer);
+      assertThat(log.apply(restated).valid()).isTrue();
+      assertThat(expire.get(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
+
+      CompletableFuture<Void> put = log.writes.put("k", "mine", null);
+      log.apply(log.nextSent());
+      put.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+      assertThat(log.replica.get("k").value()).isEqualTo("mine");
     }
   }
 }
