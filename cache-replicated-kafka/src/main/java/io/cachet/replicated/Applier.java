@@ -101,8 +101,7 @@ final class Applier<K, V> {
   private static final long UNDATED = Long.MIN_VALUE;
   /** The view-age reading when the pending (or last) confirmation's end offsets were asked for (apply thread). */
   private long confirmAsOf;
-  /** {@link Replica#unreadableRecords()} when it was last logged, and when it may be logged again (apply thread). */
-  private long unreadableWarned;
+  /** When a record whose value cannot be decoded here may be logged again (apply thread). */
   private long nextUnreadableWarning;
   static final long UNREADABLE_WARN_EVERY_MS = 60_000;
   private boolean confirmPending;
@@ -291,6 +290,7 @@ final class Applier<K, V> {
 
   private void applyRecord(ConsumerRecord<Object, Object> record, long now) {
     Header header = record.headers().lastHeader(RecordMeta.HEADER);
+    long unreadableBefore = replica.unreadableRecords();
     Replica.Outcome<K> outcome = replica.applyDecoded(record.partition(), record.offset(), record.timestamp(),
         record.key(), record.value(), header == null ? null : header.value(), now);
     if (outcome == null || !outcome.decodable()) {
@@ -304,8 +304,7 @@ final class Applier<K, V> {
       return;
     }
     long unreadable = replica.unreadableRecords();
-    if (unreadable > unreadableWarned && now >= nextUnreadableWarning) {
-      unreadableWarned = unreadable;
+    if (unreadable > unreadableBefore && now >= nextUnreadableWarning) { // this record's value
       nextUnreadableWarning = now + UNREADABLE_WARN_EVERY_MS;
       LOG.warn("Cache '{}' (node {}) cannot decode the value of the record at {}-{} offset {} with {}: the record"
               + " applies, and reads of its key fail here until the key is written again; every node's value codec"

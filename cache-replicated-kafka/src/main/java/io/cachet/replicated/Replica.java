@@ -53,7 +53,7 @@ final class Replica<K, V> {
   /** Written by one thread at a time (the apply thread, or the snapshot loader before it starts). */
   private final AtomicLong present = new AtomicLong();
   private final AtomicLong skipped = new AtomicLong();
-  /** Records applied whose value this node's codec cannot decode (apply thread). */
+  /** Records applied (not void) whose value this node's codec cannot decode (apply thread). */
   private final AtomicLong unreadable = new AtomicLong();
   private final AtomicLong applied = new AtomicLong();
   /** Per partition, tombstone entries in offset order (apply thread). */
@@ -119,7 +119,7 @@ final class Replica<K, V> {
     return skipped.get();
   }
 
-  /** Returns how many records applied held a value this node's codec cannot decode ({@link Unreadable}). */
+  /** Returns how many records applied (not void) held a value this node's codec cannot decode ({@link Unreadable}). */
   long unreadableRecords() {
     return unreadable.get();
   }
@@ -174,9 +174,6 @@ final class Replica<K, V> {
     // A value this node cannot decode in a record Cachet wrote is kept as it is (see Unreadable):
     // the record applies here as on the nodes that can read it.
     V value = decodable ? (V) decodedValue : null;
-    if (decodable && Unreadable.is(decodedValue)) {
-      unreadable.setRelease(unreadable.getPlain() + 1);
-    }
     if (decodable && !meta.conditional()) {
       // Applies whatever came before: one map operation (most records of a replay are these).
       Entry<V> next = anchoredEntry(value, meta, partition, offset, timestamp, nowMillis);
@@ -219,6 +216,9 @@ final class Replica<K, V> {
 
   /** Bookkeeping after an applied record stored {@code next}. */
   private void stored(K key, Entry<V> next) {
+    if (Unreadable.is(next.value())) {
+      unreadable.setRelease(unreadable.getPlain() + 1);
+    }
     if (!unanchored.isEmpty()) {
       unanchored.remove(key);
     }

@@ -74,6 +74,13 @@ final class ReplicaReads<K, V> {
       entries.add(replica.get(key));
     }
     requireNoResetSince(stamp);
+    long now = clock.millis();
+    for (int i = 0; i < keys.size(); i++) { // a read that fails counts nothing
+      Entry<V> entry = entries.get(i);
+      if (entry != null && entry.isLive(now)) {
+        Unreadable.check(entry.value(), name, keys.get(i), "read");
+      }
+    }
     Map<K, V> found = new LinkedHashMap<>();
     for (int i = 0; i < keys.size(); i++) {
       V value = counted(keys.get(i), entries.get(i));

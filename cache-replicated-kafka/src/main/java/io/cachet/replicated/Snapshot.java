@@ -206,9 +206,11 @@ final class Snapshot {
    * @param maxAgeMillis the topic's {@code delete.retention.ms}: an older snapshot may have missed
    *     tombstones the cleaner has since dropped, so it is refused
    * @throws UnusableSnapshotException when the file is corrupt, truncated, too old, of another
-   *     format version, belongs to another topic, or holds a key or value the codecs fail on
-   *     (whatever they throw: an {@link Error}, or a checked exception thrown around the compiler);
-   *     the replica may then hold part of it and must be discarded
+   *     format version, belongs to another topic, or holds a key the key codec fails on (whatever
+   *     it throws), or a value the value codec fails on with an {@link Error} or a checked
+   *     exception thrown around the compiler (a value it refuses with a {@code RuntimeException}
+   *     is kept as an {@link Unreadable}); the replica may then hold part of it and must be
+   *     discarded
    * @throws IOException when the file cannot be read
    */
   static <K, V> long[] read(Path path, String topic, String topicId, Replica<K, V> replica, Codec<K> keys,

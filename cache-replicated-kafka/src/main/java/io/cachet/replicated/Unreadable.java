@@ -19,9 +19,12 @@ import org.jspecify.annotations.Nullable;
  *       this node never writes an older value over it, and a node restarted with the newer codec
  *       reads it from its snapshot.
  * </ul>
- * Never equal to a decoded value. Immutable.
+ * Never equal to a decoded value; equal to another holding the same bytes. Immutable.
  */
 final class Unreadable {
+
+  /** How much of the codec's error message is kept. */
+  static final int MAX_ERROR_CHARS = 160;
 
   private final byte[] bytes;
   private final String error;
@@ -39,7 +42,7 @@ final class Unreadable {
     try {
       return codec.decode(bytes); // an array of the caller's own: no copy of a range needed
     } catch (RuntimeException e) {
-      return new Unreadable(bytes, String.valueOf(e));
+      return new Unreadable(bytes, describe(e));
     }
   }
 
@@ -48,7 +51,7 @@ final class Unreadable {
     try {
       return codec.decode(array, offset, length);
     } catch (RuntimeException e) {
-      return new Unreadable(Arrays.copyOfRange(array, offset, offset + length), String.valueOf(e));
+      return new Unreadable(Arrays.copyOfRange(array, offset, offset + length), describe(e));
     }
   }
 
@@ -69,6 +72,27 @@ final class Unreadable {
           + " by a node whose value codec this node's cannot read (" + unreadable.error + "); every node's codec must"
           + " read what the others write (see docs/replication.md). A put or remove of the key replaces it", null);
     }
+  }
+
+  /** The codec's error, its message cut to {@value #MAX_ERROR_CHARS} characters: it is kept with each such entry. */
+  private static String describe(RuntimeException e) {
+    String message = e.getMessage();
+    String name = e.getClass().getName();
+    if (message == null) {
+      return name;
+    }
+    return name + ": " + (message.length() > MAX_ERROR_CHARS ? message.substring(0, MAX_ERROR_CHARS) + "..." : message);
+  }
+
+  /** Equal bytes: the same state, as replicas that replayed the same records compare. */
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof Unreadable other && Arrays.equals(bytes, other.bytes);
+  }
+
+  @Override
+  public int hashCode() {
+    return Arrays.hashCode(bytes);
   }
 
   @Override

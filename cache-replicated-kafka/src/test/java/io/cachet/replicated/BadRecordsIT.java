@@ -225,6 +225,10 @@ final class BadRecordsIT {
           .hasMessageContaining("key 'k'").hasMessageContaining("unknown format");
       assertThatThrownBy(() -> a.replace("k", "before", "mine")).isInstanceOf(io.cachet.CacheException.class)
           .hasMessageContaining("key 'k'");
+      assertThatThrownBy(() -> a.get("k", key -> "loaded")).isInstanceOf(io.cachet.CacheException.class)
+          .hasMessageContaining("key 'k'");
+      assertThatThrownBy(() -> a.async().get("k").toCompletableFuture().join()).hasCauseInstanceOf(io.cachet.CacheException.class);
+      assertThatThrownBy(() -> a.getAll(List.of("later", "k"))).isInstanceOf(io.cachet.CacheException.class);
       assertThat(a.get("later")).isEqualTo("applied");
       assertThat(metric(a, "cache.replication.records.unreadable")).isEqualTo(1.0);
       assertThat(metric(a, SKIPPED)).as("the witness only").isEqualTo(1.0);

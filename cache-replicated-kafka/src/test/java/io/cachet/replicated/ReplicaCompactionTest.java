@@ -153,6 +153,13 @@ final class ReplicaCompactionTest {
     Replica.Outcome<String> replace = applyTo(replica, new Rec(4, 0, "k", "b", meta(Op.REPLACE, true, 3)));
     assertThat(replace.valid()).isTrue();
     assertThat(replica.get("k").value()).isEqualTo("b");
+
+    // A void one whose value cannot be decoded changes nothing, and is not counted as applied.
+    Replica.Outcome<String> stale =
+        replica.apply(0, 5, 0, "k".getBytes(UTF_8), new byte[] {(byte) 0xff}, meta(Op.REPLACE, true, 3).encode(), 0);
+    assertThat(stale.valid()).isFalse();
+    assertThat(replica.get("k").value()).isEqualTo("b");
+    assertThat(replica.unreadableRecords()).isEqualTo(1);
   }
 
   @Test

@@ -208,4 +208,28 @@ final class WriterTest {
       assertThat(log.replica.get("k").value()).isEqualTo("mine");
     }
   }
+
+  @Test
+  @SuppressWarnings({"unchecked", "rawtypes"}) // the replica holds an Unreadable in place of a String
+  void anchorOfAKeyWhoseValueThisNodeCannotDecode_restatesTheBytesAsWritten() {
+    try (LocalLog log = new LocalLog()) {
+      byte[] newer = {(byte) 0xff, 0x02};
+      long now = log.clock.millis();
+      byte[] key = "k".getBytes(UTF_8);
+      log.replica.apply(0, 0, now, key, newer, new RecordMeta(RecordMeta.Op.PUT, false, 0, 0, 42, 1, "other").encode(),
+          now);
+      // A stale conditional record: void, it leaves the key unanchored with the value it had.
+      log.replica.apply(0, 1, now, key, UTF_8.encode("x").array(),
+          new RecordMeta(RecordMeta.Op.REPLACE, true, -1, 0, 42, 2, "other").encode(), now);
+      Entry<Object> unanchored = (Entry) log.replica.unanchored().get("k");
+      assertThat(Unreadable.is(unanchored.value())).isTrue();
+
+      ((Writer) log.writer).send("k", RecordMeta.Op.ANCHOR, true, unanchored.offset(), unanchored.value(), 0,
+          error -> { });
+      ProducerRecord<byte[], byte[]> anchor = log.nextSent();
+      assertThat(anchor.value()).containsExactly(newer);
+      assertThat(log.apply(anchor).valid()).isTrue();
+      assertThat(log.replica.unanchored()).isEmpty();
+    }
+  }
 }
