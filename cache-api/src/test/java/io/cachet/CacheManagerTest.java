@@ -168,6 +168,45 @@ final class CacheManagerTest {
     assertThat(manager.isClosed()).isTrue();
   }
 
+  /** A close racing another returns only once the caches and resources are closed, not at once. */
+  @Test
+  void closeWhileAnotherThreadCloses_returnsOnceThatCloseIsDone() throws Exception {
+    CountDownLatch closing = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    CacheManager manager = CacheManager.builder().provider(new CacheBackendProvider() {
+      @Override
+      public String name() {
+        return "stub";
+      }
+
+      @Override
+      public <K, V> Cache<K, V> create(CacheConfig<K, V> config, BackendContext context) {
+        return lifecycleOnly(config, proxy -> {
+          closing.countDown();
+          try {
+            release.await();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          events.add("closed " + config.name());
+          context.closed(proxy);
+        });
+      }
+    }).build();
+    manager.create(stub("a"));
+    Thread first = new Thread(manager::close);
+    first.start();
+    assertThat(closing.await(10, TimeUnit.SECONDS)).isTrue();
+
+    java.util.concurrent.CompletableFuture<Void> second = java.util.concurrent.CompletableFuture.runAsync(manager::close);
+    assertThatThrownBy(() -> second.get(200, TimeUnit.MILLISECONDS))
+        .as("still closing").isInstanceOf(java.util.concurrent.TimeoutException.class);
+    release.countDown();
+    second.get(10, TimeUnit.SECONDS);
+    assertThat(events).containsExactly("closed a");
+    first.join(10_000);
+  }
+
   /**
    * A shared resource still starting (a Redis client connecting) when the manager closes: the
    * manager's close cannot see it yet, so the creation must close it and fail, or it would never

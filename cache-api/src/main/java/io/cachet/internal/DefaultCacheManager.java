@@ -21,6 +21,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -58,6 +59,9 @@ public final class DefaultCacheManager implements CacheManager {
       new ConcurrentHashMap<>();
   private final List<AutoCloseable> resourcesInOrder = Collections.synchronizedList(new ArrayList<>());
   private volatile boolean closed;
+  /** The thread that closes this manager; set once, by the first {@link #close()}. */
+  private final AtomicReference<@Nullable Thread> closer = new AtomicReference<>();
+  private final CompletableFuture<Void> closeDone = new CompletableFuture<>();
 
   private DefaultCacheManager(Map<String, CacheBackendProvider> providers) {
     this.providers = providers;
@@ -229,12 +233,28 @@ public final class DefaultCacheManager implements CacheManager {
     return closed;
   }
 
+  /**
+   * {@inheritDoc} A call while another thread closes the manager returns once that close is done
+   * (a call from the closing thread itself, from a cache's close, returns at once).
+   */
   @Override
   public void close() {
-    if (closed) {
+    Thread me = Thread.currentThread();
+    if (!closer.compareAndSet(null, me)) {
+      if (closer.get() != me) {
+        closeDone.join();
+      }
       return;
     }
     closed = true;
+    try {
+      closeCachesAndResources();
+    } finally {
+      closeDone.complete(null);
+    }
+  }
+
+  private void closeCachesAndResources() {
     for (CompletableFuture<Cache<?, ?>> slot : List.copyOf(caches.values())) {
       Cache<?, ?> cache = slot.getNow(null);
       if (cache != null) {

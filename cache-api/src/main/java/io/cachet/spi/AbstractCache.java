@@ -229,7 +229,8 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
     for (K key : keys) {
       wanted.add(requireNonNull(key, "keys contains null"));
     }
-    return loads.loadMissing(wanted, getAll(wanted), bulkLoader);
+    // A copy: loadMissing adds to it, and a backend's getAll may return a map it cannot change.
+    return loads.loadMissing(wanted, new LinkedHashMap<>(getAll(wanted)), bulkLoader);
   }
 
   /** Returns the present values for {@code keys}, one {@link #get(Object)} each; backends may batch. */

@@ -28,6 +28,8 @@ final class Load<V> {
   volatile boolean removed;
   /** Set when the key was written on request while this load ran. */
   volatile boolean written;
+  /** Set by the load's own thread when it hands its value to the backend to store. */
+  boolean stored;
   /** For a reload: the ticker reading when it was handed to the executor (published by the map). */
   long queuedAt;
   final CompletableFuture<@Nullable V> future = new CompletableFuture<>();
@@ -57,6 +59,11 @@ final class Load<V> {
     }
     future.complete(null);
     return true;
+  }
+
+  /** Whether this load ended with a failure or without a value (the loader returned none). */
+  boolean failedOrFoundNothing() {
+    return future.isDone() && (future.isCompletedExceptionally() || future.join() == null) && owner != CLAIMED;
   }
 
   /**

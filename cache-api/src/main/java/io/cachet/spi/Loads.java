@@ -71,6 +71,12 @@ final class Loads<K, V> {
         throw new IllegalStateException(
             "recursive load of key '" + key + "' in cache '" + cache.name() + "': the loader asked for its own key");
       }
+      if (theirs.failedOrFoundNothing()) {
+        // Ended, its owner about to take it out of the map: its failure or absence was for the
+        // callers that waited for it, and a miss arriving now loads again.
+        inFlight.remove(key, theirs);
+        continue;
+      }
       if (theirs.owner() == null && !awaitQueuedReload(key, theirs, System.nanoTime() + QUEUED_RELOAD_PATIENCE.toNanos())) {
         // A reload the executor has not started after all that time: it may never run it (a
         // discarding policy). This miss takes it over and loads the key itself; if it started
@@ -149,6 +155,7 @@ final class Loads<K, V> {
    */
   V storeUnlessWritten(K key, Load<V> load, V loaded) {
     if (!load.written) {
+      load.stored = true;
       return cache.storeLoaded(key, loaded);
     }
     V current = cache.getQuietly(key);
@@ -156,13 +163,16 @@ final class Loads<K, V> {
   }
 
   /**
-   * Removes a value just stored by a load that a removal of its key overtook ({@link #removing}):
+   * Removes a value just stored by a load that a removal of its key overtook ({@link #removing}),
+   * if that load stored it ({@link #storeUnlessWritten} stored nothing when a write came first):
    * the value was read before the removal, so it must not outlive it. The callers of the load still
    * get it (the load ran before the removal). Checked after the store, and the flag set before the
    * removal, so either the removal deletes the stored value or this sees the flag.
    */
   void undoIfRemoved(K key, Load<V> load, V loaded, V winner) {
-    undoIfRemoved(key, load.removed, loaded, winner);
+    // Only a value this load stored: one a writer put (perhaps the very same instance) is the
+    // writer's, whatever it equals.
+    undoIfRemoved(key, load.removed && load.stored, loaded, winner);
   }
 
   private void undoIfRemoved(K key, boolean removed, V loaded, V winner) {
@@ -193,6 +203,17 @@ final class Loads<K, V> {
     Load<V> load = inFlight.get(key);
     if (load != null) {
       load.removed = true;
+      dropIfQueued(key, load);
+    }
+  }
+
+  /**
+   * Takes a reload the executor has not started out of the map: it is void now, and if the
+   * executor dropped it, nothing else would (its key may never be read again).
+   */
+  void dropIfQueued(K key, Load<V> load) {
+    if (load.owner() == null && load.claim()) {
+      inFlight.remove(key, load);
     }
   }
 
@@ -214,8 +235,9 @@ final class Loads<K, V> {
   /** {@link #removing} for every load in flight; a backend calls it at the start of {@code clear()}. */
   void clearing() {
     removalsBegun.incrementAndGet();
-    for (Load<V> load : inFlight.values()) {
-      load.removed = true;
+    for (Map.Entry<K, Load<V>> entry : inFlight.entrySet()) {
+      entry.getValue().removed = true;
+      dropIfQueued(entry.getKey(), entry.getValue());
     }
   }
 

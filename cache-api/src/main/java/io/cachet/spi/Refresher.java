@@ -5,7 +5,9 @@ import io.cachet.CacheLoadException;
 import io.cachet.Ticker;
 import io.cachet.spi.AbstractCache.Written;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -45,6 +47,10 @@ final class Refresher<K, V> {
    */
   private final long stalledNanos;
   private final WarningLimiter warnings;
+  /** Reloads queued since the last sweep for dropped ones ({@link #sweepDropped}). */
+  private final AtomicInteger queuedSinceSweep = new AtomicInteger();
+  /** Reloads queued between two sweeps for dropped ones. */
+  static final int SWEEP_EVERY = 1024;
 
   Refresher(AbstractCache<K, V> cache, Loads<K, V> loads) {
     CacheConfig<K, V> config = cache.config;
@@ -75,6 +81,10 @@ final class Refresher<K, V> {
     }
     // else: a reload queued that long ago and never started (the executor dropped it): this one
     // takes its place, and the old one does nothing if it ever starts.
+    if (queuedSinceSweep.incrementAndGet() >= SWEEP_EVERY) {
+      queuedSinceSweep.set(0);
+      sweepDropped();
+    }
     try {
       cache.config.executor().execute(() -> reload(key, read, loader, mine));
     } catch (Throwable e) { // rejected, or an Error (no thread could be started): never left in flight
@@ -95,6 +105,22 @@ final class Refresher<K, V> {
           "the executor of cache '" + cache.name() + "' did not take the reload of key '" + key + "'", e));
       if (e instanceof Error error) {
         throw error;
+      }
+    }
+  }
+
+  /**
+   * Takes out of the map the reloads queued longer than {@code stalledNanos} that never started:
+   * an executor that drops tasks would otherwise leave one per key read while stale, for keys that
+   * may never be read again (evicted since). A cost of one pass over the loads in flight, every
+   * {@value #SWEEP_EVERY} reloads queued.
+   */
+  void sweepDropped() {
+    long now = ticker.read();
+    for (Map.Entry<K, Load<V>> entry : loads.entrySet()) {
+      Load<V> load = entry.getValue();
+      if (load.owner() == null && now - load.queuedAt >= stalledNanos) {
+        owner.dropIfQueued(entry.getKey(), load);
       }
     }
   }
@@ -140,6 +166,7 @@ final class Refresher<K, V> {
             if (current != null) {
               shared = current;
             } else if (!mine.removed && !mine.written && cache.removalsAreLocal()) {
+              mine.stored = true;
               shared = cache.storeLoaded(key, loaded);
               owner.undoIfRemoved(key, mine, loaded, shared);
             }

@@ -561,6 +561,83 @@ final class RefresherTest {
     assertThat(warnings()).hasSize(1);
   }
 
+  /**
+   * A load that stored nothing, because a write came first, must not undo that write, even when the
+   * writer put the very instance the loader returns (a shared placeholder, an interned string).
+   */
+  @Test
+  void aLoadOvertakenByARemovalThenAWriteOfTheSameInstance_leavesTheWrite() {
+    MapCache cache = newCache(Runnable::run);
+    String shared = "present";
+    String got = cache.get("k", key -> {
+      cache.remove("k");
+      cache.put("k", shared);
+      return shared;
+    });
+    assertThat(got).isEqualTo("present");
+    assertThat(cache.get("k")).as("the write stays").isEqualTo("present");
+  }
+
+  /** A removal makes a reload the executor has not started void: it is taken out of the map at once. */
+  @Test
+  void aQueuedReload_isDroppedByARemovalOrAClear_soNoMissWaitsForIt() {
+    MapCache cache = newCache(tasks::add);
+    cache.put("a", "old");
+    cache.put("b", "old");
+    ticker.advance(Duration.ofMinutes(2));
+    cache.get("a", key -> "reloaded");
+    cache.get("b", key -> "reloaded");
+    assertThat(loadsOf(cache)).containsOnlyKeys("a", "b");
+
+    cache.remove("a");
+    assertThat(loadsOf(cache)).containsOnlyKeys("b");
+    cache.clear();
+    assertThat(loadsOf(cache)).isEmpty();
+    runTasks(); // the dropped reloads, should the executor still run them: they do nothing
+    assertThat(cache.get("a")).isNull();
+  }
+
+  /**
+   * An executor that drops reloads leaves one registered per key read while stale; keys evicted
+   * since may never be read again, so they are swept out once they count as dropped.
+   */
+  @Test
+  void reloadsTheExecutorDropped_forKeysNeverReadAgain_areSweptOut() {
+    MapCache cache = newCache(tasks::add);
+    for (int i = 0; i < Refresher.SWEEP_EVERY; i++) {
+      cache.put("k" + i, "old");
+    }
+    ticker.advance(Duration.ofMinutes(2));
+    for (int i = 0; i < Refresher.SWEEP_EVERY - 1; i++) {
+      cache.get("k" + i, key -> "reloaded");
+    }
+    tasks.clear(); // dropped
+    cache.map.clear(); // evicted, without a removal
+    assertThat(loadsOf(cache)).hasSize(Refresher.SWEEP_EVERY - 1);
+
+    ticker.advance(Refresher.STALLED_RELOAD);
+    cache.put("other", "old");
+    ticker.advance(Duration.ofMinutes(2));
+    cache.get("other", key -> "reloaded"); // the reload that makes a sweep due
+
+    assertThat(loadsOf(cache)).containsOnlyKeys("other");
+  }
+
+  /** A miss arriving after a load failed, before its owner took it out of the map, loads again. */
+  @Test
+  void aMissFindingAFailedLoadStillRegistered_loadsAgain() {
+    MapCache cache = newCache(Runnable::run);
+    Load<String> failed = new Load<>(new Thread("ended"));
+    failed.future.completeExceptionally(new IllegalStateException("down"));
+    loadsOf(cache).put("k", failed);
+    Load<String> empty = new Load<>(new Thread("ended"));
+    empty.future.complete(null);
+    loadsOf(cache).put("e", empty);
+
+    assertThat(cache.get("k", key -> "fresh")).isEqualTo("fresh");
+    assertThat(cache.get("e", key -> "fresh")).isEqualTo("fresh");
+  }
+
   /** The cache's registered loads and reloads, by key. */
   @SuppressWarnings("unchecked")
   private static Map<String, Load<String>> loadsOf(MapCache cache) {
@@ -697,6 +774,7 @@ final class RefresherTest {
 
     @Override
     public void clear() {
+      clearing();
       map.clear();
     }
 
