@@ -49,6 +49,8 @@ final class InvalidationChannel implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(InvalidationChannel.class);
   private static final Duration MIN_BACKOFF = Duration.ofMillis(50);
   private static final Duration MAX_BACKOFF = Duration.ofSeconds(2);
+  /** How long a connection must have lasted for the next reconnect to start from the shortest back-off. */
+  static final Duration STABLE = MAX_BACKOFF.multipliedBy(2);
   /** Failed attempts in a row after which the channel says so at WARN (once per outage). */
   static final int WARN_AFTER_FAILURES = 3;
 
@@ -183,8 +185,10 @@ final class InvalidationChannel implements AutoCloseable {
     Duration backoff = MIN_BACKOFF;
     boolean wasUp = false;
     int failuresInARow = 0;
+    boolean recoveryLogged = false;
     while (!closed) {
       boolean connected = false;
+      long connectedAt = 0;
       try (Socket s = connect()) {
         InputStream in = new BufferedInputStream(s.getInputStream());
         OutputStream out = new BufferedOutputStream(s.getOutputStream());
@@ -195,21 +199,28 @@ final class InvalidationChannel implements AutoCloseable {
           return;
         }
         connected = true;
-        if (failuresInARow >= WARN_AFTER_FAILURES) {
+        connectedAt = System.nanoTime();
+        if (failuresInARow >= WARN_AFTER_FAILURES && !recoveryLogged) {
+          recoveryLogged = true;
           log.info("Redis invalidation channel to {} connected after {} failed attempts", address, failuresInARow);
         }
-        failuresInARow = 0;
         wasUp = true;
-        backoff = MIN_BACKOFF;
         listener.up();
         readLoop(in, out);
       } catch (Throwable e) { // an Error too: the loop must survive it, and down() must run
         if (closed) {
           return;
         }
-        if (!connected) {
+        // A connection that did not last (a server or proxy that takes the handshake and then
+        // drops it) counts as a failed attempt, so its reconnects back off rather than spin.
+        if (connected && System.nanoTime() - connectedAt >= STABLE.toNanos()) {
+          failuresInARow = 0;
+          recoveryLogged = false;
+          backoff = MIN_BACKOFF;
+        } else {
           failedAttempts.incrementAndGet();
           failuresInARow++;
+          wasUp &= failuresInARow == 1; // from then on, a flapping connection is reported by the count
         }
         if (e instanceof Error) {
           wasUp = false;
@@ -247,7 +258,7 @@ final class InvalidationChannel implements AutoCloseable {
   private void down(Throwable cause) {
     try {
       listener.down(cause);
-    } catch (RuntimeException e) {
+    } catch (Throwable e) { // an Error too: the loop goes on, and reports the next loss
       log.warn("Handling the loss of the Redis invalidation channel to {} failed", address, e);
     }
   }

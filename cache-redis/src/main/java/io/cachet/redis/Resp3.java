@@ -31,6 +31,28 @@ final class Resp3 {
   static final int MAX_AGGREGATE = 1_000_000;
   /** Deepest nesting of aggregates accepted; an invalidation push is two deep. */
   static final int MAX_DEPTH = 16;
+  /**
+   * Most bytes one frame may hold, its elements counted with {@value #ELEMENT_BYTES} bytes each for
+   * the heap they take: 64 MiB. The per-element bounds alone would let one frame hold a million
+   * 16 MiB strings.
+   */
+  static final long MAX_FRAME_BYTES = 64L * 1024 * 1024;
+  /** Heap an element of an aggregate is counted with beyond its content: a list slot and an array. */
+  static final int ELEMENT_BYTES = 32;
+
+  /** What is left of one frame's {@link #MAX_FRAME_BYTES} and {@link #MAX_AGGREGATE} elements. */
+  private static final class Budget {
+    long bytes = MAX_FRAME_BYTES;
+    long elements = MAX_AGGREGATE;
+
+    void take(long count, long size) throws IOException {
+      elements -= count;
+      bytes -= size;
+      if (elements < 0 || bytes < 0) {
+        throw new IOException("frame larger than " + MAX_AGGREGATE + " elements or " + MAX_FRAME_BYTES + " bytes");
+      }
+    }
+  }
 
   private Resp3() {}
 
@@ -74,13 +96,13 @@ final class Resp3 {
       throw new EOFException("connection closed by Redis");
     }
     try {
-      return frame(in, type, 0);
+      return frame(in, type, 0, new Budget());
     } catch (SocketTimeoutException e) {
       throw new IOException("Redis stopped sending in the middle of a frame", e);
     }
   }
 
-  private static @Nullable Object frame(InputStream in, int firstType, int depth) throws IOException {
+  private static @Nullable Object frame(InputStream in, int firstType, int depth, Budget budget) throws IOException {
     if (depth > MAX_DEPTH) {
       throw new IOException("aggregates nested deeper than " + MAX_DEPTH);
     }
@@ -88,16 +110,16 @@ final class Resp3 {
     while (true) {
       switch (type) {
         case '+':
-          return line(in);
+          return line(in, budget);
         case '-':
-          return new Error(line(in));
+          return new Error(line(in, budget));
         case ':':
-          return parseLong(line(in));
+          return parseLong(line(in, budget));
         case '$':
-          return bulk(in, parseLength(line(in), MAX_BULK));
+          return bulk(in, parseLength(line(in, budget), MAX_BULK), budget);
         case '=':
           {
-            byte[] verbatim = bulk(in, parseLength(line(in), MAX_BULK));
+            byte[] verbatim = bulk(in, parseLength(line(in, budget), MAX_BULK), budget);
             if (verbatim != null && verbatim.length < 4) {
               throw new IOException("verbatim string shorter than its format prefix");
             }
@@ -105,37 +127,37 @@ final class Resp3 {
           }
         case '!':
           {
-            byte[] blob = bulk(in, parseLength(line(in), MAX_BULK));
+            byte[] blob = bulk(in, parseLength(line(in, budget), MAX_BULK), budget);
             return new Error(blob == null ? "" : new String(blob, StandardCharsets.UTF_8));
           }
         case '*':
         case '~':
-          return aggregate(in, parseLength(line(in), MAX_AGGREGATE), depth);
+          return aggregate(in, parseLength(line(in, budget), MAX_AGGREGATE), depth, budget);
         case '%':
           {
-            int pairs = parseLength(line(in), MAX_AGGREGATE / 2);
-            return pairs < 0 ? null : aggregate(in, pairs * 2, depth);
+            int pairs = parseLength(line(in, budget), MAX_AGGREGATE / 2);
+            return pairs < 0 ? null : aggregate(in, pairs * 2, depth, budget);
           }
         case '>':
           {
-            List<@Nullable Object> parts = aggregate(in, parseLength(line(in), MAX_AGGREGATE), depth);
+            List<@Nullable Object> parts = aggregate(in, parseLength(line(in, budget), MAX_AGGREGATE), depth, budget);
             return new Push(parts == null ? List.of() : parts);
           }
         case '|':
           {
-            int pairs = parseLength(line(in), MAX_AGGREGATE / 2);
-            aggregate(in, Math.max(0, pairs) * 2, depth); // attribute: metadata we do not use
+            int pairs = parseLength(line(in, budget), MAX_AGGREGATE / 2);
+            aggregate(in, Math.max(0, pairs) * 2, depth, budget); // attribute: metadata we do not use
             type = next(in); // the frame it annotates follows
             continue;
           }
         case '_':
-          line(in);
+          line(in, budget);
           return null;
         case '#':
-          return line(in).equals("t");
+          return line(in, budget).equals("t");
         case ',':
         case '(':
-          return line(in);
+          return line(in, budget);
         default:
           throw new IOException("unexpected RESP type byte 0x" + Integer.toHexString(type));
       }
@@ -150,21 +172,24 @@ final class Resp3 {
     return type;
   }
 
-  private static @Nullable List<@Nullable Object> aggregate(InputStream in, int count, int depth) throws IOException {
+  private static @Nullable List<@Nullable Object> aggregate(InputStream in, int count, int depth, Budget budget)
+      throws IOException {
     if (count < 0) {
       return null;
     }
+    budget.take(count, (long) count * ELEMENT_BYTES); // before the list is sized by it
     List<@Nullable Object> items = new ArrayList<>(Math.min(count, 1024));
     for (int i = 0; i < count; i++) {
-      items.add(frame(in, next(in), depth + 1));
+      items.add(frame(in, next(in), depth + 1, budget));
     }
     return items;
   }
 
-  private static byte @Nullable [] bulk(InputStream in, int length) throws IOException {
+  private static byte @Nullable [] bulk(InputStream in, int length, Budget budget) throws IOException {
     if (length < 0) {
       return null;
     }
+    budget.take(0, length); // before it is allocated
     byte[] bytes = in.readNBytes(length);
     if (bytes.length < length) {
       throw new EOFException("connection closed by Redis");
@@ -173,6 +198,12 @@ final class Resp3 {
       throw new IOException("bulk string not terminated by CRLF");
     }
     return bytes;
+  }
+
+  private static String line(InputStream in, Budget budget) throws IOException {
+    String line = line(in);
+    budget.take(0, line.length());
+    return line;
   }
 
   private static String line(InputStream in) throws IOException {

@@ -303,12 +303,20 @@ final class TrackingHub implements AutoCloseable {
     all.forEach(Node::close);
   }
 
-  /** Reports the loss of coherence to every cache, once per loss. Holds lock. */
+  /**
+   * Reports the loss of coherence to every cache, once per loss. Holds lock. One cache failing to
+   * take it (even with an Error) must not keep the others from being told: each of them would go
+   * on serving near entries with nothing to invalidate them.
+   */
   private void markIncoherent(Throwable cause) {
     if (coherent) {
       coherent = false;
       for (Listener listener : listeners) {
-        listener.down(cause);
+        try {
+          listener.down(cause);
+        } catch (Throwable t) {
+          log.warn("A cache of Redis client '{}' failed to take the loss of tracking", name, t);
+        }
       }
     }
   }

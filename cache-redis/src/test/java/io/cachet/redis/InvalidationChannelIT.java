@@ -174,6 +174,45 @@ final class InvalidationChannelIT {
     await().atMost(DEADLINE).until(() -> recorder.keys.contains(prefix + "after"));
   }
 
+  /**
+   * A server (or a proxy in front of it) that takes the handshake and then drops every connection:
+   * each short-lived connection counts as a failed attempt, so reconnects back off (50, 100, 200,
+   * 400, 800 ms...) instead of starting again every 50 ms.
+   */
+  @Test
+  void serverDroppingEachConnectionAfterTheHandshake_isReconnectedWithGrowingBackOff() throws IOException {
+    ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    closeables.add(server);
+    AtomicInteger connections = new AtomicInteger();
+    Thread acceptor = new Thread(() -> {
+      byte[] buffer = new byte[4096];
+      while (!server.isClosed()) {
+        try (Socket client = server.accept()) {
+          connections.incrementAndGet();
+          InputStream in = client.getInputStream();
+          OutputStream out = client.getOutputStream();
+          for (int reply = 0; reply < 2 && in.read(buffer) > 0; reply++) { // HELLO, then CLIENT TRACKING
+            out.write("+OK\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+          }
+        } catch (IOException e) {
+          // closed by the test, or the client gave up: next
+        }
+      }
+    }, "dropping-server");
+    acceptor.setDaemon(true);
+    acceptor.start();
+    Recorder recorder = new Recorder();
+    start("127.0.0.1:" + server.getLocalPort(), null, recorder);
+
+    await().atMost(DEADLINE).until(() -> connections.get() >= 1);
+    long first = System.nanoTime();
+    await().atMost(DEADLINE).until(() -> connections.get() >= 6);
+    // Five waits between six connections: at least 50 + 100 + 200 + 400 + 800 ms with back-off.
+    assertThat(Duration.ofNanos(System.nanoTime() - first)).isGreaterThanOrEqualTo(Duration.ofMillis(1_500));
+    assertThat(recorder.ups.get()).as("each connection came up").isGreaterThanOrEqualTo(5);
+  }
+
   @Test
   void unreachableServer_warnsOnceNotOnEveryRetry() throws IOException {
     int port;

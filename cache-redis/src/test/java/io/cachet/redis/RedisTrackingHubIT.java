@@ -142,6 +142,38 @@ final class RedisTrackingHubIT {
     public void unsupported(String reason) {}
   }
 
+  /**
+   * One cache failing to take the loss of tracking (here with an Error) must not keep the others
+   * from being told: they would go on serving near entries that nothing invalidates any more.
+   */
+  @Test
+  void lossOfTracking_reachesEveryCache_evenAfterOneFailsToTakeIt() {
+    try (TrackingHub hub = new TrackingHub("hub-test", shortTimeouts(), null, RedisClient.PING_INTERVAL,
+        Duration.ofSeconds(10))) {
+      Recording failing = new Recording() {
+        @Override
+        public void down(Throwable cause) {
+          super.down(cause);
+          throw new OutOfMemoryError("as a near cache's flush could");
+        }
+      };
+      Recording other = new Recording();
+      hub.register(failing, prefix.getBytes(StandardCharsets.UTF_8));
+      hub.register(other, prefix.getBytes(StandardCharsets.UTF_8));
+      hub.follow(() -> Set.of(REDIS.server().host() + ":" + REDIS.server().port()));
+      await().atMost(DEADLINE).until(hub::isCoherent);
+      int downs = other.downs.get();
+
+      hub.dropConnectionsForTest(true);
+      await().atMost(DEADLINE).until(() -> other.downs.get() > downs);
+      assertThat(failing.downs.get()).isGreaterThan(0);
+      assertThat(hub.isCoherent()).isFalse();
+
+      hub.dropConnectionsForTest(false);
+      await().atMost(DEADLINE).until(hub::isCoherent); // the channel went on after the Error
+    }
+  }
+
   @Test
   void nodeRedissonConnectsTo_isTrackedBeforeTheViewShowsIt() {
     // Redisson connects to a new primary before its routing (the view) names it: the hub must

@@ -123,6 +123,14 @@ final class Resp3Test {
   }
 
   @Test
+  void read_frameOfMoreElementsThanTheLimitInAll_isAProtocolErrorBeforeReadingThem() {
+    // Each aggregate is within the per-aggregate limit; together they are not.
+    assertThatThrownBy(() -> Resp3.read(new Script(">2\r\n*" + Resp3.MAX_AGGREGATE + "\r\n")))
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining("frame larger than");
+  }
+
+  @Test
   void read_attributeBeforeAReply_isSkipped() throws IOException {
     assertThat(Resp3.read(new Script("|1\r\n+key\r\n+value\r\n:3\r\n"))).isEqualTo(3L);
   }
