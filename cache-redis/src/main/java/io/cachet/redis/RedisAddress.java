@@ -65,6 +65,13 @@ record RedisAddress(
     }
     String scheme = trimmed.substring(0, schemeEnd).toLowerCase(Locale.ROOT);
     String rest = trimmed.substring(schemeEnd + 3);
+    // The user info first, up to the last '@': a password with an unencoded '#' or '/' must not
+    // be taken for the master name or the database (and then printed in messages and logs).
+    String username = null;
+    String password = null;
+    int at = rest.lastIndexOf('@');
+    String userInfo = at >= 0 ? rest.substring(0, at) : null;
+    rest = rest.substring(at + 1);
     String fragment = null;
     int hash = rest.indexOf('#');
     if (hash >= 0) {
@@ -77,12 +84,7 @@ record RedisAddress(
       path = rest.substring(slash + 1);
       rest = rest.substring(0, slash);
     }
-    String username = null;
-    String password = null;
-    int at = rest.lastIndexOf('@');
-    if (at >= 0) {
-      String userInfo = rest.substring(0, at);
-      rest = rest.substring(at + 1);
+    if (userInfo != null) {
       int colon = userInfo.indexOf(':');
       String user = colon >= 0 ? userInfo.substring(0, colon) : "";
       username = user.isEmpty() ? null : decode(user, text);
@@ -221,6 +223,16 @@ record RedisAddress(
     int colon = userInfo.indexOf(':');
     String masked = colon >= 0 ? userInfo.substring(0, colon) + ":****" : "****";
     return text.substring(0, start) + masked + text.substring(at);
+  }
+
+  /** This address without user name and password: what a builder copying options keeps of it. */
+  RedisAddress withoutCredentials() {
+    return new RedisAddress(topology, tls, nodes, masterName, database, null, null);
+  }
+
+  /** This address without its database. */
+  RedisAddress withoutDatabase() {
+    return new RedisAddress(topology, tls, nodes, masterName, null, username, password);
   }
 
   /** The URI Redisson takes for {@code node}: {@code redis://host:port} or {@code rediss://host:port}. */

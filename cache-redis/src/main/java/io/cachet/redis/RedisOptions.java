@@ -84,8 +84,11 @@ public final class RedisOptions implements BackendOptions {
   private final @Nullable String trustStorePassword;
   private final @Nullable Path keyStore;
   private final @Nullable String keyStorePassword;
+  /** Which of username, password and database {@link Builder#build} took from the address. */
+  private final Set<String> fromAddress;
 
   private RedisOptions(Builder b) {
+    this.fromAddress = Set.copyOf(b.fromAddress);
     this.address = b.address;
     this.keyPrefix = b.keyPrefix;
     this.database = b.database;
@@ -113,7 +116,11 @@ public final class RedisOptions implements BackendOptions {
     return builder().build();
   }
 
-  /** Returns a builder holding these options; each may be set once more. */
+  /**
+   * Returns a builder holding these options; each may be set once more. Credentials and a database
+   * that came with the address are held as if set on their own, so that setting one of them
+   * replaces it, and a new {@link Builder#address} replaces them with its own (or none).
+   */
   public Builder toBuilder() {
     return new Builder(this);
   }
@@ -126,13 +133,15 @@ public final class RedisOptions implements BackendOptions {
   public static RedisOptions parse(Map<String, String> options) {
     Builder builder = builder();
     for (Map.Entry<String, String> e : options.entrySet()) {
-      String value = e.getValue().trim();
+      // Trimmed, but for the values whose spaces mean something: a key prefix and credentials.
+      String raw = e.getValue();
+      String value = raw.trim();
       switch (e.getKey()) {
         case "address" -> builder.address(value);
-        case "keyPrefix" -> builder.keyPrefix(value);
+        case "keyPrefix" -> builder.keyPrefix(raw);
         case "database" -> builder.database(OptionValues.parseInt("database", value));
-        case "username" -> builder.username(value);
-        case "password" -> builder.password(value);
+        case "username" -> builder.username(raw);
+        case "password" -> builder.password(raw);
         case "commandTimeout" -> builder.commandTimeout(Durations.parse("commandTimeout", value));
         case "connectTimeout" -> builder.connectTimeout(Durations.parse("connectTimeout", value));
         case "coherence" -> builder.coherence(Coherence.parse(value));
@@ -272,6 +281,10 @@ public final class RedisOptions implements BackendOptions {
   public static final class Builder {
 
     private final Set<String> set = new HashSet<>();
+    /** Of username, password and database: those {@link #build} takes from the address. */
+    private final Set<String> fromAddress = new HashSet<>();
+    /** Of those, the ones the options this builder copies took from their address ({@link #toBuilder}). */
+    private final Set<String> fromOldAddress = new HashSet<>();
     private RedisAddress address = RedisAddress.parse(DEFAULT_ADDRESS);
     private String keyPrefix = "";
     private int database;
@@ -291,7 +304,8 @@ public final class RedisOptions implements BackendOptions {
     private Builder() {}
 
     private Builder(RedisOptions o) {
-      address = o.address;
+      address = o.address.withoutCredentials();
+      fromOldAddress.addAll(o.fromAddress);
       keyPrefix = o.keyPrefix;
       database = o.database;
       username = o.username;
@@ -332,6 +346,17 @@ public final class RedisOptions implements BackendOptions {
       RedisAddress parsed = RedisAddress.parse(address);
       once("address", this.address);
       this.address = parsed;
+      // What the replaced address brought goes with it, unless it was set again on its own.
+      if (fromOldAddress.contains("username") && !set.contains("username")) {
+        username = null;
+      }
+      if (fromOldAddress.contains("password") && !set.contains("password")) {
+        password = null;
+      }
+      if (fromOldAddress.contains("database") && !set.contains("database")) {
+        database = 0;
+      }
+      fromOldAddress.clear();
       return this;
     }
 
@@ -398,6 +423,9 @@ public final class RedisOptions implements BackendOptions {
       }
       once("database", this.database);
       this.database = database;
+      if (fromOldAddress.remove("database")) {
+        address = address.withoutDatabase(); // the copied address's database, replaced
+      }
       return this;
     }
 
@@ -480,17 +508,25 @@ public final class RedisOptions implements BackendOptions {
      *     for an address without TLS
      */
     public RedisOptions build() {
+      fromAddress.clear();
+      for (String option : fromOldAddress) {
+        if (!set.contains(option)) {
+          fromAddress.add(option); // still the old address's, which this builder kept
+        }
+      }
       if (address.username() != null) {
         if (set.contains("username")) {
           throw new IllegalStateException("username is set both in address and by username(...)");
         }
         username = address.username();
+        fromAddress.add("username");
       }
       if (address.password() != null) {
         if (set.contains("password")) {
           throw new IllegalStateException("password is set both in address and by password(...)");
         }
         password = address.password();
+        fromAddress.add("password");
       }
       if (address.database() != null) {
         if (set.contains("database") && database != address.database()) {
@@ -498,6 +534,7 @@ public final class RedisOptions implements BackendOptions {
               "database is " + address.database() + " in address " + address + " but " + database + " by database(...)");
         }
         database = address.database();
+        fromAddress.add("database");
       }
       if (!address.tls() && (trustStore != null || keyStore != null)) {
         throw new IllegalStateException(

@@ -80,6 +80,23 @@ final class RedisAddressTest {
         .message().doesNotContain("hunter2");
   }
 
+  @Test
+  void parse_passwordWithAnUnencodedHashOrSlash_staysThePassword_andIsNeverPrinted() {
+    RedisAddress sentinel = RedisAddress.parse("redis-sentinel://app:9#1@s1:26379#orders");
+    assertThat(sentinel.password()).isEqualTo("9#1");
+    assertThat(sentinel.nodes()).containsExactly("s1:26379");
+    assertThat(sentinel.masterName()).isEqualTo("orders");
+    assertThat(sentinel).hasToString("redis-sentinel://s1:26379#orders");
+
+    RedisAddress standalone = RedisAddress.parse("redis://u:ab/cd@h:6379/2");
+    assertThat(standalone.password()).isEqualTo("ab/cd");
+    assertThat(standalone.database()).isEqualTo(2);
+    assertThatThrownBy(() -> RedisAddress.parse("redis://u:hun/ter2@h:6379/x"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("the path must be a database number")
+        .message().doesNotContain("ter2").doesNotContain("hun/");
+  }
+
   @ParameterizedTest
   @ValueSource(strings = {"redis://u:hunter2@host", "rediss://u:hunter2@host/0", "redis://:hunter2@h:x",
       "default:hunter2@redis.internal:6379"})

@@ -70,6 +70,21 @@ final class RedisOptionsTest {
   }
 
   @Test
+  void parse_keepsTheSpacesOfAKeyPrefixAndCredentials_andTrimsTheRest() {
+    RedisOptions o = RedisOptions.parse(Map.of(
+        "address", " 127.0.0.1:7000 ",
+        "keyPrefix", "app ",
+        "username", "me ",
+        "password", " pass word ",
+        "commandTimeout", " 250ms"));
+    assertThat(o.keyPrefix()).as("another keyspace than 'app'").isEqualTo("app ");
+    assertThat(o.username()).contains("me ");
+    assertThat(o.password()).contains(" pass word ");
+    assertThat(o.address()).isEqualTo("redis://127.0.0.1:7000");
+    assertThat(o.commandTimeout()).isEqualTo(Duration.ofMillis(250));
+  }
+
+  @Test
   void parse_unknownOrInvalid_namesIt() {
     assertThatThrownBy(() -> RedisOptions.parse(Map.of("adress", "x")))
         .isInstanceOf(IllegalArgumentException.class)
@@ -122,6 +137,37 @@ final class RedisOptionsTest {
         .hasMessageContaining("username app is set without a password");
     assertThat(RedisOptions.builder().address("redis://h:1").username("app").password("p").build().username())
         .hasValue("app");
+  }
+
+  @Test
+  void toBuilder_takesWhatTheAddressBroughtAsSetOnItsOwn_replacedBySettingItOrANewAddress() {
+    RedisOptions original = RedisOptions.builder().address("redis://u:p@h:1/3").keyPrefix("a:").build();
+
+    RedisOptions newPassword = original.toBuilder().password("q").build();
+    assertThat(newPassword.password()).contains("q");
+    assertThat(newPassword.username()).contains("u");
+    assertThat(newPassword.database()).isEqualTo(3);
+    assertThat(original.toBuilder().database(5).build().database()).isEqualTo(5);
+
+    RedisOptions moved = original.toBuilder().address("redis://h2:2").build();
+    assertThat(moved.username()).as("the old address's, gone with it").isEmpty();
+    assertThat(moved.password()).isEmpty();
+    assertThat(moved.database()).isZero();
+    assertThat(moved.keyPrefix()).isEqualTo("a:");
+    RedisOptions movedWithItsOwn = original.toBuilder().address("redis://v:w@h2:2/4").build();
+    assertThat(movedWithItsOwn.username()).contains("v");
+    assertThat(movedWithItsOwn.password()).contains("w");
+    assertThat(movedWithItsOwn.database()).isEqualTo(4);
+
+    RedisOptions copied = original.toBuilder().build();
+    assertThat(copied.password()).contains("p");
+    assertThat(copied.address()).isEqualTo(original.address());
+    assertThat(copied.toBuilder().address("redis://h3:3").build().password()).as("still the address's").isEmpty();
+
+    RedisOptions own = RedisOptions.builder().address("redis://h:1").username("x").password("y").build();
+    RedisOptions ownMoved = own.toBuilder().address("redis://h2:2").build();
+    assertThat(ownMoved.username()).as("set on its own: kept").contains("x");
+    assertThat(ownMoved.password()).contains("y");
   }
 
   @Test
