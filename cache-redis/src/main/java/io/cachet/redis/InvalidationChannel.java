@@ -89,6 +89,7 @@ final class InvalidationChannel implements AutoCloseable {
   private volatile @Nullable Socket socket;
   private volatile boolean closed;
   private volatile boolean unsupported;
+  private volatile boolean started;
   /** While set, every connection attempt fails at once; for tests. */
   volatile boolean holdDownForTest;
 
@@ -128,7 +129,16 @@ final class InvalidationChannel implements AutoCloseable {
   }
 
   void start() {
+    started = true;
     thread.start();
+  }
+
+  /**
+   * Whether this channel's thread ended while the channel is open and tracking is supported: it
+   * will not reconnect, and must be replaced. Only something that escaped its loop ends it so.
+   */
+  boolean ended() {
+    return started && !closed && !unsupported && !thread.isAlive();
   }
 
   /** Drops the current connection, as if Redis had closed it; for tests. */

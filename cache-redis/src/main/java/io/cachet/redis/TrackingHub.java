@@ -157,17 +157,24 @@ final class TrackingHub implements AutoCloseable {
 
   /**
    * Removes a cache; its prefix stays tracked (harmless) until the client closes. When the last one
-   * leaves, the hub stops following the topology ({@link #reconcile} and {@link #nodeConnected}
-   * do nothing without caches), so it is no longer taken as coherent: a cache registered later is
-   * told {@code up} only once a reconcile has brought the channels in line with the view again.
+   * leaves, the channels are closed and the hub stops following the topology ({@link #reconcile}
+   * and {@link #nodeConnected} do nothing without caches), so it is no longer taken as coherent: a
+   * cache registered later is told {@code up} only once a reconcile has opened the channels of the
+   * view of that time and they are up.
    */
   void unregister(Listener listener) {
+    List<Node> idle = List.of();
     synchronized (lock) {
       listeners.remove(listener);
       if (listeners.isEmpty()) {
         coherent = false; // no one to tell
+        // Nothing reads what the channels receive now: close them; the next cache's reconcile
+        // opens them again for the view of that time.
+        idle = new ArrayList<>(nodes.values());
+        nodes.clear();
       }
     }
+    idle.forEach(Node::close);
   }
 
   /**
@@ -231,10 +238,14 @@ final class TrackingHub implements AutoCloseable {
       }
       for (String address : primaries) {
         Node tracked = nodes.get(address);
-        if (tracked == null) {
+        if (tracked == null || tracked.channel.ended()) {
+          // A channel whose thread ended (it went down then) is replaced, or it never comes up.
           Node node = new Node(address, 0);
           nodes.put(address, node);
           added.add(node);
+          if (tracked != null) {
+            removed.add(tracked);
+          }
         } else {
           tracked.seen = true;
         }
@@ -273,6 +284,14 @@ final class TrackingHub implements AutoCloseable {
   Set<String> trackedForTest() {
     synchronized (lock) {
       return Set.copyOf(nodes.keySet());
+    }
+  }
+
+  /** The thread of the channel to {@code address}, or null; for tests. */
+  @Nullable Thread channelThreadForTest(String address) {
+    synchronized (lock) {
+      Node node = nodes.get(address);
+      return node == null ? null : node.channel.threadForTest();
     }
   }
 
@@ -438,7 +457,11 @@ final class TrackingHub implements AutoCloseable {
           unsupported = reason;
           coherent = false;
           for (Listener listener : listeners) {
-            listener.unsupported(reason);
+            try {
+              listener.unsupported(reason);
+            } catch (Throwable t) {
+              log.warn("A cache of Redis client '{}' failed to take the loss of tracking support", name, t);
+            }
           }
         }
       }

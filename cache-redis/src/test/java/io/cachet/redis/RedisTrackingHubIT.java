@@ -18,6 +18,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArraySet;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
@@ -231,6 +232,7 @@ final class RedisTrackingHubIT {
       hub.follow(() -> Set.copyOf(view));
       await().atMost(DEADLINE).until(hub::isCoherent);
       hub.unregister(first);
+      assertThat(hub.trackedForTest()).as("no channel left open for no cache").isEmpty();
       view.add(added); // a primary added while no cache was registered
 
       ConcurrentLinkedQueue<Set<String>> trackedAtUp = new ConcurrentLinkedQueue<>();
@@ -250,9 +252,37 @@ final class RedisTrackingHubIT {
     }
   }
 
-  /** ... nor does a channel that reconnects while no cache is registered make the hub coherent again. */
+  /** A channel whose thread ended (here interrupted while it waited to reconnect) is replaced by the next reconcile. */
   @Test
-  void channelReconnectingWithoutCaches_leavesTheHubIncoherent() {
+  void channelWhoseThreadEnded_isReplaced_andTheHubComesBack() throws Exception {
+    try (TrackingHub hub = new TrackingHub("hub-test", shortTimeouts(), null, RedisClient.PING_INTERVAL,
+        Duration.ofHours(1))) {
+      Recording listener = new Recording();
+      hub.register(listener, prefix.getBytes(StandardCharsets.UTF_8));
+      String address = REDIS.server().host() + ":" + REDIS.server().port();
+      hub.follow(() -> Set.of(address));
+      await().atMost(DEADLINE).until(hub::isCoherent);
+
+      hub.dropConnectionsForTest(true);
+      await().atMost(DEADLINE).until(() -> !hub.isCoherent());
+      Thread channel = hub.channelThreadForTest(address);
+      channel.interrupt(); // it ends instead of reconnecting
+      channel.join(TimeUnit.SECONDS.toMillis(10));
+      assertThat(channel.isAlive()).isFalse();
+      hub.dropConnectionsForTest(false);
+
+      hub.reconcile();
+      assertThat(hub.channelThreadForTest(address)).isNotSameAs(channel);
+      await().atMost(DEADLINE).until(hub::isCoherent);
+    }
+  }
+
+  /**
+   * ... and when the last cache leaves, the channels close (nothing would read what they receive)
+   * and none opens again, nor does the hub turn coherent, until a cache registers.
+   */
+  @Test
+  void lastCacheLeaving_closesTheChannels_andNoneReopensWithoutACache() {
     try (TrackingHub hub = new TrackingHub("hub-test", shortTimeouts(), null, RedisClient.PING_INTERVAL,
         Duration.ofHours(1))) {
       Recording only = new Recording();
@@ -262,13 +292,12 @@ final class RedisTrackingHubIT {
       long tracking = trackingConnections(REDIS.server());
       hub.unregister(only);
       assertThat(hub.isCoherent()).isFalse();
-
-      hub.dropConnectionsForTest(true);
       await().atMost(DEADLINE).until(() -> trackingConnections(REDIS.server()) == tracking - 1);
-      hub.dropConnectionsForTest(false);
-      await().atMost(DEADLINE).until(() -> trackingConnections(REDIS.server()) == tracking);
 
-      await().during(Duration.ofMillis(500)).atMost(DEADLINE).until(() -> !hub.isCoherent());
+      hub.reconcile(); // as the periodic one: without caches it opens nothing
+      assertThat(hub.trackedForTest()).isEmpty();
+      await().during(Duration.ofMillis(500)).atMost(DEADLINE)
+          .until(() -> !hub.isCoherent() && trackingConnections(REDIS.server()) == tracking - 1);
     }
   }
 
