@@ -57,14 +57,21 @@ public final class Codecs {
 
   /**
    * Returns a codec using Java serialization for values of {@code type}, resolving classes through
-   * the type's class loader; decoding bytes of another type fails with a {@link CodecException}.
+   * the type's class loader, or for a JDK type (a {@code HashMap} of the application's objects)
+   * through the thread's context class loader when the codec is made (an application server's or
+   * a development tool's own loader); decoding bytes of another type fails with a
+   * {@link CodecException}.
    *
    * <p>The type is checked after the object graph was read, so it guards against mixed-up data,
    * not against hostile bytes: the warning on {@link #javaSerialization(ClassLoader)} applies.
    */
   public static <T> Codec<T> javaSerialization(Class<T> type) {
     requireNonNull(type, "type");
-    ClassLoader loader = type.getClassLoader() != null ? type.getClassLoader() : Codecs.class.getClassLoader();
+    ClassLoader loader = type.getClassLoader();
+    if (loader == null) { // a JDK type: its elements are the application's
+      ClassLoader context = Thread.currentThread().getContextClassLoader();
+      loader = context != null ? context : Codecs.class.getClassLoader();
+    }
     return new JavaSerializationCodec<>(type, loader);
   }
 

@@ -100,6 +100,37 @@ final class CodecsTest {
     assertThat(Codecs.bytes().decode(Codecs.bytes().encode(raw))).isSameAs(raw);
   }
 
+  /** A value class the test loads a second copy of, through a loader of its own. */
+  public static final class Isolated implements Serializable {
+    private static final long serialVersionUID = 1L;
+  }
+
+  /**
+   * A codec for a JDK type holding the application's objects resolves them through the context
+   * class loader it was made under (an application server's, a development tool's restart loader),
+   * not through Cachet's.
+   */
+  @Test
+  void javaSerializationOfAJdkType_resolvesItsElementsThroughTheContextClassLoader() throws Exception {
+    java.net.URL classes = Isolated.class.getProtectionDomain().getCodeSource().getLocation();
+    try (java.net.URLClassLoader own = new java.net.URLClassLoader(new java.net.URL[] {classes}, null)) {
+      Object element = own.loadClass(Isolated.class.getName()).getConstructor().newInstance();
+      java.util.HashMap<String, Object> map = new java.util.HashMap<>(java.util.Map.of("k", element));
+      Thread thread = Thread.currentThread();
+      ClassLoader before = thread.getContextClassLoader();
+      Codec<java.util.HashMap> codec;
+      thread.setContextClassLoader(own);
+      try {
+        codec = Codecs.javaSerialization(java.util.HashMap.class);
+      } finally {
+        thread.setContextClassLoader(before);
+      }
+      @SuppressWarnings("unchecked")
+      java.util.HashMap<String, Object> decoded = codec.decode(codec.encode(map));
+      assertThat(decoded.get("k").getClass().getClassLoader()).isSameAs(own);
+    }
+  }
+
   @Test
   void javaSerialization_roundTripsAndRejectsGarbage() {
     Codec<Serializable> codec = Codecs.javaSerialization(getClass().getClassLoader());
