@@ -151,7 +151,8 @@ public class CachetAutoConfiguration {
           spring.setDynamic(CacheDeclarations::dynamic);
         }
         // Boot's cache support is optional; the class that names its types loads only with it.
-        if (ClassUtils.isPresent(CUSTOMIZERS, context.getClassLoader())) {
+        if (ClassUtils.isPresent(CUSTOMIZERS, context.getClassLoader())
+            && ClassUtils.isPresent(CUSTOMIZERS, SpringCacheManagerConfiguration.class.getClassLoader())) {
           BootCustomizers.apply(context, spring);
         }
       } catch (RuntimeException e) {

@@ -157,8 +157,10 @@ final class CachetAutoConfigurationTest {
   @Test
   void withoutBootsCacheSupport_theManagerStartsWithoutCustomizing() {
     runner.withClassLoader(new FilteredClassLoader("org.springframework.boot.cache."))
+        .withUserConfiguration(Customizers.class)
         .run(context -> {
           assertThat(context).hasNotFailed();
+          assertThat(context.getBean(Customizers.class).ran).as("not looked for").isEmpty();
           assertThat(context.getBean(CacheManager.class).getCache("anything")).isNotNull();
         });
   }
