@@ -193,9 +193,8 @@ final class InvalidationChannel implements AutoCloseable {
 
   private void loop() {
     Duration backoff = MIN_BACKOFF;
-    boolean wasUp = false;
-    int failuresInARow = 0;
-    boolean recoveryLogged = false;
+    int failuresInARow = 0; // attempts that did not connect, since the last that did
+    int dropsInARow = 0; // connections lost within STABLE of connecting, since one that lasted
     while (!closed) {
       boolean connected = false;
       long connectedAt = 0;
@@ -210,35 +209,37 @@ final class InvalidationChannel implements AutoCloseable {
         }
         connected = true;
         connectedAt = System.nanoTime();
-        if (failuresInARow >= WARN_AFTER_FAILURES && !recoveryLogged) {
-          recoveryLogged = true;
+        if (failuresInARow >= WARN_AFTER_FAILURES) {
           log.info("Redis invalidation channel to {} connected after {} failed attempts", address, failuresInARow);
         }
-        wasUp = true;
+        failuresInARow = 0;
         listener.up();
         readLoop(in, out);
       } catch (Throwable e) { // an Error too: the loop must survive it, and down() must run
         if (closed) {
           return;
         }
-        // A connection that did not last (a server or proxy that takes the handshake and then
-        // drops it) counts as a failed attempt, so its reconnects back off rather than spin.
-        if (connected && System.nanoTime() - connectedAt >= STABLE.toNanos()) {
-          failuresInARow = 0;
-          recoveryLogged = false;
+        // The back-off starts again only after a connection that lasted: one dropped sooner (a
+        // server or proxy that takes the handshake and then closes) backs off as a failure does.
+        boolean lasted = connected && System.nanoTime() - connectedAt >= STABLE.toNanos();
+        if (lasted) {
           backoff = MIN_BACKOFF;
+          dropsInARow = 0;
+        } else if (connected) {
+          dropsInARow++;
         } else {
           failedAttempts.incrementAndGet();
           failuresInARow++;
-          wasUp &= failuresInARow == 1; // from then on, a flapping connection is reported by the count
         }
         if (e instanceof Error) {
-          wasUp = false;
           log.error("Redis invalidation channel to {} failed; near cache flushed, reconnecting", address, e);
-        } else if (wasUp) {
-          wasUp = false;
+        } else if (connected && dropsInARow <= 1) {
           log.warn("Redis invalidation channel to {} lost ({}); near cache flushed, reconnecting", address, e.toString());
-        } else if (failuresInARow == WARN_AFTER_FAILURES) {
+        } else if (connected && dropsInARow == WARN_AFTER_FAILURES) {
+          log.warn("Redis invalidation channel to {} keeps losing its connection within {} s of making it ({} times"
+              + " in a row, last: {}); the near cache is flushed each time; reconnecting with back-off", address,
+              STABLE.toSeconds(), dropsInARow, e.toString());
+        } else if (!connected && failuresInARow == WARN_AFTER_FAILURES) {
           log.warn(
               "Redis invalidation channel to {} cannot connect ({} attempts, last: {}); the near cache is not used "
                   + "until it does; still retrying",

@@ -65,11 +65,14 @@ record RedisAddress(
     }
     String scheme = trimmed.substring(0, schemeEnd).toLowerCase(Locale.ROOT);
     String rest = trimmed.substring(schemeEnd + 3);
-    // The user info first, up to the last '@': a password with an unencoded '#' or '/' must not
-    // be taken for the master name or the database (and then printed in messages and logs).
+    // The user info first, up to the last '@' (for Sentinel, the last before its '#master', which
+    // may hold an '@'): a password with an unencoded '#' or '/' must not be taken for the master
+    // name or the database (and then printed in messages and logs).
     String username = null;
     String password = null;
-    int at = rest.lastIndexOf('@');
+    boolean sentinel = scheme.equals(Topology.SENTINEL.scheme) || scheme.equals(Topology.SENTINEL.tlsScheme);
+    int lastHash = rest.lastIndexOf('#');
+    int at = sentinel && lastHash >= 0 ? rest.lastIndexOf('@', lastHash) : rest.lastIndexOf('@');
     String userInfo = at >= 0 ? rest.substring(0, at) : null;
     rest = rest.substring(at + 1);
     String fragment = null;

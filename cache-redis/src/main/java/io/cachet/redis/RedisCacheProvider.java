@@ -70,7 +70,7 @@ public final class RedisCacheProvider implements CacheBackendProvider {
   static List<Object> sharingKey(RedisOptions options) {
     return List.of(
         NAME,
-        options.address(),
+        options.parsedAddress().withoutDatabase().toString(), // the database counts once, below
         options.database(),
         options.username().orElse(""),
         options.password().map(RedisCacheProvider::sha256).orElse(""),

@@ -202,15 +202,30 @@ final class InvalidationChannelIT {
     }, "dropping-server");
     acceptor.setDaemon(true);
     acceptor.start();
-    Recorder recorder = new Recorder();
-    start("127.0.0.1:" + server.getLocalPort(), null, recorder);
+    Logger logger = (Logger) LoggerFactory.getLogger(InvalidationChannel.class);
+    ListAppender<ILoggingEvent> appender = new ListAppender<>();
+    appender.start();
+    logger.addAppender(appender);
+    try {
+      Recorder recorder = new Recorder();
+      InvalidationChannel channel = start("127.0.0.1:" + server.getLocalPort(), null, recorder);
 
-    await().atMost(DEADLINE).until(() -> connections.get() >= 1);
-    long first = System.nanoTime();
-    await().atMost(DEADLINE).until(() -> connections.get() >= 6);
-    // Five waits between six connections: at least 50 + 100 + 200 + 400 + 800 ms with back-off.
-    assertThat(Duration.ofNanos(System.nanoTime() - first)).isGreaterThanOrEqualTo(Duration.ofMillis(1_500));
-    assertThat(recorder.ups.get()).as("each connection came up").isGreaterThanOrEqualTo(5);
+      await().atMost(DEADLINE).until(() -> connections.get() >= 1);
+      long first = System.nanoTime();
+      await().atMost(DEADLINE).until(() -> connections.get() >= 6);
+      // Five waits between six connections: at least 50 + 100 + 200 + 400 + 800 ms with back-off.
+      assertThat(Duration.ofNanos(System.nanoTime() - first)).isGreaterThanOrEqualTo(Duration.ofMillis(1_500));
+      assertThat(recorder.ups.get()).as("each connection came up").isGreaterThanOrEqualTo(5);
+      channel.close();
+      // The first loss, then once that it keeps happening: not a WARN per connection.
+      assertThat(new ArrayList<>(appender.list).stream().filter(e -> e.getLevel() == Level.WARN)
+          .map(ILoggingEvent::getFormattedMessage).toList())
+          .satisfiesExactly(
+              lost -> assertThat(lost).contains("lost"),
+              flapping -> assertThat(flapping).contains("keeps losing its connection"));
+    } finally {
+      logger.detachAppender(appender);
+    }
   }
 
   @Test

@@ -88,6 +88,11 @@ final class RedisAddressTest {
     assertThat(sentinel.masterName()).isEqualTo("orders");
     assertThat(sentinel).hasToString("redis-sentinel://s1:26379#orders");
 
+    assertThat(RedisAddress.parse("redis-sentinel://s1:26379#orders@dc1").masterName()).isEqualTo("orders@dc1");
+    RedisAddress both = RedisAddress.parse("redis-sentinel://u:p#1@s1:26379#orders@dc1");
+    assertThat(both.password()).isEqualTo("p#1");
+    assertThat(both.masterName()).isEqualTo("orders@dc1");
+
     RedisAddress standalone = RedisAddress.parse("redis://u:ab/cd@h:6379/2");
     assertThat(standalone.password()).isEqualTo("ab/cd");
     assertThat(standalone.database()).isEqualTo(2);

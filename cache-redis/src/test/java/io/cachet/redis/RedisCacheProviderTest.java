@@ -42,5 +42,8 @@ final class RedisCacheProviderTest {
       assertThat(RedisCacheProvider.sharingKey(other)).as(other.toString()).isNotEqualTo(RedisCacheProvider.sharingKey(base));
     }
     assertThat(RedisCacheProvider.sharingKey(base).toString()).doesNotContain("=p,").doesNotContain(", p,");
+    // One database named two ways is one client.
+    assertThat(RedisCacheProvider.sharingKey(RedisOptions.builder().address("redis://h:1/5").build()))
+        .isEqualTo(RedisCacheProvider.sharingKey(RedisOptions.builder().address("redis://h:1").database(5).build()));
   }
 }

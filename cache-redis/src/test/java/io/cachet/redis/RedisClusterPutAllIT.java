@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Tag;
@@ -72,23 +73,10 @@ final class RedisClusterPutAllIT {
         cache.put("warm-" + key, "x"); // connections to every primary are open
       }
       victim.kill();
-      String probe = onVictim.get(0);
-      await().atMost(Duration.ofSeconds(10)).until(() -> { // the client has seen the victim go
-        try {
-          cache.put(probe, "probe");
-          return false;
-        } catch (BackendUnavailableException e) {
-          return true;
-        }
-      });
+      awaitUnreachable(cache, onVictim.get(0));
       healthy.command("CONFIG", "RESETSTAT");
 
-      RuntimeException failure = null;
-      try {
-        cache.putAll(entries);
-      } catch (RuntimeException e) {
-        failure = e;
-      }
+      RuntimeException failure = putAllFailure(cache, entries);
 
       assertThat(onVictim).isNotEmpty();
       assertThat(failure).as("the victim's keys could not be written").isNotNull();
@@ -147,23 +135,10 @@ final class RedisClusterPutAllIT {
       source.command("CLUSTER", "SETSLOT", slot, "MIGRATING", (String) target.command("CLUSTER", "MYID"));
       try {
         target.kill();
-        String probeKey = onTarget;
-        await().atMost(Duration.ofSeconds(10)).until(() -> { // the client has seen the target go
-          try {
-            probe.put(probeKey, "probe");
-            return false;
-          } catch (BackendUnavailableException e) {
-            return true;
-          }
-        });
+        awaitUnreachable(probe, onTarget);
         source.command("CONFIG", "RESETSTAT");
 
-        RuntimeException failure = null;
-        try {
-          cache.putAll(entries);
-        } catch (RuntimeException e) {
-          failure = e;
-        }
+        RuntimeException failure = putAllFailure(cache, entries);
 
         assertThat(failure).as("the keys asked to the target could not be written").isNotNull();
         assertThat(setCalls(source)).as("SETs the source ran").isEqualTo(present.size());
@@ -173,6 +148,28 @@ final class RedisClusterPutAllIT {
       } finally {
         source.command("CLUSTER", "SETSLOT", slot, "STABLE");
       }
+    }
+  }
+
+  /** Waits until a write of {@code key} fails as unavailable: the client has seen its node go. */
+  private static void awaitUnreachable(Cache<String, String> cache, String key) {
+    await().atMost(Duration.ofSeconds(10)).until(() -> {
+      try {
+        cache.put(key, "probe");
+        return false;
+      } catch (BackendUnavailableException e) {
+        return true;
+      }
+    });
+  }
+
+  /** What {@code putAll(entries)} threw, or null. */
+  private static @Nullable RuntimeException putAllFailure(Cache<String, String> cache, Map<String, String> entries) {
+    try {
+      cache.putAll(entries);
+      return null;
+    } catch (RuntimeException e) {
+      return e;
     }
   }
 
