@@ -133,11 +133,26 @@ final class PipelinedPuts<K> {
             return null;
           }
           Throwable cause = RedisTransport.unwrap(error);
+          if (cause instanceof MayHaveReachedRedis sent) {
+            cause = sent.getCause();
+          }
           if (cause instanceof TimeoutException) {
             keys.forEach(near::invalidate);
           }
           throw redis.failure(null, cause); // a batch: no single key to name
         });
+  }
+
+  /**
+   * A pipeline's failure after which some of its commands may have run: the transport must not
+   * send it again (it resends a bare connection failure). Its cause is the failure itself.
+   */
+  static final class MayHaveReachedRedis extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    MayHaveReachedRedis(Throwable cause) {
+      super(cause.getMessage(), cause, false, false);
+    }
   }
 
   /**
@@ -155,8 +170,8 @@ final class PipelinedPuts<K> {
         if (failure == null) {
           continue;
         }
-        if (!RedisTransport.neverSent(RedisTransport.unwrap(failure))) {
-          throw new CompletionException(failure);
+        if (!RedisTransport.neverSentInPipeline(RedisTransport.unwrap(failure))) {
+          throw new CompletionException(new MayHaveReachedRedis(failure)); // never resent
         }
         again.add(now.get(i));
         neverSent = failure;

@@ -20,11 +20,13 @@ import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.redisson.RedissonShutdownException;
 import org.redisson.client.RedisConnectionException;
+import org.redisson.client.RedisException;
 import org.redisson.client.RedisNodeNotFoundException;
 import org.redisson.client.RedisReadonlyException;
 import org.redisson.client.RedisReconnectedException;
 import org.redisson.client.RedisRetryException;
 import org.redisson.client.RedisTimeoutException;
+import org.redisson.client.WriteRedisConnectionException;
 
 /**
  * How one Redis cache talks to Redis: sends commands through its client's {@link RedissonCommands},
@@ -51,6 +53,7 @@ final class RedisTransport {
   private static final long BACKSTOP_NANOS = TimeUnit.SECONDS.toNanos(1);
   private static final int MAX_RESENDS = NodeReads.MAX_RESENDS;
   static final long RESEND_DELAY_MILLIS = 100;
+  private static final long RESEND_DELAY_NANOS = TimeUnit.MILLISECONDS.toNanos(RESEND_DELAY_MILLIS);
   private static final int SCAN_COUNT = 1000;
 
   private final String cacheName;
@@ -211,8 +214,14 @@ final class RedisTransport {
    */
   static <R> void attempt(CommandTimeouts timeouts, Supplier<? extends CompletionStage<R>> command,
       CompletableFuture<R> reply, long deadline, int resends) {
-    if (resends > 0 && (reply.isDone() || deadline - System.nanoTime() <= 0)) {
-      return; // the bound fails (or failed) the reply
+    // A resend needs time left to be answered in: one sent just before the bound fails the caller
+    // would turn a write that surely did nothing into one whose outcome is unknown.
+    if (resends > 0 && (reply.isDone() || deadline - System.nanoTime() < RESEND_DELAY_NANOS)) {
+      if (!reply.isDone()) {
+        timeouts.fail(reply, new RedisConnectionException("Redis could not be reached; not sent again this close"
+            + " to the call's bound"));
+      }
+      return;
     }
     try {
       // Not cancelled when the caller is failed first: the stage may be a write's dependent stage,
@@ -223,7 +232,7 @@ final class RedisTransport {
         } else if (resends < MAX_RESENDS
             && neverSent(unwrap(e))
             && !reply.isDone()
-            && deadline - System.nanoTime() > TimeUnit.MILLISECONDS.toNanos(RESEND_DELAY_MILLIS)) {
+            && deadline - System.nanoTime() > 2 * RESEND_DELAY_NANOS) {
           timeouts.later(RESEND_DELAY_MILLIS, () -> attempt(timeouts, command, reply, deadline, resends + 1));
         } else if (!reply.isDone()) {
           // Redisson may fail commands from its single timer thread: complete on the pool.
@@ -241,6 +250,15 @@ final class RedisTransport {
    */
   static boolean neverSent(Throwable cause) {
     return cause instanceof RedisConnectionException; // WriteRedisConnectionException included
+  }
+
+  /**
+   * Whether no command of a pipeline that failed with {@code cause} can have reached Redis: no
+   * connection was had. Unlike a single command (Redis runs none of a command it got only part
+   * of), a pipeline whose write failed half-way may have had its first commands run.
+   */
+  static boolean neverSentInPipeline(Throwable cause) {
+    return cause instanceof RedisConnectionException && !(cause instanceof WriteRedisConnectionException);
   }
 
   /**
@@ -386,7 +404,14 @@ final class RedisTransport {
         || cause instanceof RedisReconnectedException
         || cause instanceof RedissonShutdownException
         || cause instanceof CancellationException
-        || cause instanceof IOException;
+        || cause instanceof IOException
+        || isRedirectionLoop(cause);
+  }
+
+  /** Redisson's report of MOVED or ASK replies that kept pointing elsewhere: the topology is changing or wrong. */
+  private static boolean isRedirectionLoop(Throwable cause) {
+    String message = cause.getMessage();
+    return cause instanceof RedisException && message != null && message.contains("redirection loop");
   }
 
   /** The exception a caller sees for a failed command on {@code key} (null: no single key). */

@@ -81,6 +81,34 @@ final class RedisTransportTest {
   }
 
   @Test
+  void commandThatNeverReachedRedis_closeToTheBound_isNotResent_andFailsAsNeverSent() {
+    // A resend that could be answered only after the caller's bound would turn "nothing happened"
+    // into "outcome unknown".
+    AtomicInteger sends = new AtomicInteger();
+    CompletableFuture<String> reply = new CompletableFuture<>();
+    RedisTransport.attempt(timeouts, unsentOnce(sends), reply,
+        System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RedisTransport.RESEND_DELAY_MILLIS * 3 / 2), 0);
+    assertThat(reply).failsWithin(Duration.ofSeconds(2))
+        .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+        .withCauseInstanceOf(RedisConnectionException.class);
+    assertThat(sends).hasValue(1);
+  }
+
+  @Test
+  void pipeline_writeFailedHalfWay_mayHaveReachedRedis_unlikeNoConnection() {
+    assertThat(RedisTransport.neverSentInPipeline(new RedisConnectionException("Unable to connect"))).isTrue();
+    assertThat(RedisTransport.neverSentInPipeline(
+        new org.redisson.client.WriteRedisConnectionException("Unable to write command into connection"))).isFalse();
+    assertThat(RedisTransport.neverSentInPipeline(new RedisException("WRONGTYPE"))).isFalse();
+  }
+
+  @Test
+  void isUnavailable_redirectionLoop_isTheTopologyNotTheKey() {
+    assertThat(RedisTransport.isUnavailable(new RedisException("MOVED redirection loop detected. Node 127.0.0.1:7000"
+        + " has further redirect to 127.0.0.1:7001"))).isTrue();
+  }
+
+  @Test
   void isUnavailable_errorReplyIsNot() {
     assertThat(RedisTransport.isUnavailable(new RedisException("WRONGTYPE Operation against a key"))).isFalse();
   }
