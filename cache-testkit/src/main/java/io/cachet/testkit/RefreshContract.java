@@ -203,10 +203,16 @@ interface RefreshContract extends ContractTopic {
     // is dropped, so the miss does not wait for it.
     cache.remove("k");
     AtomicInteger loads = new AtomicInteger();
-    assertThat(cache.get("k", key -> {
-      loads.incrementAndGet();
-      return "loaded";
-    })).isEqualTo("loaded");
+    ExecutorService pool = Executors.newSingleThreadExecutor();
+    try { // on another thread, bounded: a miss that waited for the deferred reload would never end
+      Future<String> miss = pool.submit(() -> cache.get("k", key -> {
+        loads.incrementAndGet();
+        return "loaded";
+      }));
+      assertThat(miss.get(30, TimeUnit.SECONDS)).isEqualTo("loaded");
+    } finally {
+      pool.shutdownNow();
+    }
     contract().executor.runPending(); // the dropped reload, should the executor still run it: nothing
     assertThat(loads).hasValue(1);
     assertThat(cache.get("k")).isEqualTo("loaded");
