@@ -89,7 +89,6 @@ final class InvalidationChannel implements AutoCloseable {
   private volatile @Nullable Socket socket;
   private volatile boolean closed;
   private volatile boolean unsupported;
-  private volatile boolean started;
   /** While set, every connection attempt fails at once; for tests. */
   volatile boolean holdDownForTest;
 
@@ -129,7 +128,6 @@ final class InvalidationChannel implements AutoCloseable {
   }
 
   void start() {
-    started = true;
     thread.start();
   }
 
@@ -138,7 +136,7 @@ final class InvalidationChannel implements AutoCloseable {
    * will not reconnect, and must be replaced. Only something that escaped its loop ends it so.
    */
   boolean ended() {
-    return started && !closed && !unsupported && !thread.isAlive();
+    return !closed && !unsupported && thread.getState() == Thread.State.TERMINATED;
   }
 
   /** Drops the current connection, as if Redis had closed it; for tests. */
@@ -195,6 +193,7 @@ final class InvalidationChannel implements AutoCloseable {
     Duration backoff = MIN_BACKOFF;
     int failuresInARow = 0; // attempts that did not connect, since the last that did
     int dropsInARow = 0; // connections lost within STABLE of connecting, since one that lasted
+    int errorsInARow = 0; // Errors thrown out of a connection, since one that lasted
     while (!closed) {
       boolean connected = false;
       long connectedAt = 0;
@@ -225,14 +224,17 @@ final class InvalidationChannel implements AutoCloseable {
         if (lasted) {
           backoff = MIN_BACKOFF;
           dropsInARow = 0;
+          errorsInARow = 0;
         } else if (connected) {
           dropsInARow++;
         } else {
           failedAttempts.incrementAndGet();
           failuresInARow++;
         }
-        if (e instanceof Error) {
+        if (e instanceof Error && errorsInARow++ == 0) { // with its stack trace once, not every cycle
           log.error("Redis invalidation channel to {} failed; near cache flushed, reconnecting", address, e);
+        } else if (e instanceof Error) {
+          log.debug("Redis invalidation channel to {} failed again: {}", address, e.toString());
         } else if (connected && dropsInARow <= 1) {
           log.warn("Redis invalidation channel to {} lost ({}); near cache flushed, reconnecting", address, e.toString());
         } else if (connected && dropsInARow == WARN_AFTER_FAILURES) {

@@ -70,9 +70,7 @@ record RedisAddress(
     // name or the database (and then printed in messages and logs).
     String username = null;
     String password = null;
-    boolean sentinel = scheme.equals(Topology.SENTINEL.scheme) || scheme.equals(Topology.SENTINEL.tlsScheme);
-    int lastHash = rest.lastIndexOf('#');
-    int at = sentinel && lastHash >= 0 ? rest.lastIndexOf('@', lastHash) : rest.lastIndexOf('@');
+    int at = userInfoEnd(scheme, rest);
     String userInfo = at >= 0 ? rest.substring(0, at) : null;
     rest = rest.substring(at + 1);
     String fragment = null;
@@ -130,6 +128,16 @@ record RedisAddress(
       }
     }
     throw invalid(text, "unknown scheme '" + scheme + "'");
+  }
+
+  /**
+   * The index of the '@' ending the user info in {@code rest} (what follows {@code scheme://}), or
+   * -1: the last '@', or for Sentinel the last before its '#master' (a master name may hold one).
+   */
+  private static int userInfoEnd(String scheme, String rest) {
+    boolean sentinel = scheme.equals(Topology.SENTINEL.scheme) || scheme.equals(Topology.SENTINEL.tlsScheme);
+    int lastHash = rest.lastIndexOf('#');
+    return sentinel && lastHash >= 0 ? rest.lastIndexOf('@', lastHash) : rest.lastIndexOf('@');
   }
 
   private static RedisAddress standalone(
@@ -218,7 +226,9 @@ record RedisAddress(
   static String mask(String text) {
     int schemeEnd = text.indexOf("://");
     int start = schemeEnd < 0 ? 0 : schemeEnd + 3; // user info without a scheme is masked too
-    int at = text.lastIndexOf('@');
+    int at = userInfoEnd(text.substring(0, Math.max(0, schemeEnd)).trim().toLowerCase(Locale.ROOT),
+        text.substring(start));
+    at = at < 0 ? -1 : start + at;
     if (at < start) {
       return text;
     }

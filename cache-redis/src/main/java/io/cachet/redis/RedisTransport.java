@@ -214,12 +214,17 @@ final class RedisTransport {
    */
   static <R> void attempt(CommandTimeouts timeouts, Supplier<? extends CompletionStage<R>> command,
       CompletableFuture<R> reply, long deadline, int resends) {
+    attempt(timeouts, command, reply, deadline, resends, null);
+  }
+
+  /** {@link #attempt}, after {@code lastFailure} (null for the first attempt). */
+  private static <R> void attempt(CommandTimeouts timeouts, Supplier<? extends CompletionStage<R>> command,
+      CompletableFuture<R> reply, long deadline, int resends, @Nullable Throwable lastFailure) {
     // A resend needs time left to be answered in: one sent just before the bound fails the caller
     // would turn a write that surely did nothing into one whose outcome is unknown.
     if (resends > 0 && (reply.isDone() || deadline - System.nanoTime() < RESEND_DELAY_NANOS)) {
-      if (!reply.isDone()) {
-        timeouts.fail(reply, new RedisConnectionException("Redis could not be reached; not sent again this close"
-            + " to the call's bound"));
+      if (!reply.isDone() && lastFailure != null) {
+        timeouts.fail(reply, lastFailure); // the failure of the attempt that never reached Redis
       }
       return;
     }
@@ -233,7 +238,7 @@ final class RedisTransport {
             && neverSent(unwrap(e))
             && !reply.isDone()
             && deadline - System.nanoTime() > 2 * RESEND_DELAY_NANOS) {
-          timeouts.later(RESEND_DELAY_MILLIS, () -> attempt(timeouts, command, reply, deadline, resends + 1));
+          timeouts.later(RESEND_DELAY_MILLIS, () -> attempt(timeouts, command, reply, deadline, resends + 1, e));
         } else if (!reply.isDone()) {
           // Redisson may fail commands from its single timer thread: complete on the pool.
           timeouts.fail(reply, e);

@@ -233,8 +233,8 @@ final class TrackingHub implements AutoCloseable {
     List<Node> added = new ArrayList<>();
     List<Node> removed = new ArrayList<>();
     synchronized (lock) {
-      if (closed) {
-        return;
+      if (closed || listeners.isEmpty()) {
+        return; // the last cache left while the view was read: no channel to open for nobody
       }
       for (String address : primaries) {
         Node tracked = nodes.get(address);
@@ -352,7 +352,11 @@ final class TrackingHub implements AutoCloseable {
     }
     coherent = true;
     for (Listener listener : listeners) {
-      listener.up();
+      try {
+        listener.up();
+      } catch (Throwable t) { // the others are told all the same; this one keeps its near cache off
+        log.warn("A cache of Redis client '{}' failed to take the return of tracking", name, t);
+      }
     }
   }
 

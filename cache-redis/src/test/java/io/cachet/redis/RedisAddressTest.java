@@ -92,6 +92,8 @@ final class RedisAddressTest {
     RedisAddress both = RedisAddress.parse("redis-sentinel://u:p#1@s1:26379#orders@dc1");
     assertThat(both.password()).isEqualTo("p#1");
     assertThat(both.masterName()).isEqualTo("orders@dc1");
+    assertThat(RedisAddress.mask("redis-sentinel://u:p#1@s1:26379#orders@dc1"))
+        .isEqualTo("redis-sentinel://u:****@s1:26379#orders@dc1");
 
     RedisAddress standalone = RedisAddress.parse("redis://u:ab/cd@h:6379/2");
     assertThat(standalone.password()).isEqualTo("ab/cd");

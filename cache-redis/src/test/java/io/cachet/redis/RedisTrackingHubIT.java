@@ -122,9 +122,12 @@ final class RedisTrackingHubIT {
   private static class Recording implements TrackingHub.Listener {
     final ConcurrentLinkedQueue<String> invalidated = new ConcurrentLinkedQueue<>();
     final AtomicInteger downs = new AtomicInteger();
+    final AtomicInteger ups = new AtomicInteger();
 
     @Override
-    public void up() {}
+    public void up() {
+      ups.incrementAndGet();
+    }
 
     @Override
     public void down(Throwable cause) {
@@ -144,14 +147,21 @@ final class RedisTrackingHubIT {
   }
 
   /**
-   * One cache failing to take the loss of tracking (here with an Error) must not keep the others
-   * from being told: they would go on serving near entries that nothing invalidates any more.
+   * One cache failing to take the loss of tracking (here with an Error), or its return, must not
+   * keep the others from being told: they would go on serving near entries that nothing
+   * invalidates any more, or never use theirs again.
    */
   @Test
   void lossOfTracking_reachesEveryCache_evenAfterOneFailsToTakeIt() {
     try (TrackingHub hub = new TrackingHub("hub-test", shortTimeouts(), null, RedisClient.PING_INTERVAL,
         Duration.ofSeconds(10))) {
       Recording failing = new Recording() {
+        @Override
+        public void up() {
+          super.up();
+          throw new IllegalStateException("as a cache could");
+        }
+
         @Override
         public void down(Throwable cause) {
           super.down(cause);
@@ -163,6 +173,7 @@ final class RedisTrackingHubIT {
       hub.register(other, prefix.getBytes(StandardCharsets.UTF_8));
       hub.follow(() -> Set.of(REDIS.server().host() + ":" + REDIS.server().port()));
       await().atMost(DEADLINE).until(hub::isCoherent);
+      assertThat(other.ups.get()).as("told up, though the first cache threw").isEqualTo(1);
       int downs = other.downs.get();
 
       hub.dropConnectionsForTest(true);
