@@ -8,6 +8,8 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -158,6 +160,39 @@ public final class ClusterLauncher implements Callable<Integer> {
     return b.build();
   }
 
+  /**
+   * Holds the balancer's port while the broker and the nodes are given theirs: they are picked
+   * from the free ports of the same range, and one of them must not be the balancer's (it would
+   * then fail to bind it only after starting them). Null for port 0 (the balancer takes any).
+   *
+   * @throws IllegalStateException naming the port when it cannot be bound now
+   */
+  static @Nullable ServerSocket reserve(String host, int port) {
+    if (port == 0) {
+      return null;
+    }
+    ServerSocket socket = null;
+    try {
+      socket = new ServerSocket();
+      socket.bind(new InetSocketAddress(host, port), 1);
+      return socket;
+    } catch (IOException e) {
+      closeQuietly(socket);
+      throw new IllegalStateException("--port (BALANCER_PORT) " + port + " on " + host + " cannot be bound: "
+          + e.getMessage(), e);
+    }
+  }
+
+  private static void closeQuietly(@Nullable ServerSocket socket) {
+    if (socket != null) {
+      try {
+        socket.close();
+      } catch (IOException e) {
+        // closing a listening socket that took no connection: nothing to lose
+      }
+    }
+  }
+
   /** Parses {@code args} into a validated configuration, for tests. */
   static LauncherConfig parse(String... args) {
     ClusterLauncher command = new ClusterLauncher();
@@ -178,13 +213,22 @@ public final class ClusterLauncher implements Callable<Integer> {
     }
     PrintStream out = System.out;
     long startNanos = System.nanoTime();
+    ServerSocket reservation;
+    try {
+      reservation = reserve(config.host(), config.port());
+    } catch (IllegalStateException e) {
+      log.error("cluster could not start the balancer: {}", e.getMessage());
+      return 1;
+    }
     Cluster cluster;
     try {
       cluster = Cluster.create(config);
     } catch (RuntimeException e) {
       log.error("cluster could not start Kafka: {}", e.getMessage());
+      closeQuietly(reservation);
       return 1;
     }
+    closeQuietly(reservation); // the balancer binds it next
     Balancer balancer;
     try {
       balancer = Balancer.start(config.host(), config.port(), cluster.backends(), cluster,
