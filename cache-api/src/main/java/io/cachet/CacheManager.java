@@ -122,7 +122,10 @@ public interface CacheManager extends AutoCloseable {
   /** Returns whether {@link #close()} was called. */
   boolean isClosed();
 
-  /** Closes every cache and then every shared backend resource. Idempotent. */
+  /**
+   * Closes every cache and then every shared backend resource. Idempotent: a call while another
+   * thread closes the manager returns once that close is done.
+   */
   @Override
   void close();
 

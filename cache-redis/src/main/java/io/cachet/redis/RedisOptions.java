@@ -126,7 +126,8 @@ public final class RedisOptions implements BackendOptions {
   }
 
   /**
-   * Parses options from their text forms, as in a properties file.
+   * Parses options from their text forms, as in a properties file. Values are trimmed, except
+   * {@code keyPrefix}, {@code username} and {@code password}, which are taken as written.
    *
    * @throws IllegalArgumentException naming the option if one is unknown or invalid
    */
@@ -337,7 +338,9 @@ public final class RedisOptions implements BackendOptions {
      * </ul>
      *
      * Credentials in the address are percent-decoded and used like {@link #username} and
-     * {@link #password}; they never appear in {@link #address()} or in messages.
+     * {@link #password}; they never appear in {@link #address()} or in messages. The user info
+     * runs to the last {@code @} (for Sentinel, the last before the last {@code #}), so a
+     * password may hold {@code #} or {@code /} unencoded, and a master name may hold {@code @}.
      *
      * @throws IllegalArgumentException naming the address (password masked) when it cannot be parsed
      */

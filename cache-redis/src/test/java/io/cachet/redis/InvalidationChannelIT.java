@@ -202,11 +202,7 @@ final class InvalidationChannelIT {
     }, "dropping-server");
     acceptor.setDaemon(true);
     acceptor.start();
-    Logger logger = (Logger) LoggerFactory.getLogger(InvalidationChannel.class);
-    ListAppender<ILoggingEvent> appender = new ListAppender<>();
-    appender.start();
-    logger.addAppender(appender);
-    try {
+    try (Warnings warnings = new Warnings("127.0.0.1:" + server.getLocalPort())) {
       Recorder recorder = new Recorder();
       InvalidationChannel channel = start("127.0.0.1:" + server.getLocalPort(), null, recorder);
 
@@ -218,13 +214,31 @@ final class InvalidationChannelIT {
       assertThat(recorder.ups.get()).as("each connection came up").isGreaterThanOrEqualTo(5);
       channel.close();
       // The first loss, then once that it keeps happening: not a WARN per connection.
-      String address = "127.0.0.1:" + server.getLocalPort(); // other tests' channels may log meanwhile
-      assertThat(new ArrayList<>(appender.list).stream().filter(e -> e.getLevel() == Level.WARN)
-          .map(ILoggingEvent::getFormattedMessage).filter(m -> m.contains(address)).toList())
-          .satisfiesExactly(
-              lost -> assertThat(lost).contains("lost"),
-              flapping -> assertThat(flapping).contains("keeps losing its connection"));
-    } finally {
+      assertThat(warnings.messages()).satisfiesExactly(
+          lost -> assertThat(lost).contains("lost"),
+          flapping -> assertThat(flapping).contains("keeps losing its connection"));
+    }
+  }
+
+  /** The WARN lines of the channel to {@code address}, while open (the class's tests run in parallel). */
+  private static final class Warnings implements AutoCloseable {
+    private final Logger logger = (Logger) LoggerFactory.getLogger(InvalidationChannel.class);
+    private final ListAppender<ILoggingEvent> appender = new ListAppender<>();
+    private final String address;
+
+    Warnings(String address) {
+      this.address = address;
+      appender.start();
+      logger.addAppender(appender);
+    }
+
+    List<String> messages() {
+      return new ArrayList<>(appender.list).stream().filter(e -> e.getLevel() == Level.WARN)
+          .map(ILoggingEvent::getFormattedMessage).filter(m -> m.contains(address)).toList();
+    }
+
+    @Override
+    public void close() {
       logger.detachAppender(appender);
     }
   }
@@ -235,23 +249,14 @@ final class InvalidationChannelIT {
     try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       port = socket.getLocalPort();
     }
-    Logger logger = (Logger) LoggerFactory.getLogger(InvalidationChannel.class);
-    ListAppender<ILoggingEvent> appender = new ListAppender<>();
-    appender.start();
-    logger.addAppender(appender);
-    try {
+    try (Warnings warnings = new Warnings("127.0.0.1:" + port)) {
       Recorder recorder = new Recorder();
       InvalidationChannel channel = start("127.0.0.1:" + port, null, recorder);
       await().atMost(DEADLINE).until(() -> channel.failedAttempts() >= InvalidationChannel.WARN_AFTER_FAILURES + 2);
       channel.close();
-      List<ILoggingEvent> warnings = new ArrayList<>(appender.list).stream()
-          .filter(e -> e.getLevel() == Level.WARN && e.getFormattedMessage().contains("127.0.0.1:" + port))
-          .toList(); // other tests' channels may log meanwhile
-      assertThat(warnings).singleElement()
-          .satisfies(e -> assertThat(e.getFormattedMessage()).contains("cannot connect").contains(String.valueOf(port)));
+      assertThat(warnings.messages()).singleElement()
+          .satisfies(message -> assertThat(message).contains("cannot connect").contains(String.valueOf(port)));
       assertThat(recorder.ups).hasValue(0);
-    } finally {
-      logger.detachAppender(appender);
     }
   }
 
