@@ -89,6 +89,7 @@ final class InvalidationChannel implements AutoCloseable {
   private volatile @Nullable Socket socket;
   private volatile boolean closed;
   private volatile boolean unsupported;
+  private volatile boolean startFailed;
   /** While set, every connection attempt fails at once; for tests. */
   volatile boolean holdDownForTest;
 
@@ -128,7 +129,12 @@ final class InvalidationChannel implements AutoCloseable {
   }
 
   void start() {
-    thread.start();
+    try {
+      thread.start();
+    } catch (Throwable t) { // no thread could be made: the channel never runs, and must be replaced
+      startFailed = true;
+      throw t;
+    }
   }
 
   /**
@@ -136,7 +142,7 @@ final class InvalidationChannel implements AutoCloseable {
    * will not reconnect, and must be replaced. Only something that escaped its loop ends it so.
    */
   boolean ended() {
-    return !closed && !unsupported && thread.getState() == Thread.State.TERMINATED;
+    return !closed && !unsupported && (startFailed || thread.getState() == Thread.State.TERMINATED);
   }
 
   /** Drops the current connection, as if Redis had closed it; for tests. */

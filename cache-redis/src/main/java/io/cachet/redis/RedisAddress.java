@@ -164,7 +164,9 @@ record RedisAddress(
     for (String part : list.split(",", -1)) {
       String node = hostPort(part.trim());
       if (node == null) {
-        throw invalid(text, "'" + part.trim() + "' is not host:port");
+        // Not echoed when the address has user info: a part may be a password the parser could
+        // not tell from the nodes.
+        throw invalid(text, (text.indexOf('@') >= 0 ? "a node" : "'" + part.trim() + "'") + " is not host:port");
       }
       nodes.add(node);
     }
@@ -226,9 +228,9 @@ record RedisAddress(
   static String mask(String text) {
     int schemeEnd = text.indexOf("://");
     int start = schemeEnd < 0 ? 0 : schemeEnd + 3; // user info without a scheme is masked too
-    int at = userInfoEnd(text.substring(0, Math.max(0, schemeEnd)).trim().toLowerCase(Locale.ROOT),
-        text.substring(start));
-    at = at < 0 ? -1 : start + at;
+    // Up to the last '@' of all, whatever the parser made of it: a master name holding an '@' is
+    // masked too, rather than a password holding a '#' shown.
+    int at = text.lastIndexOf('@');
     if (at < start) {
       return text;
     }

@@ -92,8 +92,10 @@ final class RedisAddressTest {
     RedisAddress both = RedisAddress.parse("redis-sentinel://u:p#1@s1:26379#orders@dc1");
     assertThat(both.password()).isEqualTo("p#1");
     assertThat(both.masterName()).isEqualTo("orders@dc1");
-    assertThat(RedisAddress.mask("redis-sentinel://u:p#1@s1:26379#orders@dc1"))
-        .isEqualTo("redis-sentinel://u:****@s1:26379#orders@dc1");
+    assertThat(RedisAddress.mask("redis-sentinel://u:p#1@s1:26379#orders@dc1")).doesNotContain("p#1");
+    assertThatThrownBy(() -> RedisAddress.parse("redis-sentinel://u:p#1@s1:26379")) // no master name
+        .isInstanceOf(IllegalArgumentException.class)
+        .message().doesNotContain("p#1").doesNotContain("u:p");
 
     RedisAddress standalone = RedisAddress.parse("redis://u:ab/cd@h:6379/2");
     assertThat(standalone.password()).isEqualTo("ab/cd");
