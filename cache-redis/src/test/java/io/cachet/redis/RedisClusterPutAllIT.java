@@ -51,11 +51,7 @@ final class RedisClusterPutAllIT {
     RedisServer victim = cluster.primaries().get(2);
     RedisServer healthy = cluster.primaries().get(0);
     try (CacheManager manager = CacheManager.create()) {
-      Cache<String, String> cache = manager.create(CacheConfig.builder("putall").backend("redis")
-          .keyType(String.class).valueType(String.class)
-          .backendOptions(RedisOptions.builder().address(cluster.uri()).keyPrefix(prefix)
-              .commandTimeout(Duration.ofSeconds(2)).build())
-          .build());
+      Cache<String, String> cache = clusterCache(manager, cluster, "putall", prefix);
       Map<String, String> entries = new LinkedHashMap<>();
       List<String> onHealthy = new ArrayList<>();
       List<String> onVictim = new ArrayList<>();
@@ -119,16 +115,8 @@ final class RedisClusterPutAllIT {
       onTarget = "t" + i;
     }
     try (CacheManager manager = CacheManager.create()) {
-      Cache<String, String> cache = manager.create(CacheConfig.builder("ask").backend("redis")
-          .keyType(String.class).valueType(String.class)
-          .backendOptions(RedisOptions.builder().address(cluster.uri()).keyPrefix(tagged)
-              .commandTimeout(Duration.ofSeconds(2)).build())
-          .build());
-      Cache<String, String> probe = manager.create(CacheConfig.builder("probe").backend("redis")
-          .keyType(String.class).valueType(String.class)
-          .backendOptions(RedisOptions.builder().address(cluster.uri()).keyPrefix(prefix)
-              .commandTimeout(Duration.ofSeconds(2)).build())
-          .build());
+      Cache<String, String> cache = clusterCache(manager, cluster, "ask", tagged);
+      Cache<String, String> probe = clusterCache(manager, cluster, "probe", prefix);
       cache.put("warm", "x");
       probe.put(onTarget, "x"); // a connection to the target is open
       target.command("CLUSTER", "SETSLOT", slot, "IMPORTING", (String) source.command("CLUSTER", "MYID"));
@@ -149,6 +137,16 @@ final class RedisClusterPutAllIT {
         source.command("CLUSTER", "SETSLOT", slot, "STABLE");
       }
     }
+  }
+
+  /** A cache of strings on {@code cluster}, its keys under {@code keyPrefix}, with a 2 s command timeout. */
+  private static Cache<String, String> clusterCache(
+      CacheManager manager, RedisCluster cluster, String name, String keyPrefix) {
+    return manager.create(CacheConfig.builder(name).backend("redis")
+        .keyType(String.class).valueType(String.class)
+        .backendOptions(RedisOptions.builder().address(cluster.uri()).keyPrefix(keyPrefix)
+            .commandTimeout(Duration.ofSeconds(2)).build())
+        .build());
   }
 
   /** Waits until a write of {@code key} fails as unavailable: the client has seen its node go. */
