@@ -18,6 +18,8 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.lang.reflect.Field;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.Collections;
+import java.util.List;
 import java.util.Map;
 import java.util.Queue;
 import java.util.Set;
@@ -625,6 +627,19 @@ final class RefresherTest {
 
   /** A miss arriving after a load failed, before its owner took it out of the map, loads again. */
   @Test
+  void bulkLoad_onABackendWhoseGetAllAnswersAMapItCannotChange_addsTheLoadedKeysToACopy() {
+    MapCache cache = newCache(Runnable::run);
+    cache.unmodifiableGetAll = true;
+    cache.put("present", "p");
+
+    Map<String, String> all = cache.getAll(
+        List.of("present", "missing"), missing -> Map.of("missing", "loaded"));
+
+    assertThat(all).containsExactly(Map.entry("present", "p"), Map.entry("missing", "loaded"));
+    assertThat(cache.get("missing")).isEqualTo("loaded");
+  }
+
+  @Test
   void aMissFindingAFailedLoadStillRegistered_loadsAgain() {
     MapCache cache = newCache(Runnable::run);
     Load<String> failed = new Load<>(new Thread("ended"));
@@ -747,6 +762,15 @@ final class RefresherTest {
         stats.recordPuts(1);
       }
       return replaced;
+    }
+
+    /** Makes {@code getAll(keys)} answer an unmodifiable map, as a backend may. */
+    boolean unmodifiableGetAll;
+
+    @Override
+    public Map<String, String> getAll(Iterable<? extends String> keys) {
+      Map<String, String> present = super.getAll(keys);
+      return unmodifiableGetAll ? Collections.unmodifiableMap(present) : present;
     }
 
     /** Makes {@code remove(key, value)} fail, as a backend in an outage does. */
