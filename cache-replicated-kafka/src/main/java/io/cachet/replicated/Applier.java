@@ -141,11 +141,10 @@ final class Applier<K, V> {
         () -> closed.get() || applierFailure != null, this::fail, topicCheck, this::holdWhileTestAsks, topicId,
         topicIdNow);
     this.applier = new Thread(this::runApplier, "cachet-replica-" + name);
-    applier.setDaemon(true);
   }
 
   void start() {
-    applier.start();
+    Threads.start(applier);
   }
 
   private void runApplier() {

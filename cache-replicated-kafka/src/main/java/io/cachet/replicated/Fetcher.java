@@ -135,9 +135,13 @@ final class Fetcher {
   /** Starts the fetch thread, which owns the consumer from here on ({@code Thread.start} hands it over). */
   void start() {
     Thread fetch = new Thread(this::run, "cachet-fetch-" + name);
-    fetch.setDaemon(true);
     thread = fetch;
-    fetch.start();
+    try {
+      Threads.start(fetch);
+    } catch (Throwable e) { // no native thread: the consumer stays the apply thread's, to close
+      thread = null;
+      throw e;
+    }
   }
 
   /** Whether {@link #start} has run; until then the apply thread owns the consumer and closes it. */

@@ -112,22 +112,33 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
       throw new CacheException("could not create the Kafka clients of cache '" + config.name() + "': " + e, e);
     }
     Sender sender = new Sender(config.name(), p);
-    this.writer = new Writer<>(config.name(), options, keyCodec, valueCodec, clock, replica, partitionCount, sender,
-        this::requireWritable, this::replicaFailure, Ticker.system(), viewAge);
-    this.barriers = new ReadBarriers(config.name(), options, admin, partitions, replica, closed);
-    this.housekeeping = new Housekeeping<>(config.name(), options.nodeId(), replica, writer, snapshots,
-        options.writeTimeout().toMillis() + Housekeeping.FALLBACK_DELAY_MS);
-    this.applier = new Applier<>(config.name(), options, valueCodec, clock, consumer, partitions, snapshots, writer,
-        barriers, housekeeping, closed, () -> TopicSetup.verify(admin, topic, options, partitionCount),
-        topicInfo.topicId(), () -> TopicSetup.topicId(admin, topic, options), viewAge);
-    this.writes = new CacheWrites<>(config.name(), config.perEntryTtl(), config.maximumSize(),
-        config.expireAfterWrite().orElse(null), clock, stats, replica, writer, this::requireWritable, this::removing,
-        this::writing);
-    this.reads = new ReplicaReads<>(config.name(), topic, replica, stats, clock, this::requireReadable);
-    this.async = new AsyncView<>(this, writes, config.executor());
-    this.expireAfterWriteMillis = config.expireAfterWrite().map(Duration::toMillis).orElse(0L);
-    sender.start();
-    applier.start();
+    try {
+      this.writer = new Writer<>(config.name(), options, keyCodec, valueCodec, clock, replica, partitionCount, sender,
+          this::requireWritable, this::replicaFailure, Ticker.system(), viewAge);
+      this.barriers = new ReadBarriers(config.name(), options, admin, partitions, replica, closed);
+      this.housekeeping = new Housekeeping<>(config.name(), options.nodeId(), replica, writer, snapshots,
+          options.writeTimeout().toMillis() + Housekeeping.FALLBACK_DELAY_MS);
+      this.applier = new Applier<>(config.name(), options, valueCodec, clock, consumer, partitions, snapshots, writer,
+          barriers, housekeeping, closed, () -> TopicSetup.verify(admin, topic, options, partitionCount),
+          topicInfo.topicId(), () -> TopicSetup.topicId(admin, topic, options), viewAge);
+      this.writes = new CacheWrites<>(config.name(), config.perEntryTtl(), config.maximumSize(),
+          config.expireAfterWrite().orElse(null), clock, stats, replica, writer, this::requireWritable, this::removing,
+          this::writing);
+      this.reads = new ReplicaReads<>(config.name(), topic, replica, stats, clock, this::requireReadable);
+      this.async = new AsyncView<>(this, writes, config.executor());
+      this.expireAfterWriteMillis = config.expireAfterWrite().map(Duration::toMillis).orElse(0L);
+      sender.start();
+      applier.start();
+    } catch (Throwable e) { // no native thread for the send or apply thread, say: nothing may stay open
+      closed.set(true);
+      sender.close(); // stops the send thread if it started, and closes the producer
+      try {
+        consumer.close(Duration.ZERO); // no thread has it: the apply thread did not start
+      } catch (RuntimeException closeFailure) {
+        e.addSuppressed(closeFailure);
+      }
+      throw e;
+    }
   }
 
   /** Why the replica stopped applying records for good, or null while it runs. */

@@ -51,11 +51,10 @@ final class Sender {
     this.name = name;
     this.producer = producer;
     this.thread = new Thread(this::run, "cachet-send-" + name);
-    thread.setDaemon(true);
   }
 
   void start() {
-    thread.start();
+    Threads.start(thread);
   }
 
   /**

@@ -1,15 +1,18 @@
 package io.cachet.replicated;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.awaitility.Awaitility.await;
 
 import io.cachet.BackendUnavailableException;
 import io.cachet.Cache;
 import io.cachet.CacheConfig;
+import io.cachet.CacheException;
 import io.cachet.CacheManager;
 import io.cachet.testkit.kafka.KafkaBrokerExtension;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.time.Duration;
@@ -21,6 +24,7 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
+import javax.management.ObjectName;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.Config;
@@ -222,6 +226,29 @@ final class TopicSetupIT {
     // Topic setup waits writeTimeout + 5 s at most; the rest is slack for a loaded machine.
     assertThat(took).isLessThan(WRITE_TIMEOUT.plusSeconds(15));
     assertThat(manager.cacheNames()).isEmpty();
+  }
+
+  @Test
+  void create_whenTheFetchThreadCannotStart_failsAndClosesTheConsumer() throws Exception {
+    String topic = newTopicName();
+    Cache<String, String> writer = newManager().create(config(topic, "w", ReplicationOptions.builder()));
+    writer.put("k", "v"); // a record to replay: the node cannot be ready before its fetch thread runs
+    Threads.beforeStartForTest = thread -> {
+      if (thread.getName().equals("cachet-fetch-" + topic)) {
+        throw new OutOfMemoryError("unable to create native thread: possibly out of memory or process/resource limits");
+      }
+    };
+    try {
+      assertThatThrownBy(() -> newManager().create(config(topic, "a", ReplicationOptions.builder())))
+          .isInstanceOf(CacheException.class)
+          .hasMessageContaining("could not start")
+          .hasRootCauseInstanceOf(OutOfMemoryError.class);
+    } finally {
+      Threads.beforeStartForTest = null;
+    }
+    // Until the fetch thread runs, the consumer is the apply thread's; closing it removes its MBeans.
+    assertThat(ManagementFactory.getPlatformMBeanServer().queryNames(new ObjectName("kafka.consumer:*"), null))
+        .noneMatch(mbean -> mbean.toString().contains(topic + "-a-consumer"));
   }
 
   private CacheManager newManager() {
