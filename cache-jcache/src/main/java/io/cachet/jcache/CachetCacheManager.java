@@ -136,7 +136,10 @@ public final class CachetCacheManager implements CacheManager {
     }
   }
 
-  private final Map<String, CachetConfiguration<Object, Object>> declared; // guarded by caches
+  /** The caches the file and properties declare; {@link #createCache} merges them, always. */
+  private final Map<String, CachetConfiguration<Object, Object>> declarations;
+  /** The declared caches not created yet, which first use creates; guarded by caches. */
+  private final Map<String, CachetConfiguration<Object, Object>> declared;
   private final CacheDefaults defaults;
   private volatile boolean closed;
 
@@ -167,6 +170,7 @@ public final class CachetCacheManager implements CacheManager {
     }
     declarations.putAll(
         CacheDeclarations.parse(this.properties, "the cache manager's properties", classLoader, backends));
+    this.declarations = Map.copyOf(declarations);
     this.declared = declarations;
     this.defaults = CacheDefaults.read(this.properties, System.getProperties(), backends);
     this.cachet = io.cachet.CacheManager.builder().classLoader(classLoader).build();
@@ -262,7 +266,8 @@ public final class CachetCacheManager implements CacheManager {
               + " down, or runs a factory under the manager's or that cache's lock)");
         }
         if (shutDown == null) {
-          CachetConfiguration<Object, Object> declaration = declared.get(cacheName);
+          // Also after a close or destroy: the file still declares the cache.
+          CachetConfiguration<Object, Object> declaration = declarations.get(cacheName);
           boolean cachet = configuration instanceof CachetConfiguration;
           CachetConfiguration<K, V> merged = CacheDeclarations.merge(requested, cachet, declaration);
           boolean backendChosen =

@@ -67,6 +67,22 @@ final class CacheManagerUriTest {
   }
 
   @Test
+  void createCache_declaredName_afterTheCacheWasClosedOrDestroyed_stillTakesTheFilesCachetOptions() {
+    CacheManager manager = open(URI.create("classpath:cachet-jcache-test.properties"));
+    MutableConfiguration<String, Long> config =
+        new MutableConfiguration<String, Long>().setTypes(String.class, Long.class);
+
+    manager.getCache("sessions").close(); // created from the file, then closed
+    Cache<String, Long> recreated = manager.createCache("sessions", config);
+    assertThat(recreated.unwrap(io.cachet.Cache.class).config().maximumSize()).isEqualTo(10);
+
+    manager.destroyCache("sessions");
+    assertThat(manager.getCache("sessions")).as("a destroyed cache is gone until created again").isNull();
+    Cache<String, Long> afterDestroy = manager.createCache("sessions", config);
+    assertThat(afterDestroy.unwrap(io.cachet.Cache.class).config().maximumSize()).isEqualTo(10);
+  }
+
+  @Test
   void getCacheManager_fileUri_readsTheFile() throws IOException {
     Path file = dir.resolve("caches.properties");
     Files.writeString(file, "cache.orders.maximumSize=5\n");
