@@ -18,8 +18,8 @@ import org.springframework.beans.factory.SmartInitializingSingleton;
  * Binds every Cachet cache to the application's {@link MeterRegistry}, if it has one, with
  * {@link CacheMetrics} once the context is up (so whichever registry Boot or the application
  * defines is there), and every cache the Spring cache manager creates later. Meters carry the
- * tags {@code cache} (the name) and {@code cache.manager} ({@code cacheManager}), as Boot's own
- * cache meters do.
+ * tags {@code cache} and {@code name} (both the cache's name) and {@code cache.manager}
+ * ({@code cacheManager}), as Boot's own cache meters do.
  */
 final class CachetMeterBinder implements SmartInitializingSingleton {
 
@@ -58,7 +58,8 @@ final class CachetMeterBinder implements SmartInitializingSingleton {
   private void bind(Cache<?, ?> cache) {
     MeterRegistry to = registry;
     if (to != null && bound.add(cache)) {
-      CacheMetrics.monitor(to, cache, Tags.of(MANAGER_TAG));
+      // Boot's CacheMetricsRegistrar adds name to Micrometer's cache tag: dashboards use either.
+      CacheMetrics.monitor(to, cache, Tags.of(MANAGER_TAG).and("name", cache.name()));
     }
   }
 }

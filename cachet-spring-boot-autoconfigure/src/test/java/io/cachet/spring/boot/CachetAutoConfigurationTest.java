@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.cachet.CacheConfig;
 import io.cachet.codec.Codecs;
 import io.cachet.spring.CachetCacheManager;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -40,6 +42,20 @@ final class CachetAutoConfigurationTest {
       assertThat(any.get(42L).get()).isEqualTo(new Book("1", "t"));
       assertThat(context.getBean(io.cachet.CacheManager.class).cacheNames()).contains("anything");
     });
+  }
+
+  @Test
+  void meters_carryTheTagsOfBootsOwnCacheMeters() {
+    runner.withBean(MeterRegistry.class, SimpleMeterRegistry::new)
+        .withPropertyValues("cachet.caches.books.maximum-size=5")
+        .run(context -> {
+          context.getBean(CacheManager.class).getCache("books").get("1");
+          MeterRegistry registry = context.getBean(MeterRegistry.class);
+          // Boot's CacheMetricsRegistrar adds name to Micrometer's cache tag; dashboards select on either.
+          assertThat(registry.get("cache.gets")
+              .tags("cache", "books", "name", "books", "cache.manager", "cacheManager", "result", "miss")
+              .functionCounter().count()).isEqualTo(1);
+        });
   }
 
   @Test
