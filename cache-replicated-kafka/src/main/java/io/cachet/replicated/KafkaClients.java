@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -53,6 +54,16 @@ final class KafkaClients {
     p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, String.valueOf(linger + requestTimeout));
     p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, String.valueOf(timeoutMs));
     return p;
+  }
+
+  /**
+   * How long the producer may still hold a record after the send thread hands it over: {@code send}
+   * blocks up to {@code max.block.ms}, and the outcome follows within {@code delivery.timeout.ms}.
+   */
+  static long producerBoundNanos(ReplicationOptions options) {
+    Map<String, Object> p = producer(options, "bound");
+    return TimeUnit.MILLISECONDS.toNanos(Long.parseLong(String.valueOf(p.get(ProducerConfig.MAX_BLOCK_MS_CONFIG)))
+        + Long.parseLong(String.valueOf(p.get(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG))));
   }
 
   static Map<String, Object> consumer(ReplicationOptions options, String clientId) {

@@ -16,15 +16,15 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * from Kafka for that long, yet still deciding) could name a record of the key that a forgotten
  * tombstone replaced, and bring a removed value back on every node. So conditional records
  * (conditional writes, the stores of loads, anchors, expiry removals) are decided only on a view of
- * their key's partition at most {@link #MAX_AGE_NANOS} old, and handed to the producer within as
- * long again, or not at all ({@link Writer}). Thread-safe.
+ * their key's partition at most {@link #MAX_AGE_NANOS} old, and reach the log within as long
+ * again, the producer's own bounds included, or are not sent at all ({@link Writer}). Thread-safe.
  */
 final class ViewAge {
 
   /**
-   * The oldest view a conditional record may be decided on, and the longest it may then wait to be
-   * handed to the producer: together 80% of the tombstones' window, leaving the rest for the
-   * producer's delivery and clock differences between nodes.
+   * The oldest view a conditional record may be decided on, and the longest it may then take to
+   * reach the log: together 80% of the tombstones' window, leaving the rest for clock differences
+   * between nodes. The second part includes the producer's own bounds ({@link #sendBy}).
    */
   static final long MAX_AGE_NANOS = TimeUnit.MILLISECONDS.toNanos(Replica.FORGET_TOMBSTONES_AFTER_MS * 2 / 5);
   /** How often a ready replica confirms it is caught up. */
@@ -78,9 +78,14 @@ final class ViewAge {
     return ticker.read() - asOf < MAX_AGE_NANOS;
   }
 
-  /** The latest ticker reading at which a record decided on a view as of {@code asOf} may be handed to the producer. */
-  static long sendBy(long asOf) {
-    return asOf + 2 * MAX_AGE_NANOS;
+  /**
+   * The latest ticker reading at which a record decided on a view as of {@code asOf} may be handed
+   * to the producer, which may then hold it {@code producerBoundNanos} more (blocked in
+   * {@code send}, then until its delivery timeout): so that it reaches the log, if at all, within
+   * {@code 2 * MAX_AGE_NANOS} of its view.
+   */
+  static long sendBy(long asOf, long producerBoundNanos) {
+    return asOf + 2 * MAX_AGE_NANOS - producerBoundNanos;
   }
 
   /**

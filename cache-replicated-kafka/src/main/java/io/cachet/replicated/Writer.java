@@ -69,6 +69,8 @@ final class Writer<K, V> implements RecordSender<K, V> {
   private final Ticker timer;
   /** How old the replica's view is; conditional records are decided on a recent one only. */
   private final ViewAge viewAge;
+  /** {@link KafkaClients#producerBoundNanos}: conditional records are handed over that long before their limit. */
+  private final long producerBoundNanos;
   private final long session = ThreadLocalRandom.current().nextLong();
   private final AtomicLong requests = new AtomicLong();
   private final ConcurrentHashMap<Long, Waiting> pending = new ConcurrentHashMap<>();
@@ -123,6 +125,7 @@ final class Writer<K, V> implements RecordSender<K, V> {
     this.replicaFailure = replicaFailure;
     this.timer = timer;
     this.viewAge = viewAge;
+    this.producerBoundNanos = KafkaClients.producerBoundNanos(options);
   }
 
   private ProducerRecord<byte[], byte[]> record(byte[] keyBytes, int partition, Op op, boolean conditional,
@@ -147,7 +150,7 @@ final class Writer<K, V> implements RecordSender<K, V> {
     if (conditional && !viewAge.freshSince(asOf)) {
       return false;
     }
-    long sendBy = ViewAge.sendBy(asOf);
+    long sendBy = ViewAge.sendBy(asOf, producerBoundNanos);
     ProducerRecord<byte[], byte[]> record = record(keyBytes, partition, op, conditional, expected,
         value, deadline, requests.incrementAndGet());
     return sender.offer(record, (metadata, error) -> {
@@ -221,7 +224,7 @@ final class Writer<K, V> implements RecordSender<K, V> {
         throw staleView(key, partition);
       }
       // Not sent after this: a view that old could restore a key removed meanwhile (see ViewAge).
-      long latest = ViewAge.sendBy(viewAsOf);
+      long latest = ViewAge.sendBy(viewAsOf, producerBoundNanos);
       long sendBy = !decision.conditional() || deadlineNanos - latest < 0 ? deadlineNanos : latest;
       long expected = current != null ? current.offset() : position - 1;
       long request = requests.incrementAndGet();

@@ -5,15 +5,24 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.cachet.CacheNotReadyException;
+import io.cachet.FakeTicker;
 import io.cachet.codec.Codec;
+import io.cachet.codec.Codecs;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.producer.Callback;
+import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -23,6 +32,48 @@ import org.junit.jupiter.api.Test;
 final class WriterTest {
 
   private static final Duration WAIT = Duration.ofSeconds(5);
+
+  /**
+   * A conditional record (an anchor here) decided on a view must reach the log within 80% of the
+   * tombstones' window from that view, or a tombstone it should lose to may be forgotten first.
+   * The producer may hold a record for max.block.ms plus delivery.timeout.ms after it is handed
+   * over (2.5 min with the longest write timeout), so the hand-over must end that much sooner.
+   */
+  @Test
+  void conditionalRecord_isNotHandedOverLaterThanTheProducersOwnBoundsAllow() throws Exception {
+    FakeTicker timer = new FakeTicker();
+    ViewAge viewAge = new ViewAge(timer, 1);
+    viewAge.allCaughtUpAsOf(timer.read());
+    ReplicationOptions options = ReplicationOptions.builder().bootstrapServers("127.0.0.1:1")
+        .writeTimeout(ReplicationOptions.MAX_WRITE_TIMEOUT).build();
+    BlockingQueue<String> sent = new LinkedBlockingQueue<>();
+    MockProducer<byte[], byte[]> producer =
+        new MockProducer<>(true, null, new ByteArraySerializer(), new ByteArraySerializer()) {
+          @Override
+          public synchronized Future<RecordMetadata> send(ProducerRecord<byte[], byte[]> record, Callback callback) {
+            sent.add(new String(record.key(), UTF_8));
+            return super.send(record, callback);
+          }
+        };
+    Sender sender = new Sender("bounds", producer); // not started: records wait in its queue
+    Replica<String, String> replica = new Replica<>(Codecs.utf8(), Codecs.utf8(), 1);
+    Writer<String, String> writer = new Writer<>("bounds", options, Codecs.utf8(), Codecs.utf8(), timer, replica, 1,
+        sender, () -> { }, () -> null, timer, viewAge);
+    try {
+      long producerBound = Duration.ofMinutes(2).plusSeconds(30).toNanos(); // max.block.ms + delivery.timeout.ms
+      long limit = 2 * ViewAge.MAX_AGE_NANOS; // 8 of the window's 10 minutes
+      assertThat(writer.send("late", RecordMeta.Op.ANCHOR, true, 0, "v", 0, e -> { })).isTrue();
+      timer.advance(Duration.ofNanos(limit - producerBound + 1));
+      viewAge.allCaughtUpAsOf(timer.read());
+      assertThat(writer.send("fresh", RecordMeta.Op.PUT, false, 0, "v", 0, e -> { })).isTrue();
+      sender.start();
+
+      assertThat(sent.poll(5, TimeUnit.SECONDS)).as("the first record sent").isEqualTo("fresh");
+      assertThat(sent).as("the anchor, dropped unsent").isEmpty();
+    } finally {
+      sender.close();
+    }
+  }
 
   @Test
   void write_voidOnEveryAttemptUntilItsDeadline_failsAsAConflictThatDidNotTakeEffect() {
