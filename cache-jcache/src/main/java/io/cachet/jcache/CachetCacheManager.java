@@ -263,7 +263,7 @@ public final class CachetCacheManager implements CacheManager {
           // would never end if the shutdown is this one, or if its thread waits for this one.
           throw new CacheException("cache '" + cacheName + "' in " + uri
               + " is still closing, and this thread holds what its shutdown needs (it is shutting a cache"
-              + " down, or runs a factory under the manager's or that cache's lock)");
+              + " down, runs a factory under the manager's or that cache's lock, or is in a listener's call)");
         }
         if (shutDown == null) {
           // Also after a close or destroy: the file still declares the cache.
@@ -424,8 +424,8 @@ public final class CachetCacheManager implements CacheManager {
    * too, unless the close has already begun closing the backing cache: the destroy then comes after
    * the close, as a destroy of a name no longer managed, which is a no-op. A call made on a thread
    * that holds what the shutdown needs returns at once instead of waiting ({@link #mayWaitFor}): one
-   * shutting a cache down itself (a listener, loader or writer being closed), or one running a
-   * factory under the manager's lock or under that cache's configuration lock.
+   * shutting a cache down itself (a listener, loader or writer being closed), one running a
+   * factory under the manager's lock or under that cache's configuration lock, or a listener's call.
    */
   void retire(CachetCache<?, ?> cache, boolean destroy) {
     String name = cache.getName();
@@ -461,11 +461,14 @@ public final class CachetCacheManager implements CacheManager {
    * close may call the manager with. That is the manager's lock ({@code underManagerLock}, taken
    * before the caller's own {@code synchronized}: factories run under it, and a shutdown takes it
    * last), the cache's configuration lock (listener factories run under it, and a shutdown takes it
-   * first), or a shutdown of its own (whose owner may wait for this one). Such a call returns at
-   * once instead, its destroy, if any, still noted. The caller holds the {@code caches} lock.
+   * first), a shutdown of its own (whose owner may wait for this one), or a listener call in
+   * progress (a shutdown waits for the calls in progress before it closes the listeners). Such a
+   * call returns at once instead, its destroy, if any, still noted. The caller holds the
+   * {@code caches} lock.
    */
   private boolean mayWaitFor(Closing owner, boolean underManagerLock) {
-    return !underManagerLock && !owner.cache.configuringOnThisThread() && !shuttingDownOnThisThread();
+    return !underManagerLock && !owner.cache.configuringOnThisThread() && !shuttingDownOnThisThread()
+        && !EventDispatcher.insideDelivery();
   }
 
   /** Whether the current thread is shutting a cache down; the caller holds the {@code caches} lock. */

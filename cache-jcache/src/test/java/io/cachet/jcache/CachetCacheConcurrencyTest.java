@@ -524,6 +524,51 @@ final class CachetCacheConcurrencyTest {
     assertThat(closedListeners).as("every listener created is closed").hasValue(created.get());
   }
 
+  /**
+   * A synchronous listener closes its own cache while another thread closes the manager, which has
+   * taken the cache and waits for the listener's call to end before closing the listener: the
+   * listener's close() must not wait for that shutdown in turn (both threads stalled until the
+   * shutdown's 5 s wait for the call ran out, and the listener was closed during its call).
+   */
+  @Test
+  void listenerClosingItsCache_whileTheManagerClosesIt_doesNotWaitForThatClose() throws Exception {
+    List<String> happened = new CopyOnWriteArrayList<>();
+    CountDownLatch inCall = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    final class ClosesItsCache implements CacheEntryCreatedListener<String, String>, java.io.Closeable {
+      @Override
+      public void onCreated(Iterable<CacheEntryEvent<? extends String, ? extends String>> events) {
+        inCall.countDown();
+        CachetCacheTest.awaitLatch(release);
+        events.iterator().next().getSource().close();
+        happened.add("the call returns");
+      }
+
+      @Override
+      public void close() {
+        happened.add("the listener is closed");
+      }
+    }
+    Cache<String, String> cache = manager.createCache("closes-itself",
+        config(String.class, String.class, EventExecutor.SAME_THREAD)
+            .addCacheEntryListenerConfiguration(synchronous(new ClosesItsCache())));
+    ExecutorService threads = pool(2);
+    Future<?> put = threads.submit(() -> cache.put("k", "v"));
+    assertThat(inCall.await(20, TimeUnit.SECONDS)).isTrue();
+    AtomicReference<Thread> closer = new AtomicReference<>();
+    Future<?> close = threads.submit(() -> {
+      closer.set(Thread.currentThread());
+      manager.close();
+    });
+    // The manager's close has taken the cache and waits for the call in progress.
+    await().atMost(DEADLINE).until(() -> closer.get() != null && closer.get().getState() == Thread.State.TIMED_WAITING);
+    release.countDown();
+
+    put.get(20, TimeUnit.SECONDS);
+    close.get(20, TimeUnit.SECONDS);
+    assertThat(happened).containsExactly("the call returns", "the listener is closed");
+  }
+
   /** An asynchronous listener whose calls wait until released; records what happened in order. */
   static final class BlockingListener implements CacheEntryCreatedListener<String, String>, java.io.Closeable {
     final CountDownLatch inCall = new CountDownLatch(1);
