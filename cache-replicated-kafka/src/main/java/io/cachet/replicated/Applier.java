@@ -419,7 +419,7 @@ final class Applier<K, V> {
       LOG.info("Cache '{}' (node {}): its apply thread did not run for {} ms (the process was paused or starved);"
               + " not ready until it has applied topic '{}' up to its end offsets now", name, options.nodeId(),
           TimeUnit.NANOSECONDS.toMillis(gapNanos), topic);
-      resync = barriers.barrier();
+      resync = barriers.barrier(null, true); // a partition without a leader holds up none of the others
     }
     heartbeatNanos = nowNanos;
   }
@@ -439,7 +439,7 @@ final class Applier<K, V> {
     }
     if (pending.isCompletedExceptionally()) {
       LOG.debug("Cache '{}' could not yet reach the end offsets of topic '{}' after a pause; trying again", name, topic);
-      resync = barriers.barrier();
+      resync = barriers.barrier(null, true);
       return;
     }
     resync = null;

@@ -1,6 +1,7 @@
 package io.cachet.replicated;
 
 import io.cachet.BackendUnavailableException;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
@@ -10,9 +11,13 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.common.TopicPartition;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Read barriers of one cache: futures that complete once the local replica has reached the topic's
@@ -48,23 +53,78 @@ final class ReadBarriers {
 
   /** Completes once the replica has applied everything in the topic now. */
   CompletableFuture<Void> barrier() {
+    return barrier(null, false);
+  }
+
+  /** Completes once the replica has applied everything in partition {@code partition} now. */
+  CompletableFuture<Void> barrier(int partition) {
+    return barrier(new int[] {partition}, false);
+  }
+
+  /**
+   * Completes once the replica has applied everything now in the {@code wanted} partitions (null:
+   * all). A partition whose end Kafka does not give within the write timeout (no leader) fails the
+   * barrier, or, when {@code skipUnanswered} is set, is left out of it if it has not answered within
+   * half the write timeout, as long as one partition did; so a partition without a leader holds up
+   * none of the others, and they have the other half to be reached.
+   */
+  CompletableFuture<Void> barrier(int @Nullable [] wanted, boolean skipUnanswered) {
     CompletableFuture<Void> done = new CompletableFuture<>();
+    List<TopicPartition> asked = new ArrayList<>();
+    if (wanted == null) {
+      asked.addAll(partitions);
+    } else {
+      for (int p : wanted) {
+        asked.add(partitions.get(p));
+      }
+    }
+    if (asked.isEmpty()) {
+      return CompletableFuture.completedFuture(null); // getAll of no keys
+    }
     Map<TopicPartition, OffsetSpec> request = new HashMap<>();
-    partitions.forEach(tp -> request.put(tp, OffsetSpec.latest()));
+    asked.forEach(tp -> request.put(tp, OffsetSpec.latest()));
     long timeoutNanos = options.writeTimeout().toNanos();
     long deadline = System.nanoTime() + timeoutNanos;
-    long[] targets = new long[partitions.size()];
+    // Per partition, the end offset Kafka gave, or -1; written on the admin client's threads.
+    AtomicLongArray answers = new AtomicLongArray(partitions.size());
+    for (int p = 0; p < partitions.size(); p++) {
+      answers.set(p, -1);
+    }
+    long[] targets = new long[partitions.size()]; // 0 for a partition not waited for: always reached
     AtomicBoolean targetsKnown = new AtomicBoolean(); // set after targets is filled: publishes it
-    admin.listOffsets(request).all().toCompletionStage().toCompletableFuture()
-        .orTimeout(timeoutNanos, TimeUnit.NANOSECONDS)
-        .whenComplete((offsets, error) -> {
-          if (error != null) {
+    AtomicReference<Throwable> firstError = new AtomicReference<>();
+    ListOffsetsResult result = admin.listOffsets(request);
+    CompletableFuture<?>[] each = new CompletableFuture<?>[asked.size()];
+    for (int i = 0; i < each.length; i++) {
+      TopicPartition tp = asked.get(i);
+      each[i] = result.partitionResult(tp).toCompletionStage().toCompletableFuture().handle((info, error) -> {
+        if (error == null) {
+          answers.set(tp.partition(), info.offset());
+        } else {
+          firstError.compareAndSet(null, Futures.unwrap(error));
+        }
+        return null;
+      });
+    }
+    long answersWithin = skipUnanswered ? timeoutNanos / 2 : timeoutNanos;
+    CompletableFuture.allOf(each).completeOnTimeout(null, answersWithin, TimeUnit.NANOSECONDS)
+        .whenComplete((ignored, error) -> {
+          int known = 0;
+          for (TopicPartition tp : asked) { // as of now: later answers are not waited for
+            long end = answers.get(tp.partition());
+            if (end >= 0) {
+              targets[tp.partition()] = end;
+              known++;
+            }
+          }
+          if (known == 0 || (known < asked.size() && !skipUnanswered)) {
+            Throwable cause = firstError.get();
             done.completeExceptionally(new BackendUnavailableException("Kafka at " + options.bootstrapServers()
                 + " did not return the end of topic '" + topic + "' within " + options.writeTimeout(),
-                Futures.unwrap(error)));
+                cause != null ? cause : new TimeoutException("no answer for " + (asked.size() - known)
+                    + " partition(s)")));
             return;
           }
-          offsets.forEach((tp, info) -> targets[tp.partition()] = info.offset());
           targetsKnown.set(true);
           if (reached(targets)) {
             done.complete(null);

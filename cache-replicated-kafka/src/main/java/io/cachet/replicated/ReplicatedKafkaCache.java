@@ -153,7 +153,7 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
     requireNonNull(key, "key");
     long stamp = reads.begin();
     if (options.readLatest()) {
-      join(barriers.barrier());
+      join(barriers.barrier(writer.partitionOf(key)));
     }
     return reads.get(key, stamp);
   }
@@ -169,7 +169,7 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
     requireNonNull(key, "key");
     long stamp = reads.begin();
     if (options.readLatest()) {
-      join(barriers.barrier());
+      join(barriers.barrier(writer.partitionOf(key)));
     }
     Entry<V> entry = reads.entry(key, stamp);
     long now = clock.millis();
@@ -213,9 +213,14 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
     List<K> list = keyList(keys);
     long stamp = reads.begin();
     if (options.readLatest()) {
-      join(barriers.barrier());
+      join(barriers.barrier(partitionsOf(list), false));
     }
     return reads.getAll(list, stamp);
+  }
+
+  /** The partitions of {@code keys}, each once: what a read barrier for them waits for. */
+  private int[] partitionsOf(List<K> keys) {
+    return keys.stream().mapToInt(writer::partitionOf).distinct().toArray();
   }
 
   private static <K> List<K> keyList(Iterable<? extends K> keys) {
@@ -346,7 +351,7 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
   public @Nullable V readLatest(K key) {
     requireNonNull(key, "key");
     long stamp = reads.begin();
-    join(barriers.barrier());
+    join(barriers.barrier(writer.partitionOf(key)));
     return reads.get(key, stamp);
   }
 
@@ -354,7 +359,7 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
   CompletableFuture<@Nullable V> getAsync(K key) {
     long stamp = reads.begin();
     return options.readLatest()
-        ? barriers.barrier().thenApply(x -> reads.get(key, stamp))
+        ? barriers.barrier(writer.partitionOf(key)).thenApply(x -> reads.get(key, stamp))
         : CompletableFuture.completedFuture(reads.get(key, stamp));
   }
 
@@ -363,7 +368,7 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
     List<K> list = keyList(keys);
     long stamp = reads.begin();
     return options.readLatest()
-        ? barriers.barrier().thenApply(x -> reads.getAll(list, stamp))
+        ? barriers.barrier(partitionsOf(list), false).thenApply(x -> reads.getAll(list, stamp))
         : CompletableFuture.completedFuture(reads.getAll(list, stamp));
   }
 

@@ -180,6 +180,11 @@ final class Writer<K, V> implements RecordSender<K, V> {
     }
   }
 
+  /** The partition of {@code key}'s records. */
+  int partitionOf(K key) {
+    return partitionOf(keyCodec.encode(key));
+  }
+
   private int partitionOf(byte[] keyBytes) {
     return Utils.toPositive(Utils.murmur2(keyBytes)) % partitionCount;
   }
