@@ -123,9 +123,12 @@ public class CachetAutoConfiguration {
     return caches;
   }
 
-  /** Spring's cache manager over Cachet: backs off when the application defines its own. */
+  /**
+   * Spring's cache manager over Cachet: backs off when the application defines its own, or a
+   * {@code CacheResolver} named {@code cacheResolver}, as Boot's cache auto-configuration does.
+   */
   @Configuration(proxyBeanMethods = false)
-  @ConditionalOnMissingBean(org.springframework.cache.CacheManager.class)
+  @ConditionalOnMissingBean(value = org.springframework.cache.CacheManager.class, name = "cacheResolver")
   @Conditional(NoSpringCacheTypeCondition.class)
   static class SpringCacheManagerConfiguration {
 

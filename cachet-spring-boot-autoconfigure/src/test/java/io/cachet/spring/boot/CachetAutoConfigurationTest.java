@@ -21,6 +21,7 @@ import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.assertj.AssertableApplicationContext;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.cache.CacheManager;
+import org.springframework.cache.interceptor.CacheResolver;
 import org.springframework.cache.concurrent.ConcurrentMapCacheManager;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -55,6 +56,16 @@ final class CachetAutoConfigurationTest {
           assertThat(registry.get("cache.gets")
               .tags("cache", "books", "name", "books", "cache.manager", "cacheManager", "result", "miss")
               .functionCounter().count()).isEqualTo(1);
+        });
+  }
+
+  @Test
+  void applicationCacheResolver_makesTheSpringManagerBackOff_asBootsOwnDoes() {
+    runner.withBean("cacheResolver", CacheResolver.class, () -> context -> List.of())
+        .withPropertyValues("cachet.caches.books.maximum-size=5")
+        .run(context -> {
+          assertThat(context).hasNotFailed().doesNotHaveBean(CacheManager.class);
+          assertThat(context.getBean(io.cachet.CacheManager.class).cacheNames()).containsExactly("books");
         });
   }
 
