@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -88,23 +87,15 @@ final class Applier<K, V> {
   private volatile @Nullable Throwable applierFailure;
   private final LongAdder replayed = new LongAdder();
   private final LongAdder rebuilds = new LongAdder();
-  /** How long ago the replica was confirmed caught up: set when a replay ends, then by {@link #confirmCaughtUp}. */
+  /** How long ago the replica was confirmed caught up: set when a replay ends, then by {@link CatchUpRounds}. */
   private final ViewAge viewAge;
-  /**
-   * Per partition, the end offset the pending confirmation waits for: {@link #AWAITED} until Kafka
-   * answers (the admin client's thread sets it), {@link #NONE} once confirmed or given up.
-   */
-  private AtomicLongArray confirmTargets;
-  private static final long AWAITED = -2;
-  private static final long NONE = -1;
+  /** Confirms each partition caught up every 30 s once ready (apply thread). */
+  private final CatchUpRounds catchUpRounds;
   /** For {@link #startReplay}: the end offsets' age is not known. */
   private static final long UNDATED = Long.MIN_VALUE;
-  /** The view-age reading when the pending (or last) confirmation's end offsets were asked for (apply thread). */
-  private long confirmAsOf;
   /** When a record whose value cannot be decoded here may be logged again (apply thread). */
   private long nextUnreadableWarning;
   static final long UNREADABLE_WARN_EVERY_MS = 60_000;
-  private boolean confirmPending;
   /** The view-age reading taken before the current replay's end offsets were asked for. */
   private long replayEndsTakenAt;
   /** Whether {@link #replayEndsTakenAt} is known (not for a rebuild, whose ends the fetch thread took earlier). */
@@ -125,8 +116,6 @@ final class Applier<K, V> {
     this.options = options;
     this.topic = options.topicFor(name);
     this.viewAge = viewAge;
-    this.confirmTargets = new AtomicLongArray(partitions.size()); // all NONE: no round yet
-    this.confirmAsOf = viewAge.now();
     this.valueCodec = valueCodec;
     this.clock = clock;
     this.consumer = consumer;
@@ -135,6 +124,8 @@ final class Applier<K, V> {
     this.snapshots = snapshots;
     this.writer = writer;
     this.barriers = barriers;
+    this.catchUpRounds = new CatchUpRounds(viewAge, replica::position, barriers::endOffsets,
+        options.writeTimeout().toNanos());
     this.housekeeping = housekeeping;
     this.closed = closed;
     this.fetcher = new Fetcher(name, options, consumer, partitions, closed,
@@ -204,7 +195,7 @@ final class Applier<K, V> {
         barriers.check();
         checkResync();
         if (ready) {
-          confirmCaughtUp();
+          catchUpRounds.run();
           housekeeping.run(now, this::beat); // a long snapshot save keeps the heartbeat going
         }
       }
@@ -356,49 +347,6 @@ final class Applier<K, V> {
     }
   }
 
-  /**
-   * Every {@link ViewAge#CHECK_EVERY_NANOS}, asks for the topic's end offsets and records each
-   * partition caught up as of then once the replica has applied up to its end (apply thread; the
-   * answers arrive on the admin client's thread). A partition Kafka gives no end for within the
-   * write timeout records nothing this round, so its view ages and conditional records of its keys
-   * stop being decided on it; the other partitions go on. A partition that lags is waited for
-   * until reaching its end would no longer confirm a usable view.
-   */
-  private void confirmCaughtUp() {
-    long now = viewAge.now();
-    if (confirmPending) {
-      boolean open = false;
-      for (int p = 0; p < confirmTargets.length(); p++) {
-        long target = confirmTargets.get(p);
-        if (target >= 0 && replica.position(p) >= target) {
-          viewAge.caughtUpAsOf(p, confirmAsOf);
-          confirmTargets.set(p, NONE);
-        } else if (target == AWAITED && now - confirmAsOf >= options.writeTimeout().toNanos()) {
-          confirmTargets.set(p, NONE); // no answer in time: this partition is not confirmed this round
-        } else if (target != NONE && now - confirmAsOf >= ViewAge.MAX_AGE_NANOS) {
-          confirmTargets.set(p, NONE); // reached this late, the confirmation would be stale anyway
-        } else if (target != NONE) {
-          open = true;
-        }
-      }
-      if (open) {
-        return;
-      }
-      confirmPending = false;
-    }
-    if (now - confirmAsOf < ViewAge.CHECK_EVERY_NANOS) {
-      return;
-    }
-    // A round of its own: an answer to an earlier round, however late, lands in that round's array.
-    AtomicLongArray round = new AtomicLongArray(confirmTargets.length());
-    for (int p = 0; p < round.length(); p++) {
-      round.set(p, AWAITED);
-    }
-    confirmTargets = round;
-    confirmAsOf = now;
-    confirmPending = true;
-    barriers.endOffsets((p, end) -> round.compareAndSet(p, AWAITED, end));
-  }
 
   /**
    * Stamps the heartbeat; after a gap longer than {@link #PAUSE_NANOS} first marks the node not
