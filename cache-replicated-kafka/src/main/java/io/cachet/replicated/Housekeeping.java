@@ -3,6 +3,7 @@ package io.cachet.replicated;
 import io.cachet.replicated.RecordMeta.Op;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.LongAdder;
@@ -54,6 +55,12 @@ final class Housekeeping<K, V> {
   private volatile long oldestUnanchoredMillis;
   // Apply thread only.
   private final Map<K, Sent<K>> anchorAttempts = new HashMap<>();
+  /**
+   * The offset of each expired entry whose removal is on its way (queued, or in the producer): not
+   * sent again until that one is done, however long a backlog holds it. Set on the apply thread,
+   * cleared on the thread that completes the send.
+   */
+  private final ConcurrentHashMap<K, Long> expiryInFlight = new ConcurrentHashMap<>();
   private long nextHousekeeping;
   private long nextWarning;
   /** When a record that could not be made (a codec that refuses a key or value) may next be logged. */
@@ -107,16 +114,8 @@ final class Housekeeping<K, V> {
       boolean mine = entry.writer().equals(nodeId);
       if (mine || now >= entry.deadline() + FALLBACK_DELAY_MS) {
         // Removes the expired value so compaction can drop the key; void if the key changed meanwhile.
-        // Retried below whatever happens to it: the entry stays due until a later record replaces it.
-        try {
-          sender.send(e.getKey(), Op.EXPIRED, true, entry.offset(), null, 0, error -> {
-            if (error == null) {
-              expiredRemoved.increment();
-            }
-          });
-        } catch (RuntimeException refused) {
-          refused(e.getKey(), "the removal of its expired value", refused, now);
-        }
+        // Tried again while the entry stays (until a later record replaces it), once this one is done.
+        sendExpiryRemoval(e.getKey(), entry, now);
         replica.retryExpiry(e.getKey(), entry, now + FALLBACK_DELAY_MS);
       } else {
         replica.retryExpiry(e.getKey(), entry, entry.deadline() + FALLBACK_DELAY_MS + jitter());
@@ -124,6 +123,29 @@ final class Housekeeping<K, V> {
     }
     anchor(now);
     snapshots.saveIfDue(now, progress);
+  }
+
+  private void sendExpiryRemoval(K key, Entry<V> entry, long now) {
+    Long offset = entry.offset();
+    if (offset.equals(expiryInFlight.get(key))) {
+      return; // its removal is still on its way
+    }
+    expiryInFlight.put(key, offset); // before the send: the callback may run first
+    boolean queued = false;
+    try {
+      queued = sender.send(key, Op.EXPIRED, true, offset, null, 0, error -> {
+        expiryInFlight.remove(key, offset);
+        if (error == null) {
+          expiredRemoved.increment();
+        }
+      });
+    } catch (RuntimeException refused) {
+      refused(key, "the removal of its expired value", refused, now);
+    } finally {
+      if (!queued) {
+        expiryInFlight.remove(key, offset);
+      }
+    }
   }
 
   private void anchor(long now) {

@@ -43,6 +43,17 @@ final class Sender {
   /** A record waiting to be sent; {@code abandoned} says its write has already failed. */
   private record Outgoing(ProducerRecord<byte[], byte[]> record, Callback callback, BooleanSupplier abandoned) {}
 
+  /**
+   * What the callback of a record dropped unsent gets: its {@code abandoned} said so when the send
+   * thread took it. Without a stack trace: one instance, and no failure of this thread's.
+   */
+  static final Exception DROPPED = new KafkaException("dropped unsent: it could no longer reach the log in time") {
+    @Override
+    public synchronized Throwable fillInStackTrace() {
+      return this;
+    }
+  };
+
   /** Put in the queue by {@link #close} so the send thread stops now, not after its poll timeout. */
   private static final Outgoing STOP = new Outgoing(null, null, () -> true);
 
@@ -59,8 +70,9 @@ final class Sender {
 
   /**
    * Queues {@code record}; {@code callback} gets the producer's outcome (or the failure of the send
-   * call itself). Returns {@code false}, without calling {@code callback}, when the queue is full or
-   * the sender is closed.
+   * call itself, or {@link #DROPPED} when {@code abandoned} says so as the send thread takes it).
+   * Returns {@code false}, without calling {@code callback}, when the queue is full or the sender is
+   * closed; records still queued when it closes get no callback.
    */
   boolean offer(ProducerRecord<byte[], byte[]> record, Callback callback, BooleanSupplier abandoned) {
     return !stopping && queue.offer(new Outgoing(record, callback, abandoned));
@@ -83,7 +95,11 @@ final class Sender {
       if (next == STOP) {
         return;
       }
-      if (next == null || next.abandoned().getAsBoolean()) {
+      if (next == null) {
+        continue;
+      }
+      if (next.abandoned().getAsBoolean()) {
+        complete(next, DROPPED);
         continue;
       }
       try {

@@ -162,6 +162,9 @@ final class Writer<K, V> implements RecordSender<K, V> {
   }
 
   private void onSent(long request, Waiting waiting, @Nullable RecordMetadata metadata, @Nullable Exception error) {
+    if (error == Sender.DROPPED) {
+      return; // its write has failed, or fails at its deadline: not sent, so it did not take effect
+    }
     if (error == null) {
       if (metadata != null) {
         waiting.loggedOffset = metadata.offset();

@@ -127,6 +127,31 @@ final class HousekeepingTest {
   }
 
   @Test
+  void expiredEntry_itsRemovalStillOnItsWay_isNotSentAgain_untilThatOneIsDone() {
+    long t0 = 1_000_000;
+    RecordMeta meta = new RecordMeta(Op.PUT, false, 0, t0 + 1_000, 1, 1, "me");
+    replica.apply(0, 0, t0, "k".getBytes(UTF_8), "v".getBytes(UTF_8), meta.encode(), t0);
+
+    housekeeping.run(t0 + 1_000);
+    assertThat(removals()).hasSize(1);
+    // A backlog holds the first removal: the entry comes due again, and again.
+    housekeeping.run(t0 + 1_000 + Housekeeping.FALLBACK_DELAY_MS + 1);
+    housekeeping.run(t0 + 1_000 + 2 * Housekeeping.FALLBACK_DELAY_MS + 2);
+    assertThat(removals()).as("one removal on its way at a time").hasSize(1);
+
+    // Dropped unsent (it could no longer reach the log in time): the next due run sends it again.
+    removals().get(0).onDone().accept(Sender.DROPPED);
+    housekeeping.run(t0 + 1_000 + 3 * Housekeeping.FALLBACK_DELAY_MS + 3);
+    assertThat(removals()).hasSize(2);
+    removals().get(1).onDone().accept(null);
+    assertThat(housekeeping.expiredRemovals()).isEqualTo(1);
+  }
+
+  private List<Sent> removals() {
+    return sent.stream().filter(s -> s.op() == Op.EXPIRED).toList();
+  }
+
+  @Test
   void manyUnanchoredKeys_areAnchoredABoundedShareAtATime() {
     long t0 = 1_000_000;
     int keys = Housekeeping.MAX_ANCHORS_PER_RUN + 10;

@@ -62,7 +62,8 @@ final class WriterTest {
     try {
       long producerBound = Duration.ofMinutes(2).plusSeconds(30).toNanos(); // max.block.ms + delivery.timeout.ms
       long limit = 2 * ViewAge.MAX_AGE_NANOS; // 8 of the window's 10 minutes
-      assertThat(writer.send("late", RecordMeta.Op.ANCHOR, true, 0, "v", 0, e -> { })).isTrue();
+      AtomicReference<Exception> lateOutcome = new AtomicReference<>();
+      assertThat(writer.send("late", RecordMeta.Op.ANCHOR, true, 0, "v", 0, lateOutcome::set)).isTrue();
       timer.advance(Duration.ofNanos(limit - producerBound + 1));
       viewAge.allCaughtUpAsOf(timer.read());
       assertThat(writer.send("fresh", RecordMeta.Op.PUT, false, 0, "v", 0, e -> { })).isTrue();
@@ -70,6 +71,7 @@ final class WriterTest {
 
       assertThat(sent.poll(5, TimeUnit.SECONDS)).as("the first record sent").isEqualTo("fresh");
       assertThat(sent).as("the anchor, dropped unsent").isEmpty();
+      assertThat(lateOutcome.get()).as("what the anchor's sender is told").isSameAs(Sender.DROPPED);
     } finally {
       sender.close();
     }
