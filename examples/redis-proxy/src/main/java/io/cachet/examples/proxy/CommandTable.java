@@ -73,6 +73,12 @@ final class CommandTable {
           } else {
             write(buf, entry);
           }
+          // About 80 bytes for a 4-byte name: built whole, so bounded as other built replies are.
+          if (buf.writerIndex() > Resp.MAX_BUILT_ARRAY_REPLY_BYTES) {
+            buf.release();
+            return Resp.error(alloc, "ERR COMMAND INFO reply over " + Resp.MAX_BUILT_ARRAY_REPLY_BYTES
+                + " bytes: ask for fewer commands at a time");
+          }
         }
       }
       case "DOCS" -> header(buf, '*', 0);

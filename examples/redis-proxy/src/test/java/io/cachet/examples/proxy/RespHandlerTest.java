@@ -282,6 +282,17 @@ final class RespHandlerTest {
   }
 
   @Test
+  void commandInfo_namingACommandAThousandTimes_isRefused_notBuiltPastTheBuiltReplyBound() {
+    EmbeddedChannel ch = channel(new Parallelism(16));
+    write(ch, "COMMAND INFO" + " get".repeat(1_000) + "\r\nCOMMAND INFO get nope\r\n");
+    String output = output(ch);
+    assertThat(output).startsWith("-ERR COMMAND INFO reply over 65536 bytes: ask for fewer commands at a time\r\n");
+    assertThat(output.substring(output.indexOf("\r\n") + 2)).as("the next command is answered")
+        .startsWith("*2\r\n*").endsWith("*-1\r\n");
+    assertThat(ch.isOpen()).isTrue();
+  }
+
+  @Test
   void quit_repliesOkAndCloses() {
     EmbeddedChannel ch = channel(new Parallelism(16));
     write(ch, "QUIT\r\nPING\r\n");
