@@ -133,15 +133,15 @@ final class ProxyServer implements AutoCloseable {
 
       ProxyServer server = new ProxyServer(config, embedded, manager, boss, workers);
       AsyncCache<RedisKey, byte[]> async = cache.async();
-      server.listen("PROXY_PORT / --proxy-port", config.httpPort(), config.httpIdleTimeout(), channelType, clients,
-          metrics, HTTP_TOO_MANY_CLIENTS, deadline -> {
+      server.listen("PROXY_PORT / --proxy-port", config.httpPort(), config.httpIdleTimeout(), channelType,
+          clients, null, metrics, HTTP_TOO_MANY_CLIENTS, deadline -> {
             HttpHandler handler = new HttpHandler(async, parallelism, metrics, config.maxPendingRequests());
             return List.of(new TrackingHttpRequestDecoder(deadline, handler::acceptingRequests),
                 new HttpResponseEncoder(), handler);
           });
       if (config.respPort() != 0) {
         server.listen("RESP_PORT / --resp-port", config.respPort(), config.idleTimeout(), channelType, clients,
-            metrics, RESP_TOO_MANY_CLIENTS, deadline -> {
+            new ConnectionLimit(config.maxClients() - httpReserve(config.maxClients())), metrics, RESP_TOO_MANY_CLIENTS, deadline -> {
               RespHandler handler = new RespHandler(async, parallelism, metrics, config.maxPendingRequests());
               return List.of(new RespDecoder(config.maxRequestBytes(), deadline, handler::directRead,
                   handler::acceptingRequests), handler);
@@ -202,13 +202,27 @@ final class ProxyServer implements AutoCloseable {
     }
   }
 
+  /** Connections RESP clients leave to HTTP, at most: they may hold {@code MAX_CLIENTS} less this many. */
+  static final int HTTP_RESERVE = 8;
+
+  /** The connections RESP clients leave to HTTP: {@link #HTTP_RESERVE}, or half of a smaller limit. */
+  static int httpReserve(int maxClients) {
+    return Math.min(HTTP_RESERVE, maxClients / 2);
+  }
+
   /** Builds a connection's protocol handlers, given its request deadline (null: none). */
   private interface Handlers {
     List<io.netty.channel.ChannelHandler> create(@Nullable RequestDeadline deadline);
   }
 
+  /**
+   * @param clients the server's limit, shared by its listeners
+   * @param own this listener's own limit within it, or null: RESP clients, which may stay silent for
+   *     ever, must not take the last connections from HTTP and its {@code /health}
+   */
   private void listen(String option, int port, Duration idleTimeout, Class<? extends ServerChannel> channelType,
-      ConnectionLimit clients, ProxyMetrics metrics, byte[] refusal, Handlers handlers) {
+      ConnectionLimit clients, @Nullable ConnectionLimit own, ProxyMetrics metrics, byte[] refusal,
+      Handlers handlers) {
     long idleMillis = idleTimeout.toMillis();
     ServerBootstrap bootstrap = new ServerBootstrap()
         .group(boss, workers)
@@ -230,7 +244,18 @@ final class ProxyServer implements AutoCloseable {
               pipeline.addLast(new ConnectionLimit.Rejecter(refusal));
               return;
             }
-            ch.closeFuture().addListener(f -> clients.release());
+            if (own != null && !own.tryAdmit()) {
+              clients.release();
+              metrics.rejectedClient();
+              pipeline.addLast(new ConnectionLimit.Rejecter(refusal));
+              return;
+            }
+            ch.closeFuture().addListener(f -> {
+              clients.release();
+              if (own != null) {
+                own.release();
+              }
+            });
             // A client that half-closes after its requests still gets their replies (ClientHandler);
             // a refused one is closed at its end-of-stream, as before.
             ch.config().setAllowHalfClosure(true);

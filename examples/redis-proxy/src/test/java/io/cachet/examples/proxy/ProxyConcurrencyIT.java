@@ -30,17 +30,22 @@ final class ProxyConcurrencyIT {
   @Nested
   final class MaxClients {
 
+    /**
+     * MAX_CLIENTS=4: RESP clients may hold 2 (half of a limit under 16), so silent RESP clients
+     * cannot take {@code /health} away; past the limit every connection is refused.
+     */
     @Test
-    void theMaxClientsPlusFirstConnection_isRefused_whileExistingClientsAreServed() {
-      int max = 3;
+    void theMaxClientsPlusFirstConnection_isRefused_whileExistingClientsAreServed() throws Exception {
+      int max = 4;
       REDIS.server().command("SET", "mc:key", "v");
       try (ProxyProcess proxy = ProxyProcess.start(Map.of(
           "REDIS_ADDRESS", REDIS.server().address(), "MAX_CLIENTS", Integer.toString(max)))) {
         // Only the metrics request itself is connected: no client of an earlier step holds a slot.
         await().atMost(Duration.ofSeconds(10)).until(() -> proxy.metric("proxy_clients_connected") == 1.0);
         List<RespClient> clients = new ArrayList<>();
+        List<java.net.Socket> silentHttp = new ArrayList<>();
         try {
-          for (int i = 0; i < max; i++) {
+          for (int i = 0; i < max - 2; i++) {
             RespClient client = proxy.resp();
             clients.add(client);
             assertThat(client.command("PING")).isEqualTo("+PONG");
@@ -49,9 +54,16 @@ final class ProxyConcurrencyIT {
             assertThat(refused.readUntilClosed(Duration.ofSeconds(10)))
                 .isEqualTo("-ERR max number of clients reached\r\n");
           }
-          RawHttp.Response http = RawHttp.get(proxy.httpPort(), "/proxy?key=mc:key");
-          assertThat(http.status()).isEqualTo(503);
-          assertThat(http.body()).isEqualTo("{\"error\":\"TooManyClients\",\"message\":\"max number of clients reached\"}");
+          assertThat(RawHttp.get(proxy.httpPort(), "/health").status()).as("HTTP keeps its share").isEqualTo(200);
+          for (int i = 0; i < 2; i++) { // HTTP connections that send nothing take the last two
+            silentHttp.add(new java.net.Socket("127.0.0.1", proxy.httpPort()));
+          }
+          await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            RawHttp.Response http = RawHttp.get(proxy.httpPort(), "/proxy?key=mc:key");
+            assertThat(http.status()).isEqualTo(503);
+            assertThat(http.body())
+                .isEqualTo("{\"error\":\"TooManyClients\",\"message\":\"max number of clients reached\"}");
+          });
           for (RespClient client : clients) {
             assertThat(client.string("GET", "mc:key")).as("existing clients keep being served").isEqualTo("v");
           }
@@ -67,6 +79,9 @@ final class ProxyConcurrencyIT {
               () -> proxy.metric("proxy_clients_rejected_total") >= 2);
         } finally {
           clients.forEach(RespClient::close);
+          for (java.net.Socket socket : silentHttp) {
+            socket.close();
+          }
         }
       }
     }
