@@ -66,23 +66,31 @@ abstract class AbstractLocalCache<K, V> extends AbstractCache<K, V> {
    * operation are still to be told.
    */
   final void notifyRemoval(K key, V value, RemovalCause cause) {
-    RemovalListener<? super K, ? super V> l = listener;
-    if (l == null || isClosed()) {
+    if (listener == null || isClosed()) {
       return;
     }
-    Runnable task =
-        () -> {
-          try {
-            l.onRemoval(key, value, cause);
-          } catch (Throwable e) {
-            log.warn("Removal listener of cache '{}' threw for cause {}", config.name(), cause, e);
-          }
-        };
+    Runnable task = () -> tellListener(key, value, cause);
     try {
       executor.execute(task);
     } catch (RejectedExecutionException e) {
       log.warn("Executor of cache '{}' rejected a removal notification; running it here", config.name(), e);
       task.run();
+    }
+  }
+
+  /**
+   * Runs the listener on this thread (the executor's, where it reports a removal it was handed);
+   * never throws, as {@link #notifyRemoval} explains.
+   */
+  final void tellListener(K key, V value, RemovalCause cause) {
+    RemovalListener<? super K, ? super V> l = listener;
+    if (l == null) {
+      return;
+    }
+    try {
+      l.onRemoval(key, value, cause);
+    } catch (Throwable e) {
+      log.warn("Removal listener of cache '{}' threw for cause {}", config.name(), cause, e);
     }
   }
 

@@ -11,6 +11,7 @@ import io.cachet.RemovalCause;
 import io.cachet.spi.Checks;
 import java.time.Duration;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -38,6 +39,8 @@ final class TinyLfuCache<K, V> extends AbstractLocalCache<K, V> {
   private final com.github.benmanes.caffeine.cache.Cache<K, V> cache;
   private final ConcurrentMap<K, V> map;
   private final Policy.@Nullable VarExpiration<K, V> varExpiration;
+  /** Set when close() drops the entries: Caffeine's executor then hands on nothing (see the constructor). */
+  private volatile boolean releasing;
   /** Caffeine's refresh interval when it only keeps write times: about 146 years. */
   private static final long UNREACHED_REFRESH_NANOS = Long.MAX_VALUE / 2;
 
@@ -47,8 +50,7 @@ final class TinyLfuCache<K, V> extends AbstractLocalCache<K, V> {
     Caffeine<Object, Object> builder =
         Caffeine.newBuilder()
             .maximumSize(config.maximumSize())
-            .ticker(config.ticker()::read)
-            .executor(config.executor());
+            .ticker(config.ticker()::read);
     if (config.perEntryTtl()) {
       builder.expireAfter(new WriteExpiry(expireAfterWriteNanos));
     } else {
@@ -64,12 +66,23 @@ final class TinyLfuCache<K, V> extends AbstractLocalCache<K, V> {
       }
     }
     if (hasListener()) {
+      // Caffeine hands each notice to the executor when the entry leaves, so a notice that runs after
+      // close() reports a removal made before it: told, on the executor's thread it runs on. The
+      // entries close() itself drops are not reported: their notices are not handed on.
+      Executor executor = config.executor();
+      builder.executor(task -> {
+        if (!releasing) {
+          executor.execute(task);
+        }
+      });
       builder.removalListener(
           (@Nullable K key, @Nullable V value, com.github.benmanes.caffeine.cache.RemovalCause cause) -> {
             if (key != null && value != null) {
-              notifyRemoval(key, value, map(cause));
+              tellListener(key, value, map(cause));
             }
           });
+    } else {
+      builder.executor(config.executor());
     }
     if (config.refreshAfterWrite().isPresent()) {
       // Only to keep write times: an interval that never elapses, so Caffeine never reloads.
@@ -274,6 +287,7 @@ final class TinyLfuCache<K, V> extends AbstractLocalCache<K, V> {
 
   @Override
   protected void release() {
+    releasing = true;
     cache.invalidateAll();
     cache.cleanUp();
   }

@@ -15,7 +15,9 @@ import io.cachet.EvictionPolicy;
 import io.cachet.FakeTicker;
 import io.cachet.RemovalCause;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.List;
+import java.util.Queue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
@@ -74,6 +76,29 @@ final class LocalCacheTest {
             "explicit=1:" + RemovalCause.EXPLICIT,
             "replaced=1:" + RemovalCause.REPLACED,
             "expired=1:" + RemovalCause.EXPIRED);
+  }
+
+  /**
+   * A removal made before close() is reported even when the executor runs the notice after it (as
+   * a pool does); the entries close() itself drops are not.
+   */
+  @ParameterizedTest
+  @EnumSource(EvictionPolicy.class)
+  void removalBeforeClose_isReportedOnceTheExecutorRuns_theEntriesCloseDropsAreNot(EvictionPolicy policy) {
+    Queue<Runnable> tasks = new ArrayDeque<>();
+    Cache<String, String> cache = manager.create(CacheConfig.builder("closing-" + policy)
+        .evictionPolicy(policy).ticker(ticker).executor(tasks::add)
+        .removalListener((k, v, cause) -> removals.add(k + ":" + cause)).build());
+    cache.put("removed", "v");
+    cache.put("kept", "v");
+    assertThat(cache.remove("removed")).isTrue();
+
+    cache.close();
+    for (Runnable task; (task = tasks.poll()) != null; ) {
+      task.run();
+    }
+
+    assertThat(removals).containsExactly("removed:" + RemovalCause.EXPLICIT);
   }
 
   @ParameterizedTest
