@@ -121,18 +121,28 @@ final class Stamps {
         break;
       }
     }
-    Runnable hook = afterOverwriteMark;
-    if (hook != null) {
-      hook.run();
-    }
-    if (node.expiresAt() != Long.MAX_VALUE) {
-      node.stamp = stamp; // nothing changed; the lock's way keeps count of deadlines
-      return NOT_WRITTEN;
-    }
     V old = node.value;
-    node.value = value;
-    node.stamp = tick();
-    return old;
+    boolean stamped = false;
+    try {
+      Runnable hook = afterOverwriteMark;
+      if (hook != null) {
+        hook.run();
+      }
+      if (node.expiresAt() != Long.MAX_VALUE) {
+        node.stamp = stamp; // nothing changed; the lock's way keeps count of deadlines
+        stamped = true;
+        return NOT_WRITTEN;
+      }
+      node.value = value;
+      node.stamp = tick();
+      stamped = true;
+      return old;
+    } finally {
+      if (!stamped) { // an Error (a stack overflow in tick, say): the mark must not outlive it
+        node.value = old;
+        node.stamp = stamp;
+      }
+    }
   }
 
   /**

@@ -1,6 +1,8 @@
 package io.cachet.local;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import io.cachet.CacheConfig;
 import io.cachet.EvictionPolicy;
@@ -279,6 +281,38 @@ final class LruLockFreeReadsTest {
 
     assertThat(cache.keysInRecencyOrder()).as("j, the least recent, evicted").containsExactly("k", "x");
     assertThat(cache.getQuietly("k")).isEqualTo("k2");
+  }
+
+  /**
+   * An Error thrown while a lock-free overwrite holds its mark (a stack overflow, here from the
+   * hook) gives the mark back: the node stayed marked for good before, every read of its key then
+   * waited for ever, and so did every insert once it was the least recent.
+   */
+  @Test
+  void anErrorDuringALockFreeOverwrite_givesItsMarkBack_andChangesNothing() {
+    LruCache<String, String> cache =
+        (LruCache<String, String>)
+            LocalCacheProvider.<String, String>createStandalone(
+                CacheConfig.builder("overwrite-error")
+                    .keyType(String.class)
+                    .valueType(String.class)
+                    .evictionPolicy(EvictionPolicy.LRU)
+                    .maximumSize(2)
+                    .executor(Runnable::run)
+                    .build());
+    cache.put("a", "1");
+    cache.store.stamps.afterOverwriteMark = () -> {
+      throw new StackOverflowError();
+    };
+    assertThatThrownBy(() -> cache.put("a", "2")).isInstanceOf(StackOverflowError.class);
+    cache.store.stamps.afterOverwriteMark = null;
+
+    assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+      assertThat(cache.get("a")).isEqualTo("1");
+      cache.put("b", "1");
+      cache.put("c", "1"); // evicts "a", the least recent
+    });
+    assertThat(cache.keysInRecencyOrder()).containsExactly("b", "c");
   }
 
   private static void await(CountDownLatch latch) {
