@@ -233,14 +233,21 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
     return loads.loadMissing(wanted, new LinkedHashMap<>(getAll(wanted)), bulkLoader);
   }
 
-  /** Returns the present values for {@code keys}, one {@link #get(Object)} each; backends may batch. */
+  /**
+   * Returns the present values for {@code keys}, one {@link #get(Object)} for each distinct key (so
+   * a key named twice counts one hit or miss, as in Caffeine); backends may batch.
+   */
   @Override
   public Map<K, V> getAll(Iterable<? extends K> keys) {
     requireNonNull(keys, "keys");
     checkOpen();
-    Map<K, V> result = new LinkedHashMap<>();
+    Set<K> distinct = new LinkedHashSet<>();
     for (K key : keys) {
-      V value = get(requireNonNull(key, "keys contains null"));
+      distinct.add(requireNonNull(key, "keys contains null"));
+    }
+    Map<K, V> result = new LinkedHashMap<>();
+    for (K key : distinct) {
+      V value = get(key);
       if (value != null) {
         result.put(key, value);
       }

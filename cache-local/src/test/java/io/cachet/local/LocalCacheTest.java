@@ -17,6 +17,7 @@ import io.cachet.RemovalCause;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.List;
+import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
@@ -99,6 +100,19 @@ final class LocalCacheTest {
     }
 
     assertThat(removals).containsExactly("removed:" + RemovalCause.EXPLICIT);
+  }
+
+  @ParameterizedTest
+  @EnumSource(EvictionPolicy.class)
+  void getAll_aKeyNamedTwice_countsOneHitOrMiss_asCaffeineDoes(EvictionPolicy policy) {
+    Cache<String, String> cache = cache(policy, b -> b.recordStats(true));
+    cache.put("present", "v");
+
+    assertThat(cache.getAll(List.of("present", "absent", "present", "absent")))
+        .containsExactly(Map.entry("present", "v"));
+
+    assertThat(cache.stats().hitCount()).isEqualTo(1);
+    assertThat(cache.stats().missCount()).isEqualTo(1);
   }
 
   @ParameterizedTest
