@@ -2,6 +2,7 @@ package io.cachet.examples.cluster;
 
 import io.cachet.examples.support.Connections;
 import io.cachet.examples.support.Json;
+import io.netty.buffer.ByteBufHolder;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -18,7 +19,8 @@ import java.util.concurrent.RejectedExecutionException;
 /**
  * One HTTP connection answered one request at a time, in request order: a pipelining client's
  * later requests wait in a short queue, and the connection stops reading while it holds
- * {@code maxQueued} of them (and reads again once half of them are answered): it turns auto-read
+ * {@code maxQueued} of them or {@link #MAX_QUEUED_BODY_BYTES} of their bodies (and reads again once
+ * it is down to half of both): it turns auto-read
  * off, and the {@link ReadGate} in front of the codec keeps the decoders from reading on anyway.
  * Bytes already read may hold many more small requests than that: the decoder starts a new one
  * only while {@link #acceptingRequests}, keeping the rest undecoded until the queue is down to
@@ -39,8 +41,17 @@ abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
   /** Requests queued behind the one in flight after which the connection stops reading, by default. */
   static final int MAX_QUEUED = 16;
 
+  /**
+   * Request body bytes queued behind the one in flight after which the connection stops reading:
+   * so a client pipelining large bodies makes it hold at most this plus one body (up to
+   * {@code --max-body}) besides the request in flight, not {@link #MAX_QUEUED} bodies.
+   */
+  static final long MAX_QUEUED_BODY_BYTES = 256 * 1024;
+
   private final int maxQueued;
   private final ArrayDeque<Object> queue = new ArrayDeque<>();
+  /** The bytes of the bodies in {@link #queue}. */
+  private long queuedBodyBytes;
   private boolean busy;
   private boolean closing;
   /** A request timed out behind earlier ones: its 408 waits in the queue, nothing more is read. */
@@ -67,7 +78,8 @@ abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
    * the last answer rather than a reset), and what is decoded is dropped, nothing held.
    */
   final boolean acceptingRequests(Channel channel) {
-    if (closing || (!timedOut && queue.size() < maxQueued && channel.isWritable())) {
+    if (closing || (!timedOut && queue.size() < maxQueued && queuedBodyBytes < MAX_QUEUED_BODY_BYTES
+        && channel.isWritable())) {
       return true;
     }
     heldBack = true;
@@ -83,7 +95,8 @@ abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     queue.add(msg);
-    if (queue.size() >= maxQueued) {
+    queuedBodyBytes += bodyBytes(msg);
+    if (queue.size() >= maxQueued || queuedBodyBytes >= MAX_QUEUED_BODY_BYTES) {
       ctx.channel().config().setAutoRead(false);
     }
     drain(ctx);
@@ -130,6 +143,10 @@ abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
     ctx.fireUserEventTriggered(evt);
   }
 
+  private static long bodyBytes(Object msg) {
+    return msg instanceof ByteBufHolder holder ? holder.content().readableBytes() : 0;
+  }
+
   private static long unwrittenBytes(ChannelHandlerContext ctx) {
     ChannelOutboundBuffer buffer = ctx.channel().unsafe().outboundBuffer();
     return buffer == null ? 0 : buffer.totalPendingWriteBytes();
@@ -149,6 +166,7 @@ abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
     closing = true;
     queue.forEach(ReferenceCountUtil::release);
     queue.clear();
+    queuedBodyBytes = 0;
     ctx.fireChannelInactive();
   }
 
@@ -177,6 +195,7 @@ abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
         if (next == null) {
           break;
         }
+        queuedBodyBytes -= bodyBytes(next);
         if (next instanceof RequestReadTimeout.TimedOut expired) {
           fatal(ctx, requestTimeout(expired));
           break;
@@ -195,7 +214,8 @@ abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
    * undecoded never grow past what one read brought.
    */
   private void readOnIfDue(ChannelHandlerContext ctx) {
-    if (closing || timedOut || queue.size() > maxQueued / 2 || !ctx.channel().isWritable()) {
+    if (closing || timedOut || queue.size() > maxQueued / 2 || queuedBodyBytes > MAX_QUEUED_BODY_BYTES / 2
+        || !ctx.channel().isWritable()) {
       return;
     }
     if (heldBack) {
@@ -272,6 +292,7 @@ abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
     closing = true;
     queue.forEach(ReferenceCountUtil::release);
     queue.clear();
+    queuedBodyBytes = 0;
     Connections.closeGracefully(ctx.channel(), response);
   }
 

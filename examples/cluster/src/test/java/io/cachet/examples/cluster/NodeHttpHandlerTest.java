@@ -8,9 +8,15 @@ import io.cachet.examples.support.HttpErrors;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpVersion;
 import java.time.InstantSource;
+import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -69,6 +75,40 @@ final class NodeHttpHandlerTest {
     assertThat(found).isLessThan(missing);
     assertThat(out).contains("X-Cachet-Node: n7").contains("\"value\":1,");
     assertThat(ch.isActive()).isTrue();
+  }
+
+  /**
+   * Requests queued behind a write in flight: the connection stops taking requests once their
+   * bodies reach 256 KiB, not only once 16 are queued (16 bodies of up to --max-body each).
+   */
+  @Test
+  void requestsQueuedBehindAWriteInFlight_areBoundedByTheirBodiesBytes() {
+    local.writeGate = new CompletableFuture<>(); // the first write never completes
+    NodeConfig large = NodeConfig.builder().nodeId("n7").build();
+    NodeHttpHandler handler = new NodeHttpHandler(new NodeApi(large, () -> local, metrics::scrape,
+        InstantSource.system()), metrics, large.nodeId());
+    EmbeddedChannel ch = new EmbeddedChannel(handler);
+    String body = "\"" + "x".repeat(200 * 1024) + "\"";
+
+    ch.writeInbound(jsonPost("in-flight", body));
+    ch.writeInbound(jsonPost("queued-1", body));
+    assertThat(handler.acceptingRequests(ch)).as("one 200 KiB body queued").isTrue();
+    ch.writeInbound(jsonPost("queued-2", body));
+    assertThat(handler.acceptingRequests(ch)).as("two queued, 400 KiB").isFalse();
+    assertThat(ch.config().isAutoRead()).isFalse();
+
+    local.writeGate.complete(null);
+    ch.runPendingTasks();
+    assertThat(handler.acceptingRequests(ch)).as("all answered").isTrue();
+    ch.finishAndReleaseAll();
+  }
+
+  private static FullHttpRequest jsonPost(String key, String body) {
+    FullHttpRequest request = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, "/api/cache/" + key,
+        Unpooled.copiedBuffer(body, UTF_8));
+    request.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json")
+        .set(HttpHeaderNames.CONTENT_LENGTH, request.content().readableBytes());
+    return request;
   }
 
   @Test
