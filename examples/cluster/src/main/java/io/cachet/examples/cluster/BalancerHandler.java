@@ -3,6 +3,7 @@ package io.cachet.examples.cluster;
 import static java.nio.charset.StandardCharsets.UTF_8;
 
 import io.cachet.examples.support.Json;
+import io.cachet.examples.support.RequestTargets;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.FullHttpRequest;
@@ -73,7 +74,7 @@ final class BalancerHandler extends PipelinedHttpHandler {
       return;
     }
     markBusy();
-    String path = Uris.path(request.uri());
+    String path = RequestTargets.path(request.uri());
     if (path.equals("/admin") || path.startsWith("/admin/")) {
       HttpVersion version = request.protocolVersion();
       boolean keepAlive = HttpUtil.isKeepAlive(request);

@@ -5,6 +5,7 @@ import io.cachet.BackendUnavailableException;
 import io.cachet.CacheNotReadyException;
 import io.cachet.CacheTimeoutException;
 import io.cachet.examples.support.Json;
+import io.cachet.examples.support.RequestTargets;
 import io.cachet.replicated.ReplicaFullException;
 import java.time.Duration;
 import java.time.InstantSource;
@@ -120,7 +121,7 @@ final class NodeApi {
   }
 
   private CompletableFuture<ApiResponse> route(Request request) {
-    String path = Uris.path(request.uri());
+    String path = RequestTargets.path(request.uri());
     String method = request.method();
     if (path.equals(API_PREFIX) || path.startsWith(API_PREFIX + "/")) {
       return api(request, path);
@@ -227,7 +228,7 @@ final class NodeApi {
       CompletionStage<Void> write = ttl == null ? async.put(key, stored) : async.put(key, stored, ttl);
       return write.thenApply(v -> ApiResponse.json(ROUTE_API, 201,
               NodeJson.message("Cache entry stored", NodeJson.payload(key, stored)))
-          .withHeader("Location", request.uri().startsWith("/") ? Uris.path(request.uri()) : API_PREFIX));
+          .withHeader("Location", RequestTargets.path(request.uri())));
     });
   }
 

@@ -25,20 +25,6 @@ final class Uris {
     }
   }
 
-  /** Returns the path of {@code uri}: everything before {@code ?} or {@code #}. */
-  static String path(String uri) {
-    int end = uri.length();
-    int q = uri.indexOf('?');
-    if (q >= 0) {
-      end = q;
-    }
-    int h = uri.indexOf('#');
-    if (h >= 0 && h < end) {
-      end = h;
-    }
-    return uri.substring(0, end);
-  }
-
   /** Returns the query of {@code uri} (after {@code ?}, before {@code #}), or an empty string. */
   static String query(String uri) {
     int q = uri.indexOf('?');

@@ -57,6 +57,17 @@ final class NodeApiTest {
         + "\"value\":{\"a\":[1,2.50,\"x\"]},\"last_updated_at\":\"2020-01-01T00:00:00Z\"}}");
   }
 
+  /** RFC 9112 3.2.2: a server must accept the absolute form, which a client sends through a proxy. */
+  @Test
+  void absoluteFormTargets_areRoutedAsTheirPath() {
+    ApiResponse created = post("http://node:8081/api/cache/k?ttl=60", "\"v\"");
+    assertThat(created.status()).isEqualTo(201);
+    assertThat(created.headers()).containsEntry("Location", "/api/cache/k");
+
+    assertThat(get("HTTP://node:8081/api/cache/k").status()).isEqualTo(200);
+    assertThat(get("http://node:8081/health/live").status()).isEqualTo(200);
+  }
+
   @ParameterizedTest
   @CsvSource(delimiter = '|', value = {
     "\"text\"                           | \"text\"",

@@ -5,6 +5,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import io.cachet.AsyncCache;
 import io.cachet.examples.support.HttpErrors;
 import io.cachet.examples.support.Json;
+import io.cachet.examples.support.RequestTargets;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
@@ -122,7 +123,7 @@ final class HttpHandler extends ClientHandler {
     boolean keepAlive = HttpUtil.isKeepAlive(request);
     After after = keepAlive ? After.KEEP : After.CLOSE;
     String uri = request.uri();
-    String path = Query.path(uri);
+    String path = RequestTargets.path(uri);
     switch (path) {
       case "/proxy" -> {
         if (!HttpMethod.GET.equals(request.method())) {

@@ -16,47 +16,6 @@ final class Query {
 
   private Query() {}
 
-  /**
-   * Returns the path of {@code uri} (origin form or absolute form), without query or fragment. In
-   * absolute form the authority ends at the first {@code /}, {@code ?} or {@code #}, so a slash
-   * inside the query is not taken for the path; an empty path is {@code /}.
-   */
-  static String path(String uri) {
-    int start = 0;
-    int scheme = uri.indexOf("://");
-    if (scheme > 0 && isScheme(uri, scheme)) {
-      start = scheme + 3;
-      while (start < uri.length() && "/?#".indexOf(uri.charAt(start)) < 0) {
-        start++;
-      }
-      if (start == uri.length() || uri.charAt(start) != '/') {
-        return "/";
-      }
-    }
-    int end = uri.length();
-    int q = uri.indexOf('?', start);
-    if (q >= 0) {
-      end = q;
-    }
-    int hash = uri.indexOf('#', start);
-    if (hash >= 0 && hash < end) {
-      end = hash;
-    }
-    return uri.substring(start, end);
-  }
-
-  /** Whether {@code uri} up to {@code end} is a URI scheme: a letter, then letters, digits, +, - or . */
-  private static boolean isScheme(String uri, int end) {
-    for (int i = 0; i < end; i++) {
-      char c = uri.charAt(i);
-      boolean letter = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z';
-      if (!letter && (i == 0 || !(c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.'))) {
-        return false;
-      }
-    }
-    return true;
-  }
-
   /** Returns the value of the {@code key} query parameter of {@code uri}. */
   static Key key(String uri) {
     int q = uri.indexOf('?');

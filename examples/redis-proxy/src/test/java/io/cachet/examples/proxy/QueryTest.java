@@ -55,21 +55,4 @@ final class QueryTest {
     assertThat(parsed.key()).isNull();
     assertThat(parsed.problem()).startsWith(problem);
   }
-
-  @ParameterizedTest
-  @CsvSource(delimiter = '|', value = {
-    "/proxy?key=a|/proxy",
-    "/health|/health",
-    "/metrics#x|/metrics",
-    "http://localhost:8080/proxy?key=a|/proxy",
-    "http://localhost:8080|/",
-    "http://localhost:8080?key=a/proxy|/",
-    "http://h#/proxy|/",
-    "HTTPS://h/health?key=a/proxy|/health",
-    "/a?b://c/proxy|/a",
-    "/proxy?key=http://h/metrics|/proxy",
-  })
-  void path(String uri, String path) {
-    assertThat(Query.path(uri)).isEqualTo(path);
-  }
 }
