@@ -61,16 +61,10 @@ final class BalancerHandler extends PipelinedHttpHandler {
       ReferenceCountUtil.release(msg);
       return;
     }
-    if (request.decoderResult().isFailure()) {
-      FullHttpResponse response = HttpReplies.malformed(request.decoderResult(), BALANCER);
+    FullHttpResponse refusal = HttpReplies.refusal(request, BALANCER);
+    if (refusal != null) {
       request.release();
-      fatal(ctx, response);
-      return;
-    }
-    FullHttpResponse expectationFailed = HttpReplies.expectationFailed(request, BALANCER);
-    if (expectationFailed != null) {
-      request.release();
-      fatal(ctx, expectationFailed);
+      fatal(ctx, refusal);
       return;
     }
     markBusy();

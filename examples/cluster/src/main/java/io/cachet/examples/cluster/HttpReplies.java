@@ -8,6 +8,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -53,6 +54,22 @@ final class HttpReplies {
     } else {
       response.headers().remove(HttpHeaderNames.CONNECTION);
     }
+  }
+
+  /**
+   * The answer to a request this server cannot take, after which the connection closes: one Netty
+   * could not decode, of an HTTP version other than 1.0 and 1.1, or expecting anything but
+   * {@code 100-continue}; null for a request it can take.
+   */
+  static @Nullable FullHttpResponse refusal(FullHttpRequest request, Map<String, String> headers) {
+    if (request.decoderResult().isFailure()) {
+      return malformed(request.decoderResult(), headers);
+    }
+    HttpErrors.Problem version = HttpErrors.unsupportedVersion(request.protocolVersion());
+    if (version != null) {
+      return response(HttpVersion.HTTP_1_1, version.status(), ApiResponse.JSON, version.json(), headers, false);
+    }
+    return expectationFailed(request, headers);
   }
 
   /** The JSON error answering a request Netty could not decode. */

@@ -53,16 +53,12 @@ final class NodeHttpHandler extends PipelinedHttpHandler {
     boolean keepAlive;
     String method;
     try {
-      if (request.decoderResult().isFailure()) {
-        FullHttpResponse response = HttpReplies.malformed(request.decoderResult(), nodeHeader);
-        metrics.record(NodeApi.ROUTE_OTHER, "other", response.status().code(), System.nanoTime() - start);
-        fatal(ctx, response);
-        return;
-      }
-      FullHttpResponse expectationFailed = HttpReplies.expectationFailed(request, nodeHeader);
-      if (expectationFailed != null) {
-        metrics.record(NodeApi.ROUTE_OTHER, HttpReplies.methodTag(request.method().name()), 417, System.nanoTime() - start);
-        fatal(ctx, expectationFailed);
+      FullHttpResponse refusal = HttpReplies.refusal(request, nodeHeader);
+      if (refusal != null) {
+        String methodTag =
+            request.decoderResult().isFailure() ? "other" : HttpReplies.methodTag(request.method().name());
+        metrics.record(NodeApi.ROUTE_OTHER, methodTag, refusal.status().code(), System.nanoTime() - start);
+        fatal(ctx, refusal);
         return;
       }
       version = request.protocolVersion();

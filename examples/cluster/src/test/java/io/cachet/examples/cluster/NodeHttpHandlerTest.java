@@ -145,6 +145,17 @@ final class NodeHttpHandlerTest {
   }
 
   @Test
+  void unsupportedHttpVersion_is505Json_andCloses() {
+    EmbeddedChannel ch = channel();
+    write(ch, "GET /health/live HTTP/2.0\r\nHost: x\r\n\r\n");
+    assertThat(output(ch)).startsWith("HTTP/1.1 505 HTTP Version Not Supported")
+        .contains("{\"error\":\"HTTPVersionNotSupported\",\"message\":\"only HTTP/1.0 and HTTP/1.1 are supported,"
+            + " was HTTP/2.0\"}");
+    ch.runPendingTasks();
+    assertThat(ch.isOpen()).isFalse();
+  }
+
+  @Test
   void malformedRequest_is400Json() {
     EmbeddedChannel ch = channel();
     write(ch, "GET /api/cache/k HTTP/x.y\r\n\r\n");

@@ -1,6 +1,7 @@
 package io.cachet.examples.support;
 
 import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import org.jspecify.annotations.Nullable;
@@ -31,6 +32,22 @@ public final class HttpErrors {
     public String json() {
       return Json.error(error, message);
     }
+  }
+
+  /**
+   * Returns the answer to a request of an HTTP version other than 1.0 and 1.1 (Netty's decoder
+   * takes {@code HTTP/2.0} and {@code HTTP/9.9} on a request line), or null for those two. The
+   * connection should close after it.
+   *
+   * @param version the request's version
+   * @return 505, or null
+   */
+  public static @Nullable Problem unsupportedVersion(HttpVersion version) {
+    if (version.majorVersion() == 1 && version.minorVersion() <= 1) {
+      return null;
+    }
+    return new Problem(505, "HTTPVersionNotSupported",
+        "only HTTP/1.0 and HTTP/1.1 are supported, was " + version.text());
   }
 
   /**

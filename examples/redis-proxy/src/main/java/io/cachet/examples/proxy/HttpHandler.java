@@ -115,9 +115,10 @@ final class HttpHandler extends ClientHandler {
 
   private void handle(ChannelHandlerContext ctx, HttpRequest request) {
     HttpVersion version = request.protocolVersion();
-    if (version.majorVersion() != 1 || version.minorVersion() > 1) {
-      error(ctx, HttpVersion.HTTP_1_1, HttpResponseStatus.HTTP_VERSION_NOT_SUPPORTED, "HTTPVersionNotSupported",
-          "only HTTP/1.0 and HTTP/1.1 are supported, was " + version.text(), After.LINGER);
+    HttpErrors.Problem unsupported = HttpErrors.unsupportedVersion(version);
+    if (unsupported != null) {
+      error(ctx, HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(unsupported.status()), unsupported.error(),
+          unsupported.message(), After.LINGER);
       return;
     }
     boolean keepAlive = HttpUtil.isKeepAlive(request);
