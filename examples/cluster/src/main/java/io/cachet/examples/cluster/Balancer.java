@@ -71,7 +71,8 @@ final class Balancer implements AutoCloseable {
   static Balancer start(String host, int port, List<Backend> backends, ClusterControl control, int maxBodyBytes,
       Duration requestTimeout, int threads, ServerLimits limits) {
     BackendSelector selector = new BackendSelector(backends);
-    Upstream upstream = new Upstream(maxBodyBytes * 2 + 64 * 1024, Duration.ofSeconds(2));
+    Upstream upstream =
+        new Upstream(maxBodyBytes * 2 + 64 * 1024, Duration.ofSeconds(2), limits.idleTimeout(), System::nanoTime);
     EventLoopGroup boss = NettyTransport.group(1, "balancer-accept");
     EventLoopGroup workers = NettyTransport.group(threads, "balancer-io");
     Channel listener = NettyTransport.bindHttp(boss, workers, host, port, "--port / BALANCER_PORT", maxBodyBytes,

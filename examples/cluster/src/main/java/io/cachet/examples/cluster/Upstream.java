@@ -1,5 +1,6 @@
 package io.cachet.examples.cluster;
 
+import io.cachet.examples.support.HttpErrors;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -12,6 +13,7 @@ import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpObjectDecoder;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.FastThreadLocal;
@@ -25,6 +27,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.LongSupplier;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -33,7 +36,10 @@ import org.jspecify.annotations.Nullable;
  * <p>Design: a request is sent from the event loop of the client connection it serves, and every
  * connection it uses to a node belongs to that same event loop, so the pool is a plain
  * per-thread map of deques ({@link FastThreadLocal}) with no locks and no thread hops. A
- * connection goes back to its pool after a keep-alive response and is dropped on any error.
+ * connection goes back to its pool after a keep-alive response and is dropped on any error, or
+ * once it has been idle for half the nodes' idle timeout: a node closes a connection idle for its
+ * whole timeout, and a request written just as it does fails without telling whether the node
+ * read it (a POST then gets "may or may not have been applied" for nothing).
  * Failures say whether the request may have reached the node: {@link NotSent} means the
  * connection or the write failed first, so even a POST can be retried elsewhere.
  */
@@ -50,17 +56,29 @@ final class Upstream {
 
   private static final int MAX_IDLE_PER_NODE = 256;
 
+  /** A pooled connection, and the {@link #nanoTime} reading when it went idle. */
+  private record Pooled(Channel channel, long idleSince) {}
+
   private final Bootstrap bootstrap;
   private final int maxResponseBytes;
-  private final FastThreadLocal<Map<Backend, ArrayDeque<Channel>>> idle = new FastThreadLocal<>() {
+  /** How long a connection may stay pooled; {@code Long.MAX_VALUE} when the nodes never close idle ones. */
+  private final long maxPooledNanos;
+  private final LongSupplier nanoTime;
+  private final FastThreadLocal<Map<Backend, ArrayDeque<Pooled>>> idle = new FastThreadLocal<>() {
     @Override
-    protected Map<Backend, ArrayDeque<Channel>> initialValue() {
+    protected Map<Backend, ArrayDeque<Pooled>> initialValue() {
       return new HashMap<>();
     }
   };
 
-  Upstream(int maxResponseBytes, Duration connectTimeout) {
+  /**
+   * @param nodeIdleTimeout how long a node keeps an idle connection open; zero: for ever
+   * @param nanoTime the clock of the pool's idle times ({@code System::nanoTime} but in tests)
+   */
+  Upstream(int maxResponseBytes, Duration connectTimeout, Duration nodeIdleTimeout, LongSupplier nanoTime) {
     this.maxResponseBytes = maxResponseBytes;
+    this.maxPooledNanos = nodeIdleTimeout.isZero() ? Long.MAX_VALUE : nodeIdleTimeout.toNanos() / 2;
+    this.nanoTime = nanoTime;
     this.bootstrap = new Bootstrap()
         .channel(NettyTransport.clientChannel())
         .option(ChannelOption.TCP_NODELAY, true)
@@ -69,7 +87,10 @@ final class Upstream {
         .handler(new ChannelInitializer<Channel>() {
           @Override
           protected void initChannel(Channel ch) {
-            ch.pipeline().addLast(new HttpClientCodec(), new HttpObjectAggregator(Upstream.this.maxResponseBytes),
+            // Headers up to the servers' own limit: a node's Location echoes a key of up to 16 KiB.
+            ch.pipeline().addLast(new HttpClientCodec(HttpObjectDecoder.DEFAULT_MAX_INITIAL_LINE_LENGTH,
+                    HttpErrors.MAX_HEADER_SIZE, HttpObjectDecoder.DEFAULT_MAX_CHUNK_SIZE),
+                new HttpObjectAggregator(Upstream.this.maxResponseBytes),
                 new Exchange());
           }
         });
@@ -83,14 +104,14 @@ final class Upstream {
    */
   Future<FullHttpResponse> send(EventLoop loop, Backend backend, FullHttpRequest request, Duration timeout) {
     Promise<FullHttpResponse> promise = loop.newPromise();
-    ArrayDeque<Channel> pool = idle.get().computeIfAbsent(backend, b -> new ArrayDeque<>());
-    Channel channel;
-    while ((channel = pool.pollLast()) != null) {
-      if (channel.isActive()) {
-        exchange(channel, backend, request, promise, timeout);
+    ArrayDeque<Pooled> pool = idle.get().computeIfAbsent(backend, b -> new ArrayDeque<>());
+    long now = nanoTime.getAsLong();
+    for (Pooled pooled; (pooled = pool.pollLast()) != null; ) {
+      if (pooled.channel().isActive() && now - pooled.idleSince() < maxPooledNanos) {
+        exchange(pooled.channel(), backend, request, promise, timeout);
         return promise;
       }
-      channel.close();
+      pooled.channel().close();
     }
     ChannelFuture connect = bootstrap.clone(loop).connect(backend.host, backend.port);
     connect.addListener(f -> {
@@ -121,9 +142,9 @@ final class Upstream {
     });
     promise.addListener(f -> {
       if (f.isSuccess() && channel.isActive() && handler.reusable) {
-        ArrayDeque<Channel> pool = idle.get().computeIfAbsent(backend, b -> new ArrayDeque<>());
+        ArrayDeque<Pooled> pool = idle.get().computeIfAbsent(backend, b -> new ArrayDeque<>());
         if (pool.size() < MAX_IDLE_PER_NODE) {
-          pool.addLast(channel);
+          pool.addLast(new Pooled(channel, nanoTime.getAsLong()));
           return;
         }
       }
@@ -162,7 +183,13 @@ final class Upstream {
       }
       current = null;
       cancelTimer();
-      reusable = response.decoderResult().isSuccess() && HttpUtil.isKeepAlive(response);
+      if (!response.decoderResult().isSuccess()) { // a part of a response is not one to forward
+        response.release();
+        p.tryFailure(new IOException("the node's response could not be read: " + response.decoderResult().cause()));
+        ctx.close();
+        return;
+      }
+      reusable = HttpUtil.isKeepAlive(response);
       if (!p.trySuccess(response)) {
         response.release();
       }

@@ -51,8 +51,7 @@ final class BalancerAdminTest {
     List<String> done = control.done;
     for (String peer : List.of("192.0.2.2", "10.0.0.7", "fd00::2")) {
       EmbeddedChannel ch = new PeerChannel(new InetSocketAddress(peer, 40000),
-          new BalancerHandler(new BackendSelector(List.of()), new Upstream(64 * 1024, Duration.ofSeconds(1)),
-              control, Duration.ofSeconds(1), 16));
+          new BalancerHandler(new BackendSelector(List.of()), upstream(), control, Duration.ofSeconds(1), 16));
       for (String[] request : List.of(new String[] {"POST", "/admin/nodes/2/kill"}, new String[] {"GET", "/admin/nodes"})) {
         ch.writeInbound(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.valueOf(request[0]), request[1]));
         ch.runPendingTasks();
@@ -81,8 +80,7 @@ final class BalancerAdminTest {
     RecordingControl control = new RecordingControl();
     List<String> done = control.done;
     EmbeddedChannel ch = new PeerChannel(new InetSocketAddress("127.0.0.1", 40000),
-        new BalancerHandler(new BackendSelector(List.of()), new Upstream(64 * 1024, Duration.ofSeconds(1)),
-            control, Duration.ofSeconds(1), 16));
+        new BalancerHandler(new BackendSelector(List.of()), upstream(), control, Duration.ofSeconds(1), 16));
     List<String[]> browserHeaders = List.of(
         new String[] {"Origin", "http://evil.example"},
         new String[] {"Origin", "null"},
@@ -161,5 +159,10 @@ final class BalancerAdminTest {
     public String kafkaJson() {
       return nodesJson();
     }
+  }
+
+  /** An upstream never used: these requests go to no node. */
+  private static Upstream upstream() {
+    return new Upstream(64 * 1024, Duration.ofSeconds(1), Duration.ZERO, System::nanoTime);
   }
 }
