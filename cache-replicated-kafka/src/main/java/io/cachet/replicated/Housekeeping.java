@@ -221,6 +221,9 @@ final class Housekeeping<K, V> {
       anchorsWritten.increment();
       return;
     }
+    if (error == Sender.DROPPED) {
+      return; // not sent (a backlog held it too long): sent again at its retry time, not sooner
+    }
     anchorsFailed.increment();
     failedAnchors.add(new Sent<>(key, offset, 0));
   }

@@ -118,7 +118,7 @@ final class Sender {
   private void complete(Outgoing outgoing, Exception failure) {
     try {
       outgoing.callback().onCompletion(null, failure);
-    } catch (RuntimeException callbackFailure) {
+    } catch (Throwable callbackFailure) { // an Error too: this thread must go on, as in run()
       LOG.warn("Cache '{}': a send callback failed", name, callbackFailure);
     }
   }

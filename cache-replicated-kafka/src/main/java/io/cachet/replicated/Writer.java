@@ -162,9 +162,6 @@ final class Writer<K, V> implements RecordSender<K, V> {
   }
 
   private void onSent(long request, Waiting waiting, @Nullable RecordMetadata metadata, @Nullable Exception error) {
-    if (error == Sender.DROPPED) {
-      return; // its write has failed, or fails at its deadline: not sent, so it did not take effect
-    }
     if (error == null) {
       if (metadata != null) {
         waiting.loggedOffset = metadata.offset();
@@ -241,8 +238,20 @@ final class Writer<K, V> implements RecordSender<K, V> {
       ProducerRecord<byte[], byte[]> record = record(keyBytes, partition, decision.op(), decision.conditional(),
           expected, decision.value(), decision.deadline(), request);
       pending.put(request, waiting);
-      if (!sender.offer(record, (metadata, error) -> onSent(request, waiting, metadata, error),
-          () -> waiting.applied.isDone() || timer.read() - sendBy > 0)) {
+      boolean conditional = decision.conditional();
+      if (!sender.offer(record, (metadata, error) -> {
+        if (error == Sender.DROPPED) {
+          // Not sent: fails now, as a write known not to have taken effect, not at its deadline
+          // as a timeout whose outcome is unknown. (Already done when it was dropped for that.)
+          if (pending.remove(request, waiting)) {
+            waiting.applied.completeExceptionally(conditional ? notSentInTime(key, partition)
+                : new BackendUnavailableException("Kafka at " + options.bootstrapServers() + " did not take the"
+                    + " write to key '" + key + "' within " + options.writeTimeout() + ": it was not sent", null));
+          }
+        } else {
+          onSent(request, waiting, metadata, error);
+        }
+      }, () -> waiting.applied.isDone() || timer.read() - sendBy > 0)) {
         pending.remove(request);
         throw new BackendUnavailableException("cache '" + name + "' has " + Sender.MAX_QUEUED_RECORDS
             + " records waiting to be sent to Kafka at " + options.bootstrapServers() + ", or is closing; the write"
@@ -276,6 +285,14 @@ final class Writer<K, V> implements RecordSender<K, V> {
     return new CacheNotReadyException("the replica of cache '" + name + "' was last confirmed caught up with "
         + topic + "-" + partition + " " + ageSeconds + " s ago (Kafka out of reach, or the process paused): the"
         + " conditional write to key '" + key + "' was not sent, as a view that old could restore a key removed"
+        + " meanwhile", null);
+  }
+
+  /** The failure of a conditional write whose record waited to be sent past its view's limit. */
+  private CacheNotReadyException notSentInTime(K key, int partition) {
+    return new CacheNotReadyException("the record of the conditional write to key '" + key + "' waited to be sent to"
+        + " Kafka until the view of " + topic + "-" + partition + " it was decided on was too old (Kafka slow to"
+        + " take records, or the process paused): it was not sent, as a view that old could restore a key removed"
         + " meanwhile", null);
   }
 

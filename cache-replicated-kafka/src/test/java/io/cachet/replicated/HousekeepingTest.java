@@ -90,6 +90,21 @@ final class HousekeepingTest {
   }
 
   @Test
+  void anchor_droppedUnsent_isNotCountedAsFailed_andIsSentAgainAtItsRetryTime() {
+    long t0 = 1_000_000;
+    leaveVoid("k", t0);
+    housekeeping.run(t0 + Housekeeping.OWN_ANCHOR_DELAY_MS);
+    assertThat(anchors()).hasSize(1);
+
+    anchors().get(0).onDone().accept(Sender.DROPPED); // a backlog held it past its view's limit
+    housekeeping.run(t0 + 3_000 + Housekeeping.FAILED_ANCHOR_BACKOFF_MS);
+    assertThat(anchors()).as("not queued again a second later, behind the same backlog").hasSize(1);
+    assertThat(housekeeping.anchorsFailed()).isZero();
+    housekeeping.run(t0 + Housekeeping.OWN_ANCHOR_DELAY_MS + RETRY_MS);
+    assertThat(anchors()).hasSize(2);
+  }
+
+  @Test
   void oldestUnanchored_exportedAndWarnedPastTheThreshold() {
     long t0 = 2_000_000;
     leaveVoid("k", t0);

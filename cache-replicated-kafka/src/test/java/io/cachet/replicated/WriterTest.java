@@ -41,38 +41,76 @@ final class WriterTest {
    */
   @Test
   void conditionalRecord_isNotHandedOverLaterThanTheProducersOwnBoundsAllow() throws Exception {
-    FakeTicker timer = new FakeTicker();
-    ViewAge viewAge = new ViewAge(timer, 1);
-    viewAge.allCaughtUpAsOf(timer.read());
-    ReplicationOptions options = ReplicationOptions.builder().bootstrapServers("127.0.0.1:1")
-        .writeTimeout(ReplicationOptions.MAX_WRITE_TIMEOUT).build();
-    BlockingQueue<String> sent = new LinkedBlockingQueue<>();
-    MockProducer<byte[], byte[]> producer =
-        new MockProducer<>(true, null, new ByteArraySerializer(), new ByteArraySerializer()) {
-          @Override
-          public synchronized Future<RecordMetadata> send(ProducerRecord<byte[], byte[]> record, Callback callback) {
-            sent.add(new String(record.key(), UTF_8));
-            return super.send(record, callback);
-          }
-        };
-    Sender sender = new Sender("bounds", producer); // not started: records wait in its queue
-    Replica<String, String> replica = new Replica<>(Codecs.utf8(), Codecs.utf8(), 1);
-    Writer<String, String> writer = new Writer<>("bounds", options, Codecs.utf8(), Codecs.utf8(), timer, replica, 1,
-        sender, () -> { }, () -> null, timer, viewAge);
-    try {
+    try (HeldSender held = new HeldSender()) {
       long producerBound = Duration.ofMinutes(2).plusSeconds(30).toNanos(); // max.block.ms + delivery.timeout.ms
       long limit = 2 * ViewAge.MAX_AGE_NANOS; // 8 of the window's 10 minutes
       AtomicReference<Exception> lateOutcome = new AtomicReference<>();
-      assertThat(writer.send("late", RecordMeta.Op.ANCHOR, true, 0, "v", 0, lateOutcome::set)).isTrue();
-      timer.advance(Duration.ofNanos(limit - producerBound + 1));
-      viewAge.allCaughtUpAsOf(timer.read());
-      assertThat(writer.send("fresh", RecordMeta.Op.PUT, false, 0, "v", 0, e -> { })).isTrue();
-      sender.start();
+      assertThat(held.writer.send("late", RecordMeta.Op.ANCHOR, true, 0, "v", 0, lateOutcome::set)).isTrue();
+      held.timer.advance(Duration.ofNanos(limit - producerBound + 1));
+      held.viewAge.allCaughtUpAsOf(held.timer.read());
+      assertThat(held.writer.send("fresh", RecordMeta.Op.PUT, false, 0, "v", 0, e -> { })).isTrue();
+      held.sender.start();
 
-      assertThat(sent.poll(5, TimeUnit.SECONDS)).as("the first record sent").isEqualTo("fresh");
-      assertThat(sent).as("the anchor, dropped unsent").isEmpty();
+      assertThat(held.sent.poll(5, TimeUnit.SECONDS)).as("the first record sent").isEqualTo("fresh");
+      assertThat(held.sent).as("the anchor, dropped unsent").isEmpty();
       assertThat(lateOutcome.get()).as("what the anchor's sender is told").isSameAs(Sender.DROPPED);
-    } finally {
+    }
+  }
+
+  /**
+   * A conditional write whose record waits to be sent past its view's limit, before its own
+   * deadline: dropped unsent, so it fails at once as not sent, not at its deadline as a timeout
+   * whose outcome the caller cannot know.
+   */
+  @Test
+  void conditionalWrite_droppedUnsentForItsView_failsAtOnceAsNotSent() {
+    try (HeldSender held = new HeldSender()) {
+      held.timer.advance(Duration.ofMinutes(3).plusSeconds(54)); // a fresh view, nearly 4 minutes old
+      CompletableFuture<Boolean> write = held.writer.write("k", RecordMeta.Op.PUT_IF_ABSENT,
+          (live, now) -> new Writer.Decision<>(RecordMeta.Op.PUT_IF_ABSENT, true, "v", 0, applied -> true));
+      // Its record may be handed over until 5.5 minutes after the view, 1.6 from now; its deadline
+      // is 2 minutes from now.
+      held.timer.advance(Duration.ofSeconds(100));
+      held.sender.start();
+
+      assertThat(write).failsWithin(WAIT).withThrowableOfType(ExecutionException.class)
+          .withCauseInstanceOf(CacheNotReadyException.class).withMessageContaining("it was not sent");
+      assertThat(held.sent).isEmpty();
+      assertThat(held.writer.waiting()).isZero();
+    }
+  }
+
+  /**
+   * A {@link Writer} with the longest write timeout, whose {@link Sender} the test starts (records
+   * wait in its queue until then), on a view confirmed when it is made; the keys sent, in order.
+   */
+  private static final class HeldSender implements AutoCloseable {
+    final FakeTicker timer = new FakeTicker();
+    final ViewAge viewAge = new ViewAge(timer, 1);
+    final BlockingQueue<String> sent = new LinkedBlockingQueue<>();
+    final Sender sender;
+    final Writer<String, String> writer;
+
+    HeldSender() {
+      viewAge.allCaughtUpAsOf(timer.read());
+      ReplicationOptions options = ReplicationOptions.builder().bootstrapServers("127.0.0.1:1")
+          .writeTimeout(ReplicationOptions.MAX_WRITE_TIMEOUT).build();
+      MockProducer<byte[], byte[]> producer =
+          new MockProducer<>(true, null, new ByteArraySerializer(), new ByteArraySerializer()) {
+            @Override
+            public synchronized Future<RecordMetadata> send(ProducerRecord<byte[], byte[]> record, Callback callback) {
+              sent.add(new String(record.key(), UTF_8));
+              return super.send(record, callback);
+            }
+          };
+      sender = new Sender("held", producer);
+      Replica<String, String> replica = new Replica<>(Codecs.utf8(), Codecs.utf8(), 1);
+      writer = new Writer<>("held", options, Codecs.utf8(), Codecs.utf8(), timer, replica, 1, sender, () -> { },
+          () -> null, timer, viewAge);
+    }
+
+    @Override
+    public void close() {
       sender.close();
     }
   }
