@@ -106,7 +106,10 @@ final class Stamps {
    * replaced; returns {@link #NOT_WRITTEN}, having changed nothing, when the node is gone or has a
    * deadline. The node is marked {@link #WRITING}, not {@code BUSY}: a mark under the lock waits
    * for it, and the lock holder never gives it back as its own. The write takes effect at the
-   * ticket it stamps the node with, taken after the value is written.
+   * ticket it stamps the node with, taken while it holds the mark and before it stores the value:
+   * no hit can read the value in between and succeed (one that read the stamp before the mark
+   * fails its CAS), and a hit that waited reads the new value with a later ticket. The stamp is
+   * set after the value.
    */
   <V> Object overwrite(Node<?, V> node, V value) {
     long stamp;
@@ -121,25 +124,25 @@ final class Stamps {
         break;
       }
     }
-    V old = node.value;
-    boolean stamped = false;
+    boolean changed = false;
     try {
       Runnable hook = afterOverwriteMark;
       if (hook != null) {
         hook.run();
       }
       if (node.expiresAt() != Long.MAX_VALUE) {
-        node.stamp = stamp; // nothing changed; the lock's way keeps count of deadlines
-        stamped = true;
-        return NOT_WRITTEN;
+        return NOT_WRITTEN; // nothing changed; the lock's way keeps count of deadlines
       }
+      // The ticket before the value: nothing may throw once the value is stored, as giving the
+      // mark back then would let a hit that read the old stamp succeed with the new value.
+      long ticket = tick();
+      V old = node.value;
       node.value = value;
-      node.stamp = tick();
-      stamped = true;
+      node.stamp = ticket;
+      changed = true;
       return old;
     } finally {
-      if (!stamped) { // an Error (a stack overflow in tick, say): the mark must not outlive it
-        node.value = old;
+      if (!changed) { // also after an Error (a stack overflow in tick, say): no mark may outlive it
         node.stamp = stamp;
       }
     }

@@ -248,16 +248,7 @@ final class LruLockFreeReadsTest {
    */
   @Test
   void aLockFreeOverwriteRightAfterAWriteUnderTheLock_keepsItsMark() throws Exception {
-    LruCache<String, String> cache =
-        (LruCache<String, String>)
-            LocalCacheProvider.<String, String>createStandalone(
-                CacheConfig.builder("marks")
-                    .keyType(String.class)
-                    .valueType(String.class)
-                    .evictionPolicy(EvictionPolicy.LRU)
-                    .maximumSize(2)
-                    .executor(Runnable::run)
-                    .build());
+    LruCache<String, String> cache = twoEntryLru("marks");
     cache.put("k", "k0");
     cache.put("j", "j0"); // "k" is the least recent
     CountDownLatch overwriteMarked = new CountDownLatch(1);
@@ -290,16 +281,7 @@ final class LruLockFreeReadsTest {
    */
   @Test
   void anErrorDuringALockFreeOverwrite_givesItsMarkBack_andChangesNothing() {
-    LruCache<String, String> cache =
-        (LruCache<String, String>)
-            LocalCacheProvider.<String, String>createStandalone(
-                CacheConfig.builder("overwrite-error")
-                    .keyType(String.class)
-                    .valueType(String.class)
-                    .evictionPolicy(EvictionPolicy.LRU)
-                    .maximumSize(2)
-                    .executor(Runnable::run)
-                    .build());
+    LruCache<String, String> cache = twoEntryLru("overwrite-error");
     cache.put("a", "1");
     cache.store.stamps.afterOverwriteMark = () -> {
       throw new StackOverflowError();
@@ -313,6 +295,18 @@ final class LruLockFreeReadsTest {
       cache.put("c", "1"); // evicts "a", the least recent
     });
     assertThat(cache.keysInRecencyOrder()).containsExactly("b", "c");
+  }
+
+  /** A standalone exact LRU of two entries, lock-free reads and writes, listeners on the caller. */
+  private static LruCache<String, String> twoEntryLru(String name) {
+    return (LruCache<String, String>) LocalCacheProvider.<String, String>createStandalone(
+        CacheConfig.builder(name)
+            .keyType(String.class)
+            .valueType(String.class)
+            .evictionPolicy(EvictionPolicy.LRU)
+            .maximumSize(2)
+            .executor(Runnable::run)
+            .build());
   }
 
   private static void await(CountDownLatch latch) {
