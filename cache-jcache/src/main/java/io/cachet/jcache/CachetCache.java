@@ -651,6 +651,20 @@ final class CachetCache<K, V> implements Cache<K, V> {
     manager.retire(this, false);
   }
 
+  /** Whether the current thread is in a call of this cache's entry listener or filter. */
+  boolean deliveringOnThisThread() {
+    return EventDispatcher.deliveringFor(control.dispatcher());
+  }
+
+  /**
+   * Closes this cache to operations, as its manager takes it to shut it down: a {@code close()}
+   * that returns before the shutdown has finished (see {@code CachetCacheManager#retire}) leaves
+   * it closed.
+   */
+  void markClosed() {
+    closed = true;
+  }
+
   /** Whether the current thread holds this cache's configuration lock (see {@link CacheControl}). */
   boolean configuringOnThisThread() {
     return control.configuringOnThisThread();

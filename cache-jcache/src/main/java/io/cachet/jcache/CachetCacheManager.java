@@ -263,7 +263,7 @@ public final class CachetCacheManager implements CacheManager {
           // would never end if the shutdown is this one, or if its thread waits for this one.
           throw new CacheException("cache '" + cacheName + "' in " + uri
               + " is still closing, and this thread holds what its shutdown needs (it is shutting a cache"
-              + " down, runs a factory under the manager's or that cache's lock, or is in a listener's call)");
+              + " down, runs a factory under the manager's or that cache's lock, or is in a call of its listener)");
         }
         if (shutDown == null) {
           // Also after a close or destroy: the file still declares the cache.
@@ -425,7 +425,8 @@ public final class CachetCacheManager implements CacheManager {
    * the close, as a destroy of a name no longer managed, which is a no-op. A call made on a thread
    * that holds what the shutdown needs returns at once instead of waiting ({@link #mayWaitFor}): one
    * shutting a cache down itself (a listener, loader or writer being closed), one running a
-   * factory under the manager's lock or under that cache's configuration lock, or a listener's call.
+   * factory under the manager's lock or under that cache's configuration lock, or a call of that
+   * cache's listener.
    */
   void retire(CachetCache<?, ?> cache, boolean destroy) {
     String name = cache.getName();
@@ -434,6 +435,7 @@ public final class CachetCacheManager implements CacheManager {
     boolean underManagerLock = Thread.holdsLock(caches);
     synchronized (caches) {
       if (caches.remove(name, cache)) {
+        cache.markClosed(); // closed to operations from now, whoever else returns before the shutdown ends
         mine = new Closing(cache, destroy);
         closing.put(name, mine);
       } else {
@@ -461,14 +463,15 @@ public final class CachetCacheManager implements CacheManager {
    * close may call the manager with. That is the manager's lock ({@code underManagerLock}, taken
    * before the caller's own {@code synchronized}: factories run under it, and a shutdown takes it
    * last), the cache's configuration lock (listener factories run under it, and a shutdown takes it
-   * first), a shutdown of its own (whose owner may wait for this one), or a listener call in
-   * progress (a shutdown waits for the calls in progress before it closes the listeners). Such a
-   * call returns at once instead, its destroy, if any, still noted. The caller holds the
+   * first), a shutdown of its own (whose owner may wait for this one), or a call of that cache's
+   * listener in progress (its shutdown waits for the calls in progress before it closes the
+   * listeners). Such a call returns at once instead, its destroy, if any, still noted, the cache
+   * already closed to operations ({@link CachetCache#markClosed}). The caller holds the
    * {@code caches} lock.
    */
   private boolean mayWaitFor(Closing owner, boolean underManagerLock) {
     return !underManagerLock && !owner.cache.configuringOnThisThread() && !shuttingDownOnThisThread()
-        && !EventDispatcher.insideDelivery();
+        && !owner.cache.deliveringOnThisThread();
   }
 
   /** Whether the current thread is shutting a cache down; the caller holds the {@code caches} lock. */
@@ -519,6 +522,7 @@ public final class CachetCacheManager implements CacheManager {
       }
       // This thread shuts these caches down: a close or destroy of one of them racing this waits.
       for (CachetCache<?, ?> cache : caches.values()) {
+        cache.markClosed();
         Closing owned = new Closing(cache, false);
         closing.put(cache.getName(), owned);
         mine.add(owned);

@@ -70,7 +70,9 @@ final class EventDispatcher<K, V> {
   private static final Logger log = LoggerFactory.getLogger(EventDispatcher.class);
 
   /** How many listener or filter calls, of any cache, the current thread is inside. */
-  private static final ThreadLocal<int[]> DELIVERING = ThreadLocal.withInitial(() -> new int[1]);
+  /** The dispatchers whose listener or filter the current thread is calling, innermost last. */
+  private static final ThreadLocal<ArrayList<EventDispatcher<?, ?>>> DELIVERING =
+      ThreadLocal.withInitial(() -> new ArrayList<>(2));
 
   private final String cacheName;
   private final Executor executor;
@@ -98,7 +100,7 @@ final class EventDispatcher<K, V> {
       Factory<CacheEntryEventFilter<? super K, ? super V>> filterFactory =
           configuration.getCacheEntryEventFilterFactory();
       filter = filterFactory == null ? null : filterFactory.create();
-      registrations.add(new Registration<>(cacheName, configuration, listener, filter, executor, retiring));
+      registrations.add(new Registration<>(this, cacheName, configuration, listener, filter, executor, retiring));
     } catch (RuntimeException | Error e) {
       // Not registered: nobody else would ever close what was created for it.
       CacheControl.closeQuietly(cacheName, listener);
@@ -160,7 +162,17 @@ final class EventDispatcher<K, V> {
 
   /** Returns whether the current thread is inside a listener or filter call. */
   static boolean insideDelivery() {
-    return DELIVERING.get()[0] > 0;
+    return !DELIVERING.get().isEmpty();
+  }
+
+  /** Returns whether the current thread is inside a listener or filter call of {@code dispatcher}. */
+  static boolean deliveringFor(EventDispatcher<?, ?> dispatcher) {
+    for (EventDispatcher<?, ?> delivering : DELIVERING.get()) {
+      if (delivering == dispatcher) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** One event on its way to one listener. Guarded by its registration. */
@@ -196,14 +208,17 @@ final class EventDispatcher<K, V> {
     private boolean deregistered; // guarded by this
     private boolean listenerClosed; // guarded by this: the listener and filter are closed, or being closed
     private final Set<Registration<?, ?>> retiring;
+    private final EventDispatcher<K, V> owner;
 
     Registration(
+        EventDispatcher<K, V> owner,
         String cacheName,
         CacheEntryListenerConfiguration<K, V> configuration,
         CacheEntryListener<? super K, ? super V> listener,
         @Nullable CacheEntryEventFilter<? super K, ? super V> filter,
         Executor executor,
         Set<Registration<?, ?>> retiring) {
+      this.owner = owner;
       this.cacheName = cacheName;
       this.retiring = retiring;
       this.configuration = configuration;
@@ -437,8 +452,8 @@ final class EventDispatcher<K, V> {
 
     @SuppressWarnings({"unchecked", "rawtypes"})
     private @Nullable Throwable deliver(CachetEntryEvent<?, ?> event) {
-      int[] depth = DELIVERING.get();
-      depth[0]++;
+      ArrayList<EventDispatcher<?, ?>> delivering = DELIVERING.get();
+      delivering.add(owner);
       try {
         if (closed) {
           return null; // the cache closed: its listener is (being) closed and gets nothing more
@@ -457,7 +472,7 @@ final class EventDispatcher<K, V> {
       } catch (Throwable t) {
         return t;
       } finally {
-        depth[0]--;
+        delivering.remove(delivering.size() - 1);
       }
     }
   }
