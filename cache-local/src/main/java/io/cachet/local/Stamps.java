@@ -73,8 +73,9 @@ final class Stamps {
    * A hit without the lock: returns the node's value, {@link #RETRY} if it was removed, or {@link
    * #SERVE} if it has expired. Waits while the node is marked ({@code BUSY} or {@code WRITING}).
    *
-   * <p>The ticket is the hit's linearization point. A change swaps the stamp for {@code BUSY}
-   * before it writes the value or deadline and stamps the node with a ticket taken after them, so
+   * <p>The ticket is the hit's linearization point. A change marks the node ({@code BUSY} or
+   * {@code WRITING}) before it writes the value or deadline and stamps the node with a new ticket
+   * after them (a lock-free overwrite takes that ticket while marked, just before the value), so
    * a successful CAS from the stamp read first means no change began between that read and the
    * CAS: the value and deadline read in between are the node's at the ticket, and the node was in
    * the map then. An entry with a deadline reads the ticker after the ticket: not expired then, it

@@ -237,7 +237,10 @@ final class Housekeeping<K, V> {
     return anchorsWritten.sum();
   }
 
-  /** Returns how many anchor records could not be sent or did not reach the log (each is sent again). */
+  /**
+   * Returns how many anchor records could not be queued or did not reach the log (each is sent
+   * again); not those the send thread dropped unsent, which a backlog held too long.
+   */
   long anchorsFailed() {
     return anchorsFailed.sum();
   }

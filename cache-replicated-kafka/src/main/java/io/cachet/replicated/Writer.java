@@ -95,6 +95,11 @@ final class Writer<K, V> implements RecordSender<K, V> {
     Decision<V, R> decide(@Nullable Entry<V> live, long nowMillis);
   }
 
+  /** Fails an attempt whose record the send thread dropped unsent; the write's failure says why. */
+  private static final Exception NOT_SENT = new Exception("dropped unsent", null, false, false) {
+    private static final long serialVersionUID = 1L;
+  };
+
   /** One attempt of a write, waiting for its record: applied here, or failed. */
   private static final class Waiting {
     final CompletableFuture<Applied> applied = new CompletableFuture<>();
@@ -238,15 +243,13 @@ final class Writer<K, V> implements RecordSender<K, V> {
       ProducerRecord<byte[], byte[]> record = record(keyBytes, partition, decision.op(), decision.conditional(),
           expected, decision.value(), decision.deadline(), request);
       pending.put(request, waiting);
-      boolean conditional = decision.conditional();
+      boolean viewLimited = sendBy == latest && decision.conditional();
       if (!sender.offer(record, (metadata, error) -> {
         if (error == Sender.DROPPED) {
           // Not sent: fails now, as a write known not to have taken effect, not at its deadline
           // as a timeout whose outcome is unknown. (Already done when it was dropped for that.)
           if (pending.remove(request, waiting)) {
-            waiting.applied.completeExceptionally(conditional ? notSentInTime(key, partition)
-                : new BackendUnavailableException("Kafka at " + options.bootstrapServers() + " did not take the"
-                    + " write to key '" + key + "' within " + options.writeTimeout() + ": it was not sent", null));
+            waiting.applied.completeExceptionally(NOT_SENT); // no user code here: the message comes below
           }
         } else {
           onSent(request, waiting, metadata, error);
@@ -260,7 +263,11 @@ final class Writer<K, V> implements RecordSender<K, V> {
       long remaining = deadlineNanos - timer.read();
       waiting.applied.orTimeout(Math.max(1, remaining), TimeUnit.NANOSECONDS).whenComplete((outcome, error) -> {
         try {
-          if (error != null) {
+          if (error == NOT_SENT) {
+            result.completeExceptionally(viewLimited ? notSentInTime(key, partition)
+                : new BackendUnavailableException("Kafka at " + options.bootstrapServers() + " did not take the"
+                    + " write to key '" + key + "' within " + options.writeTimeout() + ": it was not sent", null));
+          } else if (error != null) {
             pending.remove(request, waiting);
             result.completeExceptionally(error instanceof TimeoutException ? timeout(key, partition, waiting, error)
                 : error);
