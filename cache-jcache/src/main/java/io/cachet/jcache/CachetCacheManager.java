@@ -463,15 +463,28 @@ public final class CachetCacheManager implements CacheManager {
    * close may call the manager with. That is the manager's lock ({@code underManagerLock}, taken
    * before the caller's own {@code synchronized}: factories run under it, and a shutdown takes it
    * last), the cache's configuration lock (listener factories run under it, and a shutdown takes it
-   * first), a shutdown of its own (whose owner may wait for this one), or a call of that cache's
-   * listener in progress (its shutdown waits for the calls in progress before it closes the
+   * first), a shutdown of its own (whose owner may wait for this one), or a call of the listener of
+   * a cache the owner's thread shuts down (it waits for the calls in progress before it closes the
    * listeners). Such a call returns at once instead, its destroy, if any, still noted, the cache
    * already closed to operations ({@link CachetCache#markClosed}). The caller holds the
    * {@code caches} lock.
    */
   private boolean mayWaitFor(Closing owner, boolean underManagerLock) {
     return !underManagerLock && !owner.cache.configuringOnThisThread() && !shuttingDownOnThisThread()
-        && !owner.cache.deliveringOnThisThread();
+        && !deliveringForACacheOf(owner.thread);
+  }
+
+  /**
+   * Whether the current thread is in a listener call of a cache that {@code thread} shuts down, now
+   * or later in the same {@link #close()}; the caller holds the {@code caches} lock.
+   */
+  private boolean deliveringForACacheOf(Thread thread) {
+    for (Closing any : closing.values()) {
+      if (any.thread == thread && any.cache.deliveringOnThisThread()) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Whether the current thread is shutting a cache down; the caller holds the {@code caches} lock. */

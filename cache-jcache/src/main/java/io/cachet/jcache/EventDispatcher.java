@@ -69,7 +69,6 @@ final class EventDispatcher<K, V> {
 
   private static final Logger log = LoggerFactory.getLogger(EventDispatcher.class);
 
-  /** How many listener or filter calls, of any cache, the current thread is inside. */
   /** The dispatchers whose listener or filter the current thread is calling, innermost last. */
   private static final ThreadLocal<ArrayList<EventDispatcher<?, ?>>> DELIVERING =
       ThreadLocal.withInitial(() -> new ArrayList<>(2));

@@ -570,6 +570,53 @@ final class CachetCacheConcurrencyTest {
     assertThat(happened).containsExactly("the call returns, its cache closed", "the listener is closed");
   }
 
+  /**
+   * As above, but the listener closes another cache that the same manager close() has taken: that
+   * close() shuts both down, one after the other, and waits for the listener's call before closing
+   * the first; so the listener must not wait for it either.
+   */
+  @Test
+  void listenerClosingAnotherCache_thatTheManagersCloseAlsoShutsDown_doesNotWaitForIt() throws Exception {
+    List<String> happened = new CopyOnWriteArrayList<>();
+    CountDownLatch inCall = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    AtomicReference<Cache<String, String>> otherCache = new AtomicReference<>();
+    final class ClosesTheOther implements CacheEntryCreatedListener<String, String>, java.io.Closeable {
+      @Override
+      public void onCreated(Iterable<CacheEntryEvent<? extends String, ? extends String>> events) {
+        inCall.countDown();
+        CachetCacheTest.awaitLatch(release);
+        Cache<String, String> other = otherCache.get();
+        other.close();
+        happened.add(other.isClosed() ? "the call returns, the other cache closed" : "the call returns, it is open");
+      }
+
+      @Override
+      public void close() {
+        happened.add("the listener is closed");
+      }
+    }
+    // Named to come first in the manager's map: its close() then shuts it down before "other".
+    Cache<String, String> cache = manager.createCache("listening",
+        config(String.class, String.class, EventExecutor.SAME_THREAD)
+            .addCacheEntryListenerConfiguration(synchronous(new ClosesTheOther())));
+    otherCache.set(manager.createCache("other", config(String.class, String.class, EventExecutor.SAME_THREAD)));
+    ExecutorService threads = pool(2);
+    Future<?> put = threads.submit(() -> cache.put("k", "v"));
+    assertThat(inCall.await(20, TimeUnit.SECONDS)).isTrue();
+    AtomicReference<Thread> closer = new AtomicReference<>();
+    Future<?> close = threads.submit(() -> {
+      closer.set(Thread.currentThread());
+      manager.close();
+    });
+    await().atMost(DEADLINE).until(() -> closer.get() != null && closer.get().getState() == Thread.State.TIMED_WAITING);
+    release.countDown();
+
+    put.get(20, TimeUnit.SECONDS);
+    close.get(20, TimeUnit.SECONDS);
+    assertThat(happened).containsExactly("the call returns, the other cache closed", "the listener is closed");
+  }
+
   /** An asynchronous listener whose calls wait until released; records what happened in order. */
   static final class BlockingListener implements CacheEntryCreatedListener<String, String>, java.io.Closeable {
     final CountDownLatch inCall = new CountDownLatch(1);
