@@ -553,20 +553,7 @@ final class CachetCacheConcurrencyTest {
     Cache<String, String> cache = manager.createCache("closes-itself",
         config(String.class, String.class, EventExecutor.SAME_THREAD)
             .addCacheEntryListenerConfiguration(synchronous(new ClosesItsCache())));
-    ExecutorService threads = pool(2);
-    Future<?> put = threads.submit(() -> cache.put("k", "v"));
-    assertThat(inCall.await(20, TimeUnit.SECONDS)).isTrue();
-    AtomicReference<Thread> closer = new AtomicReference<>();
-    Future<?> close = threads.submit(() -> {
-      closer.set(Thread.currentThread());
-      manager.close();
-    });
-    // The manager's close has taken the cache and waits for the call in progress.
-    await().atMost(DEADLINE).until(() -> closer.get() != null && closer.get().getState() == Thread.State.TIMED_WAITING);
-    release.countDown();
-
-    put.get(20, TimeUnit.SECONDS);
-    close.get(20, TimeUnit.SECONDS);
+    putThenCloseTheManagerDuringTheCall(cache, inCall, release);
     assertThat(happened).containsExactly("the call returns, its cache closed", "the listener is closed");
   }
 
@@ -601,6 +588,17 @@ final class CachetCacheConcurrencyTest {
         config(String.class, String.class, EventExecutor.SAME_THREAD)
             .addCacheEntryListenerConfiguration(synchronous(new ClosesTheOther())));
     otherCache.set(manager.createCache("other", config(String.class, String.class, EventExecutor.SAME_THREAD)));
+    putThenCloseTheManagerDuringTheCall(cache, inCall, release);
+    assertThat(happened).containsExactly("the call returns, the other cache closed", "the listener is closed");
+  }
+
+  /**
+   * Puts into {@code cache} on one thread, whose synchronous listener signals {@code inCall} and
+   * waits for {@code release}; closes the manager on another once the call is in progress, and
+   * releases the call once that close waits for it; returns when both are done.
+   */
+  private void putThenCloseTheManagerDuringTheCall(Cache<String, String> cache, CountDownLatch inCall,
+      CountDownLatch release) throws Exception {
     ExecutorService threads = pool(2);
     Future<?> put = threads.submit(() -> cache.put("k", "v"));
     assertThat(inCall.await(20, TimeUnit.SECONDS)).isTrue();
@@ -609,12 +607,11 @@ final class CachetCacheConcurrencyTest {
       closer.set(Thread.currentThread());
       manager.close();
     });
+    // The manager's close has taken the cache and waits for the call in progress.
     await().atMost(DEADLINE).until(() -> closer.get() != null && closer.get().getState() == Thread.State.TIMED_WAITING);
     release.countDown();
-
     put.get(20, TimeUnit.SECONDS);
     close.get(20, TimeUnit.SECONDS);
-    assertThat(happened).containsExactly("the call returns, the other cache closed", "the listener is closed");
   }
 
   /** An asynchronous listener whose calls wait until released; records what happened in order. */
