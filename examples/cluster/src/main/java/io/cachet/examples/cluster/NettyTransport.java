@@ -89,6 +89,8 @@ final class NettyTransport {
                 return;
               }
               ch.closeFuture().addListener(f -> connections.release());
+              // A client that half-closes after its requests still gets their answers (PipelinedHttpHandler).
+              ch.config().setAllowHalfClosure(true);
               initHttp(ch.pipeline(), maxBodyBytes, limits, handler.get());
             }
           })

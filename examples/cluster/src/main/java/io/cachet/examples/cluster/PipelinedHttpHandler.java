@@ -9,6 +9,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.timeout.IdleStateEvent;
@@ -61,6 +62,10 @@ abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
   private boolean resumeScheduled;
   /** {@link #drain} is running: an answer made meanwhile leaves the next request to its loop. */
   private boolean draining;
+  /** The client shut down its sending side: once every request it sent is answered, close. */
+  private boolean inputShutdown;
+  /** {@link #channelRead} is running, inside the decoder's loop. */
+  private boolean reading;
 
   PipelinedHttpHandler(int maxQueued) {
     if (maxQueued < 1) {
@@ -99,7 +104,18 @@ abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
     if (queue.size() >= maxQueued || queuedBodyBytes >= MAX_QUEUED_BODY_BYTES) {
       ctx.channel().config().setAutoRead(false);
     }
-    drain(ctx);
+    reading = true; // inside the decoder's loop, which may hold more requests: see channelReadComplete
+    try {
+      drain(ctx);
+    } finally {
+      reading = false;
+    }
+  }
+
+  @Override
+  public final void channelReadComplete(ChannelHandlerContext ctx) {
+    closeIfAllAnswered(ctx); // the decoder's loop is done: what it holds now, it held back
+    ctx.fireChannelReadComplete();
   }
 
   @Override
@@ -114,6 +130,13 @@ abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public final void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof ChannelInputShutdownEvent) {
+      // A client that sent its requests and shut down its side still gets their answers (a
+      // POST applied and unanswered would look failed to it); then the connection closes.
+      inputShutdown = true;
+      closeIfAllAnswered(ctx);
+      return;
+    }
     if (evt instanceof IdleStateEvent) {
       // The idle handler observes output: this event means nothing was read, written or taken by
       // the socket for the idle timeout. Nothing owed: close. Responses waiting that the client
@@ -206,6 +229,19 @@ abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
       draining = false;
     }
     readOnIfDue(ctx);
+    closeIfAllAnswered(ctx);
+  }
+
+  /**
+   * After the client shut down its sending side: closes the connection once nothing is in flight,
+   * queued or held back undecoded, when what is written has been flushed (the idle timeout bounds
+   * a client that then takes none of it). A request left incomplete is not answered.
+   */
+  private void closeIfAllAnswered(ChannelHandlerContext ctx) {
+    if (inputShutdown && !closing && !reading && !busy && queue.isEmpty() && !heldBack && !resumeScheduled) {
+      closing = true;
+      Connections.closeWhenWritten(ctx.channel());
+    }
   }
 
   /**
@@ -246,6 +282,7 @@ abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
         ctx.pipeline().fireChannelRead(Unpooled.EMPTY_BUFFER);
         ctx.pipeline().fireChannelReadComplete();
         readOnIfDue(ctx); // all decoded (or held back anew): read the socket, or wait for the queue
+        closeIfAllAnswered(ctx);
       });
     } catch (RejectedExecutionException e) {
       resumeScheduled = false; // shutting down: nothing more will be answered

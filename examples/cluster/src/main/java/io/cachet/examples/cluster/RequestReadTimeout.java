@@ -5,6 +5,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.CombinedChannelDuplexHandler;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
@@ -101,6 +102,17 @@ final class RequestReadTimeout {
           stop();
         }
       }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+      if (evt instanceof ChannelInputShutdownEvent) {
+        // Not super's, which decodes what it can now and drops the rest: requests held back by
+        // the handler's back-pressure are still to be answered (PipelinedHttpHandler).
+        ctx.fireUserEventTriggered(evt);
+        return;
+      }
+      super.userEventTriggered(ctx, evt);
     }
 
     @Override

@@ -115,6 +115,36 @@ final class PendingRequestBoundTest {
     assertThat(out.toString()).contains("\"value\":7");
   }
 
+  /**
+   * A client that sends a write and pipelined reads, then shuts down its sending side (as
+   * {@code nc -N} does), still gets every answer, in order; the node closes the connection after
+   * the last. Without half-closure the node closed at the client's end-of-stream: the write was
+   * applied and its answer, like the reads', never sent.
+   */
+  @Test
+  void clientThatShutsDownItsSideAfterItsRequests_getsEveryAnswer_thenTheNodeCloses() throws Exception {
+    local.writeGate = new CompletableFuture<>();
+    NodeConfig config = NodeConfig.builder().nodeId("n1").port("0").threads("1").maxPendingRequests("2").build();
+    server = NodeServer.start(config, c -> local, InstantSource.system());
+    await().atMost(Duration.ofSeconds(10)).until(() -> server.cache() != null);
+
+    client = new Socket();
+    client.connect(new InetSocketAddress("127.0.0.1", server.port()), 5_000);
+    client.setSoTimeout(10_000);
+    int gets = 50;
+    String requests = "POST /api/cache/k HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + "Content-Length: 1\r\n\r\n7" + "GET /api/cache/k HTTP/1.1\r\n\r\n".repeat(gets);
+    client.getOutputStream().write(requests.getBytes(UTF_8));
+    client.getOutputStream().flush();
+    client.shutdownOutput();
+    await().atMost(Duration.ofSeconds(10)).until(() -> local.writeGate.getNumberOfDependents() > 0);
+    local.writeGate.complete(null);
+
+    String out = new String(client.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.ISO_8859_1);
+    assertThat(out).startsWith("HTTP/1.1 201 Created");
+    assertThat(count(out, "HTTP/1.1 200 OK")).as("answers before the node closed").isEqualTo(gets);
+  }
+
   private static int count(CharSequence text, String part) {
     String all = text.toString();
     int n = 0;
