@@ -134,7 +134,13 @@ abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
       // A client that sent its requests and shut down its side still gets their answers (a
       // POST applied and unanswered would look failed to it); then the connection closes.
       inputShutdown = true;
-      closeIfAllAnswered(ctx);
+      if (closing) {
+        // Closing already (an error answer lingering, a last answer being written): the client is
+        // done sending, so close once what is queued is written, or it takes none of it for 2 s.
+        Connections.closeWhenWritten(ctx.channel());
+      } else {
+        closeIfAllAnswered(ctx);
+      }
       return;
     }
     if (evt instanceof IdleStateEvent) {
@@ -149,8 +155,8 @@ abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     if (evt instanceof RequestReadTimeout.TimedOut expired) {
-      if (closing || timedOut) {
-        return;
+      if (closing || timedOut || inputShutdown) {
+        return; // after the client shut down its side, an incomplete request cannot complete: not answered
       }
       if (!busy && queue.isEmpty()) {
         fatal(ctx, requestTimeout(expired));
@@ -318,6 +324,10 @@ abstract class PipelinedHttpHandler extends ChannelInboundHandlerAdapter {
     if (keepAlive) {
       ctx.writeAndFlush(response, ctx.voidPromise());
       drain(ctx);
+    } else if (inputShutdown) {
+      closing = true;
+      ctx.write(response, ctx.voidPromise());
+      Connections.closeWhenWritten(ctx.channel()); // a client that takes none of it is not waited for
     } else {
       closing = true;
       ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
