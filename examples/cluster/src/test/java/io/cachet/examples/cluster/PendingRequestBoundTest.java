@@ -83,19 +83,8 @@ final class PendingRequestBoundTest {
    */
   @Test
   void smallPipelinedRequestsBehindAWrite_areAllAnsweredInOrder() throws Exception {
-    local.writeGate = new CompletableFuture<>();
-    NodeConfig config = NodeConfig.builder().nodeId("n1").port("0").threads("1").maxPendingRequests("2").build();
-    server = NodeServer.start(config, c -> local, InstantSource.system());
-    await().atMost(Duration.ofSeconds(10)).until(() -> server.cache() != null);
-
-    client = new Socket();
-    client.connect(new InetSocketAddress("127.0.0.1", server.port()), 5_000);
-    client.setSoTimeout(10_000);
     int gets = 3_000;
-    String requests = "POST /api/cache/k HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        + "Content-Length: 1\r\n\r\n7" + "GET /api/cache/k HTTP/1.1\r\n\r\n".repeat(gets);
-    client.getOutputStream().write(requests.getBytes(UTF_8));
-    client.getOutputStream().flush();
+    sendAWriteThenReadsBehindIt(gets);
     // The node has read what it takes and waits for the write.
     await().atMost(Duration.ofSeconds(10)).until(() -> local.writeGate.getNumberOfDependents() > 0);
     local.writeGate.complete(null);
@@ -123,6 +112,22 @@ final class PendingRequestBoundTest {
    */
   @Test
   void clientThatShutsDownItsSideAfterItsRequests_getsEveryAnswer_thenTheNodeCloses() throws Exception {
+    int gets = 50;
+    sendAWriteThenReadsBehindIt(gets);
+    client.shutdownOutput();
+    await().atMost(Duration.ofSeconds(10)).until(() -> local.writeGate.getNumberOfDependents() > 0);
+    local.writeGate.complete(null);
+
+    String out = new String(client.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.ISO_8859_1);
+    assertThat(out).startsWith("HTTP/1.1 201 Created");
+    assertThat(count(out, "HTTP/1.1 200 OK")).as("answers before the node closed").isEqualTo(gets);
+  }
+
+  /**
+   * Starts a node taking 2 pending requests whose first write never completes until the test says,
+   * connects, and sends a POST of key {@code k} then {@code gets} GETs of it, pipelined.
+   */
+  private void sendAWriteThenReadsBehindIt(int gets) throws Exception {
     local.writeGate = new CompletableFuture<>();
     NodeConfig config = NodeConfig.builder().nodeId("n1").port("0").threads("1").maxPendingRequests("2").build();
     server = NodeServer.start(config, c -> local, InstantSource.system());
@@ -131,18 +136,10 @@ final class PendingRequestBoundTest {
     client = new Socket();
     client.connect(new InetSocketAddress("127.0.0.1", server.port()), 5_000);
     client.setSoTimeout(10_000);
-    int gets = 50;
     String requests = "POST /api/cache/k HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
         + "Content-Length: 1\r\n\r\n7" + "GET /api/cache/k HTTP/1.1\r\n\r\n".repeat(gets);
     client.getOutputStream().write(requests.getBytes(UTF_8));
     client.getOutputStream().flush();
-    client.shutdownOutput();
-    await().atMost(Duration.ofSeconds(10)).until(() -> local.writeGate.getNumberOfDependents() > 0);
-    local.writeGate.complete(null);
-
-    String out = new String(client.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.ISO_8859_1);
-    assertThat(out).startsWith("HTTP/1.1 201 Created");
-    assertThat(count(out, "HTTP/1.1 200 OK")).as("answers before the node closed").isEqualTo(gets);
   }
 
   private static int count(CharSequence text, String part) {
