@@ -115,6 +115,42 @@ final class LocalCacheTest {
     assertThat(cache.stats().missCount()).isEqualTo(1);
   }
 
+  /**
+   * An expired entry that an explicit removal or {@code clear()} takes away is reported as expired
+   * and counted as an eviction, as Caffeine counts it (its {@code remove} and {@code invalidateAll}
+   * record an eviction for every removal whose cause was an eviction).
+   */
+  @ParameterizedTest
+  @EnumSource(EvictionPolicy.class)
+  void removeOrClearOfAnExpiredEntry_reportsExpired_andCountsAnEviction_asCaffeineDoes(EvictionPolicy policy) {
+    Cache<String, String> cache = cache(policy, b -> b.recordStats(true)
+        .removalListener((k, v, cause) -> removals.add(k + ":" + cause)));
+    cache.put("removed", "v", Duration.ofMinutes(1));
+    cache.put("cleared", "v", Duration.ofMinutes(1));
+    ticker.advance(Duration.ofMinutes(1));
+
+    assertThat(cache.remove("removed")).isFalse();
+    cache.clear();
+
+    assertThat(removals).containsExactlyInAnyOrder("removed:" + RemovalCause.EXPIRED, "cleared:" + RemovalCause.EXPIRED);
+    assertThat(cache.stats().evictionCount()).isEqualTo(2);
+    assertThat(cache.estimatedSize()).isZero();
+  }
+
+  @ParameterizedTest
+  @EnumSource(EvictionPolicy.class)
+  void cleanUpOfAnExpiredEntry_countsAnEviction(EvictionPolicy policy) {
+    Cache<String, String> cache = cache(policy, b -> b.recordStats(true)
+        .removalListener((k, v, cause) -> removals.add(k + ":" + cause)));
+    cache.put("expired", "v", Duration.ofMinutes(1));
+    ticker.advance(Duration.ofMinutes(1));
+
+    cleanUp(cache);
+
+    assertThat(removals).containsExactly("expired:" + RemovalCause.EXPIRED);
+    assertThat(cache.stats().evictionCount()).isEqualTo(1);
+  }
+
   @ParameterizedTest
   @EnumSource(EvictionPolicy.class)
   void removalListener_reportsSizeEvictions(EvictionPolicy policy) {

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
@@ -197,10 +198,10 @@ public class CachetAutoConfiguration {
   static class MetricsConfiguration {
 
     @Bean
-    static CachetMeterBinder cachetMeterBinder(
+    static CachetMeterBinder cachetMeterBinder(ListableBeanFactory beans,
         ObjectProvider<io.micrometer.core.instrument.MeterRegistry> registry, ObjectProvider<CacheManager> cachet,
         ObjectProvider<CachetCacheManager> spring) {
-      return new CachetMeterBinder(registry, cachet, spring);
+      return new CachetMeterBinder(beans, registry, cachet, spring);
     }
   }
 

@@ -60,6 +60,41 @@ final class CachetAutoConfigurationTest {
   }
 
   @Test
+  void meters_nameTheApplicationsOwnSpringManager_asBootDoes() {
+    runner.withBean(MeterRegistry.class, SimpleMeterRegistry::new)
+        .withUserConfiguration(OrdersCacheManager.class)
+        .run(context -> {
+          context.getBean(CachetCacheManager.class).getCache("orders").get("1");
+          // Boot drops the CacheManager suffix of the bean name: ordersCacheManager is "orders".
+          assertThat(context.getBean(MeterRegistry.class).get("cache.gets")
+              .tags("cache", "orders", "cache.manager", "orders", "result", "miss")
+              .functionCounter().count()).isEqualTo(1);
+        });
+  }
+
+  @Test
+  void meters_withoutASpringManager_nameTheCachetManager() {
+    runner.withBean(MeterRegistry.class, SimpleMeterRegistry::new)
+        .withUserConfiguration(OwnCacheManager.class)
+        .withPropertyValues("cachet.caches.books.maximum-size=5")
+        .run(context -> {
+          assertThat(context).doesNotHaveBean(CachetCacheManager.class);
+          ((io.cachet.Cache<Object, ?>) context.getBean(io.cachet.CacheManager.class).getCache("books")).get("1");
+          assertThat(context.getBean(MeterRegistry.class).get("cache.gets")
+              .tags("cache", "books", "cache.manager", "cachet", "result", "miss")
+              .functionCounter().count()).isEqualTo(1);
+        });
+  }
+
+  @Test
+  void managerName_dropsTheSuffixAsBootDoes() {
+    assertThat(CachetMeterBinder.managerName("cacheManager")).isEqualTo("cacheManager");
+    assertThat(CachetMeterBinder.managerName("ordersCacheManager")).isEqualTo("orders");
+    assertThat(CachetMeterBinder.managerName("ordersCACHEMANAGER")).isEqualTo("orders");
+    assertThat(CachetMeterBinder.managerName("orders")).isEqualTo("orders");
+  }
+
+  @Test
   void applicationCacheResolver_makesTheSpringManagerBackOff_asBootsOwnDoes() {
     runner.withBean("cacheResolver", CacheResolver.class, () -> context -> List.of())
         .withPropertyValues("cachet.caches.books.maximum-size=5")
@@ -441,6 +476,17 @@ final class CachetAutoConfigurationTest {
     }
     assertThat(cause).as("an InvalidConfigurationPropertyValueException in %s", failure).isNotNull();
     return cause;
+  }
+
+  /** An application's own Spring manager over Cachet, under a name of its choosing. */
+  @Configuration(proxyBeanMethods = false)
+  static class OrdersCacheManager {
+    @Bean
+    CachetCacheManager ordersCacheManager(io.cachet.CacheManager cachet) {
+      CachetCacheManager spring = new CachetCacheManager(cachet, false);
+      spring.create(CacheConfig.builder("orders").keyType(Object.class).valueType(Object.class).build());
+      return spring;
+    }
   }
 
   @Configuration(proxyBeanMethods = false)
