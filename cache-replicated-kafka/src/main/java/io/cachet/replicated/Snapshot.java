@@ -29,6 +29,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.zip.CRC32C;
 import java.util.zip.CheckedInputStream;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A replica saved to a local file: the positions it had reached and every entry it held, so a
@@ -121,6 +122,7 @@ final class Snapshot {
     Arrays.fill(sections, new Section(0, 0, 0, 0));
     int headerLength = header(nowMillis, topic, topicId, positions, 0, sections).length;
     long count = 0;
+    boolean moved = false;
     try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
         StandardOpenOption.TRUNCATE_EXISTING)) {
       channel.position(headerLength);
@@ -148,9 +150,29 @@ final class Snapshot {
       while (header.hasRemaining()) {
         channel.write(header, header.position());
       }
+      channel.force(true); // on disk before the rename makes it the snapshot: a crash then keeps the old one
+      channel.close();
+      Files.move(temporary, path, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      moved = true;
+    } finally {
+      if (!moved) {
+        Files.deleteIfExists(temporary); // a failed save leaves no partial copy of the replica behind
+      }
     }
-    Files.move(temporary, path, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    syncDirectory(path.toAbsolutePath().getParent());
     return count;
+  }
+
+  /** Makes a rename in {@code directory} durable where the platform allows opening a directory (POSIX). */
+  private static void syncDirectory(@Nullable Path directory) {
+    if (directory == null) {
+      return;
+    }
+    try (FileChannel channel = FileChannel.open(directory, StandardOpenOption.READ)) {
+      channel.force(true);
+    } catch (IOException | RuntimeException e) {
+      // Not every platform opens directories (Windows): the rename is then as durable as it gets.
+    }
   }
 
   private static <V> void writeEntry(Output out, byte[] key, Entry<V> entry, Codec<V> values) throws IOException {

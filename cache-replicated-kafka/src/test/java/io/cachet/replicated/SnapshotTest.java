@@ -63,6 +63,41 @@ final class SnapshotTest {
   }
 
   @Test
+  void write_failingPartWay_leavesNoTemporaryFile_andThePreviousSnapshotAsItWas() throws IOException {
+    Path file = directory.resolve("f.snapshot");
+    Snapshot.write(file, TOPIC, TOPIC_ID, sample(1, 100), Codecs.utf8(), Codecs.utf8(), NOW, 3_000);
+    byte[] before = Files.readAllBytes(file);
+    int[] encoded = {0};
+    Codec<String> failingKeys = new Codec<>() {
+      @Override
+      public byte[] encode(String value) {
+        if (++encoded[0] == 50) {
+          throw new IllegalStateException("cannot encode key " + value);
+        }
+        return value.getBytes(UTF_8);
+      }
+
+      @Override
+      public String decode(byte[] bytes) {
+        return new String(bytes, UTF_8);
+      }
+
+      @Override
+      public Class<String> type() {
+        return String.class;
+      }
+    };
+
+    assertThatThrownBy(() -> Snapshot.write(file, TOPIC, TOPIC_ID, sample(1, 200), failingKeys, Codecs.utf8(), NOW,
+        3_000)).isInstanceOf(IllegalStateException.class);
+
+    try (var listing = Files.list(directory)) {
+      assertThat(listing.map(p -> p.getFileName().toString())).containsExactly("f.snapshot");
+    }
+    assertThat(Files.readAllBytes(file)).isEqualTo(before);
+  }
+
+  @Test
   void valueThisNodeCannotDecode_isSavedAsItsBytes_andANodeWithTheNewerCodecReadsIt() throws IOException {
     Replica<String, String> source = new Replica<>(Codecs.utf8(), Codecs.utf8(), 1);
     byte[] newer = {(byte) 0xff, 0x01};
