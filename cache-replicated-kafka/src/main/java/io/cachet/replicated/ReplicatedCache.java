@@ -20,7 +20,8 @@ public interface ReplicatedCache<K, V> {
    * when the cache started (until then reads and writes throw {@link CacheNotReadyException}), and
    * it is not paused. A node whose apply thread did not run for a second (the process was stopped,
    * a long GC pause) is not ready at once, and stays not ready until it has applied the topic up to
-   * end offsets fetched after the pause; reads and writes keep working meanwhile.
+   * end offsets fetched after the pause; reads and writes keep working meanwhile. A closed cache,
+   * or one whose replica stopped applying records for good (its reads then fail), is not ready.
    */
   boolean isReady();
 

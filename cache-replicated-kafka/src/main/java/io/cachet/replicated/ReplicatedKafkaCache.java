@@ -335,7 +335,9 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
 
   @Override
   public boolean isReady() {
-    return applier.isReady();
+    // A closed cache, or one whose replica stopped for good, is never ready, even in the second
+    // before its apply thread's last turn counts as a pause.
+    return !isClosed() && applier.failure() == null && applier.isReady();
   }
 
   @Override
@@ -344,7 +346,7 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
     checkOpen();
     applier.awaitReady(Math.max(0, Checks.saturatedNanos(timeout)));
     checkOpen();
-    return applier.isReady();
+    return isReady();
   }
 
   @Override

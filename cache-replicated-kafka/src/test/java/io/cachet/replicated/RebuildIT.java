@@ -160,6 +160,7 @@ final class RebuildIT {
     await().atMost(Duration.ofSeconds(30)).until(() -> node.replicaFailure() != null);
     assertThat(node.replicaFailure()).hasMessageContaining(topic).hasMessageContaining("has 2 partition(s)")
         .hasMessageContaining("started with 1");
+    assertThat(node.isReady()).as("a stopped replica is not ready").isFalse();
     assertThatThrownBy(() -> a.get("k")).as("a stopped replica serves nothing").hasMessageContaining("stopped");
   }
 

@@ -61,8 +61,11 @@ final class SnapshotIT {
     CacheManager first = newManager();
     Cache<String, String> a = first.create(config(topic, "a", snapshot));
     Map<String, String> expected = putRange(a, 0, 100, "a");
+    ReplicatedCache<?, ?> replicated = a.unwrap(ReplicatedCache.class);
+    assertThat(replicated.isReady()).isTrue();
     first.close();
     assertThat(snapshot).as("written on close").exists();
+    assertThat(replicated.isReady()).as("a closed cache is not ready").isFalse();
 
     Cache<String, String> b = newManager().create(config(topic, "b", null));
     long tail = writeTail(b, expected);
