@@ -11,6 +11,7 @@ import java.util.PriorityQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.function.BiConsumer;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -322,9 +323,19 @@ final class Replica<K, V> {
     addDeadline(new Deadline<>(retryAtMillis, key, entry.offset()));
   }
 
-  /** Iterates every entry (for snapshots and tests); weakly consistent unless on the apply thread. */
+  /** Iterates every entry (for tests and bulk reads); weakly consistent unless on the apply thread. */
   Iterable<Map.Entry<K, Entry<V>>> entries() {
     return entries.entrySet();
+  }
+
+  /** Runs {@code action} on every entry without allocating one object per entry; as {@link #entries()}. */
+  void forEachEntry(BiConsumer<? super K, ? super Entry<V>> action) {
+    entries.forEach(action);
+  }
+
+  /** Returns the number of entries, tombstones included: the map's size. */
+  long entryCount() {
+    return entries.mappingCount();
   }
 
   /**

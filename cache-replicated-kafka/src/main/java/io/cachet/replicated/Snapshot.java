@@ -79,45 +79,92 @@ final class Snapshot {
     }
   }
 
-  /** Entries written between two calls of a save's progress callback. */
+  /** Entries copied between two calls of a freeze's progress callback. */
   static final int PROGRESS_EVERY = 4096;
 
   /** One section's place in the file. */
   private record Section(long entries, long start, long bytes, int crc) {}
 
+  /**
+   * The replica as of one moment: its entries (immutable objects) and positions, copied on the
+   * apply thread so that another thread can encode and write them while records go on being applied.
+   */
+  static final class Frozen<K, V> {
+    private final Object[] keys;
+    private final Object[] entries;
+    private final int size;
+    private final long[] positions;
+
+    private Frozen(Object[] keys, Object[] entries, int size, long[] positions) {
+      this.keys = keys;
+      this.entries = entries;
+      this.size = size;
+      this.positions = positions;
+    }
+
+    /** Number of entries. */
+    int size() {
+      return size;
+    }
+  }
+
+  /**
+   * Copies the replica's entries and positions: on the apply thread, or wherever nothing applies
+   * records meanwhile; runs {@code progress} every {@value #PROGRESS_EVERY} entries.
+   */
+  static <K, V> Frozen<K, V> freeze(Replica<K, V> replica, Runnable progress) {
+    long[] positions = new long[replica.partitions()];
+    for (int p = 0; p < positions.length; p++) {
+      positions[p] = replica.position(p);
+    }
+    int capacity = (int) Math.min(Integer.MAX_VALUE - 8, replica.entryCount() + 16L);
+    Object[][] arrays = {new Object[capacity], new Object[capacity]};
+    int[] size = {0};
+    replica.forEachEntry((key, entry) -> {
+      int i = size[0];
+      if (i == arrays[0].length) { // a snapshot loaded before the count caught up, say: grow
+        int length = (int) Math.min(Integer.MAX_VALUE - 8, 2L * i + 16);
+        arrays[0] = Arrays.copyOf(arrays[0], length);
+        arrays[1] = Arrays.copyOf(arrays[1], length);
+      }
+      arrays[0][i] = key;
+      arrays[1][i] = entry;
+      size[0] = i + 1;
+      if (size[0] % PROGRESS_EVERY == 0) {
+        progress.run();
+      }
+    });
+    return new Frozen<>(arrays[0], arrays[1], size[0], positions);
+  }
+
   /** Writes the replica atomically (a temporary file moved over the old one). Call on the apply thread. */
   static <K, V> long write(Path path, String topic, String topicId, Replica<K, V> replica, Codec<K> keys,
       Codec<V> values, long nowMillis) throws IOException {
-    return write(path, topic, topicId, replica, keys, values, nowMillis, ENTRIES_PER_SECTION, () -> { });
+    return write(path, topic, topicId, freeze(replica, () -> { }), keys, values, nowMillis, ENTRIES_PER_SECTION);
   }
 
   /** Writes the replica as above, in sections of about {@code entriesPerSection} entries (tests use small ones). */
   static <K, V> long write(Path path, String topic, String topicId, Replica<K, V> replica, Codec<K> keys,
       Codec<V> values, long nowMillis, long entriesPerSection) throws IOException {
-    return write(path, topic, topicId, replica, keys, values, nowMillis, entriesPerSection, () -> { });
+    return write(path, topic, topicId, freeze(replica, () -> { }), keys, values, nowMillis, entriesPerSection);
   }
 
   /**
-   * Writes the replica as above, running {@code progress} every {@value #PROGRESS_EVERY} entries: the
-   * apply thread stamps its heartbeat there, so a long save is not taken for a pause.
+   * Writes a frozen replica atomically, in sections of about {@code entriesPerSection} entries; any
+   * thread. The file is forced to disk before it is moved over the old one, and a failure deletes
+   * the temporary file.
    */
-  static <K, V> long write(Path path, String topic, String topicId, Replica<K, V> replica, Codec<K> keys,
-      Codec<V> values, long nowMillis, long entriesPerSection, Runnable progress) throws IOException {
+  static <K, V> long write(Path path, String topic, String topicId, Frozen<K, V> replica, Codec<K> keys,
+      Codec<V> values, long nowMillis, long entriesPerSection) throws IOException {
     Path parent = path.toAbsolutePath().getParent();
     if (parent != null) {
       Files.createDirectories(parent);
     }
     Path temporary = path.resolveSibling(path.getFileName() + ".tmp");
-    long size = 0;
-    for (Map.Entry<K, Entry<V>> ignored : replica.entries()) {
-      size++;
-    }
+    long size = replica.size;
     int sectionCount = (int) Math.max(1, Math.min(MAX_SECTIONS, (size + entriesPerSection - 1) / entriesPerSection));
     long perSection = Math.max(1, (size + sectionCount - 1) / sectionCount);
-    long[] positions = new long[replica.partitions()];
-    for (int p = 0; p < positions.length; p++) {
-      positions[p] = replica.position(p);
-    }
+    long[] positions = replica.positions;
     Section[] sections = new Section[sectionCount];
     Arrays.fill(sections, new Section(0, 0, 0, 0));
     int headerLength = header(nowMillis, topic, topicId, positions, 0, sections).length;
@@ -130,7 +177,7 @@ final class Snapshot {
       int section = 0;
       long inSection = 0;
       long start = headerLength;
-      for (Map.Entry<K, Entry<V>> e : replica.entries()) {
+      for (int i = 0; i < replica.size; i++) {
         if (inSection == perSection && section < sectionCount - 1) {
           long bytes = out.flush();
           sections[section++] = new Section(inSection, start, bytes, out.crc());
@@ -138,11 +185,13 @@ final class Snapshot {
           out.restart();
           inSection = 0;
         }
-        writeEntry(out, keys.encode(e.getKey()), e.getValue(), values);
+        @SuppressWarnings("unchecked")
+        K key = (K) replica.keys[i];
+        @SuppressWarnings("unchecked")
+        Entry<V> entry = (Entry<V>) replica.entries[i];
+        writeEntry(out, keys.encode(key), entry, values);
         inSection++;
-        if (++count % PROGRESS_EVERY == 0) {
-          progress.run();
-        }
+        count++;
       }
       long bytes = out.flush();
       sections[section] = new Section(inSection, start, bytes, out.crc());

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 import org.apache.kafka.common.TopicPartition;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,6 +37,8 @@ final class SnapshotStore<K, V> {
   private final long[] startPositions;
   // Apply thread only.
   private long nextSnapshot;
+  /** The thread writing the last periodic save; it may have finished (apply thread). */
+  private @Nullable Thread writing;
 
   /** Records that the replica now reflects the topic of this id (apply thread, on a rebuild). */
   void topicId(String id) {
@@ -109,38 +112,87 @@ final class SnapshotStore<K, V> {
     return true;
   }
 
-  /** Saves the replica once {@code snapshotInterval} has passed since the last time (not at start). */
+  /**
+   * Saves the replica once {@code snapshotInterval} has passed since the last time (not at start),
+   * unless the last save is still being written. The entries are copied here, on the apply thread
+   * ({@code progress} runs as it goes, so a large copy is not taken for a pause), and encoded and
+   * written on a thread of their own, so that records go on being applied meanwhile.
+   */
   void saveIfDue(long now, Runnable progress) {
     if (options.snapshotPath().isPresent() && now >= nextSnapshot) {
-      if (nextSnapshot != 0) {
-        save(progress);
+      Thread last = writing;
+      if (nextSnapshot != 0 && (last == null || !last.isAlive())) {
+        saveInBackground(progress);
       }
       nextSnapshot = now + options.snapshotInterval().toMillis();
     }
   }
 
-  /** Saves the replica now, if the cache has a snapshot path; a failure is logged, never thrown. */
+  /**
+   * Saves the replica now, on this thread, once a save being written has finished (both write the
+   * same temporary file), if the cache has a snapshot path; a failure is logged, never thrown.
+   */
   void save() {
-    save(() -> { });
-  }
-
-  /** Saves the replica now as {@link #save()}, running {@code progress} as it goes (see Snapshot.write). */
-  void save(Runnable progress) {
     Path path = options.snapshotPath().orElse(null);
     if (path == null) {
       return;
     }
+    awaitWriting();
+    write(path, topicId, Snapshot.freeze(replica, () -> { }), asOf());
+  }
+
+  private void saveInBackground(Runnable progress) {
+    Path path = options.snapshotPath().orElseThrow();
+    String id = topicId;
+    long asOf = asOf();
+    Snapshot.Frozen<K, V> frozen = Snapshot.freeze(replica, progress);
+    Thread thread = new Thread(() -> write(path, id, frozen, asOf), "cachet-snapshot-" + name);
+    try {
+      Threads.start(thread);
+      writing = thread;
+    } catch (OutOfMemoryError e) { // no native thread to spare: write it here, as a close does
+      LOG.debug("Cache '{}' writes its snapshot on the apply thread: {}", name, e.toString());
+      write(path, id, frozen, asOf);
+    }
+  }
+
+  /**
+   * The time the snapshot is dated: as of the view, not the save. The age check on restart
+   * ({@code delete.retention.ms}) must count from the last moment the replica was known to hold
+   * every tombstone written so far.
+   */
+  private long asOf() {
+    return clock.millis() - Math.max(0, viewAgeMillis.getAsLong());
+  }
+
+  private void write(Path path, String id, Snapshot.Frozen<K, V> frozen, long asOf) {
     try {
       long started = System.nanoTime();
-      // Dated as of the view, not the save: the age check on restart (delete.retention.ms) must
-      // count from the last moment the replica was known to hold every tombstone written so far.
-      long asOf = clock.millis() - Math.max(0, viewAgeMillis.getAsLong());
-      long count = Snapshot.write(path, topic, topicId, replica, keyCodec, valueCodec, asOf,
-          Snapshot.ENTRIES_PER_SECTION, progress);
+      long count = Snapshot.write(path, topic, id, frozen, keyCodec, valueCodec, asOf, Snapshot.ENTRIES_PER_SECTION);
       LOG.debug("Cache '{}' wrote snapshot {} ({} entries) in {} ms", name, path, count,
           TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
     } catch (IOException | RuntimeException e) {
       LOG.warn("Cache '{}' could not write snapshot {}: {}", name, path, e.toString());
+    }
+  }
+
+  /** Waits for the save being written, if any; keeps this thread's interrupt. */
+  private void awaitWriting() {
+    Thread thread = writing;
+    if (thread == null) {
+      return;
+    }
+    boolean interrupted = false;
+    while (thread.isAlive()) {
+      try {
+        thread.join();
+      } catch (InterruptedException e) {
+        interrupted = true; // a close: the save still has to finish before the next one starts
+      }
+    }
+    writing = null;
+    if (interrupted) {
+      Thread.currentThread().interrupt();
     }
   }
 }

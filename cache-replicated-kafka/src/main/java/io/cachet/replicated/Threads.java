@@ -4,7 +4,7 @@ import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Starts this backend's long-lived threads (send, apply, fetch), so that a test can make a start
+ * Starts this backend's threads (send, apply, fetch, snapshot writing), so that a test can make a start
  * fail as a JVM out of native threads does ({@code OutOfMemoryError: unable to create native
  * thread}) and check that nothing is left running or open.
  */

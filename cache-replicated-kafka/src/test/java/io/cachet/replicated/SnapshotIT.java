@@ -7,8 +7,10 @@ import io.cachet.Cache;
 import io.cachet.CacheConfig;
 import io.cachet.CacheManager;
 import io.cachet.CacheNotReadyException;
+import io.cachet.codec.Codec;
 import io.cachet.testkit.kafka.KafkaBrokerExtension;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
@@ -20,6 +22,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
@@ -262,6 +267,65 @@ final class SnapshotIT {
   }
 
   // ------------------------------------------------------------------ helpers
+
+  /**
+   * A periodic save is written on a thread of its own: while its encoding is held up, a write on
+   * the same node is applied and acknowledged (when the apply thread wrote it, the write waited for
+   * the whole save and timed out).
+   */
+  @Test
+  void periodicSave_heldUpWhileEncoding_doesNotHoldUpWritesOnTheNode() throws Exception {
+    Thread test = Thread.currentThread();
+    AtomicBoolean hold = new AtomicBoolean();
+    CountDownLatch saving = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    Codec<String> values = new Codec<>() {
+      @Override
+      public byte[] encode(String value) {
+        if (hold.get() && Thread.currentThread() != test) {
+          saving.countDown();
+          try {
+            release.await(30, TimeUnit.SECONDS);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
+        return value.getBytes(StandardCharsets.UTF_8);
+      }
+
+      @Override
+      public String decode(byte[] bytes) {
+        return new String(bytes, StandardCharsets.UTF_8);
+      }
+
+      @Override
+      public Class<String> type() {
+        return String.class;
+      }
+    };
+    ReplicationOptions options = ReplicationOptions.builder()
+        .bootstrapServers(KAFKA.broker().bootstrapServers())
+        .topic(newTopic())
+        .nodeId("a")
+        .writeTimeout(Duration.ofSeconds(3))
+        .snapshotInterval(SNAPSHOT_INTERVAL)
+        .snapshotPath(directory.resolve("held.snapshot"))
+        .build();
+    Cache<String, String> a = newManager().create(CacheConfig.builder("snapshots").valueCodec(values)
+        .backend(ReplicatedCacheProvider.NAME).backendOptions(options).build());
+    putRange(a, 0, 10, "a");
+
+    hold.set(true);
+    try {
+      assertThat(saving.await(30, TimeUnit.SECONDS)).as("a periodic save began encoding").isTrue();
+      a.put("during-save", "v");
+      assertThat(a.get("during-save")).isEqualTo("v");
+      assertThat(saving.getCount()).isZero();
+    } finally {
+      hold.set(false);
+      release.countDown();
+    }
+  }
 
   private CacheManager newManager() {
     CacheManager manager = CacheManager.create();

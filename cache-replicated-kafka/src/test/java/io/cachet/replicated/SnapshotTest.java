@@ -121,14 +121,34 @@ final class SnapshotTest {
   }
 
   @Test
-  void write_runsItsProgressCallbackAsItGoes_soALongSaveIsNotTakenForAPause() throws IOException {
+  void freeze_runsItsProgressCallbackAsItGoes_soALongCopyIsNotTakenForAPause() throws IOException {
     Replica<String, String> source = sample(2, 20_000);
     java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
 
-    long written = Snapshot.write(directory.resolve("p.snapshot"), TOPIC, TOPIC_ID, source, Codecs.utf8(),
-        Codecs.utf8(), NOW, 3_000, calls::incrementAndGet);
+    Snapshot.Frozen<String, String> frozen = Snapshot.freeze(source, calls::incrementAndGet);
+    long written = Snapshot.write(directory.resolve("p.snapshot"), TOPIC, TOPIC_ID, frozen, Codecs.utf8(),
+        Codecs.utf8(), NOW, 3_000);
 
+    assertThat(written).isEqualTo(frozen.size()).isEqualTo(20_000 + 4);
     assertThat(calls).hasValue((int) (written / Snapshot.PROGRESS_EVERY));
+  }
+
+  @Test
+  void frozen_isTheReplicaAsOfTheFreeze_whateverIsAppliedAfter() throws IOException {
+    Replica<String, String> source = sample(1, 1_000);
+    Snapshot.Frozen<String, String> frozen = Snapshot.freeze(source, () -> { });
+    long position = source.position(0);
+    apply(source, 0, "after", "v", Op.PUT, false, 0, 0);
+    apply(source, 0, "key-1", "changed", Op.PUT, false, 0, 0);
+
+    Path file = directory.resolve("frozen.snapshot");
+    Snapshot.write(file, TOPIC, TOPIC_ID, frozen, Codecs.utf8(), Codecs.utf8(), NOW, 3_000);
+    Replica<String, String> copy = new Replica<>(Codecs.utf8(), Codecs.utf8(), 1);
+    long[] positions = Snapshot.read(file, TOPIC, TOPIC_ID, copy, Codecs.utf8(), Codecs.utf8(), NOW, RETENTION);
+
+    assertThat(positions).containsExactly(position);
+    assertThat(copy.get("after")).isNull();
+    assertThat(copy.get("key-1").value()).isEqualTo("value-1-x");
   }
 
   @Test
