@@ -130,6 +130,51 @@ final class CacheManagerTest {
   }
 
   @Test
+  void create_waitingForASharedResourceThatFailsToStart_failsWithTheSameTypedException() throws Exception {
+    CountDownLatch starting = new CountDownLatch(1);
+    CountDownLatch fail = new CountDownLatch(1);
+    CacheBackendProvider failing = new CacheBackendProvider() {
+      @Override
+      public String name() {
+        return "unreachable";
+      }
+
+      @Override
+      public <K, V> Cache<K, V> create(CacheConfig<K, V> config, BackendContext context) {
+        context.sharedResource("client", AutoCloseable.class, () -> {
+          starting.countDown();
+          try {
+            fail.await(10, TimeUnit.SECONDS);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          throw new BackendUnavailableException("server unreachable", null);
+        });
+        throw new AssertionError("unreachable");
+      }
+    };
+    try (CacheManager manager = CacheManager.builder().provider(failing).build()) {
+      CompletableFuture<Throwable> first = CompletableFuture.supplyAsync(() -> org.assertj.core.api.Assertions
+          .catchThrowable(() -> manager.create(CacheConfig.builder("a").backend("unreachable").build())));
+      assertThat(starting.await(10, TimeUnit.SECONDS)).isTrue();
+      CompletableFuture<Throwable> second = new CompletableFuture<>();
+      Thread waiter = new Thread(() -> second.complete(org.assertj.core.api.Assertions
+          .catchThrowable(() -> manager.create(CacheConfig.builder("b").backend("unreachable").build()))));
+      waiter.start();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (waiter.getState() != Thread.State.WAITING && System.nanoTime() < deadline) {
+        Thread.onSpinWait(); // until it waits for the first creator's start
+      }
+      assertThat(waiter.getState()).isEqualTo(Thread.State.WAITING);
+      fail.countDown();
+
+      assertThat(first.get(10, TimeUnit.SECONDS)).isInstanceOf(BackendUnavailableException.class);
+      assertThat(second.get(10, TimeUnit.SECONDS)).isInstanceOf(BackendUnavailableException.class)
+          .hasMessage("server unreachable");
+    }
+  }
+
+  @Test
   void create_missingBackend_namesTheModuleToAdd() {
     try (CacheManager manager = CacheManager.create()) {
       assertThatThrownBy(() -> manager.create(CacheConfig.builder("sessions").backend("redis").build()))

@@ -356,7 +356,16 @@ public final class DefaultCacheManager implements CacheManager {
         try {
           return type.cast(existing.join());
         } catch (CompletionException e) {
-          throw new IllegalStateException("shared resource " + key + " failed to start", e.getCause());
+          // The start this caller waited for failed: it fails the same way (a backend's typed
+          // exception, BackendUnavailableException say), not as a programming error.
+          Throwable cause = e.getCause();
+          if (cause instanceof RuntimeException runtime) {
+            throw runtime;
+          }
+          if (cause instanceof Error error) {
+            throw error;
+          }
+          throw new IllegalStateException("shared resource " + key + " failed to start", cause);
         }
       }
       R resource;

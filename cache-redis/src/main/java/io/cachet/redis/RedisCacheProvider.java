@@ -61,14 +61,26 @@ public final class RedisCacheProvider implements CacheBackendProvider {
     RedisOptions options = config.backendOptions(RedisOptions.class).orElseGet(RedisOptions::defaults);
     Checks.keyCodec(config, NAME); // refuses array keys too: the near cache finds keys by equals
     Checks.valueCodec(config, NAME);
-    List<Object> key = sharingKey(options);
+    SharingKey key = sharingKey(options);
     RedisClient client = context.sharedResource(key, RedisClient.class, () -> RedisClient.connect(options));
     return new RedisCache<>(config, options, client, context::closed);
   }
 
-  /** Every option the shared Redisson client is built from; the password only as a digest. */
-  static List<Object> sharingKey(RedisOptions options) {
-    return List.of(
+  /**
+   * The key of a shared Redisson client: equal for equal connection options. Its text, which
+   * messages about the client show, names the address only (without credentials), never a
+   * password or its digest.
+   */
+  record SharingKey(List<Object> options, String address) {
+    @Override
+    public String toString() {
+      return "Redis client of " + address;
+    }
+  }
+
+  /** Every option the shared Redisson client is built from; the passwords only as digests. */
+  static SharingKey sharingKey(RedisOptions options) {
+    return new SharingKey(List.of(
         NAME,
         options.parsedAddress().withoutDatabase().toString(), // the database counts once, below
         options.database(),
@@ -79,7 +91,8 @@ public final class RedisCacheProvider implements CacheBackendProvider {
         options.trustStore().map(Object::toString).orElse(""),
         options.trustStorePassword().map(RedisCacheProvider::sha256).orElse(""),
         options.keyStore().map(Object::toString).orElse(""),
-        options.keyStorePassword().map(RedisCacheProvider::sha256).orElse(""));
+        options.keyStorePassword().map(RedisCacheProvider::sha256).orElse("")),
+        options.parsedAddress().withoutDatabase().toString());
   }
 
   private static String sha256(String text) {
