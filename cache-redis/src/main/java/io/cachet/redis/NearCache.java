@@ -484,13 +484,23 @@ final class NearCache<K, V> {
       } catch (RuntimeException e) {
         return; // not a key this cache can hold
       }
+      if (key == null) {
+        return; // a codec's answer for bytes that are no key: none this cache holds
+      }
       NearCache.this.invalidate(key);
       invalidations.increment(); // after: the metric says the invalidation was applied
     }
 
+    /**
+     * A FLUSHALL or FLUSHDB: the epoch moves here, so nothing stored is served any more; the stores
+     * are emptied on the cache's executor, so that the client's other caches, told after this one
+     * on the same thread, are not kept waiting while a large store empties.
+     */
     @Override
     public void invalidateAll() {
-      NearCache.this.invalidateAll();
+      epoch.incrementAndGet();
+      flagLoads();
+      clearLater();
       invalidations.increment();
       flushes.increment();
     }

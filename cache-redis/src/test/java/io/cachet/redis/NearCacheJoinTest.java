@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.cachet.CacheConfig;
 import io.cachet.Ticker;
+import io.cachet.codec.Codec;
 import io.cachet.codec.Codecs;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
@@ -107,6 +108,59 @@ final class NearCacheJoinTest {
     assertThat(tasks).hasSize(1);
     tasks.get(0).run();
     assertThat(near.estimatedSize()).isZero();
+  }
+
+  /**
+   * A FLUSHALL reaches every cache of a client on one thread: each moves its epoch there (nothing
+   * is served from then on) and empties its stores on its own executor, not holding up the next.
+   */
+  @Test
+  void flushAll_emptiesTheStoresOnTheExecutor_andServesNothingMeanwhile() {
+    java.util.List<Runnable> tasks = new java.util.ArrayList<>();
+    NearCache<String, String> near = new NearCache<>(
+        CacheConfig.builder("flush").maximumSize(100).executor(tasks::add).build(),
+        RedisOptions.builder().address("redis://127.0.0.1:1").build(),
+        Codecs.utf8(), "p:".getBytes(StandardCharsets.UTF_8), true, Ticker.system());
+    cacheAValue(near);
+
+    tasks.clear();
+    near.listener().invalidateAll();
+    assertThat(near.peek("k")).as("not served once flushed").isNull();
+    assertThat(near.estimatedSize()).as("emptied later, on the executor").isEqualTo(1);
+    assertThat(tasks).hasSize(1);
+    tasks.get(0).run();
+    assertThat(near.estimatedSize()).isZero();
+  }
+
+  /** Another client's key that this cache's codec decodes to null is no key of this cache. */
+  @Test
+  void invalidationOfAKeyTheCodecDecodesToNull_isIgnored() {
+    Codec<String> nullForBad = new Codec<>() {
+      @Override
+      public byte[] encode(String value) {
+        return value.getBytes(StandardCharsets.UTF_8);
+      }
+
+      @Override
+      public String decode(byte[] bytes) {
+        String text = new String(bytes, StandardCharsets.UTF_8);
+        return text.equals("bad") ? null : text;
+      }
+
+      @Override
+      public Class<String> type() {
+        return String.class;
+      }
+    };
+    NearCache<String, String> near = new NearCache<>(
+        CacheConfig.builder("nulls").maximumSize(100).build(),
+        RedisOptions.builder().address("redis://127.0.0.1:1").build(),
+        nullForBad, "p:".getBytes(StandardCharsets.UTF_8), true, Ticker.system());
+    cacheAValue(near);
+
+    near.listener().invalidate("p:bad".getBytes(StandardCharsets.UTF_8));
+
+    assertThat(near.peek("k")).isEqualTo("v");
   }
 
   /** An executor that throws cannot fail down(): the hub must tell every cache, and the stores are emptied here. */
