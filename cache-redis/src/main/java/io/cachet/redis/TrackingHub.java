@@ -62,6 +62,8 @@ import org.slf4j.LoggerFactory;
 final class TrackingHub implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(TrackingHub.class);
+  /** At most one WARN per node for caches failing to take its invalidations, per this interval: 10 s. */
+  private static final long LISTENER_WARNING_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
 
   /**
    * What a cache learns from the hub. Calls may overlap: each node's channel calls from its own
@@ -381,6 +383,9 @@ final class TrackingHub implements AutoCloseable {
 
   /** One node's channel and whether tracking is on there. */
   private final class Node implements InvalidationChannel.Listener {
+
+    /** When a listener's failure was last logged at WARN ({@link System#nanoTime()}; 0: never). */
+    private volatile long lastListenerWarning;
     final String address;
     final InvalidationChannel channel;
     /** For a node tracked from a connection event: kept until then even if the view never shows it. */
@@ -440,17 +445,58 @@ final class TrackingHub implements AutoCloseable {
       }
     }
 
+    /**
+     * Tells every cache; one that fails (its key codec throws an {@code Error} on another client's
+     * key, say) forgets all it holds instead, as it cannot tell which key it lost, and the others
+     * are told all the same: the shared connection is not dropped for one cache's failure.
+     */
     @Override
     public void invalidate(byte[] redisKey) {
       for (Listener listener : listeners) {
-        listener.invalidate(redisKey);
+        try {
+          listener.invalidate(redisKey);
+        } catch (OutOfMemoryError e) {
+          throw e; // the channel goes down: every cache forgets, none is left unsure
+        } catch (Throwable t) {
+          forgetAll(listener, t);
+        }
       }
     }
 
     @Override
     public void invalidateAll() {
       for (Listener listener : listeners) {
+        try {
+          listener.invalidateAll();
+        } catch (OutOfMemoryError e) {
+          throw e; // the channel goes down: every cache forgets, none is left unsure
+        } catch (Throwable t) {
+          warnListenerFailed(t);
+        }
+      }
+    }
+
+    private void forgetAll(Listener listener, Throwable cause) {
+      warnListenerFailed(cause);
+      try {
         listener.invalidateAll();
+      } catch (OutOfMemoryError e) {
+        throw e;
+      } catch (Throwable t) {
+        warnListenerFailed(t);
+      }
+    }
+
+    /** Logs a cache's failure to take an invalidation at WARN, at most once per interval per node. */
+    private void warnListenerFailed(Throwable cause) {
+      long now = System.nanoTime();
+      long last = lastListenerWarning;
+      if (last == 0 || now - last >= LISTENER_WARNING_INTERVAL_NANOS) {
+        lastListenerWarning = now == 0 ? 1 : now;
+        log.warn("A cache of Redis client '{}' failed to take an invalidation from node {}; it forgot every"
+            + " near entry instead (more such failures in the next 10 s are logged at DEBUG)", name, address, cause);
+      } else {
+        log.debug("A cache of Redis client '{}' failed to take an invalidation from node {}", name, address, cause);
       }
     }
 

@@ -186,6 +186,45 @@ final class RedisTrackingHubIT {
     }
   }
 
+  /**
+   * One cache failing to take an invalidation (its key codec throwing an Error on another client's
+   * key, say) forgets all it holds instead, and the shared connection stays up: the other caches
+   * are told that invalidation and the next ones, and are not flushed.
+   */
+  @Test
+  void invalidationOneCacheFailsToTake_isStillDelivered_andTheConnectionStaysUp() {
+    try (TrackingHub hub = new TrackingHub("hub-test", shortTimeouts(), null, RedisClient.PING_INTERVAL,
+        Duration.ofSeconds(10))) {
+      AtomicInteger forgotAll = new AtomicInteger();
+      Recording failing = new Recording() {
+        @Override
+        public void invalidate(byte[] redisKey) {
+          throw new StackOverflowError("as a key codec could on deeply nested data");
+        }
+
+        @Override
+        public void invalidateAll() {
+          forgotAll.incrementAndGet();
+        }
+      };
+      Recording other = new Recording();
+      hub.register(failing, prefix.getBytes(StandardCharsets.UTF_8));
+      hub.register(other, prefix.getBytes(StandardCharsets.UTF_8));
+      hub.follow(() -> Set.of(REDIS.server().host() + ":" + REDIS.server().port()));
+      await().atMost(DEADLINE).until(hub::isCoherent);
+
+      REDIS.server().command("SET", prefix + "bad", "v");
+      REDIS.server().command("SET", prefix + "next", "v");
+
+      await().atMost(DEADLINE).until(() -> other.invalidated.contains(prefix + "next"));
+      assertThat(other.invalidated).contains(prefix + "bad");
+      assertThat(forgotAll.get()).as("the failing cache forgot everything, twice").isEqualTo(2);
+      assertThat(other.downs.get()).as("the connection stayed up").isZero();
+      assertThat(failing.downs.get()).isZero();
+      assertThat(hub.isCoherent()).isTrue();
+    }
+  }
+
   @Test
   void nodeRedissonConnectsTo_isTrackedBeforeTheViewShowsIt() {
     // Redisson connects to a new primary before its routing (the view) names it: the hub must
