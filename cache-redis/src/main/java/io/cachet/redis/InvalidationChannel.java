@@ -137,6 +137,12 @@ final class InvalidationChannel implements AutoCloseable {
     }
   }
 
+  /** Fails as {@link #start} does when no thread can be made; for tests. */
+  void failStart(Error error) {
+    startFailed = true;
+    throw error;
+  }
+
   /**
    * Whether this channel's thread ended while the channel is open and tracking is supported: it
    * will not reconnect, and must be replaced. Only something that escaped its loop ends it so.

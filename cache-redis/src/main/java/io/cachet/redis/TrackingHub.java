@@ -91,6 +91,8 @@ final class TrackingHub implements AutoCloseable {
   private volatile boolean closed;
   /** While set, every new channel fails to connect; for tests. */
   private volatile boolean holdDown;
+  /** Channel threads that are still to fail to start, as with no native thread left; for tests. */
+  final java.util.concurrent.atomic.AtomicInteger failingStartsForTest = new java.util.concurrent.atomic.AtomicInteger();
 
   TrackingHub(String name, RedisOptions options, @Nullable Tls tls, Duration pingInterval, Duration topologyInterval) {
     this.name = name;
@@ -151,7 +153,7 @@ final class TrackingHub implements AutoCloseable {
       }
     }
     retired.forEach(Node::close);
-    restarted.forEach(Node::start);
+    startAll(restarted);
     if (topology != null) {
       thread.execute(this::reconcileQuietly);
     }
@@ -196,7 +198,7 @@ final class TrackingHub implements AutoCloseable {
       markIncoherent(new IllegalStateException("Redis client connected to untracked node " + key));
       log.info("Redis client {} tracks node {}, which it just connected to", name, key);
     }
-    node.start();
+    startAll(List.of(node));
     try {
       thread.execute(this::reconcileQuietly);
     } catch (RejectedExecutionException e) {
@@ -269,7 +271,27 @@ final class TrackingHub implements AutoCloseable {
       maybeCoherent();
     }
     removed.forEach(Node::close);
-    added.forEach(Node::start);
+    startAll(added);
+  }
+
+  /**
+   * Starts each node's channel. One whose thread cannot start (no native thread) is logged and
+   * left: it counts as ended, so the next reading of the topology replaces it, and the hub stays
+   * incoherent meanwhile. The others start all the same, and the caller (a cache registering, say)
+   * does not fail.
+   */
+  private void startAll(List<Node> started) {
+    for (Node node : started) {
+      try {
+        if (failingStartsForTest.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+          node.channel.failStart(new OutOfMemoryError("unable to create native thread (a test's)"));
+        }
+        node.start();
+      } catch (RuntimeException | OutOfMemoryError e) {
+        log.warn("Redis client {} could not start tracking node {}; it tries again at the next reading of the"
+            + " topology", name, node.address, e);
+      }
+    }
   }
 
   /** Whether every tracked primary's channel is up; for tests. */

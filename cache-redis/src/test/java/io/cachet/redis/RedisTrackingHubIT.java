@@ -14,6 +14,7 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -222,6 +223,32 @@ final class RedisTrackingHubIT {
       assertThat(other.downs.get()).as("the connection stayed up").isZero();
       assertThat(failing.downs.get()).isZero();
       assertThat(hub.isCoherent()).isTrue();
+    }
+  }
+
+  /**
+   * A channel whose thread cannot start (no native thread) is replaced by the next reading of the
+   * topology, and the channels started with it start all the same: none is left never started,
+   * which would keep the near caches off for good.
+   */
+  @Test
+  void channelThatCannotStart_isReplaced_andTheOthersStartedWithItRun() {
+    String live = REDIS.server().host() + ":" + REDIS.server().port();
+    String other = "127.0.0.1:1"; // nothing listens: its channel runs, failing to connect
+    try (TrackingHub hub = new TrackingHub("hub-test", shortTimeouts(), null, RedisClient.PING_INTERVAL,
+        Duration.ofMillis(200))) {
+      hub.failingStartsForTest.set(1);
+      hub.register(new Recording(), prefix.getBytes(StandardCharsets.UTF_8));
+      hub.follow(() -> Set.of(live, other));
+
+      await().atMost(DEADLINE).until(() -> hub.failingStartsForTest.get() == 0);
+      await().atMost(DEADLINE).untilAsserted(() -> {
+        for (String address : List.of(live, other)) {
+          Thread channel = hub.channelThreadForTest(address);
+          assertThat(channel).as(address).isNotNull();
+          assertThat(channel.getState()).as(address).isNotIn(Thread.State.NEW, Thread.State.TERMINATED);
+        }
+      });
     }
   }
 
