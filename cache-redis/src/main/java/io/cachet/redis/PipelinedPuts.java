@@ -11,6 +11,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.jspecify.annotations.Nullable;
 
@@ -126,10 +127,15 @@ final class PipelinedPuts<K> {
    */
   private CompletableFuture<Void> sendToOneNode(List<K> keys, List<Object[]> sets) {
     AtomicReference<List<Object[]>> unsent = new AtomicReference<>(sets);
-    return redis.<Void>send(() -> sendEach(unsent).whenComplete((ok, error) -> keys.forEach(near::invalidate)))
+    AtomicInteger applied = new AtomicInteger();
+    return redis.<Void>send(
+            () -> sendEach(unsent, applied).whenComplete((ok, error) -> keys.forEach(near::invalidate)))
         .handle((ok, error) -> {
+          // The SETs Redis answered OK are puts, whatever became of the others.
+          if (applied.get() > 0) {
+            stats.recordPuts(applied.get());
+          }
           if (error == null) {
-            stats.recordPuts(keys.size());
             return null;
           }
           Throwable cause = RedisTransport.unwrap(error);
@@ -156,13 +162,21 @@ final class PipelinedPuts<K> {
   }
 
   /**
-   * Sends {@code unsent}'s {@code SET}s and leaves in it those that never reached Redis. Fails
-   * with a failure that may have reached Redis if any did (nothing is resent then), else with one
-   * that did not (the transport resends what is left), else completes.
+   * Sends {@code unsent}'s {@code SET}s, adds to {@code applied} those Redis answered OK, and leaves
+   * in {@code unsent} those that never reached Redis. Fails with a failure that may have reached
+   * Redis if any did (nothing is resent then), else with one that did not (the transport resends
+   * what is left), else completes.
    */
-  private CompletionStage<Void> sendEach(AtomicReference<List<Object[]>> unsent) {
+  private CompletionStage<Void> sendEach(AtomicReference<List<Object[]>> unsent, AtomicInteger applied) {
     List<Object[]> now = unsent.get();
     return redis.commands().setEach(now).thenApply(failures -> {
+      int ok = 0;
+      for (Throwable failure : failures) {
+        if (failure == null) {
+          ok++;
+        }
+      }
+      applied.addAndGet(ok);
       List<Object[]> again = new ArrayList<>();
       Throwable neverSent = null;
       for (int i = 0; i < failures.size(); i++) {

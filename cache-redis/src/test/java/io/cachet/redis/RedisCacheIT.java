@@ -378,6 +378,28 @@ final class RedisCacheIT {
     }
   }
 
+  /**
+   * A pipeline whose SETs Redis refuses in part (an ACL that allows some keys only): the SETs that
+   * were applied are counted as puts, and the call fails naming the refusal.
+   */
+  @Test
+  void putAll_partlyRefused_countsThePutsThatWereApplied() {
+    REDIS.server().command("ACL", "SETUSER", "half", "on", ">pw", "~" + prefix + "a*", "allchannels", "+@all");
+    RedisCache<String, String> cache = cache(o -> o.username("half").password("pw"), c -> c.recordStats(true));
+    Map<String, String> entries = new LinkedHashMap<>();
+    entries.put("a1", "v");
+    entries.put("a2", "v");
+    entries.put("b1", "v");
+
+    assertThatThrownBy(() -> cache.putAll(entries)).isInstanceOf(CacheException.class)
+        .hasMessageContaining("NOPERM");
+
+    assertThat(redisGet(prefix + "a1")).isEqualTo("v");
+    assertThat(redisGet(prefix + "a2")).isEqualTo("v");
+    assertThat(redisGet(prefix + "b1")).isNull();
+    assertThat(cache.stats().putCount()).isEqualTo(2);
+  }
+
   // ------------------------------------------------------------ shared clients
 
   @Test
