@@ -13,6 +13,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -92,7 +93,7 @@ final class TrackingHub implements AutoCloseable {
   /** While set, every new channel fails to connect; for tests. */
   private volatile boolean holdDown;
   /** Channel threads that are still to fail to start, as with no native thread left; for tests. */
-  final java.util.concurrent.atomic.AtomicInteger failingStartsForTest = new java.util.concurrent.atomic.AtomicInteger();
+  final AtomicInteger failingStartsForTest = new AtomicInteger();
 
   TrackingHub(String name, RedisOptions options, @Nullable Tls tls, Duration pingInterval, Duration topologyInterval) {
     this.name = name;
