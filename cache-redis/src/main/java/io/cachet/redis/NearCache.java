@@ -95,6 +95,11 @@ final class NearCache<K, V> {
   private final @Nullable Cache<K, NearEntry<V>> absent;
   private final ConcurrentHashMap<K, NearLoad<V>> loads = new ConcurrentHashMap<>();
   private final AtomicLong epoch = new AtomicLong();
+  /**
+   * The epoch a FLUSHALL or FLUSHDB began: no copy from before it is served, not even stale on an
+   * error ({@link #staleCopy}), though the stores may still hold it until the executor empties them.
+   */
+  private volatile long staleFloor;
   private final AtomicBoolean warnedFallback = new AtomicBoolean();
   private final LongAdder valueHits = new LongAdder();
   private final LongAdder absentHits = new LongAdder();
@@ -230,8 +235,8 @@ final class NearCache<K, V> {
 
   /**
    * The near copy of {@code key} as it stands <em>now</em>, even unverified, if not removed or
-   * flagged by an invalidation or a write of this process and within its Redis TTL; for
-   * {@code serveStaleOnError}.
+   * flagged by an invalidation or a write of this process, not from before a flush, and within its
+   * Redis TTL; for {@code serveStaleOnError}.
    */
   @Nullable NearEntry<V> staleCopy(K key) {
     NearEntry<V> copy;
@@ -240,7 +245,7 @@ final class NearCache<K, V> {
     } catch (IllegalStateException e) {
       return null; // closed
     }
-    return copy != null && !copy.invalidated && beforeRedisDeadline(copy) ? copy : null;
+    return copy != null && !copy.invalidated && copy.epoch >= staleFloor && beforeRedisDeadline(copy) ? copy : null;
   }
 
   // ------------------------------------------------------------ loads
@@ -498,7 +503,7 @@ final class NearCache<K, V> {
      */
     @Override
     public void invalidateAll() {
-      epoch.incrementAndGet();
+      staleFloor = epoch.incrementAndGet();
       flagLoads();
       clearLater();
       invalidations.increment();

@@ -126,6 +126,7 @@ final class NearCacheJoinTest {
     tasks.clear();
     near.listener().invalidateAll();
     assertThat(near.peek("k")).as("not served once flushed").isNull();
+    assertThat(near.staleCopy("k")).as("not even stale, when Redis fails (serveStaleOnError)").isNull();
     assertThat(near.estimatedSize()).as("emptied later, on the executor").isEqualTo(1);
     assertThat(tasks).hasSize(1);
     tasks.get(0).run();
