@@ -210,6 +210,8 @@ final class Applier<K, V> {
     } finally {
       if (closed.get() && ready && applierFailure == null) {
         snapshots.save();
+      } else {
+        snapshots.awaitSaved();
       }
       if (!fetcher.started()) {
         fetcher.closeConsumer();
@@ -456,7 +458,8 @@ final class Applier<K, V> {
    */
   boolean isReady() {
     long beat = heartbeatNanos; // first: see beat()
-    return !resyncing && ready && System.nanoTime() - beat <= PAUSE_NANOS;
+    // Never once closed or stopped for good, even in the second before the silence counts as a pause.
+    return !resyncing && ready && System.nanoTime() - beat <= PAUSE_NANOS && !closed.get() && applierFailure == null;
   }
 
   /** Returns whether the start-up replay (or a rebuild) has finished, so reads and writes are served. */

@@ -335,9 +335,7 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
 
   @Override
   public boolean isReady() {
-    // A closed cache, or one whose replica stopped for good, is never ready, even in the second
-    // before its apply thread's last turn counts as a pause.
-    return !isClosed() && applier.failure() == null && applier.isReady();
+    return !isClosed() && applier.isReady(); // the applier also answers false once closed or failed
   }
 
   @Override

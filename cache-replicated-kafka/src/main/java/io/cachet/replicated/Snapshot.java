@@ -88,6 +88,7 @@ final class Snapshot {
   /**
    * The replica as of one moment: its entries (immutable objects) and positions, copied on the
    * apply thread so that another thread can encode and write them while records go on being applied.
+   * Written once: {@link #write} lets go of each entry as it writes it.
    */
   static final class Frozen<K, V> {
     private final Object[] keys;
@@ -189,6 +190,8 @@ final class Snapshot {
         K key = (K) replica.keys[i];
         @SuppressWarnings("unchecked")
         Entry<V> entry = (Entry<V>) replica.entries[i];
+        replica.keys[i] = null; // written: a value replaced meanwhile need not outlive the write
+        replica.entries[i] = null;
         writeEntry(out, keys.encode(key), entry, values);
         inSection++;
         count++;

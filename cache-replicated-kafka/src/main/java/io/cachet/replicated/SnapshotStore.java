@@ -137,8 +137,25 @@ final class SnapshotStore<K, V> {
     if (path == null) {
       return;
     }
-    awaitWriting();
-    write(path, topicId, Snapshot.freeze(replica, () -> { }), asOf());
+    boolean interrupted = awaitWriting();
+    try {
+      write(path, topicId, Snapshot.freeze(replica, () -> { }), asOf());
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt(); // after the write: an interrupted FileChannel closes
+      }
+    }
+  }
+
+  /**
+   * Waits for a save being written, if any, keeping this thread's interrupt: the apply thread's
+   * last step when it stops without a save of its own (closed before ready, or failed), so that no
+   * writer outlives the cache and races a later one on the same file.
+   */
+  void awaitSaved() {
+    if (awaitWriting()) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   private void saveInBackground(Runnable progress) {
@@ -171,28 +188,32 @@ final class SnapshotStore<K, V> {
       long count = Snapshot.write(path, topic, id, frozen, keyCodec, valueCodec, asOf, Snapshot.ENTRIES_PER_SECTION);
       LOG.debug("Cache '{}' wrote snapshot {} ({} entries) in {} ms", name, path, count,
           TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
-    } catch (IOException | RuntimeException e) {
+    } catch (IOException | RuntimeException | StackOverflowError e) {
       LOG.warn("Cache '{}' could not write snapshot {}: {}", name, path, e.toString());
+    } catch (Error e) {
+      LOG.error("Cache '{}' could not write snapshot {}", name, path, e);
+      throw e;
     }
   }
 
-  /** Waits for the save being written, if any; keeps this thread's interrupt. */
-  private void awaitWriting() {
+  /**
+   * Waits for the save being written, if any, and returns whether this thread was interrupted
+   * meanwhile (its interrupt is cleared: the caller restores it).
+   */
+  private boolean awaitWriting() {
     Thread thread = writing;
     if (thread == null) {
-      return;
+      return false;
     }
-    boolean interrupted = false;
+    boolean interrupted = Thread.interrupted();
     while (thread.isAlive()) {
       try {
         thread.join();
       } catch (InterruptedException e) {
-        interrupted = true; // a close: the save still has to finish before the next one starts
+        interrupted = true; // the save still has to finish before anything else writes the file
       }
     }
     writing = null;
-    if (interrupted) {
-      Thread.currentThread().interrupt();
-    }
+    return interrupted;
   }
 }

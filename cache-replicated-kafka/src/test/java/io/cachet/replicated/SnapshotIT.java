@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -271,10 +272,11 @@ final class SnapshotIT {
   /**
    * A periodic save is written on a thread of its own: while its encoding is held up, a write on
    * the same node is applied and acknowledged (when the apply thread wrote it, the write waited for
-   * the whole save and timed out).
+   * the whole save and timed out). A close meanwhile waits for that save, then writes its own,
+   * which holds everything: a restart from it replays nothing.
    */
   @Test
-  void periodicSave_heldUpWhileEncoding_doesNotHoldUpWritesOnTheNode() throws Exception {
+  void periodicSave_heldUpWhileEncoding_doesNotHoldUpWritesOnTheNode_andACloseWritesAfterIt() throws Exception {
     Thread test = Thread.currentThread();
     AtomicBoolean hold = new AtomicBoolean();
     CountDownLatch saving = new CountDownLatch(1);
@@ -303,27 +305,41 @@ final class SnapshotIT {
         return String.class;
       }
     };
+    String topic = newTopic();
+    Path snapshot = directory.resolve("held.snapshot");
     ReplicationOptions options = ReplicationOptions.builder()
         .bootstrapServers(KAFKA.broker().bootstrapServers())
-        .topic(newTopic())
+        .topic(topic)
         .nodeId("a")
         .writeTimeout(Duration.ofSeconds(3))
         .snapshotInterval(SNAPSHOT_INTERVAL)
-        .snapshotPath(directory.resolve("held.snapshot"))
+        .snapshotPath(snapshot)
         .build();
-    Cache<String, String> a = newManager().create(CacheConfig.builder("snapshots").valueCodec(values)
+    CacheManager first = newManager();
+    Cache<String, String> a = first.create(CacheConfig.builder("snapshots").valueCodec(values)
         .backend(ReplicatedCacheProvider.NAME).backendOptions(options).build());
-    putRange(a, 0, 10, "a");
+    Map<String, String> expected = putRange(a, 0, 10, "a");
 
     hold.set(true);
+    CompletableFuture<Void> closing;
     try {
       assertThat(saving.await(30, TimeUnit.SECONDS)).as("a periodic save began encoding").isTrue();
       a.put("during-save", "v");
+      expected.put("during-save", "v");
       assertThat(a.get("during-save")).isEqualTo("v");
-      assertThat(saving.getCount()).isZero();
+      assertThat(Thread.getAllStackTraces().keySet())
+          .anySatisfy(t -> assertThat(t.getName()).isEqualTo("cachet-snapshot-snapshots"));
+      closing = CompletableFuture.runAsync(first::close);
     } finally {
       hold.set(false);
       release.countDown();
+    }
+    closing.get(30, TimeUnit.SECONDS);
+
+    Cache<String, String> restarted = newManager().create(config(topic, "a", snapshot));
+    assertThat(status(restarted).replayTarget()).as("the close's save holds every record").isZero();
+    for (Map.Entry<String, String> e : expected.entrySet()) {
+      assertThat(restarted.get(e.getKey())).isEqualTo(e.getValue());
     }
   }
 
