@@ -168,9 +168,11 @@ final class CacheManagerTest {
       assertThat(waiter.getState()).isEqualTo(Thread.State.WAITING);
       fail.countDown();
 
-      assertThat(first.get(10, TimeUnit.SECONDS)).isInstanceOf(BackendUnavailableException.class);
+      Throwable starter = first.get(10, TimeUnit.SECONDS);
+      assertThat(starter).isInstanceOf(BackendUnavailableException.class);
       assertThat(second.get(10, TimeUnit.SECONDS)).isInstanceOf(BackendUnavailableException.class)
-          .hasMessage("server unreachable");
+          .hasMessage("server unreachable")
+          .as("the waiter's own exception, caused by the start it waited for").hasCause(starter);
     }
   }
 

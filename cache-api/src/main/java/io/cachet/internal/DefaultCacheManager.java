@@ -2,6 +2,7 @@ package io.cachet.internal;
 
 import static java.util.Objects.requireNonNull;
 
+import io.cachet.BackendUnavailableException;
 import io.cachet.Cache;
 import io.cachet.CacheConfig;
 import io.cachet.CacheManager;
@@ -356,14 +357,11 @@ public final class DefaultCacheManager implements CacheManager {
         try {
           return type.cast(existing.join());
         } catch (CompletionException e) {
-          // The start this caller waited for failed: it fails the same way (a backend's typed
-          // exception, BackendUnavailableException say), not as a programming error.
+          // The start this caller waited for failed. An unreachable backend fails this caller as
+          // it failed the starter, with this caller's own stack and the starter's as the cause.
           Throwable cause = e.getCause();
-          if (cause instanceof RuntimeException runtime) {
-            throw runtime;
-          }
-          if (cause instanceof Error error) {
-            throw error;
+          if (cause instanceof BackendUnavailableException unavailable) {
+            throw new BackendUnavailableException(unavailable.getMessage(), unavailable);
           }
           throw new IllegalStateException("shared resource " + key + " failed to start", cause);
         }
