@@ -206,7 +206,7 @@ final class BadRecordsIT {
   void valueThisNodesCodecCannotDecode_failsReadsHere_andIsNeverAnchoredOver() throws Exception {
     String topic = newTopic();
     FakeTicker clock = new FakeTicker(Instant.now());
-    Codec<String> older = utf8(value -> { }, bytes -> {
+    Codec<String> older = TestCodecs.utf8(value -> { }, bytes -> {
       if (new String(bytes, UTF_8).startsWith("v2:")) {
         throw new IllegalArgumentException("unknown format");
       }
@@ -305,7 +305,7 @@ final class BadRecordsIT {
     newNode(topic, "a", InstantSource.system()).put("k", "poison");
     long replicaThreadsBefore = replicaThreads();
     // An Error, not a refusal: the replica cannot go on.
-    Codec<String> failing = utf8(value -> { }, bytes -> {
+    Codec<String> failing = TestCodecs.utf8(value -> { }, bytes -> {
       throw new AssertionError("a codec bug");
     });
     assertThatThrownBy(() -> newNode(topic, "b", InstantSource.system(), failing))
@@ -325,34 +325,12 @@ final class BadRecordsIT {
   }
 
   /** UTF-8 strings, but a value containing "unencodable" cannot be encoded. */
-  private static final Codec<String> PICKY = utf8(value -> {
+  private static final Codec<String> PICKY = TestCodecs.utf8(value -> {
     if (value.contains("unencodable")) {
       throw new IllegalArgumentException("cannot encode " + value);
     }
   }, bytes -> { });
 
-  /** A UTF-8 codec that first runs {@code onEncode} on each value and {@code onDecode} on each array. */
-  private static Codec<String> utf8(java.util.function.Consumer<String> onEncode,
-      java.util.function.Consumer<byte[]> onDecode) {
-    return new Codec<>() {
-      @Override
-      public byte[] encode(String value) {
-        onEncode.accept(value);
-        return value.getBytes(UTF_8);
-      }
-
-      @Override
-      public String decode(byte[] bytes) {
-        onDecode.accept(bytes);
-        return new String(bytes, UTF_8);
-      }
-
-      @Override
-      public Class<String> type() {
-        return String.class;
-      }
-    };
-  }
 
   @Test
   void put_valueTheCodecCannotEncode_failsWithTheCodecsError_andLeavesNothingWaiting() {

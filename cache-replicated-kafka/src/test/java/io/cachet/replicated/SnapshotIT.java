@@ -10,7 +10,6 @@ import io.cachet.CacheNotReadyException;
 import io.cachet.codec.Codec;
 import io.cachet.testkit.kafka.KafkaBrokerExtension;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
@@ -281,30 +280,16 @@ final class SnapshotIT {
     AtomicBoolean hold = new AtomicBoolean();
     CountDownLatch saving = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
-    Codec<String> values = new Codec<>() {
-      @Override
-      public byte[] encode(String value) {
-        if (hold.get() && Thread.currentThread() != test) {
-          saving.countDown();
-          try {
-            release.await(30, TimeUnit.SECONDS);
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-          }
+    Codec<String> values = TestCodecs.utf8(value -> {
+      if (hold.get() && Thread.currentThread() != test) {
+        saving.countDown();
+        try {
+          release.await(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
         }
-        return value.getBytes(StandardCharsets.UTF_8);
       }
-
-      @Override
-      public String decode(byte[] bytes) {
-        return new String(bytes, StandardCharsets.UTF_8);
-      }
-
-      @Override
-      public Class<String> type() {
-        return String.class;
-      }
-    };
+    }, bytes -> { });
     String topic = newTopic();
     Path snapshot = directory.resolve("held.snapshot");
     ReplicationOptions options = ReplicationOptions.builder()

@@ -68,25 +68,11 @@ final class SnapshotTest {
     Snapshot.write(file, TOPIC, TOPIC_ID, sample(1, 100), Codecs.utf8(), Codecs.utf8(), NOW, 3_000);
     byte[] before = Files.readAllBytes(file);
     int[] encoded = {0};
-    Codec<String> failingKeys = new Codec<>() {
-      @Override
-      public byte[] encode(String value) {
-        if (++encoded[0] == 50) {
-          throw new IllegalStateException("cannot encode key " + value);
-        }
-        return value.getBytes(UTF_8);
+    Codec<String> failingKeys = TestCodecs.utf8(value -> {
+      if (++encoded[0] == 50) {
+        throw new IllegalStateException("cannot encode key " + value);
       }
-
-      @Override
-      public String decode(byte[] bytes) {
-        return new String(bytes, UTF_8);
-      }
-
-      @Override
-      public Class<String> type() {
-        return String.class;
-      }
-    };
+    }, bytes -> { });
 
     assertThatThrownBy(() -> Snapshot.write(file, TOPIC, TOPIC_ID, sample(1, 200), failingKeys, Codecs.utf8(), NOW,
         3_000)).isInstanceOf(IllegalStateException.class);
@@ -284,26 +270,11 @@ final class SnapshotTest {
 
   /** UTF-8, except that decoding a value starting with {@code prefix} throws {@code failure}, checked or not. */
   private static Codec<String> failingOn(String prefix, Throwable failure) {
-    return new Codec<>() {
-      @Override
-      public byte[] encode(String value) {
-        return value.getBytes(UTF_8);
+    return TestCodecs.utf8(value -> { }, bytes -> {
+      if (new String(bytes, UTF_8).startsWith(prefix)) {
+        throw SnapshotTest.<RuntimeException>sneaky(failure);
       }
-
-      @Override
-      public String decode(byte[] bytes) {
-        String value = new String(bytes, UTF_8);
-        if (value.startsWith(prefix)) {
-          throw SnapshotTest.<RuntimeException>sneaky(failure);
-        }
-        return value;
-      }
-
-      @Override
-      public Class<String> type() {
-        return String.class;
-      }
-    };
+    });
   }
 
   @SuppressWarnings("unchecked")

@@ -201,25 +201,11 @@ final class WriterTest {
   @Test
   void retry_failingWithAnError_failsTheWrite() {
     AtomicBoolean failing = new AtomicBoolean();
-    Codec<String> keys = new Codec<>() {
-      @Override
-      public byte[] encode(String key) {
-        if (failing.get()) {
-          throw new CodecError(); // as user code may, on the delay scheduler's thread, which swallows it
-        }
-        return key.getBytes(UTF_8);
+    Codec<String> keys = TestCodecs.utf8(key -> {
+      if (failing.get()) {
+        throw new CodecError(); // as user code may, on the delay scheduler's thread, which swallows it
       }
-
-      @Override
-      public String decode(byte[] bytes) {
-        return new String(bytes, UTF_8);
-      }
-
-      @Override
-      public Class<String> type() {
-        return String.class;
-      }
-    };
+    }, bytes -> { });
     try (LocalLog log = new LocalLog(10_000, true, keys)) {
       CompletableFuture<Boolean> write = log.writes.putIfAbsent("k", "mine");
       ProducerRecord<byte[], byte[]> first = log.nextSent();
