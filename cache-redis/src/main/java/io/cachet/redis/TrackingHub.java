@@ -471,42 +471,54 @@ final class TrackingHub implements AutoCloseable {
     /**
      * Tells every cache; one that fails (its key codec throws an {@code Error} on another client's
      * key, say) forgets all it holds instead, as it cannot tell which key it lost, and the others
-     * are told all the same: the shared connection is not dropped for one cache's failure.
+     * are told all the same: the shared connection is not dropped for one cache's failure. Only a
+     * cache that cannot forget either (or running out of memory) takes the connection down, once
+     * every cache was told: every cache then forgets, and none is left unsure.
      */
     @Override
     public void invalidate(byte[] redisKey) {
+      Throwable unsure = null;
       for (Listener listener : listeners) {
         try {
           listener.invalidate(redisKey);
         } catch (OutOfMemoryError e) {
-          throw e; // the channel goes down: every cache forgets, none is left unsure
+          throw e;
         } catch (Throwable t) {
-          forgetAll(listener, t);
+          warnListenerFailed(t);
+          try {
+            listener.invalidateAll();
+          } catch (Throwable again) {
+            unsure = unsure == null ? again : unsure;
+          }
         }
       }
+      rethrow(unsure);
     }
 
     @Override
     public void invalidateAll() {
+      Throwable unsure = null;
       for (Listener listener : listeners) {
         try {
           listener.invalidateAll();
         } catch (OutOfMemoryError e) {
-          throw e; // the channel goes down: every cache forgets, none is left unsure
+          throw e;
         } catch (Throwable t) {
-          warnListenerFailed(t);
+          unsure = unsure == null ? t : unsure;
         }
       }
+      rethrow(unsure);
     }
 
-    private void forgetAll(Listener listener, Throwable cause) {
-      warnListenerFailed(cause);
-      try {
-        listener.invalidateAll();
-      } catch (OutOfMemoryError e) {
+    private static void rethrow(@Nullable Throwable failure) {
+      if (failure instanceof RuntimeException e) {
         throw e;
-      } catch (Throwable t) {
-        warnListenerFailed(t);
+      }
+      if (failure instanceof Error e) {
+        throw e;
+      }
+      if (failure != null) {
+        throw new IllegalStateException(failure);
       }
     }
 

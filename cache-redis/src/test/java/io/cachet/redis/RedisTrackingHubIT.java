@@ -226,6 +226,35 @@ final class RedisTrackingHubIT {
     }
   }
 
+  /** A cache that can neither take an invalidation nor forget: the connection goes down, and every cache forgets. */
+  @Test
+  void cacheThatCanNeitherTakeAnInvalidationNorForget_takesTheConnectionDown() {
+    try (TrackingHub hub = new TrackingHub("hub-test", shortTimeouts(), null, RedisClient.PING_INTERVAL,
+        Duration.ofSeconds(10))) {
+      Recording broken = new Recording() {
+        @Override
+        public void invalidate(byte[] redisKey) {
+          throw new IllegalStateException("as a broken cache could");
+        }
+
+        @Override
+        public void invalidateAll() {
+          throw new IllegalStateException("as a broken cache could");
+        }
+      };
+      Recording other = new Recording();
+      hub.register(broken, prefix.getBytes(StandardCharsets.UTF_8));
+      hub.register(other, prefix.getBytes(StandardCharsets.UTF_8));
+      hub.follow(() -> Set.of(REDIS.server().host() + ":" + REDIS.server().port()));
+      await().atMost(DEADLINE).until(hub::isCoherent);
+
+      REDIS.server().command("SET", prefix + "k", "v");
+
+      await().atMost(DEADLINE).until(() -> other.downs.get() > 0);
+      assertThat(other.invalidated).as("told before the connection went down").contains(prefix + "k");
+    }
+  }
+
   /**
    * A channel whose thread cannot start (no native thread) is replaced by the next reading of the
    * topology, and the channels started with it start all the same: none is left never started,
