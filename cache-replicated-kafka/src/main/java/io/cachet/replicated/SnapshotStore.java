@@ -137,7 +137,7 @@ final class SnapshotStore<K, V> {
     if (path == null) {
       return;
     }
-    boolean interrupted = awaitWriting();
+    boolean interrupted = Thread.interrupted() | awaitWriting(); // both: an interrupt set before counts too
     try {
       write(path, topicId, Snapshot.freeze(replica, () -> { }), asOf());
     } finally {
