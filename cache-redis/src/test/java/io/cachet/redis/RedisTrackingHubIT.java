@@ -113,6 +113,23 @@ final class RedisTrackingHubIT {
     }
   }
 
+  /** A hub following the test's Redis with {@code listeners} registered, once it is coherent. */
+  private TrackingHub coherentHub(TrackingHub.Listener... listeners) {
+    TrackingHub hub = new TrackingHub("hub-test", shortTimeouts(), null, RedisClient.PING_INTERVAL,
+        Duration.ofSeconds(10));
+    try {
+      for (TrackingHub.Listener listener : listeners) {
+        hub.register(listener, prefix.getBytes(StandardCharsets.UTF_8));
+      }
+      hub.follow(() -> Set.of(REDIS.server().host() + ":" + REDIS.server().port()));
+      await().atMost(DEADLINE).until(hub::isCoherent);
+      return hub;
+    } catch (RuntimeException | Error e) {
+      hub.close();
+      throw e;
+    }
+  }
+
   /** Options whose timeouts keep a node tracked from an event for 2.5 s only: 2 x (0.5 + 0.25 + 0.5 s). */
   private static RedisOptions shortTimeouts() {
     return RedisOptions.builder().address(REDIS.server().uri())
@@ -154,26 +171,21 @@ final class RedisTrackingHubIT {
    */
   @Test
   void lossOfTracking_reachesEveryCache_evenAfterOneFailsToTakeIt() {
-    try (TrackingHub hub = new TrackingHub("hub-test", shortTimeouts(), null, RedisClient.PING_INTERVAL,
-        Duration.ofSeconds(10))) {
-      Recording failing = new Recording() {
-        @Override
-        public void up() {
-          super.up();
-          throw new IllegalStateException("as a cache could");
-        }
+    Recording failing = new Recording() {
+      @Override
+      public void up() {
+        super.up();
+        throw new IllegalStateException("as a cache could");
+      }
 
-        @Override
-        public void down(Throwable cause) {
-          super.down(cause);
-          throw new OutOfMemoryError("as a near cache's flush could");
-        }
-      };
-      Recording other = new Recording();
-      hub.register(failing, prefix.getBytes(StandardCharsets.UTF_8));
-      hub.register(other, prefix.getBytes(StandardCharsets.UTF_8));
-      hub.follow(() -> Set.of(REDIS.server().host() + ":" + REDIS.server().port()));
-      await().atMost(DEADLINE).until(hub::isCoherent);
+      @Override
+      public void down(Throwable cause) {
+        super.down(cause);
+        throw new OutOfMemoryError("as a near cache's flush could");
+      }
+    };
+    Recording other = new Recording();
+    try (TrackingHub hub = coherentHub(failing, other)) {
       assertThat(other.ups.get()).as("told up, though the first cache threw").isEqualTo(1);
       int downs = other.downs.get();
 
@@ -194,26 +206,20 @@ final class RedisTrackingHubIT {
    */
   @Test
   void invalidationOneCacheFailsToTake_isStillDelivered_andTheConnectionStaysUp() {
-    try (TrackingHub hub = new TrackingHub("hub-test", shortTimeouts(), null, RedisClient.PING_INTERVAL,
-        Duration.ofSeconds(10))) {
-      AtomicInteger forgotAll = new AtomicInteger();
-      Recording failing = new Recording() {
-        @Override
-        public void invalidate(byte[] redisKey) {
-          throw new StackOverflowError("as a key codec could on deeply nested data");
-        }
+    AtomicInteger forgotAll = new AtomicInteger();
+    Recording failing = new Recording() {
+      @Override
+      public void invalidate(byte[] redisKey) {
+        throw new StackOverflowError("as a key codec could on deeply nested data");
+      }
 
-        @Override
-        public void invalidateAll() {
-          forgotAll.incrementAndGet();
-        }
-      };
-      Recording other = new Recording();
-      hub.register(failing, prefix.getBytes(StandardCharsets.UTF_8));
-      hub.register(other, prefix.getBytes(StandardCharsets.UTF_8));
-      hub.follow(() -> Set.of(REDIS.server().host() + ":" + REDIS.server().port()));
-      await().atMost(DEADLINE).until(hub::isCoherent);
-
+      @Override
+      public void invalidateAll() {
+        forgotAll.incrementAndGet();
+      }
+    };
+    Recording other = new Recording();
+    try (TrackingHub hub = coherentHub(failing, other)) {
       REDIS.server().command("SET", prefix + "bad", "v");
       REDIS.server().command("SET", prefix + "next", "v");
 
@@ -229,25 +235,19 @@ final class RedisTrackingHubIT {
   /** A cache that can neither take an invalidation nor forget: the connection goes down, and every cache forgets. */
   @Test
   void cacheThatCanNeitherTakeAnInvalidationNorForget_takesTheConnectionDown() {
-    try (TrackingHub hub = new TrackingHub("hub-test", shortTimeouts(), null, RedisClient.PING_INTERVAL,
-        Duration.ofSeconds(10))) {
-      Recording broken = new Recording() {
-        @Override
-        public void invalidate(byte[] redisKey) {
-          throw new IllegalStateException("as a broken cache could");
-        }
+    Recording broken = new Recording() {
+      @Override
+      public void invalidate(byte[] redisKey) {
+        throw new IllegalStateException("as a broken cache could");
+      }
 
-        @Override
-        public void invalidateAll() {
-          throw new IllegalStateException("as a broken cache could");
-        }
-      };
-      Recording other = new Recording();
-      hub.register(broken, prefix.getBytes(StandardCharsets.UTF_8));
-      hub.register(other, prefix.getBytes(StandardCharsets.UTF_8));
-      hub.follow(() -> Set.of(REDIS.server().host() + ":" + REDIS.server().port()));
-      await().atMost(DEADLINE).until(hub::isCoherent);
-
+      @Override
+      public void invalidateAll() {
+        throw new IllegalStateException("as a broken cache could");
+      }
+    };
+    Recording other = new Recording();
+    try (TrackingHub hub = coherentHub(broken, other)) {
       REDIS.server().command("SET", prefix + "k", "v");
 
       await().atMost(DEADLINE).until(() -> other.downs.get() > 0);
