@@ -5,6 +5,8 @@ import io.cachet.codec.Codec;
 import java.time.InstantSource;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -13,6 +15,7 @@ import java.util.concurrent.locks.LockSupport;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.Header;
@@ -146,7 +149,12 @@ final class Applier<K, V> {
       for (TopicPartition tp : partitions) {
         long position = startPositions[tp.partition()];
         fromSnapshot |= position > 0;
-        if (position > 0) {
+        int epoch = replica.leaderEpoch(tp.partition());
+        if (position > 0 && epoch >= 0) {
+          // With the epoch of the last record applied, the consumer checks that the log still holds
+          // that record where the snapshot saw it (Fetcher.diverged).
+          consumer.seek(tp, new OffsetAndMetadata(position, Optional.of(epoch), ""));
+        } else if (position > 0) {
           consumer.seek(tp, position);
         } else {
           // The log may start above 0 (deleted records, retention); auto.offset.reset is "none".
@@ -162,6 +170,19 @@ final class Applier<K, V> {
       if (fromSnapshot && !snapshots.fits(partitions, starts, ends)) {
         replica.reset();
         consumer.seekToBeginning(partitions);
+      } else if (fromSnapshot) {
+        Map<TopicPartition, Long> diverged = fetcher.diverged();
+        if (diverged == null) {
+          return;
+        }
+        if (!diverged.isEmpty()) {
+          LOG.warn("Cache '{}' (node {}): the log of topic '{}' was cut back below the snapshot's position and"
+                  + " written again since (an unclean leader election, or a broker that lost records); it parts"
+                  + " from what the snapshot applied at {} (-1: unknown where). Replaying the topic from the"
+                  + " beginning instead", name, options.nodeId(), topic, diverged);
+          replica.reset();
+          consumer.seekToBeginning(partitions);
+        }
       }
       startReplay(starts, ends, endsAsOf);
       LOG.info("Cache '{}' (node {}) replaying topic '{}': {} record(s) to apply", name, options.nodeId(),
@@ -281,6 +302,7 @@ final class Applier<K, V> {
   }
 
   private void applyRecord(ConsumerRecord<Object, Object> record, long now) {
+    replica.leaderEpoch(record.partition(), record.leaderEpoch().orElse(-1));
     Header header = record.headers().lastHeader(RecordMeta.HEADER);
     long unreadableBefore = replica.unreadableRecords();
     Replica.Outcome<K> outcome = replica.applyDecoded(record.partition(), record.offset(), record.timestamp(),

@@ -2,8 +2,10 @@ package io.cachet.replicated;
 
 import io.cachet.CacheException;
 import java.time.Duration;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -13,6 +15,7 @@ import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.LogTruncationException;
 import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
@@ -375,6 +378,37 @@ final class Fetcher {
     } catch (RuntimeException e) {
       LOG.debug("Closing the consumer of cache '{}' failed", name, e);
     }
+  }
+
+  /**
+   * Waits until the consumer has checked the positions it was given with a leader epoch (a
+   * snapshot's) against the log, and returns the partitions whose log parts from what the replica
+   * applied there, each with the offset where the two part (-1 where Kafka cannot tell): the log
+   * was cut back below the position and written again since. Empty when none did; null once
+   * closed. Call before the fetch thread starts.
+   */
+  @Nullable Map<TopicPartition, Long> diverged() {
+    boolean warned = false;
+    while (!closed.get()) {
+      try {
+        for (TopicPartition tp : partitions) {
+          consumer.position(tp, Duration.ofSeconds(5));
+        }
+        return Map.of();
+      } catch (LogTruncationException e) {
+        Map<TopicPartition, Long> diverged = new TreeMap<>(Comparator.comparing(TopicPartition::toString));
+        e.offsetOutOfRangePartitions().forEach((tp, position) -> diverged.put(tp,
+            e.divergentOffsets().containsKey(tp) ? e.divergentOffsets().get(tp).offset() : -1L));
+        return diverged;
+      } catch (org.apache.kafka.common.errors.TimeoutException e) {
+        if (!warned) {
+          LOG.warn("Cache '{}' cannot reach Kafka at {} to check its snapshot's positions in topic '{}'; still"
+              + " trying", name, options.bootstrapServers(), topic);
+          warned = true;
+        }
+      }
+    }
+    return null;
   }
 
   /**

@@ -3,6 +3,7 @@ package io.cachet.replicated;
 import io.cachet.codec.Codec;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -49,6 +50,12 @@ final class Replica<K, V> {
   /** Replaced only while empty, before the replica is ready ({@link #presize}); volatile for the readers. */
   private volatile ConcurrentHashMap<K, Entry<V>> entries = new ConcurrentHashMap<>();
   private final AtomicLongArray positions;
+  /**
+   * Per partition, the leader epoch of the last record applied, -1 when unknown (apply thread, or
+   * the snapshot loader before it starts): with the position, it says which log the replica
+   * followed, so a restart from a snapshot can tell a log that was cut back and regrew.
+   */
+  private final int[] leaderEpochs;
   /** How many times {@link #reset} began and ended: odd while one runs (written by the apply thread). */
   private volatile long resets;
   /** Written by one thread at a time (the apply thread, or the snapshot loader before it starts). */
@@ -77,6 +84,8 @@ final class Replica<K, V> {
     this.keyCodec = keyCodec;
     this.valueCodec = valueCodec;
     this.positions = new AtomicLongArray(partitions);
+    this.leaderEpochs = new int[partitions];
+    Arrays.fill(leaderEpochs, -1);
     this.tombstones = new ArrayList<>(partitions);
     for (int i = 0; i < partitions; i++) {
       tombstones.add(new ArrayDeque<>());
@@ -109,6 +118,16 @@ final class Replica<K, V> {
     if (nextOffset > positions.get(partition)) {
       positions.set(partition, nextOffset);
     }
+  }
+
+  /** Returns the leader epoch of the last record applied in {@code partition}; -1 when unknown. */
+  int leaderEpoch(int partition) {
+    return leaderEpochs[partition];
+  }
+
+  /** Records the leader epoch of the last record applied in {@code partition} (apply thread); -1 for unknown. */
+  void leaderEpoch(int partition, int epoch) {
+    leaderEpochs[partition] = epoch;
   }
 
   /** Returns the number of keys holding a value, expired or not. */
@@ -378,6 +397,7 @@ final class Replica<K, V> {
     // Positions first: a writer that sees an emptied map then sees position 0, never an old one.
     for (int p = 0; p < positions.length(); p++) {
       positions.set(p, 0);
+      leaderEpochs[p] = -1;
       tombstones.get(p).clear();
     }
     midway.run();

@@ -35,9 +35,10 @@ import org.jspecify.annotations.Nullable;
  * A replica saved to a local file: the positions it had reached and every entry it held, so a
  * restart applies only the records written since.
  *
- * <p>Layout, version 2 (big-endian; {@code UTF} is {@code DataOutput.writeUTF}): a header
+ * <p>Layout, version 3 (big-endian; {@code UTF} is {@code DataOutput.writeUTF}): a header
  * {@code "CACHETSN" version:int writtenAt:long topic:UTF topicId:UTF partitions:int
- * positions:long[partitions] entries:long sections:int}, then per section {@code entries:long
+ * positions:long[partitions] leaderEpochs:int[partitions] entries:long sections:int}, then per
+ * section {@code entries:long
  * bytes:long crc32c:int}, then {@code headerCrc32c:int} over everything before it; then the
  * sections' bytes, one after the other, to the end of the file. A section is a run of entries:
  * {@code kind:byte partition:varint offset:varint key:bytes}, then for kind 0 (a value without a
@@ -50,12 +51,24 @@ import org.jspecify.annotations.Nullable;
  * replica's concurrent map. The file's size must equal the header's plus the sections' lengths,
  * so a truncated or extended file is refused before anything is decoded, and no length read from
  * the file can make a reader allocate or read beyond its section.
+ *
+ * <p>Why leader epochs: a position is an offset, and offsets are reused when a log is cut back and
+ * written again (an unclean leader election, a broker that lost its unflushed tail). Each
+ * partition's epoch is the leader epoch of the last record the replica applied there, -1 when
+ * unknown; a restart seeks with it, so Kafka's consumer finds such a divergence and the node
+ * replays the log instead of trusting the snapshot. Version 2 files, which have no epochs, are
+ * still read, as unknown.
  */
 final class Snapshot {
 
   private static final byte[] MAGIC = "CACHETSN".getBytes(StandardCharsets.US_ASCII);
-  /** Version 1 stored every entry with its record's timestamp, writer and deadline, in one checksummed run. */
-  static final int VERSION = 2;
+  /**
+   * Version 1 stored every entry with its record's timestamp, writer and deadline, in one
+   * checksummed run; version 2 had no leader epochs.
+   */
+  static final int VERSION = 3;
+  /** The oldest version read. */
+  private static final int OLDEST_READ = 2;
   private static final int PLAIN = 0;
   private static final int FULL = 1;
   /** Entries per section when writing; fewer sections than this many entries each would not pay. */
@@ -95,12 +108,14 @@ final class Snapshot {
     private final Object[] entries;
     private final int size;
     private final long[] positions;
+    private final int[] leaderEpochs;
 
-    private Frozen(Object[] keys, Object[] entries, int size, long[] positions) {
+    private Frozen(Object[] keys, Object[] entries, int size, long[] positions, int[] leaderEpochs) {
       this.keys = keys;
       this.entries = entries;
       this.size = size;
       this.positions = positions;
+      this.leaderEpochs = leaderEpochs;
     }
 
     /** Number of entries. */
@@ -110,13 +125,15 @@ final class Snapshot {
   }
 
   /**
-   * Copies the replica's entries and positions: on the apply thread, or wherever nothing applies
+   * Copies the replica's entries, positions and leader epochs: on the apply thread, or wherever nothing applies
    * records meanwhile; runs {@code progress} every {@value #PROGRESS_EVERY} entries.
    */
   static <K, V> Frozen<K, V> freeze(Replica<K, V> replica, Runnable progress) {
     long[] positions = new long[replica.partitions()];
+    int[] leaderEpochs = new int[positions.length];
     for (int p = 0; p < positions.length; p++) {
       positions[p] = replica.position(p);
+      leaderEpochs[p] = replica.leaderEpoch(p);
     }
     int capacity = (int) Math.min(Integer.MAX_VALUE - 8, replica.entryCount() + 16L);
     Object[][] arrays = {new Object[capacity], new Object[capacity]};
@@ -135,7 +152,7 @@ final class Snapshot {
         progress.run();
       }
     });
-    return new Frozen<>(arrays[0], arrays[1], size[0], positions);
+    return new Frozen<>(arrays[0], arrays[1], size[0], positions, leaderEpochs);
   }
 
   /** Writes the replica atomically (a temporary file moved over the old one). Call on the apply thread. */
@@ -166,9 +183,10 @@ final class Snapshot {
     int sectionCount = (int) Math.max(1, Math.min(MAX_SECTIONS, (size + entriesPerSection - 1) / entriesPerSection));
     long perSection = Math.max(1, (size + sectionCount - 1) / sectionCount);
     long[] positions = replica.positions;
+    int[] leaderEpochs = replica.leaderEpochs;
     Section[] sections = new Section[sectionCount];
     Arrays.fill(sections, new Section(0, 0, 0, 0));
-    int headerLength = header(nowMillis, topic, topicId, positions, 0, sections).length;
+    int headerLength = header(nowMillis, topic, topicId, positions, leaderEpochs, 0, sections).length;
     long count = 0;
     boolean moved = false;
     try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
@@ -198,7 +216,7 @@ final class Snapshot {
       }
       long bytes = out.flush();
       sections[section] = new Section(inSection, start, bytes, out.crc());
-      ByteBuffer header = ByteBuffer.wrap(header(nowMillis, topic, topicId, positions, count, sections));
+      ByteBuffer header = ByteBuffer.wrap(header(nowMillis, topic, topicId, positions, leaderEpochs, count, sections));
       while (header.hasRemaining()) {
         channel.write(header, header.position());
       }
@@ -247,8 +265,8 @@ final class Snapshot {
     out.writeBytes(entry.writer().getBytes(StandardCharsets.UTF_8));
   }
 
-  private static byte[] header(long writtenAt, String topic, String topicId, long[] positions, long entries,
-      Section[] sections) throws IOException {
+  private static byte[] header(long writtenAt, String topic, String topicId, long[] positions, int[] leaderEpochs,
+      long entries, Section[] sections) throws IOException {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     DataOutputStream out = new DataOutputStream(bytes);
     out.write(MAGIC);
@@ -259,6 +277,9 @@ final class Snapshot {
     out.writeInt(positions.length);
     for (long position : positions) {
       out.writeLong(position);
+    }
+    for (int epoch : leaderEpochs) {
+      out.writeInt(epoch);
     }
     out.writeLong(entries);
     out.writeInt(sections.length);
@@ -274,7 +295,8 @@ final class Snapshot {
   }
 
   /**
-   * Reads a snapshot into an empty replica and returns the positions it reached. Large snapshots
+   * Reads a snapshot into an empty replica, positions and leader epochs included, and returns the
+   * positions it reached. Large snapshots
    * are decoded on several threads at once (one per processor, at most one per section).
    *
    * @param maxAgeMillis the topic's {@code delete.retention.ms}: an older snapshot may have missed
@@ -299,8 +321,9 @@ final class Snapshot {
         throw new UnusableSnapshotException("not a snapshot file (bad magic)");
       }
       int version = in.readInt();
-      if (version != VERSION) {
-        throw new UnusableSnapshotException("snapshot format version " + version + ", this version reads " + VERSION);
+      if (version < OLDEST_READ || version > VERSION) {
+        throw new UnusableSnapshotException("snapshot format version " + version + ", this version reads "
+            + OLDEST_READ + " to " + VERSION);
       }
       long writtenAt = in.readLong();
       if (nowMillis - writtenAt > maxAgeMillis) {
@@ -327,6 +350,14 @@ final class Snapshot {
         positions[p] = in.readLong();
         if (positions[p] < 0) {
           throw new UnusableSnapshotException("negative position " + positions[p]);
+        }
+      }
+      int[] leaderEpochs = new int[partitions];
+      Arrays.fill(leaderEpochs, -1); // version 2: unknown
+      for (int p = 0; version > 2 && p < partitions; p++) {
+        leaderEpochs[p] = in.readInt();
+        if (leaderEpochs[p] < -1) {
+          throw new UnusableSnapshotException("bad leader epoch " + leaderEpochs[p]);
         }
       }
       long count = in.readLong();
@@ -370,6 +401,7 @@ final class Snapshot {
       replica.restored();
       for (int p = 0; p < partitions; p++) {
         replica.advance(p, positions[p]);
+        replica.leaderEpoch(p, leaderEpochs[p]);
       }
       return positions;
     } catch (EOFException e) {

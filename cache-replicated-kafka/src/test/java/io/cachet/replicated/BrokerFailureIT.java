@@ -12,6 +12,12 @@ import io.cachet.CacheManager;
 import io.cachet.CacheNotReadyException;
 import io.cachet.testkit.kafka.KafkaBrokerExtension;
 import io.cachet.testkit.kafka.KafkaBrokerProcess;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -29,10 +35,12 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.UnaryOperator;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -284,6 +292,91 @@ final class BrokerFailureIT {
         TopicLog.compacted(TopicLog.readAll(broker().bootstrapServers(), topic)));
     Cache<String, String> replayed = node(compactedTopic, "replayed", UnaryOperator.identity());
     assertThat(replayed.get("k")).isEqualTo(a.get("k")).isEqualTo("winner");
+  }
+
+  /**
+   * The broker loses the tail of the log after node a saved its snapshot there (an unflushed tail
+   * lost with the machine; an unclean leader election does the same), and node b's acknowledged
+   * writes then grow the log past the snapshot's position. Offsets alone still "fit": a restart
+   * that trusted them would skip b's first writes and keep a's lost ones. The snapshot's leader
+   * epoch shows the log diverged, so the restart replays the log instead.
+   */
+  @Test
+  void restartFromSnapshot_afterTheLogLostItsTailAndRegrewPastIt_replaysWhatTheLogHolds(@TempDir Path dir)
+      throws Exception {
+    String topic = newTopic();
+    Path snapshot = dir.resolve("a.snapshot");
+    CacheManager first = newManager();
+    Cache<String, String> a = first.create(config(topic, "a", o -> o.snapshotPath(snapshot)));
+    for (int i = 0; i < 10; i++) {
+      a.put("lost-" + i, "a" + i);
+    }
+    first.close(); // saves the snapshot at the log's end
+    assertThat(snapshot).exists();
+
+    broker().kill();
+    long end = keepFirstBatches(topic, 5);
+    assertThat(end).as("records left in the log").isEqualTo(5);
+    broker().start();
+
+    Cache<String, String> b = node(topic, "b", UnaryOperator.identity());
+    Map<String, String> acknowledged = new LinkedHashMap<>();
+    for (int i = 0; i < 5; i++) {
+      acknowledged.put("lost-" + i, "a" + i); // the records the log kept
+    }
+    for (int i = 0; i < 20; i++) {
+      b.put("new-" + i, "b" + i);
+      acknowledged.put("new-" + i, "b" + i);
+    }
+
+    Cache<String, String> restarted = node(topic, "a", o -> o.snapshotPath(snapshot));
+    assertThat(restarted.unwrap(ReplicatedCache.class).status().replayTarget())
+        .as("the whole log replayed, not the records past the snapshot's position").isEqualTo(end + 20);
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+      for (int i = 5; i < 10; i++) {
+        assertThat(restarted.get("lost-" + i)).as("a key whose only record the log lost").isNull();
+      }
+      assertThat(restarted.getAll(acknowledged.keySet())).isEqualTo(acknowledged);
+    });
+  }
+
+  /**
+   * Cuts the topic's only partition back to its first {@code batches} record batches, as a broker
+   * that lost the rest would hold it; the broker must be down. Returns the log's new end offset.
+   */
+  private static long keepFirstBatches(String topic, int batches) throws IOException {
+    Path partition = broker().directory().resolve("data").resolve(topic + "-0");
+    Path segment;
+    try (Stream<Path> files = Files.list(partition)) {
+      segment = files.filter(f -> f.getFileName().toString().endsWith(".log")).sorted().findFirst().orElseThrow();
+    }
+    long end;
+    try (FileChannel log = FileChannel.open(segment, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+      ByteBuffer header = ByteBuffer.allocate(12);
+      long position = 0;
+      end = 0;
+      for (int i = 0; i < batches; i++) {
+        header.clear();
+        log.read(header, position);
+        long baseOffset = header.getLong(0);
+        int length = header.getInt(8);
+        ByteBuffer lastOffsetDelta = ByteBuffer.allocate(4);
+        log.read(lastOffsetDelta, position + 23); // after the length, epoch, magic and CRC
+        end = baseOffset + lastOffsetDelta.getInt(0) + 1;
+        position += 12 + length;
+      }
+      log.truncate(position);
+    }
+    // The broker rebuilds the indexes and its producer state from the log that is left.
+    try (Stream<Path> files = Files.list(partition)) {
+      for (Path f : files.toList()) {
+        String name = f.getFileName().toString();
+        if (name.endsWith(".index") || name.endsWith(".timeindex") || name.endsWith(".snapshot")) {
+          Files.delete(f);
+        }
+      }
+    }
+    return end;
   }
 
   // ------------------------------------------------------------------ helpers

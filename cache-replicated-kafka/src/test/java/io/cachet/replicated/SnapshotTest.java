@@ -186,6 +186,51 @@ final class SnapshotTest {
   }
 
   @Test
+  void read_whatWasWritten_restoresEachPartitionsLeaderEpoch() throws IOException {
+    Replica<String, String> source = sample(3, 30);
+    source.leaderEpoch(0, 7);
+    source.leaderEpoch(1, 0);
+    Path file = directory.resolve("epochs.snapshot");
+
+    Snapshot.write(file, TOPIC, TOPIC_ID, source, Codecs.utf8(), Codecs.utf8(), NOW, 3_000);
+    Replica<String, String> copy = new Replica<>(Codecs.utf8(), Codecs.utf8(), 3);
+    Snapshot.read(file, TOPIC, TOPIC_ID, copy, Codecs.utf8(), Codecs.utf8(), NOW, RETENTION);
+
+    assertThat(new int[] {copy.leaderEpoch(0), copy.leaderEpoch(1), copy.leaderEpoch(2)})
+        .as("partition 2 applied no record with an epoch").containsExactly(7, 0, -1);
+  }
+
+  @Test
+  void read_formatVersion2_restoresEverythingWithLeaderEpochsUnknown() throws IOException {
+    Replica<String, String> source = sample(2, 2_000);
+    source.leaderEpoch(0, 4);
+    source.leaderEpoch(1, 4);
+    Path file = directory.resolve("v2.snapshot");
+    Files.write(file, asVersion2(written(source), 2));
+
+    Replica<String, String> copy = new Replica<>(Codecs.utf8(), Codecs.utf8(), 2);
+    long[] positions = Snapshot.read(file, TOPIC, TOPIC_ID, copy, Codecs.utf8(), Codecs.utf8(), NOW, RETENTION);
+
+    assertThat(positions).containsExactly(source.position(0), source.position(1));
+    assertThat(copy.size()).isEqualTo(source.size()).isPositive();
+    assertThat(copy.get("key-1")).isEqualTo(source.get("key-1"));
+    assertThat(new int[] {copy.leaderEpoch(0), copy.leaderEpoch(1)}).containsExactly(-1, -1);
+  }
+
+  @Test
+  void read_aLeaderEpochBelowUnknown_isUnusable() throws IOException {
+    byte[] bytes = written(sample(1, 10));
+    int epochAt = headerPrefixLength(bytes, 1);
+    java.nio.ByteBuffer.wrap(bytes).putInt(epochAt, -2);
+    rewriteHeaderCrc(bytes, 1);
+    Path file = directory.resolve("bad-epoch.snapshot");
+    Files.write(file, bytes);
+
+    assertThatThrownBy(() -> read(file, 1)).isInstanceOf(UnusableSnapshotException.class)
+        .hasMessageContaining("bad leader epoch -2");
+  }
+
+  @Test
   void read_formatVersion1_isUnusable() throws IOException {
     Path file = directory.resolve("v1.snapshot");
     Files.write(file, version1("value"));
@@ -323,6 +368,52 @@ final class SnapshotTest {
     RecordMeta meta = new RecordMeta(op, conditional, expected, deadline, 1, offset, "node-" + partition);
     replica.apply(partition, offset, NOW, key.getBytes(UTF_8), value == null ? null : value.getBytes(UTF_8),
         meta.encode(), NOW);
+  }
+
+  /** Bytes from a version 3 file's start to its first leader epoch. */
+  private static int headerPrefixLength(byte[] file, int partitions) {
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(file);
+    int at = 8 + 4 + 8;
+    at += 2 + (b.getShort(at) & 0xFFFF); // topic
+    at += 2 + (b.getShort(at) & 0xFFFF); // topic id
+    return at + 4 + 8 * partitions;
+  }
+
+  /** The header's length of a version 3 file, its checksum included. */
+  private static int headerLength(byte[] file, int partitions) {
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(file);
+    int at = headerPrefixLength(file, partitions) + 4 * partitions + 8;
+    int sections = b.getInt(at);
+    return at + 4 + 20 * sections + 4;
+  }
+
+  /** Recomputes a version 3 file's header checksum after a test changed the header. */
+  private static void rewriteHeaderCrc(byte[] file, int partitions) {
+    int end = headerLength(file, partitions) - 4;
+    java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+    crc.update(file, 0, end);
+    java.nio.ByteBuffer.wrap(file).putInt(end, (int) crc.getValue());
+  }
+
+  /** The same snapshot as version 2 wrote it: the header without leader epochs, the sections as they are. */
+  private static byte[] asVersion2(byte[] version3, int partitions) {
+    int epochsAt = headerPrefixLength(version3, partitions);
+    int headerEnd = headerLength(version3, partitions) - 4;
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    out.write(version3, 0, epochsAt);
+    out.write(version3, epochsAt + 4 * partitions, headerEnd - epochsAt - 4 * partitions);
+    byte[] header = out.toByteArray();
+    java.nio.ByteBuffer.wrap(header).putInt(8, 2);
+    java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+    crc.update(header);
+    out.reset();
+    out.write(header, 0, header.length);
+    out.write((int) (crc.getValue() >>> 24));
+    out.write((int) (crc.getValue() >>> 16));
+    out.write((int) (crc.getValue() >>> 8));
+    out.write((int) crc.getValue());
+    out.write(version3, headerEnd + 4, version3.length - headerEnd - 4);
+    return out.toByteArray();
   }
 
   /** A file in the previous layout (version 1): one entry, written as version 1 wrote it. */
