@@ -144,29 +144,17 @@ final class Applier<K, V> {
   private void runApplier() {
     try {
       consumer.assign(partitions);
-      boolean fromSnapshot = false;
       long[] startPositions = snapshots.startPositions();
-      for (TopicPartition tp : partitions) {
-        long position = startPositions[tp.partition()];
-        fromSnapshot |= position > 0;
-        int epoch = replica.leaderEpoch(tp.partition());
-        if (position > 0 && epoch >= 0) {
-          // With the epoch of the last record applied, the consumer checks that the log still holds
-          // that record where the snapshot saw it (Fetcher.diverged).
-          consumer.seek(tp, new OffsetAndMetadata(position, Optional.of(epoch), ""));
-        } else if (position > 0) {
-          consumer.seek(tp, position);
-        } else {
-          // The log may start above 0 (deleted records, retention); auto.offset.reset is "none".
-          consumer.seekToBeginning(List.of(tp));
-        }
-      }
+      boolean fromSnapshot = Arrays.stream(startPositions).anyMatch(position -> position > 0);
       long endsAsOf = viewAge.now(); // before asking: the replay's end is at least this recent
       long[] ends = fetcher.offsets(true);
       long[] starts = fetcher.offsets(false);
       if (ends == null || starts == null) {
         return;
       }
+      // Only now: the lookups above fetched each partition's leader and its epoch, without which
+      // the consumer would not check a position's epoch against the log.
+      seek(startPositions);
       if (fromSnapshot && !snapshots.fits(partitions, starts, ends)) {
         replica.reset();
         consumer.seekToBeginning(partitions);
@@ -236,6 +224,26 @@ final class Applier<K, V> {
       }
       if (!fetcher.started()) {
         fetcher.closeConsumer();
+      }
+    }
+  }
+
+  /**
+   * Seeks each partition to its position in the snapshot, with the leader epoch of the last record
+   * the snapshot applied there when known, so that the consumer checks that the log still holds
+   * that record where the snapshot saw it ({@link Fetcher#diverged}); to the log's start without one.
+   */
+  private void seek(long[] startPositions) {
+    for (TopicPartition tp : partitions) {
+      long position = startPositions[tp.partition()];
+      int epoch = replica.leaderEpoch(tp.partition());
+      if (position > 0 && epoch >= 0) {
+        consumer.seek(tp, new OffsetAndMetadata(position, Optional.of(epoch), ""));
+      } else if (position > 0) {
+        consumer.seek(tp, position);
+      } else {
+        // The log may start above 0 (deleted records, retention); auto.offset.reset is "none".
+        consumer.seekToBeginning(List.of(tp));
       }
     }
   }

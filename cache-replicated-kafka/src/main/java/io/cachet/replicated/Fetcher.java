@@ -38,7 +38,8 @@ import org.slf4j.LoggerFactory;
  * confirmed on the admin client before the replica stops).
  *
  * <p>Threads: {@link #offsets} runs on whichever thread owns the consumer (the apply thread before
- * {@link #start}, the fetch thread after); {@link #next} on the apply thread; {@link #wake} and
+ * {@link #start}, the fetch thread after); {@link #diverged} on the apply thread before
+ * {@link #start}; {@link #next} on the apply thread; {@link #wake} and
  * {@link #join} on the closing thread.
  */
 final class Fetcher {
