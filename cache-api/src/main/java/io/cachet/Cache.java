@@ -65,6 +65,11 @@ public interface Cache<K, V> extends AutoCloseable {
    *       storing the loaded value) reaches every caller as it is.
    * </ul>
    *
+   * <p>Each call counts one read in {@link #stats()}, as Caffeine counts its {@code get(key,
+   * mappingFunction)}: a hit when it returns a value it did not load itself (one the cache held,
+   * or one another caller's load stored while it waited), a miss when it ran the loader or the
+   * load it waited for stored nothing.
+   *
    * <p>With {@link CacheConfig#refreshAfterWrite()} set, a value written longer ago than that is
    * returned at once while {@code loader} reloads it on the configuration's executor; that
    * reload is the key's one load in flight, so a miss meanwhile waits for it. See

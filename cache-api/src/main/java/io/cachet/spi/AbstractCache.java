@@ -107,7 +107,7 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
     checkOpen();
     Refresher<K, V> r = refresher;
     if (r == null) {
-      V present = get(key);
+      V present = getCountingHits(key); // a miss is counted by the load, once it knows what it was
       return present != null ? present : loads.load(key, loader);
     }
     Written<V> written = getWritten(key);
@@ -134,8 +134,8 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
   }
 
   /**
-   * Returns the live value of {@code key} with its write time, counting a hit or a miss as
-   * {@link #get(Object)} does, or {@code null}. Called instead of {@code get(key)} by
+   * Returns the live value of {@code key} with its write time, counting a hit as
+   * {@link #getCountingHits} does (and no miss), or {@code null}. Called instead of that by
    * {@code get(key, loader)} when {@link CacheConfig#refreshAfterWrite()} is set; a backend whose
    * provider accepts that option implements it.
    *
@@ -161,6 +161,15 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
    * load's second look before it calls the loader.
    */
   protected abstract @Nullable V getQuietly(K key);
+
+  /**
+   * Looks {@code key} up as {@link #get(Object)} does (a use of the key for the eviction policy),
+   * counting a hit if it finds a live value and nothing if not: {@code get(key, loader)} looks up
+   * with it, and the load that follows a miss counts it, once it knows whether the caller ran the
+   * loader (a miss) or took another caller's value (a hit), as Caffeine counts
+   * {@code get(key, mappingFunction)}.
+   */
+  protected abstract @Nullable V getCountingHits(K key);
 
   /**
    * Whether every removal of a key from this cache goes through this object (a local backend), so

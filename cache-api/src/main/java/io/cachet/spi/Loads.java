@@ -62,9 +62,16 @@ final class Loads<K, V> {
   /**
    * Loads the missed {@code key} with {@code loader}, or waits for the load of it in flight and
    * shares its outcome; the outcomes are those documented on {@link
-   * io.cachet.Cache#get(Object, Function)}.
+   * io.cachet.Cache#get(Object, Function)}. Counts the read as Caffeine's {@code get(key,
+   * mappingFunction)} does, the lookup before it having counted nothing: a hit when it returns a
+   * value it did not load (another caller's load, or one stored meanwhile), else one miss.
    */
   @Nullable V load(K key, Function<? super K, ? extends @Nullable V> loader) {
+    return load(key, loader, true);
+  }
+
+  /** As above; {@code countRead} false when the caller's lookup counted the read already (a bulk get). */
+  private @Nullable V load(K key, Function<? super K, ? extends @Nullable V> loader, boolean countRead) {
     Load<V> mine = new Load<>(Thread.currentThread());
     for (Load<V> theirs; (theirs = inFlight.putIfAbsent(key, mine)) != null; ) {
       if (theirs.owner() == Thread.currentThread()) {
@@ -87,7 +94,7 @@ final class Loads<K, V> {
         continue;
       }
       if (!theirs.isVoid()) {
-        return await(key, theirs);
+        return countRead ? awaitCounted(key, theirs) : await(key, theirs);
       }
       // A removal overtook that load (perhaps this caller's own, just before): its value may be
       // older than the removal, so wait for it to end and load afresh; the same for a reload taken
@@ -100,8 +107,14 @@ final class Loads<K, V> {
     try {
       V raced = cache.getQuietly(key);
       if (raced != null) {
+        if (countRead) {
+          cache.stats.recordHits(1);
+        }
         mine.future.complete(raced);
         return raced;
+      }
+      if (countRead) {
+        cache.stats.recordMisses(1);
       }
       Ticker ticker = cache.config.ticker();
       long start = ticker.read();
@@ -286,7 +299,7 @@ final class Loads<K, V> {
         V value = load(key, k -> {
           Map<? extends K, ? extends V> one = bulkLoader.apply(Set.of(k));
           return one == null ? null : one.get(k);
-        });
+        }, false);
         if (value != null) {
           found.put(key, value);
         }
@@ -433,6 +446,22 @@ final class Loads<K, V> {
           "interrupted while waiting for another caller to load key '" + key + "' into cache '" + cache.name() + "'", e);
     } catch (ExecutionException e) {
       // Its outcome is not this caller's: it loads afresh.
+    }
+  }
+
+  /** As {@link #await}, counting a hit when it shares a value, a miss when the load found nothing or failed. */
+  private @Nullable V awaitCounted(K key, Load<V> theirs) {
+    boolean hit = false;
+    try {
+      V value = await(key, theirs);
+      hit = value != null;
+      return value;
+    } finally {
+      if (hit) {
+        cache.stats.recordHits(1);
+      } else {
+        cache.stats.recordMisses(1);
+      }
     }
   }
 

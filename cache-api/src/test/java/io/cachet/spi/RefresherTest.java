@@ -724,6 +724,11 @@ final class RefresherTest {
     }
 
     @Override
+    protected @Nullable String getCountingHits(String key) {
+      return get(key);
+    }
+
+    @Override
     protected String storeLoaded(String key, String value) {
       Written<String> existing = map.putIfAbsent(key, new Written<>(value, ticker.read()));
       return existing == null ? value : existing.value();

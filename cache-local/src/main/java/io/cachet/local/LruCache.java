@@ -62,15 +62,20 @@ final class LruCache<K, V> extends AbstractLocalCache<K, V> {
   }
 
   @Override
+  protected @Nullable V getCountingHits(K key) {
+    V value = read(key);
+    if (countReads && value != null) {
+      stats.recordHits(1);
+    }
+    return value;
+  }
+
+  @Override
   @SuppressWarnings("unchecked") // a cache with refreshAfterWrite answers reads with a Written<V>
   protected @Nullable Written<V> getWritten(K key) {
     Object response = readResponse(key);
-    if (countReads) {
-      if (response == null) {
-        stats.recordMisses(1);
-      } else {
-        stats.recordHits(1);
-      }
+    if (countReads && response != null) {
+      stats.recordHits(1);
     }
     return (Written<V>) response;
   }

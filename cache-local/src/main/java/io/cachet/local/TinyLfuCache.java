@@ -39,6 +39,8 @@ final class TinyLfuCache<K, V> extends AbstractLocalCache<K, V> {
   private final com.github.benmanes.caffeine.cache.Cache<K, V> cache;
   private final ConcurrentMap<K, V> map;
   private final Policy.@Nullable VarExpiration<K, V> varExpiration;
+  /** Whether this cache counts its reads; a near cache's store does not (its owner does). */
+  private final boolean countReads;
   /** Set when close() drops the entries: Caffeine's executor then hands on nothing (see the constructor). */
   private volatile boolean releasing;
   /** Caffeine's refresh interval when it only keeps write times: about 146 years. */
@@ -47,6 +49,7 @@ final class TinyLfuCache<K, V> extends AbstractLocalCache<K, V> {
 
   TinyLfuCache(CacheConfig<K, V> config, Consumer<io.cachet.Cache<?, ?>> onClose, boolean countReads) {
     super(config, onClose);
+    this.countReads = countReads;
     Caffeine<Object, Object> builder =
         Caffeine.newBuilder()
             .maximumSize(config.maximumSize())
@@ -103,9 +106,22 @@ final class TinyLfuCache<K, V> extends AbstractLocalCache<K, V> {
     return cache.getIfPresent(key);
   }
 
+  /**
+   * Through the map view, which Caffeine's policy sees as a read but which records no statistics:
+   * the hit is counted here, in this cache's own counter, which {@link #stats()} adds to Caffeine's.
+   */
+  @Override
+  protected @Nullable V getCountingHits(K key) {
+    V value = map.get(key);
+    if (countReads && value != null) {
+      stats.recordHits(1);
+    }
+    return value;
+  }
+
   @Override
   protected @Nullable Written<V> getWritten(K key) {
-    if (cache.getIfPresent(key) == null) { // counts the hit or the miss
+    if (getCountingHits(key) == null) {
       return null;
     }
     // One snapshot for both: a write since the lookup above gives the newer pair, never a mix;
@@ -267,12 +283,13 @@ final class TinyLfuCache<K, V> extends AbstractLocalCache<K, V> {
     if (!config.recordStats()) {
       return CacheStats.empty();
     }
-    // Caffeine counts reads and evictions; puts and loads are counted here.
+    // Caffeine counts reads through get and evictions; puts, loads and get(key, loader)'s reads
+    // (Loads, getCountingHits) are counted here.
     com.github.benmanes.caffeine.cache.stats.CacheStats s = cache.stats();
     CacheStats own = stats.snapshot();
     return new CacheStats(
-        s.hitCount(),
-        s.missCount(),
+        s.hitCount() + own.hitCount(),
+        s.missCount() + own.missCount(),
         own.putCount(),
         own.loadSuccessCount(),
         own.loadFailureCount(),

@@ -103,6 +103,8 @@ final class NearCache<K, V> {
   private final AtomicBoolean warnedFallback = new AtomicBoolean();
   private final LongAdder valueHits = new LongAdder();
   private final LongAdder absentHits = new LongAdder();
+  /** Near hits that answered "absent" to a {@code get(key, loader)}, whose load counts the read. */
+  private final LongAdder absentHitsBeforeLoads = new LongAdder();
   private final LongAdder misses = new LongAdder();
   private final LongAdder invalidations = new LongAdder();
   private final LongAdder flushes = new LongAdder();
@@ -191,12 +193,20 @@ final class NearCache<K, V> {
   }
 
   /**
-   * Whether {@code key} is fresh-known absent (a near hit, counted as {@link #absentHits}); if not,
-   * counts a near miss.
+   * Whether {@code key} is fresh-known absent (a near hit, counted as {@link #absentHits}, and a
+   * miss of the cache); if not, counts a near miss.
    */
   boolean lookupAbsent(K key) {
+    return lookupAbsent(key, true);
+  }
+
+  /**
+   * As {@link #lookupAbsent(Object)}; {@code countsAsMiss} false for {@code get(key, loader)}'s
+   * lookup, whose load counts the cache's hit or miss: the near hit is counted all the same.
+   */
+  boolean lookupAbsent(K key, boolean countsAsMiss) {
     if (knownAbsent(key)) {
-      absentHits.increment();
+      (countsAsMiss ? absentHits : absentHitsBeforeLoads).increment();
       return true;
     }
     misses.increment();
@@ -230,6 +240,11 @@ final class NearCache<K, V> {
 
   /** Near hits that answered "absent". */
   long absentHits() {
+    return absentHits.sum() + absentHitsBeforeLoads.sum();
+  }
+
+  /** Near hits that answered "absent" and count as misses of the cache: all but those a load followed. */
+  long absentMisses() {
     return absentHits.sum();
   }
 

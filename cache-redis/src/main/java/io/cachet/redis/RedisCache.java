@@ -105,18 +105,33 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
 
   /** A get that found no near value: a known absence, or a read of Redis. */
   private CompletableFuture<@Nullable V> afterNearMiss(K key) {
-    if (near.lookupAbsent(key)) {
+    return afterNearMiss(key, true);
+  }
+
+  /** As above; {@code countMiss} false for {@code get(key, loader)}'s lookup, whose load counts a miss. */
+  private CompletableFuture<@Nullable V> afterNearMiss(K key, boolean countMiss) {
+    if (near.lookupAbsent(key, countMiss)) {
       return CompletableFuture.completedFuture(null);
     }
     // Redis is the cache: a value found there is a hit; the near cache has its own metrics.
     return load(key).thenApply(value -> {
       if (value != null) {
         stats.recordHits(1);
-      } else {
+      } else if (countMiss) {
         stats.recordMisses(1);
       }
       return value;
     });
+  }
+
+  @Override
+  protected @Nullable V getCountingHits(K key) {
+    checkOpen();
+    NearEntry<V> stamped = near.lookup(key);
+    if (stamped != null) {
+      return stamped.value(); // counted by the near cache
+    }
+    return redis.await(afterNearMiss(key, false));
   }
 
   /** Reads {@code key} from Redis once per key at a time; caches the result if still valid. */
@@ -165,14 +180,13 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     if (stamped != null) {
       return written(stamped.value(), stamped.deadline());
     }
-    if (near.lookupAbsent(key)) {
+    if (near.lookupAbsent(key, false)) {
       return null;
     }
     NearLoad<V> load = startLoad(key);
     V value = redis.await(load.future.copy());
     if (value == null) {
-      stats.recordMisses(1);
-      return null;
+      return null; // the load that follows counts the miss
     }
     stats.recordHits(1);
     return written(value, load.deadline);
@@ -518,7 +532,7 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     }
     // Reads answered by the near cache are counted there, once, by its stores.
     return new CacheStats(
-        s.hitCount() + near.valueHits(), s.missCount() + near.absentHits(), s.putCount(),
+        s.hitCount() + near.valueHits(), s.missCount() + near.absentMisses(), s.putCount(),
         s.loadSuccessCount(), s.loadFailureCount(), s.totalLoadTimeNanos(), near.evictionCount());
   }
 

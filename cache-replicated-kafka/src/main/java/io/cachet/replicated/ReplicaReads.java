@@ -63,6 +63,17 @@ final class ReplicaReads<K, V> {
     return counted(key, entry(key, stamp));
   }
 
+  /** As {@link #get}, counting a hit but no miss ({@code get(key, loader)}'s lookup: its load counts that). */
+  @Nullable V getCountingHits(K key, long stamp) {
+    Entry<V> entry = entry(key, stamp);
+    if (entry == null || !entry.isLive(clock.millis())) {
+      return null;
+    }
+    Unreadable.check(entry.value(), name, key, "read");
+    stats.recordHits(1);
+    return entry.value();
+  }
+
   /**
    * Returns the live values of {@code keys}, in their order, counting a hit or a miss per key.
    *

@@ -158,6 +158,15 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
     return reads.get(key, stamp);
   }
 
+  @Override
+  protected @Nullable V getCountingHits(K key) {
+    long stamp = reads.begin();
+    if (options.readLatest()) {
+      join(barriers.barrier(writer.partitionOf(key)));
+    }
+    return reads.getCountingHits(key, stamp);
+  }
+
   /**
    * Reads {@code key} with its write time, derived from the absolute deadline its record carries:
    * it was written {@code expireAfterWrite} before that deadline, by the writer's clock (the
@@ -174,8 +183,7 @@ final class ReplicatedKafkaCache<K, V> extends AbstractCache<K, V> implements Re
     Entry<V> entry = reads.entry(key, stamp);
     long now = clock.millis();
     if (entry == null || !entry.isLive(now)) {
-      stats.recordMisses(1);
-      return null;
+      return null; // the load that follows counts the miss
     }
     Unreadable.check(entry.value(), config.name(), key, "read");
     stats.recordHits(1);

@@ -102,6 +102,15 @@ interface RefreshContract extends ContractTopic {
   }
 
   @Test
+  default void refreshAfterWrite_aCallerThatTakesAnotherCallersLoad_countsAHitNotAMiss() throws Exception {
+    Cache<String, String> cache = refreshingCache();
+    if (cache == null) {
+      return;
+    }
+    StatsContract.assertAWaiterCountsAHit(contract(), cache);
+  }
+
+  @Test
   default void refreshAfterWrite_freshEntry_isNotReloaded() {
     Cache<String, String> cache = refreshingCache();
     if (cache == null) {
