@@ -154,9 +154,14 @@ public interface CacheManager extends AutoCloseable {
     /**
      * Adds cache declarations ({@code cache.<name>.<option>=value}) to create on build, including
      * those {@code properties} inherits from its defaults.
+     *
+     * @throws IllegalArgumentException naming the key if a {@code cache.} entry's value is not a
+     *     string (put with {@code put} instead of {@code setProperty}), which {@link Properties}
+     *     would otherwise leave out
      */
     public Builder properties(Properties properties) {
       java.util.Objects.requireNonNull(properties, "properties");
+      io.cachet.internal.CacheProperties.requireStringValues(properties, "the properties given to the builder");
       for (String key : properties.stringPropertyNames()) {
         this.properties.setProperty(key, properties.getProperty(key));
       }

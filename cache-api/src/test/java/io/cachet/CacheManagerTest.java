@@ -418,6 +418,18 @@ final class CacheManagerTest {
   }
 
   @Test
+  void properties_aValueThatIsNotAString_isRefusedNamingItsKeyNotDropped() {
+    Properties p = new Properties();
+    p.setProperty("cache.orders.backend", "stub");
+    p.put("cache.orders.maximumSize", 500); // put, not setProperty: an Integer
+    assertThatThrownBy(() -> CacheManager.builder().provider(new StubProvider()).properties(p))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("'cache.orders.maximumSize'")
+        .hasMessageContaining("java.lang.Integer")
+        .hasMessageContaining("setProperty(\"cache.orders.maximumSize\", \"500\")");
+  }
+
+  @Test
   void properties_coreOptionUnderABackend_isRefusedNotReadAsAnotherCache() {
     Properties p = new Properties();
     p.setProperty("cache.orders.stub.maximumSize", "5");

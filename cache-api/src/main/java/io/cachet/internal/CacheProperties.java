@@ -36,6 +36,23 @@ public final class CacheProperties {
   private CacheProperties() {}
 
   /**
+   * Refuses a {@code cache.}* entry whose value is not a string ({@code put(key, 500)} instead of
+   * {@code setProperty}): {@link Properties} would leave it out of its property names, and the
+   * declaration would be dropped without a word.
+   *
+   * @throws IllegalArgumentException naming the key and the value's type
+   */
+  public static void requireStringValues(Properties properties, String source) {
+    for (Map.Entry<Object, Object> entry : properties.entrySet()) {
+      if (entry.getKey() instanceof String key && key.startsWith(PREFIX) && !(entry.getValue() instanceof String)) {
+        throw new IllegalArgumentException("property '" + key + "' in " + source + " has a value of type "
+            + entry.getValue().getClass().getName() + ", not a string: set it with setProperty(\"" + key
+            + "\", \"" + entry.getValue() + "\")");
+      }
+    }
+  }
+
+  /**
    * Returns the declarations in {@code properties} by cache name, sorted by name; {@code source}
    * names the properties in error messages, {@code backends} are the backend names known.
    *
@@ -43,6 +60,7 @@ public final class CacheProperties {
    */
   public static SortedMap<String, Declaration> parse(
       Properties properties, String source, Set<String> backends) {
+    requireStringValues(properties, source);
     Map<String, Map<String, String>> core = new TreeMap<>();
     Map<String, Map<String, Map<String, String>>> backend = new TreeMap<>();
     for (String key : new TreeSet<>(properties.stringPropertyNames())) {
