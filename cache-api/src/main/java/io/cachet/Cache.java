@@ -67,8 +67,9 @@ public interface Cache<K, V> extends AutoCloseable {
    *
    * <p>Each call counts one read in {@link #stats()}, as Caffeine counts its {@code get(key,
    * mappingFunction)}: a hit when it returns a value it did not load itself (one the cache held,
-   * or one another caller's load stored while it waited), a miss when it ran the loader or the
-   * load it waited for stored nothing.
+   * or the value of another caller's load it waited for), a miss when it ran the loader or the
+   * load it waited for found nothing or failed. A caller interrupted while it waits counts
+   * nothing.
    *
    * <p>With {@link CacheConfig#refreshAfterWrite()} set, a value written longer ago than that is
    * returned at once while {@code loader} reloads it on the configuration's executor; that
@@ -186,8 +187,9 @@ public interface Cache<K, V> extends AutoCloseable {
   boolean isClosed();
 
   /**
-   * Releases this cache's resources and removes it from its manager. Idempotent. Entries held in
-   * a remote backend are kept there.
+   * Releases this cache's resources and removes it from its manager. Idempotent: a call while
+   * another thread closes the cache returns once that close is done. Entries held in a remote
+   * backend are kept there.
    */
   @Override
   void close();

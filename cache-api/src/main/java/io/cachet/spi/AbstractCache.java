@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -19,10 +20,11 @@ import org.jspecify.annotations.Nullable;
  * argument checks and the single-flight {@link #get(Object, Function) get(key, loader)}, written
  * once so that every backend behaves the same way.
  *
- * <p>A subclass implements the storage operations and two hooks of the load:
- * {@link #getQuietly(Object)} (is there a value now, without counting a hit or a miss) and
- * {@link #storeLoaded(Object, Object)} (store a loaded value unless another writer stored one
- * meanwhile). It calls {@link #removing(Object)} at the start of every removal it is asked for, and
+ * <p>A subclass implements the storage operations and three hooks of the load:
+ * {@link #getCountingHits(Object)} (the lookup of {@code get(key, loader)}, which counts a hit and
+ * leaves a miss to the load), {@link #getQuietly(Object)} (is there a value now, without counting a
+ * hit or a miss) and {@link #storeLoaded(Object, Object)} (store a loaded value unless another
+ * writer stored one meanwhile). It calls {@link #removing(Object)} at the start of every removal it is asked for, and
  * {@link #clearing()} at the start of {@code clear()}. Thread-safe if the subclass is.
  *
  * <h2>Single-flight loads</h2>
@@ -55,6 +57,10 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
   /** The single-flight loads in flight; package-private for tests. */
   final Loads<K, V> loads;
   private final AtomicBoolean closed = new AtomicBoolean();
+  /** Counted down once {@link #close()} has released the backend and told the manager. */
+  private final CountDownLatch closeDone = new CountDownLatch(1);
+  /** The thread running the first {@link #close()}: a close it makes again returns at once. */
+  private volatile @Nullable Thread closer;
   private final @Nullable Refresher<K, V> refresher;
 
   /**
@@ -84,16 +90,35 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
     return closed.get();
   }
 
-  /** Closes the cache once: marks it closed, runs {@link #release()}, then tells the manager. */
+  /**
+   * Closes the cache once: marks it closed, runs {@link #release()}, then tells the manager. A
+   * close while another thread closes the cache returns once that close is done, so that a caller
+   * (the manager closing its shared clients next) never sees it return while the backend still
+   * releases; a close from the closing thread itself (a listener or a hook inside the release)
+   * returns at once, and an interrupted wait returns with the interrupt flag set.
+   */
   @Override
   public final void close() {
     if (!closed.compareAndSet(false, true)) {
+      if (closer != Thread.currentThread()) {
+        try {
+          closeDone.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
       return;
     }
+    closer = Thread.currentThread();
     try {
       release();
     } finally {
-      onClose.accept(this);
+      try {
+        onClose.accept(this);
+      } finally {
+        closer = null;
+        closeDone.countDown();
+      }
     }
   }
 
@@ -224,7 +249,7 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
       return e;
     }
     return new CacheLoadException(
-        "loading key '" + key + "' into cache '" + name() + "' failed: " + cause, cause);
+        "loading key '" + Load.describe(key) + "' into cache '" + name() + "' failed: " + cause, cause);
   }
 
   @Override

@@ -61,6 +61,28 @@ final class Load<V> {
     return true;
   }
 
+  /**
+   * Completes this load for its waiters, if nothing has, with a failure saying that it ended
+   * without an outcome ({@code what} of key {@code key} in cache {@code cacheName}): the last word
+   * of every load, which builds the exception only when it is needed, and never fails (a key whose
+   * {@code toString} throws is named by its class).
+   */
+  void endUnfinished(String what, Object key, String cacheName) {
+    if (!future.isDone()) {
+      future.completeExceptionally(new io.cachet.CacheLoadException(
+          what + " of key '" + describe(key) + "' in cache '" + cacheName + "' ended without an outcome", null));
+    }
+  }
+
+  /** {@code key}'s text; its class's name when its {@code toString} fails. */
+  static String describe(Object key) {
+    try {
+      return String.valueOf(key);
+    } catch (RuntimeException e) {
+      return "(a " + key.getClass().getName() + " whose toString() failed)";
+    }
+  }
+
   /** Whether this load ended with a failure or without a value (the loader returned none). */
   boolean failedOrFoundNothing() {
     return future.isDone() && (future.isCompletedExceptionally() || future.join() == null) && owner != CLAIMED;

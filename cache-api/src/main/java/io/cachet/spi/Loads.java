@@ -153,8 +153,7 @@ final class Loads<K, V> {
       throw failure;
     } finally {
       // Never leave a waiter waiting: whatever ended the load has completed it, or does now.
-      mine.future.completeExceptionally(
-          new CacheLoadException("the load of key '" + key + "' into cache '" + cache.name() + "' ended without an outcome", null));
+      mine.endUnfinished("the load", key, cache.name());
       inFlight.remove(key, mine);
     }
   }
@@ -183,9 +182,10 @@ final class Loads<K, V> {
    * removal, so either the removal deletes the stored value or this sees the flag.
    */
   void undoIfRemoved(K key, Load<V> load, V loaded, V winner) {
-    // Only a value this load stored: one a writer put (perhaps the very same instance) is the
-    // writer's, whatever it equals.
-    undoIfRemoved(key, load.removed && load.stored, loaded, winner);
+    // Only a value this load stored, and only while no write began since: one a writer put
+    // (perhaps the very same instance, or an equal one after this load's store) is the writer's,
+    // whatever it equals.
+    undoIfRemoved(key, load.removed && load.stored && !load.written, loaded, winner);
   }
 
   private void undoIfRemoved(K key, boolean removed, V loaded, V winner) {
@@ -286,8 +286,7 @@ final class Loads<K, V> {
     } finally {
       mine.forEach((key, load) -> {
         // Anything not completed by now failed before its outcome was known (an error above).
-        load.future.completeExceptionally(new CacheLoadException(
-            "the bulk load of key '" + key + "' into cache '" + cache.name() + "' did not finish", null));
+        load.endUnfinished("the bulk load", key, cache.name());
         inFlight.remove(key, load);
       });
     }
@@ -296,10 +295,7 @@ final class Loads<K, V> {
       if (load.owner() == null && !awaitQueuedReload(key, load, patience) && load.claim()) {
         // A reload the executor never started (see load): this caller loads the key itself.
         inFlight.remove(key, load);
-        V value = load(key, k -> {
-          Map<? extends K, ? extends V> one = bulkLoader.apply(Set.of(k));
-          return one == null ? null : one.get(k);
-        }, false);
+        V value = loadOne(key, bulkLoader);
         if (value != null) {
           found.put(key, value);
         }
@@ -311,10 +307,7 @@ final class Loads<K, V> {
         // reload taken over before it started: it has none to share.
         // This caller's own loads are done, so it can load the key afresh without deadlock.
         inFlight.remove(key, load);
-        value = load(key, k -> {
-          Map<? extends K, ? extends V> one = bulkLoader.apply(Set.of(k));
-          return one == null ? null : one.get(k);
-        });
+        value = loadOne(key, bulkLoader);
       }
       if (value != null) {
         found.put(key, value);
@@ -449,20 +442,38 @@ final class Loads<K, V> {
     }
   }
 
-  /** As {@link #await}, counting a hit when it shares a value, a miss when the load found nothing or failed. */
+  /**
+   * Loads one key of a bulk get on its own, through the bulk loader; the bulk get's lookup counted
+   * its read already.
+   */
+  private @Nullable V loadOne(K key,
+      Function<? super Set<? extends K>, ? extends @Nullable Map<? extends K, ? extends V>> bulkLoader) {
+    return load(key, k -> {
+      Map<? extends K, ? extends V> one = bulkLoader.apply(Set.of(k));
+      return one == null ? null : one.get(k);
+    }, false);
+  }
+
+  /**
+   * As {@link #await}, counting a hit when it shares a value and a miss when the load found
+   * nothing or failed; nothing when this caller's own wait was interrupted (as the other waits).
+   */
   private @Nullable V awaitCounted(K key, Load<V> theirs) {
-    boolean hit = false;
+    V value;
     try {
-      V value = await(key, theirs);
-      hit = value != null;
-      return value;
-    } finally {
-      if (hit) {
-        cache.stats.recordHits(1);
-      } else {
+      value = await(key, theirs);
+    } catch (RuntimeException e) {
+      if (!Thread.currentThread().isInterrupted()) {
         cache.stats.recordMisses(1);
       }
+      throw e;
     }
+    if (value != null) {
+      cache.stats.recordHits(1);
+    } else {
+      cache.stats.recordMisses(1);
+    }
+    return value;
   }
 
   /** Waits, interruptibly, for another caller's load of {@code key}. */

@@ -183,8 +183,7 @@ final class Refresher<K, V> {
       }
       mine.future.complete(shared);
     } finally {
-      mine.future.completeExceptionally(new CacheLoadException(
-          "the reload of key '" + key + "' in cache '" + cache.name() + "' ended without an outcome", null));
+      mine.endUnfinished("the reload", key, cache.name());
       loads.remove(key, mine);
     }
   }

@@ -62,8 +62,8 @@ final class RefresherTest {
     logger.detachAppender(logged);
   }
 
-  private MapCache newCache(Executor executor) {
-    return new MapCache(CacheConfig.builder("refreshing")
+  private MapCache<String> newCache(Executor executor) {
+    return new MapCache<>(CacheConfig.builder("refreshing")
         .refreshAfterWrite(Duration.ofMinutes(1))
         .ticker(ticker)
         .clock(ticker)
@@ -79,7 +79,7 @@ final class RefresherTest {
 
   @Test
   void failingReloads_loggedAtWarnAtMostOncePer10sWithTheCountHeldBack() {
-    MapCache cache = newCache(tasks::add);
+    MapCache<String> cache = newCache(tasks::add);
     cache.put("k", "old");
     ticker.advance(Duration.ofMinutes(2));
     for (int i = 0; i < 3; i++) {
@@ -101,7 +101,7 @@ final class RefresherTest {
 
   @Test
   void failingReload_countedByTheMicrometerLoadFailureMeter() {
-    MapCache cache = newCache(tasks::add);
+    MapCache<String> cache = newCache(tasks::add);
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
     CacheMetrics.monitor(registry, cache);
     cache.put("k", "old");
@@ -113,7 +113,7 @@ final class RefresherTest {
 
   @Test
   void rejectedReload_keepsOldValueCountedAndLogged() {
-    MapCache cache = newCache(task -> { throw new RejectedExecutionException("full"); });
+    MapCache<String> cache = newCache(task -> { throw new RejectedExecutionException("full"); });
     cache.put("k", "old");
     ticker.advance(Duration.ofMinutes(2));
     assertThat(cache.get("k", key -> "new")).isEqualTo("old");
@@ -128,7 +128,7 @@ final class RefresherTest {
   @Test
   void executorThrowingAnError_leavesNothingInFlight_soTheNextStaleReadReloads() {
     java.util.concurrent.atomic.AtomicBoolean broken = new java.util.concurrent.atomic.AtomicBoolean(true);
-    MapCache cache = newCache(task -> {
+    MapCache<String> cache = newCache(task -> {
       if (broken.getAndSet(false)) {
         throw new OutOfMemoryError("unable to create native thread");
       }
@@ -148,7 +148,7 @@ final class RefresherTest {
 
   @Test
   void reloadThrowingAnError_keepsOldValueAndLetsTheNextReadReloadAgain() {
-    MapCache cache = newCache(tasks::add);
+    MapCache<String> cache = newCache(tasks::add);
     cache.put("k", "old");
     ticker.advance(Duration.ofMinutes(2));
     cache.get("k", key -> { throw new StackOverflowError("deep"); });
@@ -165,7 +165,7 @@ final class RefresherTest {
 
   @Test
   void reloadThrowingAnErrorOnTheCallersThread_isCountedOnceAsAFailedReload() {
-    MapCache cache = newCache(Runnable::run);
+    MapCache<String> cache = newCache(Runnable::run);
     cache.put("k", "old");
     ticker.advance(Duration.ofMinutes(2));
 
@@ -182,7 +182,7 @@ final class RefresherTest {
   void loadOvertakenByARemoval_whoseUndoFails_stillHandsItsCallerTheValue() throws Exception {
     Logger loads = (Logger) LoggerFactory.getLogger(Loads.class);
     loads.addAppender(logged);
-    MapCache cache = newCache(tasks::add);
+    MapCache<String> cache = newCache(tasks::add);
     cache.removeIfEqualFails = true;
     java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
     java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
@@ -208,7 +208,7 @@ final class RefresherTest {
 
   @Test
   void successfulReload_isALoadAndAPutAndLogsNothing() {
-    MapCache cache = newCache(tasks::add);
+    MapCache<String> cache = newCache(tasks::add);
     cache.put("k", "old");
     ticker.advance(Duration.ofMinutes(2));
     AtomicInteger calls = new AtomicInteger();
@@ -226,7 +226,7 @@ final class RefresherTest {
 
   @Test
   void closedWhileReloading_storesNothingAndLogsNothing() {
-    MapCache cache = newCache(tasks::add);
+    MapCache<String> cache = newCache(tasks::add);
     cache.put("k", "old");
     ticker.advance(Duration.ofMinutes(2));
     cache.get("k", key -> "new");
@@ -247,7 +247,7 @@ final class RefresherTest {
    */
   @Test
   void aReloadTheExecutorDrops_doesNotHoldUpALaterMiss() {
-    MapCache cache = newCache(tasks::add);
+    MapCache<String> cache = newCache(tasks::add);
     cache.put("k", "old");
     ticker.advance(Duration.ofMinutes(2));
     assertThat(cache.get("k", key -> "reloaded")).isEqualTo("old");
@@ -268,7 +268,7 @@ final class RefresherTest {
    */
   @Test
   void aWaiterForAReplacedReload_getsTheValueOfTheLoadThatReplacedIt() throws Exception {
-    MapCache cache = newCache(tasks::add);
+    MapCache<String> cache = newCache(tasks::add);
     cache.put("k", "old");
     ticker.advance(Duration.ofMinutes(2));
     cache.get("k", key -> "reloaded"); // the reload, queued
@@ -303,7 +303,7 @@ final class RefresherTest {
   /** ... nor stop the key from being refreshed again, once a refresh interval has passed. */
   @Test
   void aReloadTheExecutorDrops_isQueuedAgainAfterARefreshInterval() {
-    MapCache cache = newCache(tasks::add);
+    MapCache<String> cache = newCache(tasks::add);
     cache.put("k", "old");
     ticker.advance(Duration.ofMinutes(2));
     cache.get("k", key -> "reloaded");
@@ -321,7 +321,7 @@ final class RefresherTest {
   /** A loader throwing InterruptedException (around the compiler) cleared the flag: it is set again. */
   @Test
   void aLoaderThrowingInterruptedException_leavesTheThreadInterrupted() {
-    MapCache cache = newCache(tasks::add);
+    MapCache<String> cache = newCache(tasks::add);
     try {
       assertThatThrownBy(() -> cache.get("k", key -> { throw sneaky(new InterruptedException("stop")); }))
           .isInstanceOf(CacheLoadException.class).hasCauseInstanceOf(InterruptedException.class);
@@ -334,7 +334,7 @@ final class RefresherTest {
   /** Callers waiting for another's load get the loader's own {@link CacheLoadException} subclass. */
   @Test
   void aWaiterForAFailedLoad_getsTheLoadersOwnExceptionType() throws Exception {
-    MapCache cache = newCache(tasks::add);
+    MapCache<String> cache = newCache(tasks::add);
     CountDownLatch loading = new CountDownLatch(1);
     CountDownLatch fail = new CountDownLatch(1);
     ExecutorService pool = Executors.newSingleThreadExecutor();
@@ -374,7 +374,7 @@ final class RefresherTest {
    */
   @Test
   void aKeyABulkLoaderReturnsUnasked_removedWhileItRan_isNotLeftCached() {
-    MapCache cache = newCache(tasks::add);
+    MapCache<String> cache = newCache(tasks::add);
     cache.put("b", "b-v1");
 
     Map<String, String> got = cache.getAll(Set.of("a"), keys -> {
@@ -389,7 +389,7 @@ final class RefresherTest {
 
   @Test
   void aKeyABulkLoaderReturnsUnasked_withoutARemoval_isStored() {
-    MapCache cache = newCache(tasks::add);
+    MapCache<String> cache = newCache(tasks::add);
     cache.getAll(Set.of("a"), keys -> Map.of("a", "a-v1", "b", "b-v1"));
     assertThat(cache.get("b")).isEqualTo("b-v1");
   }
@@ -420,7 +420,7 @@ final class RefresherTest {
    */
   @Test
   void aMissFindingAReloadJustTakenOver_loadsTheKey_notNull() throws Exception {
-    MapCache cache = newCache(tasks::add);
+    MapCache<String> cache = newCache(tasks::add);
     Load<String> takenOver = new Load<>(null);
     Field claimed = Load.class.getDeclaredField("CLAIMED");
     claimed.setAccessible(true);
@@ -445,7 +445,7 @@ final class RefresherTest {
    */
   @Test
   void aMissSharingAReloadWhoseEntryLeft_getsItsValue_andTheCacheHoldsIt() throws Exception {
-    MapCache cache = newCache(tasks::add);
+    MapCache<String> cache = newCache(tasks::add);
     cache.local = true; // an entry that left without a removal here was evicted or expired
     cache.put("k", "old");
     ticker.advance(Duration.ofMinutes(2));
@@ -483,7 +483,7 @@ final class RefresherTest {
    */
   @Test
   void aReloadWhoseEntryLeftOnARemoteBackend_storesNothing() throws Exception {
-    MapCache cache = newCache(tasks::add);
+    MapCache<String> cache = newCache(tasks::add);
     cache.put("k", "old");
     ticker.advance(Duration.ofMinutes(2));
     CountDownLatch reloading = new CountDownLatch(1);
@@ -506,7 +506,7 @@ final class RefresherTest {
   /** ... and when the entry was written meanwhile, the miss gets the written value, not the reload's. */
   @Test
   void aMissSharingAReloadOvertakenByAPut_getsThePutsValue() throws Exception {
-    MapCache cache = newCache(tasks::add);
+    MapCache<String> cache = newCache(tasks::add);
     cache.put("k", "old");
     ticker.advance(Duration.ofMinutes(2));
     CountDownLatch reloading = new CountDownLatch(1);
@@ -540,7 +540,7 @@ final class RefresherTest {
   void aMissWaitingForAReloadTheExecutorThenRejects_loadsTheKey() throws Exception {
     CountDownLatch handingOff = new CountDownLatch(1);
     CountDownLatch reject = new CountDownLatch(1);
-    MapCache cache = newCache(task -> {
+    MapCache<String> cache = newCache(task -> {
       handingOff.countDown();
       await(reject);
       throw new RejectedExecutionException("full");
@@ -569,7 +569,7 @@ final class RefresherTest {
    */
   @Test
   void aLoadOvertakenByARemovalThenAWriteOfTheSameInstance_leavesTheWrite() {
-    MapCache cache = newCache(Runnable::run);
+    MapCache<String> cache = newCache(Runnable::run);
     String shared = "present";
     String got = cache.get("k", key -> {
       cache.remove("k");
@@ -583,7 +583,7 @@ final class RefresherTest {
   /** A removal makes a reload the executor has not started void: it is taken out of the map at once. */
   @Test
   void aQueuedReload_isDroppedByARemovalOrAClear_soNoMissWaitsForIt() {
-    MapCache cache = newCache(tasks::add);
+    MapCache<String> cache = newCache(tasks::add);
     cache.put("a", "old");
     cache.put("b", "old");
     ticker.advance(Duration.ofMinutes(2));
@@ -605,7 +605,7 @@ final class RefresherTest {
    */
   @Test
   void reloadsTheExecutorDropped_forKeysNeverReadAgain_areSweptOut() {
-    MapCache cache = newCache(tasks::add);
+    MapCache<String> cache = newCache(tasks::add);
     for (int i = 0; i < Refresher.SWEEP_EVERY; i++) {
       cache.put("k" + i, "old");
     }
@@ -628,7 +628,7 @@ final class RefresherTest {
   /** A miss arriving after a load failed, before its owner took it out of the map, loads again. */
   @Test
   void bulkLoad_onABackendWhoseGetAllAnswersAMapItCannotChange_addsTheLoadedKeysToACopy() {
-    MapCache cache = newCache(Runnable::run);
+    MapCache<String> cache = newCache(Runnable::run);
     cache.unmodifiableGetAll = true;
     cache.put("present", "p");
 
@@ -641,7 +641,7 @@ final class RefresherTest {
 
   @Test
   void aMissFindingAFailedLoadStillRegistered_loadsAgain() {
-    MapCache cache = newCache(Runnable::run);
+    MapCache<String> cache = newCache(Runnable::run);
     Load<String> failed = new Load<>(new Thread("ended"));
     failed.future.completeExceptionally(new IllegalStateException("down"));
     loadsOf(cache).put("k", failed);
@@ -655,7 +655,7 @@ final class RefresherTest {
 
   /** The cache's registered loads and reloads, by key. */
   @SuppressWarnings("unchecked")
-  private static Map<String, Load<String>> loadsOf(MapCache cache) {
+  private static Map<String, Load<String>> loadsOf(MapCache<String> cache) {
     return cache.loads.inFlight();
   }
 
@@ -690,139 +690,5 @@ final class RefresherTest {
   @SuppressWarnings("unchecked")
   private static <T extends Throwable> RuntimeException sneaky(Throwable t) throws T {
     throw (T) t;
-  }
-
-  private final class MapCache extends AbstractCache<String, String> {
-    final ConcurrentHashMap<String, Written<String>> map = new ConcurrentHashMap<>();
-    /** Whether this cache plays a local backend (every removal through it) or a remote one. */
-    boolean local;
-
-    @Override
-    protected boolean removalsAreLocal() {
-      return local;
-    }
-
-    MapCache(CacheConfig<String, String> config) {
-      super(config, cache -> {});
-    }
-
-    @Override
-    protected @Nullable Written<String> getWritten(String key) {
-      return map.get(key);
-    }
-
-    @Override
-    public @Nullable String get(String key) {
-      checkOpen();
-      Written<String> written = map.get(key);
-      return written == null ? null : written.value();
-    }
-
-    @Override
-    protected @Nullable String getQuietly(String key) {
-      return get(key);
-    }
-
-    @Override
-    protected @Nullable String getCountingHits(String key) {
-      return get(key);
-    }
-
-    @Override
-    protected String storeLoaded(String key, String value) {
-      Written<String> existing = map.putIfAbsent(key, new Written<>(value, ticker.read()));
-      return existing == null ? value : existing.value();
-    }
-
-    @Override
-    public void put(String key, String value) {
-      checkOpen();
-      writing(key);
-      map.put(key, new Written<>(value, ticker.read()));
-      stats.recordPuts(1);
-    }
-
-    @Override
-    public void put(String key, String value, Duration ttl) {
-      put(key, value);
-    }
-
-    @Override
-    public boolean putIfAbsent(String key, String value) {
-      return map.putIfAbsent(key, new Written<>(value, ticker.read())) == null;
-    }
-
-    @Override
-    public boolean replace(String key, String value) {
-      return map.replace(key, new Written<>(value, ticker.read())) != null;
-    }
-
-    @Override
-    public boolean replace(String key, String oldValue, String newValue) {
-      checkOpen();
-      Written<String> current = map.get(key);
-      boolean replaced = current != null && current.value().equals(oldValue)
-          && map.replace(key, current, new Written<>(newValue, ticker.read()));
-      if (replaced) {
-        stats.recordPuts(1);
-      }
-      return replaced;
-    }
-
-    /** Makes {@code getAll(keys)} answer an unmodifiable map, as a backend may. */
-    boolean unmodifiableGetAll;
-
-    @Override
-    public Map<String, String> getAll(Iterable<? extends String> keys) {
-      Map<String, String> present = super.getAll(keys);
-      return unmodifiableGetAll ? Collections.unmodifiableMap(present) : present;
-    }
-
-    /** Makes {@code remove(key, value)} fail, as a backend in an outage does. */
-    volatile boolean removeIfEqualFails;
-
-    @Override
-    public boolean remove(String key) {
-      removing(key);
-      return map.remove(key) != null;
-    }
-
-    @Override
-    public boolean remove(String key, String value) {
-      if (removeIfEqualFails) {
-        throw new IllegalStateException("the backend is down");
-      }
-      Written<String> current = map.get(key);
-      return current != null && current.value().equals(value) && map.remove(key, current);
-    }
-
-    @Override
-    public boolean expire(String key, Duration ttl) {
-      return false;
-    }
-
-    @Override
-    public void clear() {
-      clearing();
-      map.clear();
-    }
-
-    @Override
-    public long estimatedSize() {
-      return map.size();
-    }
-
-    @Override
-    public CacheStats stats() {
-      return stats.snapshot();
-    }
-
-    @Override
-    public AsyncCache<String, String> async() {
-      return new CompletedAsyncCache<>(this);
-    }
-
-    @Override
-    protected void release() {}
   }
 }

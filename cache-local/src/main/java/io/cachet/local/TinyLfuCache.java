@@ -121,12 +121,16 @@ final class TinyLfuCache<K, V> extends AbstractLocalCache<K, V> {
 
   @Override
   protected @Nullable Written<V> getWritten(K key) {
-    if (getCountingHits(key) == null) {
+    if (map.get(key) == null) { // a read for Caffeine's policy; no statistics
       return null;
     }
     // One snapshot for both: a write since the lookup above gives the newer pair, never a mix;
-    // a removal since gives null, a load.
-    return writtenQuietly(key);
+    // a removal since gives null, a load, which counts the miss: the hit is counted only here.
+    Written<V> written = writtenQuietly(key);
+    if (countReads && written != null) {
+      stats.recordHits(1);
+    }
+    return written;
   }
 
   private @Nullable Written<V> writtenQuietly(K key) {

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.cachet.Cache;
 import io.cachet.CacheLoadException;
+import io.cachet.CacheStats;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -144,6 +145,7 @@ interface BulkLoadingContract extends ContractTopic {
     CountDownLatch entered = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
     ExecutorService pool = Executors.newSingleThreadExecutor();
+    CacheStats before = cache.stats();
     try {
       Future<Map<String, String>> old = pool.submit(() -> cache.getAll(List.of("a"), keys -> {
         entered.countDown();
@@ -157,6 +159,9 @@ interface BulkLoadingContract extends ContractTopic {
       release.countDown();
       assertThat(old.get(30, TimeUnit.SECONDS)).containsExactly(Map.entry("a", "read before the change"));
       assertThat(fresh.get(30, TimeUnit.SECONDS)).containsExactly(Map.entry("a", "read after the change"));
+      CacheStats delta = cache.stats().minus(before);
+      assertThat(delta.missCount()).as("one per getAll, counted at its lookup").isEqualTo(2);
+      assertThat(delta.hitCount()).isZero();
       assertThat(cache.get("a")).isEqualTo("read after the change");
     } finally {
       release.countDown();

@@ -11,6 +11,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -81,35 +82,47 @@ interface StatsContract extends ContractTopic {
 
   @Test
   default void stats_aCallerThatTakesAnotherCallersLoad_countsAHitNotAMiss() throws Exception {
-    assertAWaiterCountsAHit(contract(), contract().newCache());
+    assertAWaiterCounts(contract(), contract().newCache(), "loaded");
+  }
+
+  @Test
+  default void stats_aCallerThatWaitedForALoadThatFoundNothing_countsAMiss() throws Exception {
+    assertAWaiterCounts(contract(), contract().newCache(), null);
   }
 
   /**
-   * One caller loads {@code k} while a second asks for it and waits for that load: the loader
-   * counts a miss, the second caller a hit, as with Caffeine.
+   * One caller loads {@code k} (its loader returns {@code loaded}) while a second asks for it and
+   * waits for that load: the loader counts a miss, the second caller a hit if the load returned a
+   * value and a miss if not, as with Caffeine.
    */
-  static void assertAWaiterCountsAHit(AbstractCacheContractTest contract, Cache<String, String> cache)
-      throws Exception {
+  static void assertAWaiterCounts(AbstractCacheContractTest contract, Cache<String, String> cache,
+      @Nullable String loaded) throws Exception {
     CountDownLatch entered = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
     ExecutorService pool = Executors.newSingleThreadExecutor();
     try {
       CacheStats before = cache.stats();
-      Future<String> loading = pool.submit(() -> cache.get("k", key -> {
+      Future<@Nullable String> loading = pool.submit(() -> cache.get("k", key -> {
         entered.countDown();
         AbstractCacheContractTest.await(release);
-        return "loaded";
+        return loaded;
       }));
       AbstractCacheContractTest.await(entered);
-      CompletableFuture<String> waiting =
+      CompletableFuture<@Nullable String> waiting =
           contract.callUntilItWaitsForALoad(() -> cache.get("k", key -> "a second load"));
       release.countDown();
-      assertThat(loading.get(30, TimeUnit.SECONDS)).isEqualTo("loaded");
-      assertThat(waiting.get(30, TimeUnit.SECONDS)).isEqualTo("loaded");
+      assertThat(loading.get(30, TimeUnit.SECONDS)).isEqualTo(loaded);
+      assertThat(waiting.get(30, TimeUnit.SECONDS)).isEqualTo(loaded);
       CacheStats delta = cache.stats().minus(before);
-      assertThat(delta.missCount()).as("misses: the caller that loaded").isEqualTo(1);
-      assertThat(delta.hitCount()).as("hits: the caller that took its value").isEqualTo(1);
-      assertThat(delta.loadSuccessCount()).isEqualTo(1);
+      if (loaded != null) {
+        assertThat(delta.missCount()).as("misses: the caller that loaded").isEqualTo(1);
+        assertThat(delta.hitCount()).as("hits: the caller that took its value").isEqualTo(1);
+        assertThat(delta.loadSuccessCount()).isEqualTo(1);
+      } else {
+        assertThat(delta.missCount()).as("misses: both callers, neither got a value").isEqualTo(2);
+        assertThat(delta.hitCount()).isZero();
+        assertThat(delta.loadFailureCount()).isEqualTo(1);
+      }
     } finally {
       release.countDown();
       pool.shutdownNow();
