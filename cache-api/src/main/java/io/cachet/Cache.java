@@ -187,9 +187,8 @@ public interface Cache<K, V> extends AutoCloseable {
   boolean isClosed();
 
   /**
-   * Releases this cache's resources and removes it from its manager. Idempotent: a call while
-   * another thread closes the cache returns once that close is done. Entries held in a remote
-   * backend are kept there.
+   * Releases this cache's resources and removes it from its manager. Idempotent. Entries held in
+   * a remote backend are kept there.
    */
   @Override
   void close();

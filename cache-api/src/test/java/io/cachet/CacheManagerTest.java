@@ -255,6 +255,53 @@ final class CacheManagerTest {
   }
 
   /**
+   * A cache that another thread is closing when the manager closes: the cache's own close()
+   * returns at once there, so the manager must wait until that thread's close released what it
+   * held before it closes the shared client under it.
+   */
+  @Test
+  void closeWhileAnotherThreadClosesACache_closesTheSharedResourcesOnlyAfterThatRelease() throws Exception {
+    CountDownLatch releasing = new CountDownLatch(1);
+    CountDownLatch finish = new CountDownLatch(1);
+    CacheManager manager = CacheManager.builder().provider(new CacheBackendProvider() {
+      @Override
+      public String name() {
+        return "stub";
+      }
+
+      @Override
+      public <K, V> Cache<K, V> create(CacheConfig<K, V> config, BackendContext context) {
+        context.sharedResource("client", AutoCloseable.class, () -> () -> events.add("close client"));
+        return lifecycleOnly(config, proxy -> {
+          releasing.countDown();
+          try {
+            finish.await(30, TimeUnit.SECONDS);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          events.add("released " + config.name());
+          context.closed(proxy);
+        });
+      }
+    }).build();
+    Cache<String, String> cache = manager.create(stub("a"));
+    CompletableFuture<Void> user = CompletableFuture.runAsync(cache::close);
+    assertThat(releasing.await(10, TimeUnit.SECONDS)).isTrue();
+
+    CompletableFuture<Void> closing = CompletableFuture.runAsync(manager::close);
+    try {
+      assertThatThrownBy(() -> closing.get(300, TimeUnit.MILLISECONDS))
+          .as("the cache is still releasing").isInstanceOf(java.util.concurrent.TimeoutException.class);
+      assertThat(events).doesNotContain("close client");
+    } finally {
+      finish.countDown();
+    }
+    closing.get(10, TimeUnit.SECONDS);
+    user.get(10, TimeUnit.SECONDS);
+    assertThat(events).containsExactly("released a", "close client");
+  }
+
+  /**
    * A shared resource still starting (a Redis client connecting) when the manager closes: the
    * manager's close cannot see it yet, so the creation must close it and fail, or it would never
    * be closed (a client's threads and connections left running).
@@ -426,7 +473,17 @@ final class CacheManagerTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("'cache.orders.maximumSize'")
         .hasMessageContaining("java.lang.Integer")
-        .hasMessageContaining("setProperty(\"cache.orders.maximumSize\", \"500\")");
+        .hasMessageContaining("setProperty")
+        .hasMessageNotContaining("500");
+
+    Properties defaults = new Properties();
+    defaults.put("cache.orders.maximumSize", 500);
+    Properties inheriting = new Properties(defaults);
+    inheriting.setProperty("cache.orders.backend", "stub");
+    assertThatThrownBy(() -> CacheManager.builder().provider(new StubProvider()).properties(inheriting))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("'cache.orders.maximumSize'")
+        .hasMessageContaining("defaults");
   }
 
   @Test

@@ -1,6 +1,8 @@
 package io.cachet.internal;
 
 import io.cachet.CacheConfig;
+import java.util.Enumeration;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Properties;
@@ -37,17 +39,27 @@ public final class CacheProperties {
 
   /**
    * Refuses a {@code cache.}* entry whose value is not a string ({@code put(key, 500)} instead of
-   * {@code setProperty}): {@link Properties} would leave it out of its property names, and the
-   * declaration would be dropped without a word.
+   * {@code setProperty}), in {@code properties} or its defaults: {@link Properties} would leave it
+   * out of its property names, and the declaration would be dropped without a word.
    *
-   * @throws IllegalArgumentException naming the key and the value's type
+   * @throws IllegalArgumentException naming the key and the value's type (not the value, which
+   *     may be a secret)
    */
   public static void requireStringValues(Properties properties, String source) {
-    for (Map.Entry<Object, Object> entry : properties.entrySet()) {
-      if (entry.getKey() instanceof String key && key.startsWith(PREFIX) && !(entry.getValue() instanceof String)) {
-        throw new IllegalArgumentException("property '" + key + "' in " + source + " has a value of type "
-            + entry.getValue().getClass().getName() + ", not a string: set it with setProperty(\"" + key
-            + "\", \"" + entry.getValue() + "\")");
+    Set<Object> keys = new HashSet<>(properties.keySet());
+    try {
+      for (Enumeration<?> names = properties.propertyNames(); names.hasMoreElements(); ) {
+        keys.add(names.nextElement()); // with the defaults' keys
+      }
+    } catch (ClassCastException e) {
+      // A key that is not a string, in the defaults: not a declaration; the entries above are checked.
+    }
+    for (Object k : keys) {
+      if (k instanceof String key && key.startsWith(PREFIX) && properties.getProperty(key) == null) {
+        Object value = properties.get(key);
+        throw new IllegalArgumentException("property '" + key + "' in " + source + " has a value that is not a string"
+            + (value != null ? " (a " + value.getClass().getName() + ")" : " (in its defaults)")
+            + ": set it with setProperty, as a string");
       }
     }
   }

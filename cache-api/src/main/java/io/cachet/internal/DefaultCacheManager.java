@@ -264,6 +264,7 @@ public final class DefaultCacheManager implements CacheManager {
         } catch (RuntimeException e) {
           log.warn("Closing cache '{}' failed", cache.name(), e);
         }
+        awaitForgotten(cache.name(), slot);
       }
     }
     caches.clear();
@@ -284,6 +285,36 @@ public final class DefaultCacheManager implements CacheManager {
       }
     }
     resources.clear();
+  }
+
+  /**
+   * Waits until the cache of {@code slot} has told the manager it released what it held: another
+   * thread may have begun closing it, and its {@code close()} then returns at once, while that
+   * thread's release still uses the shared resources closed next. Bounded by {@link
+   * #RELEASE_WAIT_MILLIS} (a release that calls this manager's close, or a backend that never
+   * tells), then it goes on with a WARN.
+   */
+  private void awaitForgotten(String name, CompletableFuture<Cache<?, ?>> slot) {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RELEASE_WAIT_MILLIS);
+    boolean interrupted = false;
+    synchronized (released) {
+      while (caches.get(name) == slot) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          log.warn("Cache '{}' has not finished closing after {} ms; closing the shared resources anyway",
+              name, RELEASE_WAIT_MILLIS);
+          break;
+        }
+        try {
+          TimeUnit.NANOSECONDS.timedWait(released, left);
+        } catch (InterruptedException e) {
+          interrupted = true; // as the manager's own close: the resources must not close under a release
+        }
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   private CacheBackendProvider provider(String backend, String cacheName) {

@@ -9,7 +9,6 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -57,10 +56,6 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
   /** The single-flight loads in flight; package-private for tests. */
   final Loads<K, V> loads;
   private final AtomicBoolean closed = new AtomicBoolean();
-  /** Counted down once {@link #close()} has released the backend and told the manager. */
-  private final CountDownLatch closeDone = new CountDownLatch(1);
-  /** The thread running the first {@link #close()}: a close it makes again returns at once. */
-  private volatile @Nullable Thread closer;
   private final @Nullable Refresher<K, V> refresher;
 
   /**
@@ -91,34 +86,18 @@ public abstract class AbstractCache<K, V> implements Cache<K, V> {
   }
 
   /**
-   * Closes the cache once: marks it closed, runs {@link #release()}, then tells the manager. A
-   * close while another thread closes the cache returns once that close is done, so that a caller
-   * (the manager closing its shared clients next) never sees it return while the backend still
-   * releases; a close from the closing thread itself (a listener or a hook inside the release)
-   * returns at once, and an interrupted wait returns with the interrupt flag set.
+   * Closes the cache once: marks it closed, runs {@link #release()}, then tells the manager, whose
+   * own close waits for that before it closes the resources the backends share.
    */
   @Override
   public final void close() {
     if (!closed.compareAndSet(false, true)) {
-      if (closer != Thread.currentThread()) {
-        try {
-          closeDone.await();
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-      }
       return;
     }
-    closer = Thread.currentThread();
     try {
       release();
     } finally {
-      try {
-        onClose.accept(this);
-      } finally {
-        closer = null;
-        closeDone.countDown();
-      }
+      onClose.accept(this);
     }
   }
 

@@ -12,6 +12,10 @@ public interface BackendContext {
    */
   <R extends AutoCloseable> R sharedResource(Object key, Class<R> type, Supplier<R> factory);
 
-  /** Tells the manager that {@code cache} was closed, so it forgets it. */
+  /**
+   * Tells the manager that {@code cache} was closed and has released what it held, so it forgets
+   * it. Call it once, at the end of the cache's close ({@link AbstractCache} does): the manager's
+   * own close waits for it, up to a minute, before it closes the shared resources.
+   */
   void closed(Cache<?, ?> cache);
 }

@@ -64,8 +64,8 @@ final class Load<V> {
   /**
    * Completes this load for its waiters, if nothing has, with a failure saying that it ended
    * without an outcome ({@code what} of key {@code key} in cache {@code cacheName}): the last word
-   * of every load, which builds the exception only when it is needed, and never fails (a key whose
-   * {@code toString} throws is named by its class).
+   * of every load, which builds the exception only when it is needed (a key whose {@code toString}
+   * throws is named by its class, see {@link #describe}).
    */
   void endUnfinished(String what, Object key, String cacheName) {
     if (!future.isDone()) {
@@ -74,11 +74,14 @@ final class Load<V> {
     }
   }
 
-  /** {@code key}'s text; its class's name when its {@code toString} fails. */
+  /**
+   * {@code key}'s text for a message; its class's name when its {@code toString} fails, also with a
+   * stack overflow (a key whose text includes itself), so that no message keeps a load from ending.
+   */
   static String describe(Object key) {
     try {
       return String.valueOf(key);
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | StackOverflowError e) {
       return "(a " + key.getClass().getName() + " whose toString() failed)";
     }
   }

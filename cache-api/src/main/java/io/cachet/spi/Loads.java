@@ -76,7 +76,7 @@ final class Loads<K, V> {
     for (Load<V> theirs; (theirs = inFlight.putIfAbsent(key, mine)) != null; ) {
       if (theirs.owner() == Thread.currentThread()) {
         throw new IllegalStateException(
-            "recursive load of key '" + key + "' in cache '" + cache.name() + "': the loader asked for its own key");
+            "recursive load of key '" + Load.describe(key) + "' in cache '" + cache.name() + "': the loader asked for its own key");
       }
       if (theirs.failedOrFoundNothing()) {
         // Ended, its owner about to take it out of the map: its failure or absence was for the
@@ -182,10 +182,12 @@ final class Loads<K, V> {
    * removal, so either the removal deletes the stored value or this sees the flag.
    */
   void undoIfRemoved(K key, Load<V> load, V loaded, V winner) {
-    // Only a value this load stored, and only while no write began since: one a writer put
-    // (perhaps the very same instance, or an equal one after this load's store) is the writer's,
-    // whatever it equals.
-    undoIfRemoved(key, load.removed && load.stored && !load.written, loaded, winner);
+    // Only a value this load stored: one a writer put (perhaps the very same instance) is the
+    // writer's, whatever it equals. A write that begins after the store, even one that changes
+    // nothing (a putIfAbsent that finds the value), does not stop the undo: a value equal to the
+    // loaded one, put in that moment, goes with it, and the next read loads the key again,
+    // where keeping the loaded value would serve what the removal outdated.
+    undoIfRemoved(key, load.removed && load.stored, loaded, winner);
   }
 
   private void undoIfRemoved(K key, boolean removed, V loaded, V winner) {
@@ -275,7 +277,7 @@ final class Loads<K, V> {
           mine.put(key, load);
         } else if (other.owner() == Thread.currentThread()) {
           throw new IllegalStateException(
-              "recursive load of key '" + key + "' in cache '" + cache.name() + "': the loader asked for its own key");
+              "recursive load of key '" + Load.describe(key) + "' in cache '" + cache.name() + "': the loader asked for its own key");
         } else {
           theirs.put(key, other);
         }
@@ -425,7 +427,7 @@ final class Loads<K, V> {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new CacheLoadException(
-          "interrupted while waiting for a reload of key '" + key + "' in cache '" + cache.name() + "'", e);
+          "interrupted while waiting for a reload of key '" + Load.describe(key) + "' in cache '" + cache.name() + "'", e);
     }
   }
 
@@ -436,7 +438,7 @@ final class Loads<K, V> {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new CacheLoadException(
-          "interrupted while waiting for another caller to load key '" + key + "' into cache '" + cache.name() + "'", e);
+          "interrupted while waiting for another caller to load key '" + Load.describe(key) + "' into cache '" + cache.name() + "'", e);
     } catch (ExecutionException e) {
       // Its outcome is not this caller's: it loads afresh.
     }
@@ -463,8 +465,8 @@ final class Loads<K, V> {
     try {
       value = await(key, theirs);
     } catch (RuntimeException e) {
-      if (!Thread.currentThread().isInterrupted()) {
-        cache.stats.recordMisses(1);
+      if (!(e.getCause() instanceof InterruptedException && !theirs.future.isDone())) {
+        cache.stats.recordMisses(1); // the load failed; not this caller's wait, cut short
       }
       throw e;
     }
@@ -483,7 +485,7 @@ final class Loads<K, V> {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new CacheLoadException(
-          "interrupted while waiting for another caller to load key '" + key + "' into cache '" + cache.name() + "'", e);
+          "interrupted while waiting for another caller to load key '" + Load.describe(key) + "' into cache '" + cache.name() + "'", e);
     } catch (ExecutionException e) {
       Throwable cause = e.getCause() != null ? e.getCause() : e;
       if (cause instanceof CacheLoadException shared) {

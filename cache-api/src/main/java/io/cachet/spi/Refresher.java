@@ -102,7 +102,7 @@ final class Refresher<K, V> {
       loads.remove(key, mine);
       cache.stats.recordLoadFailure(0);
       warn(key, new CacheLoadException(
-          "the executor of cache '" + cache.name() + "' did not take the reload of key '" + key + "'", e));
+          "the executor of cache '" + cache.name() + "' did not take the reload of key '" + Load.describe(key) + "'", e));
       if (e instanceof Error error) {
         throw error;
       }

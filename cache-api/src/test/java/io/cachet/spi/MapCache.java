@@ -82,11 +82,15 @@ final class MapCache<K> extends AbstractCache<K, String> {
 
   @Override
   public boolean putIfAbsent(K key, String value) {
+    checkOpen();
+    writing(key);
     return map.putIfAbsent(key, new Written<>(value, ticker.read())) == null;
   }
 
   @Override
   public boolean replace(K key, String value) {
+    checkOpen();
+    writing(key);
     return map.replace(key, new Written<>(value, ticker.read())) != null;
   }
 
@@ -122,6 +126,7 @@ final class MapCache<K> extends AbstractCache<K, String> {
 
   @Override
   public boolean remove(K key, String value) {
+    removing(key);
     if (removeIfEqualFails) {
       throw new IllegalStateException("the backend is down");
     }

@@ -113,6 +113,11 @@ final class CacheDeclarations {
   static Map<String, CachetConfiguration<Object, Object>> parse(
       Properties properties, String source, ClassLoader classLoader,
       Map<String, CacheBackendProvider> backends) {
+    try {
+      CacheProperties.requireStringValues(properties, source);
+    } catch (IllegalArgumentException e) {
+      throw new CacheException(e.getMessage(), e);
+    }
     Properties cachet = new Properties();
     Map<String, Map<String, String>> jcache = new TreeMap<>();
     for (String key : new TreeSet<>(properties.stringPropertyNames())) {

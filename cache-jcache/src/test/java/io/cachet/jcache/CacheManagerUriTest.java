@@ -167,6 +167,19 @@ final class CacheManagerUriTest {
   }
 
   @Test
+  void getCacheManager_propertiesArgumentWithAValueThatIsNotAString_throwsCacheExceptionNamingIt() {
+    Properties properties = new Properties();
+    properties.put("cache.inline.maximumSize", 7); // put, not setProperty: an Integer
+    URI uri = URI.create("urn:cachet:test:not-a-string");
+    opened.add(uri);
+
+    assertThatThrownBy(() -> provider.getCacheManager(uri, loader, properties))
+        .isInstanceOf(javax.cache.CacheException.class)
+        .hasMessageContaining("'cache.inline.maximumSize'")
+        .hasMessageContaining("java.lang.Integer");
+  }
+
+  @Test
   void getCache_declaredCacheThatFailsToBuild_failsAgainInsteadOfVanishing() {
     Properties properties = new Properties();
     properties.setProperty("cache.broken.backend", "no-such-backend");
