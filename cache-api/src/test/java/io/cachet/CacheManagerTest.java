@@ -84,6 +84,36 @@ final class CacheManagerTest {
         });
   }
 
+  /**
+   * A backend {@code name} whose caches stop halfway through their close, as one stopping its
+   * threads does: each logs {@code created <cache>}, and its close counts {@code closing} down,
+   * waits for {@code release}, logs {@code released <cache>} and only then tells the manager. With
+   * {@code sharedClient}, its caches share a client that logs {@code close client}.
+   */
+  private CacheBackendProvider slowToClose(String name, CountDownLatch closing, CountDownLatch release,
+      boolean sharedClient) {
+    return new CacheBackendProvider() {
+      @Override
+      public String name() {
+        return name;
+      }
+
+      @Override
+      public <K, V> Cache<K, V> create(CacheConfig<K, V> config, BackendContext context) {
+        if (sharedClient) {
+          context.sharedResource("client", AutoCloseable.class, () -> () -> events.add("close client"));
+        }
+        events.add("created " + config.name());
+        return lifecycleOnly(config, proxy -> {
+          closing.countDown();
+          await(release); // a backend stopping its threads
+          events.add("released " + config.name());
+          context.closed(proxy);
+        });
+      }
+    };
+  }
+
   private CacheManager stubManager() {
     return CacheManager.builder().provider(new StubProvider()).build();
   }
@@ -220,26 +250,7 @@ final class CacheManagerTest {
   void closeWhileAnotherThreadCloses_returnsOnceThatCloseIsDone() throws Exception {
     CountDownLatch closing = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
-    CacheManager manager = CacheManager.builder().provider(new CacheBackendProvider() {
-      @Override
-      public String name() {
-        return "stub";
-      }
-
-      @Override
-      public <K, V> Cache<K, V> create(CacheConfig<K, V> config, BackendContext context) {
-        return lifecycleOnly(config, proxy -> {
-          closing.countDown();
-          try {
-            release.await();
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-          }
-          events.add("closed " + config.name());
-          context.closed(proxy);
-        });
-      }
-    }).build();
+    CacheManager manager = CacheManager.builder().provider(slowToClose("stub", closing, release, false)).build();
     manager.create(stub("a"));
     Thread first = new Thread(manager::close);
     first.start();
@@ -250,7 +261,7 @@ final class CacheManagerTest {
         .as("still closing").isInstanceOf(java.util.concurrent.TimeoutException.class);
     release.countDown();
     second.get(10, TimeUnit.SECONDS);
-    assertThat(events).containsExactly("closed a");
+    assertThat(events).containsExactly("created a", "released a");
     first.join(10_000);
   }
 
@@ -263,27 +274,7 @@ final class CacheManagerTest {
   void closeWhileAnotherThreadClosesACache_closesTheSharedResourcesOnlyAfterThatRelease() throws Exception {
     CountDownLatch releasing = new CountDownLatch(1);
     CountDownLatch finish = new CountDownLatch(1);
-    CacheManager manager = CacheManager.builder().provider(new CacheBackendProvider() {
-      @Override
-      public String name() {
-        return "stub";
-      }
-
-      @Override
-      public <K, V> Cache<K, V> create(CacheConfig<K, V> config, BackendContext context) {
-        context.sharedResource("client", AutoCloseable.class, () -> () -> events.add("close client"));
-        return lifecycleOnly(config, proxy -> {
-          releasing.countDown();
-          try {
-            finish.await(30, TimeUnit.SECONDS);
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-          }
-          events.add("released " + config.name());
-          context.closed(proxy);
-        });
-      }
-    }).build();
+    CacheManager manager = CacheManager.builder().provider(slowToClose("stub", releasing, finish, true)).build();
     Cache<String, String> cache = manager.create(stub("a"));
     CompletableFuture<Void> user = CompletableFuture.runAsync(cache::close);
     assertThat(releasing.await(10, TimeUnit.SECONDS)).isTrue();
@@ -298,7 +289,7 @@ final class CacheManagerTest {
     }
     closing.get(10, TimeUnit.SECONDS);
     user.get(10, TimeUnit.SECONDS);
-    assertThat(events).containsExactly("released a", "close client");
+    assertThat(events).containsExactly("created a", "released a", "close client");
   }
 
   /**
@@ -354,25 +345,8 @@ final class CacheManagerTest {
   void cacheStillClosing_isNotHandedOut_andItsNameIsTakenOnceReleased() throws Exception {
     CountDownLatch closing = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
-    CacheBackendProvider slowToClose = new CacheBackendProvider() {
-      @Override
-      public String name() {
-        return "slow";
-      }
-
-      @Override
-      public <K, V> Cache<K, V> create(CacheConfig<K, V> config, BackendContext context) {
-        events.add("created");
-        return lifecycleOnly(config, proxy -> {
-          closing.countDown();
-          await(release); // a backend stopping its threads
-          events.add("released");
-          context.closed(proxy);
-        });
-      }
-    };
     CacheConfig<String, String> config = CacheConfig.builder("a").backend("slow").build();
-    try (CacheManager manager = CacheManager.builder().provider(slowToClose).build()) {
+    try (CacheManager manager = CacheManager.builder().provider(slowToClose("slow", closing, release, false)).build()) {
       Cache<String, String> old = manager.create(config);
       CompletableFuture<Void> closingOld = CompletableFuture.runAsync(old::close);
       assertThat(closing.await(10, TimeUnit.SECONDS)).isTrue();
@@ -394,7 +368,7 @@ final class CacheManagerTest {
       closingOld.get(10, TimeUnit.SECONDS);
       assertThat(fresh).isNotSameAs(old);
       assertThat(fresh.isClosed()).isFalse();
-      assertThat(events).containsExactly("created", "released", "created");
+      assertThat(events).containsExactly("created a", "released a", "created a");
     }
   }
 
@@ -484,6 +458,15 @@ final class CacheManagerTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("'cache.orders.maximumSize'")
         .hasMessageContaining("defaults");
+
+    Properties stringDefaults = new Properties();
+    stringDefaults.setProperty("cache.orders.maximumSize", "100");
+    Properties overriding = new Properties(stringDefaults);
+    overriding.put("cache.orders.maximumSize", 500); // hidden: getProperty would answer the default
+    assertThatThrownBy(() -> CacheManager.builder().provider(new StubProvider()).properties(overriding))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("'cache.orders.maximumSize'")
+        .hasMessageContaining("java.lang.Integer");
   }
 
   @Test

@@ -46,22 +46,29 @@ public final class CacheProperties {
    *     may be a secret)
    */
   public static void requireStringValues(Properties properties, String source) {
-    Set<Object> keys = new HashSet<>(properties.keySet());
+    for (Map.Entry<Object, Object> entry : properties.entrySet()) { // its own, also over a default
+      if (entry.getKey() instanceof String key && key.startsWith(PREFIX) && !(entry.getValue() instanceof String)) {
+        throw notAString(key, source, "a " + entry.getValue().getClass().getName());
+      }
+    }
+    Set<Object> names = new HashSet<>();
     try {
-      for (Enumeration<?> names = properties.propertyNames(); names.hasMoreElements(); ) {
-        keys.add(names.nextElement()); // with the defaults' keys
+      for (Enumeration<?> all = properties.propertyNames(); all.hasMoreElements(); ) {
+        names.add(all.nextElement()); // with the defaults' keys
       }
     } catch (ClassCastException e) {
-      // A key that is not a string, in the defaults: not a declaration; the entries above are checked.
+      // A key that is not a string, in the defaults: not a declaration.
     }
-    for (Object k : keys) {
-      if (k instanceof String key && key.startsWith(PREFIX) && properties.getProperty(key) == null) {
-        Object value = properties.get(key);
-        throw new IllegalArgumentException("property '" + key + "' in " + source + " has a value that is not a string"
-            + (value != null ? " (a " + value.getClass().getName() + ")" : " (in its defaults)")
-            + ": set it with setProperty, as a string");
+    for (Object name : names) {
+      if (name instanceof String key && key.startsWith(PREFIX) && properties.getProperty(key) == null) {
+        throw notAString(key, source, "in its defaults");
       }
     }
+  }
+
+  private static IllegalArgumentException notAString(String key, String source, String what) {
+    return new IllegalArgumentException("property '" + key + "' in " + source + " has a value that is not a string ("
+        + what + "): set it with setProperty, as a string");
   }
 
   /**

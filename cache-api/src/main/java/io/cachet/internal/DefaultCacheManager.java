@@ -256,6 +256,7 @@ public final class DefaultCacheManager implements CacheManager {
   }
 
   private void closeCachesAndResources() {
+    boolean interrupted = false;
     for (CompletableFuture<Cache<?, ?>> slot : List.copyOf(caches.values())) {
       Cache<?, ?> cache = slot.getNow(null);
       if (cache != null) {
@@ -264,8 +265,11 @@ public final class DefaultCacheManager implements CacheManager {
         } catch (RuntimeException e) {
           log.warn("Closing cache '{}' failed", cache.name(), e);
         }
-        awaitForgotten(cache.name(), slot);
+        interrupted |= awaitForgotten(cache.name(), slot);
       }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt(); // once all are closed: a release may stop short on the flag
     }
     caches.clear();
     synchronized (released) {
@@ -292,9 +296,9 @@ public final class DefaultCacheManager implements CacheManager {
    * thread may have begun closing it, and its {@code close()} then returns at once, while that
    * thread's release still uses the shared resources closed next. Bounded by {@link
    * #RELEASE_WAIT_MILLIS} (a release that calls this manager's close, or a backend that never
-   * tells), then it goes on with a WARN.
+   * tells), then it goes on with a WARN. Not cut short by an interrupt: returns whether one came.
    */
-  private void awaitForgotten(String name, CompletableFuture<Cache<?, ?>> slot) {
+  private boolean awaitForgotten(String name, CompletableFuture<Cache<?, ?>> slot) {
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RELEASE_WAIT_MILLIS);
     boolean interrupted = false;
     synchronized (released) {
@@ -312,9 +316,7 @@ public final class DefaultCacheManager implements CacheManager {
         }
       }
     }
-    if (interrupted) {
-      Thread.currentThread().interrupt();
-    }
+    return interrupted;
   }
 
   private CacheBackendProvider provider(String backend, String cacheName) {

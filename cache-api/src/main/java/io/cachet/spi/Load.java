@@ -75,13 +75,17 @@ final class Load<V> {
   }
 
   /**
-   * {@code key}'s text for a message; its class's name when its {@code toString} fails, also with a
-   * stack overflow (a key whose text includes itself), so that no message keeps a load from ending.
+   * {@code key}'s text for a message; its class's name when its {@code toString} fails, whatever
+   * it throws (a checked exception thrown around the compiler, a stack overflow of a key whose text
+   * includes itself) but a lack of memory, so that no message keeps a load from ending.
    */
   static String describe(Object key) {
     try {
       return String.valueOf(key);
-    } catch (RuntimeException | StackOverflowError e) {
+    } catch (Throwable e) {
+      if (e instanceof VirtualMachineError error && !(e instanceof StackOverflowError)) {
+        throw error;
+      }
       return "(a " + key.getClass().getName() + " whose toString() failed)";
     }
   }

@@ -153,8 +153,11 @@ final class Loads<K, V> {
       throw failure;
     } finally {
       // Never leave a waiter waiting: whatever ended the load has completed it, or does now.
-      mine.endUnfinished("the load", key, cache.name());
-      inFlight.remove(key, mine);
+      try {
+        mine.endUnfinished("the load", key, cache.name());
+      } finally {
+        inFlight.remove(key, mine);
+      }
     }
   }
 
@@ -288,8 +291,11 @@ final class Loads<K, V> {
     } finally {
       mine.forEach((key, load) -> {
         // Anything not completed by now failed before its outcome was known (an error above).
-        load.endUnfinished("the bulk load", key, cache.name());
-        inFlight.remove(key, load);
+        try {
+          load.endUnfinished("the bulk load", key, cache.name());
+        } finally {
+          inFlight.remove(key, load);
+        }
       });
     }
     long patience = System.nanoTime() + QUEUED_RELOAD_PATIENCE.toNanos(); // one for the whole call
@@ -436,9 +442,7 @@ final class Loads<K, V> {
     try {
       theirs.future.get();
     } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new CacheLoadException(
-          "interrupted while waiting for another caller to load key '" + Load.describe(key) + "' into cache '" + cache.name() + "'", e);
+      throw interrupted(key, e);
     } catch (ExecutionException e) {
       // Its outcome is not this caller's: it loads afresh.
     }
@@ -461,13 +465,18 @@ final class Loads<K, V> {
    * nothing or failed; nothing when this caller's own wait was interrupted (as the other waits).
    */
   private @Nullable V awaitCounted(K key, Load<V> theirs) {
+    try {
+      theirs.future.get(); // the wait alone: its outcome is read below, where it counts
+    } catch (InterruptedException e) {
+      throw interrupted(key, e);
+    } catch (ExecutionException e) {
+      // the load failed: counted below
+    }
     V value;
     try {
-      value = await(key, theirs);
+      value = await(key, theirs); // ended: returns or throws at once
     } catch (RuntimeException e) {
-      if (!(e.getCause() instanceof InterruptedException && !theirs.future.isDone())) {
-        cache.stats.recordMisses(1); // the load failed; not this caller's wait, cut short
-      }
+      cache.stats.recordMisses(1);
       throw e;
     }
     if (value != null) {
@@ -478,14 +487,21 @@ final class Loads<K, V> {
     return value;
   }
 
+
+  /** Sets the interrupt flag again and returns the failure of a wait for another caller's load cut short. */
+  private CacheLoadException interrupted(K key, InterruptedException e) {
+    Thread.currentThread().interrupt();
+    return new CacheLoadException(
+        "interrupted while waiting for another caller to load key '" + Load.describe(key) + "' into cache '"
+            + cache.name() + "'", e);
+  }
+
   /** Waits, interruptibly, for another caller's load of {@code key}. */
   private @Nullable V await(K key, Load<V> theirs) {
     try {
       return theirs.future.get();
     } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new CacheLoadException(
-          "interrupted while waiting for another caller to load key '" + Load.describe(key) + "' into cache '" + cache.name() + "'", e);
+      throw interrupted(key, e);
     } catch (ExecutionException e) {
       Throwable cause = e.getCause() != null ? e.getCause() : e;
       if (cause instanceof CacheLoadException shared) {

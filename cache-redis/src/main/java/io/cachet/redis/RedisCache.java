@@ -90,7 +90,7 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     if (stamped != null) {
       return stamped.value(); // counted by the near cache; no future
     }
-    return redis.await(afterNearMiss(key));
+    return redis.await(afterNearMiss(key, true));
   }
 
   CompletableFuture<@Nullable V> getAsync(K key) {
@@ -100,15 +100,13 @@ final class RedisCache<K, V> extends AbstractCache<K, V> implements MetricsSourc
     if (stamped != null) {
       return CompletableFuture.completedFuture(stamped.value());
     }
-    return afterNearMiss(key);
-  }
-
-  /** A get that found no near value: a known absence, or a read of Redis. */
-  private CompletableFuture<@Nullable V> afterNearMiss(K key) {
     return afterNearMiss(key, true);
   }
 
-  /** As above; {@code countMiss} false for {@code get(key, loader)}'s lookup, whose load counts a miss. */
+  /**
+   * A get that found no near value: a known absence, or a read of Redis; {@code countMiss} false
+   * for {@code get(key, loader)}'s lookup, whose load counts a miss.
+   */
   private CompletableFuture<@Nullable V> afterNearMiss(K key, boolean countMiss) {
     if (near.lookupAbsent(key, countMiss)) {
       return CompletableFuture.completedFuture(null);
