@@ -69,6 +69,11 @@ public final class ReplicatedCacheProvider implements CacheBackendProvider {
       throw Checks.unsupported(config, NAME, "expireAfterAccess");
     }
     Checks.requireExpireAfterWriteForRefresh(config, NAME);
+    if (config.maximumSize() == 0) {
+      // A replica never evicts: its maximumSize admits new keys, and 0 would refuse every write.
+      throw new IllegalArgumentException("cache '" + config.name() + "': backend '" + NAME + "' takes maximumSize"
+          + " as the number of keys a replica admits, and 0 would refuse every write; set it above 0");
+    }
   }
 
   @Override

@@ -31,6 +31,22 @@ final class ReplicatedCacheProviderTest {
   }
 
   @Test
+  void create_maximumSizeZero_rejectedBeforeConnecting() {
+    try (CacheManager manager = CacheManager.create()) {
+      CacheConfig<String, String> config = CacheConfig.builder("none").backend(ReplicatedCacheProvider.NAME)
+          .maximumSize(0)
+          .backendOptions(ReplicationOptions.builder().bootstrapServers("127.0.0.1:1").build())
+          .build();
+      assertThatThrownBy(() -> manager.create(config))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("cache 'none'")
+          .hasMessageContaining("maximumSize")
+          .hasMessageContaining("0 would refuse every write");
+      assertThat(manager.cacheNames()).isEmpty();
+    }
+  }
+
+  @Test
   void create_failsWithAnError_closesTheAdminClient() {
     AtomicInteger closes = new AtomicInteger();
     // Fails every call but close() with an Error, as a class that fails to load would.
